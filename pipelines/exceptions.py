@@ -1,0 +1,31 @@
+"""Errors raised by the pipelines. Every message says what was wrong and what to do."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class for errors a caller can act on."""
+
+
+class MediaError(PipelineError):
+    """The input is not usable media (not media at all, truncated, corrupt, empty)."""
+
+
+class NoAudioError(MediaError):
+    """The media has no audio stream; callers usually report "no speech track" instead."""
+
+
+class ModelNotInstalledError(PipelineError):
+    """A model's weights are not where they should be."""
+
+
+class UnknownModelError(PipelineError):
+    """A model name that the registry does not know."""
+
+
+class OptionsError(PipelineError):
+    """Options that cannot work together or are out of range."""
+
+
+class UnsupportedLanguageError(PipelineError):
+    """A language or script that the chosen engine cannot handle offline."""
