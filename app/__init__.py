@@ -1,0 +1,1 @@
+"""The lessonlens service: settings, CLI, job API, workers, webhooks, web page."""
