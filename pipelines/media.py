@@ -1,0 +1,173 @@
+"""Probe media files and decode their audio, with ffmpeg (through ffmpeg-python).
+
+Errors name the problem: not a media file, truncated or corrupt, zero duration. A file with
+no audio stream probes fine (``has_audio`` is False); ``load_audio`` then raises NoAudioError.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.exceptions import MediaError, NoAudioError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+FFMPEG_HINT = "install it with: apt-get install ffmpeg (./scripts/setup does this)"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe says about a file."""
+
+    path: str
+    format: str
+    duration: float
+    size_bytes: int
+    has_audio: bool
+    has_video: bool
+    audio_codec: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+
+def _require(tool: str) -> None:
+    if shutil.which(tool) is None:
+        raise MediaError(f"{tool} is not installed or not on PATH; {FFMPEG_HINT}.")
+
+
+def _ffmpeg_message(err: Exception) -> str:
+    stderr = getattr(err, "stderr", b"") or b""
+    text = stderr.decode("utf-8", "replace").strip().splitlines()
+    return text[-1] if text else str(err)
+
+
+def _fps(stream: dict[str, Any]) -> float | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        raw = stream.get(key)
+        if raw and raw not in ("0/0", "0"):
+            try:
+                value = float(Fraction(raw))
+            except (ValueError, ZeroDivisionError):
+                continue
+            if value > 0:
+                return value
+    return None
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Describe a media file.
+
+    Raises:
+        MediaError: the file is missing, empty, not media, truncated/corrupt or of zero duration.
+    """
+    import ffmpeg
+
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: no such file.")
+    size = p.stat().st_size
+    if size == 0:
+        raise MediaError(f"{p}: the file is empty (0 bytes); upload the whole media file.")
+    _require("ffprobe")
+    try:
+        data = ffmpeg.probe(str(p))
+    except ffmpeg.Error as err:
+        raise MediaError(
+            f"{p}: not a readable media file ({_ffmpeg_message(err)}). "
+            "Check that it is an audio or video file and that it was copied completely."
+        ) from None
+    streams = data.get("streams", [])
+    fmt = data.get("format", {})
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    video = next(
+        (s for s in streams
+         if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        None,
+    )
+    if audio is None and video is None:
+        raise MediaError(f"{p}: holds no audio or video stream ({fmt.get('format_name', 'unknown format')}).")
+    duration = float(fmt.get("duration") or 0.0)
+    if duration <= 0:
+        durations = [float(s["duration"]) for s in streams if s.get("duration")]
+        duration = max(durations, default=0.0)
+    if duration <= 0:
+        raise MediaError(f"{p}: the media has zero duration; nothing to process.")
+    if fmt.get("format_name", "").startswith("image2") or (video and video.get("codec_name") in
+                                                          {"png", "mjpeg", "bmp", "webp"} and not audio
+                                                          and duration < 0.05):
+        raise MediaError(f"{p}: is a still image, not a video; lessonlens needs audio or video.")
+    info = MediaInfo(
+        path=str(p),
+        format=str(fmt.get("format_name", "")),
+        duration=duration,
+        size_bytes=size,
+        has_audio=audio is not None,
+        has_video=video is not None,
+        audio_codec=audio.get("codec_name") if audio else None,
+        sample_rate=int(audio["sample_rate"]) if audio and audio.get("sample_rate") else None,
+        channels=int(audio["channels"]) if audio and audio.get("channels") else None,
+        video_codec=video.get("codec_name") if video else None,
+        width=int(video["width"]) if video and video.get("width") else None,
+        height=int(video["height"]) if video and video.get("height") else None,
+        fps=_fps(video) if video else None,
+    )
+    _check_truncated(p, info)
+    return info
+
+
+def _check_truncated(path: Path, info: MediaInfo) -> None:
+    # An MP4 whose index sits at the front still probes when its data was cut short. Demuxing
+    # the last seconds (a cheap seek, no decoding) makes ffprobe report the missing data.
+    import subprocess
+
+    cmd = ["ffprobe", "-v", "error", "-read_intervals", f"{max(0.0, info.duration - 2.0):.3f}%",
+           "-show_entries", "packet=pos", "-of", "csv=p=0", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    problems = [line for line in proc.stderr.splitlines() if line.strip()]
+    if proc.returncode != 0 or any("partial file" in ln or "Invalid data" in ln for ln in problems):
+        detail = problems[-1] if problems else f"ffprobe exit {proc.returncode}"
+        raise MediaError(
+            f"{path}: the file is truncated or corrupt ({detail.split(': ', 1)[-1]}); "
+            "copy or upload it again."
+        )
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode the first audio stream to mono float32 at ``sample_rate`` Hz.
+
+    Raises:
+        NoAudioError: the file has no audio stream, or it decodes to no samples.
+        MediaError: ffmpeg could not decode it.
+    """
+    import ffmpeg
+
+    _require("ffmpeg")
+    try:
+        out, _ = (
+            ffmpeg.input(str(path), threads=0)
+            .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, map="0:a:0")
+            .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+            .run(capture_stdout=True, capture_stderr=True)
+        )
+    except ffmpeg.Error as err:
+        message = _ffmpeg_message(err)
+        full = (getattr(err, "stderr", b"") or b"").decode("utf-8", "replace")
+        if "matches no streams" in full:
+            raise NoAudioError(f"{path}: has no audio stream.") from None
+        raise MediaError(f"{path}: could not decode the audio ({message}).") from None
+    audio = np.frombuffer(out, dtype=np.float32)
+    if audio.size == 0:
+        raise NoAudioError(f"{path}: the audio stream holds no samples.")
+    return audio

@@ -1,0 +1,291 @@
+"""From word-timed speech to subtitle cues that follow a style profile.
+
+The segmenter chooses cue boundaries over the whole word sequence at once (dynamic
+programming): each candidate cue pays for what it breaks (too many characters, too long, too
+fast to read, a pause inside it) and each boundary pays for where it falls (after a full stop is
+best; between an article and its noun is worst). Lines inside a cue are broken the same way.
+Timings then follow the profile (minimum duration, reading time, gap between cues). A cue that
+still cannot meet a rule is kept and flagged with the rule it breaks, never silently bent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from pipelines.asr import Transcript, Word
+from pipelines.exceptions import OptionsError
+from pipelines.linebreaks import break_cost, layout_lines
+
+
+@dataclass(frozen=True)
+class StyleProfile:
+    """Subtitle style rules. Profiles are data: copy one with ``with_overrides`` to customise.
+
+    Attributes:
+        max_line_chars: characters per line, spaces and punctuation included.
+        max_lines: lines per cue.
+        max_cps: reading speed limit in characters per second (None: not limited by CPS).
+        max_wpm: reading speed limit in words per minute (None: not limited by WPM).
+        min_duration_s / max_duration_s: how long a cue stays on screen.
+        min_gap_frames / fps: the smallest gap between two cues, in frames at ``fps``.
+        close_gap_s: gaps shorter than this are closed down to the minimum gap (less flicker).
+        max_pause_in_cue_s: a silence longer than this inside a cue is penalised (split there).
+    """
+
+    name: str
+    max_line_chars: int = 42
+    max_lines: int = 2
+    max_cps: float | None = 20.0
+    max_wpm: float | None = None
+    min_duration_s: float = 5 / 6
+    max_duration_s: float = 7.0
+    min_gap_frames: int = 2
+    fps: float = 24.0
+    close_gap_s: float = 0.5
+    max_pause_in_cue_s: float = 1.0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_line_chars < 10:
+            problems.append("max_line_chars must be at least 10")
+        if not 1 <= self.max_lines <= 4:
+            problems.append("max_lines must be 1 to 4")
+        if self.max_cps is not None and self.max_cps <= 0:
+            problems.append("max_cps must be positive")
+        if self.max_wpm is not None and self.max_wpm <= 0:
+            problems.append("max_wpm must be positive")
+        if not 0 < self.min_duration_s < self.max_duration_s:
+            problems.append("need 0 < min_duration_s < max_duration_s")
+        if self.fps <= 0 or self.min_gap_frames < 0:
+            problems.append("fps must be positive and min_gap_frames not negative")
+        if problems:
+            raise OptionsError(f"Invalid subtitle profile {self.name!r}: {'; '.join(problems)}.")
+
+    @property
+    def min_gap_s(self) -> float:
+        return self.min_gap_frames / self.fps
+
+    def with_overrides(self, overrides: dict[str, Any]) -> StyleProfile:
+        """A copy with some fields changed, e.g. ``{"max_line_chars": 37}``."""
+        valid = {f.name for f in fields(self)}
+        unknown = set(overrides) - valid
+        if unknown:
+            raise OptionsError(
+                f"Unknown profile field(s): {', '.join(sorted(unknown))}. Valid: {', '.join(sorted(valid))}."
+            )
+        try:
+            return replace(self, **overrides)
+        except TypeError as err:
+            raise OptionsError(f"Bad profile override: {err}.") from None
+
+
+PROFILES: dict[str, StyleProfile] = {
+    p.name: p
+    for p in (
+        StyleProfile("netflix-en", description="Netflix English: 42 chars x 2 lines, 20 CPS, 5/6-7 s."),
+        StyleProfile("netflix-en-children", max_cps=17.0,
+                     description="Netflix English for children's programmes: 17 CPS."),
+        StyleProfile("bbc", max_line_chars=37, max_cps=None, max_wpm=180.0, fps=25.0,
+                     description="BBC: 37 chars a line, 160-180 words a minute."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle. ``flags`` names each rule it breaks (empty when it follows the profile)."""
+
+    index: int
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    words: tuple[Word, ...]
+    flags: tuple[str, ...] = ()
+    cps: float = 0.0
+    wpm: float = 0.0
+    confidence: float = 1.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+@dataclass(frozen=True)
+class SubtitleResult:
+    cues: tuple[Cue, ...]
+    language: str
+    language_probability: float
+    model: str
+    profile: str
+    duration: float
+    text: str = field(default="")
+
+
+def _clean_words(words: Sequence[Word]) -> list[Word]:
+    """Drop empty tokens and make times monotonic (Whisper's word times can overlap slightly)."""
+    out: list[Word] = []
+    last_start = 0.0
+    for w in words:
+        text = w.text.strip()
+        if not text:
+            continue
+        start = max(w.start, last_start)
+        end = max(w.end, start)
+        out.append(Word(start, end, text, w.probability))
+        last_start = start
+    return out
+
+
+def _text_len(words: Sequence[Word]) -> int:
+    return sum(len(w.text) for w in words) + max(0, len(words) - 1)
+
+
+class _Segmenter:
+    """Dynamic programming over cue boundaries for one word list and profile."""
+
+    PER_CUE = 2.0
+
+    def __init__(self, words: list[Word], profile: StyleProfile) -> None:
+        self.w = words
+        self.p = profile
+        self.max_chars = profile.max_line_chars * profile.max_lines
+
+    def cue_cost(self, j: int, i: int) -> float:
+        w, p = self.w, self.p
+        chars = _text_len(w[j:i])
+        if chars > self.max_chars and i - j > 1:
+            return math.inf
+        cost = self.PER_CUE
+        span = w[i - 1].end - w[j].start
+        if span > p.max_duration_s and i - j > 1:
+            cost += 50.0 + 10.0 * (span - p.max_duration_s)
+        for k in range(j, i - 1):
+            pause = w[k + 1].start - w[k].end
+            if pause > p.max_pause_in_cue_s:
+                cost += 10.0 + 5.0 * (pause - p.max_pause_in_cue_s)
+        # Reading speed against the time this cue could get (up to the next word).
+        limit = w[i].start - p.min_gap_s if i < len(w) else w[i - 1].end + p.max_duration_s
+        available = max(min(limit, w[j].start + p.max_duration_s) - w[j].start, span, 0.05)
+        if available < p.min_duration_s:
+            cost += 6.0 * (p.min_duration_s - available)
+        if p.max_cps and chars / available > p.max_cps:
+            cost += 4.0 * (chars / available / p.max_cps - 1.0) * (i - j)
+        if p.max_wpm and (i - j) * 60.0 / available > p.max_wpm:
+            cost += 4.0 * ((i - j) * 60.0 / available / p.max_wpm - 1.0) * (i - j)
+        if chars > p.max_line_chars:
+            layout = layout_lines([x.text for x in w[j:i]], p.max_line_chars, p.max_lines)
+            if layout is None:
+                return math.inf if i - j > 1 else cost + 100.0
+            cost += 0.5 * layout[1]
+        if i < len(w):
+            cost += break_cost(w[i - 1].text, w[i].text)
+        return cost
+
+    def boundaries(self) -> list[tuple[int, int]]:
+        n = len(self.w)
+        best = [math.inf] * (n + 1)
+        back = [0] * (n + 1)
+        best[0] = 0.0
+        for i in range(1, n + 1):
+            j = i - 1
+            while j >= 0:
+                if _text_len(self.w[j:i]) > self.max_chars and i - j > 1:
+                    break
+                c = best[j] + self.cue_cost(j, i)
+                if c < best[i]:
+                    best[i], back[i] = c, j
+                j -= 1
+        spans = []
+        i = n
+        while i > 0:
+            spans.append((back[i], i))
+            i = back[i]
+        return spans[::-1]
+
+
+def _time_cues(spans: list[tuple[int, int]], words: list[Word], p: StyleProfile) -> list[tuple[float, float]]:
+    """Start/end per cue: reading time and minimum duration where the gap allows, no overlaps."""
+    times: list[tuple[float, float]] = []
+    for k, (j, i) in enumerate(spans):
+        start, end = words[j].start, words[i - 1].end
+        if times and start < times[-1][1] + p.min_gap_s:
+            start = max(start, times[-1][1] + p.min_gap_s)
+        next_start = words[spans[k + 1][0]].start if k + 1 < len(spans) else math.inf
+        chars = _text_len(words[j:i])
+        want = p.min_duration_s
+        if p.max_cps:
+            want = max(want, chars / p.max_cps)
+        if p.max_wpm:
+            want = max(want, (i - j) * 60.0 / p.max_wpm)
+        want = min(max(want, end - start), p.max_duration_s)
+        ceiling = next_start - p.min_gap_s
+        end = max(end, min(start + want, ceiling))
+        if next_start - end < p.close_gap_s:
+            end = max(end, min(ceiling, start + p.max_duration_s))
+        end = min(end, ceiling) if ceiling > start else end
+        end = max(end, start + 0.001)
+        times.append((round(start, 3), round(end, 3)))
+    return times
+
+
+def _flags(cue_words: Sequence[Word], lines: tuple[str, ...] | None, start: float, end: float,
+           p: StyleProfile) -> tuple[tuple[str, ...], float, float]:
+    flags = []
+    duration = end - start
+    chars = _text_len(cue_words)
+    cps = chars / duration if duration > 0 else math.inf
+    wpm = len(cue_words) * 60.0 / duration if duration > 0 else math.inf
+    if lines is None:
+        flags.append("max_line_chars")
+    elif any(len(line) > p.max_line_chars for line in lines):
+        flags.append("max_line_chars")
+    if lines is not None and len(lines) > p.max_lines:
+        flags.append("max_lines")
+    if p.max_cps and cps > p.max_cps + 1e-6:
+        flags.append("max_cps")
+    if p.max_wpm and wpm > p.max_wpm + 1e-6:
+        flags.append("max_wpm")
+    if duration < p.min_duration_s - 1e-6:
+        flags.append("min_duration")
+    if duration > p.max_duration_s + 1e-6:
+        flags.append("max_duration")
+    return tuple(flags), cps, wpm
+
+
+def segment_words(words: Sequence[Word], profile: StyleProfile) -> list[Cue]:
+    """Cut word-timed speech into cues that follow ``profile``; see the module docstring."""
+    clean = _clean_words(words)
+    if not clean:
+        return []
+    spans = _Segmenter(clean, profile).boundaries()
+    times = _time_cues(spans, clean, profile)
+    cues: list[Cue] = []
+    for n, ((j, i), (start, end)) in enumerate(zip(spans, times, strict=True), start=1):
+        cue_words = tuple(clean[j:i])
+        layout = layout_lines([w.text for w in cue_words], profile.max_line_chars, profile.max_lines)
+        lines = layout[0] if layout else None
+        flags, cps, wpm = _flags(cue_words, lines, start, end, profile)
+        if lines is None:  # a single word longer than a line: keep it whole, flagged
+            lines = (" ".join(w.text for w in cue_words),)
+        confidence = sum(w.probability for w in cue_words) / len(cue_words)
+        cues.append(Cue(n, start, end, lines, cue_words, flags, round(cps, 2), round(wpm, 1),
+                        round(confidence, 3)))
+    return cues
+
+
+def build_cues(transcript: Transcript, profile: StyleProfile) -> SubtitleResult:
+    """Subtitle cues for a whole transcript."""
+    cues = segment_words(transcript.words, profile)
+    return SubtitleResult(
+        cues=tuple(cues),
+        language=transcript.language,
+        language_probability=transcript.language_probability,
+        model=transcript.model,
+        profile=profile.name,
+        duration=transcript.duration,
+        text=" ".join(c.text for c in cues),
+    )
