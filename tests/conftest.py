@@ -1,0 +1,48 @@
+"""Shared fixtures: where the shared test data and the installed models are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from pipelines.models import model_path
+from pipelines.exceptions import ModelNotInstalledError
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = ROOT.parent / "shared" / "testdata"
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """``../shared/testdata``; tests that use it skip where it is absent (a user's clone)."""
+    if not TESTDATA.is_dir():
+        pytest.skip(f"shared test data not found at {TESTDATA} (only present on the project's machines)")
+    return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    return Settings().model_dir
+
+
+@pytest.fixture(scope="session")
+def require_model(model_dir: Path):  # type: ignore[no-untyped-def]
+    """Call with a model name: its folder, or a clear failure naming the install command."""
+
+    def get(name: str) -> Path:
+        try:
+            return model_path(name, model_dir)
+        except ModelNotInstalledError as e:
+            pytest.fail(str(e))
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """The generated sample media (``samples/build``), made on first use."""
+    from samples.make_samples import build
+
+    return build()
