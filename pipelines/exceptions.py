@@ -29,3 +29,15 @@ class OptionsError(PipelineError):
 
 class UnsupportedLanguageError(PipelineError):
     """A language or script that the chosen engine cannot handle offline."""
+
+
+class EmptyInputError(PipelineError):
+    """Nothing to work on: every input the stage accepts was missing or empty."""
+
+
+class HeadFileError(PipelineError):
+    """A trained classifier head file that cannot be read or does not fit the embedder."""
+
+
+class ModelConversionError(PipelineError):
+    """Converting a packaged model into the runtime's format failed."""
