@@ -1,0 +1,259 @@
+"""Frame sampling and change detection for the OCR stage.
+
+Frames are read with OpenCV at a fixed rate (default 2 per second). Each sample is compared,
+downscaled and in grayscale, with a reference: what the frame looked like when it was last read.
+Only what changed is read again. Screencasts are mostly static, so most samples need no OCR at
+all, and most of the rest only a small region (a typed word, a new menu).
+
+Small changes that move from one sample to the next (a mouse cursor) are ignored until they stay
+put for two samples; a change over most of the frame is a new scene and is read whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipelines.exceptions import MediaError, OptionsError
+
+log = logging.getLogger(__name__)
+
+PixelBox = tuple[int, int, int, int]
+"""A box in frame pixels: (left, top, right, bottom), right/bottom exclusive."""
+
+
+@dataclass(frozen=True)
+class ChangeOptions:
+    """How changes between samples are found.
+
+    Attributes:
+        diff_width: width (pixels) the frames are downscaled to before comparing.
+        pixel_threshold: grey-level difference (0-255) above which a pixel changed; above
+            compression noise.
+        min_region: a changed blob whose downscaled bounding box is smaller than this in both
+            directions is "small"; small blobs must stay put for two samples to count (cursor).
+        scene_fraction: share of the frame that must change for a new scene (read whole).
+        full_fraction: share of the frame covered by changed regions above which the whole frame
+            is read anyway (one big read is cheaper than many small ones).
+        margin: pixels (full resolution) added around a changed region before it is read.
+    """
+
+    diff_width: int = 640
+    pixel_threshold: int = 32
+    min_region: int = 10
+    scene_fraction: float = 0.4
+    full_fraction: float = 0.35
+    margin: int = 12
+
+
+class ChangeKind(StrEnum):
+    """What happened since the reference: nothing, some regions, or a new scene."""
+
+    NONE = "none"
+    REGIONS = "regions"
+    SCENE = "scene"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The verdict for one sample. ``regions`` are in full-resolution pixels."""
+
+    kind: ChangeKind
+    regions: tuple[PixelBox, ...] = ()
+    changed_fraction: float = 0.0
+
+
+@dataclass
+class ChangeDetector:
+    """Compares samples with the last read state of the frame and says what to read again.
+
+    Call ``update(frame)`` once per sample, in order. The detector assumes the caller reads what
+    it returns: regions it reports are taken into the reference straight away.
+    """
+
+    options: ChangeOptions = field(default_factory=ChangeOptions)
+    _reference: np.ndarray | None = None
+    _scale: float = 1.0
+    _pending: list[PixelBox] = field(default_factory=list)
+
+    def _small(self, frame: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        h, w = gray.shape
+        self._scale = min(1.0, self.options.diff_width / w)
+        if self._scale < 1.0:
+            gray = cv2.resize(gray, (round(w * self._scale), round(h * self._scale)),
+                              interpolation=cv2.INTER_AREA)
+        return gray
+
+    def update(self, frame: np.ndarray) -> Change:
+        """Compare one sample (BGR or grayscale) with the reference and update the reference."""
+        small = self._small(frame)
+        if self._reference is None or self._reference.shape != small.shape:
+            self._reference = small
+            self._pending = []
+            return Change(ChangeKind.SCENE, (self._full_box(frame),), 1.0)
+        mask = cv2.absdiff(small, self._reference) > self.options.pixel_threshold
+        fraction = float(mask.mean())
+        if fraction == 0.0:
+            self._pending = []
+            return Change(ChangeKind.NONE)
+        if fraction >= self.options.scene_fraction:
+            self._reference = small
+            self._pending = []
+            return Change(ChangeKind.SCENE, (self._full_box(frame),), fraction)
+        blobs = self._blobs(mask)
+        small_blobs = [b for b in blobs if self._is_small(b)]
+        kept = [b for b in blobs if not self._is_small(b)]
+        # A small blob counts only where a small blob also was in the previous sample: a parked
+        # cursor or a changed digit, not a cursor on its way somewhere.
+        kept += [b for b in small_blobs if any(_intersects(b, p) for p in self._pending)]
+        self._pending = small_blobs
+        if not kept:
+            return Change(ChangeKind.NONE, (), fraction)
+        regions = _merge_boxes([_pad(b, 2, small.shape) for b in kept])
+        area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) / small.size
+        if area >= self.options.full_fraction:
+            self._reference = small
+            return Change(ChangeKind.REGIONS, (self._full_box(frame),), fraction)
+        for x0, y0, x1, y1 in regions:
+            self._reference[y0:y1, x0:x1] = small[y0:y1, x0:x1]
+        full = tuple(self._to_full(r, frame.shape) for r in regions)
+        return Change(ChangeKind.REGIONS, full, fraction)
+
+    def _is_small(self, box: PixelBox) -> bool:
+        return box[2] - box[0] < self.options.min_region and box[3] - box[1] < self.options.min_region
+
+    @staticmethod
+    def _blobs(mask: np.ndarray) -> list[PixelBox]:
+        # Dilate so the letters of one word (and words of one line) join into one region.
+        joined = cv2.dilate(mask.astype(np.uint8), np.ones((3, 7), np.uint8))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        return [
+            (int(x), int(y), int(x + w), int(y + h))
+            for x, y, w, h, _ in stats[1:count]
+        ]
+
+    def _to_full(self, box: PixelBox, shape: tuple[int, ...]) -> PixelBox:
+        h, w = shape[:2]
+        m = self.options.margin
+        s = self._scale
+        return (
+            max(0, math.floor(box[0] / s) - m),
+            max(0, math.floor(box[1] / s) - m),
+            min(w, math.ceil(box[2] / s) + m),
+            min(h, math.ceil(box[3] / s) + m),
+        )
+
+    @staticmethod
+    def _full_box(frame: np.ndarray) -> PixelBox:
+        return (0, 0, frame.shape[1], frame.shape[0])
+
+
+def _intersects(a: PixelBox, b: PixelBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _pad(box: PixelBox, pad: int, shape: tuple[int, ...]) -> PixelBox:
+    h, w = shape[:2]
+    return (max(0, box[0] - pad), max(0, box[1] - pad), min(w, box[2] + pad), min(h, box[3] + pad))
+
+
+def _merge_boxes(boxes: list[PixelBox]) -> list[PixelBox]:
+    """Merge intersecting boxes until none intersect."""
+    merged = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        out: list[PixelBox] = []
+        for box in merged:
+            for i, other in enumerate(out):
+                if _intersects(box, other):
+                    out[i] = (min(box[0], other[0]), min(box[1], other[1]),
+                              max(box[2], other[2]), max(box[3], other[3]))
+                    changed = True
+                    break
+            else:
+                out.append(box)
+        merged = out
+    return merged
+
+
+def merge_regions(boxes: list[PixelBox]) -> list[PixelBox]:
+    """Public form of the region merger: intersecting boxes become their bounding box."""
+    return _merge_boxes(boxes)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What OpenCV reports about a video: frame rate, frame count, size and duration."""
+
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+
+    @property
+    def duration(self) -> float:
+        """Seconds, from the frame count and rate."""
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+
+def open_video(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
+    """Open a video with OpenCV, or raise MediaError saying why it cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: no such file.")
+    cap = cv2.VideoCapture(str(p))
+    if not cap.isOpened():
+        raise MediaError(f"{p}: not a video OpenCV can decode (corrupt, or not video at all).")
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    info = VideoInfo(
+        fps=fps if fps > 0 and math.isfinite(fps) else 25.0,
+        frame_count=int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0),
+        width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+        height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+    )
+    if info.width <= 0 or info.height <= 0:
+        cap.release()
+        raise MediaError(f"{p}: has no video stream (an audio file?); on-screen text needs video.")
+    return cap, info
+
+
+def sample_frames(path: str | Path, rate: float = 2.0) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Yield ``(frame index, time in seconds, BGR frame)`` at ``rate`` samples per second.
+
+    Frames between samples are grabbed (decoded, not converted), which is the cheap way through
+    a video with OpenCV. Sample ``k`` is frame ``round(k * fps / rate)``.
+
+    Raises:
+        MediaError: the file cannot be opened or holds no decodable frame.
+        OptionsError: ``rate`` is not positive.
+    """
+    if not rate > 0:
+        raise OptionsError(f"sample rate must be positive, got {rate}.")
+    cap, info = open_video(path)
+    try:
+        step = info.fps / rate
+        sample = 0
+        index = 0
+        yielded = 0
+        while cap.grab():
+            if index >= round(sample * step):
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    yield index, index / info.fps, frame
+                    yielded += 1
+                while round(sample * step) <= index:
+                    sample += 1
+            index += 1
+        if yielded == 0:
+            raise MediaError(f"{path}: no frame could be decoded (empty or corrupt video).")
+    finally:
+        cap.release()
