@@ -172,7 +172,9 @@ def _match_score(track: _Track, det: Detection, options: TrackingOptions) -> flo
     Numbers must agree: "Step 1" and "Step 2", or two timecodes, are different texts however
     close their spelling (unless one was typed on into the other).
     """
-    if _numbers(track.text) != _numbers(det.text) and not _is_growth(track.text, det.text):
+    old_numbers, new_numbers = _numbers(track.text), _numbers(det.text)
+    # Only when both have numbers: a digit in one reading alone is usually a misread letter (0/O).
+    if old_numbers and new_numbers and old_numbers != new_numbers and not _is_growth(track.text, det.text):
         return 0.0
     sim = similarity(track.text, det.text)
     ov = overlap(track.box, det.box)
