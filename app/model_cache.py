@@ -41,6 +41,10 @@ class ModelCache:
 
         return self.get(
             f"asr:{name}",
-            lambda: load_engine(name, self.settings.model_dir, device=self.settings.device,
-                                cpu_threads=self.settings.cpu_threads),
+            lambda: load_engine(
+                name,
+                self.settings.model_dir,
+                device=self.settings.device,
+                cpu_threads=self.settings.cpu_threads,
+            ),
         )

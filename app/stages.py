@@ -94,15 +94,26 @@ def parse_subtitle_options(options: Mapping[str, Any]) -> tuple[AsrOptions, Styl
     ``initial_prompt``, ``hotwords``, ``profile`` (a name from PROFILES) and ``profile_overrides``
     (a dict of StyleProfile fields).
     """
-    known = {"model", "language", "beam_size", "vad_filter", "initial_prompt", "hotwords", "profile",
-             "profile_overrides"}
+    known = {
+        "model",
+        "language",
+        "beam_size",
+        "vad_filter",
+        "initial_prompt",
+        "hotwords",
+        "profile",
+        "profile_overrides",
+    }
     unknown = set(options) - known
     if unknown:
         raise OptionsError(
             f"Unknown subtitles option(s): {', '.join(sorted(unknown))}. Valid: {', '.join(sorted(known))}."
         )
-    asr_fields = {k: options[k] for k in ("model", "language", "beam_size", "vad_filter",
-                                           "initial_prompt", "hotwords") if k in options}
+    asr_fields = {
+        k: options[k]
+        for k in ("model", "language", "beam_size", "vad_filter", "initial_prompt", "hotwords")
+        if k in options
+    }
     asr = AsrOptions.from_mapping(asr_fields)
     profile_name = str(options.get("profile", "netflix-en"))
     if profile_name not in PROFILES:
@@ -126,16 +137,24 @@ def run_subtitles(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_audio:
         write_json(ctx.out_dir / "subtitles.json", {"status": "no speech track", "cues": []})
-        return StageOutcome("skipped", {"speech": "no speech track"}, ("subtitles.json",),
-                            reason="no speech track: the media has no audio stream")
+        return StageOutcome(
+            "skipped",
+            {"speech": "no speech track"},
+            ("subtitles.json",),
+            reason="no speech track: the media has no audio stream",
+        )
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     try:
         audio = media.load_audio(ctx.media_path)
     except NoAudioError:
         write_json(ctx.out_dir / "subtitles.json", {"status": "no speech track", "cues": []})
-        return StageOutcome("skipped", {"speech": "no speech track"}, ("subtitles.json",),
-                            reason="no speech track: the audio stream holds no samples")
+        return StageOutcome(
+            "skipped",
+            {"speech": "no speech track"},
+            ("subtitles.json",),
+            reason="no speech track: the audio stream holds no samples",
+        )
     timings["decode_s"] = time.monotonic() - t0
     ctx.progress(0.05)
 
@@ -167,17 +186,22 @@ def run_subtitles(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome
     }
     if not result.cues:
         summary["speech"] = "no speech detected"
-    log.info("subtitles: %s cues (%s flagged), language %s, asr %.1f s for %.1f s of media",
-             len(result.cues), flagged, result.language, timings["asr_s"], info.duration)
-    return StageOutcome("succeeded", summary,
-                        ("subtitles.srt", "subtitles.vtt", "subtitles.json", "transcript.txt"))
+    log.info(
+        "subtitles: %s cues (%s flagged), language %s, asr %.1f s for %.1f s of media",
+        len(result.cues),
+        flagged,
+        result.language,
+        timings["asr_s"],
+        info.duration,
+    )
+    return StageOutcome(
+        "succeeded", summary, ("subtitles.srt", "subtitles.vtt", "subtitles.json", "transcript.txt")
+    )
 
 
 STAGES: dict[str, Stage] = {
     s.name: s
-    for s in (
-        Stage("subtitles", run_subtitles, description="Speech to style-checked subtitles (Whisper)."),
-    )
+    for s in (Stage("subtitles", run_subtitles, description="Speech to style-checked subtitles (Whisper)."),)
 }
 
 
@@ -225,8 +249,13 @@ def run_stages(
         on_stage(name, "running", None)
         started = time.monotonic()
         outcome = stage.run(ctx, options.get(name, {}))
-        outcome = StageOutcome(outcome.status, outcome.summary, outcome.files, outcome.reason,
-                               round(time.monotonic() - started, 3))
+        outcome = StageOutcome(
+            outcome.status,
+            outcome.summary,
+            outcome.files,
+            outcome.reason,
+            round(time.monotonic() - started, 3),
+        )
         ctx.outputs[name] = outcome
         on_stage(name, "done", outcome)
     return ctx.outputs

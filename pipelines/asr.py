@@ -57,7 +57,9 @@ class AsrOptions:
         if not 1 <= self.beam_size <= 20:
             raise OptionsError(f"beam_size must be between 1 and 20, got {self.beam_size}.")
         if self.language != "auto" and not (self.language.isalpha() and 2 <= len(self.language) <= 3):
-            raise OptionsError(f"language must be 'auto' or an ISO 639-1 code like 'en', got {self.language!r}.")
+            raise OptionsError(
+                f"language must be 'auto' or an ISO 639-1 code like 'en', got {self.language!r}."
+            )
         if self.model == ENGLISH_MODEL and self.language not in ("en", "auto"):
             raise OptionsError(
                 f"{ENGLISH_MODEL} only understands English; for language {self.language!r} use "
@@ -146,8 +148,9 @@ class AsrEngine(Protocol):
 class FasterWhisperEngine:
     """Whisper on CTranslate2. Thread-safe for concurrent ``transcribe`` calls."""
 
-    def __init__(self, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0,
-                 num_workers: int = 1) -> None:
+    def __init__(
+        self, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1
+    ) -> None:
         from faster_whisper import WhisperModel
 
         self.name = name
@@ -157,8 +160,13 @@ class FasterWhisperEngine:
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
         compute_type = "int8" if device == "cpu" else "float16"
-        self._model = WhisperModel(str(folder), device=device, compute_type=compute_type,
-                                   cpu_threads=cpu_threads, num_workers=num_workers)
+        self._model = WhisperModel(
+            str(folder),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=num_workers,
+        )
         self.multilingual = bool(self._model.model.is_multilingual)
 
     def transcribe(
@@ -187,8 +195,16 @@ class FasterWhisperEngine:
             words = tuple(
                 Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or [])
             )
-            segments.append(Segment(float(seg.start), float(seg.end), seg.text, words,
-                                    float(seg.avg_logprob), float(seg.no_speech_prob)))
+            segments.append(
+                Segment(
+                    float(seg.start),
+                    float(seg.end),
+                    seg.text,
+                    words,
+                    float(seg.avg_logprob),
+                    float(seg.no_speech_prob),
+                )
+            )
             if progress and duration > 0:
                 progress(min(1.0, seg.end / duration))
         if progress:

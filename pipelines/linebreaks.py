@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-ARTICLES = frozenset("a an the this that these those my your his her its our their some any no every each".split())
+ARTICLES = frozenset(
+    "a an the this that these those my your his her its our their some any no every each".split()
+)
 PRONOUNS = frozenset("i you he she it we they who".split())
 CONJUNCTIONS = frozenset(
     "and but or nor so yet because although though while whereas which that who when where if unless "
@@ -56,9 +58,11 @@ def break_cost(left: str, right: str) -> float:
         return 4.0
     if _is_capitalised(left) and _is_capitalised(right):
         return 4.0  # first and last name, or a multi-word product name
-    if lb in PREPOSITIONS or lb in AUXILIARIES:
+    if lb in PREPOSITIONS or lb in AUXILIARIES or lb in CONJUNCTIONS:
         return 2.5
-    if (lb in COMMON_ADJECTIVES or (lb.endswith(ADJECTIVE_ENDINGS) and len(lb) > 4)) and rb not in FUNCTION_WORDS:
+    if (
+        lb in COMMON_ADJECTIVES or (lb.endswith(ADJECTIVE_ENDINGS) and len(lb) > 4)
+    ) and rb not in FUNCTION_WORDS:
         return 3.0
     if rb in CONJUNCTIONS:
         return -1.0

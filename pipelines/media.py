@@ -92,22 +92,24 @@ def probe(path: str | Path) -> MediaInfo:
     fmt = data.get("format", {})
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     video = next(
-        (s for s in streams
-         if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+        ),
         None,
     )
     if audio is None and video is None:
         raise MediaError(f"{p}: holds no audio or video stream ({fmt.get('format_name', 'unknown format')}).")
+    fmt_name = str(fmt.get("format_name", ""))
+    if audio is None and (fmt_name.startswith("image2") or fmt_name.endswith("_pipe")):
+        raise MediaError(f"{p}: is a still image ({fmt_name}), not a video; lessonlens needs audio or video.")
     duration = float(fmt.get("duration") or 0.0)
     if duration <= 0:
         durations = [float(s["duration"]) for s in streams if s.get("duration")]
         duration = max(durations, default=0.0)
     if duration <= 0:
         raise MediaError(f"{p}: the media has zero duration; nothing to process.")
-    if fmt.get("format_name", "").startswith("image2") or (video and video.get("codec_name") in
-                                                          {"png", "mjpeg", "bmp", "webp"} and not audio
-                                                          and duration < 0.05):
-        raise MediaError(f"{p}: is a still image, not a video; lessonlens needs audio or video.")
     info = MediaInfo(
         path=str(p),
         format=str(fmt.get("format_name", "")),
@@ -132,8 +134,18 @@ def _check_truncated(path: Path, info: MediaInfo) -> None:
     # the last seconds (a cheap seek, no decoding) makes ffprobe report the missing data.
     import subprocess
 
-    cmd = ["ffprobe", "-v", "error", "-read_intervals", f"{max(0.0, info.duration - 2.0):.3f}%",
-           "-show_entries", "packet=pos", "-of", "csv=p=0", str(path)]
+    cmd = [
+        "ffprobe",
+        "-v",
+        "error",
+        "-read_intervals",
+        f"{max(0.0, info.duration - 2.0):.3f}%",
+        "-show_entries",
+        "packet=pos",
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     problems = [line for line in proc.stderr.splitlines() if line.strip()]
     if proc.returncode != 0 or any("partial file" in ln or "Invalid data" in ln for ln in problems):

@@ -1,4 +1,9 @@
-"""SubRip (SRT) and WebVTT text for cues, written with pysubs2."""
+"""SubRip (SRT) and WebVTT documents for cues.
+
+Written by hand rather than through pysubs2, which reads ``{...}`` as ASS override tags and
+drops it: screencasts say "{userId}" often enough. Tested against pysubs2's and webvtt-py's
+parsers and against the W3C WebVTT escaping rules.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,36 @@ from collections.abc import Sequence
 from pipelines.subtitles import Cue
 
 
-def _subs(cues: Sequence[Cue]):  # type: ignore[no-untyped-def]
-    import pysubs2
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = max(0, round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        # \N is pysubs2's line break; braces would be read as override tags, so escape them.
-        text = r"\N".join(line.replace("{", r"\{").replace("}", r"\}") for line in cue.lines)
-        subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
-    return subs
+
+def _clean(line: str) -> str:
+    # A blank line would end the cue early in both formats; "-->" would read as a timing line.
+    return line.replace("\r", " ").replace("\n", " ").replace("-->", "->").strip()
 
 
 def to_srt(cues: Sequence[Cue]) -> str:
-    """SRT document (numbered cues, ``HH:MM:SS,mmm`` times)."""
-    return str(_subs(cues).to_string("srt"))
+    """SRT document: numbered blocks, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, blank-line separated."""
+    blocks = []
+    for n, cue in enumerate(cues, start=1):
+        lines = "\n".join(_clean(line) for line in cue.lines)
+        blocks.append(f"{n}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n{lines}\n")
+    return "\n".join(blocks)
+
+
+def _vtt_escape(line: str) -> str:
+    return _clean(line).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_vtt(cues: Sequence[Cue]) -> str:
-    """WebVTT document (``WEBVTT`` header, ``HH:MM:SS.mmm`` times)."""
-    return str(_subs(cues).to_string("vtt"))
+    """WebVTT document: ``WEBVTT`` header, ``HH:MM:SS.mmm`` times, text escaped per the spec."""
+    blocks = ["WEBVTT\n"]
+    for n, cue in enumerate(cues, start=1):
+        lines = "\n".join(_vtt_escape(line) for line in cue.lines)
+        blocks.append(f"{n}\n{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{lines}\n")
+    return "\n".join(blocks)

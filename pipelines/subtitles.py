@@ -87,10 +87,19 @@ PROFILES: dict[str, StyleProfile] = {
     p.name: p
     for p in (
         StyleProfile("netflix-en", description="Netflix English: 42 chars x 2 lines, 20 CPS, 5/6-7 s."),
-        StyleProfile("netflix-en-children", max_cps=17.0,
-                     description="Netflix English for children's programmes: 17 CPS."),
-        StyleProfile("bbc", max_line_chars=37, max_cps=None, max_wpm=180.0, fps=25.0,
-                     description="BBC: 37 chars a line, 160-180 words a minute."),
+        StyleProfile(
+            "netflix-en-children",
+            max_cps=17.0,
+            description="Netflix English for children's programmes: 17 CPS.",
+        ),
+        StyleProfile(
+            "bbc",
+            max_line_chars=37,
+            max_cps=None,
+            max_wpm=180.0,
+            fps=25.0,
+            description="BBC: 37 chars a line, 160-180 words a minute.",
+        ),
     )
 }
 
@@ -232,26 +241,26 @@ def _time_cues(spans: list[tuple[int, int]], words: list[Word], p: StyleProfile)
     return times
 
 
-def _flags(cue_words: Sequence[Word], lines: tuple[str, ...] | None, start: float, end: float,
-           p: StyleProfile) -> tuple[tuple[str, ...], float, float]:
+def _flags(
+    cue_words: Sequence[Word], lines: tuple[str, ...] | None, start: float, end: float, p: StyleProfile
+) -> tuple[tuple[str, ...], float, float]:
     flags = []
     duration = end - start
     chars = _text_len(cue_words)
     cps = chars / duration if duration > 0 else math.inf
     wpm = len(cue_words) * 60.0 / duration if duration > 0 else math.inf
-    if lines is None:
-        flags.append("max_line_chars")
-    elif any(len(line) > p.max_line_chars for line in lines):
+    if lines is None or any(len(line) > p.max_line_chars for line in lines):
         flags.append("max_line_chars")
     if lines is not None and len(lines) > p.max_lines:
         flags.append("max_lines")
-    if p.max_cps and cps > p.max_cps + 1e-6:
+    # Times are kept to the millisecond: allow that much rounding before calling a rule broken.
+    if p.max_cps and cps > p.max_cps * 1.001:
         flags.append("max_cps")
-    if p.max_wpm and wpm > p.max_wpm + 1e-6:
+    if p.max_wpm and wpm > p.max_wpm * 1.001:
         flags.append("max_wpm")
-    if duration < p.min_duration_s - 1e-6:
+    if duration < p.min_duration_s - 1e-3:
         flags.append("min_duration")
-    if duration > p.max_duration_s + 1e-6:
+    if duration > p.max_duration_s + 1e-3:
         flags.append("max_duration")
     return tuple(flags), cps, wpm
 
@@ -272,8 +281,9 @@ def segment_words(words: Sequence[Word], profile: StyleProfile) -> list[Cue]:
         if lines is None:  # a single word longer than a line: keep it whole, flagged
             lines = (" ".join(w.text for w in cue_words),)
         confidence = sum(w.probability for w in cue_words) / len(cue_words)
-        cues.append(Cue(n, start, end, lines, cue_words, flags, round(cps, 2), round(wpm, 1),
-                        round(confidence, 3)))
+        cues.append(
+            Cue(n, start, end, lines, cue_words, flags, round(cps, 2), round(wpm, 1), round(confidence, 3))
+        )
     return cues
 
 

@@ -29,25 +29,25 @@ SLIDES = [
         "title": "Welcome to the Team",
         "bullets": ["Your first week at Northwind", "Tools, people and policies"],
         "narration": "Welcome to your first week at Northwind. In this short course, "
-                     "you will learn how our tools work and who to ask for help.",
+        "you will learn how our tools work and who to ask for help.",
     },
     {
         "title": "Reset Your Password",
         "bullets": ["Open Settings", "Choose Security", "Click Change Password"],
         "narration": "First, open the settings page and choose security. "
-                     "Then click change password and follow the steps on the screen.",
+        "Then click change password and follow the steps on the screen.",
     },
     {
         "title": "Data Protection Basics",
         "bullets": ["Lock your screen", "Never share customer data"],
         "narration": "Always lock your screen when you leave your desk, "
-                     "and never share customer data outside the company.",
+        "and never share customer data outside the company.",
     },
     {
         "title": "Quiz Time",
         "bullets": ["Answer three questions", "Pass mark: 80 percent"],
         "narration": "Now answer three short questions to complete the module. "
-                     "You need eighty percent to pass.",
+        "You need eighty percent to pass.",
     },
 ]
 
@@ -75,8 +75,9 @@ def _draw_slide(slide: dict[str, object], path: Path) -> None:
 
 
 def _speak(text: str, path: Path) -> float:
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, capture_output=True
+    )
     with wave.open(str(path)) as w:
         return w.getnframes() / w.getframerate()
 
@@ -96,29 +97,95 @@ def make_lesson(out: Path, tmp: Path) -> dict[str, object]:
         speech = _speak(str(slide["narration"]), wav)
         length = round(speech + 2 * pad, 3)
         padded = tmp / f"padded{n}.wav"
-        _run(["-i", str(wav), "-af", f"adelay={int(pad * 1000)},apad=whole_dur={length}", "-ar", "16000",
-              "-ac", "1", str(padded)])
+        _run(
+            [
+                "-i",
+                str(wav),
+                "-af",
+                f"adelay={int(pad * 1000)},apad=whole_dur={length}",
+                "-ar",
+                "16000",
+                "-ac",
+                "1",
+                str(padded),
+            ]
+        )
         concat_video.append(f"file '{png}'\nduration {length}\n")
         concat_audio.append(f"file '{padded}'\n")
-        reference.append({"start": round(t, 3), "end": round(t + length, 3), "title": slide["title"],
-                          "bullets": slide["bullets"], "narration": slide["narration"],
-                          "speech_start": round(t + pad, 3), "speech_end": round(t + pad + speech, 3)})
+        reference.append(
+            {
+                "start": round(t, 3),
+                "end": round(t + length, 3),
+                "title": slide["title"],
+                "bullets": slide["bullets"],
+                "narration": slide["narration"],
+                "speech_start": round(t + pad, 3),
+                "speech_end": round(t + pad + speech, 3),
+            }
+        )
         t += length
     concat_video.append(f"file '{tmp / f'slide{len(SLIDES) - 1}.png'}'\n")
     (tmp / "video.txt").write_text("".join(concat_video))
     (tmp / "audio.txt").write_text("".join(concat_audio))
-    _run(["-f", "concat", "-safe", "0", "-i", str(tmp / "video.txt"),
-          "-f", "concat", "-safe", "0", "-i", str(tmp / "audio.txt"),
-          "-vf", "fps=24,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
-          "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart", str(out / "lesson.mp4")])
-    return {"version": VERSION, "duration": round(t, 3), "fps": 24, "size": list(SIZE), "slides": reference,
-            "narration": " ".join(str(s["narration"]) for s in SLIDES)}
+    _run(
+        [
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(tmp / "video.txt"),
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(tmp / "audio.txt"),
+            "-vf",
+            "fps=24,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "28",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(out / "lesson.mp4"),
+        ]
+    )
+    return {
+        "version": VERSION,
+        "duration": round(t, 3),
+        "fps": 24,
+        "size": list(SIZE),
+        "slides": reference,
+        "narration": " ".join(str(s["narration"]) for s in SLIDES),
+    }
 
 
 def make_silent(out: Path) -> None:
     """A video with no audio track (the subtitles stage answers "no speech track")."""
-    _run(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=24:duration=3", "-c:v", "libx264",
-          "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out / "silent.mp4")])
+    _run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=24:duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            str(out / "silent.mp4"),
+        ]
+    )
 
 
 def build(out: Path = BUILD, *, force: bool = False) -> Path:
@@ -141,7 +208,9 @@ def build(out: Path = BUILD, *, force: bool = False) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=BUILD)
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--quiet", action="store_true")

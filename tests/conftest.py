@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from pipelines.models import model_path
 from pipelines.exceptions import ModelNotInstalledError
+from pipelines.models import model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata"

@@ -1,0 +1,79 @@
+"""The ``lessonlens`` command end to end: a real process, real ffmpeg, real Whisper."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pysubs2
+import pytest
+
+LESSONLENS = str(Path(sys.executable).with_name("lessonlens"))
+
+
+def run(*args: str, model_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LESSONLENS_MODEL_DIR": str(model_dir)}
+    return subprocess.run(
+        [LESSONLENS, *args], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+
+
+@pytest.mark.slow
+def test_process_writes_subtitles_for_sample(samples: Path, tmp_path: Path, model_dir: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("process", str(samples / "lesson.mp4"), "--out", str(out), model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert str(out / "subtitles.srt") in proc.stdout
+    subs = pysubs2.load(str(out / "subtitles.srt"))
+    assert len(subs) >= 5
+    assert "Northwind" in " ".join(e.plaintext for e in subs)
+    vtt = (out / "subtitles.vtt").read_text()
+    assert vtt.startswith("WEBVTT")
+    doc = json.loads((out / "subtitles.json").read_text())
+    assert doc["language"] == "en" and doc["cues"][0]["words"][0]["probability"] > 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["stages"]["subtitles"]["status"] == "succeeded"
+    assert "stage subtitles: succeeded" in proc.stderr  # the operator's log says what ran
+    assert not list(out.glob(".*"))  # no temporary files left behind
+
+
+@pytest.mark.slow
+def test_video_without_audio_says_no_speech_track(samples: Path, tmp_path: Path, model_dir: Path) -> None:
+    proc = run("process", str(samples / "silent.mp4"), "--out", str(tmp_path), model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "no speech track" in proc.stdout
+    assert json.loads((tmp_path / "subtitles.json").read_text())["status"] == "no speech track"
+
+
+def test_not_media_fails_clearly(tmp_path: Path, model_dir: Path) -> None:
+    fake = tmp_path / "lesson.mp4"
+    fake.write_text("not a video")
+    proc = run("process", str(fake), "--out", str(tmp_path / "out"), model_dir=model_dir)
+    assert proc.returncode == 2
+    assert "not a readable media file" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_model_names_install_command(samples: Path, tmp_path: Path) -> None:
+    proc = run(
+        "process", str(samples / "lesson.mp4"), "--out", str(tmp_path / "o"), model_dir=tmp_path / "none"
+    )
+    assert proc.returncode == 2
+    assert "lessonlens models install whisper-tiny.en" in proc.stderr.replace("\n", " ")
+
+
+def test_bad_option_is_explained(samples: Path, tmp_path: Path, model_dir: Path) -> None:
+    proc = run(
+        "process",
+        str(samples / "lesson.mp4"),
+        "--out",
+        str(tmp_path),
+        "--profile",
+        "cinema",
+        model_dir=model_dir,
+    )
+    assert proc.returncode == 2
+    assert "Unknown subtitle profile 'cinema'" in proc.stderr

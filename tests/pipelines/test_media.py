@@ -1,0 +1,99 @@
+"""Probing and audio decoding with the real ffmpeg, on media made here."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.exceptions import MediaError, NoAudioError
+from pipelines.media import load_audio, probe
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("media")
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=3:sample_rate=44100",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=25:duration=3",
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        "-movflags",
+        "+faststart",
+        str(d / "av.mp4"),
+    )
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=10:duration=2",
+        "-c:v",
+        "libx264",
+        str(d / "video.mp4"),
+    )
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=1.5", str(d / "tone.wav"))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:duration=1", "-frames:v", "1", str(d / "still.png"))
+    data = (d / "av.mp4").read_bytes()
+    (d / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    (d / "notes.mp4").write_text("these are my lecture notes, not a video\n")
+    (d / "empty.mp4").write_bytes(b"")
+    return d
+
+
+def test_probe_video_with_audio(media: Path) -> None:
+    info = probe(media / "av.mp4")
+    assert info.has_audio and info.has_video
+    assert info.duration == pytest.approx(3.0, abs=0.1)
+    assert (info.width, info.height, info.fps) == (160, 120, 25.0)
+    assert (info.sample_rate, info.channels) == (44100, 2)
+
+
+def test_video_without_audio_probes_and_load_audio_says_so(media: Path) -> None:
+    info = probe(media / "video.mp4")
+    assert info.has_video and not info.has_audio
+    with pytest.raises(NoAudioError, match="no audio stream"):
+        load_audio(media / "video.mp4")
+
+
+def test_load_audio_is_16k_mono_float(media: Path) -> None:
+    audio = load_audio(media / "tone.wav")
+    assert audio.dtype == np.float32
+    assert len(audio) == pytest.approx(1.5 * 16000, abs=400)
+    assert 0.1 < float(np.abs(audio).max()) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("notes.mp4", "not a readable media file"),
+        ("empty.mp4", "empty"),
+        ("truncated.mp4", "truncated"),
+        ("missing.mp4", "no such file"),
+        ("still.png", "still image"),
+    ],
+)
+def test_bad_inputs_have_clear_errors(media: Path, name: str, message: str) -> None:
+    with pytest.raises(MediaError, match=message):
+        probe(media / name)
+
+
+def test_shared_clip_probes(testdata: Path) -> None:
+    info = probe(testdata / "video" / "mdn_friday.mp4")
+    assert info.has_audio and info.has_video and info.duration == pytest.approx(6.17, abs=0.05)

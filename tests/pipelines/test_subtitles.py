@@ -1,0 +1,216 @@
+"""Segmentation of word-timed speech into cues: hand-built cases and invariants."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.asr import Word
+from pipelines.exceptions import OptionsError
+from pipelines.subtitles import PROFILES, StyleProfile, segment_words
+
+NETFLIX = PROFILES["netflix-en"]
+
+
+def speak(
+    text: str, *, start: float = 0.0, rate: float = 0.07, pause_after_sentence: float = 0.5
+) -> list[Word]:
+    """Word timings for text at a natural pace (about 14 characters a second)."""
+    words, t = [], start
+    for token in text.split():
+        d = rate * len(token) + 0.08
+        words.append(Word(t, t + d, " " + token, 0.9))
+        t += d + 0.04
+        if token.endswith((".", "?", "!")):
+            t += pause_after_sentence
+    return words
+
+
+def joined(cues) -> list[str]:  # type: ignore[no-untyped-def]
+    return [w.text for c in cues for w in c.words]
+
+
+def test_short_sentence_is_one_cue_on_one_line() -> None:
+    cues = segment_words(speak("Click Save to keep your changes."), NETFLIX)
+    assert len(cues) == 1
+    assert cues[0].lines == ("Click Save to keep your changes.",)
+    assert cues[0].flags == ()
+
+
+def test_lines_respect_limit_and_break_after_punctuation() -> None:
+    text = "Open the settings page, and then choose the security tab."
+    cues = segment_words(speak(text), NETFLIX)
+    assert len(cues) == 1
+    assert cues[0].lines == ("Open the settings page,", "and then choose the security tab.")
+
+
+@pytest.mark.parametrize(
+    ("text", "bad_break"),
+    [
+        ("Everyone in the sales team should now open the quarterly report for review.", ("the", "quarterly")),
+        (
+            "Yesterday our trainer Maria Lopez showed the whole group a really good shortcut.",
+            ("Maria", "Lopez"),
+        ),
+        ("After the break we will look at the important security settings of your laptop.", ("we", "will")),
+    ],
+)
+def test_never_breaks_inside_protected_pairs(text: str, bad_break: tuple[str, str]) -> None:
+    cues = segment_words(speak(text), NETFLIX)
+    for cue in cues:
+        for upper, lower in zip(cue.lines, cue.lines[1:], strict=False):
+            assert (upper.split()[-1].strip(",."), lower.split()[0]) != bad_break
+    for a, b in pairwise(cues):
+        assert (a.words[-1].text.strip(",."), b.words[0].text) != bad_break
+
+
+def test_sentences_start_new_cues_when_both_do_not_fit() -> None:
+    text = (
+        "This module explains how expense claims work in the new finance portal. "
+        "You will submit a claim, attach your receipts and follow its approval."
+    )
+    cues = segment_words(speak(text), NETFLIX)
+    assert len(cues) >= 2
+    assert any(c.text.endswith("portal.") for c in cues)
+
+
+def test_pause_splits_cues() -> None:
+    words = speak("Welcome back everyone") + speak("Let us continue", start=8.0)
+    cues = segment_words(words, NETFLIX)
+    assert [c.text for c in cues] == ["Welcome back everyone", "Let us continue"]
+
+
+def test_minimum_duration_extends_short_cue_when_room() -> None:
+    cues = segment_words([Word(1.0, 1.2, " Yes.", 0.99), Word(5.0, 5.3, " No.", 0.99)], NETFLIX)
+    assert cues[0].end - cues[0].start >= NETFLIX.min_duration_s - 1e-3  # times are in ms
+    assert not cues[0].flags
+
+
+def test_gap_between_cues_at_least_two_frames() -> None:
+    text = " ".join(["word"] * 60)  # continuous speech, many cues
+    cues = segment_words(speak(text), NETFLIX)
+    assert len(cues) > 2
+    for a, b in pairwise(cues):
+        assert b.start - a.end >= NETFLIX.min_gap_s - 1e-3
+
+
+def test_speech_too_fast_is_kept_and_flagged() -> None:
+    text = "This sentence is spoken far too quickly for anyone to read it comfortably on screen."
+    words, t = [], 0.0
+    for token in text.split():
+        words.append(Word(t, t + 0.08, " " + token, 0.9))
+        t += 0.09
+    words.append(Word(t + 0.1, t + 0.3, " Next.", 0.9))
+    cues = segment_words(words, NETFLIX)
+    assert joined(cues) == [w.text.strip() for w in words]
+    assert any("max_cps" in c.flags for c in cues)
+
+
+def test_overlong_word_is_kept_whole_and_flagged() -> None:
+    long = "Pneumonoultramicroscopicsilicovolcanoconiosis-and-more"
+    cues = segment_words([Word(0.0, 2.0, " " + long, 0.8)], NETFLIX)
+    assert cues[0].text == long
+    assert "max_line_chars" in cues[0].flags
+
+
+def test_children_profile_reads_slower() -> None:
+    text = "We are going to learn about the water cycle and how rain is made in the clouds today."
+    words, t = [], 0.0
+    for token in text.split():
+        words.append(Word(t, t + 0.2, " " + token, 0.9))
+        t += 0.26  # ~18 characters a second: fine for adults, too fast for children
+    adult = segment_words(words, PROFILES["netflix-en"])
+    child = segment_words(words, PROFILES["netflix-en-children"])
+    assert not any("max_cps" in c.flags for c in adult)
+    assert any("max_cps" in c.flags for c in child)
+
+
+def test_bbc_profile_uses_37_characters() -> None:
+    text = "Remember to lock your screen whenever you leave your desk, even for a minute."
+    cues = segment_words(speak(text), PROFILES["bbc"])
+    assert all(len(line) <= 37 for c in cues for line in c.lines)
+
+
+def test_profile_overrides_and_validation() -> None:
+    custom = NETFLIX.with_overrides({"max_line_chars": 32, "max_lines": 1})
+    assert (custom.max_line_chars, custom.max_lines) == (32, 1)
+    cues = segment_words(speak("Choose the correct answer from the list below and press next."), custom)
+    assert all(len(c.lines) == 1 and len(c.lines[0]) <= 32 for c in cues)
+    with pytest.raises(OptionsError, match="Unknown profile field"):
+        NETFLIX.with_overrides({"max_chars": 10})
+    with pytest.raises(OptionsError, match="min_duration_s"):
+        StyleProfile("broken", min_duration_s=8.0, max_duration_s=7.0)
+
+
+def test_empty_input_gives_no_cues() -> None:
+    assert segment_words([], NETFLIX) == []
+    assert segment_words([Word(0, 1, "  ", 0.5)], NETFLIX) == []
+
+
+# ---------------------------------------------------------------- invariants
+
+VOCAB = [
+    "the",
+    "a",
+    "click",
+    "settings",
+    "and",
+    "then",
+    "Maria",
+    "Lopez",
+    "report,",
+    "done.",
+    "in",
+    "supercalifragilistic",
+    "we",
+    "will",
+    "save",
+    "to",
+    "page",
+    "quickly",
+    "I",
+    "menu?",
+    "42",
+]
+
+
+@st.composite
+def word_streams(draw: st.DrawFn) -> list[Word]:
+    n = draw(st.integers(min_value=1, max_value=80))
+    words, t = [], draw(st.floats(min_value=0, max_value=5))
+    for _ in range(n):
+        t += draw(st.floats(min_value=0.0, max_value=2.5))
+        d = draw(st.floats(min_value=0.0, max_value=1.2))
+        words.append(Word(t, t + d, " " + draw(st.sampled_from(VOCAB)), draw(st.floats(0, 1))))
+        t += d
+    return words
+
+
+@settings(max_examples=150, deadline=None)
+@given(word_streams(), st.sampled_from(sorted(PROFILES)))
+def test_invariants(words: list[Word], profile_name: str) -> None:
+    profile = PROFILES[profile_name]
+    cues = segment_words(words, profile)
+    # every word kept once, in order
+    assert joined(cues) == [w.text.strip() for w in words]
+    for c in cues:
+        assert " ".join(c.lines) == " ".join(w.text for w in c.words)
+        assert c.end > c.start
+        # every limit respected or flagged
+        if any(len(line) > profile.max_line_chars for line in c.lines):
+            assert "max_line_chars" in c.flags
+        assert len(c.lines) <= profile.max_lines
+        duration = c.end - c.start
+        if duration < profile.min_duration_s - 1e-3:
+            assert "min_duration" in c.flags
+        if duration > profile.max_duration_s + 1e-3:
+            assert "max_duration" in c.flags
+        if profile.max_cps and len(c.text) / duration > profile.max_cps * 1.001:
+            assert "max_cps" in c.flags
+    # ordered, not overlapping, numbered
+    for a, b in pairwise(cues):
+        assert b.start >= a.end
+    assert [c.index for c in cues] == list(range(1, len(cues) + 1))
