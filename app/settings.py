@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pipelines.models import DEFAULT_MODEL_DIR
+
+
+def _split(value: object) -> object:
+    """Comma-separated environment values -> list (a JSON list or a Python list also works)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -21,3 +34,49 @@ class Settings(BaseSettings):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=0, description="Threads per model; 0 lets the engine decide.")
 
+    # ---- job service (issue 3)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the job store; default sqlite:///DATA_DIR/jobs.db. "
+                    "postgresql+psycopg://... for the distributed setup.")
+    queue: Literal["local", "celery"] = Field(default="local", description="Job queue implementation.")
+    broker_url: str = Field(default="redis://localhost:6379/0", description="Celery broker (queue=celery).")
+    workers: int = Field(default=1, ge=1, le=64, description="In-process worker threads (queue=local).")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted bearer keys, comma-separated, each `key` or `id:key`; empty = no auth.")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="HMAC-SHA256 secret for webhook signatures; required for webhooks.")
+    allowed_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Folders whose files may be submitted by path, comma-separated.")
+    allow_private_urls: bool = Field(
+        default=False, description="Allow webhook and source URLs on private/loopback addresses.")
+    max_upload_mb: float = Field(default=2048, gt=0, description="Largest upload or URL download, MB.")
+    url_timeout_s: float = Field(default=300, gt=0, description="Time limit for downloading a URL source.")
+    queue_limit_per_key: int = Field(default=100, ge=1, description="Queued+running jobs per API key (429).")
+    max_attempts: int = Field(default=3, ge=1, description="Tries of a job interrupted by a crash/restart.")
+    webhook_tries: int = Field(default=6, ge=1, description="Delivery attempts per webhook event.")
+    webhook_backoff_s: float = Field(
+        default=20, ge=0, description="First retry delay; doubles each try (6 tries ~ 10 min).")
+    webhook_timeout_s: float = Field(default=10, gt=0, description="Time limit of one webhook POST.")
+
+    @field_validator("api_keys", "allowed_roots", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)
+
+    def resolved_database_url(self) -> str:
+        """The job store URL: ``database_url`` or a SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jobs.db').resolve()}"
+
+    def api_key_ids(self) -> dict[str, str]:
+        """Accepted keys -> their id (the job owner). Keys given without an id get a hash id."""
+        ids: dict[str, str] = {}
+        for entry in self.api_keys:
+            key_id, sep, key = entry.partition(":")
+            if not sep:
+                key, key_id = entry, "key-" + hashlib.sha256(entry.encode()).hexdigest()[:8]
+            ids[key] = key_id
+        return ids

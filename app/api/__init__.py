@@ -1,0 +1,63 @@
+"""HTTP API: routers by resource (jobs, health) and the dependencies they share."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.exceptions import Unauthorized
+from app.metrics import Metrics
+from app.queue import Queue
+from app.settings import Settings
+from app.storage import Storage
+from app.store import JobStore
+from app.webhooks import WebhookDispatcher
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass
+class Services:
+    """What the routes use, built once in the app's lifespan and kept on ``app.state.services``."""
+
+    settings: Settings
+    store: JobStore
+    storage: Storage
+    queue: Queue
+    webhooks: WebhookDispatcher
+    metrics: Metrics
+    key_ids: dict[str, str]
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_owner(request: Request) -> str:
+    """The caller's key id from ``Authorization: Bearer <key>``; ``anonymous`` when auth is off.
+
+    Raises:
+        Unauthorized: keys are configured and the request has none or an unknown one.
+    """
+    key_ids = get_services(request).key_ids
+    if not key_ids:
+        return ANONYMOUS
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("this server needs an API key: send `Authorization: Bearer <key>`.")
+    token = token.strip()
+    owner = None
+    for key, key_id in key_ids.items():  # compare against all keys, in constant time
+        if hmac.compare_digest(key.encode(), token.encode()):
+            owner = key_id
+    if owner is None:
+        raise Unauthorized("unknown API key.", code="invalid_api_key")
+    return owner
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+OwnerDep = Annotated[str, Depends(get_owner)]

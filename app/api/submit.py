@@ -1,0 +1,153 @@
+"""Submitting a job: validate everything first, then store the media, then create and enqueue.
+
+Order matters for "bad input leaves nothing behind": stages, options, metadata, the webhook URL
+and the queue limit are checked before any byte is stored; an upload is received into
+``incoming/`` and probed, and moved under the job only once it is known to be media.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+from starlette.datastructures import FormData, UploadFile
+
+from app import stages as stage_graph
+from app.api import Services
+from app.exceptions import InvalidInput, TooManyJobs
+from app.jobs import Job, Source, StageState, new_job_id
+from app.settings import Settings
+from app.sources import check_source_url, is_url, media_dict, probe_or_415, receive_upload, resolve_path
+from app.storage import safe_filename
+from app.webhooks import WebhookDelivery
+from pipelines.models import model_path
+
+log = logging.getLogger(__name__)
+
+MAX_METADATA_BYTES = 16_384
+
+
+@dataclass
+class Submission:
+    """A parsed request, before validation: exactly one of ``source`` and ``upload`` is set."""
+
+    stages: list[str]
+    options: Any
+    metadata: Any
+    webhook_url: str | None
+    source: str | None = None
+    upload: UploadFile | None = None
+    form: FormData | None = None
+
+
+def _check_stage_options(name: str, options: Mapping[str, Any], settings: Settings) -> None:
+    """Validate one stage's options as the worker will parse them (raises OptionsError)."""
+    generic = getattr(stage_graph, "validate_options", None)  # the stage graph's own, once it has one
+    if callable(generic):
+        generic(name, options)
+    elif name == "subtitles":
+        asr, _profile = stage_graph.parse_subtitle_options(options)
+        model_path(asr.resolved_model(), settings.model_dir)  # ModelNotInstalledError -> 503
+
+
+def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Planned stages (dependencies added, in order) and per-stage options.
+
+    Raises:
+        OptionsError / InvalidInput: unknown stages or options, options for stages not requested,
+        bad metadata.
+    """
+    if not isinstance(sub.stages, list) or not all(isinstance(s, str) for s in sub.stages):
+        raise InvalidInput("stages must be a list of stage names.", code="validation_error")
+    planned = stage_graph.plan(sub.stages)
+    if not isinstance(sub.options, dict) or not all(isinstance(v, dict) for v in sub.options.values()):
+        raise InvalidInput("options must be an object of objects: {\"stage name\": {option: value}}.",
+                           code="validation_error")
+    stray = sorted(set(sub.options) - set(planned))
+    if stray:
+        raise InvalidInput(f"options given for stage(s) not requested: {', '.join(stray)}. "
+                           f"Requested: {', '.join(planned)}.", code="invalid_options")
+    for name in planned:
+        try:
+            _check_stage_options(name, sub.options.get(name, {}), settings)
+        except (TypeError, ValueError) as e:
+            raise InvalidInput(f"bad {name} options: {e}.", code="invalid_options") from None
+    if not isinstance(sub.metadata, dict):
+        raise InvalidInput("metadata must be a JSON object.", code="validation_error")
+    if len(json.dumps(sub.metadata)) > MAX_METADATA_BYTES:
+        raise InvalidInput(f"metadata is larger than {MAX_METADATA_BYTES} bytes of JSON.",
+                           code="validation_error")
+    return planned, {k: dict(v) for k, v in sub.options.items()}
+
+
+def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path | None]:
+    """Blocking: the job's source, and the received upload (a temporary file) if any."""
+    s = services.settings
+    if sub.upload is not None:
+        filename = safe_filename(sub.upload.filename, "upload")
+        tmp, info = receive_upload(services.storage, sub.upload.file, filename, int(s.max_upload_mb * 1e6))
+        return Source("upload", str(tmp), filename, info.size_bytes, media_dict(info)), tmp
+    assert sub.source is not None
+    if is_url(sub.source):
+        url = check_source_url(sub.source, allow_private=s.allow_private_urls)
+        name = safe_filename(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1], "media")
+        return Source("url", url, name), None
+    path = resolve_path(sub.source, s.allowed_roots)
+    info = probe_or_415(path, sub.source)
+    return Source("path", str(path), path.name, info.size_bytes, media_dict(info)), None
+
+
+def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
+    """Blocking: commit the upload under the job, insert the job; undo the files on any failure."""
+    try:
+        if tmp is not None:
+            stored = services.storage.commit_input(job.id, tmp, job.source.filename or "upload")
+            job = job.with_changes(source=Source(**{**asdict(job.source), "location": str(stored)}))
+        saved, created = services.store.create(job)
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        services.storage.delete(job.id)
+        raise
+    if not created:  # an idempotent replay raced us: keep the first job only
+        services.storage.delete(job.id)
+    return saved, created
+
+
+async def submit_job(services: Services, owner: str, sub: Submission,
+                     idempotency_key: str | None) -> tuple[Job, bool]:
+    """Validate, store and enqueue a submission; returns the job and whether it is new."""
+    try:
+        if idempotency_key:
+            existing = await to_thread.run_sync(services.store.find_idempotent, owner, idempotency_key)
+            if existing is not None:
+                return existing, False
+        active = await to_thread.run_sync(services.store.count_active, owner)
+        if active >= services.settings.queue_limit_per_key:
+            raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit "
+                              f"{services.settings.queue_limit_per_key}); wait for some to finish.",
+                              detail={"active": active, "limit": services.settings.queue_limit_per_key})
+        planned, options = validate_request(sub, services.settings)
+        if sub.webhook_url:
+            secret = services.settings.webhook_secret.get_secret_value()
+            await to_thread.run_sync(lambda: WebhookDelivery(
+                sub.webhook_url or "", secret, allow_private=services.settings.allow_private_urls))
+        source, tmp = await to_thread.run_sync(_prepare_source, services, sub)
+    finally:
+        if sub.form is not None:
+            await sub.form.close()
+    job = Job(id=new_job_id(), owner=owner, source=source, stages=tuple(planned), options=options,
+              stage_states={name: StageState() for name in planned}, webhook_url=sub.webhook_url,
+              idempotency_key=idempotency_key, metadata=sub.metadata)
+    job, created = await to_thread.run_sync(_create, services, job, tmp)
+    if created:
+        services.queue.enqueue(job.id)
+        services.metrics.submitted.labels(job.source.kind).inc()
+        log.info("%s: submitted by %s (%s %s), stages %s", job.id, owner, job.source.kind,
+                 job.source.filename, ",".join(job.stages))
+    return job, created

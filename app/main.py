@@ -1,0 +1,123 @@
+"""The app factory, its lifespan (store, storage, workers, webhooks) and ``serve``.
+
+``create_app(settings)`` builds a FastAPI app; nothing heavy happens until the lifespan starts:
+then the store is opened, jobs left running by a dead process are recovered, workers start
+(models load lazily, in the workers, on their first job) and pending webhooks resume.
+Run it with ``lessonlens serve`` or ``uvicorn --factory app.main:create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api import Services
+from app.api import health as health_routes
+from app.api import jobs as job_routes
+from app.api.errors import install_error_handlers
+from app.jobs import Job
+from app.metrics import Metrics
+from app.queue import make_queue
+from app.settings import Settings
+from app.storage import LocalStorage
+from app.store import SqlJobStore
+from app.webhooks import WebhookDispatcher
+from app.worker import recover
+
+log = logging.getLogger(__name__)
+
+
+class _MetricsMiddleware:
+    """Request latency by route template (a pure ASGI middleware: no per-request task overhead)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started)
+
+
+def build_services(settings: Settings, metrics: Metrics) -> Services:
+    """Open the store and storage, recover interrupted jobs, start workers and webhooks."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlJobStore(settings.resolved_database_url())
+    storage = LocalStorage(settings.data_dir)
+    webhooks = WebhookDispatcher(
+        store, settings.webhook_secret.get_secret_value(), tries=settings.webhook_tries,
+        backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
+        allow_private=settings.allow_private_urls, on_attempt=metrics.webhook_attempt)
+
+    def on_finished(job: Job) -> None:
+        metrics.job_finished(job)
+        webhooks.job_finished(job)
+
+    queue = make_queue(settings, store, storage, on_finished)
+    for job_id in recover(store, settings.max_attempts, on_finished):
+        queue.enqueue(job_id)
+    queue.start()
+    webhooks.start()
+    return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
+                    metrics=metrics, key_ids=settings.api_key_ids())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The lessonlens API. Settings default to the environment (``LESSONLENS_*``)."""
+    settings = settings or Settings()
+    metrics = Metrics()
+    if not logging.getLogger().handlers:  # run by plain uvicorn: still log what ran and why it failed
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.monotonic()
+        services = build_services(settings, metrics)
+        app.state.services = services
+        log.info("lessonlens API ready in %.2f s: data %s, store %s, %d worker(s), auth %s",
+                 time.monotonic() - started, settings.data_dir, services.store.__class__.__name__,
+                 settings.workers, "on" if services.key_ids else "off")
+        try:
+            yield
+        finally:
+            services.queue.stop()
+            services.webhooks.stop()
+            services.store.close()
+            log.info("lessonlens API stopped")
+
+    app = FastAPI(title="lessonlens", version="0.1.0", lifespan=lifespan,
+                  description="Training videos in; subtitles, on-screen text and more out. Async jobs.")
+    install_error_handlers(app)
+    app.include_router(job_routes.router)
+    app.include_router(health_routes.router)
+    app.add_middleware(_MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, **uvicorn_options: Any) -> None:
+    """Run the API with uvicorn (in-process workers included). Blocks until stopped."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)

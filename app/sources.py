@@ -1,0 +1,166 @@
+"""Where a job's media comes from: an upload, a path under an allowed root, or an http(s) URL.
+
+Uploads and paths are checked at submit time by probing (not by extension): anything that is
+not usable media is refused with 415 and leaves no file behind. URL sources are checked at
+submit time against the same address rules as webhooks and downloaded by the worker, with a
+size and a time limit (redirects are followed by hand so each hop is checked too).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urljoin
+
+import httpx
+
+from app.exceptions import Forbidden, InvalidInput, PayloadTooLarge, SourceError, UnsupportedMedia
+from app.storage import Storage
+from app.webhooks import check_url
+from pipelines import media
+from pipelines.exceptions import MediaError
+from pipelines.media import MediaInfo
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+
+
+def media_dict(info: MediaInfo) -> dict[str, object]:
+    """Probe result as stored on the job (without the server-side path)."""
+    data = asdict(info)
+    data.pop("path", None)
+    return data
+
+
+def is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def probe_or_415(path: Path, shown_name: str) -> MediaInfo:
+    """Probe a file; ``UnsupportedMedia`` (415) naming ``shown_name`` when it is not usable media."""
+    try:
+        return media.probe(path)
+    except MediaError as e:
+        message = str(e).replace(str(path), shown_name)
+        raise UnsupportedMedia(message, detail={"file": shown_name}) from None
+
+
+def receive_upload(storage: Storage, stream: BinaryIO, filename: str, max_bytes: int) -> tuple[Path, MediaInfo]:
+    """Store an upload in ``incoming/`` and probe it. Blocking: run in a thread.
+
+    Returns the temporary path (the caller commits it to the job) and the media info.
+
+    Raises:
+        PayloadTooLarge, InvalidInput (empty file), UnsupportedMedia; the file is gone on error.
+    """
+    tmp, size = storage.receive(stream, max_bytes)
+    try:
+        if size > max_bytes:
+            raise PayloadTooLarge(
+                f"the upload is larger than the limit of {max_bytes / 1e6:.0f} MB "
+                "(LESSONLENS_MAX_UPLOAD_MB); send a smaller file or use a path or URL source.",
+                detail={"limit_bytes": max_bytes})
+        if size == 0:
+            raise InvalidInput(f"{filename}: the uploaded file is empty (0 bytes); upload the whole media file.",
+                               code="empty_file", detail={"file": filename})
+        return tmp, probe_or_415(tmp, filename)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def resolve_path(source: str, roots: list[Path]) -> Path:
+    """The real path of a path source; it must lie under one of ``roots`` (symlinks resolved).
+
+    Relative paths are taken relative to each root in turn.
+
+    Raises:
+        Forbidden: no roots configured, or the path leaves them. InvalidInput: no such file.
+    """
+    if not roots:
+        raise Forbidden("path sources are disabled on this server (LESSONLENS_ALLOWED_ROOTS is empty); "
+                        "upload the file or give an http(s) URL.", code="path_not_allowed")
+    if "\x00" in source or not source.strip():
+        raise InvalidInput("source is not a valid path.", code="invalid_source")
+    real_roots = [r.resolve() for r in roots]
+    given = Path(source)
+    candidates = [given] if given.is_absolute() else [root / given for root in real_roots]
+    for candidate in candidates:
+        real = candidate.resolve()
+        if not any(real.is_relative_to(root) for root in real_roots):
+            raise Forbidden(f"source path {source!r} is outside the allowed folders; "
+                            "put the file under one of LESSONLENS_ALLOWED_ROOTS.",
+                            code="path_not_allowed", detail={"source": source})
+        if real.is_file():
+            return real
+    raise InvalidInput(f"source path {source!r} does not exist or is not a file.", code="source_not_found",
+                       detail={"source": source})
+
+
+def check_source_url(url: str, *, allow_private: bool) -> str:
+    """Submit-time check of a URL source (address rules shared with webhooks). Blocking (DNS)."""
+    return check_url(url, allow_private=allow_private, what="source URL")
+
+
+def _download(client: httpx.Client, url: str, dest: Path, max_bytes: int, deadline: float) -> httpx.URL | None:
+    """GET one hop into ``dest``; returns the redirect target or None when the file is complete."""
+    with client.stream("GET", url) as resp:
+        if resp.is_redirect:
+            return httpx.URL(urljoin(url, resp.headers.get("location", "")))
+        if resp.status_code != 200:
+            raise SourceError(f"source URL answered HTTP {resp.status_code}; check the link.")
+        declared = int(resp.headers.get("content-length") or 0)
+        if declared > max_bytes:
+            raise SourceError(f"source URL is {declared / 1e6:.0f} MB, above the limit of "
+                              f"{max_bytes / 1e6:.0f} MB (LESSONLENS_MAX_UPLOAD_MB).")
+        size = 0
+        with dest.open("wb") as out:
+            for chunk in resp.iter_bytes(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise SourceError(f"source URL is larger than the limit of {max_bytes / 1e6:.0f} MB "
+                                      "(LESSONLENS_MAX_UPLOAD_MB).")
+                if time.monotonic() > deadline:
+                    raise SourceError("source URL download took longer than LESSONLENS_URL_TIMEOUT_S.")
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    return None
+
+
+def fetch_url(url: str, storage: Storage, *, max_bytes: int, timeout_s: float,
+              allow_private: bool) -> tuple[Path, MediaInfo]:
+    """Download a URL source into ``incoming/`` and probe it (worker side).
+
+    Raises:
+        SourceError: refused address, HTTP error, too large, too slow, not media. No file is left.
+    """
+    tmp = storage.incoming_path()
+    deadline = time.monotonic() + timeout_s
+    try:
+        with httpx.Client(timeout=min(timeout_s, 30), follow_redirects=False) as client:
+            current = url
+            for _ in range(MAX_REDIRECTS + 1):
+                check_source_url(current, allow_private=allow_private)
+                nxt = _download(client, current, tmp, max_bytes, deadline)
+                if nxt is None:
+                    break
+                current = str(nxt)
+            else:
+                raise SourceError(f"source URL redirected more than {MAX_REDIRECTS} times.")
+        try:
+            info = media.probe(tmp)
+        except MediaError as e:
+            raise SourceError(str(e).replace(str(tmp), "source URL"), code="unsupported_media") from None
+        return tmp, info
+    except httpx.HTTPError as e:
+        tmp.unlink(missing_ok=True)
+        raise SourceError(f"source URL could not be fetched ({type(e).__name__}: {e}).") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,391 @@
+"""Job store: the ``JobStore`` protocol and its SQLAlchemy implementation.
+
+``SqlJobStore`` works on SQLite (the embedded default, a file in the data folder) and on
+PostgreSQL (``LESSONLENS_DATABASE_URL=postgresql+psycopg://...``) with the same code: plain
+columns for what is filtered on, JSON columns for the rest. Read-modify-write updates lock the
+row (``SELECT ... FOR UPDATE`` on Postgres; SQLite serialises writers, and a process lock
+covers the read in between).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from app.jobs import (
+    ACTIVE,
+    Job,
+    JobStatus,
+    Source,
+    StageState,
+    WebhookDeliveryRecord,
+    now_iso,
+)
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+jobs_table = Table(
+    "jobs", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("error", Text, nullable=True),
+    Column("source", JSON, nullable=False),
+    Column("stages", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("stage_states", JSON, nullable=False),
+    Column("webhook_url", Text, nullable=True),
+    Column("webhook_state", String(16), nullable=True),
+    Column("deliveries", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("started_at", String(32), nullable=True),
+    Column("finished_at", String(32), nullable=True),
+    Index("ix_jobs_owner_idem", "owner", "idempotency_key", unique=True),
+    Index("ix_jobs_owner_status", "owner", "status"),
+    Index("ix_jobs_status", "status"),
+    Index("ix_jobs_created", "created_at", "id"),
+)
+
+
+class JobStore(Protocol):
+    """Where jobs live. Implementations: ``SqlJobStore`` (SQLite or Postgres)."""
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        """Insert ``job``; with an idempotency key already used by its owner, the existing job
+        and False."""
+        ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def find_idempotent(self, owner: str, key: str) -> Job | None: ...
+
+    def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
+             cursor: str | None) -> tuple[list[Job], str | None]:
+        """Newest first; returns a page and the cursor of the next page (None at the end)."""
+        ...
+
+    def count_active(self, owner: str) -> int: ...
+
+    def count_by_status(self) -> dict[str, int]: ...
+
+    def claim(self, job_id: str) -> Job | None:
+        """queued -> running (attempts + 1); None when the job is gone, cancelled or not queued."""
+        ...
+
+    def update_stage(self, job_id: str, name: str, state: StageState) -> None: ...
+
+    def update_source(self, job_id: str, source: Source) -> None: ...
+
+    def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> Job | None: ...
+
+    def requeue(self, job_id: str, *, count_attempt: bool) -> None: ...
+
+    def request_cancel(self, job_id: str) -> Job | None: ...
+
+    def cancel_requested(self, job_id: str) -> bool: ...
+
+    def add_delivery(self, job_id: str, record: WebhookDeliveryRecord, state: str) -> None: ...
+
+    def delete(self, job_id: str) -> bool: ...
+
+    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        """Jobs left ``running`` by a dead process: requeued (ids) or failed (ids)."""
+        ...
+
+    def queued_ids(self) -> list[str]: ...
+
+    def pending_webhooks(self) -> list[Job]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _row_to_job(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"], owner=m["owner"], source=Source(**m["source"]), stages=tuple(m["stages"]),
+        options=m["options"], status=JobStatus(m["status"]),
+        stage_states={k: StageState.from_dict(v) for k, v in m["stage_states"].items()},
+        attempts=m["attempts"], error=m["error"], webhook_url=m["webhook_url"],
+        webhook_state=m["webhook_state"],
+        deliveries=tuple(WebhookDeliveryRecord(**d) for d in m["deliveries"]),
+        idempotency_key=m["idempotency_key"], metadata=m["metadata"],
+        cancel_requested=bool(m["cancel_requested"]), created_at=m["created_at"],
+        updated_at=m["updated_at"], started_at=m["started_at"], finished_at=m["finished_at"],
+    )
+
+
+def _job_to_row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id, "owner": job.owner, "status": job.status.value,
+        "idempotency_key": job.idempotency_key, "attempts": job.attempts,
+        "cancel_requested": job.cancel_requested, "error": job.error, "source": asdict(job.source),
+        "stages": list(job.stages), "options": job.options,
+        "stage_states": {k: v.to_dict() for k, v in job.stage_states.items()},
+        "webhook_url": job.webhook_url, "webhook_state": job.webhook_state,
+        "deliveries": [asdict(d) for d in job.deliveries], "metadata": job.metadata,
+        "created_at": job.created_at, "updated_at": job.updated_at, "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the worker's writes
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL mode, a busy timeout and cross-thread connections."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               pool_size=8, max_overflow=16)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
+
+
+class SqlJobStore:
+    """``JobStore`` on SQLAlchemy 2 Core (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self._engine = make_engine(url)
+        self._lock = threading.RLock()
+        self._sqlite = url.startswith("sqlite")
+        if create:  # Postgres deployments run Alembic migrations instead (issue 8)
+            metadata.create_all(self._engine)
+
+    # ------------------------------------------------------------ helpers
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self._lock, self._engine.begin() as conn:
+            yield conn
+
+    def _load_for_update(self, conn: Connection, job_id: str) -> Job | None:
+        query = select(jobs_table).where(jobs_table.c.id == job_id)
+        if not self._sqlite:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        return _row_to_job(row) if row else None
+
+    def _set(self, conn: Connection, job_id: str, **values: Any) -> None:
+        values["updated_at"] = now_iso()
+        conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(**values))
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, job_id: str) -> Job | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
+        return _row_to_job(row) if row else None
+
+    def find_idempotent(self, owner: str, key: str) -> Job | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(jobs_table).where(
+                jobs_table.c.owner == owner, jobs_table.c.idempotency_key == key)).first()
+        return _row_to_job(row) if row else None
+
+    def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
+             cursor: str | None) -> tuple[list[Job], str | None]:
+        t = jobs_table
+        query = select(t)
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
+        if status is not None:
+            query = query.where(t.c.status == status.value)
+        with self._engine.connect() as conn:
+            if cursor:
+                anchor = conn.execute(select(t.c.created_at).where(t.c.id == cursor)).scalar()
+                if anchor is None:
+                    return [], None
+                query = query.where(or_(t.c.created_at < anchor,
+                                        and_(t.c.created_at == anchor, t.c.id < cursor)))
+            rows = conn.execute(query.order_by(t.c.created_at.desc(), t.c.id.desc())
+                                .limit(limit + 1)).all()
+        jobs = [_row_to_job(r) for r in rows[:limit]]
+        return jobs, (jobs[-1].id if len(rows) > limit else None)
+
+    def count_active(self, owner: str) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(jobs_table).where(
+                jobs_table.c.owner == owner,
+                jobs_table.c.status.in_([s.value for s in ACTIVE]))).scalar_one())
+
+    def count_by_status(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(jobs_table.c.status, func.count())
+                                .group_by(jobs_table.c.status)).all()
+        return {status: int(n) for status, n in rows}
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self._engine.connect() as conn:
+            value = conn.execute(select(jobs_table.c.cancel_requested)
+                                 .where(jobs_table.c.id == job_id)).scalar()
+        return value is None or bool(value)  # a deleted job counts as cancelled
+
+    def queued_ids(self) -> list[str]:
+        with self._engine.connect() as conn:
+            return list(conn.execute(select(jobs_table.c.id).where(
+                jobs_table.c.status == JobStatus.QUEUED.value).order_by(jobs_table.c.created_at)
+            ).scalars())
+
+    def pending_webhooks(self) -> list[Job]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(jobs_table).where(jobs_table.c.webhook_state == "pending")).all()
+        return [_row_to_job(r) for r in rows]
+
+    def ping(self) -> None:
+        with self._engine.connect() as conn:
+            conn.execute(select(1))
+
+    # ------------------------------------------------------------ writes
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        try:
+            with self._tx() as conn:
+                conn.execute(jobs_table.insert().values(**_job_to_row(job)))
+            return job, True
+        except IntegrityError:
+            if job.idempotency_key is None:
+                raise
+            existing = self.find_idempotent(job.owner, job.idempotency_key)
+            if existing is None:
+                raise
+            return existing, False
+
+    def claim(self, job_id: str) -> Job | None:
+        with self._tx() as conn:
+            job = self._load_for_update(conn, job_id)
+            if job is None or job.status != JobStatus.QUEUED or job.cancel_requested:
+                return None
+            now = now_iso()
+            self._set(conn, job_id, status=JobStatus.RUNNING.value, attempts=job.attempts + 1,
+                      started_at=now, error=None)
+            return job.with_changes(status=JobStatus.RUNNING, attempts=job.attempts + 1, started_at=now)
+
+    def update_stage(self, job_id: str, name: str, state: StageState) -> None:
+        with self._tx() as conn:
+            job = self._load_for_update(conn, job_id)
+            if job is None:
+                return
+            states = {k: v.to_dict() for k, v in job.stage_states.items()}
+            states[name] = state.to_dict()
+            self._set(conn, job_id, stage_states=states)
+
+    def update_source(self, job_id: str, source: Source) -> None:
+        with self._tx() as conn:
+            self._set(conn, job_id, source=asdict(source))
+
+    def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> Job | None:
+        with self._tx() as conn:
+            job = self._load_for_update(conn, job_id)
+            if job is None:
+                return None
+            values: dict[str, Any] = {"status": status.value, "error": error, "finished_at": now_iso()}
+            if job.webhook_url:
+                values["webhook_state"] = "pending"
+            self._set(conn, job_id, **values)
+        return self.get(job_id)
+
+    def requeue(self, job_id: str, *, count_attempt: bool) -> None:
+        with self._tx() as conn:
+            job = self._load_for_update(conn, job_id)
+            if job is None:
+                return
+            attempts = job.attempts if count_attempt else max(0, job.attempts - 1)
+            self._set(conn, job_id, status=JobStatus.QUEUED.value, attempts=attempts, started_at=None)
+
+    def request_cancel(self, job_id: str) -> Job | None:
+        with self._tx() as conn:
+            job = self._load_for_update(conn, job_id)
+            if job is None or job.status.terminal:
+                return job
+            if job.status == JobStatus.QUEUED:
+                values: dict[str, Any] = {"status": JobStatus.CANCELLED.value, "cancel_requested": True,
+                                          "finished_at": now_iso(), "error": "cancelled by request"}
+                if job.webhook_url:
+                    values["webhook_state"] = "pending"
+                self._set(conn, job_id, **values)
+            else:
+                self._set(conn, job_id, cancel_requested=True)
+        return self.get(job_id)
+
+    def add_delivery(self, job_id: str, record: WebhookDeliveryRecord, state: str) -> None:
+        with self._tx() as conn:
+            job = self._load_for_update(conn, job_id)
+            if job is None:
+                return
+            log_ = [asdict(d) for d in job.deliveries] + [asdict(record)]
+            self._set(conn, job_id, deliveries=log_, webhook_state=state)
+
+    def delete(self, job_id: str) -> bool:
+        with self._tx() as conn:
+            return bool(conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id)).rowcount)
+
+    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        requeued: list[str] = []
+        failed: list[str] = []
+        with self._tx() as conn:
+            rows = conn.execute(select(jobs_table.c.id, jobs_table.c.attempts, jobs_table.c.webhook_url,
+                                       jobs_table.c.cancel_requested)
+                                .where(jobs_table.c.status == JobStatus.RUNNING.value)).all()
+            for job_id, attempts, webhook_url, cancel in rows:
+                if cancel:
+                    values: dict[str, Any] = {"status": JobStatus.CANCELLED.value,
+                                              "error": "cancelled by request (the server stopped)"}
+                elif attempts < max_attempts:
+                    self._set(conn, job_id, status=JobStatus.QUEUED.value, started_at=None,
+                              error=f"attempt {attempts} was interrupted (the server stopped); retrying")
+                    requeued.append(job_id)
+                    continue
+                else:
+                    values = {"status": JobStatus.FAILED.value,
+                              "error": f"interrupted {attempts} time(s) by a server stop or crash "
+                                       f"(limit LESSONLENS_MAX_ATTEMPTS={max_attempts}); submit it again"}
+                values["finished_at"] = now_iso()
+                if webhook_url:
+                    values["webhook_state"] = "pending"
+                self._set(conn, job_id, **values)
+                failed.append(job_id)
+        return requeued, failed
+
+    def close(self) -> None:
+        self._engine.dispose()

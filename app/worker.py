@@ -1,0 +1,187 @@
+"""Runs one job: fetch its media, run its stages, record progress and timings, finish it.
+
+The same ``run_job`` serves the in-process queue and (issue 8) a Celery task: everything it
+needs comes in a ``WorkerContext``, and all state goes through the ``JobStore``. Cancellation
+is cooperative: the progress callback checks the store (throttled) and raises ``JobCancelled``.
+A stopping worker hands its job back to the queue without counting the attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.exceptions import AppError
+from app.jobs import Job, JobStatus, Source, StageState, StageStatus, now_iso
+from app.model_cache import ModelCache
+from app.settings import Settings
+from app.sources import fetch_url, media_dict
+from app.stages import StageContext, StageOutcome, run_stages
+from app.storage import Storage
+from app.store import JobStore
+from pipelines.exceptions import PipelineError
+from pipelines.media import MediaInfo
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 0.5
+
+
+class JobCancelled(Exception):
+    """The job was cancelled while it ran."""
+
+
+class WorkerStopping(Exception):
+    """The worker is shutting down; the job goes back to the queue."""
+
+
+@dataclass
+class WorkerContext:
+    """What a worker holds for its lifetime: its models are loaded once and reused by every job."""
+
+    store: JobStore
+    storage: Storage
+    settings: Settings
+    models: ModelCache
+    on_finished: Callable[[Job], None] = lambda job: None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+class _Reporter:
+    """Stage state and progress into the store, throttled; checks for cancel and stop."""
+
+    def __init__(self, ctx: WorkerContext, job: Job) -> None:
+        self.ctx = ctx
+        self.job_id = job.id
+        self.states = dict(job.stage_states)
+        self.current: str | None = None
+        self._last = 0.0
+
+    def _check(self) -> None:
+        if self.ctx.stopping.is_set():
+            raise WorkerStopping
+        if self.ctx.store.cancel_requested(self.job_id):
+            raise JobCancelled
+
+    def _put(self, name: str, state: StageState) -> None:
+        self.states[name] = state
+        self.ctx.store.update_stage(self.job_id, name, state)
+
+    def on_stage(self, name: str, phase: str, outcome: StageOutcome | None) -> None:
+        if phase == "running":
+            self._check()
+            self.current = name
+            self._put(name, StageState(StageStatus.RUNNING, 0.0, started_at=now_iso()))
+            log.info("%s: stage %s running", self.job_id, name)
+            return
+        assert outcome is not None
+        prev = self.states.get(name, StageState())
+        status = StageStatus.SKIPPED if outcome.status == "skipped" else StageStatus.SUCCEEDED
+        self._put(name, StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds,
+                                   outcome.summary, outcome.files, outcome.reason))
+        self.current = None
+        log.info("%s: stage %s %s in %.2f s%s", self.job_id, name, status.value, outcome.seconds,
+                 f" ({outcome.reason})" if outcome.reason else "")
+
+    def progress(self, fraction: float) -> None:
+        if self.ctx.stopping.is_set():
+            raise WorkerStopping
+        now = time.monotonic()
+        if self.current is None or now - self._last < PROGRESS_EVERY_S:
+            return
+        self._last = now
+        self._check()
+        prev = self.states.get(self.current, StageState())
+        self._put(self.current, StageState(StageStatus.RUNNING, round(min(max(fraction, 0.0), 1.0), 3),
+                                           started_at=prev.started_at))
+
+    def end_current(self, status: StageStatus, error: str | None) -> None:
+        if self.current is None:
+            return
+        prev = self.states.get(self.current, StageState())
+        self._put(self.current, StageState(status, prev.progress, prev.started_at, now_iso(),
+                                           error=error))
+
+
+def _media_for(job: Job, ctx: WorkerContext) -> tuple[Path, MediaInfo | None]:
+    """The local media file of a job; URL sources are downloaded (once) into its inputs folder."""
+    src = job.source
+    if src.kind != "url":
+        info = MediaInfo(path=src.location, **src.media) if src.media else None
+        return Path(src.location), info
+    s = ctx.settings
+    tmp, info = fetch_url(src.location, ctx.storage, max_bytes=int(s.max_upload_mb * 1e6),
+                          timeout_s=s.url_timeout_s, allow_private=s.allow_private_urls)
+    path = ctx.storage.commit_input(job.id, tmp, src.filename or "media")
+    ctx.store.update_source(job.id, Source("url", src.location, src.filename, info.size_bytes,
+                                           media_dict(info)))
+    return path, info
+
+
+def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
+    """Run one queued job to its end. Returns the finished job, or None when it was not runnable
+    (gone, cancelled, already taken) or was handed back because the worker is stopping."""
+    job = ctx.store.claim(job_id)
+    if job is None:
+        return None
+    started = time.monotonic()
+    log.info("%s: started (attempt %d), stages %s", job.id, job.attempts, ",".join(job.stages))
+    reporter = _Reporter(ctx, job)
+    try:
+        media_path, info = _media_for(job, ctx)
+        out_dir = ctx.storage.results_dir(job.id)
+        sctx = StageContext(media_path=media_path, out_dir=out_dir, models=ctx.models,
+                            progress=reporter.progress, info=info)
+        run_stages(sctx, list(job.stages), job.options, reporter.on_stage)
+        status, error = JobStatus.SUCCEEDED, None
+    except WorkerStopping:
+        reporter.end_current(StageStatus.PENDING, None)
+        ctx.store.requeue(job.id, count_attempt=False)
+        log.info("%s: handed back to the queue (worker stopping)", job.id)
+        return None
+    except JobCancelled:
+        reporter.end_current(StageStatus.CANCELLED, "cancelled by request")
+        status, error = JobStatus.CANCELLED, "cancelled by request"
+    except (PipelineError, AppError) as e:
+        error = f"stage {reporter.current}: {e}" if reporter.current else str(e)
+        reporter.end_current(StageStatus.FAILED, str(e))
+        status = JobStatus.FAILED
+    except Exception as e:
+        log.exception("%s: unexpected error", job.id)
+        error = f"internal error{' in stage ' + reporter.current if reporter.current else ''}: " \
+                f"{type(e).__name__}: {e}"
+        reporter.end_current(StageStatus.FAILED, error)
+        status = JobStatus.FAILED
+    finished = ctx.store.finish(job.id, status, error)
+    log.info("%s: %s in %.2f s%s", job.id, status.value, time.monotonic() - started,
+             f": {error}" if error else "")
+    if finished is not None:
+        _safe_notify(ctx, finished)
+    return finished
+
+
+def _safe_notify(ctx: WorkerContext, job: Job) -> None:
+    try:
+        ctx.on_finished(job)
+    except Exception:  # notification (webhooks, metrics) never fails the job
+        log.exception("%s: on_finished hook failed", job.id)
+
+
+def recover(store: JobStore, max_attempts: int, on_finished: Callable[[Job], None]) -> list[str]:
+    """Start-up recovery: jobs left ``running`` by a dead process are requeued or failed.
+
+    Returns the ids of every queued job (requeued ones included), oldest first, for the queue.
+    """
+    requeued, ended = store.recover(max_attempts)
+    for job_id in requeued:
+        log.warning("%s: was running when the server stopped; queued again", job_id)
+    for job_id in ended:
+        job = store.get(job_id)
+        if job is not None:
+            log.warning("%s: was running when the server stopped; %s: %s", job_id, job.status.value, job.error)
+            on_finished(job)
+    return store.queued_ids()
