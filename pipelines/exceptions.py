@@ -41,3 +41,7 @@ class HeadFileError(PipelineError):
 
 class ModelConversionError(PipelineError):
     """Converting a packaged model into the runtime's format failed."""
+
+
+class SubtitleFormatError(PipelineError):
+    """Subtitle text that is not SRT or WebVTT (or is broken)."""
