@@ -1,0 +1,363 @@
+"""Duration-constrained paraphrasing: make a text fit its time slot without losing its meaning.
+
+Candidates come from cheap to dear: the original; rule-based compression
+(``pipelines.compression``: verbose phrases, fillers, contractions, digits, hedges); extractive
+trims; and SmolLM2-135M-Instruct on CTranslate2 (``pipelines.smollm``), asked for a shorter
+version of the rule-compressed form (or of the original when no rule applies). With ``lm="auto"`` the LM runs only
+when no rule candidate both fits and keeps the meaning (the rules change least, and the LM is
+the slow part).
+
+Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
+original is at least the floor. Acceptable candidates that fit come first, by similarity
+(rounded to 0.01), then by least change; when none fits, the acceptable one with the smallest
+overrun is returned with ``fits=False``. The original is always acceptable, so the result is
+never empty and never below the floor.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+
+from pipelines.compression import rule_candidates, tidy, trims
+from pipelines.duration import (
+    ReadingProfile,
+    default_rate,
+    normalize_language,
+    reading_chars,
+    reading_estimate,
+    speaking_estimate,
+)
+from pipelines.exceptions import OptionsError
+
+if TYPE_CHECKING:
+    from pipelines.smollm import Shortener
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["reading", "speaking"]
+LMUse = Literal["auto", "always", "never"]
+Unit = Literal["s", "chars"]
+
+
+class Embedder(Protocol):
+    """Sentence similarity (``pipelines.embeddings.SentenceEmbedder`` or a test fake)."""
+
+    def similarity(self, a: str, b: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of ``a`` with each text of ``b``."""
+        ...
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """What slot to fit and how.
+
+    Attributes:
+        mode: ``reading`` (subtitle reading speed of ``profile``) or ``speaking`` (syllable rate).
+        language: language code of the text (``en``, ``de``, ``fr``, ``es``, ``it``, ``ja``, ``zh``...).
+        max_seconds: the slot in seconds; give this or ``max_chars``.
+        max_chars: the slot in characters (spaces and punctuation count).
+        profile: subtitle style profile name (``pipelines.subtitles.PROFILES``) or a profile
+            object, for reading mode.
+        syllables_per_second: a speaker's calibrated rate (``duration.calibrate_rate``); None
+            uses the language's mean rate.
+        similarity_floor: the least MiniLM cosine similarity to the original that counts as
+            the same meaning.
+        lm: ``auto`` runs the LM only when no rule candidate fits; ``always``; ``never``.
+        lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
+        sampled_candidates: LM proposals sampled on top of the greedy ones (each costs time).
+        check_lines: in reading mode, also require the text to wrap into the profile's lines.
+    """
+
+    mode: Mode = "reading"
+    language: str = "en"
+    max_seconds: float | None = None
+    max_chars: int | None = None
+    profile: str | ReadingProfile = "netflix-en"
+    syllables_per_second: float | None = None
+    similarity_floor: float = 0.8
+    lm: LMUse = "auto"
+    lm_languages: tuple[str, ...] = ("en",)
+    sampled_candidates: int = 0
+    check_lines: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("reading", "speaking"):
+            raise OptionsError(f"mode must be 'reading' or 'speaking', got {self.mode!r}.")
+        if (self.max_seconds is None) == (self.max_chars is None):
+            raise OptionsError("Give exactly one of max_seconds or max_chars for the slot.")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise OptionsError(f"max_seconds must be positive, got {self.max_seconds!r}.")
+        if self.max_chars is not None and not self.max_chars > 0:
+            raise OptionsError(f"max_chars must be positive, got {self.max_chars!r}.")
+        if not 0.0 <= self.similarity_floor <= 1.0:
+            raise OptionsError(f"similarity_floor must be within 0-1, got {self.similarity_floor!r}.")
+        if self.lm not in ("auto", "always", "never"):
+            raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
+        if not 0 <= self.sampled_candidates <= 16:
+            raise OptionsError("sampled_candidates must be within 0-16.")
+        if self.syllables_per_second is not None and not self.syllables_per_second > 0:
+            raise OptionsError("syllables_per_second must be positive.")
+        if self.mode == "speaking" and self.max_seconds is not None and self.syllables_per_second is None:
+            default_rate(self.language)  # raises UnsupportedLanguageError with the known languages
+        normalize_language(self.language)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposal and its scores.
+
+    Attributes:
+        text: the proposal.
+        method: ``original``, ``rules:<level>``, ``trim``, ``lm``, ``lm+rules``.
+        estimate: its estimated duration (``unit`` s) or length (``unit`` chars).
+        fits: within the slot (and, in reading mode, within the profile's lines).
+        overrun: how far the estimate exceeds the slot (0 when within it).
+        similarity: MiniLM cosine similarity to the original (NaN when not computed).
+        change: share of words changed against the original (0 = none, 1 = all).
+        acceptable: not empty and similarity at least the floor.
+    """
+
+    text: str
+    method: str
+    estimate: float
+    fits: bool
+    overrun: float
+    similarity: float
+    change: float
+    acceptable: bool
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The chosen text and why.
+
+    Attributes:
+        text: the chosen text (never empty; the original when nothing better is acceptable).
+        fits: whether ``text`` fits the slot.
+        estimate: estimated duration (s) or length (chars) of ``text``; ``limit`` is the slot.
+        overrun: ``estimate - limit`` when it does not fit, else 0.
+        similarity: meaning kept (MiniLM cosine similarity to the original).
+        method: which candidate source produced ``text``.
+        candidates: every candidate considered, best first.
+        original_estimate: the original's estimate, for comparison.
+        elapsed_s: time spent.
+    """
+
+    original: str
+    text: str
+    fits: bool
+    estimate: float
+    limit: float
+    unit: Unit
+    overrun: float
+    similarity: float
+    method: str
+    candidates: tuple[Candidate, ...]
+    original_estimate: float
+    elapsed_s: float
+
+    @property
+    def changed(self) -> bool:
+        """Whether the text differs from the original."""
+        return self.text != self.original
+
+
+@dataclass(frozen=True)
+class _Measure:
+    estimate: float
+    fits: bool
+    overrun: float
+
+
+class _Slot:
+    """Estimates a text against the slot of one FitOptions."""
+
+    def __init__(self, options: FitOptions) -> None:
+        self.options = options
+        self.unit: Unit = "chars" if options.max_chars is not None else "s"
+        self.limit = float(options.max_chars if options.max_chars is not None else options.max_seconds or 0)
+        self.profile: ReadingProfile | None = None
+        if options.mode == "reading":
+            self.profile = resolve_profile(options.profile)
+
+    def measure(self, text: str) -> _Measure:
+        opts = self.options
+        lines_ok = True
+        if self.unit == "chars":
+            estimate = float(reading_chars(text))
+        elif opts.mode == "speaking":
+            estimate = speaking_estimate(text, opts.language, opts.syllables_per_second).seconds
+        else:
+            assert self.profile is not None
+            reading = reading_estimate(text, self.profile)
+            estimate = reading.seconds
+            lines_ok = reading.lines_ok or not opts.check_lines
+        if opts.mode == "reading" and self.unit == "chars" and opts.check_lines and self.profile is not None:
+            lines_ok = reading_estimate(text, self.profile).lines_ok
+        overrun = max(0.0, estimate - self.limit)
+        return _Measure(estimate=estimate, fits=overrun <= 1e-9 and lines_ok, overrun=overrun)
+
+
+def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
+    """A style profile object from its name in ``pipelines.subtitles.PROFILES`` (or as given)."""
+    if not isinstance(profile, str):
+        return profile
+    from pipelines.subtitles import PROFILES
+
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise OptionsError(
+            f"Unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}."
+        ) from None
+
+
+def word_change(original: str, text: str) -> float:
+    """Share of words changed: 1 - difflib ratio over lower-cased word sequences."""
+    a, b = original.lower().split(), text.lower().split()
+    return 1.0 - difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio()
+
+
+def _rank_key(c: Candidate) -> tuple[int, int, float, float, float]:
+    if not c.acceptable:
+        return (2, 0, 0.0, 0.0, 0.0)
+    if c.fits:
+        return (0, 0, -round(c.similarity, 2), c.change, 0.0)
+    return (1, 0, c.overrun, -c.similarity, c.change)
+
+
+def rank(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Order candidates: acceptable and fitting (by similarity, then least change), then
+    acceptable but overrunning (smallest overrun first), then unacceptable."""
+    return sorted(candidates, key=_rank_key)
+
+
+class Paraphraser:
+    """Fits texts to slots; holds the models, loaded once and reused for every call.
+
+    Build it with ``Paraphraser.load(model_dir)`` in a worker, or pass any embedder and
+    shortener (tests use fakes). ``shortener=None`` disables the LM.
+    """
+
+    def __init__(self, embedder: Embedder, shortener: Shortener | None = None) -> None:
+        self.embedder = embedder
+        self.shortener = shortener
+
+    @classmethod
+    def load(cls, model_dir: Path, *, threads: int = 2, use_lm: bool = True, warm_up: bool = True) -> Paraphraser:
+        """Load MiniLM and (unless ``use_lm`` is False) SmolLM2 from the model directory.
+
+        Raises:
+            ModelNotInstalledError: a model is not installed (the message says how).
+        """
+        from pipelines.embeddings import SentenceEmbedder
+
+        started = time.monotonic()
+        embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
+        shortener = None
+        if use_lm:
+            from pipelines.smollm import LMSettings, SmolLM2Shortener
+
+            lm = SmolLM2Shortener.load(Path(model_dir), LMSettings(threads=threads))
+            if warm_up:
+                lm.warm_up()
+            shortener = lm
+        if warm_up:
+            embedder.similarity("warm-up", ["warm up"])
+        log.info("paraphraser ready in %.2f s", time.monotonic() - started)
+        return cls(embedder, shortener)
+
+    def fit(self, text: str, options: FitOptions) -> FitResult:
+        """Rewrite ``text`` to fit the slot of ``options``, keeping its meaning.
+
+        Raises:
+            OptionsError: the text is empty or the options are inconsistent.
+        """
+        started = time.monotonic()
+        original = " ".join(text.split())
+        if not original:
+            raise OptionsError("The text to fit is empty; give the text of the cue or sentence.")
+        slot = _Slot(options)
+        base = slot.measure(original)
+        pool: dict[str, Candidate] = {}
+
+        def add(texts: Sequence[tuple[str, str]]) -> None:
+            fresh = [(m, t) for m, t in texts if t.strip() and t not in pool]
+            if not fresh:
+                return
+            sims = np.asarray(self.embedder.similarity(original, [t for _, t in fresh]), dtype=np.float64)
+            for (method, candidate), sim in zip(fresh, sims, strict=True):
+                m = slot.measure(candidate)
+                similarity = float(np.clip(sim, -1.0, 1.0))
+                pool[candidate] = Candidate(
+                    text=candidate, method=method, estimate=m.estimate, fits=m.fits, overrun=m.overrun,
+                    similarity=similarity, change=word_change(original, candidate),
+                    acceptable=similarity >= options.similarity_floor,
+                )
+
+        pool[original] = Candidate(
+            text=original, method="original", estimate=base.estimate, fits=base.fits,
+            overrun=base.overrun, similarity=1.0, change=0.0, acceptable=True,
+        )
+        if not base.fits:
+            reading = options.mode == "reading"
+            rules = rule_candidates(original, options.language, reading=reading)
+            add([(f"rules:{level}", t) for level, t in rules])
+            rule_fit = any(c.fits and c.acceptable for c in pool.values())
+            if self._use_lm(options, rule_fit):
+                add(self._lm_candidates(original, rules, slot, base, options))
+            if not any(c.fits and c.acceptable for c in pool.values()):
+                shortest = rules[-1][1] if rules else original
+                add([("trim", t) for t in dict.fromkeys([*trims(original), *trims(shortest)])])
+        ranked = rank(list(pool.values()))
+        best = ranked[0]
+        result = FitResult(
+            original=original, text=best.text, fits=best.fits, estimate=best.estimate, limit=slot.limit,
+            unit=slot.unit, overrun=best.overrun, similarity=best.similarity, method=best.method,
+            candidates=tuple(ranked), original_estimate=base.estimate,
+            elapsed_s=time.monotonic() - started,
+        )
+        log.debug("fit %r -> %r (fits=%s, sim=%.3f, %.3f s)", original, best.text, best.fits,
+                  best.similarity, result.elapsed_s)
+        return result
+
+    def _use_lm(self, options: FitOptions, rule_fit: bool) -> bool:
+        if self.shortener is None or options.lm == "never":
+            return False
+        if options.lm == "always":
+            return True
+        return not rule_fit and normalize_language(options.language) in options.lm_languages
+
+    def _lm_candidates(
+        self, original: str, rules: Sequence[tuple[str, str]], slot: _Slot, base: _Measure,
+        options: FitOptions,
+    ) -> list[tuple[str, str]]:
+        assert self.shortener is not None
+        # One source keeps the LM call to a single greedy decode: the rule-compressed form when
+        # there is one (shorter to read in, already part of the way there), else the original.
+        source = rules[-1][1] if rules else original
+        current = slot.measure(source).estimate
+        ratio = slot.limit / current if current > 0 else 1.0
+        try:
+            proposals = self.shortener.shorten([source], target_ratio=ratio * 0.95,
+                                               sampled=options.sampled_candidates)
+        except Exception:  # the LM is an optional helper; rules and trims still give an answer
+            log.exception("LM shortening failed; continuing with rule candidates")
+            return []
+        out: list[tuple[str, str]] = []
+        reading = options.mode == "reading"
+        for proposal in dict.fromkeys(tidy(p) for p in proposals):
+            out.append(("lm", proposal))
+            further = rule_candidates(proposal, options.language, reading=reading)
+            if further:
+                out.append(("lm+rules", further[-1][1]))
+        return out
+

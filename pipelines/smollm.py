@@ -1,0 +1,207 @@
+"""SmolLM2-135M-Instruct on CTranslate2 as a sentence shortener.
+
+Runtime choice (shared/MODELS.md, measured on this 2-core machine): llama-cpp-python would need a
+6-9 min source build; transformers+gguf loads in ~28 s and takes ~1.3 s a sentence; the
+CTranslate2 int8 conversion (``pipelines.lm_convert``) loads in well under a second from a warm
+disk cache and is the fastest decoder of the three, so it is the only one that can meet "load
+under 5 s, under 0.5 s a sentence".
+
+Speed settings, and why:
+
+- The few-shot prompt is a CTranslate2 *static prompt* with its state cached, so each call only
+  runs the user turn (~30-60 tokens) through the model, not the ~200-token examples.
+- ``max_length`` is the token count the slot allows (the source's tokens times the target
+  ratio, plus a margin): a proposal that reaches it cannot fit, so decoding stops there instead
+  of running on (135M models sometimes copy the source or ramble), and the proposal is dropped.
+- Greedy decoding of a small batch (the original and its rule-compressed form) costs little more
+  than one greedy run; sampled alternatives cost a second call and are off by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines.models import model_path
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "smollm2-135m-ct2"
+
+SYSTEM = (
+    "You shorten sentences for subtitles. Keep the meaning, the names and the numbers. "
+    "Reply with the shorter sentence only."
+)
+# Written for this prompt (lecture and tutorial speech); each keeps every fact of its source.
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "So what we're going to do now is take a look at how the settings page of your account actually works.",
+        "Now let's see how your account's settings page works.",
+    ),
+    (
+        "It is really important that you remember to save your work before you close the program, "
+        "otherwise you will lose all of it.",
+        "Save your work before closing the program, or you'll lose it.",
+    ),
+    (
+        "At this point in time, the vast majority of the students in this course have already "
+        "completed the first assignment.",
+        "Most students have already done the first assignment.",
+    ),
+    (
+        "Variables are names that refer to values, and they can be used in expressions and passed "
+        "to functions as arguments.",
+        "Variables name values used in expressions and as function arguments.",
+    ),
+)
+
+
+class Shortener(Protocol):
+    """Something that proposes shorter versions of sentences (the LM, or a test fake)."""
+
+    def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0) -> list[str]:
+        """Proposals about ``target_ratio`` times as long as the first source (0-1).
+
+        One greedy proposal per source, plus ``sampled`` sampled ones for the first source.
+        """
+        ...
+
+
+def _turn(role: str, content: str) -> str:
+    return f"<|im_start|>{role}\n{content}<|im_end|>\n"
+
+
+def _instruction(text: str, target_words: int) -> str:
+    return f"Shorten to at most {max(3, target_words)} words: {text}"
+
+
+_META = re.compile(
+    r"^(?:here(?:'s| is)|sure|certainly|i (?:can|will|would)|shorter|shortened|rewritten|answer)\b[^:]*:\s*",
+    re.IGNORECASE,
+)
+
+
+def clean_output(text: str) -> str:
+    """First line of a model reply without quotes or a "Here is the shorter sentence:" preamble."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = _META.sub("", lines[0]).strip()
+    if len(first) >= 2 and first[0] in "\"'“" and first[-1] in "\"'”":
+        first = first[1:-1].strip()
+    return "" if "<|" in first else first
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    """Decoding settings of the SmolLM2 shortener.
+
+    Attributes:
+        threads: CTranslate2 intra-op threads (2: this machine's cores).
+        sampling_topk: top-k for sampled alternatives.
+        sampling_temperature: temperature for sampled alternatives.
+        length_margin: decoding stops after the target ratio times this times the source's
+            tokens (plus 3): estimates are in characters or syllables, not tokens, hence slack.
+    """
+
+    threads: int = 2
+    sampling_topk: int = 20
+    sampling_temperature: float = 0.8
+    length_margin: float = 1.2
+
+
+class SmolLM2Shortener:
+    """SmolLM2-135M-Instruct (CTranslate2 int8) with a cached few-shot prompt.
+
+    Build with ``SmolLM2Shortener.load(model_dir)`` once per worker; one thread at a time.
+    """
+
+    def __init__(self, generator: Any, tokenizer: Any, settings: LMSettings) -> None:
+        self._generator = generator
+        self._tokenizer = tokenizer
+        self.settings = settings
+        static = _turn("system", SYSTEM) + "".join(
+            _turn("user", _instruction(src, round(len(dst.split())))) + _turn("assistant", dst)
+            for src, dst in EXAMPLES
+        )
+        self._static = self._tokens(static)
+
+    @classmethod
+    def load(cls, model_dir: Path, settings: LMSettings | None = None) -> SmolLM2Shortener:
+        """Load the converted model from ``<model_dir>/smollm2-135m-ct2``.
+
+        Raises:
+            ModelNotInstalledError: the model is not installed (the message says how).
+        """
+        settings = settings or LMSettings()
+        folder = model_path(MODEL_NAME, Path(model_dir))
+        started = time.monotonic()
+        import ctranslate2
+        from tokenizers import Tokenizer
+
+        generator = ctranslate2.Generator(
+            str(folder), device="cpu", compute_type="int8", intra_threads=settings.threads
+        )
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        shortener = cls(generator, tokenizer, settings)
+        log.info("loaded %s in %.2f s", folder, time.monotonic() - started)
+        return shortener
+
+    def _tokens(self, text: str) -> list[str]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).tokens)
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    def warm_up(self) -> None:
+        """Run one short generation so the static prompt is cached before the first request."""
+        self.shorten(["This is a short warm-up sentence for the model to shorten."], target_ratio=0.8)
+
+    def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0) -> list[str]:
+        """Shorter versions of ``sources``: one greedy each, then ``sampled`` sampled for the first.
+
+        Args:
+            sources: the sentence and variants of it (e.g. its rule-compressed form).
+            target_ratio: wanted length as a fraction of the first source (0-1].
+            sampled: extra sampled proposals for the first source (a second, slower call).
+
+        Proposals that reach the length limit (too long to fit) or are empty are left out.
+        """
+        if not sources:
+            return []
+        ratio = min(1.0, max(0.1, target_ratio))
+        words = max(3, round(len(sources[0].split()) * ratio))
+        first_tokens = len(self._tokens(sources[0]))
+        limit = max(8, int(first_tokens * ratio * self.settings.length_margin) + 3)
+        prompts = [self._tokens(_turn("user", _instruction(s, words)) + "<|im_start|>assistant\n")
+                   for s in sources]
+        limits = [limit] * len(sources)
+        common = {
+            "static_prompt": self._static,
+            "cache_static_prompt": True,
+            "include_prompt_in_result": False,
+            "end_token": "<|im_end|>",
+            "max_length": limit,
+        }
+        results = self._generator.generate_batch(prompts, beam_size=1, **common)
+        outputs: list[str] = []
+        for result, limit in zip(results, limits, strict=True):
+            ids = result.sequences_ids[0]
+            if len(ids) < limit:
+                outputs.append(clean_output(self._decode(ids)))
+        if sampled > 0:
+            more = self._generator.generate_batch(
+                prompts[:1],
+                sampling_topk=self.settings.sampling_topk,
+                sampling_temperature=self.settings.sampling_temperature,
+                num_hypotheses=sampled,
+                **common,
+            )
+            outputs.extend(clean_output(self._decode(ids)) for ids in more[0].sequences_ids
+                           if len(ids) < limits[0])
+        return [o for o in outputs if o]
