@@ -5,8 +5,9 @@ downscaled and in grayscale, with a reference: what the frame looked like when i
 Only what changed is read again. Screencasts are mostly static, so most samples need no OCR at
 all, and most of the rest only a small region (a typed word, a new menu).
 
-Small changes that move from one sample to the next (a mouse cursor) are ignored until they stay
-put for two samples; a change over most of the frame is a new scene and is read whole.
+Small changes that move from one sample to the next (a mouse cursor) are ignored; once they stay
+put for two samples they are reported apart, for the caller to read where they touch text. A
+change over most of the frame is a new scene and is read whole.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class ChangeOptions:
         diff_width: width (pixels) the frames are downscaled to before comparing.
         pixel_threshold: grey-level difference (0-255) above which a pixel changed; above
             compression noise.
-        min_region: a changed blob whose downscaled bounding box is smaller than this in both
-            directions is "small"; small blobs must stay put for two samples to count (cursor).
+        small_region: a changed blob smaller than this share of the frame width in both
+            directions is "small" (a mouse cursor, one digit); it counts only once it stays put
+            for two samples, so a moving cursor never triggers a read.
         scene_fraction: share of the frame that must change for a new scene (read whole).
         full_fraction: share of the frame covered by changed regions above which the whole frame
             is read anyway (one big read is cheaper than many small ones).
@@ -47,7 +49,7 @@ class ChangeOptions:
 
     diff_width: int = 640
     pixel_threshold: int = 32
-    min_region: int = 10
+    small_region: float = 0.04
     scene_fraction: float = 0.4
     full_fraction: float = 0.35
     margin: int = 12
@@ -63,10 +65,20 @@ class ChangeKind(StrEnum):
 
 @dataclass(frozen=True)
 class Change:
-    """The verdict for one sample. ``regions`` are in full-resolution pixels."""
+    """The verdict for one sample; boxes are in full-resolution pixels.
+
+    Attributes:
+        kind: nothing, regions to read, or a new scene (read it whole).
+        regions: what to read again (already taken into the reference).
+        small: small changes that stayed put for two samples: a parked cursor, where the cursor
+            was when the reference was taken, or one changed digit. Worth reading only where
+            they touch known text; the caller passes those it reads to ``ChangeDetector.absorb``.
+        changed_fraction: share of the (downscaled) frame that differs from the reference.
+    """
 
     kind: ChangeKind
     regions: tuple[PixelBox, ...] = ()
+    small: tuple[PixelBox, ...] = ()
     changed_fraction: float = 0.0
 
 
@@ -80,6 +92,7 @@ class ChangeDetector:
 
     options: ChangeOptions = field(default_factory=ChangeOptions)
     _reference: np.ndarray | None = None
+    _last: np.ndarray | None = None
     _scale: float = 1.0
     _pending: list[PixelBox] = field(default_factory=list)
 
@@ -95,10 +108,11 @@ class ChangeDetector:
     def update(self, frame: np.ndarray) -> Change:
         """Compare one sample (BGR or grayscale) with the reference and update the reference."""
         small = self._small(frame)
+        self._last = small
         if self._reference is None or self._reference.shape != small.shape:
             self._reference = small
             self._pending = []
-            return Change(ChangeKind.SCENE, (self._full_box(frame),), 1.0)
+            return Change(ChangeKind.SCENE, (self._full_box(frame),), (), 1.0)
         mask = cv2.absdiff(small, self._reference) > self.options.pixel_threshold
         fraction = float(mask.mean())
         if fraction == 0.0:
@@ -107,28 +121,42 @@ class ChangeDetector:
         if fraction >= self.options.scene_fraction:
             self._reference = small
             self._pending = []
-            return Change(ChangeKind.SCENE, (self._full_box(frame),), fraction)
+            return Change(ChangeKind.SCENE, (self._full_box(frame),), (), fraction)
         blobs = self._blobs(mask)
-        small_blobs = [b for b in blobs if self._is_small(b)]
-        kept = [b for b in blobs if not self._is_small(b)]
+        width = small.shape[1]
+        small_blobs = [b for b in blobs if self._is_small(b, width)]
+        kept = [b for b in blobs if not self._is_small(b, width)]
         # A small blob counts only where a small blob also was in the previous sample: a parked
         # cursor or a changed digit, not a cursor on its way somewhere.
-        kept += [b for b in small_blobs if any(_intersects(b, p) for p in self._pending)]
+        steady = [b for b in small_blobs if any(_intersects(b, p) for p in self._pending)]
         self._pending = small_blobs
+        small_full = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(steady))
         if not kept:
-            return Change(ChangeKind.NONE, (), fraction)
+            return Change(ChangeKind.NONE, (), small_full, fraction)
         regions = _merge_boxes([_pad(b, 2, small.shape) for b in kept])
         area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) / small.size
         if area >= self.options.full_fraction:
             self._reference = small
-            return Change(ChangeKind.REGIONS, (self._full_box(frame),), fraction)
+            return Change(ChangeKind.REGIONS, (self._full_box(frame),), (), fraction)
         for x0, y0, x1, y1 in regions:
             self._reference[y0:y1, x0:x1] = small[y0:y1, x0:x1]
         full = tuple(self._to_full(r, frame.shape) for r in regions)
-        return Change(ChangeKind.REGIONS, full, fraction)
+        return Change(ChangeKind.REGIONS, full, small_full, fraction)
 
-    def _is_small(self, box: PixelBox) -> bool:
-        return box[2] - box[0] < self.options.min_region and box[3] - box[1] < self.options.min_region
+    def absorb(self, regions: tuple[PixelBox, ...] | list[PixelBox]) -> None:
+        """Take these full-resolution regions of the last sample into the reference (they were read)."""
+        if self._reference is None or self._last is None:
+            return
+        s = self._scale
+        h, w = self._reference.shape
+        for x0, y0, x1, y1 in regions:
+            a, b = max(0, math.floor(x0 * s)), max(0, math.floor(y0 * s))
+            c, d = min(w, math.ceil(x1 * s)), min(h, math.ceil(y1 * s))
+            self._reference[b:d, a:c] = self._last[b:d, a:c]
+
+    def _is_small(self, box: PixelBox, width: int) -> bool:
+        limit = self.options.small_region * width
+        return box[2] - box[0] < limit and box[3] - box[1] < limit
 
     @staticmethod
     def _blobs(mask: np.ndarray) -> list[PixelBox]:

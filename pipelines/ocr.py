@@ -44,6 +44,7 @@ from pipelines.text_tracking import (
     SceneText,
     TextEvent,
     TrackingOptions,
+    normalise_text,
     track_text,
     unique_text,
 )
@@ -182,11 +183,63 @@ class RapidOcrEngine:
             return self._engine
 
     def read(self, image: np.ndarray) -> list[Reading]:
-        """Read the text lines of a BGR image."""
+        """Read the text lines of a BGR image.
+
+        Detection, then words that the detector split apart on one line are joined into that
+        line, then each line is recognised: a line reads the same whether the whole frame or
+        only a region around it was given (the detector splits lines differently in crops).
+        """
         engine = self._load()
-        # Screen text is upright: the angle classifier costs time and sometimes flips short words.
-        result, _ = engine(image, use_cls=False)
-        return [Reading(_quad_to_box(quad), str(text), float(score)) for quad, text, score in result or []]
+        h, w = image.shape[:2]
+        pad = max(0, 32 - h)  # the detector needs some height
+        src = cv2.copyMakeBorder(image, 0, pad, 0, 0, cv2.BORDER_REPLICATE) if pad else image
+        quads, _ = engine.text_det(src)
+        if quads is None or len(quads) == 0:
+            return []
+        groups = join_line_boxes([_quad_to_box(q) for q in quads])
+        crops = []
+        for members in groups:
+            if len(members) == 1:  # keep the detector's own (possibly slanted) crop
+                crops.append(engine.get_crop_img_list(src, [quads[members[0]]])[0])
+            else:
+                x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
+                crops.append(src[y0:y1, x0:x1])
+        texts, _ = engine.text_rec(crops)
+        out = []
+        for members, (text, score) in zip(groups, texts, strict=True):
+            x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
+            box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+            if text.strip() and box[2] > box[0] and box[3] > box[1]:
+                out.append(Reading(box, str(text).strip(), float(score)))
+        return out
+
+
+def _union(boxes: list[PixelBox]) -> PixelBox:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+            max(b[3] for b in boxes))
+
+
+def join_line_boxes(boxes: list[PixelBox], max_gap: float = 0.5) -> list[list[int]]:
+    """Group boxes that are pieces of one line: side by side (gap under ``max_gap`` x height)
+    and overlapping vertically by most of the lower one. Returns index groups, left to right."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    groups: list[list[int]] = []
+    spans: list[PixelBox] = []
+    for i in order:
+        b = boxes[i]
+        for g, span in enumerate(spans):
+            last = boxes[groups[g][-1]]
+            height = min(b[3] - b[1], last[3] - last[1])
+            v_overlap = min(b[3], last[3]) - max(b[1], last[1])
+            gap = b[0] - span[2]
+            if height > 0 and v_overlap >= 0.6 * height and gap <= max_gap * max(b[3] - b[1], last[3] - last[1]):
+                groups[g].append(i)
+                spans[g] = _union([span, b])
+                break
+        else:
+            groups.append([i])
+            spans.append(b)
+    return groups
 
 
 class EasyOcrEngine:
@@ -344,6 +397,20 @@ def _intersects(a: PixelBox, b: PixelBox) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _text_replaced(before: list[Reading], after: list[Reading], share: float = 0.6) -> bool:
+    """A new slide on the same background: most of the text that was there is gone."""
+    old = {normalise_text(r.text) for r in before}
+    if len(old) < 2:
+        return bool(old) and not after
+    return len(old - {normalise_text(r.text) for r in after}) >= share * len(old)
+
+
+def _near(a: PixelBox, b: PixelBox) -> bool:
+    """Whether two boxes touch, allowing a gap of half the height of ``b`` (a text line)."""
+    gap = max(2, (b[3] - b[1]) // 2)
+    return _intersects(a, (b[0] - gap, b[1] - gap, b[2] + gap, b[3] + gap))
+
+
 def _grow_regions(regions: list[PixelBox], current: list[Reading]) -> list[PixelBox]:
     """Grow changed regions over the text lines they touch, so a line is always re-read whole."""
     grown = list(regions)
@@ -369,9 +436,28 @@ def _read_changes(
     if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= options.change.full_fraction * w * h:
         return _filter(engine.read(frame), options), 0
     kept = [r for r in current if not any(_intersects(r.box, g) for g in grown)]
-    for x0, y0, x1, y1 in grown:
-        kept += _filter(_offset(engine.read(frame[y0:y1, x0:x1]), x0, y0), options)
+    for region in grown:
+        kept += _filter(_read_region(frame, region, engine), options)
     return kept, len(grown)
+
+
+def _read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
+    """Read one region of a frame, framed by a replicated border.
+
+    The detector splits lines into words, or drops punctuation, in a crop that ends close to the
+    text; a uniform border about as wide as the region is high (not more of the frame, which may
+    cut a neighbouring line) makes it read the line as it does in the whole frame.
+    """
+    x0, y0, x1, y1 = region
+    border = min(max(32, y1 - y0), 160)
+    padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
+    out = []
+    for r in engine.read(padded):
+        box = (max(x0, r.box[0] + x0 - border), max(y0, r.box[1] + y0 - border),
+               min(x1, r.box[2] + x0 - border), min(y1, r.box[3] + y0 - border))
+        if box[2] > box[0] and box[3] > box[1]:
+            out.append(Reading(box, r.text, r.confidence))
+    return out
 
 
 def run_ocr(
@@ -416,18 +502,26 @@ def run_ocr(
         change = detector.update(crop)
         t_compare += time.perf_counter() - now
         now = time.perf_counter()
-        if change.kind is not ChangeKind.NONE:
+        regions = change.regions
+        if change.small:
+            # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
+            touching = tuple(b for b in change.small if any(_near(b, r.box) for r in current))
+            detector.absorb(touching)
+            regions += touching
+        new_scene = change.kind is ChangeKind.SCENE
+        if regions:
             ocred += 1
-            full = change.regions == ((0, 0, crop.shape[1], crop.shape[0]),)
-            if full:
+            before = current
+            if regions == ((0, 0, crop.shape[1], crop.shape[0]),):
                 current = _filter(engine.read(crop), options)
             else:
-                current, calls = _read_changes(crop, change.regions, current, engine, options)
+                current, calls = _read_changes(crop, regions, current, engine, options)
                 regions_ocred += calls
+            new_scene = new_scene or _text_replaced(before, current)
         t_ocr += time.perf_counter() - now
         h, w = frame.shape[:2]
         dets = tuple(_normalise(r, w, h) for r in _offset(current, ox, oy))
-        samples.append(FrameDetections(t, dets, new_scene=change.kind is ChangeKind.SCENE))
+        samples.append(FrameDetections(t, dets, new_scene=new_scene))
         last_time = t
         if progress is not None and len(samples) % 10 == 0:
             progress(min(0.99, len(samples) / total_samples))

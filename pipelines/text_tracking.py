@@ -75,8 +75,8 @@ class TrackingOptions:
     """How readings are joined into events.
 
     Attributes:
-        min_similarity: 1 - normalised edit distance at or above which two readings are the same
-            text (0.6 tolerates an OCR slip in a short word).
+        min_similarity: 1 - normalised edit distance at or above which two readings at the same
+            place are the same text (0.7: about one slip in three letters).
         min_overlap: intersection over the smaller box at or above which two boxes overlap.
         max_gap: samples an event may be missing and still continue (1: a one-sample miss).
         max_shift: largest vertical move (fraction of the frame height) between samples for text
@@ -84,7 +84,7 @@ class TrackingOptions:
         scroll_similarity: similarity needed to follow moved text (stricter than in place).
     """
 
-    min_similarity: float = 0.6
+    min_similarity: float = 0.7
     min_overlap: float = 0.3
     max_gap: int = 1
     max_shift: float = 0.35
@@ -166,12 +166,16 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"\d+", text)
 
 
-def _match_score(track: _Track, det: Detection, options: TrackingOptions) -> float:
+def _match_score(track: _Track, det: Detection, options: TrackingOptions, cut: bool = False) -> float:
     """How well a reading continues a track; 0 when it does not.
 
     Numbers must agree: "Step 1" and "Step 2", or two timecodes, are different texts however
-    close their spelling (unless one was typed on into the other).
+    close their spelling (unless one was typed on into the other). Across a cut (``cut``) only
+    the same text continues: a new slide's "Title B" where "Title A" was is new text.
     """
+    if cut:
+        return 3.0 if normalise_text(track.text) == normalise_text(det.text) and overlap(
+            track.box, det.box) >= options.min_overlap else 0.0
     old_numbers, new_numbers = _numbers(track.text), _numbers(det.text)
     # Only when both have numbers: a digit in one reading alone is usually a misread letter (0/O).
     if old_numbers and new_numbers and old_numbers != new_numbers and not _is_growth(track.text, det.text):
@@ -234,7 +238,7 @@ def track_text(
                 (score, ti, di)
                 for ti, track in enumerate(active)
                 for di, det in enumerate(frame.detections)
-                if (score := _match_score(track, det, options)) > 0
+                if (score := _match_score(track, det, options, frame.new_scene and index > 0)) > 0
             ),
             reverse=True,
         )
