@@ -1,0 +1,51 @@
+"""Fixtures of the service tests: tiny real media made with ffmpeg/espeak-ng, and real servers."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.server_proc import ServerProcess
+
+
+def _run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small media: ``tone.mp4`` (2 s tone + video), ``silent.mp4`` (video only), ``speech.mp4``
+    (espeak-ng narration), ``truncated.mp4``, ``text.mp4`` (a text file), ``empty.mp4`` (0 bytes)."""
+    d = tmp_path_factory.mktemp("media")
+    ff = ("ffmpeg", "-loglevel", "error", "-y")
+    _run(*ff, "-f", "lavfi", "-i", "sine=d=2", "-f", "lavfi", "-i", "color=s=64x64:d=2:r=10", "-shortest",
+         "-c:v", "libx264", "-c:a", "aac", str(d / "tone.mp4"))
+    _run(*ff, "-f", "lavfi", "-i", "color=s=32x32:d=1:r=5", "-c:v", "libx264", str(d / "silent.mp4"))
+    _run("espeak-ng", "-w", str(d / "speech.wav"),
+         "Welcome to the safety training. Always wear your helmet on the factory floor.")
+    _run(*ff, "-i", str(d / "speech.wav"), "-f", "lavfi", "-i", "color=s=64x64:r=10", "-shortest",
+         "-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart", str(d / "speech.mp4"))
+    data = (d / "speech.mp4").read_bytes()
+    (d / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    (d / "text.mp4").write_text("this is not a video\n" * 20)
+    (d / "empty.mp4").write_bytes(b"")
+    return d
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real uvicorn servers (subprocesses) on free loopback ports; all are killed at the end."""
+    started: list[ServerProcess] = []
+
+    def start(data_dir: Path | None = None, **env: str) -> ServerProcess:
+        server = ServerProcess(data_dir or tmp_path / "data", env)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,134 @@
+"""Sources: uploads probed and cleaned up on every refusal, path rules, URL downloads with limits."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from app.exceptions import (
+    Forbidden,
+    InvalidInput,
+    PayloadTooLarge,
+    SourceError,
+    UnsupportedMedia,
+    UrlNotAllowed,
+)
+from app.sources import fetch_url, receive_upload, resolve_path
+from app.storage import LocalStorage, safe_filename
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "data")
+
+
+def _leftovers(storage: LocalStorage) -> list[Path]:
+    return [p for p in (storage.root / "incoming").iterdir()]
+
+
+def test_upload_of_real_media_is_kept_and_probed(storage: LocalStorage, media_dir: Path) -> None:
+    data = (media_dir / "tone.mp4").read_bytes()
+    tmp, info = receive_upload(storage, io.BytesIO(data), "tone.mp4", 10_000_000)
+    assert tmp.read_bytes() == data
+    assert info.has_audio and info.has_video and info.duration > 1.5
+    stored = storage.commit_input("job_" + "0" * 20, tmp, "tone.mp4")
+    assert stored.is_file() and _leftovers(storage) == []
+
+
+@pytest.mark.parametrize(("name", "error", "match"), [
+    ("text.mp4", UnsupportedMedia, "not a readable media file"),
+    ("truncated.mp4", UnsupportedMedia, "truncated or corrupt|not a readable"),
+    ("empty.mp4", InvalidInput, "empty"),
+])
+def test_bad_uploads_are_refused_and_leave_nothing(storage: LocalStorage, media_dir: Path, name: str,
+                                                   error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match) as info:
+        receive_upload(storage, io.BytesIO((media_dir / name).read_bytes()), name, 10_000_000)
+    assert str(storage.root) not in str(info.value)  # no server paths in messages
+    assert _leftovers(storage) == []
+
+
+def test_too_large_upload_is_refused_and_leaves_nothing(storage: LocalStorage, media_dir: Path) -> None:
+    with pytest.raises(PayloadTooLarge):
+        receive_upload(storage, io.BytesIO((media_dir / "tone.mp4").read_bytes()), "tone.mp4", 1000)
+    assert _leftovers(storage) == []
+
+
+def test_path_rules(tmp_path: Path, media_dir: Path) -> None:
+    root = media_dir
+    assert resolve_path(str(media_dir / "tone.mp4"), [root]) == (media_dir / "tone.mp4").resolve()
+    assert resolve_path("tone.mp4", [root]) == (media_dir / "tone.mp4").resolve()
+    with pytest.raises(Forbidden, match="outside the allowed folders"):
+        resolve_path("../../etc/passwd", [root])
+    with pytest.raises(Forbidden):
+        resolve_path("/etc/passwd", [root])
+    link = tmp_path / "escape"
+    link.mkdir()
+    (link / "passwd.mp4").symlink_to("/etc/passwd")
+    with pytest.raises(Forbidden):
+        resolve_path(str(link / "passwd.mp4"), [link.parent / "other", media_dir])
+    with pytest.raises(Forbidden, match="disabled"):
+        resolve_path(str(media_dir / "tone.mp4"), [])
+    with pytest.raises(InvalidInput, match="does not exist"):
+        resolve_path("missing.mp4", [root])
+
+
+def test_safe_filename() -> None:
+    assert safe_filename("../../etc/passwd") == "passwd"
+    assert safe_filename("my video (1).mp4") == "my_video_1_.mp4"
+    assert safe_filename("..") == "media"
+
+
+class _Files(BaseHTTPRequestHandler):
+    files: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/tone.mp4")
+            self.end_headers()
+            return
+        data = self.files.get(self.path.lstrip("/"))
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
+        self.wfile.write(data or b"")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def file_server(media_dir: Path) -> Iterator[str]:
+    _Files.files = {p.name: p.read_bytes() for p in media_dir.iterdir()}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_url_follows_checked_redirects(storage: LocalStorage, file_server: str) -> None:
+    path, info = fetch_url(f"{file_server}/redirect", storage, max_bytes=10_000_000, timeout_s=10,
+                           allow_private=True)
+    assert info.has_audio and path.stat().st_size > 0
+
+
+@pytest.mark.parametrize(("name", "kwargs", "error"), [
+    ("tone.mp4", {"allow_private": False}, UrlNotAllowed),
+    ("tone.mp4", {"max_bytes": 100}, SourceError),
+    ("text.mp4", {}, SourceError),
+    ("missing.mp4", {}, SourceError),
+])
+def test_fetch_url_refusals_leave_nothing(storage: LocalStorage, file_server: str, name: str,
+                                          kwargs: dict[str, Any], error: type[Exception]) -> None:
+    args: dict[str, Any] = {"max_bytes": 10_000_000, "timeout_s": 10, "allow_private": True, **kwargs}
+    with pytest.raises(error):
+        fetch_url(f"{file_server}/{name}", storage, **args)
+    assert _leftovers(storage) == []

@@ -1,0 +1,143 @@
+"""SqlJobStore on a SQLite file: create/get, idempotency, pagination, claim, cancel, recovery."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.jobs import Job, JobStatus, Source, StageState, StageStatus, WebhookDeliveryRecord, new_job_id
+from app.store import SqlJobStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqlJobStore:
+    s = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    yield s
+    s.close()
+
+
+def make_job(owner: str = "a", key: str | None = None, webhook: str | None = None) -> Job:
+    return Job(id=new_job_id(), owner=owner, source=Source("path", "/x/y.mp4", "y.mp4", 10, {"duration": 1.0}),
+               stages=("subtitles",), options={"subtitles": {"language": "en"}},
+               stage_states={"subtitles": StageState()}, idempotency_key=key, webhook_url=webhook,
+               metadata={"course": "c1"})
+
+
+def test_create_get_roundtrip(store: SqlJobStore) -> None:
+    job = make_job()
+    _saved, created = store.create(job)
+    assert created
+    got = store.get(job.id)
+    assert got is not None
+    assert got.to_dict() == job.to_dict()
+    assert store.get("job_missing") is None
+
+
+def test_idempotency_key_returns_first_job_per_owner(store: SqlJobStore) -> None:
+    first, created = store.create(make_job(key="k1"))
+    again, created_again = store.create(make_job(key="k1"))
+    other_owner, created_other = store.create(make_job(owner="b", key="k1"))
+    assert created and not created_again and created_other
+    assert again.id == first.id
+    assert other_owner.id != first.id
+    assert store.find_idempotent("a", "k1") is not None
+
+
+def test_list_paginates_newest_first_and_filters(store: SqlJobStore) -> None:
+    ids = [store.create(make_job())[0].id for _ in range(5)]
+    store.create(make_job(owner="b"))
+    page, cursor = store.list_jobs("a", None, 2, None)
+    assert [j.id for j in page] == ids[::-1][:2]
+    seen = [j.id for j in page]
+    while cursor:
+        page, cursor = store.list_jobs("a", None, 2, cursor)
+        seen += [j.id for j in page]
+    assert seen == ids[::-1]
+    store.claim(ids[0])
+    running, _ = store.list_jobs(None, JobStatus.RUNNING, 10, None)
+    assert [j.id for j in running] == [ids[0]]
+    assert store.count_active("a") == 5
+    assert store.count_by_status() == {"queued": 5, "running": 1}
+
+
+def test_claim_only_once_even_when_racing(store: SqlJobStore) -> None:
+    job = store.create(make_job())[0]
+    wins: list[Job] = []
+
+    def claim() -> None:
+        got = store.claim(job.id)
+        if got is not None:
+            wins.append(got)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    after = store.get(job.id)
+    assert after is not None and after.status == JobStatus.RUNNING and after.attempts == 1
+
+
+def test_cancel_queued_is_immediate_running_is_requested(store: SqlJobStore) -> None:
+    queued = store.create(make_job(webhook="https://example.com/h"))[0]
+    cancelled = store.request_cancel(queued.id)
+    assert cancelled is not None and cancelled.status == JobStatus.CANCELLED
+    assert cancelled.webhook_state == "pending"
+    assert store.claim(queued.id) is None
+    running = store.create(make_job())[0]
+    store.claim(running.id)
+    requested = store.request_cancel(running.id)
+    assert requested is not None and requested.status == JobStatus.RUNNING and requested.cancel_requested
+    assert store.cancel_requested(running.id)
+
+
+def test_stage_updates_and_finish(store: SqlJobStore) -> None:
+    job = store.create(make_job(webhook="https://example.com/h"))[0]
+    store.claim(job.id)
+    store.update_stage(job.id, "subtitles", StageState(StageStatus.SUCCEEDED, 1.0, seconds=1.5,
+                                                        files=("subtitles.srt",)))
+    done = store.finish(job.id, JobStatus.SUCCEEDED)
+    assert done is not None
+    assert done.status == JobStatus.SUCCEEDED and done.finished_at and done.webhook_state == "pending"
+    assert done.stage_states["subtitles"].files == ("subtitles.srt",)
+    assert done.progress == 1.0
+    record = WebhookDeliveryRecord("evt_1", "job.succeeded", 1, "t", False, 500, "HTTP 500")
+    store.add_delivery(job.id, record, "pending")
+    store.add_delivery(job.id, WebhookDeliveryRecord("evt_1", "job.succeeded", 2, "t", True, 200), "delivered")
+    final = store.get(job.id)
+    assert final is not None and final.webhook_state == "delivered"
+    assert [d.attempt for d in final.deliveries] == [1, 2]
+    assert store.pending_webhooks() == []
+
+
+def test_recover_requeues_within_attempts_then_fails_with_reason(store: SqlJobStore) -> None:
+    job = store.create(make_job())[0]
+    store.claim(job.id)  # attempt 1, then the process "dies"
+    requeued, failed = store.recover(max_attempts=2)
+    assert requeued == [job.id] and failed == []
+    assert store.queued_ids() == [job.id]
+    store.claim(job.id)  # attempt 2 dies too
+    requeued, failed = store.recover(max_attempts=2)
+    assert requeued == [] and failed == [job.id]
+    final = store.get(job.id)
+    assert final is not None and final.status == JobStatus.FAILED
+    assert final.error and "interrupted 2 time(s)" in final.error
+
+
+def test_requeue_without_counting_the_attempt(store: SqlJobStore) -> None:
+    job = store.create(make_job())[0]
+    store.claim(job.id)
+    store.requeue(job.id, count_attempt=False)
+    again = store.get(job.id)
+    assert again is not None and again.status == JobStatus.QUEUED and again.attempts == 0
+
+
+def test_delete(store: SqlJobStore) -> None:
+    job = store.create(make_job())[0]
+    assert store.delete(job.id)
+    assert not store.delete(job.id)
+    assert store.get(job.id) is None
+    assert store.cancel_requested(job.id)  # a deleted job counts as cancelled for its worker

@@ -1,0 +1,137 @@
+"""run_job and the in-process queue, with a real store and storage; fake stages where timing matters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import stages as stage_graph
+from app.jobs import Job, JobStatus, Source, StageState, StageStatus, new_job_id
+from app.model_cache import ModelCache
+from app.queue import LocalQueue
+from app.settings import Settings
+from app.sources import media_dict
+from app.stages import Stage, StageContext, StageOutcome
+from app.storage import LocalStorage
+from app.store import SqlJobStore
+from app.worker import WorkerContext, recover, run_job
+from pipelines import media
+from pipelines.exceptions import OptionsError
+from tests.app.server_proc import wait_for
+
+started = threading.Event()
+
+
+def _slow(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+    started.set()
+    for i in range(2000):
+        ctx.progress(i / 2000)
+        threading.Event().wait(0.005)
+    return StageOutcome("succeeded", {})
+
+
+def _broken(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+    raise OptionsError("bad option x; use y")
+
+
+def _crash(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+    raise RuntimeError("boom")
+
+
+@pytest.fixture
+def fake_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, fn in (("slow", _slow), ("broken", _broken), ("crash", _crash)):
+        monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, fn))
+    monkeypatch.setattr("app.worker.PROGRESS_EVERY_S", 0.0)
+    started.clear()
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[WorkerContext]:
+    settings = Settings(data_dir=tmp_path / "data")
+    store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    yield WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
+                        models=ModelCache(settings))
+    store.close()
+
+
+def submit(ctx: WorkerContext, media_file: Path, stages: tuple[str, ...]) -> Job:
+    info = media.probe(media_file)
+    job = Job(id=new_job_id(), owner="a", source=Source("path", str(media_file), media_file.name,
+                                                        info.size_bytes, media_dict(info)),
+              stages=stages, options={}, stage_states={s: StageState() for s in stages})
+    return ctx.store.create(job)[0]
+
+
+def test_silent_media_runs_the_real_subtitles_stage_to_skipped(ctx: WorkerContext, media_dir: Path) -> None:
+    job = submit(ctx, media_dir / "silent.mp4", ("subtitles",))
+    done = run_job(job.id, ctx)
+    assert done is not None and done.status == JobStatus.SUCCEEDED and done.attempts == 1
+    state = done.stage_states["subtitles"]
+    assert state.status == StageStatus.SKIPPED and "no speech track" in (state.reason or "")
+    assert state.seconds is not None and state.started_at and state.finished_at
+    assert ctx.storage.result_file(job.id, "subtitles.json") is not None
+    assert ctx.models.loaded() == []  # nothing to transcribe: no model loaded
+
+
+def test_stage_error_fails_the_job_with_its_reason(ctx: WorkerContext, media_dir: Path,
+                                                   fake_stages: None) -> None:
+    done = run_job(submit(ctx, media_dir / "tone.mp4", ("broken",)).id, ctx)
+    assert done is not None and done.status == JobStatus.FAILED
+    assert done.error == "stage broken: bad option x; use y"
+    assert done.stage_states["broken"].status == StageStatus.FAILED
+
+
+def test_unexpected_error_is_reported_not_raised(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
+    done = run_job(submit(ctx, media_dir / "tone.mp4", ("crash",)).id, ctx)
+    assert done is not None and done.status == JobStatus.FAILED
+    assert done.error and "RuntimeError: boom" in done.error and "crash" in done.error
+
+
+def test_cancel_while_running(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
+    job = submit(ctx, media_dir / "tone.mp4", ("slow",))
+    result: list[Job | None] = []
+    thread = threading.Thread(target=lambda: result.append(run_job(job.id, ctx)))
+    thread.start()
+    assert started.wait(10)
+    ctx.store.request_cancel(job.id)
+    thread.join(10)
+    assert result and result[0] is not None and result[0].status == JobStatus.CANCELLED
+    assert result[0].stage_states["slow"].status == StageStatus.CANCELLED
+
+
+def test_stopping_worker_hands_the_job_back(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
+    job = submit(ctx, media_dir / "tone.mp4", ("slow",))
+    thread = threading.Thread(target=run_job, args=(job.id, ctx))
+    thread.start()
+    assert started.wait(10)
+    ctx.stopping.set()
+    thread.join(10)
+    again = ctx.store.get(job.id)
+    assert again is not None and again.status == JobStatus.QUEUED and again.attempts == 0
+
+
+def test_queue_runs_jobs_and_recovery_requeues_interrupted_ones(ctx: WorkerContext, media_dir: Path) -> None:
+    interrupted = submit(ctx, media_dir / "silent.mp4", ("subtitles",))
+    ctx.store.claim(interrupted.id)  # as if a previous process died while running it
+    fresh = submit(ctx, media_dir / "silent.mp4", ("subtitles",))
+    finished: list[str] = []
+    queue = LocalQueue(ctx.settings.model_copy(update={"workers": 2}), ctx.store, ctx.storage,
+                       on_finished=lambda j: finished.append(j.id))
+    for job_id in recover(ctx.store, 3, lambda j: None):
+        queue.enqueue(job_id)
+    queue.start()
+    try:
+        wait_for(lambda: len(finished) == 2, 30, "both jobs")
+    finally:
+        queue.stop()
+    first = ctx.store.get(interrupted.id)
+    assert first is not None and first.status == JobStatus.SUCCEEDED and first.attempts == 2
+    second = ctx.store.get(fresh.id)
+    assert second is not None and second.status == JobStatus.SUCCEEDED and second.attempts == 1
+    assert asdict(first.source)["media"]["has_video"]
