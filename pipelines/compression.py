@@ -113,8 +113,9 @@ _EN_CONTRACTIONS = [
     (r"you would", "you'd"), (r"we would", "we'd"), (r"there is", "there's"), (r"here is", "here's"),
     (r"what is", "what's"), (r"that is", "that's"), (r"it is", "it's"), (r"he is", "he's"),
     (r"she is", "she's"), (r"who is", "who's"), (r"where is", "where's"), (r"how is", "how's"),
-    (r"I have (?=\w+(?:ed|en|ne|wn|un|ot)\b)", "I've "), (r"you have (?=\w+(?:ed|en|ne|wn|un|ot)\b)", "you've "),
-    (r"we have (?=\w+(?:ed|en|ne|wn|un|ot)\b)", "we've "), (r"they have (?=\w+(?:ed|en|ne|wn|un|ot)\b)", "they've "),
+    # "have" contracts as an auxiliary only (before a past participle): "you've finished".
+    (r"I have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "I've"), (r"you have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "you've"),
+    (r"we have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "we've"), (r"they have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "they've"),
 ]
 
 _EN_HEDGES = [

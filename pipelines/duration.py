@@ -222,6 +222,8 @@ _EN_HIATUS = re.compile(
 def _english_word_syllables(word: str) -> int:
     """Syllables of one English word by vowel groups, silent endings and hiatus rules."""
     w = re.sub(r"[^a-z']", "", word.lower().replace("’", "'"))
+    if re.search(r"[^aeiouy]n't$", w):  # does-n't, is-n't (but don't, can't, aren't)
+        return _english_word_syllables(w[:-3]) + 1
     w = re.sub(r"n't$", "nt", w)
     w = re.sub(r"'(?:s|d|ll|ve|re|m)$", "", w).replace("'", "")
     if not w:

@@ -1,0 +1,100 @@
+"""Rule-based compression and extractive trims."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.compression import rule_candidates, tidy, trims
+
+
+def last(text: str, language: str = "en", reading: bool = True) -> str:
+    levels = rule_candidates(text, language, reading=reading)
+    return levels[-1][1] if levels else text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We do this in order to save time.", "We do this to save time."),
+        ("At this point in time, the program is able to run.", "Now, the program can run."),
+        ("Due to the fact that it failed, we stopped.", "Because it failed, we stopped."),
+        ("So basically, you know, the loop ends here.", "The loop ends here."),
+        ("The vast majority of users never change it.", "Most users never change it."),
+        ("What we are going to do is open the file.", "We'll open the file."),
+    ],
+)
+def test_phrase_rules(text: str, expected: str) -> None:
+    assert rule_candidates(text, "en")[0] == ("phrases", expected)
+
+
+def test_levels_are_cumulative_and_change_something() -> None:
+    text = "It is really important that you do not forget the twenty-five percent discount."
+    levels = rule_candidates(text, "en")
+    assert [name for name, _ in levels] == ["style", "hedges"]
+    assert levels[0][1] == "It's really important that you don't forget the 25% discount."
+    assert levels[1][1] == "It's important that you don't forget the 25% discount."
+    assert rule_candidates("Nothing to shorten here.", "en") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I know what it is.", "I know what it is."),  # no contraction at the end of a clause
+        ("There are three hundred and sixty-five days.", "There are 365 days."),
+        ("One of the two files is here.", "One of the two files is here."),  # one to ten stay words
+        ("We have two million rows.", "We have 2,000,000 rows."),
+        ("You have finished the course.", "You've finished the course."),
+        ("You have two options.", "You have two options."),  # "have" as a verb does not contract
+    ],
+)
+def test_style_rules(text: str, expected: str) -> None:
+    levels = dict(rule_candidates(text, "en"))
+    assert levels.get("style", levels.get("phrases", text)) == expected
+
+
+def test_abbreviations_only_for_reading() -> None:
+    text = "Use a loop, for example a while loop, and so on."
+    assert "e.g." in last(text) and "etc." in last(text)
+    spoken = last(text, reading=False)
+    assert "e.g." not in spoken and "etc." not in spoken
+
+
+def test_capitals_after_removal() -> None:
+    assert last("Okay, so now we are going to look at loops.") == "We'll look at loops."
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("En fait, afin de configurer le compte, il faut aller ici.", "fr",
+         "Pour configurer le compte, il faut aller ici."),
+        ("O sea, con el fin de configurar la cuenta, hay que ir aquí.", "es",
+         "Para configurar la cuenta, hay que ir aquí."),
+        ("Wir sind im Moment sozusagen fertig.", "de", "Wir sind jetzt fertig."),
+        ("Al fine di salvare il file, premi qui.", "it", "Per salvare il file, premi qui."),
+    ],
+)
+def test_other_languages(text: str, language: str, expected: str) -> None:
+    assert rule_candidates(text, language)[0][1] == expected
+
+
+def test_german_keeps_verb_second_order() -> None:
+    # Dropping a sentence-initial adverbial would leave "Ist es ..." (a question).
+    text = "Im Grunde genommen ist es ganz einfach."
+    assert all(not t.startswith("Ist") for _, t in rule_candidates(text, "de"))
+
+
+def test_language_without_rules() -> None:
+    assert rule_candidates("Tämä on pitkä lause.", "fi") == []
+
+
+def test_trims() -> None:
+    text = "The function (defined in utils.py) returns a list, which is then sorted by the caller."
+    out = trims(text)
+    assert "The function returns a list, which is then sorted by the caller." in out
+    assert "The function (defined in utils.py) returns a list." in out
+    assert all(t != text and len(t.split()) >= 3 for t in out)
+
+
+def test_tidy() -> None:
+    assert tidy("  , we'll look ,  at it , . ") == "We'll look, at it."
