@@ -40,7 +40,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class JobRequest(BaseModel):
     """JSON submission: ``source`` is a path under an allowed root or an http(s) URL."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"source": "lesson.mp4", "stages": ["subtitles"], "options": {"subtitles": {"language": "en"}},
+         "metadata": {"course": "safety-101"}}]})
 
     source: str = Field(min_length=1, max_length=4096, description="Path under an allowed root, or URL.")
     stages: list[str] = Field(default_factory=lambda: ["subtitles"], min_length=1, max_length=16)
@@ -64,6 +66,13 @@ _SUBMIT_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": JobRequest.model_json_schema(ref_template="#/components/schemas/{model}")},
     "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
 }}}
+
+
+_LINKS = {
+    name: {"operationId": op, "parameters": {"job_id": "$response.body#/id"}}
+    for name, op in (("GetJob", "getJob"), ("CancelJob", "cancelJob"), ("GetResult", "getResult"),
+                     ("DeleteJob", "deleteJob"), ("JobEvents", "jobEvents"))
+}
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -157,8 +166,9 @@ async def _from_json(request: Request) -> Submission:
                       webhook_url=body.webhook_url, source=body.source)
 
 
-@router.post("", status_code=201, openapi_extra=_SUBMIT_BODY, responses={200: {"description": "Replay"},
-                                                                         **_ERRORS},
+@router.post("", status_code=201, openapi_extra=_SUBMIT_BODY, operation_id="submitJob",
+             responses={200: {"description": "Idempotent replay: the job first made with this key"},
+                        201: {"description": "Created", "links": _LINKS}, **_ERRORS},
              summary="Submit a job (multipart upload, or JSON with a path or URL source)")
 async def submit(request: Request, services: ServicesDep, owner: OwnerDep,
                  idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
@@ -175,7 +185,7 @@ async def submit(request: Request, services: ServicesDep, owner: OwnerDep,
     return JSONResponse(job_view(job), status_code=201 if created else 200, headers=headers)
 
 
-@router.get("", summary="List jobs, newest first", responses=_ERRORS)
+@router.get("", summary="List jobs, newest first", responses=_ERRORS, operation_id="listJobs")
 async def list_jobs(services: ServicesDep, owner: OwnerDep,
                     status: JobStatus | None = None,
                     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -185,13 +195,14 @@ async def list_jobs(services: ServicesDep, owner: OwnerDep,
     return JSONResponse({"jobs": [job_view(j) for j in jobs], "next_cursor": next_cursor})
 
 
-@router.get("/{job_id}", summary="Status, per-stage progress and timings, errors", responses=_ERRORS)
+@router.get("/{job_id}", summary="Status, per-stage progress and timings, errors", responses=_ERRORS,
+            operation_id="getJob")
 async def get_job(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> JSONResponse:
     return JSONResponse(job_view(await load_job(services, job_id, owner)))
 
 
 @router.post("/{job_id}/cancel", status_code=202, summary="Cancel a queued or running job",
-             responses=_ERRORS)
+             responses=_ERRORS, operation_id="cancelJob")
 async def cancel_job(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> JSONResponse:
     job = await load_job(services, job_id, owner)
     if job.status.terminal:
@@ -208,7 +219,7 @@ async def cancel_job(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> J
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a job that is not running, and its files",
-               responses=_ERRORS)
+               responses=_ERRORS, operation_id="deleteJob")
 async def delete_job(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> Response:
     job = await load_job(services, job_id, owner)
     if job.status == JobStatus.QUEUED:
@@ -232,7 +243,8 @@ def _result_doc(job: Job) -> dict[str, Any]:
             "media": job.source.media, "stages": stages, "metadata": job.metadata}
 
 
-@router.get("/{job_id}/result", summary="Results: per-stage summaries and file links", responses=_ERRORS)
+@router.get("/{job_id}/result", summary="Results: per-stage summaries and file links", responses=_ERRORS,
+            operation_id="getResult")
 async def get_result(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> JSONResponse:
     job = await load_job(services, job_id, owner)
     if not job.status.terminal:
@@ -243,7 +255,7 @@ async def get_result(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> J
 
 
 @router.get("/{job_id}/files/{name}", summary="A result file (subtitles.srt, subtitles.vtt, ...)",
-            response_class=FileResponse, responses=_ERRORS)
+            response_class=FileResponse, responses=_ERRORS, operation_id="getFile")
 async def get_file(job_id: JobId, name: Annotated[str, Path(max_length=128)], services: ServicesDep,
                    owner: OwnerDep) -> FileResponse:
     job = await load_job(services, job_id, owner)
@@ -258,7 +270,7 @@ async def get_file(job_id: JobId, name: Annotated[str, Path(max_length=128)], se
 
 
 @router.get("/{job_id}/events", summary="Progress as Server-Sent Events (`job` events, then `end`)",
-            response_class=EventSourceResponse, responses=_ERRORS)
+            response_class=EventSourceResponse, responses=_ERRORS, operation_id="jobEvents")
 async def job_events(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> EventSourceResponse:
     await load_job(services, job_id, owner)
 

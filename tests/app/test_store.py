@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from app.store import SqlJobStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlJobStore:
+def store(tmp_path: Path) -> Iterator[SqlJobStore]:
     s = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     yield s
     s.close()

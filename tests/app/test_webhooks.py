@@ -70,8 +70,8 @@ def _finished_job(webhook: str | None = None) -> Job:
 def test_dispatcher_retries_after_500_and_logs_every_attempt(tmp_path: Path) -> None:
     store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     with Receiver(SECRET, statuses=[500, 500]) as receiver:
-        job = store.create(_finished_job(receiver.url))[0]
-        job = store.finish(job.id, JobStatus.SUCCEEDED)
+        created = store.create(_finished_job(receiver.url))[0]
+        job = store.finish(created.id, JobStatus.SUCCEEDED)
         assert job is not None
         dispatcher = WebhookDispatcher(store, SECRET, tries=4, backoff_s=0.05, allow_private=True)
         dispatcher.start()  # picks up the pending event from the store, as after a restart
@@ -92,8 +92,8 @@ def test_dispatcher_retries_after_500_and_logs_every_attempt(tmp_path: Path) -> 
 def test_dispatcher_gives_up_after_the_configured_tries(tmp_path: Path) -> None:
     store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     with Receiver(SECRET, statuses=[503] * 10) as receiver:
-        job = store.create(_finished_job(receiver.url))[0]
-        job = store.finish(job.id, JobStatus.SUCCEEDED)
+        created = store.create(_finished_job(receiver.url))[0]
+        job = store.finish(created.id, JobStatus.SUCCEEDED)
         assert job is not None
         dispatcher = WebhookDispatcher(store, SECRET, tries=3, backoff_s=0.02, allow_private=True)
         dispatcher.start()
