@@ -9,11 +9,13 @@ Run it with ``lessonlens serve`` or ``uvicorn --factory app.main:create_app``.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,8 +82,10 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
         queue.enqueue(job_id)
     queue.start()
     webhooks.start()
+    # Probing spawns ffprobe; a few at a time per core is plenty, and status reads keep their threads.
+    media_limiter = CapacityLimiter(max(2, 2 * (os.cpu_count() or 1)))
     return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
-                    metrics=metrics, key_ids=settings.api_key_ids())
+                    metrics=metrics, key_ids=settings.api_key_ids(), media_limiter=media_limiter)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

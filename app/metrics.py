@@ -23,6 +23,9 @@ class Metrics:
         self.finished = Counter("lessonlens_jobs_finished_total", "Jobs finished.", ["status"], registry=r)
         self.stage_seconds = Histogram("lessonlens_stage_seconds", "Stage run time.", ["stage", "status"],
                                        buckets=_STAGE_BUCKETS, registry=r)
+        self.source_seconds = Histogram("lessonlens_submit_source_seconds",
+                                        "Submit: receiving and probing the media or checking a URL (waiting included).",
+                                        ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
         self.webhooks = Counter("lessonlens_webhook_attempts_total", "Webhook delivery attempts.",
                                 ["outcome"], registry=r)
         self.queue_depth = Gauge("lessonlens_queue_depth", "Job ids waiting for a worker.", registry=r)

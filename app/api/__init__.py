@@ -6,6 +6,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from app.exceptions import Unauthorized
@@ -30,6 +31,7 @@ class Services:
     webhooks: WebhookDispatcher
     metrics: Metrics
     key_ids: dict[str, str]
+    media_limiter: CapacityLimiter  # receiving and probing media: kept apart from the store's threads
 
 
 def get_services(request: Request) -> Services:

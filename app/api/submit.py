@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -137,7 +138,10 @@ async def submit_job(services: Services, owner: str, sub: Submission,
             secret = services.settings.webhook_secret.get_secret_value()
             await to_thread.run_sync(lambda: WebhookDelivery(
                 sub.webhook_url or "", secret, allow_private=services.settings.allow_private_urls))
-        source, tmp = await to_thread.run_sync(_prepare_source, services, sub)
+        started = time.perf_counter()
+        source, tmp = await to_thread.run_sync(_prepare_source, services, sub, limiter=services.media_limiter)
+        services.metrics.source_seconds.labels("upload" if sub.upload else "json").observe(
+            time.perf_counter() - started)
     finally:
         if sub.form is not None:
             await sub.form.close()
