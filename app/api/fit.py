@@ -1,0 +1,139 @@
+"""``POST /v1/fit``: rewrite a text shorter so it fits a reading or speaking slot.
+
+Synchronous: one sentence or cue in, the chosen text and every candidate's scores out. The
+paraphraser (MiniLM and SmolLM2 on CTranslate2) is loaded once per process, on the first
+request, in a worker thread; fitting runs in a worker thread too, so the event loop keeps
+answering. Wire it with ``app.include_router(fit.router)`` in ``create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict
+from typing import Any, Literal
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.api import OwnerDep, ServicesDep
+from app.api.errors import ErrorBody
+from pipelines.paraphrase import FitOptions, FitResult, Paraphraser
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["fit"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 422, 503)}
+
+
+class FitRequest(BaseModel):
+    """The text and its slot: ``max_seconds`` or ``max_chars``, exactly one."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2_000, description="One sentence or subtitle cue.")
+    language: str = Field("en", max_length=16, description="Language code, e.g. 'en', 'de', 'fr'.")
+    max_seconds: float | None = Field(None, gt=0, le=600, description="Slot length in seconds.")
+    max_chars: int | None = Field(None, gt=0, le=2_000, description="Slot length in characters.")
+    mode: Literal["reading", "speaking"] = Field(
+        "reading", description="reading: subtitle reading speed; speaking: syllables a second.")
+    profile: str = Field("netflix-en", max_length=64, description="Subtitle style profile (reading mode).")
+    syllables_per_second: float | None = Field(None, gt=0, le=20, description="A calibrated speaker rate.")
+    similarity_floor: float = Field(0.8, ge=0, le=1, description="Least meaning kept (MiniLM cosine).")
+    lm: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_slot(self) -> FitRequest:
+        if (self.max_seconds is None) == (self.max_chars is None):
+            raise ValueError("give exactly one of max_seconds or max_chars")
+        return self
+
+
+class CandidateOut(BaseModel):
+    text: str
+    method: str
+    estimate: float
+    fits: bool
+    overrun: float
+    similarity: float
+    change: float
+    acceptable: bool
+
+
+class FitResponse(BaseModel):
+    """See ``pipelines.paraphrase.FitResult``; ``unit`` says whether estimates are s or chars."""
+
+    original: str
+    text: str
+    fits: bool
+    estimate: float
+    limit: float
+    unit: str
+    overrun: float
+    similarity: float
+    method: str
+    changed: bool
+    original_estimate: float
+    elapsed_s: float
+    candidates: list[CandidateOut]
+
+
+class _ParaphraserHolder:
+    """Loads the paraphraser once per process, on first use, whichever thread asks first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paraphraser: Paraphraser | None = None
+
+    def get(self, services: Any) -> Paraphraser:
+        with self._lock:
+            if self._paraphraser is None:
+                settings = services.settings
+                self._paraphraser = Paraphraser.load(settings.model_dir, threads=settings.cpu_threads or 2)
+            return self._paraphraser
+
+
+_holder_lock = threading.Lock()
+
+
+def _holder(request: Request) -> _ParaphraserHolder:
+    with _holder_lock:
+        holder = getattr(request.app.state, "paraphraser_holder", None)
+        if holder is None:
+            holder = _ParaphraserHolder()
+            request.app.state.paraphraser_holder = holder
+        return holder
+
+
+def _run(holder: _ParaphraserHolder, services: Any, req: FitRequest) -> FitResult:
+    options = FitOptions(
+        mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
+        profile=req.profile, syllables_per_second=req.syllables_per_second,
+        similarity_floor=req.similarity_floor, lm=req.lm,
+    )
+    # The paraphraser holds one CTranslate2 generator and one torch model: one call at a time.
+    with _run_lock:
+        return holder.get(services).fit(req.text, options)
+
+
+_run_lock = threading.Lock()
+
+
+@router.post("/fit", response_model=FitResponse, responses=_ERRORS,
+             summary="Shorten a text to fit a reading or speaking slot, keeping its meaning")
+async def fit(req: FitRequest, request: Request, services: ServicesDep, owner: OwnerDep) -> dict[str, Any]:
+    """Rewrite ``text`` to fit ``max_seconds`` (or ``max_chars``) in reading or speaking mode.
+
+    ``fits: false`` means no candidate both fits and keeps the meaning: ``text`` is then the
+    closest acceptable one and ``overrun`` says by how much it is still too long.
+
+    Errors: 422 ``validation_error`` (both or neither slot given, empty text), 422
+    ``invalid_options`` (unknown profile), 422 ``unsupported_language`` (speaking mode without
+    a rate for the language), 503 ``model_not_installed`` (the message says how to install).
+    """
+    result = await to_thread.run_sync(_run, _holder(request), services, req)
+    log.info("fit for %s: fits=%s sim=%.3f method=%s %.3f s", owner, result.fits, result.similarity,
+             result.method, result.elapsed_s)
+    body = asdict(result)
+    body["changed"] = result.changed
+    return body

@@ -1,0 +1,69 @@
+"""``POST /v1/fit`` through FastAPI's test client, with a bag-of-words embedder and no LM."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.api import fit as fit_routes
+from app.api.errors import install_error_handlers
+from app.settings import Settings
+from pipelines.duration import reading_chars
+from pipelines.paraphrase import Paraphraser
+from tests.pipelines.test_paraphrase import FILLED, BagOfWords
+
+
+class _Holder:
+    def __init__(self, paraphraser: Paraphraser) -> None:
+        self.paraphraser = paraphraser
+
+    def get(self, services: Any) -> Paraphraser:
+        return self.paraphraser
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(fit_routes.router)
+    app.state.services = SimpleNamespace(settings=Settings(), key_ids={})
+    app.state.paraphraser_holder = _Holder(Paraphraser(BagOfWords()))
+    return TestClient(app)
+
+
+def test_fit_by_chars(client: TestClient) -> None:
+    limit = reading_chars(FILLED) - 25
+    r = client.post("/v1/fit", json={"text": FILLED, "max_chars": limit})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["fits"] and body["unit"] == "chars" and body["changed"]
+    assert len(body["text"]) <= limit and body["similarity"] >= 0.8
+    assert body["candidates"][0]["text"] == body["text"]
+    assert {c["method"] for c in body["candidates"]} >= {"original"}
+
+
+def test_fit_speaking_not_fitting_is_reported(client: TestClient) -> None:
+    r = client.post("/v1/fit", json={"text": FILLED, "max_seconds": 0.5, "mode": "speaking"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["fits"] is False and body["overrun"] > 0 and body["text"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"text": FILLED}, "validation_error"),
+        ({"text": FILLED, "max_seconds": 2, "max_chars": 20}, "validation_error"),
+        ({"text": "", "max_seconds": 2}, "validation_error"),
+        ({"text": FILLED, "max_seconds": 2, "profile": "nope"}, "invalid_options"),
+        ({"text": FILLED, "max_seconds": 2, "mode": "speaking", "language": "fi"}, "unsupported_language"),
+    ],
+)
+def test_errors(client: TestClient, payload: dict[str, Any], code: str) -> None:
+    r = client.post("/v1/fit", json=payload)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == code
