@@ -142,6 +142,96 @@ def process(
     typer.echo(f"  summary: {out / 'result.json'}")
 
 
+def _stage_options(language: str, profile: str) -> dict[str, dict[str, Any]]:
+    return {"subtitles": {"language": language, "profile": profile}}
+
+
+def _runner(in_dir: Path, out: Path, stages: str, jobs: int, language: str, profile: str) -> Any:
+    from app.batch import BatchOptions, BatchRunner
+    from app.model_cache import ModelCache
+
+    requested = tuple(s.strip() for s in stages.split(",") if s.strip())
+    options = BatchOptions(stages=requested, stage_options=_stage_options(language, profile), concurrency=jobs)
+    try:
+        return BatchRunner(in_dir, out, options, ModelCache(Settings()))
+    except PipelineError as e:
+        raise _fail(str(e)) from None
+
+
+@cli.command()
+def batch(
+    in_dir: Annotated[Path, typer.Argument(help="Folder to process (searched recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results, mirrored per file.")] = Path("out"),
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "subtitles",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Files processed at once.")] = 1,
+    language: Annotated[str, typer.Option(help="Spoken language code, or 'auto'.")] = "en",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = "netflix-en",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Process every media file under IN_DIR; rerun to resume (finished files are skipped)."""
+    _setup_logging(verbose)
+    runner = _runner(in_dir, out, stages, jobs, language, profile)
+    from app.batch import discover
+
+    total = sum(1 for _ in discover(runner.in_dir))
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, disable=not err.is_terminal) as bar:
+        overall = bar.add_task("batch", total=total)
+        current = bar.add_task("file", total=1.0)
+
+        def on_start(path: Path) -> Any:
+            def progress(fraction: float) -> None:
+                bar.update(current, description=path.name, completed=fraction)
+
+            return progress
+
+        def on_file(report: Any) -> None:
+            bar.advance(overall)
+            log.info("batch: %s %s%s", report.file, report.status, f" ({report.error})" if report.error else "")
+
+        try:
+            reports = runner.run(on_file=on_file, on_start=on_start)
+        except KeyboardInterrupt:
+            raise _fail(f"interrupted; finished files are kept. Report: {runner.out_dir / 'batch_report.csv'}",
+                        130) from None
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    typer.echo(f"{len(reports)} files: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    typer.echo(f"report: {runner.out_dir / 'batch_report.csv'} and batch_report.json")
+    if counts.get("failed"):
+        raise typer.Exit(1)
+
+
+@cli.command()
+def watch(
+    in_dir: Annotated[Path, typer.Argument(help="Hot folder to watch.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results, mirrored per file.")] = Path("out"),
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "subtitles",
+    language: Annotated[str, typer.Option(help="Spoken language code, or 'auto'.")] = "en",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = "netflix-en",
+    interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.")] = 2.0,
+    stop_after: Annotated[int, typer.Option(help="Exit after this many files (0: run until Ctrl-C).")] = 0,
+) -> None:
+    """Process files as they arrive in IN_DIR, once fully written (size stable)."""
+    from app.batch import watch as watch_folder
+
+    _setup_logging(False)
+    runner = _runner(in_dir, out, stages, 1, language, profile)
+    handled: list[Any] = []
+
+    def on_file(report: Any) -> None:
+        handled.append(report)
+        typer.echo(f"{report.status}: {report.file}" + (f" ({report.error})" if report.error else ""))
+
+    log.info("watching %s (every %.1f s); results in %s", runner.in_dir, interval, runner.out_dir)
+    try:
+        watch_folder(runner, interval=interval, on_file=on_file,
+                     until=lambda: bool(stop_after) and len(handled) >= stop_after)
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
 @models_cli.command("list")
 def models_list() -> None:
     """Show every model, whether it is installed and where."""

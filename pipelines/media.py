@@ -134,26 +134,22 @@ def _check_truncated(path: Path, info: MediaInfo) -> None:
     # the last seconds (a cheap seek, no decoding) makes ffprobe report the missing data.
     import subprocess
 
-    cmd = [
-        "ffprobe",
-        "-v",
-        "error",
-        "-read_intervals",
-        f"{max(0.0, info.duration - 2.0):.3f}%",
-        "-show_entries",
-        "packet=pos",
-        "-of",
-        "csv=p=0",
-        str(path),
-    ]
+    tail_start = max(0.0, info.duration - 2.0)
+    cmd = ["ffprobe", "-v", "error", "-read_intervals", f"{tail_start:.3f}%",
+           "-show_entries", "packet=pts_time", "-of", "csv=p=0", str(path)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     problems = [line for line in proc.stderr.splitlines() if line.strip()]
-    if proc.returncode != 0 or any("partial file" in ln or "Invalid data" in ln for ln in problems):
-        detail = problems[-1] if problems else f"ffprobe exit {proc.returncode}"
-        raise MediaError(
-            f"{path}: the file is truncated or corrupt ({detail.split(': ', 1)[-1]}); "
-            "copy or upload it again."
-        )
+    times = []
+    for line in proc.stdout.split():
+        try:
+            times.append(float(line.strip(",")))
+        except ValueError:
+            continue
+    # Data that ends early shows as an error, or as no packets where the index promises some.
+    ends_early = not times or max(times) < tail_start - 1.0
+    if proc.returncode != 0 or ends_early or any("partial file" in ln or "Invalid data" in ln for ln in problems):
+        detail = problems[-1].split(": ", 1)[-1] if problems else "its data ends before its stated duration"
+        raise MediaError(f"{path}: the file is truncated or corrupt ({detail}); copy or upload it again.")
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
