@@ -20,6 +20,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import Services
+from app.api import classify as classify_routes
+from app.api import fit as fit_routes
 from app.api import health as health_routes
 from app.api import jobs as job_routes
 from app.api.errors import install_error_handlers
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Training videos in; subtitles, on-screen text and more out. Async jobs.")
     install_error_handlers(app)
     app.include_router(job_routes.router)
+    app.include_router(classify_routes.router)
+    app.include_router(fit_routes.router)
     app.include_router(health_routes.router)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app

@@ -211,7 +211,7 @@ def test_schemathesis_finds_no_server_errors(start_server: StartServer, media_di
         [str(cli), "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "8", "--phases", "examples,coverage,fuzzing,stateful", "--workers", "1",
          "--exclude-path", "/v1/jobs/{job_id}/events", "--suppress-health-check", "all", "--no-color"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:] + server.log()[-3000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout.split("SUMMARY")[-1]
     with server.client() as c:
