@@ -45,7 +45,7 @@ def _reading_only(repl: object) -> bool:
 
 _EN_FILLERS = [
     (r"so basically,?", ""), (r"basically,? what (?:happens|we do|you do) is(?: that)?,?", ""),
-    (r"what happens is(?: that)?,?", ""), (r"you know,?", ""), (r"I mean,", ""), (r"um+,?", ""),
+    (r"what happens is(?: that)?,?", ""), (r",? you know,", ""), (r"^you know,", ""), (r"I mean,", ""), (r"um+,?", ""),
     (r"uh+,?", ""), (r"erm,?", ""), (r"the thing is(?: that)?,", ""), (r"as it were,?", ""),
     (r"if you will,?", ""), (r"so to speak,?", ""), (r"okay,? so,?", ""), (r"all right,? so,?", ""),
     (r"alright,? so,?", ""), (r"pretty much", ""), (r"more or less", ""), (r"kind of", ""),
@@ -92,12 +92,23 @@ _EN_PHRASES: list[Pair] = [
     (r"for instance", "e.g."), (r"in other words", "i.e."), (r"and so on and so forth", "etc."),
     (r"and so on", "etc."), (r"and so forth", "etc."), (r"a lot of", "lots of"),
     (r"the same as", "like"), (r"in this particular", "in this"), (r"this particular", "this"),
-    (r"at the same time", "meanwhile"), (r"make sure that", "ensure"), (r"make sure", "ensure"),
+    (r"at the same time as", "while"), (r"make sure that", "ensure"), (r"make sure", "ensure"),
     (r"in the first place", ""), (r"the fact that", "that"), (r"with the help of", "with"),
     (r"by means of", "by"), (r"in a (?:\w+ )?(?:way|manner)", lambda m: _manner(m.group(0))),
     (r"it is possible to", "you can"), (r"it's possible to", "you can"), (r"there is a need to", "we must"),
     (r"has to be", "must be"), (r"have to be", "must be"), (r"need to be", "must be"),
     (r"in the same way", "likewise"), (r"as a result", "so"), (r"as a consequence", "so"),
+    (r"which is why", "so"), (r"(?:has|have) got to", "must"), (r"(?<=you )have to", "must"),
+    (r"(?<=we )have to", "must"), (r"in a matter of (?=seconds|minutes|hours|days)", "in "),
+    (r"as many times as you (?:need|want|like)(?: to)?", "as often as needed"),
+    (r"it is a good idea to", "it's best to"), (r"it's a good idea to", "it's best to"),
+    (r"a little more", "more"), (r"a few seconds", "seconds"),
+    # "that" after verbs of saying and knowing, and before a subject pronoun, can go:
+    # "remember that you" -> "remember you", "the files that you select" -> "the files you select".
+    (r"(remember|note|notice|see|know|knows|think|say|says|said|mean|means|show|shows|tell|tells|"
+     r"suggest|suggests|ensure|ensures|check|believe|find|found|realise|realize|assume|hope|sure)"
+     r" that(?= \w)", lambda m: m.group(1)),
+    (r"(?<=\w )that(?= (?:you|we|they|I|he|she|it|people|the user|users)\b)(?! (?:is|are|was|were)\b)", ""),
     (r"on the other hand", "but"), (r"in conclusion", "finally"), (r"to begin with", "first"),
 ]
 

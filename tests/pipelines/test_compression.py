@@ -30,10 +30,19 @@ def test_phrase_rules(text: str, expected: str) -> None:
 def test_levels_are_cumulative_and_change_something() -> None:
     text = "It is really important that you do not forget the twenty-five percent discount."
     levels = rule_candidates(text, "en")
-    assert [name for name, _ in levels] == ["style", "hedges"]
-    assert levels[0][1] == "It's really important that you don't forget the 25% discount."
-    assert levels[1][1] == "It's important that you don't forget the 25% discount."
+    assert levels == [
+        ("phrases", "It is really important you do not forget the twenty-five percent discount."),
+        ("style", "It's really important you don't forget the 25% discount."),
+        ("hedges", "It's important you don't forget the 25% discount."),
+    ]
     assert rule_candidates("Nothing to shorten here.", "en") == []
+
+
+def test_fillers_need_their_commas() -> None:
+    # "you know" is a filler only between commas; "if you know the answer" keeps it.
+    text = "So, you know, the loop ends here if you know the answer."
+    assert last(text) == "The loop ends here if you know the answer."
+    assert last("So that is all we need.") == "That's all we need."
 
 
 @pytest.mark.parametrize(
