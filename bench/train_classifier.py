@@ -97,9 +97,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=DEFAULT_HEAD_PATH)
     ap.add_argument("--embedders", default=f"{ENGLISH_EMBEDDER},{MULTILINGUAL_EMBEDDER}")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--chunk-words", type=int, default=ClassifyOptions().chunk_words,
+                    help="for experiments; the shipped head must use ClassifyOptions' default")
     args = ap.parse_args()
 
-    options = ClassifyOptions()
+    options = ClassifyOptions(chunk_words=args.chunk_words)
     examples = load_examples()
     train, test = split(examples)
     sizes = collections.Counter(source_family(e.source) for e in train)
