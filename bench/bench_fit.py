@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--floor", type=float, default=0.8, help="similarity floor")
     ap.add_argument("--shared", type=int, default=60, help="sentences drawn from ../shared/testdata")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N sentences (0: all)")
+    ap.add_argument("--every", type=int, default=1, help="use every k-th sentence (a quicker, spread sample)")
     ap.add_argument("--no-lm", action="store_true", help="rules and trims only")
     ap.add_argument("--lm", choices=["auto", "always"], default="auto")
     ap.add_argument("--sampled", type=int, default=0, help="sampled LM candidates per sentence")
@@ -83,6 +84,7 @@ def main() -> None:
 
     items = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
     items += shared_sentences(args.shared, args.seed)
+    items = items[:: max(1, args.every)]
     if args.limit:
         items = items[: args.limit]
 
@@ -114,6 +116,10 @@ def main() -> None:
                              profile=args.profile, similarity_floor=args.floor, lm=args.lm,
                              sampled_candidates=args.sampled, check_lines=False)
         results.append((item, para.fit(text, options)))
+        if len(results) % 25 == 0:
+            done = [r for _, r in results]
+            print(f"  ... {len(done)}/{len(items)} fit={sum(r.fits for r in done) / len(done):.1%}",
+                  file=sys.stderr, flush=True)
 
     def summary(rows: list[tuple[dict[str, str], FitResult]], label: str) -> None:
         if not rows:

@@ -2,10 +2,11 @@
 
 Candidates come from cheap to dear: the original; rule-based compression
 (``pipelines.compression``: verbose phrases, fillers, contractions, digits, hedges); extractive
-trims; and SmolLM2-135M-Instruct on CTranslate2 (``pipelines.smollm``), asked for a shorter
-version of the rule-compressed form (or of the original when no rule applies). With ``lm="auto"`` the LM runs only
-when no rule candidate both fits and keeps the meaning (the rules change least, and the LM is
-the slow part).
+trims (brackets, asides and trailing clauses dropped); and SmolLM2-135M-Instruct on CTranslate2
+(``pipelines.smollm``), asked for a shorter version of the rule-compressed form. With
+``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
+candidate that fits (rules rephrase, they drop nothing), or a trim that fits and keeps at least
+``early_accept_similarity`` of the meaning.
 
 Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
 original is at least the floor. Acceptable candidates that fit come first, by similarity
@@ -19,7 +20,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -70,7 +71,9 @@ class FitOptions:
             uses the language's mean rate.
         similarity_floor: the least MiniLM cosine similarity to the original that counts as
             the same meaning.
-        lm: ``auto`` runs the LM only when no rule candidate fits; ``always``; ``never``.
+        lm: ``auto`` runs the LM only when no cheap candidate is good enough (a rule candidate
+            that fits, or a trim that fits with ``early_accept_similarity``); ``always``; ``never``.
+        early_accept_similarity: how much meaning a fitting trim must keep to skip the LM.
         lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
         sampled_candidates: LM proposals sampled on top of the greedy ones (each costs time).
         check_lines: in reading mode, also require the text to wrap into the profile's lines.
@@ -84,6 +87,7 @@ class FitOptions:
     syllables_per_second: float | None = None
     similarity_floor: float = 0.8
     lm: LMUse = "auto"
+    early_accept_similarity: float = 0.9
     lm_languages: tuple[str, ...] = ("en",)
     sampled_candidates: int = 0
     check_lines: bool = True
@@ -310,13 +314,12 @@ class Paraphraser:
         if not base.fits:
             reading = options.mode == "reading"
             rules = rule_candidates(original, options.language, reading=reading)
-            add([(f"rules:{level}", t) for level, t in rules])
-            rule_fit = any(c.fits and c.acceptable for c in pool.values())
-            if self._use_lm(options, rule_fit):
-                add(self._lm_candidates(original, rules, slot, base, options))
-            if not any(c.fits and c.acceptable for c in pool.values()):
-                shortest = rules[-1][1] if rules else original
-                add([("trim", t) for t in dict.fromkeys([*trims(original), *trims(shortest)])])
+            shortest = rules[-1][1] if rules else original
+            cheap = [(f"rules:{level}", t) for level, t in rules]
+            cheap += [("trim", t) for t in dict.fromkeys([*trims(original), *trims(shortest)])]
+            add(cheap)
+            if self._use_lm(options, self._good_enough(pool.values(), options)):
+                add(self._lm_candidates(original, rules, slot, options))
         ranked = rank(list(pool.values()))
         best = ranked[0]
         result = FitResult(
@@ -329,16 +332,25 @@ class Paraphraser:
                   best.similarity, result.elapsed_s)
         return result
 
-    def _use_lm(self, options: FitOptions, rule_fit: bool) -> bool:
+    @staticmethod
+    def _good_enough(candidates: Iterable[Candidate], options: FitOptions) -> bool:
+        # Rules only rephrase, so any fitting rule candidate is good enough; trims drop content,
+        # so they must keep more of the meaning before the LM is skipped.
+        return any(
+            c.fits and c.acceptable
+            and (c.method.startswith("rules") or c.similarity >= options.early_accept_similarity)
+            for c in candidates
+        )
+
+    def _use_lm(self, options: FitOptions, good_enough: bool) -> bool:
         if self.shortener is None or options.lm == "never":
             return False
         if options.lm == "always":
             return True
-        return not rule_fit and normalize_language(options.language) in options.lm_languages
+        return not good_enough and normalize_language(options.language) in options.lm_languages
 
     def _lm_candidates(
-        self, original: str, rules: Sequence[tuple[str, str]], slot: _Slot, base: _Measure,
-        options: FitOptions,
+        self, original: str, rules: Sequence[tuple[str, str]], slot: _Slot, options: FitOptions
     ) -> list[tuple[str, str]]:
         assert self.shortener is not None
         # One source keeps the LM call to a single greedy decode: the rule-compressed form when

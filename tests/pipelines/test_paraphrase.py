@@ -270,3 +270,17 @@ def test_real_lm_proposes_shorter_sentences(paraphraser: Paraphraser) -> None:
     assert all(0 < len(p) < len(text) for p in proposals)
     sims = paraphraser.embedder.similarity(text, proposals)
     assert float(sims.max()) > 0.6
+
+
+def test_a_faithful_trim_skips_the_lm_but_a_lossy_one_does_not() -> None:
+    aside = "The compiler (a program) checks every statement and every expression."
+    kept = "The compiler checks every statement and every expression."
+    lm = ScriptedLM(["x y z"])
+    result = Paraphraser(BagOfWords(), lm).fit(aside, FitOptions(max_chars=len(kept) + 1))
+    assert result.text == kept and result.method == "trim" and result.similarity >= 0.9
+    assert lm.calls == []
+
+    lm = ScriptedLM(["x y z"])
+    result = Paraphraser(BagOfWords(), lm).fit(
+        aside, FitOptions(max_chars=len(kept) + 1, early_accept_similarity=0.99))
+    assert len(lm.calls) == 1 and result.text == kept  # the LM ran; its proposal lost on meaning
