@@ -131,3 +131,21 @@ def visual_cues_from_frames(
     slide = sum(_slide_like(g, opts.flat_share) for g in greys) / len(greys)
     text = sum(bool(t) for t in text_found) / len(text_found) if text_found is not None else None
     return VisualCues(text_frame_share=text, static_share=static, slide_like_share=slide, frames=len(frames))
+
+
+def visual_cues_from_ocr_samples(samples: Sequence[object]) -> VisualCues:
+    """Cues from the OCR stage's per-sample detections, without touching the frames again.
+
+    Each sample needs ``detections`` (what was read there) and ``new_scene`` (a cut: most of
+    the frame changed), as ``pipelines.text_tracking.FrameDetections`` has. Text share is the
+    share of samples with any text; the static share is the share of sample changes that are
+    not cuts (a proxy: small changes such as typing still count as static). No layout cue.
+    """
+    if not samples:
+        return VisualCues()
+    with_text = sum(bool(getattr(s, "detections", ())) for s in samples)
+    static = None
+    if len(samples) > 1:
+        cuts = sum(bool(getattr(s, "new_scene", False)) for s in list(samples)[1:])
+        static = 1.0 - cuts / (len(samples) - 1)
+    return VisualCues(text_frame_share=with_text / len(samples), static_share=static, frames=len(samples))

@@ -39,7 +39,12 @@ from pipelines.text_chunks import (
     chunk_weights,
     guess_language,
 )
-from pipelines.visual_cues import VisualCueOptions, VisualCues, visual_cues_from_frames
+from pipelines.visual_cues import (
+    VisualCueOptions,
+    VisualCues,
+    visual_cues_from_frames,
+    visual_cues_from_ocr_samples,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -459,3 +464,16 @@ def test_real_model_on_a_few_shared_texts(real: Classifier, testdata: Path) -> N
     lines = (text_dir / "non_educational" / "news_agnews" / "ag_news_test.csv").read_text().splitlines()[1:6]
     for line in lines:
         assert real.classify(transcript=line).label == NOT_LEARNING, line
+
+
+def test_visual_cues_from_ocr_samples() -> None:
+    from pipelines.text_tracking import Detection, FrameDetections
+
+    line = Detection(box=(0.1, 0.1, 0.5, 0.2), text="Agenda", confidence=0.9)
+    samples = [FrameDetections(0.0, (line,)), FrameDetections(1.0, (line,)),
+               FrameDetections(2.0, (), new_scene=True), FrameDetections(3.0, ())]
+    cues = visual_cues_from_ocr_samples(samples)
+    assert cues.text_frame_share == 0.5
+    assert cues.static_share == pytest.approx(2 / 3)
+    assert cues.slide_like_share is None and cues.frames == 4
+    assert visual_cues_from_ocr_samples([]).is_empty()
