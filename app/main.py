@@ -70,6 +70,7 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlJobStore(settings.resolved_database_url())
     storage = LocalStorage(settings.data_dir)
+    storage.cleanup_incoming()
     webhooks = WebhookDispatcher(
         store, settings.webhook_secret.get_secret_value(), tries=settings.webhook_tries,
         backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,

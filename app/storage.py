@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -56,6 +57,22 @@ class LocalStorage:
         self.root = root.resolve()
         for sub in ("incoming", "inputs", "results"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def cleanup_incoming(self, max_age_s: float = 3600) -> int:
+        """Remove uploads left in ``incoming/`` by a crash (older than ``max_age_s``: another
+        process sharing the folder may be receiving one right now). Returns how many."""
+        cutoff = time.time() - max_age_s
+        removed = 0
+        for path in (self.root / "incoming").iterdir():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        if removed:
+            log.info("removed %d stale upload(s) from %s", removed, self.root / "incoming")
+        return removed
 
     def _job_dir(self, kind: str, job_id: str) -> Path:
         if not _SAFE_NAME.match(job_id):

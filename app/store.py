@@ -45,6 +45,7 @@ from app.jobs import (
     JobStatus,
     Source,
     StageState,
+    StageStatus,
     WebhookDeliveryRecord,
     now_iso,
 )
@@ -161,6 +162,33 @@ def _job_to_row(job: Job) -> dict[str, Any]:
         "created_at": job.created_at, "updated_at": job.updated_at, "started_at": job.started_at,
         "finished_at": job.finished_at,
     }
+
+
+def _recovery(job: Job, max_attempts: int) -> dict[str, Any]:
+    """Column updates for a job found ``running`` at start-up (its process died)."""
+    retry = not job.cancel_requested and job.attempts < max_attempts
+    if job.cancel_requested:
+        status, error = JobStatus.CANCELLED, "cancelled by request (the server stopped meanwhile)"
+    elif retry:
+        status, error = JobStatus.QUEUED, f"attempt {job.attempts} was interrupted (the server stopped); retrying"
+    else:
+        status, error = JobStatus.FAILED, (f"interrupted {job.attempts} time(s) by a server stop or crash "
+                                           f"(limit LESSONLENS_MAX_ATTEMPTS={max_attempts}); submit it again")
+    stage_states = {}
+    for name, state in job.stage_states.items():
+        if state.status == StageStatus.RUNNING:  # never leave a stage "running" either
+            state = (StageState() if retry else
+                     StageState(StageStatus.FAILED, state.progress, state.started_at, now_iso(),
+                                error="interrupted: the server stopped while this stage ran"))
+        stage_states[name] = state.to_dict()
+    values: dict[str, Any] = {"status": status.value, "stage_states": stage_states}
+    if retry:
+        values.update(started_at=None, error=error)
+    else:
+        values.update(error=error, finished_at=now_iso())
+        if job.webhook_url:
+            values["webhook_state"] = "pending"
+    return values
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -292,14 +320,16 @@ class SqlJobStore:
             return existing, False
 
     def claim(self, job_id: str) -> Job | None:
+        # One conditional UPDATE: atomic across threads and processes, on SQLite and Postgres alike.
+        t = jobs_table
+        now = now_iso()
         with self._tx() as conn:
-            job = self._load_for_update(conn, job_id)
-            if job is None or job.status != JobStatus.QUEUED or job.cancel_requested:
-                return None
-            now = now_iso()
-            self._set(conn, job_id, status=JobStatus.RUNNING.value, attempts=job.attempts + 1,
-                      started_at=now, error=None)
-            return job.with_changes(status=JobStatus.RUNNING, attempts=job.attempts + 1, started_at=now)
+            claimed = conn.execute(
+                update(t).where(t.c.id == job_id, t.c.status == JobStatus.QUEUED.value,
+                                t.c.cancel_requested.is_(False))
+                .values(status=JobStatus.RUNNING.value, attempts=t.c.attempts + 1, started_at=now,
+                        updated_at=now, error=None)).rowcount
+        return self.get(job_id) if claimed == 1 else None
 
     def update_stage(self, job_id: str, name: str, state: StageState) -> None:
         with self._tx() as conn:
@@ -362,30 +392,14 @@ class SqlJobStore:
 
     def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
         requeued: list[str] = []
-        failed: list[str] = []
+        ended: list[str] = []
         with self._tx() as conn:
-            rows = conn.execute(select(jobs_table.c.id, jobs_table.c.attempts, jobs_table.c.webhook_url,
-                                       jobs_table.c.cancel_requested)
-                                .where(jobs_table.c.status == JobStatus.RUNNING.value)).all()
-            for job_id, attempts, webhook_url, cancel in rows:
-                if cancel:
-                    values: dict[str, Any] = {"status": JobStatus.CANCELLED.value,
-                                              "error": "cancelled by request (the server stopped)"}
-                elif attempts < max_attempts:
-                    self._set(conn, job_id, status=JobStatus.QUEUED.value, started_at=None,
-                              error=f"attempt {attempts} was interrupted (the server stopped); retrying")
-                    requeued.append(job_id)
-                    continue
-                else:
-                    values = {"status": JobStatus.FAILED.value,
-                              "error": f"interrupted {attempts} time(s) by a server stop or crash "
-                                       f"(limit LESSONLENS_MAX_ATTEMPTS={max_attempts}); submit it again"}
-                values["finished_at"] = now_iso()
-                if webhook_url:
-                    values["webhook_state"] = "pending"
-                self._set(conn, job_id, **values)
-                failed.append(job_id)
-        return requeued, failed
+            rows = conn.execute(select(jobs_table).where(jobs_table.c.status == JobStatus.RUNNING.value)).all()
+            for job in (_row_to_job(r) for r in rows):
+                values = _recovery(job, max_attempts)
+                self._set(conn, job.id, **values)
+                (requeued if values["status"] == JobStatus.QUEUED.value else ended).append(job.id)
+        return requeued, ended
 
     def close(self) -> None:
         self._engine.dispose()

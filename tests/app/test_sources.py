@@ -132,3 +132,12 @@ def test_fetch_url_refusals_leave_nothing(storage: LocalStorage, file_server: st
     with pytest.raises(error):
         fetch_url(f"{file_server}/{name}", storage, **args)
     assert _leftovers(storage) == []
+
+
+def test_stale_incoming_files_are_cleaned(storage: LocalStorage) -> None:
+    import os
+
+    stale, fresh = storage.incoming_path(), storage.incoming_path()
+    os.utime(stale, (1, 1))
+    assert storage.cleanup_incoming(max_age_s=3600) == 1
+    assert not stale.exists() and fresh.exists()

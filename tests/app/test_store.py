@@ -116,16 +116,23 @@ def test_stage_updates_and_finish(store: SqlJobStore) -> None:
 
 def test_recover_requeues_within_attempts_then_fails_with_reason(store: SqlJobStore) -> None:
     job = store.create(make_job())[0]
-    store.claim(job.id)  # attempt 1, then the process "dies"
+    running = StageState(StageStatus.RUNNING, 0.4, started_at="t")
+    store.claim(job.id)  # attempt 1, then the process "dies" mid-stage
+    store.update_stage(job.id, "subtitles", running)
     requeued, failed = store.recover(max_attempts=2)
     assert requeued == [job.id] and failed == []
     assert store.queued_ids() == [job.id]
+    again = store.get(job.id)
+    assert again is not None and again.stage_states["subtitles"].status == StageStatus.PENDING
     store.claim(job.id)  # attempt 2 dies too
+    store.update_stage(job.id, "subtitles", running)
     requeued, failed = store.recover(max_attempts=2)
     assert requeued == [] and failed == [job.id]
     final = store.get(job.id)
-    assert final is not None and final.status == JobStatus.FAILED
+    assert final is not None and final.status == JobStatus.FAILED and final.finished_at
     assert final.error and "interrupted 2 time(s)" in final.error
+    assert final.stage_states["subtitles"].status == StageStatus.FAILED
+    assert store.recover(max_attempts=2) == ([], [])
 
 
 def test_requeue_without_counting_the_attempt(store: SqlJobStore) -> None:
