@@ -1,9 +1,11 @@
-"""SqlJobStore on a SQLite file: create/get, idempotency, pagination, claim, cancel, recovery."""
+"""SqlJobStore on SQLite and PostgreSQL: create/get, idempotency, pagination, claim, cancel, recovery."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,39 @@ import pytest
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, WebhookDeliveryRecord, new_job_id
 from app.store import SqlJobStore
 
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlJobStore]:
-    s = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    yield s
-    s.close()
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A throwaway Postgres database (skips where no server runs, e.g. a user's clone)."""
+    from sqlalchemy import create_engine, text
+
+    name = "lessonlens_test_" + secrets.token_hex(4)
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as e:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {type(e).__name__}")
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStore]:
+    """The same store code on both databases (LESSONLENS_DATABASE_URL picks one)."""
+    with ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'jobs.db'}" if request.param == "sqlite"
+               else stack.enter_context(_postgres_database()))
+        s = SqlJobStore(url)
+        stack.callback(s.close)
+        yield s
 
 
 def make_job(owner: str = "a", key: str | None = None, webhook: str | None = None) -> Job:
