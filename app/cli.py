@@ -286,6 +286,36 @@ def serve(
 
 
 @cli.command()
+def worker(
+    queues: Annotated[str | None, typer.Option(
+        help="Comma-separated queues to take jobs from; default: every configured queue.")] = None,
+    concurrency: Annotated[int, typer.Option(
+        min=1, help="Jobs at once. 1 runs them in this process; more forks a process per slot, "
+                    "each loading its own models.")] = 1,
+    hostname: Annotated[str | None, typer.Option(help="Celery node name; default lessonlens-<pid>@<host>.")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "info",
+) -> None:
+    """Run a Celery worker for LESSONLENS_QUEUE=celery; it loads its models once per process."""
+    import os
+
+    from app.celery_app import CelerySettings, make_celery
+
+    _setup_logging(False)
+    settings, options = Settings(), CelerySettings()
+    app = make_celery(settings, options)
+    chosen = queues or ",".join(options.all_queues())
+    log.info("worker: queues %s, concurrency %d, store %s, data %s", chosen, concurrency,
+             settings.resolved_database_url().split("@")[-1], settings.data_dir)
+    app.worker_main([
+        "worker", f"--queues={chosen}", f"--concurrency={concurrency}",
+        f"--pool={'solo' if concurrency == 1 else 'prefork'}", f"--loglevel={loglevel}",
+        f"--hostname={hostname or f'lessonlens-{os.getpid()}@%h'}",
+        # Workers never talk to each other: no start-up sync or gossip traffic that grows with N.
+        "--without-mingle", "--without-gossip", "--without-heartbeat",
+    ])
+
+
+@cli.command()
 def probe(media_file: Annotated[Path, typer.Argument(help="Media file.")]) -> None:
     """Print what ffprobe says about a file, or why it is not usable."""
     from pipelines import media

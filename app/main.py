@@ -82,8 +82,9 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
         webhooks.job_finished(job)
 
     queue = make_queue(settings, store, storage, on_finished)
-    for job_id in recover(store, settings.max_attempts, on_finished):
-        queue.enqueue(job_id)
+    if settings.queue == "local":  # Celery: workers are other processes; the broker redelivers their jobs
+        for job_id in recover(store, settings.max_attempts, on_finished):
+            queue.enqueue(job_id)
     queue.start()
     webhooks.start()
     # Probing spawns ffprobe; a few at a time per core is plenty, and status reads keep their threads.

@@ -109,7 +109,8 @@ class LocalQueue:
 def make_queue(settings: Settings, store: JobStore, storage: Storage,
                on_finished: Callable[[Job], None]) -> Queue:
     """The queue chosen by ``LESSONLENS_QUEUE``."""
-    if settings.queue == "local":
-        return LocalQueue(settings, store, storage, on_finished)
-    raise NotImplementedError("LESSONLENS_QUEUE=celery arrives with the distributed setup (issue 8); "
-                              "use LESSONLENS_QUEUE=local.")
+    if settings.queue == "celery":
+        from app.celery_queue import CeleryQueue  # Celery is imported only when chosen
+
+        return CeleryQueue(settings, store, storage, on_finished)
+    return LocalQueue(settings, store, storage, on_finished)
