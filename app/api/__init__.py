@@ -49,6 +49,9 @@ def get_owner(request: Request) -> str:
     if not key_ids:
         return ANONYMOUS
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not scheme and request.url.path.endswith("/events"):
+        # Browsers' EventSource cannot send headers: the SSE route also takes ?access_token=.
+        scheme, token = "bearer", request.query_params.get("access_token", "")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("this server needs an API key: send `Authorization: Bearer <key>`.")
     token = token.strip()

@@ -135,3 +135,28 @@ def test_queue_runs_jobs_and_recovery_requeues_interrupted_ones(ctx: WorkerConte
     second = ctx.store.get(fresh.id)
     assert second is not None and second.status == JobStatus.SUCCEEDED and second.attempts == 1
     assert asdict(first.source)["media"]["has_video"]
+
+
+def test_url_source_is_downloaded_by_the_worker(ctx: WorkerContext, media_dir: Path) -> None:
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(media_dir))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ctx.settings = ctx.settings.model_copy(update={"allow_private_urls": True})
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        ok = ctx.store.create(Job(id=new_job_id(), owner="a", source=Source("url", f"{url}/silent.mp4", "silent.mp4"),
+                                  stages=("subtitles",), options={}))[0]
+        bad = ctx.store.create(Job(id=new_job_id(), owner="a", source=Source("url", f"{url}/text.mp4", "text.mp4"),
+                                   stages=("subtitles",), options={}))[0]
+        done, failed = run_job(ok.id, ctx), run_job(bad.id, ctx)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done is not None and done.status == JobStatus.SUCCEEDED
+    assert done.source.media and done.source.media["has_video"] and "path" not in done.source.media
+    assert failed is not None and failed.status == JobStatus.FAILED
+    assert failed.error and "not a readable media file" in failed.error and str(ctx.storage.root) not in failed.error
+    assert list((ctx.storage.root / "incoming").iterdir()) == []
