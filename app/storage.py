@@ -35,6 +35,8 @@ def safe_filename(name: str | None, default: str = "media") -> str:
 class Storage(Protocol):
     """Where inputs and results live."""
 
+    root: Path
+
     def incoming_path(self, suffix: str = "") -> Path: ...
 
     def receive(self, stream: BinaryIO, max_bytes: int) -> tuple[Path, int]: ...
