@@ -106,14 +106,29 @@ def test_lifecycle_real_pipeline_with_signed_webhook_retry(start_server: StartSe
     assert not (server.data_dir / "inputs" / job_id).exists()
 
 
-def _submit_lesson_and_kill_when_running(server: ServerProcess, lesson: Path) -> str:
+def _submit_lesson_and_kill_when_running(server: ServerProcess, lesson: Path, graceful: bool = False) -> str:
     with server.client() as c:
         r = c.post("/v1/jobs", files={"file": ("lesson.mp4", lesson.read_bytes(), "video/mp4")})
         assert r.status_code == 201, r.text
         job_id: str = r.json()["id"]
         server.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running")
-    server.kill()
+    if graceful:
+        server.stop()  # SIGTERM: the worker hands the job back
+    else:
+        server.kill()  # SIGKILL: a crash
     return job_id
+
+
+@pytest.mark.slow
+def test_graceful_stop_hands_the_job_back_without_using_an_attempt(start_server: StartServer,
+                                                                   samples: Path) -> None:
+    server = start_server(max_attempts="1")
+    job_id = _submit_lesson_and_kill_when_running(server, samples / "lesson.mp4", graceful=True)
+    assert f"{job_id}: handed back to the queue" in server.log()
+    server.start()
+    with server.client() as c:
+        job = server.wait_job(c, job_id, _terminal)
+    assert job["status"] == "succeeded" and job["attempts"] == 1, job
 
 
 @pytest.mark.slow
