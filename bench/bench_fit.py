@@ -75,7 +75,8 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="use every k-th sentence (a quicker, spread sample)")
     ap.add_argument("--no-lm", action="store_true", help="rules and trims only")
     ap.add_argument("--lm", choices=["auto", "always"], default="auto")
-    ap.add_argument("--sampled", type=int, default=0, help="sampled LM candidates per sentence")
+    ap.add_argument("--lm-candidates", type=int, default=6, help="sampled LM proposals per sentence")
+    ap.add_argument("--lm-greedy", action="store_true", help="also decode greedily")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     ap.add_argument("--out", type=Path, help="write per-sentence results as JSON lines here")
@@ -114,7 +115,8 @@ def main() -> None:
             estimate = speaking_estimate(text, "en").seconds
         options = FitOptions(mode=args.mode, language="en", max_seconds=estimate * args.ratio,
                              profile=args.profile, similarity_floor=args.floor, lm=args.lm,
-                             sampled_candidates=args.sampled, check_lines=False)
+                             lm_candidates=args.lm_candidates, lm_greedy=args.lm_greedy,
+                             check_lines=False)
         results.append((item, para.fit(text, options)))
         if len(results) % 25 == 0:
             done = [r for _, r in results]
@@ -133,7 +135,7 @@ def main() -> None:
               f"mean={statistics.fmean(lat):.3f}s")
 
     print(f"mode={args.mode} profile={args.profile} slot={args.ratio:.0%} of estimate floor={args.floor} "
-          f"lm={'off' if args.no_lm else args.lm} sampled={args.sampled} threads={args.threads}")
+          f"lm={'off' if args.no_lm else args.lm} lm_candidates={args.lm_candidates} greedy={args.lm_greedy} threads={args.threads}")
     print(f"load: embedder {t_embed:.2f}s, LM {t_lm:.2f}s, total with warm-up {t_load:.2f}s")
     summary(results, "all")
     for source in ("written", "spoken", "verbose", "textbook"):

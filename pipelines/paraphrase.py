@@ -75,7 +75,8 @@ class FitOptions:
             that fits, or a trim that fits with ``early_accept_similarity``); ``always``; ``never``.
         early_accept_similarity: how much meaning a fitting trim must keep to skip the LM.
         lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
-        sampled_candidates: LM proposals sampled on top of the greedy ones (each costs time).
+        lm_candidates: LM proposals sampled per text (one batched decode; see pipelines.smollm).
+        lm_greedy: also decode greedily (a second decode; rarely short enough to win).
         check_lines: in reading mode, also require the text to wrap into the profile's lines.
     """
 
@@ -89,7 +90,8 @@ class FitOptions:
     lm: LMUse = "auto"
     early_accept_similarity: float = 0.9
     lm_languages: tuple[str, ...] = ("en",)
-    sampled_candidates: int = 0
+    lm_candidates: int = 6
+    lm_greedy: bool = False
     check_lines: bool = True
 
     def __post_init__(self) -> None:
@@ -105,8 +107,8 @@ class FitOptions:
             raise OptionsError(f"similarity_floor must be within 0-1, got {self.similarity_floor!r}.")
         if self.lm not in ("auto", "always", "never"):
             raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
-        if not 0 <= self.sampled_candidates <= 16:
-            raise OptionsError("sampled_candidates must be within 0-16.")
+        if not 0 <= self.lm_candidates <= 16:
+            raise OptionsError("lm_candidates must be within 0-16.")
         if self.syllables_per_second is not None and not self.syllables_per_second > 0:
             raise OptionsError("syllables_per_second must be positive.")
         if self.mode == "speaking" and self.max_seconds is not None and self.syllables_per_second is None:
@@ -359,8 +361,9 @@ class Paraphraser:
         current = slot.measure(source).estimate
         ratio = slot.limit / current if current > 0 else 1.0
         try:
-            proposals = self.shortener.shorten([source], target_ratio=ratio * 0.95,
-                                               sampled=options.sampled_candidates)
+            # Asking for fewer words than the slot allows: the model overshoots what it is asked.
+            proposals = self.shortener.shorten([source], target_ratio=ratio * 0.75,
+                                               sampled=options.lm_candidates, greedy=options.lm_greedy)
         except Exception:  # the LM is an optional helper; rules and trims still give an answer
             log.exception("LM shortening failed; continuing with rule candidates")
             return []
@@ -371,5 +374,6 @@ class Paraphraser:
             further = rule_candidates(proposal, options.language, reading=reading)
             if further:
                 out.append(("lm+rules", further[-1][1]))
+            out.extend(("lm+trim", t) for t in trims(further[-1][1] if further else proposal))
         return out
 

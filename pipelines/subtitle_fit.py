@@ -47,7 +47,7 @@ class SubtitleFitOptions:
     syllables_per_second: float | None = None
     similarity_floor: float = 0.8
     lm: LMUse = "auto"
-    sampled_candidates: int = 0
+    lm_candidates: int = 6
     min_slot_s: float = 0.3
 
     def cue_options(self, slot_s: float) -> FitOptions:
@@ -55,7 +55,7 @@ class SubtitleFitOptions:
         return FitOptions(
             mode=self.mode, language=self.language, max_seconds=slot_s, profile=self.profile,
             syllables_per_second=self.syllables_per_second, similarity_floor=self.similarity_floor,
-            lm=self.lm, sampled_candidates=self.sampled_candidates,
+            lm=self.lm, lm_candidates=self.lm_candidates,
         )
 
 

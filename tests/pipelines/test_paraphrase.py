@@ -55,7 +55,9 @@ class ScriptedLM:
         self.fail = fail
         self.calls: list[tuple[list[str], float, int]] = []
 
-    def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0) -> list[str]:
+    def shorten(
+        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True
+    ) -> list[str]:
         self.calls.append((list(sources), target_ratio, sampled))
         if self.fail:
             raise RuntimeError("model crashed")
