@@ -48,3 +48,23 @@ class ModelCache:
                 cpu_threads=self.settings.cpu_threads,
             ),
         )
+
+    def ocr(self, engine: str) -> Any:
+        """An OCR engine by name (``rapidocr`` or ``easyocr``)."""
+        from pipelines.ocr import load_engine
+
+        return self.get(f"ocr:{engine}", lambda: load_engine(engine, self.settings.model_dir))
+
+    def classifier(self) -> Any:
+        """The learning-content classifier (MiniLM, the multilingual e5 and the shipped head)."""
+        from pipelines.classify import Classifier
+
+        return self.get("classifier", lambda: Classifier.load(self.settings.model_dir,
+                                                              threads=self.settings.cpu_threads or None))
+
+    def paraphraser(self) -> Any:
+        """The duration-constrained paraphraser (MiniLM and SmolLM2)."""
+        from pipelines.paraphrase import Paraphraser
+
+        return self.get("paraphraser", lambda: Paraphraser.load(self.settings.model_dir,
+                                                                threads=self.settings.cpu_threads or 2))

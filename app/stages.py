@@ -8,51 +8,31 @@ the in-process worker and the Celery worker all run stages through ``run_stages`
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.model_cache import ModelCache
+from app.stage_io import StageContext, StageOutcome, write_atomic, write_json
+from app.stage_runners import (
+    parse_classify_options,
+    parse_fit_options,
+    parse_ocr_options,
+    run_classify_stage,
+    run_fit_stage,
+    run_ocr_stage,
+)
 from pipelines import media
 from pipelines.asr import AsrOptions
 from pipelines.exceptions import NoAudioError, OptionsError
-from pipelines.media import MediaInfo
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, StyleProfile, SubtitleResult, build_cues
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class StageOutcome:
-    """What a stage did: ``succeeded`` or ``skipped`` (with a reason), a JSON-able summary, files."""
-
-    status: str
-    summary: dict[str, Any]
-    files: tuple[str, ...] = ()
-    reason: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class StageContext:
-    """Everything a stage may use. ``outputs`` holds the outcomes of earlier stages by name."""
-
-    media_path: Path
-    out_dir: Path
-    models: ModelCache
-    progress: Progress = lambda fraction: None
-    outputs: dict[str, StageOutcome] = field(default_factory=dict)
-    info: MediaInfo | None = None
-
+__all__ = ["STAGES", "Stage", "StageContext", "StageOutcome", "plan", "run_stages", "validate_options",
+           "write_atomic", "write_json"]
 
 @dataclass(frozen=True)
 class Stage:
@@ -63,25 +43,7 @@ class Stage:
     needs: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()  # optional inputs: used when those stages ran
     description: str = ""
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file under a temporary name and rename it into place (never half written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    validate: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 # ---------------------------------------------------------------- subtitles
@@ -201,8 +163,28 @@ def run_subtitles(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome
 
 STAGES: dict[str, Stage] = {
     s.name: s
-    for s in (Stage("subtitles", run_subtitles, description="Speech to style-checked subtitles (Whisper)."),)
+    for s in (
+        Stage("subtitles", run_subtitles, validate=parse_subtitle_options,
+              description="Speech to style-checked subtitles (Whisper)."),
+        Stage("ocr", run_ocr_stage, validate=parse_ocr_options,
+              description="On-screen text as timed events (OCR)."),
+        Stage("classify", run_classify_stage, needs=("subtitles",), uses=("ocr",),
+              validate=parse_classify_options,
+              description="Is it learning content, of which kind, and why."),
+        Stage("fit", run_fit_stage, needs=("subtitles",),
+              validate=lambda options: parse_fit_options(options, None),
+              description="Shorten over-long subtitle cues to fit their time slots."),
+    )
 }
+
+
+def validate_options(name: str, options: Mapping[str, Any]) -> None:
+    """Parse a stage's options as its runner will, without running it (raises OptionsError)."""
+    if name not in STAGES:
+        raise OptionsError(f"Unknown stage {name!r}. Valid stages: {', '.join(STAGES)}.")
+    validate = STAGES[name].validate
+    if validate is not None:
+        validate(options)
 
 
 def plan(requested: list[str] | tuple[str, ...]) -> list[str]:
