@@ -23,6 +23,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery import signals as celery_signals
+from kombu.exceptions import ChannelError
 
 from app.celery_app import RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings, make_celery
 from app.exceptions import UrlNotAllowed
@@ -89,9 +90,15 @@ class CeleryQueue:
             total = 0
             try:
                 with self._app.connection_for_read() as conn:
-                    channel = conn.default_channel
+                    # RabbitMQ: passive, or it would declare the queue with other flags than Celery's.
+                    # Redis: a declare only records a binding, and kombu's passive check misses prefixed keys.
+                    passive = conn.transport.driver_type != "redis"
                     for name in self._options.all_queues():
-                        total += int(channel.queue_declare(queue=name, passive=True).message_count)
+                        with conn.channel() as channel:  # a failed declare closes its channel
+                            try:
+                                total += int(channel.queue_declare(queue=name, passive=passive).message_count)
+                            except ChannelError:  # not declared yet by any worker: nothing waits
+                                continue
             except Exception as e:
                 log.warning("queue depth unknown: %s: %s", type(e).__name__, e)
                 return -1

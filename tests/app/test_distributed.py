@@ -1,0 +1,182 @@
+"""The distributed setup for real: the API (uvicorn) and ``lessonlens worker`` processes sharing only
+Redis (Celery broker), a throwaway PostgreSQL database and a storage folder.
+
+Needs Redis and PostgreSQL on loopback (``.ci/run`` starts them). Outside CI the tests skip,
+saying why, when either is unreachable; in CI (``CI`` set) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.jobs import Job, JobStatus, Source, new_job_id
+from app.store import SqlJobStore
+from tests.app.cluster import Cluster, redis_namespace, throwaway_database, unreachable
+from tests.app.receiver import Receiver
+from tests.app.server_proc import ServerProcess, wait_for
+
+pytestmark = pytest.mark.e2e
+SECRET = "dist-secret"
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run, dropped at the end."""
+    reason = unreachable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: in CI the distributed tests must run (.ci/run starts the services)")
+        pytest.skip(f"{reason}; start it to run the distributed tests")
+    with throwaway_database() as url:
+        yield url
+
+
+@pytest.fixture
+def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Settings for an API and workers sharing only Redis, Postgres and ``tmp_path/shared``."""
+    with redis_namespace() as (broker_url, prefix):
+        c = Cluster(database_url, broker_url, prefix, tmp_path / "shared",
+                    env={"webhook_secret": SECRET, "allow_private_urls": "true", "webhook_backoff_s": "0.2",
+                         "celery_restore_interval_s": "1", "celery_visibility_timeout_s": "60"})
+        try:
+            yield c
+        finally:
+            c.stop()
+
+
+def _submit(client: httpx.Client, media: Path, webhook_url: str | None = None) -> str:
+    data = {"webhook_url": webhook_url} if webhook_url else {}
+    r = client.post("/v1/jobs", data=data, files={"file": (media.name, media.read_bytes(), "video/mp4")})
+    assert r.status_code == 201, r.text
+    job_id: str = r.json()["id"]
+    return job_id
+
+
+def _metric(client: httpx.Client, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"metric {name} missing")
+
+
+def _terminal(job: dict[str, Any]) -> bool:
+    return job["status"] in ("succeeded", "failed", "cancelled")
+
+
+def test_store_claims_once_under_concurrent_claims_on_postgres(database_url: str) -> None:
+    """Eight stores (eight connection pools, as in eight processes) race to claim one job."""
+    stores = [SqlJobStore(database_url) for _ in range(8)]
+    try:
+        job = Job(id=new_job_id(), owner="o", source=Source("path", "/x.mp4"), stages=("subtitles",), options={})
+        stores[0].create(job)
+        barrier = threading.Barrier(len(stores))
+        claimed: list[Job | None] = []
+
+        def claim(store: SqlJobStore) -> None:
+            barrier.wait()
+            claimed.append(store.claim(job.id))
+
+        threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sum(c is not None for c in claimed) == 1, claimed
+        final = stores[0].get(job.id)
+        assert final is not None and final.status == JobStatus.RUNNING and final.attempts == 1
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_migrated_postgres_schema_matches_the_store(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from app.migrations import upgrade
+    from app.store import metadata
+
+    upgrade(database_url)
+    upgrade(database_url)  # a second run (every worker runs it on start) changes nothing
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn)
+            assert context.get_current_revision() is not None
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_two_workers_process_six_jobs_at_once(cluster: Cluster, media_dir: Path) -> None:
+    with Receiver(SECRET) as receiver:
+        api = cluster.api()
+        try:
+            with api.client() as c:
+                assert c.get("/readyz").json()["queue"] == "celery"
+                ids = [_submit(c, media_dir / ("speech.mp4" if i % 2 else "tone.mp4"), receiver.url)
+                       for i in range(6)]
+                # No worker yet: the API runs none of its own; the jobs wait in Redis.
+                wait_for(lambda: _metric(c, "lessonlens_queue_depth") == 6, 10, "six messages in the broker")
+                assert {c.get(f"/v1/jobs/{i}").json()["status"] for i in ids} == {"queued"}
+
+                first, second = cluster.worker("w1"), cluster.worker("w2")
+                jobs = [api.wait_job(c, i, _terminal, timeout_s=240) for i in ids]
+                assert [j["status"] for j in jobs] == ["succeeded"] * 6, [j["error"] for j in jobs]
+                assert all(j["attempts"] == 1 for j in jobs)
+                # Results written by the workers are served by the API from the shared folder.
+                srt = c.get(f"/v1/jobs/{ids[1]}/files/subtitles.srt")
+                assert srt.status_code == 200 and "-->" in srt.text, srt.text
+                wait_for(lambda: all(c.get(f"/v1/jobs/{i}").json()["webhook_state"] == "delivered"
+                                     for i in ids), 30, "six webhooks delivered")
+                assert _metric(c, "lessonlens_queue_depth") == 0
+        finally:
+            api.stop()
+        events = [r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received]
+        assert sorted(events) == sorted(f"evt_{i}_succeeded" for i in ids)
+        assert all(r["valid"] for r in receiver.received)
+
+    ran_by = {w.name: set(w.started_jobs()) for w in (first, second)}
+    assert ran_by["w1"] | ran_by["w2"] == set(ids) and not ran_by["w1"] & ran_by["w2"], ran_by
+    assert ran_by["w1"] and ran_by["w2"], f"one worker ran every job: {ran_by}"
+    spans = {j["id"]: (j["started_at"], j["finished_at"]) for j in jobs}
+    overlap = any(spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
+                  for a in ran_by["w1"] for b in ran_by["w2"])
+    assert overlap, f"the two workers never ran jobs at the same time: {spans}"
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cluster, samples: Path) -> None:
+    with Receiver(SECRET, statuses=[500]) as receiver:  # first delivery fails: the retry keeps the id
+        api: ServerProcess = cluster.api()
+        try:
+            doomed = cluster.worker("doomed")
+            with api.client() as c:
+                job_id = _submit(c, samples / "lesson.mp4", receiver.url)
+                api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
+                doomed.kill()
+                assert c.get(f"/v1/jobs/{job_id}").json()["status"] == "running"
+                # The survivor treats a message unacknowledged for 15 s as lost (the job takes ~6 s).
+                survivor = cluster.worker("survivor", celery_visibility_timeout_s="15")
+                job = api.wait_job(c, job_id, _terminal, timeout_s=180)
+                assert job["status"] == "succeeded" and job["attempts"] == 2, job
+                assert job["stage_states"]["subtitles"]["summary"]["cues"] > 0
+                job = api.wait_job(c, job_id, lambda j: j["webhook_state"] == "delivered", 30)
+        finally:
+            api.stop()
+    assert doomed.started_jobs() == [job_id] and survivor.started_jobs() == [job_id]
+    assert "its worker was lost during attempt 1" in survivor.log()
+    assert survivor.log().count(f"{job_id}: succeeded") == 1
+    event_ids = [r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received]
+    assert event_ids == [f"evt_{job_id}_succeeded"] * 2, event_ids
+    assert [r["answered"] for r in receiver.received] == [500, 200]
+    assert [d["ok"] for d in job["deliveries"]] == [False, True]
