@@ -2,7 +2,8 @@
 Redis (Celery broker), a throwaway PostgreSQL database and a storage folder.
 
 Needs Redis and PostgreSQL on loopback (``.ci/run`` starts them). Outside CI the tests skip,
-saying why, when either is unreachable; in CI (``CI`` set) they fail instead.
+saying why, when either is unreachable; in CI (``CI`` set, or ``LESSONLENS_TEST_SERVICES=required``
+as ``.ci/run`` sets it) they fail instead.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def database_url() -> Iterator[str]:
     """A PostgreSQL database of this test run, dropped at the end."""
     reason = unreachable()
     if reason:
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or os.environ.get("LESSONLENS_TEST_SERVICES") == "required":
             pytest.fail(f"{reason}: in CI the distributed tests must run (.ci/run starts the services)")
         pytest.skip(f"{reason}; start it to run the distributed tests")
     with throwaway_database() as url:
