@@ -63,11 +63,12 @@ def _make_media(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-def start_server(data_dir: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], float]:
+def start_server(data_dir: Path, port: int, workers: int,
+                 factory: str = "app.main:create_app") -> tuple[subprocess.Popen[bytes], float]:
     env = {**os.environ, "LESSONLENS_DATA_DIR": str(data_dir), "LESSONLENS_WORKERS": str(workers),
            "LESSONLENS_QUEUE_LIMIT_PER_KEY": "1000"}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", factory,
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
                              "--no-access-log"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -156,7 +157,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         data_dir.mkdir()
         media = _make_media(Path(tmp))
         port = _free_port()
-        proc, start_s = start_server(data_dir, port, args.workers)
+        proc, start_s = start_server(data_dir, port, args.workers, args.app)
         try:
             await asyncio.sleep(1.0)
             load_before = os.getloadavg()[0]
@@ -183,7 +184,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             proc.terminate()
             proc.wait(timeout=20)
     return {
-        "clients": args.clients, "seconds": args.seconds, "workers": args.workers, "poll_s": args.poll,
+        "app": args.app, "clients": args.clients, "seconds": args.seconds, "workers": args.workers, "poll_s": args.poll,
         "media": "1 s 32x32 H.264 video, no audio (subtitles stage skips at once; the workers are not "
                  "the bottleneck)",
         "server_start_s": round(start_s, 3), "idle_rss_mb": round(idle_rss / 2**20, 1),
@@ -203,6 +204,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--app", default="app.main:create_app", help="App factory to serve (for experiments).")
     parser.add_argument("--poll", type=float, default=0.5, help="Seconds between status polls of a client.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
