@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -107,6 +108,7 @@ def main() -> None:
 
     profile = resolve_profile(args.profile)
     results: list[tuple[dict[str, str], FitResult]] = []
+    cpu_times: list[float] = []  # CPU seconds of this process per sentence, all threads together
     for item in items:
         text = item["text"]
         if args.mode == "reading":
@@ -117,7 +119,9 @@ def main() -> None:
                              profile=args.profile, similarity_floor=args.floor, lm=args.lm,
                              lm_candidates=args.lm_candidates, lm_greedy=args.lm_greedy,
                              check_lines=False)
+        cpu0 = time.process_time()
         results.append((item, para.fit(text, options)))
+        cpu_times.append(time.process_time() - cpu0)
         if len(results) % 25 == 0:
             done = [r for _, r in results]
             print(f"  ... {len(done)}/{len(items)} fit={sum(r.fits for r in done) / len(done):.1%}",
@@ -137,6 +141,11 @@ def main() -> None:
     print(f"mode={args.mode} profile={args.profile} slot={args.ratio:.0%} of estimate floor={args.floor} "
           f"lm={'off' if args.no_lm else args.lm} lm_candidates={args.lm_candidates} greedy={args.lm_greedy} threads={args.threads}")
     print(f"load: embedder {t_embed:.2f}s, LM {t_lm:.2f}s, total with warm-up {t_load:.2f}s")
+    print(f"machine load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    # On a shared machine wall time mostly measures the other processes; CPU time / threads is
+    # what a sentence would take with the cores to itself (a lower bound on idle wall time).
+    print(f"cpu per sentence: p50={percentile(cpu_times, 0.5):.3f}s p95={percentile(cpu_times, 0.95):.3f}s "
+          f"(/ {args.threads} threads: p50={percentile(cpu_times, 0.5) / args.threads:.3f}s)")
     summary(results, "all")
     for source in ("written", "spoken", "verbose", "textbook"):
         summary([(i, r) for i, r in results if i["style"] == source], f"  {source}")
