@@ -1,0 +1,126 @@
+// The job list: polled while jobs are active (one request for all, whatever their number).
+
+import { ApiError, getJson } from "./api.js";
+import { byId, el, percent } from "./dom.js";
+
+const ACTIVE = new Set(["queued", "running"]);
+const FAST_MS = 1000;
+const IDLE_MS = 10000;
+
+function jobName(job) {
+  return (job.source && (job.source.filename || job.source.location)) || job.id;
+}
+
+function when(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
+}
+
+/** One list item, updated in place so keyboard focus survives each refresh. */
+function renderItem(li, job, selectedId) {
+  const name = jobName(job);
+  let link = li.querySelector("a");
+  if (!link) {
+    link = el("a", { href: `#job/${job.id}` },
+      el("span", { class: "job-name" }),
+      el("span", { class: "badge" }),
+      el("progress", { max: "1" }),
+      el("time", { class: "hint" }));
+    li.append(link);
+  }
+  link.querySelector(".job-name").textContent = name;
+  const badge = link.querySelector(".badge");
+  badge.textContent = job.status;
+  badge.className = `badge status-${job.status}`;
+  const bar = link.querySelector("progress");
+  bar.value = job.progress;
+  bar.setAttribute("aria-label", `${name}: ${percent(job.progress)} done`);
+  const time = link.querySelector("time");
+  time.dateTime = job.created_at;
+  time.textContent = when(job.created_at);
+  if (job.id === selectedId) link.setAttribute("aria-current", "page");
+  else link.removeAttribute("aria-current");
+  li.dataset.status = job.status;
+}
+
+/**
+ * Keeps the list fresh. onJob(job) is called with every job each refresh (the open job panel
+ * follows its job from there); onAuthNeeded(error) on 401/403.
+ */
+export class JobList {
+  constructor({ onJob, onAuthNeeded }) {
+    this.list = byId("job-list");
+    this.message = byId("jobs-message");
+    this.onJob = onJob;
+    this.onAuthNeeded = onAuthNeeded;
+    this.items = new Map();
+    this.selectedId = null;
+    this.timer = null;
+    this.watch = new Set(); // ids to follow even if not in the first page
+  }
+
+  select(id) {
+    this.selectedId = id;
+    if (id) this.watch.add(id);
+    for (const [jobId, li] of this.items) {
+      const link = li.querySelector("a");
+      if (!link) continue;
+      if (jobId === id) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+  }
+
+  /** Refresh now, then again soon (fast while something runs). */
+  async refresh() {
+    clearTimeout(this.timer);
+    let delay = IDLE_MS;
+    try {
+      const { jobs } = await getJson("/v1/jobs?limit=50");
+      this.render(jobs);
+      const seen = new Set(jobs.map((j) => j.id));
+      for (const id of this.watch) {
+        if (!seen.has(id)) {
+          try {
+            this.onJob(await getJson(`/v1/jobs/${id}`));
+          } catch {
+            this.watch.delete(id);
+          }
+        }
+      }
+      if (jobs.some((j) => ACTIVE.has(j.status))) delay = FAST_MS;
+      this.message.classList.remove("error");
+      this.message.textContent = jobs.length ? "" : "No jobs yet.";
+    } catch (err) {
+      this.message.classList.add("error");
+      this.message.textContent = err.message;
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        this.onAuthNeeded(err);
+        return; // saving a key refreshes again
+      }
+    }
+    this.timer = setTimeout(() => this.refresh(), delay);
+  }
+
+  render(jobs) {
+    const ids = new Set(jobs.map((j) => j.id));
+    for (const [id, li] of this.items) {
+      if (!ids.has(id)) {
+        li.remove();
+        this.items.delete(id);
+      }
+    }
+    let previous = null;
+    for (const job of jobs) {
+      let li = this.items.get(job.id);
+      if (!li) {
+        li = el("li", { dataset: { jobId: job.id } });
+        this.items.set(job.id, li);
+      }
+      renderItem(li, job, this.selectedId);
+      const want = previous ? previous.nextSibling : this.list.firstChild;
+      if (want !== li) this.list.insertBefore(li, want);
+      previous = li;
+      this.onJob(job);
+    }
+  }
+}

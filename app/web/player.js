@@ -1,0 +1,162 @@
+// The player: the job's source video with its subtitle and on-screen text tracks, and the
+// transcript kept in step with playback (the current line highlighted; a line seeks the video).
+
+import { fetchObjectUrl, getKey } from "./api.js";
+import { byId, clear, el, formatTime, percent } from "./dom.js";
+
+export class Player {
+  constructor() {
+    this.video = byId("video");
+    this.transcript = byId("transcript");
+    this.message = byId("player-message");
+    this.showSubtitles = byId("show-subtitles");
+    this.showOnscreen = byId("show-onscreen");
+    this.objectUrls = [];
+    this.lines = [];
+    this.current = null;
+    this.loadToken = 0;
+    const sync = () => this.highlight(this.video.currentTime);
+    this.video.addEventListener("timeupdate", sync);
+    this.video.addEventListener("seeked", sync);
+    this.showSubtitles.addEventListener("change", () => this.applyTrackModes());
+    this.showOnscreen.addEventListener("change", () => this.applyTrackModes());
+    this.transcript.addEventListener("click", (e) => {
+      const button = e.target.closest("button[data-start]");
+      if (button) this.seek(Number(button.dataset.start));
+    });
+  }
+
+  /** Forget the previous job: stop playback, drop tracks, free blob: URLs. */
+  reset() {
+    this.loadToken += 1;
+    this.video.pause();
+    this.video.removeAttribute("src");
+    for (const track of [...this.video.querySelectorAll("track")]) track.remove();
+    this.video.load();
+    for (const url of this.objectUrls) URL.revokeObjectURL(url);
+    this.objectUrls = [];
+    this.lines = [];
+    this.current = null;
+    clear(this.transcript);
+    this.message.textContent = "";
+  }
+
+  seek(seconds) {
+    // A hair past the cue start, so the cue is active at the new position.
+    this.video.currentTime = Math.max(0, seconds + 0.01);
+    this.highlight(this.video.currentTime);
+  }
+
+  async objectUrl(path, onProgress) {
+    const url = await fetchObjectUrl(path, onProgress);
+    this.objectUrls.push(url);
+    return url;
+  }
+
+  /**
+   * Load a job: tracks = [{path, label, lang, kind: "subtitles" | "onscreen"}], cues for the transcript.
+   * Returns once the tracks are attached and the video's metadata is known (or failed to load).
+   */
+  async load(job, tracks, cues) {
+    this.reset();
+    const token = this.loadToken;
+    this.renderTranscript(cues);
+    for (const t of tracks) {
+      let src;
+      try {
+        src = await this.objectUrl(t.path);
+      } catch (err) {
+        this.message.textContent = `Could not load the ${t.label} track: ${err.message}`;
+        continue;
+      }
+      if (token !== this.loadToken) return;
+      const track = el("track", { kind: "subtitles", label: t.label, srclang: t.lang || "und", src });
+      track.dataset.role = t.kind;
+      this.video.append(track);
+    }
+    this.applyTrackModes();
+    await this.loadSource(job, token);
+  }
+
+  async loadSource(job, token) {
+    const source = job.source || {};
+    const path = `/v1/jobs/${job.id}/source`;
+    let src;
+    if (source.kind === "url") {
+      src = source.location; // played from where it came
+    } else if (getKey()) {
+      // A <video> request cannot carry a bearer header: fetch the file with it, play a blob: URL.
+      try {
+        src = await this.objectUrl(path, (f) => {
+          this.message.textContent = `Loading the video… ${percent(f)}`;
+        });
+      } catch (err) {
+        this.message.textContent = `Could not load the video: ${err.message}`;
+        return;
+      }
+    } else {
+      src = path; // no key: stream it with range requests
+    }
+    if (token !== this.loadToken) return;
+    const ready = new Promise((resolve) => {
+      const done = () => {
+        this.video.removeEventListener("loadedmetadata", done);
+        this.video.removeEventListener("error", done);
+        resolve();
+      };
+      this.video.addEventListener("loadedmetadata", done);
+      this.video.addEventListener("error", done);
+    });
+    this.video.src = src;
+    await ready;
+    if (this.video.error) this.message.textContent = "This browser cannot play the video's format; the results below still apply.";
+    else this.message.textContent = "";
+    this.applyTrackModes();
+  }
+
+  applyTrackModes() {
+    for (const track of this.video.querySelectorAll("track")) {
+      const on = track.dataset.role === "onscreen" ? this.showOnscreen.checked : this.showSubtitles.checked;
+      // "hidden" still loads cues and keeps activeCues current, without drawing them.
+      track.track.mode = on ? "showing" : "hidden";
+    }
+  }
+
+  renderTranscript(cues) {
+    clear(this.transcript);
+    this.lines = [];
+    for (const cue of cues) {
+      const text = (cue.lines && cue.lines.length ? cue.lines.join(" ") : cue.text) || "";
+      const flags = cue.flags && cue.flags.length ? cue.flags : null;
+      const button = el("button", {
+        type: "button", class: "line", dataset: { start: cue.start, end: cue.end },
+        "aria-label": `${formatTime(cue.start)}: ${text}`,
+      },
+      el("span", { class: "time", text: formatTime(cue.start) }),
+      el("span", { class: "text", text }),
+      flags ? el("span", { class: "flags", text: flags.join(", "), title: "Style rules this cue breaks" }) : null);
+      const li = el("li", {}, button);
+      this.transcript.append(li);
+      this.lines.push({ start: Number(cue.start), end: Number(cue.end), li, button });
+    }
+  }
+
+  highlight(t) {
+    const line = this.lines.find((l) => t >= l.start && t < l.end) || null;
+    if (line === this.current) return;
+    if (this.current) {
+      this.current.li.classList.remove("current");
+      this.current.button.removeAttribute("aria-current");
+    }
+    this.current = line;
+    if (!line) return;
+    line.li.classList.add("current");
+    line.button.setAttribute("aria-current", "true");
+    // Keep it in view inside the transcript box only (never scroll the whole page).
+    const box = this.transcript;
+    const top = line.li.offsetTop; // the list is position: relative
+    if (top < box.scrollTop || top + line.li.offsetHeight > box.scrollTop + box.clientHeight) {
+      box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// The upload form: a file (dropped or chosen), the stages to run and the subtitle options.
+
+import { ApiError, uploadJob } from "./api.js";
+import { byId, clear, el } from "./dom.js";
+
+const STAGE_LABELS = {
+  subtitles: "Subtitles (speech to text)",
+  ocr: "On-screen text",
+  classify: "Is it learning content?",
+  fit: "Fit long cues to their time",
+};
+
+/** Fill the stage checkboxes and profiles from /web/config.json (what this server can run). */
+export async function loadConfig() {
+  let config = { stages: [{ name: "subtitles", description: "", needs: [] }], profiles: [], default_profile: "" };
+  try {
+    const response = await fetch("/web/config.json");
+    if (response.ok) config = await response.json();
+  } catch {
+    // keep the fallback: subtitles only
+  }
+  const stages = clear(byId("stage-options"));
+  for (const stage of config.stages) {
+    const id = `stage-${stage.name}`;
+    const box = el("input", { type: "checkbox", id, name: "stages", value: stage.name,
+                              "aria-describedby": stage.description ? `${id}-desc` : null });
+    box.checked = stage.name === "subtitles";
+    stages.append(el("div", { class: "check" },
+      box, el("label", { for: id, text: STAGE_LABELS[stage.name] || stage.name }),
+      stage.description ? el("span", { id: `${id}-desc`, class: "hint", text: stage.description }) : null));
+  }
+  const profile = clear(byId("profile"));
+  for (const p of config.profiles) {
+    const option = el("option", { value: p.name, text: p.name, title: p.description });
+    option.selected = p.name === config.default_profile;
+    profile.append(option);
+  }
+}
+
+function chosenFile(input, dropped) {
+  return dropped || (input.files && input.files[0]) || null;
+}
+
+/** Wire the form. onSubmitted(job) is called with the new job. */
+export function setupUpload(onSubmitted) {
+  const form = byId("upload-form");
+  const input = byId("file");
+  const drop = byId("drop");
+  const fileName = byId("file-name");
+  const message = byId("upload-message");
+  const progress = byId("upload-progress");
+  const button = byId("upload-button");
+  let dropped = null;
+
+  const showFile = (file) => {
+    fileName.textContent = file ? `${file.name} (${(file.size / 1e6).toFixed(1)} MB)` : "No file chosen.";
+  };
+  input.addEventListener("change", () => {
+    dropped = null;
+    showFile(chosenFile(input, null));
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (e) => {
+      e.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    drop.addEventListener(name, () => drop.classList.remove("over"));
+  }
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const file = e.dataTransfer && e.dataTransfer.files[0];
+    if (file) {
+      dropped = file;
+      input.value = "";
+      showFile(file);
+    }
+  });
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const file = chosenFile(input, dropped);
+    const stages = [...form.querySelectorAll("input[name=stages]:checked")].map((b) => b.value);
+    message.classList.remove("error");
+    if (!file) {
+      message.textContent = "Choose a video file first (or drop one on the box).";
+      message.classList.add("error");
+      input.focus();
+      return;
+    }
+    if (!stages.length) {
+      message.textContent = "Choose at least one stage.";
+      message.classList.add("error");
+      return;
+    }
+    const data = new FormData();
+    data.append("file", file, file.name);
+    data.append("stages", stages.join(","));
+    if (stages.includes("subtitles")) {
+      data.append("options", JSON.stringify({
+        subtitles: { language: byId("language").value, profile: byId("profile").value || undefined },
+      }));
+    }
+    button.disabled = true;
+    progress.hidden = false;
+    progress.value = 0;
+    message.textContent = `Uploading ${file.name}…`;
+    try {
+      const job = await uploadJob(data, (f) => { progress.value = f; });
+      message.textContent = `Uploaded: job ${job.id} is ${job.status}.`;
+      input.value = "";  // keep the chosen stages and options for the next upload
+      dropped = null;
+      showFile(null);
+      onSubmitted(job);
+    } catch (err) {
+      message.textContent = err instanceof ApiError ? `Not accepted: ${err.message}` : String(err);
+      message.classList.add("error");
+    } finally {
+      button.disabled = false;
+      progress.hidden = true;
+    }
+  });
+}

@@ -1,0 +1,310 @@
+// The job panel: status and stage progress, then the player, transcript and each stage's results.
+// Each result section shows only when its stage ran; missing or unfamiliar data is skipped quietly.
+
+import { ApiError, fetchObjectUrl, getJson, getKey, postJson } from "./api.js";
+import { byId, clear, el, formatTime, percent } from "./dom.js";
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+function stageFiles(stage) {
+  return (stage && stage.files) || [];
+}
+
+function findFile(stage, test) {
+  return stageFiles(stage).find((f) => test(f.name)) || null;
+}
+
+async function jsonFile(file) {
+  if (!file) return null;
+  try {
+    return await getJson(file.url);
+  } catch {
+    return null;
+  }
+}
+
+function seekButton(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "";
+  return el("button", { type: "button", class: "seek", dataset: { start: seconds },
+                        "aria-label": `Play from ${formatTime(seconds)}` }, formatTime(seconds));
+}
+
+function number(value, digits = 2) {
+  const n = Number(value);
+  return Number.isFinite(n) ? n.toFixed(digits) : "";
+}
+
+export class JobView {
+  constructor(player, { onChanged }) {
+    this.player = player;
+    this.onChanged = onChanged;
+    this.panel = byId("job-panel");
+    this.empty = byId("empty-panel");
+    this.jobId = null;
+    this.resultFor = null;
+    this.job = null;
+    this.urls = []; // blob: URLs of this panel (the player keeps its own)
+    byId("job-cancel").addEventListener("click", () => this.cancel());
+    this.panel.addEventListener("click", (e) => {
+      const seek = e.target.closest("button.seek[data-start]");
+      if (seek) {
+        this.player.seek(Number(seek.dataset.start));
+        this.player.video.scrollIntoView({ block: "nearest" });
+      }
+      const download = e.target.closest("a[data-download]");
+      if (download && getKey()) {
+        e.preventDefault();
+        this.download(download);
+      }
+    });
+  }
+
+  /** Open a job (null closes the panel). */
+  async show(id) {
+    if (id === this.jobId) return;
+    this.jobId = id;
+    this.resultFor = null;
+    this.job = null;
+    this.player.reset();
+    for (const url of this.urls) URL.revokeObjectURL(url);
+    this.urls = [];
+    this.panel.hidden = !id;
+    this.empty.hidden = Boolean(id);
+    if (!id) return;
+    for (const s of ["player-area", "ocr-section", "classify-section", "fit-section", "skipped-section",
+                     "downloads-section"]) byId(s).hidden = true;
+    clear(byId("job-stages"));
+    byId("job-title").textContent = "Loading…";
+    byId("job-status").textContent = "";
+    this.setMessage("");
+    this.panel.dataset.jobId = id;
+    delete this.panel.dataset.status;
+    delete this.panel.dataset.ready;
+    try {
+      await this.update(await getJson(`/v1/jobs/${id}`));
+    } catch (err) {
+      byId("job-title").textContent = "Job not available";
+      this.setMessage(err.message, true);
+    }
+  }
+
+  setMessage(text, error = false) {
+    const message = byId("job-message");
+    message.textContent = text;
+    message.classList.toggle("error", error);
+  }
+
+  /** A fresh copy of a job (from the list's polling); re-renders when it is the open one. */
+  async update(job) {
+    if (!job || job.id !== this.jobId) return;
+    const first = this.job === null;
+    this.job = job;
+    const name = (job.source && job.source.filename) || job.id;
+    byId("job-title").textContent = name;
+    const status = byId("job-status");
+    status.textContent = job.status;
+    status.className = `badge status-${job.status}`;
+    this.panel.dataset.status = job.status;
+    byId("job-cancel").hidden = TERMINAL.has(job.status);
+    this.renderStages(job);
+    if (job.status === "failed") this.setMessage(`The job failed: ${job.error || "no reason given"}`, true);
+    else if (job.status === "cancelled") this.setMessage("The job was cancelled.");
+    else if (!TERMINAL.has(job.status)) this.setMessage(`${percent(job.progress)} done.`);
+    else this.setMessage("");
+    if (first) byId("job-title").focus({ preventScroll: true });
+    if (TERMINAL.has(job.status) && this.resultFor !== job.id) {
+      this.resultFor = job.id;
+      await this.renderResult(job);
+    }
+  }
+
+  renderStages(job) {
+    const list = clear(byId("job-stages"));
+    for (const [name, st] of Object.entries(job.stage_states || {})) {
+      const done = st.status === "succeeded" || st.status === "skipped";
+      const value = done ? 1 : Number(st.progress) || 0;
+      const detail = st.status === "skipped" ? st.reason : st.status === "failed" ? st.error : null;
+      list.append(el("li", { class: `stage stage-${st.status}` },
+        el("span", { class: "stage-name", text: name }),
+        el("progress", { max: "1", value, "aria-label": `${name}: ${st.status}, ${percent(value)}` }),
+        el("span", { class: "stage-status", text: st.seconds ? `${st.status} in ${number(st.seconds, 1)} s` : st.status }),
+        detail ? el("span", { class: "hint stage-detail", text: detail }) : null));
+    }
+  }
+
+  async cancel() {
+    if (!this.jobId) return;
+    try {
+      await this.update(await postJson(`/v1/jobs/${this.jobId}/cancel`));
+    } catch (err) {
+      this.setMessage(err.message, true);
+    }
+    this.onChanged();
+  }
+
+  async renderResult(job) {
+    let result;
+    try {
+      result = await getJson(`/v1/jobs/${job.id}/result`);
+    } catch (err) {
+      this.setMessage(err instanceof ApiError ? err.message : String(err), true);
+      return;
+    }
+    if (job.id !== this.jobId) return;
+    const stages = result.stages || {};
+    const ok = (name) => stages[name] && stages[name].status === "succeeded";
+    this.renderSkipped(stages);
+    this.renderDownloads(job, result);
+
+    const [subtitles, ocrData, classifyData, fitData] = await Promise.all([
+      ok("subtitles") ? jsonFile(findFile(stages.subtitles, (n) => n === "subtitles.json")) : null,
+      ok("ocr") ? jsonFile(findFile(stages.ocr, (n) => n.endsWith(".json"))) : null,
+      ok("classify") ? jsonFile(findFile(stages.classify, (n) => n.endsWith(".json"))) : null,
+      ok("fit") ? jsonFile(findFile(stages.fit, (n) => n.endsWith(".json"))) : null,
+    ]);
+    if (job.id !== this.jobId) return;
+    if (ok("ocr")) this.renderOcr(stages.ocr, ocrData);
+    if (ok("classify")) this.renderClassify(stages.classify, classifyData);
+    if (ok("fit")) this.renderFit(stages.fit, fitData);
+
+    const tracks = [];
+    const vtt = ok("subtitles") && findFile(stages.subtitles, (n) => n === "subtitles.vtt");
+    const lang = (stages.subtitles && stages.subtitles.summary && stages.subtitles.summary.language) || "und";
+    if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
+    const screenVtt = ok("ocr") && findFile(stages.ocr, (n) => n.endsWith(".vtt"));
+    if (screenVtt) tracks.push({ path: screenVtt.url, label: "On-screen text", lang, kind: "onscreen" });
+    byId("show-onscreen").parentElement.hidden = !screenVtt;
+    byId("show-subtitles").parentElement.hidden = !vtt;
+    const media = result.media || (job.source && job.source.media);
+    const hasVideo = !media || media.has_video !== false || media.width;
+    if (job.status === "succeeded" || tracks.length) {
+      byId("player-area").hidden = false;
+      byId("video").hidden = !hasVideo && !tracks.length;
+      const cues = (subtitles && Array.isArray(subtitles.cues)) ? subtitles.cues : [];
+      await this.player.load(job, tracks, cues);
+      if (!cues.length) {
+        byId("transcript").replaceChildren(el("li", { class: "hint", text:
+          ok("subtitles") ? "No speech was found." : "The subtitles stage did not run for this job." }));
+      }
+    }
+    if (job.id === this.jobId) this.panel.dataset.ready = "true";
+  }
+
+  renderSkipped(stages) {
+    const list = clear(byId("skipped-list"));
+    for (const [name, st] of Object.entries(stages)) {
+      if (st.status === "succeeded") continue;
+      const why = st.reason || st.error || st.status;
+      list.append(el("li", {}, el("strong", { text: `${name}: ` }), why));
+    }
+    byId("skipped-section").hidden = !list.children.length;
+  }
+
+  renderOcr(stage, data) {
+    const events = Array.isArray(data) ? data : (data && Array.isArray(data.events) ? data.events : []);
+    const body = clear(byId("ocr-events"));
+    for (const ev of events) {
+      const text = ev.text || (Array.isArray(ev.lines) ? ev.lines.join(" ") : "");
+      if (!text) continue;
+      body.append(el("tr", {}, el("td", {}, seekButton(ev.start)), el("td", { text })));
+    }
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "2", class: "hint", text: "No on-screen text was found." })));
+    const summary = stage.summary || {};
+    const parts = [];
+    if (summary.events !== undefined) parts.push(`${summary.events} text events`);
+    else parts.push(`${events.length} text events`);
+    if (summary.scenes !== undefined) parts.push(`${Array.isArray(summary.scenes) ? summary.scenes.length : summary.scenes} scenes`);
+    if (summary.engine) parts.push(`read by ${summary.engine}`);
+    byId("ocr-summary").textContent = parts.join(", ") + ".";
+    byId("ocr-section").hidden = false;
+  }
+
+  renderClassify(stage, data) {
+    const v = { ...(stage.summary || {}), ...((data && !Array.isArray(data)) ? data : {}) };
+    const learning = v.label === "learning";
+    const verdict = clear(byId("verdict"));
+    verdict.className = `verdict ${learning ? "yes" : "no"}`;
+    const label = v.label ? (learning ? "Learning content" : "Not learning content") : "No verdict";
+    verdict.append(el("strong", { text: label }));
+    if (v.probability !== undefined) verdict.append(` — P(learning) ${percent(v.probability)}`);
+    if (learning && v.kind) verdict.append(`, kind: ${v.kind}`);
+    if (v.method) verdict.append(` (${v.method})`);
+    const notes = clear(byId("classify-notes"));
+    if (v.weak) notes.append(el("li", { text: "A weaker verdict than usual." }));
+    for (const note of Array.isArray(v.notes) ? v.notes : []) notes.append(el("li", { text: note }));
+    let pro = Array.isArray(v.evidence_for) ? v.evidence_for : null;
+    let con = Array.isArray(v.evidence_against) ? v.evidence_against : null;
+    if (!pro && !con && Array.isArray(v.evidence)) {
+      pro = v.evidence.filter((e) => Number(e.weight) >= 0);
+      con = v.evidence.filter((e) => Number(e.weight) < 0);
+    }
+    this.renderEvidence(byId("evidence-for"), pro || []);
+    this.renderEvidence(byId("evidence-against"), con || []);
+    byId("classify-section").hidden = false;
+  }
+
+  renderEvidence(list, items) {
+    clear(list);
+    for (const e of items) {
+      const weight = Number(e.weight);
+      list.append(el("li", {},
+        el("span", { class: `weight ${weight >= 0 ? "pos" : "neg"}`, text: Number.isFinite(weight) ? (weight >= 0 ? "+" : "") + weight.toFixed(2) : "" }),
+        " ", el("span", { class: "source", text: e.source ? String(e.source).replace("_", " ") : "" }),
+        " ", e.start !== undefined && e.start !== null ? seekButton(e.start) : "",
+        " ", el("q", { text: e.text || "" })));
+    }
+    if (!items.length) list.append(el("li", { class: "hint", text: "None." }));
+  }
+
+  renderFit(stage, data) {
+    const v = { ...(stage.summary || {}), ...((data && !Array.isArray(data)) ? data : {}) };
+    const cues = Array.isArray(data) ? data : (Array.isArray(v.cues) ? v.cues : []);
+    const body = clear(byId("fit-cues"));
+    const counts = { ok: 0, shortened: 0, over: 0 };
+    for (const cue of cues) {
+      if (cue.status in counts) counts[cue.status] += 1;
+      if (cue.status === "ok") continue;
+      body.append(el("tr", { class: `fit-${cue.status}` },
+        el("td", {}, seekButton(cue.start)),
+        el("td", { text: cue.status || "" }),
+        el("td", { text: cue.original || "" }),
+        el("td", { text: cue.text || "" }),
+        el("td", { text: cue.similarity !== undefined ? percent(cue.similarity) : "" })));
+    }
+    const c = v.counts && typeof v.counts === "object" ? v.counts : counts;
+    byId("fit-summary").textContent =
+      `${c.ok || 0} cues fitted already, ${c.shortened || 0} shortened, ${c.over || 0} still too long.`;
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "hint", text: "No cue needed shortening." })));
+    byId("fit-section").hidden = false;
+  }
+
+  renderDownloads(job, result) {
+    const list = clear(byId("downloads"));
+    for (const [name, st] of Object.entries(result.stages || {})) {
+      for (const f of stageFiles(st)) {
+        list.append(el("li", {}, el("a", { href: f.url, download: f.name, dataset: { download: "" } }, f.name),
+          el("span", { class: "hint", text: ` ${name}` })));
+      }
+    }
+    const blob = new Blob([JSON.stringify(result, null, 2)], { type: "application/json" });
+    const url = URL.createObjectURL(blob);
+    this.urls.push(url);
+    list.append(el("li", {}, el("a", { href: url, download: `${job.id}.json` }, "result.json"),
+      el("span", { class: "hint", text: " the whole result" })));
+    byId("downloads-section").hidden = false;
+  }
+
+  /** With a key, a plain link cannot authenticate: fetch the file and save it from a blob: URL. */
+  async download(link) {
+    try {
+      const url = await fetchObjectUrl(link.getAttribute("href"));
+      const a = el("a", { href: url, download: link.getAttribute("download") || "" });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      this.setMessage(`Download failed: ${err.message}`, true);
+    }
+  }
+}

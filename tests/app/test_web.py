@@ -1,0 +1,204 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright, against a real uvicorn
+server on loopback with API keys on. Uploads the sample lesson through the page, waits for the
+job, checks the subtitle track and the transcript against the job's files and the known
+narration, and saves a screenshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import webvtt
+
+from tests.app.server_proc import ServerProcess
+
+pytestmark = pytest.mark.e2e
+StartServer = Callable[..., ServerProcess]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root in a container without a network: no sandbox, no GPU, nothing that phones home.
+# Playwright gives every launch a new, empty profile of its own (it refuses --user-data-dir).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+KEY, OTHER_KEY = "web-test-key", "other-test-key"
+KEYS = f"web:{KEY},other:{OTHER_KEY}"
+JOB_TIMEOUT_MS = 240_000
+
+
+@dataclass
+class Browser:
+    """A page of a fresh Chromium profile and the JavaScript errors it raised."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+
+def _seconds(timestamp: str) -> float:
+    """A WebVTT timestamp (``00:00:09.850``) in seconds (webvtt-py's own helper drops the fraction)."""
+    *hm, sec = timestamp.split(":")
+    return sum(int(part) * 60 ** (len(hm) - i) for i, part in enumerate(hm)) + float(sec)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    """Debian's Chromium (never a browser Playwright downloads) in a new, empty profile."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (scripts/setup does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tmp_path / "chromium-profile", executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1440, "height": 1000})
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(30_000)
+        b = Browser(page)
+        page.on("pageerror", lambda e: b.errors.append(f"uncaught: {e}"))
+        # Failed requests (the 401 before a key is saved) are logged as console errors; those are expected.
+        page.on("console", lambda m: b.errors.append(f"console: {m.text}")
+                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        try:
+            yield b
+        finally:
+            context.close()
+
+
+def _video(page: Any, expression: str, *args: Any) -> Any:
+    """Evaluate ``expression`` with ``v`` bound to the page's <video>."""
+    return page.evaluate(f"(arg) => {{ const v = document.getElementById('video'); return {expression}; }}",
+                         args[0] if args else None)
+
+
+def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServer, samples: Path,
+                                                        browser: Browser, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    expect(page.locator("#key-status")).to_contain_text("needs an API key")  # auth is on
+
+    page.get_by_label("API key").fill(KEY)
+    page.get_by_role("button", name="Save key").click()
+    page.get_by_label("choose a video file").set_input_files(samples / "lesson.mp4")
+    expect(page.locator("#file-name")).to_contain_text("lesson.mp4")
+    page.get_by_label("Subtitles (speech to text)").check()
+    page.get_by_label("Spoken language").select_option("en")
+    page.get_by_role("button", name="Upload and start").click()
+
+    panel = page.locator("#job-panel")
+    expect(panel).to_have_attribute("data-status", "succeeded", timeout=JOB_TIMEOUT_MS)
+    expect(panel).to_have_attribute("data-ready", "true")
+    job_id = panel.get_attribute("data-job-id")
+    assert job_id and re.fullmatch(r"job_[0-9a-f]{20}", job_id)
+    expect(page.locator(f'#job-list li[data-job-id="{job_id}"] .badge')).to_have_text("succeeded")
+
+    with server.client(KEY) as c:
+        vtt_text = c.get(f"/v1/jobs/{job_id}/files/subtitles.vtt").raise_for_status().text
+    cues = list(webvtt.from_string(vtt_text))
+    assert len(cues) >= 3, vtt_text
+
+    # The player plays the uploaded source (fetched with the key) with the subtitles as its first track.
+    assert _video(page, "v.error") is None
+    assert abs(_video(page, "v.duration") - 32.88) < 0.5
+    page.wait_for_function("() => { const t = document.getElementById('video').textTracks[0];"
+                           " return t && t.cues && t.cues.length > 0; }")
+    assert _video(page, "v.textTracks[0].label").startswith("Subtitles")
+    assert _video(page, "v.textTracks[0].mode") == "showing"
+    assert _video(page, "v.textTracks[0].cues.length") == len(cues)
+
+    # A subtitle cue at a known time: inside the first cue, the track shows that cue's text.
+    first = cues[0]
+    middle = (_seconds(first.start) + _seconds(first.end)) / 2
+    _video(page, "(v.currentTime = arg, true)", middle)
+    page.wait_for_function(
+        "(t) => { const v = document.getElementById('video'); const a = v.textTracks[0].activeCues;"
+        " return !v.seeking && Math.abs(v.currentTime - t) < 0.05 && a && a.length > 0; }", arg=middle)
+    shown = _video(page, "[...v.textTracks[0].activeCues].map((c) => c.text).join('\\n')")
+    assert _words(shown) == _words(first.text)
+    narration = json.loads((samples / "lesson.json").read_text())["slides"][0]["narration"]
+    said = set(_words(narration))
+    assert sum(w in said for w in _words(shown)) >= 0.8 * len(_words(shown)), (shown, narration)
+    expect(page.locator("#transcript li.current .text")).to_have_text(" ".join(first.lines))
+
+    # The transcript: one line per cue; a click on a line seeks there and highlights it.
+    lines = page.locator("#transcript button.line")
+    expect(lines).to_have_count(len(cues))
+    target = cues[2]
+    lines.nth(2).click()
+    page.wait_for_function("(t) => Math.abs(document.getElementById('video').currentTime - t) < 0.1",
+                           arg=_seconds(target.start))
+    expect(page.locator("#transcript li.current button")).to_have_attribute("data-start", re.compile(r"."))
+    expect(page.locator("#transcript li.current .text")).to_have_text(" ".join(target.lines))
+
+    # By keyboard: focus a line and press Enter.
+    lines.nth(1).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("(t) => Math.abs(document.getElementById('video').currentTime - t) < 0.1",
+                           arg=_seconds(cues[1].start))
+
+    # Downloads list the job's files (SRT, WebVTT, JSON) and the whole result.
+    downloads = page.locator("#downloads a")
+    for name in ("subtitles.srt", "subtitles.vtt", "subtitles.json", "result.json"):
+        expect(downloads.filter(has_text=name)).to_have_count(1)
+    with page.expect_download() as info:
+        downloads.filter(has_text="subtitles.srt").click()
+    saved = tmp_path / "downloaded.srt"
+    info.value.save_as(saved)
+    assert saved.read_text().startswith("1\n") and "-->" in saved.read_text()
+
+    _video(page, "(v.currentTime = arg, true)", middle)
+    page.wait_for_function("() => document.getElementById('video').textTracks[0].activeCues.length > 0")
+    shot = tmp_path / "web-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert browser.errors == []
+
+
+def test_source_route_streams_to_the_owner_only(start_server: StartServer, samples: Path) -> None:
+    server = start_server(api_keys=KEYS)
+    data = (samples / "lesson.mp4").read_bytes()
+    with server.client(KEY) as c:
+        r = c.post("/v1/jobs", files={"file": ("lesson.mp4", data, "video/mp4")},
+                   data={"stages": "subtitles"})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        url = f"/v1/jobs/{job_id}/source"
+        full = c.get(url)
+        assert full.status_code == 200 and full.content == data
+        assert full.headers["content-type"] == "video/mp4"
+        part = c.get(url, headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.content == data[100:200]
+    assert httpx.get(server.url + url).json()["error"]["code"] == "unauthorized"
+    with server.client(OTHER_KEY) as other:
+        assert other.get(url).status_code == 403
+        assert other.get("/v1/jobs/job_00000000000000000000/source").status_code == 404
+
+
+def test_page_and_assets_are_served(start_server: StartServer) -> None:
+    server = start_server(api_keys=KEYS)
+    with httpx.Client(base_url=server.url) as c:
+        page = c.get("/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        for src in re.findall(r'(?:src|href)="(/web/[^"]+)"', page.text):
+            assert c.get(src).status_code == 200, src
+        assert c.get("/web/app.js").headers["content-type"].startswith("text/javascript")
+        assert c.get("/web/..%2Fmain.py").status_code == 404
+        assert c.get("/web/index.html").status_code == 404  # only scripts and styles under /web/
+        config = c.get("/web/config.json").json()
+        assert "subtitles" in [s["name"] for s in config["stages"]]
+        assert config["default_profile"] in [p["name"] for p in config["profiles"]]
