@@ -17,7 +17,7 @@ import pytest
 from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # real servers: not in the unit tier (-m "not slow")
 SECRET = "e2e-secret"
 StartServer = Callable[..., ServerProcess]
 
@@ -53,7 +53,6 @@ def _events(client: httpx.Client, job_id: str) -> list[tuple[str, dict[str, Any]
     return events
 
 
-@pytest.mark.slow
 def test_lifecycle_real_pipeline_with_signed_webhook_retry(start_server: StartServer, media_dir: Path) -> None:
     server = start_server(webhook_secret=SECRET, allow_private_urls="true", webhook_backoff_s="0.2")
     data = (media_dir / "speech.mp4").read_bytes()
@@ -119,7 +118,6 @@ def _submit_lesson_and_kill_when_running(server: ServerProcess, lesson: Path, gr
     return job_id
 
 
-@pytest.mark.slow
 def test_graceful_stop_hands_the_job_back_without_using_an_attempt(start_server: StartServer,
                                                                    samples: Path) -> None:
     server = start_server(max_attempts="1")
@@ -131,7 +129,6 @@ def test_graceful_stop_hands_the_job_back_without_using_an_attempt(start_server:
     assert job["status"] == "succeeded" and job["attempts"] == 1, job
 
 
-@pytest.mark.slow
 def test_job_killed_mid_run_is_retried_after_restart(start_server: StartServer, samples: Path) -> None:
     server = start_server(max_attempts="3")
     job_id = _submit_lesson_and_kill_when_running(server, samples / "lesson.mp4")
@@ -142,7 +139,6 @@ def test_job_killed_mid_run_is_retried_after_restart(start_server: StartServer, 
     assert job["stage_states"]["subtitles"]["summary"]["cues"] > 0
 
 
-@pytest.mark.slow
 def test_job_killed_mid_run_fails_with_reason_when_out_of_attempts(start_server: StartServer,
                                                                    samples: Path) -> None:
     server = start_server(max_attempts="1")
