@@ -8,6 +8,7 @@ written for these tests (none of them is in bench/data/classify_spoken.jsonl).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -406,7 +407,8 @@ def test_training_set_does_not_contain_the_test_paragraphs() -> None:
     texts = {json.loads(line)["text"] for line in spoken.splitlines()}
     for text in LEARNING_EXAMPLES + NOT_LEARNING_EXAMPLES:
         assert text not in texts
-        assert text.split(".")[1].strip() not in spoken
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            assert len(sentence.split()) < 6 or sentence not in spoken, sentence
 
 
 @pytest.mark.slow
@@ -434,11 +436,17 @@ def test_real_model_kind_of_a_software_tutorial(real: Classifier) -> None:
 
 @pytest.mark.slow
 def test_real_model_evidence_points_the_right_way(real: Classifier) -> None:
-    transcript = " ".join([LEARNING_EXAMPLES[0], NOT_LEARNING_EXAMPLES[0]])
-    result = real.classify(transcript=transcript, options=ClassifyOptions(chunk_words=40))
+    lesson, vlog = LEARNING_EXAMPLES[0], NOT_LEARNING_EXAMPLES[0]
+    result = real.classify(transcript=f"{lesson} {vlog}", options=ClassifyOptions(chunk_words=20))
     assert result.evidence_for and result.evidence_against
-    assert "nucleus" in result.evidence_for[0].text or "half-life" in result.evidence_for[0].text
-    assert "festival" in result.evidence_against[0].text or "tent" in result.evidence_against[0].text
+
+    def share_in(chunk: str, paragraph: str) -> float:
+        words = [w for sentence in re.split(r"(?<=[.!?])\s+", chunk) if sentence in paragraph
+                 for w in sentence.split()]
+        return len(words) / len(chunk.split())
+
+    assert share_in(result.evidence_for[0].text, lesson) > 0.5, result.evidence_for[0]
+    assert share_in(result.evidence_against[0].text, vlog) > 0.5, result.evidence_against[0]
 
 
 @pytest.mark.slow
