@@ -212,6 +212,7 @@ class WebhookDispatcher:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopping = False
+        self._active: set[str] = set()  # event ids scheduled or in flight: one delivery chain each
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook")
         self._thread = threading.Thread(target=self._loop, name="webhook-scheduler", daemon=True)
 
@@ -235,6 +236,10 @@ class WebhookDispatcher:
         done = sum(1 for d in job.deliveries if d.event_id == event.id)
         if any(d.ok for d in job.deliveries if d.event_id == event.id) or done >= self._tries:
             return
+        with self._cond:
+            if event.id in self._active:
+                return
+            self._active.add(event.id)
         self._schedule(event, job.webhook_url, done + 1, 0.0)
 
     def _schedule(self, event: WebhookEvent, url: str, attempt: int, delay: float) -> None:
@@ -262,6 +267,9 @@ class WebhookDispatcher:
             state = "delivered" if record.ok else ("failed" if final else "pending")
             self._store.add_delivery(event.job_id, record, state)
             self._on_attempt(record)
+            if final:
+                with self._cond:
+                    self._active.discard(event.id)
             if record.ok:
                 log.info("webhook %s delivered to %s (attempt %d)", event.id, url, attempt)
             elif final:
