@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
@@ -127,8 +128,22 @@ async def _from_multipart(request: Request, services: Services) -> Submission:
     if length.isdigit() and int(length) > limit + 1_000_000:  # refuse early, before reading it
         raise PayloadTooLarge(f"the upload is larger than the limit of {limit / 1e6:.0f} MB "
                               "(LESSONLENS_MAX_UPLOAD_MB).", detail={"limit_bytes": limit})
+    received = 0
+
+    async def limited_receive() -> Message:
+        # A chunked upload has no Content-Length: stop reading it once it passes the limit.
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit + 1_000_000:
+            raise PayloadTooLarge(f"the upload is larger than the limit of {limit / 1e6:.0f} MB "
+                                  "(LESSONLENS_MAX_UPLOAD_MB).", detail={"limit_bytes": limit})
+        return message
+
     try:
-        form = await request.form(max_files=1, max_fields=16)
+        form = await Request(request.scope, limited_receive).form(max_files=1, max_fields=16)
+    except PayloadTooLarge:
+        raise
     except Exception as e:  # malformed multipart
         raise InvalidInput(f"could not read the multipart form: {e}.", code="validation_error") from None
     upload = form.get("file")

@@ -164,6 +164,11 @@ def test_bad_inputs_get_clear_errors_and_leave_nothing(start_server: StartServer
         _error(c.post("/v1/jobs", files=up("truncated.mp4")), 415, "unsupported_media")
         _error(c.post("/v1/jobs", files=up("empty.mp4")), 422, "empty_file")
         _error(c.post("/v1/jobs", files=up("speech.mp4")), 413, "payload_too_large")
+        head = (b'--xx\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
+                b"Content-Type: video/mp4\r\n\r\n")
+        chunked = iter([head, *([b"\0" * 65536] * 24), b"\r\n--xx--\r\n"])  # 1.5 MB, no Content-Length
+        _error(c.post("/v1/jobs", content=chunked, headers={"content-type": "multipart/form-data; boundary=xx"}),
+               413, "payload_too_large")
         _error(c.post("/v1/jobs", json={"source": "../../etc/passwd"}), 403, "path_not_allowed")
         _error(c.post("/v1/jobs", json={"source": "/etc/passwd"}), 403, "path_not_allowed")
         _error(c.post("/v1/jobs", json={"source": "text.mp4"}), 415, "unsupported_media")
