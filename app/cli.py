@@ -56,9 +56,14 @@ def process(
     vad: Annotated[bool, typer.Option(help="Voice-activity filter.")] = True,
     prompt: Annotated[str | None, typer.Option(help="Initial prompt (names, terms).")] = None,
     hotwords: Annotated[str | None, typer.Option(help="Words to favour.")] = None,
+    ocr_engine: Annotated[str, typer.Option(help="OCR engine: rapidocr or easyocr.")] = "rapidocr",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Process one media file and write the results into OUT."""
+    """Process one media file and write the results into OUT.
+
+    Stages: subtitles, ocr (on-screen text), classify (learning content?), fit (shorten
+    over-long cues). classify and fit add subtitles themselves.
+    """
     from app.model_cache import ModelCache
     from app.stages import StageContext, run_stages, write_json
     from pipelines import media
@@ -77,7 +82,9 @@ def process(
         sub_opts["initial_prompt"] = prompt
     if hotwords:
         sub_opts["hotwords"] = hotwords
-    options = {"subtitles": sub_opts}
+    options: dict[str, dict[str, Any]] = {"subtitles": sub_opts}
+    if "ocr" in requested:
+        options["ocr"] = {"engine": ocr_engine}
     started = time.monotonic()
     created = not out.exists()
     try:
@@ -230,6 +237,43 @@ def watch(
                      until=lambda: bool(stop_after) and len(handled) >= stop_after)
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+@cli.command()
+def fit(
+    subtitles_file: Annotated[Path, typer.Argument(help="SRT or WebVTT file, e.g. translated subtitles.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Fitted file (default: NAME.fit.EXT).")] = None,
+    language: Annotated[str, typer.Option(help="Language of the subtitles (en, de, fr, es, ...).")] = "en",
+    mode: Annotated[str, typer.Option(help="reading (characters per second) or speaking (syllables).")] = "reading",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile for reading mode.")] = "netflix-en",
+    lm: Annotated[str, typer.Option(help="Use the language model: auto, always or never.")] = "auto",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Shorten over-long cues of a subtitle file to their own slots; timings unchanged."""
+    from app.model_cache import ModelCache
+    from app.stages import write_atomic, write_json
+    from pipelines.subtitle_fit import SubtitleFitOptions, fit_subtitles
+
+    _setup_logging(verbose)
+    try:
+        content = subtitles_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise _fail(f"cannot read {subtitles_file}: {e}") from None
+    try:
+        options = SubtitleFitOptions(mode=mode, language=language, profile=profile, lm=lm)  # type: ignore[arg-type]
+        paraphraser = ModelCache(Settings()).paraphraser()
+        result = fit_subtitles(content, options, paraphraser)
+    except PipelineError as e:
+        raise _fail(str(e)) from None
+    suffix = ".vtt" if result.format == "vtt" else ".srt"
+    target = out or subtitles_file.with_name(subtitles_file.stem + ".fit" + suffix)
+    write_atomic(target, result.text)
+    report = target.with_suffix(".report.json")
+    write_json(report, {"source": str(subtitles_file), "counts": result.counts,
+                        "cues": [asdict(c) for c in result.cues]})
+    counts = result.counts
+    typer.echo(f"{counts['ok']} cues fit, {counts['shortened']} shortened, {counts['over']} still over")
+    typer.echo(f"  {target}\n  {report}")
 
 
 @models_cli.command("list")

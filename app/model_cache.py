@@ -21,15 +21,26 @@ class ModelCache:
         self.settings = settings
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
 
     def get(self, key: str, loader: Callable[[], T]) -> T:
         """The model cached under ``key``, loading it with ``loader`` the first time."""
+        # One lock per model: loading one never waits for another, and a loader may itself
+        # ask for a shared model (the classifier asks for the embedder).
         with self._lock:
-            if key not in self._models:
-                started = time.monotonic()
-                self._models[key] = loader()
-                log.info("loaded model %s in %.2f s", key, time.monotonic() - started)
-            return self._models[key]  # type: ignore[no-any-return]
+            if key in self._models:
+                return self._models[key]  # type: ignore[no-any-return]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._models:
+                    return self._models[key]  # type: ignore[no-any-return]
+            started = time.monotonic()
+            model = loader()
+            log.info("loaded model %s in %.2f s", key, time.monotonic() - started)
+            with self._lock:
+                self._models[key] = model
+            return model
 
     def loaded(self) -> list[str]:
         with self._lock:
@@ -55,16 +66,39 @@ class ModelCache:
 
         return self.get(f"ocr:{engine}", lambda: load_engine(engine, self.settings.model_dir))
 
+    def embedder(self) -> Any:
+        """MiniLM sentence embeddings, shared by the classifier and the paraphraser."""
+        from pipelines.embeddings import SentenceEmbedder
+
+        return self.get("embedder", lambda: SentenceEmbedder.load(self.settings.model_dir,
+                                                                  threads=self.settings.cpu_threads or None))
+
     def classifier(self) -> Any:
         """The learning-content classifier (MiniLM, the multilingual e5 and the shipped head)."""
-        from pipelines.classify import Classifier
 
-        return self.get("classifier", lambda: Classifier.load(self.settings.model_dir,
-                                                              threads=self.settings.cpu_threads or None))
+        def load() -> Any:
+            from pipelines.classify import Classifier
+            from pipelines.embeddings import MultilingualEmbedder
+            from pipelines.exceptions import ModelNotInstalledError
+
+            try:
+                multilingual = MultilingualEmbedder.load()
+            except ModelNotInstalledError as exc:
+                log.warning("non-English text will be scored with the English model: %s", exc)
+                multilingual = None
+            return Classifier.from_embedders(self.embedder(), multilingual_embedder=multilingual)
+
+        return self.get("classifier", load)
 
     def paraphraser(self) -> Any:
-        """The duration-constrained paraphraser (MiniLM and SmolLM2)."""
-        from pipelines.paraphrase import Paraphraser
+        """The duration-constrained paraphraser (MiniLM and SmolLM2 on CTranslate2)."""
 
-        return self.get("paraphraser", lambda: Paraphraser.load(self.settings.model_dir,
-                                                                threads=self.settings.cpu_threads or 2))
+        def load() -> Any:
+            from pipelines.paraphrase import Paraphraser
+            from pipelines.smollm import LMSettings, SmolLM2Shortener
+
+            lm = SmolLM2Shortener.load(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2))
+            lm.warm_up()
+            return Paraphraser(self.embedder(), lm)
+
+        return self.get("paraphraser", load)

@@ -77,3 +77,44 @@ def test_bad_option_is_explained(samples: Path, tmp_path: Path, model_dir: Path)
     )
     assert proc.returncode == 2
     assert "Unknown subtitle profile 'cinema'" in proc.stderr
+
+
+@pytest.mark.slow
+def test_process_all_stages_on_sample(samples: Path, tmp_path: Path, model_dir: Path) -> None:
+    proc = run("process", str(samples / "lesson.mp4"), "--out", str(tmp_path), "--stages", "ocr,classify,fit",
+               model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    order = list(result["stages"])
+    assert sorted(order) == ["classify", "fit", "ocr", "subtitles"]
+    assert order.index("subtitles") < order.index("classify") and order.index("ocr") < order.index("classify")
+    reference = json.loads((samples / "lesson.json").read_text())
+    screen = (tmp_path / "onscreen_text.txt").read_text()
+    assert all(slide["title"] in screen for slide in reference["slides"])
+    verdict = json.loads((tmp_path / "classification.json").read_text())
+    assert verdict["label"] == "learning"
+    assert set(verdict["signals"]) >= {"transcript", "screen_text"}
+    report = json.loads((tmp_path / "fit_report.json").read_text())
+    assert sum(report["counts"].values()) == result["stages"]["subtitles"]["summary"]["cues"]
+    fitted = pysubs2.load(str(tmp_path / "subtitles.fit.srt"))
+    original = pysubs2.load(str(tmp_path / "subtitles.srt"))
+    assert [(e.start, e.end) for e in fitted] == [(e.start, e.end) for e in original]  # timings unchanged
+
+
+@pytest.mark.slow
+def test_fit_command_shortens_a_translated_file(tmp_path: Path, model_dir: Path) -> None:
+    source = tmp_path / "course.de.srt"
+    source.write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\n"
+        "Also, im Grunde genommen müssen Sie jetzt zuerst auf die Schaltfläche Einstellungen klicken.\n\n"
+        "2\n00:00:04,000 --> 00:00:07,000\nDanke schön.\n",
+        encoding="utf-8",
+    )
+    proc = run("fit", str(source), "--language", "de", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    fitted = pysubs2.load(str(tmp_path / "course.de.fit.srt"))
+    assert [(e.start, e.end) for e in fitted] == [(1000, 3000), (4000, 7000)]
+    assert len(fitted[0].plaintext) < 90
+    assert fitted[1].plaintext == "Danke schön."
+    report = json.loads((tmp_path / "course.de.fit.report.json").read_text())
+    assert report["counts"]["ok"] >= 1
