@@ -204,6 +204,9 @@ def plan(requested: list[str] | tuple[str, ...]) -> list[str]:
             return
         for dep in STAGES[name].needs:
             visit(dep)
+        for dep in STAGES[name].uses:  # optional inputs run first when they were requested too
+            if dep in wanted:
+                visit(dep)
         order.append(name)
 
     wanted = set(requested)

@@ -15,6 +15,9 @@ from pipelines.exceptions import OptionsError
 
 def test_plan_validates_names() -> None:
     assert plan(["subtitles"]) == ["subtitles"]
+    assert plan(["fit"]) == ["subtitles", "fit"]
+    order = plan(["classify", "ocr"])
+    assert sorted(order) == ["classify", "ocr", "subtitles"] and order[-1] == "classify"
     with pytest.raises(OptionsError, match="Unknown stage 'transcribe'"):
         plan(["transcribe"])
     with pytest.raises(OptionsError, match="No stages requested"):
