@@ -5,9 +5,11 @@ downscaled and in grayscale, with a reference: what the frame looked like when i
 Only what changed is read again. Screencasts are mostly static, so most samples need no OCR at
 all, and most of the rest only a small region (a typed word, a new menu).
 
-Small changes that move from one sample to the next (a mouse cursor) are ignored; once they stay
-put for two samples they are reported apart, for the caller to read where they touch text. A
-change over most of the frame is a new scene and is read whole.
+The reference only takes in what the caller read (``absorb``), so a change stays reported until
+it is read; regions still changing from one sample to the next (typing, scrolling, a fade) are
+reported as ``moving``, for the caller to read them once they settle. Small changes (a mouse
+cursor) count only once they stay put for a while, and are reported apart. A change over most
+of the frame is a new scene.
 """
 
 from __future__ import annotations
@@ -39,20 +41,25 @@ class ChangeOptions:
         pixel_threshold: grey-level difference (0-255) above which a pixel changed; above
             compression noise.
         small_region: a changed blob smaller than this share of the frame width in both
-            directions is "small" (a mouse cursor, one digit); it counts only once it stays put
-            for two samples, so a moving cursor never triggers a read.
+            directions is "small" (a mouse cursor, one digit).
+        small_persist: samples a small change must stay put before it counts; a moving or
+            briefly parked cursor never does (a changed digit is read this late).
         scene_fraction: share of the frame that must change for a new scene (read whole).
         full_fraction: share of the frame covered by changed regions above which the whole frame
             is read anyway (one big read is cheaper than many small ones).
         margin: pixels (full resolution) added around a changed region before it is read.
+        max_defer: samples a region that keeps changing (typing, scrolling, a transition) may
+            wait to settle before it is read anyway.
     """
 
     diff_width: int = 640
     pixel_threshold: int = 32
     small_region: float = 0.04
+    small_persist: int = 8
     scene_fraction: float = 0.4
     full_fraction: float = 0.35
     margin: int = 12
+    max_defer: int = 6
 
 
 class ChangeKind(StrEnum):
@@ -68,33 +75,38 @@ class Change:
     """The verdict for one sample; boxes are in full-resolution pixels.
 
     Attributes:
-        kind: nothing, regions to read, or a new scene (read it whole).
-        regions: what to read again (already taken into the reference).
-        small: small changes that stayed put for two samples: a parked cursor, where the cursor
-            was when the reference was taken, or one changed digit. Worth reading only where
-            they touch known text; the caller passes those it reads to ``ChangeDetector.absorb``.
+        kind: nothing, regions that differ from the reference, or a new scene.
+        regions: where the frame differs from the reference (what was last read), small
+            changes left out; the whole frame for a scene.
+        moving: where the frame differs from the previous sample: regions that are still changing
+            (typing, scrolling, a fade) and are best read once they settle.
+        small: small changes that stayed put for ``small_persist`` samples (a changed digit, a
+            parked cursor): worth reading where they touch known text.
         changed_fraction: share of the (downscaled) frame that differs from the reference.
     """
 
     kind: ChangeKind
     regions: tuple[PixelBox, ...] = ()
+    moving: tuple[PixelBox, ...] = ()
     small: tuple[PixelBox, ...] = ()
     changed_fraction: float = 0.0
 
 
 @dataclass
 class ChangeDetector:
-    """Compares samples with the last read state of the frame and says what to read again.
+    """Compares samples with the last read state of the frame and says what differs.
 
-    Call ``update(frame)`` once per sample, in order. The detector assumes the caller reads what
-    it returns: regions it reports are taken into the reference straight away.
+    Call ``update(frame)`` once per sample, in order, then ``absorb`` the regions that were read
+    (or ``absorb_all``): the reference is what the caller last read, so a region that is not
+    read yet keeps being reported.
     """
 
     options: ChangeOptions = field(default_factory=ChangeOptions)
     _reference: np.ndarray | None = None
     _last: np.ndarray | None = None
+    _previous: np.ndarray | None = None
     _scale: float = 1.0
-    _pending: list[PixelBox] = field(default_factory=list)
+    _pending: list[tuple[PixelBox, int]] = field(default_factory=list)
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
@@ -106,42 +118,48 @@ class ChangeDetector:
         return gray
 
     def update(self, frame: np.ndarray) -> Change:
-        """Compare one sample (BGR or grayscale) with the reference and update the reference."""
+        """Compare one sample (BGR or grayscale) with the reference and with the previous sample."""
         small = self._small(frame)
-        self._last = small
+        self._previous, self._last = self._last, small
+        full_box = (0, 0, frame.shape[1], frame.shape[0])
         if self._reference is None or self._reference.shape != small.shape:
-            self._reference = small
+            self._reference = np.zeros_like(small)
             self._pending = []
-            return Change(ChangeKind.SCENE, (self._full_box(frame),), (), 1.0)
+            return Change(ChangeKind.SCENE, (full_box,), (), (), 1.0)
         mask = cv2.absdiff(small, self._reference) > self.options.pixel_threshold
         fraction = float(mask.mean())
+        moving: tuple[PixelBox, ...] = ()
+        if self._previous is not None and self._previous.shape == small.shape:
+            motion = cv2.absdiff(small, self._previous) > self.options.pixel_threshold
+            if motion.any():
+                big = [b for b in self._blobs(motion) if not self._is_small(b, small.shape[1])]
+                moving = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(big))
         if fraction == 0.0:
             self._pending = []
-            return Change(ChangeKind.NONE)
+            return Change(ChangeKind.NONE, (), moving)
         if fraction >= self.options.scene_fraction:
-            self._reference = small
             self._pending = []
-            return Change(ChangeKind.SCENE, (self._full_box(frame),), (), fraction)
+            return Change(ChangeKind.SCENE, (full_box,), moving, (), fraction)
         blobs = self._blobs(mask)
         width = small.shape[1]
-        small_blobs = [b for b in blobs if self._is_small(b, width)]
         kept = [b for b in blobs if not self._is_small(b, width)]
-        # A small blob counts only where a small blob also was in the previous sample: a parked
-        # cursor or a changed digit, not a cursor on its way somewhere.
-        steady = [b for b in small_blobs if any(_intersects(b, p) for p in self._pending)]
-        self._pending = small_blobs
+        # A small blob counts once small blobs were there for ``small_persist`` samples running:
+        # a changed digit, not a cursor on its way somewhere or parked for a moment.
+        counted = []
+        for b in (b for b in blobs if self._is_small(b, width)):
+            runs = [n for p, n in self._pending if _intersects(b, p)]
+            counted.append((b, 1 + max(runs, default=0)))
+        self._pending = counted
+        steady = [b for b, n in counted if n >= self.options.small_persist]
         small_full = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(steady))
         if not kept:
-            return Change(ChangeKind.NONE, (), small_full, fraction)
+            return Change(ChangeKind.NONE, (), moving, small_full, fraction)
         regions = _merge_boxes([_pad(b, 2, small.shape) for b in kept])
         area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) / small.size
         if area >= self.options.full_fraction:
-            self._reference = small
-            return Change(ChangeKind.REGIONS, (self._full_box(frame),), (), fraction)
-        for x0, y0, x1, y1 in regions:
-            self._reference[y0:y1, x0:x1] = small[y0:y1, x0:x1]
+            return Change(ChangeKind.REGIONS, (full_box,), moving, small_full, fraction)
         full = tuple(self._to_full(r, frame.shape) for r in regions)
-        return Change(ChangeKind.REGIONS, full, small_full, fraction)
+        return Change(ChangeKind.REGIONS, full, moving, small_full, fraction)
 
     def absorb(self, regions: tuple[PixelBox, ...] | list[PixelBox]) -> None:
         """Take these full-resolution regions of the last sample into the reference (they were read)."""
@@ -153,6 +171,18 @@ class ChangeDetector:
             a, b = max(0, math.floor(x0 * s)), max(0, math.floor(y0 * s))
             c, d = min(w, math.ceil(x1 * s)), min(h, math.ceil(y1 * s))
             self._reference[b:d, a:c] = self._last[b:d, a:c]
+        self._pending = [(p, n) for p, n in self._pending
+                         if not any(_intersects(p, self._to_small(r)) for r in regions)]
+
+    def absorb_all(self) -> None:
+        """Take the whole last sample into the reference (it was read whole)."""
+        if self._last is not None:
+            self._reference = self._last.copy()
+            self._pending = []
+
+    def _to_small(self, box: PixelBox) -> PixelBox:
+        s = self._scale
+        return (math.floor(box[0] * s), math.floor(box[1] * s), math.ceil(box[2] * s), math.ceil(box[3] * s))
 
     def _is_small(self, box: PixelBox, width: int) -> bool:
         limit = self.options.small_region * width
@@ -179,9 +209,6 @@ class ChangeDetector:
             min(h, math.ceil(box[3] / s) + m),
         )
 
-    @staticmethod
-    def _full_box(frame: np.ndarray) -> PixelBox:
-        return (0, 0, frame.shape[1], frame.shape[0])
 
 
 def _intersects(a: PixelBox, b: PixelBox) -> bool:

@@ -24,19 +24,34 @@ Typical use (the service loads the engine once per worker)::
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
-from pipelines.exceptions import OptionsError, PipelineError, UnsupportedLanguageError
-from pipelines.frames import ChangeDetector, ChangeKind, ChangeOptions, PixelBox, merge_regions, sample_frames
-from pipelines.models import model_path
+from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
+from pipelines.frames import (
+    ChangeDetector,
+    ChangeKind,
+    ChangeOptions,
+    PixelBox,
+    merge_regions,
+    open_video,
+    sample_frames,
+)
+from pipelines.ocr_engines import (
+    ENGINE_LANGUAGES,
+    ENGINE_MODELS,
+    EasyOcrEngine,
+    OcrEngine,
+    RapidOcrEngine,
+    Reading,
+    join_line_boxes,
+    load_engine,
+)
 from pipelines.text_tracking import (
     Box,
     Detection,
@@ -49,21 +64,15 @@ from pipelines.text_tracking import (
     unique_text,
 )
 
+__all__ = [
+    "ENGINE_LANGUAGES", "ENGINE_MODELS", "EasyOcrEngine", "OcrEngine", "OcrOptions", "OcrResult", "OcrTiming",
+    "RapidOcrEngine", "Reading", "check_languages", "join_line_boxes", "load_engine", "load_image", "read_image",
+    "run_ocr",
+]
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
-
-_LATIN = ("en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "fi", "is", "pl", "cs",
-          "sk", "sl", "hr", "ro", "tr", "id", "ms", "ca", "eu", "gl", "et", "lv", "lt", "sq", "af", "sw",
-          "vi", "tl")
-ENGINE_LANGUAGES: dict[str, frozenset[str]] = {
-    "rapidocr": frozenset((*_LATIN, "zh", "zh-hans", "zh-hant", "zh-cn", "zh-tw", "ja")),
-    "easyocr": frozenset(("en",)),
-}
-"""Languages (ISO 639-1 codes, lower case) each engine reads offline with its installed weights."""
-
-ENGINE_MODELS = {"rapidocr": "ppocrv5", "easyocr": "easyocr-en"}
-"""Registry name (``pipelines.models``) of the weights each engine needs."""
 
 
 @dataclass(frozen=True)
@@ -127,182 +136,10 @@ def check_languages(engine: str, languages: tuple[str, ...]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Reading:
-    """One line of text an engine read: axis-aligned pixel box, text, confidence (0-1)."""
-
-    box: PixelBox
-    text: str
-    confidence: float
-
-
-class OcrEngine(Protocol):
-    """What the pipeline needs from an OCR engine."""
-
-    name: str
-
-    def read(self, image: np.ndarray) -> list[Reading]:
-        """Read every line of text in a BGR image; boxes in the image's pixels."""
-        ...
-
-
-def _quad_to_box(points: Any) -> PixelBox:
-    pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-    return (int(pts[:, 0].min()), int(pts[:, 1].min()), int(np.ceil(pts[:, 0].max())),
-            int(np.ceil(pts[:, 1].max())))
-
-
-class RapidOcrEngine:
-    """RapidOCR (onnxruntime) with the PP-OCRv5 models; loads on first use, once."""
-
-    name = "rapidocr"
-
-    def __init__(self, model_folder: Path) -> None:
-        self.model_folder = Path(model_folder)
-        self._engine: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
-                d = self.model_folder
-                started = time.monotonic()
-                # Detection at the image's own resolution (limit "max" 2000): the default
-                # ("min" 736) blows small regions up to 736 pixels, slow and no better.
-                self._engine = RapidOCR(
-                    det_model_path=str(d / "det" / "det.onnx"),
-                    rec_model_path=str(d / "rec" / "rec.onnx"),
-                    rec_keys_path=str(d / "ppocrv5_dict.txt"),
-                    cls_model_path=str(d / "cls" / "cls.onnx"),
-                    det_limit_type="max",
-                    det_limit_side_len=2000,
-                )
-                log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
-            return self._engine
-
-    def read(self, image: np.ndarray) -> list[Reading]:
-        """Read the text lines of a BGR image.
-
-        Detection, then words that the detector split apart on one line are joined into that
-        line, then each line is recognised: a line reads the same whether the whole frame or
-        only a region around it was given (the detector splits lines differently in crops).
-        """
-        engine = self._load()
-        h, w = image.shape[:2]
-        pad = max(0, 32 - h)  # the detector needs some height
-        src = cv2.copyMakeBorder(image, 0, pad, 0, 0, cv2.BORDER_REPLICATE) if pad else image
-        quads, _ = engine.text_det(src)
-        if quads is None or len(quads) == 0:
-            return []
-        groups = join_line_boxes([_quad_to_box(q) for q in quads])
-        crops = []
-        for members in groups:
-            if len(members) == 1:  # keep the detector's own (possibly slanted) crop
-                crops.append(engine.get_crop_img_list(src, [quads[members[0]]])[0])
-            else:
-                x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
-                crops.append(src[y0:y1, x0:x1])
-        texts, _ = engine.text_rec(crops)
-        out = []
-        for members, (text, score) in zip(groups, texts, strict=True):
-            x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
-            box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
-            if text.strip() and box[2] > box[0] and box[3] > box[1]:
-                out.append(Reading(box, str(text).strip(), float(score)))
-        return out
-
-
-def _union(boxes: list[PixelBox]) -> PixelBox:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-            max(b[3] for b in boxes))
-
-
-def join_line_boxes(boxes: list[PixelBox], max_gap: float = 0.5) -> list[list[int]]:
-    """Group boxes that are pieces of one line: side by side (gap under ``max_gap`` x height)
-    and overlapping vertically by most of the lower one. Returns index groups, left to right."""
-    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
-    groups: list[list[int]] = []
-    spans: list[PixelBox] = []
-    for i in order:
-        b = boxes[i]
-        for g, span in enumerate(spans):
-            last = boxes[groups[g][-1]]
-            height = min(b[3] - b[1], last[3] - last[1])
-            v_overlap = min(b[3], last[3]) - max(b[1], last[1])
-            gap = b[0] - span[2]
-            if height > 0 and v_overlap >= 0.6 * height and gap <= max_gap * max(b[3] - b[1], last[3] - last[1]):
-                groups[g].append(i)
-                spans[g] = _union([span, b])
-                break
-        else:
-            groups.append([i])
-            spans.append(b)
-    return groups
-
-
-class EasyOcrEngine:
-    """EasyOCR (CRAFT + english_g2) on CPU; loads on first use, once. Needs ``.venv-easyocr``."""
-
-    name = "easyocr"
-
-    def __init__(self, model_folder: Path, languages: tuple[str, ...] = ("en",)) -> None:
-        self.model_folder = Path(model_folder)
-        self.languages = languages
-        self._reader: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._reader is None:
-                try:
-                    import easyocr
-                except ImportError as err:
-                    raise PipelineError(
-                        "The easyocr engine is an optional extra that this environment lacks "
-                        f"({err}). Install it with ./scripts/setup-easyocr and run lessonlens from "
-                        ".venv-easyocr, or use engine 'rapidocr'."
-                    ) from err
-                started = time.monotonic()
-                self._reader = easyocr.Reader(
-                    list(self.languages),
-                    model_storage_directory=str(self.model_folder),
-                    download_enabled=False,
-                    gpu=False,
-                    verbose=False,
-                )
-                log.info("loaded EasyOCR from %s in %.2f s", self.model_folder, time.monotonic() - started)
-            return self._reader
-
-    def read(self, image: np.ndarray) -> list[Reading]:
-        """Read the text lines of a BGR image (EasyOCR merges words of a line, ``width_ths``)."""
-        reader = self._load()
-        result = reader.readtext(image, width_ths=1.0)
-        return [Reading(_quad_to_box(quad), str(text), float(score)) for quad, text, score in result]
-
-
-def load_engine(name: str, model_dir: Path) -> OcrEngine:
-    """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
-
-    Raises:
-        OptionsError: unknown engine name.
-        ModelNotInstalledError: the engine's weights are not installed (says how to install).
-    """
-    if name not in ENGINE_MODELS:
-        raise OptionsError(f"Unknown OCR engine {name!r}. Choose one of: {', '.join(sorted(ENGINE_MODELS))}.")
-    folder = model_path(ENGINE_MODELS[name], model_dir)
-    if name == "easyocr":
-        return EasyOcrEngine(folder)
-    return RapidOcrEngine(folder)
-
-
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as BGR, putting transparent parts on white (as a page shows them)."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        from pipelines.exceptions import MediaError
-
         raise MediaError(f"{path}: not an image OpenCV can read.")
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -426,21 +263,6 @@ def _grow_regions(regions: list[PixelBox], current: list[Reading]) -> list[Pixel
             return grown
 
 
-def _read_changes(
-    frame: np.ndarray, regions: tuple[PixelBox, ...], current: list[Reading], engine: OcrEngine,
-    options: OcrOptions,
-) -> tuple[list[Reading], int]:
-    """Re-read the changed regions of ``frame``; keep the readings elsewhere. Returns (readings, calls)."""
-    h, w = frame.shape[:2]
-    grown = _grow_regions(list(regions), current)
-    if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= options.change.full_fraction * w * h:
-        return _filter(engine.read(frame), options), 0
-    kept = [r for r in current if not any(_intersects(r.box, g) for g in grown)]
-    for region in grown:
-        kept += _filter(_read_region(frame, region, engine), options)
-    return kept, len(grown)
-
-
 def _read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
     """Read one region of a frame, framed by a replicated border.
 
@@ -460,6 +282,55 @@ def _read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list
     return out
 
 
+@dataclass
+class _Reader:
+    """Reads what changed, when it has settled, and writes the readings back to where it began."""
+
+    engine: OcrEngine
+    options: OcrOptions
+    detector: ChangeDetector
+    samples: list[list[Reading]] = field(default_factory=list)
+    cuts: set[int] = field(default_factory=set)
+    waiting: list[tuple[PixelBox, int]] = field(default_factory=list)  # (region, first sample)
+    ocred: int = 0
+    regions_ocred: int = 0
+
+    def step(self, frame: np.ndarray, change: ChangeKind, regions: list[PixelBox],
+             moving: tuple[PixelBox, ...], final: bool = False) -> None:
+        k = len(self.samples) - 1
+        opts = self.options.change
+        waiting = []
+        for region in regions:
+            starts = [s for b, s in self.waiting if _intersects(b, region)]
+            waiting.append((region, min(starts, default=k)))
+        ready = [(r, s) for r, s in waiting
+                 if final or k - s >= opts.max_defer or not any(_intersects(r, m) for m in moving)]
+        self.waiting = [w for w in waiting if w not in ready]
+        if not ready:
+            return
+        self.ocred += 1
+        h, w = frame.shape[:2]
+        grown = _grow_regions([r for r, _ in ready], self.samples[k])
+        if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= opts.full_fraction * w * h:
+            grown = [(0, 0, w, h)]
+        if grown == [(0, 0, w, h)]:
+            readings = {grown[0]: _filter(self.engine.read(frame), self.options)}
+            self.detector.absorb_all()
+            self.waiting = []
+        else:
+            readings = {g: _filter(_read_region(frame, g, self.engine), self.options) for g in grown}
+            self.regions_ocred += len(grown)
+            self.detector.absorb(grown)
+            self.waiting = [(b, s) for b, s in self.waiting if not any(_intersects(b, g) for g in grown)]
+        for g, new in readings.items():
+            first = min(s for r, s in ready if _intersects(r, g))
+            before = self.samples[first - 1] if first > 0 else []
+            for j in range(first, k + 1):
+                self.samples[j] = [r for r in self.samples[j] if not _intersects(r.box, g)] + new
+            if change is ChangeKind.SCENE or _text_replaced(before, self.samples[k]):
+                self.cuts.add(first)
+
+
 def run_ocr(
     path: str | Path,
     engine: OcrEngine,
@@ -467,6 +338,11 @@ def run_ocr(
     progress: Progress | None = None,
 ) -> OcrResult:
     """Find the on-screen text of a video and time it.
+
+    Each sample is compared with what was last read; a region that changed is read once it has
+    settled (typing, scrolling and transitions are read when they stop, or every
+    ``change.max_defer`` samples), and its readings are written back to the sample where the
+    change began, so events start when the text appeared.
 
     Args:
         path: the video file.
@@ -476,57 +352,51 @@ def run_ocr(
 
     Raises:
         MediaError: the file is not a readable video.
-        OptionsError / UnsupportedLanguageError: options that cannot work.
+        OptionsError: options that do not fit the engine.
     """
     options = options or OcrOptions(engine=engine.name)
     if options.engine != engine.name:
         raise OptionsError(
             f"options ask for engine {options.engine!r} but the loaded engine is {engine.name!r}."
         )
-    from pipelines.frames import open_video
-
     cap, info = open_video(path)
     cap.release()
     total_samples = max(1, int(info.duration * options.sample_rate) + 1)
-    detector = ChangeDetector(options.change)
-    current: list[Reading] = []
-    samples: list[FrameDetections] = []
-    ocred = regions_ocred = 0
+    reader = _Reader(engine, options, ChangeDetector(options.change))
+    times: list[float] = []
     t_decode = t_compare = t_ocr = 0.0
     started = last = time.perf_counter()
-    last_time = 0.0
+    crop = np.zeros((1, 1, 3), np.uint8)
+    offset = (0, 0)
+    size = (1, 1)
     for _, t, frame in sample_frames(path, options.sample_rate):
         now = time.perf_counter()
         t_decode += now - last
-        crop, (ox, oy) = _apply_roi(frame, options.roi)
-        change = detector.update(crop)
+        crop, offset = _apply_roi(frame, options.roi)
+        size = (frame.shape[1], frame.shape[0])
+        change = reader.detector.update(crop)
         t_compare += time.perf_counter() - now
         now = time.perf_counter()
-        regions = change.regions
-        if change.small:
-            # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
-            touching = tuple(b for b in change.small if any(_near(b, r.box) for r in current))
-            detector.absorb(touching)
-            regions += touching
-        new_scene = change.kind is ChangeKind.SCENE
-        if regions:
-            ocred += 1
-            before = current
-            if regions == ((0, 0, crop.shape[1], crop.shape[0]),):
-                current = _filter(engine.read(crop), options)
-            else:
-                current, calls = _read_changes(crop, regions, current, engine, options)
-                regions_ocred += calls
-            new_scene = new_scene or _text_replaced(before, current)
+        current = list(reader.samples[-1]) if reader.samples else []
+        reader.samples.append(current)
+        times.append(t)
+        # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
+        regions = list(change.regions) + [b for b in change.small if any(_near(b, r.box) for r in current)]
+        reader.step(crop, change.kind, regions, change.moving)
         t_ocr += time.perf_counter() - now
-        h, w = frame.shape[:2]
-        dets = tuple(_normalise(r, w, h) for r in _offset(current, ox, oy))
-        samples.append(FrameDetections(t, dets, new_scene=new_scene))
-        last_time = t
-        if progress is not None and len(samples) % 10 == 0:
-            progress(min(0.99, len(samples) / total_samples))
+        if progress is not None and len(times) % 10 == 0:
+            progress(min(0.99, len(times) / total_samples))
         last = time.perf_counter()
     now = time.perf_counter()
+    if reader.waiting:  # the video ended while something was still changing: read it as it ends
+        reader.step(crop, ChangeKind.REGIONS, [b for b, _ in reader.waiting], (), final=True)
+    t_ocr += time.perf_counter() - now
+    now = time.perf_counter()
+    w, h = size
+    samples = [
+        FrameDetections(t, tuple(_normalise(r, w, h) for r in _offset(readings, *offset)), new_scene=i in reader.cuts)
+        for i, (t, readings) in enumerate(zip(times, reader.samples, strict=True))
+    ]
     events = track_text(samples, 1.0 / options.sample_rate, options.tracking)
     scenes = unique_text(events)
     t_track = time.perf_counter() - now
@@ -534,16 +404,16 @@ def run_ocr(
         progress(1.0)
     timing = OcrTiming(round(t_decode, 3), round(t_compare, 3), round(t_ocr, 3), round(t_track, 3),
                        round(time.perf_counter() - started, 3))
-    log.info("ocr %s: %d samples, %d read (%d regions), %d events, %.1f s", path, len(samples), ocred,
-             regions_ocred, len(events), timing.total)
+    log.info("ocr %s: %d samples, %d read (%d regions), %d events, %.1f s", path, len(samples),
+             reader.ocred, reader.regions_ocred, len(events), timing.total)
     return OcrResult(
         events=tuple(events),
         scenes=tuple(scenes),
         samples=tuple(samples),
         frames_sampled=len(samples),
-        frames_ocred=ocred,
-        regions_ocred=regions_ocred,
-        duration=max(info.duration, last_time + 1.0 / options.sample_rate),
+        frames_ocred=reader.ocred,
+        regions_ocred=reader.regions_ocred,
+        duration=max(info.duration, (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
         engine=engine.name,
         timing=timing,
     )

@@ -173,27 +173,28 @@ def _match_score(track: _Track, det: Detection, options: TrackingOptions, cut: b
     close their spelling (unless one was typed on into the other). Across a cut (``cut``) only
     the same text continues: a new slide's "Title B" where "Title A" was is new text.
     """
+    ov = overlap(track.box, det.box)
+    same = track.text == det.text or normalise_text(track.text) == normalise_text(det.text)
     if cut:
-        return 3.0 if normalise_text(track.text) == normalise_text(det.text) and overlap(
-            track.box, det.box) >= options.min_overlap else 0.0
+        return 3.0 if same and ov >= options.min_overlap else 0.0
+    if same and ov > 0:  # the common case (an unchanged line): no edit distance needed
+        return 2.0 + ov
+    shift = abs((det.box[1] + det.box[3]) - (track.box[1] + track.box[3])) / 2
+    scrolled = shift <= options.max_shift and _horizontal_overlap(track.box, det.box) >= 0.5
+    if ov < options.min_overlap and not scrolled:
+        return 0.0
     old_numbers, new_numbers = _numbers(track.text), _numbers(det.text)
     # Only when both have numbers: a digit in one reading alone is usually a misread letter (0/O).
     if old_numbers and new_numbers and old_numbers != new_numbers and not _is_growth(track.text, det.text):
         return 0.0
-    sim = similarity(track.text, det.text)
-    ov = overlap(track.box, det.box)
+    sim = 1.0 if same else similarity(track.text, det.text)
     if ov >= options.min_overlap:
         if sim >= options.min_similarity:
             return 1.0 + sim + ov
         if _is_growth(track.text, det.text):
             return 1.0 + ov
         return 0.0
-    shift = abs((det.box[1] + det.box[3]) - (track.box[1] + track.box[3])) / 2
-    if (
-        sim >= options.scroll_similarity
-        and shift <= options.max_shift
-        and _horizontal_overlap(track.box, det.box) >= 0.5
-    ):
+    if sim >= options.scroll_similarity:
         return sim - shift
     return 0.0
 

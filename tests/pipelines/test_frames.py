@@ -68,52 +68,63 @@ def test_bad_inputs_raise_media_error(tmp_path: Path) -> None:
         list(sample_frames(junk, rate=0))
 
 
+def started(frame: np.ndarray, options: ChangeOptions | None = None) -> ChangeDetector:
+    """A detector that has seen ``frame`` and whose caller read it."""
+    d = ChangeDetector(options or ChangeOptions())
+    assert d.update(frame).kind is ChangeKind.SCENE
+    d.absorb_all()
+    return d
+
+
 def test_first_sample_is_a_scene_and_an_unchanged_one_is_nothing() -> None:
     d = ChangeDetector()
-    assert d.update(blank()).kind is ChangeKind.SCENE
-    assert d.update(blank()).kind is ChangeKind.NONE
+    first = d.update(blank())
+    assert (first.kind, first.regions) == (ChangeKind.SCENE, ((0, 0, W, H),))
+    d.absorb_all()
+    assert d.update(blank()) == Change(ChangeKind.NONE)
     # Compression-like noise below the threshold is no change.
     noisy = np.clip(blank().astype(int) - np.random.default_rng(0).integers(0, 20, (H, W, 3)), 0, 255)
     assert d.update(noisy.astype(np.uint8)).kind is ChangeKind.NONE
 
 
-def test_a_changed_line_is_reported_as_a_region_around_it() -> None:
-    d = ChangeDetector(ChangeOptions(margin=4))
-    d.update(blank())
-    change = d.update(with_rect(blank(), 100, 200, 120, 16))
+def test_a_changed_line_is_reported_until_read_and_moving_only_while_it_changes() -> None:
+    d = started(blank(), ChangeOptions(margin=4))
+    line = with_rect(blank(), 100, 200, 120, 16)
+    change = d.update(line)
     assert change.kind is ChangeKind.REGIONS
-    (x0, y0, x1, y1), = change.regions
+    ((x0, y0, x1, y1),) = change.regions
     assert x0 <= 100 and y0 <= 200 and x1 >= 220 and y1 >= 216
     assert (x1 - x0) * (y1 - y0) < 0.05 * W * H
-    # Taken into the reference: the same frame again is no change.
-    assert d.update(with_rect(blank(), 100, 200, 120, 16)).kind is ChangeKind.NONE
+    assert len(change.moving) == 1  # it changed since the previous sample
+    settled = d.update(line)  # not read yet: still reported, but no longer moving
+    assert settled.regions == change.regions and settled.moving == ()
+    d.absorb(settled.regions)
+    assert d.update(line) == Change(ChangeKind.NONE)
 
 
 def test_most_of_the_frame_changing_is_a_new_scene() -> None:
-    d = ChangeDetector()
-    d.update(blank())
+    d = started(blank())
     assert d.update(blank(40)).kind is ChangeKind.SCENE
 
 
-def test_a_moving_cursor_is_ignored_and_a_parked_one_is_read_once() -> None:
-    d = ChangeDetector()
-    d.update(blank())
+def test_a_moving_cursor_is_ignored_and_a_parked_one_is_reported_apart() -> None:
+    d = started(blank(), ChangeOptions(small_persist=3))
     for step in range(6):
         cursor = with_rect(blank(), 50 + 60 * step, 80 + 30 * step, 8, 12)
-        assert d.update(cursor).kind is ChangeKind.NONE, step
+        assert d.update(cursor) == Change(ChangeKind.NONE, changed_fraction=pytest.approx(0.0004, abs=1e-3)), step
     parked = with_rect(blank(), 500, 300, 8, 12)
-    assert d.update(parked).small == ()  # first sample there: may still be moving
+    assert d.update(parked).small == ()  # there for one sample: may still be moving
+    assert d.update(parked).small == ()
     stayed = d.update(parked)
-    assert stayed.kind is ChangeKind.NONE
-    ((x0, y0, x1, y1),) = stayed.small  # reported apart, for the caller to read if on text
+    assert stayed.kind is ChangeKind.NONE and stayed.moving == ()
+    ((x0, y0, x1, y1),) = stayed.small  # for the caller to read if it is on text
     assert x0 <= 500 <= 508 <= x1 and y0 <= 300 <= 312 <= y1
     d.absorb(stayed.small)
     assert d.update(parked) == Change(ChangeKind.NONE)
 
 
 def test_two_separate_changes_give_two_regions() -> None:
-    d = ChangeDetector()
-    d.update(blank())
+    d = started(blank())
     frame = with_rect(with_rect(blank(), 20, 20, 100, 14), 400, 300, 150, 14)
     change = d.update(frame)
     assert change.kind is ChangeKind.REGIONS
