@@ -181,3 +181,45 @@ def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cl
     assert event_ids == [f"evt_{job_id}_succeeded"] * 2, event_ids
     assert [r["answered"] for r in receiver.received] == [500, 200]
     assert [d["ok"] for d in job["deliveries"]] == [False, True]
+
+
+@pytest.fixture
+def rabbit_cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Like ``cluster`` with RabbitMQ as the broker and queues of this test's own (deleted after)."""
+    from kombu import Connection
+
+    url = os.environ.get("LESSONLENS_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
+    try:
+        with Connection(url, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as e:
+        pytest.skip(f"RabbitMQ at {url} is unreachable ({e}); it is optional")
+    queue = f"lltest-{os.urandom(4).hex()}"
+    c = Cluster(database_url, url, "", tmp_path / "shared",
+                env={"celery_default_queue": queue, "webhook_secret": SECRET, "allow_private_urls": "true"})
+    try:
+        yield c
+    finally:
+        c.stop()
+        with Connection(url) as conn:
+            conn.default_channel.queue_delete(queue)
+
+
+@pytest.mark.slow
+def test_rabbitmq_delivers_a_dead_workers_job_again_at_once(rabbit_cluster: Cluster, samples: Path) -> None:
+    api = rabbit_cluster.api()
+    try:
+        doomed, survivor = rabbit_cluster.worker("doomed"), rabbit_cluster.worker("survivor")
+        with api.client() as c:
+            job_id = _submit(c, samples / "lesson.mp4")
+            running = api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
+            taker = doomed if job_id in doomed.started_jobs() else survivor
+            other = survivor if taker is doomed else doomed
+            taker.kill()  # the connection drops: RabbitMQ requeues the message, no timeout to wait for
+            job = api.wait_job(c, job_id, _terminal, timeout_s=120)
+    finally:
+        api.stop()
+    assert running["attempts"] == 1
+    assert job["status"] == "succeeded" and job["attempts"] == 2, job
+    assert other.started_jobs() == [job_id]
+    assert "its worker was lost during attempt 1" in other.log()
