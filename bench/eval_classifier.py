@@ -69,6 +69,9 @@ def report(title: str, examples: Sequence[Example], results: Sequence[ClassifyRe
     for s, v in sorted(by_genre.items()):
         print(f"    {s:<40} {sum(v) / len(v):.4f} (n={len(v)})")
     print(f"  kind accuracy on learning examples labelled learning: {kind_acc:.4f} (n={len(kind_pairs)})")
+    kind_confusion = collections.Counter(f"{a} -> {b}" for a, b in kind_pairs if a != b)
+    for pair, count in kind_confusion.most_common():
+        print(f"    kind {pair}: {count}")
     wrong = [(e, r) for e, r in zip(examples, results, strict=True) if int(r.label == LEARNING) != e.label]
     for e, r in wrong[:12]:
         print(f"    wrong: {e.source} p={r.probability:.3f} {e.text[:90]!r}")

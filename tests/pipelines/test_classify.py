@@ -214,6 +214,8 @@ def test_shipped_head_file_fits_the_embedders() -> None:
         assert hs.label.w.shape == (384,)
         assert hs.kind.W.shape == (len(KINDS), 384)
         assert hs.meta["held_out_examples"] > 0
+        # the head was fitted on document vectors made with the default chunking
+        assert hs.meta["chunk_words"] == ClassifyOptions().chunk_words
 
 
 def test_missing_head_file_falls_back_to_zero_shot(tmp_path: Path) -> None:
