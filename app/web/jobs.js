@@ -78,16 +78,18 @@ export class JobList {
       const { jobs } = await getJson("/v1/jobs?limit=50");
       this.render(jobs);
       const seen = new Set(jobs.map((j) => j.id));
+      let active = jobs.some((j) => ACTIVE.has(j.status));
       for (const id of this.watch) {
-        if (!seen.has(id)) {
-          try {
-            this.onJob(await getJson(`/v1/jobs/${id}`));
-          } catch {
-            this.watch.delete(id);
-          }
+        if (seen.has(id)) continue;
+        try {
+          const job = await getJson(`/v1/jobs/${id}`); // an open job older than the first page
+          active ||= ACTIVE.has(job.status);
+          this.onJob(job);
+        } catch {
+          this.watch.delete(id);
         }
       }
-      if (jobs.some((j) => ACTIVE.has(j.status))) delay = FAST_MS;
+      if (active) delay = FAST_MS;
       this.message.classList.remove("error");
       this.message.textContent = jobs.length ? "" : "No jobs yet.";
     } catch (err) {

@@ -53,7 +53,7 @@ export function setupUpload(onSubmitted) {
   let dropped = null;
 
   const showFile = (file) => {
-    fileName.textContent = file ? `${file.name} (${(file.size / 1e6).toFixed(1)} MB)` : "No file chosen.";
+    fileName.textContent = file ? `Chosen: ${file.name} (${(file.size / 1e6).toFixed(1)} MB)` : "";
   };
   input.addEventListener("change", () => {
     dropped = null;

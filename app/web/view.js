@@ -70,7 +70,10 @@ export class JobView {
     this.urls = [];
     this.panel.hidden = !id;
     this.empty.hidden = Boolean(id);
-    if (!id) return;
+    if (!id) {
+      document.title = "lessonlens";
+      return;
+    }
     for (const s of ["player-area", "ocr-section", "classify-section", "fit-section", "skipped-section",
                      "downloads-section"]) byId(s).hidden = true;
     clear(byId("job-stages"));
@@ -101,6 +104,7 @@ export class JobView {
     this.job = job;
     const name = (job.source && job.source.filename) || job.id;
     byId("job-title").textContent = name;
+    document.title = `${name} (${job.status}) – lessonlens`;
     const status = byId("job-status");
     status.textContent = job.status;
     status.className = `badge status-${job.status}`;
@@ -201,7 +205,9 @@ export class JobView {
   }
 
   renderOcr(stage, data) {
-    const events = Array.isArray(data) ? data : (data && Array.isArray(data.events) ? data.events : []);
+    const found = Array.isArray(data) ? data : (data && Array.isArray(data.events) ? data.events : []);
+    // By time; events that start together keep their reading order (the sort is stable).
+    const events = [...found].sort((a, b) => (Number(a.start) || 0) - (Number(b.start) || 0));
     const body = clear(byId("ocr-events"));
     for (const ev of events) {
       const text = ev.text || (Array.isArray(ev.lines) ? ev.lines.join(" ") : "");
@@ -227,7 +233,7 @@ export class JobView {
     const label = v.label ? (learning ? "Learning content" : "Not learning content") : "No verdict";
     verdict.append(el("strong", { text: label }));
     if (v.probability !== undefined) verdict.append(` — P(learning) ${percent(v.probability)}`);
-    if (learning && v.kind) verdict.append(`, kind: ${v.kind}`);
+    if (learning && v.kind) verdict.append(`, kind: ${String(v.kind).replaceAll("_", " ")}`);
     if (v.method) verdict.append(` (${v.method})`);
     const notes = clear(byId("classify-notes"));
     if (v.weak) notes.append(el("li", { text: "A weaker verdict than usual." }));

@@ -82,20 +82,17 @@ def _video(page: Any, expression: str, *args: Any) -> Any:
                          args[0] if args else None)
 
 
-def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServer, samples: Path,
-                                                        browser: Browser, tmp_path: Path) -> None:
+def _upload(page: Any, media: Path, stages: list[str]) -> str:
+    """Save the key, upload ``media`` with ``stages`` through the form, wait for the job; its id."""
     from playwright.sync_api import expect
-
-    server = start_server(api_keys=KEYS)
-    page = browser.page
-    page.goto(server.url)
-    expect(page.locator("#key-status")).to_contain_text("needs an API key")  # auth is on
 
     page.get_by_label("API key").fill(KEY)
     page.get_by_role("button", name="Save key").click()
-    page.get_by_label("choose a video file").set_input_files(samples / "lesson.mp4")
-    expect(page.locator("#file-name")).to_contain_text("lesson.mp4")
-    page.get_by_label("Subtitles (speech to text)").check()
+    page.get_by_label("choose a video file").set_input_files(media)
+    expect(page.locator("#file-name")).to_contain_text(media.name)
+    expect(page.locator("#stage-options input[value=subtitles]")).to_have_count(1)  # config loaded
+    for box in page.locator("#stage-options input[type=checkbox]").all():
+        box.set_checked(box.get_attribute("value") in stages)
     page.get_by_label("Spoken language").select_option("en")
     page.get_by_role("button", name="Upload and start").click()
 
@@ -105,10 +102,21 @@ def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServe
     job_id = panel.get_attribute("data-job-id")
     assert job_id and re.fullmatch(r"job_[0-9a-f]{20}", job_id)
     expect(page.locator(f'#job-list li[data-job-id="{job_id}"] .badge')).to_have_text("succeeded")
+    return job_id
 
+
+def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServer, samples: Path,
+                                                        browser: Browser, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    expect(page.locator("#key-status")).to_contain_text("needs an API key")  # auth is on
+    job_id = _upload(page, samples / "lesson.mp4", ["subtitles"])
     with server.client(KEY) as c:
         vtt_text = c.get(f"/v1/jobs/{job_id}/files/subtitles.vtt").raise_for_status().text
-    cues = list(webvtt.from_string(vtt_text))
+    cues: list[Any] = list(webvtt.from_string(vtt_text).captions)
     assert len(cues) >= 3, vtt_text
 
     # The player plays the uploaded source (fetched with the key) with the subtitles as its first track.
@@ -161,10 +169,66 @@ def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServe
     assert saved.read_text().startswith("1\n") and "-->" in saved.read_text()
 
     _video(page, "(v.currentTime = arg, true)", middle)
-    page.wait_for_function("() => document.getElementById('video').textTracks[0].activeCues.length > 0")
+    page.wait_for_function("() => { const v = document.getElementById('video');"
+                           " return !v.seeking && v.readyState >= 2 && v.textTracks[0].activeCues.length > 0; }")
     shot = tmp_path / "web-page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    assert browser.errors == []
+
+
+@pytest.mark.slow
+def test_every_stage_shows_its_section(start_server: StartServer, samples: Path, browser: Browser,
+                                       tmp_path: Path) -> None:
+    """All four stages: the on-screen text track and events, the verdict and evidence, the fit report."""
+    from playwright.sync_api import expect
+
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    job_id = _upload(page, samples / "lesson.mp4", ["subtitles", "ocr", "classify", "fit"])
+    with server.client(KEY) as c:
+        ocr = c.get(f"/v1/jobs/{job_id}/files/ocr.json").raise_for_status().json()
+        verdict = c.get(f"/v1/jobs/{job_id}/files/classification.json").raise_for_status().json()
+        fit = c.get(f"/v1/jobs/{job_id}/files/fit_report.json").raise_for_status().json()
+
+    # The on-screen text is the second track: at a time inside slide 2 it holds that slide's title.
+    slides = json.loads((samples / "lesson.json").read_text())["slides"]
+    assert _video(page, "v.textTracks.length") == 2
+    assert _video(page, "v.textTracks[1].label") == "On-screen text"
+    at = (slides[1]["start"] + slides[1]["end"]) / 2
+    _video(page, "(v.currentTime = arg, true)", at)
+    page.wait_for_function("(t) => { const v = document.getElementById('video'); const a = v.textTracks[1].activeCues;"
+                           " return !v.seeking && Math.abs(v.currentTime - t) < 0.05 && a && a.length > 0; }", arg=at)
+    screen = _video(page, "[...v.textTracks[1].activeCues].map((c) => c.text).join(' ')")
+    assert _words(slides[1]["title"])[0] in _words(screen), screen
+    page.get_by_label("Show on-screen text").check()
+    assert _video(page, "v.textTracks[1].mode") == "showing"
+
+    events = sorted((e for e in ocr["events"] if e["text"]), key=lambda e: e["start"])
+    rows = page.locator("#ocr-events tr")
+    expect(rows).to_have_count(len(events))  # listed by time
+    expect(page.locator("#ocr-events")).to_contain_text(slides[1]["title"])
+    expect(rows.last.locator("td").last).to_have_text(events[-1]["text"])
+    rows.last.locator("button.seek").click()
+    page.wait_for_function("(t) => Math.abs(document.getElementById('video').currentTime - t) < 0.1",
+                           arg=events[-1]["start"])
+
+    label = "Learning content" if verdict["label"] == "learning" else "Not learning content"
+    expect(page.locator("#verdict strong")).to_have_text(label)
+    expect(page.locator("#verdict")).to_contain_text(f"{round(100 * verdict['probability'])}%")
+    expect(page.locator("#evidence-for li q")).to_have_count(len(verdict["evidence_for"]))
+    expect(page.locator("#evidence-against li q")).to_have_count(len(verdict["evidence_against"]))
+
+    counts = fit["counts"]
+    expect(page.locator("#fit-summary")).to_have_text(
+        f"{counts['ok']} cues fitted already, {counts['shortened']} shortened, {counts['over']} still too long.")
+    changed = [cue for cue in fit["cues"] if cue["status"] != "ok"]
+    expect(page.locator("#fit-cues tr")).to_have_count(max(1, len(changed)))
+    for name in ("ocr.vtt", "ocr.json", "classification.json", "fit_report.json"):
+        expect(page.locator("#downloads a").filter(has_text=name)).to_have_count(1)
+    expect(page.locator("#skipped-section")).to_be_hidden()
+    page.screenshot(path=str(tmp_path / "web-page-all-stages.png"), full_page=True)
     assert browser.errors == []
 
 
