@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.classifier_head import (
@@ -33,6 +33,7 @@ from pipelines.exceptions import EmptyInputError, OptionsError
 from pipelines.text_chunks import (
     SCREEN_TEXT,
     TRANSCRIPT,
+    Chunk,
     chunk_screen_text,
     chunk_transcript,
     chunk_weights,
@@ -146,6 +147,18 @@ def _sigmoid(z: float) -> float:
 # ----------------------------------------------------------------------------- classifier
 
 
+@dataclass
+class _TextScore:
+    """The text part of a verdict (empty when there is no text)."""
+
+    logit: float = 0.0
+    base_logit: float = 0.0
+    evidence: list[Evidence] = field(default_factory=list)
+    kind_probabilities: dict[str, float] = field(default_factory=dict)
+    embedder: str | None = None
+    method: str = "visual_only"
+
+
 class Classifier:
     """Embedders plus heads; load once per worker and call ``classify`` per video."""
 
@@ -246,35 +259,15 @@ class Classifier:
         words = sum(c.words for c in t_chunks) + sum(c.words for c in s_chunks)
         all_text = " ".join(c.text for c in chunks)
         lang = (language or (guess_language(all_text) if chunks else "und")).lower()
-        english = lang == "en" or lang.startswith("en-") or lang.startswith("en_")
 
-        evidence: list[Evidence] = []
-        kind_probs: dict[str, float] = {}
-        embedder_name: str | None = None
-        method = "visual_only"
-        base = 0.0
-        logit = 0.0
         if chunks:
-            embedder, heads, embedder_name = self._pick(english, opts, notes, lang)
-            vectors = embedder.embed([c.text for c in chunks])
-            weights = chunk_weights(chunks, opts.screen_text_share)
-            x = weights @ vectors
-            base = heads.label.base_logit()
-            logit = heads.label.logit(x)
-            shares = heads.label.contributions(vectors, weights)
-            evidence.extend(
-                Evidence(c.source, c.text, float(share), c.start, c.end)
-                for c, share in zip(chunks, shares, strict=True)
-            )
-            kind_probs = heads.kind.probabilities(x)
-            method = heads.method
-            if method == "zero_shot":
-                notes.append("no trained head: zero-shot by similarity to label descriptions; "
-                             "the probability is not calibrated")
+            score = self._score_text(chunks, lang, opts, notes)
             if words < 40:
                 notes.append(f"little text ({words} words): the verdict rests on few words")
         else:
+            score = _TextScore()
             notes.append("no text: the verdict rests on visual cues alone and is weak")
+        evidence, kind_probs, logit = score.evidence, score.kind_probabilities, score.logit
         if has_visual and visual is not None and opts.visual_weight > 0:
             for _name, description, value in cue_log_odds(visual, opts.visual_weight):
                 logit += value
@@ -305,10 +298,10 @@ class Classifier:
             kind_probabilities=kind_probs,
             evidence_for=tuple(pro),
             evidence_against=tuple(con),
-            base_logit=base,
+            base_logit=score.base_logit,
             language=lang,
-            embedder=embedder_name,
-            method=method,
+            embedder=score.embedder,
+            method=score.method,
             signals=signals,
             weak=bool(notes and any(not n.startswith("long input") for n in notes)),
             notes=tuple(notes),
@@ -317,9 +310,29 @@ class Classifier:
             seconds=seconds,
         )
 
-    def _pick(self, english: bool, opts: ClassifyOptions, notes: list[str],
-              lang: str) -> tuple[Embedder, HeadSet, str]:
-        if english:
+    def _score_text(self, chunks: list[Chunk], lang: str, opts: ClassifyOptions,
+                    notes: list[str]) -> _TextScore:
+        """Embed the chunks and score them with the heads that fit the language."""
+        embedder, heads, name = self._pick(lang, opts, notes)
+        vectors = embedder.embed([c.text for c in chunks])
+        weights = chunk_weights(chunks, opts.screen_text_share)
+        x = weights @ vectors
+        shares = heads.label.contributions(vectors, weights)
+        if heads.method == "zero_shot":
+            notes.append("no trained head: zero-shot by similarity to label descriptions; "
+                         "the probability is not calibrated")
+        return _TextScore(
+            logit=heads.label.logit(x),
+            base_logit=heads.label.base_logit(),
+            evidence=[Evidence(c.source, c.text, float(share), c.start, c.end)
+                      for c, share in zip(chunks, shares, strict=True)],
+            kind_probabilities=heads.kind.probabilities(x),
+            embedder=name,
+            method=heads.method,
+        )
+
+    def _pick(self, lang: str, opts: ClassifyOptions, notes: list[str]) -> tuple[Embedder, HeadSet, str]:
+        if lang == "en" or lang.startswith(("en-", "en_")):
             return self.embedder, self.heads, ENGLISH_EMBEDDER
         multi, multi_heads = self.multilingual_embedder, self.multilingual_heads
         if opts.multilingual and multi is not None and multi_heads is not None:
@@ -332,4 +345,3 @@ class Classifier:
             return multi, multi_heads, MULTILINGUAL_EMBEDDER
         notes.append(f"language {lang!r} is not English and the English model scored it: the verdict is weak")
         return self.embedder, self.heads, ENGLISH_EMBEDDER
-
