@@ -3,10 +3,12 @@
 Engines (both offline; weights come through ``pipelines.models``):
 
 - ``rapidocr`` (default): RapidOCR (onnxruntime) with the PP-OCRv5 detector/recogniser, model
-  ``ppocrv5``. Reads Latin-script languages (English and the accented letters of most Western
-  and Central European languages; a few letters such as French "î"/"ï" and Hungarian "ő" are
-  missing from its alphabet), Chinese (simplified and traditional) and Japanese. Keeps the
-  spaces between words. Not covered: Korean, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai...
+  ``ppocrv5``. Reads Chinese (simplified and traditional), Japanese, and the Latin-script
+  languages whose letters its alphabet holds (``ENGINE_LANGUAGES``: English, French, German,
+  Spanish, Italian, Portuguese, Dutch, the Nordic languages but Icelandic, Romanian, Turkish,
+  Croatian, Slovenian, Indonesian...; French lacks only î ï œ ÿ). Keeps the spaces between
+  words. Not covered: Korean, Cyrillic, Greek, Arabic, Hebrew, Indic scripts, Thai, Vietnamese,
+  Czech, Slovak, Polish, Hungarian, Baltic languages.
 - ``easyocr``: EasyOCR with the CRAFT detector and the ``english_g2`` recogniser, model
   ``easyocr-en``: English only (Latin letters without accents). An optional extra: it needs
   torchvision, which lives in ``.venv-easyocr`` (``./scripts/setup-easyocr``).

@@ -22,9 +22,12 @@ from pipelines.models import model_path
 
 log = logging.getLogger(__name__)
 
-_LATIN = ("en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "fi", "is", "pl", "cs",
-          "sk", "sl", "hr", "ro", "tr", "id", "ms", "ca", "eu", "gl", "et", "lv", "lt", "sq", "af", "sw",
-          "vi", "tl")
+# Latin-script languages whose letters the PP-OCRv5 alphabet (ppocrv5_dict.txt) holds. Checked
+# letter by letter: French lacks only î ï œ ÿ, Romanian î, Dutch/Catalan ï, Turkish İ, Spanish ¡ ¿
+# (read as other letters). Left out for missing common letters: Czech (ů ď ť), Slovak, Polish
+# (ś ź), Icelandic (þ), Hungarian (ő ű), Latvian, Lithuanian, Vietnamese.
+_LATIN = ("en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "sl", "hr", "bs",
+          "ro", "tr", "id", "ms", "ca", "eu", "gl", "et", "sq", "af", "sw", "tl")
 ENGINE_LANGUAGES: dict[str, frozenset[str]] = {
     "rapidocr": frozenset((*_LATIN, "zh", "zh-hans", "zh-hant", "zh-cn", "zh-tw", "ja")),
     "easyocr": frozenset(("en",)),

@@ -48,6 +48,10 @@ def test_uncovered_language_is_a_clear_error() -> None:
         OcrOptions(languages=("en", "ko"))
     with pytest.raises(UnsupportedLanguageError, match=r"'easyocr' cannot read zh.*Engine 'rapidocr' covers it"):
         OcrOptions(engine="easyocr", languages=("zh",))
+    with pytest.raises(UnsupportedLanguageError, match="ru"):
+        OcrOptions(languages=("ru",))
+    with pytest.raises(UnsupportedLanguageError, match="pl"):  # its alphabet lacks ś and ź
+        OcrOptions(languages=("pl",))
     assert OcrOptions(languages=("fr", "de", "ja", "zh")).languages == ("fr", "de", "ja", "zh")
 
 
