@@ -13,7 +13,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse
 
 from app import stages as stage_graph
 from app.api import OwnerDep, ServicesDep
@@ -64,14 +64,20 @@ async def asset(name: str) -> FileResponse:
                         headers={**_NO_CACHE, "X-Content-Type-Options": "nosniff"})
 
 
-@router.get("/v1/jobs/{job_id}/source", tags=["jobs"], operation_id="getSource", responses=_ERRORS,
-            summary="The job's source media (uploads and paths; URL sources redirect to their URL)")
-async def get_source(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> Response:
-    """Stream the media the job was made from, with HTTP range support, to the job's owner."""
+_SOURCE_OK = {"description": "The media file; HTTP range requests are supported (players seek with them).",
+              "content": {"video/*": {}, "audio/*": {}, "application/octet-stream": {}}}
+
+
+@router.get("/v1/jobs/{job_id}/source", tags=["jobs"], operation_id="getSource",
+            response_class=FileResponse, responses={200: _SOURCE_OK, **_ERRORS},
+            summary="The job's source media (an upload or a path; a URL source is at its URL)")
+async def get_source(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> FileResponse:
+    """Stream the media the job was made from to the job's owner (same auth as its result files)."""
     job = await load_job(services, job_id, owner)
     src = job.source
     if src.kind == "url":
-        return RedirectResponse(src.location, status_code=307)
+        raise NotFound(f"job {job_id} was made from a URL; fetch the media from there.",
+                       detail={"url": src.location})
     path = Path(src.location)
     if not await to_thread.run_sync(path.is_file):
         raise NotFound(f"the source media of job {job_id} is no longer stored.", detail={"job_id": job_id})

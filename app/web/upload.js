@@ -108,7 +108,7 @@ export function setupUpload(onSubmitted) {
     message.textContent = `Uploading ${file.name}…`;
     try {
       const job = await uploadJob(data, (f) => { progress.value = f; });
-      message.textContent = `Uploaded: job ${job.id} is ${job.status}.`;
+      message.textContent = `Uploaded ${file.name} as job ${job.id}.`;
       input.value = "";  // keep the chosen stages and options for the next upload
       dropped = null;
       showFile(null);

@@ -152,8 +152,10 @@ def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServe
     expect(page.locator("#transcript li.current button")).to_have_attribute("data-start", re.compile(r"."))
     expect(page.locator("#transcript li.current .text")).to_have_text(" ".join(target.lines))
 
-    # By keyboard: focus a line and press Enter.
-    lines.nth(1).focus()
+    # By keyboard: Shift+Tab to the line before (its focus is visible), Enter plays from there.
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.dataset.start") == lines.nth(1).get_attribute("data-start")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
     page.keyboard.press("Enter")
     page.wait_for_function("(t) => Math.abs(document.getElementById('video').currentTime - t) < 0.1",
                            arg=_seconds(cues[1].start))
