@@ -148,13 +148,16 @@ class _Worker:
                 self._ctx = self._build()
             return self._ctx
 
-    def _build(self) -> WorkerContext:
+    def migrate(self) -> None:
+        """Bring the store's schema up to date (once per worker, before any process forks)."""
         from app.migrations import upgrade
 
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(self.settings.resolved_database_url())
+
+    def _build(self) -> WorkerContext:
         s = self.settings
         url = s.resolved_database_url()
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(url)
         store = SqlJobStore(url, create=False)
         models = ModelCache(s)
         if self.options.preload_models:
@@ -254,6 +257,7 @@ def register_tasks(app: Celery, settings: Settings, options: CelerySettings) -> 
         worker.context()
 
     def on_worker_init(sender: Any = None, **_: Any) -> None:
+        worker.migrate()
         if any(kind in str(getattr(sender, "pool_cls", "")).lower() for kind in ("solo", "thread")):
             worker.context()  # the tasks run in this very process
 
