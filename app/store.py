@@ -35,10 +35,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
+from app.exceptions import TooManyJobs
 from app.jobs import (
     ACTIVE,
     Job,
@@ -84,9 +86,10 @@ jobs_table = Table(
 class JobStore(Protocol):
     """Where jobs live. Implementations: ``SqlJobStore`` (SQLite or Postgres)."""
 
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, active_limit: int | None = None) -> tuple[Job, bool]:
         """Insert ``job``; with an idempotency key already used by its owner, the existing job
-        and False."""
+        and False. With ``active_limit``, raises TooManyJobs when the owner already has that many
+        queued or running jobs (checked atomically with the insert)."""
         ...
 
     def get(self, job_id: str) -> Job | None: ...
@@ -306,9 +309,11 @@ class SqlJobStore:
 
     # ------------------------------------------------------------ writes
 
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, active_limit: int | None = None) -> tuple[Job, bool]:
         try:
             with self._tx() as conn:
+                if active_limit is not None:
+                    self._check_active(conn, job.owner, active_limit)
                 conn.execute(jobs_table.insert().values(**_job_to_row(job)))
             return job, True
         except IntegrityError:
@@ -318,6 +323,15 @@ class SqlJobStore:
             if existing is None:
                 raise
             return existing, False
+
+    def _check_active(self, conn: Connection, owner: str, limit: int) -> None:
+        if not self._sqlite:  # serialise one owner's submissions across API processes
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
+        active = conn.execute(select(func.count()).select_from(jobs_table).where(
+            jobs_table.c.owner == owner, jobs_table.c.status.in_([s.value for s in ACTIVE]))).scalar_one()
+        if active >= limit:
+            raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit {limit}); "
+                              "wait for some to finish.", detail={"active": int(active), "limit": limit})
 
     def claim(self, job_id: str) -> Job | None:
         # One conditional UPDATE: atomic across threads and processes, on SQLite and Postgres alike.

@@ -109,7 +109,7 @@ def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
         if tmp is not None:
             stored = services.storage.commit_input(job.id, tmp, job.source.filename or "upload")
             job = job.with_changes(source=Source(**{**asdict(job.source), "location": str(stored)}))
-        saved, created = services.store.create(job)
+        saved, created = services.store.create(job, services.settings.queue_limit_per_key)
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

@@ -178,3 +178,25 @@ def test_delete(store: SqlJobStore) -> None:
     assert not store.delete(job.id)
     assert store.get(job.id) is None
     assert store.cancel_requested(job.id)  # a deleted job counts as cancelled for its worker
+
+
+def test_active_limit_is_checked_with_the_insert(store: SqlJobStore) -> None:
+    from app.exceptions import TooManyJobs
+
+    results: list[str] = []
+
+    def submit() -> None:
+        try:
+            store.create(make_job(owner="burst"), active_limit=3)
+            results.append("ok")
+        except TooManyJobs:
+            results.append("429")
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["429"] * 5 + ["ok"] * 3
+    assert store.count_active("burst") == 3
+    store.create(make_job(owner="other"), active_limit=3)  # per owner
