@@ -10,6 +10,20 @@ const STAGE_LABELS = {
   fit: "Fit long cues to their time",
 };
 
+let needs = {}; // stage -> the stages it needs (run first by the server)
+
+/** The stages the server will run for this choice: the chosen ones and what they need. */
+function planned(stages) {
+  const out = new Set();
+  const visit = (name) => {
+    if (out.has(name)) return;
+    out.add(name);
+    for (const dep of needs[name] || []) visit(dep);
+  };
+  stages.forEach(visit);
+  return out;
+}
+
 /** Fill the stage checkboxes and profiles from /web/config.json (what this server can run). */
 export async function loadConfig() {
   let config = { stages: [{ name: "subtitles", description: "", needs: [] }], profiles: [], default_profile: "" };
@@ -19,6 +33,7 @@ export async function loadConfig() {
   } catch {
     // keep the fallback: subtitles only
   }
+  needs = Object.fromEntries(config.stages.map((s) => [s.name, s.needs || []]));
   const stages = clear(byId("stage-options"));
   for (const stage of config.stages) {
     const id = `stage-${stage.name}`;
@@ -97,7 +112,7 @@ export function setupUpload(onSubmitted) {
     const data = new FormData();
     data.append("file", file, file.name);
     data.append("stages", stages.join(","));
-    if (stages.includes("subtitles")) {
+    if (planned(stages).has("subtitles")) {
       data.append("options", JSON.stringify({
         subtitles: { language: byId("language").value, profile: byId("profile").value || undefined },
       }));
