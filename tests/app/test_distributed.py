@@ -183,6 +183,27 @@ def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cl
     assert [d["ok"] for d in job["deliveries"]] == [False, True]
 
 
+@pytest.mark.slow
+def test_stopped_worker_hands_its_job_back_without_using_an_attempt(cluster: Cluster, samples: Path) -> None:
+    api = cluster.api()
+    try:
+        leaving = cluster.worker("leaving")
+        with api.client() as c:
+            job_id = _submit(c, samples / "lesson.mp4")
+            api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
+            leaving.stop()  # SIGTERM: Celery's warm shutdown
+            assert leaving.proc is not None and leaving.proc.returncode is not None
+            handed_back = c.get(f"/v1/jobs/{job_id}").json()
+            assert handed_back["status"] == "queued" and handed_back["attempts"] == 0, handed_back
+            staying = cluster.worker("staying")
+            job = api.wait_job(c, job_id, _terminal, timeout_s=120)
+    finally:
+        api.stop()
+    assert job["status"] == "succeeded" and job["attempts"] == 1, job
+    assert "handed back to the queue" in leaving.log()
+    assert staying.started_jobs() == [job_id]
+
+
 @pytest.fixture
 def rabbit_cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """Like ``cluster`` with RabbitMQ as the broker and queues of this test's own (deleted after)."""
