@@ -131,6 +131,12 @@ async def settle(c: httpx.AsyncClient, tally: Tally, timeout_s: float) -> set[st
     return pending
 
 
+def _cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds of the server, its finished children (ffprobe) included."""
+    t = proc.cpu_times()
+    return float(t.user + t.system + t.children_user + t.children_system)
+
+
 def _mean_media_step_ms(metrics_text: str) -> float | None:
     """Server-side mean time of the submit's media step (receive + probe), from /metrics."""
     values = {}
@@ -176,12 +182,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             load_before = os.getloadavg()[0]
             server = psutil.Process(proc.pid)
             idle_rss = server.memory_info().rss
+            cpu_before = _cpu_s(server)
             tally = Tally()
             limits = httpx.Limits(max_connections=args.clients + 10)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as c:
                 until = time.monotonic() + args.seconds
                 await asyncio.gather(*(client(c, media, until, args.poll, tally) for _ in range(args.clients)))
                 busy_rss = server.memory_info().rss
+                cpu_used = _cpu_s(server) - cpu_before
                 load_after = os.getloadavg()[0]
                 media_step_ms = _mean_media_step_ms((await c.get("/metrics")).text)
                 lost = await settle(c, tally, 60)
@@ -207,6 +215,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "submit_ms": {"p50": round(pct(tally.submit_ms, 50), 1), "p99": round(pct(tally.submit_ms, 99), 1)},
         "status_ms": {"p50": round(pct(tally.status_ms, 50), 1), "p99": round(pct(tally.status_ms, 99), 1)},
         "submit_media_step_mean_ms": media_step_ms,
+        "server_cpu_s": round(cpu_used, 2),
+        "server_cpu_ms_per_job": round(cpu_used * 1000 / max(1, len(tally.accepted)), 1),
         "loadavg_1min_before_after": [round(load_before, 1), round(load_after, 1)], "cpus": os.cpu_count(),
         "errors": tally.errors, "jobs_accepted": len(tally.accepted), "jobs_listed_by_server": listed,
         "lost_jobs": len(lost) + max(0, len(tally.accepted) - listed),
