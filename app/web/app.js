@@ -32,9 +32,9 @@ function setupKey(onSaved) {
   });
   return {
     needed(err) {
-      status.textContent = err.status === 401
-        ? "This server needs an API key: enter yours and save it."
-        : "This key may not see that job.";
+      if (err.code === "invalid_api_key") status.textContent = "The server does not accept this key.";
+      else if (err.status === 401) status.textContent = "This server needs an API key: enter yours and save it.";
+      else status.textContent = "This key may not see that job.";
       if (document.activeElement === document.body) input.focus();
     },
   };

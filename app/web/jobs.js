@@ -56,6 +56,8 @@ export class JobList {
     this.items = new Map();
     this.selectedId = null;
     this.timer = null;
+    this.busy = false;
+    this.again = false;
     this.watch = new Set(); // ids to follow even if not in the first page
   }
 
@@ -70,9 +72,24 @@ export class JobList {
     }
   }
 
-  /** Refresh now, then again soon (fast while something runs). */
+  /** Refresh now, then again soon (fast while something runs). One refresh at a time. */
   async refresh() {
+    if (this.busy) {
+      this.again = true; // asked for while one is in flight: run once more right after it
+      return;
+    }
+    this.busy = true;
+    this.again = false;
     clearTimeout(this.timer);
+    try {
+      await this.poll();
+    } finally {
+      this.busy = false;
+    }
+    if (this.again) this.refresh();
+  }
+
+  async poll() {
     let delay = IDLE_MS;
     try {
       const { jobs } = await getJson("/v1/jobs?limit=50");
@@ -100,6 +117,7 @@ export class JobList {
         return; // saving a key refreshes again
       }
     }
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => this.refresh(), delay);
   }
 

@@ -54,13 +54,15 @@ export class Player {
   }
 
   /**
-   * Load a job: tracks = [{path, label, lang, kind: "subtitles" | "onscreen"}], cues for the transcript.
+   * Load a job: tracks = [{path, label, lang, kind: "subtitles" | "onscreen"}], cues for the transcript
+   * (emptyText shown instead when there are none).
    * Returns once the tracks are attached and the video's metadata is known (or failed to load).
    */
-  async load(job, tracks, cues) {
+  async load(job, tracks, cues, emptyText = "No transcript.") {
     this.reset();
     const token = this.loadToken;
     this.renderTranscript(cues);
+    if (!cues.length) this.transcript.append(el("li", { class: "hint", text: emptyText }));
     for (const t of tracks) {
       let src;
       try {

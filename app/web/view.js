@@ -179,18 +179,11 @@ export class JobView {
     if (screenVtt) tracks.push({ path: screenVtt.url, label: "On-screen text", lang, kind: "onscreen" });
     byId("show-onscreen").parentElement.hidden = !screenVtt;
     byId("show-subtitles").parentElement.hidden = !vtt;
-    const media = result.media || (job.source && job.source.media);
-    const hasVideo = !media || media.has_video !== false || media.width;
-    if (job.status === "succeeded" || tracks.length) {
-      byId("player-area").hidden = false;
-      byId("video").hidden = !hasVideo && !tracks.length;
-      const cues = (subtitles && Array.isArray(subtitles.cues)) ? subtitles.cues : [];
-      await this.player.load(job, tracks, cues);
-      if (!cues.length) {
-        byId("transcript").replaceChildren(el("li", { class: "hint", text:
-          ok("subtitles") ? "No speech was found." : "The subtitles stage did not run for this job." }));
-      }
-    }
+    // Also for failed and cancelled jobs: the source still plays, with whatever tracks exist.
+    byId("player-area").hidden = false;
+    const cues = (subtitles && Array.isArray(subtitles.cues)) ? subtitles.cues : [];
+    const empty = ok("subtitles") ? "No speech was found." : "No transcript: the subtitles stage did not finish.";
+    await this.player.load(job, tracks, cues, empty);
     if (job.id === this.jobId) this.panel.dataset.ready = "true";
   }
 
@@ -198,7 +191,7 @@ export class JobView {
     const list = clear(byId("skipped-list"));
     for (const [name, st] of Object.entries(stages)) {
       if (st.status === "succeeded") continue;
-      const why = st.reason || st.error || st.status;
+      const why = st.reason || st.error || (st.status === "pending" ? "did not run" : st.status);
       list.append(el("li", {}, el("strong", { text: `${name}: ` }), why));
     }
     byId("skipped-section").hidden = !list.children.length;
