@@ -246,7 +246,8 @@ def test_start_time_and_health(start_server: StartServer) -> None:
     server = start_server()
     server.stop()
     seconds = server.start()
-    assert seconds < 10  # the benchmark reports the real figure; this guards against model loading
+    assert seconds < 30  # bench/bench_api.py reports the real figure (this box is shared)
     with server.client() as c:
         wait_for(lambda: c.get("/readyz").status_code == 200, 10, "readiness")
         assert c.get("/healthz").json() == {"status": "ok"}
+    assert "loaded model" not in server.log()  # models load in the workers, on their first job
