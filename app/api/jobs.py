@@ -16,8 +16,9 @@ from typing import Annotated, Any
 import anyio
 from anyio import to_thread
 from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.datastructures import UploadFile
 from starlette.types import Message
@@ -170,13 +171,8 @@ async def _from_json(request: Request) -> Submission:
         raise InvalidInput("the body is not valid JSON.", code="validation_error") from None
     try:
         body = JobRequest.model_validate(raw)
-    except Exception as e:
-        from fastapi.exceptions import RequestValidationError
-        from pydantic import ValidationError
-
-        if isinstance(e, ValidationError):
-            raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
-        raise
+    except ValidationError as e:
+        raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
     return Submission(stages=body.stages, options=body.options, metadata=body.metadata,
                       webhook_url=body.webhook_url, source=body.source)
 
