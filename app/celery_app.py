@@ -14,12 +14,12 @@ everything else (and webhook deliveries) goes to ``LESSONLENS_CELERY_DEFAULT_QUE
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from celery import Celery
 from kombu import Queue as KombuQueue
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.settings import Settings
 
@@ -35,7 +35,7 @@ class CelerySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LESSONLENS_CELERY_", env_file=".env", extra="ignore")
 
     default_queue: str = Field(default="lessonlens", description="Queue of jobs with no mapped stage.")
-    stage_queues: dict[str, str] = Field(
+    stage_queues: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description="Stage -> queue, `subtitles=speech,ocr=cpu`; a job goes to its first mapped stage's queue.")
     visibility_timeout_s: int = Field(
@@ -50,9 +50,18 @@ class CelerySettings(BaseSettings):
     @field_validator("stage_queues", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("{"):
-            pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
-            return {stage.strip(): queue.strip() for stage, queue in pairs}
+        if isinstance(value, str) and value.strip().startswith("{"):
+            import json
+
+            return json.loads(value)
+        if isinstance(value, str):
+            mapping: dict[str, str] = {}
+            for part in filter(str.strip, value.split(",")):
+                stage, sep, queue = part.partition("=")
+                if not sep or not stage.strip() or not queue.strip():
+                    raise ValueError(f"expected stage=queue pairs such as subtitles=speech,ocr=cpu; got {part!r}")
+                mapping[stage.strip()] = queue.strip()
+            return mapping
         return value
 
     def all_queues(self) -> list[str]:

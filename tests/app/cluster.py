@@ -90,8 +90,8 @@ class Cluster:
         server.start(timeout_s=60)
         return server
 
-    def worker(self, name: str, **extra: str) -> WorkerProcess:
-        worker = WorkerProcess(name, self.data_dir, self.settings_env(**extra))
+    def worker(self, name: str, queues: str | None = None, **extra: str) -> WorkerProcess:
+        worker = WorkerProcess(name, self.data_dir, self.settings_env(**extra), queues)
         worker.start()
         self.workers.append(worker)
         return worker
@@ -104,8 +104,9 @@ class Cluster:
 class WorkerProcess:
     """``lessonlens worker`` in its own session (process group), so a kill takes all of it."""
 
-    def __init__(self, name: str, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, name: str, data_dir: Path, env: dict[str, str], queues: str | None = None) -> None:
         self.name = name
+        self.queues = queues
         self.data_dir = data_dir
         self.env = env
         self.log_path = data_dir.parent / f"worker-{name}.log"
@@ -118,7 +119,8 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from app.cli import main; main()", "worker",
-             "--hostname", f"{self.name}@%h", "--concurrency", "1"],
+             "--hostname", f"{self.name}@%h", "--concurrency", "1",
+             *(["--queues", self.queues] if self.queues else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
 

@@ -204,6 +204,27 @@ def test_stopped_worker_hands_its_job_back_without_using_an_attempt(cluster: Clu
     assert staying.started_jobs() == [job_id]
 
 
+@pytest.mark.slow
+def test_stages_are_routed_to_their_own_queue(cluster: Cluster, media_dir: Path) -> None:
+    """``subtitles=speech``: speech jobs reach only the `speech` worker (a GPU machine, say); the
+    webhook deliveries go to the default queue, served here by the other worker only."""
+    routing = {"celery_stage_queues": "subtitles=speech"}
+    with Receiver(SECRET) as receiver:
+        api = cluster.api(**routing)
+        try:
+            speech = cluster.worker("speech", queues="speech", **routing)
+            general = cluster.worker("general", queues="lessonlens", **routing)
+            with api.client() as c:
+                ids = [_submit(c, media_dir / "tone.mp4", receiver.url) for _ in range(2)]
+                jobs = [api.wait_job(c, i, lambda j: j["webhook_state"] == "delivered", 120) for i in ids]
+        finally:
+            api.stop()
+    assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
+    assert sorted(speech.started_jobs()) == sorted(ids) and general.started_jobs() == []
+    assert general.log().count("Task lessonlens.deliver_webhook[") >= 2
+    assert "Task lessonlens.deliver_webhook[" not in speech.log()
+
+
 @pytest.fixture
 def rabbit_cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """Like ``cluster`` with RabbitMQ as the broker and queues of this test's own (deleted after)."""
