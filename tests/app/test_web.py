@@ -113,6 +113,12 @@ def test_upload_play_subtitles_and_seek_from_transcript(start_server: StartServe
     page = browser.page
     page.goto(server.url)
     expect(page.locator("#key-status")).to_contain_text("needs an API key")  # auth is on
+
+    # Drag and drop: a file dropped on the box is taken (the upload below uses the file input).
+    page.locator("#drop").dispatch_event("drop", {"dataTransfer": page.evaluate_handle(
+        "() => { const d = new DataTransfer(); d.items.add(new File(['x'], 'dropped.mp4')); return d; }")})
+    expect(page.locator("#file-name")).to_contain_text("dropped.mp4")
+
     job_id = _upload(page, samples / "lesson.mp4", ["subtitles"])
     with server.client(KEY) as c:
         vtt_text = c.get(f"/v1/jobs/{job_id}/files/subtitles.vtt").raise_for_status().text
