@@ -196,19 +196,24 @@ class _Worker:
         return "not runnable" if job is None else f"not runnable ({job.status.value})"
 
     def _take_over(self, ctx: WorkerContext, job_id: str) -> None:
-        """A redelivered job still ``running`` lost its worker: retry it, or fail it for good."""
+        """A redelivered job still ``running`` lost its worker: retry it, or end it (cancelled if
+        that was asked for, failed once out of attempts)."""
         job = ctx.store.get(job_id)
         if job is None or job.status != JobStatus.RUNNING:
             return
         limit = self.settings.max_attempts
-        if job.attempts < limit:
+        if job.cancel_requested:
+            status, error = JobStatus.CANCELLED, "cancelled by request (its worker was lost)"
+        elif job.attempts < limit:
             log.warning("%s: its worker was lost during attempt %d; running it again", job_id, job.attempts)
             ctx.store.requeue(job_id, count_attempt=True)
             return
-        error = (f"interrupted {job.attempts} time(s) by a lost worker (limit LESSONLENS_MAX_ATTEMPTS="
-                 f"{limit}); submit it again")
+        else:
+            status = JobStatus.FAILED
+            error = (f"interrupted {job.attempts} time(s) by a lost worker (limit LESSONLENS_MAX_ATTEMPTS="
+                     f"{limit}); submit it again")
         log.warning("%s: %s", job_id, error)
-        finished = ctx.store.finish(job_id, JobStatus.FAILED, error)
+        finished = ctx.store.finish(job_id, status, error)
         if finished is not None:
             self._on_finished(finished)
 
