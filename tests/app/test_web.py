@@ -6,6 +6,7 @@ narration, and saves a screenshot."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -224,7 +225,8 @@ def test_every_stage_shows_its_section(start_server: StartServer, samples: Path,
 
     label = "Learning content" if verdict["label"] == "learning" else "Not learning content"
     expect(page.locator("#verdict strong")).to_have_text(label)
-    expect(page.locator("#verdict")).to_contain_text(f"{round(100 * verdict['probability'])}%")
+    shown_percent = math.floor(100 * verdict["probability"] + 0.5)  # as JavaScript's toFixed(0) rounds
+    expect(page.locator("#verdict")).to_contain_text(f"P(learning) {shown_percent}%")
     expect(page.locator("#evidence-for li q")).to_have_count(len(verdict["evidence_for"]))
     expect(page.locator("#evidence-against li q")).to_have_count(len(verdict["evidence_against"]))
 
