@@ -17,6 +17,7 @@ Also here: the unique text of a video in reading order per scene, and a WebVTT w
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -113,6 +114,7 @@ class _Track:
         self.readings[det.text].append(det.confidence)
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_text(text: str) -> str:
     """Case-folded, accent-preserving, whitespace-collapsed text used for comparisons."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
@@ -229,33 +231,21 @@ def track_text(
     active: list[_Track] = []
     done: list[_Track] = []
     scene = 0
+    previous: tuple[Detection, ...] | None = None
+    assigned: list[tuple[_Track, Detection]] = []
     for index, frame in enumerate(frames):
-        if frame.new_scene and index > 0:
+        cut = frame.new_scene and index > 0
+        if cut:
             # Text that stays through a cut (a running header) continues its event; only new
             # events belong to the new scene.
             scene += 1
-        pairs = sorted(
-            (
-                (score, ti, di)
-                for ti, track in enumerate(active)
-                for di, det in enumerate(frame.detections)
-                if (score := _match_score(track, det, options, frame.new_scene and index > 0)) > 0
-            ),
-            reverse=True,
-        )
-        used_tracks: set[int] = set()
-        used_dets: set[int] = set()
-        for _, ti, di in pairs:
-            if ti in used_tracks or di in used_dets:
-                continue
-            used_tracks.add(ti)
-            used_dets.add(di)
-            active[ti].add(frame.detections[di], frame.time, index)
-        for di, det in enumerate(frame.detections):
-            if di not in used_dets and det.text.strip():
-                track = _Track(scene, frame.time, frame.time, det.box, det.text, index)
+        if not cut and frame.detections == previous:
+            # Nothing was read again (the usual case): each reading continues its track.
+            for track, det in assigned:
                 track.add(det, frame.time, index)
-                active.append(track)
+        else:
+            assigned = _assign(active, frame, index, scene, cut, options)
+            previous = frame.detections
         still: list[_Track] = []
         for track in active:
             (still if index - track.last_seen_sample <= options.max_gap else done).append(track)
@@ -275,6 +265,38 @@ def track_text(
             )
         )
     return reading_order(events)
+
+
+def _assign(
+    active: list[_Track], frame: FrameDetections, index: int, scene: int, cut: bool, options: TrackingOptions
+) -> list[tuple[_Track, Detection]]:
+    """Give each detection the track it continues best (greedy by score), or a new track."""
+    pairs = sorted(
+        (
+            (score, ti, di)
+            for ti, track in enumerate(active)
+            for di, det in enumerate(frame.detections)
+            if (score := _match_score(track, det, options, cut)) > 0
+        ),
+        reverse=True,
+    )
+    used_tracks: set[int] = set()
+    used_dets: set[int] = set()
+    assigned: list[tuple[_Track, Detection]] = []
+    for _, ti, di in pairs:
+        if ti in used_tracks or di in used_dets:
+            continue
+        used_tracks.add(ti)
+        used_dets.add(di)
+        active[ti].add(frame.detections[di], frame.time, index)
+        assigned.append((active[ti], frame.detections[di]))
+    for di, det in enumerate(frame.detections):
+        if di not in used_dets and det.text.strip():
+            track = _Track(scene, frame.time, frame.time, det.box, det.text, index)
+            track.add(det, frame.time, index)
+            active.append(track)
+            assigned.append((track, det))
+    return assigned
 
 
 def reading_order(events: Iterable[TextEvent]) -> list[TextEvent]:
