@@ -117,6 +117,14 @@ async def client(c: httpx.AsyncClient, media: bytes, until: float, poll_s: float
                 break
 
 
+async def loop_lag(until: float, out: list[float]) -> None:
+    """How late the bench's own event loop wakes up: latency it adds to every measurement."""
+    while time.monotonic() < until:
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.01)
+        out.append((time.perf_counter() - t0 - 0.01) * 1000)
+
+
 async def settle(c: httpx.AsyncClient, tally: Tally, timeout_s: float) -> set[str]:
     """After the load: wait for every accepted job to end; returns the ids that never did."""
     pending = set(tally.accepted - tally.finished)
@@ -184,10 +192,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             idle_rss = server.memory_info().rss
             cpu_before = _cpu_s(server)
             tally = Tally()
-            limits = httpx.Limits(max_connections=args.clients + 10)
+            # Idle connections expire before uvicorn's 5 s keep-alive would close them under us.
+            limits = httpx.Limits(max_connections=args.clients + 10, keepalive_expiry=2.0)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as c:
                 until = time.monotonic() + args.seconds
-                await asyncio.gather(*(client(c, media, until, args.poll, tally) for _ in range(args.clients)))
+                lag_ms: list[float] = []
+                await asyncio.gather(loop_lag(until, lag_ms),
+                                     *(client(c, media, until, args.poll, tally) for _ in range(args.clients)))
                 busy_rss = server.memory_info().rss
                 cpu_used = _cpu_s(server) - cpu_before
                 load_after = os.getloadavg()[0]
@@ -215,6 +226,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "submit_ms": {"p50": round(pct(tally.submit_ms, 50), 1), "p99": round(pct(tally.submit_ms, 99), 1)},
         "status_ms": {"p50": round(pct(tally.status_ms, 50), 1), "p99": round(pct(tally.status_ms, 99), 1)},
         "submit_media_step_mean_ms": media_step_ms,
+        "client_loop_lag_ms": {"p50": round(pct(lag_ms, 50), 1), "p99": round(pct(lag_ms, 99), 1)},
         "server_cpu_s": round(cpu_used, 2),
         "server_cpu_ms_per_job": round(cpu_used * 1000 / max(1, len(tally.accepted)), 1),
         "loadavg_1min_before_after": [round(load_before, 1), round(load_after, 1)], "cpus": os.cpu_count(),
