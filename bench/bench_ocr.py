@@ -285,6 +285,22 @@ def score(truth: list[Truth], result: dict[str, object], period: float) -> dict[
     }
 
 
+def explain(truth: list[Truth], events: list[dict[str, object]], period: float) -> None:
+    """Print the timed lines that were not found, or found more than one period off."""
+    for t in join_across_cuts(truth):
+        if not t.timed:
+            continue
+        cands = [e for e in events if similarity(str(e["text"]), t.text) >= 0.8
+                 and float(e["end"]) > t.start and float(e["start"]) < t.end]  # type: ignore[arg-type]
+        if not cands:
+            near = sorted(events, key=lambda e: -similarity(str(e["text"]), t.text))[:2]
+            print(f"MISSED {t.start:7.2f}-{t.end:7.2f} {t.text!r}; closest: {[e['text'] for e in near]}")
+            continue
+        best = min(cands, key=lambda e: abs(float(e["start"]) - t.start) + abs(float(e["end"]) - t.end))  # type: ignore[arg-type]
+        if max(abs(float(best["start"]) - t.start), abs(float(best["end"]) - t.end)) > period + 1e-6:  # type: ignore[arg-type]
+            print(f"OFF    {t.start:7.2f}-{t.end:7.2f} {t.text!r} -> {best}")
+
+
 def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Path, rate: float) -> dict[str, object]:
     started = time.perf_counter()
     engine = load_engine(engine_name, model_dir)
@@ -312,6 +328,7 @@ def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Pat
         "events": len(events),
     }
     out.update({k: round(v, 4) for k, v in score(truth, {"events": events}, 1.0 / rate).items()})
+    (video.parent / f"{video.stem}.{engine_name}.events.json").write_text(json.dumps(events))
     return out
 
 
@@ -323,6 +340,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2.0)
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
+    parser.add_argument("--explain", choices=["rapidocr", "easyocr"],
+                        help="do not run: list the timed lines that an earlier run missed or mistimed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -335,6 +354,10 @@ def main() -> None:
         print(f"generated {video} in {time.perf_counter() - started:.0f} s", flush=True)
     truth = [Truth(**t) for t in json.loads(truth_file.read_text())]
 
+    if args.explain:
+        explain(truth, json.loads((video.parent / f"{video.stem}.{args.explain}.events.json").read_text()),
+                1.0 / args.rate)
+        return
     engines = ["rapidocr", "easyocr"] if args.engine == "all" else [args.engine]
     for name in engines:
         if name == "easyocr":

@@ -105,6 +105,7 @@ class ChangeDetector:
     _reference: np.ndarray | None = None
     _last: np.ndarray | None = None
     _previous: np.ndarray | None = None
+    _history: list[np.ndarray] = field(default_factory=list)
     _scale: float = 1.0
     _pending: list[tuple[PixelBox, int]] = field(default_factory=list)
 
@@ -121,6 +122,7 @@ class ChangeDetector:
         """Compare one sample (BGR or grayscale) with the reference and with the previous sample."""
         small = self._small(frame)
         self._previous, self._last = self._last, small
+        self._history = [h for h in self._history[-2:] if h.shape == small.shape] + [small]
         full_box = (0, 0, frame.shape[1], frame.shape[0])
         if self._reference is None or self._reference.shape != small.shape:
             self._reference = np.zeros_like(small)
@@ -161,23 +163,36 @@ class ChangeDetector:
         full = tuple(self._to_full(r, frame.shape) for r in regions)
         return Change(ChangeKind.REGIONS, full, moving, small_full, fraction)
 
+    def _stable(self) -> np.ndarray:
+        """The last sample without what moves: the median of the last three samples.
+
+        A moving cursor is in at most one of them, so it stays out of the reference (it would
+        leave a "ghost" there, read again once the cursor has gone). A change that settled (the
+        same in the last two samples) comes through unchanged.
+        """
+        assert self._last is not None
+        if len(self._history) < 3:
+            return self._last
+        return np.median(np.stack(self._history), axis=0).astype(np.uint8)
+
     def absorb(self, regions: tuple[PixelBox, ...] | list[PixelBox]) -> None:
         """Take these full-resolution regions of the last sample into the reference (they were read)."""
-        if self._reference is None or self._last is None:
+        if self._reference is None or self._last is None or not regions:
             return
+        stable = self._stable()
         s = self._scale
         h, w = self._reference.shape
         for x0, y0, x1, y1 in regions:
             a, b = max(0, math.floor(x0 * s)), max(0, math.floor(y0 * s))
             c, d = min(w, math.ceil(x1 * s)), min(h, math.ceil(y1 * s))
-            self._reference[b:d, a:c] = self._last[b:d, a:c]
+            self._reference[b:d, a:c] = stable[b:d, a:c]
         self._pending = [(p, n) for p, n in self._pending
                          if not any(_intersects(p, self._to_small(r)) for r in regions)]
 
     def absorb_all(self) -> None:
         """Take the whole last sample into the reference (it was read whole)."""
         if self._last is not None:
-            self._reference = self._last.copy()
+            self._reference = self._stable().copy()
             self._pending = []
 
     def _to_small(self, box: PixelBox) -> PixelBox:

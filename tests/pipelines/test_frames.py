@@ -129,3 +129,21 @@ def test_two_separate_changes_give_two_regions() -> None:
     change = d.update(frame)
     assert change.kind is ChangeKind.REGIONS
     assert len(change.regions) == 2
+
+
+def test_a_cursor_moving_while_a_frame_is_read_leaves_no_ghost() -> None:
+    d = ChangeDetector()
+    for step in range(3):
+        d.update(with_rect(blank(), 100 + 80 * step, 100, 8, 12))
+    d.absorb_all()
+    # The cursor has gone: nothing differs from the reference (it never took the cursor in).
+    assert d.update(blank()) == Change(ChangeKind.NONE)
+
+
+def test_a_change_read_at_once_is_taken_in_as_it_is() -> None:
+    d = started(blank())
+    d.update(blank())
+    line = with_rect(blank(), 100, 200, 120, 16)
+    d.update(line)
+    d.absorb(((0, 0, W, H),))  # read at once, before it settled
+    assert d.update(line).kind is ChangeKind.REGIONS  # the median still held the old frame: read again
