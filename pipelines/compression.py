@@ -50,7 +50,10 @@ _EN_FILLERS = [
     (r"if you will,?", ""), (r"so to speak,?", ""), (r"okay,? so,?", ""), (r"all right,? so,?", ""),
     (r"alright,? so,?", ""), (r"pretty much", ""), (r"more or less", ""), (r"kind of", ""),
     (r"sort of", ""), (r"at the end of the day,?", ""), (r"needless to say,?", ""),
-    (r"it (?:is|'s) (?:really |very )?(?:important|worth) (?:to note|noting|mentioning) that", ""),
+    (r"(?:I think )?it (?:is|'s) (?:really |very )?(?:important|worth) (?:to note|noting|mentioning|pointing out) that", ""),
+    (r"what I want you to (?:notice|see|remember|understand|know)(?: here)? is(?: that)?,?", ""),
+    (r"the (?:thing|point) to (?:keep in mind|remember|note)(?: here)? is(?: that)?,?", ""),
+    (r"just to be clear,", ""),
     (r"it should be noted that", ""), (r"as (?:you can|we can) see(?: here)?,", ""),
     (r"as I (?:said|mentioned)(?: before| earlier)?,", ""),
 ]
@@ -121,7 +124,8 @@ _EN_CONTRACTIONS = [
     (r"let us", "let's"), (r"I am", "I'm"), (r"I will", "I'll"), (r"you will", "you'll"),
     (r"we will", "we'll"), (r"they will", "they'll"), (r"it will", "it'll"), (r"that will", "that'll"),
     (r"you are", "you're"), (r"we are", "we're"), (r"they are", "they're"), (r"I would", "I'd"),
-    (r"you would", "you'd"), (r"we would", "we'd"), (r"there is", "there's"), (r"here is", "here's"),
+    (r"you would", "you'd"), (r"we would", "we'd"), (r"there is(?= (?:a|an|the|no|one|some|another|nothing|something)\b)", "there's"),
+    (r"here is(?= (?:a|an|the|how|what|your|my|our|one|some|another)\b)", "here's"),
     (r"what is", "what's"), (r"that is", "that's"), (r"it is", "it's"), (r"he is", "he's"),
     (r"she is", "she's"), (r"who is", "who's"), (r"where is", "where's"), (r"how is", "how's"),
     # "have" contracts as an auxiliary only (before a past participle): "you've finished".

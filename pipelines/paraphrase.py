@@ -77,6 +77,8 @@ class FitOptions:
         lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
         lm_candidates: LM proposals sampled per text (one batched decode; see pipelines.smollm).
         lm_greedy: also decode greedily (a second decode; rarely short enough to win).
+        lm_rounds: when no proposal fits, shorten the closest acceptable one again, up to this
+            many LM calls in all (only texts that are hard to fit pay for the extra rounds).
         check_lines: in reading mode, also require the text to wrap into the profile's lines.
     """
 
@@ -92,6 +94,7 @@ class FitOptions:
     lm_languages: tuple[str, ...] = ("en",)
     lm_candidates: int = 6
     lm_greedy: bool = False
+    lm_rounds: int = 2
     check_lines: bool = True
 
     def __post_init__(self) -> None:
@@ -107,6 +110,8 @@ class FitOptions:
             raise OptionsError(f"similarity_floor must be within 0-1, got {self.similarity_floor!r}.")
         if self.lm not in ("auto", "always", "never"):
             raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
+        if not 1 <= self.lm_rounds <= 4:
+            raise OptionsError("lm_rounds must be within 1-4.")
         if not 0 <= self.lm_candidates <= 16:
             raise OptionsError("lm_candidates must be within 0-16.")
         if self.syllables_per_second is not None and not self.syllables_per_second > 0:
@@ -321,7 +326,17 @@ class Paraphraser:
             cheap += [("trim", t) for t in dict.fromkeys([*trims(original), *trims(shortest)])]
             add(cheap)
             if self._use_lm(options, self._good_enough(pool.values(), options)):
-                add(self._lm_candidates(original, rules, slot, options))
+                # The rule-compressed form is shorter to read in and already part of the way there.
+                add(self._lm_candidates(shortest, slot, options))
+                for _ in range(options.lm_rounds - 1):
+                    if any(c.fits and c.acceptable for c in pool.values()):
+                        break
+                    # Shorten the closest acceptable proposal again (the 135M model takes small steps).
+                    closer = [c for c in pool.values() if c.acceptable and c.method.startswith("lm")
+                              and c.estimate < slot.measure(shortest).estimate]
+                    if not closer:
+                        break
+                    add(self._lm_candidates(min(closer, key=lambda c: c.overrun).text, slot, options))
         ranked = rank(list(pool.values()))
         best = ranked[0]
         result = FitResult(
@@ -351,13 +366,8 @@ class Paraphraser:
             return True
         return not good_enough and normalize_language(options.language) in options.lm_languages
 
-    def _lm_candidates(
-        self, original: str, rules: Sequence[tuple[str, str]], slot: _Slot, options: FitOptions
-    ) -> list[tuple[str, str]]:
+    def _lm_candidates(self, source: str, slot: _Slot, options: FitOptions) -> list[tuple[str, str]]:
         assert self.shortener is not None
-        # One source keeps the LM call to a single greedy decode: the rule-compressed form when
-        # there is one (shorter to read in, already part of the way there), else the original.
-        source = rules[-1][1] if rules else original
         current = slot.measure(source).estimate
         ratio = slot.limit / current if current > 0 else 1.0
         try:

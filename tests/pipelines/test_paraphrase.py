@@ -286,3 +286,31 @@ def test_a_faithful_trim_skips_the_lm_but_a_lossy_one_does_not() -> None:
     result = Paraphraser(BagOfWords(), lm).fit(
         aside, FitOptions(max_chars=len(kept) + 1, early_accept_similarity=0.99))
     assert len(lm.calls) == 1 and result.text == kept  # the LM ran; its proposal lost on meaning
+
+
+class SteppingLM(ScriptedLM):
+    """Returns the next scripted answer on each call (a model that takes small steps)."""
+
+    def __init__(self, answers: list[list[str]]) -> None:
+        super().__init__([])
+        self.answers = answers
+
+    def shorten(
+        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True
+    ) -> list[str]:
+        self.calls.append((list(sources), target_ratio, sampled))
+        return self.answers[len(self.calls) - 1] if len(self.calls) <= len(self.answers) else []
+
+
+def test_second_lm_round_shortens_the_closest_proposal_again() -> None:
+    step1 = "The compiler reads every source file and translates each statement to machine code."
+    step2 = "The compiler translates each source statement into machine instructions."
+    lm = SteppingLM([[step1], [step2]])
+    limit = chars(step2) + 1
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit))
+    assert [c[0] for c in lm.calls] == [[PLAIN], [step1]]
+    assert result.fits and result.text == step2
+
+    lm = SteppingLM([[step1], [step2]])
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit, lm_rounds=1))
+    assert len(lm.calls) == 1 and not result.fits
