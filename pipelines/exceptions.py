@@ -45,3 +45,7 @@ class ModelConversionError(PipelineError):
 
 class SubtitleFormatError(PipelineError):
     """Subtitle text that is not SRT or WebVTT (or is broken)."""
+
+
+class EngineNotInstalledError(PipelineError):
+    """An optional engine whose packages this environment lacks (e.g. EasyOCR outside .venv-easyocr)."""

@@ -6,6 +6,7 @@ one engine per worker. ``ENGINE_LANGUAGES`` says what each engine reads offline.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from pipelines.exceptions import OptionsError, PipelineError
+from pipelines.exceptions import EngineNotInstalledError, OptionsError, PipelineError
 from pipelines.frames import PixelBox
 from pipelines.models import model_path
 
@@ -198,10 +199,16 @@ def load_engine(name: str, model_dir: Path) -> OcrEngine:
 
     Raises:
         OptionsError: unknown engine name.
+        EngineNotInstalledError: the engine's package is not in this environment (easyocr).
         ModelNotInstalledError: the engine's weights are not installed (says how to install).
     """
     if name not in ENGINE_MODELS:
         raise OptionsError(f"Unknown OCR engine {name!r}. Choose one of: {', '.join(sorted(ENGINE_MODELS))}.")
+    if name == "easyocr" and importlib.util.find_spec("easyocr") is None:
+        raise EngineNotInstalledError(
+            "The easyocr engine is an optional extra that this environment lacks. Install it with "
+            "./scripts/setup-easyocr and run lessonlens from .venv-easyocr, or use engine 'rapidocr'."
+        )
     folder = model_path(ENGINE_MODELS[name], model_dir)
     if name == "easyocr":
         return EasyOcrEngine(folder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,7 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipelines.exceptions import ModelNotInstalledError, OptionsError, UnsupportedLanguageError
+from pipelines.exceptions import (
+    EngineNotInstalledError,
+    ModelNotInstalledError,
+    OptionsError,
+    UnsupportedLanguageError,
+)
 from pipelines.frames import ChangeOptions
 from pipelines.ocr import (
     OcrEngine,
@@ -68,6 +74,13 @@ def test_bad_options_are_refused(kwargs: dict[str, object]) -> None:
 def test_missing_weights_say_how_to_install(tmp_path: Path) -> None:
     with pytest.raises(ModelNotInstalledError, match=r"ppocrv5.*Install it with"):
         load_engine("rapidocr", tmp_path)
+
+
+def test_easyocr_outside_its_extra_says_how_to_get_it(tmp_path: Path) -> None:
+    if importlib.util.find_spec("easyocr") is not None:
+        pytest.skip("running in the EasyOCR extra's venv")
+    with pytest.raises(EngineNotInstalledError, match="setup-easyocr"):
+        load_engine("easyocr", tmp_path)
 
 
 # ---------------------------------------------------------------- pipeline with a fake engine (fast)
