@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from pipelines.exceptions import EngineNotInstalledError, OptionsError, PipelineError
+from pipelines.exceptions import EngineNotInstalledError, OptionsError
 from pipelines.frames import PixelBox
 from pipelines.models import model_path
 
@@ -171,7 +171,7 @@ class EasyOcrEngine:
                 try:
                     import easyocr
                 except ImportError as err:
-                    raise PipelineError(
+                    raise EngineNotInstalledError(
                         "The easyocr engine is an optional extra that this environment lacks "
                         f"({err}). Install it with ./scripts/setup-easyocr and run lessonlens from "
                         ".venv-easyocr, or use engine 'rapidocr'."
