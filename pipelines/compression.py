@@ -105,7 +105,7 @@ _EN_PHRASES: list[Pair] = [
     (r"(?<=we )have to", "must"), (r"in a matter of (?=seconds|minutes|hours|days)", "in "),
     (r"as many times as you (?:need|want|like)(?: to)?", "as often as needed"),
     (r"it is a good idea to", "it's best to"), (r"it's a good idea to", "it's best to"),
-    (r"a little more", "more"), (r"a few seconds", "seconds"),
+    (r"a little more", "more"),
     # "that" after verbs of saying and knowing, and before a subject pronoun, can go:
     # "remember that you" -> "remember you", "the files that you select" -> "the files you select".
     (r"(remember|note|notice|see|know|knows|think|say|says|said|mean|means|show|shows|tell|tells|"
@@ -333,6 +333,15 @@ def tidy(text: str) -> str:
 
 
 _TABLES = {True: _build(reading=True), False: _build(reading=False)}
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers_in(text: str, language: str) -> set[str]:
+    """The numbers a text states, as digits ("twenty-five" counts as 25 in English)."""
+    if normalize_language(language) == "en":
+        text = _numbers_en(text)
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def rule_candidates(text: str, language: str, *, reading: bool = True) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from pipelines.compression import rule_candidates, tidy, trims
+from pipelines.compression import numbers_in, rule_candidates, tidy, trims
 from pipelines.duration import (
     ReadingProfile,
     default_rate,
@@ -133,7 +133,8 @@ class Candidate:
         overrun: how far the estimate exceeds the slot (0 when within it).
         similarity: MiniLM cosine similarity to the original (NaN when not computed).
         change: share of words changed against the original (0 = none, 1 = all).
-        acceptable: not empty and similarity at least the floor.
+        acceptable: not empty, similarity at least the floor and every number kept.
+        note: why it is not acceptable, when it is not.
     """
 
     text: str
@@ -144,6 +145,7 @@ class Candidate:
     similarity: float
     change: float
     acceptable: bool
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,11 @@ class Paraphraser:
         slot = _Slot(options)
         base = slot.measure(original)
         pool: dict[str, Candidate] = {}
+        # MiniLM barely notices a changed number ("24 hours" vs "48 hours"); check them directly.
+        wanted = numbers_in(original, options.language)
+
+        def numbers_ok(candidate: str) -> bool:
+            return wanted <= numbers_in(candidate, options.language)
 
         def add(texts: Sequence[tuple[str, str]]) -> None:
             fresh = [(m, t) for m, t in texts if t.strip() and t not in pool]
@@ -308,10 +315,15 @@ class Paraphraser:
             for (method, candidate), sim in zip(fresh, sims, strict=True):
                 m = slot.measure(candidate)
                 similarity = float(np.clip(sim, -1.0, 1.0))
+                note = ""
+                if similarity < options.similarity_floor:
+                    note = "below the similarity floor"
+                elif not numbers_ok(candidate):
+                    note = "drops or changes a number"
                 pool[candidate] = Candidate(
                     text=candidate, method=method, estimate=m.estimate, fits=m.fits, overrun=m.overrun,
                     similarity=similarity, change=word_change(original, candidate),
-                    acceptable=similarity >= options.similarity_floor,
+                    acceptable=not note, note=note,
                 )
 
         pool[original] = Candidate(

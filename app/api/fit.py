@@ -58,6 +58,7 @@ class CandidateOut(BaseModel):
     similarity: float
     change: float
     acceptable: bool
+    note: str
 
 
 class FitResponse(BaseModel):

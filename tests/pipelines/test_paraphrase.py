@@ -314,3 +314,14 @@ def test_second_lm_round_shortens_the_closest_proposal_again() -> None:
     lm = SteppingLM([[step1], [step2]])
     result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit, lm_rounds=1))
     assert len(lm.calls) == 1 and not result.fits
+
+
+def test_a_changed_number_is_not_acceptable() -> None:
+    text = "Every complaint must be recorded in the system within 24 hours of the call."
+    wrong = "Every complaint must be recorded in the system within 48 hours."
+    right = "Every complaint must be recorded in the system within 24 hours."
+    lm = ScriptedLM([wrong, right])
+    result = Paraphraser(BagOfWords(), lm).fit(text, FitOptions(max_chars=len(right) + 1, lm="always"))
+    assert result.text == right
+    rejected = next(c for c in result.candidates if c.text == wrong)
+    assert not rejected.acceptable and rejected.note == "drops or changes a number"
