@@ -79,7 +79,8 @@ class FitOptions:
         lm_greedy: also decode greedily (a second decode; rarely short enough to win).
         lm_rounds: when no proposal fits, shorten the closest acceptable one again, up to this
             many LM calls in all (only texts that are hard to fit pay for the extra rounds).
-        check_lines: in reading mode, also require the text to wrap into the profile's lines.
+        check_lines: in reading mode, also require the text to wrap into the profile's lines
+            (subtitle cues; ``fit_subtitles`` turns it on). Off for a bare text slot.
     """
 
     mode: Mode = "reading"
@@ -95,7 +96,7 @@ class FitOptions:
     lm_candidates: int = 6
     lm_greedy: bool = False
     lm_rounds: int = 2
-    check_lines: bool = True
+    check_lines: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("reading", "speaking"):
@@ -203,20 +204,23 @@ class _Slot:
 
     def measure(self, text: str) -> _Measure:
         opts = self.options
-        lines_ok = True
         if self.unit == "chars":
             estimate = float(reading_chars(text))
         elif opts.mode == "speaking":
             estimate = speaking_estimate(text, opts.language, opts.syllables_per_second).seconds
         else:
             assert self.profile is not None
-            reading = reading_estimate(text, self.profile)
-            estimate = reading.seconds
-            lines_ok = reading.lines_ok or not opts.check_lines
-        if opts.mode == "reading" and self.unit == "chars" and opts.check_lines and self.profile is not None:
-            lines_ok = reading_estimate(text, self.profile).lines_ok
+            estimate = reading_estimate(text, self.profile).seconds
         overrun = max(0.0, estimate - self.limit)
-        return _Measure(estimate=estimate, fits=overrun <= 1e-9 and lines_ok, overrun=overrun)
+        if opts.mode == "reading" and opts.check_lines and self.profile is not None:
+            reading = reading_estimate(text, self.profile)
+            if not reading.lines_ok:
+                # Too many lines: the overrun is at least the characters beyond the cue's capacity,
+                # in the slot's unit, so "fits: false" never comes with an overrun of 0.
+                extra = max(1, reading.chars - self.profile.max_line_chars * self.profile.max_lines)
+                per_second = reading.chars / reading.seconds if reading.seconds > 0 else 1.0
+                overrun = max(overrun, extra if self.unit == "chars" else extra / per_second)
+        return _Measure(estimate=estimate, fits=overrun <= 1e-9, overrun=overrun)
 
 
 def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:

@@ -55,7 +55,7 @@ class SubtitleFitOptions:
         return FitOptions(
             mode=self.mode, language=self.language, max_seconds=slot_s, profile=self.profile,
             syllables_per_second=self.syllables_per_second, similarity_floor=self.similarity_floor,
-            lm=self.lm, lm_candidates=self.lm_candidates,
+            lm=self.lm, lm_candidates=self.lm_candidates, check_lines=True,
         )
 
 

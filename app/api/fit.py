@@ -41,6 +41,7 @@ class FitRequest(BaseModel):
     syllables_per_second: float | None = Field(None, gt=0, le=20, description="A calibrated speaker rate.")
     similarity_floor: float = Field(0.8, ge=0, le=1, description="Least meaning kept (MiniLM cosine).")
     lm: Literal["auto", "always", "never"] = "auto"
+    check_lines: bool = Field(False, description="Reading mode: also require the profile's lines (a cue).")
 
     @model_validator(mode="after")
     def _one_slot(self) -> FitRequest:
@@ -110,7 +111,7 @@ def _run(holder: _ParaphraserHolder, services: Any, req: FitRequest) -> FitResul
     options = FitOptions(
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
         profile=req.profile, syllables_per_second=req.syllables_per_second,
-        similarity_floor=req.similarity_floor, lm=req.lm,
+        similarity_floor=req.similarity_floor, lm=req.lm, check_lines=req.check_lines,
     )
     # The paraphraser holds one CTranslate2 generator and one torch model: one call at a time.
     with _run_lock:

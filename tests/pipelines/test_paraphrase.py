@@ -176,8 +176,10 @@ def test_speech_rules_do_not_use_abbreviations() -> None:
 
 def test_reading_mode_checks_lines() -> None:
     text = " ".join(["word"] * 24)  # 119 chars: 3 lines of 42 but only 6 s of reading at 20 CPS
-    result = Paraphraser(BagOfWords()).fit(text, FitOptions(max_seconds=10.0, lm="never"))
+    result = Paraphraser(BagOfWords()).fit(text, FitOptions(max_seconds=10.0, lm="never", check_lines=True))
     assert result.original_estimate < 10.0 and not result.fits
+    assert result.overrun == pytest.approx((119 - 84) / 20.0)  # chars beyond 2 x 42, at 20 CPS
+    assert Paraphraser(BagOfWords()).fit(text, FitOptions(max_seconds=10.0)).fits  # a bare slot
 
 
 @pytest.mark.parametrize(
