@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -57,6 +57,7 @@ class ClassifyOptionsIn(BaseModel):
     threshold: float | None = Field(None, gt=0, lt=1)
     visual_weight: float | None = Field(None, ge=0, le=5)
     multilingual: bool | None = None
+    english_embedder: Literal["minilm-l6-v2", "e5-small"] | None = None
 
 
 class ClassifyRequest(BaseModel):

@@ -317,6 +317,18 @@ def test_non_english_uses_the_multilingual_embedder_and_says_so() -> None:
     assert result.weak and any("not English" in n for n in result.notes)
 
 
+def test_english_can_be_scored_by_e5_when_asked() -> None:
+    english, multi = KeywordEmbedder(), KeywordEmbedder()
+    classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
+                            multilingual_heads=keyword_heads())
+    result = classifier.classify(transcript=LESSON, options=ClassifyOptions(english_embedder="e5-small"))
+    assert result.embedder == "e5-small" and multi.calls and not english.calls
+    assert not any("not English" in n for n in result.notes)
+    alone = Classifier(KeywordEmbedder(), keyword_heads())
+    fallback = alone.classify(transcript=LESSON, options=ClassifyOptions(english_embedder="e5-small"))
+    assert fallback.embedder == "minilm-l6-v2" and any("not loaded" in n for n in fallback.notes)
+
+
 def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier) -> None:
     result = fake.classify(transcript=LESSON, language="fr")
     assert result.embedder == "minilm-l6-v2"
@@ -326,7 +338,7 @@ def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier
 @pytest.mark.parametrize(
     "kwargs",
     [{"chunk_words": 2}, {"max_chunks": 0}, {"screen_text_share": 1.5}, {"threshold": 1.0},
-     {"visual_weight": -1.0}, {"evidence_per_side": -1}],
+     {"visual_weight": -1.0}, {"evidence_per_side": -1}, {"english_embedder": "bert"}],
 )
 def test_bad_options_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(OptionsError):
