@@ -131,7 +131,7 @@ def _union(boxes: list[PixelBox]) -> PixelBox:
             max(b[3] for b in boxes))
 
 
-def join_line_boxes(boxes: list[PixelBox], max_gap: float = 0.5) -> list[list[int]]:
+def join_line_boxes(boxes: list[PixelBox], max_gap: float = 0.2) -> list[list[int]]:
     """Group boxes that are pieces of one line: side by side (gap under ``max_gap`` x height)
     and overlapping vertically by most of the lower one. Returns index groups, left to right."""
     order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])

@@ -26,6 +26,7 @@ from pipelines.ocr import (
     OcrOptions,
     OcrResult,
     Reading,
+    join_line_boxes,
     load_engine,
     load_image,
     read_image,
@@ -81,6 +82,14 @@ def test_easyocr_outside_its_extra_says_how_to_get_it(tmp_path: Path) -> None:
         pytest.skip("running in the EasyOCR extra's venv")
     with pytest.raises(EngineNotInstalledError, match="setup-easyocr"):
         load_engine("easyocr", tmp_path)
+
+
+def test_join_line_boxes_joins_split_words_not_menu_items_or_lines() -> None:
+    split_line = [(0, 0, 100, 40), (104, 2, 160, 40)]  # "Frame" "= 2": a 4 px gap
+    menu = [(300, 0, 360, 40), (380, 0, 440, 40)]  # "Insert"  "Format": a 20 px gap (half a line)
+    below = [(0, 60, 100, 100)]
+    groups = join_line_boxes(split_line + menu + below)
+    assert sorted(groups) == [[0, 1], [2], [3], [4]]
 
 
 # ---------------------------------------------------------------- pipeline with a fake engine (fast)
