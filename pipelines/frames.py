@@ -106,6 +106,7 @@ class ChangeDetector:
     _last: np.ndarray | None = None
     _previous: np.ndarray | None = None
     _history: list[np.ndarray] = field(default_factory=list)
+    _cursorish: list[PixelBox] = field(default_factory=list)
     _scale: float = 1.0
     _pending: list[tuple[PixelBox, int]] = field(default_factory=list)
 
@@ -123,19 +124,23 @@ class ChangeDetector:
         small = self._small(frame)
         self._previous, self._last = self._last, small
         self._history = [h for h in self._history[-2:] if h.shape == small.shape] + [small]
+        self._cursorish = []
         full_box = (0, 0, frame.shape[1], frame.shape[0])
-        if self._reference is None or self._reference.shape != small.shape:
-            self._reference = np.zeros_like(small)
-            self._pending = []
-            return Change(ChangeKind.SCENE, (full_box,), (), (), 1.0)
-        mask = cv2.absdiff(small, self._reference) > self.options.pixel_threshold
-        fraction = float(mask.mean())
         moving: tuple[PixelBox, ...] = ()
         if self._previous is not None and self._previous.shape == small.shape:
             motion = cv2.absdiff(small, self._previous) > self.options.pixel_threshold
             if motion.any():
-                big = [b for b in self._blobs(motion) if not self._is_small(b, small.shape[1])]
+                blobs = self._blobs(motion)
+                big = [b for b in blobs if not self._is_small(b, small.shape[1])]
                 moving = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(big))
+                # Small motion: where a cursor is now, or was a sample ago.
+                self._cursorish = [_pad(b, 2, small.shape) for b in blobs if self._is_small(b, small.shape[1])]
+        if self._reference is None or self._reference.shape != small.shape:
+            self._reference = np.zeros_like(small)
+            self._pending = []
+            return Change(ChangeKind.SCENE, (full_box,), moving, (), 1.0)
+        mask = cv2.absdiff(small, self._reference) > self.options.pixel_threshold
+        fraction = float(mask.mean())
         if fraction == 0.0:
             self._pending = []
             return Change(ChangeKind.NONE, (), moving)
@@ -164,16 +169,22 @@ class ChangeDetector:
         return Change(ChangeKind.REGIONS, full, moving, small_full, fraction)
 
     def _stable(self) -> np.ndarray:
-        """The last sample without what moves: the median of the last three samples.
+        """The last sample, without the small changes that may be a cursor passing by.
 
-        A moving cursor is in at most one of them, so it stays out of the reference (it would
-        leave a "ghost" there, read again once the cursor has gone). A change that settled (the
-        same in the last two samples) comes through unchanged.
+        Where something small moved since the previous sample (a cursor, most likely), the
+        reference takes the median of the last three samples, which a moving cursor is in only one
+        of; otherwise it would leave a "ghost" in the reference, read again once the cursor left.
+        A change read once settled is the same in the last two samples, so it comes through; the
+        rest comes from the last sample as it is.
         """
         assert self._last is not None
-        if len(self._history) < 3:
+        if len(self._history) < 3 or not self._cursorish:
             return self._last
-        return np.median(np.stack(self._history), axis=0).astype(np.uint8)
+        stable = self._last.copy()
+        stack = np.stack(self._history)
+        for x0, y0, x1, y1 in self._cursorish:
+            stable[y0:y1, x0:x1] = np.median(stack[:, y0:y1, x0:x1], axis=0).astype(np.uint8)
+        return stable
 
     def absorb(self, regions: tuple[PixelBox, ...] | list[PixelBox]) -> None:
         """Take these full-resolution regions of the last sample into the reference (they were read)."""
