@@ -43,7 +43,8 @@ class ChangeOptions:
         small_region: a changed blob smaller than this share of the frame width in both
             directions is "small" (a mouse cursor, one digit).
         small_persist: samples a small change must stay put before it counts; a moving or
-            briefly parked cursor never does (a changed digit is read this late).
+            parked cursor seldom does. A changed digit is read this late, and its reading is
+            written back to when it changed.
         scene_fraction: share of the frame that must change for a new scene (read whole).
         full_fraction: share of the frame covered by changed regions above which the whole frame
             is read anyway (one big read is cheaper than many small ones).
@@ -55,7 +56,7 @@ class ChangeOptions:
     diff_width: int = 640
     pixel_threshold: int = 32
     small_region: float = 0.04
-    small_persist: int = 8
+    small_persist: int = 16
     scene_fraction: float = 0.4
     full_fraction: float = 0.35
     margin: int = 12

@@ -298,13 +298,15 @@ class _Reader:
     regions_ocred: int = 0
 
     def step(self, frame: np.ndarray, change: ChangeKind, regions: list[PixelBox],
-             moving: tuple[PixelBox, ...], final: bool = False) -> None:
+             moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False) -> None:
         k = len(self.samples) - 1
         opts = self.options.change
         waiting = []
-        for region in regions:
+        # A small change is reported once it has stayed put for small_persist samples: it began then.
+        for region, began in [(r, k) for r in regions] + [(r, max(0, k - opts.small_persist + 1))
+                                                          for r in small or []]:
             starts = [s for b, s in self.waiting if _intersects(b, region)]
-            waiting.append((region, min(starts, default=k)))
+            waiting.append((region, min(starts, default=began)))
         ready = [(r, s) for r, s in waiting
                  if final or k - s >= opts.max_defer or not any(_intersects(r, m) for m in moving)]
         self.waiting = [w for w in waiting if w not in ready]
@@ -383,8 +385,8 @@ def run_ocr(
         reader.samples.append(current)
         times.append(t)
         # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
-        regions = list(change.regions) + [b for b in change.small if any(_near(b, r.box) for r in current)]
-        reader.step(crop, change.kind, regions, change.moving)
+        small = [b for b in change.small if any(_near(b, r.box) for r in current)]
+        reader.step(crop, change.kind, list(change.regions), change.moving, small)
         t_ocr += time.perf_counter() - now
         if progress is not None and len(times) % 10 == 0:
             progress(min(0.99, len(times) / total_samples))
