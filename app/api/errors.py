@@ -29,6 +29,7 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 # pipeline error -> (HTTP status, code)
 _PIPELINE = [
     (pe.ModelNotInstalledError, 503, "model_not_installed"),
+    (pe.HeadFileError, 503, "model_unusable"),  # a broken shipped file is the server's fault
     (pe.UnknownModelError, 422, "unknown_model"),
     (pe.OptionsError, 422, "invalid_options"),
     (pe.UnsupportedLanguageError, 422, "unsupported_language"),
