@@ -304,43 +304,24 @@ class Paraphraser:
             raise OptionsError("The text to fit is empty; give the text of the cue or sentence.")
         slot = _Slot(options)
         base = slot.measure(original)
-        pool: dict[str, Candidate] = {}
-        # MiniLM barely notices a changed number ("24 hours" vs "48 hours"); check them directly.
-        wanted = numbers_in(original, options.language)
-
-        def numbers_ok(candidate: str) -> bool:
-            return wanted <= numbers_in(candidate, options.language)
-
-        def add(texts: Sequence[tuple[str, str]]) -> None:
-            fresh = [(m, t) for m, t in texts if t.strip() and t not in pool]
-            if not fresh:
-                return
-            sims = np.asarray(self.embedder.similarity(original, [t for _, t in fresh]), dtype=np.float64)
-            for (method, candidate), sim in zip(fresh, sims, strict=True):
-                m = slot.measure(candidate)
-                similarity = float(np.clip(sim, -1.0, 1.0))
-                note = ""
-                if similarity < options.similarity_floor:
-                    note = "below the similarity floor"
-                elif not numbers_ok(candidate):
-                    note = "drops or changes a number"
-                pool[candidate] = Candidate(
-                    text=candidate, method=method, estimate=m.estimate, fits=m.fits, overrun=m.overrun,
-                    similarity=similarity, change=word_change(original, candidate),
-                    acceptable=not note, note=note,
-                )
-
-        pool[original] = Candidate(
+        pool = {original: Candidate(
             text=original, method="original", estimate=base.estimate, fits=base.fits,
             overrun=base.overrun, similarity=1.0, change=0.0, acceptable=True,
-        )
+        )}
+
+        def add(texts: Sequence[tuple[str, str]]) -> None:
+            fresh: dict[str, tuple[str, str]] = {}
+            for method, t in texts:  # the first method that proposed a text names it
+                if t.strip() and t not in pool:
+                    fresh.setdefault(t, (method, t))
+            pool.update((c.text, c) for c in self._score(original, list(fresh.values()), slot, options))
+
         if not base.fits:
-            reading = options.mode == "reading"
-            rules = rule_candidates(original, options.language, reading=reading)
+            rules = rule_candidates(original, options.language, reading=options.mode == "reading")
             shortest = rules[-1][1] if rules else original
-            cheap = [(f"rules:{level}", t) for level, t in rules]
-            cheap += [("trim", t) for t in dict.fromkeys([*trims(original), *trims(shortest)])]
-            add(cheap)
+            # Rules and trims are scored in one embedding batch.
+            add([*((f"rules:{level}", t) for level, t in rules),
+                 *(("trim", t) for t in [*trims(original), *trims(shortest)])])
             if self._use_lm(options, self._good_enough(pool.values(), options)):
                 # The rule-compressed form is shorter to read in and already part of the way there.
                 add(self._lm_candidates(shortest, slot, options))
@@ -364,6 +345,30 @@ class Paraphraser:
         log.debug("fit %r -> %r (fits=%s, sim=%.3f, %.3f s)", original, best.text, best.fits,
                   best.similarity, result.elapsed_s)
         return result
+
+    def _score(
+        self, original: str, texts: Sequence[tuple[str, str]], slot: _Slot, options: FitOptions
+    ) -> list[Candidate]:
+        """Measure, embed (one batch) and judge ``(method, text)`` proposals."""
+        if not texts:
+            return []
+        sims = np.asarray(self.embedder.similarity(original, [t for _, t in texts]), dtype=np.float64)
+        # MiniLM barely notices a changed number ("24 hours" vs "48 hours"); check them directly.
+        wanted = numbers_in(original, options.language)
+        out = []
+        for (method, text), sim in zip(texts, sims, strict=True):
+            m = slot.measure(text)
+            similarity = float(np.clip(sim, -1.0, 1.0))
+            note = ""
+            if similarity < options.similarity_floor:
+                note = "below the similarity floor"
+            elif not wanted <= numbers_in(text, options.language):
+                note = "drops or changes a number"
+            out.append(Candidate(
+                text=text, method=method, estimate=m.estimate, fits=m.fits, overrun=m.overrun,
+                similarity=similarity, change=word_change(original, text), acceptable=not note, note=note,
+            ))
+        return out
 
     @staticmethod
     def _good_enough(candidates: Iterable[Candidate], options: FitOptions) -> bool:
