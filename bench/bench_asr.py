@@ -52,15 +52,15 @@ def make_clip(out: Path, seconds: float = 60.0) -> tuple[Path, str]:
                 check=True,
             ).stdout
         )
+        if total + dur + 0.4 > seconds:
+            continue  # whole utterances only: the reference must match what is heard
         chosen.append(wav)
         texts.append(text)
         total += dur + 0.4
-        if total >= seconds:
-            break
     # Items differ in sample rate: resample each before joining (the concat demuxer would not).
     inputs = [arg for w in chosen for arg in ("-i", str(w))]
     graph = "".join(f"[{i}:a]aresample=16000,apad=pad_dur=0.4[a{i}];" for i in range(len(chosen)))
-    graph += "".join(f"[a{i}]" for i in range(len(chosen))) + f"concat=n={len(chosen)}:v=0:a=1[out]"
+    graph += "".join(f"[a{i}]" for i in range(len(chosen))) + f"concat=n={len(chosen)}:v=0:a=1,apad[out]"
     wav = out / "clip.wav"
     subprocess.run(
         [
