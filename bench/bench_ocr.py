@@ -10,6 +10,10 @@ prints, per engine:
 - word recall and precision of the unique text per scene against the known text (recall >= 95 %),
 - event timing error: |start| and |end| differences for the lines whose times are known.
 
+Known artefact: the generated menu bar spaces some items less than a word gap apart ("Insert
+Format Tools"); PP-OCRv5's detector reads them as one line, so those items count as missed timed
+lines (their words are still found). ``--explain ENGINE`` lists the missed and mistimed lines.
+
 Usage::
 
     .venv/bin/python bench/bench_ocr.py                 # rapidocr, and easyocr if .venv-easyocr exists
