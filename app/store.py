@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from app.batches import Batch, Rejected
 from app.exceptions import TooManyJobs
 from app.jobs import (
     ACTIVE,
@@ -80,6 +81,24 @@ jobs_table = Table(
     Index("ix_jobs_owner_status", "owner", "status"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_created", "created_at", "id"),
+)
+
+
+batches_table = Table(
+    "batches", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False),
+    Column("folder", Text, nullable=False),
+    Column("stages", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("webhook_url", Text, nullable=True),
+    Column("per_job_webhooks", Boolean, nullable=False, default=False),
+    Column("metadata", JSON, nullable=False),
+    Column("job_ids", JSON, nullable=False),
+    Column("rejected", JSON, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("finished_at", String(32), nullable=True),
+    Index("ix_batches_owner_created", "owner", "created_at", "id"),
 )
 
 
@@ -151,6 +170,12 @@ def _row_to_job(row: Any) -> Job:
         cancel_requested=bool(m["cancel_requested"]), created_at=m["created_at"],
         updated_at=m["updated_at"], started_at=m["started_at"], finished_at=m["finished_at"],
     )
+
+
+def _row_to_batch(row: Any) -> Batch:
+    data = dict(row._mapping)
+    data["rejected"] = [Rejected(**r) for r in data["rejected"]]
+    return Batch(**data)
 
 
 def _job_to_row(job: Job) -> dict[str, Any]:
@@ -414,6 +439,35 @@ class SqlJobStore:
                 self._set(conn, job.id, **values)
                 (requeued if values["status"] == JobStatus.QUEUED.value else ended).append(job.id)
         return requeued, ended
+
+    # ------------------------------------------------------------ batches (app.batches)
+
+    def create_batch(self, batch: Batch) -> None:
+        """Store a new batch (its jobs are created separately, through ``create``)."""
+        with self._tx() as conn:
+            conn.execute(batches_table.insert().values(**asdict(batch)))
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        """The batch with this id, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(batches_table).where(batches_table.c.id == batch_id)).first()
+        return _row_to_batch(row) if row else None
+
+    def list_batches(self, owner: str, limit: int) -> list[Batch]:
+        """An owner's batches, newest first."""
+        t = batches_table
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.owner == owner)
+                                .order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)).all()
+        return [_row_to_batch(r) for r in rows]
+
+    def finish_batch(self, batch_id: str) -> bool:
+        """Mark a batch finished; True only for the one call that did (the batch webhook fires once)."""
+        t = batches_table
+        with self._tx() as conn:
+            result = conn.execute(update(t).where(t.c.id == batch_id, t.c.finished_at.is_(None))
+                                  .values(finished_at=now_iso()))
+        return bool(result.rowcount)
 
     def close(self) -> None:
         self._engine.dispose()
