@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import Services
+from app.api import batches as batch_routes
 from app.api import classify as classify_routes
 from app.api import fit as fit_routes
 from app.api import health as health_routes
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Training videos in; subtitles, on-screen text and more out. Async jobs.")
     install_error_handlers(app)
     app.include_router(job_routes.router)
+    app.include_router(batch_routes.router)
     app.include_router(classify_routes.router)
     app.include_router(fit_routes.router)
     app.include_router(health_routes.router)

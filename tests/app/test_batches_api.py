@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from app.batches import Batch, BatchStatus, Rejected, aggregate, new_batch_id
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus
 from app.store import SqlJobStore
+from tests.app.server_proc import ServerProcess, wait_for
 
 
 def _job(status: JobStatus, progress: float = 0.0) -> Job:
@@ -51,3 +54,44 @@ def test_store_round_trip_and_finish_once(tmp_path: Path) -> None:
     finished = store.get_batch(batch.id)
     assert finished is not None and finished.finished_at is not None
     store.close()
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "build"
+
+
+@pytest.mark.e2e
+def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """Two videos, a truncated one and a text file: two jobs, two rejects, the batch ends succeeded."""
+    root = tmp_path / "root"
+    folder = root / "course"
+    (folder / "part2").mkdir(parents=True)
+    shutil.copy(SAMPLES / "silent.mp4", folder / "a.mp4")
+    shutil.copy(SAMPLES / "silent.mp4", folder / "part2" / "b.mp4")
+    data = (SAMPLES / "silent.mp4").read_bytes()
+    (folder / "broken.mp4").write_bytes(data[: len(data) // 3])
+    (folder / "notes.txt").write_text("not a video")
+    (root / "empty").mkdir()
+    server = start_server(api_keys="alice:ka,bob:kb", allowed_roots=str(root))
+    alice, bob = {"Authorization": "Bearer ka"}, {"Authorization": "Bearer kb"}
+    with server.client() as c:
+        r = c.post("/v1/batches", json={"folder": str(folder), "stages": ["subtitles"]}, headers=alice)
+        assert r.status_code == 201, r.text
+        batch = r.json()
+        assert len(batch["jobs"]) == 2
+        assert sorted(x["path"] for x in batch["rejected"]) == ["broken.mp4", "notes.txt"]
+        assert all(x["reason"] for x in batch["rejected"])
+
+        def ended() -> dict[str, object] | None:
+            body = c.get(f"/v1/batches/{batch['id']}", headers=alice).json()
+            return body if body["status"] != "running" else None
+
+        final = wait_for(ended, 120, "the batch to end")
+        assert final["status"] == "succeeded" and final["counts"]["succeeded"] == 2
+        assert final["progress"] == 1.0
+        assert c.get(f"/v1/batches/{batch['id']}", headers=bob).status_code == 403
+        assert [b["id"] for b in c.get("/v1/batches", headers=alice).json()["batches"]] == [batch["id"]]
+
+        assert c.post("/v1/batches", json={"folder": str(tmp_path)}, headers=alice).status_code == 403
+        assert c.post("/v1/batches", json={"folder": str(root / "nope")}, headers=alice).status_code == 422
+        empty = c.post("/v1/batches", json={"folder": str(root / "empty")}, headers=alice)
+        assert empty.status_code == 422 and "no files" in empty.json()["error"]["message"]

@@ -1,0 +1,119 @@
+"""Batches: ``POST /v1/batches`` (a folder under an allowed root, one job per media file) and reads.
+
+Each file found by ``app.batch.discover`` goes through ``submit_job`` as a path source; a file
+that is not usable media is listed in the batch as rejected, with the reason, and never stops it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from app.api import OwnerDep, Services, ServicesDep
+from app.api.jobs import job_view
+from app.api.submit import Submission, submit_job, validate_request
+from app.batch import discover
+from app.batches import Batch, Rejected, aggregate, new_batch_id
+from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
+
+router = APIRouter(prefix="/v1/batches", tags=["batches"])
+
+
+class BatchRequest(BaseModel):
+    """The body of ``POST /v1/batches``."""
+
+    folder: str
+    stages: list[str] = Field(default_factory=lambda: ["subtitles"])
+    options: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    webhook_url: str | None = None
+    per_job_webhooks: bool = False
+
+
+def resolve_folder(folder: str, roots: list[Path]) -> Path:
+    """The real path of ``folder``, which must be a directory under one of ``roots``.
+
+    Raises:
+        Forbidden: no roots, or the folder leaves them. InvalidInput: no such folder.
+    """
+    if not roots:
+        raise Forbidden("path sources are disabled on this server (LESSONLENS_ALLOWED_ROOTS is empty).",
+                        code="path_not_allowed")
+    real = Path(folder).resolve()
+    if "\x00" in folder or not Path(folder).is_absolute():
+        raise InvalidInput("folder must be an absolute path.", code="invalid_source")
+    if not any(real.is_relative_to(r.resolve()) for r in roots):
+        raise Forbidden(f"folder {folder!r} is outside the allowed folders; put it under one of "
+                        "LESSONLENS_ALLOWED_ROOTS.", code="path_not_allowed", detail={"folder": folder})
+    if not real.is_dir():
+        raise InvalidInput(f"folder {folder!r} does not exist or is not a folder.", code="source_not_found",
+                           detail={"folder": folder})
+    return real
+
+
+def batch_view(batch: Batch, jobs: list[Any]) -> dict[str, Any]:
+    """The JSON form of a batch: its request, aggregate status and progress, jobs and rejects."""
+    summary = aggregate(jobs)
+    data = asdict(batch)
+    data.update(status=summary.status.value, progress=summary.progress, counts=summary.counts,
+                jobs=[job_view(j) for j in jobs])
+    return data
+
+
+async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, list[Any]]:
+    batch = await to_thread.run_sync(services.store.get_batch, batch_id)  # type: ignore[attr-defined]
+    if batch is None:
+        raise NotFound(f"no batch {batch_id}.", detail={"batch_id": batch_id})
+    if batch.owner != owner:
+        raise Forbidden(f"batch {batch_id} belongs to another API key.", detail={"batch_id": batch_id})
+    jobs = [j for j in [await to_thread.run_sync(services.store.get, i) for i in batch.job_ids] if j]
+    return batch, jobs
+
+
+@router.post("", status_code=201, summary="Submit a folder: one job per media file")
+async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDep) -> JSONResponse:
+    """Create a batch; files that are not media are listed as rejected."""
+    folder = resolve_folder(body.folder, services.settings.allowed_roots)
+    validate_request(Submission(stages=body.stages, options=body.options, metadata=body.metadata,
+                                webhook_url=None), services.settings)
+    files = await to_thread.run_sync(lambda: list(discover(folder)))
+    if not files:
+        raise InvalidInput(f"folder {body.folder!r} has no files (hidden files and links leaving it "
+                           "are skipped); put the media files in it first.", code="empty_folder")
+    batch = Batch(id=new_batch_id(), owner=owner, folder=str(folder), stages=list(body.stages),
+                  options=body.options, webhook_url=body.webhook_url, per_job_webhooks=body.per_job_webhooks,
+                  metadata=body.metadata)
+    jobs = []
+    for path in files:
+        sub = Submission(stages=body.stages, options=body.options,
+                         metadata={**body.metadata, "batch_id": batch.id},
+                         webhook_url=body.webhook_url if body.per_job_webhooks else None, source=str(path))
+        try:
+            job, _ = await submit_job(services, owner, sub, None)
+        except AppError as e:  # not media, corrupt, unreadable: reported per file
+            batch.rejected.append(Rejected(path=str(path.relative_to(folder)), reason=e.message))
+            continue
+        jobs.append(job)
+        batch.job_ids.append(job.id)
+    await to_thread.run_sync(services.store.create_batch, batch)  # type: ignore[attr-defined]
+    return JSONResponse(batch_view(batch, jobs), status_code=201)
+
+
+@router.get("", summary="List batches, newest first")
+async def list_batches(services: ServicesDep, owner: OwnerDep, limit: int = 50) -> dict[str, Any]:
+    """The caller's batches (without their jobs)."""
+    batches = await to_thread.run_sync(services.store.list_batches, owner, min(limit, 200))  # type: ignore[attr-defined]
+    return {"batches": [asdict(b) for b in batches]}
+
+
+@router.get("/{batch_id}", summary="A batch: aggregate status and progress, its jobs and rejected files")
+async def get_batch(batch_id: str, services: ServicesDep, owner: OwnerDep) -> dict[str, Any]:
+    """Aggregate a batch's jobs."""
+    batch, jobs = await _load(services, owner, batch_id)
+    return batch_view(batch, jobs)
