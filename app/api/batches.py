@@ -67,7 +67,7 @@ def batch_view(batch: Batch, jobs: list[Any]) -> dict[str, Any]:
 
 
 async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, list[Any]]:
-    batch = await to_thread.run_sync(services.store.get_batch, batch_id)  # type: ignore[attr-defined]
+    batch = await to_thread.run_sync(services.store.get_batch, batch_id)
     if batch is None:
         raise NotFound(f"no batch {batch_id}.", detail={"batch_id": batch_id})
     if batch.owner != owner:
@@ -101,14 +101,14 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
             continue
         jobs.append(job)
         batch.job_ids.append(job.id)
-    await to_thread.run_sync(services.store.create_batch, batch)  # type: ignore[attr-defined]
+    await to_thread.run_sync(services.store.create_batch, batch)
     return JSONResponse(batch_view(batch, jobs), status_code=201)
 
 
 @router.get("", summary="List batches, newest first")
 async def list_batches(services: ServicesDep, owner: OwnerDep, limit: int = 50) -> dict[str, Any]:
     """The caller's batches (without their jobs)."""
-    batches = await to_thread.run_sync(services.store.list_batches, owner, min(limit, 200))  # type: ignore[attr-defined]
+    batches = await to_thread.run_sync(services.store.list_batches, owner, min(limit, 200))
     return {"batches": [asdict(b) for b in batches]}
 
 
