@@ -146,6 +146,22 @@ def job_event(job: Job) -> WebhookEvent:
     return WebhookEvent(event_id, etype, job.id, body)
 
 
+def batch_event(batch: Any, summary: Any) -> WebhookEvent:
+    """The one event announcing that every job of a batch ended (``app.batches``)."""
+    event_id = f"evt_{batch.id}_finished"
+    payload: dict[str, Any] = {
+        "id": event_id, "type": "batch.finished", "created_at": now_iso(),
+        "data": {
+            "batch_id": batch.id, "status": str(summary.status), "progress": summary.progress,
+            "counts": summary.counts, "jobs": list(batch.job_ids),
+            "rejected": [{"path": r.path, "reason": r.reason} for r in batch.rejected],
+            "metadata": batch.metadata, "links": {"batch": f"/v1/batches/{batch.id}"},
+        },
+    }
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return WebhookEvent(event_id, "batch.finished", "", body)
+
+
 class WebhookDelivery:
     """Signed POSTs of events to one URL. The constructor validates the URL (``UrlNotAllowed``)."""
 
@@ -242,6 +258,14 @@ class WebhookDispatcher:
             self._active.add(event.id)
         self._schedule(event, job.webhook_url, done + 1, 0.0)
 
+    def send(self, event: WebhookEvent, url: str) -> None:
+        """Schedule an event that belongs to no single job (a batch's end). Never raises."""
+        with self._cond:
+            if event.id in self._active:
+                return
+            self._active.add(event.id)
+        self._schedule(event, url, 1, 0.0)
+
     def _schedule(self, event: WebhookEvent, url: str, attempt: int, delay: float) -> None:
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), event, url, attempt))
@@ -265,7 +289,8 @@ class WebhookDispatcher:
             record = delivery.attempt(event, attempt)
             final = record.ok or attempt >= self._tries
             state = "delivered" if record.ok else ("failed" if final else "pending")
-            self._store.add_delivery(event.job_id, record, state)
+            if event.job_id:  # a batch event has no job to log on; its outcome is in the log
+                self._store.add_delivery(event.job_id, record, state)
             self._on_attempt(record)
             if final:
                 with self._cond:

@@ -11,7 +11,10 @@ import pytest
 from app.batches import Batch, BatchStatus, Rejected, aggregate, new_batch_id
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus
 from app.store import SqlJobStore
+from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for
+
+SECRET = "batch-webhook-secret"
 
 
 def _job(status: JobStatus, progress: float = 0.0) -> Job:
@@ -71,10 +74,12 @@ def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess],
     (folder / "broken.mp4").write_bytes(data[: len(data) // 3])
     (folder / "notes.txt").write_text("not a video")
     (root / "empty").mkdir()
-    server = start_server(api_keys="alice:ka,bob:kb", allowed_roots=str(root))
+    server = start_server(api_keys="alice:ka,bob:kb", allowed_roots=str(root), webhook_secret=SECRET,
+                          allow_private_urls="true")
     alice, bob = {"Authorization": "Bearer ka"}, {"Authorization": "Bearer kb"}
-    with server.client() as c:
-        r = c.post("/v1/batches", json={"folder": str(folder), "stages": ["subtitles"]}, headers=alice)
+    with server.client() as c, Receiver(SECRET) as receiver:
+        r = c.post("/v1/batches", json={"folder": str(folder), "stages": ["subtitles"],
+                                        "webhook_url": receiver.url}, headers=alice)
         assert r.status_code == 201, r.text
         batch = r.json()
         assert len(batch["jobs"]) == 2
@@ -88,6 +93,12 @@ def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess],
         final = wait_for(ended, 120, "the batch to end")
         assert final["status"] == "succeeded" and final["counts"]["succeeded"] == 2
         assert final["progress"] == 1.0
+        wait_for(lambda: receiver.received or None, 30, "the batch webhook")
+        event = receiver.received[0]
+        assert event["valid"] and event["body"]["type"] == "batch.finished"
+        assert event["body"]["data"]["counts"]["succeeded"] == 2
+        assert len(event["body"]["data"]["rejected"]) == 2
+        assert len(receiver.received) == 1  # one batch event; no per-job events unless asked
         assert c.get(f"/v1/batches/{batch['id']}", headers=bob).status_code == 403
         assert [b["id"] for b in c.get("/v1/batches", headers=alice).json()["batches"]] == [batch["id"]]
 
