@@ -220,9 +220,10 @@ def _offset(readings: list[Reading], dx: int, dy: int) -> list[Reading]:
 
 
 def _filter(readings: list[Reading], options: OcrOptions) -> list[Reading]:
+    # A reading with no letter or digit (a bullet, a divider) is nothing to translate.
     return [
         r for r in readings
-        if r.text.strip() and r.confidence >= options.min_confidence
+        if any(ch.isalnum() for ch in r.text) and r.confidence >= options.min_confidence
         and r.box[3] - r.box[1] >= options.min_text_height
     ]
 

@@ -174,6 +174,15 @@ def test_min_text_height_and_confidence_filter(tmp_path: Path) -> None:
     assert run_ocr(video, GreyLevelEngine(), OcrOptions(min_confidence=0.95)).events == ()
 
 
+def test_readings_without_letters_or_digits_are_dropped() -> None:
+    from pipelines.ocr import _filter
+    from pipelines.ocr_engines import Reading
+
+    box = (0, 0, 100, 20)
+    readings = [Reading(box, "•", 0.99), Reading(box, "— —", 0.99), Reading(box, "Step 1", 0.99)]
+    assert [r.text for r in _filter(readings, OcrOptions())] == ["Step 1"]
+
+
 # ---------------------------------------------------------------- real engines (slow)
 
 SLIDES = [  # (start, end, lines): times not on the sampling grid on purpose
