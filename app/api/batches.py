@@ -45,9 +45,13 @@ def resolve_folder(folder: str, roots: list[Path]) -> Path:
     if not roots:
         raise Forbidden("path sources are disabled on this server (LESSONLENS_ALLOWED_ROOTS is empty).",
                         code="path_not_allowed")
-    real = Path(folder).resolve()
     if "\x00" in folder or not Path(folder).is_absolute():
         raise InvalidInput("folder must be an absolute path.", code="invalid_source")
+    try:
+        folder.encode("utf-8")  # lone surrogates cannot name a file
+        real = Path(folder).resolve()
+    except (ValueError, OSError) as e:
+        raise InvalidInput(f"folder is not a usable path ({e}).", code="invalid_source") from None
     if not any(real.is_relative_to(r.resolve()) for r in roots):
         raise Forbidden(f"folder {folder!r} is outside the allowed folders; put it under one of "
                         "LESSONLENS_ALLOWED_ROOTS.", code="path_not_allowed", detail={"folder": folder})

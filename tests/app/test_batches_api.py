@@ -106,3 +106,12 @@ def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess],
         assert c.post("/v1/batches", json={"folder": str(root / "nope")}, headers=alice).status_code == 422
         empty = c.post("/v1/batches", json={"folder": str(root / "empty")}, headers=alice)
         assert empty.status_code == 422 and "no files" in empty.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("folder", ["/data/\x00x", "/data/\udc80bad", "relative/path"])
+def test_unusable_folder_paths_are_client_errors(folder: str, tmp_path: Path) -> None:
+    from app.api.batches import resolve_folder
+    from app.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        resolve_folder(folder, [tmp_path])
