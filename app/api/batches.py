@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -110,9 +110,10 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
 
 
 @router.get("", summary="List batches, newest first")
-async def list_batches(services: ServicesDep, owner: OwnerDep, limit: int = 50) -> dict[str, Any]:
+async def list_batches(services: ServicesDep, owner: OwnerDep,
+                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     """The caller's batches (without their jobs)."""
-    batches = await to_thread.run_sync(services.store.list_batches, owner, min(limit, 200))
+    batches = await to_thread.run_sync(services.store.list_batches, owner, limit)
     return {"batches": [asdict(b) for b in batches]}
 
 

@@ -115,3 +115,13 @@ def test_unusable_folder_paths_are_client_errors(folder: str, tmp_path: Path) ->
 
     with pytest.raises(InvalidInput):
         resolve_folder(folder, [tmp_path])
+
+
+@pytest.mark.e2e
+def test_list_limit_is_validated(start_server: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    server = start_server(allowed_roots=str(tmp_path))
+    with server.client() as c:
+        for limit in ("-8698595578711580344", "0", "201"):
+            r = c.get("/v1/batches", params={"limit": limit})
+            assert r.status_code == 422 and r.json()["error"]["code"]
+        assert c.get("/v1/batches", params={"limit": "5"}).status_code == 200
