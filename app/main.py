@@ -29,6 +29,7 @@ from app.api import web as web_routes
 from app.api.errors import install_error_handlers
 from app.jobs import Job
 from app.metrics import Metrics
+from app.model_cache import ModelCache
 from app.queue import make_queue
 from app.settings import Settings
 from app.storage import LocalStorage
@@ -113,7 +114,8 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     # Probing spawns ffprobe; a few at a time per core is plenty, and status reads keep their threads.
     media_limiter = CapacityLimiter(max(2, 2 * (os.cpu_count() or 1)))
     return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
-                    metrics=metrics, key_ids=settings.api_key_ids(), media_limiter=media_limiter)
+                    metrics=metrics, key_ids=settings.api_key_ids(), media_limiter=media_limiter,
+                    models=ModelCache(settings))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from app.exceptions import Unauthorized
 from app.metrics import Metrics
+from app.model_cache import ModelCache
 from app.queue import Queue
 from app.settings import Settings
 from app.storage import Storage
@@ -32,6 +33,7 @@ class Services:
     metrics: Metrics
     key_ids: dict[str, str]
     media_limiter: CapacityLimiter  # receiving and probing media: kept apart from the store's threads
+    models: ModelCache  # the synchronous routes' models (/v1/classify, /v1/fit), loaded on first use
 
 
 def get_services(request: Request) -> Services:

@@ -9,7 +9,6 @@ loop keeps answering. Wire it with ``app.include_router(classify.router)`` in ``
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
-from pipelines.classify import Classifier, ClassifyOptions, ClassifyResult
+from pipelines.classify import ClassifyOptions, ClassifyResult
 from pipelines.visual_cues import VisualCues
 
 log = logging.getLogger(__name__)
@@ -102,34 +101,6 @@ class ClassifyResponse(BaseModel):
     seconds: float
 
 
-class _ClassifierHolder:
-    """Loads the classifier once per process, on first use, whichever thread asks first."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._classifier: Classifier | None = None
-
-    def get(self, services: Any) -> Classifier:
-        with self._lock:
-            if self._classifier is None:
-                settings = services.settings
-                self._classifier = Classifier.load(
-                    settings.model_dir, threads=settings.cpu_threads or None)
-            return self._classifier
-
-
-_holder_lock = threading.Lock()
-
-
-def _holder(request: Request) -> _ClassifierHolder:
-    with _holder_lock:
-        holder = getattr(request.app.state, "classifier_holder", None)
-        if holder is None:
-            holder = _ClassifierHolder()
-            request.app.state.classifier_holder = holder
-        return holder
-
-
 def _options(body: ClassifyOptionsIn | None) -> ClassifyOptions:
     if body is None:
         return ClassifyOptions()
@@ -140,8 +111,8 @@ def _visual(body: VisualCuesIn | None) -> VisualCues | None:
     return None if body is None else VisualCues(**body.model_dump())
 
 
-def _run(holder: _ClassifierHolder, services: Any, req: ClassifyRequest) -> ClassifyResult:
-    classifier = holder.get(services)
+def _run(services: Any, req: ClassifyRequest) -> ClassifyResult:
+    classifier = services.models.classifier()
     screen = None if req.screen_text is None else [
         s if isinstance(s, str) else s.model_dump() for s in req.screen_text]
     return classifier.classify(transcript=req.transcript, screen_text=screen, visual=_visual(req.visual),
@@ -157,7 +128,7 @@ async def classify(req: ClassifyRequest, request: Request, services: ServicesDep
     Errors: 422 ``empty_input`` when nothing was given, 422 ``invalid_options`` for bad
     options, 503 ``model_not_installed`` when MiniLM is missing (the message says how to install).
     """
-    result = await to_thread.run_sync(_run, _holder(request), services, req)
+    result = await to_thread.run_sync(_run, services, req)
     log.info("classify for %s: %s p=%.3f kind=%s %d words in %.3f s", owner, result.label,
              result.probability, result.kind, result.words, result.seconds)
     return asdict(result)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
-from pipelines.paraphrase import FitOptions, FitResult, Paraphraser
+from pipelines.paraphrase import FitOptions, FitResult
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["fit"])
@@ -80,34 +80,7 @@ class FitResponse(BaseModel):
     candidates: list[CandidateOut]
 
 
-class _ParaphraserHolder:
-    """Loads the paraphraser once per process, on first use, whichever thread asks first."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._paraphraser: Paraphraser | None = None
-
-    def get(self, services: Any) -> Paraphraser:
-        with self._lock:
-            if self._paraphraser is None:
-                settings = services.settings
-                self._paraphraser = Paraphraser.load(settings.model_dir, threads=settings.cpu_threads or 2)
-            return self._paraphraser
-
-
-_holder_lock = threading.Lock()
-
-
-def _holder(request: Request) -> _ParaphraserHolder:
-    with _holder_lock:
-        holder = getattr(request.app.state, "paraphraser_holder", None)
-        if holder is None:
-            holder = _ParaphraserHolder()
-            request.app.state.paraphraser_holder = holder
-        return holder
-
-
-def _run(holder: _ParaphraserHolder, services: Any, req: FitRequest) -> FitResult:
+def _run(services: Any, req: FitRequest) -> FitResult:
     options = FitOptions(
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
         profile=req.profile, syllables_per_second=req.syllables_per_second,
@@ -115,7 +88,7 @@ def _run(holder: _ParaphraserHolder, services: Any, req: FitRequest) -> FitResul
     )
     # The paraphraser holds one CTranslate2 generator and one torch model: one call at a time.
     with _run_lock:
-        return holder.get(services).fit(req.text, options)
+        return services.models.paraphraser().fit(req.text, options)
 
 
 _run_lock = threading.Lock()
@@ -133,7 +106,7 @@ async def fit(req: FitRequest, request: Request, services: ServicesDep, owner: O
     ``invalid_options`` (unknown profile), 422 ``unsupported_language`` (speaking mode without
     a rate for the language), 503 ``model_not_installed`` (the message says how to install).
     """
-    result = await to_thread.run_sync(_run, _holder(request), services, req)
+    result = await to_thread.run_sync(_run, services, req)
     log.info("fit for %s: fits=%s sim=%.3f method=%s %.3f s", owner, result.fits, result.similarity,
              result.method, result.elapsed_s)
     body = asdict(result)

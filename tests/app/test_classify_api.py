@@ -11,17 +11,10 @@ from fastapi.testclient import TestClient
 
 from app.api import classify as classify_routes
 from app.api.errors import install_error_handlers
+from app.model_cache import ModelCache
 from app.settings import Settings
 from pipelines.classify import Classifier
 from tests.pipelines.test_classify import LESSON, VLOG, KeywordEmbedder, keyword_heads
-
-
-class _Holder:
-    def __init__(self, classifier: Classifier) -> None:
-        self.classifier = classifier
-
-    def get(self, services: Any) -> Classifier:
-        return self.classifier
 
 
 @pytest.fixture
@@ -29,8 +22,9 @@ def client() -> TestClient:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(classify_routes.router)
-    app.state.services = SimpleNamespace(settings=Settings(), key_ids={})
-    app.state.classifier_holder = _Holder(Classifier(KeywordEmbedder(), keyword_heads()))
+    models = ModelCache(Settings())
+    models.get("classifier", lambda: Classifier(KeywordEmbedder(), keyword_heads()))  # a fake in the real cache the route reads
+    app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models)
     return TestClient(app)
 
 

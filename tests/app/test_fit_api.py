@@ -11,18 +11,11 @@ from fastapi.testclient import TestClient
 
 from app.api import fit as fit_routes
 from app.api.errors import install_error_handlers
+from app.model_cache import ModelCache
 from app.settings import Settings
 from pipelines.duration import reading_chars
 from pipelines.paraphrase import Paraphraser
 from tests.pipelines.test_paraphrase import FILLED, BagOfWords
-
-
-class _Holder:
-    def __init__(self, paraphraser: Paraphraser) -> None:
-        self.paraphraser = paraphraser
-
-    def get(self, services: Any) -> Paraphraser:
-        return self.paraphraser
 
 
 @pytest.fixture
@@ -30,8 +23,9 @@ def client() -> TestClient:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(fit_routes.router)
-    app.state.services = SimpleNamespace(settings=Settings(), key_ids={})
-    app.state.paraphraser_holder = _Holder(Paraphraser(BagOfWords()))
+    models = ModelCache(Settings())
+    models.get("paraphraser", lambda: Paraphraser(BagOfWords()))  # a fake in the real cache the route reads
+    app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models)
     return TestClient(app)
 
 
