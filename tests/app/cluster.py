@@ -91,10 +91,18 @@ class Cluster:
         return server
 
     def worker(self, name: str, queues: str | None = None, **extra: str) -> WorkerProcess:
-        worker = WorkerProcess(name, self.data_dir, self.settings_env(**extra), queues)
-        worker.start()
-        self.workers.append(worker)
-        return worker
+        return self.start_workers(name, queues=queues, **extra)[0]
+
+    def start_workers(self, *names: str, queues: str | None = None, **extra: str) -> list[WorkerProcess]:
+        """Start the workers side by side and return once every one of them is ready, so none
+        of them gets a head start on the queued jobs."""
+        workers = [WorkerProcess(name, self.data_dir, self.settings_env(**extra), queues) for name in names]
+        for worker in workers:
+            worker.spawn()
+            self.workers.append(worker)
+        for worker in workers:
+            worker.wait_ready()
+        return workers
 
     def stop(self) -> None:
         for worker in self.workers:
@@ -113,6 +121,10 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 90) -> None:
+        self.spawn()
+        self.wait_ready(timeout_s)
+
+    def spawn(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "LESSONLENS_DATA_DIR": str(self.data_dir),
                **{f"LESSONLENS_{k.upper()}": v for k, v in self.env.items()}}
@@ -124,6 +136,7 @@ class WorkerProcess:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
 
+    def wait_ready(self, timeout_s: float = 90) -> None:
         def ready() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:

@@ -124,13 +124,16 @@ def test_two_workers_process_six_jobs_at_once(cluster: Cluster, media_dir: Path)
         try:
             with api.client() as c:
                 assert c.get("/readyz").json()["queue"] == "celery"
-                ids = [_submit(c, media_dir / ("speech.mp4" if i % 2 else "tone.mp4"), receiver.url)
-                       for i in range(6)]
-                # No worker yet: the API runs none of its own; the jobs wait in Redis.
-                wait_for(lambda: _metric(c, "lessonlens_queue_depth") == 6, 10, "six messages in the broker")
-                assert {c.get(f"/v1/jobs/{i}").json()["status"] for i in ids} == {"queued"}
+                media = [media_dir / ("speech.mp4" if i % 2 else "tone.mp4") for i in range(6)]
+                ids = [_submit(c, media[0], receiver.url)]
+                # No worker yet: the API runs none of its own; the job waits in Redis.
+                wait_for(lambda: _metric(c, "lessonlens_queue_depth") == 1, 10, "one message in the broker")
+                assert c.get(f"/v1/jobs/{ids[0]}").json()["status"] == "queued"
 
-                first, second = cluster.worker("w1"), cluster.worker("w2")
+                # Both workers are ready before the other five arrive, so neither can finish them
+                # all while the other is still starting.
+                first, second = cluster.start_workers("w1", "w2")
+                ids += [_submit(c, m, receiver.url) for m in media[1:]]
                 jobs = [api.wait_job(c, i, _terminal, timeout_s=240) for i in ids]
                 assert [j["status"] for j in jobs] == ["succeeded"] * 6, [j["error"] for j in jobs]
                 assert all(j["attempts"] == 1 for j in jobs)
