@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     create_engine,
     delete,
     event,
@@ -129,6 +130,11 @@ class JobStore(Protocol):
         ...
 
     def update_stage(self, job_id: str, name: str, state: StageState) -> None: ...
+
+    def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
+        """Replace the job's stage states in one write (its worker is their only writer).
+        False when the job is gone or, with ``unless_cancelled``, its cancel was requested."""
+        ...
 
     def update_source(self, job_id: str, source: Source) -> None: ...
 
@@ -371,12 +377,23 @@ class SqlJobStore:
         t = jobs_table
         now = now_iso()
         with self._tx() as conn:
-            claimed = conn.execute(
+            row = conn.execute(
                 update(t).where(t.c.id == job_id, t.c.status == JobStatus.QUEUED.value,
                                 t.c.cancel_requested.is_(False))
                 .values(status=JobStatus.RUNNING.value, attempts=t.c.attempts + 1, started_at=now,
-                        updated_at=now, error=None)).rowcount
-        return self.get(job_id) if claimed == 1 else None
+                        updated_at=now, error=None)
+                .returning(*t.c)).first()
+        return _row_to_job(row) if row else None
+
+    def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
+        t = jobs_table
+        query = update(t).where(t.c.id == job_id)
+        if unless_cancelled:
+            query = query.where(t.c.cancel_requested.is_(False))
+        with self._tx() as conn:
+            done = conn.execute(query.values(stage_states={k: v.to_dict() for k, v in states.items()},
+                                             updated_at=now_iso())).rowcount
+        return bool(done)
 
     def update_stage(self, job_id: str, name: str, state: StageState) -> None:
         with self._tx() as conn:
@@ -392,15 +409,15 @@ class SqlJobStore:
             self._set(conn, job_id, source=asdict(source))
 
     def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> Job | None:
-        with self._tx() as conn:
-            job = self._load_for_update(conn, job_id)
-            if job is None:
-                return None
-            values: dict[str, Any] = {"status": status.value, "error": error, "finished_at": now_iso()}
-            if job.webhook_url:
-                values["webhook_state"] = "pending"
-            self._set(conn, job_id, **values)
-        return self.get(job_id)
+        t = jobs_table
+        now = now_iso()
+        with self._tx() as conn:  # one UPDATE: a webhook becomes pending only where one is set
+            row = conn.execute(
+                update(t).where(t.c.id == job_id)
+                .values(status=status.value, error=error, finished_at=now, updated_at=now,
+                        webhook_state=case((t.c.webhook_url.is_not(None), "pending"), else_=t.c.webhook_state))
+                .returning(*t.c)).first()
+        return _row_to_job(row) if row else None
 
     def requeue(self, job_id: str, *, count_attempt: bool) -> None:
         with self._tx() as conn:

@@ -61,21 +61,19 @@ class _Reporter:
         self.current: str | None = None
         self._last = 0.0
 
-    def _check(self) -> None:
-        if self.ctx.stopping.is_set():
+    def _put(self, name: str, state: StageState, *, check: bool = False) -> None:
+        """Write the stage states; with ``check``, first honour a stop and a cancel request (the
+        cancel is checked by the same UPDATE that writes, so it costs no extra query)."""
+        if check and self.ctx.stopping.is_set():
             raise WorkerStopping
-        if self.ctx.store.cancel_requested(self.job_id):
-            raise JobCancelled
-
-    def _put(self, name: str, state: StageState) -> None:
         self.states[name] = state
-        self.ctx.store.update_stage(self.job_id, name, state)
+        if not self.ctx.store.put_stages(self.job_id, self.states, unless_cancelled=check) and check:
+            raise JobCancelled
 
     def on_stage(self, name: str, phase: str, outcome: StageOutcome | None) -> None:
         if phase == "running":
-            self._check()
+            self._put(name, StageState(StageStatus.RUNNING, 0.0, started_at=now_iso()), check=True)
             self.current = name
-            self._put(name, StageState(StageStatus.RUNNING, 0.0, started_at=now_iso()))
             log.info("%s: stage %s running", self.job_id, name)
             return
         assert outcome is not None
@@ -94,10 +92,9 @@ class _Reporter:
         if self.current is None or now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        self._check()
         prev = self.states.get(self.current, StageState())
         self._put(self.current, StageState(StageStatus.RUNNING, round(min(max(fraction, 0.0), 1.0), 3),
-                                           started_at=prev.started_at))
+                                           started_at=prev.started_at), check=True)
 
     def end_current(self, status: StageStatus, error: str | None) -> None:
         if self.current is None:

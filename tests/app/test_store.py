@@ -143,6 +143,32 @@ def test_stage_updates_and_finish(store: SqlJobStore) -> None:
     assert store.pending_webhooks() == []
 
 
+def test_put_stages_writes_all_states_and_refuses_a_cancelled_or_deleted_job(store: SqlJobStore) -> None:
+    job = store.create(make_job())[0]
+    store.claim(job.id)
+    states = {"subtitles": StageState(StageStatus.RUNNING, 0.5, started_at="t")}
+    assert store.put_stages(job.id, states, unless_cancelled=True)
+    got = store.get(job.id)
+    assert got is not None and got.stage_states["subtitles"].progress == 0.5
+    store.request_cancel(job.id)
+    assert not store.put_stages(job.id, states, unless_cancelled=True)  # the worker must stop
+    ended = {"subtitles": StageState(StageStatus.CANCELLED, 0.5, started_at="t", error="cancelled")}
+    assert store.put_stages(job.id, ended)  # ...and may still record how the stage ended
+    got = store.get(job.id)
+    assert got is not None and got.stage_states["subtitles"].status == StageStatus.CANCELLED
+    store.delete(job.id)
+    assert not store.put_stages(job.id, ended)
+
+
+def test_finish_without_webhook_leaves_no_delivery_pending(store: SqlJobStore) -> None:
+    job = store.create(make_job())[0]
+    store.claim(job.id)
+    done = store.finish(job.id, JobStatus.FAILED, "stage subtitles: boom")
+    assert done is not None and done.status == JobStatus.FAILED and done.error == "stage subtitles: boom"
+    assert done.webhook_state != "pending" and done.attempts == 1
+    assert store.finish("job_missing", JobStatus.FAILED) is None
+
+
 def test_recover_requeues_within_attempts_then_fails_with_reason(store: SqlJobStore) -> None:
     job = store.create(make_job())[0]
     running = StageState(StageStatus.RUNNING, 0.4, started_at="t")
