@@ -259,6 +259,9 @@ class SqlJobStore:
         self._engine = make_engine(url)
         self._lock = threading.RLock()
         self._sqlite = url.startswith("sqlite")
+        # Reads of a local SQLite file in WAL mode take well under a millisecond and never wait for
+        # a writer, so the API may run them on its event loop instead of paying a thread hop.
+        self.local_reads = self._sqlite
         if create:  # Postgres deployments run Alembic migrations instead (issue 8)
             metadata.create_all(self._engine)
 

@@ -91,7 +91,10 @@ def job_view(job: Job) -> dict[str, Any]:
 
 async def load_job(services: Services, job_id: str, owner: str) -> Job:
     """The job, if it exists and belongs to ``owner`` (any job when auth is off)."""
-    job = await to_thread.run_sync(services.store.get, job_id)
+    if getattr(services.store, "local_reads", False):
+        job = services.store.get(job_id)  # a local SQLite read (WAL: never waits for a writer)
+    else:
+        job = await to_thread.run_sync(services.store.get, job_id)
     if job is None:
         raise NotFound(f"no job {job_id}; it may have been deleted.", detail={"job_id": job_id})
     if services.key_ids and job.owner != owner:

@@ -120,35 +120,43 @@ def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
     return saved, created
 
 
+def _admit(services: Services, owner: str, sub: Submission, planned: list[str],
+           options: dict[str, dict[str, Any]], idempotency_key: str | None) -> tuple[Job, bool]:
+    """Blocking, in one worker thread (one hop instead of four): the idempotent replay, the queue
+    limit, the webhook URL, the source (received and probed), then the job row."""
+    s = services.settings
+    if idempotency_key:
+        existing = services.store.find_idempotent(owner, idempotency_key)
+        if existing is not None:
+            return existing, False
+    # Checked again, atomically, with the insert; this early check spares receiving the media.
+    active = services.store.count_active(owner)
+    if active >= s.queue_limit_per_key:
+        raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit "
+                          f"{s.queue_limit_per_key}); wait for some to finish.",
+                          detail={"active": active, "limit": s.queue_limit_per_key})
+    if sub.webhook_url:  # resolves the host: refused for private addresses unless allowed
+        WebhookDelivery(sub.webhook_url, s.webhook_secret.get_secret_value(), allow_private=s.allow_private_urls)
+    started = time.perf_counter()
+    source, tmp = _prepare_source(services, sub)
+    services.metrics.source_seconds.labels("upload" if sub.upload else "json").observe(
+        time.perf_counter() - started)
+    job = Job(id=new_job_id(), owner=owner, source=source, stages=tuple(planned), options=options,
+              stage_states={name: StageState() for name in planned}, webhook_url=sub.webhook_url,
+              idempotency_key=idempotency_key, metadata=sub.metadata)
+    return _create(services, job, tmp)
+
+
 async def submit_job(services: Services, owner: str, sub: Submission,
                      idempotency_key: str | None) -> tuple[Job, bool]:
     """Validate, store and enqueue a submission; returns the job and whether it is new."""
     try:
-        if idempotency_key:
-            existing = await to_thread.run_sync(services.store.find_idempotent, owner, idempotency_key)
-            if existing is not None:
-                return existing, False
-        active = await to_thread.run_sync(services.store.count_active, owner)
-        if active >= services.settings.queue_limit_per_key:
-            raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit "
-                              f"{services.settings.queue_limit_per_key}); wait for some to finish.",
-                              detail={"active": active, "limit": services.settings.queue_limit_per_key})
         planned, options = validate_request(sub, services.settings)
-        if sub.webhook_url:
-            secret = services.settings.webhook_secret.get_secret_value()
-            await to_thread.run_sync(lambda: WebhookDelivery(
-                sub.webhook_url or "", secret, allow_private=services.settings.allow_private_urls))
-        started = time.perf_counter()
-        source, tmp = await to_thread.run_sync(_prepare_source, services, sub, limiter=services.media_limiter)
-        services.metrics.source_seconds.labels("upload" if sub.upload else "json").observe(
-            time.perf_counter() - started)
+        job, created = await to_thread.run_sync(_admit, services, owner, sub, planned, options, idempotency_key,
+                                                limiter=services.media_limiter)
     finally:
         if sub.form is not None:
             await sub.form.close()
-    job = Job(id=new_job_id(), owner=owner, source=source, stages=tuple(planned), options=options,
-              stage_states={name: StageState() for name in planned}, webhook_url=sub.webhook_url,
-              idempotency_key=idempotency_key, metadata=sub.metadata)
-    job, created = await to_thread.run_sync(_create, services, job, tmp)
     if created:
         services.queue.enqueue(job.id)
         services.metrics.submitted.labels(job.source.kind).inc()
