@@ -13,10 +13,8 @@ import os
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin
-
-import httpx
 
 from app.exceptions import Forbidden, InvalidInput, PayloadTooLarge, SourceError, UnsupportedMedia
 from app.storage import Storage
@@ -24,6 +22,9 @@ from app.webhooks import check_url
 from pipelines import media
 from pipelines.exceptions import MediaError
 from pipelines.media import MediaInfo
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _download(client: httpx.Client, url: str, dest: Path, max_bytes: int, deadli
     """GET one hop into ``dest``; returns the redirect target or None when the file is complete."""
     with client.stream("GET", url) as resp:
         if resp.is_redirect:
-            return httpx.URL(urljoin(url, resp.headers.get("location", "")))
+            return resp.url.join(urljoin(url, resp.headers.get("location", "")))
         if resp.status_code != 200:
             raise SourceError(f"source URL answered HTTP {resp.status_code}; check the link.")
         declared = int(resp.headers.get("content-length") or 0)
@@ -140,6 +141,8 @@ def fetch_url(url: str, storage: Storage, *, max_bytes: int, timeout_s: float,
     Raises:
         SourceError: refused address, HTTP error, too large, too slow, not media. No file is left.
     """
+    import httpx  # imported on first use: keeps the server's start fast
+
     tmp = storage.incoming_path()
     deadline = time.monotonic() + timeout_s
     try:

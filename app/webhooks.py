@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from app.exceptions import UrlNotAllowed
 from app.jobs import Job, WebhookDeliveryRecord, now_iso
 from app.store import JobStore
@@ -185,6 +183,8 @@ class WebhookDelivery:
 
     def attempt(self, event: WebhookEvent, attempt: int) -> WebhookDeliveryRecord:
         """One POST; a 2xx answer is success. Never raises: failures are in the record."""
+        import httpx  # imported on first use: keeps the server's start fast
+
         started = time.monotonic()
         status: int | None = None
         error: str | None = None

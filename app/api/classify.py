@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
-from pipelines.classify import ClassifyOptions, ClassifyResult
-from pipelines.visual_cues import VisualCues
+
+if TYPE_CHECKING:
+    from pipelines.classify import ClassifyOptions, ClassifyResult
+    from pipelines.visual_cues import VisualCues
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -102,12 +104,16 @@ class ClassifyResponse(BaseModel):
 
 
 def _options(body: ClassifyOptionsIn | None) -> ClassifyOptions:
+    from pipelines.classify import ClassifyOptions  # imported on first use: keeps the server's start fast
+
     if body is None:
         return ClassifyOptions()
     return ClassifyOptions(**body.model_dump(exclude_none=True))
 
 
 def _visual(body: VisualCuesIn | None) -> VisualCues | None:
+    from pipelines.visual_cues import VisualCues
+
     return None if body is None else VisualCues(**body.model_dump())
 
 

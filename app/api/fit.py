@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
-from pipelines.paraphrase import FitOptions, FitResult
+
+if TYPE_CHECKING:
+    from pipelines.paraphrase import FitResult
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["fit"])
@@ -81,6 +83,8 @@ class FitResponse(BaseModel):
 
 
 def _run(services: Any, req: FitRequest) -> FitResult:
+    from pipelines.paraphrase import FitOptions  # imported on first use: keeps the server's start fast
+
     options = FitOptions(
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
         profile=req.profile, syllables_per_second=req.syllables_per_second,
