@@ -32,6 +32,8 @@ from classifier_data import SEED, Example, document_vectors, load_examples, sour
 
 from pipelines.classifier_head import DEFAULT_HEAD_PATH, KINDS, HeadSet, KindHead, LinearHead, save_heads
 from pipelines.classify import ENGLISH_EMBEDDER, MULTILINGUAL_EMBEDDER, ClassifyOptions
+from pipelines.embeddings import COMPUTE_TYPE as EMBEDDER_COMPUTE_TYPE
+from pipelines.embeddings import MODEL_NAME as EMBEDDER_MODEL
 from pipelines.models import DEFAULT_MODEL_DIR
 
 CS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -121,11 +123,13 @@ def main() -> None:
         return MultilingualEmbedder.load()
 
     factories = {ENGLISH_EMBEDDER: minilm, MULTILINGUAL_EMBEDDER: e5}
+    # The cache must not hand vectors of another runtime (the former torch MiniLM) to a new head.
+    cache_names = {ENGLISH_EMBEDDER: f"{EMBEDDER_MODEL}-{EMBEDDER_COMPUTE_TYPE}"}
     heads: dict[str, HeadSet] = {}
     fit_meta: dict[str, dict[str, float]] = {}
     for name in args.embedders.split(","):
         print(f"{name}:")
-        X = cached_vectors(name, factories[name], train, options)
+        X = cached_vectors(cache_names.get(name, name), factories[name], train, options)
         label_head, info = fit_label_head(X, y, groups)
         kind_head = fit_kind_head(X[learning], [train[i].kind for i in learning])
         heads[name] = HeadSet(label=label_head, kind=kind_head, method="trained")

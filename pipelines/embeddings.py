@@ -1,9 +1,12 @@
 """Sentence embeddings with all-MiniLM-L6-v2, shared by the classifier and the paraphraser.
 
-The model is run through ``transformers`` exactly as sentence-transformers runs it for this
-checkpoint: tokens truncated at 256, mean pooling over the attention mask, L2 normalisation.
-So vectors match ``SentenceTransformer(folder).encode(..., normalize_embeddings=True)`` and the
-dot product of two vectors is their cosine similarity.
+The model runs on CTranslate2 (int8 weights, converted at install time by
+``pipelines/encoder_convert.py``) with the checkpoint's own fast tokenizer, and reproduces what
+sentence-transformers does for this checkpoint: tokens truncated at 256, mean pooling over the
+attention mask, L2 normalisation. Vectors agree with
+``SentenceTransformer(folder).encode(..., normalize_embeddings=True)`` to a cosine of about
+0.997 on average (int8 rounding; ``compute_type="float32"`` is closer but about half as
+fast), and the dot product of two vectors is their cosine similarity.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pipelines.models import model_path
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "minilm-l6-v2"
+MODEL_NAME = "minilm-l6-v2-ct2"
 DIMENSION = 384
 MAX_SEQ_LENGTH = 256  # sentence_bert_config.json of the checkpoint
+COMPUTE_TYPE = "int8"
 
 
 class SentenceEmbedder:
@@ -34,36 +38,42 @@ class SentenceEmbedder:
 
     dimension: int = DIMENSION
 
-    def __init__(self, model: Any, tokenizer: Any, *, max_seq_length: int = MAX_SEQ_LENGTH) -> None:
-        self._model = model
+    def __init__(self, encoder: Any, tokenizer: Any, *, max_seq_length: int = MAX_SEQ_LENGTH) -> None:
+        self._encoder = encoder
         self._tokenizer = tokenizer
         self.max_seq_length = max_seq_length
+        tokenizer.no_padding()  # tokenizer.json pads to 128; batches are padded by the encoder
+        tokenizer.enable_truncation(max_length=max_seq_length)  # counts [CLS] and [SEP]
 
     @classmethod
-    def load(cls, model_dir: Path, *, threads: int | None = None) -> SentenceEmbedder:
-        """Load the model from the model directory.
+    def load(
+        cls, model_dir: Path, *, threads: int | None = None, compute_type: str = COMPUTE_TYPE
+    ) -> SentenceEmbedder:
+        """Load the converted model from the model directory.
 
         Args:
-            model_dir: the model directory holding ``minilm-l6-v2/``.
-            threads: torch intra-op threads; None leaves torch's setting alone.
+            model_dir: the model directory holding ``minilm-l6-v2-ct2/``.
+            threads: CTranslate2 intra-op threads; None uses CTranslate2's default.
+            compute_type: CTranslate2 compute type: ``int8`` (default) or ``float32``.
 
         Raises:
             ModelNotInstalledError: the model folder is missing (the message says how to install).
         """
         folder = model_path(MODEL_NAME, Path(model_dir))
         started = time.monotonic()
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        import ctranslate2
+        from tokenizers import Tokenizer
 
-        if threads is not None:
-            torch.set_num_threads(max(1, int(threads)))
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        model = AutoModel.from_pretrained(str(folder))
-        model.eval()
-        log.info("loaded sentence embedder %s in %.2f s", folder, time.monotonic() - started)
-        return cls(model, tokenizer)
+        encoder = ctranslate2.Encoder(
+            str(folder), device="cpu", compute_type=compute_type,
+            intra_threads=max(0, int(threads)) if threads is not None else 0,
+        )
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        log.info("loaded sentence embedder %s (%s) in %.2f s", folder, compute_type,
+                 time.monotonic() - started)
+        return cls(encoder, tokenizer)
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = 8) -> np.ndarray:
         """Embed texts; returns float32 of shape (len(texts), 384), each row of unit length.
 
         Texts longer than 256 tokens are truncated (as sentence-transformers does); split long
@@ -73,27 +83,19 @@ class SentenceEmbedder:
             raise TypeError("embed() takes a sequence of strings, not one string; wrap it in a list")
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        import torch
-
-        # Sorting by length keeps padding (wasted compute) small within each batch.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        # Batches of similar length keep padding (wasted compute) small; small batches keep
+        # the activations in cache, which on CPU beats larger matrix products.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), max(1, batch_size)):
-                idx = order[start : start + batch_size]
-                batch = self._tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_seq_length,
-                    return_tensors="pt",
-                )
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                summed = (hidden * mask).sum(dim=1)
-                pooled = summed / mask.sum(dim=1).clamp(min=1e-9)
-                normed = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = normed.float().cpu().numpy()
+        for start in range(0, len(order), max(1, batch_size)):
+            idx = order[start : start + max(1, batch_size)]
+            batch = [ids[i] for i in idx]
+            hidden = np.asarray(self._encoder.forward_batch(batch).last_hidden_state, dtype=np.float32)
+            lengths = np.array([len(b) for b in batch])
+            mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+            pooled = np.einsum("btd,bt->bd", hidden, mask) / lengths[:, None]
+            out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out
 
     def similarity(self, a: str, b: Sequence[str]) -> np.ndarray:

