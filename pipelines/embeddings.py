@@ -53,7 +53,7 @@ class SentenceEmbedder:
 
         Args:
             model_dir: the model directory holding ``minilm-l6-v2-ct2/``.
-            threads: CTranslate2 intra-op threads; None uses CTranslate2's default.
+            threads: CTranslate2 intra-op threads; None uses CTranslate2's default (4).
             compute_type: CTranslate2 compute type: ``int8`` (default) or ``float32``.
 
         Raises:
