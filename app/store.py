@@ -238,7 +238,43 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the worker's writes
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
+    # No checkpoint inside a commit: it would copy the WAL into the database and fsync while the
+    # committing request or worker waits. ``_Checkpointer`` does it in the background instead.
+    cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
+
+
+class _Checkpointer:
+    """Copies the SQLite WAL into the database every ``every_s`` seconds, off the request path.
+
+    A PASSIVE checkpoint never blocks readers or writers; SQLite releases the GIL while it runs.
+    """
+
+    def __init__(self, engine: Engine, every_s: float = 1.0) -> None:
+        self._engine = engine
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _checkpoint(self, mode: str) -> None:
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            try:
+                self._checkpoint("PASSIVE")
+            except Exception:  # a busy or closed database: the next round tries again
+                log.debug("WAL checkpoint failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            self._checkpoint("TRUNCATE")  # leave a small WAL behind
+        except Exception:
+            log.warning("final WAL checkpoint failed; SQLite will replay the WAL on next open", exc_info=True)
 
 
 def make_engine(url: str) -> Engine:
@@ -264,6 +300,7 @@ class SqlJobStore:
         self.local_reads = self._sqlite
         if create:  # Postgres deployments run Alembic migrations instead (issue 8)
             metadata.create_all(self._engine)
+        self._checkpointer = _Checkpointer(self._engine) if self._sqlite else None
 
     # ------------------------------------------------------------ helpers
 
@@ -498,4 +535,7 @@ class SqlJobStore:
         return bool(result.rowcount)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self._engine.dispose()

@@ -226,3 +226,24 @@ def test_active_limit_is_checked_with_the_insert(store: SqlJobStore) -> None:
     assert sorted(results) == ["429"] * 5 + ["ok"] * 3
     assert store.count_active("burst") == 3
     store.create(make_job(owner="other"), active_limit=3)  # per owner
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    """Commits never checkpoint (that would stall the request that commits); a background thread
+    copies the WAL into the database file instead, so the data reaches it without a close."""
+    import time
+
+    db = tmp_path / "jobs.db"
+    store = SqlJobStore(f"sqlite:///{db}")
+    try:
+        initial = db.stat().st_size
+        for _ in range(200):
+            store.create(make_job())
+        deadline = time.monotonic() + 5
+        while db.stat().st_size <= initial and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert db.stat().st_size > initial, "the WAL was not checkpointed into the database"
+        assert len(store.list_jobs(None, None, 100, None)[0]) == 100
+    finally:
+        store.close()
+    assert not (tmp_path / "jobs.db-wal").exists() or (tmp_path / "jobs.db-wal").stat().st_size == 0
