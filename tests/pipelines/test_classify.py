@@ -411,7 +411,7 @@ NOT_LEARNING_EXAMPLES = [
 
 @pytest.fixture(scope="module")
 def real(require_model, model_dir: Path) -> Classifier:  # type: ignore[no-untyped-def]
-    require_model("minilm-l6-v2")
+    require_model("minilm-l6-v2-ct2")
     return Classifier.load(model_dir, threads=2)
 
 

