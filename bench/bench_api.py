@@ -63,14 +63,15 @@ def _make_media(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-def start_server(data_dir: Path, port: int, workers: int,
-                 factory: str = "app.main:create_app") -> tuple[subprocess.Popen[bytes], float]:
+def start_server(data_dir: Path, port: int, workers: int, factory: str = "app.main:create_app",
+                 extra_env: dict[str, str] | None = None,
+                 uvicorn_args: list[str] | None = None) -> tuple[subprocess.Popen[bytes], float]:
     env = {**os.environ, "LESSONLENS_DATA_DIR": str(data_dir), "LESSONLENS_WORKERS": str(workers),
-           "LESSONLENS_QUEUE_LIMIT_PER_KEY": "1000"}
+           "LESSONLENS_QUEUE_LIMIT_PER_KEY": "1000", **(extra_env or {})}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", factory,
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--no-access-log"],
+                             "--no-access-log", *(uvicorn_args or [])],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=(data_dir / "server.log").open("wb"))
     deadline = started + 30
@@ -117,6 +118,95 @@ async def client(c: httpx.AsyncClient, media: bytes, until: float, poll_s: float
                 break
 
 
+class RawConnection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams, for the load only.
+
+    httpx costs the bench about a millisecond of CPU per request; on a 2-core machine that the
+    server shares, the harness then delays its own measurements (see client_loop_lag_ms). This
+    sends prebuilt requests and reads the status line, Content-Length and body: several times
+    less CPU. The server answers with Content-Length (no chunked bodies on these routes).
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        for attempt in (0, 1):  # an idle keep-alive connection the server closed: reconnect once
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            assert self.reader is not None
+            try:
+                self.writer.write(head + body)
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("server closed the connection")
+                length = 0
+                while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                return int(status_line.split()[1]), await self.reader.readexactly(length)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def _multipart(media: bytes) -> tuple[bytes, bytes]:
+    boundary = b"benchboundary7d1f"
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="tiny.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n" + media + b"\r\n--" + boundary + b"--\r\n")
+    head = (b"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary="
+            + boundary + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    return head, body
+
+
+async def raw_client(port: int, media: bytes, until: float, poll_s: float, tally: Tally) -> None:
+    """The same loop as ``client`` on a ``RawConnection``."""
+    conn = RawConnection(port)
+    head, body = _multipart(media)
+    try:
+        while time.monotonic() < until:
+            t0 = time.perf_counter()
+            try:
+                status, data = await conn.request(head, body)
+            except (OSError, asyncio.IncompleteReadError) as e:
+                tally.error(f"submit {type(e).__name__}")
+                continue
+            tally.submit_ms.append((time.perf_counter() - t0) * 1000)
+            if status != 201:
+                tally.error(f"submit HTTP {status}")
+                continue
+            job_id = json.loads(data)["id"]
+            tally.accepted.add(job_id)
+            get = f"GET /v1/jobs/{job_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+            while time.monotonic() < until:
+                await asyncio.sleep(poll_s)
+                t0 = time.perf_counter()
+                try:
+                    status, data = await conn.request(get)
+                except (OSError, asyncio.IncompleteReadError) as e:
+                    tally.error(f"status {type(e).__name__}")
+                    continue
+                tally.status_ms.append((time.perf_counter() - t0) * 1000)
+                if status != 200:
+                    tally.error(f"status HTTP {status}")
+                    break
+                if json.loads(data)["status"] in TERMINAL:
+                    tally.finished.add(job_id)
+                    break
+    finally:
+        conn.close()
+
+
 async def loop_lag(until: float, out: list[float]) -> None:
     """How late the bench's own event loop wakes up: latency it adds to every measurement."""
     while time.monotonic() < until:
@@ -157,6 +247,24 @@ def _mean_media_step_ms(metrics_text: str) -> float | None:
     return round(values["sum"] / values["count"] * 1000, 1)
 
 
+def _server_latency(metrics_text: str, method: str, route: str) -> dict[str, Any]:
+    """Server-side latency of one route from the app's histogram: the bucket bound under which 99 %
+    of requests finished, and the share within 20 and 100 ms (time inside the app, no client)."""
+    buckets: dict[float, float] = {}
+    prefix = "lessonlens_http_request_seconds_bucket{"
+    for line in metrics_text.splitlines():
+        if line.startswith(prefix) and f'method="{method}"' in line and f'route="{route}"' in line:
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            bound = float("inf") if le == "+Inf" else float(le)
+            buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return {}
+    p99 = next(b for b in sorted(buckets) if buckets[b] >= 0.99 * total)
+    return {"p99_le_ms": p99 * 1000, "within_20ms": round(buckets.get(0.02, 0) / total, 4),
+            "within_100ms": round(buckets.get(0.1, 0) / total, 4)}
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -165,26 +273,48 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def measure_starts(n: int, workers: int, factory: str) -> list[float]:
+@dataclass
+class Variant:
+    """A server configuration to measure: ``name=LESSONLENS_X=1 --uvicorn-flag value ...``."""
+
+    name: str
+    env: dict[str, str]
+    uvicorn_args: list[str]
+
+    @classmethod
+    def parse(cls, spec: str) -> Variant:
+        name, _, rest = spec.partition("=")
+        env, args = {}, []
+        for token in rest.split():
+            if "=" in token and token.split("=", 1)[0].isupper():
+                key, _, value = token.partition("=")
+                env[key] = value
+            else:
+                args.append(token)
+        return cls(name or "default", env, args)
+
+
+def measure_starts(n: int, workers: int, factory: str, variant: Variant) -> list[float]:
     """Cold starts (fresh data folder each) until /healthz answers, in seconds."""
     times = []
     for _ in range(n):
         with tempfile.TemporaryDirectory(prefix="bench-api-start-") as tmp:
-            proc, seconds = start_server(Path(tmp), _free_port(), workers, factory)
+            proc, seconds = start_server(Path(tmp), _free_port(), workers, factory,
+                                         variant.env, variant.uvicorn_args)
             proc.terminate()
             proc.wait(timeout=20)
             times.append(round(seconds, 3))
     return times
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    starts = measure_starts(args.starts, args.workers, args.app)
+async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
+    starts = measure_starts(args.starts, args.workers, args.app, variant)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
         media = _make_media(Path(tmp))
         port = _free_port()
-        proc, start_s = start_server(data_dir, port, args.workers, args.app)
+        proc, start_s = start_server(data_dir, port, args.workers, args.app, variant.env, variant.uvicorn_args)
         try:
             await asyncio.sleep(1.0)
             load_before = os.getloadavg()[0]
@@ -197,12 +327,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as c:
                 until = time.monotonic() + args.seconds
                 lag_ms: list[float] = []
-                await asyncio.gather(loop_lag(until, lag_ms),
-                                     *(client(c, media, until, args.poll, tally) for _ in range(args.clients)))
+                clients = (raw_client(port, media, until, args.poll, tally) if args.client == "raw"
+                           else client(c, media, until, args.poll, tally) for _ in range(args.clients))
+                bench_cpu = time.process_time()
+                await asyncio.gather(loop_lag(until, lag_ms), *clients)
+                bench_cpu = time.process_time() - bench_cpu
                 busy_rss = server.memory_info().rss
                 cpu_used = _cpu_s(server) - cpu_before
                 load_after = os.getloadavg()[0]
-                media_step_ms = _mean_media_step_ms((await c.get("/metrics")).text)
+                metrics_text = (await c.get("/metrics")).text
+                media_step_ms = _mean_media_step_ms(metrics_text)
+                server_side = {"submit": _server_latency(metrics_text, "POST", "/v1/jobs"),
+                               "status": _server_latency(metrics_text, "GET", "/v1/jobs/{job_id}")}
                 lost = await settle(c, tally, 60)
                 listed = 0
                 cursor: str | None = None
@@ -216,7 +352,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             proc.terminate()
             proc.wait(timeout=20)
     return {
-        "app": args.app, "clients": args.clients, "seconds": args.seconds, "workers": args.workers, "poll_s": args.poll,
+        "variant": variant.name, "app": args.app, "clients": args.clients, "seconds": args.seconds, "workers": args.workers, "poll_s": args.poll,
         "media": "1 s 32x32 H.264 video, no audio (subtitles stage skips at once; the workers are not "
                  "the bottleneck)",
         "server_start_s": round(statistics.median([*starts, start_s]), 3),
@@ -225,9 +361,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "submits": len(tally.submit_ms), "status_polls": len(tally.status_ms),
         "submit_ms": {"p50": round(pct(tally.submit_ms, 50), 1), "p99": round(pct(tally.submit_ms, 99), 1)},
         "status_ms": {"p50": round(pct(tally.status_ms, 50), 1), "p99": round(pct(tally.status_ms, 99), 1)},
-        "submit_media_step_mean_ms": media_step_ms,
+        "submit_media_step_mean_ms": media_step_ms, "server_side_latency": server_side,
         "client_loop_lag_ms": {"p50": round(pct(lag_ms, 50), 1), "p99": round(pct(lag_ms, 99), 1)},
-        "server_cpu_s": round(cpu_used, 2),
+        "server_cpu_s": round(cpu_used, 2), "client": args.client, "bench_client_cpu_s": round(bench_cpu, 2),
         "server_cpu_ms_per_job": round(cpu_used * 1000 / max(1, len(tally.accepted)), 1),
         "loadavg_1min_before_after": [round(load_before, 1), round(load_after, 1)], "cpus": os.cpu_count(),
         "errors": tally.errors, "jobs_accepted": len(tally.accepted), "jobs_listed_by_server": listed,
@@ -243,16 +379,35 @@ def main() -> None:
     parser.add_argument("--app", default="app.main:create_app", help="App factory to serve (for experiments).")
     parser.add_argument("--starts", type=int, default=2, help="Extra cold starts to time (median reported).")
     parser.add_argument("--poll", type=float, default=0.5, help="Seconds between status polls of a client.")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="Load client: raw (a minimal HTTP/1.1 client, little CPU) or httpx.")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="Server configuration to measure, as 'name=LESSONLENS_X=1 --uvicorn-flag value'; "
+                             "give several to compare them in one run (measured in turn, --rounds times).")
+    parser.add_argument("--rounds", type=int, default=1, help="Alternate the variants this many times.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    result = asyncio.run(run(args))
-    targets = {"submit p99 < 100 ms": result["submit_ms"]["p99"] < 100,
-               "status p99 < 20 ms": result["status_ms"]["p99"] < 20,
-               "start < 2 s": result["server_start_s"] < 2, "idle RSS < 250 MB": result["idle_rss_mb"] < 250,
-               "lost jobs = 0": result["lost_jobs"] == 0}
-    result["targets"] = {k: "met" if ok else "MISSED" for k, ok in targets.items()}
-    log.info("%s", json.dumps(result, indent=2))
+    variants = [Variant.parse(v) for v in args.variant] or [Variant("default", {}, [])]
+    results = []
+    for _ in range(args.rounds):
+        for variant in variants:
+            result = asyncio.run(run(args, variant))
+            targets = {"submit p99 < 100 ms": result["submit_ms"]["p99"] < 100,
+                       "status p99 < 20 ms": result["status_ms"]["p99"] < 20,
+                       "start < 2 s": result["server_start_s"] < 2, "idle RSS < 250 MB": result["idle_rss_mb"] < 250,
+                       "lost jobs = 0": result["lost_jobs"] == 0}
+            result["targets"] = {k: "met" if ok else "MISSED" for k, ok in targets.items()}
+            log.info("%s", json.dumps(result, indent=2))
+            results.append(result)
+    if results:
+        log.info("%-14s %8s %8s %8s %8s %7s %7s %6s %5s %9s", "variant", "sub p50", "sub p99", "st p50", "st p99",
+                 "jobs", "cpu/job", "start", "lost", "load")
+        for r in results:
+            log.info("%-14s %8.1f %8.1f %8.1f %8.1f %7d %7.1f %6.2f %5d %4.1f-%4.1f", r["variant"],
+                     r["submit_ms"]["p50"], r["submit_ms"]["p99"], r["status_ms"]["p50"], r["status_ms"]["p99"],
+                     r["jobs_accepted"], r["server_cpu_ms_per_job"], r["server_start_s"], r["lost_jobs"],
+                     *r["loadavg_1min_before_after"])
 
 
 if __name__ == "__main__":
