@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -196,14 +197,40 @@ def _job_to_row(job: Job) -> dict[str, Any]:
     return {
         "id": job.id, "owner": job.owner, "status": job.status.value,
         "idempotency_key": job.idempotency_key, "attempts": job.attempts,
-        "cancel_requested": job.cancel_requested, "error": job.error, "source": asdict(job.source),
+        "cancel_requested": job.cancel_requested, "error": job.error, "source": dict(vars(job.source)),
         "stages": list(job.stages), "options": job.options,
         "stage_states": {k: v.to_dict() for k, v in job.stage_states.items()},
         "webhook_url": job.webhook_url, "webhook_state": job.webhook_state,
-        "deliveries": [asdict(d) for d in job.deliveries], "metadata": job.metadata,
+        "deliveries": [dict(vars(d)) for d in job.deliveries], "metadata": job.metadata,
         "created_at": job.created_at, "updated_at": job.updated_at, "started_at": job.started_at,
         "finished_at": job.finished_at,
     }
+
+
+class _Statements:
+    """The hot statements, built once with bound parameters: SQLAlchemy then reuses their compiled
+    form from its cache without rebuilding the statement and its cache key on every call."""
+
+    t = jobs_table
+    active = tuple(sorted(s.value for s in ACTIVE))
+    get = select(t).where(t.c.id == bindparam("job_id"))
+    insert = t.insert()
+    count_active = (select(func.count()).select_from(t)
+                    .where(t.c.owner == bindparam("owner"), t.c.status.in_(active)))
+    claim = (update(t).where(t.c.id == bindparam("job_id"), t.c.status == JobStatus.QUEUED.value,
+                             t.c.cancel_requested.is_(False))
+             .values(status=JobStatus.RUNNING.value, attempts=t.c.attempts + 1, started_at=bindparam("now"),
+                     updated_at=bindparam("now"), error=None)
+             .returning(*t.c))
+    put_stages = (update(t).where(t.c.id == bindparam("job_id"))
+                  .values(stage_states=bindparam("states", type_=t.c.stage_states.type),
+                          updated_at=bindparam("now")))
+    put_stages_unless_cancelled = put_stages.where(t.c.cancel_requested.is_(False))
+    finish = (update(t).where(t.c.id == bindparam("job_id"))
+              .values(status=bindparam("new_status"), error=bindparam("new_error"), finished_at=bindparam("now"),
+                      updated_at=bindparam("now"),
+                      webhook_state=case((t.c.webhook_url.is_not(None), "pending"), else_=t.c.webhook_state))
+              .returning(*t.c))
 
 
 def _recovery(job: Job, max_attempts: int) -> dict[str, Any]:
@@ -324,9 +351,8 @@ class SqlJobStore:
 
     def get(self, job_id: str) -> Job | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
+            row = conn.execute(_Statements.get, {"job_id": job_id}).first()
         return _row_to_job(row) if row else None
-
     def find_idempotent(self, owner: str, key: str) -> Job | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(jobs_table).where(
@@ -355,10 +381,7 @@ class SqlJobStore:
 
     def count_active(self, owner: str) -> int:
         with self._engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(jobs_table).where(
-                jobs_table.c.owner == owner,
-                jobs_table.c.status.in_([s.value for s in ACTIVE]))).scalar_one())
-
+            return int(conn.execute(_Statements.count_active, {"owner": owner}).scalar_one())
     def count_by_status(self) -> dict[str, int]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(jobs_table.c.status, func.count())
@@ -393,7 +416,7 @@ class SqlJobStore:
             with self._tx() as conn:
                 if active_limit is not None:
                     self._check_active(conn, job.owner, active_limit)
-                conn.execute(jobs_table.insert().values(**_job_to_row(job)))
+                conn.execute(_Statements.insert, _job_to_row(job))
             return job, True
         except IntegrityError:
             if job.idempotency_key is None:
@@ -406,35 +429,21 @@ class SqlJobStore:
     def _check_active(self, conn: Connection, owner: str, limit: int) -> None:
         if not self._sqlite:  # serialise one owner's submissions across API processes
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
-        active = conn.execute(select(func.count()).select_from(jobs_table).where(
-            jobs_table.c.owner == owner, jobs_table.c.status.in_([s.value for s in ACTIVE]))).scalar_one()
+        active = conn.execute(_Statements.count_active, {"owner": owner}).scalar_one()
         if active >= limit:
             raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit {limit}); "
                               "wait for some to finish.", detail={"active": int(active), "limit": limit})
 
     def claim(self, job_id: str) -> Job | None:
         # One conditional UPDATE: atomic across threads and processes, on SQLite and Postgres alike.
-        t = jobs_table
-        now = now_iso()
         with self._tx() as conn:
-            row = conn.execute(
-                update(t).where(t.c.id == job_id, t.c.status == JobStatus.QUEUED.value,
-                                t.c.cancel_requested.is_(False))
-                .values(status=JobStatus.RUNNING.value, attempts=t.c.attempts + 1, started_at=now,
-                        updated_at=now, error=None)
-                .returning(*t.c)).first()
+            row = conn.execute(_Statements.claim, {"job_id": job_id, "now": now_iso()}).first()
         return _row_to_job(row) if row else None
-
     def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
-        t = jobs_table
-        query = update(t).where(t.c.id == job_id)
-        if unless_cancelled:
-            query = query.where(t.c.cancel_requested.is_(False))
+        query = _Statements.put_stages_unless_cancelled if unless_cancelled else _Statements.put_stages
+        params = {"job_id": job_id, "states": {k: v.to_dict() for k, v in states.items()}, "now": now_iso()}
         with self._tx() as conn:
-            done = conn.execute(query.values(stage_states={k: v.to_dict() for k, v in states.items()},
-                                             updated_at=now_iso())).rowcount
-        return bool(done)
-
+            return bool(conn.execute(query, params).rowcount)
     def update_stage(self, job_id: str, name: str, state: StageState) -> None:
         with self._tx() as conn:
             job = self._load_for_update(conn, job_id)
@@ -449,16 +458,11 @@ class SqlJobStore:
             self._set(conn, job_id, source=asdict(source))
 
     def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> Job | None:
-        t = jobs_table
-        now = now_iso()
-        with self._tx() as conn:  # one UPDATE: a webhook becomes pending only where one is set
-            row = conn.execute(
-                update(t).where(t.c.id == job_id)
-                .values(status=status.value, error=error, finished_at=now, updated_at=now,
-                        webhook_state=case((t.c.webhook_url.is_not(None), "pending"), else_=t.c.webhook_state))
-                .returning(*t.c)).first()
+        # One UPDATE: a webhook becomes pending only where one is set.
+        params = {"job_id": job_id, "new_status": status.value, "new_error": error, "now": now_iso()}
+        with self._tx() as conn:
+            row = conn.execute(_Statements.finish, params).first()
         return _row_to_job(row) if row else None
-
     def requeue(self, job_id: str, *, count_attempt: bool) -> None:
         with self._tx() as conn:
             job = self._load_for_update(conn, job_id)
