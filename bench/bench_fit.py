@@ -6,13 +6,20 @@ sentence's slot is ``--ratio`` (default 0.8: 20 % shorter) times its own estimat
 mode only the time slot is checked (``check_lines=False``): a 25-word sentence needs three
 subtitle lines whatever we do, and splitting sentences into cues is the segmenter's job.
 
-Prints: share that fit with similarity >= the floor, mean similarity, p50/p95 latency per
-sentence, model load time, and a breakdown by source and by the method that won.
+Prints: share that fit with similarity >= the floor, mean similarity, p50/p95 per sentence of
+wall time *and* of this process's CPU time (the machine is shared: others' work inflates wall
+time, CPU time much less), the time spent in the LM and in MiniLM separately, the load average
+before and after, model load time, and a breakdown by source and by the method that won.
+
+``--compare`` runs the strategy before issue 6's speed work (four few-shot examples, six samples
+a call, two calls, trims kept without the LM from similarity 0.9) on each sentence right after
+the current one, so both see the same machine load.
 
 Usage:
     .venv/bin/python bench/bench_fit.py                      # reading mode, netflix-en
     .venv/bin/python bench/bench_fit.py --mode speaking
     .venv/bin/python bench/bench_fit.py --no-lm --limit 50   # rules and trims only
+    .venv/bin/python bench/bench_fit.py --compare --every 2  # old and new strategy side by side
 """
 
 from __future__ import annotations
@@ -26,7 +33,12 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +47,7 @@ from pipelines.duration import reading_estimate, speaking_estimate  # noqa: E402
 from pipelines.embeddings import SentenceEmbedder  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.paraphrase import FitOptions, FitResult, Paraphraser, resolve_profile  # noqa: E402
+from pipelines.smollm import LMSettings  # noqa: E402
 
 DEVSET = ROOT / "bench" / "data" / "fit_devset.jsonl"
 SHARED_TEXT = ROOT.parent / "shared" / "testdata" / "text" / "educational"
@@ -58,11 +71,90 @@ def shared_sentences(count: int, seed: int) -> list[dict[str, str]]:
             for i, t in enumerate(picked)]
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+@dataclass
+class Clock:
+    """Wall and process CPU seconds spent inside one model, per sentence."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def start_sentence(self) -> None:
+        self.wall.append(0.0)
+        self.cpu.append(0.0)
+
+    def timed(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        w, c = time.monotonic(), time.process_time()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self.wall[-1] += time.monotonic() - w
+            self.cpu[-1] += time.process_time() - c
+
+
+class TimedEmbedder:
+    """An embedder that books its time on a Clock (the paraphraser only calls ``similarity``)."""
+
+    def __init__(self, inner: Any, clock: Clock) -> None:
+        self.inner, self.clock = inner, clock
+
+    def similarity(self, a: str, b: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.clock.timed(self.inner.similarity, a, b))
+
+
+class TimedShortener:
+    """A shortener that books its time on a Clock."""
+
+    def __init__(self, inner: Any, clock: Clock) -> None:
+        self.inner, self.clock = inner, clock
+
+    def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0,
+                greedy: bool = True) -> list[str]:
+        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy))
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """LM settings and fit options under test; ``options`` are the FitOptions fields it sets."""
+
+    name: str
+    lm: LMSettings
+    options: dict[str, Any]
+
+
+def strategies(args: argparse.Namespace) -> list[Strategy]:
+    current = Strategy("current", LMSettings(threads=args.threads, **({"few_shot": args.few_shot}
+                                                                       if args.few_shot is not None else {})),
+                       {k: getattr(FitOptions, k) if v is None else v
+                        for k, v in (("lm_candidates", args.lm_candidates), ("lm_rounds", args.lm_rounds),
+                                     ("early_accept_similarity", args.early_accept))})
+    if not args.compare:
+        return [current]
+    # The settings before issue 6's speed work. (The old code also skipped the second call when
+    # the first gave no acceptable proposal shorter than the rule-compressed form.)
+    old = Strategy("before", LMSettings(threads=args.threads, few_shot=4),
+                   {"lm_candidates": 6, "lm_rounds": 2, "early_accept_similarity": 0.9})
+    return [current, old]
+
+
+@dataclass
+class Run:
+    """One strategy's paraphraser, clocks and results."""
+
+    strategy: Strategy
+    para: Paraphraser
+    lm_clock: Clock
+    embed_clock: Clock
+    load_s: float
+    results: list[tuple[dict[str, str], FitResult]] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
 
 def main() -> None:
@@ -76,7 +168,12 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="use every k-th sentence (a quicker, spread sample)")
     ap.add_argument("--no-lm", action="store_true", help="rules and trims only")
     ap.add_argument("--lm", choices=["auto", "always"], default="auto")
-    ap.add_argument("--lm-candidates", type=int, default=6, help="sampled LM proposals per sentence")
+    ap.add_argument("--lm-candidates", type=int, help="sampled LM proposals per call (default: FitOptions')")
+    ap.add_argument("--lm-rounds", type=int, help="LM calls per sentence at most (default: FitOptions')")
+    ap.add_argument("--early-accept", type=float, help="similarity a fitting trim needs to skip the LM")
+    ap.add_argument("--few-shot", type=int, help="few-shot examples in the LM prompt (default: LMSettings')")
+    ap.add_argument("--compare", action="store_true",
+                    help="also run the strategy before the speed work, interleaved sentence by sentence")
     ap.add_argument("--lm-greedy", action="store_true", help="also decode greedily")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
@@ -90,42 +187,52 @@ def main() -> None:
     if args.limit:
         items = items[: args.limit]
 
+    load_before = os.getloadavg()
     t0 = time.monotonic()
     embedder = SentenceEmbedder.load(args.model_dir, threads=args.threads)
-    t_embed = time.monotonic() - t0
-    shortener = None
-    t_lm = 0.0
-    if not args.no_lm:
-        from pipelines.smollm import LMSettings, SmolLM2Shortener
-
-        t1 = time.monotonic()
-        shortener = SmolLM2Shortener.load(args.model_dir, LMSettings(threads=args.threads))
-        t_lm = time.monotonic() - t1
-        shortener.warm_up()
     embedder.similarity("warm-up", ["warm up"])
-    t_load = time.monotonic() - t0
-    para = Paraphraser(embedder, shortener)
+    t_embed = time.monotonic() - t0
+    runs: list[Run] = []
+    for strategy in strategies(args):
+        lm_clock, embed_clock = Clock(), Clock()
+        shortener = None
+        t_lm = 0.0
+        if not args.no_lm:
+            from pipelines.smollm import SmolLM2Shortener
+
+            t1 = time.monotonic()
+            lm = SmolLM2Shortener.load(args.model_dir, strategy.lm)
+            t_lm = time.monotonic() - t1
+            lm.warm_up()
+            shortener = TimedShortener(lm, lm_clock)
+        runs.append(Run(strategy, Paraphraser(TimedEmbedder(embedder, embed_clock), shortener),
+                        lm_clock, embed_clock, t_lm))
 
     profile = resolve_profile(args.profile)
-    results: list[tuple[dict[str, str], FitResult]] = []
-    cpu_times: list[float] = []  # CPU seconds of this process per sentence, all threads together
-    for item in items:
+    for n, item in enumerate(items, 1):
         text = item["text"]
         if args.mode == "reading":
             estimate = reading_estimate(text, profile).seconds
         else:
             estimate = speaking_estimate(text, "en").seconds
-        options = FitOptions(mode=args.mode, language="en", max_seconds=estimate * args.ratio,
-                             profile=args.profile, similarity_floor=args.floor, lm=args.lm,
-                             lm_candidates=args.lm_candidates, lm_greedy=args.lm_greedy,
-                             check_lines=False)
-        cpu0 = time.process_time()
-        results.append((item, para.fit(text, options)))
-        cpu_times.append(time.process_time() - cpu0)
-        if len(results) % 25 == 0:
-            done = [r for _, r in results]
-            print(f"  ... {len(done)}/{len(items)} fit={sum(r.fits for r in done) / len(done):.1%}",
-                  file=sys.stderr, flush=True)
+        base = FitOptions(mode=args.mode, language="en", max_seconds=estimate * args.ratio,
+                          profile=args.profile, similarity_floor=args.floor, lm=args.lm,
+                          lm_greedy=args.lm_greedy, check_lines=False)
+        for run in runs:  # strategies take turns on each sentence: the same machine load for both
+            run.lm_clock.start_sentence()
+            run.embed_clock.start_sentence()
+            w, c = time.monotonic(), time.process_time()
+            run.results.append((item, run.para.fit(text, replace(base, **run.strategy.options))))
+            run.wall.append(time.monotonic() - w)
+            run.cpu.append(time.process_time() - c)
+        if n % 25 == 0:
+            print(f"  ... {n}/{len(items)} " + " ".join(
+                f"{run.strategy.name}: fit={sum(r.fits for _, r in run.results) / n:.1%}" for run in runs),
+                file=sys.stderr, flush=True)
+    load_after = os.getloadavg()
+
+    def spread(values: Sequence[float]) -> str:
+        return f"p50={percentile(values, 0.5):.3f}s p95={percentile(values, 0.95):.3f}s" if values else "-"
 
     def summary(rows: list[tuple[dict[str, str], FitResult]], label: str) -> None:
         if not rows:
@@ -133,37 +240,49 @@ def main() -> None:
         ok = [r for _, r in rows if r.fits and r.similarity >= args.floor]
         sims = [r.similarity for _, r in rows]
         lat = [r.elapsed_s for _, r in rows]
-        print(f"{label:<22} n={len(rows):>3}  fit={len(ok) / len(rows):6.1%}  "
+        print(f"{label:<26} n={len(rows):>3}  fit={len(ok) / len(rows):6.1%}  "
               f"mean sim={statistics.fmean(sims):.3f} (fitted {statistics.fmean([r.similarity for r in ok]) if ok else float('nan'):.3f})  "
-              f"p50={percentile(lat, 0.5):.3f}s  p95={percentile(lat, 0.95):.3f}s  "
-              f"mean={statistics.fmean(lat):.3f}s")
+              f"wall {spread(lat)} mean={statistics.fmean(lat):.3f}s")
 
     print(f"mode={args.mode} profile={args.profile} slot={args.ratio:.0%} of estimate floor={args.floor} "
-          f"lm={'off' if args.no_lm else args.lm} lm_candidates={args.lm_candidates} greedy={args.lm_greedy} threads={args.threads}")
-    print(f"load: embedder {t_embed:.2f}s, LM {t_lm:.2f}s, total with warm-up {t_load:.2f}s")
-    print(f"machine load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    # On a shared machine wall time mostly measures the other processes; CPU time / threads is
-    # what a sentence would take with the cores to itself (a lower bound on idle wall time).
-    print(f"cpu per sentence: p50={percentile(cpu_times, 0.5):.3f}s p95={percentile(cpu_times, 0.95):.3f}s "
-          f"(/ {args.threads} threads: p50={percentile(cpu_times, 0.5) / args.threads:.3f}s)")
-    summary(results, "all")
-    for source in ("written", "spoken", "verbose", "textbook"):
-        summary([(i, r) for i, r in results if i["style"] == source], f"  {source}")
-    methods = Counter(r.method.split(":")[0] if r.fits else "not fitted" for _, r in results)
-    print("winning method:", dict(methods.most_common()))
-    lm_used = [r for _, r in results if any(c.method.startswith("lm") for c in r.candidates)]
-    if lm_used:
-        summary([(i, r) for i, r in results if r in lm_used], "  sentences with LM run")
+          f"lm={'off' if args.no_lm else args.lm} greedy={args.lm_greedy} threads={args.threads} n={len(items)}")
+    # On a shared machine wall time mostly measures the other processes; CPU time (all threads of
+    # this process together) is inflated much less, and CPU / threads bounds the idle wall time.
+    print(f"load average (1, 5, 15 min): before {' '.join(f'{x:.2f}' for x in load_before)}, "
+          f"after {' '.join(f'{x:.2f}' for x in load_after)}, on {os.cpu_count()} CPUs")
+    print(f"load: embedder {t_embed:.2f}s (with warm-up); LM " + ", ".join(
+        f"{run.strategy.name} {run.load_s:.2f}s" for run in runs))
+    for run in runs:
+        st = run.strategy
+        print(f"\n== {st.name}: few_shot={st.lm.few_shot} {' '.join(f'{k}={v}' for k, v in st.options.items())}")
+        print(f"per sentence   wall {spread(run.wall)}  cpu {spread(run.cpu)}  "
+              f"(cpu / {args.threads} threads p50={percentile(run.cpu, 0.5) / args.threads:.3f}s)")
+        lm_rows = [k for k, w in enumerate(run.lm_clock.wall) if w > 0]
+        print(f"  in the LM    wall total {sum(run.lm_clock.wall):.1f}s cpu total {sum(run.lm_clock.cpu):.1f}s; "
+              f"per sentence that ran it (n={len(lm_rows)}) cpu {spread([run.lm_clock.cpu[k] for k in lm_rows])}")
+        print(f"  in MiniLM    wall total {sum(run.embed_clock.wall):.1f}s cpu total {sum(run.embed_clock.cpu):.1f}s; "
+              f"per sentence cpu {spread(run.embed_clock.cpu)}")
+        results = run.results
+        summary(results, "all")
+        for source in ("written", "spoken", "verbose", "textbook"):
+            summary([(i, r) for i, r in results if i["style"] == source], f"  {source}")
+        methods = Counter(r.method.split(":")[0] if r.fits else "not fitted" for _, r in results)
+        print("winning method:", dict(methods.most_common()))
+        lm_used = [(i, r) for i, r in results if any(c.method.startswith("lm") for c in r.candidates)]
+        summary(lm_used, "  sentences with LM run")
+    results = runs[0].results
     print("examples:")
     for item, r in results[:: max(1, len(results) // 8)]:
         print(f"  [{item['id']}] fits={r.fits} sim={r.similarity:.2f} {r.method} {r.elapsed_s:.2f}s\n"
               f"     {r.original}\n  -> {r.text}")
     if args.out:
         with args.out.open("w", encoding="utf-8") as f:
-            for item, r in results:
-                f.write(json.dumps({"id": item["id"], "original": r.original, "text": r.text, "fits": r.fits,
-                                    "similarity": r.similarity, "method": r.method, "elapsed_s": r.elapsed_s,
-                                    "estimate": r.estimate, "limit": r.limit}) + "\n")
+            for run in runs:
+                for item, r in run.results:
+                    f.write(json.dumps({"strategy": run.strategy.name, "id": item["id"], "original": r.original,
+                                        "text": r.text, "fits": r.fits, "similarity": r.similarity,
+                                        "method": r.method, "elapsed_s": r.elapsed_s,
+                                        "estimate": r.estimate, "limit": r.limit}) + "\n")
 
 
 if __name__ == "__main__":
