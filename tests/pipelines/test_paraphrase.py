@@ -327,3 +327,24 @@ def test_a_changed_number_is_not_acceptable() -> None:
     assert result.text == right
     rejected = next(c for c in result.candidates if c.text == wrong)
     assert not rejected.acceptable and rejected.note == "drops or changes a number"
+
+
+def test_lm_samples_afresh_when_its_first_call_gives_nothing_usable() -> None:
+    short = "The compiler translates each source statement into machine instructions."
+    lm = SteppingLM([[], [short]])
+    limit = chars(short) + 1
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit))
+    assert [c[0] for c in lm.calls] == [[PLAIN], [PLAIN]]
+    assert result.fits and result.text == short
+
+    lm = SteppingLM([[], [short]])
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit, lm_rounds=1))
+    assert len(lm.calls) == 1 and not result.fits
+
+
+def test_lm_is_called_once_when_its_first_samples_fit() -> None:
+    short = "The compiler translates each source statement into machine instructions."
+    lm = SteppingLM([[short], [short[:-1] + " now."]])
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=chars(short) + 1, lm_candidates=4))
+    assert len(lm.calls) == 1 and lm.calls[0][2] == 4  # asked for the configured samples, once
+    assert result.fits and result.text == short
