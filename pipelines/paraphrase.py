@@ -97,7 +97,7 @@ class FitOptions:
     lm: LMUse = "auto"
     early_accept_similarity: float = 0.85
     lm_languages: tuple[str, ...] = ("en",)
-    lm_candidates: int = 3
+    lm_candidates: int = 4
     lm_greedy: bool = False
     lm_rounds: int = 3
     check_lines: bool = False

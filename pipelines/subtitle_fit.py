@@ -47,7 +47,7 @@ class SubtitleFitOptions:
     syllables_per_second: float | None = None
     similarity_floor: float = 0.8
     lm: LMUse = "auto"
-    lm_candidates: int = 3
+    lm_candidates: int = 4
     min_slot_s: float = 0.3
 
     def cue_options(self, slot_s: float) -> FitOptions:
