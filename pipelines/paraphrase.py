@@ -75,7 +75,7 @@ class FitOptions:
         lm: ``auto`` runs the LM only when no cheap candidate is good enough (a rule candidate
             that fits, or a trim that fits with ``early_accept_similarity``); ``always``; ``never``.
         early_accept_similarity: how much meaning a fitting trim must keep to skip the LM (0.85:
-            on the bench, 0.9 sent a further 14 % of sentences to the LM, which already had an
+            on the bench, 0.9 sent a further 11 % of sentences to the LM, which already had an
             acceptable fitting answer, for a few hundredths of similarity).
         lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
         lm_candidates: LM proposals sampled per call (one batched decode; see pipelines.smollm).
