@@ -138,7 +138,7 @@ _EN_HEDGES = [
     (r"just", ""), (r"very", ""), (r"quite", ""), (r"simply", ""), (r"totally", ""), (r"certainly", ""),
     (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"of course,?", ""), (r"in fact,?", ""),
     (r"I think(?: that)?", ""), (r"I believe(?: that)?", ""), (r"I guess", ""), (r"perhaps", "maybe"),
-    (r"generally speaking,?", ""), (r"fairly", ""), (r"rather", ""), (r"somewhat", ""),
+    (r"generally speaking,?", ""), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
     (r"particularly", ""), (r"specifically", ""), (r"(?:that|which) (?:is|are) called", "called"),
     (r"(?:that|which) (?:is|are) (?=\w+ed\b)", ""), (r"in this (?:video|lesson|tutorial|lecture),?", ""),
     (r"here,", ""), (r"now,", ""), (r"(?<=^)(?:so|okay|ok|well|alright|right|now|and),", ""),
@@ -393,3 +393,125 @@ def trims(text: str) -> list[str]:
         head = " ".join(parts[:k]).rstrip(",;: ")
         add(head + end if head[-1:] not in ".!?" else head)
     return out
+
+
+# --- deletions (English) -------------------------------------------------------------------
+
+# Words whose removal flips or narrows the meaning: a deletion never touches them.
+_KEEP = frozenset(
+    "not n't never no none nothing nobody nowhere neither nor without except unless only cannot "
+    "can't don't doesn't didn't isn't aren't wasn't weren't won't wouldn't shouldn't couldn't "
+    "mustn't hasn't haven't hadn't least most one two three four five six seven eight nine ten eleven "
+    "twelve".split()
+)
+_ADVERBS = frozenset(
+    "always usually often sometimes normally typically generally still already also even together "
+    "again immediately automatically directly later then properly carefully quickly "
+    "slowly suddenly easily completely fully exactly correctly simply finally currently recently "
+    "actually really very quite greatly closely evenly regularly".split()
+)
+_NOT_ADVERBS = frozenset(
+    "only early family apply reply supply rely assembly italy july ugly likely unlikely daily weekly "
+    "monthly yearly friendly lonely lovely silly holy belly jelly bully rally ally fly reply".split()
+)
+_PREPOSITIONS = frozenset(
+    "at in on for from with into onto across along through during within by after before over under "
+    "inside outside around about throughout between among towards toward behind beyond".split()
+)
+# Words whose preposition belongs to them ("based on", "depends on"): not a phrase to drop.
+_BOUND = frozenset(
+    "based depend depends relies rely consist consists refer refers belong belongs result results "
+    "focus focuses lead leads led turn turns deal deals".split()
+)
+# These also open clauses ("before they can be paid"): a phrase after them has no clear end.
+_CONJUNCTIVE_PREPOSITIONS = frozenset({"after", "before"})
+# A phrase ends before punctuation, a conjunction, a relative word or another preposition.
+_PHRASE_STOPS = frozenset(
+    "and or but so because while when whenever if unless which that who whose where whereas "
+    "although though until since as than".split()
+) | _PREPOSITIONS
+_DETERMINERS = frozenset(
+    "a an the this that these those you we they i he she it there your our my his her its their "
+    "all some each every any".split()
+)
+_AUXILIARIES = frozenset("is are was were has have had can could will would should may might must do does did".split())
+# Adverbial phrases dropped on their own, like the single adverbs.
+_ADVERBIAL_PHRASES = ("as well", "at a glance", "in advance", "at once", "straight away", "right away")
+_CLAUSE_OPENERS = (
+    "whenever", "wherever", "whatever", "no matter", "instead of", "rather than", "which", "who", "whose", "where", "so that", "for example",
+    "for instance", "e.g.", "such as", "including", "especially",
+)
+_TOKEN = re.compile(r"[\w'’.-]*\w|[^\w\s]")
+
+
+def deletions(text: str, language: str, *, max_words: int = 10) -> list[str]:
+    """Single-span deletions of ``text``: adverbs, prepositional phrases, relative and trailing
+    clauses, asides between commas. English only (other languages: an empty list).
+
+    Each drops content, never a negation or a number; callers rank them by meaning kept (the
+    paraphraser searches them greedily under its similarity floor).
+    """
+    if normalize_language(language) != "en":
+        return []
+    tokens = _TOKEN.findall(text)
+    lower = [t.lower() for t in tokens]
+    spans: set[tuple[int, int]] = set()
+    n = len(tokens)
+
+    def word(k: int) -> bool:
+        return k < n and tokens[k][0].isalnum()
+
+    for i, w in enumerate(lower):
+        if not word(i):
+            continue
+        if w in _ADVERBS or (len(w) >= 6 and w.endswith("ly") and not w.endswith("ply") and w not in _NOT_ADVERBS):
+            spans.add((i, i + 1))
+        for phrase in _ADVERBIAL_PHRASES:
+            if lower[i : i + len(phrase.split())] == phrase.split():
+                spans.add((i, i + len(phrase.split())))
+        if (i > 0 and w in _PREPOSITIONS - _CONJUNCTIVE_PREPOSITIONS and word(i + 1)
+                and lower[i + 1] not in (_PHRASE_STOPS | _AUXILIARIES) - {"that"}):
+            # A prepositional phrase runs to a break, a conjunction or another preposition ("of"
+            # goes on). Without a parser its end is a guess, so the phrase is taken only when it
+            # ends there within six words (not at a verb: "within a few decades ideas could ...").
+            j = i + 2
+            while word(j) and j - i < 6 and not _ends_phrase(lower[j]):
+                j += 1
+            if (not word(j) or lower[j] in _PHRASE_STOPS - {"and", "or"}) and lower[i - 1] not in _BOUND:
+                spans.add((i, j))
+        opener = next((o for o in _CLAUSE_OPENERS if lower[i : i + len(o.split())] == o.split()), None)
+        # "the terms that contain x", but not "change that value" (a demonstrative) nor "so that".
+        relative = (w == "that" and i > 0 and lower[i - 1] not in _PREPOSITIONS | {"so", "such"}
+                    and word(i + 1) and (lower[i + 1] in _AUXILIARIES or re.fullmatch(r"[a-z]+(?:s|ed)", lower[i + 1]) is not None))
+        if i > 0 and (opener or relative):
+            j = i + 1
+            while j < n and tokens[j] not in {",", ";", ":", ".", "!", "?", "—", "–"}:
+                j += 1
+            if j - i <= max_words:
+                spans.add((i - 1, j) if tokens[i - 1] == "," else (i, j))
+        if w == "," and i > 0:  # an aside between commas
+            j = i + 1
+            while j < n and tokens[j] not in {",", ";", ":", ".", "!", "?"}:
+                j += 1
+            if j < n and tokens[j] == "," and 1 <= j - i - 1 <= max_words and lower[i + 1] not in {"and", "or", "but", "so"}:
+                spans.add((i, j))
+    out: list[str] = []
+    for i, j in sorted(spans):
+        words = " ".join(lower[i:j]).replace("no matter", "").split()
+        if any(w in _KEEP or w.endswith("n't") or any(c.isdigit() for c in w) for w in words):
+            continue
+        candidate = tidy(_detokenize(tokens[:i] + tokens[j:]))
+        if candidate and candidate != text and candidate not in out and len(candidate.split()) >= 3:
+            out.append(candidate)
+    return out
+
+
+def _ends_phrase(word: str) -> bool:
+    # A conjunction, relative word or other preposition ends it ("of" continues it); a verb form
+    # or participle ends it too, and then it is not taken (the noun phrase's end is unclear).
+    return ((word in _PHRASE_STOPS and word != "of") or word in _AUXILIARIES
+            or (len(word) > 4 and (word.endswith("ed") or word.endswith("ing"))))
+
+
+def _detokenize(tokens: Sequence[str]) -> str:
+    return tidy(" ".join(tokens))

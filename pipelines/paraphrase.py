@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from pipelines.compression import numbers_in, rule_candidates, tidy, trims
+from pipelines.compression import deletions, numbers_in, rule_candidates, tidy, trims
 from pipelines.duration import (
     ReadingProfile,
     default_rate,
@@ -83,6 +83,9 @@ class FitOptions:
         lm_rounds: LM calls per text at most: while no proposal fits, shorten the closest
             acceptable one again, or sample the rule-compressed form afresh when there is none
             (only texts that are hard to fit pay for the extra rounds).
+        prune_steps: phrases a deletion search may drop one after another (adverbs, prepositional
+            phrases, relative and trailing clauses; ``compression.deletions``, English) before the
+            LM is asked; each step keeps at least ``early_accept_similarity``. 0 turns it off.
         check_lines: in reading mode, also require the text to wrap into the profile's lines
             (subtitle cues; ``fit_subtitles`` turns it on). Off for a bare text slot.
     """
@@ -100,6 +103,7 @@ class FitOptions:
     lm_candidates: int = 4
     lm_greedy: bool = False
     lm_rounds: int = 3
+    prune_steps: int = 4
     check_lines: bool = False
 
     def __post_init__(self) -> None:
@@ -115,6 +119,8 @@ class FitOptions:
             raise OptionsError(f"similarity_floor must be within 0-1, got {self.similarity_floor!r}.")
         if self.lm not in ("auto", "always", "never"):
             raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
+        if not 0 <= self.prune_steps <= 8:
+            raise OptionsError("prune_steps must be within 0-8.")
         if not 1 <= self.lm_rounds <= 4:
             raise OptionsError("lm_rounds must be within 1-4.")
         if not 0 <= self.lm_candidates <= 16:
@@ -326,6 +332,8 @@ class Paraphraser:
             # Rules and trims are scored in one embedding batch.
             add([*((f"rules:{level}", t) for level, t in rules),
                  *(("trim", t) for t in [*trims(original), *trims(shortest)])])
+            if not self._good_enough(pool.values(), options):
+                self._prune(original, shortest, pool, slot, options)
             if self._use_lm(options, self._good_enough(pool.values(), options)):
                 # The rule-compressed form is shorter to read in and already part of the way there.
                 add(self._lm_candidates(shortest, slot, options))
@@ -373,6 +381,27 @@ class Paraphraser:
                 similarity=similarity, change=word_change(original, text), acceptable=not note, note=note,
             ))
         return out
+
+    def _prune(
+        self, original: str, source: str, pool: dict[str, Candidate], slot: _Slot, options: FitOptions
+    ) -> None:
+        """Greedy deletion search: drop one phrase at a time (``compression.deletions``), each
+        step the one that loses least meaning per second or character saved, while the result
+        keeps ``early_accept_similarity`` and until one fits. One MiniLM batch a step."""
+        current, current_sim = source, pool[source].similarity if source in pool else 1.0
+        current_estimate = slot.measure(source).estimate
+        for _ in range(options.prune_steps):
+            texts = [("prune", t) for t in deletions(current, options.language) if t not in pool]
+            if not texts:
+                return
+            scored = self._score(original, texts, slot, options)
+            pool.update((c.text, c) for c in scored)
+            viable = [c for c in scored if c.acceptable and c.similarity >= options.early_accept_similarity
+                      and c.estimate < current_estimate]
+            if not viable or any(c.fits for c in viable):
+                return
+            step = min(viable, key=lambda c: (current_sim - c.similarity) / (current_estimate - c.estimate))
+            current, current_sim, current_estimate = step.text, step.similarity, step.estimate
 
     @staticmethod
     def _good_enough(candidates: Iterable[Candidate], options: FitOptions) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.compression import rule_candidates, tidy, trims
+from pipelines.compression import deletions, rule_candidates, tidy, trims
 
 
 def last(text: str, language: str = "en", reading: bool = True) -> str:
@@ -107,3 +107,45 @@ def test_trims() -> None:
 
 def test_tidy() -> None:
     assert tidy("  , we'll look ,  at it , . ") == "We'll look, at it."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an adverb, a prepositional phrase, a trailing clause
+        ("The heat slowly travels along the rod.", "The heat travels along the rod."),
+        ("The debugger stops the program at any line.", "The debugger stops the program."),
+        ("The result is positive, no matter how large the numbers are.", "The result is positive."),
+        # a relative clause, an adverbial phrase
+        ("Save the files which you changed.", "Save the files."),
+        ("Decide in advance how much you save.", "Decide how much you save."),
+    ],
+)
+def test_deletions_drop_one_phrase(text: str, expected: str) -> None:
+    assert expected in deletions(text, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lost"),
+    [
+        # negations, numbers and "at least" stay
+        ("Do not leave the person alone in the room.", "Leave the person alone in the room."),
+        ("It must contain at least one number and a symbol.", "It must contain and a symbol."),
+        # "that" before a noun is a demonstrative, not a relative clause
+        ("You can change that value later.", "You can change."),
+        # a verb's own preposition, a clause after "before", a phrase that runs into a verb
+        ("The table is based on guidelines from PEP 8.", "The table is based from PEP 8."),
+        ("They must be approved before they can be paid.", "They must be approved can be paid."),
+        ("And within a few decades ideas could spread.", "And could spread."),
+        # "multiply" is no adverb; "rather than" is no hedge
+        ("When you multiply two numbers, the result is positive.", "When you two numbers, the result is positive."),
+    ],
+)
+def test_deletions_keep_what_changes_the_meaning_or_grammar(text: str, lost: str) -> None:
+    assert lost not in deletions(text, "en")
+
+
+def test_deletions_are_english_only_and_rather_than_survives_the_hedges() -> None:
+    assert deletions("Der Server läuft sehr schnell auf dem Rechner.", "de") == []
+    assert last("Choose names rather than single letters.") == "Choose names rather than single letters."
+    assert last("It is rather slow.") == "It's slow."

@@ -94,7 +94,7 @@ def test_lm_candidate_chosen_when_rules_are_not_enough() -> None:
     short = "The compiler translates each source statement into machine instructions."
     lm = ScriptedLM([short, ""])
     limit = chars(short) + 2
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert lm.calls and lm.calls[0][0] == [PLAIN]
     assert 0 < lm.calls[0][1] < 1  # asked for a shorter text
     assert result.fits and result.text == short and result.method == "lm"
@@ -105,7 +105,7 @@ def test_lm_candidate_chosen_when_rules_are_not_enough() -> None:
 def test_meaning_floor_is_honoured() -> None:
     lm = ScriptedLM(["Compilers exist."])  # fits, but keeps little of the meaning
     limit = chars("Compilers exist.") + 1
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit, similarity_floor=0.8))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, similarity_floor=0.8))
     below = [c for c in result.candidates if c.text == "Compilers exist."]
     assert below and below[0].fits and not below[0].acceptable
     assert result.text != "Compilers exist."
@@ -117,7 +117,7 @@ def test_meaning_floor_is_honoured() -> None:
 def test_when_nothing_fits_the_closest_acceptable_candidate_is_returned() -> None:
     closer = "The compiler reads each source file and turns every statement into machine code."
     lm = ScriptedLM([closer])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=20, lm="always"))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=20, lm="always"))
     assert not result.fits
     acceptable = [c for c in result.candidates if c.acceptable]
     assert result.overrun == min(c.overrun for c in acceptable)
@@ -126,7 +126,7 @@ def test_when_nothing_fits_the_closest_acceptable_candidate_is_returned() -> Non
 
 
 def test_lm_failure_still_gives_an_answer() -> None:
-    result = Paraphraser(BagOfWords(), ScriptedLM([], fail=True)).fit(PLAIN, FitOptions(max_chars=30))
+    result = Paraphraser(BagOfWords(), ScriptedLM([], fail=True)).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30))
     assert result.text and not result.fits
 
 
@@ -149,10 +149,10 @@ def test_lm_modes_and_languages() -> None:
     Paraphraser(BagOfWords(), lm).fit(FILLED, FitOptions(max_chars=limit, lm="always"))
     assert len(lm.calls) == 1
     lm = ScriptedLM(["x"])
-    Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=30, lm="never"))
+    Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30, lm="never"))
     assert lm.calls == []
     lm = ScriptedLM(["x"])
-    Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=30, language="de"))
+    Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30, language="de"))
     assert lm.calls == []  # SmolLM2 is English-centric: not used for German under "auto"
 
 
@@ -310,12 +310,12 @@ def test_second_lm_round_shortens_the_closest_proposal_again() -> None:
     step2 = "The compiler translates each source statement into machine instructions."
     lm = SteppingLM([[step1], [step2]])
     limit = chars(step2) + 1
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert [c[0] for c in lm.calls] == [[PLAIN], [step1]]
     assert result.fits and result.text == step2
 
     lm = SteppingLM([[step1], [step2]])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit, lm_rounds=1))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, lm_rounds=1))
     assert len(lm.calls) == 1 and not result.fits
 
 
@@ -324,7 +324,7 @@ def test_a_changed_number_is_not_acceptable() -> None:
     wrong = "Every complaint must be recorded in the system within 48 hours."
     right = "Every complaint must be recorded in the system within 24 hours."
     lm = ScriptedLM([wrong, right])
-    result = Paraphraser(BagOfWords(), lm).fit(text, FitOptions(max_chars=len(right) + 1, lm="always"))
+    result = Paraphraser(BagOfWords(), lm).fit(text, FitOptions(max_chars=len(right) + 1, lm="always", prune_steps=0))
     assert result.text == right
     rejected = next(c for c in result.candidates if c.text == wrong)
     assert not rejected.acceptable and rejected.note == "drops or changes a number"
@@ -334,18 +334,43 @@ def test_lm_samples_afresh_when_its_first_call_gives_nothing_usable() -> None:
     short = "The compiler translates each source statement into machine instructions."
     lm = SteppingLM([[], [short]])
     limit = chars(short) + 1
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert [c[0] for c in lm.calls] == [[PLAIN], [PLAIN]]
     assert result.fits and result.text == short
 
     lm = SteppingLM([[], [short]])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=limit, lm_rounds=1))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, lm_rounds=1))
     assert len(lm.calls) == 1 and not result.fits
 
 
 def test_lm_is_called_once_when_its_first_samples_fit() -> None:
     short = "The compiler translates each source statement into machine instructions."
     lm = SteppingLM([[short], [short[:-1] + " now."]])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=chars(short) + 1, lm_candidates=4))
+    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=chars(short) + 1, lm_candidates=4))
     assert len(lm.calls) == 1 and lm.calls[0][2] == 4  # asked for the configured samples, once
     assert result.fits and result.text == short
+
+
+def test_the_deletion_search_drops_phrases_until_the_text_fits_and_skips_the_lm() -> None:
+    text = "The engine slowly warms the cabin air for every passenger and keeps it warm whenever you drive."
+    lm = ScriptedLM(["x y z"])
+    para = Paraphraser(BagOfWords(), lm)
+    result = para.fit(text, FitOptions(max_chars=70, early_accept_similarity=0.8))
+    assert result.fits and result.method == "prune" and len(result.text) <= 70
+    assert result.similarity >= 0.8 and lm.calls == []
+    # Each step drops one phrase from the last: the search took two (an adverb, a clause).
+    assert "slowly" not in result.text and "whenever" not in result.text
+
+    lm = ScriptedLM(["x y z"])
+    result = Paraphraser(BagOfWords(), lm).fit(
+        text, FitOptions(max_chars=70, early_accept_similarity=0.8, prune_steps=0))
+    assert not any(c.method == "prune" for c in result.candidates) and len(lm.calls) >= 1
+
+
+def test_the_deletion_search_never_goes_below_the_early_accept_similarity() -> None:
+    text = "The engine slowly warms the cabin air for every passenger and keeps it warm whenever you drive."
+    lm = ScriptedLM(["x y z"])
+    result = Paraphraser(BagOfWords(), lm).fit(text, FitOptions(max_chars=40, early_accept_similarity=0.8))
+    assert any(c.method == "prune" for c in result.candidates)  # the search ran
+    assert result.method != "prune" or result.similarity >= 0.8
+    assert len(lm.calls) >= 1  # nothing fitted well enough, so the LM was asked
