@@ -421,7 +421,7 @@ _PREPOSITIONS = frozenset(
 # Words whose preposition belongs to them ("based on", "depends on"): not a phrase to drop.
 _BOUND = frozenset(
     "based depend depends relies rely consist consists refer refers belong belongs result results "
-    "focus focuses lead leads led turn turns deal deals".split()
+    "focus focuses lead leads led turn turns deal deals come comes came apply applies applied".split()
 )
 # These also open clauses ("before they can be paid"): a phrase after them has no clear end.
 _CONJUNCTIVE_PREPOSITIONS = frozenset({"after", "before"})

@@ -2,11 +2,15 @@
 
 Candidates come from cheap to dear: the original; rule-based compression
 (``pipelines.compression``: verbose phrases, fillers, contractions, digits, hedges); extractive
-trims (brackets, asides and trailing clauses dropped); and SmolLM2-135M-Instruct on CTranslate2
+trims (brackets, asides and trailing clauses dropped); a greedy deletion search that drops one
+phrase at a time from the rule-compressed form (adverbs, prepositional phrases, relative and
+trailing clauses: ``compression.deletions``), each step the one that loses least meaning per unit
+saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on CTranslate2
 (``pipelines.smollm``), asked for a shorter version of the rule-compressed form. With
 ``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
-candidate that fits (rules rephrase, they drop nothing), or a trim that fits and keeps at least
-``early_accept_similarity`` of the meaning. The LM draws a few samples per call and is called
+candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
+at least ``early_accept_similarity`` of the meaning. On the bench the deletion search (a few
+MiniLM batches, hundredths of a second) spares the LM most sentences that rules cannot fit. The LM draws a few samples per call and is called
 again only while nothing fits, so the sentences it fits at once pay for one small call.
 
 Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
@@ -138,7 +142,7 @@ class Candidate:
 
     Attributes:
         text: the proposal.
-        method: ``original``, ``rules:<level>``, ``trim``, ``lm``, ``lm+rules``.
+        method: ``original``, ``rules:<level>``, ``trim``, ``prune``, ``lm``, ``lm+rules``.
         estimate: its estimated duration (``unit`` s) or length (``unit`` chars).
         fits: within the slot (and, in reading mode, within the profile's lines).
         overrun: how far the estimate exceeds the slot (0 when within it).

@@ -135,6 +135,7 @@ def test_deletions_drop_one_phrase(text: str, expected: str) -> None:
         ("You can change that value later.", "You can change."),
         # a verb's own preposition, a clause after "before", a phrase that runs into a verb
         ("The table is based on guidelines from PEP 8.", "The table is based from PEP 8."),
+        ("Python comes with a large library for every task.", "Python comes for every task."),
         ("They must be approved before they can be paid.", "They must be approved can be paid."),
         ("And within a few decades ideas could spread.", "And could spread."),
         # "multiply" is no adverb; "rather than" is no hedge
