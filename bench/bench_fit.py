@@ -12,8 +12,9 @@ time, CPU time much less), the time spent in the LM and in MiniLM separately, th
 before and after, model load time, and a breakdown by source and by the method that won.
 
 ``--compare`` runs the strategy before issue 6's speed work (four few-shot examples, six samples
-a call, two calls, trims kept without the LM from similarity 0.9) on each sentence right after
-the current one, so both see the same machine load.
+a call, two calls, trims kept without the LM from similarity 0.9, no deletion search) on each
+sentence right after the current one, so both see the same machine load. ``--prune-steps 0``
+turns the deletion search off in the current strategy.
 
 Usage:
     .venv/bin/python bench/bench_fit.py                      # reading mode, netflix-en
@@ -133,13 +134,14 @@ def strategies(args: argparse.Namespace) -> list[Strategy]:
                                                                        if args.few_shot is not None else {})),
                        {k: getattr(FitOptions, k) if v is None else v
                         for k, v in (("lm_candidates", args.lm_candidates), ("lm_rounds", args.lm_rounds),
-                                     ("early_accept_similarity", args.early_accept))})
+                                     ("early_accept_similarity", args.early_accept),
+                                     ("prune_steps", args.prune_steps))})
     if not args.compare:
         return [current]
     # The settings before issue 6's speed work. (The old code also skipped the second call when
     # the first gave no acceptable proposal shorter than the rule-compressed form.)
     old = Strategy("before", LMSettings(threads=args.threads, few_shot=4),
-                   {"lm_candidates": 6, "lm_rounds": 2, "early_accept_similarity": 0.9})
+                   {"lm_candidates": 6, "lm_rounds": 2, "early_accept_similarity": 0.9, "prune_steps": 0})
     return [current, old]
 
 
@@ -171,6 +173,7 @@ def main() -> None:
     ap.add_argument("--lm-candidates", type=int, help="sampled LM proposals per call (default: FitOptions')")
     ap.add_argument("--lm-rounds", type=int, help="LM calls per sentence at most (default: FitOptions')")
     ap.add_argument("--early-accept", type=float, help="similarity a fitting trim needs to skip the LM")
+    ap.add_argument("--prune-steps", type=int, help="deletion search steps, 0: off (default: FitOptions')")
     ap.add_argument("--few-shot", type=int, help="few-shot examples in the LM prompt (default: LMSettings')")
     ap.add_argument("--compare", action="store_true",
                     help="also run the strategy before the speed work, interleaved sentence by sentence")
@@ -270,6 +273,7 @@ def main() -> None:
         print("winning method:", dict(methods.most_common()))
         lm_used = [(i, r) for i, r in results if any(c.method.startswith("lm") for c in r.candidates)]
         summary(lm_used, "  sentences with LM run")
+        print(f"LM used on {len(lm_used)} of {len(results)} sentences ({len(lm_used) / len(results):.0%})")
     results = runs[0].results
     print("examples:")
     for item, r in results[:: max(1, len(results) // 8)]:
