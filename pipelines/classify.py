@@ -39,6 +39,7 @@ from pipelines.text_chunks import (
     chunk_weights,
     guess_language,
     sample_evenly,
+    sample_sources,
 )
 from pipelines.visual_cues import VisualCues, cue_log_odds
 
@@ -59,6 +60,9 @@ class ClassifyOptions:
     Attributes:
         chunk_words: target words per chunk (sentences are kept whole when they fit).
         max_chunks: most chunks embedded per source; longer inputs are sampled evenly.
+        e5_max_chunks: most chunks embedded in all when the e5 model scores the text (its
+            engine is about ten times slower than MiniLM's); longer inputs are sampled evenly
+            over each source, and the notes say how many were read.
         screen_text_share: weight of the on-screen text when a transcript is given too.
         evidence_per_side: how many chunks are reported for each direction.
         threshold: P(learning) at or above which the label is ``learning``.
@@ -71,6 +75,7 @@ class ClassifyOptions:
 
     chunk_words: int = 60
     max_chunks: int = 48
+    e5_max_chunks: int = 8
     screen_text_share: float = 0.3
     evidence_per_side: int = 3
     threshold: float = 0.5
@@ -87,6 +92,8 @@ class ClassifyOptions:
             raise OptionsError(f"chunk_words must be at least 5, got {self.chunk_words}")
         if self.max_chunks < 1:
             raise OptionsError(f"max_chunks must be at least 1, got {self.max_chunks}")
+        if self.e5_max_chunks < 1:
+            raise OptionsError(f"e5_max_chunks must be at least 1, got {self.e5_max_chunks}")
         if not 0.0 <= self.screen_text_share <= 1.0:
             raise OptionsError(f"screen_text_share must be in [0, 1], got {self.screen_text_share}")
         if self.evidence_per_side < 0:
@@ -165,6 +172,7 @@ class _TextScore:
     kind_probabilities: dict[str, float] = field(default_factory=dict)
     embedder: str | None = None
     method: str = "visual_only"
+    chunks: int = 0
 
 
 class Classifier:
@@ -224,7 +232,7 @@ class Classifier:
         multi: Embedder | None = None
         if multilingual:
             try:
-                multi = MultilingualEmbedder.load()
+                multi = MultilingualEmbedder.load(threads=threads)
             except ModelNotInstalledError as exc:
                 log.warning("non-English text will be scored with the English model: %s", exc)
         return cls.from_embedders(embedder, head_path=head_path, multilingual_embedder=multi)
@@ -313,7 +321,7 @@ class Classifier:
             signals=signals,
             weak=bool(notes and any(not n.startswith("long input") for n in notes)),
             notes=tuple(notes),
-            chunks=len(chunks),
+            chunks=score.chunks,
             words=words,
             seconds=seconds,
         )
@@ -322,6 +330,11 @@ class Classifier:
                     notes: list[str]) -> _TextScore:
         """Embed the chunks and score them with the heads that fit the language."""
         embedder, heads, name = self._pick(lang, opts, notes)
+        if name == MULTILINGUAL_EMBEDDER and len(chunks) > opts.e5_max_chunks:
+            read = sample_sources(chunks, opts.e5_max_chunks)
+            notes.append(f"long input: the e5 model read {len(read)} of {len(chunks)} chunks, "
+                         "sampled evenly, to keep it fast")
+            chunks = read
         vectors = embedder.embed([c.text for c in chunks])
         weights = chunk_weights(chunks, opts.screen_text_share)
         x = weights @ vectors
@@ -337,6 +350,7 @@ class Classifier:
             kind_probabilities=heads.kind.probabilities(x),
             embedder=name,
             method=heads.method,
+            chunks=len(chunks),
         )
 
     def _pick(self, lang: str, opts: ClassifyOptions, notes: list[str]) -> tuple[Embedder, HeadSet, str]:

@@ -149,6 +149,24 @@ def sample_evenly(chunks: list[Chunk], limit: int) -> list[Chunk]:
     return [chunks[i] for i in idx]
 
 
+def sample_sources(chunks: list[Chunk], limit: int) -> list[Chunk]:
+    """At most ``limit`` chunks, shared among the sources by their number of chunks.
+
+    Each source present keeps at least one chunk, and each source's chunks are sampled evenly
+    (``sample_evenly``), so a cut keeps the whole transcript and the whole on-screen text in view.
+    """
+    if len(chunks) <= limit:
+        return chunks
+    groups: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        groups.setdefault(c.source, []).append(c)
+    quota = {s: max(1, round(limit * len(g) / len(chunks))) for s, g in groups.items()}
+    while sum(quota.values()) > max(limit, len(groups)):  # rounding up can overshoot
+        largest = max(quota, key=lambda s: quota[s])
+        quota[largest] -= 1
+    return [c for s, g in groups.items() for c in sample_evenly(g, quota[s])]
+
+
 def chunk_weights(chunks: Sequence[Chunk], screen_text_share: float) -> np.ndarray:
     """Weight of each chunk in the document vector: by words, summing to 1.
 

