@@ -134,6 +134,8 @@ class ClassifyResult:
         signals: which inputs were used.
         weak: whether the notes say the verdict is weaker than usual.
         notes: plain-language caveats.
+        chunks: how many chunks were embedded and scored (after any sampling).
+        words: words of text given (before sampling).
     """
 
     label: str
