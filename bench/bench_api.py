@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -327,8 +328,20 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as c:
                 until = time.monotonic() + args.seconds
                 lag_ms: list[float] = []
-                clients = (raw_client(port, media, until, args.poll, tally) if args.client == "raw"
-                           else client(c, media, until, args.poll, tally) for _ in range(args.clients))
+                rng = random.Random(args.seed)
+
+                async def one_client() -> None:
+                    # Independent clients do not start in the same millisecond: with --stagger each
+                    # one starts at a random moment within the first poll interval. Without it all
+                    # 50 submit at once and stay in step, so every round is a burst of 50 submits.
+                    if args.stagger:
+                        await asyncio.sleep(rng.uniform(0, args.poll))
+                    if args.client == "raw":
+                        await raw_client(port, media, until, args.poll, tally)
+                    else:
+                        await client(c, media, until, args.poll, tally)
+
+                clients = (one_client() for _ in range(args.clients))
                 bench_cpu = time.process_time()
                 await asyncio.gather(loop_lag(until, lag_ms), *clients)
                 bench_cpu = time.process_time() - bench_cpu
@@ -352,7 +365,7 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
             proc.terminate()
             proc.wait(timeout=20)
     return {
-        "variant": variant.name, "app": args.app, "clients": args.clients, "seconds": args.seconds, "workers": args.workers, "poll_s": args.poll,
+        "variant": variant.name, "stagger": args.stagger, "app": args.app, "clients": args.clients, "seconds": args.seconds, "workers": args.workers, "poll_s": args.poll,
         "media": "1 s 32x32 H.264 video, no audio (subtitles stage skips at once; the workers are not "
                  "the bottleneck)",
         "server_start_s": round(statistics.median([*starts, start_s]), 3),
@@ -379,6 +392,10 @@ def main() -> None:
     parser.add_argument("--app", default="app.main:create_app", help="App factory to serve (for experiments).")
     parser.add_argument("--starts", type=int, default=2, help="Extra cold starts to time (median reported).")
     parser.add_argument("--poll", type=float, default=0.5, help="Seconds between status polls of a client.")
+    parser.add_argument("--stagger", action=argparse.BooleanOptionalAction, default=True,
+                        help="Start each client at a random moment within the first poll interval "
+                             "(--no-stagger: all at once, so they stay in step and submit in bursts).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the start stagger.")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="Load client: raw (a minimal HTTP/1.1 client, little CPU) or httpx.")
     parser.add_argument("--variant", action="append", default=[],
