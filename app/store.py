@@ -107,6 +107,8 @@ batches_table = Table(
 class JobStore(Protocol):
     """Where jobs live. Implementations: ``SqlJobStore`` (SQLite or Postgres)."""
 
+    local_reads: bool  # reads are local and never wait: the API may run them on its event loop
+
     def create(self, job: Job, active_limit: int | None = None) -> tuple[Job, bool]:
         """Insert ``job``; with an idempotency key already used by its owner, the existing job
         and False. With ``active_limit``, raises TooManyJobs when the owner already has that many
@@ -129,8 +131,6 @@ class JobStore(Protocol):
     def claim(self, job_id: str) -> Job | None:
         """queued -> running (attempts + 1); None when the job is gone, cancelled or not queued."""
         ...
-
-    def update_stage(self, job_id: str, name: str, state: StageState) -> None: ...
 
     def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
         """Replace the job's stage states in one write (its worker is their only writer).
@@ -353,6 +353,7 @@ class SqlJobStore:
         with self._engine.connect() as conn:
             row = conn.execute(_Statements.get, {"job_id": job_id}).first()
         return _row_to_job(row) if row else None
+
     def find_idempotent(self, owner: str, key: str) -> Job | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(jobs_table).where(
@@ -382,6 +383,7 @@ class SqlJobStore:
     def count_active(self, owner: str) -> int:
         with self._engine.connect() as conn:
             return int(conn.execute(_Statements.count_active, {"owner": owner}).scalar_one())
+
     def count_by_status(self) -> dict[str, int]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(jobs_table.c.status, func.count())
@@ -439,19 +441,12 @@ class SqlJobStore:
         with self._tx() as conn:
             row = conn.execute(_Statements.claim, {"job_id": job_id, "now": now_iso()}).first()
         return _row_to_job(row) if row else None
+
     def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
         query = _Statements.put_stages_unless_cancelled if unless_cancelled else _Statements.put_stages
         params = {"job_id": job_id, "states": {k: v.to_dict() for k, v in states.items()}, "now": now_iso()}
         with self._tx() as conn:
             return bool(conn.execute(query, params).rowcount)
-    def update_stage(self, job_id: str, name: str, state: StageState) -> None:
-        with self._tx() as conn:
-            job = self._load_for_update(conn, job_id)
-            if job is None:
-                return
-            states = {k: v.to_dict() for k, v in job.stage_states.items()}
-            states[name] = state.to_dict()
-            self._set(conn, job_id, stage_states=states)
 
     def update_source(self, job_id: str, source: Source) -> None:
         with self._tx() as conn:
@@ -463,6 +458,7 @@ class SqlJobStore:
         with self._tx() as conn:
             row = conn.execute(_Statements.finish, params).first()
         return _row_to_job(row) if row else None
+
     def requeue(self, job_id: str, *, count_attempt: bool) -> None:
         with self._tx() as conn:
             job = self._load_for_update(conn, job_id)

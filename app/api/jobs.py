@@ -89,12 +89,17 @@ def job_view(job: Job) -> dict[str, Any]:
     return data
 
 
+async def read_job(services: Services, job_id: str) -> Job | None:
+    """The job or None: on the event loop where the store's reads never wait (local SQLite in WAL
+    mode), else in a worker thread."""
+    if services.store.local_reads:
+        return services.store.get(job_id)
+    return await to_thread.run_sync(services.store.get, job_id)
+
+
 async def load_job(services: Services, job_id: str, owner: str) -> Job:
     """The job, if it exists and belongs to ``owner`` (any job when auth is off)."""
-    if getattr(services.store, "local_reads", False):
-        job = services.store.get(job_id)  # a local SQLite read (WAL: never waits for a writer)
-    else:
-        job = await to_thread.run_sync(services.store.get, job_id)
+    job = await read_job(services, job_id)
     if job is None:
         raise NotFound(f"no job {job_id}; it may have been deleted.", detail={"job_id": job_id})
     if services.key_ids and job.owner != owner:
@@ -291,7 +296,7 @@ async def job_events(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> E
     async def stream() -> AsyncIterator[dict[str, str]]:
         last = None
         while True:
-            job = await to_thread.run_sync(services.store.get, job_id)
+            job = await read_job(services, job_id)
             if job is None:
                 yield {"event": "end", "data": json.dumps({"status": "deleted"})}
                 return

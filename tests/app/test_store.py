@@ -127,8 +127,8 @@ def test_cancel_queued_is_immediate_running_is_requested(store: SqlJobStore) -> 
 def test_stage_updates_and_finish(store: SqlJobStore) -> None:
     job = store.create(make_job(webhook="https://example.com/h"))[0]
     store.claim(job.id)
-    store.update_stage(job.id, "subtitles", StageState(StageStatus.SUCCEEDED, 1.0, seconds=1.5,
-                                                        files=("subtitles.srt",)))
+    store.put_stages(job.id, {"subtitles": StageState(StageStatus.SUCCEEDED, 1.0, seconds=1.5,
+                                                       files=("subtitles.srt",))})
     done = store.finish(job.id, JobStatus.SUCCEEDED)
     assert done is not None
     assert done.status == JobStatus.SUCCEEDED and done.finished_at and done.webhook_state == "pending"
@@ -173,14 +173,14 @@ def test_recover_requeues_within_attempts_then_fails_with_reason(store: SqlJobSt
     job = store.create(make_job())[0]
     running = StageState(StageStatus.RUNNING, 0.4, started_at="t")
     store.claim(job.id)  # attempt 1, then the process "dies" mid-stage
-    store.update_stage(job.id, "subtitles", running)
+    store.put_stages(job.id, {"subtitles": running})
     requeued, failed = store.recover(max_attempts=2)
     assert requeued == [job.id] and failed == []
     assert store.queued_ids() == [job.id]
     again = store.get(job.id)
     assert again is not None and again.stage_states["subtitles"].status == StageStatus.PENDING
     store.claim(job.id)  # attempt 2 dies too
-    store.update_stage(job.id, "subtitles", running)
+    store.put_stages(job.id, {"subtitles": running})
     requeued, failed = store.recover(max_attempts=2)
     assert requeued == [] and failed == [job.id]
     final = store.get(job.id)
