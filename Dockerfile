@@ -14,6 +14,10 @@ FROM ${BASE_IMAGE}
 ARG DEVICE=cpu
 ARG TORCH_SPEC=torch==2.13.0+cpu
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# llama.cpp for the SmolLM2 shortener. An image runs on CPUs other than the build host's, so it is
+# built for x86-64-v3 (AVX2, FMA, F16C, BMI2: Intel since 2013, AMD since 2015) rather than
+# -march=native as ./scripts/setup does; pass e.g. "-DGGML_NATIVE=ON ..." to tune it to one host.
+ARG LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=OFF"
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -28,13 +32,14 @@ ENV DEBIAN_FRONTEND=noninteractive \
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# ffmpeg for probing and frames; fonts for the samples; python3.11 only where the base lacks it
-# (the CUDA base is Ubuntu 22.04, whose universe has python3.11).
+# ffmpeg for probing and frames; fonts for the samples; g++ to build llama-cpp-python (source
+# only on PyPI); python3.11 only where the base lacks it (the CUDA base is Ubuntu 22.04, whose
+# universe has python3.11).
 # hadolint ignore=DL3008
 RUN extra=() \
  && { command -v python3.11 >/dev/null || extra=(python3.11 python3.11-venv); } \
  && apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core ca-certificates "${extra[@]}" \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core ca-certificates g++ "${extra[@]}" \
  && rm -rf /var/lib/apt/lists/* \
  && python3.11 -m venv "$VIRTUAL_ENV" \
  && pip install pip==26.3 wheel==0.48.0 setuptools==84.2.1
@@ -47,7 +52,7 @@ COPY requirements.lock pyproject.toml README.md ./
 # hadolint ignore=DL3013
 RUN pip install --extra-index-url "$TORCH_INDEX" "$TORCH_SPEC" \
  && grep -v '^torch==' requirements.lock > /tmp/requirements.lock \
- && pip install --no-deps -r /tmp/requirements.lock \
+ && CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip install --no-deps -r /tmp/requirements.lock \
  && rm /tmp/requirements.lock
 
 COPY app ./app

@@ -91,13 +91,13 @@ class ModelCache:
         return self.get("classifier", load)
 
     def paraphraser(self) -> Any:
-        """The duration-constrained paraphraser (MiniLM and SmolLM2 on CTranslate2)."""
+        """The duration-constrained paraphraser (MiniLM, and SmolLM2 on llama.cpp or CTranslate2)."""
 
         def load() -> Any:
             from pipelines.paraphrase import Paraphraser
-            from pipelines.smollm import LMSettings, SmolLM2Shortener
+            from pipelines.smollm import LMSettings, load_shortener
 
-            lm = SmolLM2Shortener.load(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2))
+            lm = load_shortener(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2))
             lm.warm_up()
             return Paraphraser(self.embedder(), lm)
 

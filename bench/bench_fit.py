@@ -11,16 +11,19 @@ wall time *and* of this process's CPU time (the machine is shared: others' work 
 time, CPU time much less), the time spent in the LM and in MiniLM separately, the load average
 before and after, model load time, and a breakdown by source and by the method that won.
 
-``--compare`` runs the strategy before issue 6's speed work (four few-shot examples, six samples
-a call, two calls, trims kept without the LM from similarity 0.9, no deletion search) on each
-sentence right after the current one, so both see the same machine load. ``--prune-steps 0``
-turns the deletion search off in the current strategy.
+``--runtimes`` runs the current strategy on both LM runtimes (llama.cpp, CTranslate2), each
+sentence on one right after the other. ``--compare`` runs the strategy before issue 6's speed
+work (four few-shot examples, six samples a call, two calls, trims kept without the LM from
+similarity 0.9, no deletion search, CTranslate2) on each sentence right after the current one,
+so both see the same machine load. ``--prune-steps 0`` turns the deletion search off in the
+current strategy.
 
 Usage:
     .venv/bin/python bench/bench_fit.py                      # reading mode, netflix-en
     .venv/bin/python bench/bench_fit.py --mode speaking
     .venv/bin/python bench/bench_fit.py --no-lm --limit 50   # rules and trims only
     .venv/bin/python bench/bench_fit.py --compare --every 2  # old and new strategy side by side
+    .venv/bin/python bench/bench_fit.py --runtimes           # llama.cpp and CTranslate2 side by side
 """
 
 from __future__ import annotations
@@ -116,8 +119,8 @@ class TimedShortener:
         self.inner, self.clock = inner, clock
 
     def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0,
-                greedy: bool = True) -> list[str]:
-        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy))
+                greedy: bool = True, attempt: int = 0) -> list[str]:
+        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy, attempt=attempt))
 
 
 @dataclass(frozen=True)
@@ -130,17 +133,21 @@ class Strategy:
 
 
 def strategies(args: argparse.Namespace) -> list[Strategy]:
-    current = Strategy("current", LMSettings(threads=args.threads, **({"few_shot": args.few_shot}
-                                                                       if args.few_shot is not None else {})),
+    lm = LMSettings(threads=args.threads, runtime=args.runtime,
+                    **({"few_shot": args.few_shot} if args.few_shot is not None else {}))
+    current = Strategy("current", lm,
                        {k: getattr(FitOptions, k) if v is None else v
                         for k, v in (("lm_candidates", args.lm_candidates), ("lm_rounds", args.lm_rounds),
                                      ("early_accept_similarity", args.early_accept),
                                      ("prune_steps", args.prune_steps))})
+    if args.runtimes:  # the same strategy on both LM runtimes
+        return [replace(current, name=runtime, lm=replace(lm, runtime=runtime))
+                for runtime in ("llama.cpp", "ctranslate2")]
     if not args.compare:
         return [current]
     # The settings before issue 6's speed work. (The old code also skipped the second call when
     # the first gave no acceptable proposal shorter than the rule-compressed form.)
-    old = Strategy("before", LMSettings(threads=args.threads, few_shot=4),
+    old = Strategy("before", LMSettings(threads=args.threads, few_shot=4, runtime="ctranslate2"),
                    {"lm_candidates": 6, "lm_rounds": 2, "early_accept_similarity": 0.9, "prune_steps": 0})
     return [current, old]
 
@@ -177,6 +184,10 @@ def main() -> None:
     ap.add_argument("--few-shot", type=int, help="few-shot examples in the LM prompt (default: LMSettings')")
     ap.add_argument("--compare", action="store_true",
                     help="also run the strategy before the speed work, interleaved sentence by sentence")
+    ap.add_argument("--runtime", choices=["auto", "llama.cpp", "ctranslate2"], default="auto",
+                    help="LM runtime of the current strategy (auto: llama.cpp when built)")
+    ap.add_argument("--runtimes", action="store_true",
+                    help="run the current strategy on llama.cpp and on CTranslate2, interleaved sentence by sentence")
     ap.add_argument("--lm-greedy", action="store_true", help="also decode greedily")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
@@ -201,10 +212,10 @@ def main() -> None:
         shortener = None
         t_lm = 0.0
         if not args.no_lm:
-            from pipelines.smollm import SmolLM2Shortener
+            from pipelines.smollm import load_shortener
 
             t1 = time.monotonic()
-            lm = SmolLM2Shortener.load(args.model_dir, strategy.lm)
+            lm = load_shortener(args.model_dir, strategy.lm)
             t_lm = time.monotonic() - t1
             lm.warm_up()
             shortener = TimedShortener(lm, lm_clock)
@@ -257,7 +268,8 @@ def main() -> None:
         f"{run.strategy.name} {run.load_s:.2f}s" for run in runs))
     for run in runs:
         st = run.strategy
-        print(f"\n== {st.name}: few_shot={st.lm.few_shot} {' '.join(f'{k}={v}' for k, v in st.options.items())}")
+        print(f"\n== {st.name}: runtime={type(run.para.shortener.inner).__name__ if run.para.shortener else '-'} "
+              f"few_shot={st.lm.few_shot} {' '.join(f'{k}={v}' for k, v in st.options.items())}")
         print(f"per sentence   wall {spread(run.wall)}  cpu {spread(run.cpu)}  "
               f"(cpu / {args.threads} threads p50={percentile(run.cpu, 0.5) / args.threads:.3f}s)")
         lm_rows = [k for k, w in enumerate(run.lm_clock.wall) if w > 0]

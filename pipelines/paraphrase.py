@@ -5,8 +5,9 @@ Candidates come from cheap to dear: the original; rule-based compression
 trims (brackets, asides and trailing clauses dropped); a greedy deletion search that drops one
 phrase at a time from the rule-compressed form (adverbs, prepositional phrases, relative and
 trailing clauses: ``compression.deletions``), each step the one that loses least meaning per unit
-saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on CTranslate2
-(``pipelines.smollm``), asked for a shorter version of the rule-compressed form. With
+saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on llama.cpp
+(``pipelines.smollm_llamacpp``; CTranslate2, ``pipelines.smollm``, where llama-cpp-python is not
+built), asked for a shorter version of the rule-compressed form. With
 ``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
 candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
 at least ``early_accept_similarity`` of the meaning. On the bench the deletion search (a few
@@ -295,9 +296,9 @@ class Paraphraser:
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
         shortener = None
         if use_lm:
-            from pipelines.smollm import LMSettings, SmolLM2Shortener
+            from pipelines.smollm import LMSettings, load_shortener
 
-            lm = SmolLM2Shortener.load(Path(model_dir), LMSettings(threads=threads))
+            lm = load_shortener(Path(model_dir), LMSettings(threads=threads))
             if warm_up:
                 lm.warm_up()
             shortener = lm
@@ -341,7 +342,7 @@ class Paraphraser:
             if self._use_lm(options, self._good_enough(pool.values(), options)):
                 # The rule-compressed form is shorter to read in and already part of the way there.
                 add(self._lm_candidates(shortest, slot, options))
-                for _ in range(options.lm_rounds - 1):
+                for attempt in range(1, options.lm_rounds):
                     if any(c.fits and c.acceptable for c in pool.values()):
                         break
                     # Shorten the closest acceptable proposal again (the 135M model takes small
@@ -349,7 +350,7 @@ class Paraphraser:
                     closer = [c for c in pool.values() if c.acceptable and c.method.startswith("lm")
                               and c.estimate < slot.measure(shortest).estimate]
                     source = min(closer, key=lambda c: c.overrun).text if closer else shortest
-                    add(self._lm_candidates(source, slot, options))
+                    add(self._lm_candidates(source, slot, options, attempt))
         ranked = rank(list(pool.values()))
         best = ranked[0]
         result = FitResult(
@@ -424,14 +425,17 @@ class Paraphraser:
             return True
         return not good_enough and normalize_language(options.language) in options.lm_languages
 
-    def _lm_candidates(self, source: str, slot: _Slot, options: FitOptions) -> list[tuple[str, str]]:
+    def _lm_candidates(
+        self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0
+    ) -> list[tuple[str, str]]:
         assert self.shortener is not None
         current = slot.measure(source).estimate
         ratio = slot.limit / current if current > 0 else 1.0
         try:
             # Asking for fewer words than the slot allows: the model overshoots what it is asked.
             proposals = self.shortener.shorten([source], target_ratio=ratio * 0.75,
-                                               sampled=options.lm_candidates, greedy=options.lm_greedy)
+                                               sampled=options.lm_candidates, greedy=options.lm_greedy,
+                                               attempt=attempt)
         except Exception:  # the LM is an optional helper; rules and trims still give an answer
             log.exception("LM shortening failed; continuing with rule candidates")
             return []

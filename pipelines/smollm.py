@@ -1,10 +1,14 @@
-"""SmolLM2-135M-Instruct on CTranslate2 as a sentence shortener.
+"""SmolLM2-135M-Instruct as a sentence shortener: the prompt, and the CTranslate2 runtime.
 
-Runtime choice (shared/MODELS.md, measured on this 2-core machine): llama-cpp-python would need a
-6-9 min source build; transformers+gguf loads in ~28 s and takes ~1.3 s a sentence; the
-CTranslate2 int8 conversion (``pipelines.lm_convert``) loads in well under a second from a warm
-disk cache and is the fastest decoder of the three, so it is the only one that can meet "load
-under 5 s, under 0.5 s a sentence".
+Runtime choice (shared/MODELS.md, measured on this 2-core machine): transformers+gguf loads in
+~28 s and takes ~1.3 s a sentence, so it cannot meet "load under 5 s, under 0.5 s a sentence".
+``load_shortener`` picks llama.cpp (``pipelines.smollm_llamacpp``, built from source once by
+``./scripts/setup``): it loads in about 0.2 s and its proposals share the few-shot prompt's
+cache, so several proposals cost little more than one. CTranslate2 (this module's
+``SmolLM2Shortener``, on the engine faster-whisper already brings) is the fallback where
+llama-cpp-python is not built: it loads in under a second but copies the prompt's cache for every
+hypothesis, which makes each decoding step dearer the longer the few-shot prompt is.
+``bench/bench_fit.py --runtimes`` measures both side by side.
 
 Speed settings, and why:
 
@@ -34,7 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pipelines.exceptions import OptionsError
 from pipelines.models import model_path
@@ -42,6 +46,7 @@ from pipelines.models import model_path
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "smollm2-135m-ct2"
+Runtime = Literal["auto", "llama.cpp", "ctranslate2"]
 
 SYSTEM = (
     "You shorten sentences for subtitles. Keep the meaning, the names and the numbers. "
@@ -75,12 +80,14 @@ class Shortener(Protocol):
     """Something that proposes shorter versions of sentences (the LM, or a test fake)."""
 
     def shorten(
-        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True
+        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
+        attempt: int = 0,
     ) -> list[str]:
         """Proposals about ``target_ratio`` times as long as the first source (0-1).
 
         One greedy proposal per source (unless ``greedy`` is False), plus ``sampled`` sampled
-        ones for the first source.
+        ones for the first source. ``attempt`` numbers repeated calls for the same text, so a
+        runtime with per-call seeds samples afresh instead of repeating itself.
         """
         ...
 
@@ -122,6 +129,8 @@ class LMSettings:
             tokens (plus 3): estimates are in characters or syllables, not tokens, hence slack.
         seed: CTranslate2's random seed, so sampled proposals are reproducible.
         few_shot: how many of ``EXAMPLES`` go into the static prompt (each costs decoding time).
+        runtime: ``auto`` (llama.cpp when llama-cpp-python is built, else CTranslate2),
+            ``llama.cpp`` or ``ctranslate2``.
     """
 
     threads: int = 2
@@ -130,10 +139,13 @@ class LMSettings:
     length_margin: float = 1.2
     seed: int = 6
     few_shot: int = 4
+    runtime: Runtime = "auto"
 
     def __post_init__(self) -> None:
         if not 0 <= self.few_shot <= len(EXAMPLES):
             raise OptionsError(f"few_shot must be within 0-{len(EXAMPLES)}, got {self.few_shot!r}.")
+        if self.runtime not in ("auto", "llama.cpp", "ctranslate2"):
+            raise OptionsError(f"runtime must be 'auto', 'llama.cpp' or 'ctranslate2', got {self.runtime!r}.")
 
 
 class SmolLM2Shortener:
@@ -185,7 +197,8 @@ class SmolLM2Shortener:
         self.shorten(["This is a short warm-up sentence for the model to shorten."], target_ratio=0.8)
 
     def shorten(
-        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True
+        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
+        attempt: int = 0,
     ) -> list[str]:
         """Shorter versions of ``sources``: one greedy each, then ``sampled`` sampled for the first.
 
@@ -194,6 +207,7 @@ class SmolLM2Shortener:
             target_ratio: wanted length as a fraction of the first source (0-1].
             sampled: sampled proposals for the first source (one more batched call).
             greedy: also decode each source greedily (one batched call).
+            attempt: unused here: CTranslate2's random stream moves on from call to call.
 
         Proposals that reach the length limit (too long to fit) or are empty are left out.
         """
@@ -231,3 +245,28 @@ class SmolLM2Shortener:
             outputs.extend(clean_output(self._decode(ids)) for ids in more[0].sequences_ids
                            if len(ids) < limits[0])
         return [o for o in outputs if o]
+
+
+def load_shortener(model_dir: Path, settings: LMSettings | None = None) -> Any:
+    """The SmolLM2 shortener on the runtime ``settings.runtime`` names (see the module docstring).
+
+    With ``auto``, llama.cpp when llama-cpp-python and the GGUF model are installed, else
+    CTranslate2, with a warning that says why and how to get the faster runtime.
+
+    Raises:
+        ModelNotInstalledError: the chosen runtime's model or library is missing (says how).
+    """
+    settings = settings or LMSettings()
+    if settings.runtime in ("auto", "llama.cpp"):
+        from pipelines.exceptions import ModelNotInstalledError
+
+        try:
+            from pipelines.smollm_llamacpp import LlamaCppShortener
+
+            return LlamaCppShortener.load(Path(model_dir), settings)
+        except ModelNotInstalledError as exc:
+            if settings.runtime == "llama.cpp":
+                raise
+            log.warning("SmolLM2 runs on CTranslate2, the slower runtime: %s", exc)
+    return SmolLM2Shortener.load(Path(model_dir), settings)
+

@@ -1,7 +1,7 @@
 """``POST /v1/fit``: rewrite a text shorter so it fits a reading or speaking slot.
 
 Synchronous: one sentence or cue in, the chosen text and every candidate's scores out. The
-paraphraser (MiniLM and SmolLM2 on CTranslate2) is loaded once per process, on the first
+paraphraser (MiniLM, and SmolLM2 on llama.cpp) is loaded once per process, on the first
 request, in a worker thread; fitting runs in a worker thread too, so the event loop keeps
 answering. Wire it with ``app.include_router(fit.router)`` in ``create_app``.
 """
@@ -90,7 +90,7 @@ def _run(services: Any, req: FitRequest) -> FitResult:
         profile=req.profile, syllables_per_second=req.syllables_per_second,
         similarity_floor=req.similarity_floor, lm=req.lm, check_lines=req.check_lines,
     )
-    # The paraphraser holds one CTranslate2 generator and one torch model: one call at a time.
+    # The paraphraser holds one LM context and one MiniLM encoder: one call at a time.
     with _run_lock:
         return services.models.paraphraser().fit(req.text, options)
 

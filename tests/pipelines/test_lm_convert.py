@@ -35,3 +35,15 @@ def test_converted_model_is_complete_and_generates(require_model) -> None:  # ty
                                       end_token="<|im_end|>")
     answer = tokenizer.decode(result[0].sequences_ids[0], skip_special_tokens=True)
     assert "Paris" in answer
+
+
+@pytest.mark.slow
+def test_requantised_gguf_is_q4_0(require_model) -> None:  # type: ignore[no-untyped-def]
+    from gguf import GGUFReader
+
+    folder = require_model("smollm2-135m-gguf")
+    assert json.loads((folder / "MODEL.json").read_text())["name"] == "smollm2-135m-gguf"
+    reader = GGUFReader(str(folder / "model.gguf"))
+    file_type = reader.fields["general.file_type"]
+    assert int(file_type.parts[file_type.data[0]][0]) == 2  # LLAMA_FTYPE_MOSTLY_Q4_0
+    assert reader.fields["general.architecture"].contents() == "llama"

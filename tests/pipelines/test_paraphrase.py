@@ -56,7 +56,8 @@ class ScriptedLM:
         self.calls: list[tuple[list[str], float, int]] = []
 
     def shorten(
-        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True
+        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
+        attempt: int = 0,
     ) -> list[str]:
         self.calls.append((list(sources), target_ratio, sampled))
         if self.fail:
@@ -243,7 +244,7 @@ LECTURE = [
 @pytest.fixture(scope="module")
 def paraphraser(require_model, model_dir: Path) -> Paraphraser:  # type: ignore[no-untyped-def]
     require_model("minilm-l6-v2")
-    require_model("smollm2-135m-ct2")
+    require_model("smollm2-135m-gguf")
     return Paraphraser.load(model_dir)
 
 
@@ -267,7 +268,9 @@ def test_real_models_fit_lecture_sentences(paraphraser: Paraphraser) -> None:
 
 @pytest.mark.slow
 def test_real_lm_proposes_shorter_sentences(paraphraser: Paraphraser) -> None:
-    assert paraphraser.shortener is not None
+    from pipelines.smollm_llamacpp import LlamaCppShortener
+
+    assert isinstance(paraphraser.shortener, LlamaCppShortener)  # the runtime the service uses
     text = LECTURE[3]
     # As the paraphraser asks: sampled proposals only (greedy decoding mostly copies the source).
     proposals = paraphraser.shortener.shorten([text], target_ratio=0.7, sampled=4, greedy=False)
@@ -297,11 +300,14 @@ class SteppingLM(ScriptedLM):
     def __init__(self, answers: list[list[str]]) -> None:
         super().__init__([])
         self.answers = answers
+        self.attempts: list[int] = []
 
     def shorten(
-        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True
+        self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
+        attempt: int = 0,
     ) -> list[str]:
         self.calls.append((list(sources), target_ratio, sampled))
+        self.attempts.append(attempt)
         return self.answers[len(self.calls) - 1] if len(self.calls) <= len(self.answers) else []
 
 
@@ -336,6 +342,8 @@ def test_lm_samples_afresh_when_its_first_call_gives_nothing_usable() -> None:
     limit = chars(short) + 1
     result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert [c[0] for c in lm.calls] == [[PLAIN], [PLAIN]]
+    # The same source again: the attempt number tells a seeded runtime to sample anew.
+    assert lm.attempts == [0, 1]
     assert result.fits and result.text == short
 
     lm = SteppingLM([[], [short]])
