@@ -218,6 +218,8 @@ class LlamaCppShortener:
         jobs = [(k, True) for k in range(len(prompts))] if greedy else []
         jobs += [(0, False)] * max(0, sampled)
         jobs = jobs[: self.MAX_PROPOSALS]
+        if not jobs:
+            return []
         used = {k for k, _ in jobs}
         prompts = [p if k in used else [] for k, p in enumerate(prompts)]
         base = len(self._static)

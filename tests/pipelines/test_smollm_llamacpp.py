@@ -80,6 +80,7 @@ def test_a_tight_limit_drops_every_proposal_that_reaches_it(lm) -> None:  # type
     proposals = lm.shorten([TEXT], target_ratio=0.1, sampled=6, greedy=True)
     limit = max(8, int(len(lm.tokens(TEXT)) * 0.1 * lm.settings.length_margin) + 3)
     assert all(len(lm.tokens(p)) <= limit for p in proposals), proposals
+    assert lm.shorten([TEXT], target_ratio=0.6, sampled=0, greedy=False) == []  # nothing asked for
 
 
 @pytest.mark.slow
