@@ -1,19 +1,28 @@
 """Batches: one job per media file of a folder, and their aggregate state.
 
 A batch only points at its jobs; its status and progress are derived from them on read, so
-nothing has to be kept in step when a job moves.
+nothing has to be kept in step when a job moves. The one thing written back is the end:
+``finish_if_done`` runs after each job of a batch ends, in whichever process ran it (the API's
+workers, or Celery workers), and marks the batch finished once, when its last job has ended.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.jobs import TERMINAL, Job, JobStatus, now_iso
+
+if TYPE_CHECKING:  # the store module imports this one for ``Batch``
+    from app.store import JobStore
+    from app.webhooks import WebhookDispatcher
+
+log = logging.getLogger(__name__)
 
 
 class BatchStatus(StrEnum):
@@ -87,3 +96,53 @@ def aggregate(jobs: Sequence[Job]) -> BatchSummary:
     else:
         status = BatchStatus.PARTIALLY_FAILED
     return BatchSummary(status=status, progress=round(progress, 4), counts=by_status)
+
+
+def batch_of(job: Job) -> str | None:
+    """The id of the batch ``job`` was made for (``metadata["batch_id"]``), or None."""
+    batch_id = job.metadata.get("batch_id") if isinstance(job.metadata, dict) else None
+    return str(batch_id) if batch_id else None
+
+
+def finish_if_done(store: JobStore, batch_id: str, announce: Callable[[Batch, BatchSummary], None]) -> bool:
+    """After a job of the batch ended: mark the batch finished if every job of it has ended.
+
+    ``store.finish_batch`` succeeds for one caller only, so ``announce(batch, summary)`` runs
+    once per batch, even when two workers end its last jobs at the same moment (each reads the
+    jobs after its own job's end is stored, so the later one sees both ended). ``announce`` sends
+    or queues the ``batch.finished`` webhook; it is called whether or not the batch has a URL.
+
+    Never raises: the job that triggered it has ended, whatever happens here.
+
+    Returns:
+        True for the one call that finished the batch.
+    """
+    try:
+        batch = store.get_batch(batch_id)
+        if batch is None or batch.finished_at:
+            return False
+        summary = aggregate([j for j in (store.get(i) for i in batch.job_ids) if j is not None])
+        if summary.status == BatchStatus.RUNNING or not store.finish_batch(batch_id):
+            return False
+    except Exception:
+        log.exception("batch %s: finishing bookkeeping failed", batch_id)
+        return False
+    log.info("batch %s finished: %s %s", batch_id, summary.status.value, summary.counts)
+    try:
+        announce(batch, summary)
+    except Exception:  # the batch stays finished; its webhook is lost, and the log says so
+        log.exception("batch %s: finished, but its webhook could not be sent or queued", batch_id)
+    return True
+
+
+def settle_batch(store: JobStore, webhooks: WebhookDispatcher, batch_id: str) -> bool:
+    """``finish_if_done`` with the in-process webhook dispatcher, for the API process: after its
+    local workers end a job, after it cancels a queued job, and after it saves a batch whose jobs
+    may all have ended before the batch was stored. Never raises."""
+    from app.webhooks import batch_event
+
+    def announce(batch: Batch, summary: BatchSummary) -> None:
+        if batch.webhook_url:
+            webhooks.send(batch_event(batch, summary), batch.webhook_url)
+
+    return finish_if_done(store, batch_id, announce)

@@ -9,7 +9,9 @@ once ``LESSONLENS_MAX_ATTEMPTS`` is used up. The job finishes once, and its webh
 (``evt_<job>_<status>``) is the same whichever worker sends it.
 
 Webhooks are Celery tasks too (one attempt each, retried with backoff by scheduling the next),
-so a delivery survives the worker that finished the job.
+so a delivery survives the worker that finished the job. The worker that ends a batch's last job
+marks the batch finished (``app.batches.finish_if_done``: once, whichever worker gets there) and
+queues its one ``batch.finished`` webhook, ``evt_<batch>_finished``, delivered the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from celery import Celery, Task
 from celery import signals as celery_signals
 from kombu.exceptions import ChannelError
 
+from app.batches import Batch, BatchSummary, aggregate, batch_of, finish_if_done
 from app.celery_app import RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings, make_celery
 from app.exceptions import UrlNotAllowed
 from app.jobs import Job, JobStatus
@@ -32,12 +35,13 @@ from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage, Storage
 from app.store import JobStore, SqlJobStore
-from app.webhooks import WebhookDelivery, job_event
+from app.webhooks import WebhookDelivery, batch_event, job_event
 from app.worker import WorkerContext, run_job
 
 log = logging.getLogger(__name__)
 
 _CACHE_S = 2.0
+BATCH_WEBHOOK_TASK = "lessonlens.deliver_batch_webhook"
 
 
 class CeleryQueue:
@@ -173,8 +177,21 @@ class _Worker:
                              on_finished=self._on_finished)
 
     def _on_finished(self, job: Job) -> None:
+        """After a job ended: queue its webhook, and finish its batch if it was the batch's last job.
+
+        Never raises into the caller: the job's end is already stored and stands."""
         if job.webhook_url:
-            self.app.send_task(WEBHOOK_TASK, args=[job.id], queue=self.options.default_queue)
+            try:
+                self.app.send_task(WEBHOOK_TASK, args=[job.id], queue=self.options.default_queue)
+            except Exception:  # the broker is down: the batch bookkeeping below must still run
+                log.exception("%s: could not queue its webhook", job.id)
+        batch_id = batch_of(job)
+        if batch_id:
+            finish_if_done(self.context().store, batch_id, self._announce_batch)
+
+    def _announce_batch(self, batch: Batch, summary: BatchSummary) -> None:
+        if batch.webhook_url:
+            self.app.send_task(BATCH_WEBHOOK_TASK, args=[batch.id], queue=self.options.default_queue)
 
     def stop(self) -> None:
         if self._ctx is not None:
@@ -245,6 +262,40 @@ class _Worker:
             self.app.send_task(WEBHOOK_TASK, args=[job_id], queue=self.options.default_queue, countdown=delay)
         return "delivered" if record.ok else record.error or "failed"
 
+    def deliver_batch(self, batch_id: str, attempt: int) -> str:
+        """Attempt ``attempt`` of a finished batch's webhook; schedules the next after a failure.
+
+        A batch has no delivery log in the store, so the attempt number travels with the task."""
+        store = self.context().store
+        batch = store.get_batch(batch_id)
+        if batch is None or not batch.webhook_url or not batch.finished_at:
+            return "nothing to send"
+        s = self.settings
+        jobs = [j for j in (store.get(i) for i in batch.job_ids) if j is not None]
+        event = batch_event(batch, aggregate(jobs))  # the id stays evt_<batch>_finished on every try
+        try:
+            delivery = WebhookDelivery(batch.webhook_url, s.webhook_secret.get_secret_value(),
+                                       allow_private=s.allow_private_urls, timeout_s=s.webhook_timeout_s,
+                                       resolve=False)
+        except UrlNotAllowed as e:
+            log.warning("batch %s: webhook %s not sent: %s", batch_id, event.id, e.message)
+            return "not allowed"
+        record = delivery.attempt(event, attempt)
+        if record.ok:
+            log.info("batch %s: webhook %s delivered (attempt %d, HTTP %s)", batch_id, event.id, attempt,
+                     record.status_code)
+            return "delivered"
+        if attempt >= s.webhook_tries:
+            log.warning("batch %s: webhook %s failed for good after %d attempts: %s", batch_id, event.id,
+                        attempt, record.error)
+            return record.error or "failed"
+        delay = s.webhook_backoff_s * 2 ** (attempt - 1)
+        log.info("batch %s: webhook %s attempt %d failed (%s); retry in %.1f s", batch_id, event.id, attempt,
+                 record.error, delay)
+        self.app.send_task(BATCH_WEBHOOK_TASK, args=[batch_id, attempt + 1], queue=self.options.default_queue,
+                           countdown=delay)
+        return record.error or "failed"
+
 
 def register_tasks(app: Celery, settings: Settings, options: CelerySettings) -> None:
     """Register the job and webhook tasks on ``app`` and the worker-process start-up hooks."""
@@ -257,6 +308,10 @@ def register_tasks(app: Celery, settings: Settings, options: CelerySettings) -> 
     @app.task(name=WEBHOOK_TASK, bind=True, acks_late=True)
     def deliver_webhook_task(self: Task, job_id: str) -> str:
         return worker.deliver(self, job_id)
+
+    @app.task(name=BATCH_WEBHOOK_TASK, acks_late=True)
+    def deliver_batch_webhook_task(batch_id: str, attempt: int = 1) -> str:
+        return worker.deliver_batch(batch_id, attempt)
 
     def on_process_init(**_: Any) -> None:  # a prefork child: its own store connections and models
         worker.context()

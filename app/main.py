@@ -28,6 +28,7 @@ from app.api import health as health_routes
 from app.api import jobs as job_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
+from app.batches import batch_of, settle_batch
 from app.jobs import Job
 from app.metrics import Metrics
 from app.model_cache import ModelCache
@@ -69,25 +70,6 @@ class _MetricsMiddleware:
                 time.perf_counter() - started)
 
 
-def _batch_job_finished(store: SqlJobStore, webhooks: WebhookDispatcher, batch_id: str) -> None:
-    """When a batch's last job ends, mark the batch finished and send its one webhook."""
-    from app.batches import BatchStatus, aggregate
-    from app.webhooks import batch_event
-
-    try:
-        batch = store.get_batch(batch_id)
-        if batch is None or batch.finished_at:
-            return
-        jobs = [j for j in (store.get(i) for i in batch.job_ids) if j is not None]
-        summary = aggregate(jobs)
-        if summary.status != BatchStatus.RUNNING and store.finish_batch(batch_id):
-            log.info("batch %s finished: %s %s", batch_id, summary.status, summary.counts)
-            if batch.webhook_url:
-                webhooks.send(batch_event(batch, summary), batch.webhook_url)
-    except Exception:  # bookkeeping must never fail the job that triggered it
-        log.exception("batch %s: finishing bookkeeping failed", batch_id)
-
-
 def build_services(settings: Settings, metrics: Metrics) -> Services:
     """Open the store and storage, recover interrupted jobs, start workers and webhooks."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -99,12 +81,12 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
         backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
         allow_private=settings.allow_private_urls, on_attempt=metrics.webhook_attempt)
 
-    def on_finished(job: Job) -> None:
+    def on_finished(job: Job) -> None:  # queue=local only: Celery workers do this in app.celery_queue
         metrics.job_finished(job)
         webhooks.job_finished(job)
-        batch_id = job.metadata.get("batch_id") if isinstance(job.metadata, dict) else None
+        batch_id = batch_of(job)
         if batch_id:
-            _batch_job_finished(store, webhooks, str(batch_id))
+            settle_batch(store, webhooks, batch_id)
 
     queue = make_queue(settings, store, storage, on_finished)
     if settings.queue == "local":  # Celery: workers are other processes; the broker redelivers their jobs

@@ -148,7 +148,7 @@ def batch_event(batch: Any, summary: Any) -> WebhookEvent:
     """The one event announcing that every job of a batch ended (``app.batches``)."""
     event_id = f"evt_{batch.id}_finished"
     payload: dict[str, Any] = {
-        "id": event_id, "type": "batch.finished", "created_at": now_iso(),
+        "id": event_id, "type": "batch.finished", "created_at": batch.finished_at or now_iso(),
         "data": {
             "batch_id": batch.id, "status": str(summary.status), "progress": summary.progress,
             "counts": summary.counts, "jobs": list(batch.job_ids),

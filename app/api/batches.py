@@ -19,7 +19,7 @@ from app.api import OwnerDep, Services, ServicesDep
 from app.api.jobs import job_view
 from app.api.submit import Submission, submit_job, validate_request
 from app.batch import discover
-from app.batches import Batch, Rejected, aggregate, new_batch_id
+from app.batches import Batch, Rejected, aggregate, new_batch_id, settle_batch
 from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -106,6 +106,8 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
         jobs.append(job)
         batch.job_ids.append(job.id)
     await to_thread.run_sync(services.store.create_batch, batch)
+    if jobs:  # they may all have ended before the batch was stored, with nobody to finish it
+        await to_thread.run_sync(settle_batch, services.store, services.webhooks, batch.id)
     return JSONResponse(batch_view(batch, jobs), status_code=201)
 
 

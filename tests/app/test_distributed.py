@@ -9,6 +9,7 @@ as ``.ci/run`` sets it) they fail instead.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from app.jobs import Job, JobStatus, Source, new_job_id
 from app.store import SqlJobStore
-from tests.app.cluster import Cluster, redis_namespace, throwaway_database, unreachable
+from tests.app.cluster import Cluster, WorkerProcess, redis_namespace, throwaway_database, unreachable
 from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for
 
@@ -226,6 +227,59 @@ def test_stages_are_routed_to_their_own_queue(cluster: Cluster, media_dir: Path)
     assert sorted(speech.started_jobs()) == sorted(ids) and general.started_jobs() == []
     assert general.log().count("Task lessonlens.deliver_webhook[") >= 2
     assert "Task lessonlens.deliver_webhook[" not in speech.log()
+
+
+def _task_lines(workers: list[WorkerProcess], task: str, outcome: str = " succeeded in ") -> list[str]:
+    return [line for w in workers for line in w.log().splitlines() if f"Task {task}[" in line and outcome in line]
+
+
+@pytest.mark.slow
+def test_a_batch_ends_with_one_signed_webhook_from_the_workers(cluster: Cluster, media_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """Three jobs of a batch run on two workers; the worker that ends the last one marks the batch
+    finished and queues its one ``batch.finished`` webhook, which a worker delivers, signed."""
+    root = tmp_path / "root"
+    folder = root / "course"
+    folder.mkdir(parents=True)
+    for name in ("tone.mp4", "silent.mp4", "speech.mp4"):
+        shutil.copy(media_dir / name, folder / name)
+    (folder / "notes.txt").write_text("not a video")
+    with Receiver(SECRET) as receiver:
+        api = cluster.api(allowed_roots=str(root))
+        try:
+            with api.client() as c:
+                r = c.post("/v1/batches", json={"folder": str(folder), "stages": ["subtitles"],
+                                                "webhook_url": receiver.url})
+                assert r.status_code == 201, r.text
+                batch = r.json()
+                job_ids = [j["id"] for j in batch["jobs"]]
+                assert len(job_ids) == 3 and [x["path"] for x in batch["rejected"]] == ["notes.txt"]
+                # The jobs wait in Redis until the batch is stored (the API stores it after its jobs).
+                workers = cluster.start_workers("w1", "w2")
+                jobs = [api.wait_job(c, i, _terminal, timeout_s=240) for i in job_ids]
+                assert [j["status"] for j in jobs] == ["succeeded"] * 3, [j["error"] for j in jobs]
+                # Every job's end is reported, and then the one batch delivery has run: nothing more comes.
+                wait_for(lambda: len(_task_lines(workers, "lessonlens.run_job")) == 3, 30, "three jobs acked")
+                wait_for(lambda: _task_lines(workers, "lessonlens.deliver_batch_webhook"), 30,
+                         "the batch webhook task")
+                final = c.get(f"/v1/batches/{batch['id']}").json()
+        finally:
+            api.stop()
+    assert len(receiver.received) == 1, [r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received]
+    event = receiver.received[0]
+    assert event["valid"] and event["answered"] == 200
+    assert event["headers"]["X-Lessonlens-Event"] == "batch.finished"
+    assert event["headers"]["X-Lessonlens-Event-Id"] == f"evt_{batch['id']}_finished"
+    data = event["body"]["data"]
+    assert data["batch_id"] == batch["id"] and data["jobs"] == job_ids
+    assert data["status"] == "succeeded" and data["counts"]["succeeded"] == 3 and data["progress"] == 1.0
+    assert [x["path"] for x in data["rejected"]] == ["notes.txt"]
+
+    assert final["status"] == "succeeded" and final["counts"]["succeeded"] == 3 and final["progress"] == 1.0
+    assert final["finished_at"] is not None and final["finished_at"] == event["body"]["created_at"]
+    assert len(_task_lines(workers, "lessonlens.deliver_batch_webhook", "received")) == 1
+    delivered = [w for w in workers if f"webhook evt_{batch['id']}_finished delivered (attempt 1" in w.log()]
+    assert len(delivered) == 1
 
 
 @pytest.fixture
