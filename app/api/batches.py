@@ -21,6 +21,7 @@ from app.api.submit import Submission, submit_job, validate_request
 from app.batch import discover
 from app.batches import Batch, Rejected, aggregate, new_batch_id, settle_batch
 from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
+from app.webhooks import WebhookDelivery
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -86,6 +87,11 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
     folder = resolve_folder(body.folder, services.settings.allowed_roots)
     validate_request(Submission(stages=body.stages, options=body.options, metadata=body.metadata,
                                 webhook_url=None), services.settings)
+    if body.webhook_url:  # refused now, not as failed deliveries once the batch has ended
+        settings = services.settings
+        await to_thread.run_sync(lambda: WebhookDelivery(  # resolves the host: private ones need allowing
+            str(body.webhook_url), settings.webhook_secret.get_secret_value(),
+            allow_private=settings.allow_private_urls))
     files = await to_thread.run_sync(lambda: list(discover(folder)))
     if not files:
         raise InvalidInput(f"folder {body.folder!r} has no files (hidden files and links leaving it "

@@ -125,3 +125,24 @@ def test_list_limit_is_validated(start_server: Callable[..., ServerProcess], tmp
             r = c.get("/v1/batches", params={"limit": limit})
             assert r.status_code == 422 and r.json()["error"]["code"]
         assert c.get("/v1/batches", params={"limit": "5"}).status_code == 200
+
+
+@pytest.mark.e2e
+def test_a_batch_webhook_url_is_checked_before_any_job(start_server: Callable[..., ServerProcess],
+                                                       tmp_path: Path) -> None:
+    """An unusable webhook_url is refused at once (422), and no job or batch is left behind."""
+    folder = tmp_path / "root" / "course"
+    folder.mkdir(parents=True)
+    shutil.copy(SAMPLES / "silent.mp4", folder / "a.mp4")
+    no_secret = start_server(data_dir=tmp_path / "d1", allowed_roots=str(tmp_path / "root"))
+    with no_secret.client() as c:
+        r = c.post("/v1/batches", json={"folder": str(folder), "webhook_url": "https://example.com/hook"})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "webhooks_disabled", r.text
+        assert c.get("/v1/batches").json()["batches"] == []
+        assert c.get("/v1/jobs").json()["jobs"] == []
+    private = start_server(data_dir=tmp_path / "d2", allowed_roots=str(tmp_path / "root"), webhook_secret=SECRET)
+    with private.client() as c:
+        r = c.post("/v1/batches", json={"folder": str(folder), "webhook_url": "http://127.0.0.1:9/hook"})
+        assert r.status_code == 422 and "webhook_url" in r.json()["error"]["message"], r.text
+        assert c.get("/v1/batches").json()["batches"] == []
+        assert c.get("/v1/jobs").json()["jobs"] == []
