@@ -43,7 +43,10 @@ function setupKey(onSaved) {
 function main() {
   const player = new Player();
   let jobs = null;
-  const view = new JobView(player, { onChanged: () => jobs.refresh() });
+  const view = new JobView(player, {
+    onChanged: () => jobs.refresh(),
+    onDeleted: (name) => jobs.notify(`Deleted ${name}.`),
+  });
   const key = setupKey(() => {
     jobs.refresh();
     const id = jobIdFromHash();

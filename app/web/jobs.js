@@ -59,6 +59,15 @@ export class JobList {
     this.busy = false;
     this.again = false;
     this.watch = new Set(); // ids to follow even if not in the first page
+    this.notice = ""; // e.g. "Deleted x.mp4.": shown above the list until the next notice
+  }
+
+  /** Say something about the list (kept across refreshes), then refresh it. */
+  notify(text) {
+    this.notice = text;
+    this.message.classList.remove("error");
+    this.message.textContent = text;
+    this.refresh();
   }
 
   select(id) {
@@ -108,7 +117,7 @@ export class JobList {
       }
       if (active) delay = FAST_MS;
       this.message.classList.remove("error");
-      this.message.textContent = jobs.length ? "" : "No jobs yet.";
+      this.message.textContent = [this.notice, jobs.length ? "" : "No jobs yet."].filter(Boolean).join(" ");
     } catch (err) {
       this.message.classList.add("error");
       this.message.textContent = err.message;

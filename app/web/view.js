@@ -1,7 +1,7 @@
 // The job panel: status and stage progress, then the player, transcript and each stage's results.
 // Each result section shows only when its stage ran; missing or unfamiliar data is skipped quietly.
 
-import { ApiError, fetchObjectUrl, getJson, getKey, postJson } from "./api.js";
+import { ApiError, apiFetch, fetchObjectUrl, getJson, getKey, postJson } from "./api.js";
 import { byId, clear, el, formatTime, percent } from "./dom.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -35,9 +35,10 @@ function number(value, digits = 2) {
 }
 
 export class JobView {
-  constructor(player, { onChanged }) {
+  constructor(player, { onChanged, onDeleted }) {
     this.player = player;
     this.onChanged = onChanged;
+    this.onDeleted = onDeleted;
     this.panel = byId("job-panel");
     this.empty = byId("empty-panel");
     this.jobId = null;
@@ -45,6 +46,7 @@ export class JobView {
     this.job = null;
     this.urls = []; // blob: URLs of this panel (the player keeps its own)
     byId("job-cancel").addEventListener("click", () => this.cancel());
+    byId("job-delete").addEventListener("click", () => this.remove());
     this.panel.addEventListener("click", (e) => {
       const seek = e.target.closest("button.seek[data-start]");
       if (seek) {
@@ -110,6 +112,7 @@ export class JobView {
     status.className = `badge status-${job.status}`;
     this.panel.dataset.status = job.status;
     byId("job-cancel").hidden = TERMINAL.has(job.status);
+    byId("job-delete").hidden = !TERMINAL.has(job.status); // the API refuses to delete a running job
     this.renderStages(job);
     if (job.status === "failed") this.setMessage(`The job failed: ${job.error || "no reason given"}`, true);
     else if (job.status === "cancelled") this.setMessage("The job was cancelled.");
@@ -134,6 +137,21 @@ export class JobView {
         el("span", { class: "stage-status", text: st.seconds ? `${st.status} in ${number(st.seconds, 1)} s` : st.status }),
         detail ? el("span", { class: "hint stage-detail", text: detail }) : null));
     }
+  }
+
+  /** Delete the open (ended) job and its files, after asking; the panel closes. */
+  async remove() {
+    if (!this.jobId || !this.job) return;
+    const name = (this.job.source && this.job.source.filename) || this.jobId;
+    if (!confirm(`Delete ${name} and all its files? This cannot be undone.`)) return;
+    try {
+      await apiFetch(`/v1/jobs/${this.jobId}`, { method: "DELETE" });
+    } catch (err) {
+      this.setMessage(err.message, true);
+      return;
+    }
+    location.hash = ""; // closes the panel (the hashchange route)
+    this.onDeleted(name);
   }
 
   async cancel() {

@@ -239,6 +239,23 @@ def test_every_stage_shows_its_section(start_server: StartServer, samples: Path,
         expect(page.locator("#downloads a").filter(has_text=name)).to_have_count(1)
     expect(page.locator("#skipped-section")).to_be_hidden()
     page.screenshot(path=str(tmp_path / "web-page-all-stages.png"), full_page=True)
+
+    # Delete, once dismissed (nothing happens) and once confirmed (the job and its files are gone).
+    delete = page.locator("#job-delete")
+    expect(delete).to_be_visible()
+    page.once("dialog", lambda d: d.dismiss())
+    delete.click()
+    expect(page.locator("#job-panel")).to_be_visible()
+    with server.client(KEY) as c:
+        assert c.get(f"/v1/jobs/{job_id}").status_code == 200
+    page.once("dialog", lambda d: d.accept())
+    delete.click()
+    expect(page.locator("#job-panel")).to_be_hidden()
+    expect(page.locator("#jobs-message")).to_contain_text("Deleted lesson.mp4.")
+    expect(page.locator(f"#job-list li[data-job-id='{job_id}']")).to_have_count(0)
+    with server.client(KEY) as c:
+        assert c.get(f"/v1/jobs/{job_id}").status_code == 404
+        assert c.get(f"/v1/jobs/{job_id}/files/ocr.json").status_code == 404
     assert browser.errors == []
 
 
