@@ -51,6 +51,11 @@ def get_owner(request: Request) -> str:
     if not key_ids:
         return ANONYMOUS
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not scheme and request.url.path.endswith("/source") and "signature" in request.query_params:
+        # A <video> cannot send headers either: a signed, expiring link (app.api.links) stands in.
+        from app.api.links import verify
+
+        return verify(key_ids, str(request.path_params.get("job_id", "")), request.query_params)
     if not scheme and request.url.path.endswith("/events"):
         # Browsers' EventSource cannot send headers: the SSE route also takes ?access_token=.
         scheme, token = "bearer", request.query_params.get("access_token", "")

@@ -2,7 +2,9 @@
 
 The page is plain HTML, CSS and ES modules in ``app/web`` (no build step). It talks to the job
 API like any other client. ``GET /v1/jobs/{id}/source`` gives the uploaded media back to the job's
-owner (same auth as the job's other files) so the page can play it with the subtitles over it.
+owner (same auth as the job's other files) so the page can play it with the subtitles over it;
+``POST /v1/jobs/{id}/source-link`` gives a signed, expiring URL of it for a ``<video>``, which
+cannot send the key (``app.api.links``), so it streams with range requests as it plays.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 
 from app import stages as stage_graph
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.jobs import JobId, load_job
+from app.api.links import source_link
 from app.exceptions import NotFound
 from pipelines.subtitles import PROFILES
 
@@ -68,11 +72,34 @@ _SOURCE_OK = {"description": "The media file; HTTP range requests are supported 
               "content": {"video/*": {}, "audio/*": {}, "application/octet-stream": {}}}
 
 
+class SourceLink(BaseModel):
+    """A URL of the job's source media that needs no ``Authorization`` header until it expires."""
+
+    url: str
+    expires_at: str | None
+
+
+@router.post("/v1/jobs/{job_id}/source-link", tags=["jobs"], operation_id="createSourceLink",
+             response_model=SourceLink, responses=_ERRORS,
+             summary="A signed, expiring URL of the job's source media (for a <video> element)")
+async def create_source_link(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> SourceLink:
+    """With API keys off the plain URL (it needs no key); with keys on a signed one (6 hours)."""
+    job = await load_job(services, job_id, owner)
+    if job.source.kind == "url":
+        raise NotFound(f"job {job_id} was made from a URL; fetch the media from there.",
+                       detail={"url": job.source.location})
+    if not services.key_ids:
+        return SourceLink(url=f"/v1/jobs/{job_id}/source", expires_at=None)
+    url, expires_at = source_link(services.key_ids, job_id, owner)
+    return SourceLink(url=url, expires_at=expires_at)
+
+
 @router.get("/v1/jobs/{job_id}/source", tags=["jobs"], operation_id="getSource",
             response_class=FileResponse, responses={200: _SOURCE_OK, **_ERRORS},
             summary="The job's source media (an upload or a path; a URL source is at its URL)")
 async def get_source(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> FileResponse:
-    """Stream the media the job was made from to the job's owner (same auth as its result files)."""
+    """Stream the media the job was made from to the job's owner (same auth as its result files, or
+    a signed link from ``POST /v1/jobs/{id}/source-link``: ``?owner=&expires=&signature=``)."""
     job = await load_job(services, job_id, owner)
     src = job.source
     if src.kind == "url":

@@ -1,8 +1,8 @@
 // The player: the job's source video with its subtitle and on-screen text tracks, and the
 // transcript kept in step with playback (the current line highlighted; a line seeks the video).
 
-import { fetchObjectUrl, getKey } from "./api.js";
-import { byId, clear, el, formatTime, percent } from "./dom.js";
+import { fetchObjectUrl, getKey, postJson } from "./api.js";
+import { byId, clear, el, formatTime } from "./dom.js";
 
 export class Player {
   constructor() {
@@ -87,11 +87,10 @@ export class Player {
     if (source.kind === "url") {
       src = source.location; // played from where it came
     } else if (getKey()) {
-      // A <video> request cannot carry a bearer header: fetch the file with it, play a blob: URL.
+      // A <video> request cannot carry a bearer header: ask for a signed, expiring link instead,
+      // which streams with range requests like the plain path.
       try {
-        src = await this.objectUrl(path, (f) => {
-          this.message.textContent = `Loading the video… ${percent(f)}`;
-        });
+        src = (await postJson(`/v1/jobs/${job.id}/source-link`)).url;
       } catch (err) {
         this.message.textContent = `Could not load the video: ${err.message}`;
         return;

@@ -201,6 +201,9 @@ def test_every_stage_shows_its_section(start_server: StartServer, samples: Path,
         verdict = c.get(f"/v1/jobs/{job_id}/files/classification.json").raise_for_status().json()
         fit = c.get(f"/v1/jobs/{job_id}/files/fit_report.json").raise_for_status().json()
 
+    # With a key, the video streams from a signed link (a <video> cannot send the key), not a blob.
+    src = _video(page, "v.currentSrc")
+    assert f"/v1/jobs/{job_id}/source?" in src and "signature=" in src and KEY not in src, src
     # The on-screen text is the second track: at a time inside slide 2 it holds that slide's title.
     slides = json.loads((samples / "lesson.json").read_text())["slides"]
     assert _video(page, "v.textTracks.length") == 2
