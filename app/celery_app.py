@@ -14,7 +14,7 @@ everything else (and webhook deliveries) goes to ``LESSONLENS_CELERY_DEFAULT_QUE
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from celery import Celery
 from kombu import Queue as KombuQueue
@@ -22,6 +22,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +110,17 @@ def celery_config(settings: Settings, options: CelerySettings) -> dict[str, Any]
     }
 
 
-def make_celery(settings: Settings | None = None, options: CelerySettings | None = None) -> Celery:
-    """A Celery app configured from settings, with the lessonlens tasks registered."""
+def make_celery(settings: Settings | None = None, options: CelerySettings | None = None,
+                metrics: WorkerMetrics | None = None) -> Celery:
+    """A Celery app configured from settings, with the lessonlens tasks registered; in a worker,
+    the tasks record what they do in ``metrics``."""
     settings = settings or Settings()
     options = options or CelerySettings()
     app = Celery("lessonlens", set_as_current=False)
     app.config_from_object(celery_config(settings, options))
     from app.celery_queue import register_tasks  # the tasks need the app; the queue module needs this one
 
-    register_tasks(app, settings, options)
+    register_tasks(app, settings, options, metrics)
     return app
 
 

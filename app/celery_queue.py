@@ -17,6 +17,7 @@ queues its one ``batch.finished`` webhook, ``evt_<batch>_finished``, delivered t
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from app.batches import Batch, BatchSummary, aggregate, batch_of, finish_if_done
 from app.celery_app import RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings, make_celery
 from app.exceptions import UrlNotAllowed
 from app.jobs import Job, JobStatus
+from app.metrics import WorkerMetrics, process_exited
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage, Storage
@@ -139,10 +141,12 @@ def _redact(url: str) -> str:
 class _Worker:
     """Per worker process: the store, storage, models and the task app, built once."""
 
-    def __init__(self, app: Celery, settings: Settings, options: CelerySettings) -> None:
+    def __init__(self, app: Celery, settings: Settings, options: CelerySettings,
+                 metrics: WorkerMetrics | None = None) -> None:
         self.app = app
         self.settings = settings
         self.options = options
+        self.metrics = metrics or WorkerMetrics()
         self._ctx: WorkerContext | None = None
         self._lock = threading.Lock()
 
@@ -177,9 +181,10 @@ class _Worker:
                              on_finished=self._on_finished)
 
     def _on_finished(self, job: Job) -> None:
-        """After a job ended: queue its webhook, and finish its batch if it was the batch's last job.
+        """After a job ended: count it, queue its webhook, and finish its batch if it was the last.
 
         Never raises into the caller: the job's end is already stored and stands."""
+        self.metrics.job_finished(job)
         if job.webhook_url:
             try:
                 self.app.send_task(WEBHOOK_TASK, args=[job.id], queue=self.options.default_queue)
@@ -201,7 +206,8 @@ class _Worker:
         ctx = self.context()
         if task.request.delivery_info.get("redelivered"):
             self._take_over(ctx, job_id)
-        finished = run_job(job_id, ctx)
+        with self.metrics.running.track_inprogress():
+            finished = run_job(job_id, ctx)
         if finished is not None:
             return finished.status.value
         job = ctx.store.get(job_id)
@@ -254,6 +260,7 @@ class _Worker:
             log.warning("webhook %s not sent: %s", event.id, e.message)
             return "not allowed"
         record = delivery.attempt(event, attempt)
+        self.metrics.webhook_attempt(record)
         final = record.ok or attempt >= s.webhook_tries
         ctx.store.add_delivery(job_id, record, "delivered" if record.ok else ("failed" if final else "pending"))
         if not final:
@@ -281,6 +288,7 @@ class _Worker:
             log.warning("batch %s: webhook %s not sent: %s", batch_id, event.id, e.message)
             return "not allowed"
         record = delivery.attempt(event, attempt)
+        self.metrics.webhook_attempt(record)
         if record.ok:
             log.info("batch %s: webhook %s delivered (attempt %d, HTTP %s)", batch_id, event.id, attempt,
                      record.status_code)
@@ -297,9 +305,11 @@ class _Worker:
         return record.error or "failed"
 
 
-def register_tasks(app: Celery, settings: Settings, options: CelerySettings) -> None:
-    """Register the job and webhook tasks on ``app`` and the worker-process start-up hooks."""
-    worker = _Worker(app, settings, options)
+def register_tasks(app: Celery, settings: Settings, options: CelerySettings,
+                   metrics: WorkerMetrics | None = None) -> None:
+    """Register the job and webhook tasks on ``app`` and the worker-process start-up hooks; the
+    tasks record what they do in ``metrics`` (``lessonlens worker --metrics-port`` serves them)."""
+    worker = _Worker(app, settings, options, metrics)
 
     @app.task(name=RUN_JOB_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def run_job_task(self: Task, job_id: str) -> str:
@@ -324,6 +334,10 @@ def register_tasks(app: Celery, settings: Settings, options: CelerySettings) -> 
     def on_shutting_down(**_: Any) -> None:
         worker.stop()
 
+    def on_process_shutdown(pid: int = 0, **_: Any) -> None:  # in the prefork child, as it exits
+        process_exited(pid or os.getpid())
+
     celery_signals.worker_process_init.connect(on_process_init, weak=False)
     celery_signals.worker_init.connect(on_worker_init, weak=False)
     celery_signals.worker_shutting_down.connect(on_shutting_down, weak=False)
+    celery_signals.worker_process_shutdown.connect(on_process_shutdown, weak=False)

@@ -338,25 +338,46 @@ def worker(
                     "each loading its own models.")] = 1,
     hostname: Annotated[str | None, typer.Option(help="Celery node name; default lessonlens-<pid>@<host>.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "info",
+    metrics_port: Annotated[int, typer.Option(
+        envvar="LESSONLENS_WORKER_METRICS_PORT", min=0, max=65535,
+        help="Serve this worker's Prometheus metrics (jobs, stage times, webhooks) at "
+             "http://<metrics-host>:PORT/metrics; 0 serves none.")] = 0,
+    metrics_host: Annotated[str, typer.Option(
+        envvar="LESSONLENS_WORKER_METRICS_HOST", help="Address the metrics are served on.")] = "127.0.0.1",
 ) -> None:
     """Run a Celery worker for LESSONLENS_QUEUE=celery; it loads its models once per process."""
     import os
 
     from app.celery_app import CelerySettings, make_celery
+    from app.metrics import WorkerMetricsServer
 
     _setup_logging(False)
     settings, options = Settings(), CelerySettings()
-    app = make_celery(settings, options)
-    chosen = queues or ",".join(options.all_queues())
-    log.info("worker: queues %s, concurrency %d, store %s, data %s", chosen, concurrency,
-             settings.resolved_database_url().split("@")[-1], settings.data_dir)
-    app.worker_main([
-        "worker", f"--queues={chosen}", f"--concurrency={concurrency}",
-        f"--pool={'solo' if concurrency == 1 else 'prefork'}", f"--loglevel={loglevel}",
-        f"--hostname={hostname or f'lessonlens-{os.getpid()}@%h'}",
-        # Workers never talk to each other: no start-up sync or gossip traffic that grows with N.
-        "--without-mingle", "--without-gossip", "--without-heartbeat",
-    ])
+    served: WorkerMetricsServer | None = None
+    if metrics_port:
+        try:  # before the pool forks: its processes inherit the multiprocess set-up
+            served = WorkerMetricsServer(metrics_host, metrics_port, processes=concurrency)
+        except OSError as e:
+            raise _fail(f"--metrics-port {metrics_port} (LESSONLENS_WORKER_METRICS_PORT): cannot serve on "
+                        f"{metrics_host}:{metrics_port}: {e.strerror or e}. Choose a free port, or 0 for "
+                        "no worker metrics.") from None
+        log.info("worker metrics at %s%s", served.url,
+                 f" (summed over {concurrency} processes)" if concurrency > 1 else "")
+    try:
+        app = make_celery(settings, options, served.metrics if served else None)
+        chosen = queues or ",".join(options.all_queues())
+        log.info("worker: queues %s, concurrency %d, store %s, data %s", chosen, concurrency,
+                 settings.resolved_database_url().split("@")[-1], settings.data_dir)
+        app.worker_main([
+            "worker", f"--queues={chosen}", f"--concurrency={concurrency}",
+            f"--pool={'solo' if concurrency == 1 else 'prefork'}", f"--loglevel={loglevel}",
+            f"--hostname={hostname or f'lessonlens-{os.getpid()}@%h'}",
+            # Workers never talk to each other: no start-up sync or gossip traffic that grows with N.
+            "--without-mingle", "--without-gossip", "--without-heartbeat",
+        ])
+    finally:
+        if served is not None:
+            served.close()
 
 
 @cli.command()

@@ -1,35 +1,53 @@
-"""Prometheus metrics of one app instance (own registry, so several apps can live in one process)."""
+"""Prometheus metrics: the API's (own registry, so several apps can live in one process) and a
+Celery worker's, which ``lessonlens worker --metrics-port`` serves over HTTP.
+
+A prefork worker runs its jobs in child processes, so its metrics go through prometheus_client's
+multiprocess mode: each process writes its values to files in a folder of the worker's own, and
+the serving (parent) process adds them up on every scrape.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Metric,
+    multiprocess,
+    start_http_server,
+    values,
+)
 
 from app.jobs import Job, StageStatus
 from app.jobs import WebhookDeliveryRecord as Delivery
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _STAGE_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
 
 
-class Metrics:
-    """Counters and histograms the API, the workers and the webhook dispatcher update."""
+class JobMetrics:
+    """What running jobs updates, with the same names in the API and in a worker: jobs finished,
+    stage run times and webhook attempts."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.requests = Histogram("lessonlens_http_request_seconds", "HTTP request latency.",
-                                  ["method", "route", "status"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.submitted = Counter("lessonlens_jobs_submitted_total", "Jobs accepted.", ["source"], registry=r)
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        r = registry
         self.finished = Counter("lessonlens_jobs_finished_total", "Jobs finished.", ["status"], registry=r)
         self.stage_seconds = Histogram("lessonlens_stage_seconds", "Stage run time.", ["stage", "status"],
                                        buckets=_STAGE_BUCKETS, registry=r)
-        self.source_seconds = Histogram("lessonlens_submit_source_seconds",
-                                        "Submit: receiving and probing the media or checking a URL (waiting included).",
-                                        ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
         self.webhooks = Counter("lessonlens_webhook_attempts_total", "Webhook delivery attempts.",
                                 ["outcome"], registry=r)
-        self.queue_depth = Gauge("lessonlens_queue_depth", "Job ids waiting for a worker.", registry=r)
-        self.workers_busy = Gauge("lessonlens_workers_busy", "Workers running a job.", registry=r)
 
     def job_finished(self, job: Job) -> None:
         self.finished.labels(job.status.value).inc()
@@ -39,3 +57,108 @@ class Metrics:
 
     def webhook_attempt(self, record: Delivery) -> None:
         self.webhooks.labels("ok" if record.ok else "error").inc()
+
+
+class Metrics(JobMetrics):
+    """Counters and histograms the API, the workers and the webhook dispatcher update."""
+
+    def __init__(self) -> None:
+        super().__init__(CollectorRegistry())
+        r = self.registry
+        self.requests = Histogram("lessonlens_http_request_seconds", "HTTP request latency.",
+                                  ["method", "route", "status"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.submitted = Counter("lessonlens_jobs_submitted_total", "Jobs accepted.", ["source"], registry=r)
+        self.source_seconds = Histogram("lessonlens_submit_source_seconds",
+                                        "Submit: receiving and probing the media or checking a URL (waiting included).",
+                                        ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.queue_depth = Gauge("lessonlens_queue_depth", "Job ids waiting for a worker.", registry=r)
+        self.workers_busy = Gauge("lessonlens_workers_busy", "Workers running a job.", registry=r)
+
+
+class WorkerMetrics(JobMetrics):
+    """A Celery worker's metrics; in multiprocess mode, every process of the worker adds to them."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry or CollectorRegistry())
+        self.running = Gauge("lessonlens_worker_jobs_running", "Jobs running in this worker (all its processes).",
+                             registry=self.registry, multiprocess_mode="livesum")
+
+
+class WorkerMetricsServer:
+    """Serves a worker's metrics at ``http://host:port/metrics`` from a thread of this process.
+
+    With ``processes`` > 1 it switches this process, and the pool processes it forks later, to
+    multiprocess mode: build it before the pool forks, and before any other metric is made.
+    Raises ``OSError`` when the address cannot be bound (a port in use, say)."""
+
+    def __init__(self, host: str, port: int, processes: int) -> None:
+        self.folder: Path | None = None
+        if processes > 1:
+            self.folder = Path(tempfile.mkdtemp(prefix="lessonlens-metrics-"))
+            _use_multiprocess(self.folder)
+        self.metrics = WorkerMetrics()
+        registry = self.metrics.registry
+        if self.folder is not None:
+            registry = CollectorRegistry()
+            registry.register(_LiveProcessesCollector(self.folder))
+        try:
+            self._server, _ = start_http_server(port, host, registry)
+        except OSError:
+            self.close()
+            raise
+        # The pool processes forked later must not keep the port open (taken after this process died).
+        os.register_at_fork(after_in_child=self._server.socket.close)
+        self.host, self.port = host, self._server.server_port
+        self.url = f"http://{host}:{self.port}/metrics"
+
+    def close(self) -> None:
+        server: WSGIServer | None = getattr(self, "_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _use_multiprocess(folder: Path) -> None:
+    os.environ[_MULTIPROC_ENV] = str(folder)
+    # prometheus_client picks the value class when it is imported; metrics made from now on use files.
+    values.ValueClass = values.get_value_class()
+
+
+def process_exited(pid: int) -> None:
+    """Drop the live gauges of a pool process that ended (no-op outside multiprocess mode)."""
+    if os.environ.get(_MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
+
+
+def sweep_dead_processes(folder: Path) -> list[int]:
+    """Mark dead the processes whose live-gauge files remain but which are gone (killed outright,
+    so they never said so). Returns their ids."""
+    pids = {int(m.group(1)) for p in folder.glob("gauge_live*.db") if (m := _LIVE_GAUGE_FILE.fullmatch(p.name))}
+    gone = [pid for pid in sorted(pids) if not _alive(pid)]
+    for pid in gone:
+        multiprocess.mark_process_dead(pid, str(folder))
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process has the id now: not ours, but not ours to drop either
+        return True
+    return True
+
+
+class _LiveProcessesCollector(multiprocess.MultiProcessCollector):
+    """``MultiProcessCollector`` that first forgets the live gauges of processes that are gone."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(None, str(folder))
+        self._folder = folder
+
+    def collect(self) -> Iterable[Metric]:
+        sweep_dead_processes(self._folder)
+        return super().collect()

@@ -322,3 +322,76 @@ def test_rabbitmq_delivers_a_dead_workers_job_again_at_once(rabbit_cluster: Clus
     assert job["status"] == "succeeded" and job["attempts"] == 2, job
     assert other.started_jobs() == [job_id]
     assert "its worker was lost during attempt 1" in other.log()
+
+
+class _PreforkWorker(WorkerProcess):
+    """``lessonlens worker --concurrency N``: the prefork pool, jobs in child processes."""
+
+    def __init__(self, concurrency: int, name: str, data_dir: Path, env: dict[str, str]) -> None:
+        super().__init__(name, data_dir, env)
+        self.concurrency = concurrency
+
+    def spawn(self) -> None:
+        import subprocess
+        import sys
+
+        from tests.app.server_proc import ROOT
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "LESSONLENS_DATA_DIR": str(self.data_dir),
+               **{f"LESSONLENS_{k.upper()}": v for k, v in self.env.items()}}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from app.cli import main; main()", "worker",
+                 "--hostname", f"{self.name}@%h", "--concurrency", str(self.concurrency)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """(sample name, labels) -> value, from a Prometheus text page."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(httpx.get(url, timeout=5).text) for s in family.samples}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("concurrency", [1, 2], ids=["solo", "prefork"])
+def test_a_worker_serves_metrics_of_the_jobs_and_webhooks_it_ran(cluster: Cluster, media_dir: Path,
+                                                                  concurrency: int) -> None:
+    """``--metrics-port``: the job, its stage times and its webhook attempt, as the worker counted
+    them; with the prefork pool, counted in a child process and served by the parent."""
+    from tests.app.server_proc import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    with Receiver(SECRET) as receiver:
+        api = cluster.api()
+        try:
+            worker = _PreforkWorker(concurrency, "metered", cluster.data_dir,
+                                    cluster.settings_env(worker_metrics_port=str(port)))
+            cluster.workers.append(worker)
+            worker.start()
+            before = _scrape(url)
+            with api.client() as c:
+                job_id = _submit(c, media_dir / "tone.mp4", receiver.url)
+                job = api.wait_job(c, job_id, lambda j: j["webhook_state"] == "delivered", 180)
+        finally:
+            api.stop()
+    webhook_ok = ("lessonlens_webhook_attempts_total", frozenset({("outcome", "ok")}))
+    # The store says delivered a moment before the worker's counter moves: poll.
+    after = wait_for(lambda: (m := _scrape(url)).get(webhook_ok) == 1.0 and m, 10, "the webhook attempt counted")
+
+    assert f"worker metrics at {url}" in worker.log()
+    assert ("summed over 2 processes" in worker.log()) == (concurrency == 2)
+    assert job["status"] == "succeeded", job["error"]
+    assert ("lessonlens_jobs_finished_total", frozenset({("status", "succeeded")})) not in before
+    assert after[("lessonlens_jobs_finished_total", frozenset({("status", "succeeded")}))] == 1.0
+    assert after[("lessonlens_worker_jobs_running", frozenset())] == 0.0
+    timed = {name: state for name, state in job["stage_states"].items() if state["status"] in ("succeeded", "skipped")}
+    assert timed, job["stage_states"]
+    for name, state in timed.items():
+        labels = frozenset({("stage", name), ("status", state["status"])})
+        assert after[("lessonlens_stage_seconds_count", labels)] == 1.0, name
+        assert after[("lessonlens_stage_seconds_sum", labels)] == pytest.approx(state["seconds"]), name
+    assert len(receiver.received) == 1
