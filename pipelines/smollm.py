@@ -100,6 +100,26 @@ def _instruction(text: str, target_words: int) -> str:
     return f"Shorten to at most {max(3, target_words)} words: {text}"
 
 
+def few_shot_prompt(few_shot: int) -> str:
+    """The system turn and the first ``few_shot`` examples as chat turns (the static prompt)."""
+    return _turn("system", SYSTEM) + "".join(
+        _turn("user", _instruction(src, round(len(dst.split())))) + _turn("assistant", dst)
+        for src, dst in EXAMPLES[:few_shot]
+    )
+
+
+def user_turn(source: str, words: int) -> str:
+    """The request for one source, up to where the model's answer starts."""
+    return _turn("user", _instruction(source, words)) + "<|im_start|>assistant\n"
+
+
+def budget(first_source: str, first_tokens: int, target_ratio: float, margin: float) -> tuple[int, int]:
+    """Words to ask for and the token limit of a proposal (one that reaches it cannot fit)."""
+    ratio = min(1.0, max(0.1, target_ratio))
+    words = max(3, round(len(first_source.split()) * ratio))
+    return words, max(8, int(first_tokens * ratio * margin) + 3)
+
+
 _META = re.compile(
     r"^(?:here(?:'s| is)|sure|certainly|i (?:can|will|would)|shorter|shortened|rewritten|answer)\b[^:]*:\s*",
     re.IGNORECASE,
@@ -158,11 +178,7 @@ class SmolLM2Shortener:
         self._generator = generator
         self._tokenizer = tokenizer
         self.settings = settings
-        static = _turn("system", SYSTEM) + "".join(
-            _turn("user", _instruction(src, round(len(dst.split())))) + _turn("assistant", dst)
-            for src, dst in EXAMPLES[: settings.few_shot]
-        )
-        self._static = self._tokens(static)
+        self._static = self._tokens(few_shot_prompt(settings.few_shot))
 
     @classmethod
     def load(cls, model_dir: Path, settings: LMSettings | None = None) -> SmolLM2Shortener:
@@ -213,12 +229,8 @@ class SmolLM2Shortener:
         """
         if not sources:
             return []
-        ratio = min(1.0, max(0.1, target_ratio))
-        words = max(3, round(len(sources[0].split()) * ratio))
-        first_tokens = len(self._tokens(sources[0]))
-        limit = max(8, int(first_tokens * ratio * self.settings.length_margin) + 3)
-        prompts = [self._tokens(_turn("user", _instruction(s, words)) + "<|im_start|>assistant\n")
-                   for s in sources]
+        words, limit = budget(sources[0], len(self._tokens(sources[0])), target_ratio, self.settings.length_margin)
+        prompts = [self._tokens(user_turn(s, words)) for s in sources]
         limits = [limit] * len(sources)
         common = {
             "static_prompt": self._static,

@@ -35,7 +35,7 @@ from typing import Any
 
 from pipelines.exceptions import ModelNotInstalledError
 from pipelines.models import model_path
-from pipelines.smollm import EXAMPLES, SYSTEM, LMSettings, _instruction, _turn, clean_output
+from pipelines.smollm import LMSettings, budget, clean_output, few_shot_prompt, user_turn
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,7 @@ class LlamaCppShortener:
             raise RuntimeError("llama.cpp could not create a context (out of memory?)")
         self._memory = llama.llama_get_memory(self._ctx)
         self._batch = llama.llama_batch_init(self.BATCH, 0, self.MAX_PROPOSALS + 1)
-        static = _turn("system", SYSTEM) + "".join(
-            _turn("user", _instruction(src, round(len(dst.split())))) + _turn("assistant", dst)
-            for src, dst in EXAMPLES[: settings.few_shot]
-        )
-        self._static = self.tokens(static)
+        self._static = self.tokens(few_shot_prompt(settings.few_shot))
         self._decode([(self._static, 0, (0,))], want_logits=False)
 
     @classmethod
@@ -210,10 +206,8 @@ class LlamaCppShortener:
         """
         if not sources:
             return []
-        ratio = min(1.0, max(0.1, target_ratio))
-        words = max(3, round(len(sources[0].split()) * ratio))
-        limit = max(8, int(len(self.tokens(sources[0])) * ratio * self.settings.length_margin) + 3)
-        prompts = [self.tokens(_turn("user", _instruction(s, words)) + "<|im_start|>assistant\n") for s in sources]
+        words, limit = budget(sources[0], len(self.tokens(sources[0])), target_ratio, self.settings.length_margin)
+        prompts = [self.tokens(user_turn(s, words)) for s in sources]
         # One job per proposal: (prompt index, greedy?)
         jobs = [(k, True) for k in range(len(prompts))] if greedy else []
         jobs += [(0, False)] * max(0, sampled)

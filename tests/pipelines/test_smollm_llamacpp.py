@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.exceptions import ModelConversionError, ModelNotInstalledError, OptionsError
 from pipelines.lm_convert import requantize_gguf
-from pipelines.smollm import LMSettings, SmolLM2Shortener, load_shortener
+from pipelines.smollm import LMSettings, SmolLM2Shortener, budget, load_shortener
 
 TEXT = ("In order to make sure that the results are correct, you really need to run the whole "
         "test suite again after every single change that you make to the code.")
@@ -78,7 +78,8 @@ def test_each_source_gets_its_own_greedy_proposal(lm) -> None:  # type: ignore[n
 @pytest.mark.slow
 def test_a_tight_limit_drops_every_proposal_that_reaches_it(lm) -> None:  # type: ignore[no-untyped-def]
     proposals = lm.shorten([TEXT], target_ratio=0.1, sampled=6, greedy=True)
-    limit = max(8, int(len(lm.tokens(TEXT)) * 0.1 * lm.settings.length_margin) + 3)
+    _, limit = budget(TEXT, len(lm.tokens(TEXT)), 0.1, lm.settings.length_margin)
+    assert limit < len(lm.tokens(TEXT)) / 2
     assert all(len(lm.tokens(p)) <= limit for p in proposals), proposals
     assert lm.shorten([TEXT], target_ratio=0.6, sampled=0, greedy=False) == []  # nothing asked for
 
