@@ -158,10 +158,10 @@ class _Worker:
 
     def migrate(self) -> None:
         """Bring the store's schema up to date (once per worker, before any process forks)."""
-        from app.migrations import upgrade
+        from app.migrations import ensure_schema
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(self.settings.resolved_database_url())
+        ensure_schema(self.settings.resolved_database_url())
 
     def _build(self) -> WorkerContext:
         s = self.settings

@@ -73,7 +73,14 @@ class _MetricsMiddleware:
 def build_services(settings: Settings, metrics: Metrics) -> Services:
     """Open the store and storage, recover interrupted jobs, start workers and webhooks."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqlJobStore(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    if url.rstrip("/") in ("sqlite:", "sqlite:///:memory:"):  # in memory: nothing to migrate, nothing kept
+        store = SqlJobStore(url)
+    else:  # the schema comes from the migrations (one query when it is up to date)
+        from app.migrations import ensure_schema
+
+        ensure_schema(url)
+        store = SqlJobStore(url, create=False)
     storage = LocalStorage(settings.data_dir)
     storage.cleanup_incoming()
     webhooks = WebhookDispatcher(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from app.jobs import Job, Source, new_job_id
-from app.migrations import upgrade
+from app.migrations import HEAD, current_revision, ensure_schema, upgrade
 from app.store import SqlJobStore, metadata
+from tests.app.server_proc import ServerProcess
 
 
 def _revision_and_diff(url: str) -> tuple[str | None, list[object]]:
@@ -52,3 +55,49 @@ def test_upgrade_adopts_a_database_the_store_created(tmp_path: Path) -> None:
     store = SqlJobStore(url)
     assert store.get(job.id) == job
     store.close()
+
+
+def test_head_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from app.migrations import alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() == HEAD
+
+
+def test_ensure_schema_migrates_once_then_only_looks(tmp_path: Path) -> None:
+    """A new database and one the store created itself are both brought to HEAD; then it is a
+    single query (the API runs it on every start)."""
+    new = f"sqlite:///{tmp_path / 'new.db'}"
+    assert current_revision(new) is None
+    assert ensure_schema(new) is True
+    assert ensure_schema(new) is False
+    revision, diff = _revision_and_diff(new)
+    assert revision == HEAD and diff == []
+
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    store = SqlJobStore(old)  # tables from create_all, no revision (how the API made them before)
+    job = Job(id=new_job_id(), owner="o", source=Source("path", "/x.mp4"), stages=("subtitles",), options={})
+    store.create(job)
+    store.close()
+    assert ensure_schema(old) is True and current_revision(old) == HEAD
+    store = SqlJobStore(old, create=False)
+    assert store.get(job.id) == job
+    store.close()
+
+
+
+@pytest.mark.e2e
+def test_the_api_migrates_its_store_at_start(start_server: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """A real server on a new data folder, then again on it: the store is at HEAD, rows kept."""
+    data = tmp_path / "data"
+    server = start_server(data_dir=data)
+    with server.client() as c:
+        assert c.get("/healthz").status_code == 200
+    server.stop()
+    url = f"sqlite:///{(data / 'jobs.db').resolve()}"
+    assert _revision_and_diff(url) == (HEAD, [])
+    again = start_server(data_dir=data)
+    with again.client() as c:
+        assert c.get("/v1/jobs").json()["jobs"] == []
+    assert again.log().count("migrated the job store") == 1  # the log file is the data folder's: the first start
