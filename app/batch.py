@@ -60,7 +60,7 @@ class FileReport:
     """One line of the batch report."""
 
     file: str
-    status: str  # done | skipped | failed | not_media | interrupted
+    status: str  # done | skipped | failed | not_media | refused (a link leaving the folder) | interrupted
     duration_s: float | None = None
     language: str | None = None
     label: str | None = None
@@ -82,8 +82,12 @@ def options_key(options: BatchOptions) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def discover(in_dir: Path) -> Iterator[Path]:
-    """Every regular file under ``in_dir``, skipping hidden entries and symlinks that leave it."""
+def discover(in_dir: Path, refused: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
+    """Every regular file under ``in_dir``, skipping hidden entries and symlinks that leave it.
+
+    Links that are broken or point outside ``in_dir`` are logged and, when ``refused`` is given,
+    appended to it with the reason (the API lists them among a batch's rejected files).
+    """
     root = in_dir.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -95,9 +99,13 @@ def discover(in_dir: Path) -> Iterator[Path]:
                 real = path.resolve(strict=True)
             except OSError:
                 log.warning("skipping %s: broken link", path)
+                if refused is not None:
+                    refused.append((path, "a broken link: it points to nothing"))
                 continue
             if not real.is_relative_to(root):
                 log.warning("refusing %s: it is a link to %s, outside %s", path, real, root)
+                if refused is not None:
+                    refused.append((path, "a link to a file outside the folder; links must stay inside it"))
                 continue
             if real.is_file():
                 yield path
@@ -207,7 +215,10 @@ class BatchRunner:
     ) -> list[FileReport]:
         """Process every file with ``concurrency`` workers; Ctrl-C stops cleanly."""
         self.clean_partials()
-        files = list(discover(self.in_dir))
+        refused: list[tuple[Path, str]] = []
+        files = list(discover(self.in_dir, refused))
+        # Links that are broken or leave the folder are never read; the report says so.
+        turned_away = [FileReport(str(p.relative_to(self.in_dir)), "refused", error=reason) for p, reason in refused]
         reports: dict[Path, FileReport] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
             futures: dict[Future[FileReport], Path] = {}
@@ -229,9 +240,9 @@ class BatchRunner:
                             if done
                             else FileReport(str(path.resolve().relative_to(self.in_dir)), "interrupted")
                         )
-                self.write_report([reports[p] for p in files])
+                self.write_report([reports[p] for p in files] + turned_away)
                 raise
-        ordered = [reports[p] for p in files]
+        ordered = [reports[p] for p in files] + turned_away
         self.write_report(ordered)
         return ordered
 

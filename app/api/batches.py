@@ -92,13 +92,15 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
         await to_thread.run_sync(lambda: WebhookDelivery(  # resolves the host: private ones need allowing
             str(body.webhook_url), settings.webhook_secret.get_secret_value(),
             allow_private=settings.allow_private_urls))
-    files = await to_thread.run_sync(lambda: list(discover(folder)))
+    refused: list[tuple[Path, str]] = []
+    files = await to_thread.run_sync(lambda: list(discover(folder, refused)))
     if not files:
         raise InvalidInput(f"folder {body.folder!r} has no files (hidden files and links leaving it "
                            "are skipped); put the media files in it first.", code="empty_folder")
     batch = Batch(id=new_batch_id(), owner=owner, folder=str(folder), stages=list(body.stages),
                   options=body.options, webhook_url=body.webhook_url, per_job_webhooks=body.per_job_webhooks,
-                  metadata=body.metadata)
+                  metadata=body.metadata,
+                  rejected=[Rejected(path=str(p.relative_to(folder)), reason=r) for p, r in refused])
     jobs = []
     for path in files:
         sub = Submission(stages=body.stages, options=body.options,

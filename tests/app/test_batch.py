@@ -69,13 +69,16 @@ def test_batch_reports_every_file_and_mirrors_results(folder: Path, tmp_path: Pa
     assert reports["course/broken.mp4"].status == "failed"
     assert "truncated" in (reports["course/broken.mp4"].error or "")
     assert reports["course/syllabus.txt"].status == "not_media"
+    assert reports["course/escape.mp4"].status == "refused"  # a link out of the folder: never read
+    assert "outside the folder" in (reports["course/escape.mp4"].error or "")
+    assert not (out / "course" / "escape.mp4").exists()
     assert (out / "course" / "week1" / "intro.mp4" / "subtitles.srt").is_file()
     assert (out / "course" / "broken.mp4" / "error.json").is_file()
     report = json.loads((out / "batch_report.json").read_text())
-    assert report["counts"] == {"done": 3, "failed": 1, "not_media": 1}
+    assert report["counts"] == {"done": 3, "failed": 1, "not_media": 1, "refused": 1}
     csv_lines = (out / "batch_report.csv").read_text().splitlines()
     assert csv_lines[0].startswith("file,status,duration_s,language,label")
-    assert len(csv_lines) == 6
+    assert len(csv_lines) == 7
 
 
 def test_rerun_skips_done_and_redoes_changed(folder: Path, tmp_path: Path, samples: Path) -> None:
@@ -162,7 +165,9 @@ def test_cli_batch_interrupt_then_resume(folder: Path, tmp_path: Path, model_dir
     statuses = {f["file"]: f["status"] for f in report["files"]}
     assert statuses["course/broken.mp4"] == "failed"
     assert sum(s == "skipped" for s in statuses.values()) >= len(finished)
-    assert {s for f, s in statuses.items() if f.endswith((".mp4", ".MOV")) and "broken" not in f} <= {
+    assert statuses["course/escape.mp4"] == "refused"
+    assert {s for f, s in statuses.items() if f.endswith((".mp4", ".MOV")) and f != "course/escape.mp4"
+            and "broken" not in f} <= {
         "done",
         "skipped",
     }

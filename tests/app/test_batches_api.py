@@ -73,6 +73,9 @@ def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess],
     data = (SAMPLES / "silent.mp4").read_bytes()
     (folder / "broken.mp4").write_bytes(data[: len(data) // 3])
     (folder / "notes.txt").write_text("not a video")
+    shutil.copy(SAMPLES / "silent.mp4", tmp_path / "private.mp4")
+    (folder / "outside.mp4").symlink_to(tmp_path / "private.mp4")  # leaves the folder: refused
+    (folder / "dangling.mp4").symlink_to(tmp_path / "nothing.mp4")
     (root / "empty").mkdir()
     server = start_server(api_keys="alice:ka,bob:kb", allowed_roots=str(root), webhook_secret=SECRET,
                           allow_private_urls="true")
@@ -83,8 +86,11 @@ def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess],
         assert r.status_code == 201, r.text
         batch = r.json()
         assert len(batch["jobs"]) == 2
-        assert sorted(x["path"] for x in batch["rejected"]) == ["broken.mp4", "notes.txt"]
+        assert sorted(x["path"] for x in batch["rejected"]) == [
+            "broken.mp4", "dangling.mp4", "notes.txt", "outside.mp4"]
         assert all(x["reason"] for x in batch["rejected"])
+        reasons = {x["path"]: x["reason"] for x in batch["rejected"]}
+        assert "outside the folder" in reasons["outside.mp4"] and "broken link" in reasons["dangling.mp4"]
 
         def ended() -> dict[str, object] | None:
             body = c.get(f"/v1/batches/{batch['id']}", headers=alice).json()
@@ -97,7 +103,7 @@ def test_batch_through_a_real_server(start_server: Callable[..., ServerProcess],
         event = receiver.received[0]
         assert event["valid"] and event["body"]["type"] == "batch.finished"
         assert event["body"]["data"]["counts"]["succeeded"] == 2
-        assert len(event["body"]["data"]["rejected"]) == 2
+        assert len(event["body"]["data"]["rejected"]) == 4
         assert len(receiver.received) == 1  # one batch event; no per-job events unless asked
         assert c.get(f"/v1/batches/{batch['id']}", headers=bob).status_code == 403
         assert [b["id"] for b in c.get("/v1/batches", headers=alice).json()["batches"]] == [batch["id"]]
