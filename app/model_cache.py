@@ -97,7 +97,8 @@ class ModelCache:
             from pipelines.paraphrase import Paraphraser
             from pipelines.smollm import LMSettings, load_shortener
 
-            lm = load_shortener(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2))
+            lm = load_shortener(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2,
+                                                                    runtime=self.settings.lm_runtime))
             lm.warm_up()
             return Paraphraser(self.embedder(), lm)
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default=DEFAULT_MODEL_DIR, description="Assembled model folders.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=0, description="Threads per model; 0 lets the engine decide.")
+    lm_runtime: Literal["auto", "llama.cpp", "ctranslate2"] = Field(
+        default="auto", description="Runtime of the paraphraser's LM: auto is llama.cpp when it is built, "
+                                    "else CTranslate2 (pipelines.smollm).")
 
     # ---- job service (issue 3)
     database_url: str | None = Field(

@@ -274,3 +274,26 @@ class LlamaCppShortener:
             llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_temp(self.settings.sampling_temperature))
             llama.llama_sampler_chain_add(chain, llama.llama_sampler_init_dist(self.settings.seed * 1000 + index))
         return chain
+
+
+def self_check(model_dir: Path) -> str:
+    """Load the model and shorten one sentence: what ``./scripts/setup`` runs, in a child process,
+    to catch a llama.cpp built for another CPU (it dies of an illegal instruction, not an error).
+
+    Returns the proposal, or raises what loading raised.
+    """
+    lm = LlamaCppShortener.load(model_dir)
+    try:
+        proposals = lm.shorten(["Please remember to save your work before you close the program."],
+                               target_ratio=0.9, sampled=1)
+        return proposals[0] if proposals else ""
+    finally:
+        lm.close()
+
+
+if __name__ == "__main__":  # python -m pipelines.smollm_llamacpp [MODEL_DIR]: the self-check
+    import sys
+
+    from pipelines.models import DEFAULT_MODEL_DIR
+
+    print(self_check(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MODEL_DIR))

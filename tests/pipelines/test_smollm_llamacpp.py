@@ -109,3 +109,34 @@ def test_auto_runtime_prefers_llama_cpp_and_falls_back_to_ctranslate2(  # type: 
         fallback = load_shortener(tmp_path, LMSettings())
     assert isinstance(fallback, SmolLM2Shortener)
     assert "CTranslate2" in caplog.text and "smollm2-135m-gguf" in caplog.text
+
+
+@pytest.mark.slow
+def test_the_service_setting_picks_the_runtime(require_model, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """LESSONLENS_LM_RUNTIME=ctranslate2 is the way out where llama.cpp does not run."""
+    from app.model_cache import ModelCache
+    from app.settings import Settings
+    from pipelines.smollm_llamacpp import LlamaCppShortener
+
+    require_model("smollm2-135m-ct2")
+    require_model("smollm2-135m-gguf")
+    slow = ModelCache(Settings(model_dir=model_dir, lm_runtime="ctranslate2")).paraphraser()
+    assert isinstance(slow.shortener, SmolLM2Shortener)
+    fast = ModelCache(Settings(model_dir=model_dir)).paraphraser()
+    assert isinstance(fast.shortener, LlamaCppShortener)
+
+
+@pytest.mark.slow
+def test_the_self_check_runs_in_a_child_process(require_model, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """What ./scripts/setup runs to catch a llama.cpp built for another CPU."""
+    import subprocess
+    import sys
+
+    require_model("smollm2-135m-gguf")
+    done = subprocess.run([sys.executable, "-m", "pipelines.smollm_llamacpp", str(model_dir)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the self-check gave no proposal"
+    missing = subprocess.run([sys.executable, "-m", "pipelines.smollm_llamacpp", "/nonexistent"],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert missing.returncode != 0 and "smollm2-135m-gguf" in missing.stderr
