@@ -478,6 +478,12 @@ def deletions(text: str, language: str, *, max_words: int = 10) -> list[str]:
             while word(j) and j - i < 6 and not _ends_phrase(lower[j]):
                 j += 1
             if (not word(j) or lower[j] in _PHRASE_STOPS - {"and", "or"}) and lower[i - 1] not in _BOUND:
+                if j + 1 < n and tokens[j] == "," and lower[j + 1] in {"a", "an", "the"}:
+                    # "at CWI, a Dutch research institute": the appositive names the phrase's
+                    # object and goes with it, or it would dangle.
+                    j += 1
+                    while j < n and tokens[j] not in {",", ";", ":", ".", "!", "?"}:
+                        j += 1
                 spans.add((i, j))
         opener = next((o for o in _CLAUSE_OPENERS if lower[i : i + len(o.split())] == o.split()), None)
         # "the terms that contain x", but not "change that value" (a demonstrative) nor "so that".

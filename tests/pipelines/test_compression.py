@@ -119,6 +119,8 @@ def test_tidy() -> None:
         # a relative clause, an adverbial phrase
         ("Save the files which you changed.", "Save the files."),
         ("Decide in advance how much you save.", "Decide how much you save."),
+        # a phrase whose object has an appositive goes with it
+        ("He started working at CWI, a Dutch research institute.", "He started working."),
     ],
 )
 def test_deletions_drop_one_phrase(text: str, expected: str) -> None:
@@ -140,6 +142,8 @@ def test_deletions_drop_one_phrase(text: str, expected: str) -> None:
         ("And within a few decades ideas could spread.", "And could spread."),
         # "multiply" is no adverb; "rather than" is no hedge
         ("When you multiply two numbers, the result is positive.", "When you two numbers, the result is positive."),
+        # an appositive left without the phrase it names
+        ("He started working at CWI, a Dutch research institute.", "He started working, a Dutch research institute."),
     ],
 )
 def test_deletions_keep_what_changes_the_meaning_or_grammar(text: str, lost: str) -> None:
