@@ -98,6 +98,11 @@ def aggregate(jobs: Sequence[Job]) -> BatchSummary:
     return BatchSummary(status=status, progress=round(progress, 4), counts=by_status)
 
 
+def batch_jobs(store: JobStore, batch: Batch) -> list[Job]:
+    """The batch's jobs that still exist, in its order (deleted ones are left out)."""
+    return [j for j in (store.get(i) for i in batch.job_ids) if j is not None]
+
+
 def batch_of(job: Job) -> str | None:
     """The id of the batch ``job`` was made for (``metadata["batch_id"]``), or None."""
     batch_id = job.metadata.get("batch_id") if isinstance(job.metadata, dict) else None
@@ -121,7 +126,7 @@ def finish_if_done(store: JobStore, batch_id: str, announce: Callable[[Batch, Ba
         batch = store.get_batch(batch_id)
         if batch is None or batch.finished_at:
             return False
-        summary = aggregate([j for j in (store.get(i) for i in batch.job_ids) if j is not None])
+        summary = aggregate(batch_jobs(store, batch))
         if summary.status == BatchStatus.RUNNING or not store.finish_batch(batch_id):
             return False
     except Exception:

@@ -28,16 +28,16 @@ from celery import Celery, Task
 from celery import signals as celery_signals
 from kombu.exceptions import ChannelError
 
-from app.batches import Batch, BatchSummary, aggregate, batch_of, finish_if_done
+from app.batches import Batch, BatchSummary, aggregate, batch_jobs, batch_of, finish_if_done
 from app.celery_app import RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings, make_celery
 from app.exceptions import UrlNotAllowed
-from app.jobs import Job, JobStatus
+from app.jobs import Job, JobStatus, WebhookDeliveryRecord
 from app.metrics import WorkerMetrics, process_exited
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage, Storage
 from app.store import JobStore, SqlJobStore
-from app.webhooks import WebhookDelivery, batch_event, job_event
+from app.webhooks import WebhookDelivery, WebhookEvent, batch_event, job_event
 from app.worker import WorkerContext, run_job
 
 log = logging.getLogger(__name__)
@@ -240,33 +240,44 @@ class _Worker:
         if finished is not None:
             self._on_finished(finished)
 
+    def _attempt(self, url: str, event: WebhookEvent, attempt: int, what: str) -> WebhookDeliveryRecord | None:
+        """One signed POST of ``event`` to ``url``, counted; None when the URL is not allowed."""
+        s = self.settings
+        try:
+            delivery = WebhookDelivery(url, s.webhook_secret.get_secret_value(), allow_private=s.allow_private_urls,
+                                       timeout_s=s.webhook_timeout_s, resolve=False)
+        except UrlNotAllowed as e:
+            log.warning("%swebhook %s not sent: %s", what, event.id, e.message)
+            return None
+        record = delivery.attempt(event, attempt)
+        self.metrics.webhook_attempt(record)
+        return record
+
+    def _retry(self, task: str, args: list[Any], event: WebhookEvent, attempt: int, error: str | None,
+               what: str) -> None:
+        """Schedule the next attempt after the backoff (doubling from ``webhook_backoff_s``)."""
+        delay = self.settings.webhook_backoff_s * 2 ** (attempt - 1)
+        log.info("%swebhook %s attempt %d failed (%s); retry in %.1f s", what, event.id, attempt, error, delay)
+        self.app.send_task(task, args=args, queue=self.options.default_queue, countdown=delay)
+
     def deliver(self, task: Task, job_id: str) -> str:
         """One webhook attempt for a finished job; schedules the next after a failure."""
         ctx = self.context()
         job = ctx.store.get(job_id)
         if job is None or not job.webhook_url or not job.status.terminal:
             return "nothing to send"
-        s = self.settings
         event = job_event(job)
         tried = [d for d in job.deliveries if d.event_id == event.id]
-        if any(d.ok for d in tried) or len(tried) >= s.webhook_tries:
+        if any(d.ok for d in tried) or len(tried) >= self.settings.webhook_tries:
             return "already done"
         attempt = len(tried) + 1
-        try:
-            delivery = WebhookDelivery(job.webhook_url, s.webhook_secret.get_secret_value(),
-                                       allow_private=s.allow_private_urls, timeout_s=s.webhook_timeout_s,
-                                       resolve=False)
-        except UrlNotAllowed as e:
-            log.warning("webhook %s not sent: %s", event.id, e.message)
+        record = self._attempt(job.webhook_url, event, attempt, "")
+        if record is None:
             return "not allowed"
-        record = delivery.attempt(event, attempt)
-        self.metrics.webhook_attempt(record)
-        final = record.ok or attempt >= s.webhook_tries
+        final = record.ok or attempt >= self.settings.webhook_tries
         ctx.store.add_delivery(job_id, record, "delivered" if record.ok else ("failed" if final else "pending"))
         if not final:
-            delay = s.webhook_backoff_s * 2 ** (attempt - 1)
-            log.info("webhook %s attempt %d failed (%s); retry in %.1f s", event.id, attempt, record.error, delay)
-            self.app.send_task(WEBHOOK_TASK, args=[job_id], queue=self.options.default_queue, countdown=delay)
+            self._retry(WEBHOOK_TASK, [job_id], event, attempt, record.error, "")
         return "delivered" if record.ok else record.error or "failed"
 
     def deliver_batch(self, batch_id: str, attempt: int) -> str:
@@ -277,33 +288,19 @@ class _Worker:
         batch = store.get_batch(batch_id)
         if batch is None or not batch.webhook_url or not batch.finished_at:
             return "nothing to send"
-        s = self.settings
-        jobs = [j for j in (store.get(i) for i in batch.job_ids) if j is not None]
-        event = batch_event(batch, aggregate(jobs))  # the id stays evt_<batch>_finished on every try
-        try:
-            delivery = WebhookDelivery(batch.webhook_url, s.webhook_secret.get_secret_value(),
-                                       allow_private=s.allow_private_urls, timeout_s=s.webhook_timeout_s,
-                                       resolve=False)
-        except UrlNotAllowed as e:
-            log.warning("batch %s: webhook %s not sent: %s", batch_id, event.id, e.message)
+        what = f"batch {batch_id}: "
+        event = batch_event(batch, aggregate(batch_jobs(store, batch)))  # evt_<batch>_finished on every try
+        record = self._attempt(batch.webhook_url, event, attempt, what)
+        if record is None:
             return "not allowed"
-        record = delivery.attempt(event, attempt)
-        self.metrics.webhook_attempt(record)
         if record.ok:
-            log.info("batch %s: webhook %s delivered (attempt %d, HTTP %s)", batch_id, event.id, attempt,
-                     record.status_code)
+            log.info("%swebhook %s delivered (attempt %d, HTTP %s)", what, event.id, attempt, record.status_code)
             return "delivered"
-        if attempt >= s.webhook_tries:
-            log.warning("batch %s: webhook %s failed for good after %d attempts: %s", batch_id, event.id,
-                        attempt, record.error)
-            return record.error or "failed"
-        delay = s.webhook_backoff_s * 2 ** (attempt - 1)
-        log.info("batch %s: webhook %s attempt %d failed (%s); retry in %.1f s", batch_id, event.id, attempt,
-                 record.error, delay)
-        self.app.send_task(BATCH_WEBHOOK_TASK, args=[batch_id, attempt + 1], queue=self.options.default_queue,
-                           countdown=delay)
+        if attempt >= self.settings.webhook_tries:
+            log.warning("%swebhook %s failed for good after %d attempts: %s", what, event.id, attempt, record.error)
+        else:
+            self._retry(BATCH_WEBHOOK_TASK, [batch_id, attempt + 1], event, attempt, record.error, what)
         return record.error or "failed"
-
 
 def register_tasks(app: Celery, settings: Settings, options: CelerySettings,
                    metrics: WorkerMetrics | None = None) -> None:

@@ -31,6 +31,7 @@ from app.api.errors import install_error_handlers
 from app.batches import batch_of, settle_batch
 from app.jobs import Job
 from app.metrics import Metrics
+from app.migrations import ensure_schema
 from app.model_cache import ModelCache
 from app.queue import make_queue
 from app.settings import Settings
@@ -74,13 +75,8 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     """Open the store and storage, recover interrupted jobs, start workers and webhooks."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url()
-    if url.rstrip("/") in ("sqlite:", "sqlite:///:memory:"):  # in memory: nothing to migrate, nothing kept
-        store = SqlJobStore(url)
-    else:  # the schema comes from the migrations (one query when it is up to date)
-        from app.migrations import ensure_schema
-
-        ensure_schema(url)
-        store = SqlJobStore(url, create=False)
+    ensure_schema(url)  # one query when the schema is up to date; Alembic only when it is not
+    store = SqlJobStore(url, create=False)
     storage = LocalStorage(settings.data_dir)
     storage.cleanup_incoming()
     webhooks = WebhookDispatcher(
@@ -88,7 +84,9 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
         backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
         allow_private=settings.allow_private_urls, on_attempt=metrics.webhook_attempt)
 
-    def on_finished(job: Job) -> None:  # queue=local only: Celery workers do this in app.celery_queue
+    def on_finished(job: Job) -> None:
+        # Jobs this process ends: its local workers' and queued ones cancelled through the API
+        # (Celery workers do the same for theirs in app.celery_queue). Batch settling may block.
         metrics.job_finished(job)
         webhooks.job_finished(job)
         batch_id = batch_of(job)
@@ -105,7 +103,7 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     media_limiter = CapacityLimiter(max(2, 2 * (os.cpu_count() or 1)))
     return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
                     metrics=metrics, key_ids=settings.api_key_ids(), media_limiter=media_limiter,
-                    models=ModelCache(settings))
+                    models=ModelCache(settings), on_finished=on_finished)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -147,8 +147,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's process has the id now: not ours, but not ours to drop either
-        return True
+    except PermissionError:  # someone else's process has the id now: not ours to drop either
+        pass
     return True
 
 

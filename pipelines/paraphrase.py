@@ -11,8 +11,9 @@ built), asked for a shorter version of the rule-compressed form. With
 ``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
 candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
 at least ``early_accept_similarity`` of the meaning. On the bench the deletion search (a few
-MiniLM batches, hundredths of a second) spares the LM most sentences that rules cannot fit. The LM draws a few samples per call and is called
-again only while nothing fits, so the sentences it fits at once pay for one small call.
+MiniLM batches, hundredths of a second) spares the LM most sentences that rules cannot fit. The
+LM draws a few samples per call and is called again only while nothing fits, so the sentences it
+fits at once pay for one small call.
 
 Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
 original is at least the floor. Acceptable candidates that fit come first, by similarity

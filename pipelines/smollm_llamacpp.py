@@ -191,19 +191,9 @@ class LlamaCppShortener:
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
         attempt: int = 0,
     ) -> list[str]:
-        """Shorter versions of ``sources``: one greedy each, then ``sampled`` sampled for the first.
-
-        Args:
-            sources: the sentence and variants of it (e.g. its rule-compressed form).
-            target_ratio: wanted length as a fraction of the first source (0-1].
-            sampled: sampled proposals for the first source.
-            greedy: also decode each source greedily.
-            attempt: the how-many-th call for this text (0 first): seeds the samplers, so a
-                further call samples new proposals while the same call repeats exactly.
-
-        Proposals that reach the length limit (too long to fit) or are empty are left out. All
-        proposals are decoded together, one batch a step.
-        """
+        """``pipelines.smollm.Shortener.shorten``: all proposals decode together, one batch a
+        step; ``attempt`` seeds the samplers, so the same call repeats exactly and a further
+        attempt samples new proposals."""
         if not sources:
             return []
         words, limit = budget(sources[0], len(self.tokens(sources[0])), target_ratio, self.settings.length_margin)

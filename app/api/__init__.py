@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from app.exceptions import Unauthorized
+from app.jobs import Job
 from app.metrics import Metrics
 from app.model_cache import ModelCache
 from app.queue import Queue
@@ -34,6 +36,7 @@ class Services:
     key_ids: dict[str, str]
     media_limiter: CapacityLimiter  # receiving and probing media: kept apart from the store's threads
     models: ModelCache  # the synchronous routes' models (/v1/classify, /v1/fit), loaded on first use
+    on_finished: Callable[[Job], None]  # a job ended here: count it, its webhook, its batch
 
 
 def get_services(request: Request) -> Services:

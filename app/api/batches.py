@@ -17,11 +17,10 @@ from pydantic import BaseModel, Field
 
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.jobs import job_view
-from app.api.submit import Submission, submit_job, validate_request
+from app.api.submit import Submission, check_webhook_url, submit_job, validate_request
 from app.batch import discover
-from app.batches import Batch, Rejected, aggregate, new_batch_id, settle_batch
+from app.batches import Batch, Rejected, aggregate, batch_jobs, new_batch_id, settle_batch
 from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
-from app.webhooks import WebhookDelivery
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -77,8 +76,7 @@ async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, l
         raise NotFound(f"no batch {batch_id}.", detail={"batch_id": batch_id})
     if batch.owner != owner:
         raise Forbidden(f"batch {batch_id} belongs to another API key.", detail={"batch_id": batch_id})
-    jobs = [j for j in [await to_thread.run_sync(services.store.get, i) for i in batch.job_ids] if j]
-    return batch, jobs
+    return batch, await to_thread.run_sync(batch_jobs, services.store, batch)
 
 
 @router.post("", status_code=201, summary="Submit a folder: one job per media file")
@@ -88,10 +86,7 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
     validate_request(Submission(stages=body.stages, options=body.options, metadata=body.metadata,
                                 webhook_url=None), services.settings)
     if body.webhook_url:  # refused now, not as failed deliveries once the batch has ended
-        settings = services.settings
-        await to_thread.run_sync(lambda: WebhookDelivery(  # resolves the host: private ones need allowing
-            str(body.webhook_url), settings.webhook_secret.get_secret_value(),
-            allow_private=settings.allow_private_urls))
+        await to_thread.run_sync(check_webhook_url, body.webhook_url, services.settings)
     refused: list[tuple[Path, str]] = []
     files = await to_thread.run_sync(lambda: list(discover(folder, refused)))
     if not files:

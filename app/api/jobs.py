@@ -26,7 +26,6 @@ from starlette.types import Message
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.submit import Submission, submit_job
-from app.batches import batch_of, settle_batch
 from app.exceptions import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.jobs import Job, JobStatus, StageStatus
 
@@ -231,12 +230,8 @@ async def cancel_job(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> J
     updated = await to_thread.run_sync(services.store.request_cancel, job_id)
     if updated is None:
         raise NotFound(f"no job {job_id}; it may have been deleted.")
-    if updated.status == JobStatus.CANCELLED:  # was queued: cancelled at once
-        services.metrics.job_finished(updated)
-        services.webhooks.job_finished(updated)
-        batch_id = batch_of(updated)
-        if batch_id:  # it may have been its batch's last open job
-            await to_thread.run_sync(settle_batch, services.store, services.webhooks, batch_id)
+    if updated.status == JobStatus.CANCELLED:  # was queued: cancelled at once, ended here
+        await to_thread.run_sync(services.on_finished, updated)
     log.info("%s: cancel requested (%s)", job_id, updated.status.value)
     return JSONResponse(job_view(updated), status_code=202)
 

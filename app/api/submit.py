@@ -86,6 +86,16 @@ def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], di
     return planned, {k: dict(v) for k, v in sub.options.items()}
 
 
+def check_webhook_url(url: str, settings: Settings) -> None:
+    """Refuse a webhook URL that could never be delivered to: no signing secret on the server, or
+    a private or loopback host unless allowed (resolves the host; blocking).
+
+    Raises:
+        UrlNotAllowed: naming the problem and the setting that changes it.
+    """
+    WebhookDelivery(url, settings.webhook_secret.get_secret_value(), allow_private=settings.allow_private_urls)
+
+
 def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path | None]:
     """Blocking: the job's source, and the received upload (a temporary file) if any."""
     s = services.settings
@@ -135,8 +145,8 @@ def _admit(services: Services, owner: str, sub: Submission, planned: list[str],
         raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit "
                           f"{s.queue_limit_per_key}); wait for some to finish.",
                           detail={"active": active, "limit": s.queue_limit_per_key})
-    if sub.webhook_url:  # resolves the host: refused for private addresses unless allowed
-        WebhookDelivery(sub.webhook_url, s.webhook_secret.get_secret_value(), allow_private=s.allow_private_urls)
+    if sub.webhook_url:
+        check_webhook_url(sub.webhook_url, s)
     started = time.perf_counter()
     source, tmp = _prepare_source(services, sub)
     services.metrics.source_seconds.labels("upload" if sub.upload else "json").observe(
