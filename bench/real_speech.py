@@ -44,7 +44,7 @@ def lecture_sentences(path: Path, *, min_words: int = 10, max_words: int = 40) -
     """The clean English sentences of one transcript file, in order, without repeats."""
     out: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        line = _NOTE.sub(" ", _SPEAKER.sub("", line.strip()))
+        line = _SPEAKER.sub("", " ".join(_NOTE.sub(" ", line.strip()).split()))
         for sent in _SPLIT.split(" ".join(line.split())):
             sent = sent.strip()
             words = sent.split()

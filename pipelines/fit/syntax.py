@@ -60,8 +60,7 @@ _BOUND_VERBS = frozenset(
 )
 # Adjectives that add little to their noun ("a nice intuition", "this particular case").
 _VAGUE_ADJECTIVES = frozenset(
-    "nice little particular certain specific various different whole actual real given basic "
-    "simple general typical usual good great big huge tiny".split()
+    "nice little particular certain specific various whole actual given".split()
 )
 # Subordinating conjunctions whose clause states a condition: never dropped.
 _CONDITIONS = frozenset("if unless whether until once provided".split())
@@ -148,7 +147,11 @@ def _kind(tok: Token, root: Token) -> str | None:
         return "interjection"
     if dep == "cc" and head == root and first and lower in {"and", "so", "but", "or"}:
         return "discourse"
+    if tok.whitespace_ == "" and tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].text == "-":
+        return None  # "so-called": half of a hyphenated word
     if dep == "advmod":
+        if head.tag_ in {"JJR", "RBR"} or sum(1 for _ in tok.subtree) > 2:
+            return None  # "that much higher": the degree belongs to the comparison
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):
@@ -160,26 +163,26 @@ def _kind(tok: Token, root: Token) -> str | None:
         return "npadvmod"
     if dep == "prep" and lower != "of":
         if head.pos_ in {"VERB", "AUX"}:
-            if head.lemma_ in _BOUND_VERBS and not any(c.dep_ in {"dobj", "prep"} and c.i < tok.i for c in head.children):
+            if head.lemma_ in _BOUND_VERBS and not any(c.dep_ in {"dobj", "prep"} and head.i < c.i < tok.i
+                                                       for c in head.children):
                 return None
             if head.lemma_ == "be" and not any(c.dep_ in {"attr", "acomp"} for c in head.children):
                 return None  # "it is in the folder": the place is the predicate
-            return "prep"
-        if head.pos_ == "ADJ" and head.dep_ != "amod":
+            if head.dep_ in {"acl", "relcl"} and head.tag_ == "VBN" and len(list(head.children)) == 1:
+                return None  # "the matrix associated with it": the participle needs its phrase
             return "prep"
         if head.pos_ in {"NOUN", "PROPN"} and head.dep_ not in {"nsubj", "nsubjpass"} and lower not in {"than", "like"}:
             return "noun-prep"  # "activities for classrooms": narrows the noun, so it costs more
         return None
-    if dep == "amod" and tok.pos_ == "ADJ" and head.pos_ == "NOUN" and not any(True for _ in tok.children):
-        if lower in _VAGUE_ADJECTIVES:
-            return "hedge"
-        return "amod"  # tidy() mends "a" / "an" before the noun
+    if dep == "amod" and lower in _VAGUE_ADJECTIVES and head.pos_ == "NOUN" and not any(True for _ in tok.children):
+        return "hedge"  # only adjectives that add nothing: "dynamic programming" keeps "dynamic"
     if dep == "relcl":
         return "relcl"
     if dep == "acl" and tok.tag_ in {"VBN", "VBG"}:
-        return "acl"
+        return None if tok.lemma_ in {"call", "name", "label", "know", "title"} else "acl"  # "a variable called counter"
     if dep == "appos":
-        return "appos"
+        before = tok.doc[tok.left_edge.i - 1].text if tok.left_edge.i > 0 else ""
+        return "appos" if before in {",", "(", "--", "—", "–"} else None
     if dep == "parataxis":
         return "parataxis"
     if dep == "advcl":
@@ -224,6 +227,8 @@ def optional_cuts(doc: Doc, keep: Sequence[int] | set[int] | None = None) -> lis
             if kind is None:
                 continue
             left, right = tok.left_edge.i, tok.right_edge.i
+            while right > left and doc[right].text in {".", "!", "?"}:
+                right -= 1  # the sentence keeps its full stop
             if kind == "conj":  # take the comma and "and" that join it
                 left = min([left, *(c.i for c in root.children if c.dep_ in {"cc", "punct"} and left - 3 <= c.i < left)])
             if kind in {"discourse", "interjection"} and tok.dep_ in {"cc", "intj"}:
@@ -299,6 +304,8 @@ def sentence_problem(doc: Doc | Span) -> str:
         if not words:
             continue
         root = sent.root
+        if words[0].i == root.i and root.pos_ == "AUX" and not text.endswith("?"):
+            return "no subject before the verb"
         if root.pos_ not in {"VERB", "AUX"} and not any(c.dep_ in {"cop", "aux"} for c in root.children):
             return f"no main verb (the root is {root.pos_.lower()} {root.text!r})"
         if any(c.dep_ == "mark" and c.lower_ not in {"that"} for c in root.children) and sent.start == root.sent.start:
