@@ -9,7 +9,10 @@ guard does not. From the original (its spaCy parse in English; plain words elsew
 - its content words (nouns, verbs, adjectives, adverbs that are not hedges), of which at least
   ``content_floor`` must be kept; words only rules rephrase ("in order to", "a number of") and the
   fillers ``spoken_cuts`` removes do not count;
-- its main verb and the heads of its subject and object, which must be kept.
+- its main verb and the heads of its subject and object, which must be kept;
+- its vocabulary: a candidate may bring at most ``max_new_words`` content words the original
+  does not use (in English; rules' short forms such as "because" or "many" do not count), which
+  stops a language model's inventions ("in this new context") at the door.
 
 ``Guard.fluency`` re-parses a candidate and says why it is not a sentence, when the original is.
 A candidate the guard rejects is listed with the reason in the result's candidates.
@@ -22,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pipelines.duration import normalize_language
 from pipelines.fit.syntax import (
     MEASURE_ENTITIES,
     NAME_ENTITIES,
@@ -42,6 +46,18 @@ _NOT_CONTENT = frozenset(
     "get got okay ok yeah well like know mean say said think guess see look looking want "
     "turns turn turned out discussed lecture video example instance course fact sure right "
     "here now then also even still again".split()
+)
+# Short forms the phrase rules write in place of longer ones: not inventions.
+_RULE_WORDS = frozenset(
+    "because although many most some soon can before after when daily weekly regularly every first "
+    "whether until always near decide decided consider use uses used look looks conclude will how "
+    "besides also like while ensure with likewise must finally but best more often needed called "
+    "now today maybe about for all both outside these this that those what which".split()
+)
+_STOP = frozenset(
+    "the and that this with from have has had were was are been being into onto than then them they "
+    "their there these those what when where which while will would could should about over under "
+    "your you our ours just very also only even such some more most much many each every other".split()
 )
 _CORE_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "attr", "acomp", "oprd"})
 _LIGHT_VERBS = frozenset("be have do think know mean guess say see turn let go get want".split())
@@ -82,6 +98,7 @@ class Facts:
     content: tuple[str, ...]
     core: tuple[str, ...]
     is_sentence: bool
+    vocabulary: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,7 @@ class Guard:
 
     content_floor: float = 0.6
     language: str = "en"
+    max_new_words: int = 1
 
     def facts(self, original: str, doc: Doc | None = None, essential: Doc | None = None) -> Facts:
         """The facts of ``original``; ``doc`` is its parse, ``essential`` the parse of the text
@@ -133,8 +151,9 @@ class Guard:
                             core.append(head.lower_)
         else:
             content = [w for w in words(original) if len(w) > 3 and w not in _NOT_CONTENT]
+        vocabulary = frozenset(w for word in words(original) for w in (word, _stem(word)))
         return Facts(numbers, negation_count(original), tuple(dict.fromkeys(names)),
-                     tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), sentence)
+                     tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), sentence, vocabulary)
 
     def check(self, facts: Facts, candidate: str) -> str:
         """Why ``candidate`` loses what the original says ("" when it keeps it all)."""
@@ -158,6 +177,12 @@ class Guard:
             kept = sum(_kept(w, present, stems) for w in facts.content)
             if kept / len(facts.content) < self.content_floor - 1e-9:
                 return f"keeps {kept} of {len(facts.content)} content words"
+        if facts.vocabulary and normalize_language(self.language) == "en":
+            new = [w for w in dict.fromkeys(words(candidate))
+                   if w.isalpha() and len(w) > 3 and w not in _STOP and w not in _RULE_WORDS
+                   and w not in facts.vocabulary and _stem(w) not in facts.vocabulary]
+            if len(new) > self.max_new_words:
+                return f"adds words the original does not say ({', '.join(new[:3])})"
         return ""
 
     def fluency(self, facts: Facts, doc: Doc) -> str:

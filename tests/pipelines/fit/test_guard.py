@@ -71,3 +71,14 @@ def test_a_fragment_is_not_fluent_when_the_original_is_a_sentence(nlp: Any) -> N
     assert guard.fluency(facts, nlp("Because the list is sorted.")).startswith("not a sentence")
     assert guard.fluency(facts, nlp("The name in a few steps with binary search.")).startswith("not a sentence")
     assert guard.fluency(facts, nlp("We can find the name in the, list.")).startswith("not a sentence")
+
+
+def test_a_candidate_may_not_invent_content() -> None:
+    guard = Guard(content_floor=0.5, max_new_words=1)
+    facts = guard.facts("When your crush receives this message, he or she needs to reverse the process.")
+    assert guard.check(facts, "When your crush receives the message, they need to undo the process.") == ""
+    assert "adds words" in guard.check(
+        facts, "When your crush receives this message in a new context, she must change the process.")
+    # the short forms rules write are not inventions
+    facts = guard.facts("In order to save the file, you have to press the button at this point in time.")
+    assert guard.check(facts, "To save the file, you must press the button now.") == ""
