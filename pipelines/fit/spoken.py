@@ -44,6 +44,14 @@ _RULES: list[tuple[re.Pattern[str], Replacement]] = [
     (r"\b(?:let me|let's|I'm going to|I'll|we'll|we're going to) go ahead and\b",
      lambda m: m.group(0).rsplit(" go ahead and", 1)[0]),
     (r"\bgo ahead and\s+", ""),
+    # Roundabout verbs of speech: "turns out to be" / "happens to be" say "is".
+    (r"\b(?:just )?(?:so )?(?:turns out|happens) to be\b", "is"),
+    (r"\b(?:just )?(?:so )?(?:turned out|happened) to be\b", "was"),
+    (r"(?<!\bI )(?<!\byou )\b(?:just )?(?:so )?(?:turn out|happen) to be\b", "are"),
+    (r"\ba (?:whole )?bunch of\b", "lots of"),
+    (r"\b(inside|outside) of\b", lambda m: m.group(1)),
+    (r"\beach one of\b", "each of"),
+    (r"\bwhat's going on\b", "what happens"),
     (r"\bkind of\b(?=\s+(?:a|an|the|like|[a-z]+(?:ly|ed|ing)\b))", ""),
     (r"\bsort of\b(?=\s+(?:a|an|the|like|[a-z]+(?:ly|ed|ing)\b))", ""),
     (r"(?<=[a-z]) (?:kind of|sort of)(?= [a-z]+\b)(?<!what kind of)(?<!what sort of)(?<!this kind of)(?<!that kind of)"

@@ -21,6 +21,9 @@ from pipelines.fit.spoken import spoken_cuts, strip_openers
         ("The loop stops at the end, right?", "The loop stops at the end."),
         ("I think the answer is basically 42.", "The answer is 42."),
         ("As I said earlier, the array is pretty big.", "The array is big."),
+        ("This turns out to be helpful.", "This is helpful."),
+        ("If the vectors just so happen to be eigenvectors, it works.", "If the vectors are eigenvectors, it works."),
+        ("We store a whole bunch of bytes inside of memory.", "We store lots of bytes inside memory."),
     ],
 )
 def test_fillers_and_signposts_are_cut(spoken: str, written: str) -> None:
