@@ -34,7 +34,7 @@ def test_a_failing_step_names_itself_and_the_log(tmp_path: Path) -> None:
 
 
 def test_a_step_stops_at_its_first_failing_command(tmp_path: Path) -> None:
-    done, log = _run(tmp_path, """
+    done, _ = _run(tmp_path, """
         two_commands() { false; echo "ran past the failure" > {marker}; }
         step "two commands" two_commands
     """.replace("{marker}", str(tmp_path / "marker")))

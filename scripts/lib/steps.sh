@@ -92,7 +92,7 @@ steps_end() {  # [WORDS]: the total and the (up to 3) steps that took the most t
   local what=${1:-done} total=$(($(_steps_now) - _steps_t0)) where="" line
   while IFS=$'\t' read -r us name; do
     ((us >= 100000)) || continue  # under 0.1 s is not where the time went
-    where+="${where:+, }$name $(_steps_duration "$us")"
+    where+="${where:+, }${name%% (*} $(_steps_duration "$us")"  # the name without its (details)
   done < <(printf '%s\n' "${_steps_taken[@]}" | sort -t$'\t' -k1,1nr | head -n 3)
   line="$_steps_name: $what in $(_steps_duration "$total")${where:+ ($where)}; log: $steps_log"
   echo "$line"
