@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.duration import normalize_language
+from pipelines.fit.estimates import normalize_language
 from pipelines.fit.guard import Facts, Guard
 from pipelines.fit.spoken import spoken_cuts
 from pipelines.fit.syntax import optional_cuts, plan

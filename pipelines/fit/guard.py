@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipelines.duration import normalize_language
+from pipelines.fit.estimates import normalize_language
 from pipelines.fit.syntax import (
     MEASURE_ENTITIES,
     NAME_ENTITIES,

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from pipelines.fit.rules import tidy
+
 Replacement = str | Callable[[re.Match[str]], str]
 
 _OPENER_WORDS = (
@@ -99,8 +101,6 @@ def spoken_cuts(text: str) -> str:
     The result keeps every content word of the sentence except fillers and hedges; it may
     equal ``text`` when there is nothing to cut.
     """
-    from pipelines.compression import tidy
-
     out = _RESTART.sub("", text)
     out = _REPEAT.sub(lambda m: m.group(1), out)
     out = strip_openers(out.strip())

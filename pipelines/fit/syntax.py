@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.fit.rules import tidy
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
@@ -251,8 +253,6 @@ def optional_cuts(doc: Doc, keep: Sequence[int] | set[int] | None = None) -> lis
 
 def apply_cuts(text: str, cuts: Iterable[Cut]) -> str:
     """``text`` without the characters of ``cuts`` (which may nest), spacing and capitals repaired."""
-    from pipelines.compression import tidy
-
     drop = sorted(cuts, key=lambda c: c.start)
     out, pos = [], 0
     for c in drop:
