@@ -12,10 +12,9 @@ time, CPU time much less), the time spent in the LM and in MiniLM separately, th
 before and after, model load time, and a breakdown by source and by the method that won.
 
 ``--runtimes`` runs the current strategy on both LM runtimes (llama.cpp, CTranslate2), each
-sentence on one right after the other. ``--compare`` runs the strategy before issue 6's speed
-work (four few-shot examples, six samples a call, two calls, trims kept without the LM from
-similarity 0.9, no deletion search, CTranslate2) on each sentence right after the current one,
-so both see the same machine load. ``--prune-steps 0`` turns the deletion search off in the
+sentence on one right after the other. ``--compare`` runs the strategy before issue 17 (no
+spoken cuts, parser deletions, meaning guard or time budget; the LM on 2 threads) on each
+sentence right after the current one, so both see the same machine load. ``--prune-steps 0`` turns the deletion search off in the
 current strategy.
 
 Sets (``--sets``, reported apart): ``written`` is the sentences above; ``real-test`` and
@@ -185,8 +184,9 @@ class TimedShortener:
         self.inner, self.clock = inner, clock
 
     def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0,
-                greedy: bool = True, attempt: int = 0) -> list[str]:
-        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy, attempt=attempt))
+                greedy: bool = True, attempt: int = 0, deadline: float | None = None) -> list[str]:
+        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy,
+                                     attempt=attempt, deadline=deadline))
 
 
 @dataclass(frozen=True)
@@ -201,20 +201,21 @@ class Strategy:
 def strategies(args: argparse.Namespace) -> list[Strategy]:
     lm = LMSettings(threads=args.threads, runtime=args.runtime,
                     **({"few_shot": args.few_shot} if args.few_shot is not None else {}))
+    budget = None if args.budget == 0 else args.budget
     current = Strategy("current", lm,
                        {k: getattr(FitOptions, k) if v is None else v
                         for k, v in (("lm_candidates", args.lm_candidates), ("lm_rounds", args.lm_rounds),
                                      ("early_accept_similarity", args.early_accept),
-                                     ("prune_steps", args.prune_steps))})
+                                     ("prune_steps", args.prune_steps), ("content_floor", args.content_floor))}
+                       | ({"time_budget_s": budget} if args.budget is not None else {}))
     if args.runtimes:  # the same strategy on both LM runtimes
         return [replace(current, name=runtime, lm=replace(lm, runtime=runtime))
                 for runtime in ("llama.cpp", "ctranslate2")]
     if not args.compare:
         return [current]
-    # The settings before issue 6's speed work. (The old code also skipped the second call when
-    # the first gave no acceptable proposal shorter than the rule-compressed form.)
-    old = Strategy("before", LMSettings(threads=args.threads, few_shot=4, runtime="ctranslate2"),
-                   {"lm_candidates": 6, "lm_rounds": 2, "early_accept_similarity": 0.9, "prune_steps": 0})
+    # Before issue 17: no spoken cuts, parser deletions, meaning guard or time budget, and the
+    # LM on 2 threads (the service's old default), whatever the machine's load.
+    old = Strategy("before", replace(lm, threads=2), {"meaning_guard": False, "time_budget_s": None})
     return [current, old]
 
 
@@ -264,7 +265,8 @@ def main() -> None:
     ap.add_argument("--real-seed", type=int, default=17, help="seed of the real-speech sets")
     ap.add_argument("--per-lecture", type=int, default=6, help="real sentences drawn per lecture")
     ap.add_argument("--busy", type=int, default=0, help="busy-loop processes to run beside the bench")
-    ap.add_argument("--budget", type=float, help="time budget per sentence in s (default: FitOptions')")
+    ap.add_argument("--budget", type=float, help="time budget per sentence in s, 0: none (default: FitOptions')")
+    ap.add_argument("--content-floor", type=float, help="meaning guard's content floor (default: FitOptions')")
     ap.add_argument("--no-facts", action="store_true", help="skip the independent fact and parse check")
     args = ap.parse_args()
 
@@ -282,11 +284,10 @@ def main() -> None:
     if args.limit:
         items = items[: args.limit]
 
-    checker_nlp = None
-    if not args.no_facts:
-        from pipelines.fit.syntax import load_parser
+    from pipelines.fit.syntax import load_parser
 
-        checker_nlp = load_parser(args.model_dir)
+    parser = load_parser(args.model_dir)
+    checker_nlp = None if args.no_facts else parser
     busy = start_busy(args.busy)
     load_before = os.getloadavg()
     t0 = time.monotonic()
@@ -306,7 +307,7 @@ def main() -> None:
             t_lm = time.monotonic() - t1
             lm.warm_up()
             shortener = TimedShortener(lm, lm_clock)
-        runs.append(Run(strategy, SentenceFitter(TimedEmbedder(embedder, embed_clock), shortener),
+        runs.append(Run(strategy, SentenceFitter(TimedEmbedder(embedder, embed_clock), shortener, parser),
                         lm_clock, embed_clock, t_lm))
 
     profile = resolve_profile(args.profile)

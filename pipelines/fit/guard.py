@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipelines.fit.estimates import normalize_language
+from pipelines.fit.rules import numbers_in
 from pipelines.fit.syntax import (
     MEASURE_ENTITIES,
     NAME_ENTITIES,
@@ -97,7 +98,7 @@ class Facts:
     names: tuple[str, ...]
     content: tuple[str, ...]
     core: tuple[str, ...]
-    is_sentence: bool
+    problem: str
     vocabulary: frozenset[str] = frozenset()
 
 
@@ -117,19 +118,17 @@ class Guard:
     def facts(self, original: str, doc: Doc | None = None, essential: Doc | None = None) -> Facts:
         """The facts of ``original``; ``doc`` is its parse, ``essential`` the parse of the text
         with fillers cut (``spoken_cuts``), whose content words are the ones that count."""
-        from pipelines.compression import numbers_in
-
         numbers = frozenset(numbers_in(original, self.language))
         names: list[str] = []
         content: list[str] = []
         core: list[str] = []
-        sentence = True
+        problem = ""
         if doc is not None:
             for ent in doc.ents:
                 if ent.label_ in NAME_ENTITIES or (ent.label_ in MEASURE_ENTITIES and any(c.isdigit() for c in ent.text)):
                     names.append(ent.text)
             names += [t.text for t in doc if is_term(t) and not t.like_num]
-            sentence = not sentence_problem(doc)
+            problem = sentence_problem(doc)
         base = essential if essential is not None else doc
         if base is not None:
             for tok in base:
@@ -153,12 +152,10 @@ class Guard:
             content = [w for w in words(original) if len(w) > 3 and w not in _NOT_CONTENT]
         vocabulary = frozenset(w for word in words(original) for w in (word, _stem(word)))
         return Facts(numbers, negation_count(original), tuple(dict.fromkeys(names)),
-                     tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), sentence, vocabulary)
+                     tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), problem, vocabulary)
 
     def check(self, facts: Facts, candidate: str) -> str:
         """Why ``candidate`` loses what the original says ("" when it keeps it all)."""
-        from pipelines.compression import numbers_in
-
         missing_numbers = facts.numbers - numbers_in(candidate, self.language)
         if missing_numbers:
             return f"drops or changes a number ({', '.join(sorted(missing_numbers))})"
@@ -186,11 +183,12 @@ class Guard:
         return ""
 
     def fluency(self, facts: Facts, doc: Doc) -> str:
-        """Why the candidate's parse is not a sentence when the original's is ("" when fine)."""
-        if not facts.is_sentence:
-            return ""
+        """Why the candidate's parse is not a sentence ("" when it is, or when it has only the
+        flaw the original already had: spoken fragments stay fragments)."""
         problem = sentence_problem(doc)
-        return f"not a sentence: {problem}" if problem else ""
+        if not problem or problem.split(" (")[0] == facts.problem.split(" (")[0]:
+            return ""
+        return f"not a sentence: {problem}"
 
 
 def first_fluent(guard: Guard, facts: Facts, nlp: Any, texts: Iterable[str], limit: int = 4) -> dict[str, str]:

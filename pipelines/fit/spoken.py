@@ -33,9 +33,9 @@ _OPENER = re.compile(
 )
 _AND = re.compile(r"^and\s+(?!so\b|then\b|yet\b)(?=\w)", re.IGNORECASE)
 
-_RULES: list[tuple[re.Pattern[str], Replacement]] = [
+_RULES: list[tuple[str, Replacement]] = [
     # Back-references to earlier lectures and signposts.
-    (r",?\s*\bas (?:we|I|you)(?:'ve| have)? (?:discussed|saw|seen|said|mentioned|talked about|covered|did|learned|noted|described)"
+    (r",?\s*\b(?:just )?as (?:we|I|you)(?:'ve| have)? (?:discussed|saw|seen|said|mentioned|talked about|covered|did|learned|noted|described)"
      r"(?: (?:it|this|that|before|earlier|already|previously|last time|last week|a moment ago|a while ago|in the (?:previous|last|first|earlier) "
      r"(?:lecture|video|lesson|class|chapter|section|week)|in lecture \w+|in week \w+))*\s*(?=[,.;!?]|$),?", ""),
     (r"\b(?:and )?it turns out(?: that)?,?\s*", ""),

@@ -154,6 +154,8 @@ def _kind(tok: Token, root: Token) -> str | None:
     if dep == "advmod":
         if head.tag_ in {"JJR", "RBR"} or sum(1 for _ in tok.subtree) > 2:
             return None  # "that much higher": the degree belongs to the comparison
+        if lower == "here" and head.lemma_ == "be":
+            return None  # "here's what ...": "here" stands where the subject would
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):

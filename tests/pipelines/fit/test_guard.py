@@ -66,7 +66,7 @@ def test_a_fragment_is_not_fluent_when_the_original_is_a_sentence(nlp: Any) -> N
     guard = Guard()
     text = "Because the list is sorted, we can find the name in a few steps with binary search."
     facts = guard.facts(text, nlp(text))
-    assert facts.is_sentence
+    assert facts.problem == ""
     assert guard.fluency(facts, nlp("We can find the name in a few steps.")) == ""
     assert guard.fluency(facts, nlp("Because the list is sorted.")).startswith("not a sentence")
     assert guard.fluency(facts, nlp("The name in a few steps with binary search.")).startswith("not a sentence")
