@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines.fit.estimates import normalize_language
 from pipelines.fit.guard import Facts, Guard
+from pipelines.fit.rules import rule_candidates
 from pipelines.fit.spoken import spoken_cuts
 from pipelines.fit.syntax import optional_cuts, plan
 
@@ -71,4 +72,6 @@ def analyse(original: str, language: str, nlp: Any | None, guard: Guard) -> Anal
         docs = list(nlp.pipe(texts))
         facts = guard.facts(original, docs[0], docs[-1])
         return Analysis(original, spoken, facts, guard, nlp)
-    return Analysis(original, spoken, guard.facts(original), guard, None)
+    # Without a parse, the content words that count are those the rules keep (fillers and hedges go).
+    rules = rule_candidates(spoken, language)
+    return Analysis(original, spoken, guard.facts(original, essential_text=rules[-1][1] if rules else spoken), guard, None)

@@ -115,9 +115,11 @@ class Guard:
     language: str = "en"
     max_new_words: int = 1
 
-    def facts(self, original: str, doc: Doc | None = None, essential: Doc | None = None) -> Facts:
+    def facts(self, original: str, doc: Doc | None = None, essential: Doc | None = None,
+              essential_text: str | None = None) -> Facts:
         """The facts of ``original``; ``doc`` is its parse, ``essential`` the parse of the text
-        with fillers cut (``spoken_cuts``), whose content words are the ones that count."""
+        with fillers cut (``spoken_cuts``), whose content words are the ones that count. Without
+        a parse, ``essential_text`` (fillers and hedges cut by the rules) gives the content words."""
         numbers = frozenset(numbers_in(original, self.language))
         names: list[str] = []
         content: list[str] = []
@@ -149,7 +151,7 @@ class Guard:
                         if head.lower_ not in _NOT_CONTENT:
                             core.append(head.lower_)
         else:
-            content = [w for w in words(original) if len(w) > 3 and w not in _NOT_CONTENT]
+            content = [w for w in words(essential_text or original) if len(w) > 3 and w not in _NOT_CONTENT]
         vocabulary = frozenset(w for word in words(original) for w in (word, _stem(word)))
         return Facts(numbers, negation_count(original), tuple(dict.fromkeys(names)),
                      tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), problem, vocabulary)

@@ -82,3 +82,11 @@ def test_a_candidate_may_not_invent_content() -> None:
     # the short forms rules write are not inventions
     facts = guard.facts("In order to save the file, you have to press the button at this point in time.")
     assert guard.check(facts, "To save the file, you must press the button now.") == ""
+
+
+def test_without_a_parser_the_rules_fillers_do_not_count_as_content() -> None:
+    guard = Guard(content_floor=0.6, language="de")
+    text = "Öffnen Sie eigentlich die Einstellungen und wählen Sie sozusagen wirklich Sicherheit."
+    facts = guard.facts(text, essential_text="Öffnen Sie die Einstellungen und wählen Sie Sicherheit.")
+    assert guard.check(facts, "Öffnen Sie die Einstellungen und wählen Sie Sicherheit.") == ""
+    assert "content words" in guard.check(facts, "Öffnen Sie die Einstellungen.")
