@@ -124,7 +124,8 @@ class WebhookPolicy:
             self._store.add_delivery(event.job_id, record, state)
         self._metrics.webhook_attempt(record)
         if record.ok:
-            log.info("webhook %s delivered to %s (attempt %d)", event.id, pending.url, attempt)
+            log.info("webhook %s delivered (attempt %d, HTTP %s) to %s", event.id, attempt, record.status_code,
+                     pending.url)
             return WebhookAttempt(record, state, None)
         if final:
             log.warning("webhook %s to %s failed for good after %d attempts: %s", event.id, pending.url,
