@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 from celery import Celery, Task
+from pydantic import SecretStr
 
 from app.celery.config import BATCH_WEBHOOK_TASK, WEBHOOK_TASK, CelerySettings
 from app.celery.worker import Worker
@@ -31,7 +32,7 @@ def sent() -> list[dict[str, Any]]:
 @pytest.fixture
 def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: list[dict[str, Any]]) -> Iterator[Worker]:
     """A worker on a memory broker whose sent tasks are recorded in ``sent``."""
-    settings = Settings(data_dir=tmp_path, max_attempts=2, broker_url="memory://", webhook_secret=SECRET,
+    settings = Settings(data_dir=tmp_path, max_attempts=2, broker_url="memory://", webhook_secret=SecretStr(SECRET),
                         allow_private_urls=True, webhook_tries=3, webhook_backoff_s=0.5, webhook_timeout_s=5)
     worker = Worker(Celery("t", broker="memory://", set_as_current=False), settings,
                     CelerySettings(preload_models=False))
