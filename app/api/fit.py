@@ -17,11 +17,11 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api import OwnerDep, ServicesDep
+from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 
 if TYPE_CHECKING:
-    from pipelines.paraphrase import FitResult
+    from pipelines.fit.sentence import FitResult, SentenceFitter
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["fit"])
@@ -65,7 +65,7 @@ class CandidateOut(BaseModel):
 
 
 class FitResponse(BaseModel):
-    """See ``pipelines.paraphrase.FitResult``; ``unit`` says whether estimates are s or chars."""
+    """See ``pipelines.fit.sentence.FitResult``; ``unit`` says whether estimates are s or chars."""
 
     original: str
     text: str
@@ -82,8 +82,8 @@ class FitResponse(BaseModel):
     candidates: list[CandidateOut]
 
 
-def _run(services: Any, req: FitRequest) -> FitResult:
-    from pipelines.paraphrase import FitOptions  # imported on first use: keeps the server's start fast
+def _run(services: Services, req: FitRequest) -> FitResult:
+    from pipelines.fit.sentence import FitOptions  # imported on first use: keeps the server's start fast
 
     options = FitOptions(
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
@@ -92,7 +92,8 @@ def _run(services: Any, req: FitRequest) -> FitResult:
     )
     # The paraphraser holds one LM context and one MiniLM encoder: one call at a time.
     with _run_lock:
-        return services.models.paraphraser().fit(req.text, options)
+        fitter: SentenceFitter = services.models.fitter()
+        return fitter.fit(req.text, options)
 
 
 _run_lock = threading.Lock()
