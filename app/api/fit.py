@@ -91,12 +91,12 @@ def _run(services: Services, req: FitRequest) -> FitResult:
         similarity_floor=req.similarity_floor, lm=req.lm, check_lines=req.check_lines,
     )
     # The paraphraser holds one LM context and one MiniLM encoder: one call at a time.
-    with _run_lock:
+    with paraphraser_lock:
         paraphraser: Paraphraser = services.models.paraphraser()
         return paraphraser.fit(req.text, options)
 
 
-_run_lock = threading.Lock()
+paraphraser_lock = threading.Lock()
 
 
 @router.post("/fit", response_model=FitResponse, responses=_ERRORS,
