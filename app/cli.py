@@ -253,7 +253,7 @@ def fit(
     """Shorten over-long cues of a subtitle file to their own slots; timings unchanged."""
     from app.model_cache import ModelCache
     from app.stages import write_atomic, write_json
-    from pipelines.subtitle_fit import SubtitleFitOptions, fit_subtitles
+    from pipelines.fit.subtitle_file import SubtitleFitOptions, fit_subtitles
 
     _setup_logging(verbose)
     try:
@@ -262,7 +262,7 @@ def fit(
         raise _fail(f"cannot read {subtitles_file}: {e}") from None
     try:
         options = SubtitleFitOptions(mode=mode, language=language, profile=profile, lm=lm)  # type: ignore[arg-type]
-        paraphraser = ModelCache(Settings()).paraphraser()
+        paraphraser = ModelCache(Settings()).fitter()
         result = fit_subtitles(content, options, paraphraser)
     except PipelineError as e:
         raise _fail(str(e)) from None

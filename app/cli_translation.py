@@ -43,14 +43,14 @@ def _media_of(folder: Path) -> tuple[Path | None, bool]:
         return None, True
 
 
-def _paraphraser(language: str) -> Any:
+def _fitter(language: str) -> Any:
     """MiniLM, and the LM only for a language it serves (SmolLM2 is English-centric)."""
-    from pipelines.duration import normalize_language
-    from pipelines.paraphrase import FitOptions, Paraphraser
+    from pipelines.fit.estimates import normalize_language
+    from pipelines.fit.sentence import FitOptions, SentenceFitter
 
     settings = Settings()
     use_lm = normalize_language(language) in FitOptions.lm_languages
-    return Paraphraser.load(settings.model_dir, threads=settings.cpu_threads or 2, use_lm=use_lm)
+    return SentenceFitter.load(settings.model_dir, threads=settings.cpu_threads or 2, use_lm=use_lm)
 
 
 def export_command(
@@ -95,7 +95,7 @@ def import_command(
     try:
         data = translated.read_bytes()
         doc = load_document(folder, local_job_id(folder), style, target)
-        outcome = import_translation(folder, doc, style, data, target, _paraphraser, mode=mode)  # type: ignore[arg-type]
+        outcome = import_translation(folder, doc, style, data, target, _fitter, mode=mode)  # type: ignore[arg-type]
     except OSError as e:
         raise _fail(f"cannot read {translated}: {e}") from None
     except TranslationFileError as e:

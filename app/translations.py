@@ -34,7 +34,7 @@ from pipelines.translation.units import SourceCue, TranslationDocument, build_do
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 
 if TYPE_CHECKING:
-    from pipelines.paraphrase import Paraphraser
+    from pipelines.fit.sentence import SentenceFitter
     from pipelines.translation.merge import MergeResult
 
 SUBTITLES_JSON = "subtitles.json"
@@ -92,7 +92,7 @@ def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str
     Raises:
         Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
     """
-    from pipelines.text_tracking import TextEvent
+    from pipelines.ocr.tracking import TextEvent
 
     subs = _read_json(out_dir / SUBTITLES_JSON)
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]))
@@ -166,19 +166,19 @@ def import_translation(
     profile: StyleProfile,
     data: bytes,
     language: str | None,
-    paraphraser: Callable[[str], Paraphraser],
+    fitter: Callable[[str], SentenceFitter],
     mode: Mode = "reading",
     syllables_per_second: float | None = None,
 ) -> ImportOutcome:
     """Check, fit and write a translated file; nothing is written when it is refused.
 
-    ``paraphraser`` gives the paraphraser for the target language; it is called only once the
+    ``fitter`` gives the sentence fitter for the target language; it is called only once the
     file has passed its checks, so a refused file costs no model loading.
 
     Raises:
         TranslationFileError: the file's problems, each naming its unit (nothing written).
     """
-    from pipelines.subtitle_fit import SubtitleFitOptions
+    from pipelines.fit.subtitle_file import SubtitleFitOptions
     from pipelines.translation.merge import merge_translation
     from pipelines.translation.targets import check_translation, read_translation
 
@@ -189,7 +189,7 @@ def import_translation(
     lang = check_language(targets.language)
     options = SubtitleFitOptions(mode=mode, language=lang, profile=profile,
                                  syllables_per_second=syllables_per_second)
-    result = merge_translation(doc, targets, options, paraphraser(lang))
+    result = merge_translation(doc, targets, options, fitter(lang))
     names = files_for(lang)
     outputs = {names["srt"]: to_srt(result.cues), names["vtt"]: to_vtt(result.cues),
                names["report"]: json.dumps(_report_doc(result, targets.format), ensure_ascii=False, indent=2) + "\n",

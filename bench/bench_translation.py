@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.asr import Word  # noqa: E402
+from pipelines.fit.sentence import SentenceFitter  # noqa: E402
+from pipelines.fit.subtitle_file import SubtitleFitOptions  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
-from pipelines.paraphrase import Paraphraser  # noqa: E402
-from pipelines.subtitle_fit import SubtitleFitOptions  # noqa: E402
 from pipelines.subtitles import PROFILES, segment_words  # noqa: E402
 from pipelines.translation.merge import merge_translation  # noqa: E402
 from pipelines.translation.pseudo import pseudo_translate  # noqa: E402
@@ -66,7 +66,7 @@ def lesson_cues(minutes: float) -> list[SourceCue]:
     return [SourceCue(c.index, c.start, c.end, c.lines) for c in segment_words(words, PROFILES["netflix-en"])]
 
 
-def run(doc: TranslationDocument, language: str, style: str, paraphraser: Paraphraser) -> dict[str, object]:
+def run(doc: TranslationDocument, language: str, style: str, fitter: SentenceFitter) -> dict[str, object]:
     doc = replace(doc, target_language=language)
     texts = {u.id: pseudo_translate(u.source, language, 1.3, style, seed=u.id) for u in doc.units}  # type: ignore[arg-type]
     translated = write_xliff(doc, "2.1", texts)
@@ -74,7 +74,7 @@ def run(doc: TranslationDocument, language: str, style: str, paraphraser: Paraph
     started = time.monotonic()
     targets = check_translation(doc, read_translation(translated), language)
     read_s = time.monotonic() - started
-    result = merge_translation(doc, targets, SubtitleFitOptions(language=language), paraphraser)
+    result = merge_translation(doc, targets, SubtitleFitOptions(language=language), fitter)
     import_s = time.monotonic() - started
     report = {r.id: r for r in result.report}
     over_ids = {u.id for u in over_before}
@@ -105,13 +105,13 @@ def main() -> None:
     print(f"lesson: {len(cues)} cues over {cues[-1].end / 60:.1f} min; export (units + XLIFF 2.1 + 1.2): "
           f"{export_s:.3f} s ({', '.join(f'{v}: {len(b) // 1024} KiB' for v, b in exports.items())})")
     t0 = time.monotonic()
-    paraphraser = Paraphraser.load(DEFAULT_MODEL_DIR, threads=args.threads, use_lm=False)
-    print(f"paraphraser (MiniLM; the LM serves English only) loaded in {time.monotonic() - t0:.1f} s")
+    fitter = SentenceFitter.load(DEFAULT_MODEL_DIR, threads=args.threads, use_lm=False)
+    print(f"sentence fitter (MiniLM; the LM serves English only) loaded in {time.monotonic() - t0:.1f} s")
     print(f"{'target':<16} {'over':>5} {'fit':>5} {'share':>7} {'left':>5} {'read+check':>11} "
           f"{'fit':>7} {'import':>7} {'sim':>6}  methods")
     for language in args.languages.split(","):
         for style in args.styles.split(","):
-            r = run(doc, language, style, paraphraser)
+            r = run(doc, language, style, fitter)
             print(f"{language + ' ' + style:<16} {r['over_before']:>5} {r['fit_after']:>5} {r['share']:>7.1%} "
                   f"{r['still_over']:>5} {r['read_check_s']:>10.3f}s {r['fit_s']:>6.2f}s {r['import_s']:>6.2f}s "
                   f"{r['similarity']:>6.3f}  {r['methods']}")

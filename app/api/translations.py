@@ -4,7 +4,7 @@ imported translations.
 ``GET /v1/jobs/{id}/files/translation.xlf?version=2.1&target=de`` is registered before the job
 routes' ``/files/{name}`` so that it is not taken for a stored file. An import is checked first
 (a 4xx names every unit and problem, nothing written), then fitted in a worker thread with the
-API process's paraphraser (as ``POST /v1/fit`` does) and announced with a
+API process's sentence fitter (as ``POST /v1/fit`` does) and announced with a
 ``translation.merged`` webhook event; the preview video is rendered after the answer is sent.
 """
 
@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from app import translations
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody, error_response
-from app.api.fit import paraphraser_lock
+from app.api.fit import fitter_lock
 from app.api.jobs import JobId, load_job
 from app.exceptions import Conflict, InvalidInput, PayloadTooLarge
 from app.jobs import Job, StageStatus
@@ -31,7 +31,7 @@ from app.webhooks import WebhookEvent
 from pipelines.exceptions import PipelineError, TranslationFileError
 
 if TYPE_CHECKING:
-    from pipelines.paraphrase import Paraphraser
+    from pipelines.fit.sentence import SentenceFitter
     from pipelines.subtitles import StyleProfile
 
 log = logging.getLogger(__name__)
@@ -120,12 +120,12 @@ def _import(services: Services, folder: Path, job: Job, data: bytes, language: s
     profile = _profile(job)
     doc = translations.load_document(folder, job.id, profile, language)
 
-    def paraphraser(_: str) -> Paraphraser:
-        return services.models.paraphraser()  # type: ignore[no-any-return]
+    def fitter(_: str) -> SentenceFitter:
+        return services.models.fitter()
 
-    # One fit at a time on the process's paraphraser (it is shared with POST /v1/fit).
-    with paraphraser_lock:
-        return translations.import_translation(folder, doc, profile, data, language, paraphraser, mode=mode)
+    # One fit at a time on the process's fitter (it is shared with POST /v1/fit).
+    with fitter_lock:
+        return translations.import_translation(folder, doc, profile, data, language, fitter, mode=mode)
 
 
 def _render_preview(folder: Path, job: Job, language: str) -> None:

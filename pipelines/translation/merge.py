@@ -3,7 +3,7 @@
 Each cue's target is measured against the cue's own slot in the target language: reading mode
 (the style profile's reading speed and lines) for subtitles, speaking mode (syllables at the
 language's rate) for voice-over scripts. A target that does not fit goes through the
-paraphraser (``Paraphraser.fit``: rules, trims, deletions, the LM where the language has one),
+sentence fitter (``SentenceFitter.fit``: rules, trims, deletions, the LM where the language has one),
 as the fit stage does; what still does not fit is kept, flagged with the rule it breaks.
 
 On-screen texts are not rewritten (a UI label must match the translated software, not be
@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from pipelines.duration import reading_chars, reading_estimate, wrap_lines
-from pipelines.linebreaks import layout_lines
-from pipelines.paraphrase import FitResult, Paraphraser, resolve_profile
-from pipelines.subtitle_fit import SubtitleFitOptions
+from pipelines.fit.estimates import reading_estimate
+from pipelines.fit.sentence import FitResult, SentenceFitter, resolve_profile
+from pipelines.fit.subtitle_file import SubtitleFitOptions
+from pipelines.linebreaks import wrap_lines
+from pipelines.ocr.tracking import Box
+from pipelines.reading import reading_chars
 from pipelines.subtitles import Cue
-from pipelines.text_tracking import Box
 from pipelines.translation.targets import Targets
 from pipelines.translation.units import TranslationDocument, TranslationUnit
 
@@ -99,8 +100,7 @@ class MergeResult:
 
 
 def _lines(text: str, max_line_chars: int, max_lines: int) -> tuple[str, ...]:
-    laid = layout_lines(text.split(), max_line_chars, max_lines)
-    return laid[0] if laid else tuple(wrap_lines(text, max_line_chars))
+    return tuple(wrap_lines(text, max_line_chars, max_lines)) or (text,)
 
 
 def _flags(unit: TranslationUnit, result: FitResult, lines: tuple[str, ...], mode: str) -> tuple[str, ...]:
@@ -122,11 +122,11 @@ def _flags(unit: TranslationUnit, result: FitResult, lines: tuple[str, ...], mod
 
 
 def _fit_cue(unit: TranslationUnit, target: str, options: SubtitleFitOptions,
-             paraphraser: Paraphraser) -> CueReport:
+             fitter: SentenceFitter) -> CueReport:
     cue_options = options.cue_options(unit.slot_s)
     if unit.slot_s < options.min_slot_s:  # no useful slot: measure, do not search
         cue_options = replace(cue_options, lm="never", prune_steps=0)
-    result = paraphraser.fit(target, cue_options)
+    result = fitter.fit(target, cue_options)
     profile = resolve_profile(options.profile)
     lines = _lines(result.text, int(profile.max_line_chars), int(profile.max_lines))
     status: CueStatus = "over" if not result.fits else ("shortened" if result.changed else "ok")
@@ -144,7 +144,7 @@ def merge_translation(
     doc: TranslationDocument,
     targets: Targets,
     options: SubtitleFitOptions,
-    paraphraser: Paraphraser,
+    fitter: SentenceFitter,
     progress: Callable[[float], None] | None = None,
 ) -> MergeResult:
     """Fit every cue's target to its slot and check every on-screen target against its place.
@@ -153,7 +153,7 @@ def merge_translation(
         doc: the job's units.
         targets: checked targets (``check_translation``).
         options: fit options; ``language`` is replaced by the targets' language.
-        paraphraser: a loaded paraphraser (reused for every cue).
+        fitter: a loaded sentence fitter (reused for every cue).
         progress: called with the fraction of cues done.
     """
     started = time.monotonic()
@@ -161,7 +161,7 @@ def merge_translation(
     reports: list[CueReport] = []
     cues = doc.cues
     for n, unit in enumerate(cues, start=1):
-        reports.append(_fit_cue(unit, targets.texts[unit.id], options, paraphraser))
+        reports.append(_fit_cue(unit, targets.texts[unit.id], options, fitter))
         if progress is not None:
             progress(n / max(1, len(cues)))
     screen = []

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.duration import normalize_language
 from pipelines.exceptions import MediaError
+from pipelines.fit.estimates import normalize_language
 
 log = logging.getLogger(__name__)
 

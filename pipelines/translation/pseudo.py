@@ -20,7 +20,7 @@ import re
 import zlib
 from typing import Literal
 
-from pipelines.duration import normalize_language
+from pipelines.fit.estimates import normalize_language
 
 Style = Literal["padding", "stretch"]
 

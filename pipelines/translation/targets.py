@@ -14,8 +14,8 @@ import html
 import io
 from dataclasses import dataclass
 
-from pipelines.duration import normalize_language
 from pipelines.exceptions import OptionsError, TranslationFileError, UnitProblem
+from pipelines.fit.estimates import normalize_language
 from pipelines.translation.units import TranslationDocument, cue_unit_id
 from pipelines.translation.xliff import ReadUnit, TranslatedFile, read_xliff
 

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.duration import ReadingProfile, reading_chars
-from pipelines.text_tracking import Box, TextEvent, normalise_text
+from pipelines.ocr.tracking import Box, TextEvent, normalise_text
+from pipelines.reading import ReadingProfile, reading_chars
 
 UnitKind = Literal["cue", "screen"]
 RIGHT_MARGIN = 0.95  # on-screen text may run to 95 % of the frame width

@@ -1,5 +1,5 @@
 """Translation routes through FastAPI's test client: a finished job's files on disk, a real
-LocalStorage, a bag-of-words paraphraser, a recording webhook dispatcher."""
+LocalStorage, a bag-of-words sentence fitter, a recording webhook dispatcher."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from app.jobs import Job, JobStatus, Source, StageState, StageStatus
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage
-from pipelines.paraphrase import Paraphraser
+from pipelines.fit.sentence import SentenceFitter
 from pipelines.translation.pseudo import pseudo_translate
 from pipelines.translation.targets import read_translation
 from pipelines.translation.xliff import schema_errors
-from tests.pipelines.test_paraphrase import BagOfWords
+from tests.pipelines.fit.test_sentence import BagOfWords
 from tests.pipelines.translation.conftest import CUES, EVENTS
 
 JOB_ID = "job_" + "a" * 20
@@ -67,7 +67,7 @@ def api(tmp_path: Path) -> SimpleNamespace:
     app.include_router(translation_routes.router)
     app.include_router(job_routes.router)
     models = ModelCache(Settings())
-    models.get("paraphraser", lambda: Paraphraser(BagOfWords()))
+    models.get("fitter", lambda: SentenceFitter(BagOfWords()))
     webhooks = Webhooks()
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models, storage=storage,
                                          store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING)),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.ocr.tracking import TextEvent
 from pipelines.subtitles import PROFILES
-from pipelines.text_tracking import TextEvent
 from pipelines.translation.units import SourceCue, TranslationDocument, build_document, screen_texts
 
 CUES = [

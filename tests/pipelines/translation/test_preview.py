@@ -68,7 +68,7 @@ def test_track_language_codes() -> None:
 def test_the_burned_in_text_reads_as_the_target(clip: Path, tmp_path: Path, model_dir: Path) -> None:
     import cv2
 
-    from pipelines.ocr_engines import load_engine
+    from pipelines.ocr.engines import load_engine
 
     out = render_preview(clip, TARGET, SOURCE, tmp_path / "p.mp4", "de", "en").path
     frame = cv2.cvtColor(_frame(out, 1.5), cv2.COLOR_GRAY2BGR)

@@ -1,12 +1,12 @@
-"""Duration-constrained paraphrasing: make a text fit its time slot without losing its meaning.
+"""Fit one sentence: make a text fit its time slot without losing its meaning.
 
 Candidates come from cheap to dear: the original; rule-based compression
-(``pipelines.compression``: verbose phrases, fillers, contractions, digits, hedges); extractive
+(``pipelines.fit.rules``: verbose phrases, fillers, contractions, digits, hedges); extractive
 trims (brackets, asides and trailing clauses dropped); a greedy deletion search that drops one
 phrase at a time from the rule-compressed form (adverbs, prepositional phrases, relative and
 trailing clauses: ``compression.deletions``), each step the one that loses least meaning per unit
 saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on llama.cpp
-(``pipelines.smollm_llamacpp``; CTranslate2, ``pipelines.smollm``, where llama-cpp-python is not
+(``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where llama-cpp-python is not
 built), asked for a shorter version of the rule-compressed form. With
 ``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
 candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
@@ -30,23 +30,16 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
-from pipelines.compression import deletions, numbers_in, rule_candidates, tidy, trims
-from pipelines.duration import (
-    ReadingProfile,
-    default_rate,
-    normalize_language,
-    reading_chars,
-    reading_estimate,
-    speaking_estimate,
-)
 from pipelines.exceptions import OptionsError
-
-if TYPE_CHECKING:
-    from pipelines.smollm import Shortener
+from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
+from pipelines.fit.lm import LanguageModel, load_lm
+from pipelines.fit.lm_prompt import LMSettings
+from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
+from pipelines.reading import ReadingProfile, reading_chars
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +77,7 @@ class FitOptions:
             on the bench, 0.9 sent a further 11 % of sentences to the LM, which already had an
             acceptable fitting answer, for a few hundredths of similarity).
         lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
-        lm_candidates: LM proposals sampled per call (one batched decode; see pipelines.smollm).
+        lm_candidates: LM proposals sampled per call (one batched decode; see pipelines.fit.lm_ctranslate2).
         lm_greedy: also decode greedily (a second decode; rarely short enough to win).
         lm_rounds: LM calls per text at most: while no proposal fits, shorten the closest
             acceptable one again, or sample the rule-compressed form afresh when there is none
@@ -273,19 +266,19 @@ def rank(candidates: Sequence[Candidate]) -> list[Candidate]:
     return sorted(candidates, key=_rank_key)
 
 
-class Paraphraser:
+class SentenceFitter:
     """Fits texts to slots; holds the models, loaded once and reused for every call.
 
-    Build it with ``Paraphraser.load(model_dir)`` in a worker, or pass any embedder and
-    shortener (tests use fakes). ``shortener=None`` disables the LM.
+    Build it with ``SentenceFitter.load(model_dir)`` in a worker, or pass any embedder and
+    language model (tests use fakes). ``lm=None`` disables the LM.
     """
 
-    def __init__(self, embedder: Embedder, shortener: Shortener | None = None) -> None:
+    def __init__(self, embedder: Embedder, lm: LanguageModel | None = None) -> None:
         self.embedder = embedder
-        self.shortener = shortener
+        self.lm = lm
 
     @classmethod
-    def load(cls, model_dir: Path, *, threads: int = 2, use_lm: bool = True, warm_up: bool = True) -> Paraphraser:
+    def load(cls, model_dir: Path, *, threads: int = 2, use_lm: bool = True, warm_up: bool = True) -> SentenceFitter:
         """Load MiniLM and (unless ``use_lm`` is False) SmolLM2 from the model directory.
 
         Raises:
@@ -295,18 +288,13 @@ class Paraphraser:
 
         started = time.monotonic()
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
-        shortener = None
-        if use_lm:
-            from pipelines.smollm import LMSettings, load_shortener
-
-            lm = load_shortener(Path(model_dir), LMSettings(threads=threads))
-            if warm_up:
-                lm.warm_up()
-            shortener = lm
+        lm = load_lm(Path(model_dir), LMSettings(threads=threads)) if use_lm else None
         if warm_up:
+            if lm is not None:
+                lm.warm_up()
             embedder.similarity("warm-up", ["warm up"])
-        log.info("paraphraser ready in %.2f s", time.monotonic() - started)
-        return cls(embedder, shortener)
+        log.info("sentence fitter ready in %.2f s", time.monotonic() - started)
+        return cls(embedder, lm)
 
     def fit(self, text: str, options: FitOptions) -> FitResult:
         """Rewrite ``text`` to fit the slot of ``options``, keeping its meaning.
@@ -420,7 +408,7 @@ class Paraphraser:
         )
 
     def _use_lm(self, options: FitOptions, good_enough: bool) -> bool:
-        if self.shortener is None or options.lm == "never":
+        if self.lm is None or options.lm == "never":
             return False
         if options.lm == "always":
             return True
@@ -429,12 +417,12 @@ class Paraphraser:
     def _lm_candidates(
         self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0
     ) -> list[tuple[str, str]]:
-        assert self.shortener is not None
+        assert self.lm is not None
         current = slot.measure(source).estimate
         ratio = slot.limit / current if current > 0 else 1.0
         try:
             # Asking for fewer words than the slot allows: the model overshoots what it is asked.
-            proposals = self.shortener.shorten([source], target_ratio=ratio * 0.75,
+            proposals = self.lm.shorten([source], target_ratio=ratio * 0.75,
                                                sampled=options.lm_candidates, greedy=options.lm_greedy,
                                                attempt=attempt)
         except Exception:  # the LM is an optional helper; rules and trims still give an answer

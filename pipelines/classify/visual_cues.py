@@ -137,7 +137,7 @@ def visual_cues_from_ocr_samples(samples: Sequence[object]) -> VisualCues:
     """Cues from the OCR stage's per-sample detections, without touching the frames again.
 
     Each sample needs ``detections`` (what was read there) and ``new_scene`` (a cut: most of
-    the frame changed), as ``pipelines.text_tracking.FrameDetections`` has. Text share is the
+    the frame changed), as ``pipelines.ocr.tracking.FrameDetections`` has. Text share is the
     share of samples with any text; the static share is the share of sample changes that are
     not cuts (a proxy: small changes such as typing still count as static). No layout cue.
     """

@@ -178,7 +178,8 @@ def chunk_weights(chunks: Sequence[Chunk], screen_text_share: float) -> np.ndarr
     if not len(chunks):
         return words
     if is_screen.all() or not is_screen.any():
-        return words / words.sum()
+        alone: np.ndarray = words / words.sum()
+        return alone
     out = np.zeros_like(words)
     out[~is_screen] = (1 - screen_text_share) * words[~is_screen] / words[~is_screen].sum()
     out[is_screen] = screen_text_share * words[is_screen] / words[is_screen].sum()

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from pipelines.exceptions import EngineNotInstalledError, OptionsError
-from pipelines.frames import PixelBox
 from pipelines.models import model_path
+from pipelines.ocr.frames import PixelBox
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.duration import reading_chars, speaking_estimate
 from pipelines.exceptions import OptionsError, UnsupportedLanguageError
-from pipelines.paraphrase import Candidate, FitOptions, Paraphraser, rank, word_change
-from pipelines.smollm import clean_output
+from pipelines.fit.estimates import speaking_estimate
+from pipelines.fit.lm_prompt import clean_output
+from pipelines.fit.sentence import Candidate, FitOptions, SentenceFitter, rank, word_change
+from pipelines.reading import reading_chars
 
 STOPWORDS = set(
     "a an the so basically what we are going to do is be it its it's that this of in on at to and or "
@@ -75,7 +76,7 @@ def chars(text: str) -> int:
 
 def test_text_that_fits_is_returned_unchanged_without_models() -> None:
     embedder, lm = BagOfWords(), ScriptedLM(["x"])
-    result = Paraphraser(embedder, lm).fit("  Save   your work. ", FitOptions(max_seconds=5.0))
+    result = SentenceFitter(embedder, lm).fit("  Save   your work. ", FitOptions(max_seconds=5.0))
     assert result.text == "Save your work." and result.fits and not result.changed
     assert result.method == "original" and result.overrun == 0.0
     assert lm.calls == [] and embedder.calls == 0
@@ -84,7 +85,7 @@ def test_text_that_fits_is_returned_unchanged_without_models() -> None:
 def test_rules_that_fit_make_the_lm_unnecessary() -> None:
     lm = ScriptedLM(["Settings page."])
     limit = chars(FILLED) - 25
-    result = Paraphraser(BagOfWords(), lm).fit(FILLED, FitOptions(max_chars=limit))
+    result = SentenceFitter(BagOfWords(), lm).fit(FILLED, FitOptions(max_chars=limit))
     assert result.fits and result.method.startswith("rules:")
     assert chars(result.text) <= limit < chars(FILLED)
     assert "look at how the settings page works" in result.text
@@ -95,7 +96,7 @@ def test_lm_candidate_chosen_when_rules_are_not_enough() -> None:
     short = "The compiler translates each source statement into machine instructions."
     lm = ScriptedLM([short, ""])
     limit = chars(short) + 2
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert lm.calls and lm.calls[0][0] == [PLAIN]
     assert 0 < lm.calls[0][1] < 1  # asked for a shorter text
     assert result.fits and result.text == short and result.method == "lm"
@@ -106,7 +107,7 @@ def test_lm_candidate_chosen_when_rules_are_not_enough() -> None:
 def test_meaning_floor_is_honoured() -> None:
     lm = ScriptedLM(["Compilers exist."])  # fits, but keeps little of the meaning
     limit = chars("Compilers exist.") + 1
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, similarity_floor=0.8))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, similarity_floor=0.8))
     below = [c for c in result.candidates if c.text == "Compilers exist."]
     assert below and below[0].fits and not below[0].acceptable
     assert result.text != "Compilers exist."
@@ -118,7 +119,7 @@ def test_meaning_floor_is_honoured() -> None:
 def test_when_nothing_fits_the_closest_acceptable_candidate_is_returned() -> None:
     closer = "The compiler reads each source file and turns every statement into machine code."
     lm = ScriptedLM([closer])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=20, lm="always"))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=20, lm="always"))
     assert not result.fits
     acceptable = [c for c in result.candidates if c.acceptable]
     assert result.overrun == min(c.overrun for c in acceptable)
@@ -127,7 +128,7 @@ def test_when_nothing_fits_the_closest_acceptable_candidate_is_returned() -> Non
 
 
 def test_lm_failure_still_gives_an_answer() -> None:
-    result = Paraphraser(BagOfWords(), ScriptedLM([], fail=True)).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30))
+    result = SentenceFitter(BagOfWords(), ScriptedLM([], fail=True)).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30))
     assert result.text and not result.fits
 
 
@@ -147,22 +148,22 @@ def test_ranking_prefers_similarity_then_least_change() -> None:
 def test_lm_modes_and_languages() -> None:
     limit = chars(FILLED) - 25
     lm = ScriptedLM(["Let's see how the settings page works."])
-    Paraphraser(BagOfWords(), lm).fit(FILLED, FitOptions(max_chars=limit, lm="always"))
+    SentenceFitter(BagOfWords(), lm).fit(FILLED, FitOptions(max_chars=limit, lm="always"))
     assert len(lm.calls) == 1
     lm = ScriptedLM(["x"])
-    Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30, lm="never"))
+    SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30, lm="never"))
     assert lm.calls == []
     lm = ScriptedLM(["x"])
-    Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30, language="de"))
+    SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=30, language="de"))
     assert lm.calls == []  # SmolLM2 is English-centric: not used for German under "auto"
 
 
 def test_speaking_mode_uses_syllables_and_a_calibrated_rate() -> None:
     est = speaking_estimate(FILLED, "en").seconds
-    result = Paraphraser(BagOfWords()).fit(FILLED, FitOptions(mode="speaking", max_seconds=est * 0.8))
+    result = SentenceFitter(BagOfWords()).fit(FILLED, FitOptions(mode="speaking", max_seconds=est * 0.8))
     assert result.unit == "s" and result.original_estimate == pytest.approx(est)
     assert result.fits and result.estimate <= est * 0.8
-    slow = Paraphraser(BagOfWords()).fit(
+    slow = SentenceFitter(BagOfWords()).fit(
         FILLED, FitOptions(mode="speaking", max_seconds=est * 0.8, syllables_per_second=3.0)
     )
     assert slow.original_estimate == pytest.approx(est * 6.19 / 3.0)
@@ -171,16 +172,16 @@ def test_speaking_mode_uses_syllables_and_a_calibrated_rate() -> None:
 def test_speech_rules_do_not_use_abbreviations() -> None:
     text = "There are many ways to do this, for example with a loop, and so on and so forth."
     limit = speaking_estimate(text, "en").seconds * 0.95
-    result = Paraphraser(BagOfWords()).fit(text, FitOptions(mode="speaking", max_seconds=limit))
+    result = SentenceFitter(BagOfWords()).fit(text, FitOptions(mode="speaking", max_seconds=limit))
     assert all("e.g." not in c.text and "etc." not in c.text for c in result.candidates)
 
 
 def test_reading_mode_checks_lines() -> None:
     text = " ".join(["word"] * 24)  # 119 chars: 3 lines of 42 but only 6 s of reading at 20 CPS
-    result = Paraphraser(BagOfWords()).fit(text, FitOptions(max_seconds=10.0, lm="never", check_lines=True))
+    result = SentenceFitter(BagOfWords()).fit(text, FitOptions(max_seconds=10.0, lm="never", check_lines=True))
     assert result.original_estimate < 10.0 and not result.fits
     assert result.overrun == pytest.approx((119 - 84) / 20.0)  # chars beyond 2 x 42, at 20 CPS
-    assert Paraphraser(BagOfWords()).fit(text, FitOptions(max_seconds=10.0)).fits  # a bare slot
+    assert SentenceFitter(BagOfWords()).fit(text, FitOptions(max_seconds=10.0)).fits  # a bare slot
 
 
 @pytest.mark.parametrize(
@@ -199,12 +200,12 @@ def test_unknown_language_needs_a_rate_and_unknown_profile_is_named() -> None:
         FitOptions(mode="speaking", language="fi", max_seconds=2.0)
     FitOptions(mode="speaking", language="fi", max_seconds=2.0, syllables_per_second=6.0)
     with pytest.raises(OptionsError, match="netflix-en"):
-        Paraphraser(BagOfWords()).fit(PLAIN, FitOptions(max_seconds=1.0, profile="nope"))
+        SentenceFitter(BagOfWords()).fit(PLAIN, FitOptions(max_seconds=1.0, profile="nope"))
 
 
 def test_empty_text_is_an_error() -> None:
     with pytest.raises(OptionsError, match="empty"):
-        Paraphraser(BagOfWords()).fit("   ", FitOptions(max_seconds=1.0))
+        SentenceFitter(BagOfWords()).fit("   ", FitOptions(max_seconds=1.0))
 
 
 def test_word_change() -> None:
@@ -242,14 +243,14 @@ LECTURE = [
 
 
 @pytest.fixture(scope="module")
-def paraphraser(require_model, model_dir: Path) -> Paraphraser:  # type: ignore[no-untyped-def]
+def paraphraser(require_model, model_dir: Path) -> SentenceFitter:  # type: ignore[no-untyped-def]
     require_model("minilm-l6-v2")
     require_model("smollm2-135m-gguf")
-    return Paraphraser.load(model_dir)
+    return SentenceFitter.load(model_dir)
 
 
 @pytest.mark.slow
-def test_real_models_fit_lecture_sentences(paraphraser: Paraphraser) -> None:
+def test_real_models_fit_lecture_sentences(paraphraser: SentenceFitter) -> None:
     fitted = 0
     for text in LECTURE:
         est = paraphraser.fit(text, FitOptions(max_seconds=60.0)).original_estimate
@@ -267,13 +268,13 @@ def test_real_models_fit_lecture_sentences(paraphraser: Paraphraser) -> None:
 
 
 @pytest.mark.slow
-def test_real_lm_proposes_shorter_sentences(paraphraser: Paraphraser) -> None:
-    from pipelines.smollm_llamacpp import LlamaCppShortener
+def test_real_lm_proposes_shorter_sentences(paraphraser: SentenceFitter) -> None:
+    from pipelines.fit.lm_llamacpp import LlamaCppLM
 
-    assert isinstance(paraphraser.shortener, LlamaCppShortener)  # the runtime the service uses
+    assert isinstance(paraphraser.lm, LlamaCppLM)  # the runtime the service uses
     text = LECTURE[3]
     # As the paraphraser asks: sampled proposals only (greedy decoding mostly copies the source).
-    proposals = paraphraser.shortener.shorten([text], target_ratio=0.7, sampled=4, greedy=False)
+    proposals = paraphraser.lm.shorten([text], target_ratio=0.7, sampled=4, greedy=False)
     assert proposals, "SmolLM2 gave no usable proposal"
     assert all(0 < len(p) < len(text) for p in proposals)
     sims = paraphraser.embedder.similarity(text, proposals)
@@ -284,12 +285,12 @@ def test_a_faithful_trim_skips_the_lm_but_a_lossy_one_does_not() -> None:
     aside = "The compiler (a program) checks every statement and every expression."
     kept = "The compiler checks every statement and every expression."
     lm = ScriptedLM(["x y z"])
-    result = Paraphraser(BagOfWords(), lm).fit(aside, FitOptions(max_chars=len(kept) + 1))
+    result = SentenceFitter(BagOfWords(), lm).fit(aside, FitOptions(max_chars=len(kept) + 1))
     assert result.text == kept and result.method == "trim" and result.similarity >= 0.9
     assert lm.calls == []
 
     lm = ScriptedLM(["x y z"])
-    result = Paraphraser(BagOfWords(), lm).fit(
+    result = SentenceFitter(BagOfWords(), lm).fit(
         aside, FitOptions(max_chars=len(kept) + 1, early_accept_similarity=0.99))
     assert len(lm.calls) == 1 and result.text == kept  # the LM ran; its proposal lost on meaning
 
@@ -316,12 +317,12 @@ def test_second_lm_round_shortens_the_closest_proposal_again() -> None:
     step2 = "The compiler translates each source statement into machine instructions."
     lm = SteppingLM([[step1], [step2]])
     limit = chars(step2) + 1
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert [c[0] for c in lm.calls] == [[PLAIN], [step1]]
     assert result.fits and result.text == step2
 
     lm = SteppingLM([[step1], [step2]])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, lm_rounds=1))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, lm_rounds=1))
     assert len(lm.calls) == 1 and not result.fits
 
 
@@ -330,7 +331,7 @@ def test_a_changed_number_is_not_acceptable() -> None:
     wrong = "Every complaint must be recorded in the system within 48 hours."
     right = "Every complaint must be recorded in the system within 24 hours."
     lm = ScriptedLM([wrong, right])
-    result = Paraphraser(BagOfWords(), lm).fit(text, FitOptions(max_chars=len(right) + 1, lm="always", prune_steps=0))
+    result = SentenceFitter(BagOfWords(), lm).fit(text, FitOptions(max_chars=len(right) + 1, lm="always", prune_steps=0))
     assert result.text == right
     rejected = next(c for c in result.candidates if c.text == wrong)
     assert not rejected.acceptable and rejected.note == "drops or changes a number"
@@ -340,21 +341,21 @@ def test_lm_samples_afresh_when_its_first_call_gives_nothing_usable() -> None:
     short = "The compiler translates each source statement into machine instructions."
     lm = SteppingLM([[], [short]])
     limit = chars(short) + 1
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit))
     assert [c[0] for c in lm.calls] == [[PLAIN], [PLAIN]]
     # The same source again: the attempt number tells a seeded runtime to sample anew.
     assert lm.attempts == [0, 1]
     assert result.fits and result.text == short
 
     lm = SteppingLM([[], [short]])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, lm_rounds=1))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=limit, lm_rounds=1))
     assert len(lm.calls) == 1 and not result.fits
 
 
 def test_lm_is_called_once_when_its_first_samples_fit() -> None:
     short = "The compiler translates each source statement into machine instructions."
     lm = SteppingLM([[short], [short[:-1] + " now."]])
-    result = Paraphraser(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=chars(short) + 1, lm_candidates=4))
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(prune_steps=0, max_chars=chars(short) + 1, lm_candidates=4))
     assert len(lm.calls) == 1 and lm.calls[0][2] == 4  # asked for the configured samples, once
     assert result.fits and result.text == short
 
@@ -362,7 +363,7 @@ def test_lm_is_called_once_when_its_first_samples_fit() -> None:
 def test_the_deletion_search_drops_phrases_until_the_text_fits_and_skips_the_lm() -> None:
     text = "The engine slowly warms the cabin air for every passenger and keeps it warm whenever you drive."
     lm = ScriptedLM(["x y z"])
-    para = Paraphraser(BagOfWords(), lm)
+    para = SentenceFitter(BagOfWords(), lm)
     result = para.fit(text, FitOptions(max_chars=70, early_accept_similarity=0.8))
     assert result.fits and result.method == "prune" and len(result.text) <= 70
     assert result.similarity >= 0.8 and lm.calls == []
@@ -370,7 +371,7 @@ def test_the_deletion_search_drops_phrases_until_the_text_fits_and_skips_the_lm(
     assert "slowly" not in result.text and "whenever" not in result.text
 
     lm = ScriptedLM(["x y z"])
-    result = Paraphraser(BagOfWords(), lm).fit(
+    result = SentenceFitter(BagOfWords(), lm).fit(
         text, FitOptions(max_chars=70, early_accept_similarity=0.8, prune_steps=0))
     assert not any(c.method == "prune" for c in result.candidates) and len(lm.calls) >= 1
 
@@ -378,7 +379,7 @@ def test_the_deletion_search_drops_phrases_until_the_text_fits_and_skips_the_lm(
 def test_the_deletion_search_never_goes_below_the_early_accept_similarity() -> None:
     text = "The engine slowly warms the cabin air for every passenger and keeps it warm whenever you drive."
     lm = ScriptedLM(["x y z"])
-    result = Paraphraser(BagOfWords(), lm).fit(text, FitOptions(max_chars=40, early_accept_similarity=0.8))
+    result = SentenceFitter(BagOfWords(), lm).fit(text, FitOptions(max_chars=40, early_accept_similarity=0.8))
     assert any(c.method == "prune" for c in result.candidates)  # the search ran
     assert result.method != "prune" or result.similarity >= 0.8
     assert len(lm.calls) >= 1  # nothing fitted well enough, so the LM was asked

@@ -5,19 +5,19 @@ from __future__ import annotations
 import pyphen
 import pytest
 
-from pipelines.duration import (
+from pipelines.exceptions import OptionsError, UnsupportedLanguageError
+from pipelines.fit.estimates import (
     SYLLABLE_RATES,
     calibrate_rate,
     count_syllables,
     default_rate,
     normalize_language,
     number_words_en,
-    reading_chars,
     reading_estimate,
     speaking_estimate,
-    wrap_lines,
 )
-from pipelines.exceptions import OptionsError, UnsupportedLanguageError
+from pipelines.linebreaks import wrap_lines
+from pipelines.reading import reading_chars
 from pipelines.subtitles import PROFILES
 
 # Dictionary syllable counts (Merriam-Webster), chosen to cover the rules' corner cases.
@@ -114,7 +114,7 @@ def test_reading_estimate_lines_and_children_profile() -> None:
     text = " ".join(["word"] * 30)  # 149 chars: 4 lines of 42
     adult = reading_estimate(text, PROFILES["netflix-en"])
     child = reading_estimate(text, PROFILES["netflix-en-children"])
-    assert adult.lines == len(wrap_lines(text, 42)) == 4 and not adult.lines_ok
+    assert adult.lines == len(wrap_lines(text, 42, 2)) == 4 and not adult.lines_ok
     assert child.seconds > adult.seconds
 
 
@@ -124,7 +124,7 @@ def test_reading_estimate_by_words_for_bbc() -> None:
 
 
 def test_wrap_lines_handles_text_without_spaces() -> None:
-    assert wrap_lines("今日はアカウントの設定を行います", 5) == ["今日はアカ", "ウントの設", "定を行いま", "す"]
+    assert wrap_lines("今日はアカウントの設定を行います", 5, 2) == ["今日はアカ", "ウントの設", "定を行いま", "す"]
 
 
 def test_calibrate_rate_from_timed_transcript() -> None:

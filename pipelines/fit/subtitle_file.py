@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.duration import ReadingProfile, wrap_lines
 from pipelines.exceptions import SubtitleFormatError
-from pipelines.paraphrase import FitOptions, FitResult, LMUse, Mode, Paraphraser, resolve_profile
+from pipelines.fit.sentence import FitOptions, FitResult, LMUse, Mode, SentenceFitter, resolve_profile
+from pipelines.linebreaks import wrap_lines
+from pipelines.reading import ReadingProfile
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +128,21 @@ def _cue_blocks(lines: list[str]) -> list[_Block]:
 def _layout(text: str, profile: ReadingProfile | None) -> list[str]:
     if profile is None:
         return [text]
-    from pipelines.linebreaks import layout_lines
-
-    laid = layout_lines(text.split(), int(profile.max_line_chars), int(profile.max_lines))
-    return list(laid[0]) if laid else wrap_lines(text, int(profile.max_line_chars))
+    return wrap_lines(text, int(profile.max_line_chars), int(profile.max_lines)) or [text]
 
 
 def fit_subtitles(
     content: str,
     options: SubtitleFitOptions,
-    paraphraser: Paraphraser,
+    fitter: SentenceFitter,
     progress: Callable[[float], None] | None = None,
 ) -> SubtitleFitResult:
     """Shorten each over-long cue of an SRT or WebVTT text to its own slot; timings unchanged.
 
     Args:
         content: the file's text.
-        options: mode, language, profile and the paraphraser's settings.
-        paraphraser: a loaded ``Paraphraser`` (reused for every cue).
+        options: mode, language, profile and the sentence fitter's settings.
+        fitter: a loaded ``SentenceFitter`` (reused for every cue).
         progress: called with the fraction of cues done.
 
     Raises:
@@ -182,7 +180,7 @@ def fit_subtitles(
             continue
         result: FitResult | None = None
         if slot >= options.min_slot_s:
-            result = paraphraser.fit(plain, options.cue_options(slot))
+            result = fitter.fit(plain, options.cue_options(slot))
         else:
             log.warning("cue %d lasts %.3f s, too short to fit anything into; left unchanged", n + 1, slot)
         if result is None:

@@ -28,7 +28,7 @@ from pipelines.exceptions import HeadFileError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEAD_PATH = Path(__file__).parent / "data" / "classifier_head.npz"
+DEFAULT_HEAD_PATH = Path(__file__).parents[1] / "data" / "classifier_head.npz"
 HEAD_FORMAT = 1
 KINDS: tuple[str, ...] = (
     "lecture",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.compression import deletions, rule_candidates, tidy, trims
+from pipelines.fit.rules import deletions, rule_candidates, tidy, trims
 
 
 def last(text: str, language: str = "en", reading: bool = True) -> str:

@@ -1,4 +1,4 @@
-"""Rule-based sentence compression: the cheap, faithful first candidates of the paraphraser.
+"""Shortening rules: the cheap, faithful first candidates of a fit.
 
 Rules come in levels, each applied on top of the one before, so a caller can take the least
 change that is short enough:
@@ -11,7 +11,7 @@ change that is short enough:
    openers ("So,", "Okay,").
 
 ``trims`` gives extractive candidates that drop whole parts (brackets, asides between dashes,
-trailing clauses); they lose content, so the paraphraser only keeps those its meaning check lets
+trailing clauses); they lose content, so the sentence fitter only keeps those its meaning check lets
 through. Languages with rules: en, de, fr, es, it; other languages get the trims only.
 """
 
@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pipelines.duration import normalize_language
+from pipelines.fit.estimates import normalize_language
 
 Replacement = str | Callable[[re.Match[str]], str]
 Rule = tuple[re.Pattern[str], Replacement]
@@ -376,7 +376,7 @@ _CLAUSE_BREAK = re.compile(r"\s*(?:;|:|,\s+(?=(?:and|but|so|which|because|while|
 def trims(text: str) -> list[str]:
     """Extractive candidates: without brackets, without asides between dashes, leading clauses.
 
-    These drop content; callers must check that the meaning is kept (the paraphraser's floor).
+    These drop content; callers must check that the meaning is kept (the sentence fitter's floor).
     """
     out: list[str] = []
 
@@ -449,7 +449,7 @@ def deletions(text: str, language: str, *, max_words: int = 10) -> list[str]:
     clauses, asides between commas. English only (other languages: an empty list).
 
     Each drops content, never a negation or a number; callers rank them by meaning kept (the
-    paraphraser searches them greedily under its similarity floor).
+    sentence fitter searches them greedily under its similarity floor).
     """
     if normalize_language(language) != "en":
         return []

@@ -6,7 +6,7 @@ import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.text_tracking import (
+from pipelines.ocr.tracking import (
     Detection,
     FrameDetections,
     TextEvent,

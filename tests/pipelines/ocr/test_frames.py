@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipelines.exceptions import MediaError, OptionsError
-from pipelines.frames import Change, ChangeDetector, ChangeKind, ChangeOptions, open_video, sample_frames
+from pipelines.ocr.frames import Change, ChangeDetector, ChangeKind, ChangeOptions, open_video, sample_frames
 
 W, H = 640, 360
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pipelines.exceptions import OptionsError
-from pipelines.smollm import EXAMPLES, LMSettings, SmolLM2Shortener
+from pipelines.fit.lm_ctranslate2 import CTranslate2LM
+from pipelines.fit.lm_prompt import EXAMPLES, LMSettings
 
 SOURCE = "Before you submit the form you should check every field that is marked as required."
 
@@ -63,10 +64,10 @@ class RecordingGenerator:
         return [_Result([self.tokenizer.ids(a)[:limit] for a in self.answers[:n]]) for _ in prompts]
 
 
-def shortener(answers: list[str], **settings: Any) -> tuple[SmolLM2Shortener, RecordingGenerator]:
+def shortener(answers: list[str], **settings: Any) -> tuple[CTranslate2LM, RecordingGenerator]:
     tokenizer = WordTokenizer()
     generator = RecordingGenerator(tokenizer, answers)
-    return SmolLM2Shortener(generator, tokenizer, LMSettings(**settings)), generator
+    return CTranslate2LM(generator, tokenizer, LMSettings(**settings)), generator
 
 
 def test_static_prompt_holds_the_configured_number_of_examples() -> None:
@@ -117,7 +118,7 @@ def test_few_shot_is_validated(few_shot: int) -> None:
 @pytest.mark.slow
 def test_real_model_gives_at_most_the_samples_asked_for(require_model, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
     require_model("smollm2-135m-ct2")
-    lm = SmolLM2Shortener.load(model_dir)
+    lm = CTranslate2LM.load(model_dir)
     text = ("In order to make sure that the results are correct, you really need to run the whole "
             "test suite again after every single change that you make to the code.")
     proposals = lm.shorten([text], target_ratio=0.6, sampled=3, greedy=False)

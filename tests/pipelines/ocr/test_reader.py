@@ -20,21 +20,12 @@ from pipelines.exceptions import (
     OptionsError,
     UnsupportedLanguageError,
 )
-from pipelines.frames import ChangeOptions
-from pipelines.ocr import (
-    OcrEngine,
-    OcrOptions,
-    OcrResult,
-    Reading,
-    join_line_boxes,
-    load_engine,
-    load_image,
-    read_image,
-    run_ocr,
-)
-from pipelines.text_tracking import similarity, to_webvtt
+from pipelines.ocr.engines import OcrEngine, Reading, join_line_boxes, load_engine
+from pipelines.ocr.frames import ChangeOptions
+from pipelines.ocr.reader import OcrOptions, OcrResult, load_image, read_image, run_ocr
+from pipelines.ocr.tracking import similarity, to_webvtt
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "testdata"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 EASYOCR_PYTHON = ROOT / ".venv-easyocr" / "bin" / "python"
@@ -175,8 +166,8 @@ def test_min_text_height_and_confidence_filter(tmp_path: Path) -> None:
 
 
 def test_readings_without_letters_or_digits_are_dropped() -> None:
-    from pipelines.ocr import _filter
-    from pipelines.ocr_engines import Reading
+    from pipelines.ocr.engines import Reading
+    from pipelines.ocr.reader import _filter
 
     box = (0, 0, 100, 20)
     readings = [Reading(box, "•", 0.99), Reading(box, "— —", 0.99), Reading(box, "Step 1", 0.99)]
@@ -325,7 +316,8 @@ def test_timecode_card_caption_is_one_event_and_timecodes_match_frames(rapid: Oc
 EASYOCR_SCRIPT = """
 import json, sys
 from pathlib import Path
-from pipelines.ocr import OcrOptions, load_engine, run_ocr
+from pipelines.ocr.engines import load_engine
+from pipelines.ocr.reader import OcrOptions, run_ocr
 engine = load_engine("easyocr", Path(sys.argv[2]))
 result = run_ocr(sys.argv[1], engine, OcrOptions(engine="easyocr"))
 print(json.dumps({"events": [{"text": e.text, "start": e.start, "end": e.end} for e in result.events],

@@ -1,8 +1,8 @@
 """How long a text takes to read as a subtitle or to speak aloud.
 
-Reading: characters over the style profile's characters per second (spaces and punctuation
-count, line breaks do not, as Netflix counts them) or words over its words per minute (the BBC),
-plus how many lines the text needs at the profile's line length.
+Reading: the one reading-speed rule (``pipelines.reading``: characters over the profile's
+characters a second, or words over its words a minute, whichever is slower), plus how many lines
+the text needs at the profile's line length (``pipelines.linebreaks.wrap_lines``).
 
 Speaking: syllables over the language's mean syllable rate (Pellegrino, Coupé & Marsico 2011,
 "A cross-language perspective on speech information rate", Language 87(3)), or over a speaker's
@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from pipelines.exceptions import OptionsError, UnsupportedLanguageError
+from pipelines.linebreaks import wrap_lines
+from pipelines.reading import ReadingProfile, reading_chars, reading_seconds
 
 # Mean syllables per second, Pellegrino et al. 2011, table 2.
 SYLLABLE_RATES: dict[str, float] = {
@@ -45,22 +45,6 @@ SYLLABLE_RATES: dict[str, float] = {
 
 _ALIASES = {"eng": "en", "deu": "de", "ger": "de", "spa": "es", "fra": "fr", "fre": "fr",
             "ita": "it", "jpn": "ja", "zho": "zh", "chi": "zh", "cmn": "zh"}
-
-
-class ReadingProfile(Protocol):
-    """What reading estimates need of a subtitle style profile (``pipelines.subtitles.StyleProfile``)."""
-
-    @property
-    def max_cps(self) -> float | None: ...
-
-    @property
-    def max_wpm(self) -> float | None: ...
-
-    @property
-    def max_line_chars(self) -> int: ...
-
-    @property
-    def max_lines(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -126,48 +110,24 @@ def default_rate(language: str) -> float:
 
 # --- reading -------------------------------------------------------------------------------
 
-def _is_cjk(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def wrap_lines(text: str, max_line_chars: int) -> list[str]:
-    """Greedy line breaking at spaces (at characters for text without spaces, such as Japanese)."""
-    flat = " ".join(text.split())
-    if not flat:
-        return []
-    if " " not in flat and any(_is_cjk(c) for c in flat):
-        return [flat[i : i + max_line_chars] for i in range(0, len(flat), max_line_chars)]
-    return textwrap.wrap(flat, width=max_line_chars, break_long_words=False, break_on_hyphens=False)
-
-
-def reading_chars(text: str) -> int:
-    """Characters a reader reads: spaces and punctuation count, line breaks and doubled spaces do not."""
-    return len(" ".join(text.split()))
-
-
 def reading_estimate(text: str, profile: ReadingProfile) -> ReadingEstimate:
     """Reading time of ``text`` under the profile's reading speed, and the lines it needs.
 
-    The time is characters over ``max_cps`` or words over ``max_wpm``, whichever is longer
-    (the BBC profile limits words a minute, Netflix characters a second).
+    The time is ``pipelines.reading.reading_seconds``; the lines are ``linebreaks.wrap_lines``.
 
     Raises:
         OptionsError: the profile limits neither characters nor words per unit of time.
     """
     chars = reading_chars(text)
     words = len(text.split())
-    seconds: list[float] = []
-    if profile.max_cps:
-        seconds.append(chars / float(profile.max_cps))
-    if profile.max_wpm:
-        seconds.append(words * 60.0 / float(profile.max_wpm))
-    if not seconds:
+    seconds = reading_seconds(chars, words, profile)
+    if seconds is None:
         raise OptionsError("The style profile sets neither max_cps nor max_wpm; reading time is undefined.")
     return ReadingEstimate(
-        seconds=max(seconds),
+        seconds=seconds,
         chars=chars,
         words=words,
-        lines=len(wrap_lines(text, int(profile.max_line_chars))),
+        lines=len(wrap_lines(text, int(profile.max_line_chars), int(profile.max_lines))),
         max_lines=int(profile.max_lines),
     )
 

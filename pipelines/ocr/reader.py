@@ -35,7 +35,8 @@ import cv2
 import numpy as np
 
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
-from pipelines.frames import (
+from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading
+from pipelines.ocr.frames import (
     ChangeDetector,
     ChangeKind,
     ChangeOptions,
@@ -44,17 +45,7 @@ from pipelines.frames import (
     open_video,
     sample_frames,
 )
-from pipelines.ocr_engines import (
-    ENGINE_LANGUAGES,
-    ENGINE_MODELS,
-    EasyOcrEngine,
-    OcrEngine,
-    RapidOcrEngine,
-    Reading,
-    join_line_boxes,
-    load_engine,
-)
-from pipelines.text_tracking import (
+from pipelines.ocr.tracking import (
     Box,
     Detection,
     FrameDetections,
@@ -65,12 +56,6 @@ from pipelines.text_tracking import (
     track_text,
     unique_text,
 )
-
-__all__ = [
-    "ENGINE_LANGUAGES", "ENGINE_MODELS", "EasyOcrEngine", "OcrEngine", "OcrOptions", "OcrResult", "OcrTiming",
-    "RapidOcrEngine", "Reading", "check_languages", "join_line_boxes", "load_engine", "load_image", "read_image",
-    "run_ocr",
-]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +73,7 @@ class OcrOptions:
         min_confidence: readings the engine is less sure of (0-1) are dropped.
         min_text_height: readings whose box is lower than this many pixels are dropped.
         languages: languages expected on screen (ISO 639-1); each must be covered by the engine.
-        change: how changed regions are found (see ``pipelines.frames.ChangeOptions``).
+        change: how changed regions are found (see ``pipelines.ocr.frames.ChangeOptions``).
         tracking: how readings are joined into events.
     """
 
@@ -351,7 +336,7 @@ def run_ocr(
 
     Args:
         path: the video file.
-        engine: from ``load_engine`` (loaded once per worker and reused).
+        engine: from ``pipelines.ocr.engines.load_engine`` (loaded once per worker and reused).
         options: stage options; ``options.engine`` must name ``engine``.
         progress: called with the fraction done (0-1) now and then.
 

@@ -1,4 +1,4 @@
-"""Tests of the learning-content classifier (pipelines/classify.py and its helper modules).
+"""Tests of the learning-content classifier (pipelines/classify/classifier.py and its helper modules).
 
 The unit tier uses a keyword embedder and hand-built heads, so every expected number can be
 worked out by hand; the slow tier runs the real MiniLM with the shipped head on paragraphs
@@ -15,23 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.classifier_head import (
-    DEFAULT_HEAD_PATH,
-    KINDS,
-    HeadSet,
-    KindHead,
-    LinearHead,
-    load_heads,
-    save_heads,
-)
-from pipelines.classify import (
-    LEARNING,
-    NOT_LEARNING,
-    Classifier,
-    ClassifyOptions,
-)
-from pipelines.exceptions import EmptyInputError, HeadFileError, OptionsError
-from pipelines.text_chunks import (
+from pipelines.classify.chunks import (
     SCREEN_TEXT,
     TRANSCRIPT,
     Chunk,
@@ -41,14 +25,30 @@ from pipelines.text_chunks import (
     guess_language,
     sample_sources,
 )
-from pipelines.visual_cues import (
+from pipelines.classify.classifier import (
+    LEARNING,
+    NOT_LEARNING,
+    Classifier,
+    ClassifyOptions,
+)
+from pipelines.classify.head import (
+    DEFAULT_HEAD_PATH,
+    KINDS,
+    HeadSet,
+    KindHead,
+    LinearHead,
+    load_heads,
+    save_heads,
+)
+from pipelines.classify.visual_cues import (
     VisualCueOptions,
     VisualCues,
     visual_cues_from_frames,
     visual_cues_from_ocr_samples,
 )
+from pipelines.exceptions import EmptyInputError, HeadFileError, OptionsError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # ----------------------------------------------------------------------------- fakes
 
@@ -518,7 +518,7 @@ def test_real_model_on_a_few_shared_texts(real: Classifier, testdata: Path) -> N
 
 
 def test_visual_cues_from_ocr_samples() -> None:
-    from pipelines.text_tracking import Detection, FrameDetections
+    from pipelines.ocr.tracking import Detection, FrameDetections
 
     line = Detection(box=(0.1, 0.1, 0.5, 0.2), text="Agenda", confidence=0.9)
     samples = [FrameDetections(0.0, (line,)), FrameDetections(1.0, (line,)),

@@ -12,7 +12,8 @@ a box, its best reading and a confidence. Rules:
   final form: a reading that is a prefix of a later reading of the same event is superseded.
 - Events come in reading order per scene (top to bottom, then left to right).
 
-Also here: the unique text of a video in reading order per scene, and a WebVTT writer.
+Also here: the unique text of a video in reading order per scene, and its WebVTT track (timestamps
+and escaping from ``pipelines.subtitle_formats``, the one writer of both).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from pipelines.subtitle_formats import format_timestamp, vtt_escape
 
 Box = tuple[float, float, float, float]
 """A box as (left, top, right, bottom), normalised to the frame (0..1)."""
@@ -341,14 +344,6 @@ def unique_text(events: Sequence[TextEvent]) -> list[SceneText]:
     return result
 
 
-def _timestamp(seconds: float) -> str:
-    millis = round(max(0.0, seconds) * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, ms = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"
-
-
 def to_webvtt(events: Sequence[TextEvent]) -> str:
     """A WebVTT track of the on-screen text: one cue per event, placed where the text is.
 
@@ -359,13 +354,12 @@ def to_webvtt(events: Sequence[TextEvent]) -> str:
     for number, event in enumerate(sorted(events, key=lambda e: (e.start, e.box[1], e.box[0])), 1):
         if event.end <= event.start:
             continue
-        text = " ".join(event.text.split()).replace("-->", "->")
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = vtt_escape(" ".join(event.text.split()))
         line_pct = min(100.0, max(0.0, event.box[1] * 100))
         pos_pct = min(100.0, max(0.0, event.box[0] * 100))
         lines.append(f"ocr-{number}")
         lines.append(
-            f"{_timestamp(event.start)} --> {_timestamp(event.end)} "
+            f"{format_timestamp(event.start)} --> {format_timestamp(event.end)} "
             f"line:{line_pct:.1f}% position:{pos_pct:.1f}%,line-left align:left"
         )
         lines.append(text)
