@@ -34,7 +34,14 @@ from app.jobs import (
     aggregate,
     now_iso,
 )
-from app.webhooks import PendingEvent, WebhookDelivery, WebhookDispatcher, batch_event, job_event
+from app.webhooks import (
+    PendingEvent,
+    WebhookDelivery,
+    WebhookDispatcher,
+    WebhookEvent,
+    batch_event,
+    job_event,
+)
 
 if TYPE_CHECKING:
     from app.metrics import JobMetrics
@@ -170,6 +177,11 @@ class LocalWebhooks:
         pending = self.policy.batch_due(batch, summary)
         if pending is not None:
             self._dispatcher.send(pending)
+
+    def send(self, event: WebhookEvent, url: str) -> None:
+        """Send an event that ends neither a job nor a batch (``translation.merged``): attempted
+        now and retried by the same policy (a job's event is recorded on its job). Never raises."""
+        self._dispatcher.send(PendingEvent(event, url))
 
 
 # ---------------------------------------------------------------- recovery
