@@ -67,7 +67,7 @@ def test_rebalancing_hands_a_word_to_the_slower_neighbour() -> None:
 def test_no_cue_reaches_across_a_cut_its_speech_does_not_cross() -> None:
     words = spoken("Click save.", 1.0, 0.3)
     cut = words[-1].end + 0.3  # inside the lag-out and minimum duration the cue would take
-    ((start, end),) = place_cues([(0, len(words))], words, NETFLIX, [cut])
+    ((_, end),) = place_cues([(0, len(words))], words, NETFLIX, [cut])
     assert end <= cut - NETFLIX.min_gap_s + 1e-3
 
 
