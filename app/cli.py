@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app import cli_translation
 from app.settings import Settings
 from pipelines.exceptions import PipelineError
 
@@ -390,6 +391,10 @@ def probe(media_file: Annotated[Path, typer.Argument(help="Media file.")]) -> No
     except PipelineError as e:
         raise _fail(str(e)) from None
     typer.echo(json.dumps(asdict(info), indent=2))
+
+
+cli.command("export")(cli_translation.export_command)
+cli.command("import")(cli_translation.import_command)
 
 
 def main() -> None:
