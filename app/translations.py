@@ -34,6 +34,7 @@ from pipelines.translation.units import SourceCue, TranslationDocument, build_do
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 
 if TYPE_CHECKING:
+    from app.model_cache import ModelCache
     from pipelines.fit.sentence import SentenceFitter
     from pipelines.translation.merge import MergeResult
 
@@ -42,6 +43,7 @@ SUBTITLES_SRT = "subtitles.srt"
 OCR_JSON = "ocr.json"
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
+NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 Mode = Literal["reading", "speaking"]
 
@@ -119,6 +121,18 @@ def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str 
     doc = load_document(out_dir, job_id, profile, target)
     version_: XliffVersion = "2.1" if version == "2.1" else "1.2"
     return write_xliff(doc, version_)
+
+
+def fitter_for(models: ModelCache, language: str) -> SentenceFitter:
+    """The sentence fitter for a target language: with the LM only where it serves the language
+    (SmolLM2 is English-centric, ``FitOptions.lm_languages``), so importing a German translation
+    never waits for the LM to load."""
+    from pipelines.fit.estimates import normalize_language
+    from pipelines.fit.sentence import FitOptions, SentenceFitter
+
+    if normalize_language(language) in FitOptions.lm_languages:
+        return models.fitter()
+    return models.get(NO_LM_FITTER, lambda: SentenceFitter(models.embedder()))
 
 
 @dataclass(frozen=True)
