@@ -1,4 +1,4 @@
-"""Benchmark the duration-constrained paraphraser (issue 6).
+"""Benchmark the sentence fitter (issue 6).
 
 Sentences: bench/data/fit_devset.jsonl (written for this project) plus sentences drawn at run
 time from ../shared/testdata/text/educational (OpenStax, CC BY 4.0; never stored here). Each
@@ -168,7 +168,7 @@ class Clock:
 
 
 class TimedEmbedder:
-    """An embedder that books its time on a Clock (the paraphraser only calls ``similarity``)."""
+    """An embedder that books its time on a Clock (the sentence fitter only calls ``similarity``)."""
 
     def __init__(self, inner: Any, clock: Clock) -> None:
         self.inner, self.clock = inner, clock
@@ -221,10 +221,10 @@ def strategies(args: argparse.Namespace) -> list[Strategy]:
 
 @dataclass
 class Run:
-    """One strategy's paraphraser, clocks and results."""
+    """One strategy's sentence fitter, clocks and results."""
 
     strategy: Strategy
-    para: SentenceFitter
+    fitter: SentenceFitter
     lm_clock: Clock
     embed_clock: Clock
     load_s: float
@@ -324,7 +324,7 @@ def main() -> None:
             run.lm_clock.start_sentence()
             run.embed_clock.start_sentence()
             w, c = time.monotonic(), time.process_time()
-            run.results.append((item, run.para.fit(text, replace(base, **run.strategy.options))))
+            run.results.append((item, run.fitter.fit(text, replace(base, **run.strategy.options))))
             run.wall.append(time.monotonic() - w)
             run.cpu.append(time.process_time() - c)
         if n % 25 == 0:
@@ -360,7 +360,7 @@ def main() -> None:
         f"{run.strategy.name} {run.load_s:.2f}s" for run in runs))
     for run in runs:
         st = run.strategy
-        print(f"\n== {st.name}: runtime={type(run.para.lm.inner).__name__ if run.para.lm else '-'} "
+        print(f"\n== {st.name}: runtime={type(run.fitter.lm.inner).__name__ if run.fitter.lm else '-'} "
               f"few_shot={st.lm.few_shot} {' '.join(f'{k}={v}' for k, v in st.options.items())}")
         print(f"per sentence   wall {spread(run.wall)}  cpu {spread(run.cpu)}  "
               f"(cpu / {args.threads} threads p50={percentile(run.cpu, 0.5) / args.threads:.3f}s)")

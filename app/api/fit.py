@@ -95,13 +95,13 @@ def _run(services: Services, req: FitRequest) -> FitResult:
         similarity_floor=req.similarity_floor, lm=req.lm, check_lines=req.check_lines,
         time_budget_s=req.time_budget_s,
     )
-    # The paraphraser holds one LM context and one MiniLM encoder: one call at a time.
-    with _run_lock:
+    # The fitter holds one LM context and one MiniLM encoder: one call at a time.
+    with fitter_lock:
         fitter: SentenceFitter = services.models.fitter()
         return fitter.fit(req.text, options)
 
 
-_run_lock = threading.Lock()
+fitter_lock = threading.Lock()  # also taken by the translation import (app.api.translations)
 
 
 @router.post("/fit", response_model=FitResponse, responses=_ERRORS,

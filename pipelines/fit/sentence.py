@@ -34,6 +34,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from pipelines.embeddings import SentenceEmbedder
 from pipelines.exceptions import OptionsError
 from pipelines.fit.english import Analysis, analyse
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
@@ -43,6 +44,7 @@ from pipelines.fit.lm_prompt import LMSettings
 from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
 from pipelines.fit.syntax import load_parser
 from pipelines.reading import ReadingProfile, reading_chars
+from pipelines.subtitles import PROFILES
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +263,6 @@ def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
     """A style profile object from its name in ``pipelines.subtitles.PROFILES`` (or as given)."""
     if not isinstance(profile, str):
         return profile
-    from pipelines.subtitles import PROFILES
-
     try:
         return PROFILES[profile]
     except KeyError:
@@ -325,8 +325,6 @@ class SentenceFitter:
         Raises:
             ModelNotInstalledError: a model is not installed (the message says how).
         """
-        from pipelines.embeddings import SentenceEmbedder
-
         started = time.monotonic()
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
         lm = load_lm(Path(model_dir), LMSettings(threads=lm_threads or threads)) if use_lm else None

@@ -122,11 +122,11 @@ def _flags(unit: TranslationUnit, result: FitResult, lines: tuple[str, ...], mod
 
 
 def _fit_cue(unit: TranslationUnit, target: str, options: SubtitleFitOptions,
-             paraphraser: SentenceFitter) -> CueReport:
+             fitter: SentenceFitter) -> CueReport:
     cue_options = options.cue_options(unit.slot_s)
     if unit.slot_s < options.min_slot_s:  # no useful slot: measure, do not search
         cue_options = replace(cue_options, lm="never", prune_steps=0)
-    result = paraphraser.fit(target, cue_options)
+    result = fitter.fit(target, cue_options)
     profile = resolve_profile(options.profile)
     lines = _lines(result.text, int(profile.max_line_chars), int(profile.max_lines))
     status: CueStatus = "over" if not result.fits else ("shortened" if result.changed else "ok")
@@ -144,7 +144,7 @@ def merge_translation(
     doc: TranslationDocument,
     targets: Targets,
     options: SubtitleFitOptions,
-    paraphraser: SentenceFitter,
+    fitter: SentenceFitter,
     progress: Callable[[float], None] | None = None,
 ) -> MergeResult:
     """Fit every cue's target to its slot and check every on-screen target against its place.
@@ -153,7 +153,7 @@ def merge_translation(
         doc: the job's units.
         targets: checked targets (``check_translation``).
         options: fit options; ``language`` is replaced by the targets' language.
-        paraphraser: a loaded sentence fitter (reused for every cue).
+        fitter: a loaded sentence fitter (reused for every cue).
         progress: called with the fraction of cues done.
     """
     started = time.monotonic()
@@ -161,7 +161,7 @@ def merge_translation(
     reports: list[CueReport] = []
     cues = doc.cues
     for n, unit in enumerate(cues, start=1):
-        reports.append(_fit_cue(unit, targets.texts[unit.id], options, paraphraser))
+        reports.append(_fit_cue(unit, targets.texts[unit.id], options, fitter))
         if progress is not None:
             progress(n / max(1, len(cues)))
     screen = []

@@ -1,4 +1,4 @@
-"""The paraphraser: candidates, ranking, meaning floor, never-empty, fits=False.
+"""The fitter: candidates, ranking, meaning floor, never-empty, fits=False.
 
 Unit tests use a bag-of-words embedder and a scripted LM; the slow ones load MiniLM and SmolLM2.
 """
@@ -248,18 +248,18 @@ LECTURE = [
 
 
 @pytest.fixture(scope="module")
-def paraphraser(require_model, model_dir: Path) -> SentenceFitter:  # type: ignore[no-untyped-def]
+def fitter(require_model, model_dir: Path) -> SentenceFitter:  # type: ignore[no-untyped-def]
     require_model("minilm-l6-v2")
     require_model("smollm2-135m-gguf")
     return SentenceFitter.load(model_dir)
 
 
 @pytest.mark.slow
-def test_real_models_fit_lecture_sentences(paraphraser: SentenceFitter) -> None:
+def test_real_models_fit_lecture_sentences(fitter: SentenceFitter) -> None:
     fitted = 0
     for text in LECTURE:
-        est = paraphraser.fit(text, FitOptions(max_seconds=60.0)).original_estimate
-        result = paraphraser.fit(text, FitOptions(max_seconds=est * 0.8))
+        est = fitter.fit(text, FitOptions(max_seconds=60.0)).original_estimate
+        result = fitter.fit(text, FitOptions(max_seconds=est * 0.8))
         assert result.text.strip()
         assert result.similarity >= 0.8
         if result.fits:
@@ -267,22 +267,22 @@ def test_real_models_fit_lecture_sentences(paraphraser: SentenceFitter) -> None:
             assert result.estimate <= est * 0.8
         else:
             assert result.overrun > 0
-        scores = paraphraser.embedder.similarity(text, [result.text])
+        scores = fitter.embedder.similarity(text, [result.text])
         assert float(scores[0]) == pytest.approx(result.similarity, abs=1e-4)
     assert fitted >= 3
 
 
 @pytest.mark.slow
-def test_real_lm_proposes_shorter_sentences(paraphraser: SentenceFitter) -> None:
+def test_real_lm_proposes_shorter_sentences(fitter: SentenceFitter) -> None:
     from pipelines.fit.lm_llamacpp import LlamaCppLM
 
-    assert isinstance(paraphraser.lm, LlamaCppLM)  # the runtime the service uses
+    assert isinstance(fitter.lm, LlamaCppLM)  # the runtime the service uses
     text = LECTURE[3]
-    # As the paraphraser asks: sampled proposals only (greedy decoding mostly copies the source).
-    proposals = paraphraser.lm.shorten([text], target_ratio=0.7, sampled=4, greedy=False)
+    # As the fitter asks: sampled proposals only (greedy decoding mostly copies the source).
+    proposals = fitter.lm.shorten([text], target_ratio=0.7, sampled=4, greedy=False)
     assert proposals, "SmolLM2 gave no usable proposal"
     assert all(0 < len(p) < len(text) for p in proposals)
-    sims = paraphraser.embedder.similarity(text, proposals)
+    sims = fitter.embedder.similarity(text, proposals)
     assert float(sims.max()) > 0.6
 
 

@@ -13,7 +13,7 @@ from tests.pipelines.fit.test_sentence import BagOfWords
 
 
 @pytest.fixture()
-def paraphraser() -> SentenceFitter:
+def fitter() -> SentenceFitter:
     return SentenceFitter(BagOfWords())  # rules and trims only: fast and deterministic
 
 
@@ -24,7 +24,7 @@ def _targets(doc: TranslationDocument, **texts: str) -> Targets:
 
 
 def test_fitting_targets_stay_long_ones_are_shortened_hopeless_ones_flagged(
-        doc: TranslationDocument, paraphraser: SentenceFitter) -> None:
+        doc: TranslationDocument, fitter: SentenceFitter) -> None:
     targets = _targets(
         doc,
         cue_0001="Willkommen in Ihrer ersten Woche.",
@@ -33,7 +33,7 @@ def test_fitting_targets_stay_long_ones_are_shortened_hopeless_ones_flagged(
         cue_0004="Starten Sie dann die Anwendung neu, damit die Änderungen wirksam werden können.",
         screen_1_1="Speichern und schließen Sie bitte alle offenen Fenster der Anwendung jetzt sofort",
     )
-    result = merge_translation(doc, targets, SubtitleFitOptions(), paraphraser)
+    result = merge_translation(doc, targets, SubtitleFitOptions(), fitter)
     report = {r.id: r for r in result.report}
     assert report["cue-0001"].status == "ok" and report["cue-0001"].text == "Willkommen in Ihrer ersten Woche."
     second = report["cue-0002"]
@@ -50,16 +50,16 @@ def test_fitting_targets_stay_long_ones_are_shortened_hopeless_ones_flagged(
     assert result.counts["screen_over"] == 1
 
 
-def test_every_cue_fits_or_is_flagged(doc: TranslationDocument, paraphraser: SentenceFitter) -> None:
+def test_every_cue_fits_or_is_flagged(doc: TranslationDocument, fitter: SentenceFitter) -> None:
     targets = _targets(doc, **{f"cue_000{n}": "Sehr langer Text ohne jede Chance " * n for n in range(1, 5)})
-    for r in merge_translation(doc, targets, SubtitleFitOptions(), paraphraser).report:
+    for r in merge_translation(doc, targets, SubtitleFitOptions(), fitter).report:
         assert (r.chars_after <= r.max_chars and len(r.lines) <= 2 and not r.flags) or (
             r.status == "over" and r.flags)
 
 
-def test_speaking_mode_measures_syllables(doc: TranslationDocument, paraphraser: SentenceFitter) -> None:
+def test_speaking_mode_measures_syllables(doc: TranslationDocument, fitter: SentenceFitter) -> None:
     targets = _targets(doc, cue_0003="Klicken Sie jetzt bitte auf die Schaltfläche Speichern oben rechts.")
-    result = merge_translation(doc, targets, SubtitleFitOptions(mode="speaking"), paraphraser)
+    result = merge_translation(doc, targets, SubtitleFitOptions(mode="speaking"), fitter)
     third = next(r for r in result.report if r.id == "cue-0003")
     assert third.status == "over" and third.flags == ("speaking_time",)
     assert result.mode == "speaking"
