@@ -87,9 +87,10 @@ class FitOptions:
         lm_rounds: LM calls per text at most: while no proposal fits, shorten the closest
             acceptable one again, or sample the rule-compressed form afresh when there is none
             (only texts that are hard to fit pay for the extra rounds).
-        prune_steps: phrases a deletion search may drop one after another (adverbs, prepositional
-            phrases, relative and trailing clauses; ``compression.deletions``, English) before the
-            LM is asked; each step keeps at least ``early_accept_similarity``. 0 turns it off.
+        prune_steps: phrases a deletion search may drop one after another before the LM is
+            asked: optional subtrees of the parse (``pipelines.fit.syntax``, English, with the
+            parser) or, without it, ``rules.deletions`` (each step keeping at least
+            ``early_accept_similarity``). 0 turns it off.
         check_lines: in reading mode, also require the text to wrap into the profile's lines
             (subtitle cues; ``fit_subtitles`` turns it on). Off for a bare text slot.
         meaning_guard: judge every candidate with ``pipelines.fit.guard`` (numbers, negations,
@@ -98,8 +99,9 @@ class FitOptions:
         content_floor: least share of the original's content words a candidate keeps (fillers
             and hedges of speech do not count; tuned on the real-speech dev set).
         time_budget_s: wall time per text; when it runs out the best candidate so far is
-            returned, with a note. None: no limit. The LM is not started with under
-            ``lm_min_s`` left, and a running LM call stops at the budget's end.
+            returned, with a note. None: no limit. The LM is not started with less left than
+            its recent calls took (at least ``lm_min_s``; one call in eight tries anyway, to
+            learn when the machine is quicker again), and a running call stops at the end.
         lm_min_s: the least budget left worth starting an LM call with.
     """
 
@@ -116,7 +118,7 @@ class FitOptions:
     lm_candidates: int = 4
     lm_greedy: bool = False
     lm_rounds: int = 3
-    prune_steps: int = 4
+    prune_steps: int = 8
     check_lines: bool = False
     meaning_guard: bool = True
     content_floor: float = 0.6
@@ -312,6 +314,8 @@ class SentenceFitter:
     def __init__(self, embedder: Embedder, lm: LanguageModel | None = None, parser: Any | None = None) -> None:
         self.embedder = embedder
         self.lm = lm
+        self._lm_seconds = 0.0  # recent wall time of an LM call (0: not measured yet)
+        self._lm_skips = 0
         self.parser = parser
 
     @classmethod
@@ -384,15 +388,16 @@ class SentenceFitter:
             if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
                 self._prune(original, shortest, pool, slot, options, analysis)
             if self._use_lm(options, self._good_enough(pool.values(), options)):
-                if left() < options.lm_min_s:
-                    note = f"time budget of {options.time_budget_s:g} s ended before the LM was asked"
+                if not self._lm_in_time(left(), options):
+                    note = (f"time budget of {options.time_budget_s:g} s: too little left for the LM "
+                            f"(a call takes about {self._lm_seconds:.2f} s now)")
                 else:
                     # The rule-compressed form is shorter to read in and already part of the way there.
                     add(self._lm_candidates(shortest, slot, options, deadline=deadline))
                 for attempt in range(1, options.lm_rounds):
                     if note or any(c.fits and c.acceptable for c in pool.values()):
                         break
-                    if left() < options.lm_min_s:
+                    if not self._lm_in_time(left(), options, probe=False):
                         note = f"time budget of {options.time_budget_s:g} s ended after {attempt} LM call(s)"
                         break
                     # Shorten the closest acceptable proposal again (the 135M model takes small
@@ -500,12 +505,24 @@ class SentenceFitter:
             return True
         return not good_enough and normalize_language(options.language) in options.lm_languages
 
+    def _lm_in_time(self, left: float, options: FitOptions, *, probe: bool = True) -> bool:
+        """Whether an LM call can finish in the time left: it needs what recent calls took (a
+        loaded machine makes them slow); every eighth refusal starts one anyway, to measure."""
+        if left == float("inf") or left >= max(options.lm_min_s, self._lm_seconds):
+            return True
+        self._lm_skips += 1
+        if probe and left >= options.lm_min_s and self._lm_skips >= 8:
+            self._lm_skips = 0
+            return True
+        return False
+
     def _lm_candidates(
         self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0, *, deadline: float | None = None,
     ) -> list[tuple[str, str]]:
         assert self.lm is not None
         current = slot.measure(source).estimate
         ratio = slot.limit / current if current > 0 else 1.0
+        started = time.monotonic()
         try:
             # Asking for fewer words than the slot allows: the model overshoots what it is asked.
             proposals = self.lm.shorten([source], target_ratio=ratio * 0.75,
@@ -514,6 +531,10 @@ class SentenceFitter:
         except Exception:  # the LM is an optional helper; rules and trims still give an answer
             log.exception("LM shortening failed; continuing with rule candidates")
             return []
+        took = time.monotonic() - started
+        if deadline is not None and time.monotonic() >= deadline:
+            took *= 1.5  # stopped at the deadline: a whole call takes longer than that
+        self._lm_seconds = took if not self._lm_seconds else 0.7 * self._lm_seconds + 0.3 * took
         out: list[tuple[str, str]] = []
         reading = options.mode == "reading"
         for proposal in dict.fromkeys(tidy(p) for p in proposals):
