@@ -372,12 +372,13 @@ class SentenceFitter:
         def left() -> float:
             return float("inf") if deadline is None else deadline - time.monotonic()
 
-        analysis = (analyse(original, options.language, self.parser, Guard(options.content_floor, options.language))
-                    if options.meaning_guard and not base.fits else None)
+        reading = options.mode == "reading"
+        analysis = (analyse(original, options.language, self.parser, Guard(options.content_floor, options.language),
+                            reading=reading) if options.meaning_guard and not base.fits else None)
         if not base.fits:
             # Fillers of speech go first; rules rephrase the rest, then whole phrases may go.
             source = analysis.spoken if analysis is not None else original
-            rules = rule_candidates(source, options.language, reading=options.mode == "reading")
+            rules = analysis.rules if analysis is not None else rule_candidates(original, options.language, reading=reading)
             shortest = rules[-1][1] if rules else source
             # Rules, trims and parser deletions are scored in one embedding batch.
             deleted = analysis.deletions(shortest, max_steps=options.prune_steps) if (
