@@ -18,7 +18,7 @@ from pipelines.fit.estimates import normalize_language
 from pipelines.fit.guard import Facts, Guard
 from pipelines.fit.rules import rule_candidates
 from pipelines.fit.spoken import spoken_cuts
-from pipelines.fit.syntax import optional_cuts, plan
+from pipelines.fit.syntax import Cut, optional_cuts, plan
 
 
 @dataclass
@@ -47,19 +47,30 @@ class Analysis:
     nlp: Any | None = None
     _docs: dict[str, Any] = field(default_factory=dict)
     _fluency: dict[str, str] = field(default_factory=dict)
+    _plans: dict[str, list[Cut]] = field(default_factory=dict)
 
     def check(self, text: str) -> str:
         """Why ``text`` loses a fact of the original ("" when it keeps them all)."""
         return self.guard.check(self.facts, text)
 
-    def deletions(self, source: str, *, max_steps: int = 8) -> list[tuple[str, str]]:
+    def deletions(self, source: str, *, max_steps: int = 8, without: Iterable[Cut] = ()) -> list[tuple[str, str]]:
         """``(method, text)`` candidates that drop optional subtrees of ``source``, one more at a
-        time, cheapest meaning per character first. Empty without a parser."""
+        time, cheapest meaning per character first (never the cuts in ``without``). Empty
+        without a parser."""
         if self.nlp is None:
             return []
         doc = self._docs.get(source) or self.nlp(source)
-        steps = plan(source, optional_cuts(doc), max_steps=max_steps)
+        self._docs[source] = doc
+        skip = set(without)
+        steps = plan(source, [c for c in optional_cuts(doc) if c not in skip], max_steps=max_steps)
+        for text, _, cuts in steps:
+            self._plans.setdefault(text, cuts)
         return [("parse:" + "+".join(c.kind for c in cuts), text) for text, _, cuts in steps]
+
+    def culprit(self, text: str) -> Cut | None:
+        """The last cut of the plan that gave ``text`` (the one that made it lose too much)."""
+        cuts = self._plans.get(text)
+        return cuts[-1] if cuts else None
 
     def fluency(self, texts: Iterable[str]) -> dict[str, str]:
         """Parse the texts not parsed yet (one batch); each text's fluency note ("" when fine)."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -42,7 +42,7 @@ from pipelines.fit.guard import Guard
 from pipelines.fit.lm import LanguageModel, load_lm
 from pipelines.fit.lm_prompt import LMSettings
 from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
-from pipelines.fit.syntax import load_parser
+from pipelines.fit.syntax import Cut, load_parser
 from pipelines.reading import ReadingProfile, reading_chars
 from pipelines.subtitles import PROFILES
 
@@ -386,6 +386,8 @@ class SentenceFitter:
             add([*([("spoken", source)] if source != original else []),
                  *((f"rules:{level}", t) for level, t in rules),
                  *(("trim", t) for t in [*trims(original), *trims(shortest)]), *deleted])
+            if deleted and analysis is not None:
+                self._replan(shortest, pool, analysis, options, add)
             if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
                 self._prune(original, shortest, pool, slot, options, analysis)
             if self._use_lm(options, self._good_enough(pool.values(), options)):
@@ -471,6 +473,22 @@ class SentenceFitter:
                 return
             step = min(viable, key=lambda c: (current_sim - c.similarity) / (current_estimate - c.estimate))
             current, current_sim, current_estimate = step.text, step.similarity, step.estimate
+
+    def _replan(self, source: str, pool: dict[str, Candidate], analysis: Analysis, options: FitOptions,
+                add: Callable[[Sequence[tuple[str, str]]], None]) -> None:
+        """When the deletion plan's fitting steps were all refused, plan again without the cut
+        that first made a step fail (twice at most): a cheaper way round it may still fit."""
+        skip: list[Cut] = []
+        for _ in range(2):
+            if self._good_enough(pool.values(), options):
+                return
+            refused = [c for c in pool.values() if c.method.startswith("parse") and not c.acceptable]
+            first = min(refused, key=lambda c: -c.estimate, default=None)  # the earliest step refused
+            cut = analysis.culprit(first.text) if first is not None else None
+            if cut is None or cut in skip:
+                return
+            skip.append(cut)
+            add(analysis.deletions(source, max_steps=options.prune_steps, without=skip))
 
     @staticmethod
     def _settle(pool: dict[str, Candidate], analysis: Analysis) -> None:
