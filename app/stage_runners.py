@@ -41,12 +41,12 @@ def _read_json(path: Path) -> Any:
 
 
 def parse_ocr_options(options: Mapping[str, Any]) -> Any:
-    """Per-job options of stage ``ocr`` -> ``pipelines.ocr.OcrOptions``.
+    """Per-job options of stage ``ocr`` -> ``pipelines.ocr.reader.OcrOptions``.
 
     Keys: engine, sample_rate, roi ([left, top, right, bottom], normalised), min_confidence,
     min_text_height, languages (list of codes).
     """
-    from pipelines.ocr import OcrOptions
+    from pipelines.ocr.reader import OcrOptions
 
     valid = {"engine", "sample_rate", "roi", "min_confidence", "min_text_height", "languages"}
     _check_keys("ocr", options, valid)
@@ -70,9 +70,9 @@ def parse_ocr_options(options: Mapping[str, Any]) -> Any:
 
 
 def run_ocr_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
-    from pipelines.ocr import run_ocr
-    from pipelines.text_tracking import to_webvtt, unique_text
-    from pipelines.visual_cues import visual_cues_from_ocr_samples
+    from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
+    from pipelines.ocr.reader import run_ocr
+    from pipelines.ocr.tracking import to_webvtt, unique_text
 
     opts = parse_ocr_options(options)
     info = ctx.info or media.probe(ctx.media_path)
@@ -117,8 +117,8 @@ def run_ocr_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome
 
 
 def parse_classify_options(options: Mapping[str, Any]) -> Any:
-    """Per-job options of stage ``classify`` -> ``pipelines.classify.ClassifyOptions``."""
-    from pipelines.classify import ClassifyOptions
+    """Per-job options of stage ``classify`` -> ``pipelines.classify.classifier.ClassifyOptions``."""
+    from pipelines.classify.classifier import ClassifyOptions
 
     valid = {f.name for f in fields(ClassifyOptions)}
     _check_keys("classify", options, valid)
@@ -129,7 +129,7 @@ def parse_classify_options(options: Mapping[str, Any]) -> Any:
 
 
 def run_classify_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
-    from pipelines.visual_cues import VisualCues
+    from pipelines.classify.visual_cues import VisualCues
 
     opts = parse_classify_options(options)
     subs = _read_json(ctx.out_dir / "subtitles.json") or {}
@@ -139,7 +139,7 @@ def run_classify_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOu
     screen = ocr.get("events") or []
     visual = VisualCues(**ocr["visual"]) if ocr.get("visual") else None
     if not transcript and not screen and (visual is None or visual.is_empty()):
-        from pipelines.visual_cues import visual_cues_from_frames
+        from pipelines.classify.visual_cues import visual_cues_from_frames
 
         visual = visual_cues_from_frames(_sample_frames(ctx.media_path))
     classifier = ctx.models.classifier()
@@ -161,7 +161,7 @@ def run_classify_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOu
 
 def _sample_frames(path: Path, every_s: float = 5.0, limit: int = 60) -> list[Any]:
     """A few frames for visual cues when neither speech nor on-screen text is available."""
-    from pipelines.frames import sample_frames
+    from pipelines.ocr.frames import sample_frames
 
     frames = []
     for _, _, frame in sample_frames(path, 1.0 / every_s):
@@ -180,7 +180,7 @@ def parse_fit_options(options: Mapping[str, Any], default_language: str | None) 
     Keys: ``subtitles`` (SRT or WebVTT text to fit, e.g. a translation; default: this job's own
     subtitles), mode, language, profile, syllables_per_second, similarity_floor, lm.
     """
-    from pipelines.subtitle_fit import SubtitleFitOptions
+    from pipelines.fit.subtitle_file import SubtitleFitOptions
 
     valid = {"subtitles", "mode", "language", "profile", "syllables_per_second", "similarity_floor", "lm"}
     _check_keys("fit", options, valid)
@@ -197,7 +197,7 @@ def parse_fit_options(options: Mapping[str, Any], default_language: str | None) 
 
 
 def run_fit_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
-    from pipelines.subtitle_fit import fit_subtitles
+    from pipelines.fit.subtitle_file import fit_subtitles
 
     subs = _read_json(ctx.out_dir / "subtitles.json") or {}
     fit_options, content = parse_fit_options(options, subs.get("language"))
@@ -208,7 +208,7 @@ def run_fit_stage(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome
             return StageOutcome("skipped", {"fit": "nothing to fit"}, (),
                                 reason="no subtitles to fit: the media has no speech track")
         content, source = srt.read_text(), "subtitles.srt"
-    paraphraser = ctx.models.paraphraser()
+    paraphraser = ctx.models.fitter()
     result = fit_subtitles(content, fit_options, paraphraser, progress=ctx.progress)
     suffix = "vtt" if result.format == "vtt" else "srt"
     name = f"subtitles.fit.{suffix}"

@@ -30,15 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from classifier_data import EXCERPT, EXCERPT_WORDS, REAL_FOLDS, SEED, WHOLE, Example
 
-from pipelines.classifier_head import KINDS, Embedder, KindHead, ShareHead
-from pipelines.classify import ClassifyOptions
-from pipelines.text_chunks import (
+from pipelines.classify.chunks import (
     chunk_transcript,
     chunk_weights,
     guess_language,
     sample_evenly,
     sample_sources,
 )
+from pipelines.classify.classifier import ClassifyOptions
+from pipelines.classify.head import KINDS, Embedder, KindHead, ShareHead
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "classifier"
 CS = (1.0, 3.0, 10.0, 30.0, 100.0)

@@ -64,7 +64,7 @@ from classifier_fit import (
     unit_type,
 )
 
-from pipelines.classify import Classifier, ClassifyOptions
+from pipelines.classify.classifier import Classifier, ClassifyOptions
 from pipelines.models import DEFAULT_MODEL_DIR
 
 BEFORE_COMMIT = "889706a"  # main before issue 21: the head trained with AG News

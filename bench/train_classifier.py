@@ -44,8 +44,8 @@ from classifier_fit import (
     unit_type,
 )
 
-from pipelines.classifier_head import DEFAULT_HEAD_PATH, HeadSet, save_heads
-from pipelines.classify import ENGLISH_EMBEDDER, MULTILINGUAL_EMBEDDER, ClassifyOptions
+from pipelines.classify.classifier import ENGLISH_EMBEDDER, MULTILINGUAL_EMBEDDER, ClassifyOptions
+from pipelines.classify.head import DEFAULT_HEAD_PATH, HeadSet, save_heads
 from pipelines.embeddings import COMPUTE_TYPE as EMBEDDER_COMPUTE_TYPE
 from pipelines.models import DEFAULT_MODEL_DIR
 
