@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TEXT = ROOT.parent / "shared" / "testdata" / "text"
 SPOKEN = Path(__file__).parent / "data" / "classify_spoken.jsonl"
+MULTILINGUAL = Path(__file__).parent / "data" / "classify_multilingual.jsonl"
 SEED = 1234
 AGNEWS_N = 600
 SMS_HAM_N = 450
@@ -159,6 +160,16 @@ def generated(path: Path = SPOKEN) -> list[Example]:
         r = json.loads(line)
         out.append(Example(r["id"], r["text"], int(r["label"] == "learning"), r["kind"],
                            f"generated/{r['genre']}", f"{r['genre']}/{r['topic']}"))
+    return out
+
+
+def multilingual(path: Path = MULTILINGUAL) -> list[Example]:
+    """Ten non-English paragraphs written for lessonlens (MIT): the e5 head's validation set."""
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        r = json.loads(line)
+        label = int(r["label"] == "learning")
+        out.append(Example(f"multilingual/{i}", r["text"], label, r["kind"], f"generated/{r['lang']}", f"ml/{i}"))
     return out
 
 

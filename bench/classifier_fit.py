@@ -148,9 +148,22 @@ def _fit_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> tuple[np.n
     return m.coef_[0].astype(np.float32), float(m.intercept_[0])
 
 
-def fit_chunk_head(docs: Sequence[Doc], c: float | None = None, verbose: bool = True) -> tuple[np.ndarray, float, float]:
-    """(w, b, C) of the chunk head; C, when not given, by 5-fold CV over the documents' groups."""
+def fit_chunk_head(docs: Sequence[Doc], c: float | None = None, verbose: bool = True,
+                   validation: Sequence[Doc] = ()) -> tuple[np.ndarray, float, float]:
+    """(w, b, C) of the chunk head. C, when not given: by the log-loss of the documents' mean
+    chunk probability on ``validation`` when given (the e5 head is chosen on non-English text,
+    the language it exists for), else by 5-fold CV over the training documents' groups."""
     X, y, w, idx = _chunk_rows(docs)
+    if c is None and validation:
+        yv = np.array([d.label for d in validation])
+        losses = {}
+        for cand in CS:
+            wv, bv = _fit_lr(X, y, w, cand)
+            q = np.array([float(d.weights @ (1 / (1 + np.exp(-(d.vectors @ wv + bv))))) for d in validation])
+            losses[cand] = float(-np.mean(yv * np.log(q + 1e-9) + (1 - yv) * np.log(1 - q + 1e-9)))
+            if verbose:
+                print(f"  chunk head C={cand:<5} log-loss on {len(validation)} validation documents {losses[cand]:.4f}")
+        c = min(losses, key=lambda k: losses[k])
     if c is None:
         groups = np.array([docs[i].example.group for i in idx])
         folds = list(GroupKFold(n_splits=5).split(X, y, groups))
@@ -242,9 +255,9 @@ def e5_subset(units: Sequence[Example]) -> list[Example]:
 
 
 def held_out_by_fold(train_docs: Sequence[Doc], real: Sequence[Doc], unit_words: int,
-             c: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+                     c: float | None = None, validation: Sequence[Doc] = ()) -> tuple[np.ndarray, dict[str, Any]]:
     """Held-out P(learning) of every real unit, fold by fold; the chunk head never sees real speech."""
-    w, b, c = fit_chunk_head(train_docs, c)
+    w, b, c = fit_chunk_head(train_docs, c, validation=validation)
     feats = share_features(real, w, b)
     y = np.array([d.label for d in real])
     strata = [unit_type(d.example) for d in real]

@@ -48,6 +48,7 @@ from classifier_data import (
     Example,
     agnews,
     commercial_examples,
+    multilingual,
     real_units,
 )
 from classifier_fit import (
@@ -274,7 +275,8 @@ def main() -> None:
             units5 = e5_subset(units)
             real5 = prepare(units5, e5, options, e5=True)
             print(f"\ne5 share head, held out by fold ({len(units5)} of the units; see e5_subset):")
-            p_e5, out["cv_e5"] = held_out_by_fold(train5, real5, options.chunk_words)
+            val5 = prepare(multilingual(), e5, options, e5=True)
+            p_e5, out["cv_e5"] = held_out_by_fold(train5, real5, options.chunk_words, validation=val5)
         p_routed = route(units, real, p_new, real5, p_e5)
         out["after"] = report("after: share head, commercial-licence training, held out by fold "
                               "(English: MiniLM; Russian: e5)", units, p_routed,

@@ -5,10 +5,12 @@ For each embedder (MiniLM for English, multilingual e5 for other languages):
 1. the chunk head: logistic regression on the chunk vectors of the written sources whose
    licence allows commercial use (OpenStax, SMS Spam Collection, spoken-style paragraphs
    written for lessonlens; not AG News), each chunk labelled with its document's label, each
-   document weighing 1, classes balanced, C by grouped cross-validation;
+   document weighing 1, classes balanced, C by grouped cross-validation (for e5: by log-loss on
+   the ten non-English paragraphs of bench/data/classify_multilingual.jsonl, since e5 exists
+   for text that is not English);
 2. the share calibration (slope, centre, pseudo-count of ``ShareHead``) on the real-speech
-   units (whole transcripts, 10-minute windows, short excerpts), which the chunk head never
-   saw; their licences do not allow commercial use, so only these three numbers are fitted
+   units (whole transcripts, 10-minute windows, short excerpts; for e5 the subset
+   ``classifier_fit.e5_subset``), which the chunk head never saw; their licences do not allow commercial use, so only these three numbers are fitted
    on them (see the data card);
 3. the kind head: multinomial logistic regression on the learning documents' mean vectors.
 
@@ -32,9 +34,10 @@ import sklearn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from classifier_data import SEED, commercial_examples, licence_of, real_units
+from classifier_data import SEED, commercial_examples, licence_of, multilingual, real_units
 from classifier_fit import (
     EmbeddingCache,
+    e5_subset,
     fit_chunk_head,
     fit_kind_head,
     fit_share,
@@ -84,8 +87,9 @@ def main() -> None:
         cache_name, factory, is_e5 = caches[name]
         cache = EmbeddingCache(cache_name, factory)
         docs = prepare(train, cache, options, e5=is_e5)
-        real = prepare(units, cache, options, e5=is_e5)
-        w, b, c = fit_chunk_head(docs)
+        real = prepare(e5_subset(units) if is_e5 else units, cache, options, e5=is_e5)
+        validation = prepare(multilingual(), cache, options, e5=True) if is_e5 else []
+        w, b, c = fit_chunk_head(docs, validation=validation)
         y = np.array([d.label for d in real])
         calibration = fit_share(share_features(real, w, b), y, [unit_type(d.example) for d in real],
                                 options.chunk_words)
