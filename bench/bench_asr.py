@@ -118,7 +118,8 @@ def run_model(name: str, clip: str, clip_ref: str, repeat: int, queue: mp.Queue)
 
     from app.model_cache import ModelCache
     from app.settings import Settings
-    from app.stages import StageContext, run_stages
+    from app.stages.context import StageContext
+    from app.stages.graph import run_stages
     from pipelines import media
     from pipelines.asr import AsrOptions
 
