@@ -18,6 +18,14 @@ class StageOption(BaseModel):
     default: object = None
 
 
+class StageViewInfo(BaseModel):
+    """Which section of the web page shows the stage's results, and from which of its files."""
+
+    section: str
+    data: str | None
+    track: str | None
+
+
 class StageInfo(BaseModel):
     """A stage: ``needs`` run first when it is requested; ``uses`` run first when requested too."""
 
@@ -27,6 +35,7 @@ class StageInfo(BaseModel):
     needs: list[str]
     uses: list[str]
     options: list[StageOption]
+    view: StageViewInfo | None
 
 
 class StageList(BaseModel):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.jobs import StageStatus
 from app.stages import ocr, subtitles
-from app.stages.context import Stage, StageContext, StageOutcome, read_json, write_json
+from app.stages.context import Stage, StageContext, StageOutcome, StageView, read_json, write_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,4 +73,4 @@ def _sample_frames(path: Path, every_s: float = 5.0, limit: int = 60) -> list[np
 
 STAGE = Stage(NAME, options, run, label="Is it learning content?",
               description="Is it learning content, of which kind, and why.",
-              needs=(subtitles.NAME,), uses=(ocr.NAME,))
+              needs=(subtitles.NAME,), uses=(ocr.NAME,), view=StageView("verdict", data=CLASSIFICATION_JSON))

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float], None]
 
-__all__ = ["Stage", "StageContext", "StageOutcome", "read_json", "write_atomic", "write_json"]
+__all__ = ["NoOptions", "Stage", "StageContext", "StageOutcome", "StageView", "read_json", "write_atomic", "write_json"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,22 @@ class StageContext:
 
 
 @dataclass(frozen=True)
+class StageView:
+    """How the web page shows a stage's results, so that the page needs no stage names.
+
+    Attributes:
+        section: the page's section for it: ``transcript`` (the player's transcript and
+            subtitles), ``screen_text``, ``verdict`` or ``fit``.
+        data: the JSON file of the stage's results the section reads.
+        track: a WebVTT file of the stage's results the player offers.
+    """
+
+    section: str
+    data: str | None = None
+    track: str | None = None
+
+
+@dataclass(frozen=True)
 class Stage(Generic[OptionsT]):
     """A node of the stage graph: its name, options, runner and dependencies.
 
@@ -66,6 +82,7 @@ class Stage(Generic[OptionsT]):
         uses: optional inputs: these run first when they were requested too.
         fixed: fields of ``options`` a job may not set.
         models: the registry names of the models these options need (checked at submit).
+        view: how the web page shows the results; None: only in the list of files.
     """
 
     name: str
@@ -77,6 +94,7 @@ class Stage(Generic[OptionsT]):
     uses: tuple[str, ...] = ()
     fixed: frozenset[str] = frozenset()
     models: Callable[[OptionsT], tuple[str, ...]] = lambda options: ()
+    view: StageView | None = None
 
     def parse(self, values: Mapping[str, object]) -> OptionsT:
         """A job's options for this stage, parsed (raises OptionsError)."""
@@ -97,7 +115,8 @@ class Stage(Generic[OptionsT]):
         """The JSON description clients read: name, description, dependencies, option fields."""
         return {"name": self.name, "label": self.label or self.name, "description": self.description,
                 "needs": list(self.needs),
-                "uses": list(self.uses), "options": describe_options(self.options(), self.fixed)}
+                "uses": list(self.uses), "options": describe_options(self.options(), self.fixed),
+                "view": asdict(self.view) if self.view else None}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from app.jobs import StageStatus
 from app.stages import subtitles
-from app.stages.context import Stage, StageContext, StageOutcome, read_json, write_atomic, write_json
+from app.stages.context import (
+    Stage,
+    StageContext,
+    StageOutcome,
+    StageView,
+    read_json,
+    write_atomic,
+    write_json,
+)
 from app.stages.subtitles import DEFAULT_PROFILE
 from pipelines.exceptions import OptionsError
 
@@ -88,4 +96,5 @@ def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
 
 STAGE = Stage(NAME, lambda: FitStageOptions, run, needs=(subtitles.NAME,),
               label="Fit long cues to their time",
-              description="Shorten over-long subtitle cues to fit their time slots.")
+              description="Shorten over-long subtitle cues to fit their time slots.",
+              view=StageView("fit", data=FIT_REPORT_JSON))

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from app.jobs import StageStatus
-from app.stages.context import Stage, StageContext, StageOutcome, write_atomic, write_json
+from app.stages.context import Stage, StageContext, StageOutcome, StageView, write_atomic, write_json
 from pipelines import media
 
 if TYPE_CHECKING:
@@ -75,4 +75,4 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
 # How changed regions are found and readings joined are tuned, not per-job choices.
 STAGE = Stage(NAME, options, run, label="On-screen text",
               description="On-screen text as timed events (OCR).",
-              fixed=frozenset({"change", "tracking"}))
+              fixed=frozenset({"change", "tracking"}), view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT))

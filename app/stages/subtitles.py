@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.jobs import StageStatus
-from app.stages.context import Stage, StageContext, StageOutcome, write_atomic, write_json
+from app.stages.context import Stage, StageContext, StageOutcome, StageView, write_atomic, write_json
 from pipelines import media
 from pipelines.asr import AsrOptions
 from pipelines.exceptions import NoAudioError, OptionsError
@@ -119,4 +119,5 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
               description="Speech to style-checked subtitles (Whisper).",
-              models=lambda options: (options.asr().resolved_model(),))
+              models=lambda options: (options.asr().resolved_model(),),
+              view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

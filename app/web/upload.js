@@ -2,6 +2,7 @@
 
 import { ApiError, uploadJob } from "./api.js";
 import { byId, clear, el } from "./dom.js";
+import { loadStages } from "./stages.js";
 
 let needs = {}; // stage -> the stages it needs (run first by the server)
 let subtitleStage = null; // the stage whose options the language and profile choices are
@@ -18,22 +19,19 @@ function planned(stages) {
   return out;
 }
 
-async function fetchJson(url, fallback) {
+async function pageConfig() {
   try {
-    const response = await fetch(url);
+    const response = await fetch("/web/config.json");
     if (response.ok) return await response.json();
   } catch {
-    // keep the fallback
+    // no profiles to offer
   }
-  return fallback;
+  return { subtitle_stage: null, profiles: [], default_profile: "" };
 }
 
 /** Fill the stage checkboxes from /v1/stages and the profiles from /web/config.json. */
 export async function loadConfig() {
-  const [graph, config] = await Promise.all([
-    fetchJson("/v1/stages", { stages: [], default: [] }),
-    fetchJson("/web/config.json", { subtitle_stage: null, profiles: [], default_profile: "" }),
-  ]);
+  const [graph, config] = await Promise.all([loadStages(), pageConfig()]);
   subtitleStage = config.subtitle_stage;
   needs = Object.fromEntries(graph.stages.map((s) => [s.name, s.needs || []]));
   const chosen = new Set(graph.default);
