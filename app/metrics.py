@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
@@ -26,6 +26,7 @@ from prometheus_client import (
     start_http_server,
     values,
 )
+from prometheus_client.registry import Collector
 
 from app.jobs import Job, StageStatus
 from app.jobs import WebhookDeliveryRecord as Delivery
@@ -34,6 +35,11 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2
 _STAGE_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+# prometheus_client's multiprocess helpers carry no annotations: their types, stated once here.
+_get_value_class: Callable[[], type[object]] = values.get_value_class
+_mark_process_dead: Callable[[int, str | None], None] = multiprocess.mark_process_dead
+_files_collector: Callable[[CollectorRegistry | None, str], Collector] = multiprocess.MultiProcessCollector
 
 
 class JobMetrics:
@@ -123,13 +129,13 @@ class WorkerMetricsServer:
 def _use_multiprocess(folder: Path) -> None:
     os.environ[_MULTIPROC_ENV] = str(folder)
     # prometheus_client picks the value class when it is imported; metrics made from now on use files.
-    values.ValueClass = values.get_value_class()
+    values.ValueClass = _get_value_class()
 
 
 def process_exited(pid: int) -> None:
     """Drop the live gauges of a pool process that ended (no-op outside multiprocess mode)."""
     if os.environ.get(_MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)
+        _mark_process_dead(pid, None)
 
 
 def sweep_dead_processes(folder: Path) -> list[int]:
@@ -138,7 +144,7 @@ def sweep_dead_processes(folder: Path) -> list[int]:
     pids = {int(m.group(1)) for p in folder.glob("gauge_live*.db") if (m := _LIVE_GAUGE_FILE.fullmatch(p.name))}
     gone = [pid for pid in sorted(pids) if not _alive(pid)]
     for pid in gone:
-        multiprocess.mark_process_dead(pid, str(folder))
+        _mark_process_dead(pid, str(folder))
     return gone
 
 
@@ -152,13 +158,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class _LiveProcessesCollector(multiprocess.MultiProcessCollector):
-    """``MultiProcessCollector`` that first forgets the live gauges of processes that are gone."""
+class _LiveProcessesCollector:
+    """``MultiProcessCollector`` of ``folder`` that first forgets the live gauges of processes that
+    are gone."""
 
     def __init__(self, folder: Path) -> None:
-        super().__init__(None, str(folder))
         self._folder = folder
+        self._files = _files_collector(None, str(folder))  # None: registered by the caller, not here
 
     def collect(self) -> Iterable[Metric]:
         sweep_dead_processes(self._folder)
-        return super().collect()
+        return self._files.collect()

@@ -21,6 +21,7 @@ from app.api.submit import Submission, check_webhook_url, submit_job, validate_r
 from app.batches import Batch, Rejected, aggregate, batch_jobs, new_batch_id, settle_batch
 from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
 from app.folders import discover
+from app.jobs import Job
 from app.stages.graph import DEFAULT_STAGES
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -62,7 +63,7 @@ def resolve_folder(folder: str, roots: list[Path]) -> Path:
     return real
 
 
-def batch_view(batch: Batch, jobs: list[Any]) -> dict[str, Any]:
+def batch_view(batch: Batch, jobs: list[Job]) -> dict[str, Any]:
     """The JSON form of a batch: its request, aggregate status and progress, jobs and rejects."""
     summary = aggregate(jobs)
     data = asdict(batch)
@@ -71,7 +72,7 @@ def batch_view(batch: Batch, jobs: list[Any]) -> dict[str, Any]:
     return data
 
 
-async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, list[Any]]:
+async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, list[Job]]:
     batch = await to_thread.run_sync(services.store.get_batch, batch_id)
     if batch is None:
         raise NotFound(f"no batch {batch_id}.", detail={"batch_id": batch_id})
@@ -97,7 +98,7 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
                   options=body.options, webhook_url=body.webhook_url, per_job_webhooks=body.per_job_webhooks,
                   metadata=body.metadata,
                   rejected=[Rejected(path=str(p.relative_to(folder)), reason=r) for p, r in refused])
-    jobs = []
+    jobs: list[Job] = []
     for path in files:
         sub = Submission(stages=body.stages, options=body.options,
                          metadata={**body.metadata, "batch_id": batch.id},

@@ -16,11 +16,11 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api import OwnerDep, ServicesDep
+from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 
 if TYPE_CHECKING:
-    from pipelines.classify import ClassifyOptions, ClassifyResult
+    from pipelines.classify import Classifier, ClassifyOptions, ClassifyResult
     from pipelines.visual_cues import VisualCues
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,8 @@ def _visual(body: VisualCuesIn | None) -> VisualCues | None:
     return None if body is None else VisualCues(**body.model_dump())
 
 
-def _run(services: Any, req: ClassifyRequest) -> ClassifyResult:
-    classifier = services.models.classifier()
+def _run(services: Services, req: ClassifyRequest) -> ClassifyResult:
+    classifier: Classifier = services.models.classifier()
     screen = None if req.screen_text is None else [
         s if isinstance(s, str) else s.model_dump() for s in req.screen_text]
     return classifier.classify(transcript=req.transcript, screen_text=screen, visual=_visual(req.visual),

@@ -17,11 +17,11 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api import OwnerDep, ServicesDep
+from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 
 if TYPE_CHECKING:
-    from pipelines.paraphrase import FitResult
+    from pipelines.paraphrase import FitResult, Paraphraser
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["fit"])
@@ -82,7 +82,7 @@ class FitResponse(BaseModel):
     candidates: list[CandidateOut]
 
 
-def _run(services: Any, req: FitRequest) -> FitResult:
+def _run(services: Services, req: FitRequest) -> FitResult:
     from pipelines.paraphrase import FitOptions  # imported on first use: keeps the server's start fast
 
     options = FitOptions(
@@ -92,7 +92,8 @@ def _run(services: Any, req: FitRequest) -> FitResult:
     )
     # The paraphraser holds one LM context and one MiniLM encoder: one call at a time.
     with _run_lock:
-        return services.models.paraphraser().fit(req.text, options)
+        paraphraser: Paraphraser = services.models.paraphraser()
+        return paraphraser.fit(req.text, options)
 
 
 _run_lock = threading.Lock()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api import ServicesDep
+from app.api import Services, ServicesDep
 from app.api.errors import ErrorBody, error_response
 from pipelines.asr import AsrOptions
 from pipelines.exceptions import PipelineError
@@ -23,7 +21,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _readiness(services: Any) -> dict[str, str]:
+def _readiness(services: Services) -> dict[str, str]:
     problems: dict[str, str] = {}
     try:
         services.store.ping()
