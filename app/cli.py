@@ -16,11 +16,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.settings import Settings
-from app.stages import subtitles
+from app.stages import ocr, subtitles
 from app.stages.graph import DEFAULT_STAGES, STAGES, normalise_options, plan
 from app.stages.options import dump_options
 from app.stages.subtitles import DEFAULT_PROFILE, SubtitlesOptions
-from pipelines.exceptions import PipelineError
+from pipelines.exceptions import OptionsError, PipelineError
 
 cli = typer.Typer(
     add_completion=False,
@@ -76,8 +76,14 @@ def _stage_options(requested: list[str], flags: SubtitlesOptions,
     """Options by stage, normalised by the stage graph: the subtitle flags, overridden by
     ``--option`` assignments (raises OptionsError)."""
     given = _set_options(assignments)
-    if subtitles.NAME in plan(requested):
-        given[subtitles.NAME] = {**dump_options(flags, subtitles.STAGE.fixed), **given.get(subtitles.NAME, {})}
+    planned = plan(requested)
+    stray = sorted(set(given) - set(planned))
+    if stray:
+        raise OptionsError(f"--option given for stage(s) not run: {', '.join(stray)}. "
+                           f"Running: {', '.join(planned)}.")
+    if subtitles.NAME in planned:
+        from_flags = dump_options(flags, subtitles.STAGE.fixed)
+        given[subtitles.NAME] = {**from_flags, **given.get(subtitles.NAME, {})}
     return normalise_options(requested, given)
 
 
@@ -113,11 +119,11 @@ def process(
     _setup_logging(verbose)
     settings = Settings()
     requested = _stage_list(stages)
-    if ocr_engine:
-        option = [*(option or []), f"ocr.engine={ocr_engine}"]
     started = time.monotonic()
     created = not out.exists()
     try:
+        if ocr_engine and ocr.NAME in plan(requested):  # the flag is ignored when ocr does not run
+            option = [*(option or []), f"{ocr.NAME}.engine={ocr_engine}"]
         flags = SubtitlesOptions(language=language, model=model, profile=profile, beam_size=beam_size,
                                  vad_filter=vad, initial_prompt=prompt, hotwords=hotwords)
         options = _stage_options(requested, flags, option)

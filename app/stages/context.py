@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float], None]
 
-__all__ = ["NoOptions", "Stage", "StageContext", "StageOutcome", "StageView", "read_json", "write_atomic", "write_json"]
+__all__ = ["NoOptions", "Stage", "StageContext", "StageOutcome", "StageView", "read_json", "write_atomic",
+           "write_json"]
 
 
 @dataclass(frozen=True)

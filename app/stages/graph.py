@@ -46,7 +46,8 @@ def validate_options(name: str, options: Mapping[str, object]) -> None:
     stage(name).parse(options)
 
 
-def normalise_options(stages: list[str], options: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
+def normalise_options(stages: list[str],
+                      options: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
     """Canonical options of each planned stage (defaults filled in), as a job stores them.
 
     Raises:

@@ -75,4 +75,5 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
 # How changed regions are found and readings joined are tuned, not per-job choices.
 STAGE = Stage(NAME, options, run, label="On-screen text",
               description="On-screen text as timed events (OCR).",
-              fixed=frozenset({"change", "tracking"}), view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT))
+              fixed=frozenset({"change", "tracking"}),
+              view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT))

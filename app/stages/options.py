@@ -63,7 +63,8 @@ def dump_options(options: DataclassInstance, fixed: frozenset[str] = frozenset()
     return {name: _jsonable(getattr(options, name)) for name in _settable(type(options), fixed)}
 
 
-def describe_options(cls: type[DataclassInstance], fixed: frozenset[str] = frozenset()) -> list[dict[str, object]]:
+def describe_options(cls: type[DataclassInstance],
+                     fixed: frozenset[str] = frozenset()) -> list[dict[str, object]]:
     """Name, type (as written in the dataclass) and default of each settable field, for clients."""
     out: list[dict[str, object]] = []
     for name, f in _settable(cls, fixed).items():

@@ -128,6 +128,8 @@ def test_any_stage_option_is_set_and_checked_through_the_registry(samples: Path,
     assert proc.returncode == 2 and "Unknown ocr option(s): colour" in proc.stderr
     proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "subtitles.beam_size=99", model_dir=model_dir)
     assert proc.returncode == 2 and "beam_size must be between 1 and 20" in proc.stderr
+    proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "ocr.engine=easyocr", model_dir=model_dir)
+    assert proc.returncode == 2 and "stage(s) not run: ocr" in proc.stderr
     proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "beam_size", model_dir=model_dir)
     assert proc.returncode == 2 and "expected STAGE.KEY=VALUE" in proc.stderr
     assert not (tmp_path / "o").exists()
