@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app import cli_translation
 from app.settings import Settings
 from app.stages import ocr, subtitles
 from app.stages.graph import DEFAULT_STAGES, STAGES, normalise_options, plan
@@ -292,7 +293,7 @@ def fit(
     """Shorten over-long cues of a subtitle file to their own slots; timings unchanged."""
     from app.model_cache import ModelCache
     from app.stages.context import write_atomic, write_json
-    from pipelines.subtitle_fit import SubtitleFitOptions, fit_subtitles
+    from pipelines.fit.subtitle_file import SubtitleFitOptions, fit_subtitles
 
     _setup_logging(verbose)
     try:
@@ -301,7 +302,7 @@ def fit(
         raise _fail(f"cannot read {subtitles_file}: {e}") from None
     try:
         options = SubtitleFitOptions(mode=mode, language=language, profile=profile, lm=lm)  # type: ignore[arg-type]
-        paraphraser = ModelCache(Settings()).paraphraser()
+        paraphraser = ModelCache(Settings()).fitter()
         result = fit_subtitles(content, options, paraphraser)
     except PipelineError as e:
         raise _fail(str(e)) from None
@@ -430,6 +431,10 @@ def probe(media_file: Annotated[Path, typer.Argument(help="Media file.")]) -> No
     except PipelineError as e:
         raise _fail(str(e)) from None
     typer.echo(json.dumps(asdict(info), indent=2))
+
+
+cli.command("export")(cli_translation.export_command)
+cli.command("import")(cli_translation.import_command)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from app.api import fit as fit_routes
 from app.api import health as health_routes
 from app.api import jobs as job_routes
 from app.api import stages as stage_routes
+from app.api import translations as translation_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
 from app.batches import batch_of, settle_batch
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="lessonlens", version="0.1.0", lifespan=lifespan,
                   description="Training videos in; subtitles, on-screen text and more out. Async jobs.")
     install_error_handlers(app)
+    app.include_router(translation_routes.router)  # before the job routes' /files/{name}
     app.include_router(job_routes.router)
     app.include_router(batch_routes.router)
     app.include_router(classify_routes.router)

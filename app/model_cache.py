@@ -6,9 +6,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from app.settings import Settings
+
+if TYPE_CHECKING:  # the modules themselves load on first use: the API starts without them
+    from pipelines.asr import AsrEngine
+    from pipelines.classify.classifier import Classifier
+    from pipelines.embeddings import SentenceEmbedder
+    from pipelines.fit.sentence import SentenceFitter
+    from pipelines.ocr.engines import OcrEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -19,7 +26,7 @@ class ModelCache:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, object] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
 
@@ -29,12 +36,12 @@ class ModelCache:
         # ask for a shared model (the classifier asks for the embedder).
         with self._lock:
             if key in self._models:
-                return self._models[key]  # type: ignore[no-any-return]
+                return cast(T, self._models[key])  # stored by a loader of T under this key
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
                 if key in self._models:
-                    return self._models[key]  # type: ignore[no-any-return]
+                    return cast(T, self._models[key])  # stored by a loader of T under this key
             started = time.monotonic()
             model = loader()
             log.info("loaded model %s in %.2f s", key, time.monotonic() - started)
@@ -43,10 +50,11 @@ class ModelCache:
             return model
 
     def loaded(self) -> list[str]:
+        """Keys of the models loaded so far."""
         with self._lock:
             return sorted(self._models)
 
-    def whisper(self, name: str) -> Any:
+    def whisper(self, name: str) -> AsrEngine:
         """A Whisper engine for a registry name such as ``whisper-tiny.en``."""
         from pipelines.asr import load_engine
 
@@ -60,24 +68,24 @@ class ModelCache:
             ),
         )
 
-    def ocr(self, engine: str) -> Any:
+    def ocr(self, engine: str) -> OcrEngine:
         """An OCR engine by name (``rapidocr`` or ``easyocr``)."""
-        from pipelines.ocr import load_engine
+        from pipelines.ocr.engines import load_engine
 
         return self.get(f"ocr:{engine}", lambda: load_engine(engine, self.settings.model_dir))
 
-    def embedder(self) -> Any:
-        """MiniLM sentence embeddings, shared by the classifier and the paraphraser."""
+    def embedder(self) -> SentenceEmbedder:
+        """MiniLM sentence embeddings, shared by the classifier and the sentence fitter."""
         from pipelines.embeddings import SentenceEmbedder
 
         return self.get("embedder", lambda: SentenceEmbedder.load(self.settings.model_dir,
                                                                   threads=self.settings.cpu_threads or None))
 
-    def classifier(self) -> Any:
+    def classifier(self) -> Classifier:
         """The learning-content classifier (MiniLM, the multilingual e5 and the shipped head)."""
 
-        def load() -> Any:
-            from pipelines.classify import Classifier
+        def load() -> Classifier:
+            from pipelines.classify.classifier import Classifier
             from pipelines.embeddings import MultilingualEmbedder
             from pipelines.exceptions import ModelNotInstalledError
 
@@ -90,16 +98,17 @@ class ModelCache:
 
         return self.get("classifier", load)
 
-    def paraphraser(self) -> Any:
-        """The duration-constrained paraphraser (MiniLM, and SmolLM2 on llama.cpp or CTranslate2)."""
+    def fitter(self) -> SentenceFitter:
+        """The sentence fitter (MiniLM, and SmolLM2 on llama.cpp or CTranslate2)."""
 
-        def load() -> Any:
-            from pipelines.paraphrase import Paraphraser
-            from pipelines.smollm import LMSettings, load_shortener
+        def load() -> SentenceFitter:
+            from pipelines.fit.lm import load_lm
+            from pipelines.fit.lm_prompt import LMSettings
+            from pipelines.fit.sentence import SentenceFitter
 
-            lm = load_shortener(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2,
-                                                                    runtime=self.settings.lm_runtime))
+            lm = load_lm(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2,
+                                                             runtime=self.settings.lm_runtime))
             lm.warm_up()
-            return Paraphraser(self.embedder(), lm)
+            return SentenceFitter(self.embedder(), lm)
 
-        return self.get("paraphraser", load)
+        return self.get("fitter", load)

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     cpu_threads: int = Field(default=0, description="Threads per model; 0 lets the engine decide.")
     lm_runtime: Literal["auto", "llama.cpp", "ctranslate2"] = Field(
         default="auto", description="Runtime of the paraphraser's LM: auto is llama.cpp when it is built, "
-                                    "else CTranslate2 (pipelines.smollm).")
+                                    "else CTranslate2 (pipelines.fit.lm_ctranslate2).")
 
     # ---- job service (issue 3)
     database_url: str | None = Field(

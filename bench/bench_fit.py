@@ -1,4 +1,4 @@
-"""Benchmark the duration-constrained paraphraser (issue 6).
+"""Benchmark the sentence fitter (issue 6).
 
 Sentences: bench/data/fit_devset.jsonl (written for this project) plus sentences drawn at run
 time from ../shared/testdata/text/educational (OpenStax, CC BY 4.0; never stored here). Each
@@ -47,11 +47,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.duration import reading_estimate, speaking_estimate  # noqa: E402
 from pipelines.embeddings import SentenceEmbedder  # noqa: E402
+from pipelines.fit.estimates import reading_estimate, speaking_estimate  # noqa: E402
+from pipelines.fit.lm_prompt import LMSettings  # noqa: E402
+from pipelines.fit.sentence import FitOptions, FitResult, SentenceFitter, resolve_profile  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
-from pipelines.paraphrase import FitOptions, FitResult, Paraphraser, resolve_profile  # noqa: E402
-from pipelines.smollm import LMSettings  # noqa: E402
 
 DEVSET = ROOT / "bench" / "data" / "fit_devset.jsonl"
 SHARED_TEXT = ROOT.parent / "shared" / "testdata" / "text" / "educational"
@@ -103,7 +103,7 @@ class Clock:
 
 
 class TimedEmbedder:
-    """An embedder that books its time on a Clock (the paraphraser only calls ``similarity``)."""
+    """An embedder that books its time on a Clock (the sentence fitter only calls ``similarity``)."""
 
     def __init__(self, inner: Any, clock: Clock) -> None:
         self.inner, self.clock = inner, clock
@@ -154,10 +154,10 @@ def strategies(args: argparse.Namespace) -> list[Strategy]:
 
 @dataclass
 class Run:
-    """One strategy's paraphraser, clocks and results."""
+    """One strategy's sentence fitter, clocks and results."""
 
     strategy: Strategy
-    para: Paraphraser
+    fitter: SentenceFitter
     lm_clock: Clock
     embed_clock: Clock
     load_s: float
@@ -212,14 +212,14 @@ def main() -> None:
         shortener = None
         t_lm = 0.0
         if not args.no_lm:
-            from pipelines.smollm import load_shortener
+            from pipelines.fit.lm import load_lm
 
             t1 = time.monotonic()
-            lm = load_shortener(args.model_dir, strategy.lm)
+            lm = load_lm(args.model_dir, strategy.lm)
             t_lm = time.monotonic() - t1
             lm.warm_up()
             shortener = TimedShortener(lm, lm_clock)
-        runs.append(Run(strategy, Paraphraser(TimedEmbedder(embedder, embed_clock), shortener),
+        runs.append(Run(strategy, SentenceFitter(TimedEmbedder(embedder, embed_clock), shortener),
                         lm_clock, embed_clock, t_lm))
 
     profile = resolve_profile(args.profile)
@@ -236,7 +236,7 @@ def main() -> None:
             run.lm_clock.start_sentence()
             run.embed_clock.start_sentence()
             w, c = time.monotonic(), time.process_time()
-            run.results.append((item, run.para.fit(text, replace(base, **run.strategy.options))))
+            run.results.append((item, run.fitter.fit(text, replace(base, **run.strategy.options))))
             run.wall.append(time.monotonic() - w)
             run.cpu.append(time.process_time() - c)
         if n % 25 == 0:
@@ -268,7 +268,7 @@ def main() -> None:
         f"{run.strategy.name} {run.load_s:.2f}s" for run in runs))
     for run in runs:
         st = run.strategy
-        print(f"\n== {st.name}: runtime={type(run.para.shortener.inner).__name__ if run.para.shortener else '-'} "
+        print(f"\n== {st.name}: runtime={type(run.fitter.lm.inner).__name__ if run.fitter.lm else '-'} "
               f"few_shot={st.lm.few_shot} {' '.join(f'{k}={v}' for k, v in st.options.items())}")
         print(f"per sentence   wall {spread(run.wall)}  cpu {spread(run.cpu)}  "
               f"(cpu / {args.threads} threads p50={percentile(run.cpu, 0.5) / args.threads:.3f}s)")

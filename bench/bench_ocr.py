@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
-from pipelines.ocr import OcrOptions, load_engine, run_ocr  # noqa: E402
-from pipelines.text_tracking import similarity  # noqa: E402
+from pipelines.ocr.engines import load_engine  # noqa: E402
+from pipelines.ocr.reader import OcrOptions, run_ocr  # noqa: E402
+from pipelines.ocr.tracking import similarity  # noqa: E402
 
 VERSION = 4  # bump when the generator changes (the cached video is rebuilt)
 W, H, FPS = 1280, 720, 25

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.classifier_head import Embedder
-from pipelines.classify import ClassifyOptions
-from pipelines.text_chunks import chunk_transcript, chunk_weights, sample_evenly
+from pipelines.classify.chunks import chunk_transcript, chunk_weights, sample_evenly
+from pipelines.classify.classifier import ClassifyOptions
+from pipelines.classify.head import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TEXT = ROOT.parent / "shared" / "testdata" / "text"

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from classifier_data import Example, load_examples, source_family, split
 
-from pipelines.classifier_head import Embedder
-from pipelines.classify import LEARNING, Classifier, ClassifyOptions, ClassifyResult
+from pipelines.classify.classifier import LEARNING, Classifier, ClassifyOptions, ClassifyResult
+from pipelines.classify.head import Embedder
 from pipelines.embeddings import SentenceEmbedder
 from pipelines.models import DEFAULT_MODEL_DIR, model_path
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from classifier_data import SEED, Example, document_vectors, load_examples, source_family, split
 
-from pipelines.classifier_head import DEFAULT_HEAD_PATH, KINDS, HeadSet, KindHead, LinearHead, save_heads
-from pipelines.classify import ENGLISH_EMBEDDER, MULTILINGUAL_EMBEDDER, ClassifyOptions
+from pipelines.classify.classifier import ENGLISH_EMBEDDER, MULTILINGUAL_EMBEDDER, ClassifyOptions
+from pipelines.classify.head import DEFAULT_HEAD_PATH, KINDS, HeadSet, KindHead, LinearHead, save_heads
 from pipelines.embeddings import COMPUTE_TYPE as EMBEDDER_COMPUTE_TYPE
 from pipelines.embeddings import MODEL_NAME as EMBEDDER_MODEL
 from pipelines.models import DEFAULT_MODEL_DIR

@@ -3,14 +3,24 @@
 ``load_engine(name, model_dir)`` gives an engine that keeps its model in memory; call
 ``engine.transcribe(audio, options)`` per file. Engines implement ``AsrEngine`` so a second
 Whisper implementation can be added beside faster-whisper.
+
+Decoding keeps context: each 30 s window is decoded with the previous window's text as its
+prompt, so names and spellings carry over. Context is what makes Whisper loop, so it is
+guarded the way long-form Whisper tools guard it: a window whose output compresses too well or
+scores too low is decoded again at a higher temperature and the prompt is dropped from there
+on; windows that are probably silence are skipped; silence before a suspect segment is skipped
+(``hallucination_silence_threshold``); and the output is checked for repetition loops
+(``find_loops``): a looping stretch is decoded again without context, and a loop that
+survives that is cut to its first occurrence.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +50,19 @@ class AsrOptions:
         word_timestamps: per-word timings (the subtitle segmenter needs them).
         initial_prompt: text that primes spelling and style (e.g. product names).
         hotwords: words to favour, space-separated.
+        condition_on_previous_text: prompt each window with the text decoded so far (context).
+        compression_ratio_threshold: a window whose text gzips better than this is a loop:
+            decode it again at the next temperature.
+        log_prob_threshold: a window whose mean token log-probability is below this is decoded
+            again at the next temperature (and with ``no_speech_threshold``, marks silence).
+        no_speech_threshold: a window this likely to be silence, and scoring below
+            ``log_prob_threshold``, is skipped.
+        prompt_reset_on_temperature: after a fallback above this temperature, later windows
+            are decoded without the earlier text (the context that led it astray).
+        hallucination_silence_threshold: seconds of silence to skip before a segment that
+            looks hallucinated (needs word timestamps); None leaves such segments alone.
+        repetition_check: decode a repetition loop in the output again without context, and
+            cut what still loops.
     """
 
     model: str = "auto"
@@ -49,6 +72,13 @@ class AsrOptions:
     word_timestamps: bool = True
     initial_prompt: str | None = None
     hotwords: str | None = None
+    condition_on_previous_text: bool = True
+    compression_ratio_threshold: float = 2.4
+    log_prob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+    prompt_reset_on_temperature: float = 0.5
+    hallucination_silence_threshold: float | None = 2.0
+    repetition_check: bool = True
 
     def __post_init__(self) -> None:
         if self.model != "auto" and self.model not in WHISPER_MODELS:
@@ -61,6 +91,16 @@ class AsrOptions:
             raise OptionsError(
                 f"language must be 'auto' or an ISO 639-1 code like 'en', got {self.language!r}."
             )
+        if not 1.0 <= self.compression_ratio_threshold <= 10.0:
+            raise OptionsError(
+                f"compression_ratio_threshold must be between 1 and 10, got {self.compression_ratio_threshold}."
+            )
+        if not 0.0 <= self.no_speech_threshold <= 1.0:
+            raise OptionsError(f"no_speech_threshold must be between 0 and 1, got {self.no_speech_threshold}.")
+        if self.log_prob_threshold > 0:
+            raise OptionsError(f"log_prob_threshold is a log-probability (<= 0), got {self.log_prob_threshold}.")
+        if self.hallucination_silence_threshold is not None and self.hallucination_silence_threshold <= 0:
+            raise OptionsError("hallucination_silence_threshold must be positive seconds or null.")
         if self.model == ENGLISH_MODEL and self.language not in ("en", "auto"):
             raise OptionsError(
                 f"{ENGLISH_MODEL} only understands English; for language {self.language!r} use "
@@ -77,12 +117,19 @@ class AsrOptions:
         try:
             clean: dict[str, Any] = {}
             for key, value in values.items():
-                if key == "beam_size":
-                    clean[key] = int(value)
-                elif key in ("vad_filter", "word_timestamps"):
+                kind = str(names[key].type)
+                if value is None and "None" in str(kind):
+                    clean[key] = None
+                elif kind == "bool":
                     if not isinstance(value, bool):
                         raise TypeError(f"{key} must be true or false")
                     clean[key] = value
+                elif kind == "int":
+                    clean[key] = int(value)
+                elif kind.startswith("float"):
+                    if isinstance(value, bool):
+                        raise TypeError(f"{key} must be a number")
+                    clean[key] = float(value)
                 else:
                     clean[key] = None if value is None else str(value)
         except (TypeError, ValueError) as err:
@@ -114,11 +161,16 @@ class Segment:
     words: tuple[Word, ...]
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+    temperature: float = 0.0
 
 
 @dataclass(frozen=True)
 class Transcript:
-    """Everything Whisper said about one audio track."""
+    """Everything Whisper said about one audio track.
+
+    ``loops_repaired`` counts repetition loops found in the output and decoded again.
+    """
 
     segments: tuple[Segment, ...]
     language: str
@@ -126,6 +178,7 @@ class Transcript:
     duration: float
     model: str
     seconds: float = 0.0
+    loops_repaired: int = 0
 
     @property
     def words(self) -> list[Word]:
@@ -134,6 +187,90 @@ class Transcript:
     @property
     def text(self) -> str:
         return "".join(s.text for s in self.segments).strip()
+
+
+_TOKEN = re.compile(r"[\w']+")
+MAX_NGRAM = 8
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def _loop_run(tokens: list[str]) -> tuple[int, int, int] | None:
+    """(start, n, repeats) of the widest n-gram run that is a loop, or None.
+
+    A run is a loop when an n-gram repeats back to back 3 times over 9+ words, or 5 times.
+    """
+    best: tuple[int, int, int] | None = None
+    for n in range(1, min(MAX_NGRAM, len(tokens) // 2) + 1):
+        i = 0
+        while i + 2 * n <= len(tokens):
+            reps = 1
+            while tokens[i + reps * n : i + (reps + 1) * n] == tokens[i : i + n]:
+                reps += 1
+            looping = (reps >= 3 and n * reps >= 9) or reps >= 5
+            if looping and (best is None or reps * n > best[1] * best[2]):
+                best = (i, n, reps)
+            i += (reps - 1) * n if reps > 1 else 1
+    return best
+
+
+def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:
+    """Index ranges ``[i, j)`` of segments caught in a repetition loop.
+
+    A segment loops when an n-gram (up to 8 words) repeats back to back inside it (3 times over
+    9 or more words, or 5 times), or when it repeats the text of the segment before it (two
+    times over 4+ words, or three times). A repeat's range starts at the segment it repeats,
+    since Whisper's timing of that first copy drifts too.
+    """
+    suspect: set[int] = set()
+    texts = [" ".join(_tokens(s.text)) for s in segments]
+    same = 0
+    for k, text in enumerate(texts):
+        if _loop_run(_tokens(segments[k].text)):
+            suspect.add(k)
+        same = same + 1 if k and text and text == texts[k - 1] else 0
+        if same >= 2 or (same == 1 and len(text.split()) >= 4):
+            suspect.update(range(k - same, k + 1))
+    ranges: list[tuple[int, int]] = []
+    for k in sorted(suspect):
+        if ranges and ranges[-1][1] == k:
+            ranges[-1] = (ranges[-1][0], k + 1)
+        else:
+            ranges.append((k, k + 1))
+    return ranges
+
+
+def cut_loops(segments: Sequence[Segment]) -> list[Segment]:
+    """Segments with every loop cut to its first occurrence (repeated segments dropped)."""
+    out: list[Segment] = []
+    for seg in segments:
+        key = _tokens(seg.text)
+        if out and key and key == _tokens(out[-1].text):
+            continue
+        run = _loop_run(key)
+        if run is None:
+            out.append(seg)
+            continue
+        start, n, reps = run
+        if seg.words:
+            # Word tokens line up with text tokens only roughly; cut by word count per token.
+            kept: list[Word] = []
+            seen = 0
+            for w in seg.words:
+                k = len(_tokens(w.text))
+                if start + n <= seen < start + n * reps:
+                    seen += k
+                    continue
+                kept.append(w)
+                seen += k
+            end = kept[-1].end if kept else seg.start
+            out.append(replace(seg, end=end, text="".join(w.text for w in kept), words=tuple(kept)))
+        else:
+            words = seg.text.split()
+            out.append(replace(seg, text=" " + " ".join(words[: start + n] + words[start + n * reps :])))
+    return out
 
 
 class AsrEngine(Protocol):
@@ -147,28 +284,95 @@ class AsrEngine(Protocol):
 
 
 class FasterWhisperEngine:
-    """Whisper on CTranslate2. Thread-safe for concurrent ``transcribe`` calls."""
+    """Whisper on CTranslate2. Thread-safe for concurrent ``transcribe`` calls.
 
-    def __init__(
-        self, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1
-    ) -> None:
+    ``model`` is the ``faster_whisper.WhisperModel`` (benchmarks compare against it alone).
+    """
+
+    def __init__(self, name: str, model: Any) -> None:
+        self.name = name
+        self.model = model
+        self.multilingual = bool(model.model.is_multilingual)
+
+    @classmethod
+    def load(
+        cls, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1
+    ) -> FasterWhisperEngine:
         from faster_whisper import WhisperModel
 
-        self.name = name
-        self.folder = folder
         if device == "auto":
             import ctranslate2
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
         compute_type = "int8" if device == "cpu" else "float16"
-        self._model = WhisperModel(
-            str(folder),
-            device=device,
-            compute_type=compute_type,
-            cpu_threads=cpu_threads,
-            num_workers=num_workers,
+        model = WhisperModel(
+            str(folder), device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=num_workers
         )
-        self.multilingual = bool(self._model.model.is_multilingual)
+        return cls(name, model)
+
+    def _decode(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        language: str | None,
+        *,
+        context: bool,
+        offset: float = 0.0,
+        progress: Callable[[float], None] | None = None,
+    ) -> tuple[list[Segment], Any]:
+        segments_iter, info = self.model.transcribe(
+            audio,
+            language=language,
+            beam_size=options.beam_size,
+            vad_filter=options.vad_filter,
+            word_timestamps=options.word_timestamps,
+            initial_prompt=options.initial_prompt if context else None,
+            hotwords=options.hotwords,
+            condition_on_previous_text=context and options.condition_on_previous_text,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+            prompt_reset_on_temperature=options.prompt_reset_on_temperature,
+            hallucination_silence_threshold=options.hallucination_silence_threshold,
+        )
+        duration = float(len(audio)) / SAMPLE_RATE
+        segments: list[Segment] = []
+        for seg in segments_iter:  # decoding happens while iterating
+            words = tuple(
+                Word(offset + float(w.start), offset + float(w.end), w.word, float(w.probability))
+                for w in (seg.words or [])
+            )
+            segments.append(
+                Segment(
+                    offset + float(seg.start),
+                    offset + float(seg.end),
+                    seg.text,
+                    words,
+                    float(seg.avg_logprob),
+                    float(seg.no_speech_prob),
+                    float(seg.compression_ratio),
+                    float(seg.temperature or 0.0),
+                )
+            )
+            if progress and duration > 0:
+                progress(min(1.0, seg.end / duration))
+        return segments, info
+
+    def _repair_loops(
+        self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
+    ) -> tuple[list[Segment], int]:
+        """Decode each looping stretch again without context; cut what still loops."""
+        loops = find_loops(segments)
+        for i, j in reversed(loops):
+            start = max(0.0, segments[i].start - 0.2)
+            end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
+            if j < len(segments):
+                end = min(end, segments[j].start)
+            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            redone, _ = self._decode(piece, options, language, context=False, offset=start)
+            log.info("repetition loop in %.1f-%.1f s decoded again without context", start, end)
+            segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
+        return segments, len(loops)
 
     def transcribe(
         self, audio: np.ndarray, options: AsrOptions, progress: Callable[[float], None] | None = None
@@ -180,43 +384,20 @@ class FasterWhisperEngine:
         if language not in (None, "en") and not self.multilingual:
             raise OptionsError(f"{self.name} is English-only; it cannot transcribe {language!r}.")
         started = time.monotonic()
-        segments_iter, info = self._model.transcribe(
-            audio,
-            language=language,
-            beam_size=options.beam_size,
-            vad_filter=options.vad_filter,
-            word_timestamps=options.word_timestamps,
-            initial_prompt=options.initial_prompt,
-            hotwords=options.hotwords,
-            condition_on_previous_text=False,
-        )
-        duration = float(len(audio)) / SAMPLE_RATE
-        segments: list[Segment] = []
-        for seg in segments_iter:  # decoding happens while iterating
-            words = tuple(
-                Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or [])
-            )
-            segments.append(
-                Segment(
-                    float(seg.start),
-                    float(seg.end),
-                    seg.text,
-                    words,
-                    float(seg.avg_logprob),
-                    float(seg.no_speech_prob),
-                )
-            )
-            if progress and duration > 0:
-                progress(min(1.0, seg.end / duration))
+        segments, info = self._decode(audio, options, language, context=True, progress=progress)
+        repaired = 0
+        if options.repetition_check:
+            segments, repaired = self._repair_loops(audio, segments, options, info.language)
         if progress:
             progress(1.0)
         return Transcript(
             segments=tuple(segments),
             language=info.language,
             language_probability=float(info.language_probability),
-            duration=duration,
+            duration=float(len(audio)) / SAMPLE_RATE,
             model=self.name,
             seconds=time.monotonic() - started,
+            loops_repaired=repaired,
         )
 
 
@@ -231,6 +412,6 @@ def load_engine(name: str, model_dir: Path, *, device: str = "cpu", cpu_threads:
         raise OptionsError(f"Unknown Whisper model {name!r}. Valid: {', '.join(WHISPER_MODELS)}.")
     folder = model_path(name, model_dir)
     started = time.monotonic()
-    engine = FasterWhisperEngine(name, folder, device=device, cpu_threads=cpu_threads)
+    engine = FasterWhisperEngine.load(name, folder, device=device, cpu_threads=cpu_threads)
     log.info("loaded %s from %s on %s in %.2f s", name, folder, device, time.monotonic() - started)
     return engine

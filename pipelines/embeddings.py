@@ -1,4 +1,4 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, shared by the classifier and the paraphraser.
+"""Sentence embeddings with all-MiniLM-L6-v2, shared by the classifier and the sentence fitter.
 
 The model runs on CTranslate2 (int8 weights, converted at install time by
 ``pipelines/encoder_convert.py``) with the checkpoint's own fast tokenizer, and reproduces what

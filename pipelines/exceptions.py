@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class PipelineError(Exception):
     """Base class for errors a caller can act on."""
@@ -49,3 +51,20 @@ class SubtitleFormatError(PipelineError):
 
 class EngineNotInstalledError(PipelineError):
     """An optional engine whose packages this environment lacks (e.g. EasyOCR outside .venv-easyocr)."""
+
+
+@dataclass(frozen=True)
+class UnitProblem:
+    """What is wrong with one unit of a translated file (``unit`` None: with the file as a whole)."""
+
+    unit: str | None
+    problem: str
+
+
+class TranslationFileError(PipelineError):
+    """A translated file that cannot be merged: not XLIFF/SRT/WebVTT, another job's, or units
+    that are unknown, missing, untranslated or in the wrong language. ``problems`` lists them all."""
+
+    def __init__(self, message: str, problems: tuple[UnitProblem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems

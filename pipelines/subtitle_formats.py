@@ -1,18 +1,22 @@
-"""SubRip (SRT) and WebVTT documents for cues.
+"""SubRip (SRT) and WebVTT writing: the one timestamp format and the one text escaping.
 
 Written by hand rather than through pysubs2, which reads ``{...}`` as ASS override tags and
 drops it: screencasts say "{userId}" often enough. Tested against pysubs2's and webvtt-py's
-parsers and against the W3C WebVTT escaping rules.
+parsers and against the W3C WebVTT escaping rules. The OCR track (``pipelines.ocr.tracking``)
+writes its cues with ``format_timestamp`` and ``vtt_escape`` too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pipelines.subtitles import Cue
+if TYPE_CHECKING:
+    from pipelines.subtitles import Cue
 
 
-def _timestamp(seconds: float, sep: str) -> str:
+def format_timestamp(seconds: float, sep: str = ".") -> str:
+    """``HH:MM:SS.mmm`` (WebVTT; ``sep=","`` gives SRT's ``HH:MM:SS,mmm``), negatives as zero."""
     ms = max(0, round(seconds * 1000))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
@@ -30,11 +34,12 @@ def to_srt(cues: Sequence[Cue]) -> str:
     blocks = []
     for n, cue in enumerate(cues, start=1):
         lines = "\n".join(_clean(line) for line in cue.lines)
-        blocks.append(f"{n}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n{lines}\n")
+        blocks.append(f"{n}\n{format_timestamp(cue.start, ',')} --> {format_timestamp(cue.end, ',')}\n{lines}\n")
     return "\n".join(blocks)
 
 
-def _vtt_escape(line: str) -> str:
+def vtt_escape(line: str) -> str:
+    """One line of cue text, safe in a WebVTT cue: no line break or "-->", ``& < >`` escaped."""
     return _clean(line).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -42,6 +47,6 @@ def to_vtt(cues: Sequence[Cue]) -> str:
     """WebVTT document: ``WEBVTT`` header, ``HH:MM:SS.mmm`` times, text escaped per the spec."""
     blocks = ["WEBVTT\n"]
     for n, cue in enumerate(cues, start=1):
-        lines = "\n".join(_vtt_escape(line) for line in cue.lines)
-        blocks.append(f"{n}\n{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{lines}\n")
+        lines = "\n".join(vtt_escape(line) for line in cue.lines)
+        blocks.append(f"{n}\n{format_timestamp(cue.start, '.')} --> {format_timestamp(cue.end, '.')}\n{lines}\n")
     return "\n".join(blocks)

@@ -18,6 +18,7 @@ from typing import Any
 from pipelines.asr import Transcript, Word
 from pipelines.exceptions import OptionsError
 from pipelines.linebreaks import break_cost, layout_lines
+from pipelines.reading import reading_seconds
 
 
 @dataclass(frozen=True)
@@ -225,11 +226,7 @@ def _time_cues(spans: list[tuple[int, int]], words: list[Word], p: StyleProfile)
             start = max(start, times[-1][1] + p.min_gap_s)
         next_start = words[spans[k + 1][0]].start if k + 1 < len(spans) else math.inf
         chars = _text_len(words[j:i])
-        want = p.min_duration_s
-        if p.max_cps:
-            want = max(want, chars / p.max_cps)
-        if p.max_wpm:
-            want = max(want, (i - j) * 60.0 / p.max_wpm)
+        want = max(p.min_duration_s, reading_seconds(chars, i - j, p) or 0.0)
         want = min(max(want, end - start), p.max_duration_s)
         ceiling = next_start - p.min_gap_s
         end = max(end, min(start + want, ceiling))

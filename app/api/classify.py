@@ -20,8 +20,8 @@ from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 
 if TYPE_CHECKING:
-    from pipelines.classify import Classifier, ClassifyOptions, ClassifyResult
-    from pipelines.visual_cues import VisualCues
+    from pipelines.classify.classifier import Classifier, ClassifyOptions, ClassifyResult
+    from pipelines.classify.visual_cues import VisualCues
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -49,7 +49,7 @@ class VisualCuesIn(BaseModel):
 
 
 class ClassifyOptionsIn(BaseModel):
-    """Options of ``pipelines.classify.ClassifyOptions``; defaults apply to what is left out."""
+    """Options of ``pipelines.classify.classifier.ClassifyOptions``; defaults apply to what is left out."""
 
     model_config = ConfigDict(extra="forbid")
     chunk_words: int | None = Field(None, ge=5, le=200)
@@ -82,7 +82,7 @@ class EvidenceOut(BaseModel):
 
 
 class ClassifyResponse(BaseModel):
-    """The verdict; see ``pipelines.classify.ClassifyResult`` for each field."""
+    """The verdict; see ``pipelines.classify.classifier.ClassifyResult`` for each field."""
 
     label: str
     probability: float
@@ -104,7 +104,8 @@ class ClassifyResponse(BaseModel):
 
 
 def _options(body: ClassifyOptionsIn | None) -> ClassifyOptions:
-    from pipelines.classify import ClassifyOptions  # imported on first use: keeps the server's start fast
+    # imported on first use: keeps the server's start fast
+    from pipelines.classify.classifier import ClassifyOptions
 
     if body is None:
         return ClassifyOptions()
@@ -112,7 +113,7 @@ def _options(body: ClassifyOptionsIn | None) -> ClassifyOptions:
 
 
 def _visual(body: VisualCuesIn | None) -> VisualCues | None:
-    from pipelines.visual_cues import VisualCues
+    from pipelines.classify.visual_cues import VisualCues
 
     return None if body is None else VisualCues(**body.model_dump())
 

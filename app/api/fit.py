@@ -21,7 +21,7 @@ from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 
 if TYPE_CHECKING:
-    from pipelines.paraphrase import FitResult, Paraphraser
+    from pipelines.fit.sentence import FitResult, SentenceFitter
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["fit"])
@@ -65,7 +65,7 @@ class CandidateOut(BaseModel):
 
 
 class FitResponse(BaseModel):
-    """See ``pipelines.paraphrase.FitResult``; ``unit`` says whether estimates are s or chars."""
+    """See ``pipelines.fit.sentence.FitResult``; ``unit`` says whether estimates are s or chars."""
 
     original: str
     text: str
@@ -83,20 +83,20 @@ class FitResponse(BaseModel):
 
 
 def _run(services: Services, req: FitRequest) -> FitResult:
-    from pipelines.paraphrase import FitOptions  # imported on first use: keeps the server's start fast
+    from pipelines.fit.sentence import FitOptions  # imported on first use: keeps the server's start fast
 
     options = FitOptions(
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
         profile=req.profile, syllables_per_second=req.syllables_per_second,
         similarity_floor=req.similarity_floor, lm=req.lm, check_lines=req.check_lines,
     )
-    # The paraphraser holds one LM context and one MiniLM encoder: one call at a time.
-    with _run_lock:
-        paraphraser: Paraphraser = services.models.paraphraser()
-        return paraphraser.fit(req.text, options)
+    # The fitter holds one LM context and one MiniLM encoder: one call at a time.
+    with fitter_lock:
+        fitter: SentenceFitter = services.models.fitter()
+        return fitter.fit(req.text, options)
 
 
-_run_lock = threading.Lock()
+fitter_lock = threading.Lock()  # also taken by the translation import (app.api.translations)
 
 
 @router.post("/fit", response_model=FitResponse, responses=_ERRORS,

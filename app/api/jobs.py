@@ -23,6 +23,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
+from app import translations
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.submit import Submission, submit_job
@@ -36,7 +37,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^job_[0-9a-f]{20}$", description="A job id (job_...).")]
 _MEDIA_TYPES = {".srt": "application/x-subrip", ".vtt": "text/vtt", ".json": "application/json",
-                ".txt": "text/plain; charset=utf-8"}
+                ".txt": "text/plain; charset=utf-8", ".mp4": "video/mp4", ".xlf": "application/xliff+xml"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 415, 422, 429, 503)}
 
@@ -282,6 +283,8 @@ async def get_file(job_id: JobId, name: Annotated[str, Path(max_length=128)], se
     job = await load_job(services, job_id, owner)
     listed = {f for st in job.stage_states.values()
               if st.status in (StageStatus.SUCCEEDED, StageStatus.SKIPPED) for f in st.files}
+    if name not in listed:  # imported translations' files (app.translations) are listed apart
+        listed |= await to_thread.run_sync(translations.listed_files, services.storage.results_dir(job_id))
     path = services.storage.result_file(job_id, name) if name in listed else None
     if path is None:
         raise NotFound(f"job {job_id} has no result file {name!r}; see /v1/jobs/{job_id}/result.",

@@ -14,7 +14,7 @@ from app.stages.context import Stage, StageContext, StageOutcome, StageView, rea
 if TYPE_CHECKING:
     import numpy as np
 
-    from pipelines.classify import ClassifyOptions
+    from pipelines.classify.classifier import ClassifyOptions
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ CLASSIFICATION_JSON = "classification.json"
 
 
 def options() -> type[ClassifyOptions]:
-    """``pipelines.classify.ClassifyOptions`` (imported on first use: it loads NumPy)."""
-    from pipelines.classify import ClassifyOptions
+    """``pipelines.classify.classifier.ClassifyOptions`` (imported on first use: it loads NumPy)."""
+    from pipelines.classify.classifier import ClassifyOptions
 
     return ClassifyOptions
 
@@ -32,7 +32,7 @@ def options() -> type[ClassifyOptions]:
 def run(ctx: StageContext, options: ClassifyOptions) -> StageOutcome:
     """Classify from the transcript and the on-screen text (the files of earlier stages), or from
     a few frames when neither exists."""
-    from pipelines.visual_cues import VisualCues, visual_cues_from_frames
+    from pipelines.classify.visual_cues import VisualCues, visual_cues_from_frames
 
     subs = read_json(ctx.out_dir / subtitles.SUBTITLES_JSON)
     screen_doc = read_json(ctx.out_dir / ocr.OCR_JSON)
@@ -61,7 +61,7 @@ def run(ctx: StageContext, options: ClassifyOptions) -> StageOutcome:
 
 def _sample_frames(path: Path, every_s: float = 5.0, limit: int = 60) -> list[np.ndarray]:
     """A few frames for visual cues when neither speech nor on-screen text is available."""
-    from pipelines.frames import sample_frames
+    from pipelines.ocr.frames import sample_frames
 
     frames = []
     for _, _, frame in sample_frames(path, 1.0 / every_s):

@@ -21,7 +21,7 @@ from app.stages.subtitles import DEFAULT_PROFILE
 from pipelines.exceptions import OptionsError
 
 if TYPE_CHECKING:
-    from pipelines.subtitle_fit import SubtitleFitOptions
+    from pipelines.fit.subtitle_file import SubtitleFitOptions
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class FitStageOptions:
         language: the language of the text; None: the language the subtitles stage detected
             (English when it did not run).
         mode, profile, syllables_per_second, similarity_floor, lm: as in ``SubtitleFitOptions``
-            (defaults the same; ``pipelines.paraphrase`` is not imported by the API to repeat them).
+            (defaults the same; ``pipelines.fit`` is not imported by the API to repeat them).
     """
 
     subtitles: str | None = None
@@ -58,7 +58,7 @@ class FitStageOptions:
 
     def fit_options(self, detected_language: str | None) -> SubtitleFitOptions:
         """The pipeline's options; ``detected_language`` fills in a language left unset."""
-        from pipelines.subtitle_fit import SubtitleFitOptions
+        from pipelines.fit.subtitle_file import SubtitleFitOptions
 
         return SubtitleFitOptions(
             mode=self.mode,  # type: ignore[arg-type]  # checked by FitOptions
@@ -72,7 +72,7 @@ class FitStageOptions:
 
 def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
     """Fit the uploaded subtitles, or this job's own; write the fitted file and a report."""
-    from pipelines.subtitle_fit import fit_subtitles
+    from pipelines.fit.subtitle_file import fit_subtitles
 
     detected = read_json(ctx.out_dir / subtitles.SUBTITLES_JSON).get("language")
     content, source = options.subtitles, "uploaded"
@@ -82,7 +82,7 @@ def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
             return StageOutcome(StageStatus.SKIPPED, {"fit": "nothing to fit"}, (),
                                 reason="no subtitles to fit: the media has no speech track")
         content, source = srt.read_text(), subtitles.SUBTITLES_SRT
-    paraphraser = ctx.models.paraphraser()
+    paraphraser = ctx.models.fitter()
     result = fit_subtitles(content, options.fit_options(detected), paraphraser, progress=ctx.progress)
     name = f"{FITTED_STEM}.{'vtt' if result.format == 'vtt' else 'srt'}"
     write_atomic(ctx.out_dir / name, result.text)

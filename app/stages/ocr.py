@@ -11,7 +11,7 @@ from app.stages.context import Stage, StageContext, StageOutcome, StageView, wri
 from pipelines import media
 
 if TYPE_CHECKING:
-    from pipelines.ocr import OcrOptions
+    from pipelines.ocr.reader import OcrOptions
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +22,17 @@ ONSCREEN_TEXT_TXT = "onscreen_text.txt"
 
 
 def options() -> type[OcrOptions]:
-    """``pipelines.ocr.OcrOptions`` (imported on first use: it loads OpenCV)."""
-    from pipelines.ocr import OcrOptions
+    """``pipelines.ocr.reader.OcrOptions`` (imported on first use: it loads OpenCV)."""
+    from pipelines.ocr.reader import OcrOptions
 
     return OcrOptions
 
 
 def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     """Read the text on screen; write events and scenes (JSON), a WebVTT track and plain text."""
-    from pipelines.ocr import run_ocr
-    from pipelines.text_tracking import to_webvtt, unique_text
-    from pipelines.visual_cues import visual_cues_from_ocr_samples
+    from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
+    from pipelines.ocr.reader import run_ocr
+    from pipelines.ocr.tracking import to_webvtt, unique_text
 
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_video:

@@ -13,8 +13,8 @@ from app.api import classify as classify_routes
 from app.api.errors import install_error_handlers
 from app.model_cache import ModelCache
 from app.settings import Settings
-from pipelines.classify import Classifier
-from tests.pipelines.test_classify import LESSON, VLOG, KeywordEmbedder, keyword_heads
+from pipelines.classify.classifier import Classifier
+from tests.pipelines.classify.test_classifier import LESSON, VLOG, KeywordEmbedder, keyword_heads
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from app.api import fit as fit_routes
 from app.api.errors import install_error_handlers
 from app.model_cache import ModelCache
 from app.settings import Settings
-from pipelines.duration import reading_chars
-from pipelines.paraphrase import Paraphraser
-from tests.pipelines.test_paraphrase import FILLED, BagOfWords
+from pipelines.fit.sentence import SentenceFitter
+from pipelines.reading import reading_chars
+from tests.pipelines.fit.test_sentence import FILLED, BagOfWords
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def client() -> TestClient:
     install_error_handlers(app)
     app.include_router(fit_routes.router)
     models = ModelCache(Settings())
-    models.get("paraphraser", lambda: Paraphraser(BagOfWords()))  # a fake in the real cache the route reads
+    models.get("fitter", lambda: SentenceFitter(BagOfWords()))  # a fake in the real cache the route reads
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models)
     return TestClient(app)
 

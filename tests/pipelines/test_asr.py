@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import jiwer
+import numpy as np
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from pipelines.asr import AsrOptions, load_engine
+from pipelines.asr import AsrOptions, FasterWhisperEngine, Segment, Word, cut_loops, find_loops, load_engine
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 
@@ -39,11 +42,102 @@ def test_options_resolve_models() -> None:
         ({"model": "whisper-tiny.en", "language": "de"}, "only understands English"),
         ({"temperature": 0.2}, "Unknown ASR option"),
         ({"vad_filter": "yes"}, "true or false"),
+        ({"condition_on_previous_text": "no"}, "true or false"),
+        ({"no_speech_threshold": 1.5}, "no_speech_threshold"),
+        ({"log_prob_threshold": 0.5}, "log_prob_threshold"),
+        ({"compression_ratio_threshold": "high"}, "Bad ASR option"),
+        ({"hallucination_silence_threshold": 0}, "hallucination_silence_threshold"),
     ],
 )
 def test_bad_options_are_explained(values: dict[str, object], message: str) -> None:
     with pytest.raises(OptionsError, match=message):
         AsrOptions.from_mapping(values)
+
+
+def test_guard_options_parse_from_user_values() -> None:
+    options = AsrOptions.from_mapping(
+        {"condition_on_previous_text": False, "hallucination_silence_threshold": "2", "beam_size": "3"}
+    )
+    assert options.condition_on_previous_text is False
+    assert options.hallucination_silence_threshold == 2.0
+    assert options.beam_size == 3
+    assert AsrOptions.from_mapping({"hallucination_silence_threshold": None}).hallucination_silence_threshold is None
+    assert AsrOptions().condition_on_previous_text  # context is the default
+
+
+def seg(start: float, text: str) -> Segment:
+    words = text.split()
+    step = 0.3
+    timed = tuple(Word(start + k * step, start + (k + 1) * step, " " + w, 0.9) for k, w in enumerate(words))
+    return Segment(start, start + step * len(words), " " + text, timed)
+
+
+def test_find_loops_catches_repeated_segments_and_ngram_runs() -> None:
+    fine = [seg(0, "Open the settings page."), seg(2, "No, no, no, no."), seg(4, "Click save. Click save.")]
+    assert find_loops(fine) == []
+    repeated = [seg(0, "Open the settings page."), seg(2, "Then click on export."), seg(4, "Then click on export."),
+                seg(6, "Done.")]
+    assert find_loops(repeated) == [(1, 3)]
+    three_short = [seg(0, "Okay."), seg(1, "Okay."), seg(2, "Okay.")]
+    assert find_loops(three_short) == [(0, 3)]
+    inner = [seg(0, "Hello there."), seg(2, "and then we go and then we go and then we go and then we go")]
+    assert find_loops(inner) == [(1, 2)]
+    assert find_loops([seg(0, "the the the the the")]) == [(0, 1)]
+
+
+def test_cut_loops_keeps_the_first_occurrence() -> None:
+    inner = seg(0, "so we go and then we go and then we go and then we go home")
+    (cut,) = cut_loops([inner])
+    assert cut.text.split() == ["so", "we", "go", "and", "then", "we", "go", "home"]
+    assert [w.text.strip() for w in cut.words] == cut.text.split()
+    twice = cut_loops([seg(0, "Then click on export."), seg(2, "Then click on export.")])
+    assert [s.text for s in twice] == [" Then click on export."]
+
+
+class FakeWhisper:
+    """Stands in for faster_whisper.WhisperModel: loops when decoding with context."""
+
+    def __init__(self) -> None:
+        self.model = SimpleNamespace(is_multilingual=False)
+        self.calls: list[dict[str, Any]] = []
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+
+        def fw_seg(start: float, text: str) -> SimpleNamespace:
+            s = seg(start, text)
+            words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=w.probability) for w in s.words]
+            return SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.2,
+                                   no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
+
+        if kwargs["condition_on_previous_text"]:
+            segs = [fw_seg(0, "Open the export menu."), fw_seg(2, "Choose export as PDF now."),
+                    fw_seg(4, "Choose export as PDF now."), fw_seg(6, "Choose export as PDF now.")]
+        else:  # the context-free decode of the looping stretch (offset by the engine)
+            segs = [fw_seg(0.2, "Choose export as PDF."), fw_seg(2.2, "Then press save.")]
+        return iter(segs), SimpleNamespace(language="en", language_probability=1.0)
+
+
+def test_a_loop_is_decoded_again_without_context() -> None:
+    fake = FakeWhisper()
+    engine = FasterWhisperEngine("fake", fake)
+    transcript = engine.transcribe(np.zeros(16000 * 10, dtype=np.float32), AsrOptions())
+    assert transcript.loops_repaired == 1
+    assert transcript.text == "Open the export menu. Choose export as PDF. Then press save."
+    first, again = fake.calls
+    assert first["condition_on_previous_text"] and first["compression_ratio_threshold"] == 2.4
+    assert not again["condition_on_previous_text"] and again["initial_prompt"] is None
+    assert again["seconds"] == pytest.approx(10 - 1.8, abs=0.01)  # from the first copy to the end
+    assert transcript.segments[1].start == pytest.approx(1.8 + 0.2)  # times back on the file's clock
+    assert [s.start for s in transcript.segments] == sorted(s.start for s in transcript.segments)
+
+
+def test_the_repetition_check_can_be_switched_off() -> None:
+    fake = FakeWhisper()
+    transcript = FasterWhisperEngine("fake", fake).transcribe(
+        np.zeros(16000 * 10, dtype=np.float32), AsrOptions(repetition_check=False)
+    )
+    assert transcript.loops_repaired == 0 and len(fake.calls) == 1 and len(transcript.segments) == 4
 
 
 @pytest.fixture(scope="module")

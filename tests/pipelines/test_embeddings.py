@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipelines.classify.chunks import chunk_transcript
 from pipelines.embeddings import MultilingualEmbedder, SentenceEmbedder
 from pipelines.encoder_convert import convert_minilm_to_ct2
 from pipelines.exceptions import ModelConversionError, ModelNotInstalledError
-from pipelines.text_chunks import chunk_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,119 @@
+"""``lessonlens export`` and ``lessonlens import``: the translation round trip on a results folder.
+
+The folder is what ``lessonlens process`` wrote (``subtitles.json``, and ``ocr.json`` when the
+ocr stage ran). Registered on the main CLI in ``app.cli``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.exceptions import AppError
+from app.settings import Settings
+from app.stages.subtitles import SUBTITLES_JSON
+from pipelines.exceptions import PipelineError, TranslationFileError
+from pipelines.subtitles import PROFILES, StyleProfile
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _folder_profile(folder: Path, profile: str | None) -> StyleProfile:
+    if profile is None:
+        try:
+            profile = str(json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8")).get("profile"))
+        except (OSError, ValueError):
+            raise _fail(f"{folder} has no {SUBTITLES_JSON}: run `lessonlens process MEDIA -o {folder}` first") from None
+    if profile not in PROFILES:
+        raise _fail(f"unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}")
+    return PROFILES[profile]
+
+
+def _media_of(folder: Path) -> tuple[Path | None, bool]:
+    try:
+        media = json.loads((folder / "result.json").read_text(encoding="utf-8"))["media"]
+        return Path(media["path"]), bool(media.get("has_audio", True))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, True
+
+
+def _fitter(language: str) -> Any:
+    from app.model_cache import ModelCache
+    from app.translations import fitter_for
+
+    return fitter_for(ModelCache(Settings()), language)
+
+
+def export_command(
+    folder: Annotated[Path, typer.Argument(help="Results folder of `lessonlens process`.")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Target language (e.g. de).")] = None,
+    version: Annotated[str, typer.Option(help="XLIFF version: 2.1 or 1.2 (older tools).")] = "2.1",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Subtitle profile for the limits (default: the folder's).")] = None,
+) -> None:
+    """Write the folder's cues and on-screen texts as XLIFF for translators."""
+    from app.translations import export_xliff, local_job_id
+
+    try:
+        data = export_xliff(folder, local_job_id(folder), _folder_profile(folder, profile), target, version)
+    except (AppError, PipelineError) as e:
+        raise _fail(getattr(e, "message", str(e))) from None
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    from app.stages.context import write_atomic
+
+    write_atomic(out, data)
+    typer.echo(f"wrote {out} (XLIFF {version}, {data.count(b'<unit ') or data.count(b'<trans-unit ')} units)",
+               err=True)
+
+
+def import_command(
+    folder: Annotated[Path, typer.Argument(help="Results folder of `lessonlens process`.")],
+    translated: Annotated[Path, typer.Argument(help="Translated XLIFF, or SRT/WebVTT aligned by cue number.")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Target language (default: the file's).")] = None,
+    mode: Annotated[str, typer.Option(help="reading (subtitles) or speaking (voice-over).")] = "reading",
+    profile: Annotated[str | None, typer.Option(help="Subtitle profile (default: the folder's).")] = None,
+    preview: Annotated[bool, typer.Option(help="Also render preview.<lang>.mp4.")] = False,
+    media: Annotated[Path | None, typer.Option(help="Source video for the preview (default: the folder's).")] = None,
+) -> None:
+    """Merge a translation: fitted subtitles.<lang>.srt/.vtt, a report per cue, screen texts."""
+    from app.translations import import_translation, load_document, local_job_id, render_translation_preview
+
+    if mode not in ("reading", "speaking"):
+        raise _fail(f"mode must be reading or speaking, not {mode!r}")
+    style = _folder_profile(folder, profile)
+    try:
+        data = translated.read_bytes()
+        doc = load_document(folder, local_job_id(folder), style, target)
+        outcome = import_translation(folder, doc, style, data, target, _fitter, mode=mode)  # type: ignore[arg-type]
+    except OSError as e:
+        raise _fail(f"cannot read {translated}: {e}") from None
+    except TranslationFileError as e:
+        for p in e.problems:
+            typer.echo(f"  {p.unit or 'file'}: {p.problem}", err=True)
+        raise _fail(str(e).split(":")[0] + f": {len(e.problems)} problem(s), listed above") from None
+    except (AppError, PipelineError) as e:
+        raise _fail(getattr(e, "message", str(e))) from None
+    c = outcome.counts
+    typer.echo(f"{outcome.language}: {c['ok']} cues fit, {c['shortened']} shortened, {c['over']} still over "
+               f"(flagged); {c['screen_over']} on-screen texts too long; {outcome.seconds:.1f} s")
+    files: list[Any] = list(outcome.files)
+    if preview:
+        source, has_audio = _media_of(folder)
+        source = media or source
+        if source is None or not source.is_file():
+            raise _fail("no source video for the preview: give --media")
+        try:
+            files.append(render_translation_preview(folder, source, outcome.language, has_audio).name)
+        except (AppError, PipelineError) as e:
+            raise _fail(getattr(e, "message", str(e))) from None
+    for name in files:
+        typer.echo(f"  {folder / name}")

@@ -1,0 +1,250 @@
+"""The translation round trip of one job's results folder, for the CLI and the API alike.
+
+Export: the folder's cues (``subtitles.json``) and on-screen texts (``ocr.json``, when the ocr
+stage ran) as XLIFF. Import: a translated XLIFF/SRT/WebVTT file checked against the same units,
+fitted to the slots in the target language, and written as
+
+- ``subtitles.<lang>.srt`` and ``subtitles.<lang>.vtt``: the fitted target subtitles,
+- ``translation.<lang>.json``: a report per cue (fits, how it was shortened, similarity),
+- ``screen_text.<lang>.json``: the on-screen texts with their targets and whether they fit,
+- ``preview.<lang>.mp4`` (when asked): target subtitles burned in, source ones as a soft track,
+
+and listed in ``translations.json`` only once every file of the language is in place: a
+refused file writes nothing, and a reader never sees half of an import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from app.exceptions import Conflict, InvalidInput
+from app.stages.context import write_atomic, write_json
+from app.stages.ocr import OCR_JSON
+from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
+from pipelines.subtitle_formats import to_srt, to_vtt
+from pipelines.subtitles import StyleProfile
+from pipelines.translation.units import SourceCue, TranslationDocument, build_document, screen_texts
+from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
+
+if TYPE_CHECKING:
+    from app.model_cache import ModelCache
+    from pipelines.fit.sentence import SentenceFitter
+    from pipelines.translation.merge import MergeResult
+
+INDEX = "translations.json"
+XLIFF_NAME = "translation.xlf"
+NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
+Mode = Literal["reading", "speaking"]
+
+# One import (or preview) per results folder at a time: two imports of one language would
+# otherwise interleave their files; the index is read, changed and written under it too.
+_folder_locks: dict[str, threading.Lock] = {}
+_folder_locks_guard = threading.Lock()
+
+
+def _lock(folder: Path) -> threading.Lock:
+    with _folder_locks_guard:
+        return _folder_locks.setdefault(str(folder.resolve()), threading.Lock())
+
+
+def check_language(language: str) -> str:
+    """A target language code usable in file names (``de``, ``pt-BR``), or InvalidInput."""
+    if not _LANGUAGE.match(language or ""):
+        raise InvalidInput(f"target language {language!r} is not a language code such as 'de', 'fr' or "
+                           "'pt-BR'.", code="invalid_language")
+    return language
+
+
+def files_for(language: str) -> dict[str, str]:
+    """The result file names of one target language, by kind."""
+    return {"srt": f"subtitles.{language}.srt", "vtt": f"subtitles.{language}.vtt",
+            "report": f"translation.{language}.json", "screen": f"screen_text.{language}.json",
+            "preview": f"preview.{language}.mp4"}
+
+
+def local_job_id(out_dir: Path) -> str:
+    """The id a results folder made by ``lessonlens process`` goes by: its subtitles' fingerprint,
+    so a translation of other (or older) subtitles is recognised as such."""
+    path = out_dir / SUBTITLES_JSON
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "none"
+    return f"local-{digest}"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
+    """The translation units of a results folder.
+
+    Raises:
+        Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
+    """
+    from pipelines.ocr.tracking import TextEvent
+
+    subs = _read_json(out_dir / SUBTITLES_JSON)
+    cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]))
+            for c in (subs or {}).get("cues") or []]
+    if not cues:
+        raise Conflict("this job has no subtitles to translate: run it with the subtitles stage on media "
+                       "with speech.", code="nothing_to_translate")
+    ocr = _read_json(out_dir / OCR_JSON) or {}
+    events = [TextEvent(float(e["start"]), float(e["end"]), tuple(e["box"]), str(e["text"]),  # type: ignore[arg-type]
+                        float(e.get("confidence", 1.0)), int(e.get("scene", 0)))
+              for e in ocr.get("events") or []]
+    return build_document(job_id, str(subs.get("language") or "en"), cues, profile, profile.name,
+                          screen_texts(events), target)
+
+
+def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None,
+                 version: str = "2.1") -> bytes:
+    """The XLIFF file to hand to translators (``version`` 2.1 or 1.2)."""
+    if version not in VERSIONS:
+        raise InvalidInput(f"XLIFF version {version!r} is not offered; choose {' or '.join(VERSIONS)}.",
+                           code="invalid_version")
+    if target is not None:
+        check_language(target)
+    doc = load_document(out_dir, job_id, profile, target)
+    version_: XliffVersion = "2.1" if version == "2.1" else "1.2"
+    return write_xliff(doc, version_)
+
+
+def fitter_for(models: ModelCache, language: str) -> SentenceFitter:
+    """The sentence fitter for a target language: with the LM only where it serves the language
+    (SmolLM2 is English-centric, ``FitOptions.lm_languages``), so importing a German translation
+    never waits for the LM to load."""
+    from pipelines.fit.estimates import normalize_language
+    from pipelines.fit.sentence import FitOptions, SentenceFitter
+
+    if normalize_language(language) in FitOptions.lm_languages:
+        return models.fitter()
+    return models.get(NO_LM_FITTER, lambda: SentenceFitter(models.embedder()))
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import wrote: the language, counts of cues ok/shortened/over, file names, timings."""
+
+    language: str
+    mode: str
+    format: str
+    counts: dict[str, int]
+    files: list[str]
+    seconds: float
+    imported_at: str
+
+
+def _report_doc(result: MergeResult, fmt: str) -> dict[str, Any]:
+    return {"language": result.language, "mode": result.mode, "format": fmt, "counts": result.counts,
+            "seconds": round(result.elapsed_s, 3), "cues": [asdict(r) for r in result.report]}
+
+
+def _screen_doc(result: MergeResult) -> dict[str, Any]:
+    return {"language": result.language, "texts": [asdict(s) for s in result.screen]}
+
+
+def read_index(out_dir: Path) -> dict[str, Any]:
+    """``translations.json``: the imported languages and their files (empty when none)."""
+    index = _read_json(out_dir / INDEX)
+    return index if isinstance(index, dict) and isinstance(index.get("languages"), dict) else {"languages": {}}
+
+
+def listed_files(out_dir: Path) -> set[str]:
+    """Every file the translations of this folder made (for serving them)."""
+    return {f for entry in read_index(out_dir)["languages"].values() for f in entry.get("files", [])}
+
+
+def _update_index(out_dir: Path, language: str, entry: dict[str, Any]) -> None:
+    index = read_index(out_dir)
+    index["languages"][language] = entry
+    write_json(out_dir / INDEX, index)
+
+
+def import_translation(
+    out_dir: Path,
+    doc: TranslationDocument,
+    profile: StyleProfile,
+    data: bytes,
+    language: str | None,
+    fitter: Callable[[str], SentenceFitter],
+    mode: Mode = "reading",
+    syllables_per_second: float | None = None,
+) -> ImportOutcome:
+    """Check, fit and write a translated file; nothing is written when it is refused.
+
+    ``fitter`` gives the sentence fitter for the target language; it is called only once the
+    file has passed its checks, so a refused file costs no model loading.
+
+    Raises:
+        TranslationFileError: the file's problems, each naming its unit (nothing written).
+    """
+    from pipelines.fit.subtitle_file import SubtitleFitOptions
+    from pipelines.translation.merge import merge_translation
+    from pipelines.translation.targets import check_translation, read_translation
+
+    if language is not None:
+        check_language(language)
+    started = time.monotonic()
+    targets = check_translation(doc, read_translation(data), language)
+    lang = check_language(targets.language)
+    options = SubtitleFitOptions(mode=mode, language=lang, profile=profile,
+                                 syllables_per_second=syllables_per_second)
+    result = merge_translation(doc, targets, options, fitter(lang))
+    names = files_for(lang)
+    outputs = {names["srt"]: to_srt(result.cues), names["vtt"]: to_vtt(result.cues),
+               names["report"]: json.dumps(_report_doc(result, targets.format), ensure_ascii=False, indent=2) + "\n",
+               names["screen"]: json.dumps(_screen_doc(result), ensure_ascii=False, indent=2) + "\n"}
+    outcome = ImportOutcome(language=lang, mode=mode, format=targets.format, counts=result.counts,
+                            files=list(outputs), seconds=round(time.monotonic() - started, 3),
+                            imported_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    with _lock(out_dir):
+        for name, text in outputs.items():
+            write_atomic(out_dir / name, text)
+        stale = out_dir / names["preview"]  # a preview of an earlier import no longer matches
+        stale.unlink(missing_ok=True)
+        _update_index(out_dir, lang, asdict(outcome))
+    return outcome
+
+
+def render_translation_preview(out_dir: Path, media: Path, language: str, has_audio: bool = True) -> Path:
+    """Render ``preview.<lang>.mp4`` for an imported language and list it in the index.
+
+    Raises:
+        Conflict: the language was not imported.
+        MediaError: FFmpeg failed.
+    """
+    from pipelines.translation.preview import render_preview
+
+    names = files_for(check_language(language))
+    entry = read_index(out_dir)["languages"].get(language)
+    target = out_dir / names["srt"]
+    if entry is None or not target.is_file():
+        raise Conflict(f"no {language!r} translation was imported into this job; import one first.",
+                       code="no_translation")
+    subs = _read_json(out_dir / SUBTITLES_JSON) or {}
+    source = (out_dir / SUBTITLES_SRT).read_text(encoding="utf-8")
+    text = target.read_text(encoding="utf-8")
+    out = out_dir / names["preview"]
+    render_preview(media, text, source, out, language, str(subs.get("language") or "en"), has_audio=has_audio)
+    with _lock(out_dir):
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            out.unlink(missing_ok=True)  # imported again meanwhile: this preview shows the old text
+            raise Conflict(f"the {language!r} translation was imported again while its preview was being "
+                           "rendered; render it again.", code="translation_changed")
+        entry = read_index(out_dir)["languages"].get(language) or entry
+        entry["files"] = [*[f for f in entry["files"] if f != names["preview"]], names["preview"]]
+        _update_index(out_dir, language, entry)
+    return out

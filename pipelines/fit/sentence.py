@@ -1,0 +1,440 @@
+"""Fit one sentence: make a text fit its time slot without losing its meaning.
+
+Candidates come from cheap to dear: the original; rule-based compression
+(``pipelines.fit.rules``: verbose phrases, fillers, contractions, digits, hedges); extractive
+trims (brackets, asides and trailing clauses dropped); a greedy deletion search that drops one
+phrase at a time from the rule-compressed form (adverbs, prepositional phrases, relative and
+trailing clauses: ``compression.deletions``), each step the one that loses least meaning per unit
+saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on llama.cpp
+(``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where llama-cpp-python is not
+built), asked for a shorter version of the rule-compressed form. With
+``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
+candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
+at least ``early_accept_similarity`` of the meaning. On the bench the deletion search (a few
+MiniLM batches, hundredths of a second) spares the LM most sentences that rules cannot fit. The
+LM draws a few samples per call and is called again only while nothing fits, so the sentences it
+fits at once pay for one small call.
+
+Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
+original is at least the floor. Acceptable candidates that fit come first, by similarity
+(rounded to 0.01), then by least change; when none fits, the acceptable one with the smallest
+overrun is returned with ``fits=False``. The original is always acceptable, so the result is
+never empty and never below the floor.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from pipelines.exceptions import OptionsError
+from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
+from pipelines.fit.lm import LanguageModel, load_lm
+from pipelines.fit.lm_prompt import LMSettings
+from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
+from pipelines.reading import ReadingProfile, reading_chars
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["reading", "speaking"]
+LMUse = Literal["auto", "always", "never"]
+Unit = Literal["s", "chars"]
+
+
+class Embedder(Protocol):
+    """Sentence similarity (``pipelines.embeddings.SentenceEmbedder`` or a test fake)."""
+
+    def similarity(self, a: str, b: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of ``a`` with each text of ``b``."""
+        ...
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """What slot to fit and how.
+
+    Attributes:
+        mode: ``reading`` (subtitle reading speed of ``profile``) or ``speaking`` (syllable rate).
+        language: language code of the text (``en``, ``de``, ``fr``, ``es``, ``it``, ``ja``, ``zh``...).
+        max_seconds: the slot in seconds; give this or ``max_chars``.
+        max_chars: the slot in characters (spaces and punctuation count).
+        profile: subtitle style profile name (``pipelines.subtitles.PROFILES``) or a profile
+            object, for reading mode.
+        syllables_per_second: a speaker's calibrated rate (``duration.calibrate_rate``); None
+            uses the language's mean rate.
+        similarity_floor: the least MiniLM cosine similarity to the original that counts as
+            the same meaning.
+        lm: ``auto`` runs the LM only when no cheap candidate is good enough (a rule candidate
+            that fits, or a trim that fits with ``early_accept_similarity``); ``always``; ``never``.
+        early_accept_similarity: how much meaning a fitting trim must keep to skip the LM (0.85:
+            on the bench, 0.9 sent a further 11 % of sentences to the LM, which already had an
+            acceptable fitting answer, for a few hundredths of similarity).
+        lm_languages: languages the LM is used for under ``auto`` (SmolLM2 is English-centric).
+        lm_candidates: LM proposals sampled per call (one batched decode; see pipelines.fit.lm_ctranslate2).
+        lm_greedy: also decode greedily (a second decode; rarely short enough to win).
+        lm_rounds: LM calls per text at most: while no proposal fits, shorten the closest
+            acceptable one again, or sample the rule-compressed form afresh when there is none
+            (only texts that are hard to fit pay for the extra rounds).
+        prune_steps: phrases a deletion search may drop one after another (adverbs, prepositional
+            phrases, relative and trailing clauses; ``compression.deletions``, English) before the
+            LM is asked; each step keeps at least ``early_accept_similarity``. 0 turns it off.
+        check_lines: in reading mode, also require the text to wrap into the profile's lines
+            (subtitle cues; ``fit_subtitles`` turns it on). Off for a bare text slot.
+    """
+
+    mode: Mode = "reading"
+    language: str = "en"
+    max_seconds: float | None = None
+    max_chars: int | None = None
+    profile: str | ReadingProfile = "netflix-en"
+    syllables_per_second: float | None = None
+    similarity_floor: float = 0.8
+    lm: LMUse = "auto"
+    early_accept_similarity: float = 0.85
+    lm_languages: tuple[str, ...] = ("en",)
+    lm_candidates: int = 4
+    lm_greedy: bool = False
+    lm_rounds: int = 3
+    prune_steps: int = 4
+    check_lines: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("reading", "speaking"):
+            raise OptionsError(f"mode must be 'reading' or 'speaking', got {self.mode!r}.")
+        if (self.max_seconds is None) == (self.max_chars is None):
+            raise OptionsError("Give exactly one of max_seconds or max_chars for the slot.")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise OptionsError(f"max_seconds must be positive, got {self.max_seconds!r}.")
+        if self.max_chars is not None and not self.max_chars > 0:
+            raise OptionsError(f"max_chars must be positive, got {self.max_chars!r}.")
+        if not 0.0 <= self.similarity_floor <= 1.0:
+            raise OptionsError(f"similarity_floor must be within 0-1, got {self.similarity_floor!r}.")
+        if self.lm not in ("auto", "always", "never"):
+            raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
+        if not 0 <= self.prune_steps <= 8:
+            raise OptionsError("prune_steps must be within 0-8.")
+        if not 1 <= self.lm_rounds <= 4:
+            raise OptionsError("lm_rounds must be within 1-4.")
+        if not 0 <= self.lm_candidates <= 16:
+            raise OptionsError("lm_candidates must be within 0-16.")
+        if self.syllables_per_second is not None and not self.syllables_per_second > 0:
+            raise OptionsError("syllables_per_second must be positive.")
+        if self.mode == "speaking" and self.max_seconds is not None and self.syllables_per_second is None:
+            default_rate(self.language)  # raises UnsupportedLanguageError with the known languages
+        normalize_language(self.language)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposal and its scores.
+
+    Attributes:
+        text: the proposal.
+        method: ``original``, ``rules:<level>``, ``trim``, ``prune``, ``lm``, ``lm+rules``.
+        estimate: its estimated duration (``unit`` s) or length (``unit`` chars).
+        fits: within the slot (and, in reading mode, within the profile's lines).
+        overrun: how far the estimate exceeds the slot (0 when within it).
+        similarity: MiniLM cosine similarity to the original (NaN when not computed).
+        change: share of words changed against the original (0 = none, 1 = all).
+        acceptable: not empty, similarity at least the floor and every number kept.
+        note: why it is not acceptable, when it is not.
+    """
+
+    text: str
+    method: str
+    estimate: float
+    fits: bool
+    overrun: float
+    similarity: float
+    change: float
+    acceptable: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The chosen text and why.
+
+    Attributes:
+        text: the chosen text (never empty; the original when nothing better is acceptable).
+        fits: whether ``text`` fits the slot.
+        estimate: estimated duration (s) or length (chars) of ``text``; ``limit`` is the slot.
+        overrun: ``estimate - limit`` when it does not fit, else 0.
+        similarity: meaning kept (MiniLM cosine similarity to the original).
+        method: which candidate source produced ``text``.
+        candidates: every candidate considered, best first.
+        original_estimate: the original's estimate, for comparison.
+        elapsed_s: time spent.
+    """
+
+    original: str
+    text: str
+    fits: bool
+    estimate: float
+    limit: float
+    unit: Unit
+    overrun: float
+    similarity: float
+    method: str
+    candidates: tuple[Candidate, ...]
+    original_estimate: float
+    elapsed_s: float
+
+    @property
+    def changed(self) -> bool:
+        """Whether the text differs from the original."""
+        return self.text != self.original
+
+
+@dataclass(frozen=True)
+class _Measure:
+    estimate: float
+    fits: bool
+    overrun: float
+
+
+class _Slot:
+    """Estimates a text against the slot of one FitOptions."""
+
+    def __init__(self, options: FitOptions) -> None:
+        self.options = options
+        self.unit: Unit = "chars" if options.max_chars is not None else "s"
+        self.limit = float(options.max_chars if options.max_chars is not None else options.max_seconds or 0)
+        self.profile: ReadingProfile | None = None
+        if options.mode == "reading":
+            self.profile = resolve_profile(options.profile)
+
+    def measure(self, text: str) -> _Measure:
+        opts = self.options
+        if self.unit == "chars":
+            estimate = float(reading_chars(text))
+        elif opts.mode == "speaking":
+            estimate = speaking_estimate(text, opts.language, opts.syllables_per_second).seconds
+        else:
+            assert self.profile is not None
+            estimate = reading_estimate(text, self.profile).seconds
+        overrun = max(0.0, estimate - self.limit)
+        if opts.mode == "reading" and opts.check_lines and self.profile is not None:
+            reading = reading_estimate(text, self.profile)
+            if not reading.lines_ok:
+                # Too many lines: the overrun is at least the characters beyond the cue's capacity,
+                # in the slot's unit, so "fits: false" never comes with an overrun of 0.
+                extra = max(1, reading.chars - self.profile.max_line_chars * self.profile.max_lines)
+                per_second = reading.chars / reading.seconds if reading.seconds > 0 else 1.0
+                overrun = max(overrun, extra if self.unit == "chars" else extra / per_second)
+        return _Measure(estimate=estimate, fits=overrun <= 1e-9, overrun=overrun)
+
+
+def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
+    """A style profile object from its name in ``pipelines.subtitles.PROFILES`` (or as given)."""
+    if not isinstance(profile, str):
+        return profile
+    from pipelines.subtitles import PROFILES
+
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise OptionsError(
+            f"Unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}."
+        ) from None
+
+
+def word_change(original: str, text: str) -> float:
+    """Share of words changed: 1 - difflib ratio over lower-cased word sequences."""
+    a, b = original.lower().split(), text.lower().split()
+    return 1.0 - difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio()
+
+
+def _rank_key(c: Candidate) -> tuple[int, int, float, float, float]:
+    if not c.acceptable:
+        return (2, 0, 0.0, 0.0, 0.0)
+    if c.fits:
+        return (0, 0, -round(c.similarity, 2), c.change, 0.0)
+    return (1, 0, c.overrun, -c.similarity, c.change)
+
+
+def rank(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Order candidates: acceptable and fitting (by similarity, then least change), then
+    acceptable but overrunning (smallest overrun first), then unacceptable."""
+    return sorted(candidates, key=_rank_key)
+
+
+class SentenceFitter:
+    """Fits texts to slots; holds the models, loaded once and reused for every call.
+
+    Build it with ``SentenceFitter.load(model_dir)`` in a worker, or pass any embedder and
+    language model (tests use fakes). ``lm=None`` disables the LM.
+    """
+
+    def __init__(self, embedder: Embedder, lm: LanguageModel | None = None) -> None:
+        self.embedder = embedder
+        self.lm = lm
+
+    @classmethod
+    def load(cls, model_dir: Path, *, threads: int = 2, use_lm: bool = True, warm_up: bool = True) -> SentenceFitter:
+        """Load MiniLM and (unless ``use_lm`` is False) SmolLM2 from the model directory.
+
+        Raises:
+            ModelNotInstalledError: a model is not installed (the message says how).
+        """
+        from pipelines.embeddings import SentenceEmbedder
+
+        started = time.monotonic()
+        embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
+        lm = load_lm(Path(model_dir), LMSettings(threads=threads)) if use_lm else None
+        if warm_up:
+            if lm is not None:
+                lm.warm_up()
+            embedder.similarity("warm-up", ["warm up"])
+        log.info("sentence fitter ready in %.2f s", time.monotonic() - started)
+        return cls(embedder, lm)
+
+    def fit(self, text: str, options: FitOptions) -> FitResult:
+        """Rewrite ``text`` to fit the slot of ``options``, keeping its meaning.
+
+        Raises:
+            OptionsError: the text is empty or the options are inconsistent.
+        """
+        started = time.monotonic()
+        original = " ".join(text.split())
+        if not original:
+            raise OptionsError("The text to fit is empty; give the text of the cue or sentence.")
+        slot = _Slot(options)
+        base = slot.measure(original)
+        pool = {original: Candidate(
+            text=original, method="original", estimate=base.estimate, fits=base.fits,
+            overrun=base.overrun, similarity=1.0, change=0.0, acceptable=True,
+        )}
+
+        def add(texts: Sequence[tuple[str, str]]) -> None:
+            fresh: dict[str, tuple[str, str]] = {}
+            for method, t in texts:  # the first method that proposed a text names it
+                if t.strip() and t not in pool:
+                    fresh.setdefault(t, (method, t))
+            pool.update((c.text, c) for c in self._score(original, list(fresh.values()), slot, options))
+
+        if not base.fits:
+            rules = rule_candidates(original, options.language, reading=options.mode == "reading")
+            shortest = rules[-1][1] if rules else original
+            # Rules and trims are scored in one embedding batch.
+            add([*((f"rules:{level}", t) for level, t in rules),
+                 *(("trim", t) for t in [*trims(original), *trims(shortest)])])
+            if not self._good_enough(pool.values(), options):
+                self._prune(original, shortest, pool, slot, options)
+            if self._use_lm(options, self._good_enough(pool.values(), options)):
+                # The rule-compressed form is shorter to read in and already part of the way there.
+                add(self._lm_candidates(shortest, slot, options))
+                for attempt in range(1, options.lm_rounds):
+                    if any(c.fits and c.acceptable for c in pool.values()):
+                        break
+                    # Shorten the closest acceptable proposal again (the 135M model takes small
+                    # steps); when there is none, draw fresh samples from the rule-compressed form.
+                    closer = [c for c in pool.values() if c.acceptable and c.method.startswith("lm")
+                              and c.estimate < slot.measure(shortest).estimate]
+                    source = min(closer, key=lambda c: c.overrun).text if closer else shortest
+                    add(self._lm_candidates(source, slot, options, attempt))
+        ranked = rank(list(pool.values()))
+        best = ranked[0]
+        result = FitResult(
+            original=original, text=best.text, fits=best.fits, estimate=best.estimate, limit=slot.limit,
+            unit=slot.unit, overrun=best.overrun, similarity=best.similarity, method=best.method,
+            candidates=tuple(ranked), original_estimate=base.estimate,
+            elapsed_s=time.monotonic() - started,
+        )
+        log.debug("fit %r -> %r (fits=%s, sim=%.3f, %.3f s)", original, best.text, best.fits,
+                  best.similarity, result.elapsed_s)
+        return result
+
+    def _score(
+        self, original: str, texts: Sequence[tuple[str, str]], slot: _Slot, options: FitOptions
+    ) -> list[Candidate]:
+        """Measure, embed (one batch) and judge ``(method, text)`` proposals."""
+        if not texts:
+            return []
+        sims = np.asarray(self.embedder.similarity(original, [t for _, t in texts]), dtype=np.float64)
+        # MiniLM barely notices a changed number ("24 hours" vs "48 hours"); check them directly.
+        wanted = numbers_in(original, options.language)
+        out = []
+        for (method, text), sim in zip(texts, sims, strict=True):
+            m = slot.measure(text)
+            similarity = float(np.clip(sim, -1.0, 1.0))
+            note = ""
+            if similarity < options.similarity_floor:
+                note = "below the similarity floor"
+            elif not wanted <= numbers_in(text, options.language):
+                note = "drops or changes a number"
+            out.append(Candidate(
+                text=text, method=method, estimate=m.estimate, fits=m.fits, overrun=m.overrun,
+                similarity=similarity, change=word_change(original, text), acceptable=not note, note=note,
+            ))
+        return out
+
+    def _prune(
+        self, original: str, source: str, pool: dict[str, Candidate], slot: _Slot, options: FitOptions
+    ) -> None:
+        """Greedy deletion search: drop one phrase at a time (``compression.deletions``), each
+        step the one that loses least meaning per second or character saved, while the result
+        keeps ``early_accept_similarity`` and until one fits. One MiniLM batch a step."""
+        current, current_sim = source, pool[source].similarity if source in pool else 1.0
+        current_estimate = slot.measure(source).estimate
+        for _ in range(options.prune_steps):
+            texts = [("prune", t) for t in deletions(current, options.language) if t not in pool]
+            if not texts:
+                return
+            scored = self._score(original, texts, slot, options)
+            pool.update((c.text, c) for c in scored)
+            viable = [c for c in scored if c.acceptable and c.similarity >= options.early_accept_similarity
+                      and c.estimate < current_estimate]
+            if not viable or any(c.fits for c in viable):
+                return
+            step = min(viable, key=lambda c: (current_sim - c.similarity) / (current_estimate - c.estimate))
+            current, current_sim, current_estimate = step.text, step.similarity, step.estimate
+
+    @staticmethod
+    def _good_enough(candidates: Iterable[Candidate], options: FitOptions) -> bool:
+        # Rules only rephrase, so any fitting rule candidate is good enough; trims drop content,
+        # so they must keep more of the meaning before the LM is skipped.
+        return any(
+            c.fits and c.acceptable
+            and (c.method.startswith("rules") or c.similarity >= options.early_accept_similarity)
+            for c in candidates
+        )
+
+    def _use_lm(self, options: FitOptions, good_enough: bool) -> bool:
+        if self.lm is None or options.lm == "never":
+            return False
+        if options.lm == "always":
+            return True
+        return not good_enough and normalize_language(options.language) in options.lm_languages
+
+    def _lm_candidates(
+        self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0
+    ) -> list[tuple[str, str]]:
+        assert self.lm is not None
+        current = slot.measure(source).estimate
+        ratio = slot.limit / current if current > 0 else 1.0
+        try:
+            # Asking for fewer words than the slot allows: the model overshoots what it is asked.
+            proposals = self.lm.shorten([source], target_ratio=ratio * 0.75,
+                                               sampled=options.lm_candidates, greedy=options.lm_greedy,
+                                               attempt=attempt)
+        except Exception:  # the LM is an optional helper; rules and trims still give an answer
+            log.exception("LM shortening failed; continuing with rule candidates")
+            return []
+        out: list[tuple[str, str]] = []
+        reading = options.mode == "reading"
+        for proposal in dict.fromkeys(tidy(p) for p in proposals):
+            out.append(("lm", proposal))
+            further = rule_candidates(proposal, options.language, reading=reading)
+            if further:
+                out.append(("lm+rules", further[-1][1]))
+            out.extend(("lm+trim", t) for t in trims(further[-1][1] if further else proposal))
+        return out
+

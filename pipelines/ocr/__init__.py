@@ -1,0 +1,7 @@
+"""OCR of screen text: sample frames, spot changed regions, read them, track text over time.
+
+- ``frames``: frame sampling and change detection.
+- ``engines``: the OCR engines (RapidOCR, EasyOCR) behind one Protocol.
+- ``tracking``: links readings across frames into timed text events.
+- ``reader``: ``run_ocr``, the stage that ties them together, and ``read_image``.
+"""

@@ -1,0 +1,215 @@
+"""OCR engines behind one interface: RapidOCR with PP-OCRv5 (default) and EasyOCR (optional extra).
+
+Engines load their model on first use, once (heavy imports inside the loader); the service keeps
+one engine per worker. ``ENGINE_LANGUAGES`` says what each engine reads offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from pipelines.exceptions import EngineNotInstalledError, OptionsError
+from pipelines.models import model_path
+from pipelines.ocr.frames import PixelBox
+
+log = logging.getLogger(__name__)
+
+# Latin-script languages whose letters the PP-OCRv5 alphabet (ppocrv5_dict.txt) holds. Checked
+# letter by letter: French lacks only î ï œ ÿ, Romanian î, Dutch/Catalan ï, Turkish İ, Spanish ¡ ¿
+# (read as other letters). Left out for missing common letters: Czech (ů ď ť), Slovak, Polish
+# (ś ź), Icelandic (þ), Hungarian (ő ű), Latvian, Lithuanian, Vietnamese.
+_LATIN = ("en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "sl", "hr", "bs",
+          "ro", "tr", "id", "ms", "ca", "eu", "gl", "et", "sq", "af", "sw", "tl")
+ENGINE_LANGUAGES: dict[str, frozenset[str]] = {
+    "rapidocr": frozenset((*_LATIN, "zh", "zh-hans", "zh-hant", "zh-cn", "zh-tw", "ja")),
+    "easyocr": frozenset(("en",)),
+}
+"""Languages (ISO 639-1 codes, lower case) each engine reads offline with its installed weights."""
+
+ENGINE_MODELS = {"rapidocr": "ppocrv5", "easyocr": "easyocr-en"}
+"""Registry name (``pipelines.models``) of the weights each engine needs."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One line of text an engine read: axis-aligned pixel box, text, confidence (0-1)."""
+
+    box: PixelBox
+    text: str
+    confidence: float
+
+
+class OcrEngine(Protocol):
+    """What the pipeline needs from an OCR engine."""
+
+    name: str
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        """Read every line of text in a BGR image; boxes in the image's pixels."""
+        ...
+
+
+def _quad_to_box(points: Any) -> PixelBox:
+    pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    return (int(pts[:, 0].min()), int(pts[:, 1].min()), int(np.ceil(pts[:, 0].max())),
+            int(np.ceil(pts[:, 1].max())))
+
+
+class RapidOcrEngine:
+    """RapidOCR (onnxruntime) with the PP-OCRv5 models; loads on first use, once."""
+
+    name = "rapidocr"
+
+    def __init__(self, model_folder: Path) -> None:
+        self.model_folder = Path(model_folder)
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._engine is None:
+                from rapidocr_onnxruntime import RapidOCR
+
+                d = self.model_folder
+                started = time.monotonic()
+                # Detection at the image's own resolution (limit "max" 2000): the default
+                # ("min" 736) blows small regions up to 736 pixels, slow and no better.
+                self._engine = RapidOCR(
+                    det_model_path=str(d / "det" / "det.onnx"),
+                    rec_model_path=str(d / "rec" / "rec.onnx"),
+                    rec_keys_path=str(d / "ppocrv5_dict.txt"),
+                    cls_model_path=str(d / "cls" / "cls.onnx"),
+                    det_limit_type="max",
+                    det_limit_side_len=2000,
+                )
+                log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
+            return self._engine
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        """Read the text lines of a BGR image.
+
+        Detection, then words that the detector split apart on one line are joined into that
+        line, then each line is recognised: a line reads the same whether the whole frame or
+        only a region around it was given (the detector splits lines differently in crops).
+        """
+        engine = self._load()
+        h, w = image.shape[:2]
+        pad = max(0, 32 - h)  # the detector needs some height
+        src = cv2.copyMakeBorder(image, 0, pad, 0, 0, cv2.BORDER_REPLICATE) if pad else image
+        quads, _ = engine.text_det(src)
+        if quads is None or len(quads) == 0:
+            return []
+        groups = join_line_boxes([_quad_to_box(q) for q in quads])
+        crops = []
+        for members in groups:
+            if len(members) == 1:  # keep the detector's own (possibly slanted) crop
+                crops.append(engine.get_crop_img_list(src, [quads[members[0]]])[0])
+            else:
+                x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
+                crops.append(src[y0:y1, x0:x1])
+        texts, _ = engine.text_rec(crops)
+        out = []
+        for members, (text, score) in zip(groups, texts, strict=True):
+            x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
+            box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+            if text.strip() and box[2] > box[0] and box[3] > box[1]:
+                out.append(Reading(box, str(text).strip(), float(score)))
+        return out
+
+
+def _union(boxes: list[PixelBox]) -> PixelBox:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+            max(b[3] for b in boxes))
+
+
+def join_line_boxes(boxes: list[PixelBox], max_gap: float = 0.2) -> list[list[int]]:
+    """Group boxes that are pieces of one line: side by side (gap under ``max_gap`` x height)
+    and overlapping vertically by most of the lower one. Returns index groups, left to right."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    groups: list[list[int]] = []
+    spans: list[PixelBox] = []
+    for i in order:
+        b = boxes[i]
+        for g, span in enumerate(spans):
+            last = boxes[groups[g][-1]]
+            height = min(b[3] - b[1], last[3] - last[1])
+            v_overlap = min(b[3], last[3]) - max(b[1], last[1])
+            gap = b[0] - span[2]
+            if height > 0 and v_overlap >= 0.6 * height and gap <= max_gap * max(b[3] - b[1], last[3] - last[1]):
+                groups[g].append(i)
+                spans[g] = _union([span, b])
+                break
+        else:
+            groups.append([i])
+            spans.append(b)
+    return groups
+
+
+class EasyOcrEngine:
+    """EasyOCR (CRAFT + english_g2) on CPU; loads on first use, once. Needs ``.venv-easyocr``."""
+
+    name = "easyocr"
+
+    def __init__(self, model_folder: Path, languages: tuple[str, ...] = ("en",)) -> None:
+        self.model_folder = Path(model_folder)
+        self.languages = languages
+        self._reader: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._reader is None:
+                try:
+                    import easyocr
+                except ImportError as err:
+                    raise EngineNotInstalledError(
+                        "The easyocr engine is an optional extra that this environment lacks "
+                        f"({err}). Install it with ./scripts/setup-easyocr and run lessonlens from "
+                        ".venv-easyocr, or use engine 'rapidocr'."
+                    ) from err
+                started = time.monotonic()
+                self._reader = easyocr.Reader(
+                    list(self.languages),
+                    model_storage_directory=str(self.model_folder),
+                    download_enabled=False,
+                    gpu=False,
+                    verbose=False,
+                )
+                log.info("loaded EasyOCR from %s in %.2f s", self.model_folder, time.monotonic() - started)
+            return self._reader
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        """Read the text lines of a BGR image (EasyOCR merges words of a line, ``width_ths``)."""
+        reader = self._load()
+        result = reader.readtext(image, width_ths=1.0)
+        return [Reading(_quad_to_box(quad), str(text), float(score)) for quad, text, score in result]
+
+
+def load_engine(name: str, model_dir: Path) -> OcrEngine:
+    """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
+
+    Raises:
+        OptionsError: unknown engine name.
+        EngineNotInstalledError: the engine's package is not in this environment (easyocr).
+        ModelNotInstalledError: the engine's weights are not installed (says how to install).
+    """
+    if name not in ENGINE_MODELS:
+        raise OptionsError(f"Unknown OCR engine {name!r}. Choose one of: {', '.join(sorted(ENGINE_MODELS))}.")
+    if name == "easyocr" and importlib.util.find_spec("easyocr") is None:
+        raise EngineNotInstalledError(
+            "The easyocr engine is an optional extra that this environment lacks. Install it with "
+            "./scripts/setup-easyocr and run lessonlens from .venv-easyocr, or use engine 'rapidocr'."
+        )
+    folder = model_path(ENGINE_MODELS[name], model_dir)
+    if name == "easyocr":
+        return EasyOcrEngine(folder)
+    return RapidOcrEngine(folder)

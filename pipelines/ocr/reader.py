@@ -1,0 +1,409 @@
+"""On-screen text: sample frames, read what changed, merge the readings into timed events.
+
+Engines (both offline; weights come through ``pipelines.models``):
+
+- ``rapidocr`` (default): RapidOCR (onnxruntime) with the PP-OCRv5 detector/recogniser, model
+  ``ppocrv5``. Reads Chinese (simplified and traditional), Japanese, and the Latin-script
+  languages whose letters its alphabet holds (``ENGINE_LANGUAGES``: English, French, German,
+  Spanish, Italian, Portuguese, Dutch, the Nordic languages but Icelandic, Romanian, Turkish,
+  Croatian, Slovenian, Indonesian...; French lacks only î ï œ ÿ). Keeps the spaces between
+  words. Not covered: Korean, Cyrillic, Greek, Arabic, Hebrew, Indic scripts, Thai, Vietnamese,
+  Czech, Slovak, Polish, Hungarian, Baltic languages.
+- ``easyocr``: EasyOCR with the CRAFT detector and the ``english_g2`` recogniser, model
+  ``easyocr-en``: English only (Latin letters without accents). An optional extra: it needs
+  torchvision, which lives in ``.venv-easyocr`` (``./scripts/setup-easyocr``).
+
+A language that the chosen engine does not cover raises ``UnsupportedLanguageError`` when the
+options are made, never an empty result.
+
+Typical use (the service loads the engine once per worker)::
+
+    engine = load_engine("rapidocr", model_dir)
+    result = run_ocr(video_path, engine, OcrOptions(), progress=lambda f: ...)
+    vtt = to_webvtt(result.events)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
+from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading
+from pipelines.ocr.frames import (
+    ChangeDetector,
+    ChangeKind,
+    ChangeOptions,
+    PixelBox,
+    merge_regions,
+    open_video,
+    sample_frames,
+)
+from pipelines.ocr.tracking import (
+    Box,
+    Detection,
+    FrameDetections,
+    SceneText,
+    TextEvent,
+    TrackingOptions,
+    normalise_text,
+    track_text,
+    unique_text,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """Options of the OCR stage.
+
+    Attributes:
+        engine: ``rapidocr`` (default; Latin scripts, Chinese, Japanese) or ``easyocr`` (English).
+        sample_rate: frames read per second of video (events are timed to 1 / sample_rate).
+        roi: region of interest as a normalised (left, top, right, bottom) box; None: whole frame.
+        min_confidence: readings the engine is less sure of (0-1) are dropped.
+        min_text_height: readings whose box is lower than this many pixels are dropped.
+        languages: languages expected on screen (ISO 639-1); each must be covered by the engine.
+        change: how changed regions are found (see ``pipelines.ocr.frames.ChangeOptions``).
+        tracking: how readings are joined into events.
+    """
+
+    engine: str = "rapidocr"
+    sample_rate: float = 2.0
+    roi: Box | None = None
+    min_confidence: float = 0.5
+    min_text_height: int = 8
+    languages: tuple[str, ...] = ("en",)
+    change: ChangeOptions = field(default_factory=ChangeOptions)
+    tracking: TrackingOptions = field(default_factory=TrackingOptions)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINE_LANGUAGES:
+            raise OptionsError(
+                f"Unknown OCR engine {self.engine!r}. Choose one of: {', '.join(sorted(ENGINE_LANGUAGES))}."
+            )
+        if not 0 < self.sample_rate <= 60:
+            raise OptionsError(f"sample_rate must be in (0, 60] samples per second, got {self.sample_rate}.")
+        if not 0 <= self.min_confidence <= 1:
+            raise OptionsError(f"min_confidence must be between 0 and 1, got {self.min_confidence}.")
+        if self.min_text_height < 0:
+            raise OptionsError(f"min_text_height must be >= 0 pixels, got {self.min_text_height}.")
+        if self.roi is not None:
+            x0, y0, x1, y1 = self.roi
+            if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+                raise OptionsError(
+                    f"roi must be a normalised box (left, top, right, bottom) with 0 <= left < right <= 1 "
+                    f"and 0 <= top < bottom <= 1, got {self.roi}."
+                )
+        check_languages(self.engine, self.languages)
+
+
+def check_languages(engine: str, languages: tuple[str, ...]) -> None:
+    """Raise UnsupportedLanguageError naming what the engine covers when a language is not."""
+    if not languages:
+        raise OptionsError("languages must name at least one language, e.g. ('en',).")
+    covered = ENGINE_LANGUAGES[engine]
+    missing = [lang for lang in languages if lang.lower() not in covered]
+    if missing:
+        others = [name for name, langs in ENGINE_LANGUAGES.items()
+                  if name != engine and all(m.lower() in langs for m in missing)]
+        hint = f" Engine {others[0]!r} covers it." if others else " No installed engine covers it."
+        raise UnsupportedLanguageError(
+            f"OCR engine {engine!r} cannot read {', '.join(missing)} offline; it covers "
+            f"{', '.join(sorted(covered))}.{hint}"
+        )
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as BGR, putting transparent parts on white (as a page shows them)."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise MediaError(f"{path}: not an image OpenCV can read.")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        white = np.full_like(image[:, :, :3], 255, dtype=np.float32)
+        return (image[:, :, :3].astype(np.float32) * alpha + white * (1 - alpha)).astype(np.uint8)
+    return image
+
+
+def read_image(image: np.ndarray, engine: OcrEngine, options: OcrOptions | None = None) -> list[Detection]:
+    """Read one image (a slide, a screenshot): detections with normalised boxes, in reading order.
+
+    Applies the options' region of interest, minimum confidence and minimum text height.
+    """
+    options = options or OcrOptions(engine=engine.name)
+    crop, (ox, oy) = _apply_roi(image, options.roi)
+    readings = _filter(_offset(engine.read(crop), ox, oy), options)
+    h, w = image.shape[:2]
+    dets = [_normalise(r, w, h) for r in readings]
+    return sorted(dets, key=lambda d: (round(d.box[1], 2), d.box[0]))
+
+
+@dataclass(frozen=True)
+class OcrTiming:
+    """Wall-clock seconds spent decoding, comparing frames, reading text and tracking."""
+
+    decode: float
+    compare: float
+    ocr: float
+    track: float
+    total: float
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    """What the OCR stage found in a video.
+
+    Attributes:
+        events: timed text events in reading order per scene.
+        scenes: each scene's unique texts in reading order (what a translator needs once).
+        samples: every sample's detections (all text on screen at that time).
+        frames_sampled: frames taken at ``sample_rate``.
+        frames_ocred: samples on which the engine ran (whole frame or changed regions).
+        regions_ocred: engine calls on parts of a frame (included in ``frames_ocred``).
+        duration: seconds of video covered.
+        engine: the engine's name.
+        timing: where the time went.
+    """
+
+    events: tuple[TextEvent, ...]
+    scenes: tuple[SceneText, ...]
+    samples: tuple[FrameDetections, ...]
+    frames_sampled: int
+    frames_ocred: int
+    regions_ocred: int
+    duration: float
+    engine: str
+    timing: OcrTiming
+
+
+def _apply_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[int, int]]:
+    if roi is None:
+        return image, (0, 0)
+    h, w = image.shape[:2]
+    x0, y0 = int(roi[0] * w), int(roi[1] * h)
+    x1, y1 = max(x0 + 1, round(roi[2] * w)), max(y0 + 1, round(roi[3] * h))
+    return image[y0:y1, x0:x1], (x0, y0)
+
+
+def _offset(readings: list[Reading], dx: int, dy: int) -> list[Reading]:
+    if not dx and not dy:
+        return readings
+    return [Reading((r.box[0] + dx, r.box[1] + dy, r.box[2] + dx, r.box[3] + dy), r.text, r.confidence)
+            for r in readings]
+
+
+def _filter(readings: list[Reading], options: OcrOptions) -> list[Reading]:
+    # A reading with no letter or digit (a bullet, a divider) is nothing to translate.
+    return [
+        r for r in readings
+        if any(ch.isalnum() for ch in r.text) and r.confidence >= options.min_confidence
+        and r.box[3] - r.box[1] >= options.min_text_height
+    ]
+
+
+def _normalise(r: Reading, width: int, height: int) -> Detection:
+    box = (r.box[0] / width, r.box[1] / height, r.box[2] / width, r.box[3] / height)
+    return Detection(tuple(round(min(1.0, max(0.0, v)), 4) for v in box), r.text, round(r.confidence, 4))  # type: ignore[arg-type]
+
+
+def _intersects(a: PixelBox, b: PixelBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _text_replaced(before: list[Reading], after: list[Reading], share: float = 0.6) -> bool:
+    """A new slide on the same background: most of the text that was there is gone."""
+    old = {normalise_text(r.text) for r in before}
+    if len(old) < 2:
+        return bool(old) and not after
+    return len(old - {normalise_text(r.text) for r in after}) >= share * len(old)
+
+
+def _near(a: PixelBox, b: PixelBox) -> bool:
+    """Whether two boxes touch, allowing a gap of half the height of ``b`` (a text line)."""
+    gap = max(2, (b[3] - b[1]) // 2)
+    return _intersects(a, (b[0] - gap, b[1] - gap, b[2] + gap, b[3] + gap))
+
+
+def _grow_regions(regions: list[PixelBox], current: list[Reading]) -> list[PixelBox]:
+    """Grow changed regions over the text lines they touch, so a line is always re-read whole."""
+    grown = list(regions)
+    while True:
+        before = len(grown), sum(sum(b) for b in grown)
+        for r in current:
+            for i, g in enumerate(grown):
+                if _intersects(r.box, g):
+                    grown[i] = (min(g[0], r.box[0]), min(g[1], r.box[1]), max(g[2], r.box[2]),
+                                max(g[3], r.box[3]))
+        grown = merge_regions(grown)
+        if (len(grown), sum(sum(b) for b in grown)) == before:
+            return grown
+
+
+def _read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
+    """Read one region of a frame, framed by a replicated border.
+
+    The detector splits lines into words, or drops punctuation, in a crop that ends close to the
+    text; a uniform border about as wide as the region is high (not more of the frame, which may
+    cut a neighbouring line) makes it read the line as it does in the whole frame.
+    """
+    x0, y0, x1, y1 = region
+    border = min(max(32, y1 - y0), 160)
+    padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
+    out = []
+    for r in engine.read(padded):
+        box = (max(x0, r.box[0] + x0 - border), max(y0, r.box[1] + y0 - border),
+               min(x1, r.box[2] + x0 - border), min(y1, r.box[3] + y0 - border))
+        if box[2] > box[0] and box[3] > box[1]:
+            out.append(Reading(box, r.text, r.confidence))
+    return out
+
+
+@dataclass
+class _Reader:
+    """Reads what changed, when it has settled, and writes the readings back to where it began."""
+
+    engine: OcrEngine
+    options: OcrOptions
+    detector: ChangeDetector
+    samples: list[list[Reading]] = field(default_factory=list)
+    cuts: set[int] = field(default_factory=set)
+    waiting: list[tuple[PixelBox, int]] = field(default_factory=list)  # (region, first sample)
+    ocred: int = 0
+    regions_ocred: int = 0
+
+    def step(self, frame: np.ndarray, change: ChangeKind, regions: list[PixelBox],
+             moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False) -> None:
+        k = len(self.samples) - 1
+        opts = self.options.change
+        waiting = []
+        # A small change is reported once it has stayed put for small_persist samples: it began then.
+        for region, began in [(r, k) for r in regions] + [(r, max(0, k - opts.small_persist + 1))
+                                                          for r in small or []]:
+            starts = [s for b, s in self.waiting if _intersects(b, region)]
+            waiting.append((region, min(starts, default=began)))
+        ready = [(r, s) for r, s in waiting
+                 if final or k - s >= opts.max_defer or not any(_intersects(r, m) for m in moving)]
+        self.waiting = [w for w in waiting if w not in ready]
+        if not ready:
+            return
+        self.ocred += 1
+        h, w = frame.shape[:2]
+        grown = _grow_regions([r for r, _ in ready], self.samples[k])
+        if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= opts.full_fraction * w * h:
+            grown = [(0, 0, w, h)]
+        if grown == [(0, 0, w, h)]:
+            readings = {grown[0]: _filter(self.engine.read(frame), self.options)}
+            self.detector.absorb_all()
+            self.waiting = []
+        else:
+            readings = {g: _filter(_read_region(frame, g, self.engine), self.options) for g in grown}
+            self.regions_ocred += len(grown)
+            self.detector.absorb(grown)
+            self.waiting = [(b, s) for b, s in self.waiting if not any(_intersects(b, g) for g in grown)]
+        for g, new in readings.items():
+            first = min(s for r, s in ready if _intersects(r, g))
+            before = self.samples[first - 1] if first > 0 else []
+            for j in range(first, k + 1):
+                self.samples[j] = [r for r in self.samples[j] if not _intersects(r.box, g)] + new
+            if change is ChangeKind.SCENE or _text_replaced(before, self.samples[k]):
+                self.cuts.add(first)
+
+
+def run_ocr(
+    path: str | Path,
+    engine: OcrEngine,
+    options: OcrOptions | None = None,
+    progress: Progress | None = None,
+) -> OcrResult:
+    """Find the on-screen text of a video and time it.
+
+    Each sample is compared with what was last read; a region that changed is read once it has
+    settled (typing, scrolling and transitions are read when they stop, or every
+    ``change.max_defer`` samples), and its readings are written back to the sample where the
+    change began, so events start when the text appeared.
+
+    Args:
+        path: the video file.
+        engine: from ``pipelines.ocr.engines.load_engine`` (loaded once per worker and reused).
+        options: stage options; ``options.engine`` must name ``engine``.
+        progress: called with the fraction done (0-1) now and then.
+
+    Raises:
+        MediaError: the file is not a readable video.
+        OptionsError: options that do not fit the engine.
+    """
+    options = options or OcrOptions(engine=engine.name)
+    if options.engine != engine.name:
+        raise OptionsError(
+            f"options ask for engine {options.engine!r} but the loaded engine is {engine.name!r}."
+        )
+    cap, info = open_video(path)
+    cap.release()
+    total_samples = max(1, int(info.duration * options.sample_rate) + 1)
+    reader = _Reader(engine, options, ChangeDetector(options.change))
+    times: list[float] = []
+    t_decode = t_compare = t_ocr = 0.0
+    started = last = time.perf_counter()
+    crop = np.zeros((1, 1, 3), np.uint8)
+    offset = (0, 0)
+    size = (1, 1)
+    for _, t, frame in sample_frames(path, options.sample_rate):
+        now = time.perf_counter()
+        t_decode += now - last
+        crop, offset = _apply_roi(frame, options.roi)
+        size = (frame.shape[1], frame.shape[0])
+        change = reader.detector.update(crop)
+        t_compare += time.perf_counter() - now
+        now = time.perf_counter()
+        current = list(reader.samples[-1]) if reader.samples else []
+        reader.samples.append(current)
+        times.append(t)
+        # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
+        small = [b for b in change.small if any(_near(b, r.box) for r in current)]
+        reader.step(crop, change.kind, list(change.regions), change.moving, small)
+        t_ocr += time.perf_counter() - now
+        if progress is not None and len(times) % 10 == 0:
+            progress(min(0.99, len(times) / total_samples))
+        last = time.perf_counter()
+    now = time.perf_counter()
+    if reader.waiting:  # the video ended while something was still changing: read it as it ends
+        reader.step(crop, ChangeKind.REGIONS, [b for b, _ in reader.waiting], (), final=True)
+    t_ocr += time.perf_counter() - now
+    now = time.perf_counter()
+    w, h = size
+    samples = [
+        FrameDetections(t, tuple(_normalise(r, w, h) for r in _offset(readings, *offset)), new_scene=i in reader.cuts)
+        for i, (t, readings) in enumerate(zip(times, reader.samples, strict=True))
+    ]
+    events = track_text(samples, 1.0 / options.sample_rate, options.tracking)
+    scenes = unique_text(events)
+    t_track = time.perf_counter() - now
+    if progress is not None:
+        progress(1.0)
+    timing = OcrTiming(round(t_decode, 3), round(t_compare, 3), round(t_ocr, 3), round(t_track, 3),
+                       round(time.perf_counter() - started, 3))
+    log.info("ocr %s: %d samples, %d read (%d regions), %d events, %.1f s", path, len(samples),
+             reader.ocred, reader.regions_ocred, len(events), timing.total)
+    return OcrResult(
+        events=tuple(events),
+        scenes=tuple(scenes),
+        samples=tuple(samples),
+        frames_sampled=len(samples),
+        frames_ocred=reader.ocred,
+        regions_ocred=reader.regions_ocred,
+        duration=max(info.duration, (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
+        engine=engine.name,
+        timing=timing,
+    )

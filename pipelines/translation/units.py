@@ -1,0 +1,275 @@
+"""What a translator gets: one unit per subtitle cue and per distinct on-screen text, each with
+its context and a length limit.
+
+A cue's limit comes from its slot (its own duration) and the style profile: the characters a
+viewer reads in that time at the profile's reading speed, and never more than the profile's
+lines hold. This is the limit the import checks, so a target within it fits without rewriting.
+The BBC profile limits words a minute instead of characters a second; its units get the lines'
+capacity as the character limit and the word limit in a note.
+
+An on-screen text (a slide title, a button label) has no time budget but a place: its limit is
+the characters that fit from the text's left edge to the frame's right margin at the font size
+it was read at (its box width over its length), never fewer than the source has.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pipelines.ocr.tracking import Box, TextEvent, normalise_text
+from pipelines.reading import ReadingProfile, reading_chars
+
+UnitKind = Literal["cue", "screen"]
+RIGHT_MARGIN = 0.95  # on-screen text may run to 95 % of the frame width
+
+
+@dataclass(frozen=True)
+class SourceCue:
+    """A subtitle cue of the job: its number (1-based), times in seconds and lines."""
+
+    index: int
+    start: float
+    end: float
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.lines).split())
+
+
+@dataclass(frozen=True)
+class ScreenText:
+    """One distinct text of a scene, with where and when it was first and last seen."""
+
+    scene: int
+    start: float
+    end: float
+    text: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class LengthLimit:
+    """How long a target may be.
+
+    Attributes:
+        max_chars: characters, spaces and punctuation included (Unicode code points, NFC).
+        max_lines / max_line_chars: the cue's line layout (None for on-screen text).
+        max_words: words, for profiles that limit words a minute (None otherwise).
+        basis: where the limit comes from, for the translator.
+    """
+
+    max_chars: int
+    max_lines: int | None
+    max_line_chars: int | None
+    max_words: int | None
+    basis: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note for the translator: a category (``time``, ``pause``, ``scene``...) and its text."""
+
+    category: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TranslationUnit:
+    """One thing to translate. ``id`` is stable for a job: ``cue-0007``, ``screen-3-2``."""
+
+    id: str
+    kind: UnitKind
+    source: str
+    start: float
+    end: float
+    limit: LengthLimit
+    notes: tuple[Note, ...]
+    cue_index: int | None = None
+    scene: int | None = None
+    box: Box | None = None
+
+    @property
+    def slot_s(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class TranslationDocument:
+    """Everything exported for one job: where it came from, the languages and the units."""
+
+    job_id: str
+    source_language: str
+    profile: str
+    units: tuple[TranslationUnit, ...]
+    target_language: str | None = None
+
+    @property
+    def original(self) -> str:
+        """The job reference written into (and checked when reading back) every export."""
+        return f"lessonlens:job:{self.job_id}"
+
+    @property
+    def cues(self) -> tuple[TranslationUnit, ...]:
+        return tuple(u for u in self.units if u.kind == "cue")
+
+    @property
+    def screen(self) -> tuple[TranslationUnit, ...]:
+        return tuple(u for u in self.units if u.kind == "screen")
+
+
+def cue_unit_id(index: int) -> str:
+    return f"cue-{index:04d}"
+
+
+def clock(seconds: float) -> str:
+    """``mm:ss.cc`` (``h:mm:ss.cc`` past an hour): short and unambiguous for a note."""
+    minutes, secs = divmod(max(0.0, seconds), 60.0)
+    hours, minutes = divmod(int(minutes), 60)
+    head = f"{hours}:{minutes:02d}" if hours else f"{minutes:02d}"
+    return f"{head}:{secs:05.2f}"
+
+
+def cue_limit(slot_s: float, profile: ReadingProfile) -> LengthLimit:
+    """The length limit of a cue lasting ``slot_s`` seconds under ``profile``."""
+    lines, per_line = int(profile.max_lines), int(profile.max_line_chars)
+    capacity = per_line * lines + (lines - 1)  # lines are read as one text joined by spaces
+    layout = f"{lines} line{'s' if lines > 1 else ''} of at most {per_line} characters"
+    max_words = None
+    if profile.max_cps:
+        by_speed = max(1, math.floor(slot_s * float(profile.max_cps) + 1e-6))
+        max_chars = min(capacity, by_speed)
+        speed = f"{float(profile.max_cps):g} characters a second over {slot_s:.2f} s"
+        basis = (f"{max_chars} characters: {speed}; {layout}" if by_speed <= capacity else
+                 f"{max_chars} characters: {layout} ({by_speed} at {speed})")
+    else:
+        max_chars = capacity
+        basis = f"{max_chars} characters: {layout}"
+    if profile.max_wpm:
+        max_words = max(1, math.floor(slot_s * float(profile.max_wpm) / 60.0 + 1e-6))
+        basis += f"; at most {max_words} words ({float(profile.max_wpm):g} words a minute)"
+    return LengthLimit(max_chars, lines, per_line, max_words, basis)
+
+
+def screen_limit(text: str, box: Box) -> LengthLimit:
+    """The length limit of an on-screen text: what fits from its left edge to the right margin."""
+    n = max(1, reading_chars(text))
+    width = max(1e-6, box[2] - box[0])
+    room = max(width, RIGHT_MARGIN - box[0])
+    max_chars = max(n, math.floor(n * room / width + 1e-6))
+    basis = (f"{max_chars} characters fit from the text's left edge to the frame's right margin at "
+             f"the size it is shown ({n} now)")
+    return LengthLimit(max_chars, None, None, None, basis)
+
+
+def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
+    """The distinct texts of each scene (same text read again in a scene counts once), in order."""
+    seen: dict[tuple[int, str], ScreenText] = {}
+    for e in events:
+        text = " ".join(e.text.split())
+        if not text:
+            continue
+        key = (e.scene, normalise_text(text))
+        first = seen.get(key)
+        if first is None:
+            seen[key] = ScreenText(e.scene, e.start, e.end, text, e.box)
+        else:
+            seen[key] = ScreenText(e.scene, min(first.start, e.start), max(first.end, e.end), first.text,
+                                   first.box)
+    return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
+
+
+def _position(box: Box) -> str:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    vertical = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+    horizontal = "left" if cx < 0.4 else "right" if cx > 0.6 else "centre"
+    return (f"{vertical} {horizontal} of the frame (x {box[0]:.0%}-{box[2]:.0%}, "
+            f"y {box[1]:.0%}-{box[3]:.0%})")
+
+
+def _role(item: ScreenText, scene_items: Sequence[ScreenText]) -> str:
+    """What kind of text it looks like, from its size and place among its scene's texts."""
+    height = item.box[3] - item.box[1]
+    tallest = max(s.box[3] - s.box[1] for s in scene_items)
+    if height >= 0.85 * tallest and item.box[1] < 0.25 and len(scene_items) > 1:
+        return "heading (the largest text, near the top)"
+    if len(item.text.split()) <= 3 and height < 0.7 * tallest:
+        return "label (short, smaller text: a menu item, button or caption)"
+    return "body text"
+
+
+def _scene_spans(items: Sequence[ScreenText]) -> dict[int, tuple[float, float]]:
+    spans: dict[int, tuple[float, float]] = {}
+    for s in items:
+        lo, hi = spans.get(s.scene, (s.start, s.end))
+        spans[s.scene] = (min(lo, s.start), max(hi, s.end))
+    return spans
+
+
+def _cue_notes(cues: Sequence[SourceCue], k: int, screen: Sequence[ScreenText], limit: LengthLimit,
+               spans: dict[int, tuple[float, float]]) -> tuple[Note, ...]:
+    cue = cues[k]
+    before = cue.start - (cues[k - 1].end if k > 0 else 0.0)
+    after = (cues[k + 1].start - cue.end) if k + 1 < len(cues) else None
+    pause = f"silence before: {before:.2f} s" + (f", after: {after:.2f} s" if after is not None else
+                                                   ", last cue")
+    notes = [
+        Note("time", f"{clock(cue.start)} - {clock(cue.end)} ({cue.end - cue.start:.2f} s on screen)"),
+        Note("pause", pause),
+    ]
+    if len(cue.lines) > 1:
+        notes.append(Note("lines", "source lines: " + " | ".join(cue.lines)))
+    visible = [s for s in screen if s.start < cue.end and s.end > cue.start]
+    mid = (cue.start + cue.end) / 2
+    scenes = [n for n, (lo, hi) in spans.items() if lo <= mid <= hi] or sorted({s.scene for s in visible})
+    if scenes:
+        shown = "; ".join(s.text for s in visible[:4]) + (" ..." if len(visible) > 4 else "")
+        notes.append(Note("scene", f"scene {scenes[0]}" + (f"; on screen: {shown}" if shown else "")))
+    notes.append(Note("limit", limit.basis))
+    return tuple(notes)
+
+
+def build_document(
+    job_id: str,
+    source_language: str,
+    cues: Sequence[SourceCue],
+    profile: ReadingProfile,
+    profile_name: str,
+    screen: Sequence[ScreenText] = (),
+    target_language: str | None = None,
+) -> TranslationDocument:
+    """The units of a job: its cues in order, then its distinct on-screen texts by scene."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", job_id):
+        raise ValueError(f"job id {job_id!r} is not usable in a file id")
+    spans = _scene_spans(screen)
+    units: list[TranslationUnit] = []
+    for k, cue in enumerate(cues):
+        if not cue.text:
+            continue  # nothing to translate in an empty cue
+        limit = cue_limit(cue.end - cue.start, profile)
+        units.append(TranslationUnit(
+            id=cue_unit_id(cue.index), kind="cue", source=cue.text, start=cue.start, end=cue.end,
+            limit=limit, notes=_cue_notes(cues, k, screen, limit, spans), cue_index=cue.index,
+        ))
+    per_scene: dict[int, list[ScreenText]] = {}
+    for item in screen:
+        per_scene.setdefault(item.scene, []).append(item)
+    for scene, items in per_scene.items():
+        for n, item in enumerate(items, start=1):
+            limit = screen_limit(item.text, item.box)
+            notes = (
+                Note("time", f"visible {clock(item.start)} - {clock(item.end)}"),
+                Note("scene", f"scene {scene}, text {n} of {len(items)} in reading order"),
+                Note("position", _position(item.box)),
+                Note("element", "guessed from size and place: " + _role(item, items)),
+                Note("limit", limit.basis),
+            )
+            units.append(TranslationUnit(
+                id=f"screen-{scene}-{n}", kind="screen", source=item.text, start=item.start,
+                end=item.end, limit=limit, notes=notes, scene=scene, box=item.box,
+            ))
+    return TranslationDocument(job_id, source_language, profile_name, tuple(units), target_language)

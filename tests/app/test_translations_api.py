@@ -1,0 +1,170 @@
+"""Translation routes through FastAPI's test client: a finished job's files on disk, a real
+LocalStorage, a bag-of-words sentence fitter, a recording webhook dispatcher."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.api import jobs as job_routes
+from app.api import translations as translation_routes
+from app.api.errors import install_error_handlers
+from app.jobs import Job, JobStatus, Source, StageState, StageStatus
+from app.model_cache import ModelCache
+from app.settings import Settings
+from app.storage import LocalStorage
+from app.translations import NO_LM_FITTER
+from pipelines.fit.sentence import SentenceFitter
+from pipelines.translation.pseudo import pseudo_translate
+from pipelines.translation.targets import read_translation
+from pipelines.translation.xliff import schema_errors
+from tests.pipelines.fit.test_sentence import BagOfWords
+from tests.pipelines.translation.conftest import CUES, EVENTS
+
+JOB_ID = "job_" + "a" * 20
+
+
+class Store:
+    def __init__(self, *jobs: Job) -> None:
+        self.jobs = {j.id: j for j in jobs}
+        self.local_reads = True
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+
+class Webhooks:
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, str]] = []
+
+    def send(self, event: Any, url: str) -> None:
+        self.sent.append((event, url))
+
+
+def _job(job_id: str = JOB_ID, subtitles: StageStatus = StageStatus.SUCCEEDED) -> Job:
+    return Job(id=job_id, owner="anonymous", source=Source("url", "https://example.invalid/lesson.mp4"),
+               stages=("subtitles", "ocr"), options={"subtitles": {"profile": "netflix-en"}},
+               status=JobStatus.SUCCEEDED, webhook_url="https://hooks.example.invalid/x",
+               stage_states={"subtitles": StageState(status=subtitles, files=("subtitles.json",)),
+                             "ocr": StageState(status=StageStatus.SUCCEEDED, files=("ocr.json",))})
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> SimpleNamespace:
+    storage = LocalStorage(tmp_path / "data")
+    folder = storage.results_dir(JOB_ID)
+    (folder / "subtitles.json").write_text(json.dumps({"language": "en", "profile": "netflix-en", "cues": [
+        {"index": c.index, "start": c.start, "end": c.end, "lines": list(c.lines)} for c in CUES]}))
+    (folder / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(translation_routes.router)
+    app.include_router(job_routes.router)
+    models = ModelCache(Settings())
+    for key in ("fitter", NO_LM_FITTER):  # fakes in the real cache the routes read
+        models.get(key, lambda: SentenceFitter(BagOfWords()))
+    webhooks = Webhooks()
+    app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models, storage=storage,
+                                         store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING)),
+                                         webhooks=webhooks)
+    return SimpleNamespace(client=TestClient(app), folder=folder, webhooks=webhooks)
+
+
+def _translated(client: TestClient, version: str = "2.1", target: str = "de") -> bytes:
+    from translate.storage import xliff as tt1
+    from translate.storage import xliff2 as tt2
+
+    r = client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"version": version, "target": target})
+    assert r.status_code == 200, r.text
+    store = (tt2.Xliff2File if version == "2.1" else tt1.xlifffile).parsestring(r.content)
+    for unit in store.units:
+        if not unit.isheader():
+            unit.target = pseudo_translate(unit.source, target, 1.3, seed=unit.getid())
+    return bytes(store)
+
+
+@pytest.mark.parametrize("version", ["2.1", "1.2"])
+def test_export_is_valid_xliff_of_the_jobs_units(api: SimpleNamespace, version: str) -> None:
+    r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"version": version, "target": "fr"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/xliff+xml")
+    assert 'filename="translation.fr.xlf"' in r.headers["content-disposition"]
+    assert schema_errors(r.content, version) == []  # type: ignore[arg-type]
+    read = read_translation(r.content)
+    assert read.original == f"lessonlens:job:{JOB_ID}" and read.target_language == "fr"
+    assert [u.id for u in read.units] == ["cue-0001", "cue-0002", "cue-0003", "cue-0004",
+                                          "screen-0-1", "screen-0-2", "screen-1-1"]
+
+
+def test_export_errors(api: SimpleNamespace) -> None:
+    r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"version": "3.0"})
+    assert r.status_code == 422
+    r = api.client.get(f"/v1/jobs/{'job_' + 'b' * 20}/files/translation.xlf")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
+    r = api.client.get(f"/v1/jobs/{'job_' + 'c' * 20}/files/translation.xlf")
+    assert r.status_code == 404
+
+
+def test_import_writes_fitted_subtitles_report_screen_texts_and_announces_it(api: SimpleNamespace) -> None:
+    data = _translated(api.client)
+    r = api.client.post(f"/v1/jobs/{JOB_ID}/translations", files={"file": ("de.xlf", data)},
+                        data={"target_language": "de"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["language"] == "de" and body["format"] == "xliff-2.1"
+    assert sum(body["counts"][k] for k in ("ok", "shortened", "over")) == 4
+    assert body["preview"].startswith("not available")  # a URL source: no media here to render
+    names = [f["name"] for f in body["files"]]
+    assert names == ["subtitles.de.srt", "subtitles.de.vtt", "translation.de.json", "screen_text.de.json"]
+    for f in body["files"]:  # every file is served
+        got = api.client.get(f["url"])
+        assert got.status_code == 200 and got.content
+    report = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.de.json").json()
+    for cue in report["cues"]:  # every cue fits its limits or is flagged
+        assert (cue["chars_after"] <= cue["max_chars"] and not cue["flags"]) or (
+            cue["status"] == "over" and cue["flags"])
+    vtt = api.client.get(f"/v1/jobs/{JOB_ID}/files/subtitles.de.vtt").text
+    assert vtt.startswith("WEBVTT") and vtt.count("-->") == 4
+    (event, url), = api.webhooks.sent
+    assert event.type == "translation.merged" and url == "https://hooks.example.invalid/x"
+    payload = json.loads(event.body)
+    assert payload["data"]["language"] == "de" and payload["data"]["counts"] == body["counts"]
+    listed = api.client.get(f"/v1/jobs/{JOB_ID}/translations").json()
+    assert list(listed["languages"]) == ["de"]
+    assert listed["languages"]["de"]["files"][0]["url"] == f"/v1/jobs/{JOB_ID}/files/subtitles.de.srt"
+
+
+def test_a_bad_file_is_refused_with_its_units_and_nothing_is_written(api: SimpleNamespace) -> None:
+    data = _translated(api.client, target="de").replace(b'id="cue-0002"', b'id="cue-0042"')
+    r = api.client.post(f"/v1/jobs/{JOB_ID}/translations", files={"file": ("de.xlf", data)},
+                        data={"target_language": "fr"})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "invalid_translation"
+    problems = {(p["unit"], p["problem"].split(" (")[0].split(":")[0]) for p in err["detail"]["problems"]}
+    assert ("cue-0042", "no such cue or on-screen text in this job") in problems
+    assert ("cue-0002", "is missing from the file") in problems
+    assert any(unit is None and "target language is 'de', not 'fr'" in problem
+               for unit, problem in ((p["unit"], p["problem"]) for p in err["detail"]["problems"]))
+    assert "cue-0042" in err["message"]
+    assert not list(api.folder.glob("*.fr.*")) and not list(api.folder.glob("*.de.*"))
+    assert not (api.folder / "translations.json").exists() and not api.webhooks.sent
+    r = api.client.post(f"/v1/jobs/{JOB_ID}/translations", files={"file": ("x.txt", b"hello")})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_translation"
+
+
+def test_subtitles_aligned_by_number_are_accepted(api: SimpleNamespace) -> None:
+    srt = "".join(f"{n}\n00:00:0{n},000 --> 00:00:0{n},900\nZeile {n}\n\n" for n in range(1, 5))
+    r = api.client.post(f"/v1/jobs/{JOB_ID}/translations", files={"file": ("de.srt", srt.encode())},
+                        data={"target_language": "de", "mode": "speaking"})
+    assert r.status_code == 201, r.text
+    assert r.json()["format"] == "srt" and r.json()["mode"] == "speaking"
+    srt_out = api.client.get(f"/v1/jobs/{JOB_ID}/files/subtitles.de.srt").text
+    assert "Zeile 2" in srt_out and "00:00:03,200 --> 00:00:06,200" in srt_out  # the job's timings

@@ -1,0 +1,156 @@
+"""Rule-based compression and extractive trims."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.fit.rules import deletions, rule_candidates, tidy, trims
+
+
+def last(text: str, language: str = "en", reading: bool = True) -> str:
+    levels = rule_candidates(text, language, reading=reading)
+    return levels[-1][1] if levels else text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We do this in order to save time.", "We do this to save time."),
+        ("At this point in time, the program is able to run.", "Now, the program can run."),
+        ("Due to the fact that it failed, we stopped.", "Because it failed, we stopped."),
+        ("So basically, you know, the loop ends here.", "The loop ends here."),
+        ("The vast majority of users never change it.", "Most users never change it."),
+        ("What we are going to do is open the file.", "We'll open the file."),
+    ],
+)
+def test_phrase_rules(text: str, expected: str) -> None:
+    assert rule_candidates(text, "en")[0] == ("phrases", expected)
+
+
+def test_levels_are_cumulative_and_change_something() -> None:
+    text = "It is really important that you do not forget the twenty-five percent discount."
+    levels = rule_candidates(text, "en")
+    assert levels == [
+        ("phrases", "It is really important you do not forget the twenty-five percent discount."),
+        ("style", "It's really important you don't forget the 25% discount."),
+        ("hedges", "It's important you don't forget the 25% discount."),
+    ]
+    assert rule_candidates("Nothing to shorten here.", "en") == []
+
+
+def test_fillers_need_their_commas() -> None:
+    # "you know" is a filler only between commas; "if you know the answer" keeps it.
+    text = "So, you know, the loop ends here if you know the answer."
+    assert last(text) == "The loop ends here if you know the answer."
+    assert last("So that is all we need.") == "That's all we need."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I know what it is.", "I know what it is."),  # no contraction at the end of a clause
+        ("There are three hundred and sixty-five days.", "There are 365 days."),
+        ("One of the two files is here.", "One of the two files is here."),  # one to ten stay words
+        ("We have two million rows.", "We have 2,000,000 rows."),
+        ("You have finished the course.", "You've finished the course."),
+        ("You have two options.", "You have two options."),  # "have" as a verb does not contract
+    ],
+)
+def test_style_rules(text: str, expected: str) -> None:
+    levels = dict(rule_candidates(text, "en"))
+    assert levels.get("style", levels.get("phrases", text)) == expected
+
+
+def test_abbreviations_only_for_reading() -> None:
+    text = "Use a loop, for example a while loop, and so on."
+    assert "e.g." in last(text) and "etc." in last(text)
+    spoken = last(text, reading=False)
+    assert "e.g." not in spoken and "etc." not in spoken
+
+
+def test_capitals_after_removal() -> None:
+    assert last("Okay, so now we are going to look at loops.") == "We'll look at loops."
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("En fait, afin de configurer le compte, il faut aller ici.", "fr",
+         "Pour configurer le compte, il faut aller ici."),
+        ("O sea, con el fin de configurar la cuenta, hay que ir aquí.", "es",
+         "Para configurar la cuenta, hay que ir aquí."),
+        ("Wir sind im Moment sozusagen fertig.", "de", "Wir sind jetzt fertig."),
+        ("Al fine di salvare il file, premi qui.", "it", "Per salvare il file, premi qui."),
+    ],
+)
+def test_other_languages(text: str, language: str, expected: str) -> None:
+    assert rule_candidates(text, language)[0][1] == expected
+
+
+def test_german_keeps_verb_second_order() -> None:
+    # Dropping a sentence-initial adverbial would leave "Ist es ..." (a question).
+    text = "Im Grunde genommen ist es ganz einfach."
+    assert all(not t.startswith("Ist") for _, t in rule_candidates(text, "de"))
+
+
+def test_language_without_rules() -> None:
+    assert rule_candidates("Tämä on pitkä lause.", "fi") == []
+
+
+def test_trims() -> None:
+    text = "The function (defined in utils.py) returns a list, which is then sorted by the caller."
+    out = trims(text)
+    assert "The function returns a list, which is then sorted by the caller." in out
+    assert "The function (defined in utils.py) returns a list." in out
+    assert all(t != text and len(t.split()) >= 3 for t in out)
+
+
+def test_tidy() -> None:
+    assert tidy("  , we'll look ,  at it , . ") == "We'll look, at it."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an adverb, a prepositional phrase, a trailing clause
+        ("The heat slowly travels along the rod.", "The heat travels along the rod."),
+        ("The debugger stops the program at any line.", "The debugger stops the program."),
+        ("The result is positive, no matter how large the numbers are.", "The result is positive."),
+        # a relative clause, an adverbial phrase
+        ("Save the files which you changed.", "Save the files."),
+        ("Decide in advance how much you save.", "Decide how much you save."),
+        # a phrase whose object has an appositive goes with it
+        ("He started working at CWI, a Dutch research institute.", "He started working."),
+    ],
+)
+def test_deletions_drop_one_phrase(text: str, expected: str) -> None:
+    assert expected in deletions(text, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lost"),
+    [
+        # negations, numbers and "at least" stay
+        ("Do not leave the person alone in the room.", "Leave the person alone in the room."),
+        ("It must contain at least one number and a symbol.", "It must contain and a symbol."),
+        # "that" before a noun is a demonstrative, not a relative clause
+        ("You can change that value later.", "You can change."),
+        # a verb's own preposition, a clause after "before", a phrase that runs into a verb
+        ("The table is based on guidelines from PEP 8.", "The table is based from PEP 8."),
+        ("Python comes with a large library for every task.", "Python comes for every task."),
+        ("They must be approved before they can be paid.", "They must be approved can be paid."),
+        ("And within a few decades ideas could spread.", "And could spread."),
+        # "multiply" is no adverb; "rather than" is no hedge
+        ("When you multiply two numbers, the result is positive.", "When you two numbers, the result is positive."),
+        # an appositive left without the phrase it names
+        ("He started working at CWI, a Dutch research institute.", "He started working, a Dutch research institute."),
+    ],
+)
+def test_deletions_keep_what_changes_the_meaning_or_grammar(text: str, lost: str) -> None:
+    assert lost not in deletions(text, "en")
+
+
+def test_deletions_are_english_only_and_rather_than_survives_the_hedges() -> None:
+    assert deletions("Der Server läuft sehr schnell auf dem Rechner.", "de") == []
+    assert last("Choose names rather than single letters.") == "Choose names rather than single letters."
+    assert last("It is rather slow.") == "It's slow."

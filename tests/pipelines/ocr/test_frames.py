@@ -1,0 +1,150 @@
+"""Frame sampling and change detection (fast: synthetic frames and tiny generated videos)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.exceptions import MediaError, OptionsError
+from pipelines.ocr.frames import Change, ChangeDetector, ChangeKind, ChangeOptions, open_video, sample_frames
+
+W, H = 640, 360
+
+
+def blank(value: int = 255) -> np.ndarray:
+    return np.full((H, W, 3), value, np.uint8)
+
+
+def with_rect(frame: np.ndarray, x: int, y: int, w: int, h: int, value: int = 0) -> np.ndarray:
+    out = frame.copy()
+    out[y : y + h, x : x + w] = value
+    return out
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened()
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return path
+
+
+def test_sample_frames_takes_the_requested_rate(tmp_path: Path) -> None:
+    frames = [blank(i * 4) for i in range(50)]  # 5 s at 10 fps
+    video = write_video(tmp_path / "v.mp4", frames)
+    got = list(sample_frames(video, rate=2.0))
+    assert [i for i, _, _ in got] == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45]
+    assert [t for _, t, _ in got] == pytest.approx([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5])
+    # The frames are the right ones (each frame has its own grey level).
+    assert [int(f.mean()) for _, _, f in got] == pytest.approx([i * 4 for i in range(0, 50, 5)], abs=8)
+
+
+def test_sample_rate_above_fps_takes_every_frame_once(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "v.mp4", [blank()] * 12, fps=4)
+    assert [i for i, _, _ in sample_frames(video, rate=10)] == list(range(12))
+
+
+def test_open_video_reports_size_and_duration(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "v.mp4", [blank()] * 25, fps=10)
+    cap, info = open_video(video)
+    cap.release()
+    assert (info.width, info.height, info.frame_count) == (W, H, 25)
+    assert info.duration == pytest.approx(2.5)
+
+
+def test_bad_inputs_raise_media_error(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="no such file"):
+        list(sample_frames(tmp_path / "missing.mp4"))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video at all" * 100)
+    with pytest.raises(MediaError):
+        list(sample_frames(junk))
+    with pytest.raises(OptionsError):
+        list(sample_frames(junk, rate=0))
+
+
+def started(frame: np.ndarray, options: ChangeOptions | None = None) -> ChangeDetector:
+    """A detector that has seen ``frame`` and whose caller read it."""
+    d = ChangeDetector(options or ChangeOptions())
+    assert d.update(frame).kind is ChangeKind.SCENE
+    d.absorb_all()
+    return d
+
+
+def test_first_sample_is_a_scene_and_an_unchanged_one_is_nothing() -> None:
+    d = ChangeDetector()
+    first = d.update(blank())
+    assert (first.kind, first.regions) == (ChangeKind.SCENE, ((0, 0, W, H),))
+    d.absorb_all()
+    assert d.update(blank()) == Change(ChangeKind.NONE)
+    # Compression-like noise below the threshold is no change.
+    noisy = np.clip(blank().astype(int) - np.random.default_rng(0).integers(0, 20, (H, W, 3)), 0, 255)
+    assert d.update(noisy.astype(np.uint8)).kind is ChangeKind.NONE
+
+
+def test_a_changed_line_is_reported_until_read_and_moving_only_while_it_changes() -> None:
+    d = started(blank(), ChangeOptions(margin=4))
+    line = with_rect(blank(), 100, 200, 120, 16)
+    change = d.update(line)
+    assert change.kind is ChangeKind.REGIONS
+    ((x0, y0, x1, y1),) = change.regions
+    assert x0 <= 100 and y0 <= 200 and x1 >= 220 and y1 >= 216
+    assert (x1 - x0) * (y1 - y0) < 0.05 * W * H
+    assert len(change.moving) == 1  # it changed since the previous sample
+    settled = d.update(line)  # not read yet: still reported, but no longer moving
+    assert settled.regions == change.regions and settled.moving == ()
+    d.absorb(settled.regions)
+    assert d.update(line) == Change(ChangeKind.NONE)
+
+
+def test_most_of_the_frame_changing_is_a_new_scene() -> None:
+    d = started(blank())
+    assert d.update(blank(40)).kind is ChangeKind.SCENE
+
+
+def test_a_moving_cursor_is_ignored_and_a_parked_one_is_reported_apart() -> None:
+    d = started(blank(), ChangeOptions(small_persist=3))
+    for step in range(6):
+        cursor = with_rect(blank(), 50 + 60 * step, 80 + 30 * step, 8, 12)
+        change = d.update(cursor)
+        assert (change.kind, change.regions, change.moving, change.small) == (ChangeKind.NONE, (), (), ()), step
+    parked = with_rect(blank(), 500, 300, 8, 12)
+    assert d.update(parked).small == ()  # there for one sample: may still be moving
+    assert d.update(parked).small == ()
+    stayed = d.update(parked)
+    assert stayed.kind is ChangeKind.NONE and stayed.moving == ()
+    ((x0, y0, x1, y1),) = stayed.small  # for the caller to read if it is on text
+    assert x0 <= 500 <= 508 <= x1 and y0 <= 300 <= 312 <= y1
+    d.absorb(stayed.small)
+    assert d.update(parked) == Change(ChangeKind.NONE)
+
+
+def test_two_separate_changes_give_two_regions() -> None:
+    d = started(blank())
+    frame = with_rect(with_rect(blank(), 20, 20, 100, 14), 400, 300, 150, 14)
+    change = d.update(frame)
+    assert change.kind is ChangeKind.REGIONS
+    assert len(change.regions) == 2
+
+
+def test_a_cursor_moving_while_a_frame_is_read_leaves_no_ghost() -> None:
+    d = ChangeDetector()
+    for step in range(3):
+        d.update(with_rect(blank(), 100 + 80 * step, 100, 8, 12))
+    d.absorb_all()
+    # The cursor has gone: nothing differs from the reference (it never took the cursor in).
+    assert d.update(blank()) == Change(ChangeKind.NONE)
+
+
+def test_a_change_read_at_once_is_taken_in_as_it_is() -> None:
+    d = started(blank())
+    d.update(blank())
+    line = with_rect(blank(), 100, 200, 120, 16)
+    d.update(line)
+    d.absorb(((0, 0, W, H),))  # read at once, before it settled
+    assert d.update(line) == Change(ChangeKind.NONE)

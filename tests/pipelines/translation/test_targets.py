@@ -1,0 +1,95 @@
+"""Checking a translated file against the job: every problem named with its unit."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.exceptions import TranslationFileError
+from pipelines.subtitle_formats import to_srt, to_vtt
+from pipelines.subtitles import Cue
+from pipelines.translation.targets import check_translation, read_translation
+from pipelines.translation.units import TranslationDocument
+from pipelines.translation.xliff import write_xliff
+from tests.pipelines.translation.conftest import make_doc
+
+
+def _all_targets(doc: TranslationDocument) -> dict[str, str]:
+    return {u.id: f"DE {u.source}" for u in doc.units}
+
+
+def _problems(doc: TranslationDocument, data: bytes, language: str | None = "de") -> dict[str, str]:
+    """Problems by unit; those of the file as a whole under "file" (joined)."""
+    with pytest.raises(TranslationFileError) as err:
+        check_translation(doc, read_translation(data), language)
+    problems = err.value.problems
+    assert problems and all(p.problem in str(err.value) for p in problems[:5])
+    out = {p.unit: p.problem for p in problems if p.unit}
+    whole = [p.problem for p in problems if p.unit is None]
+    return {**out, "file": " | ".join(whole)} if whole else out
+
+
+@pytest.mark.parametrize("version", ["2.1", "1.2"])
+def test_a_complete_translation_gives_one_target_per_unit(doc: TranslationDocument, version: str) -> None:
+    targets = check_translation(doc, read_translation(write_xliff(doc, version, _all_targets(doc))), "de")  # type: ignore[arg-type]
+    assert targets.language == "de" and targets.texts == _all_targets(doc)
+    assert targets.format == f"xliff-{version}"
+
+
+def test_the_file_language_is_used_when_none_is_asked(doc: TranslationDocument) -> None:
+    targets = check_translation(doc, read_translation(write_xliff(doc, "2.1", _all_targets(doc))), None)
+    assert targets.language == "de"
+
+
+def test_every_unit_problem_is_named(doc: TranslationDocument) -> None:
+    texts = _all_targets(doc)
+    del texts["cue-0002"]  # no target
+    texts["cue-0003"] = " "  # empty once trimmed: written as no target either
+    data = write_xliff(doc, "2.1", texts)
+    data = data.replace(b'id="cue-0004"', b'id="cue-0099"')  # unknown id; cue-0004 now missing
+    data = data.replace(b"<source>Click save.</source>", b"<source>Click cancel.</source>")
+    problems = _problems(doc, data)
+    assert problems["cue-0002"].startswith("has no target")
+    assert problems["cue-0099"].startswith("no such cue or on-screen text")
+    assert problems["cue-0004"] == "is missing from the file"
+    assert "'Click cancel.' is not this job's 'Click save.'" in problems["cue-0003"]
+
+
+def test_another_jobs_file_and_a_wrong_language_are_refused(doc: TranslationDocument) -> None:
+    other = make_doc(job_id="job7")
+    problems = _problems(doc, write_xliff(other, "2.1", _all_targets(other)), "fr")
+    assert list(problems) == ["file"]  # the units are alike; the file is not this job's
+    assert "the file belongs to 'lessonlens:job:job7', not to this job" in problems["file"]
+    assert "the file's target language is 'de', not 'fr' as requested" in problems["file"]
+
+
+def test_a_unit_marked_not_to_translate_keeps_its_source(doc: TranslationDocument) -> None:
+    texts = _all_targets(doc)
+    del texts["screen-1-1"]
+    data = write_xliff(doc, "2.1", texts).replace(b'<unit id="screen-1-1"', b'<unit id="screen-1-1" translate="no"')
+    targets = check_translation(doc, read_translation(data), "de")
+    assert targets.untranslated == ("screen-1-1",) and targets.texts["screen-1-1"] == "Save"
+
+
+def _cues(texts: list[str]) -> list[Cue]:
+    return [Cue(n, n * 2.0, n * 2.0 + 1.5, (t,), ()) for n, t in enumerate(texts, start=1)]
+
+
+@pytest.mark.parametrize("writer", [to_srt, to_vtt])
+def test_subtitles_aligned_by_cue_number(doc: TranslationDocument, writer) -> None:  # type: ignore[no-untyped-def]
+    data = writer(_cues(["Willkommen.", "Öffnen Sie {Einstellungen}.", "Speichern.", "Neu starten."])).encode()
+    targets = check_translation(doc, read_translation(data), "de")
+    assert targets.texts["cue-0002"] == "Öffnen Sie {Einstellungen}."  # braces are text, not ASS tags
+    assert set(targets.texts) == {"cue-0001", "cue-0002", "cue-0003", "cue-0004"}  # no on-screen units asked
+
+
+def test_subtitles_with_a_cue_too_few_or_too_many(doc: TranslationDocument) -> None:
+    problems = _problems(doc, to_srt(_cues(["a", "b", "c"])).encode())
+    assert problems == {"cue-0004": "is missing from the file"}
+    problems = _problems(doc, to_srt(_cues(["a", "b", "c", "d", "e"])).encode())
+    assert problems["cue-0005"].startswith("cue number beyond this job's cues (4 cues)")
+
+
+def test_neither_xliff_nor_subtitles_nor_a_language(doc: TranslationDocument) -> None:
+    assert _problems(doc, b"\xff\xfe\x00garbage")["file"] == "not XLIFF and not UTF-8 text"
+    srt = to_srt(_cues(["a", "b", "c", "d"])).encode()
+    assert _problems(doc, srt, None)["file"].startswith("no target language")
