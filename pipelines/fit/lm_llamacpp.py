@@ -35,7 +35,7 @@ from typing import Any
 
 from pipelines.exceptions import ModelNotInstalledError
 from pipelines.fit.lm_prompt import LMSettings, budget, clean_output, few_shot_prompt, user_turn
-from pipelines.models import model_path
+from pipelines.models import DEFAULT_MODEL_DIR, model_path
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,5 @@ def self_check(model_dir: Path) -> str:
 
 if __name__ == "__main__":  # python -m pipelines.fit.lm_llamacpp [MODEL_DIR]: the self-check
     import sys
-
-    from pipelines.models import DEFAULT_MODEL_DIR
 
     print(self_check(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MODEL_DIR))

@@ -34,12 +34,14 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from pipelines.embeddings import SentenceEmbedder
 from pipelines.exceptions import OptionsError
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
 from pipelines.fit.lm import LanguageModel, load_lm
 from pipelines.fit.lm_prompt import LMSettings
 from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
 from pipelines.reading import ReadingProfile, reading_chars
+from pipelines.subtitles import PROFILES
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +238,6 @@ def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
     """A style profile object from its name in ``pipelines.subtitles.PROFILES`` (or as given)."""
     if not isinstance(profile, str):
         return profile
-    from pipelines.subtitles import PROFILES
-
     try:
         return PROFILES[profile]
     except KeyError:
@@ -284,8 +284,6 @@ class SentenceFitter:
         Raises:
             ModelNotInstalledError: a model is not installed (the message says how).
         """
-        from pipelines.embeddings import SentenceEmbedder
-
         started = time.monotonic()
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
         lm = load_lm(Path(model_dir), LMSettings(threads=threads)) if use_lm else None
