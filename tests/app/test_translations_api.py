@@ -20,6 +20,7 @@ from app.jobs import Job, JobStatus, Source, StageState, StageStatus
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage
+from app.translations import NO_LM_FITTER
 from pipelines.fit.sentence import SentenceFitter
 from pipelines.translation.pseudo import pseudo_translate
 from pipelines.translation.targets import read_translation
@@ -67,7 +68,8 @@ def api(tmp_path: Path) -> SimpleNamespace:
     app.include_router(translation_routes.router)
     app.include_router(job_routes.router)
     models = ModelCache(Settings())
-    models.get("fitter", lambda: SentenceFitter(BagOfWords()))
+    for key in ("fitter", NO_LM_FITTER):  # fakes in the real cache the routes read
+        models.get(key, lambda: SentenceFitter(BagOfWords()))
     webhooks = Webhooks()
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models, storage=storage,
                                          store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING)),
@@ -104,6 +106,10 @@ def test_export_is_valid_xliff_of_the_jobs_units(api: SimpleNamespace, version: 
 def test_export_errors(api: SimpleNamespace) -> None:
     r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"version": "3.0"})
     assert r.status_code == 422
+    r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"target": "en-GB"})
+    assert r.status_code == 422 and "source language" in r.json()["error"]["message"]
+    r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"target": "../x"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_language"
     r = api.client.get(f"/v1/jobs/{'job_' + 'b' * 20}/files/translation.xlf")
     assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
     r = api.client.get(f"/v1/jobs/{'job_' + 'c' * 20}/files/translation.xlf")
