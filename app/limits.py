@@ -94,8 +94,8 @@ def loads(text: str | bytes, field: str, max_depth: int) -> Any:
         raise InvalidInput(f"{field} is nested too deeply.", code="invalid_json",
                            detail={"field": field}) from None
     except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
-        raise InvalidInput(f"{field} is not valid JSON: {e}.", code="invalid_json",
-                           detail={"field": field}) from None
+        code = "invalid_json" if "finite" in str(e) else "validation_error"  # as before for plain bad JSON
+        raise InvalidInput(f"{field} is not valid JSON: {e}.", code=code, detail={"field": field}) from None
 
 
 def _json_bytes(value: Any) -> int:

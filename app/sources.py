@@ -116,6 +116,8 @@ def _open_no_follow(real: Path, roots: list[Path]) -> int:
     """Open ``real`` walking down from its allowed root one name at a time, following no symlink
     (a component swapped for a link fails with ELOOP/ENOTDIR). Returns a read-only descriptor."""
     root = next((r for r in (r.resolve() for r in roots) if real.is_relative_to(r)), None)
+    if root is None and not roots:  # no roots: the API takes no path source, so a trusted process made it
+        root = real.parent
     if root is None:
         raise Forbidden(f"source path {real.name!r} is outside the allowed folders (LESSONLENS_ALLOWED_ROOTS).",
                         code="path_not_allowed")

@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.exceptions import InvalidInput
-from app.limits import check_json, depth, loads
 from app.main import create_app
 from app.settings import Settings
 from tests.app.server_proc import ServerProcess
@@ -48,12 +47,16 @@ def _nothing_stored(c: TestClient, data_dir: Path) -> None:
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "1e999", '{"x": [1, {"y": NaN}]}'])
 def test_loads_refuses_non_finite_numbers(text: str) -> None:
+    from app.limits import loads
+
     with pytest.raises(InvalidInput) as err:
         loads(text, "metadata", 32)
     assert err.value.detail == {"field": "metadata"} and err.value.status == 422
 
 
 def test_loads_and_depth_survive_any_nesting() -> None:
+    from app.limits import check_json, depth, loads
+
     deep = "[" * 10_000 + "]" * 10_000
     with pytest.raises(InvalidInput, match="deeper than 32"):
         loads(deep, "options", 32)
@@ -88,7 +91,7 @@ def test_nan_in_a_json_body_is_refused(client: TestClient, tmp_path: Path, body:
 
 
 def test_infinity_in_a_batch_creates_nothing(client: TestClient, media_dir: Path, tmp_path: Path) -> None:
-    body = '{"folder": "%s", "metadata": {"x": Infinity}}' % media_dir
+    body = json.dumps({"folder": str(media_dir), "metadata": {"x": 1}}).replace("1}", "Infinity}")
     _refused(client.post("/v1/batches", content=body, headers={"Content-Type": "application/json"}), 422, "body")
     _nothing_stored(client, tmp_path / "data")
 

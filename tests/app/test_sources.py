@@ -162,7 +162,7 @@ def test_dns_rebinding_cannot_reach_a_private_address(storage: LocalStorage, fil
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    with pytest.raises(UrlNotAllowed, match="127.0.0.1"):
+    with pytest.raises(UrlNotAllowed, match=r"127\.0\.0\.1"):
         fetch_url(f"http://rebind.example:{port}/tone.mp4", storage, max_bytes=10_000_000, timeout_s=10,
                   allow_private=False)
     assert _leftovers(storage) == []
