@@ -349,7 +349,8 @@ def worker(
     """Run a Celery worker for LESSONLENS_QUEUE=celery; it loads its models once per process."""
     import os
 
-    from app.celery_app import CelerySettings, make_celery
+    from app.celery.config import CelerySettings
+    from app.celery.worker import make_worker_app
     from app.metrics import WorkerMetricsServer
 
     _setup_logging(False)
@@ -365,7 +366,7 @@ def worker(
         log.info("worker metrics at %s%s", served.url,
                  f" (summed over {concurrency} processes)" if concurrency > 1 else "")
     try:
-        app = make_celery(settings, options, served.metrics if served else None)
+        app = make_worker_app(settings, options, served.metrics if served else None)
         chosen = queues or ",".join(options.all_queues())
         log.info("worker: queues %s, concurrency %d, store %s, data %s", chosen, concurrency,
                  settings.resolved_database_url().split("@")[-1], settings.data_dir)

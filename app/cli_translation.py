@@ -44,13 +44,10 @@ def _media_of(folder: Path) -> tuple[Path | None, bool]:
 
 
 def _fitter(language: str) -> Any:
-    """MiniLM, and the LM only for a language it serves (SmolLM2 is English-centric)."""
-    from pipelines.fit.estimates import normalize_language
-    from pipelines.fit.sentence import FitOptions, SentenceFitter
+    from app.model_cache import ModelCache
+    from app.translations import fitter_for
 
-    settings = Settings()
-    use_lm = normalize_language(language) in FitOptions.lm_languages
-    return SentenceFitter.load(settings.model_dir, threads=settings.cpu_threads or 2, use_lm=use_lm)
+    return fitter_for(ModelCache(Settings()), language)
 
 
 def export_command(

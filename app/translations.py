@@ -34,7 +34,9 @@ from pipelines.translation.units import SourceCue, TranslationDocument, build_do
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 
 if TYPE_CHECKING:
+    from app.model_cache import ModelCache
     from pipelines.fit.sentence import SentenceFitter
+    from pipelines.ocr.tracking import Box
     from pipelines.translation.merge import MergeResult
 
 SUBTITLES_JSON = "subtitles.json"
@@ -42,6 +44,7 @@ SUBTITLES_SRT = "subtitles.srt"
 OCR_JSON = "ocr.json"
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
+NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 Mode = Literal["reading", "speaking"]
 
@@ -86,13 +89,18 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _box(values: Any) -> Box:
+    left, top, right, bottom = (float(v) for v in values)
+    return (left, top, right, bottom)
+
+
 def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
     """The translation units of a results folder.
 
     Raises:
         Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
     """
-    from pipelines.ocr.tracking import TextEvent
+    from pipelines.ocr.tracking import TextEvent  # imported on use: keeps the CLI's start fast
 
     subs = _read_json(out_dir / SUBTITLES_JSON)
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]))
@@ -101,7 +109,7 @@ def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str
         raise Conflict("this job has no subtitles to translate: run it with the subtitles stage on media "
                        "with speech.", code="nothing_to_translate")
     ocr = _read_json(out_dir / OCR_JSON) or {}
-    events = [TextEvent(float(e["start"]), float(e["end"]), tuple(e["box"]), str(e["text"]),  # type: ignore[arg-type]
+    events = [TextEvent(float(e["start"]), float(e["end"]), _box(e["box"]), str(e["text"]),
                         float(e.get("confidence", 1.0)), int(e.get("scene", 0)))
               for e in ocr.get("events") or []]
     return build_document(job_id, str(subs.get("language") or "en"), cues, profile, profile.name,
@@ -119,6 +127,18 @@ def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str 
     doc = load_document(out_dir, job_id, profile, target)
     version_: XliffVersion = "2.1" if version == "2.1" else "1.2"
     return write_xliff(doc, version_)
+
+
+def fitter_for(models: ModelCache, language: str) -> SentenceFitter:
+    """The sentence fitter for a target language: with the LM only where it serves the language
+    (SmolLM2 is English-centric, ``FitOptions.lm_languages``), so importing a German translation
+    never waits for the LM to load."""
+    from pipelines.fit.estimates import normalize_language
+    from pipelines.fit.sentence import FitOptions, SentenceFitter
+
+    if normalize_language(language) in FitOptions.lm_languages:
+        return models.fitter()
+    return models.get(NO_LM_FITTER, lambda: SentenceFitter(models.embedder()))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,12 @@ source of pipelines/asr.py), so tuning runs decode only what changed. WER uses W
 normaliser. ``--speed`` times, in a fresh child process per model, the whole subtitles stage on
 the dev long-form clip as an MP4 against faster-whisper alone on the same audio (best of
 ``--repeat``), and the process's peak RSS.
+
+Subtitle timing, on lessonlens's transcripts of the same files (netflix-en profile): the share
+of cues within reading speed, of all cues and of those whose timing allows it (a run of speech
+that, with lead-in and lag-out, lasts as long as reading its cues takes); with video, the shot
+changes found, cues whose display crosses a cut their speech does not, and in- or out-times
+within the snap zone of a cut without being on it.
 """
 
 from __future__ import annotations
@@ -251,6 +257,73 @@ def accuracy(items: list[Item], decoders: Decoders) -> dict[str, Any]:
     return summary
 
 
+# ---------------------------------------------------------------- subtitle timing
+
+
+def _words(doc: dict[str, Any]) -> list[Any]:
+    from pipelines.asr import Word
+
+    return [Word(w["start"], w["end"], w["text"], w["probability"]) for s in doc["segments"] for w in s["words"]]
+
+
+def _has_video(path: Path) -> bool:
+    from pipelines import media
+
+    return media.probe(path).has_video
+
+
+def _shots(path: Path) -> tuple[float, ...]:
+    from pipelines.shots import detect_shot_changes
+
+    def detect() -> dict[str, Any]:
+        return {"cuts": list(detect_shot_changes(path))}
+
+    return tuple(_cached({"side": "shots", "source": _source("shots.py")}, path, detect)["cuts"])
+
+
+def _source(name: str) -> str:
+    return hashlib.sha1((ROOT / "pipelines" / name).read_bytes()).hexdigest()
+
+
+def timing(items: list[Item], transcript: Any, profile_name: str = "netflix-en") -> dict[str, Any]:
+    """Reading speed and shot-change placement of lessonlens's cues on each file's transcript."""
+    from pipelines.asr import Segment, Transcript
+    from pipelines.subtitles import PROFILES, build_cues
+
+    profile = PROFILES[profile_name]
+    print(f"\n== subtitle timing ({profile.name}): cues within reading speed, of all / where timing allows; "
+          f"shot changes")
+    print(f"{'file':36} {'cues':>4} {'within':>7} {'allowed':>7} {'within allowed':>14} {'cuts':>4} "
+          f"{'crossing':>8} {'near':>4}")
+    total = [0, 0, 0, 0, 0, 0]
+    for it in items:
+        if it.kind == "regr":
+            continue
+        words = _words(transcript(it.path))
+        if not words:
+            continue
+        cuts = _shots(it.path) if _has_video(it.path) else ()
+        fake = Transcript((Segment(0, 0, "", tuple(words)),), "en", 1.0, 0.0, "")
+        result = build_cues(fake, profile, cuts)
+        r = result.reading_speed
+        assert r is not None
+        z = profile.shot_snap_s
+        crossing = sum(1 for c in result.cues for t in cuts
+                       if c.start + 1e-3 < t < c.end - 1e-3 and not c.words[0].start < t < c.words[-1].end)
+        near = sum(1 for c in result.cues for t in cuts for edge in (c.start, c.end + profile.min_gap_s)
+                   if 2e-3 < abs(edge - t) < z - 1e-3)
+        print(f"{it.name:36} {r.cues:>4} {r.within / r.cues:>7.1%} {r.allowed:>7} {r.share_allowed:>14.1%} "
+              f"{len(cuts):>4} {crossing:>8} {near:>4}")
+        for k, v in enumerate((r.cues, r.within, r.allowed, r.within_allowed, crossing, near)):
+            total[k] += v
+    cues, within, allowed, within_allowed, crossing, near = total
+    share = within_allowed / allowed if allowed else 1.0
+    print(f"{'total':36} {cues:>4} {within / max(cues, 1):>7.1%} {allowed:>7} {share:>14.1%} {'':>4} "
+          f"{crossing:>8} {near:>4}")
+    return {"cues": cues, "within": within, "allowed": allowed, "within_allowed": within_allowed,
+            "share_within_allowed": round(share, 4), "crossing_cuts": crossing, "near_cuts": near}
+
+
 # ---------------------------------------------------------------- speed and memory
 
 
@@ -336,7 +409,9 @@ def main() -> None:
     if args.split != "none":
         items = [it for it in all_items() if args.split == "all" or it.split == args.split]
         items.sort(key=lambda it: it.split)  # dev rows first
-        results["accuracy"] = [accuracy(items, Decoders(m, parse_sets(args.set))) for m in args.models]
+        decoders = [Decoders(m, parse_sets(args.set)) for m in args.models]
+        results["accuracy"] = [accuracy(items, d) for d in decoders]
+        results["timing"] = timing(items, decoders[0].lessonlens)
     if args.speed:
         results["speed"] = speed(args.models, args.repeat)
     print(json.dumps(results))

@@ -3,22 +3,25 @@
 The segmenter chooses cue boundaries over the whole word sequence at once (dynamic
 programming): each candidate cue pays for what it breaks (too many characters, too long, too
 fast to read, a pause inside it) and each boundary pays for where it falls (after a full stop is
-best; between an article and its noun is worst). Lines inside a cue are broken the same way.
-Timings then follow the profile (minimum duration, reading time, gap between cues). A cue that
-still cannot meet a rule is kept and flagged with the rule it breaks, never silently bent.
+best; between an article and its noun is worst). Lines inside a cue are broken the same way;
+with video, a cut in a pause between words is a good place for a boundary and a cue that spans
+one pays. Timing follows the profile and the picture (``pipelines.cue_timing``: lag-out and
+lead-in for reading time, shot changes, words rebalanced between neighbours). A cue that still
+cannot meet a rule is kept and flagged with the rule it breaks, never silently bent.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from pipelines.asr import Transcript, Word
+from pipelines.cue_timing import ReadingSpeedReport, reading_speed_report, rebalance, text_len
 from pipelines.exceptions import OptionsError
 from pipelines.linebreaks import break_cost, layout_lines
-from pipelines.reading import reading_seconds
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class StyleProfile:
         min_gap_frames / fps: the smallest gap between two cues, in frames at ``fps``.
         close_gap_s: gaps shorter than this are closed down to the minimum gap (less flicker).
         max_pause_in_cue_s: a silence longer than this inside a cue is penalised (split there).
+        lead_in_frames: how early a cue may appear before its speech, for reading time.
+        lag_out_frames: how long a cue may stay after its speech, for reading time (Netflix: 12).
+        shot_snap_frames: an in- or out-time this close to a shot change moves onto it.
     """
 
     name: str
@@ -47,6 +53,9 @@ class StyleProfile:
     fps: float = 24.0
     close_gap_s: float = 0.5
     max_pause_in_cue_s: float = 1.0
+    lead_in_frames: int = 3
+    lag_out_frames: int = 12
+    shot_snap_frames: int = 12
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -63,12 +72,26 @@ class StyleProfile:
             problems.append("need 0 < min_duration_s < max_duration_s")
         if self.fps <= 0 or self.min_gap_frames < 0:
             problems.append("fps must be positive and min_gap_frames not negative")
+        if min(self.lead_in_frames, self.lag_out_frames, self.shot_snap_frames) < 0:
+            problems.append("lead_in_frames, lag_out_frames and shot_snap_frames must not be negative")
         if problems:
             raise OptionsError(f"Invalid subtitle profile {self.name!r}: {'; '.join(problems)}.")
 
     @property
     def min_gap_s(self) -> float:
         return self.min_gap_frames / self.fps
+
+    @property
+    def lead_in_s(self) -> float:
+        return self.lead_in_frames / self.fps
+
+    @property
+    def lag_out_s(self) -> float:
+        return self.lag_out_frames / self.fps
+
+    @property
+    def shot_snap_s(self) -> float:
+        return self.shot_snap_frames / self.fps
 
     def with_overrides(self, overrides: dict[str, Any]) -> StyleProfile:
         """A copy with some fields changed, e.g. ``{"max_line_chars": 37}``."""
@@ -126,6 +149,8 @@ class Cue:
 
 @dataclass(frozen=True)
 class SubtitleResult:
+    """Cues of one transcript, with the shot changes they were timed to and how readable they are."""
+
     cues: tuple[Cue, ...]
     language: str
     language_probability: float
@@ -133,6 +158,8 @@ class SubtitleResult:
     profile: str
     duration: float
     text: str = field(default="")
+    shot_changes: tuple[float, ...] = ()
+    reading_speed: ReadingSpeedReport | None = None
 
 
 def _clean_words(words: Sequence[Word]) -> list[Word]:
@@ -150,23 +177,26 @@ def _clean_words(words: Sequence[Word]) -> list[Word]:
     return out
 
 
-def _text_len(words: Sequence[Word]) -> int:
-    return sum(len(w.text) for w in words) + max(0, len(words) - 1)
-
-
 class _Segmenter:
     """Dynamic programming over cue boundaries for one word list and profile."""
 
     PER_CUE = 2.0
+    CUT_IN_CUE = 8.0  # a shot change in a pause inside the cue: break there instead
 
-    def __init__(self, words: list[Word], profile: StyleProfile) -> None:
+    def __init__(self, words: list[Word], profile: StyleProfile, cuts: Sequence[float] = ()) -> None:
         self.w = words
         self.p = profile
         self.max_chars = profile.max_line_chars * profile.max_lines
+        self.cuts = sorted(cuts)
+
+    def _cut_in_pause(self, k: int) -> bool:
+        """Whether a shot change falls in the pause between word k and word k + 1."""
+        at = bisect.bisect_left(self.cuts, self.w[k].end - 1e-3)
+        return at < len(self.cuts) and self.cuts[at] <= self.w[k + 1].start + 1e-3
 
     def cue_cost(self, j: int, i: int) -> float:
         w, p = self.w, self.p
-        chars = _text_len(w[j:i])
+        chars = text_len(w[j:i])
         if chars > self.max_chars and i - j > 1:
             return math.inf
         cost = self.PER_CUE
@@ -177,9 +207,13 @@ class _Segmenter:
             pause = w[k + 1].start - w[k].end
             if pause > p.max_pause_in_cue_s:
                 cost += 10.0 + 5.0 * (pause - p.max_pause_in_cue_s)
-        # Reading speed against the time this cue could get (up to the next word).
-        limit = w[i].start - p.min_gap_s if i < len(w) else w[i - 1].end + p.max_duration_s
-        available = max(min(limit, w[j].start + p.max_duration_s) - w[j].start, span, 0.05)
+            if self.cuts and self._cut_in_pause(k):
+                cost += self.CUT_IN_CUE
+        # Reading speed against the time this cue could get: lead-in and lag-out into silence.
+        limit = min(w[i].start - p.min_gap_s if i < len(w) else math.inf, w[i - 1].end + p.lag_out_s)
+        first = max(w[j].start - p.lead_in_s, w[j - 1].end + p.min_gap_s if j else 0.0)
+        first = min(first, w[j].start)
+        available = max(min(limit, first + p.max_duration_s) - first, span, 0.05)
         if available < p.min_duration_s:
             cost += 6.0 * (p.min_duration_s - available)
         if p.max_cps and chars / available > p.max_cps:
@@ -203,7 +237,7 @@ class _Segmenter:
         for i in range(1, n + 1):
             j = i - 1
             while j >= 0:
-                if _text_len(self.w[j:i]) > self.max_chars and i - j > 1:
+                if text_len(self.w[j:i]) > self.max_chars and i - j > 1:
                     break
                 c = best[j] + self.cue_cost(j, i)
                 if c < best[i]:
@@ -217,33 +251,12 @@ class _Segmenter:
         return spans[::-1]
 
 
-def _time_cues(spans: list[tuple[int, int]], words: list[Word], p: StyleProfile) -> list[tuple[float, float]]:
-    """Start/end per cue: reading time and minimum duration where the gap allows, no overlaps."""
-    times: list[tuple[float, float]] = []
-    for k, (j, i) in enumerate(spans):
-        start, end = words[j].start, words[i - 1].end
-        if times and start < times[-1][1] + p.min_gap_s:
-            start = max(start, times[-1][1] + p.min_gap_s)
-        next_start = words[spans[k + 1][0]].start if k + 1 < len(spans) else math.inf
-        chars = _text_len(words[j:i])
-        want = max(p.min_duration_s, reading_seconds(chars, i - j, p) or 0.0)
-        want = min(max(want, end - start), p.max_duration_s)
-        ceiling = next_start - p.min_gap_s
-        end = max(end, min(start + want, ceiling))
-        if next_start - end < p.close_gap_s:
-            end = max(end, min(ceiling, start + p.max_duration_s))
-        end = min(end, ceiling) if ceiling > start else end
-        end = max(end, start + 0.001)
-        times.append((round(start, 3), round(end, 3)))
-    return times
-
-
 def _flags(
     cue_words: Sequence[Word], lines: tuple[str, ...] | None, start: float, end: float, p: StyleProfile
 ) -> tuple[tuple[str, ...], float, float]:
     flags = []
     duration = end - start
-    chars = _text_len(cue_words)
+    chars = text_len(cue_words)
     cps = chars / duration if duration > 0 else math.inf
     wpm = len(cue_words) * 60.0 / duration if duration > 0 else math.inf
     if lines is None or any(len(line) > p.max_line_chars for line in lines):
@@ -262,13 +275,17 @@ def _flags(
     return tuple(flags), cps, wpm
 
 
-def segment_words(words: Sequence[Word], profile: StyleProfile) -> list[Cue]:
-    """Cut word-timed speech into cues that follow ``profile``; see the module docstring."""
+def segment_words(words: Sequence[Word], profile: StyleProfile, shot_changes: Sequence[float] = ()) -> list[Cue]:
+    """Cut word-timed speech into cues that follow ``profile``; see the module docstring.
+
+    ``shot_changes``: times of the cuts in the picture (``pipelines.shots``), none for audio.
+    """
     clean = _clean_words(words)
     if not clean:
         return []
-    spans = _Segmenter(clean, profile).boundaries()
-    times = _time_cues(spans, clean, profile)
+    cuts = sorted(shot_changes)
+    spans = _Segmenter(clean, profile, cuts).boundaries()
+    spans, times = rebalance(spans, clean, profile, cuts)
     cues: list[Cue] = []
     for n, ((j, i), (start, end)) in enumerate(zip(spans, times, strict=True), start=1):
         cue_words = tuple(clean[j:i])
@@ -284,9 +301,10 @@ def segment_words(words: Sequence[Word], profile: StyleProfile) -> list[Cue]:
     return cues
 
 
-def build_cues(transcript: Transcript, profile: StyleProfile) -> SubtitleResult:
-    """Subtitle cues for a whole transcript."""
-    cues = segment_words(transcript.words, profile)
+def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequence[float] = ()) -> SubtitleResult:
+    """Subtitle cues for a whole transcript, timed to ``shot_changes`` where the media has video."""
+    cues = segment_words(transcript.words, profile, shot_changes)
+    report = reading_speed_report([c.words for c in cues], [(c.start, c.end) for c in cues], profile)
     return SubtitleResult(
         cues=tuple(cues),
         language=transcript.language,
@@ -295,4 +313,6 @@ def build_cues(transcript: Transcript, profile: StyleProfile) -> SubtitleResult:
         profile=profile.name,
         duration=transcript.duration,
         text=" ".join(c.text for c in cues),
+        shot_changes=tuple(shot_changes),
+        reading_speed=report,
     )

@@ -120,8 +120,8 @@ def _import(services: Services, folder: Path, job: Job, data: bytes, language: s
     profile = _profile(job)
     doc = translations.load_document(folder, job.id, profile, language)
 
-    def fitter(_: str) -> SentenceFitter:
-        return services.models.fitter()
+    def fitter(lang: str) -> SentenceFitter:
+        return translations.fitter_for(services.models, lang)
 
     # One fit at a time on the process's fitter (it is shared with POST /v1/fit).
     with fitter_lock:

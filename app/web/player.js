@@ -11,6 +11,10 @@ export class Player {
     this.message = byId("player-message");
     this.showSubtitles = byId("show-subtitles");
     this.showOnscreen = byId("show-onscreen");
+    this.languageSwitch = byId("language-switch");
+    this.language = byId("subtitle-language");
+    this.transcripts = new Map(); // language -> cues (the source's and every imported translation's)
+    this.emptyText = "";
     this.objectUrls = [];
     this.lines = [];
     this.current = null;
@@ -20,6 +24,7 @@ export class Player {
     this.video.addEventListener("seeked", sync);
     this.showSubtitles.addEventListener("change", () => this.applyTrackModes());
     this.showOnscreen.addEventListener("change", () => this.applyTrackModes());
+    this.language.addEventListener("change", () => this.switchLanguage());
     this.transcript.addEventListener("click", (e) => {
       const button = e.target.closest("button[data-start]");
       if (button) this.seek(Number(button.dataset.start));
@@ -37,6 +42,9 @@ export class Player {
     this.objectUrls = [];
     this.lines = [];
     this.current = null;
+    this.transcripts = new Map();
+    clear(this.language);
+    this.languageSwitch.hidden = true;
     clear(this.transcript);
     this.message.textContent = "";
   }
@@ -54,13 +62,21 @@ export class Player {
   }
 
   /**
-   * Load a job: tracks = [{path, label, lang, kind: "subtitles" | "onscreen"}], cues for the transcript
-   * (emptyText shown instead when there are none).
+   * Load a job: tracks = [{path, label, lang, kind: "subtitles" | "onscreen", cues?}], cues for the
+   * transcript (emptyText shown instead when there are none). Subtitle tracks with their own cues
+   * (imported translations) are offered in the language switch; one subtitle track shows at a time.
    * Returns once the tracks are attached and the video's metadata is known (or failed to load).
    */
   async load(job, tracks, cues, emptyText = "No transcript.") {
     this.reset();
     const token = this.loadToken;
+    this.emptyText = emptyText;
+    const subtitleTracks = tracks.filter((t) => t.kind === "subtitles");
+    for (const t of subtitleTracks) {
+      this.transcripts.set(t.lang, t.cues || cues);
+      this.language.append(el("option", { value: t.lang, text: t.label }));
+    }
+    this.languageSwitch.hidden = subtitleTracks.length < 2;
     this.renderTranscript(cues);
     if (!cues.length) this.transcript.append(el("li", { class: "hint", text: emptyText }));
     for (const t of tracks) {
@@ -74,6 +90,7 @@ export class Player {
       if (token !== this.loadToken) return;
       const track = el("track", { kind: "subtitles", label: t.label, srclang: t.lang || "und", src });
       track.dataset.role = t.kind;
+      track.dataset.lang = t.lang || "und";
       this.video.append(track);
     }
     this.applyTrackModes();
@@ -115,9 +132,23 @@ export class Player {
     this.applyTrackModes();
   }
 
+  /** Show the chosen language's subtitles and transcript. */
+  switchLanguage() {
+    const cues = this.transcripts.get(this.language.value) || [];
+    this.renderTranscript(cues);
+    if (!cues.length) this.transcript.append(el("li", { class: "hint", text: this.emptyText }));
+    this.current = null;
+    this.highlight(this.video.currentTime);
+    this.applyTrackModes();
+  }
+
   applyTrackModes() {
+    const chosen = this.language.value;
     for (const track of this.video.querySelectorAll("track")) {
-      const on = track.dataset.role === "onscreen" ? this.showOnscreen.checked : this.showSubtitles.checked;
+      const subtitles = track.dataset.role !== "onscreen";
+      const on = subtitles
+        ? this.showSubtitles.checked && (!chosen || track.dataset.lang === chosen)
+        : this.showOnscreen.checked;
       // "hidden" still loads cues and keeps activeCues current, without drawing them.
       track.track.mode = on ? "showing" : "hidden";
     }

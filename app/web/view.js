@@ -193,6 +193,7 @@ export class JobView {
     const vtt = ok("subtitles") && findFile(stages.subtitles, (n) => n === "subtitles.vtt");
     const lang = (stages.subtitles && stages.subtitles.summary && stages.subtitles.summary.language) || "und";
     if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
+    if (vtt) tracks.push(...await this.translationTracks(job));
     const screenVtt = ok("ocr") && findFile(stages.ocr, (n) => n.endsWith(".vtt"));
     if (screenVtt) tracks.push({ path: screenVtt.url, label: "On-screen text", lang, kind: "onscreen" });
     byId("show-onscreen").parentElement.hidden = !screenVtt;
@@ -203,6 +204,26 @@ export class JobView {
     const empty = ok("subtitles") ? "No speech was found." : "No transcript: the subtitles stage did not finish.";
     await this.player.load(job, tracks, cues, empty);
     if (job.id === this.jobId) this.panel.dataset.ready = "true";
+  }
+
+  /** A subtitle track (with its cues, for the transcript) per imported translation. */
+  async translationTracks(job) {
+    let listed;
+    try {
+      listed = await getJson(`/v1/jobs/${job.id}/translations`);
+    } catch {
+      return []; // an older server, or none imported: the source subtitles only
+    }
+    const tracks = [];
+    for (const [lang, entry] of Object.entries(listed.languages || {})) {
+      const vtt = (entry.files || []).find((f) => f.name === `subtitles.${lang}.vtt`);
+      const report = (entry.files || []).find((f) => f.name === `translation.${lang}.json`);
+      if (!vtt) continue;
+      const doc = report ? await jsonFile(report) : null;
+      tracks.push({ path: vtt.url, label: `Subtitles (${lang}, translated)`, lang, kind: "subtitles",
+                    cues: doc && Array.isArray(doc.cues) ? doc.cues : [] });
+    }
+    return tracks;
   }
 
   renderSkipped(stages) {

@@ -20,6 +20,7 @@ from app.jobs import Job, JobStatus, Source, StageState, StageStatus
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage
+from app.translations import NO_LM_FITTER
 from pipelines.fit.sentence import SentenceFitter
 from pipelines.translation.pseudo import pseudo_translate
 from pipelines.translation.targets import read_translation
@@ -67,7 +68,8 @@ def api(tmp_path: Path) -> SimpleNamespace:
     app.include_router(translation_routes.router)
     app.include_router(job_routes.router)
     models = ModelCache(Settings())
-    models.get("fitter", lambda: SentenceFitter(BagOfWords()))
+    for key in ("fitter", NO_LM_FITTER):  # fakes in the real cache the routes read
+        models.get(key, lambda: SentenceFitter(BagOfWords()))
     webhooks = Webhooks()
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models, storage=storage,
                                          store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING)),

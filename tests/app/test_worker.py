@@ -12,6 +12,8 @@ import pytest
 
 from app import stages as stage_graph
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, new_job_id
+from app.lifecycle import SERVER_STOPPED, JobLifecycle, LocalWebhooks, WebhookPolicy
+from app.metrics import WorkerMetrics
 from app.model_cache import ModelCache
 from app.queue import LocalQueue
 from app.settings import Settings
@@ -19,7 +21,7 @@ from app.sources import media_dict
 from app.stages import Stage, StageContext, StageOutcome
 from app.storage import LocalStorage
 from app.store import SqlJobStore
-from app.worker import WorkerContext, recover, run_job
+from app.worker import WorkerContext, run_job
 from pipelines import media
 from pipelines.exceptions import OptionsError
 from tests.app.server_proc import wait_for
@@ -123,7 +125,11 @@ def test_queue_runs_jobs_and_recovery_requeues_interrupted_ones(ctx: WorkerConte
     finished: list[str] = []
     queue = LocalQueue(ctx.settings.model_copy(update={"workers": 2}), ctx.store, ctx.storage,
                        on_finished=lambda j: finished.append(j.id))
-    for job_id in recover(ctx.store, 3, lambda j: None):
+    metrics = WorkerMetrics()
+    webhooks = LocalWebhooks(ctx.store, WebhookPolicy(ctx.store, metrics, ""))
+    lifecycle = JobLifecycle(ctx.store, metrics, webhooks, max_attempts=3)
+    assert [j.status for j in lifecycle.recover(SERVER_STOPPED)] == [JobStatus.QUEUED]
+    for job_id in ctx.store.queued_ids():
         queue.enqueue(job_id)
     queue.start()
     try:

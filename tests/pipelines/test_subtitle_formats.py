@@ -9,7 +9,7 @@ import pysubs2
 import webvtt
 
 from pipelines.asr import Word
-from pipelines.subtitle_formats import to_srt, to_vtt
+from pipelines.subtitle_formats import format_timestamp, to_srt, to_vtt
 from pipelines.subtitles import Cue
 
 
@@ -47,3 +47,10 @@ def test_vtt_is_valid_webvtt(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert parsed[0].text == "Open the {settings} page,\nthen choose Security."
     assert "café &lt;b&gt;&amp; 80" in text  # W3C: & and < must be escaped in cue text
     assert html.unescape(parsed[1].text) == "Zoë's café <b>& 80 % done"
+
+
+def test_one_timestamp_format_for_srt_vtt_and_the_ocr_track() -> None:
+    assert format_timestamp(3661.2344) == "01:01:01.234"
+    assert format_timestamp(3661.2344, ",") == "01:01:01,234"
+    assert format_timestamp(-0.4) == "00:00:00.000"
+    assert format_timestamp(59.9996) == "00:01:00.000"

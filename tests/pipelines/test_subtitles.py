@@ -125,7 +125,13 @@ def test_children_profile_reads_slower() -> None:
     adult = segment_words(words, PROFILES["netflix-en"])
     child = segment_words(words, PROFILES["netflix-en-children"])
     assert not any("max_cps" in c.flags for c in adult)
-    assert any("max_cps" in c.flags for c in child)
+    # children need longer: the cue stays up into the silence after the speech (lag-out)
+    assert child[-1].end > words[-1].end + 0.1 and not any("max_cps" in c.flags for c in child)
+    assert max(c.cps for c in child) <= 17.0 * 1.001 < max(c.cps for c in adult)
+    # with more speech right after, there is no silence to extend into: flagged
+    more = [Word(w.start + t + 0.05, w.end + t + 0.05, w.text, 0.9) for w in words]
+    crowded = segment_words(words + more, PROFILES["netflix-en-children"])
+    assert any("max_cps" in c.flags for c in crowded)
 
 
 def test_bbc_profile_uses_37_characters() -> None:

@@ -123,10 +123,6 @@ def test_reading_estimate_by_words_for_bbc() -> None:
     assert est.seconds == pytest.approx(6 * 60 / 180)
 
 
-def test_wrap_lines_handles_text_without_spaces() -> None:
-    assert wrap_lines("今日はアカウントの設定を行います", 5, 2) == ["今日はアカ", "ウントの設", "定を行いま", "す"]
-
-
 def test_calibrate_rate_from_timed_transcript() -> None:
     segments = [
         ("So basically, what we are going to do today is configure the settings of your account.", 0.0, 5.0),

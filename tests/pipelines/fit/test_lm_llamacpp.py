@@ -62,7 +62,7 @@ def test_proposals_do_not_depend_on_earlier_calls(lm) -> None:  # type: ignore[n
     again = lm.shorten([TEXT], target_ratio=0.6, sampled=3, greedy=True)
     assert first == again
     assert len(set(first)) >= 2, f"sampled proposals should differ: {first}"
-    # A further attempt at the same text (the paraphraser's next round) samples new proposals.
+    # A further attempt at the same text (the sentence fitter's next round) samples new proposals.
     retry = lm.shorten([TEXT], target_ratio=0.6, sampled=3, greedy=False, attempt=1)
     assert retry and set(retry) != set(first[1:])
 

@@ -40,12 +40,12 @@ settings
 
 
 @pytest.fixture()
-def paraphraser() -> SentenceFitter:
+def fitter() -> SentenceFitter:
     return SentenceFitter(BagOfWords())  # rules and trims only: fast and deterministic
 
 
-def test_srt_long_cue_is_shortened_and_the_rest_is_untouched(paraphraser: SentenceFitter) -> None:
-    result = fit_subtitles(SRT, SubtitleFitOptions(), paraphraser)
+def test_srt_long_cue_is_shortened_and_the_rest_is_untouched(fitter: SentenceFitter) -> None:
+    result = fit_subtitles(SRT, SubtitleFitOptions(), fitter)
     assert result.format == "srt" and result.preserved_layout
     assert [c.status for c in result.cues] == ["ok", "shortened", "over"]
     assert result.counts == {"ok": 1, "shortened": 1, "over": 1}
@@ -64,8 +64,8 @@ def test_srt_long_cue_is_shortened_and_the_rest_is_untouched(paraphraser: Senten
     assert result.text.startswith(SRT.split("\n\n")[0] + "\n\n")  # cue 1 byte-identical
 
 
-def test_vtt_keeps_ids_settings_and_notes(paraphraser: SentenceFitter) -> None:
-    result = fit_subtitles(VTT, SubtitleFitOptions(), paraphraser)
+def test_vtt_keeps_ids_settings_and_notes(fitter: SentenceFitter) -> None:
+    result = fit_subtitles(VTT, SubtitleFitOptions(), fitter)
     assert result.format == "vtt" and result.preserved_layout
     assert result.cues[1].status == "shortened" and result.cues[1].markup_dropped
     text = result.text
@@ -77,19 +77,19 @@ def test_vtt_keeps_ids_settings_and_notes(paraphraser: SentenceFitter) -> None:
     assert [(e.start, e.end) for e in parsed] == [(1000, 3000), (3500, 6000)]
 
 
-def test_speaking_mode_and_crlf(paraphraser: SentenceFitter) -> None:
+def test_speaking_mode_and_crlf(fitter: SentenceFitter) -> None:
     crlf = SRT.replace("\n", "\r\n")
-    result = fit_subtitles(crlf, SubtitleFitOptions(mode="speaking"), paraphraser)
+    result = fit_subtitles(crlf, SubtitleFitOptions(mode="speaking"), fitter)
     assert "\r\n" in result.text and "\n\n" not in result.text.replace("\r\n", "")
     assert result.cues[1].status in ("shortened", "ok")
 
 
-def test_progress_is_reported(paraphraser: SentenceFitter) -> None:
+def test_progress_is_reported(fitter: SentenceFitter) -> None:
     seen: list[float] = []
-    fit_subtitles(SRT, SubtitleFitOptions(), paraphraser, progress=seen.append)
+    fit_subtitles(SRT, SubtitleFitOptions(), fitter, progress=seen.append)
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
 
 
-def test_not_subtitles(paraphraser: SentenceFitter) -> None:
+def test_not_subtitles(fitter: SentenceFitter) -> None:
     with pytest.raises(SubtitleFormatError, match="SRT or WebVTT"):
-        fit_subtitles("just some text\nwithout cues", SubtitleFitOptions(), paraphraser)
+        fit_subtitles("just some text\nwithout cues", SubtitleFitOptions(), fitter)

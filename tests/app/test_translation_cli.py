@@ -1,0 +1,88 @@
+"""The translation round trip on the sample lesson with the real ``lessonlens`` command: process
+(Whisper, OCR), export XLIFF, a scripted pseudo-translation made 30 % longer in translate-toolkit
+(a real XLIFF consumer), import (the real sentence fitter), preview."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import webvtt
+from translate.storage import xliff as tt_xliff1
+from translate.storage import xliff2 as tt_xliff2
+
+from pipelines.translation.pseudo import pseudo_translate
+from pipelines.translation.xliff import schema_errors
+from tests.app.test_cli import run
+
+
+@pytest.fixture(scope="module")
+def lesson(samples: Path, tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+    out = tmp_path_factory.mktemp("lesson")
+    proc = run("process", str(samples / "lesson.mp4"), "--out", str(out), "--stages", "subtitles,ocr",
+               model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _translate(data: bytes, version: str, language: str) -> bytes:
+    store = (tt_xliff2.Xliff2File if version == "2.1" else tt_xliff1.xlifffile).parsestring(data)
+    units = [u for u in store.units if not u.isheader()]
+    assert units
+    for unit in units:
+        unit.target = pseudo_translate(unit.source, language, 1.3, seed=unit.getid())
+    return bytes(store)
+
+
+@pytest.mark.slow
+def test_round_trip_every_cue_within_its_limits_or_flagged(lesson: Path, tmp_path: Path, model_dir: Path) -> None:
+    exported = tmp_path / "lesson.de.xlf"
+    proc = run("export", str(lesson), "--target", "de", "--out", str(exported), model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    data = exported.read_bytes()
+    assert schema_errors(data, "2.1") == []
+    cues = json.loads((lesson / "subtitles.json").read_text())["cues"]
+    assert data.count(b"<unit id=\"cue-") == len(cues) >= 5
+    assert b'<unit id="screen-' in data  # the slides' texts from the ocr stage
+    translated = tmp_path / "translated.de.xlf"
+    translated.write_bytes(_translate(data, "2.1", "de"))
+
+    proc = run("import", str(lesson), str(translated), "--preview", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((lesson / "translation.de.json").read_text())
+    assert len(report["cues"]) == len(cues)
+    assert sum(c["chars_before"] > c["max_chars"] for c in report["cues"]) >= 3  # +30 % overflows
+    for cue in report["cues"]:
+        within = cue["chars_after"] <= cue["max_chars"] and len(cue["lines"]) <= 2 and not cue["flags"]
+        assert within or (cue["status"] == "over" and cue["flags"]), cue
+    assert any(c["status"] == "shortened" for c in report["cues"])  # the fitter did work
+    vtt = webvtt.read(str(lesson / "subtitles.de.vtt"))
+    assert [(c.start, c.end) for c in vtt] == [(c.start, c.end) for c in webvtt.read(str(lesson / "subtitles.vtt"))]
+    screen = json.loads((lesson / "screen_text.de.json").read_text())["texts"]
+    assert screen and all(s["translated"] for s in screen)
+    index = json.loads((lesson / "translations.json").read_text())["languages"]["de"]
+    assert "preview.de.mp4" in index["files"] and (lesson / "preview.de.mp4").stat().st_size > 10_000
+    streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                              str(lesson / "preview.de.mp4")], capture_output=True, text=True, check=True)
+    assert sorted(streams.stdout.split()) == ["audio", "subtitle", "video"]
+
+
+@pytest.mark.slow
+def test_xliff_12_and_a_refused_file(lesson: Path, tmp_path: Path, model_dir: Path) -> None:
+    exported = tmp_path / "lesson.fr.xlf"
+    assert run("export", str(lesson), "-t", "fr", "--version", "1.2", "-o", str(exported),
+               model_dir=model_dir).returncode == 0
+    data = exported.read_bytes()
+    assert schema_errors(data, "1.2") == []
+    refused = tmp_path / "untranslated.xlf"
+    refused.write_bytes(data)  # no targets at all
+    proc = run("import", str(lesson), str(refused), model_dir=model_dir)
+    assert proc.returncode == 2 and "cue-0001: has no target" in proc.stderr
+    assert not (lesson / "subtitles.fr.srt").exists()
+    translated = tmp_path / "translated.fr.xlf"
+    translated.write_bytes(_translate(data, "1.2", "fr"))
+    proc = run("import", str(lesson), str(translated), "--mode", "speaking", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((lesson / "translation.fr.json").read_text())["mode"] == "speaking"

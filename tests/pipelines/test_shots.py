@@ -1,0 +1,62 @@
+"""Shot changes on generated videos with cuts at known frames, with and without key frames there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipelines.exceptions import MediaError
+from pipelines.shots import detect_shot_changes
+
+FPS = 25
+
+
+def make_video(path: Path, *, key_frames_at_cuts: bool) -> tuple[float, float]:
+    """2 s of a test pattern, 38 frames of colour bars, 1.5 s of a fractal zoom; the two cut times."""
+    graph = ("[2:v]trim=duration=1.5,setpts=PTS-STARTPTS[m];"
+             "[0:v][1:v][m]concat=n=3:v=1:a=0,format=yuv420p[out]")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=s=320x180:r={FPS}:d=2",
+         "-f", "lavfi", "-i", f"smptebars=s=320x180:r={FPS}:d=1.52",
+         "-f", "lavfi", "-i", f"mandelbrot=s=320x180:r={FPS}",
+         "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset", "ultrafast", "-g", "250",
+         *([] if key_frames_at_cuts else ["-sc_threshold", "0"]), str(path)],
+        check=True,
+    )
+    return 2.0, 2.0 + 38 / FPS
+
+
+@pytest.mark.parametrize("key_frames_at_cuts", [True, False])
+def test_cuts_found_to_the_frame(tmp_path: Path, key_frames_at_cuts: bool) -> None:
+    video = tmp_path / "cuts.mp4"
+    expected = make_video(video, key_frames_at_cuts=key_frames_at_cuts)
+    found = detect_shot_changes(video)
+    assert len(found) == len(expected)
+    for got, want in zip(found, expected, strict=True):
+        assert got == pytest.approx(want, abs=0.5 / FPS)
+
+
+def test_a_still_picture_has_no_cut(tmp_path: Path) -> None:
+    video = tmp_path / "still.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=navy:s=320x180:r=24:d=12",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(video)], check=True)
+    assert detect_shot_changes(video) == ()
+
+
+def test_slide_changes_of_the_sample_lesson(samples: Path) -> None:
+    slides = json.loads((samples / "lesson.json").read_text())["slides"]
+    found = detect_shot_changes(samples / "lesson.mp4")
+    assert len(found) == len(slides) - 1
+    for got, slide in zip(found, slides[1:], strict=True):
+        assert got == pytest.approx(slide["start"], abs=1.5 / 24)
+
+
+def test_audio_only_is_refused(tmp_path: Path) -> None:
+    audio = tmp_path / "tone.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=1", str(audio)], check=True)
+    with pytest.raises(MediaError, match="no video stream"):
+        detect_shot_changes(audio)
