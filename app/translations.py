@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.exceptions import Conflict, InvalidInput
-from app.stage_io import write_atomic, write_json
+from app.stages.context import write_atomic, write_json
+from app.stages.ocr import OCR_JSON
+from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
 from pipelines.translation.units import SourceCue, TranslationDocument, build_document, screen_texts
@@ -39,9 +41,6 @@ if TYPE_CHECKING:
     from pipelines.ocr.tracking import Box
     from pipelines.translation.merge import MergeResult
 
-SUBTITLES_JSON = "subtitles.json"
-SUBTITLES_SRT = "subtitles.srt"
-OCR_JSON = "ocr.json"
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
 NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
