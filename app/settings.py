@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=0, description="Threads per model; 0 lets the engine decide.")
     lm_runtime: Literal["auto", "llama.cpp", "ctranslate2"] = Field(
-        default="auto", description="Runtime of the paraphraser's LM: auto is llama.cpp when it is built, "
+        default="auto", description="Runtime of the fit stage's LM: auto is llama.cpp when it is built, "
                                     "else CTranslate2 (pipelines.fit.lm_ctranslate2).")
 
     # ---- job service (issue 3)

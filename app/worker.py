@@ -81,7 +81,7 @@ class _Reporter:
             return
         assert outcome is not None
         prev = self.states.get(name, StageState())
-        status = StageStatus.SKIPPED if outcome.status == "skipped" else StageStatus.SUCCEEDED
+        status = outcome.status
         self._put(name, StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds,
                                    outcome.summary, outcome.files, outcome.reason))
         self.current = None
