@@ -1,30 +1,24 @@
 """Fit one sentence: make a text fit its time slot without losing its meaning.
 
-Candidates come from cheap to dear: the original; rule-based compression
-(``pipelines.fit.rules``: verbose phrases, fillers, contractions, digits, hedges); extractive
-trims (brackets, asides and trailing clauses dropped); a greedy deletion search that drops one
-phrase at a time from the rule-compressed form (adverbs, prepositional phrases, relative and
-trailing clauses: ``compression.deletions``), each step the one that loses least meaning per unit
-saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on llama.cpp
-(``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where llama-cpp-python is not
-built), asked for a shorter version of the rule-compressed form. With
-``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
-candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
-at least ``early_accept_similarity`` of the meaning. On the bench the deletion search (a few
-MiniLM batches, hundredths of a second) spares the LM most sentences that rules cannot fit. The
-LM draws a few samples per call and is called again only while nothing fits, so the sentences it
-fits at once pay for one small call.
+Candidates come from cheap to dear: the original; in English, the fillers of speech cut
+(``pipelines.fit.spoken``); rule-based compression (``pipelines.fit.rules``: verbose phrases,
+contractions, digits, hedges); extractive trims; deletions of whole optional subtrees of the
+parse (``pipelines.fit.syntax``, planned by ``pipelines.fit.english``; without a parser, the
+regex deletion search of ``rules.deletions``); and SmolLM2-135M-Instruct on llama.cpp
+(``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where
+llama-cpp-python is not built), asked for a shorter version of the rule-compressed form. With
+``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough, and only
+when its recent calls fit in the time budget left.
 
-Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
-original is at least the floor. Acceptable candidates that fit come first, by similarity
-(rounded to 0.01), then by least change; when none fits, the acceptable one with the smallest
-overrun is returned with ``fits=False``. The original is always acceptable, so the result is
-never empty and never below the floor.
+Choice: a candidate is *acceptable* when the meaning guard (``pipelines.fit.guard``: numbers,
+negations, names, terms, main clause, content words, no inventions, still a sentence) lets it
+through and its MiniLM cosine similarity to the original is at least the floor; the order is
+``pipelines.fit.candidates.rank``. The original is always acceptable, so the result is never
+empty; when ``time_budget_s`` ends, the best candidate so far is returned with a note.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +30,7 @@ import numpy as np
 
 from pipelines.embeddings import SentenceEmbedder
 from pipelines.exceptions import OptionsError
+from pipelines.fit.candidates import Candidate, rank, word_change
 from pipelines.fit.english import Analysis, analyse
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
 from pipelines.fit.guard import Guard
@@ -156,36 +151,6 @@ class FitOptions:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One proposal and its scores.
-
-    Attributes:
-        text: the proposal.
-        method: ``original``, ``spoken`` (fillers of speech cut), ``rules:<level>``, ``trim``,
-            ``parse:<kinds>`` (optional subtrees dropped), ``prune``, ``lm``, ``lm+rules``.
-        estimate: its estimated duration (``unit`` s) or length (``unit`` chars).
-        fits: within the slot (and, in reading mode, within the profile's lines).
-        overrun: how far the estimate exceeds the slot (0 when within it).
-        similarity: MiniLM cosine similarity to the original (0 when the meaning guard
-            rejected it first: not computed).
-        change: share of words changed against the original (0 = none, 1 = all).
-        acceptable: not empty, similarity at least the floor, every number kept, and (with
-            the meaning guard) every fact kept and still a sentence.
-        note: why it is not acceptable, when it is not.
-    """
-
-    text: str
-    method: str
-    estimate: float
-    fits: bool
-    overrun: float
-    similarity: float
-    change: float
-    acceptable: bool
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class FitResult:
     """The chosen text and why.
 
@@ -271,35 +236,6 @@ def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
         raise OptionsError(
             f"Unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}."
         ) from None
-
-
-def word_change(original: str, text: str) -> float:
-    """Share of words changed: 1 - difflib ratio over lower-cased word sequences."""
-    a, b = original.lower().split(), text.lower().split()
-    return 1.0 - difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio()
-
-
-def _rank_key(c: Candidate) -> tuple[int, int, float, float, float]:
-    if not c.acceptable:
-        return (2, 0, 0.0, 0.0, 0.0)
-    if c.fits:
-        return (0, 0, -round(c.similarity, 2), c.change, 0.0)
-    # When nothing fits, a text that drops nothing comes first: a deletion or an LM proposal
-    # that still overruns would lose words for no gain.
-    return (1, 0 if lossless(c.method) else 1, c.overrun, -c.similarity, c.change)
-
-
-def lossless(method: str) -> bool:
-    """Whether a candidate method keeps every word that carries meaning (the original, spoken
-    cuts of fillers, phrase rules)."""
-    return method in ("original", "spoken") or method.startswith("rules")
-
-
-def rank(candidates: Sequence[Candidate]) -> list[Candidate]:
-    """Order candidates: acceptable and fitting (by similarity, then least change), then
-    acceptable but overrunning (those that drop nothing first, then smallest overrun), then
-    unacceptable."""
-    return sorted(candidates, key=_rank_key)
 
 
 class SentenceFitter:

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from pipelines.exceptions import OptionsError, UnsupportedLanguageError
+from pipelines.fit.candidates import Candidate, lossless, rank, word_change
 from pipelines.fit.estimates import speaking_estimate
 from pipelines.fit.lm_prompt import clean_output
-from pipelines.fit.sentence import Candidate, FitOptions, SentenceFitter, lossless, rank, word_change
+from pipelines.fit.sentence import FitOptions, SentenceFitter
 from pipelines.reading import reading_chars
 
 STOPWORDS = set(
