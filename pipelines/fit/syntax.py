@@ -152,7 +152,7 @@ def _kind(tok: Token, root: Token) -> str | None:
     if tok.whitespace_ == "" and tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].text == "-":
         return None  # "so-called": half of a hyphenated word
     if dep == "advmod":
-        if head.tag_ in {"JJR", "RBR"} or sum(1 for _ in tok.subtree) > 2:
+        if head.tag_ in {"JJR", "RBR"} or tok.tag_ in {"JJR", "RBR", "JJS", "RBS"} or sum(1 for _ in tok.subtree) > 2:
             return None  # "that much higher": the degree belongs to the comparison
         if lower == "here" and head.lemma_ == "be":
             return None  # "here's what ...": "here" stands where the subject would
