@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +25,7 @@ from pipelines.asr import (
 )
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
+from pipelines.ocr.tracking import TextEvent
 
 normalise = EnglishTextNormalizer()
 
@@ -162,12 +163,9 @@ class FakeScreenWhisper(FakeWhisper):
         return iter([out]), SimpleNamespace(language="en", language_probability=1.0)
 
 
-@dataclass(frozen=True)
-class Seen:
-    start: float
-    end: float
-    text: str
-    confidence: float = 0.95
+def Seen(start: float, end: float, text: str, confidence: float = 0.95) -> TextEvent:
+    """On-screen text as the ocr stage times it."""
+    return TextEvent(start, end, (0.1, 0.1, 0.9, 0.2), text, confidence, scene=0)
 
 
 def test_each_stretch_is_offered_the_terms_on_screen(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,6 +271,6 @@ def test_screen_terms_spell_the_sample_lesson_labels(tiny, samples: Path) -> Non
     plain = tiny.transcribe(audio, AsrOptions())
     aware = tiny.transcribe(audio, AsrOptions(), screen=screen)
     assert "Change Password" not in plain.text and "Change Password" in aware.text
-    assert any("Change Password" in w.used for w in aware.vocabulary)
+    assert any("Change Password" in term for w in aware.vocabulary for term in w.used)
     reference = json.loads((samples / "lesson.json").read_text())["narration"]
     assert wer(reference, aware.text) <= wer(reference, plain.text)

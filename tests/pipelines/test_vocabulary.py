@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pipelines.ocr.tracking import TextEvent
 from pipelines.vocabulary import MAX_TERMS, offer, respell, stretches, terms_of, used
 
 
-@dataclass(frozen=True)
-class Seen:
-    start: float
-    end: float
-    text: str
-    confidence: float = 0.95
+def Seen(start: float, end: float, text: str, confidence: float = 0.95) -> TextEvent:
+    """On-screen text as the ocr stage times it."""
+    return TextEvent(start, end, (0.1, 0.1, 0.9, 0.2), text, confidence, scene=0)
 
 
 def test_short_lines_are_labels_and_long_lines_give_their_unusual_words() -> None:
