@@ -26,11 +26,11 @@ from app.api import classify as classify_routes
 from app.api import fit as fit_routes
 from app.api import health as health_routes
 from app.api import jobs as job_routes
+from app.api import stages as stage_routes
 from app.api import translations as translation_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
-from app.batches import batch_of, settle_batch
-from app.jobs import Job
+from app.lifecycle import SERVER_STOPPED, JobLifecycle, LocalWebhooks, WebhookPolicy
 from app.metrics import Metrics
 from app.migrations import ensure_schema
 from app.model_cache import ModelCache
@@ -38,8 +38,6 @@ from app.queue import make_queue
 from app.settings import Settings
 from app.storage import LocalStorage
 from app.store import SqlJobStore
-from app.webhooks import WebhookDispatcher
-from app.worker import recover
 
 log = logging.getLogger(__name__)
 
@@ -80,23 +78,14 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     store = SqlJobStore(url, create=False)
     storage = LocalStorage(settings.data_dir)
     storage.cleanup_incoming()
-    webhooks = WebhookDispatcher(
-        store, settings.webhook_secret.get_secret_value(), tries=settings.webhook_tries,
-        backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
-        allow_private=settings.allow_private_urls, on_attempt=metrics.webhook_attempt)
-
-    def on_finished(job: Job) -> None:
-        # Jobs this process ends: its local workers' and queued ones cancelled through the API
-        # (Celery workers do the same for theirs in app.celery_queue). Batch settling may block.
-        metrics.job_finished(job)
-        webhooks.job_finished(job)
-        batch_id = batch_of(job)
-        if batch_id:
-            settle_batch(store, webhooks, batch_id)
-
-    queue = make_queue(settings, store, storage, on_finished)
+    webhooks = LocalWebhooks(store, WebhookPolicy.from_settings(store, metrics, settings))
+    # Ends the jobs this process ends: its local workers' and queued ones cancelled through the API
+    # (Celery workers end theirs with their own JobLifecycle, app.celery.worker).
+    lifecycle = JobLifecycle(store, metrics, webhooks, settings.max_attempts)
+    queue = make_queue(settings, store, storage, lifecycle.finished)
     if settings.queue == "local":  # Celery: workers are other processes; the broker redelivers their jobs
-        for job_id in recover(store, settings.max_attempts, on_finished):
+        lifecycle.recover(SERVER_STOPPED)
+        for job_id in store.queued_ids():
             queue.enqueue(job_id)
     queue.start()
     webhooks.start()
@@ -104,7 +93,7 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     media_limiter = CapacityLimiter(max(2, 2 * (os.cpu_count() or 1)))
     return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
                     metrics=metrics, key_ids=settings.api_key_ids(), media_limiter=media_limiter,
-                    models=ModelCache(settings), on_finished=on_finished)
+                    models=ModelCache(settings), lifecycle=lifecycle, on_finished=lifecycle.finished)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -143,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify_routes.router)
     app.include_router(fit_routes.router)
     app.include_router(health_routes.router)
+    app.include_router(stage_routes.router)
     app.include_router(web_routes.router)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class Queue(Protocol):
-    """Hands job ids to workers. Implementations: ``LocalQueue`` (threads), Celery (issue 8)."""
+    """Hands job ids to workers. Implementations: ``LocalQueue`` (threads), ``CeleryQueue``
+    (``app.celery.producer``)."""
 
     def start(self) -> None: ...
 
@@ -110,7 +111,7 @@ def make_queue(settings: Settings, store: JobStore, storage: Storage,
                on_finished: Callable[[Job], None]) -> Queue:
     """The queue chosen by ``LESSONLENS_QUEUE``."""
     if settings.queue == "celery":
-        from app.celery_queue import CeleryQueue  # Celery is imported only when chosen
+        from app.celery.producer import CeleryQueue  # Celery is imported only when chosen
 
-        return CeleryQueue(settings, store, storage, on_finished)
+        return CeleryQueue(settings, store)
     return LocalQueue(settings, store, storage, on_finished)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     Text,
@@ -42,16 +43,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from app.batches import Batch, Rejected
 from app.exceptions import TooManyJobs
 from app.jobs import (
     ACTIVE,
+    Batch,
     Job,
     JobStatus,
     Source,
     StageState,
-    StageStatus,
     WebhookDeliveryRecord,
+    WebhookState,
     now_iso,
 )
 
@@ -117,6 +118,10 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> Job | None: ...
 
+    def get_many(self, job_ids: Sequence[str]) -> list[Job]:
+        """The jobs with these ids that still exist, in the order given (deleted ones left out)."""
+        ...
+
     def find_idempotent(self, owner: str, key: str) -> Job | None: ...
 
     def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
@@ -147,12 +152,13 @@ class JobStore(Protocol):
 
     def cancel_requested(self, job_id: str) -> bool: ...
 
-    def add_delivery(self, job_id: str, record: WebhookDeliveryRecord, state: str) -> None: ...
+    def add_delivery(self, job_id: str, record: WebhookDeliveryRecord, state: WebhookState) -> None: ...
 
     def delete(self, job_id: str) -> bool: ...
 
-    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
-        """Jobs left ``running`` by a dead process: requeued (ids) or failed (ids)."""
+    def recover(self, decide: Callable[[Job], Job], job_id: str | None = None) -> list[Job]:
+        """Replace each job still ``running`` (every one, or only ``job_id``) by ``decide(job)``,
+        atomically with reading it; returns the jobs as stored. ``app.lifecycle`` decides."""
         ...
 
     def queued_ids(self) -> list[str]: ...
@@ -172,39 +178,12 @@ class JobStore(Protocol):
     def finish_batch(self, batch_id: str) -> bool: ...
 
 
-def _row_to_job(row: Any) -> Job:
-    m = row._mapping
-    return Job(
-        id=m["id"], owner=m["owner"], source=Source(**m["source"]), stages=tuple(m["stages"]),
-        options=m["options"], status=JobStatus(m["status"]),
-        stage_states={k: StageState.from_dict(v) for k, v in m["stage_states"].items()},
-        attempts=m["attempts"], error=m["error"], webhook_url=m["webhook_url"],
-        webhook_state=m["webhook_state"],
-        deliveries=tuple(WebhookDeliveryRecord(**d) for d in m["deliveries"]),
-        idempotency_key=m["idempotency_key"], metadata=m["metadata"],
-        cancel_requested=bool(m["cancel_requested"]), created_at=m["created_at"],
-        updated_at=m["updated_at"], started_at=m["started_at"], finished_at=m["finished_at"],
-    )
+def _job(row: Row[Any]) -> Job:
+    return Job.from_record(cast("Mapping[str, Any]", row._mapping))
 
 
-def _row_to_batch(row: Any) -> Batch:
-    data = dict(row._mapping)
-    data["rejected"] = [Rejected(**r) for r in data["rejected"]]
-    return Batch(**data)
-
-
-def _job_to_row(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id, "owner": job.owner, "status": job.status.value,
-        "idempotency_key": job.idempotency_key, "attempts": job.attempts,
-        "cancel_requested": job.cancel_requested, "error": job.error, "source": dict(vars(job.source)),
-        "stages": list(job.stages), "options": job.options,
-        "stage_states": {k: v.to_dict() for k, v in job.stage_states.items()},
-        "webhook_url": job.webhook_url, "webhook_state": job.webhook_state,
-        "deliveries": [dict(vars(d)) for d in job.deliveries], "metadata": job.metadata,
-        "created_at": job.created_at, "updated_at": job.updated_at, "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
+def _batch(row: Row[Any]) -> Batch:
+    return Batch.from_record(cast("Mapping[str, Any]", row._mapping))
 
 
 class _Statements:
@@ -229,35 +208,9 @@ class _Statements:
     finish = (update(t).where(t.c.id == bindparam("job_id"))
               .values(status=bindparam("new_status"), error=bindparam("new_error"), finished_at=bindparam("now"),
                       updated_at=bindparam("now"),
-                      webhook_state=case((t.c.webhook_url.is_not(None), "pending"), else_=t.c.webhook_state))
+                      webhook_state=case((t.c.webhook_url.is_not(None), WebhookState.PENDING.value),
+                                         else_=t.c.webhook_state))
               .returning(*t.c))
-
-
-def _recovery(job: Job, max_attempts: int) -> dict[str, Any]:
-    """Column updates for a job found ``running`` at start-up (its process died)."""
-    retry = not job.cancel_requested and job.attempts < max_attempts
-    if job.cancel_requested:
-        status, error = JobStatus.CANCELLED, "cancelled by request (the server stopped meanwhile)"
-    elif retry:
-        status, error = JobStatus.QUEUED, f"attempt {job.attempts} was interrupted (the server stopped); retrying"
-    else:
-        status, error = JobStatus.FAILED, (f"interrupted {job.attempts} time(s) by a server stop or crash "
-                                           f"(limit LESSONLENS_MAX_ATTEMPTS={max_attempts}); submit it again")
-    stage_states = {}
-    for name, state in job.stage_states.items():
-        if state.status == StageStatus.RUNNING:  # never leave a stage "running" either
-            state = (StageState() if retry else
-                     StageState(StageStatus.FAILED, state.progress, state.started_at, now_iso(),
-                                error="interrupted: the server stopped while this stage ran"))
-        stage_states[name] = state.to_dict()
-    values: dict[str, Any] = {"status": status.value, "stage_states": stage_states}
-    if retry:
-        values.update(started_at=None, error=error)
-    else:
-        values.update(error=error, finished_at=now_iso())
-        if job.webhook_url:
-            values["webhook_state"] = "pending"
-    return values
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -341,7 +294,7 @@ class SqlJobStore:
         if not self._sqlite:
             query = query.with_for_update()
         row = conn.execute(query).first()
-        return _row_to_job(row) if row else None
+        return _job(row) if row else None
 
     def _set(self, conn: Connection, job_id: str, **values: Any) -> None:
         values["updated_at"] = now_iso()
@@ -352,13 +305,21 @@ class SqlJobStore:
     def get(self, job_id: str) -> Job | None:
         with self._engine.connect() as conn:
             row = conn.execute(_Statements.get, {"job_id": job_id}).first()
-        return _row_to_job(row) if row else None
+        return _job(row) if row else None
+
+    def get_many(self, job_ids: Sequence[str]) -> list[Job]:
+        found: dict[str, Job] = {}
+        with self._engine.connect() as conn:
+            for i in range(0, len(job_ids), 500):  # SQLite caps the parameters of one statement
+                rows = conn.execute(select(jobs_table).where(jobs_table.c.id.in_(job_ids[i:i + 500]))).all()
+                found.update((r.id, _job(r)) for r in rows)
+        return [found[i] for i in job_ids if i in found]
 
     def find_idempotent(self, owner: str, key: str) -> Job | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(jobs_table).where(
                 jobs_table.c.owner == owner, jobs_table.c.idempotency_key == key)).first()
-        return _row_to_job(row) if row else None
+        return _job(row) if row else None
 
     def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
              cursor: str | None) -> tuple[list[Job], str | None]:
@@ -377,7 +338,7 @@ class SqlJobStore:
                                         and_(t.c.created_at == anchor, t.c.id < cursor)))
             rows = conn.execute(query.order_by(t.c.created_at.desc(), t.c.id.desc())
                                 .limit(limit + 1)).all()
-        jobs = [_row_to_job(r) for r in rows[:limit]]
+        jobs = [_job(r) for r in rows[:limit]]
         return jobs, (jobs[-1].id if len(rows) > limit else None)
 
     def count_active(self, owner: str) -> int:
@@ -404,8 +365,8 @@ class SqlJobStore:
 
     def pending_webhooks(self) -> list[Job]:
         with self._engine.connect() as conn:
-            rows = conn.execute(select(jobs_table).where(jobs_table.c.webhook_state == "pending")).all()
-        return [_row_to_job(r) for r in rows]
+            rows = conn.execute(select(jobs_table).where(jobs_table.c.webhook_state == WebhookState.PENDING.value)).all()
+        return [_job(r) for r in rows]
 
     def ping(self) -> None:
         with self._engine.connect() as conn:
@@ -418,7 +379,7 @@ class SqlJobStore:
             with self._tx() as conn:
                 if active_limit is not None:
                     self._check_active(conn, job.owner, active_limit)
-                conn.execute(_Statements.insert, _job_to_row(job))
+                conn.execute(_Statements.insert, job.to_record())
             return job, True
         except IntegrityError:
             if job.idempotency_key is None:
@@ -440,7 +401,7 @@ class SqlJobStore:
         # One conditional UPDATE: atomic across threads and processes, on SQLite and Postgres alike.
         with self._tx() as conn:
             row = conn.execute(_Statements.claim, {"job_id": job_id, "now": now_iso()}).first()
-        return _row_to_job(row) if row else None
+        return _job(row) if row else None
 
     def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
         query = _Statements.put_stages_unless_cancelled if unless_cancelled else _Statements.put_stages
@@ -457,7 +418,7 @@ class SqlJobStore:
         params = {"job_id": job_id, "new_status": status.value, "new_error": error, "now": now_iso()}
         with self._tx() as conn:
             row = conn.execute(_Statements.finish, params).first()
-        return _row_to_job(row) if row else None
+        return _job(row) if row else None
 
     def requeue(self, job_id: str, *, count_attempt: bool) -> None:
         with self._tx() as conn:
@@ -476,47 +437,51 @@ class SqlJobStore:
                 values: dict[str, Any] = {"status": JobStatus.CANCELLED.value, "cancel_requested": True,
                                           "finished_at": now_iso(), "error": "cancelled by request"}
                 if job.webhook_url:
-                    values["webhook_state"] = "pending"
+                    values["webhook_state"] = WebhookState.PENDING.value
                 self._set(conn, job_id, **values)
             else:
                 self._set(conn, job_id, cancel_requested=True)
         return self.get(job_id)
 
-    def add_delivery(self, job_id: str, record: WebhookDeliveryRecord, state: str) -> None:
+    def add_delivery(self, job_id: str, record: WebhookDeliveryRecord, state: WebhookState) -> None:
         with self._tx() as conn:
             job = self._load_for_update(conn, job_id)
             if job is None:
                 return
             log_ = [asdict(d) for d in job.deliveries] + [asdict(record)]
-            self._set(conn, job_id, deliveries=log_, webhook_state=state)
+            self._set(conn, job_id, deliveries=log_, webhook_state=state.value)
 
     def delete(self, job_id: str) -> bool:
         with self._tx() as conn:
             return bool(conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id)).rowcount)
 
-    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
-        requeued: list[str] = []
-        ended: list[str] = []
+    def recover(self, decide: Callable[[Job], Job], job_id: str | None = None) -> list[Job]:
+        t = jobs_table
+        query = select(t).where(t.c.status == JobStatus.RUNNING.value).order_by(t.c.created_at)
+        if job_id is not None:
+            query = query.where(t.c.id == job_id)
+        if not self._sqlite:  # a worker may take over a job while another one ends it
+            query = query.with_for_update()
+        recovered: list[Job] = []
         with self._tx() as conn:
-            rows = conn.execute(select(jobs_table).where(jobs_table.c.status == JobStatus.RUNNING.value)).all()
-            for job in (_row_to_job(r) for r in rows):
-                values = _recovery(job, max_attempts)
-                self._set(conn, job.id, **values)
-                (requeued if values["status"] == JobStatus.QUEUED.value else ended).append(job.id)
-        return requeued, ended
+            for row in conn.execute(query).all():
+                job = decide(_job(row)).with_changes(updated_at=now_iso())
+                conn.execute(update(t).where(t.c.id == job.id).values(**job.to_record()))
+                recovered.append(job)
+        return recovered
 
-    # ------------------------------------------------------------ batches (app.batches)
+    # ------------------------------------------------------------ batches
 
     def create_batch(self, batch: Batch) -> None:
         """Store a new batch (its jobs are created separately, through ``create``)."""
         with self._tx() as conn:
-            conn.execute(batches_table.insert().values(**asdict(batch)))
+            conn.execute(batches_table.insert().values(**batch.to_record()))
 
     def get_batch(self, batch_id: str) -> Batch | None:
         """The batch with this id, or None."""
         with self._engine.connect() as conn:
             row = conn.execute(select(batches_table).where(batches_table.c.id == batch_id)).first()
-        return _row_to_batch(row) if row else None
+        return _batch(row) if row else None
 
     def list_batches(self, owner: str, limit: int) -> list[Batch]:
         """An owner's batches, newest first."""
@@ -524,7 +489,7 @@ class SqlJobStore:
         with self._engine.connect() as conn:
             rows = conn.execute(select(t).where(t.c.owner == owner)
                                 .order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)).all()
-        return [_row_to_batch(r) for r in rows]
+        return [_batch(r) for r in rows]
 
     def finish_batch(self, batch_id: str) -> bool:
         """Mark a batch finished; True only for the one call that did (the batch webhook fires once)."""

@@ -1,11 +1,11 @@
-"""Signed webhook delivery: URL rules, HMAC-SHA256 signatures, retries with backoff, a delivery log.
+"""Signed webhook delivery: URL rules, HMAC-SHA256 signatures, the events, one attempt at a time.
 
 A ``WebhookDelivery`` validates its URL when built (http/https only; private, loopback,
 link-local and reserved addresses refused unless allowed) and makes one signed attempt at a
-time, never raising. ``WebhookDispatcher`` runs in the background: it schedules attempts with
-exponential backoff, records each one on the job, and resumes pending events after a restart.
-Delivery is at least once; the event id stays the same across retries and restarts so a
-receiver can drop duplicates.
+time, never raising. ``WebhookDispatcher`` runs attempts in the background of one process and
+repeats them after the delay each one asks for. When to retry, how long to wait and what is
+recorded is the policy of ``app.lifecycle``, the same for both queues. Delivery is at least
+once; the event id stays the same across retries and restarts so a receiver can drop duplicates.
 
 Headers of every POST (body: the JSON event)::
 
@@ -29,13 +29,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from app.exceptions import UrlNotAllowed
-from app.jobs import Job, WebhookDeliveryRecord, now_iso
-from app.store import JobStore
+from app.jobs import Batch, BatchSummary, Job, WebhookDeliveryRecord, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +143,8 @@ def job_event(job: Job) -> WebhookEvent:
     return WebhookEvent(event_id, etype, job.id, body)
 
 
-def batch_event(batch: Any, summary: Any) -> WebhookEvent:
-    """The one event announcing that every job of a batch ended (``app.batches``)."""
+def batch_event(batch: Batch, summary: BatchSummary) -> WebhookEvent:
+    """The one event announcing that every job of a batch ended."""
     event_id = f"evt_{batch.id}_finished"
     payload: dict[str, Any] = {
         "id": event_id, "type": "batch.finished", "created_at": batch.finished_at or now_iso(),
@@ -158,6 +157,15 @@ def batch_event(batch: Any, summary: Any) -> WebhookEvent:
     }
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return WebhookEvent(event_id, "batch.finished", "", body)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to send: where to, and the number of its next attempt (1-based)."""
+
+    event: WebhookEvent
+    url: str
+    attempt: int = 1
 
 
 class WebhookDelivery:
@@ -208,34 +216,25 @@ class WebhookDelivery:
 
 
 class WebhookDispatcher:
-    """Background delivery with exponential backoff; records every attempt on the job.
+    """Runs webhook attempts in the background of this process (the embedded queue's way).
 
-    Attempt ``n`` (1-based) waits ``backoff_s * 2 ** (n - 2)`` after attempt ``n - 1``: with the
-    defaults (6 tries, 20 s) retries come after 20, 40, 80, 160 and 320 s, about 10 minutes in all.
+    ``attempt(pending)`` makes one attempt and returns the seconds to wait before the next one,
+    or None when the event is done (delivered, or given up). One chain of attempts per event id
+    at a time: sending an event already on its way again is a no-op.
     """
 
-    def __init__(self, store: JobStore, secret: str, *, tries: int = 6, backoff_s: float = 20,
-                 timeout_s: float = 10, allow_private: bool = False, threads: int = 4,
-                 on_attempt: Callable[[WebhookDeliveryRecord], None] = lambda r: None) -> None:
-        self._store = store
-        self._secret = secret
-        self._tries = tries
-        self._backoff = backoff_s
-        self._timeout = timeout_s
-        self._allow_private = allow_private
-        self._on_attempt = on_attempt
-        self._heap: list[tuple[float, int, WebhookEvent, str, int]] = []
+    def __init__(self, attempt: Callable[[PendingEvent], float | None], *, threads: int = 4) -> None:
+        self._attempt = attempt
+        self._heap: list[tuple[float, int, PendingEvent]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopping = False
-        self._active: set[str] = set()  # event ids scheduled or in flight: one delivery chain each
+        self._active: set[str] = set()  # event ids scheduled or in flight
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook")
         self._thread = threading.Thread(target=self._loop, name="webhook-scheduler", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-        for job in self._store.pending_webhooks():  # events a previous process did not finish
-            self.job_finished(job)
 
     def stop(self) -> None:
         with self._cond:
@@ -244,31 +243,17 @@ class WebhookDispatcher:
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def job_finished(self, job: Job) -> None:
-        """Schedule the job's end event (no-op without a webhook). Never raises."""
-        if not job.webhook_url or not job.status.terminal:
-            return
-        event = job_event(job)
-        done = sum(1 for d in job.deliveries if d.event_id == event.id)
-        if any(d.ok for d in job.deliveries if d.event_id == event.id) or done >= self._tries:
-            return
+    def send(self, pending: PendingEvent) -> None:
+        """Schedule ``pending`` now, unless its event is already on its way. Never raises."""
         with self._cond:
-            if event.id in self._active:
+            if pending.event.id in self._active:
                 return
-            self._active.add(event.id)
-        self._schedule(event, job.webhook_url, done + 1, 0.0)
+            self._active.add(pending.event.id)
+        self._schedule(pending, 0.0)
 
-    def send(self, event: WebhookEvent, url: str) -> None:
-        """Schedule an event that belongs to no single job (a batch's end). Never raises."""
+    def _schedule(self, pending: PendingEvent, delay: float) -> None:
         with self._cond:
-            if event.id in self._active:
-                return
-            self._active.add(event.id)
-        self._schedule(event, url, 1, 0.0)
-
-    def _schedule(self, event: WebhookEvent, url: str, attempt: int, delay: float) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), event, url, attempt))
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), pending))
             self._cond.notify()
 
     def _loop(self) -> None:
@@ -279,31 +264,17 @@ class WebhookDispatcher:
                     self._cond.wait(timeout)
                 if self._stopping:
                     return
-                _, _, event, url, attempt = heapq.heappop(self._heap)
-            self._pool.submit(self._deliver, event, url, attempt)
+                _, _, pending = heapq.heappop(self._heap)
+            self._pool.submit(self._run, pending)
 
-    def _deliver(self, event: WebhookEvent, url: str, attempt: int) -> None:
+    def _run(self, pending: PendingEvent) -> None:
         try:
-            delivery = WebhookDelivery(url, self._secret, allow_private=self._allow_private,
-                                       timeout_s=self._timeout, resolve=False)
-            record = delivery.attempt(event, attempt)
-            final = record.ok or attempt >= self._tries
-            state = "delivered" if record.ok else ("failed" if final else "pending")
-            if event.job_id:  # a batch event has no job to log on; its outcome is in the log
-                self._store.add_delivery(event.job_id, record, state)
-            self._on_attempt(record)
-            if final:
-                with self._cond:
-                    self._active.discard(event.id)
-            if record.ok:
-                log.info("webhook %s delivered to %s (attempt %d)", event.id, url, attempt)
-            elif final:
-                log.warning("webhook %s to %s failed for good after %d attempts: %s",
-                            event.id, url, attempt, record.error)
-            else:
-                delay = self._backoff * 2 ** (attempt - 1)
-                log.info("webhook %s attempt %d failed (%s); retry in %.1f s", event.id, attempt,
-                         record.error, delay)
-                self._schedule(event, url, attempt + 1, delay)
-        except Exception:
-            log.exception("webhook %s: delivery bookkeeping failed", event.id)
+            delay = self._attempt(pending)
+        except Exception:  # the attempt's bookkeeping broke (a store outage): the event stays pending
+            log.exception("webhook %s: delivery bookkeeping failed", pending.event.id)
+            delay = None
+        if delay is None:
+            with self._cond:
+                self._active.discard(pending.event.id)
+        else:
+            self._schedule(replace(pending, attempt=pending.attempt + 1), delay)

@@ -20,7 +20,8 @@ from app.jobs import Job, JobStatus, Source, StageState, StageStatus, now_iso
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.sources import fetch_url, media_dict
-from app.stages import StageContext, StageOutcome, run_stages
+from app.stages.context import StageContext, StageOutcome
+from app.stages.graph import run_stages
 from app.storage import Storage
 from app.store import JobStore
 from pipelines.exceptions import PipelineError
@@ -167,18 +168,3 @@ def _safe_notify(ctx: WorkerContext, job: Job) -> None:
     except Exception:  # notification (webhooks, metrics) never fails the job
         log.exception("%s: on_finished hook failed", job.id)
 
-
-def recover(store: JobStore, max_attempts: int, on_finished: Callable[[Job], None]) -> list[str]:
-    """Start-up recovery: jobs left ``running`` by a dead process are requeued or failed.
-
-    Returns the ids of every queued job (requeued ones included), oldest first, for the queue.
-    """
-    requeued, ended = store.recover(max_attempts)
-    for job_id in requeued:
-        log.warning("%s: was running when the server stopped; queued again", job_id)
-    for job_id in ended:
-        job = store.get(job_id)
-        if job is not None:
-            log.warning("%s: was running when the server stopped; %s: %s", job_id, job.status.value, job.error)
-            on_finished(job)
-    return store.queued_ids()

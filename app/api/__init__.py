@@ -12,13 +12,13 @@ from fastapi import Depends, Request
 
 from app.exceptions import Unauthorized
 from app.jobs import Job
+from app.lifecycle import JobLifecycle, LocalWebhooks
 from app.metrics import Metrics
 from app.model_cache import ModelCache
 from app.queue import Queue
 from app.settings import Settings
 from app.storage import Storage
 from app.store import JobStore
-from app.webhooks import WebhookDispatcher
 
 ANONYMOUS = "anonymous"
 
@@ -31,12 +31,13 @@ class Services:
     store: JobStore
     storage: Storage
     queue: Queue
-    webhooks: WebhookDispatcher
+    webhooks: LocalWebhooks
     metrics: Metrics
     key_ids: dict[str, str]
     media_limiter: CapacityLimiter  # receiving and probing media: kept apart from the store's threads
     models: ModelCache  # the synchronous routes' models (/v1/classify, /v1/fit), loaded on first use
-    on_finished: Callable[[Job], None]  # a job ended here: count it, its webhook, its batch
+    lifecycle: JobLifecycle  # jobs and batches that end in this process: counted, announced
+    on_finished: Callable[[Job], None]  # ``lifecycle.finished``: a job ended here
 
 
 def get_services(request: Request) -> Services:

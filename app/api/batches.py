@@ -1,6 +1,6 @@
 """Batches: ``POST /v1/batches`` (a folder under an allowed root, one job per media file) and reads.
 
-Each file found by ``app.batch.discover`` goes through ``submit_job`` as a path source; a file
+Each file found by ``app.folders.discover`` goes through ``submit_job`` as a path source; a file
 that is not usable media is listed in the batch as rejected, with the reason, and never stops it.
 """
 
@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.jobs import job_view
 from app.api.submit import Submission, check_webhook_url, submit_job, validate_request
-from app.batch import discover
-from app.batches import Batch, Rejected, aggregate, batch_jobs, new_batch_id, settle_batch
 from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
-from app.jobs import Job
+from app.folders import discover
+from app.jobs import Batch, Job, Rejected, aggregate, new_batch_id
+from app.stages.graph import DEFAULT_STAGES
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -30,7 +30,7 @@ class BatchRequest(BaseModel):
     """The body of ``POST /v1/batches``."""
 
     folder: str
-    stages: list[str] = Field(default_factory=lambda: ["subtitles"])
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES))
     options: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     webhook_url: str | None = None
@@ -77,7 +77,7 @@ async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, l
         raise NotFound(f"no batch {batch_id}.", detail={"batch_id": batch_id})
     if batch.owner != owner:
         raise Forbidden(f"batch {batch_id} belongs to another API key.", detail={"batch_id": batch_id})
-    return batch, await to_thread.run_sync(batch_jobs, services.store, batch)
+    return batch, await to_thread.run_sync(services.store.get_many, batch.job_ids)
 
 
 @router.post("", status_code=201, summary="Submit a folder: one job per media file")
@@ -111,7 +111,7 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
         batch.job_ids.append(job.id)
     await to_thread.run_sync(services.store.create_batch, batch)
     if jobs:  # they may all have ended before the batch was stored, with nobody to finish it
-        await to_thread.run_sync(settle_batch, services.store, services.webhooks, batch.id)
+        await to_thread.run_sync(services.lifecycle.settle_batch, batch.id)
     return JSONResponse(batch_view(batch, jobs), status_code=201)
 
 

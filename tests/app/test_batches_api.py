@@ -8,8 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from app.batches import Batch, BatchStatus, Rejected, aggregate, new_batch_id
-from app.jobs import Job, JobStatus, Source, StageState, StageStatus
+from app.jobs import (
+    Batch,
+    BatchStatus,
+    Job,
+    JobStatus,
+    Rejected,
+    Source,
+    StageState,
+    StageStatus,
+    aggregate,
+    new_batch_id,
+)
 from app.store import SqlJobStore
 from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from app.jobs import Job, JobStatus, Source, StageState, StageStatus, WebhookDeliveryRecord, new_job_id
+from app.jobs import (
+    Job,
+    JobStatus,
+    Source,
+    StageState,
+    StageStatus,
+    WebhookDeliveryRecord,
+    WebhookState,
+    new_job_id,
+)
 from app.store import SqlJobStore
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -135,8 +144,8 @@ def test_stage_updates_and_finish(store: SqlJobStore) -> None:
     assert done.stage_states["subtitles"].files == ("subtitles.srt",)
     assert done.progress == 1.0
     record = WebhookDeliveryRecord("evt_1", "job.succeeded", 1, "t", False, 500, "HTTP 500")
-    store.add_delivery(job.id, record, "pending")
-    store.add_delivery(job.id, WebhookDeliveryRecord("evt_1", "job.succeeded", 2, "t", True, 200), "delivered")
+    store.add_delivery(job.id, record, WebhookState.PENDING)
+    store.add_delivery(job.id, WebhookDeliveryRecord("evt_1", "job.succeeded", 2, "t", True, 200), WebhookState.DELIVERED)
     final = store.get(job.id)
     assert final is not None and final.webhook_state == "delivered"
     assert [d.attempt for d in final.deliveries] == [1, 2]
@@ -169,25 +178,36 @@ def test_finish_without_webhook_leaves_no_delivery_pending(store: SqlJobStore) -
     assert store.finish("job_missing", JobStatus.FAILED) is None
 
 
-def test_recover_requeues_within_attempts_then_fails_with_reason(store: SqlJobStore) -> None:
+def test_recover_replaces_running_jobs_by_the_decision(store: SqlJobStore) -> None:
+    """The store's half of recovery: it reads and rewrites running jobs atomically; what they
+    become is ``app.lifecycle.interrupted`` (tested in test_lifecycle.py)."""
     job = store.create(make_job())[0]
-    running = StageState(StageStatus.RUNNING, 0.4, started_at="t")
-    store.claim(job.id)  # attempt 1, then the process "dies" mid-stage
-    store.put_stages(job.id, {"subtitles": running})
-    requeued, failed = store.recover(max_attempts=2)
-    assert requeued == [job.id] and failed == []
-    assert store.queued_ids() == [job.id]
-    again = store.get(job.id)
-    assert again is not None and again.stage_states["subtitles"].status == StageStatus.PENDING
-    store.claim(job.id)  # attempt 2 dies too
-    store.put_stages(job.id, {"subtitles": running})
-    requeued, failed = store.recover(max_attempts=2)
-    assert requeued == [] and failed == [job.id]
+    queued = store.create(make_job())[0]
+    store.claim(job.id)
+    store.put_stages(job.id, {"subtitles": StageState(StageStatus.RUNNING, 0.4, started_at="t")})
+    seen: list[Job] = []
+
+    def decide(running: Job) -> Job:
+        seen.append(running)
+        return running.with_changes(status=JobStatus.FAILED, error="lost", finished_at="f",
+                                    stage_states={"subtitles": StageState(StageStatus.FAILED, 0.4, error="lost")})
+
+    assert store.recover(decide, job_id=queued.id) == []  # not running: left alone
+    recovered = store.recover(decide)
+    assert [j.id for j in seen] == [job.id] and seen[0].stage_states["subtitles"].progress == 0.4
+    assert [j.id for j in recovered] == [job.id]
     final = store.get(job.id)
-    assert final is not None and final.status == JobStatus.FAILED and final.finished_at
-    assert final.error and "interrupted 2 time(s)" in final.error
+    assert final is not None and final.to_record() == recovered[0].to_record()
+    assert final.status == JobStatus.FAILED and final.error == "lost" and final.attempts == 1
     assert final.stage_states["subtitles"].status == StageStatus.FAILED
-    assert store.recover(max_attempts=2) == ([], [])
+    assert store.recover(decide) == []
+
+
+def test_get_many_keeps_the_order_and_leaves_out_missing_jobs(store: SqlJobStore) -> None:
+    ids = [store.create(make_job())[0].id for _ in range(3)]
+    store.delete(ids[1])
+    assert [j.id for j in store.get_many([ids[2], "job_missing", ids[1], ids[0]])] == [ids[2], ids[0]]
+    assert store.get_many([]) == []
 
 
 def test_requeue_without_counting_the_attempt(store: SqlJobStore) -> None:

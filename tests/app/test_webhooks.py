@@ -1,17 +1,13 @@
-"""Webhook URL rules, signatures, and background delivery with retries to a real local receiver."""
+"""Webhook URL rules and signatures (retries and their record: test_lifecycle.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from app.exceptions import UrlNotAllowed
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, new_job_id
-from app.store import SqlJobStore
-from app.webhooks import WebhookDelivery, WebhookDispatcher, check_url, job_event, sign, verify
-from tests.app.receiver import Receiver, verify_lessonlens
-from tests.app.server_proc import wait_for
+from app.webhooks import WebhookDelivery, check_url, job_event, sign, verify
+from tests.app.receiver import verify_lessonlens
 
 SECRET = "s3cret"
 
@@ -65,44 +61,3 @@ def _finished_job(webhook: str | None = None) -> Job:
                options={}, status=JobStatus.SUCCEEDED, webhook_url=webhook,
                stage_states={"subtitles": StageState(StageStatus.SUCCEEDED, 1.0, seconds=2.0,
                                                      files=("subtitles.srt",))})
-
-
-def test_dispatcher_retries_after_500_and_logs_every_attempt(tmp_path: Path) -> None:
-    store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    with Receiver(SECRET, statuses=[500, 500]) as receiver:
-        created = store.create(_finished_job(receiver.url))[0]
-        job = store.finish(created.id, JobStatus.SUCCEEDED)
-        assert job is not None
-        dispatcher = WebhookDispatcher(store, SECRET, tries=4, backoff_s=0.05, allow_private=True)
-        dispatcher.job_finished(job)  # as the start-up recovery does ...
-        dispatcher.start()  # ... and start() picks up pending events too: still one delivery chain
-        try:
-            final = wait_for(lambda: (j := store.get(job.id)) and j.webhook_state == "delivered" and j,
-                             10, "webhook delivery")
-        finally:
-            dispatcher.stop()
-    assert [d.status_code for d in final.deliveries] == [500, 500, 200]
-    assert [d.ok for d in final.deliveries] == [False, False, True]
-    ids = {r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received}
-    assert ids == {f"evt_{job.id}_succeeded"}
-    assert all(r["valid"] for r in receiver.received)
-    assert receiver.received[-1]["body"]["data"]["stages"]["subtitles"]["files"] == ["subtitles.srt"]
-    store.close()
-
-
-def test_dispatcher_gives_up_after_the_configured_tries(tmp_path: Path) -> None:
-    store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    with Receiver(SECRET, statuses=[503] * 10) as receiver:
-        created = store.create(_finished_job(receiver.url))[0]
-        job = store.finish(created.id, JobStatus.SUCCEEDED)
-        assert job is not None
-        dispatcher = WebhookDispatcher(store, SECRET, tries=3, backoff_s=0.02, allow_private=True)
-        dispatcher.start()
-        try:
-            final = wait_for(lambda: (j := store.get(job.id)) and j.webhook_state == "failed" and j,
-                             10, "webhook give-up")
-        finally:
-            dispatcher.stop()
-    assert len(final.deliveries) == 3 and len(receiver.received) == 3
-    assert final.status == JobStatus.SUCCEEDED  # delivery never changes the job
-    store.close()

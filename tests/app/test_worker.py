@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from app import stages as stage_graph
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, new_job_id
+from app.lifecycle import SERVER_STOPPED, JobLifecycle, LocalWebhooks, WebhookPolicy
+from app.metrics import WorkerMetrics
 from app.model_cache import ModelCache
 from app.queue import LocalQueue
 from app.settings import Settings
 from app.sources import media_dict
-from app.stages import Stage, StageContext, StageOutcome
+from app.stages import graph as stage_graph
+from app.stages.context import NoOptions, Stage, StageContext, StageOutcome
 from app.storage import LocalStorage
 from app.store import SqlJobStore
-from app.worker import WorkerContext, recover, run_job
+from app.worker import WorkerContext, run_job
 from pipelines import media
 from pipelines.exceptions import OptionsError
 from tests.app.server_proc import wait_for
@@ -27,26 +28,26 @@ from tests.app.server_proc import wait_for
 started = threading.Event()
 
 
-def _slow(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+def _slow(ctx: StageContext, options: NoOptions) -> StageOutcome:
     started.set()
     for i in range(2000):
         ctx.progress(i / 2000)
         threading.Event().wait(0.005)
-    return StageOutcome("succeeded", {})
+    return StageOutcome(StageStatus.SUCCEEDED, {})
 
 
-def _broken(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+def _broken(ctx: StageContext, options: NoOptions) -> StageOutcome:
     raise OptionsError("bad option x; use y")
 
 
-def _crash(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+def _crash(ctx: StageContext, options: NoOptions) -> StageOutcome:
     raise RuntimeError("boom")
 
 
 @pytest.fixture
 def fake_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, fn in (("slow", _slow), ("broken", _broken), ("crash", _crash)):
-        monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, fn))
+        monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, lambda: NoOptions, fn))
     monkeypatch.setattr("app.worker.PROGRESS_EVERY_S", 0.0)
     started.clear()
 
@@ -123,7 +124,11 @@ def test_queue_runs_jobs_and_recovery_requeues_interrupted_ones(ctx: WorkerConte
     finished: list[str] = []
     queue = LocalQueue(ctx.settings.model_copy(update={"workers": 2}), ctx.store, ctx.storage,
                        on_finished=lambda j: finished.append(j.id))
-    for job_id in recover(ctx.store, 3, lambda j: None):
+    metrics = WorkerMetrics()
+    webhooks = LocalWebhooks(ctx.store, WebhookPolicy(ctx.store, metrics, ""))
+    lifecycle = JobLifecycle(ctx.store, metrics, webhooks, max_attempts=3)
+    assert [j.status for j in lifecycle.recover(SERVER_STOPPED)] == [JobStatus.QUEUED]
+    for job_id in ctx.store.queued_ids():
         queue.enqueue(job_id)
     queue.start()
     try:

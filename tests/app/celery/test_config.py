@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.celery_app import WEBHOOK_TASK, CelerySettings, celery_config
+from app.celery.config import BATCH_WEBHOOK_TASK, WEBHOOK_TASK, CelerySettings, celery_config
 from app.settings import Settings
 
 
@@ -25,7 +25,7 @@ def test_config_for_long_jobs_on_redis() -> None:
     assert conf["worker_prefetch_multiplier"] == 1
     assert conf["broker_transport_options"]["visibility_timeout"] == 7200
     assert conf["broker_transport_options"]["global_keyprefix"] == "t:"
-    assert conf["task_routes"][WEBHOOK_TASK] == {"queue": "lessonlens"}
+    assert conf["task_routes"][WEBHOOK_TASK] == conf["task_routes"][BATCH_WEBHOOK_TASK] == {"queue": "lessonlens"}
 
 
 def test_rabbitmq_gets_no_redis_transport_options() -> None:

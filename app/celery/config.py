@@ -1,10 +1,10 @@
-"""The Celery application of the distributed setup (``LESSONLENS_QUEUE=celery``).
+"""Celery settings, configuration, task names and the app factory (``LESSONLENS_QUEUE=celery``).
 
 Long video jobs shape the configuration: a message is acknowledged only after its job ended
 (``acks_late``), each worker process reserves one message at a time (prefetch 1), and the Redis
 visibility timeout, after which an unacknowledged message is handed to another worker, is set
 above the longest job. A worker process that dies mid-job therefore loses nothing: the broker
-delivers the job again and ``app.celery_queue`` takes it over.
+delivers the job again and ``app.celery.worker`` takes it over.
 
 Jobs are routed by stage: ``LESSONLENS_CELERY_STAGE_QUEUES=subtitles=speech,ocr=cpu`` sends a job
 to the queue of its first mapped stage, so speech can run on GPU workers and OCR on CPU workers;
@@ -13,23 +13,23 @@ everything else (and webhook deliveries) goes to ``LESSONLENS_CELERY_DEFAULT_QUE
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from celery import Celery
-from kombu import Queue as KombuQueue
+from kombu.entity import Queue as KombuQueue
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.settings import Settings
 
-if TYPE_CHECKING:
-    from app.metrics import WorkerMetrics
-
 log = logging.getLogger(__name__)
 
+# The task names: what the producer sends and the workers register.
 RUN_JOB_TASK = "lessonlens.run_job"
 WEBHOOK_TASK = "lessonlens.deliver_webhook"
+BATCH_WEBHOOK_TASK = "lessonlens.deliver_batch_webhook"
 
 
 class CelerySettings(BaseSettings):
@@ -54,8 +54,6 @@ class CelerySettings(BaseSettings):
     @classmethod
     def _pairs(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().startswith("{"):
-            import json
-
             return json.loads(value)
         if isinstance(value, str):
             mapping: dict[str, str] = {}
@@ -104,40 +102,15 @@ def celery_config(settings: Settings, options: CelerySettings) -> dict[str, Any]
         "worker_send_task_events": False,
         "worker_hijack_root_logger": False,
         "task_default_queue": options.default_queue,
-        "task_queues": [KombuQueue(name) for name in options.all_queues()],
-        "task_routes": {WEBHOOK_TASK: {"queue": options.default_queue}},
+        "task_queues": [KombuQueue(name) for name in options.all_queues()],  # type: ignore[no-untyped-call]
+        "task_routes": {name: {"queue": options.default_queue} for name in (WEBHOOK_TASK, BATCH_WEBHOOK_TASK)},
         "task_create_missing_queues": True,
     }
 
 
-def make_celery(settings: Settings | None = None, options: CelerySettings | None = None,
-                metrics: WorkerMetrics | None = None) -> Celery:
-    """A Celery app configured from settings, with the lessonlens tasks registered; in a worker,
-    the tasks record what they do in ``metrics``."""
-    settings = settings or Settings()
-    options = options or CelerySettings()
+def make_celery(settings: Settings, options: CelerySettings) -> Celery:
+    """A Celery app configured from settings, without tasks: enough to send them (the API's
+    ``CeleryQueue``); ``app.celery.worker.make_worker_app`` adds the tasks."""
     app = Celery("lessonlens", set_as_current=False)
     app.config_from_object(celery_config(settings, options))
-    from app.celery_queue import register_tasks  # the tasks need the app; the queue module needs this one
-
-    register_tasks(app, settings, options, metrics)
     return app
-
-
-_app: Celery | None = None
-
-
-def get_app() -> Celery:
-    """The process-wide Celery app from the environment (what ``celery -A app.celery_app`` loads)."""
-    global _app
-    if _app is None:
-        _app = make_celery()
-    return _app
-
-
-def __getattr__(name: str) -> Any:
-    # `celery -A app.celery_app worker` looks up the module attribute `app`/`celery` lazily, so
-    # importing this module (e.g. from the API) never reads settings or touches the broker.
-    if name in ("app", "celery"):
-        return get_app()
-    raise AttributeError(name)

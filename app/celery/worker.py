@@ -1,0 +1,215 @@
+"""The Celery worker side: the tasks ``lessonlens worker`` processes run, over ``app.lifecycle``.
+
+The store stays the truth and a message carries only a job id, so running a message twice is
+harmless: ``store.claim`` lets one worker take a queued job. A worker killed mid-job leaves the
+job ``running`` and its message unacknowledged; the broker delivers it again (Redis: after the
+visibility timeout; RabbitMQ: when the connection drops) with ``redelivered`` set, and the task
+takes the job over (``JobLifecycle.recover``): it counts the lost attempt and runs it again, or
+fails it once ``LESSONLENS_MAX_ATTEMPTS`` is used up. The job finishes once, and its webhook
+event id (``evt_<job>_<status>``) is the same whichever worker sends it.
+
+Webhooks are Celery tasks too (one attempt each, by ``WebhookPolicy``; the next is scheduled with
+a countdown), so a delivery survives the worker that finished the job. The worker that ends a
+batch's last job marks the batch finished (once, whichever worker gets there) and queues its one
+``batch.finished`` webhook, ``evt_<batch>_finished``, delivered the same way.
+
+``celery -A app.celery.worker worker`` loads the app from the environment, as ``lessonlens worker``
+does (which also serves metrics and picks the pool).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from celery import Celery, Task
+from celery import signals as celery_signals
+
+from app.celery.config import BATCH_WEBHOOK_TASK, RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings, make_celery
+from app.jobs import Batch, BatchSummary, Job, JobStatus, aggregate
+from app.lifecycle import WORKER_LOST, JobLifecycle, WebhookPolicy
+from app.metrics import WorkerMetrics, process_exited
+from app.model_cache import ModelCache
+from app.settings import Settings
+from app.storage import LocalStorage
+from app.store import SqlJobStore
+from app.worker import WorkerContext, run_job
+
+log = logging.getLogger(__name__)
+
+
+class TaskWebhooks:
+    """``Notifier`` of a worker: each webhook attempt is a task on the default queue."""
+
+    def __init__(self, app: Celery, options: CelerySettings) -> None:
+        self._app = app
+        self._queue = options.default_queue
+
+    def job_ended(self, job: Job) -> None:
+        self._app.send_task(WEBHOOK_TASK, args=[job.id], queue=self._queue)
+
+    def batch_ended(self, batch: Batch, summary: BatchSummary) -> None:
+        self._app.send_task(BATCH_WEBHOOK_TASK, args=[batch.id], queue=self._queue)
+
+
+class _Process:
+    """What one worker process builds once: store, storage, models, lifecycle, webhook policy."""
+
+    def __init__(self, app: Celery, settings: Settings, options: CelerySettings, metrics: WorkerMetrics) -> None:
+        store = SqlJobStore(settings.resolved_database_url(), create=False)
+        models = ModelCache(settings)
+        if options.preload_models:
+            from pipelines.asr import AsrOptions  # the ASR stack loads only where jobs run
+
+            try:
+                models.whisper(AsrOptions().resolved_model())
+            except Exception as e:  # a job will report it properly; the worker still serves others
+                log.warning("could not preload the default ASR model: %s", e)
+        self.lifecycle = JobLifecycle(store, metrics, TaskWebhooks(app, options), settings.max_attempts)
+        self.webhooks = WebhookPolicy.from_settings(store, metrics, settings)
+        self.ctx = WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
+                                 models=models, on_finished=self.lifecycle.finished)
+        log.info("worker process ready: store %s, storage %s, models %s",
+                 store.url.split("@")[-1], settings.data_dir, ",".join(models.loaded()) or "none")
+
+
+class Worker:
+    """The tasks of a worker process; what they need is built once per process, on first use."""
+
+    def __init__(self, app: Celery, settings: Settings, options: CelerySettings,
+                 metrics: WorkerMetrics | None = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.options = options
+        self.metrics = metrics or WorkerMetrics()
+        self._process: _Process | None = None
+        self._lock = threading.Lock()
+
+    def process(self) -> _Process:
+        with self._lock:
+            if self._process is None:
+                self._process = _Process(self.app, self.settings, self.options, self.metrics)
+            return self._process
+
+    def migrate(self) -> None:
+        """Bring the store's schema up to date (once per worker, before any process forks)."""
+        from app.migrations import ensure_schema  # Alembic loads only here, once
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_schema(self.settings.resolved_database_url())
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.ctx.stopping.set()
+
+    def run(self, task: Task, job_id: str) -> str:
+        """Run a job; a redelivered one still ``running`` lost its worker and is taken over first."""
+        proc = self.process()
+        ctx = proc.ctx
+        if task.request.delivery_info.get("redelivered"):
+            proc.lifecycle.recover(WORKER_LOST, job_id)
+        with self.metrics.running.track_inprogress():
+            finished = run_job(job_id, ctx)
+        if finished is not None:
+            return finished.status.value
+        job = ctx.store.get(job_id)
+        if job is not None and job.status == JobStatus.QUEUED and ctx.stopping.is_set():
+            # Handed back by a stopping worker: queue a fresh message before this one is acked.
+            queue = task.request.delivery_info.get("routing_key") or self.options.default_queue
+            self.app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue)
+            return "handed back"
+        return "not runnable" if job is None else f"not runnable ({job.status.value})"
+
+    def deliver(self, job_id: str) -> str:
+        """One webhook attempt for a finished job; queues the next after a failure."""
+        proc = self.process()
+        job = proc.ctx.store.get(job_id)
+        pending = None if job is None else proc.webhooks.due(job)
+        if pending is None:
+            return "nothing to send"
+        result = proc.webhooks.attempt(pending)
+        if result.retry_in is not None:
+            self.app.send_task(WEBHOOK_TASK, args=[job_id], queue=self.options.default_queue,
+                               countdown=result.retry_in)
+        return result.outcome
+
+    def deliver_batch(self, batch_id: str, attempt: int) -> str:
+        """Attempt ``attempt`` of a finished batch's webhook; queues the next after a failure.
+
+        A batch has no delivery log in the store, so the attempt number travels with the task."""
+        proc = self.process()
+        store = proc.ctx.store
+        batch = store.get_batch(batch_id)
+        if batch is None or not batch.finished_at:
+            return "nothing to send"
+        # evt_<batch>_finished, with the same body on every try: the batch and its jobs have ended
+        pending = proc.webhooks.batch_due(batch, aggregate(store.get_many(batch.job_ids)), attempt)
+        if pending is None:
+            return "nothing to send"
+        result = proc.webhooks.attempt(pending)
+        if result.retry_in is not None:
+            self.app.send_task(BATCH_WEBHOOK_TASK, args=[batch_id, attempt + 1], queue=self.options.default_queue,
+                               countdown=result.retry_in)
+        return result.outcome
+
+
+def register_tasks(app: Celery, worker: Worker) -> None:
+    """Register the job and webhook tasks on ``app`` and the worker-process start-up hooks."""
+
+    @app.task(name=RUN_JOB_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+    def run_job_task(self: Task, job_id: str) -> str:
+        return worker.run(self, job_id)
+
+    @app.task(name=WEBHOOK_TASK, acks_late=True)  # type: ignore[untyped-decorator]
+    def deliver_webhook_task(job_id: str) -> str:
+        return worker.deliver(job_id)
+
+    @app.task(name=BATCH_WEBHOOK_TASK, acks_late=True)  # type: ignore[untyped-decorator]
+    def deliver_batch_webhook_task(batch_id: str, attempt: int = 1) -> str:
+        return worker.deliver_batch(batch_id, attempt)
+
+    def on_process_init(**_: Any) -> None:  # a prefork child: its own store connections and models
+        worker.process()
+
+    def on_worker_init(sender: Any = None, **_: Any) -> None:
+        worker.migrate()
+        if any(kind in str(getattr(sender, "pool_cls", "")).lower() for kind in ("solo", "thread")):
+            worker.process()  # the tasks run in this very process
+
+    def on_shutting_down(**_: Any) -> None:
+        worker.stop()
+
+    def on_process_shutdown(pid: int = 0, **_: Any) -> None:  # in the prefork child, as it exits
+        process_exited(pid or os.getpid())
+
+    celery_signals.worker_process_init.connect(on_process_init, weak=False)
+    celery_signals.worker_init.connect(on_worker_init, weak=False)
+    celery_signals.worker_shutting_down.connect(on_shutting_down, weak=False)
+    celery_signals.worker_process_shutdown.connect(on_process_shutdown, weak=False)
+
+
+def make_worker_app(settings: Settings | None = None, options: CelerySettings | None = None,
+                    metrics: WorkerMetrics | None = None) -> Celery:
+    """A Celery app with the lessonlens tasks registered; the tasks record what they do in
+    ``metrics`` (``lessonlens worker --metrics-port`` serves them)."""
+    settings = settings or Settings()
+    options = options or CelerySettings()
+    app = make_celery(settings, options)
+    register_tasks(app, Worker(app, settings, options, metrics))
+    return app
+
+
+_app: Celery | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # `celery -A app.celery.worker worker` looks up the module attribute `app`/`celery` lazily, so
+    # importing this module never reads settings or touches the broker.
+    global _app
+    if name in ("app", "celery"):
+        if _app is None:
+            _app = make_worker_app()
+        return _app
+    raise AttributeError(name)

@@ -1,0 +1,183 @@
+"""The Celery worker's tasks on a real SQLite store and a memory broker: a redelivered job whose
+worker was lost, and the job and batch webhooks as tasks against a real local receiver. The full
+path over Redis and PostgreSQL with a real SIGKILL is in test_distributed.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from celery import Celery, Task
+from pydantic import SecretStr
+
+from app.celery.config import BATCH_WEBHOOK_TASK, WEBHOOK_TASK, CelerySettings
+from app.celery.worker import Worker
+from app.jobs import Batch, Job, JobStatus, Source, WebhookState, new_batch_id, new_job_id
+from app.settings import Settings
+from app.store import JobStore
+from tests.app.receiver import Receiver
+
+SECRET = "worker-secret"
+
+
+@pytest.fixture
+def sent() -> list[dict[str, Any]]:
+    """The tasks the ``worker`` fixture sent."""
+    return []
+
+
+@pytest.fixture
+def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: list[dict[str, Any]]) -> Iterator[Worker]:
+    """A worker on a memory broker whose sent tasks are recorded in ``sent``."""
+    settings = Settings(data_dir=tmp_path, max_attempts=2, broker_url="memory://", webhook_secret=SecretStr(SECRET),
+                        allow_private_urls=True, webhook_tries=3, webhook_backoff_s=0.5, webhook_timeout_s=5)
+    worker = Worker(Celery("t", broker="memory://", set_as_current=False), settings,
+                    CelerySettings(preload_models=False))
+    worker.migrate()
+    monkeypatch.setattr(worker.app, "send_task", lambda name, **kw: sent.append({"name": name, **kw}))
+    yield worker
+    worker.process().ctx.store.close()
+
+
+def _store(worker: Worker) -> JobStore:
+    return worker.process().ctx.store
+
+
+def _task(redelivered: bool) -> Task:
+    return cast(Task, SimpleNamespace(request=SimpleNamespace(delivery_info={"redelivered": redelivered,
+                                                                             "routing_key": "lessonlens"})))
+
+
+def _job(store: JobStore, **fields: Any) -> Job:
+    job = Job(id=new_job_id(), owner="k", source=Source("path", "/nowhere.mp4"), stages=("subtitles",),
+              options={}, **fields)
+    store.create(job)
+    return job
+
+
+def _running_job(store: JobStore, extra_attempts: int = 0, cancel: bool = False) -> str:
+    job = _job(store)
+    assert store.claim(job.id) is not None  # a worker took it, then died
+    for _ in range(extra_attempts):
+        store.requeue(job.id, count_attempt=True)
+        assert store.claim(job.id) is not None
+    if cancel:
+        store.request_cancel(job.id)
+    return job.id
+
+
+def _end(store: JobStore, job_id: str, status: JobStatus = JobStatus.SUCCEEDED) -> Job:
+    job = store.finish(job_id, status, None if status == JobStatus.SUCCEEDED else "broke")
+    assert job is not None
+    return job
+
+
+def _batch(store: JobStore, jobs: int, webhook_url: str) -> Batch:
+    """A stored batch of ``jobs`` running jobs."""
+    batch = Batch(id=new_batch_id(), owner="k", folder="/in", stages=["subtitles"], options={},
+                  webhook_url=webhook_url)
+    for _ in range(jobs):
+        job = _job(store, metadata={"batch_id": batch.id})
+        assert store.claim(job.id) is not None
+        batch.job_ids.append(job.id)
+    store.create_batch(batch)
+    return batch
+
+
+# ---------------------------------------------------------------- a redelivered job
+
+
+def test_a_first_delivery_of_a_running_job_leaves_it_alone(worker: Worker) -> None:
+    store = _store(worker)
+    job_id = _running_job(store)
+    assert worker.run(_task(redelivered=False), job_id) == "not runnable (running)"
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.RUNNING and job.attempts == 1
+
+
+def test_a_redelivered_job_out_of_attempts_fails_with_the_reason(worker: Worker) -> None:
+    store = _store(worker)
+    job_id = _running_job(store, extra_attempts=1)  # attempt 2 of 2 was running
+    assert worker.run(_task(redelivered=True), job_id) == "not runnable (failed)"
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.FAILED and job.attempts == 2
+    assert job.error is not None and "LESSONLENS_MAX_ATTEMPTS=2" in job.error
+
+
+def test_a_redelivered_job_whose_cancel_was_asked_ends_cancelled(worker: Worker) -> None:
+    store = _store(worker)
+    job_id = _running_job(store, cancel=True)
+    assert worker.run(_task(redelivered=True), job_id) == "not runnable (cancelled)"
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.CANCELLED
+    assert job.error == "cancelled by request (its worker was lost)"
+
+
+# ---------------------------------------------------------------- webhooks as tasks
+
+
+def test_a_job_webhook_is_queued_then_retried_with_backoff(worker: Worker, sent: list[dict[str, Any]]) -> None:
+    store = _store(worker)
+    with Receiver(SECRET, statuses=[500]) as receiver:
+        job = _job(store, webhook_url=receiver.url)
+        store.claim(job.id)
+        worker.process().lifecycle.finished(_end(store, job.id))
+        assert sent == [{"name": WEBHOOK_TASK, "args": [job.id], "queue": "lessonlens"}]
+        assert worker.deliver(job.id) == "receiver answered HTTP 500"
+        assert sent[1:] == [{"name": WEBHOOK_TASK, "args": [job.id], "queue": "lessonlens", "countdown": 0.5}]
+        assert worker.deliver(job.id) == "delivered"
+        assert worker.deliver(job.id) == "nothing to send"  # a redelivered message: already done
+    final = store.get(job.id)
+    assert final is not None and final.webhook_state == WebhookState.DELIVERED
+    assert [d.attempt for d in final.deliveries] == [1, 2]
+    assert [r["headers"]["X-Lessonlens-Attempt"] for r in receiver.received] == ["1", "2"]
+    assert worker.metrics.registry.get_sample_value("lessonlens_webhook_attempts_total", {"outcome": "ok"}) == 1
+
+
+def test_the_worker_ending_a_batch_queues_its_webhook_once(worker: Worker, sent: list[dict[str, Any]]) -> None:
+    store = _store(worker)
+    batch = _batch(store, 2, webhook_url="http://127.0.0.1:9/hook")
+    finished = worker.process().lifecycle.finished
+    finished(_end(store, batch.job_ids[0]))
+    assert sent == []
+    last = _end(store, batch.job_ids[1])
+    finished(last)
+    finished(last)  # reported twice (a redelivered message): still one webhook
+    assert sent == [{"name": BATCH_WEBHOOK_TASK, "args": [batch.id], "queue": "lessonlens"}]
+
+
+def test_a_batch_delivery_retries_with_backoff_and_keeps_its_event_id(worker: Worker,
+                                                                     sent: list[dict[str, Any]]) -> None:
+    store = _store(worker)
+    with Receiver(SECRET, statuses=[500, 503]) as receiver:
+        batch = _batch(store, 2, webhook_url=receiver.url)
+        _end(store, batch.job_ids[0])
+        _end(store, batch.job_ids[1], JobStatus.CANCELLED)
+        assert worker.deliver_batch(batch.id, 1) == "nothing to send"  # not finished yet
+        assert store.finish_batch(batch.id)
+
+        assert worker.deliver_batch(batch.id, 1) == "receiver answered HTTP 500"
+        assert worker.deliver_batch(batch.id, 2) == "receiver answered HTTP 503"
+        assert worker.deliver_batch(batch.id, 3) == "delivered"
+    assert [(s["args"], s["countdown"]) for s in sent] == [([batch.id, 2], 0.5), ([batch.id, 3], 1.0)]
+    assert [r["headers"]["X-Lessonlens-Attempt"] for r in receiver.received] == ["1", "2", "3"]
+    assert {r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received} == {f"evt_{batch.id}_finished"}
+    assert all(r["valid"] for r in receiver.received)
+    assert len({r["body"]["created_at"] for r in receiver.received}) == 1  # the same body on every try
+    data = receiver.received[-1]["body"]["data"]
+    assert data["status"] == "partially_failed" and data["jobs"] == batch.job_ids
+    assert data["counts"]["succeeded"] == 1 and data["counts"]["cancelled"] == 1
+
+
+def test_a_batch_delivery_gives_up_after_the_last_try(worker: Worker, sent: list[dict[str, Any]]) -> None:
+    store = _store(worker)
+    with Receiver(SECRET, statuses=[500]) as receiver:
+        batch = _batch(store, 1, webhook_url=receiver.url)
+        _end(store, batch.job_ids[0])
+        assert store.finish_batch(batch.id)
+        assert worker.deliver_batch(batch.id, 3) == "receiver answered HTTP 500"
+    assert sent == []
+    assert len(receiver.received) == 1
