@@ -211,7 +211,7 @@ class Decoders:
             transcript = self.engine().transcribe(media.load_audio(path), self.options, screen=screen)
             segs = [asdict(s) for s in transcript.segments]
             return {"text": transcript.text, "segments": segs, "seconds": transcript.seconds,
-                    "loops_repaired": transcript.loops_repaired,
+                    "loops_repaired": transcript.loops_repaired, "language": transcript.language,
                     "vocabulary": [asdict(w) for w in transcript.vocabulary]}
 
         key = {"side": "lessonlens", "options": asdict(self.options), "fw": self.fw_version, "asr": self.asr_source,
@@ -310,11 +310,7 @@ def timing(items: list[Item], transcript: Any, profile_name: str = "netflix-en")
         result = build_cues(fake, profile, cuts)
         r = result.reading_speed
         assert r is not None
-        z = profile.shot_snap_s
-        crossing = sum(1 for c in result.cues for t in cuts
-                       if c.start + 1e-3 < t < c.end - 1e-3 and not c.words[0].start < t < c.words[-1].end)
-        near = sum(1 for c in result.cues for t in cuts for edge in (c.start, c.end + profile.min_gap_s)
-                   if 2e-3 < abs(edge - t) < z - 1e-3)
+        crossing, near = _cut_problems(list(result.cues), cuts, profile)
         print(f"{it.name:36} {r.cues:>4} {r.within / r.cues:>7.1%} {r.allowed:>7} {r.share_allowed:>14.1%} "
               f"{len(cuts):>4} {crossing:>8} {near:>4}")
         for k, v in enumerate((r.cues, r.within, r.allowed, r.within_allowed, crossing, near)):
@@ -325,6 +321,48 @@ def timing(items: list[Item], transcript: Any, profile_name: str = "netflix-en")
           f"{crossing:>8} {near:>4}")
     return {"cues": cues, "within": within, "allowed": allowed, "within_allowed": within_allowed,
             "share_within_allowed": round(share, 4), "crossing_cuts": crossing, "near_cuts": near}
+
+
+SHOT_VIDEOS = ("emk_cartoon_en", "emk_kdrama_en", "vsr_rezero_en", "rvo_anime_zh", "rvo_coldwar_zh",
+               "rvo_leon_zh_en", "svocr_drama_2line_zh", "svocr_drama_faint_zh")
+
+
+def _cut_problems(cues: list[Any], cuts: tuple[float, ...], profile: Any) -> tuple[int, int]:
+    """Cues whose display crosses a cut their speech does not; in/out times near a cut, not on it."""
+    crossing = sum(1 for c in cues for t in cuts
+                   if c.start + 1e-3 < t < c.end - 1e-3 and not c.words[0].start < t < c.words[-1].end)
+    near = sum(1 for c in cues for t in cuts for edge in (c.start, c.end + profile.min_gap_s)
+               if 2e-3 < abs(edge - t) < profile.shot_snap_s - 1e-3)
+    return crossing, near
+
+
+def shot_timing() -> dict[str, Any]:
+    """On the real videos with speech and cuts (whisper-base, language detected): cue times
+    against the shot changes, timed without and with them."""
+    from pipelines.subtitles import PROFILES, segment_words
+
+    profile = PROFILES["netflix-en"]
+    decoders = Decoders("whisper-base", {"language": "auto"})
+    print("\n== shot changes on real videos (whisper-base, language detected): cues crossing a cut their "
+          "speech does not / in or out within 12 frames of a cut, without -> with shot timing")
+    print(f"{'video':28} {'lang':>4} {'cuts':>4} {'cues':>4} {'crossing':>10} {'near':>8}")
+    total = [0, 0, 0, 0, 0]
+    for name in SHOT_VIDEOS:
+        path = TESTDATA / "video" / f"{name}.mp4"
+        doc = decoders.lessonlens(path)
+        words = _words(doc)
+        cuts = _shots(path)
+        if not words:
+            continue
+        plain, timed = segment_words(words, profile), segment_words(words, profile, cuts)
+        (c0, n0), (c1, n1) = _cut_problems(plain, cuts, profile), _cut_problems(timed, cuts, profile)
+        lang = doc.get("language", "?")
+        print(f"{name:28} {lang:>4} {len(cuts):>4} {len(timed):>4} {c0:>4} -> {c1:<3} {n0:>2} -> {n1:<3}")
+        for k, v in enumerate((len(timed), c0, c1, n0, n1)):
+            total[k] += v
+    print(f"{'total':28} {'':>4} {'':>4} {total[0]:>4} {total[1]:>4} -> {total[2]:<3} {total[3]:>2} -> {total[4]:<3}")
+    return {"cues": total[0], "crossing_before": total[1], "crossing_after": total[2], "near_before": total[3],
+            "near_after": total[4]}
 
 
 # ---------------------------------------------------------------- screen-aware vocabulary
@@ -477,6 +515,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="an AsrOptions field for lessonlens, e.g. hallucination_silence_threshold=2")
     parser.add_argument("--speed", action="store_true", help="also time the stage against faster-whisper alone")
+    parser.add_argument("--shots", action="store_true",
+                        help="also time cues to the cuts of the real videos with speech (whisper-base)")
     parser.add_argument("--vocabulary", action="store_true",
                         help="also measure screen-aware vocabulary on generated tutorials (runs OCR)")
     parser.add_argument("--repeat", type=int, default=2)
@@ -490,6 +530,8 @@ def main() -> None:
         decoders = [Decoders(m, parse_sets(args.set)) for m in args.models]
         results["accuracy"] = [accuracy(items, d) for d in decoders]
         results["timing"] = timing(items, decoders[0].lessonlens)
+    if args.shots:
+        results["shots"] = shot_timing()
     if args.vocabulary:
         results["vocabulary"] = vocabulary(Decoders(args.models[0], parse_sets(args.set)))
     if args.speed:
