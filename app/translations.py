@@ -124,6 +124,9 @@ def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str 
     if target is not None:
         check_language(target)
     doc = load_document(out_dir, job_id, profile, target)
+    if target is not None and target.split("-")[0].lower() == doc.source_language.split("-")[0].lower():
+        raise InvalidInput(f"the target language {target!r} is this job's source language; choose another.",
+                           code="invalid_language")
     version_: XliffVersion = "2.1" if version == "2.1" else "1.2"
     return write_xliff(doc, version_)
 

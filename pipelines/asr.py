@@ -21,6 +21,7 @@ during it as hotwords, and words that match a term but for case take the screen'
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -42,6 +43,14 @@ ENGLISH_MODEL = "whisper-tiny.en"
 MULTILINGUAL_MODEL = "whisper-base"
 WHISPER_MODELS = (ENGLISH_MODEL, MULTILINGUAL_MODEL)
 SAMPLE_RATE = 16_000
+
+
+@functools.cache
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper models understand (faster-whisper's own list)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
 
 
 @dataclass(frozen=True)
@@ -93,9 +102,10 @@ class AsrOptions:
             )
         if not 1 <= self.beam_size <= 20:
             raise OptionsError(f"beam_size must be between 1 and 20, got {self.beam_size}.")
-        if self.language != "auto" and not (self.language.isalpha() and 2 <= len(self.language) <= 3):
+        if self.language != "auto" and self.language not in whisper_languages():
             raise OptionsError(
-                f"language must be 'auto' or an ISO 639-1 code like 'en', got {self.language!r}."
+                f"language must be 'auto' or a language code Whisper knows (en, de, fr, ... "
+                f"{len(whisper_languages())} in all), got {self.language!r}."
             )
         if not 1.0 <= self.compression_ratio_threshold <= 10.0:
             raise OptionsError(

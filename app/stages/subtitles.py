@@ -121,7 +121,8 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     try:
-        audio = media.load_audio(ctx.media_path)
+        # The decode is the first ~5 % of the stage; its reports also let a cancel stop it.
+        audio = media.load_audio(ctx.media_path, progress=lambda f: ctx.progress(0.05 * f))
     except NoAudioError:
         return _no_speech(ctx, "no speech track: the audio stream holds no samples")
     timings["decode_s"] = time.monotonic() - t0
