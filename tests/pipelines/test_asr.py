@@ -49,7 +49,7 @@ def test_options_resolve_models() -> None:
     [
         ({"model": "whisper-large"}, "Unknown Whisper model"),
         ({"beam_size": 0}, "beam_size"),
-        ({"language": "english!"}, "ISO 639-1"),
+        ({"language": "english!"}, "language code Whisper knows"),
         ({"model": "whisper-tiny.en", "language": "de"}, "only understands English"),
         ({"temperature": 0.2}, "Unknown ASR option"),
         ({"vad_filter": "yes"}, "true or false"),
