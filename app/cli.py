@@ -17,7 +17,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app import cli_translation
 from app.settings import Settings
-from pipelines.exceptions import PipelineError
+from app.stages import ocr, subtitles
+from app.stages.graph import DEFAULT_STAGES, STAGES, normalise_options, plan
+from app.stages.options import dump_options
+from app.stages.subtitles import DEFAULT_PROFILE, SubtitlesOptions
+from pipelines.exceptions import OptionsError, PipelineError
 
 cli = typer.Typer(
     add_completion=False,
@@ -27,6 +31,9 @@ cli = typer.Typer(
 models_cli = typer.Typer(no_args_is_help=True, help="List and install the models lessonlens uses.")
 cli.add_typer(models_cli, name="models")
 err = Console(stderr=True)
+_STAGES_HELP = "Comma-separated stages to run: " + ", ".join(
+    f"{s.name} ({s.description.rstrip('.')})" for s in STAGES.values()) + "."
+_DEFAULT_STAGES = ",".join(DEFAULT_STAGES)
 log = logging.getLogger("lessonlens")
 
 
@@ -45,50 +52,82 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _stage_list(stages: str) -> list[str]:
+    return [s.strip() for s in stages.split(",") if s.strip()]
+
+
+def _set_options(assignments: list[str] | None) -> dict[str, dict[str, object]]:
+    """``--option STAGE.KEY=VALUE`` assignments as options by stage (values are JSON, else text)."""
+    out: dict[str, dict[str, object]] = {}
+    for item in assignments or []:
+        target, sep, raw = item.partition("=")
+        stage, dot, key = target.partition(".")
+        if not (sep and dot and stage and key):
+            raise _fail(f"--option {item!r}: expected STAGE.KEY=VALUE, e.g. subtitles.beam_size=3.")
+        try:
+            value: object = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(stage, {})[key] = value
+    return out
+
+
+def _stage_options(requested: list[str], flags: SubtitlesOptions,
+                   assignments: list[str] | None) -> dict[str, dict[str, object]]:
+    """Options by stage, normalised by the stage graph: the subtitle flags, overridden by
+    ``--option`` assignments (raises OptionsError)."""
+    given = _set_options(assignments)
+    planned = plan(requested)
+    stray = sorted(set(given) - set(planned))
+    if stray:
+        raise OptionsError(f"--option given for stage(s) not run: {', '.join(stray)}. "
+                           f"Running: {', '.join(planned)}.")
+    if subtitles.NAME in planned:
+        from_flags = dump_options(flags, subtitles.STAGE.fixed)
+        given[subtitles.NAME] = {**from_flags, **given.get(subtitles.NAME, {})}
+    return normalise_options(requested, given)
+
+
+_OPTION_HELP = ("Any stage option as STAGE.KEY=VALUE (VALUE is JSON or text), e.g. ocr.engine=easyocr "
+                "or ocr.roi=[0,0.8,1,1]; repeatable. `GET /v1/stages` lists every option.")
+
+
 @cli.command()
 def process(
     media_file: Annotated[Path, typer.Argument(help="Video or audio file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("out"),
-    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "subtitles",
+    stages: Annotated[str, typer.Option(help=_STAGES_HELP)] = _DEFAULT_STAGES,
     language: Annotated[str, typer.Option(help="Spoken language code, or 'auto' to detect.")] = "en",
     model: Annotated[str, typer.Option(help="auto, whisper-tiny.en or whisper-base.")] = "auto",
-    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = "netflix-en",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
     beam_size: Annotated[int, typer.Option(help="Beam search width.")] = 5,
     vad: Annotated[bool, typer.Option(help="Voice-activity filter.")] = True,
     prompt: Annotated[str | None, typer.Option(help="Initial prompt (names, terms).")] = None,
     hotwords: Annotated[str | None, typer.Option(help="Words to favour.")] = None,
-    ocr_engine: Annotated[str, typer.Option(help="OCR engine: rapidocr or easyocr.")] = "rapidocr",
+    ocr_engine: Annotated[str | None, typer.Option(help="OCR engine: rapidocr or easyocr.")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-O", help=_OPTION_HELP)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Process one media file and write the results into OUT.
 
-    Stages: subtitles, ocr (on-screen text), classify (learning content?), fit (shorten
-    over-long cues). classify and fit add subtitles themselves.
+    A stage adds the stages it needs (see --stages); --option sets any stage option.
     """
     from app.model_cache import ModelCache
-    from app.stages import StageContext, run_stages, write_json
+    from app.stages.context import StageContext, StageOutcome, write_json
+    from app.stages.graph import run_stages
     from pipelines import media
 
     _setup_logging(verbose)
     settings = Settings()
-    requested = [s.strip() for s in stages.split(",") if s.strip()]
-    sub_opts: dict[str, Any] = {
-        "language": language,
-        "model": model,
-        "profile": profile,
-        "beam_size": beam_size,
-        "vad_filter": vad,
-    }
-    if prompt:
-        sub_opts["initial_prompt"] = prompt
-    if hotwords:
-        sub_opts["hotwords"] = hotwords
-    options: dict[str, dict[str, Any]] = {"subtitles": sub_opts}
-    if "ocr" in requested:
-        options["ocr"] = {"engine": ocr_engine}
+    requested = _stage_list(stages)
     started = time.monotonic()
     created = not out.exists()
     try:
+        if ocr_engine and ocr.NAME in plan(requested):  # the flag is ignored when ocr does not run
+            option = [*(option or []), f"{ocr.NAME}.engine={ocr_engine}"]
+        flags = SubtitlesOptions(language=language, model=model, profile=profile, beam_size=beam_size,
+                                 vad_filter=vad, initial_prompt=prompt, hotwords=hotwords)
+        options = _stage_options(requested, flags, option)
         info = media.probe(media_file)
         log.info(
             "media %s: %.1f s, audio=%s, video=%s %sx%s",
@@ -117,8 +156,8 @@ def process(
                 progress=lambda f: bar.update(task, completed=f),
             )
 
-            def on_stage(name: str, state: str, outcome: Any) -> None:
-                if state == "running":
+            def on_stage(name: str, state: str, outcome: StageOutcome | None) -> None:
+                if outcome is None:
                     bar.update(task, description=name, completed=0.0)
                     log.info("stage %s: running", name)
                 else:
@@ -150,17 +189,16 @@ def process(
     typer.echo(f"  summary: {out / 'result.json'}")
 
 
-def _stage_options(language: str, profile: str) -> dict[str, dict[str, Any]]:
-    return {"subtitles": {"language": language, "profile": profile}}
-
-
-def _runner(in_dir: Path, out: Path, stages: str, jobs: int, language: str, profile: str) -> Any:
-    from app.batch import BatchOptions, BatchRunner
+def _runner(in_dir: Path, out: Path, stages: str, jobs: int, language: str, profile: str,
+            option: list[str] | None) -> Any:
+    from app.folders import BatchOptions, BatchRunner
     from app.model_cache import ModelCache
 
-    requested = tuple(s.strip() for s in stages.split(",") if s.strip())
-    options = BatchOptions(stages=requested, stage_options=_stage_options(language, profile), concurrency=jobs)
+    requested = _stage_list(stages)
     try:
+        flags = SubtitlesOptions(language=language, profile=profile)
+        options = BatchOptions(stages=tuple(requested), concurrency=jobs,
+                               stage_options=_stage_options(requested, flags, option))
         return BatchRunner(in_dir, out, options, ModelCache(Settings()))
     except PipelineError as e:
         raise _fail(str(e)) from None
@@ -170,16 +208,17 @@ def _runner(in_dir: Path, out: Path, stages: str, jobs: int, language: str, prof
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="Folder to process (searched recursively).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results, mirrored per file.")] = Path("out"),
-    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "subtitles",
+    stages: Annotated[str, typer.Option(help=_STAGES_HELP)] = _DEFAULT_STAGES,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Files processed at once.")] = 1,
     language: Annotated[str, typer.Option(help="Spoken language code, or 'auto'.")] = "en",
-    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = "netflix-en",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
+    option: Annotated[list[str] | None, typer.Option("--option", "-O", help=_OPTION_HELP)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Process every media file under IN_DIR; rerun to resume (finished files are skipped)."""
     _setup_logging(verbose)
-    runner = _runner(in_dir, out, stages, jobs, language, profile)
-    from app.batch import discover
+    runner = _runner(in_dir, out, stages, jobs, language, profile, option)
+    from app.folders import discover
 
     total = sum(1 for _ in discover(runner.in_dir))
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -215,17 +254,18 @@ def batch(
 def watch(
     in_dir: Annotated[Path, typer.Argument(help="Hot folder to watch.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results, mirrored per file.")] = Path("out"),
-    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "subtitles",
+    stages: Annotated[str, typer.Option(help=_STAGES_HELP)] = _DEFAULT_STAGES,
     language: Annotated[str, typer.Option(help="Spoken language code, or 'auto'.")] = "en",
-    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = "netflix-en",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.")] = 2.0,
     stop_after: Annotated[int, typer.Option(help="Exit after this many files (0: run until Ctrl-C).")] = 0,
+    option: Annotated[list[str] | None, typer.Option("--option", "-O", help=_OPTION_HELP)] = None,
 ) -> None:
     """Process files as they arrive in IN_DIR, once fully written (size stable)."""
-    from app.batch import watch as watch_folder
+    from app.folders import watch as watch_folder
 
     _setup_logging(False)
-    runner = _runner(in_dir, out, stages, 1, language, profile)
+    runner = _runner(in_dir, out, stages, 1, language, profile, option)
     handled: list[Any] = []
 
     def on_file(report: Any) -> None:
@@ -246,13 +286,13 @@ def fit(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Fitted file (default: NAME.fit.EXT).")] = None,
     language: Annotated[str, typer.Option(help="Language of the subtitles (en, de, fr, es, ...).")] = "en",
     mode: Annotated[str, typer.Option(help="reading (characters per second) or speaking (syllables).")] = "reading",
-    profile: Annotated[str, typer.Option(help="Subtitle style profile for reading mode.")] = "netflix-en",
+    profile: Annotated[str, typer.Option(help="Subtitle style profile for reading mode.")] = DEFAULT_PROFILE,
     lm: Annotated[str, typer.Option(help="Use the language model: auto, always or never.")] = "auto",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Shorten over-long cues of a subtitle file to their own slots; timings unchanged."""
     from app.model_cache import ModelCache
-    from app.stages import write_atomic, write_json
+    from app.stages.context import write_atomic, write_json
     from pipelines.fit.subtitle_file import SubtitleFitOptions, fit_subtitles
 
     _setup_logging(verbose)

@@ -15,6 +15,7 @@ import typer
 
 from app.exceptions import AppError
 from app.settings import Settings
+from app.stages.subtitles import SUBTITLES_JSON
 from pipelines.exceptions import PipelineError, TranslationFileError
 from pipelines.subtitles import PROFILES, StyleProfile
 
@@ -27,9 +28,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _folder_profile(folder: Path, profile: str | None) -> StyleProfile:
     if profile is None:
         try:
-            profile = str(json.loads((folder / "subtitles.json").read_text(encoding="utf-8")).get("profile"))
+            profile = str(json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8")).get("profile"))
         except (OSError, ValueError):
-            raise _fail(f"{folder} has no subtitles.json: run `lessonlens process MEDIA -o {folder}` first") from None
+            raise _fail(f"{folder} has no {SUBTITLES_JSON}: run `lessonlens process MEDIA -o {folder}` first") from None
     if profile not in PROFILES:
         raise _fail(f"unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}")
     return PROFILES[profile]
@@ -67,7 +68,7 @@ def export_command(
     if out is None:
         sys.stdout.buffer.write(data)
         return
-    from app.stage_io import write_atomic
+    from app.stages.context import write_atomic
 
     write_atomic(out, data)
     typer.echo(f"wrote {out} (XLIFF {version}, {data.count(b'<unit ') or data.count(b'<trans-unit ')} units)",

@@ -26,6 +26,7 @@ from app.api import classify as classify_routes
 from app.api import fit as fit_routes
 from app.api import health as health_routes
 from app.api import jobs as job_routes
+from app.api import stages as stage_routes
 from app.api import translations as translation_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify_routes.router)
     app.include_router(fit_routes.router)
     app.include_router(health_routes.router)
+    app.include_router(stage_routes.router)
     app.include_router(web_routes.router)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -99,16 +100,20 @@ class ModelCache:
         return self.get("classifier", load)
 
     def fitter(self) -> SentenceFitter:
-        """The sentence fitter (MiniLM, and SmolLM2 on llama.cpp or CTranslate2)."""
+        """The sentence fitter (MiniLM, spaCy's English parser, and SmolLM2 on llama.cpp or
+        CTranslate2). The LM's threads: ``cpu_threads``, or else the CPUs shared out between the
+        workers and the API process (llama.cpp's threads wait for each other, so more threads than
+        free cores makes a call slower, not faster)."""
 
         def load() -> SentenceFitter:
             from pipelines.fit.lm import load_lm
             from pipelines.fit.lm_prompt import LMSettings
             from pipelines.fit.sentence import SentenceFitter
+            from pipelines.fit.syntax import load_parser
 
-            lm = load_lm(self.settings.model_dir, LMSettings(threads=self.settings.cpu_threads or 2,
-                                                             runtime=self.settings.lm_runtime))
+            threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) // (self.settings.workers + 1))
+            lm = load_lm(self.settings.model_dir, LMSettings(threads=threads, runtime=self.settings.lm_runtime))
             lm.warm_up()
-            return SentenceFitter(self.embedder(), lm)
+            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir))
 
         return self.get("fitter", load)

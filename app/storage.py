@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from app.stages import write_atomic
+from app.stages.context import write_atomic
 
 log = logging.getLogger(__name__)
 

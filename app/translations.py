@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.exceptions import Conflict, InvalidInput
-from app.stage_io import write_atomic, write_json
+from app.stages.context import write_atomic, write_json
+from app.stages.ocr import OCR_JSON
+from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
 from pipelines.translation.units import SourceCue, TranslationDocument, build_document, screen_texts
@@ -36,11 +38,9 @@ from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 if TYPE_CHECKING:
     from app.model_cache import ModelCache
     from pipelines.fit.sentence import SentenceFitter
+    from pipelines.ocr.tracking import Box
     from pipelines.translation.merge import MergeResult
 
-SUBTITLES_JSON = "subtitles.json"
-SUBTITLES_SRT = "subtitles.srt"
-OCR_JSON = "ocr.json"
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
 NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
@@ -88,13 +88,18 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _box(values: Any) -> Box:
+    left, top, right, bottom = (float(v) for v in values)
+    return (left, top, right, bottom)
+
+
 def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
     """The translation units of a results folder.
 
     Raises:
         Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
     """
-    from pipelines.ocr.tracking import TextEvent
+    from pipelines.ocr.tracking import TextEvent  # imported on use: keeps the CLI's start fast
 
     subs = _read_json(out_dir / SUBTITLES_JSON)
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]))
@@ -103,7 +108,7 @@ def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str
         raise Conflict("this job has no subtitles to translate: run it with the subtitles stage on media "
                        "with speech.", code="nothing_to_translate")
     ocr = _read_json(out_dir / OCR_JSON) or {}
-    events = [TextEvent(float(e["start"]), float(e["end"]), tuple(e["box"]), str(e["text"]),  # type: ignore[arg-type]
+    events = [TextEvent(float(e["start"]), float(e["end"]), _box(e["box"]), str(e["text"]),
                         float(e.get("confidence", 1.0)), int(e.get("scene", 0)))
               for e in ocr.get("events") or []]
     return build_document(job_id, str(subs.get("language") or "en"), cues, profile, profile.name,
@@ -119,6 +124,9 @@ def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str 
     if target is not None:
         check_language(target)
     doc = load_document(out_dir, job_id, profile, target)
+    if target is not None and target.split("-")[0].lower() == doc.source_language.split("-")[0].lower():
+        raise InvalidInput(f"the target language {target!r} is this job's source language; choose another.",
+                           code="invalid_language")
     version_: XliffVersion = "2.1" if version == "2.1" else "1.2"
     return write_xliff(doc, version_)
 

@@ -20,7 +20,8 @@ from app.jobs import Job, JobStatus, Source, StageState, StageStatus, now_iso
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.sources import fetch_url, media_dict
-from app.stages import StageContext, StageOutcome, run_stages
+from app.stages.context import StageContext, StageOutcome
+from app.stages.graph import run_stages
 from app.storage import Storage
 from app.store import JobStore
 from pipelines.exceptions import PipelineError

@@ -330,7 +330,8 @@ def timing(items: list[Item], transcript: Any, profile_name: str = "netflix-en")
 def run_speed(name: str, clip: str, repeat: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
     from app.model_cache import ModelCache
     from app.settings import Settings
-    from app.stages import StageContext, run_stages
+    from app.stages.context import StageContext
+    from app.stages.graph import run_stages
     from pipelines import media
 
     cache = ModelCache(Settings())

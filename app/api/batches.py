@@ -1,6 +1,6 @@
 """Batches: ``POST /v1/batches`` (a folder under an allowed root, one job per media file) and reads.
 
-Each file found by ``app.batch.discover`` goes through ``submit_job`` as a path source; a file
+Each file found by ``app.folders.discover`` goes through ``submit_job`` as a path source; a file
 that is not usable media is listed in the batch as rejected, with the reason, and never stops it.
 """
 
@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.jobs import job_view
 from app.api.submit import Submission, check_webhook_url, submit_job, validate_request
-from app.batch import discover
 from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
+from app.folders import discover
 from app.jobs import Batch, Job, Rejected, aggregate, new_batch_id
+from app.stages.graph import DEFAULT_STAGES
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -29,7 +30,7 @@ class BatchRequest(BaseModel):
     """The body of ``POST /v1/batches``."""
 
     folder: str
-    stages: list[str] = Field(default_factory=lambda: ["subtitles"])
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES))
     options: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     webhook_url: str | None = None

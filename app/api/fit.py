@@ -44,6 +44,9 @@ class FitRequest(BaseModel):
     similarity_floor: float = Field(0.8, ge=0, le=1, description="Least meaning kept (MiniLM cosine).")
     lm: Literal["auto", "always", "never"] = "auto"
     check_lines: bool = Field(False, description="Reading mode: also require the profile's lines (a cue).")
+    time_budget_s: float | None = Field(
+        0.5, gt=0, le=30, description="Wall time for this text in s; when it ends the best candidate so far is "
+        "returned, with a note. null: no limit.")
 
     @model_validator(mode="after")
     def _one_slot(self) -> FitRequest:
@@ -79,6 +82,7 @@ class FitResponse(BaseModel):
     changed: bool
     original_estimate: float
     elapsed_s: float
+    note: str = ""
     candidates: list[CandidateOut]
 
 
@@ -89,6 +93,7 @@ def _run(services: Services, req: FitRequest) -> FitResult:
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
         profile=req.profile, syllables_per_second=req.syllables_per_second,
         similarity_floor=req.similarity_floor, lm=req.lm, check_lines=req.check_lines,
+        time_budget_s=req.time_budget_s,
     )
     # The fitter holds one LM context and one MiniLM encoder: one call at a time.
     with fitter_lock:

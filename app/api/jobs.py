@@ -29,6 +29,8 @@ from app.api.errors import ErrorBody
 from app.api.submit import Submission, submit_job
 from app.exceptions import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.jobs import Job, JobStatus, StageStatus
+from app.stages import subtitles
+from app.stages.graph import DEFAULT_STAGES
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -44,11 +46,12 @@ class JobRequest(BaseModel):
     """JSON submission: ``source`` is a path under an allowed root or an http(s) URL."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"source": "lesson.mp4", "stages": ["subtitles"], "options": {"subtitles": {"language": "en"}},
+        {"source": "lesson.mp4", "stages": list(DEFAULT_STAGES), "options": {subtitles.NAME: {"language": "en"}},
          "metadata": {"course": "safety-101"}}]})
 
     source: str = Field(min_length=1, max_length=4096, description="Path under an allowed root, or URL.")
-    stages: list[str] = Field(default_factory=lambda: ["subtitles"], min_length=1, max_length=16)
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES), min_length=1, max_length=16,
+                              description="Stage names (GET /v1/stages lists them).")
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Options by stage name.")
     webhook_url: str | None = Field(default=None, max_length=2048)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Returned as given (≤ 16 KB).")
@@ -59,7 +62,7 @@ _MULTIPART_SCHEMA = {
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "The media file."},
         "stages": {"type": "string", "description": "Comma-separated stages or a JSON list.",
-                   "default": "subtitles"},
+                   "default": ",".join(DEFAULT_STAGES)},
         "options": {"type": "string", "description": "JSON object: options by stage name."},
         "webhook_url": {"type": "string"},
         "metadata": {"type": "string", "description": "JSON object."},
@@ -121,7 +124,7 @@ def _json_field(raw: Any, name: str, default: Any) -> Any:
 
 def _stages_field(raw: Any) -> list[str]:
     if raw is None or raw == "":
-        return ["subtitles"]
+        return list(DEFAULT_STAGES)
     if isinstance(raw, str) and raw.strip().startswith("["):
         value = _json_field(raw, "stages", None)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

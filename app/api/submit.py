@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ from typing import Any
 from anyio import to_thread
 from starlette.datastructures import FormData, UploadFile
 
-from app import stages as stage_graph
 from app.api import Services
 from app.exceptions import InvalidInput, TooManyJobs
 from app.jobs import Job, Source, StageState, new_job_id
 from app.settings import Settings
 from app.sources import check_source_url, is_url, media_dict, probe_or_415, receive_upload, resolve_path
+from app.stages.graph import STAGES, normalise_options, plan
 from app.storage import safe_filename
 from app.webhooks import WebhookDelivery
 from pipelines.models import model_path
@@ -46,26 +45,30 @@ class Submission:
     form: FormData | None = None
 
 
-def _check_stage_options(name: str, options: Mapping[str, Any], settings: Settings) -> None:
-    """Validate one stage's options as the worker will parse them (raises OptionsError)."""
-    generic = getattr(stage_graph, "validate_options", None)  # the stage graph's own, once it has one
-    if callable(generic):
-        generic(name, options)
-    elif name == "subtitles":
-        asr, _profile = stage_graph.parse_subtitle_options(options)
-        model_path(asr.resolved_model(), settings.model_dir)  # ModelNotInstalledError -> 503
+def _check_models(planned: list[str], options: dict[str, dict[str, object]], settings: Settings) -> None:
+    """Refuse a job whose stages need a model this server has not installed (the worker could
+    only fail it later).
+
+    Raises:
+        ModelNotInstalledError: naming the model and its install command (503).
+    """
+    for name in planned:
+        for model in STAGES[name].required_models(options[name]):
+            model_path(model, settings.model_dir)
 
 
-def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """Planned stages (dependencies added, in order) and per-stage options.
+def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], dict[str, dict[str, object]]]:
+    """Planned stages (dependencies added, in order) and their options, normalised: every option
+    of every planned stage, defaults filled in, as the job stores them and the worker reads them.
 
     Raises:
         OptionsError / InvalidInput: unknown stages or options, options for stages not requested,
         bad metadata.
+        ModelNotInstalledError: a stage would need a model that is not installed.
     """
     if not isinstance(sub.stages, list) or not all(isinstance(s, str) for s in sub.stages):
         raise InvalidInput("stages must be a list of stage names.", code="validation_error")
-    planned = stage_graph.plan(sub.stages)
+    planned = plan(sub.stages)
     if not isinstance(sub.options, dict) or not all(isinstance(v, dict) for v in sub.options.values()):
         raise InvalidInput("options must be an object of objects: {\"stage name\": {option: value}}.",
                            code="validation_error")
@@ -73,17 +76,14 @@ def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], di
     if stray:
         raise InvalidInput(f"options given for stage(s) not requested: {', '.join(stray)}. "
                            f"Requested: {', '.join(planned)}.", code="invalid_options")
-    for name in planned:
-        try:
-            _check_stage_options(name, sub.options.get(name, {}), settings)
-        except (TypeError, ValueError) as e:
-            raise InvalidInput(f"bad {name} options: {e}.", code="invalid_options") from None
+    options = normalise_options(planned, sub.options)
+    _check_models(planned, options, settings)
     if not isinstance(sub.metadata, dict):
         raise InvalidInput("metadata must be a JSON object.", code="validation_error")
     if len(json.dumps(sub.metadata)) > MAX_METADATA_BYTES:
         raise InvalidInput(f"metadata is larger than {MAX_METADATA_BYTES} bytes of JSON.",
                            code="validation_error")
-    return planned, {k: dict(v) for k, v in sub.options.items()}
+    return planned, options
 
 
 def check_webhook_url(url: str, settings: Settings) -> None:
@@ -131,7 +131,7 @@ def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
 
 
 def _admit(services: Services, owner: str, sub: Submission, planned: list[str],
-           options: dict[str, dict[str, Any]], idempotency_key: str | None) -> tuple[Job, bool]:
+           options: dict[str, dict[str, object]], idempotency_key: str | None) -> tuple[Job, bool]:
     """Blocking, in one worker thread (one hop instead of four): the idempotent replay, the queue
     limit, the webhook URL, the source (received and probed), then the job row."""
     s = services.settings

@@ -27,6 +27,7 @@ from app.api.fit import fitter_lock
 from app.api.jobs import JobId, load_job
 from app.exceptions import Conflict, InvalidInput, PayloadTooLarge
 from app.jobs import Job, StageStatus
+from app.stages import subtitles
 from app.webhooks import WebhookEvent
 from pipelines.exceptions import PipelineError, TranslationFileError
 
@@ -43,13 +44,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code 
 
 
 def _profile(job: Job) -> StyleProfile:
-    from app.stages import parse_subtitle_options
-
-    return parse_subtitle_options(job.options.get("subtitles", {}))[1]
+    return subtitles.STAGE.parse(job.options.get(subtitles.NAME, {})).style()
 
 
 def _results(services: Services, job: Job) -> Path:
-    state = job.stage_states.get("subtitles")
+    state = job.stage_states.get(subtitles.NAME)
     if state is None or state.status != StageStatus.SUCCEEDED:
         raise Conflict(f"job {job.id} has no subtitles to translate (the subtitles stage "
                        f"{'did not run' if state is None else state.status.value}); results come when it "

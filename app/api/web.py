@@ -18,12 +18,12 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from app import stages as stage_graph
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.jobs import JobId, load_job
 from app.api.links import source_link
 from app.exceptions import NotFound
+from app.stages import subtitles
 from pipelines.subtitles import PROFILES
 
 router = APIRouter()
@@ -49,12 +49,12 @@ async def index() -> FileResponse:
 
 @router.get("/web/config.json", include_in_schema=False)
 async def web_config() -> dict[str, Any]:
-    """What the upload form offers: the stage graph's stages and the subtitle style profiles."""
+    """What the upload form offers beside the stages (``GET /v1/stages``): the subtitle style
+    profiles, and the stage its language and profile choices are options of."""
     return {
-        "stages": [{"name": s.name, "description": s.description, "needs": list(s.needs)}
-                   for s in stage_graph.STAGES.values()],
+        "subtitle_stage": subtitles.NAME,
         "profiles": [{"name": p.name, "description": p.description} for p in PROFILES.values()],
-        "default_profile": "netflix-en",
+        "default_profile": subtitles.DEFAULT_PROFILE,
     }
 
 

@@ -2,15 +2,10 @@
 
 import { ApiError, uploadJob } from "./api.js";
 import { byId, clear, el } from "./dom.js";
-
-const STAGE_LABELS = {
-  subtitles: "Subtitles (speech to text)",
-  ocr: "On-screen text",
-  classify: "Is it learning content?",
-  fit: "Fit long cues to their time",
-};
+import { loadStages } from "./stages.js";
 
 let needs = {}; // stage -> the stages it needs (run first by the server)
+let subtitleStage = null; // the stage whose options the language and profile choices are
 
 /** The stages the server will run for this choice: the chosen ones and what they need. */
 function planned(stages) {
@@ -24,24 +19,31 @@ function planned(stages) {
   return out;
 }
 
-/** Fill the stage checkboxes and profiles from /web/config.json (what this server can run). */
-export async function loadConfig() {
-  let config = { stages: [{ name: "subtitles", description: "", needs: [] }], profiles: [], default_profile: "" };
+async function pageConfig() {
   try {
     const response = await fetch("/web/config.json");
-    if (response.ok) config = await response.json();
+    if (response.ok) return await response.json();
   } catch {
-    // keep the fallback: subtitles only
+    // no profiles to offer
   }
-  needs = Object.fromEntries(config.stages.map((s) => [s.name, s.needs || []]));
+  return { subtitle_stage: null, profiles: [], default_profile: "" };
+}
+
+/** Fill the stage checkboxes from /v1/stages and the profiles from /web/config.json. */
+export async function loadConfig() {
+  const [graph, config] = await Promise.all([loadStages(), pageConfig()]);
+  subtitleStage = config.subtitle_stage;
+  needs = Object.fromEntries(graph.stages.map((s) => [s.name, s.needs || []]));
+  const chosen = new Set(graph.default);
   const stages = clear(byId("stage-options"));
-  for (const stage of config.stages) {
+  if (!graph.stages.length) stages.append(el("p", { class: "hint error", text: "Could not load the stages." }));
+  for (const stage of graph.stages) {
     const id = `stage-${stage.name}`;
     const box = el("input", { type: "checkbox", id, name: "stages", value: stage.name,
                               "aria-describedby": stage.description ? `${id}-desc` : null });
-    box.checked = stage.name === "subtitles";
+    box.checked = chosen.has(stage.name);
     stages.append(el("div", { class: "check" },
-      box, el("label", { for: id, text: STAGE_LABELS[stage.name] || stage.name }),
+      box, el("label", { for: id, text: stage.label || stage.name }),
       stage.description ? el("span", { id: `${id}-desc`, class: "hint", text: stage.description }) : null));
   }
   const profile = clear(byId("profile"));
@@ -112,9 +114,9 @@ export function setupUpload(onSubmitted) {
     const data = new FormData();
     data.append("file", file, file.name);
     data.append("stages", stages.join(","));
-    if (planned(stages).has("subtitles")) {
+    if (subtitleStage && planned(stages).has(subtitleStage)) {
       data.append("options", JSON.stringify({
-        subtitles: { language: byId("language").value, profile: byId("profile").value || undefined },
+        [subtitleStage]: { language: byId("language").value, profile: byId("profile").value || undefined },
       }));
     }
     button.disabled = true;

@@ -3,6 +3,7 @@
 
 import { ApiError, apiFetch, fetchObjectUrl, getJson, getKey, postJson } from "./api.js";
 import { byId, clear, el, formatTime, percent } from "./dom.js";
+import { loadStages } from "./stages.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -178,30 +179,36 @@ export class JobView {
     this.renderSkipped(stages);
     this.renderDownloads(job, result);
 
-    const [subtitles, ocrData, classifyData, fitData] = await Promise.all([
-      ok("subtitles") ? jsonFile(findFile(stages.subtitles, (n) => n === "subtitles.json")) : null,
-      ok("ocr") ? jsonFile(findFile(stages.ocr, (n) => n.endsWith(".json"))) : null,
-      ok("classify") ? jsonFile(findFile(stages.classify, (n) => n.endsWith(".json"))) : null,
-      ok("fit") ? jsonFile(findFile(stages.fit, (n) => n.endsWith(".json"))) : null,
-    ]);
+    // Each stage the server describes with a view fills one section: section -> {stage, view}.
+    const shown = {};
+    for (const info of (await loadStages()).stages) {
+      if (info.view && ok(info.name)) shown[info.view.section] = { stage: stages[info.name], view: info.view };
+    }
+    const fileOf = (section, kind) => {
+      const s = shown[section];
+      return s && s.view[kind] ? findFile(s.stage, (n) => n === s.view[kind]) : null;
+    };
+    const [transcript, screenData, verdictData, fitData] = await Promise.all(
+      ["transcript", "screen_text", "verdict", "fit"].map((section) => jsonFile(fileOf(section, "data"))));
     if (job.id !== this.jobId) return;
-    if (ok("ocr")) this.renderOcr(stages.ocr, ocrData);
-    if (ok("classify")) this.renderClassify(stages.classify, classifyData);
-    if (ok("fit")) this.renderFit(stages.fit, fitData);
+    if (shown.screen_text) this.renderOcr(shown.screen_text.stage, screenData);
+    if (shown.verdict) this.renderClassify(shown.verdict.stage, verdictData);
+    if (shown.fit) this.renderFit(shown.fit.stage, fitData);
 
     const tracks = [];
-    const vtt = ok("subtitles") && findFile(stages.subtitles, (n) => n === "subtitles.vtt");
-    const lang = (stages.subtitles && stages.subtitles.summary && stages.subtitles.summary.language) || "und";
+    const vtt = fileOf("transcript", "track");
+    const summary = (shown.transcript && shown.transcript.stage.summary) || {};
+    const lang = summary.language || "und";
     if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
     if (vtt) tracks.push(...await this.translationTracks(job));
-    const screenVtt = ok("ocr") && findFile(stages.ocr, (n) => n.endsWith(".vtt"));
+    const screenVtt = fileOf("screen_text", "track");
     if (screenVtt) tracks.push({ path: screenVtt.url, label: "On-screen text", lang, kind: "onscreen" });
     byId("show-onscreen").parentElement.hidden = !screenVtt;
     byId("show-subtitles").parentElement.hidden = !vtt;
     // Also for failed and cancelled jobs: the source still plays, with whatever tracks exist.
     byId("player-area").hidden = false;
-    const cues = (subtitles && Array.isArray(subtitles.cues)) ? subtitles.cues : [];
-    const empty = ok("subtitles") ? "No speech was found." : "No transcript: the subtitles stage did not finish.";
+    const cues = (transcript && Array.isArray(transcript.cues)) ? transcript.cues : [];
+    const empty = shown.transcript ? "No speech was found." : "No transcript: its stage did not finish.";
     await this.player.load(job, tracks, cues, empty);
     if (job.id === this.jobId) this.panel.dataset.ready = "true";
   }

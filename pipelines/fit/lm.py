@@ -30,13 +30,15 @@ class LanguageModel(Protocol):
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0,
+        attempt: int = 0, deadline: float | None = None,
     ) -> list[str]:
         """Proposals about ``target_ratio`` times as long as the first source (0-1).
 
         One greedy proposal per source (unless ``greedy`` is False), plus ``sampled`` sampled
         ones for the first source. ``attempt`` numbers repeated calls for the same text, so a
-        runtime with per-call seeds samples afresh instead of repeating itself.
+        runtime with per-call seeds samples afresh instead of repeating itself. At
+        ``deadline`` (``time.monotonic()``) a runtime stops decoding and returns the proposals
+        it has finished (a runtime that cannot stop mid-call does not start after it).
         """
         ...
 

@@ -90,7 +90,7 @@ class CTranslate2LM:
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0,
+        attempt: int = 0, deadline: float | None = None,
     ) -> list[str]:
         """Shorter versions of ``sources``: one greedy each, then ``sampled`` sampled for the first.
 
@@ -100,10 +100,11 @@ class CTranslate2LM:
             sampled: sampled proposals for the first source (one more batched call).
             greedy: also decode each source greedily (one batched call).
             attempt: unused here: CTranslate2's random stream moves on from call to call.
+            deadline: ``time.monotonic()`` after which no batch is started (a batch runs to its end).
 
         Proposals that reach the length limit (too long to fit) or are empty are left out.
         """
-        if not sources:
+        if not sources or (deadline is not None and time.monotonic() >= deadline):
             return []
         words, limit = budget(sources[0], len(self._tokens(sources[0])), target_ratio, self.settings.length_margin)
         prompts = [self._tokens(user_turn(s, words)) for s in sources]
@@ -122,7 +123,7 @@ class CTranslate2LM:
                 ids = result.sequences_ids[0]
                 if len(ids) < limit:
                     outputs.append(clean_output(self._decode(ids)))
-        if sampled > 0:
+        if sampled > 0 and (deadline is None or time.monotonic() < deadline):
             more = self._generator.generate_batch(
                 prompts[:1],
                 sampling_topk=self.settings.sampling_topk,

@@ -189,12 +189,13 @@ class LlamaCppLM:
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0,
+        attempt: int = 0, deadline: float | None = None,
     ) -> list[str]:
         """``pipelines.fit.lm.LanguageModel.shorten``: all proposals decode together, one batch a
         step; ``attempt`` seeds the samplers, so the same call repeats exactly and a further
-        attempt samples new proposals."""
-        if not sources:
+        attempt samples new proposals. At ``deadline`` decoding stops between two steps and only
+        the proposals that had ended are returned."""
+        if not sources or (deadline is not None and time.monotonic() >= deadline):
             return []
         words, limit = budget(sources[0], len(self.tokens(sources[0])), target_ratio, self.settings.length_margin)
         prompts = [self.tokens(user_turn(s, words)) for s in sources]
@@ -211,10 +212,11 @@ class LlamaCppLM:
             log.warning("text too long for the LM's context (%d tokens); no LM proposals", max(map(len, prompts)))
             return []
         with self._lock:
-            return self._generate(prompts, jobs, limit, attempt)
+            return self._generate(prompts, jobs, limit, attempt, deadline)
 
     def _generate(
-        self, prompts: list[list[int]], jobs: list[tuple[int, bool]], limit: int, attempt: int
+        self, prompts: list[list[int]], jobs: list[tuple[int, bool]], limit: int, attempt: int,
+        deadline: float | None = None,
     ) -> list[str]:
         llama, base = self._llama, len(self._static)
         seqs = list(range(1, len(jobs) + 1))
@@ -233,12 +235,17 @@ class LlamaCppLM:
                 where.update({s: index for s in members})
             position = {s: base + len(prompts[k]) for s, (k, _) in zip(seqs, jobs, strict=True)}
             out: dict[int, list[int]] = {s: [] for s in seqs}
+            ended: set[int] = set()
             active = list(seqs)
             while active:
+                if deadline is not None and time.monotonic() >= deadline:
+                    log.debug("LM stopped at its deadline with %d of %d proposals ended", len(ended), len(seqs))
+                    break
                 step = []
                 for seq in active:
                     token = llama.llama_sampler_sample(samplers[seq - 1], self._ctx, where[seq])
                     if llama.llama_vocab_is_eog(self._vocab, token):
+                        ended.add(seq)
                         continue
                     out[seq].append(token)
                     if len(out[seq]) < limit:
@@ -251,7 +258,7 @@ class LlamaCppLM:
         finally:
             for sampler in samplers:
                 llama.llama_sampler_free(sampler)
-        texts = [clean_output(self._text(out[s])) for s in seqs if len(out[s]) < limit]
+        texts = [clean_output(self._text(out[s])) for s in seqs if s in ended]
         return [t for t in texts if t]
 
     def _sampler(self, greedy: bool, index: int) -> Any:

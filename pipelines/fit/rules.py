@@ -99,7 +99,10 @@ _EN_PHRASES: list[Pair] = [
     (r"in the first place", ""), (r"the fact that", "that"), (r"with the help of", "with"),
     (r"by means of", "by"), (r"in a (?:\w+ )?(?:way|manner)", lambda m: _manner(m.group(0))),
     (r"it is possible to", "you can"), (r"it's possible to", "you can"), (r"there is a need to", "we must"),
-    (r"has to be", "must be"), (r"have to be", "must be"), (r"need to be", "must be"),
+    # Not after a modal: "would have to be" cannot become "would must be".
+    (r"(?<!would )(?<!could )(?<!should )(?<!might )(?<!may )(?<!will )(?<!'ll )(?<!'d )has to be", "must be"),
+    (r"(?<!would )(?<!could )(?<!should )(?<!might )(?<!may )(?<!will )(?<!'ll )(?<!'d )have to be", "must be"),
+    (r"(?<!would )(?<!could )(?<!should )(?<!might )(?<!may )(?<!will )(?<!'ll )(?<!'d )need to be", "must be"),
     (r"in the same way", "likewise"), (r"as a result", "so"), (r"as a consequence", "so"),
     (r"which is why", "so"), (r"(?:has|have) got to", "must"), (r"(?<=you )have to", "must"),
     (r"(?<=we )have to", "must"), (r"in a matter of (?=seconds|minutes|hours|days)", "in "),
@@ -324,7 +327,8 @@ def tidy(text: str) -> str:
     t = re.sub(r"^[,;:.\s]+", "", t)
     t = re.sub(r"[,;:]\s*([.!?])", r"\1", t)  # "word, ." -> "word."
     t = re.sub(r"\b(a|an|the) (?=[.,;:!?]|$)", "", t, flags=re.IGNORECASE)
-    t = re.sub(r"\ba (?=[aeiouAEIOU]\w)", "an ", t)  # "a important" after deletions... rare
+    # "a important" after deletions; not before a "yoo"/"wuh" sound ("a one", "a user", "a European")
+    t = re.sub(r"\ba (?=[aeiouAEIOU]\w)(?!(?:one|once|uni|use|usu|uti|eu|Eu|Uni|One)\w*)", "an ", t)
     t = re.sub(r"\ban (?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z]\w)", "a ", t)
     t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
     if t and t[0].islower():

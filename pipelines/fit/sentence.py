@@ -28,18 +28,21 @@ import difflib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from pipelines.embeddings import SentenceEmbedder
 from pipelines.exceptions import OptionsError
+from pipelines.fit.english import Analysis, analyse
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
+from pipelines.fit.guard import Guard
 from pipelines.fit.lm import LanguageModel, load_lm
 from pipelines.fit.lm_prompt import LMSettings
 from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
+from pipelines.fit.syntax import load_parser
 from pipelines.reading import ReadingProfile, reading_chars
 from pipelines.subtitles import PROFILES
 
@@ -89,6 +92,15 @@ class FitOptions:
             LM is asked; each step keeps at least ``early_accept_similarity``. 0 turns it off.
         check_lines: in reading mode, also require the text to wrap into the profile's lines
             (subtitle cues; ``fit_subtitles`` turns it on). Off for a bare text slot.
+        meaning_guard: judge every candidate with ``pipelines.fit.guard`` (numbers, negations,
+            names, terms, main clause and ``content_floor`` of the content words kept; with the
+            parser, still a sentence). A candidate it rejects is listed with the reason.
+        content_floor: least share of the original's content words a candidate keeps (fillers
+            and hedges of speech do not count; tuned on the real-speech dev set).
+        time_budget_s: wall time per text; when it runs out the best candidate so far is
+            returned, with a note. None: no limit. The LM is not started with under
+            ``lm_min_s`` left, and a running LM call stops at the budget's end.
+        lm_min_s: the least budget left worth starting an LM call with.
     """
 
     mode: Mode = "reading"
@@ -106,6 +118,10 @@ class FitOptions:
     lm_rounds: int = 3
     prune_steps: int = 4
     check_lines: bool = False
+    meaning_guard: bool = True
+    content_floor: float = 0.6
+    time_budget_s: float | None = 0.5
+    lm_min_s: float = 0.15
 
     def __post_init__(self) -> None:
         if self.mode not in ("reading", "speaking"):
@@ -122,6 +138,10 @@ class FitOptions:
             raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
         if not 0 <= self.prune_steps <= 8:
             raise OptionsError("prune_steps must be within 0-8.")
+        if not 0.0 <= self.content_floor <= 1.0:
+            raise OptionsError(f"content_floor must be within 0-1, got {self.content_floor!r}.")
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise OptionsError(f"time_budget_s must be positive (or None for no limit), got {self.time_budget_s!r}.")
         if not 1 <= self.lm_rounds <= 4:
             raise OptionsError("lm_rounds must be within 1-4.")
         if not 0 <= self.lm_candidates <= 16:
@@ -139,13 +159,16 @@ class Candidate:
 
     Attributes:
         text: the proposal.
-        method: ``original``, ``rules:<level>``, ``trim``, ``prune``, ``lm``, ``lm+rules``.
+        method: ``original``, ``spoken`` (fillers of speech cut), ``rules:<level>``, ``trim``,
+            ``parse:<kinds>`` (optional subtrees dropped), ``prune``, ``lm``, ``lm+rules``.
         estimate: its estimated duration (``unit`` s) or length (``unit`` chars).
         fits: within the slot (and, in reading mode, within the profile's lines).
         overrun: how far the estimate exceeds the slot (0 when within it).
-        similarity: MiniLM cosine similarity to the original (NaN when not computed).
+        similarity: MiniLM cosine similarity to the original (0 when the meaning guard
+            rejected it first: not computed).
         change: share of words changed against the original (0 = none, 1 = all).
-        acceptable: not empty, similarity at least the floor and every number kept.
+        acceptable: not empty, similarity at least the floor, every number kept, and (with
+            the meaning guard) every fact kept and still a sentence.
         note: why it is not acceptable, when it is not.
     """
 
@@ -174,6 +197,7 @@ class FitResult:
         candidates: every candidate considered, best first.
         original_estimate: the original's estimate, for comparison.
         elapsed_s: time spent.
+        note: what cut the search short ("time budget of 0.5 s ended before the LM"), if anything.
     """
 
     original: str
@@ -188,6 +212,7 @@ class FitResult:
     candidates: tuple[Candidate, ...]
     original_estimate: float
     elapsed_s: float
+    note: str = ""
 
     @property
     def changed(self) -> bool:
@@ -257,12 +282,21 @@ def _rank_key(c: Candidate) -> tuple[int, int, float, float, float]:
         return (2, 0, 0.0, 0.0, 0.0)
     if c.fits:
         return (0, 0, -round(c.similarity, 2), c.change, 0.0)
-    return (1, 0, c.overrun, -c.similarity, c.change)
+    # When nothing fits, a text that drops nothing comes first: a deletion or an LM proposal
+    # that still overruns would lose words for no gain.
+    return (1, 0 if lossless(c.method) else 1, c.overrun, -c.similarity, c.change)
+
+
+def lossless(method: str) -> bool:
+    """Whether a candidate method keeps every word that carries meaning (the original, spoken
+    cuts of fillers, phrase rules)."""
+    return method in ("original", "spoken") or method.startswith("rules")
 
 
 def rank(candidates: Sequence[Candidate]) -> list[Candidate]:
     """Order candidates: acceptable and fitting (by similarity, then least change), then
-    acceptable but overrunning (smallest overrun first), then unacceptable."""
+    acceptable but overrunning (those that drop nothing first, then smallest overrun), then
+    unacceptable."""
     return sorted(candidates, key=_rank_key)
 
 
@@ -270,29 +304,38 @@ class SentenceFitter:
     """Fits texts to slots; holds the models, loaded once and reused for every call.
 
     Build it with ``SentenceFitter.load(model_dir)`` in a worker, or pass any embedder and
-    language model (tests use fakes). ``lm=None`` disables the LM.
+    language model (tests use fakes). ``lm=None`` disables the LM; ``parser`` (spaCy English,
+    ``pipelines.fit.syntax.load_parser``) gives the deletions of optional subtrees and the
+    sentence check; without it the regex deletion search and the plain-word guard are used.
     """
 
-    def __init__(self, embedder: Embedder, lm: LanguageModel | None = None) -> None:
+    def __init__(self, embedder: Embedder, lm: LanguageModel | None = None, parser: Any | None = None) -> None:
         self.embedder = embedder
         self.lm = lm
+        self.parser = parser
 
     @classmethod
-    def load(cls, model_dir: Path, *, threads: int = 2, use_lm: bool = True, warm_up: bool = True) -> SentenceFitter:
-        """Load MiniLM and (unless ``use_lm`` is False) SmolLM2 from the model directory.
+    def load(
+        cls, model_dir: Path, *, threads: int = 2, use_lm: bool = True, warm_up: bool = True,
+        lm_threads: int | None = None,
+    ) -> SentenceFitter:
+        """Load MiniLM, spaCy's English parser and (unless ``use_lm`` is False) SmolLM2 from the
+        model directory; ``lm_threads`` (default ``threads``) sets the LM's CPU threads.
 
         Raises:
             ModelNotInstalledError: a model is not installed (the message says how).
         """
         started = time.monotonic()
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
-        lm = load_lm(Path(model_dir), LMSettings(threads=threads)) if use_lm else None
+        lm = load_lm(Path(model_dir), LMSettings(threads=lm_threads or threads)) if use_lm else None
+        parser = load_parser(Path(model_dir))
         if warm_up:
             if lm is not None:
                 lm.warm_up()
             embedder.similarity("warm-up", ["warm up"])
+            parser("A warm-up sentence for the parser.")
         log.info("sentence fitter ready in %.2f s", time.monotonic() - started)
-        return cls(embedder, lm)
+        return cls(embedder, lm, parser)
 
     def fit(self, text: str, options: FitOptions) -> FitResult:
         """Rewrite ``text`` to fit the slot of ``options``, keeping its meaning.
@@ -301,10 +344,12 @@ class SentenceFitter:
             OptionsError: the text is empty or the options are inconsistent.
         """
         started = time.monotonic()
+        deadline = started + options.time_budget_s if options.time_budget_s else None
         original = " ".join(text.split())
         if not original:
             raise OptionsError("The text to fit is empty; give the text of the cue or sentence.")
         slot = _Slot(options)
+        note = ""
         base = slot.measure(original)
         pool = {original: Candidate(
             text=original, method="original", estimate=base.estimate, fits=base.fits,
@@ -316,55 +361,80 @@ class SentenceFitter:
             for method, t in texts:  # the first method that proposed a text names it
                 if t.strip() and t not in pool:
                     fresh.setdefault(t, (method, t))
-            pool.update((c.text, c) for c in self._score(original, list(fresh.values()), slot, options))
+            pool.update((c.text, c) for c in self._score(original, list(fresh.values()), slot, options, analysis))
+            if analysis is not None:
+                self._settle(pool, analysis)
 
+        def left() -> float:
+            return float("inf") if deadline is None else deadline - time.monotonic()
+
+        analysis = (analyse(original, options.language, self.parser, Guard(options.content_floor, options.language))
+                    if options.meaning_guard and not base.fits else None)
         if not base.fits:
-            rules = rule_candidates(original, options.language, reading=options.mode == "reading")
-            shortest = rules[-1][1] if rules else original
-            # Rules and trims are scored in one embedding batch.
-            add([*((f"rules:{level}", t) for level, t in rules),
-                 *(("trim", t) for t in [*trims(original), *trims(shortest)])])
-            if not self._good_enough(pool.values(), options):
-                self._prune(original, shortest, pool, slot, options)
+            # Fillers of speech go first; rules rephrase the rest, then whole phrases may go.
+            source = analysis.spoken if analysis is not None else original
+            rules = rule_candidates(source, options.language, reading=options.mode == "reading")
+            shortest = rules[-1][1] if rules else source
+            # Rules, trims and parser deletions are scored in one embedding batch.
+            deleted = analysis.deletions(shortest, max_steps=options.prune_steps) if (
+                analysis is not None and analysis.nlp is not None and options.prune_steps) else []
+            add([*([("spoken", source)] if source != original else []),
+                 *((f"rules:{level}", t) for level, t in rules),
+                 *(("trim", t) for t in [*trims(original), *trims(shortest)]), *deleted])
+            if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
+                self._prune(original, shortest, pool, slot, options, analysis)
             if self._use_lm(options, self._good_enough(pool.values(), options)):
-                # The rule-compressed form is shorter to read in and already part of the way there.
-                add(self._lm_candidates(shortest, slot, options))
+                if left() < options.lm_min_s:
+                    note = f"time budget of {options.time_budget_s:g} s ended before the LM was asked"
+                else:
+                    # The rule-compressed form is shorter to read in and already part of the way there.
+                    add(self._lm_candidates(shortest, slot, options, deadline=deadline))
                 for attempt in range(1, options.lm_rounds):
-                    if any(c.fits and c.acceptable for c in pool.values()):
+                    if note or any(c.fits and c.acceptable for c in pool.values()):
+                        break
+                    if left() < options.lm_min_s:
+                        note = f"time budget of {options.time_budget_s:g} s ended after {attempt} LM call(s)"
                         break
                     # Shorten the closest acceptable proposal again (the 135M model takes small
                     # steps); when there is none, draw fresh samples from the rule-compressed form.
                     closer = [c for c in pool.values() if c.acceptable and c.method.startswith("lm")
                               and c.estimate < slot.measure(shortest).estimate]
                     source = min(closer, key=lambda c: c.overrun).text if closer else shortest
-                    add(self._lm_candidates(source, slot, options, attempt))
+                    add(self._lm_candidates(source, slot, options, attempt, deadline=deadline))
         ranked = rank(list(pool.values()))
         best = ranked[0]
         result = FitResult(
             original=original, text=best.text, fits=best.fits, estimate=best.estimate, limit=slot.limit,
             unit=slot.unit, overrun=best.overrun, similarity=best.similarity, method=best.method,
             candidates=tuple(ranked), original_estimate=base.estimate,
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=time.monotonic() - started, note=note,
         )
         log.debug("fit %r -> %r (fits=%s, sim=%.3f, %.3f s)", original, best.text, best.fits,
                   best.similarity, result.elapsed_s)
         return result
 
     def _score(
-        self, original: str, texts: Sequence[tuple[str, str]], slot: _Slot, options: FitOptions
+        self, original: str, texts: Sequence[tuple[str, str]], slot: _Slot, options: FitOptions,
+        analysis: Analysis | None = None,
     ) -> list[Candidate]:
-        """Measure, embed (one batch) and judge ``(method, text)`` proposals."""
+        """Measure, guard and embed (one batch) ``(method, text)`` proposals; what the meaning
+        guard rejects is not embedded."""
         if not texts:
             return []
-        sims = np.asarray(self.embedder.similarity(original, [t for _, t in texts]), dtype=np.float64)
+        guarded = {t: analysis.check(t) if analysis is not None else "" for _, t in texts}
+        embed = [t for _, t in texts if not guarded[t]]
+        sims = dict(zip(embed, np.asarray(self.embedder.similarity(original, embed), dtype=np.float64)
+                        if embed else [], strict=True))
         # MiniLM barely notices a changed number ("24 hours" vs "48 hours"); check them directly.
         wanted = numbers_in(original, options.language)
         out = []
-        for (method, text), sim in zip(texts, sims, strict=True):
+        for method, text in texts:
             m = slot.measure(text)
-            similarity = float(np.clip(sim, -1.0, 1.0))
-            note = ""
-            if similarity < options.similarity_floor:
+            similarity = float(np.clip(sims.get(text, 0.0), -1.0, 1.0))
+            note = guarded[text]
+            if note:
+                pass
+            elif similarity < options.similarity_floor:
                 note = "below the similarity floor"
             elif not wanted <= numbers_in(text, options.language):
                 note = "drops or changes a number"
@@ -375,7 +445,8 @@ class SentenceFitter:
         return out
 
     def _prune(
-        self, original: str, source: str, pool: dict[str, Candidate], slot: _Slot, options: FitOptions
+        self, original: str, source: str, pool: dict[str, Candidate], slot: _Slot, options: FitOptions,
+        analysis: Analysis | None = None,
     ) -> None:
         """Greedy deletion search: drop one phrase at a time (``compression.deletions``), each
         step the one that loses least meaning per second or character saved, while the result
@@ -386,7 +457,7 @@ class SentenceFitter:
             texts = [("prune", t) for t in deletions(current, options.language) if t not in pool]
             if not texts:
                 return
-            scored = self._score(original, texts, slot, options)
+            scored = self._score(original, texts, slot, options, analysis)
             pool.update((c.text, c) for c in scored)
             viable = [c for c in scored if c.acceptable and c.similarity >= options.early_accept_similarity
                       and c.estimate < current_estimate]
@@ -396,12 +467,29 @@ class SentenceFitter:
             current, current_sim, current_estimate = step.text, step.similarity, step.estimate
 
     @staticmethod
+    def _settle(pool: dict[str, Candidate], analysis: Analysis) -> None:
+        """Re-parse the best acceptable candidates (a few at a time, best first) until the best
+        one is a sentence; those that are not become unacceptable, with the reason."""
+        if analysis.nlp is None:
+            return
+        for _ in range(4):
+            top = [c for c in rank(list(pool.values())) if c.acceptable][:3]
+            notes = analysis.fluency([c.text for c in top if c.method != "original"])
+            bad = [c for c in top if notes.get(c.text)]
+            if not bad:
+                return
+            pool.update((c.text, replace(c, acceptable=False, note=notes[c.text])) for c in bad)
+
+    @staticmethod
     def _good_enough(candidates: Iterable[Candidate], options: FitOptions) -> bool:
         # Rules only rephrase, so any fitting rule candidate is good enough; trims drop content,
         # so they must keep more of the meaning before the LM is skipped.
+        # With the meaning guard every acceptable candidate has kept the facts and (parsed) is
+        # still a sentence, so the guard's verdict replaces the stricter similarity.
         return any(
             c.fits and c.acceptable
-            and (c.method.startswith("rules") or c.similarity >= options.early_accept_similarity)
+            and (c.method.startswith(("rules", "spoken")) or options.meaning_guard
+                 or c.similarity >= options.early_accept_similarity)
             for c in candidates
         )
 
@@ -413,7 +501,7 @@ class SentenceFitter:
         return not good_enough and normalize_language(options.language) in options.lm_languages
 
     def _lm_candidates(
-        self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0
+        self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0, *, deadline: float | None = None,
     ) -> list[tuple[str, str]]:
         assert self.lm is not None
         current = slot.measure(source).estimate
@@ -422,7 +510,7 @@ class SentenceFitter:
             # Asking for fewer words than the slot allows: the model overshoots what it is asked.
             proposals = self.lm.shorten([source], target_ratio=ratio * 0.75,
                                                sampled=options.lm_candidates, greedy=options.lm_greedy,
-                                               attempt=attempt)
+                                               attempt=attempt, deadline=deadline)
         except Exception:  # the LM is an optional helper; rules and trims still give an answer
             log.exception("LM shortening failed; continuing with rule candidates")
             return []

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
 from pipelines.ocr.tracking import Box, TextEvent, normalise_text
 from pipelines.reading import ReadingProfile, reading_chars
 
@@ -210,8 +211,17 @@ def _scene_spans(items: Sequence[ScreenText]) -> dict[int, tuple[float, float]]:
     return spans
 
 
+def _voice_over(slot_s: float, language: str | None) -> Note | None:
+    """For a voice-over script: how many syllables the slot holds at the target language's rate."""
+    if not language or normalize_language(language) not in SYLLABLE_RATES:
+        return None
+    rate = SYLLABLE_RATES[normalize_language(language)]
+    return Note("voice-over", f"spoken in {slot_s:.2f} s: about {math.floor(slot_s * rate)} syllables at "
+                              f"the mean rate of {language} ({rate:g} a second)")
+
+
 def _cue_notes(cues: Sequence[SourceCue], k: int, screen: Sequence[ScreenText], limit: LengthLimit,
-               spans: dict[int, tuple[float, float]]) -> tuple[Note, ...]:
+               spans: dict[int, tuple[float, float]], target_language: str | None) -> tuple[Note, ...]:
     cue = cues[k]
     before = cue.start - (cues[k - 1].end if k > 0 else 0.0)
     after = (cues[k + 1].start - cue.end) if k + 1 < len(cues) else None
@@ -230,7 +240,8 @@ def _cue_notes(cues: Sequence[SourceCue], k: int, screen: Sequence[ScreenText], 
         shown = "; ".join(s.text for s in visible[:4]) + (" ..." if len(visible) > 4 else "")
         notes.append(Note("scene", f"scene {scenes[0]}" + (f"; on screen: {shown}" if shown else "")))
     notes.append(Note("limit", limit.basis))
-    return tuple(notes)
+    voice = _voice_over(cue.end - cue.start, target_language)
+    return (*notes, voice) if voice else tuple(notes)
 
 
 def build_document(
@@ -253,7 +264,7 @@ def build_document(
         limit = cue_limit(cue.end - cue.start, profile)
         units.append(TranslationUnit(
             id=cue_unit_id(cue.index), kind="cue", source=cue.text, start=cue.start, end=cue.end,
-            limit=limit, notes=_cue_notes(cues, k, screen, limit, spans), cue_index=cue.index,
+            limit=limit, notes=_cue_notes(cues, k, screen, limit, spans, target_language), cue_index=cue.index,
         ))
     per_scene: dict[int, list[ScreenText]] = {}
     for item in screen:

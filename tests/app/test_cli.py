@@ -118,3 +118,20 @@ def test_fit_command_shortens_a_translated_file(tmp_path: Path, model_dir: Path)
     assert fitted[1].plaintext == "Danke schön."
     report = json.loads((tmp_path / "course.de.fit.report.json").read_text())
     assert report["counts"]["ok"] >= 1
+
+
+def test_any_stage_option_is_set_and_checked_through_the_registry(samples: Path, tmp_path: Path,
+                                                                   model_dir: Path) -> None:
+    media = str(samples / "lesson.mp4")
+    proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "ocr.colour=red", "--stages", "ocr",
+               model_dir=model_dir)
+    assert proc.returncode == 2 and "Unknown ocr option(s): colour" in proc.stderr
+    proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "subtitles.beam_size=99", model_dir=model_dir)
+    assert proc.returncode == 2 and "beam_size must be between 1 and 20" in proc.stderr
+    proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "ocr.engine=easyocr", model_dir=model_dir)
+    assert proc.returncode == 2 and "stage(s) not run: ocr" in proc.stderr
+    proc = run("process", media, "--out", str(tmp_path / "o"), "-O", "beam_size", model_dir=model_dir)
+    assert proc.returncode == 2 and "expected STAGE.KEY=VALUE" in proc.stderr
+    assert not (tmp_path / "o").exists()
+    help_text = run("process", "--help", model_dir=model_dir).stdout
+    assert all(name in help_text for name in ("subtitles", "ocr", "classify", "fit"))

@@ -1,14 +1,23 @@
-"""Submit-time validation of stages, options and metadata (before any byte is stored)."""
+"""Submit-time validation of stages, options, models and metadata (before any byte is stored)."""
 
 from __future__ import annotations
 
-import pytest
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.api import jobs as job_routes
+from app.api.errors import install_error_handlers
 from app.api.submit import Submission, validate_request
 from app.exceptions import InvalidInput
 from app.settings import Settings
-from app.stages import plan
-from pipelines.exceptions import OptionsError
+from app.stages import subtitles
+from app.stages.graph import plan
+from pipelines.exceptions import ModelNotInstalledError, OptionsError
 
 
 def sub(stages: object = None, options: object = None, metadata: object = None) -> Submission:
@@ -25,10 +34,46 @@ def test_plan_orders_and_rejects_unknown() -> None:
         plan([])
 
 
-def test_valid_request() -> None:
-    planned, options = validate_request(sub(options={"subtitles": {"language": "en", "beam_size": 3}}),
+def test_valid_request_is_stored_normalised() -> None:
+    planned, options = validate_request(sub(options={"subtitles": {"language": "en", "beam_size": "3"}}),
                                         Settings())
-    assert planned == ["subtitles"] and options == {"subtitles": {"language": "en", "beam_size": 3}}
+    assert planned == ["subtitles"]
+    # Every option of every planned stage, defaults filled in, as the worker will read them.
+    assert options == {"subtitles": subtitles.STAGE.normalise({"language": "en", "beam_size": 3})}
+    assert options["subtitles"]["beam_size"] == 3 and options["subtitles"]["profile"] == "netflix-en"
+    planned, options = validate_request(sub(stages=["classify"]), Settings())
+    assert planned == ["subtitles", "classify"] and set(options) == {"subtitles", "classify"}
+
+
+@pytest.fixture
+def tiny_only(tmp_path: Path, model_dir: Path, require_model: object) -> Settings:
+    """Settings whose model folder holds whisper-tiny.en only (whisper-base is absent)."""
+    only = tmp_path / "models"
+    only.mkdir()
+    shutil.copytree(require_model("whisper-tiny.en"), only / "whisper-tiny.en")  # type: ignore[operator]
+    return Settings(data_dir=tmp_path / "data", model_dir=only)
+
+
+def test_a_job_needing_a_missing_model_is_refused(tiny_only: Settings) -> None:
+    validate_request(sub(options={"subtitles": {"language": "en"}}), tiny_only)  # tiny.en is there
+    with pytest.raises(ModelNotInstalledError, match="lessonlens models install whisper-base"):
+        validate_request(sub(options={"subtitles": {"language": "de"}}), tiny_only)
+    with pytest.raises(ModelNotInstalledError, match="whisper-base"):
+        validate_request(sub(stages=["fit"], options={"subtitles": {"model": "whisper-base"}}), tiny_only)
+
+
+def test_the_api_answers_503_with_the_install_command(tiny_only: Settings) -> None:
+    """Not 201 and a failure in the worker later: the README promises the refusal at submit."""
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(job_routes.router)
+    app.state.services = SimpleNamespace(settings=tiny_only, key_ids={})
+    with TestClient(app) as client:
+        r = client.post("/v1/jobs", json={"source": "lesson.mp4", "options": {"subtitles": {"language": "de"}}})
+    assert r.status_code == 503, r.text
+    body = r.json()
+    assert body["error"]["code"] == "model_not_installed"
+    assert "lessonlens models install whisper-base" in body["error"]["message"]
 
 
 @pytest.mark.parametrize(("submission", "error", "match"), [

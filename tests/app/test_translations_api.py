@@ -106,6 +106,10 @@ def test_export_is_valid_xliff_of_the_jobs_units(api: SimpleNamespace, version: 
 def test_export_errors(api: SimpleNamespace) -> None:
     r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"version": "3.0"})
     assert r.status_code == 422
+    r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"target": "en-GB"})
+    assert r.status_code == 422 and "source language" in r.json()["error"]["message"]
+    r = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"target": "../x"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_language"
     r = api.client.get(f"/v1/jobs/{'job_' + 'b' * 20}/files/translation.xlf")
     assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
     r = api.client.get(f"/v1/jobs/{'job_' + 'c' * 20}/files/translation.xlf")

@@ -294,5 +294,6 @@ def test_page_and_assets_are_served(start_server: StartServer) -> None:
         assert c.get("/web/..%2Fmain.py").status_code == 404
         assert c.get("/web/index.html").status_code == 404  # only scripts and styles under /web/
         config = c.get("/web/config.json").json()
-        assert "subtitles" in [s["name"] for s in config["stages"]]
+        stages = c.get("/v1/stages").json()  # open, like the page: it is what the form offers
+        assert config["subtitle_stage"] in [s["name"] for s in stages["stages"]]
         assert config["default_profile"] in [p["name"] for p in config["profiles"]]

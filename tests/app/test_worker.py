@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from app import stages as stage_graph
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, new_job_id
 from app.lifecycle import SERVER_STOPPED, JobLifecycle, LocalWebhooks, WebhookPolicy
 from app.metrics import WorkerMetrics
@@ -18,7 +16,8 @@ from app.model_cache import ModelCache
 from app.queue import LocalQueue
 from app.settings import Settings
 from app.sources import media_dict
-from app.stages import Stage, StageContext, StageOutcome
+from app.stages import graph as stage_graph
+from app.stages.context import NoOptions, Stage, StageContext, StageOutcome
 from app.storage import LocalStorage
 from app.store import SqlJobStore
 from app.worker import WorkerContext, run_job
@@ -29,26 +28,26 @@ from tests.app.server_proc import wait_for
 started = threading.Event()
 
 
-def _slow(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+def _slow(ctx: StageContext, options: NoOptions) -> StageOutcome:
     started.set()
     for i in range(2000):
         ctx.progress(i / 2000)
         threading.Event().wait(0.005)
-    return StageOutcome("succeeded", {})
+    return StageOutcome(StageStatus.SUCCEEDED, {})
 
 
-def _broken(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+def _broken(ctx: StageContext, options: NoOptions) -> StageOutcome:
     raise OptionsError("bad option x; use y")
 
 
-def _crash(ctx: StageContext, options: Mapping[str, Any]) -> StageOutcome:
+def _crash(ctx: StageContext, options: NoOptions) -> StageOutcome:
     raise RuntimeError("boom")
 
 
 @pytest.fixture
 def fake_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, fn in (("slow", _slow), ("broken", _broken), ("crash", _crash)):
-        monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, fn))
+        monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, lambda: NoOptions, fn))
     monkeypatch.setattr("app.worker.PROGRESS_EVERY_S", 0.0)
     started.clear()
 

@@ -35,6 +35,7 @@ def test_notes_give_time_pause_scene_and_place(doc: TranslationDocument) -> None
     assert notes["pause"] == "silence before: 0.20 s, after: 0.80 s"
     assert "Reset Your Password" in notes["scene"] and notes["scene"].startswith("scene 0")
     assert notes["lines"] == "source lines: Open the settings page | and choose security."
+    assert notes["voice-over"] == "spoken in 3.00 s: about 17 syllables at the mean rate of de (5.97 a second)"
     title = {n.category: n.text for n in doc.screen[0].notes}
     assert title["position"].startswith("top left")
     assert "heading" in title["element"]

@@ -107,3 +107,12 @@ def test_what_is_not_xliff_is_refused_with_the_reason(data: bytes, says: str) ->
     with pytest.raises(TranslationFileError) as err:
         read_xliff(data)
     assert says in str(err.value.problems[0].problem)
+
+
+def test_entities_of_a_translated_file_are_never_expanded(doc: TranslationDocument) -> None:
+    data = write_xliff(doc, "2.1", {u.id: "T" for u in doc.units}).replace(
+        b"<?xml version='1.0' encoding='UTF-8'?>",
+        b'<?xml version="1.0"?><!DOCTYPE xliff [<!ENTITY file SYSTEM "file:///etc/hostname">'
+        b'<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+    data = data.replace(b"<target>T</target>", b"<target>T &file; &b;</target>", 1)
+    assert read_xliff(data).units[0].target == "T &file; &b;"  # no file read, no expansion

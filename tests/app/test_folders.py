@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.batch import BatchOptions, BatchRunner, discover, watch
+from app.folders import BatchOptions, BatchRunner, discover, watch
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
 
 LESSONLENS = str(Path(sys.executable).with_name("lessonlens"))
@@ -103,7 +103,7 @@ def test_changed_options_redo_the_work(folder: Path, tmp_path: Path) -> None:
 
 
 def test_output_inside_input_is_refused(folder: Path) -> None:
-    from app.batch import BatchError
+    from app.folders import BatchError
 
     with pytest.raises(BatchError, match="must not be inside"):
         runner(folder, folder / "out")

@@ -1,4 +1,5 @@
-"""Batch processing of a folder tree, resumable, and a hot folder that processes arrivals.
+"""The folder runner (``lessonlens batch`` and ``watch``): a folder tree processed resumably, and a
+hot folder that processes arrivals. (API batches are ``app.batches``.)
 
 Every file under the input folder is probed (media is recognised by content, not by name).
 Results for ``IN/a/b/talk.mp4`` go to ``OUT/a/b/talk.mp4/``. A file is done when its folder
@@ -28,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from app.model_cache import ModelCache
-from app.stages import StageContext, plan, run_stages, write_atomic, write_json
+from app.stages import classify, subtitles
+from app.stages.context import StageContext, write_atomic, write_json
+from app.stages.graph import DEFAULT_STAGES, normalise_options, run_stages
 from pipelines import media
 from pipelines.exceptions import MediaError, PipelineError
 
@@ -50,7 +53,7 @@ class BatchError(PipelineError):
 class BatchOptions:
     """What to run on every file, and how many files at once."""
 
-    stages: tuple[str, ...] = ("subtitles",)
+    stages: tuple[str, ...] = DEFAULT_STAGES
     stage_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     concurrency: int = 1
 
@@ -78,7 +81,14 @@ def file_hash(path: Path) -> str:
 
 
 def options_key(options: BatchOptions) -> str:
-    doc = {"stages": sorted(plan(list(options.stages))), "options": options.stage_options}
+    """What a finished file's results were made with: the planned stages and their normalised
+    options (so spelling a default out, or leaving it out, keeps the results).
+
+    Raises:
+        OptionsError: an unknown stage or option, or a bad value.
+    """
+    normalised = normalise_options(list(options.stages), options.stage_options)
+    doc = {"stages": sorted(normalised), "options": normalised}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -114,10 +124,10 @@ def discover(in_dir: Path, refused: list[tuple[Path, str]] | None = None) -> Ite
 def _summary_fields(report: FileReport, result: Mapping[str, Any]) -> None:
     report.duration_s = result.get("media", {}).get("duration")
     stages = result.get("stages", {})
-    sub = stages.get("subtitles", {}).get("summary", {})
+    sub = stages.get(subtitles.NAME, {}).get("summary", {})
     report.language = sub.get("language")
     report.cues = sub.get("cues")
-    report.label = stages.get("classify", {}).get("summary", {}).get("label")
+    report.label = stages.get(classify.NAME, {}).get("summary", {}).get("label")
 
 
 class BatchRunner:
@@ -132,6 +142,7 @@ class BatchRunner:
             raise BatchError(f"the output folder {out_dir} must not be inside the input folder {in_dir}.")
         self.options = options
         self.key = options_key(options)
+        self.options_normalised = normalise_options(list(options.stages), options.stage_options)
         self.models = models
         self.stop = threading.Event()
 
@@ -180,7 +191,7 @@ class BatchRunner:
                 ctx = StageContext(
                     media_path=path, out_dir=work, models=self.models, info=info, progress=progress
                 )
-                outcomes = run_stages(ctx, list(self.options.stages), self.options.stage_options)
+                outcomes = run_stages(ctx, list(self.options.stages), self.options_normalised)
                 result = {
                     "media": asdict(info),
                     "stages": {name: asdict(o) for name, o in outcomes.items()},

@@ -1,4 +1,4 @@
-"""The stage graph: planning, option validation, and the subtitles stage on a fake engine."""
+"""Stage ``subtitles``: its options, and its runner on a fake engine."""
 
 from __future__ import annotations
 
@@ -7,29 +7,38 @@ from typing import Any
 
 import pytest
 
-from app.settings import Settings
-from app.stages import StageContext, parse_subtitle_options, plan, run_stages
+from app.jobs import StageStatus
+from app.stages import subtitles
+from app.stages.context import StageContext
+from app.stages.graph import run_stages
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
 from pipelines.exceptions import OptionsError
 
 
-def test_plan_validates_names() -> None:
-    assert plan(["subtitles"]) == ["subtitles"]
-    assert plan(["fit"]) == ["subtitles", "fit"]
-    order = plan(["classify", "ocr"])
-    assert sorted(order) == ["classify", "ocr", "subtitles"] and order[-1] == "classify"
-    with pytest.raises(OptionsError, match="Unknown stage 'transcribe'"):
-        plan(["transcribe"])
-    with pytest.raises(OptionsError, match="No stages requested"):
-        plan([])
-
-
 def test_subtitle_options_parse_and_reject() -> None:
-    asr, profile = parse_subtitle_options({"language": "de", "profile": "bbc", "profile_overrides": {"max_lines": 1}})
+    opts = subtitles.STAGE.parse({"language": "de", "profile": "bbc", "profile_overrides": {"max_lines": 1}})
+    asr, profile = opts.asr(), opts.style()
     assert asr.resolved_model() == "whisper-base"
     assert (profile.name, profile.max_line_chars, profile.max_lines) == ("bbc", 37, 1)
     with pytest.raises(OptionsError, match="Unknown subtitles option"):
-        parse_subtitle_options({"speed": 2})
+        subtitles.STAGE.parse({"speed": 2})
+    with pytest.raises(OptionsError, match="Unknown subtitle profile 'cinema'"):
+        subtitles.STAGE.parse({"profile": "cinema"})
+    with pytest.raises(OptionsError, match="beam_size"):
+        subtitles.STAGE.parse({"beam_size": 99})
+    with pytest.raises(OptionsError, match="vad_filter must be true or false"):
+        subtitles.STAGE.parse({"vad_filter": "yes"})
+
+
+def test_subtitle_options_name_the_model_they_load() -> None:
+    assert subtitles.STAGE.required_models({}) == ("whisper-tiny.en",)
+    assert subtitles.STAGE.required_models({"language": "auto"}) == ("whisper-base",)
+
+
+def test_defaults_are_the_asr_defaults() -> None:
+    opts, asr = subtitles.SubtitlesOptions(), AsrOptions()
+    assert (opts.model, opts.language, opts.beam_size, opts.vad_filter) == (
+        asr.model, asr.language, asr.beam_size, asr.vad_filter)
 
 
 class FakeEngine:
@@ -54,18 +63,14 @@ def test_subtitles_stage_writes_files_and_reports(samples: Path, tmp_path: Path)
     outcomes = run_stages(ctx, ["subtitles"], {}, lambda n, s, o: states.append((n, s)))
     assert states == [("subtitles", "running"), ("subtitles", "done")]
     outcome = outcomes["subtitles"]
-    assert outcome.status == "succeeded"
+    assert outcome.status == StageStatus.SUCCEEDED
     assert outcome.summary["words"] == 12
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(outcome.files)
+    assert subtitles.SUBTITLES_JSON in outcome.files
 
 
 def test_subtitles_stage_skips_without_audio(samples: Path, tmp_path: Path) -> None:
     ctx = StageContext(media_path=samples / "silent.mp4", out_dir=tmp_path, models=FakeModels())  # type: ignore[arg-type]
     outcome = run_stages(ctx, ["subtitles"], {})["subtitles"]
-    assert outcome.status == "skipped"
+    assert outcome.status == StageStatus.SKIPPED
     assert outcome.reason and "no speech track" in outcome.reason
-
-
-def test_settings_read_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("LESSONLENS_MODEL_DIR", str(tmp_path))
-    assert Settings().model_dir == tmp_path

@@ -1,0 +1,73 @@
+"""Parser deletions on the real spaCy model: whole optional subtrees only, never the facts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.fit.syntax import apply_cuts, optional_cuts, plan, protected, sentence_problem
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def nlp(require_model: Any, model_dir: Path) -> Any:
+    require_model("spacy-en-sm")
+    from pipelines.fit.syntax import load_parser
+
+    return load_parser(model_dir)
+
+
+def test_optional_subtrees_are_offered_and_the_core_is_not(nlp: Any) -> None:
+    text = ("In this case, the corresponding eigenvalue, which we call lambda, would have to be 1, "
+            "since rotations never stretch anything.")
+    doc = nlp(text)
+    cuts = {c.text: c for c in optional_cuts(doc)}
+    assert "In this case" in cuts
+    assert "which we call lambda" in cuts
+    for c in cuts.values():  # never the number, the negation or the main verb
+        assert "1" not in c.text.split() and "never" not in c.text and "would" not in c.text
+    shorter = apply_cuts(text, [cuts["In this case"], cuts["which we call lambda"]])
+    assert shorter == "The corresponding eigenvalue would have to be 1, since rotations never stretch anything."
+    assert sentence_problem(nlp(shorter)) == ""
+
+
+def test_names_numbers_quantifiers_and_negations_are_protected(nlp: Any) -> None:
+    doc = nlp("Tommy Thompson did not find all 3 ships in the CPU cache.")
+    words = {doc[i].text for i in protected(doc)}
+    assert {"Tommy", "Thompson", "not", "all", "3", "CPU"} <= words
+    assert not any("Thompson" in c.text or "3" in c.text for c in optional_cuts(doc))
+
+
+def test_every_plan_step_still_parses_as_a_sentence(nlp: Any) -> None:
+    text = ("And so, basically, the computer very quickly stores the numbers in memory, "
+            "which is a grid of bytes, as you saw on the screen earlier.")
+    steps = plan(text, optional_cuts(nlp(text)))
+    assert len(steps) >= 3
+    lengths = [len(t) for t, _, _ in steps]
+    assert lengths == sorted(lengths, reverse=True) and lengths[-1] < 0.75 * len(text)
+    costs = [cost for _, cost, _ in steps]
+    assert costs == sorted(costs)
+    for t, _, _ in steps:
+        assert "numbers" in t and "stores" in t, t
+        assert sentence_problem(nlp(t)) == "", t
+
+
+def test_an_aside_between_commas_leaves_no_stranded_comma(nlp: Any) -> None:
+    text = "The heap, as we saw, is a tree."
+    cut = next(c for c in optional_cuts(nlp(text)) if c.text == "as we saw")
+    assert (cut.start, cut.end) == (8, 20)  # both commas go with it
+    assert apply_cuts(text, [cut]) == "The heap is a tree."
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("The list is sorted.", ""), ("Sort the list first.", ""), ("Because the list is sorted.", "subordinate"),
+     ("A list of names, in order.", "no main verb"), ("We sort the, list.", "stranded"),
+     ("Is it sorted?", "")],
+)
+def test_sentence_problems(nlp: Any, text: str, problem: str) -> None:
+    found = sentence_problem(nlp(text))
+    assert (problem in found) if problem else found == ""
