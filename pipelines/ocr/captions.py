@@ -380,15 +380,21 @@ class _Extractor:
             self.spans.append(_Span(start, end, tuple(t for t, _ in lines), min(c for _, c in lines)))
 
 
-def merge_spans(spans: list[_Span], gap: float, same_text: float) -> list[CaptionCue]:
-    """Neighbouring spans with the same reading become one cue (the reading held longest wins)."""
+def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float = 0.4) -> list[CaptionCue]:
+    """Neighbouring spans with the same reading become one cue (the reading held longest wins).
+
+    A short span (under ``short`` seconds: a frame or two the footage disturbed) next to a
+    caption joins it when its reading is a looser match or a fuzzy part of the caption's.
+    """
     cues: list[tuple[float, float, dict[tuple[str, ...], float], float]] = []
     for s in sorted(spans, key=lambda s: s.start):
         text = " ".join(s.lines)
         if cues:
             start, end, held, conf = cues[-1]
             best = max(held, key=lambda k: held[k])
-            if s.start - end <= gap and similarity(" ".join(best), text) >= same_text:
+            brief = min(s.end - s.start, end - start) < short
+            if s.start - end <= gap and (same_caption(" ".join(best), text, same_text)
+                                         or (brief and loosely_same(" ".join(best), text))):
                 held[s.lines] = held.get(s.lines, 0.0) + (s.end - s.start)
                 cues[-1] = (start, max(end, s.end), held, max(conf, s.confidence))
                 continue
@@ -398,6 +404,26 @@ def merge_spans(spans: list[_Span], gap: float, same_text: float) -> list[Captio
         best = max(held, key=lambda k: held[k])
         out.append(CaptionCue(round(start, 3), round(end, 3), best, round(conf, 4)))
     return out
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in normalise_text(text) if ch.isalnum())
+
+
+def loosely_same(a: str, b: str, max_slips: float = 0.25) -> bool:
+    """Whether the shorter reading matches some part of the longer one with at most
+    ``max_slips`` edits per letter (a caption read with a line or a word missing)."""
+    x, y = sorted((_letters(a), _letters(b)), key=len)
+    if not x:
+        return False
+    # Edit distance of x against the best-matching substring of y (free start and end in y).
+    previous = [0] * (len(y) + 1)
+    for i, cx in enumerate(x, 1):
+        current = [i]
+        for j, cy in enumerate(y, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cx != cy)))
+        previous = current
+    return min(previous) <= max_slips * len(x)
 
 
 def extract_captions(
@@ -478,6 +504,8 @@ def extract_captions(
     )
 
 
-def same_caption(a: str, b: str, threshold: float = 0.75) -> bool:
-    """Whether two caption readings are the same caption (case, spaces and slips aside)."""
-    return normalise_text(a) == normalise_text(b) or similarity(a, b) >= threshold
+def same_caption(a: str, b: str, threshold: float = 0.9) -> bool:
+    """Whether two readings are of one caption: letters and digits alike (case, spaces and
+    punctuation aside) up to ``threshold`` (1 - normalised edit distance)."""
+    na, nb = _letters(a), _letters(b)
+    return na == nb or (bool(na) and bool(nb) and similarity(na, nb) >= threshold)

@@ -30,11 +30,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
+from pipelines.ocr.captions import CaptionOptions
 from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading, read_region
 from pipelines.ocr.frames import (
     ChangeDetector,
@@ -75,6 +77,11 @@ class OcrOptions:
         languages: languages expected on screen (ISO 639-1); each must be covered by the engine.
         change: how changed regions are found (see ``pipelines.ocr.frames.ChangeOptions``).
         tracking: how readings are joined into events.
+        hardsubs: burned-in captions to ``hardsubs`` cues: ``auto`` (when a caption band is
+            found), ``on`` (always searched for; an empty result says why) or ``off``.
+        caption_band: the captions' region as a normalised (left, top, right, bottom) box;
+            None: found automatically. Giving it turns ``auto`` on.
+        captions: how captions are followed and read (``pipelines.ocr.captions.CaptionOptions``).
     """
 
     engine: str = "rapidocr"
@@ -85,8 +92,15 @@ class OcrOptions:
     languages: tuple[str, ...] = ("en",)
     change: ChangeOptions = field(default_factory=ChangeOptions)
     tracking: TrackingOptions = field(default_factory=TrackingOptions)
+    hardsubs: Literal["auto", "on", "off"] = "auto"
+    caption_band: Box | None = None
+    captions: CaptionOptions = field(default_factory=CaptionOptions)
 
     def __post_init__(self) -> None:
+        if self.hardsubs not in ("auto", "on", "off"):
+            raise OptionsError(f"hardsubs must be auto, on or off, got {self.hardsubs!r}.")
+        if self.caption_band is not None:
+            CaptionOptions(band=self.caption_band)  # checks the box
         if self.engine not in ENGINE_LANGUAGES:
             raise OptionsError(
                 f"Unknown OCR engine {self.engine!r}. Choose one of: {', '.join(sorted(ENGINE_LANGUAGES))}."
