@@ -11,8 +11,11 @@ from app.stages.context import Stage, StageContext, StageOutcome, StageView, wri
 from pipelines import media
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pipelines.ocr.engines import OcrEngine
     from pipelines.ocr.reader import OcrOptions
+    from pipelines.ocr.tracking import FrameDetections
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "timing": asdict(result.timing),
     }
     files: tuple[str, ...] = (OCR_JSON, OCR_VTT, ONSCREEN_TEXT_TXT)
-    captions = _hardsubs(ctx, options, engine)
+    captions = _hardsubs(ctx, options, engine, result.samples)
     if captions is not None:
         doc["hardsubs"] = captions
         if captions["cues"] or options.hardsubs == "on":
@@ -83,16 +86,23 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 
-def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine) -> dict[str, Any] | None:
+def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
+              samples: Sequence[FrameDetections]) -> dict[str, Any] | None:
     """Burned-in captions (option ``hardsubs``): the ``hardsubs`` section of ocr.json, and with
-    cues (or ``on``) ``hardsubs.srt``/``.vtt``. None when off."""
+    cues (or ``on``) ``hardsubs.srt``/``.vtt``. None when off.
+
+    The caption band is looked for in what the on-screen-text reader read (``samples``): no
+    OCR of its own, so a screencast pays nothing but that look.
+    """
+    from pipelines.ocr.band import band_from_samples
     from pipelines.ocr.captions import extract_captions
     from pipelines.subtitle_formats import to_srt, to_vtt
 
     if options.hardsubs == "off":
         return None
     caption_options = replace(options.captions, band=options.caption_band)
-    result = extract_captions(ctx.media_path, engine, caption_options)
+    search = band_from_samples(samples, caption_options.band_search)
+    result = extract_captions(ctx.media_path, engine, caption_options, search=search)
     if result.cues or options.hardsubs == "on":
         write_atomic(ctx.out_dir / HARDSUBS_SRT, to_srt(result.cues))
         write_atomic(ctx.out_dir / HARDSUBS_VTT, to_vtt(result.cues))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import cv2
 
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video, sample_frames
-from pipelines.ocr.tracking import Box, overlap, similarity
+from pipelines.ocr.tracking import Box, FrameDetections, overlap, similarity
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class BandOptions:
         static_share: share of the samples in which the same text at the same place is static.
         max_other_lines: a video whose samples carry more than this many other text lines (the
             median) is screen content, not captioned footage.
+        min_centre: lowest position (share of the height) of the band's centre: captions sit low;
+            centred text higher up is a title (a caption region up there can be given instead).
+        min_texts: fewest different readings in the band (captions change; a title does not).
     """
 
     samples_per_minute: float = 20.0
@@ -52,6 +56,8 @@ class BandOptions:
     centre_tolerance: float = 0.12
     static_share: float = 0.8
     max_other_lines: int = 4
+    min_centre: float = 0.5
+    min_texts: int = 2
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,21 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
     return BandSearch(search.band, search.static, search.reason, n, n)
 
 
+def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None) -> BandSearch:
+    """The band search on what the on-screen-text reader already read (no OCR of its own).
+
+    Its samples list all text on screen at each sample time; at most ``max_samples`` of them,
+    spread evenly, are looked at.
+    """
+    options = options or BandOptions()
+    if not samples:
+        return BandSearch(None, (), "no frame could be read", 0, 0)
+    count = min(len(samples), options.max_samples)
+    picked = [samples[round(i * (len(samples) - 1) / max(1, count - 1))] for i in range(count)]
+    readings = [(k, d.box, d.text) for k, frame in enumerate(picked) for d in frame.detections]
+    return analyse(readings, count, options)
+
+
 def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOptions | None = None) -> BandSearch:
     """The band and the static text from readings ``(sample, normalised box, text)`` of ``samples`` frames."""
     options = options or BandOptions()
@@ -181,9 +202,10 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
                    for s in static)
 
     moving = [r for r in readings if not is_static(r[1], r[2])]
-    candidates = [r for r in moving if abs(_centre_x(r[1]) - 0.5) <= options.centre_tolerance]
+    candidates = [r for r in moving if abs(_centre_x(r[1]) - 0.5) <= options.centre_tolerance
+                  and (r[1][1] + r[1][3]) / 2 >= options.min_centre]
     if not candidates:
-        return BandSearch(None, tuple(static), "no centred changing text", 0, 0)
+        return BandSearch(None, tuple(static), "no centred changing text in the lower half", 0, 0)
     # Clusters by height: a candidate joins a cluster when its centre is within 1.5 line heights.
     clusters: list[list[tuple[int, Box, str]]] = []
     for c in sorted(candidates, key=lambda c: (c[1][1] + c[1][3]) / 2):
@@ -200,8 +222,8 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     best = max(clusters, key=lambda cl: len({s for s, _, _ in cl}) + 0.5 * cl[0][1][1])
     seen = {s for s, _, _ in best}
     texts = {t for _, _, t in best}
-    if len(seen) < 2:
-        return BandSearch(None, tuple(static), "caption-like text in fewer than two samples", 0, 0)
+    if len(seen) < 2 or len(texts) < options.min_texts:
+        return BandSearch(None, tuple(static), "caption-like text in fewer than two samples, or never changing", 0, 0)
     # Other text in the samples that show a caption: a screencast has many lines, footage few.
     chosen = set(map(id, best))
     other_lines = statistics.median(sum(1 for r in moving if r[0] == k and id(r) not in chosen) for k in seen)

@@ -161,3 +161,25 @@ def test_real_clip_watermark_is_not_a_caption(rapid: OcrEngine) -> None:
     assert abs(result.cues[2].start - 3.9) <= 0.2 and abs(result.cues[2].end - 5.7) <= 0.2
     assert not any("好" in t and "视频" in t for t in texts)  # the channel logo
     assert any("视频" in s.text or "小蔡" in s.text for s in result.static)
+
+
+def test_band_from_the_readers_samples_needs_no_ocr() -> None:
+    from pipelines.ocr.band import band_from_samples
+    from pipelines.ocr.tracking import Detection, FrameDetections
+
+    samples = [FrameDetections(k / 2, (Detection((0.8, 0.02, 0.95, 0.06), "LOGO", 0.9),
+                                       Detection((0.35, 0.85, 0.65, 0.9), f"words number {k // 3}", 0.9)))
+               for k in range(60)]
+    found = band_from_samples(samples)
+    assert found.band is not None and found.band.box[1] < 0.85 < 0.9 < found.band.box[3]
+    assert [s.text for s in found.static] == ["LOGO"] and found.frames_ocred == 0
+
+
+def test_hardsubs_option_is_checked() -> None:
+    from pipelines.ocr.reader import OcrOptions
+
+    assert OcrOptions().hardsubs == "auto"
+    with pytest.raises(OptionsError, match="hardsubs"):
+        OcrOptions(hardsubs="maybe")  # type: ignore[arg-type]
+    with pytest.raises(OptionsError, match="band"):
+        OcrOptions(caption_band=(0.0, 0.9, 1.0, 0.8))
