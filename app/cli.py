@@ -196,15 +196,15 @@ def process(
 
 def _runner(in_dir: Path, out: Path, stages: str, jobs: int, language: str, profile: str,
             option: list[str] | None) -> Any:
-    from app.folders import BatchOptions, BatchRunner
+    from app.folders import FolderOptions, FolderRunner
     from app.model_cache import ModelCache
 
     requested = _stage_list(stages)
     try:
         flags = SubtitlesOptions(language=language, profile=profile)
-        options = BatchOptions(stages=tuple(requested), concurrency=jobs,
+        options = FolderOptions(stages=tuple(requested), concurrency=jobs,
                                stage_options=_stage_options(requested, flags, option))
-        return BatchRunner(in_dir, out, options, ModelCache(Settings()))
+        return FolderRunner(in_dir, out, options, ModelCache(Settings()))
     except PipelineError as e:
         raise _fail(str(e)) from None
 
@@ -307,8 +307,8 @@ def fit(
         raise _fail(f"cannot read {subtitles_file}: {e}") from None
     try:
         options = SubtitleFitOptions(mode=mode, language=language, profile=profile, lm=lm)  # type: ignore[arg-type]
-        paraphraser = ModelCache(Settings()).fitter()
-        result = fit_subtitles(content, options, paraphraser)
+        fitter = ModelCache(Settings()).fitter()
+        result = fit_subtitles(content, options, fitter)
     except PipelineError as e:
         raise _fail(str(e)) from None
     suffix = ".vtt" if result.format == "vtt" else ".srt"

@@ -49,6 +49,12 @@ class PayloadTooLarge(AppError):
     status, code = 413, "payload_too_large"
 
 
+class RequestTimeout(AppError):
+    """The request body stopped arriving or took too long (``LESSONLENS_BODY_*TIMEOUT_S``)."""
+
+    status, code = 408, "request_timeout"
+
+
 class UnsupportedMedia(AppError):
     status, code = 415, "unsupported_media"
 

@@ -45,12 +45,12 @@ PARTIAL = ".partial-"
 REPORT_FIELDS = ("file", "status", "duration_s", "language", "label", "cues", "seconds", "error")
 
 
-class BatchError(PipelineError):
+class FolderError(PipelineError):
     """The batch as a whole cannot run (e.g. the input folder is missing)."""
 
 
 @dataclass(frozen=True)
-class BatchOptions:
+class FolderOptions:
     """What to run on every file, and how many files at once."""
 
     stages: tuple[str, ...] = DEFAULT_STAGES
@@ -80,7 +80,7 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def options_key(options: BatchOptions) -> str:
+def options_key(options: FolderOptions) -> str:
     """What a finished file's results were made with: the planned stages and their normalised
     options (so spelling a default out, or leaving it out, keeps the results).
 
@@ -130,16 +130,16 @@ def _summary_fields(report: FileReport, result: Mapping[str, Any]) -> None:
     report.label = stages.get(classify.NAME, {}).get("summary", {}).get("label")
 
 
-class BatchRunner:
+class FolderRunner:
     """Processes files into an output tree with a shared model cache."""
 
-    def __init__(self, in_dir: Path, out_dir: Path, options: BatchOptions, models: ModelCache) -> None:
+    def __init__(self, in_dir: Path, out_dir: Path, options: FolderOptions, models: ModelCache) -> None:
         if not in_dir.is_dir():
-            raise BatchError(f"{in_dir}: no such folder.")
+            raise FolderError(f"{in_dir}: no such folder.")
         self.in_dir = in_dir.resolve()
         self.out_dir = out_dir.resolve()
         if self.out_dir.is_relative_to(self.in_dir):
-            raise BatchError(f"the output folder {out_dir} must not be inside the input folder {in_dir}.")
+            raise FolderError(f"the output folder {out_dir} must not be inside the input folder {in_dir}.")
         self.options = options
         self.key = options_key(options)
         self.options_normalised = normalise_options(list(options.stages), options.stage_options)
@@ -281,7 +281,7 @@ class BatchRunner:
 
 
 def watch(
-    runner: BatchRunner,
+    runner: FolderRunner,
     *,
     interval: float = 2.0,
     stable_checks: int = 2,

@@ -74,6 +74,7 @@ class Source:
     filename: str | None = None
     size_bytes: int | None = None
     media: dict[str, Any] | None = None
+    identity: str | None = None  # a path source: the file checked at submit (app.sources.identity)
 
 
 @dataclass(frozen=True)

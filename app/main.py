@@ -30,7 +30,9 @@ from app.api import stages as stage_routes
 from app.api import translations as translation_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
+from app.api.links import install_log_redaction
 from app.lifecycle import SERVER_STOPPED, JobLifecycle, LocalWebhooks, WebhookPolicy
+from app.limits import InputLimitsMiddleware
 from app.metrics import Metrics
 from app.migrations import ensure_schema
 from app.model_cache import ModelCache
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.store.close()
             log.info("lessonlens API stopped")
 
+    install_log_redaction()  # keys or link signatures in a query string never reach the access log
     app = FastAPI(title="lessonlens", version="0.1.0", lifespan=lifespan,
                   description="Training videos in; subtitles, on-screen text and more out. Async jobs.")
     install_error_handlers(app)
@@ -134,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_routes.router)
     app.include_router(stage_routes.router)
     app.include_router(web_routes.router)
+    app.add_middleware(InputLimitsMiddleware, settings=settings)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app
 

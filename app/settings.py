@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=0, description="Threads per model; 0 lets the engine decide.")
     lm_runtime: Literal["auto", "llama.cpp", "ctranslate2"] = Field(
-        default="auto", description="Runtime of the paraphraser's LM: auto is llama.cpp when it is built, "
+        default="auto", description="Runtime of the fit stage's LM: auto is llama.cpp when it is built, "
                                     "else CTranslate2 (pipelines.fit.lm_ctranslate2).")
 
     # ---- job service (issue 3)
@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(
         default=20, ge=0, description="First retry delay; doubles each try (6 tries ~ 10 min).")
     webhook_timeout_s: float = Field(default=10, gt=0, description="Time limit of one webhook POST.")
+
+    # ---- input limits (issue 18): checked at submit, answered with a 4xx naming the field
+    max_duration_s: float = Field(default=4 * 3600, gt=0, description="Longest media accepted, seconds.")
+    max_frame_pixels: int = Field(default=7680 * 4320, gt=0, description="Largest video frame, pixels (8K).")
+    max_json_body_bytes: int = Field(default=1_000_000, gt=0, description="Largest JSON request body.")
+    max_json_depth: int = Field(default=32, ge=2, description="Deepest nesting of any JSON input.")
+    max_options_bytes: int = Field(default=65_536, gt=0, description="Largest `options` object, as JSON.")
+    max_metadata_bytes: int = Field(default=16_384, gt=0, description="Largest `metadata` object, as JSON.")
+    max_hotwords: int = Field(default=200, ge=0, description="Most hotwords per stage.")
+    max_hotword_chars: int = Field(default=64, ge=1, description="Longest hotword, characters.")
+    max_prompt_chars: int = Field(default=2000, ge=0, description="Longest initial_prompt, characters.")
+    body_idle_timeout_s: float = Field(
+        default=30, gt=0, description="A request body that sends nothing for this long ends with 408.")
+    body_timeout_s: float = Field(default=3600, gt=0, description="Longest time to receive one request body.")
 
     @field_validator("api_keys", "allowed_roots", mode="before")
     @classmethod

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin
 
-from app.exceptions import Forbidden, InvalidInput, PayloadTooLarge, SourceError, UnsupportedMedia
+from app.exceptions import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    SourceError,
+    UnsupportedMedia,
+)
 from app.storage import Storage
-from app.webhooks import check_url
+from app.urls import check_url, pinned_client
 from pipelines import media
 from pipelines.exceptions import MediaError
 from pipelines.media import MediaInfo
@@ -103,6 +112,68 @@ def resolve_path(source: str, roots: list[Path]) -> Path:
                        detail={"source": source})
 
 
+def _open_no_follow(real: Path, roots: list[Path]) -> int:
+    """Open ``real`` walking down from its allowed root one name at a time, following no symlink
+    (a component swapped for a link fails with ELOOP/ENOTDIR). Returns a read-only descriptor."""
+    root = next((r for r in (r.resolve() for r in roots) if real.is_relative_to(r)), None)
+    if root is None and not roots:  # no roots: the API takes no path source, so a trusted process made it
+        root = real.parent
+    if root is None:
+        raise Forbidden(f"source path {real.name!r} is outside the allowed folders (LESSONLENS_ALLOWED_ROOTS).",
+                        code="path_not_allowed")
+    parts = real.relative_to(root).parts
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i, name in enumerate(parts):
+            last = i == len(parts) - 1
+            flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_NONBLOCK if last else os.O_DIRECTORY)
+            nxt = os.open(name, flags, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{real.name} is not a regular file")
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def identity(fd: int) -> str:
+    """What names one version of one file: device, inode, size and modification time."""
+    st = os.fstat(fd)
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def open_path_source(location: str, roots: list[Path], expected: str | None = None) -> int:
+    """Open a path source safely: under an allowed root, no symlink followed, and (when
+    ``expected`` is given) the very file that was checked at submit. The caller closes the fd;
+    ``fd_path(fd)`` names it for libraries that want a path.
+
+    Raises:
+        Forbidden (outside the roots, a symlink on the way), Conflict (the file changed since it
+        was submitted), NotFound (gone).
+    """
+    real = Path(location)
+    try:
+        fd = _open_no_follow(real, roots)
+    except FileNotFoundError:
+        raise NotFound(f"source file {real.name!r} is no longer there.", detail={"file": real.name}) from None
+    except OSError:
+        raise Forbidden(f"source file {real.name!r} is not a plain file under the allowed folders "
+                        "(a symbolic link is never followed).", code="path_not_allowed",
+                        detail={"file": real.name}) from None
+    if expected is not None and identity(fd) != expected:
+        os.close(fd)
+        raise Conflict(f"source file {real.name!r} was replaced or changed after the job was submitted; "
+                       "submit it again.", code="source_changed", detail={"file": real.name})
+    return fd
+
+
+def fd_path(fd: int) -> Path:
+    """A path that opens the same file as ``fd`` (Linux ``/proc``), whatever happens to its name."""
+    return Path(f"/proc/self/fd/{fd}")
+
+
 def check_source_url(url: str, *, allow_private: bool) -> str:
     """Submit-time check of a URL source (address rules shared with webhooks). Blocking (DNS)."""
     return check_url(url, allow_private=allow_private, what="source URL")
@@ -146,10 +217,11 @@ def fetch_url(url: str, storage: Storage, *, max_bytes: int, timeout_s: float,
     tmp = storage.incoming_path()
     deadline = time.monotonic() + timeout_s
     try:
-        with httpx.Client(timeout=min(timeout_s, 30), follow_redirects=False) as client:
+        # Each hop is checked on the address it connects to (app.urls), redirects included.
+        with pinned_client(allow_private=allow_private, what="source URL", timeout=min(timeout_s, 30)) as client:
             current = url
             for _ in range(MAX_REDIRECTS + 1):
-                check_source_url(current, allow_private=allow_private)
+                check_source_url(current, allow_private=allow_private)  # scheme and form of each hop
                 nxt = _download(client, current, tmp, max_bytes, deadline)
                 if nxt is None:
                     break

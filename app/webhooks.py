@@ -20,21 +20,19 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
-import ipaddress
 import itertools
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from app.exceptions import UrlNotAllowed
 from app.jobs import Batch, BatchSummary, Job, WebhookDeliveryRecord, now_iso
+from app.urls import check_url, pinned_client
 
 log = logging.getLogger(__name__)
 
@@ -42,52 +40,6 @@ SIGNATURE_HEADER = "X-Lessonlens-Signature"
 TIMESTAMP_HEADER = "X-Lessonlens-Timestamp"
 EVENT_ID_HEADER = "X-Lessonlens-Event-Id"
 EVENT_HEADER = "X-Lessonlens-Event"
-MAX_URL_LENGTH = 2048
-
-
-# ---------------------------------------------------------------- address rules
-
-
-def _address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-
-
-def check_url(url: str, *, allow_private: bool, what: str = "URL") -> str:
-    """Validate an outgoing http(s) URL; returns it unchanged.
-
-    Every address the host resolves to must be public unless ``allow_private``. Blocking (DNS):
-    call it from a worker thread in async code.
-
-    Raises:
-        UrlNotAllowed: bad scheme or host, unresolvable, or a refused address.
-    """
-    if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
-        raise UrlNotAllowed(f"{what} must be a string of at most {MAX_URL_LENGTH} characters.")
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as e:
-        raise UrlNotAllowed(f"{what} {url!r} is not a valid URL ({e}).") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UrlNotAllowed(f"{what} {url!r} must be an absolute http:// or https:// URL.")
-    host = parts.hostname
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as e:
-            raise UrlNotAllowed(f"{what} host {host!r} cannot be resolved ({e}).") from None
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    refused = sorted(str(a) for a in addresses if _address_refused(a))
-    if refused and not allow_private:
-        raise UrlNotAllowed(
-            f"{what} host {host!r} resolves to a private, loopback or reserved address "
-            f"({', '.join(refused)}); use a public address, or set LESSONLENS_ALLOW_PRIVATE_URLS=true "
-            "on a trusted network.", detail={"host": host, "addresses": refused})
-    return url
 
 
 # ---------------------------------------------------------------- signing
@@ -197,8 +149,7 @@ class WebhookDelivery:
         status: int | None = None
         error: str | None = None
         try:
-            check_url(self.url, allow_private=self._allow_private, what="webhook_url")  # DNS may change
-            with httpx.Client(timeout=self._timeout, follow_redirects=False) as client:
+            with pinned_client(allow_private=self._allow_private, what="webhook_url", timeout=self._timeout) as client:
                 resp = client.post(self.url, content=event.body, headers=self.headers(event, attempt))
             status = resp.status_code
             if not 200 <= status < 300:

@@ -9,9 +9,11 @@ A stopping worker hands its job back to the queue without counting the attempt.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from app.exceptions import AppError
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, now_iso
 from app.model_cache import ModelCache
 from app.settings import Settings
-from app.sources import fetch_url, media_dict
+from app.sources import fd_path, fetch_url, media_dict, open_path_source
 from app.stages.context import StageContext, StageOutcome
 from app.stages.graph import run_stages
 from app.storage import Storage
@@ -79,7 +81,7 @@ class _Reporter:
             return
         assert outcome is not None
         prev = self.states.get(name, StageState())
-        status = StageStatus.SKIPPED if outcome.status == "skipped" else StageStatus.SUCCEEDED
+        status = outcome.status
         self._put(name, StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds,
                                    outcome.summary, outcome.files, outcome.reason))
         self.current = None
@@ -105,9 +107,16 @@ class _Reporter:
                                            error=error))
 
 
-def _media_for(job: Job, ctx: WorkerContext) -> tuple[Path, MediaInfo | None]:
-    """The local media file of a job; URL sources are downloaded (once) into its inputs folder."""
+def _media_for(job: Job, ctx: WorkerContext, opened: ExitStack) -> tuple[Path, MediaInfo | None]:
+    """The local media file of a job; URL sources are downloaded (once) into its inputs folder.
+    A path source is opened once, safely, and must still be the file checked at submit; the job
+    reads that descriptor (closed by ``opened``)."""
     src = job.source
+    if src.kind == "path":
+        fd = open_path_source(src.location, ctx.settings.allowed_roots, src.identity)
+        opened.callback(os.close, fd)
+        info = MediaInfo(path=str(fd_path(fd)), **src.media) if src.media else None
+        return fd_path(fd), info
     if src.kind != "url":
         info = MediaInfo(path=src.location, **src.media) if src.media else None
         return Path(src.location), info
@@ -129,8 +138,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     started = time.monotonic()
     log.info("%s: started (attempt %d), stages %s", job.id, job.attempts, ",".join(job.stages))
     reporter = _Reporter(ctx, job)
+    opened = ExitStack()
     try:
-        media_path, info = _media_for(job, ctx)
+        media_path, info = _media_for(job, ctx, opened)
         out_dir = ctx.storage.results_dir(job.id)
         sctx = StageContext(media_path=media_path, out_dir=out_dir, models=ctx.models,
                             progress=reporter.progress, info=info)
@@ -154,6 +164,8 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
                 f"{type(e).__name__}: {e}"
         reporter.end_current(StageStatus.FAILED, error)
         status = JobStatus.FAILED
+    finally:
+        opened.close()
     finished = ctx.store.finish(job.id, status, error)
     log.info("%s: %s in %.2f s%s", job.id, status.value, time.monotonic() - started,
              f": {error}" if error else "")

@@ -10,6 +10,7 @@ from typing import Annotated
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from app.api.links import verify
 from app.exceptions import Unauthorized
 from app.jobs import Job
 from app.lifecycle import JobLifecycle, LocalWebhooks
@@ -55,14 +56,14 @@ def get_owner(request: Request) -> str:
     if not key_ids:
         return ANONYMOUS
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if not scheme and request.url.path.endswith("/source") and "signature" in request.query_params:
-        # A <video> cannot send headers either: a signed, expiring link (app.api.links) stands in.
-        from app.api.links import verify
-
-        return verify(key_ids, str(request.path_params.get("job_id", "")), request.query_params)
-    if not scheme and request.url.path.endswith("/events"):
-        # Browsers' EventSource cannot send headers: the SSE route also takes ?access_token=.
-        scheme, token = "bearer", request.query_params.get("access_token", "")
+    resource = request.url.path.rsplit("/", 1)[-1]
+    if not scheme and resource in ("source", "events") and "signature" in request.query_params:
+        # A <video> or an EventSource cannot send headers: a signed, expiring link stands in.
+        return verify(key_ids, str(request.path_params.get("job_id", "")), request.query_params,
+                      resource="source" if resource == "source" else "events")
+    if not scheme and "access_token" in request.query_params:
+        raise Unauthorized("an API key never goes in a URL (it would be logged): send `Authorization: Bearer "
+                           "<key>`, or for an EventSource use the link from POST /v1/jobs/{id}/events-link.")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("this server needs an API key: send `Authorization: Bearer <key>`.")
     token = token.strip()

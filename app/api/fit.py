@@ -1,7 +1,7 @@
 """``POST /v1/fit``: rewrite a text shorter so it fits a reading or speaking slot.
 
 Synchronous: one sentence or cue in, the chosen text and every candidate's scores out. The
-paraphraser (MiniLM, and SmolLM2 on llama.cpp) is loaded once per process, on the first
+sentence fitter (MiniLM, and SmolLM2 on llama.cpp) is loaded once per process, on the first
 request, in a worker thread; fitting runs in a worker thread too, so the event loop keeps
 answering. Wire it with ``app.include_router(fit.router)`` in ``create_app``.
 """

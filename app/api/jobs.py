@@ -23,11 +23,11 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from app import translations
+from app import limits, translations
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.submit import Submission, submit_job
-from app.exceptions import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from app.exceptions import AppError, Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.jobs import Job, JobStatus, StageStatus
 from app.stages import subtitles
 from app.stages.graph import DEFAULT_STAGES
@@ -87,6 +87,7 @@ def job_view(job: Job) -> dict[str, Any]:
     src = asdict(job.source)
     if job.source.kind == "upload":
         src["location"] = None
+    src.pop("identity", None)
     data["source"] = src
     data["links"] = {"self": f"/v1/jobs/{job.id}", "events": f"/v1/jobs/{job.id}/events",
                      "result": f"/v1/jobs/{job.id}/result", "cancel": f"/v1/jobs/{job.id}/cancel"}
@@ -111,22 +112,19 @@ async def load_job(services: Services, job_id: str, owner: str) -> Job:
     return job
 
 
-def _json_field(raw: Any, name: str, default: Any) -> Any:
+def _json_field(raw: Any, name: str, default: Any, max_depth: int) -> Any:
     if raw is None or raw == "":
         return default
     if not isinstance(raw, str):
         raise InvalidInput(f"form field {name!r} must be text (JSON).")
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InvalidInput(f"form field {name!r} is not valid JSON: {e}.", code="validation_error") from None
+    return limits.loads(raw, name, max_depth)
 
 
-def _stages_field(raw: Any) -> list[str]:
+def _stages_field(raw: Any, max_depth: int) -> list[str]:
     if raw is None or raw == "":
         return list(DEFAULT_STAGES)
     if isinstance(raw, str) and raw.strip().startswith("["):
-        value = _json_field(raw, "stages", None)
+        value = _json_field(raw, "stages", None, max_depth)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InvalidInput("form field 'stages' must be a JSON list of names or comma-separated names.")
         return value
@@ -155,7 +153,7 @@ async def _from_multipart(request: Request, services: Services) -> Submission:
 
     try:
         form = await Request(request.scope, limited_receive).form(max_files=1, max_fields=16)
-    except PayloadTooLarge:
+    except AppError:  # too large, or the body stopped arriving (app.limits)
         raise
     except Exception as e:  # malformed multipart
         raise InvalidInput(f"could not read the multipart form: {e}.", code="validation_error") from None
@@ -165,10 +163,11 @@ async def _from_multipart(request: Request, services: Services) -> Submission:
         raise InvalidInput("multipart submissions need the media in a file field named 'file'.",
                            code="validation_error")
     try:
-        options = _json_field(form.get("options"), "options", {})
-        metadata = _json_field(form.get("metadata"), "metadata", {})
+        depth = services.settings.max_json_depth
+        options = _json_field(form.get("options"), "options", {}, depth)
+        metadata = _json_field(form.get("metadata"), "metadata", {}, depth)
         webhook = form.get("webhook_url")
-        return Submission(stages=_stages_field(form.get("stages")), options=options, metadata=metadata,
+        return Submission(stages=_stages_field(form.get("stages"), depth), options=options, metadata=metadata,
                           webhook_url=webhook if isinstance(webhook, str) and webhook else None,
                           upload=upload, form=form)
     except BaseException:
@@ -176,11 +175,8 @@ async def _from_multipart(request: Request, services: Services) -> Submission:
         raise
 
 
-async def _from_json(request: Request) -> Submission:
-    try:
-        raw = await request.json()
-    except Exception:
-        raise InvalidInput("the body is not valid JSON.", code="validation_error") from None
+async def _from_json(request: Request, services: Services) -> Submission:
+    raw = limits.loads(await request.body(), "body", services.settings.max_json_depth)
     try:
         body = JobRequest.model_validate(raw)
     except ValidationError as e:
@@ -199,7 +195,7 @@ async def submit(request: Request, services: ServicesDep, owner: OwnerDep,
     if ctype == "multipart/form-data":
         sub = await _from_multipart(request, services)
     elif ctype in ("application/json", ""):
-        sub = await _from_json(request)
+        sub = await _from_json(request, services)
     else:
         raise InvalidInput(f"unsupported content type {ctype!r}: send application/json or "
                            "multipart/form-data.", code="unsupported_content_type", status=415)

@@ -7,8 +7,8 @@ and the queue limit are checked before any byte is stored; an upload is received
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,19 +17,28 @@ from typing import Any
 from anyio import to_thread
 from starlette.datastructures import FormData, UploadFile
 
+from app import limits
 from app.api import Services
 from app.exceptions import InvalidInput, TooManyJobs
 from app.jobs import Job, Source, StageState, new_job_id
 from app.settings import Settings
-from app.sources import check_source_url, is_url, media_dict, probe_or_415, receive_upload, resolve_path
+from app.sources import (
+    check_source_url,
+    fd_path,
+    identity,
+    is_url,
+    media_dict,
+    open_path_source,
+    probe_or_415,
+    receive_upload,
+    resolve_path,
+)
 from app.stages.graph import STAGES, normalise_options, plan
 from app.storage import safe_filename
 from app.webhooks import WebhookDelivery
 from pipelines.models import model_path
 
 log = logging.getLogger(__name__)
-
-MAX_METADATA_BYTES = 16_384
 
 
 @dataclass
@@ -72,6 +81,7 @@ def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], di
     if not isinstance(sub.options, dict) or not all(isinstance(v, dict) for v in sub.options.values()):
         raise InvalidInput("options must be an object of objects: {\"stage name\": {option: value}}.",
                            code="validation_error")
+    limits.check_options(sub.options, settings)
     stray = sorted(set(sub.options) - set(planned))
     if stray:
         raise InvalidInput(f"options given for stage(s) not requested: {', '.join(stray)}. "
@@ -80,9 +90,8 @@ def validate_request(sub: Submission, settings: Settings) -> tuple[list[str], di
     _check_models(planned, options, settings)
     if not isinstance(sub.metadata, dict):
         raise InvalidInput("metadata must be a JSON object.", code="validation_error")
-    if len(json.dumps(sub.metadata)) > MAX_METADATA_BYTES:
-        raise InvalidInput(f"metadata is larger than {MAX_METADATA_BYTES} bytes of JSON.",
-                           code="validation_error")
+    limits.check_json(sub.metadata, "metadata", max_bytes=settings.max_metadata_bytes,
+                      max_depth=settings.max_json_depth)
     return planned, options
 
 
@@ -102,6 +111,11 @@ def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path |
     if sub.upload is not None:
         filename = safe_filename(sub.upload.filename, "upload")
         tmp, info = receive_upload(services.storage, sub.upload.file, filename, int(s.max_upload_mb * 1e6))
+        try:
+            limits.check_media(media_dict(info), s, filename)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return Source("upload", str(tmp), filename, info.size_bytes, media_dict(info)), tmp
     assert sub.source is not None
     if is_url(sub.source):
@@ -109,8 +123,13 @@ def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path |
         name = safe_filename(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1], "media")
         return Source("url", url, name), None
     path = resolve_path(sub.source, s.allowed_roots)
-    info = probe_or_415(path, sub.source)
-    return Source("path", str(path), path.name, info.size_bytes, media_dict(info)), None
+    fd = open_path_source(str(path), s.allowed_roots)  # what is probed is what the job will read
+    try:
+        info = probe_or_415(fd_path(fd), sub.source)
+        limits.check_media(media_dict(info), s, sub.source)
+        return Source("path", str(path), path.name, info.size_bytes, media_dict(info), identity(fd)), None
+    finally:
+        os.close(fd)
 
 
 def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:

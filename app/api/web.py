@@ -9,6 +9,7 @@ cannot send the key (``app.api.links``), so it streams with range requests as it
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,14 @@ from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 from app.api import OwnerDep, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.jobs import JobId, load_job
-from app.api.links import source_link
+from app.api.links import EVENTS_LINK_TTL_S, source_link
 from app.exceptions import NotFound
+from app.sources import fd_path, open_path_source
 from app.stages import subtitles
 from pipelines.subtitles import PROFILES
 
@@ -94,6 +97,18 @@ async def create_source_link(job_id: JobId, services: ServicesDep, owner: OwnerD
     return SourceLink(url=url, expires_at=expires_at)
 
 
+@router.post("/v1/jobs/{job_id}/events-link", tags=["jobs"], operation_id="createEventsLink",
+             response_model=SourceLink, responses=_ERRORS,
+             summary="A signed URL of the job's event stream, valid 5 minutes (for an EventSource)")
+async def create_events_link(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> SourceLink:
+    """With API keys off the plain URL; with keys on a signed one, so no key goes in a URL."""
+    await load_job(services, job_id, owner)
+    if not services.key_ids:
+        return SourceLink(url=f"/v1/jobs/{job_id}/events", expires_at=None)
+    url, expires_at = source_link(services.key_ids, job_id, owner, ttl_s=EVENTS_LINK_TTL_S, resource="events")
+    return SourceLink(url=url, expires_at=expires_at)
+
+
 @router.get("/v1/jobs/{job_id}/source", tags=["jobs"], operation_id="getSource",
             response_class=FileResponse, responses={200: _SOURCE_OK, **_ERRORS},
             summary="The job's source media (an upload or a path; a URL source is at its URL)")
@@ -105,7 +120,26 @@ async def get_source(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> F
     if src.kind == "url":
         raise NotFound(f"job {job_id} was made from a URL; fetch the media from there.",
                        detail={"url": src.location})
-    path = Path(src.location)
-    if not await to_thread.run_sync(path.is_file):
-        raise NotFound(f"the source media of job {job_id} is no longer stored.", detail={"job_id": job_id})
-    return FileResponse(path, filename=src.filename or path.name, content_disposition_type="inline")
+    if src.kind == "path":  # served only if it is still the file checked at submit (no symlink swap)
+        fd = await to_thread.run_sync(open_path_source, src.location, services.settings.allowed_roots,
+                                      src.identity)
+    else:
+        path = Path(src.location)
+        if not await to_thread.run_sync(path.is_file):
+            raise NotFound(f"the source media of job {job_id} is no longer stored.", detail={"job_id": job_id})
+        fd = await to_thread.run_sync(os.open, path, os.O_RDONLY | os.O_NOFOLLOW)
+    return _OpenedFileResponse(fd, filename=src.filename or Path(src.location).name)
+
+
+class _OpenedFileResponse(FileResponse):
+    """A file response over a descriptor opened (and checked) before answering; closed at the end."""
+
+    def __init__(self, fd: int, filename: str) -> None:
+        self._fd = fd
+        super().__init__(fd_path(fd), filename=filename, content_disposition_type="inline")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            os.close(self._fd)

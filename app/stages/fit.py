@@ -82,8 +82,8 @@ def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
             return StageOutcome(StageStatus.SKIPPED, {"fit": "nothing to fit"}, (),
                                 reason="no subtitles to fit: the media has no speech track")
         content, source = srt.read_text(), subtitles.SUBTITLES_SRT
-    paraphraser = ctx.models.fitter()
-    result = fit_subtitles(content, options.fit_options(detected), paraphraser, progress=ctx.progress)
+    fitter = ctx.models.fitter()
+    result = fit_subtitles(content, options.fit_options(detected), fitter, progress=ctx.progress)
     name = f"{FITTED_STEM}.{'vtt' if result.format == 'vtt' else 'srt'}"
     write_atomic(ctx.out_dir / name, result.text)
     report = {"source": source, "format": result.format, "counts": result.counts,

@@ -213,10 +213,15 @@ def test_auth_queue_limit_and_cancel(start_server: StartServer, media_dir: Path,
         job = server.wait_job(alice, job_id, _terminal, 60)
         assert job["status"] == "cancelled" and job["error"] == "cancelled by request"
         _error(alice.post(f"/v1/jobs/{job_id}/cancel"), 409, "conflict")
-    with server.client() as browser:  # EventSource cannot send headers: ?access_token= on /events
-        events = browser.get(f"/v1/jobs/{job_id}/events", params={"access_token": "ka"})
+        link = alice.post(f"/v1/jobs/{job_id}/events-link").json()["url"]
+        _error(bob.post(f"/v1/jobs/{job_id}/events-link"), 403, "forbidden")
+        assert "ka" not in link.split("?")[1].split("&")[0] and "signature=" in link
+    with server.client() as browser:  # EventSource cannot send headers: a signed link to /events
+        events = browser.get(link)
         assert events.status_code == 200 and "event: end" in events.text
-        _error(browser.get(f"/v1/jobs/{job_id}/events", params={"access_token": "kb"}), 403, "forbidden")
+        _error(browser.get(link.replace("signature=", "signature=0")), 401, "invalid_link")
+        _error(browser.get(link.replace("/events?", "/source?")), 401, "invalid_link")  # one resource only
+        _error(browser.get(f"/v1/jobs/{job_id}/events", params={"access_token": "ka"}), 401, "unauthorized")
         _error(browser.get(f"/v1/jobs/{job_id}/events"), 401, "unauthorized")
         _error(browser.get(f"/v1/jobs/{job_id}", params={"access_token": "ka"}), 401, "unauthorized")
     with server.client("ka") as alice:

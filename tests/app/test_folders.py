@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.folders import BatchOptions, BatchRunner, discover, watch
+from app.folders import FolderOptions, FolderRunner, discover, watch
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
 
 LESSONLENS = str(Path(sys.executable).with_name("lessonlens"))
@@ -24,7 +24,7 @@ class FakeEngine:
     name = "fake"
     calls = 0
 
-    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None) -> Transcript:
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
         FakeEngine.calls += 1
         words = tuple(Word(0.5 + i * 0.4, 0.8 + i * 0.4, f" word{i}", 0.9) for i in range(5))
         return Transcript((Segment(0.5, 2.5, "", words),), "en", 1.0, 3.0, "fake")
@@ -51,8 +51,8 @@ def folder(tmp_path: Path, samples: Path) -> Path:
     return src
 
 
-def runner(src: Path, out: Path) -> BatchRunner:
-    return BatchRunner(src, out, BatchOptions(), FakeModels())  # type: ignore[arg-type]
+def runner(src: Path, out: Path) -> FolderRunner:
+    return FolderRunner(src, out, FolderOptions(), FakeModels())  # type: ignore[arg-type]
 
 
 def test_discover_refuses_links_out_of_the_folder(folder: Path) -> None:
@@ -97,15 +97,15 @@ def test_rerun_skips_done_and_redoes_changed(folder: Path, tmp_path: Path, sampl
 def test_changed_options_redo_the_work(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     runner(folder, out).run()
-    options = BatchOptions(stage_options={"subtitles": {"profile": "bbc"}})
-    redo = BatchRunner(folder, out, options, FakeModels())  # type: ignore[arg-type]
+    options = FolderOptions(stage_options={"subtitles": {"profile": "bbc"}})
+    redo = FolderRunner(folder, out, options, FakeModels())  # type: ignore[arg-type]
     assert {r.file: r.status for r in redo.run()}["course/week1/intro.mp4"] == "done"
 
 
 def test_output_inside_input_is_refused(folder: Path) -> None:
-    from app.folders import BatchError
+    from app.folders import FolderError
 
-    with pytest.raises(BatchError, match="must not be inside"):
+    with pytest.raises(FolderError, match="must not be inside"):
         runner(folder, folder / "out")
 
 

@@ -74,3 +74,22 @@ def test_a_video_streams_by_a_signed_link(start_server: Callable[..., ServerProc
         assert part.status_code == 206 and part.content == data[100:200]
         tampered = link["url"].replace("owner=alice", "owner=bob")
         assert c.get(tampered).json()["error"]["code"] == "invalid_link"
+
+
+def test_credentials_in_urls_never_reach_the_access_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 18, defect 10: ``?access_token=KEY`` was written to the access log."""
+    import logging
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    create_app(Settings(data_dir=tmp_path / "data", api_keys=["alice:secret-key"]))
+    access = logging.getLogger("uvicorn.access")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+                    "/v1/jobs/job_1/events?access_token=secret-key&x=1", "1.1", 401)
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+                    "/v1/jobs/job_1/source?owner=alice&expires=9&signature=abcdef", "1.1", 200)
+    text = caplog.text
+    assert "secret-key" not in text and "abcdef" not in text
+    assert "access_token=REDACTED&x=1" in text and "signature=REDACTED" in text

@@ -141,3 +141,87 @@ def test_stale_incoming_files_are_cleaned(storage: LocalStorage) -> None:
     os.utime(stale, (1, 1))
     assert storage.cleanup_incoming(max_age_s=3600) == 1
     assert not stale.exists() and fresh.exists()
+
+
+# ---------------------------------------------------------------- issue 18: defects 9 and 11
+
+
+def test_dns_rebinding_cannot_reach_a_private_address(storage: LocalStorage, file_server: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check and the connection use one resolution: a name that answers a public address to
+    the check and loopback to the connection is refused, and nothing is downloaded from loopback."""
+    import socket
+
+    port = int(file_server.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers = iter(["8.8.8.8"] + ["127.0.0.1"] * 10)
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.example":
+            return real(next(answers), *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with pytest.raises(UrlNotAllowed, match=r"127\.0\.0\.1"):
+        fetch_url(f"http://rebind.example:{port}/tone.mp4", storage, max_bytes=10_000_000, timeout_s=10,
+                  allow_private=False)
+    assert _leftovers(storage) == []
+
+
+def _job_with_path_source(client: Any, root: Path) -> str:
+    r = client.post("/v1/jobs", json={"source": "lesson.mp4", "stages": ["subtitles"]})
+    assert r.status_code == 201, r.text
+    job_id: str = r.json()["id"]
+    assert "identity" not in r.json()["source"]  # internal: never shown
+    return job_id
+
+
+def test_a_path_source_swapped_for_a_symlink_is_never_served(tmp_path: Path, media_dir: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    root, outside = tmp_path / "root", tmp_path / "secret.mp4"
+    root.mkdir()
+    (root / "lesson.mp4").write_bytes((media_dir / "tone.mp4").read_bytes())
+    outside.write_bytes((media_dir / "speech.mp4").read_bytes())
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data", allowed_roots=[root]))) as c:
+        job_id = _job_with_path_source(c, root)
+        served = c.get(f"/v1/jobs/{job_id}/source")
+        assert served.status_code == 200 and served.content == (root / "lesson.mp4").read_bytes()
+        (root / "lesson.mp4").unlink()
+        (root / "lesson.mp4").symlink_to(outside)  # the swap: a link out of the allowed root
+        r = c.get(f"/v1/jobs/{job_id}/source")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "path_not_allowed", r.status_code
+        (root / "lesson.mp4").unlink()
+        (root / "lesson.mp4").write_bytes(outside.read_bytes())  # another file under the same name
+        r = c.get(f"/v1/jobs/{job_id}/source")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "source_changed"
+
+
+def test_path_sources_open_without_following_links(tmp_path: Path, media_dir: Path) -> None:
+    import os
+
+    from app.exceptions import Conflict
+    from app.sources import identity, open_path_source
+
+    root = tmp_path / "root"
+    (root / "dir").mkdir(parents=True)
+    media = root / "dir" / "a.mp4"
+    media.write_bytes((media_dir / "tone.mp4").read_bytes())
+    fd = open_path_source(str(media), [root])
+    checked = identity(fd)
+    os.close(fd)
+    os.close(open_path_source(str(media), [root], checked))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "a.mp4").write_bytes(media.read_bytes())
+    (root / "dir").rename(root / "old")
+    (root / "dir").symlink_to(tmp_path / "elsewhere")  # a folder on the way swapped for a link
+    with pytest.raises(Forbidden):
+        open_path_source(str(media), [root], checked)
+    (root / "dir").unlink()
+    (root / "old").rename(root / "dir")
+    media.write_bytes(media.read_bytes() + b"\0")  # changed since the check
+    with pytest.raises(Conflict):
+        open_path_source(str(media), [root], checked)

@@ -97,3 +97,34 @@ def test_bad_inputs_have_clear_errors(media: Path, name: str, message: str) -> N
 def test_shared_clip_probes(testdata: Path) -> None:
     info = probe(testdata / "video" / "mdn_friday.mp4")
     assert info.has_audio and info.has_video and info.duration == pytest.approx(6.17, abs=0.05)
+
+
+def test_long_audio_decodes_with_progress_cancel_and_a_bounded_peak(tmp_path: Path) -> None:
+    """Issue 18, defect 7: the decode reports progress, can be stopped, refuses audio longer than
+    allowed, and keeps one buffer (the peak is about the result, not twice it)."""
+    import tracemalloc
+
+
+    long = tmp_path / "long.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+                    "-t", "120", "-c:a", "aac", "-b:a", "16k", str(long)], check=True, timeout=120)
+    seen: list[float] = []
+    tracemalloc.start()
+    audio = load_audio(long, progress=seen.append)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert abs(audio.size / 16000 - 120) < 1 and audio.dtype == np.float32
+    assert peak < audio.nbytes * 1.5, (peak, audio.nbytes)
+    assert len(seen) >= 20 and seen == sorted(seen) and 0.9 <= seen[-1] <= 1.0
+
+    class Stop(Exception):
+        pass
+
+    def cancel(fraction: float) -> None:
+        if fraction > 0.2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        load_audio(long, progress=cancel)
+    with pytest.raises(MediaError, match="longer than 60"):
+        load_audio(long, max_seconds=60)
