@@ -186,15 +186,18 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
         return BandSearch(None, (), "no frame could be read", 0, 0)
     groups = _group(readings)
     static = []
-    # Something read at one place in most samples, however differently (a logo read as "MV",
-    # "NV", "VV"), is static: captions change their extent as they change their words.
+    # A short reading at one place in most samples, however differently read (a logo read as
+    # "MV", "NV", "VV"), is static; a long one that changes there is a caption that stays.
     for box, shown in _places(readings):
-        if len(shown) >= options.static_share * samples and len(shown) >= 2:
-            said = [t for s, b, t in readings if b == box]
-            static.append(StaticText(box, max(set(said), key=said.count), round(len(shown) / samples, 3)))
+        said = [t for s, b, t in readings if b == box]
+        common = max(set(said), key=said.count)
+        if len(shown) >= max(2, options.static_share * samples) and sum(ch.isalnum() for ch in common) <= 4:
+            static.append(StaticText(box, common, round(len(shown) / samples, 3)))
     for g in groups:
         share = len(g.samples) / samples
         centred = abs(_centre_x(g.box) - 0.5) <= options.centre_tolerance
+        if any(_iou(g.box, s.box) >= 0.7 for s in static):
+            continue
         if len(g.samples) >= 2 and (share >= options.static_share or (not centred and share >= 0.5)):
             static.append(StaticText(g.box, g.text, round(share, 3)))
     def is_static(box: Box, text: str) -> bool:

@@ -167,8 +167,9 @@ def test_band_from_the_readers_samples_needs_no_ocr() -> None:
     from pipelines.ocr.band import band_from_samples
     from pipelines.ocr.tracking import Detection, FrameDetections
 
+    said = ["Where is the fruit?", "Over there.", "I have decided.", "Yes?", "Please, June.", "One or two?"]
     samples = [FrameDetections(k / 2, (Detection((0.8, 0.02, 0.95, 0.06), "LOGO", 0.9),
-                                       Detection((0.35, 0.85, 0.65, 0.9), f"words number {k // 3}", 0.9)))
+                                       Detection((0.35, 0.85, 0.65, 0.9), said[(k // 3) % 6], 0.9)))
                for k in range(60)]
     found = band_from_samples(samples)
     assert found.band is not None and found.band.box[1] < 0.85 < 0.9 < found.band.box[3]
