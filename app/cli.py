@@ -105,6 +105,9 @@ def process(
     prompt: Annotated[str | None, typer.Option(help="Initial prompt (names, terms).")] = None,
     hotwords: Annotated[str | None, typer.Option(help="Words to favour.")] = None,
     ocr_engine: Annotated[str | None, typer.Option(help="OCR engine: rapidocr or easyocr.")] = None,
+    hardsubs: Annotated[str | None, typer.Option(
+        help="Burned-in captions to hardsubs.srt/.vtt (ocr stage): auto (when a caption band is found), "
+             "on or off. The band can be given with -O ocr.caption_band=[0,0.8,1,1].")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-O", help=_OPTION_HELP)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -125,6 +128,8 @@ def process(
     try:
         if ocr_engine and ocr.NAME in plan(requested):  # the flag is ignored when ocr does not run
             option = [*(option or []), f"{ocr.NAME}.engine={ocr_engine}"]
+        if hardsubs and ocr.NAME in plan(requested):
+            option = [*(option or []), f"{ocr.NAME}.hardsubs={hardsubs}"]
         flags = SubtitlesOptions(language=language, model=model, profile=profile, beam_size=beam_size,
                                  vad_filter=vad, initial_prompt=prompt, hotwords=hotwords)
         options = _stage_options(requested, flags, option)

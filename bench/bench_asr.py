@@ -48,6 +48,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 TESTDATA = ROOT.parent / "shared" / "testdata"
 CACHE = Path.home() / ".cache" / "lessonlens" / "bench_asr"
 
@@ -203,16 +204,18 @@ class Decoders:
 
         return _cached({"side": "baseline", "model": self.model, "fw": self.fw_version}, path, decode)
 
-    def lessonlens(self, path: Path) -> dict[str, Any]:
+    def lessonlens(self, path: Path, screen: tuple[Any, ...] = ()) -> dict[str, Any]:
         def decode() -> dict[str, Any]:
             from pipelines import media
 
-            transcript = self.engine().transcribe(media.load_audio(path), self.options)
+            transcript = self.engine().transcribe(media.load_audio(path), self.options, screen=screen)
             segs = [asdict(s) for s in transcript.segments]
             return {"text": transcript.text, "segments": segs, "seconds": transcript.seconds,
-                    "loops_repaired": transcript.loops_repaired}
+                    "loops_repaired": transcript.loops_repaired, "language": transcript.language,
+                    "vocabulary": [asdict(w) for w in transcript.vocabulary]}
 
-        key = {"side": "lessonlens", "options": asdict(self.options), "fw": self.fw_version, "asr": self.asr_source}
+        key = {"side": "lessonlens", "options": asdict(self.options), "fw": self.fw_version, "asr": self.asr_source,
+               "screen": [asdict(e) for e in screen], "vocabulary": _source("vocabulary.py")}
         return _cached(key, path, decode)
 
 
@@ -307,11 +310,7 @@ def timing(items: list[Item], transcript: Any, profile_name: str = "netflix-en")
         result = build_cues(fake, profile, cuts)
         r = result.reading_speed
         assert r is not None
-        z = profile.shot_snap_s
-        crossing = sum(1 for c in result.cues for t in cuts
-                       if c.start + 1e-3 < t < c.end - 1e-3 and not c.words[0].start < t < c.words[-1].end)
-        near = sum(1 for c in result.cues for t in cuts for edge in (c.start, c.end + profile.min_gap_s)
-                   if 2e-3 < abs(edge - t) < z - 1e-3)
+        crossing, near = _cut_problems(list(result.cues), cuts, profile)
         print(f"{it.name:36} {r.cues:>4} {r.within / r.cues:>7.1%} {r.allowed:>7} {r.share_allowed:>14.1%} "
               f"{len(cuts):>4} {crossing:>8} {near:>4}")
         for k, v in enumerate((r.cues, r.within, r.allowed, r.within_allowed, crossing, near)):
@@ -322,6 +321,120 @@ def timing(items: list[Item], transcript: Any, profile_name: str = "netflix-en")
           f"{crossing:>8} {near:>4}")
     return {"cues": cues, "within": within, "allowed": allowed, "within_allowed": within_allowed,
             "share_within_allowed": round(share, 4), "crossing_cuts": crossing, "near_cuts": near}
+
+
+SHOT_VIDEOS = ("emk_cartoon_en", "emk_kdrama_en", "vsr_rezero_en", "rvo_anime_zh", "rvo_coldwar_zh",
+               "rvo_leon_zh_en", "svocr_drama_2line_zh", "svocr_drama_faint_zh")
+
+
+def _cut_problems(cues: list[Any], cuts: tuple[float, ...], profile: Any) -> tuple[int, int]:
+    """Cues whose display crosses a cut their speech does not; in/out times near a cut, not on it."""
+    crossing = sum(1 for c in cues for t in cuts
+                   if c.start + 1e-3 < t < c.end - 1e-3 and not c.words[0].start < t < c.words[-1].end)
+    near = sum(1 for c in cues for t in cuts for edge in (c.start, c.end + profile.min_gap_s)
+               if 2e-3 < abs(edge - t) < profile.shot_snap_s - 1e-3)
+    return crossing, near
+
+
+def shot_timing() -> dict[str, Any]:
+    """On the real videos with speech and cuts (whisper-base, language detected): cue times
+    against the shot changes, timed without and with them."""
+    from pipelines.subtitles import PROFILES, segment_words
+
+    profile = PROFILES["netflix-en"]
+    decoders = Decoders("whisper-base", {"language": "auto"})
+    print("\n== shot changes on real videos (whisper-base, language detected): cues crossing a cut their "
+          "speech does not / in or out within 12 frames of a cut, without -> with shot timing")
+    print(f"{'video':28} {'lang':>4} {'cuts':>4} {'cues':>4} {'crossing':>10} {'near':>8}")
+    total = [0, 0, 0, 0, 0]
+    for name in SHOT_VIDEOS:
+        path = TESTDATA / "video" / f"{name}.mp4"
+        doc = decoders.lessonlens(path)
+        words = _words(doc)
+        cuts = _shots(path)
+        if not words:
+            continue
+        plain, timed = segment_words(words, profile), segment_words(words, profile, cuts)
+        (c0, n0), (c1, n1) = _cut_problems(plain, cuts, profile), _cut_problems(timed, cuts, profile)
+        lang = doc.get("language", "?")
+        print(f"{name:28} {lang:>4} {len(cuts):>4} {len(timed):>4} {c0:>4} -> {c1:<3} {n0:>2} -> {n1:<3}")
+        for k, v in enumerate((len(timed), c0, c1, n0, n1)):
+            total[k] += v
+    print(f"{'total':28} {'':>4} {'':>4} {total[0]:>4} {total[1]:>4} -> {total[2]:<3} {total[3]:>2} -> {total[4]:<3}")
+    return {"cues": total[0], "crossing_before": total[1], "crossing_after": total[2], "near_before": total[3],
+            "near_after": total[4]}
+
+
+# ---------------------------------------------------------------- screen-aware vocabulary
+
+
+@dataclass(frozen=True)
+class OnScreen:
+    start: float
+    end: float
+    text: str
+    confidence: float
+
+
+def _screen_text(path: Path) -> tuple[OnScreen, ...]:
+    """The ocr stage's timed on-screen text of a video (rapidocr, default options), cached."""
+
+    def read() -> dict[str, Any]:
+        from app.model_cache import ModelCache
+        from app.settings import Settings
+        from pipelines.ocr.reader import run_ocr
+
+        result = run_ocr(path, ModelCache(Settings()).ocr("rapidocr"))
+        return {"events": [[e.start, e.end, e.text, e.confidence] for e in result.events]}
+
+    doc = _cached({"side": "ocr"}, path, read)
+    return tuple(OnScreen(*e) for e in doc["events"])
+
+
+def vocabulary(decoders: Decoders) -> dict[str, Any]:
+    """On generated tutorials: on-screen terms said in the narration that come out spelled exactly."""
+    import tutorials
+
+    from pipelines.vocabulary import used
+
+    print("\n== screen-aware vocabulary: on-screen terms said in the narration, spelled exactly")
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    norm = EnglishTextNormalizer()
+    print(f"{'video':36} {'terms':>5} {'without':>8} {'with':>8} {'offered':>7} {'used':>4} {'WER without':>11} "
+          f"{'WER with':>8}")
+    totals = [0, 0, 0]
+    wer_rows: list[tuple[str, str, str]] = []
+    missed: list[str] = []
+    for video, slides in tutorials.build(CACHE / "tutorials"):
+        screen = _screen_text(video)
+        plain, aware = decoders.lessonlens(video), decoders.lessonlens(video, screen)
+        row = [0, 0, 0]
+        for slide in slides:
+            for doc, k in ((plain, 1), (aware, 2)):
+                said = " ".join(w.text.strip() for w in _words(doc) if slide["start"] <= w.start < slide["end"])
+                hits = used(slide["terms"], said)
+                row[k] += len(hits)
+                if k == 2:
+                    missed += [t for t in slide["terms"] if t not in hits]
+            row[0] += len(slide["terms"])
+        offered = sum(len(w["offered"]) for w in aware.get("vocabulary", []))
+        used_n = sum(len(w["used"]) for w in aware.get("vocabulary", []))
+        ref = norm(" ".join(str(slide["narration"]) for slide in slides))
+        wer_rows.append((ref, norm(plain["text"]), norm(aware["text"])))
+        print(f"{video.name:36} {row[0]:>5} {row[1] / row[0]:>8.1%} {row[2] / row[0]:>8.1%} {offered:>7} {used_n:>4} "
+              f"{jiwer.wer(ref, wer_rows[-1][1]):>11.1%} {jiwer.wer(ref, wer_rows[-1][2]):>8.1%}")
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+    refs = [r for r, _, _ in wer_rows]
+    wer_without = jiwer.wer(refs, [h for _, h, _ in wer_rows])
+    wer_with = jiwer.wer(refs, [h for _, _, h in wer_rows])
+    print(f"{'total':36} {totals[0]:>5} {totals[1] / totals[0]:>8.1%} {totals[2] / totals[0]:>8.1%} {'':>7} {'':>4} "
+          f"{wer_without:>11.1%} {wer_with:>8.1%}")
+    print("not spelled as on screen:", ", ".join(missed) or "none")
+    return {"terms": totals[0], "exact_without": round(totals[1] / totals[0], 4),
+            "exact_with": round(totals[2] / totals[0], 4), "missed": missed,
+            "wer_without": round(wer_without, 4), "wer_with": round(wer_with, 4)}
 
 
 # ---------------------------------------------------------------- speed and memory
@@ -402,6 +515,10 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="an AsrOptions field for lessonlens, e.g. hallucination_silence_threshold=2")
     parser.add_argument("--speed", action="store_true", help="also time the stage against faster-whisper alone")
+    parser.add_argument("--shots", action="store_true",
+                        help="also time cues to the cuts of the real videos with speech (whisper-base)")
+    parser.add_argument("--vocabulary", action="store_true",
+                        help="also measure screen-aware vocabulary on generated tutorials (runs OCR)")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     if not TESTDATA.is_dir():
@@ -413,6 +530,10 @@ def main() -> None:
         decoders = [Decoders(m, parse_sets(args.set)) for m in args.models]
         results["accuracy"] = [accuracy(items, d) for d in decoders]
         results["timing"] = timing(items, decoders[0].lessonlens)
+    if args.shots:
+        results["shots"] = shot_timing()
+    if args.vocabulary:
+        results["vocabulary"] = vocabulary(Decoders(args.models[0], parse_sets(args.set)))
     if args.speed:
         results["speed"] = speed(args.models, args.repeat)
     print(json.dumps(results))

@@ -1,13 +1,23 @@
-"""Examples for training and evaluating the learning classifier, and the fixed held-out split.
+"""Examples for training and evaluating the learning classifier, with each source's licence.
 
 Sources (the shared texts are read in place, never copied into the repository):
-- ``openstax``: OpenStax *Introduction to Python Programming* sections (learning, CC BY 4.0).
-- ``agnews``: AG News test items, title + description (not learning; news).
-- ``sms_spam``: SMS Spam Collection, ham and spam (not learning; chat and ads).
-- ``spoken``: ``bench/data/classify_spoken.jsonl``, written for lessonlens.
 
-The split holds out part of every source with a fixed seed. Spoken paragraphs are split by
-topic (within each genre), so held-out paragraphs share no content sentence with training.
+- written, licence allows commercial use (``COMMERCIAL``): OpenStax *Introduction to Python
+  Programming* sections (learning, CC BY 4.0); the SMS Spam Collection, ham and spam (not
+  learning, CC BY 4.0); ``bench/data/classify_spoken.jsonl``, spoken-style paragraphs written
+  for lessonlens (both labels, MIT).
+- real speech (``REAL_SOURCES``): transcripts of lectures (3Blue1Brown, Harvard CS50 in
+  English and in Russian) and of TV dialogue (Seinfeld, The Big Bang Theory, The Peripheral).
+  None of them carries a licence that allows commercial use (CS50 is CC BY-NC-SA; the others
+  are copyrighted captions or fan-made subtitles), so ``bench/train_classifier.py`` uses them
+  only to calibrate (a few scalars; see the data card) and the evaluation holds them out by
+  course or show (``fold``).
+- AG News (research and non-commercial use only): evaluation only, never trained on.
+
+Evaluation units cut from a real transcript (``real_units``): the whole transcript, ~10-minute
+windows (1,500 words, about 150 spoken words a minute) and short excerpts (60, 150 and 300 words).
+Speaker names ("DAVID MALAN:") and sound tags ("[MUSIC PLAYING]") are taken out first: a
+speech recogniser writes neither.
 """
 
 from __future__ import annotations
@@ -15,25 +25,24 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections import defaultdict
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-
-from pipelines.classify.chunks import chunk_transcript, chunk_weights, sample_evenly
-from pipelines.classify.classifier import ClassifyOptions
-from pipelines.classify.head import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TEXT = ROOT.parent / "shared" / "testdata" / "text"
 SPOKEN = Path(__file__).parent / "data" / "classify_spoken.jsonl"
+MULTILINGUAL = Path(__file__).parent / "data" / "classify_multilingual.jsonl"
 SEED = 1234
-HELD_OUT = 0.25
 AGNEWS_N = 600
 SMS_HAM_N = 450
 SMS_SPAM_N = 150
+WINDOW_WORDS = 1500  # ~10 minutes of speech
+EXCERPT_WORDS = (60, 150, 300)
+EXCERPTS_PER_TRANSCRIPT = 4
+
+LEARNING, NOT_LEARNING = 1, 0
+WHOLE, WINDOW, EXCERPT = "transcript", "window", "excerpt"
 
 
 @dataclass(frozen=True)
@@ -43,92 +52,196 @@ class Example:
     label: int  # 1 learning, 0 not learning
     kind: str  # a KINDS value for learning, "other" otherwise
     source: str
-    group: str  # examples of one group are always on the same side of the split
+    group: str  # examples of one group are always on the same side of a split
+    unit: str = "item"  # "item" (written sources), or WHOLE / WINDOW / EXCERPT (real speech)
 
 
-def _openstax(root: Path) -> list[Example]:
+@dataclass(frozen=True)
+class RealSource:
+    """A real-speech source: which files, what they are, and whose they are."""
+
+    name: str
+    prefix: str  # file name prefix under text/
+    label: int
+    kind: str
+    fold: str  # the course or show: never on both sides of a split
+    licence: str
+
+
+REAL_SOURCES: tuple[RealSource, ...] = (
+    RealSource("3b1b", "lectures_spoken/3b1b_", LEARNING, "lecture", "3b1b",
+               "3Blue1Brown captions, no licence given (c) Grant Sanderson"),
+    RealSource("cs50", "lectures_spoken/cs50_2017_", LEARNING, "lecture", "cs50",
+               "Harvard CS50 captions, CC BY-NC-SA 4.0 (non-commercial)"),
+    RealSource("cs50_ru", "lectures_spoken/cs50_ru_", LEARNING, "lecture", "cs50",
+               "volunteer Russian translation of CS50 captions, CC BY-NC-SA 4.0 (non-commercial)"),
+    RealSource("seinfeld", "non_educational/spoken/seinfeld_", NOT_LEARNING, "other", "seinfeld",
+               "fan-made subtitles of a copyrighted sitcom (NBC / Castle Rock)"),
+    RealSource("bbt", "non_educational/spoken/bigbangtheory_", NOT_LEARNING, "other", "bbt",
+               "fan-made subtitles of a copyrighted sitcom (CBS / Warner Bros.)"),
+    RealSource("peripheral", "non_educational/spoken/peripheral_", NOT_LEARNING, "other", "peripheral",
+               "dialogue of a copyrighted drama series (Amazon), via SubsLikeScript"),
+)
+REAL_FOLDS: tuple[str, ...] = tuple(dict.fromkeys(s.fold for s in REAL_SOURCES))
+
+COMMERCIAL = {
+    "openstax": "CC BY 4.0 (OpenStax, Rice University)",
+    "sms_spam": "CC BY 4.0 (UCI Machine Learning Repository; Almeida and Gómez Hidalgo)",
+    "generated": "MIT (written for lessonlens)",
+}
+AGNEWS_LICENCE = "AG's corpus: research and non-commercial use only"
+
+_SPEAKER = re.compile(r"(?:^|(?<=\s))(?:[A-ZА-ЯЁ][A-ZА-ЯЁ.'-]*(?: [A-ZА-ЯЁ][A-ZА-ЯЁ.'-]*){0,3}):(?=\s|$)")
+_TAG = re.compile(r"\[[^\]]*\]|\([A-Z][A-Z ]+\)")
+_DASH = re.compile(r"(?:^|(?<=\s))-(?=\s)")
+
+
+def _require(root: Path) -> None:
+    if not (root / "labels.csv").is_file():
+        raise FileNotFoundError(f"shared texts not found at {root}")
+
+
+def clean_transcript(text: str) -> str:
+    """Drop what a speech recogniser would not write: speaker names, sound tags, dialogue dashes."""
+    lines = []
+    for line in text.splitlines():
+        line = _DASH.sub(" ", _SPEAKER.sub(" ", _TAG.sub(" ", line)))
+        line = " ".join(line.split())
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- written sources
+
+
+def openstax(root: Path = SHARED_TEXT) -> list[Example]:
+    _require(root)
     out = []
     with open(root / "labels.csv", newline="") as f:
         for row in csv.DictReader(f):
             if not row["path"].startswith("educational/openstax"):
                 continue
             text = (root / row["path"]).read_text(encoding="utf-8")
-            out.append(Example(row["path"], text, 1, "lecture", "openstax", row["path"]))
+            out.append(Example(row["path"], text, LEARNING, "lecture", "openstax", row["path"]))
     return out
 
 
-def _agnews(root: Path, rng: random.Random) -> list[Example]:
-    with open(root / "non_educational" / "news_agnews" / "ag_news_test.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    picked = rng.sample(range(len(rows)), AGNEWS_N)
-    return [
-        Example(f"agnews/{i}", f"{rows[i]['title']}. {rows[i]['description'].replace(chr(92), ' ')}", 0,
-                "other", "agnews", f"agnews/{i}")
-        for i in picked
-    ]
-
-
-def _sms(root: Path, rng: random.Random) -> list[Example]:
+def sms_spam(root: Path = SHARED_TEXT) -> list[Example]:
+    _require(root)
+    rng = random.Random(SEED)
     with open(root / "non_educational" / "sms_spam" / "SMSSpamCollection.tsv", newline="") as f:
         rows = [line.rstrip("\n").split("\t", 1) for line in f][1:]
     ham = [i for i, r in enumerate(rows) if r[0] == "ham"]
     spam = [i for i, r in enumerate(rows) if r[0] == "spam"]
     picked = rng.sample(ham, SMS_HAM_N) + rng.sample(spam, SMS_SPAM_N)
-    return [Example(f"sms/{rows[i][0]}/{i}", rows[i][1], 0, "other", "sms_spam", f"sms/{i}") for i in picked]
+    return [Example(f"sms/{rows[i][0]}/{i}", rows[i][1], NOT_LEARNING, "other", "sms_spam", f"sms/{i}")
+            for i in picked]
 
 
-def _spoken(path: Path) -> list[Example]:
+def agnews(root: Path = SHARED_TEXT) -> list[Example]:
+    """AG News items (title + description): evaluation only, its licence is non-commercial."""
+    _require(root)
+    rng = random.Random(SEED)
+    with open(root / "non_educational" / "news_agnews" / "ag_news_test.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    picked = rng.sample(range(len(rows)), AGNEWS_N)
+    return [
+        Example(f"agnews/{i}", f"{rows[i]['title']}. {rows[i]['description'].replace(chr(92), ' ')}",
+                NOT_LEARNING, "other", "agnews", f"agnews/{i}")
+        for i in picked
+    ]
+
+
+def generated(path: Path = SPOKEN) -> list[Example]:
+    """Spoken-style paragraphs written for lessonlens; a group is one topic of one genre."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
         out.append(Example(r["id"], r["text"], int(r["label"] == "learning"), r["kind"],
-                           f"spoken/{r['genre']}", f"{r['genre']}/{r['topic']}"))
+                           f"generated/{r['genre']}", f"{r['genre']}/{r['topic']}"))
     return out
 
 
-def load_examples(shared_text: Path = SHARED_TEXT, spoken: Path = SPOKEN) -> list[Example]:
-    """Every example, in a fixed order. Raises FileNotFoundError when the shared texts are absent."""
-    if not (shared_text / "labels.csv").is_file():
-        raise FileNotFoundError(f"shared texts not found at {shared_text}")
-    rng = random.Random(SEED)
-    return _openstax(shared_text) + _agnews(shared_text, rng) + _sms(shared_text, rng) + _spoken(spoken)
-
-
-def split(examples: Sequence[Example], held_out: float = HELD_OUT,
-          seed: int = SEED) -> tuple[list[Example], list[Example]]:
-    """(train, test): about ``held_out`` of the groups of every source go to test."""
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for e in examples:
-        if e.group not in by_source[e.source]:
-            by_source[e.source].append(e.group)
-    rng = random.Random(seed)
-    test_groups: set[str] = set()
-    for source in sorted(by_source):
-        groups = sorted(by_source[source])
-        rng.shuffle(groups)
-        n = max(1, round(held_out * len(groups)))
-        test_groups.update(groups[:n])
-    train = [e for e in examples if e.group not in test_groups]
-    test = [e for e in examples if e.group in test_groups]
-    return train, test
-
-
-def source_family(source: str) -> str:
-    """``spoken/vlog`` -> ``spoken``; other sources unchanged."""
-    return source.split("/", 1)[0]
-
-
-def document_vectors(embedder: Embedder, texts: Sequence[str], options: ClassifyOptions,
-                     batch_size: int = 64) -> np.ndarray:
-    """Each text's document vector, computed exactly as ``Classifier.classify`` does for a transcript."""
-    all_chunks = [sample_evenly(chunk_transcript(t, options.chunk_words), options.max_chunks) for t in texts]
-    flat = [c.text for chunks in all_chunks for c in chunks]
-    vectors = embedder.embed(flat, batch_size=batch_size)
-    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-    pos = 0
-    for i, chunks in enumerate(all_chunks):
-        if chunks:
-            w = chunk_weights(chunks, options.screen_text_share)
-            out[i] = w @ vectors[pos : pos + len(chunks)]
-        pos += len(chunks)
+def multilingual(path: Path = MULTILINGUAL) -> list[Example]:
+    """Ten non-English paragraphs written for lessonlens (MIT): the e5 head's validation set."""
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        r = json.loads(line)
+        label = int(r["label"] == "learning")
+        out.append(Example(f"multilingual/{i}", r["text"], label, r["kind"], f"generated/{r['lang']}", f"ml/{i}"))
     return out
+
+
+def commercial_examples(root: Path = SHARED_TEXT) -> list[Example]:
+    """Every example whose licence allows shipping weights fitted on it, in a fixed order."""
+    return openstax(root) + sms_spam(root) + generated()
+
+
+# ----------------------------------------------------------------------------- real speech
+
+
+def real_transcripts(root: Path = SHARED_TEXT) -> list[Example]:
+    """The real transcripts, whole and cleaned; ``group`` is the course or show."""
+    _require(root)
+    out = []
+    for s in REAL_SOURCES:
+        folder = root / Path(s.prefix).parent
+        for path in sorted(folder.glob(f"{Path(s.prefix).name}*.txt")):
+            text = clean_transcript(path.read_text(encoding="utf-8"))
+            out.append(Example(f"{s.name}/{path.stem}", text, s.label, s.kind, s.name, s.fold, WHOLE))
+    return out
+
+
+def _cut(lines: list[str], words: int) -> list[list[str]]:
+    """Consecutive runs of whole lines of about ``words`` words; a short tail joins the run before."""
+    runs: list[list[str]] = [[]]
+    count = 0
+    for line in lines:
+        if count >= words:
+            runs.append([])
+            count = 0
+        runs[-1].append(line)
+        count += len(line.split())
+    if len(runs) > 1 and sum(len(x.split()) for x in runs[-1]) < words // 2:
+        tail = runs.pop()
+        runs[-1].extend(tail)
+    return runs
+
+
+def windows(transcript: Example, words: int = WINDOW_WORDS) -> list[Example]:
+    """Non-overlapping ~``words``-word windows of a transcript (one when it is shorter)."""
+    runs = _cut(transcript.text.splitlines(), words)
+    return [Example(f"{transcript.id}#w{i}", "\n".join(r), transcript.label, transcript.kind,
+                    transcript.source, transcript.group, WINDOW) for i, r in enumerate(runs)]
+
+
+def excerpts(transcript: Example, words: int, n: int = EXCERPTS_PER_TRANSCRIPT) -> list[Example]:
+    """``n`` excerpts of ``words`` words, evenly spread over the transcript, cut at word level."""
+    tokens = transcript.text.split()
+    if len(tokens) < words * n:
+        return []
+    starts = [round(i * (len(tokens) - words) / max(1, n - 1)) for i in range(n)]
+    return [Example(f"{transcript.id}#e{words}.{i}", " ".join(tokens[s : s + words]), transcript.label,
+                    transcript.kind, transcript.source, transcript.group, EXCERPT)
+            for i, s in enumerate(starts)]
+
+
+def real_units(root: Path = SHARED_TEXT) -> list[Example]:
+    """Every real-speech evaluation unit: whole transcripts, ~10-minute windows, short excerpts."""
+    out = []
+    for t in real_transcripts(root):
+        out.append(t)
+        out.extend(windows(t))
+        for words in EXCERPT_WORDS:
+            out.extend(excerpts(t, words))
+    return out
+
+
+def licence_of(source: str) -> str:
+    """The licence of an example's source (``generated/vlog`` -> the generated data's)."""
+    family = source.split("/", 1)[0]
+    for s in REAL_SOURCES:
+        if s.name == family:
+            return s.licence
+    return COMMERCIAL.get(family, AGNEWS_LICENCE if family == "agnews" else "unknown")

@@ -9,9 +9,14 @@ prompt, so names and spellings carry over. Context is what makes Whisper loop, s
 guarded the way long-form Whisper tools guard it: a window whose output compresses too well or
 scores too low is decoded again at a higher temperature and the prompt is dropped from there
 on; windows that are probably silence are skipped; silence before a suspect segment is skipped
-(``hallucination_silence_threshold``); and the output is checked for repetition loops
-(``find_loops``): a looping stretch is decoded again without context, and a loop that
+(``hallucination_silence_threshold``); a segment that is probably silence and whose words the
+model itself doubts is dropped (``is_silent_guess``); and the output is checked for repetition
+loops (``find_loops``): a looping stretch is decoded again without context, and a loop that
 survives that is cut to its first occurrence.
+
+Given the text on screen (``screen``), each stretch of speech is decoded with the terms shown
+during it as hotwords, and words that match a term but for case take the screen's spelling
+(``pipelines.vocabulary``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pipelines.exceptions import OptionsError
 from pipelines.models import model_path
+from pipelines.vocabulary import ScreenText, VocabularyWindow, offer, respell, stretches, used
 
 if TYPE_CHECKING:
     import numpy as np
@@ -179,7 +185,8 @@ class Segment:
 class Transcript:
     """Everything Whisper said about one audio track.
 
-    ``loops_repaired`` counts repetition loops found in the output and decoded again.
+    ``loops_repaired`` counts repetition loops found in the output and decoded again;
+    ``vocabulary`` lists, per stretch of speech, the on-screen terms offered and those used.
     """
 
     segments: tuple[Segment, ...]
@@ -189,6 +196,7 @@ class Transcript:
     model: str
     seconds: float = 0.0
     loops_repaired: int = 0
+    vocabulary: tuple[VocabularyWindow, ...] = ()
 
     @property
     def words(self) -> list[Word]:
@@ -224,6 +232,17 @@ def _loop_run(tokens: list[str]) -> tuple[int, int, int] | None:
                 best = (i, n, reps)
             i += (reps - 1) * n if reps > 1 else 1
     return best
+
+
+GUESS_PROBABILITY = 0.2
+
+
+def is_silent_guess(segment: Segment, options: AsrOptions) -> bool:
+    """Whether a segment is probably silence (``no_speech_threshold``) that the model filled with
+    words it gives under ``GUESS_PROBABILITY`` on average (prompted words said into the silence)."""
+    if segment.no_speech_prob < options.no_speech_threshold or not segment.words:
+        return False
+    return sum(w.probability for w in segment.words) / len(segment.words) < GUESS_PROBABILITY
 
 
 def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:
@@ -289,8 +308,20 @@ class AsrEngine(Protocol):
     name: str
 
     def transcribe(
-        self, audio: np.ndarray, options: AsrOptions, progress: Callable[[float], None] | None = None
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        progress: Callable[[float], None] | None = None,
+        screen: Sequence[ScreenText] = (),
     ) -> Transcript: ...
+
+
+def _respelled(segment: Segment, terms: Sequence[str]) -> Segment:
+    if not segment.words or not terms:
+        return segment
+    texts = respell([w.text for w in segment.words], terms)
+    words = tuple(replace(w, text=t) for w, t in zip(segment.words, texts, strict=True))
+    return replace(segment, words=words, text="".join(texts))
 
 
 class FasterWhisperEngine:
@@ -329,7 +360,9 @@ class FasterWhisperEngine:
         context: bool,
         offset: float = 0.0,
         progress: Callable[[float], None] | None = None,
+        terms: Sequence[str] = (),
     ) -> tuple[list[Segment], Any]:
+        hotwords = ", ".join([*([options.hotwords] if options.hotwords else []), *terms]) or None
         segments_iter, info = self.model.transcribe(
             audio,
             language=language,
@@ -337,7 +370,7 @@ class FasterWhisperEngine:
             vad_filter=options.vad_filter,
             word_timestamps=options.word_timestamps,
             initial_prompt=options.initial_prompt if context else None,
-            hotwords=options.hotwords,
+            hotwords=hotwords,
             condition_on_previous_text=context and options.condition_on_previous_text,
             compression_ratio_threshold=options.compression_ratio_threshold,
             log_prob_threshold=options.log_prob_threshold,
@@ -384,9 +417,55 @@ class FasterWhisperEngine:
             segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
         return segments, len(loops)
 
+    def _decode_with_screen(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        language: str | None,
+        screen: Sequence[ScreenText],
+        progress: Callable[[float], None] | None = None,
+    ) -> tuple[list[Segment], Any, list[VocabularyWindow]] | None:
+        """Decode stretch by stretch, each with the terms on screen during it; None when none are."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        tokenizer = getattr(self.model, "hf_tokenizer", None)
+
+        def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
+            return tokenizer is not None and len(tokenizer.encode(" " + word, add_special_tokens=False).ids) >= 3
+
+        chunks = get_speech_timestamps(audio, VadOptions())
+        windows = [
+            VocabularyWindow(start, end, offer(start, end, screen, rare))
+            for start, end in stretches([(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks])
+        ]
+        if not any(w.offered for w in windows):
+            return None
+        segments: list[Segment] = []
+        out: list[VocabularyWindow] = []
+        info: Any = None
+        previous = options.initial_prompt
+        duration = len(audio) / SAMPLE_RATE
+        for w in windows:
+            piece = audio[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]
+            stretch_options = replace(options, initial_prompt=previous if options.condition_on_previous_text else None)
+            got, info = self._decode(piece, stretch_options, language, context=True, offset=w.start, terms=w.offered)
+            got = [_respelled(seg, w.offered) for seg in got]
+            text = "".join(s.text for s in got)
+            segments.extend(got)
+            out.append(replace(w, used=used(w.offered, text)))
+            previous = text.strip()[-600:] or previous  # context for the next stretch, as across windows
+            if progress and duration > 0:
+                progress(min(1.0, w.end / duration))
+        return segments, info, out
+
     def transcribe(
-        self, audio: np.ndarray, options: AsrOptions, progress: Callable[[float], None] | None = None
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        progress: Callable[[float], None] | None = None,
+        screen: Sequence[ScreenText] = (),
     ) -> Transcript:
+        """Transcribe 16 kHz mono ``audio``; ``screen``: on-screen text to offer as vocabulary."""
         if options.language == "auto" and not self.multilingual:
             language: str | None = "en"
         else:
@@ -394,7 +473,13 @@ class FasterWhisperEngine:
         if language not in (None, "en") and not self.multilingual:
             raise OptionsError(f"{self.name} is English-only; it cannot transcribe {language!r}.")
         started = time.monotonic()
-        segments, info = self._decode(audio, options, language, context=True, progress=progress)
+        by_stretch = self._decode_with_screen(audio, options, language, screen, progress) if screen else None
+        vocabulary: list[VocabularyWindow] = []
+        if by_stretch is not None and by_stretch[1] is not None:
+            segments, info, vocabulary = by_stretch
+        else:
+            segments, info = self._decode(audio, options, language, context=True, progress=progress)
+        segments = [seg for seg in segments if not is_silent_guess(seg, options)]
         repaired = 0
         if options.repetition_check:
             segments, repaired = self._repair_loops(audio, segments, options, info.language)
@@ -408,6 +493,7 @@ class FasterWhisperEngine:
             model=self.name,
             seconds=time.monotonic() - started,
             loops_repaired=repaired,
+            vocabulary=tuple(vocabulary),
         )
 
 

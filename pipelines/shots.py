@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-THUMB = (64, 36)
+THUMB = (96, 54)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ShotOptions:
         min_shot_s: cuts closer than this to the previous one are dropped (flashes, fades).
     """
 
-    threshold: float = 3.0
+    threshold: float = 1.5
     contrast: float = 4.0
     min_shot_s: float = 0.5
 
@@ -91,7 +91,7 @@ def _cuts(frames: list[tuple[float, np.ndarray]], options: ShotOptions) -> list[
             continue
         around = diffs[(times >= times[k] - 0.5) & (times <= times[k] + 0.5)]
         usual = float(np.median(np.delete(around, np.argmax(around)))) if len(around) > 1 else 0.0
-        if d >= options.contrast * max(usual, 0.5):
+        if d >= options.contrast * max(usual, 0.3):
             cuts.append(float(times[k]))
     return cuts
 

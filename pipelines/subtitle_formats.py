@@ -9,10 +9,20 @@ writes its cues with ``format_timestamp`` and ``vtt_escape`` too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from pipelines.subtitles import Cue
+
+class TimedLines(Protocol):
+    """What the writers need of a cue (``pipelines.subtitles.Cue``, a burned-in caption's cue)."""
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
+
+    @property
+    def lines(self) -> tuple[str, ...]: ...
 
 
 def format_timestamp(seconds: float, sep: str = ".") -> str:
@@ -29,7 +39,7 @@ def _clean(line: str) -> str:
     return line.replace("\r", " ").replace("\n", " ").replace("-->", "->").strip()
 
 
-def to_srt(cues: Sequence[Cue]) -> str:
+def to_srt(cues: Sequence[TimedLines]) -> str:
     """SRT document: numbered blocks, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, blank-line separated."""
     blocks = []
     for n, cue in enumerate(cues, start=1):
@@ -43,7 +53,7 @@ def vtt_escape(line: str) -> str:
     return _clean(line).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(cues: Sequence[Cue]) -> str:
+def to_vtt(cues: Sequence[TimedLines]) -> str:
     """WebVTT document: ``WEBVTT`` header, ``HH:MM:SS.mmm`` times, text escaped per the spec."""
     blocks = ["WEBVTT\n"]
     for n, cue in enumerate(cues, start=1):

@@ -22,6 +22,7 @@ from pipelines.asr import Transcript, Word
 from pipelines.cue_timing import ReadingSpeedReport, reading_speed_report, rebalance, text_len
 from pipelines.exceptions import OptionsError
 from pipelines.linebreaks import break_cost, layout_lines
+from pipelines.vocabulary import VocabularyWindow
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ class Cue:
 
 @dataclass(frozen=True)
 class SubtitleResult:
-    """Cues of one transcript, with the shot changes they were timed to and how readable they are."""
+    """Cues of one transcript, with the shot changes they were timed to, how readable they are and
+    the on-screen vocabulary offered to and used by the recogniser."""
 
     cues: tuple[Cue, ...]
     language: str
@@ -160,6 +162,7 @@ class SubtitleResult:
     text: str = field(default="")
     shot_changes: tuple[float, ...] = ()
     reading_speed: ReadingSpeedReport | None = None
+    vocabulary: tuple[VocabularyWindow, ...] = ()
 
 
 def _clean_words(words: Sequence[Word]) -> list[Word]:
@@ -315,4 +318,5 @@ def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequ
         text=" ".join(c.text for c in cues),
         shot_changes=tuple(shot_changes),
         reading_speed=report,
+        vocabulary=transcript.vocabulary,
     )

@@ -86,12 +86,14 @@ def _run(cmd: list[str]) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *cmd], check=True)
 
 
-def make_lesson(out: Path, tmp: Path) -> dict[str, object]:
+def make_lesson(
+    out: Path, tmp: Path, slides: list[dict[str, object]] = SLIDES, name: str = "lesson.mp4"
+) -> dict[str, object]:
     """The lesson video: one slide per narration paragraph, 0.5 s of silence around each."""
     pad = 0.5
     concat_video, concat_audio, reference = [], [], []
     t = 0.0
-    for n, slide in enumerate(SLIDES):
+    for n, slide in enumerate(slides):
         png, wav = tmp / f"slide{n}.png", tmp / f"speech{n}.wav"
         _draw_slide(slide, png)
         speech = _speak(str(slide["narration"]), wav)
@@ -124,7 +126,7 @@ def make_lesson(out: Path, tmp: Path) -> dict[str, object]:
             }
         )
         t += length
-    concat_video.append(f"file '{tmp / f'slide{len(SLIDES) - 1}.png'}'\n")
+    concat_video.append(f"file '{tmp / f'slide{len(slides) - 1}.png'}'\n")
     (tmp / "video.txt").write_text("".join(concat_video))
     (tmp / "audio.txt").write_text("".join(concat_audio))
     _run(
@@ -156,7 +158,7 @@ def make_lesson(out: Path, tmp: Path) -> dict[str, object]:
             "-shortest",
             "-movflags",
             "+faststart",
-            str(out / "lesson.mp4"),
+            str(out / name),
         ]
     )
     return {
@@ -165,7 +167,7 @@ def make_lesson(out: Path, tmp: Path) -> dict[str, object]:
         "fps": 24,
         "size": list(SIZE),
         "slides": reference,
-        "narration": " ".join(str(s["narration"]) for s in SLIDES),
+        "narration": " ".join(str(s["narration"]) for s in slides),
     }
 
 

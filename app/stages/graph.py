@@ -22,8 +22,8 @@ __all__ = ["DEFAULT_STAGES", "STAGES", "normalise_options", "plan", "run_stages"
 STAGES: dict[str, Stage[Any]] = {  # Any: each stage has its own options type
     s.name: s
     for s in (
+        ocr.STAGE,  # before subtitles, which offers its on-screen text to Whisper
         subtitles.STAGE,
-        ocr.STAGE,
         classify.STAGE,
         fit.STAGE,
     )

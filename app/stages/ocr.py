@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from app.jobs import StageStatus
@@ -11,7 +11,11 @@ from app.stages.context import Stage, StageContext, StageOutcome, StageView, wri
 from pipelines import media
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipelines.ocr.engines import OcrEngine
     from pipelines.ocr.reader import OcrOptions
+    from pipelines.ocr.tracking import FrameDetections
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +23,8 @@ NAME = "ocr"
 OCR_JSON = "ocr.json"
 OCR_VTT = "ocr.vtt"
 ONSCREEN_TEXT_TXT = "onscreen_text.txt"
+HARDSUBS_SRT = "hardsubs.srt"
+HARDSUBS_VTT = "hardsubs.vtt"
 
 
 def options() -> type[OcrOptions]:
@@ -53,6 +59,12 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "visual": asdict(visual),
         "timing": asdict(result.timing),
     }
+    files: tuple[str, ...] = (OCR_JSON, OCR_VTT, ONSCREEN_TEXT_TXT)
+    captions = _hardsubs(ctx, options, engine, result.samples)
+    if captions is not None:
+        doc["hardsubs"] = captions
+        if captions["cues"] or options.hardsubs == "on":
+            files += (HARDSUBS_SRT, HARDSUBS_VTT)
     write_json(ctx.out_dir / OCR_JSON, doc)
     write_atomic(ctx.out_dir / OCR_VTT, to_webvtt(result.events))
     text = "\n\n".join("\n".join(s.texts) for s in scenes if s.texts)
@@ -67,13 +79,51 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
         "seconds_per_video_second": round(result.timing.total / max(result.duration, 1e-6), 3),
     }
+    if captions is not None:
+        summary["hardsubs"] = len(captions["cues"])
     log.info("ocr: %d events in %d scenes; OCR'd %d of %d sampled frames", summary["events"],
              summary["scenes"], result.frames_ocred, result.frames_sampled)
-    return StageOutcome(StageStatus.SUCCEEDED, summary, (OCR_JSON, OCR_VTT, ONSCREEN_TEXT_TXT))
+    return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 
-# How changed regions are found and readings joined are tuned, not per-job choices.
+def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
+              samples: Sequence[FrameDetections]) -> dict[str, Any] | None:
+    """Burned-in captions (option ``hardsubs``): the ``hardsubs`` section of ocr.json, and with
+    cues (or ``on``) ``hardsubs.srt``/``.vtt``. None when off.
+
+    The caption band is looked for in what the on-screen-text reader read (``samples``): no
+    OCR of its own, so a screencast pays nothing but that look.
+    """
+    from pipelines.ocr.band import band_from_samples
+    from pipelines.ocr.captions import extract_captions
+    from pipelines.subtitle_formats import to_srt, to_vtt
+
+    if options.hardsubs == "off":
+        return None
+    caption_options = replace(options.captions, band=options.caption_band)
+    search = band_from_samples(samples, caption_options.band_search)
+    result = extract_captions(ctx.media_path, engine, caption_options, search=search)
+    if result.cues or options.hardsubs == "on":
+        write_atomic(ctx.out_dir / HARDSUBS_SRT, to_srt(result.cues))
+        write_atomic(ctx.out_dir / HARDSUBS_VTT, to_vtt(result.cues))
+    log.info("ocr: %d burned-in captions (band %s, %s)%s", len(result.cues), result.band, result.band_source,
+             f": {result.reason}" if result.reason else "")
+    return {
+        "band": result.band,
+        "band_source": result.band_source,
+        "reason": result.reason,
+        "static_text": [asdict(s) for s in result.static],
+        "cues": [{"start": c.start, "end": c.end, "lines": list(c.lines), "text": c.text,
+                  "confidence": c.confidence} for c in result.cues],
+        "frames_decoded": result.frames_decoded,
+        "frames_sampled": result.frames_sampled,
+        "frames_ocred": result.frames_ocred,
+        "seconds": result.seconds,
+    }
+
+
+# How changed regions are found, readings joined and captions followed are tuned, not per-job choices.
 STAGE = Stage(NAME, options, run, label="On-screen text",
               description="On-screen text as timed events (OCR).",
-              fixed=frozenset({"change", "tracking"}),
+              fixed=frozenset({"change", "tracking", "captions"}),
               view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT))

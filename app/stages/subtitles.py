@@ -1,18 +1,34 @@
-"""Stage ``subtitles``: speech to style-checked subtitles (Whisper), in SRT, WebVTT and JSON."""
+"""Stage ``subtitles``: speech to style-checked subtitles (Whisper), in SRT, WebVTT and JSON.
+
+With video, cues are timed to the shot changes (found while Whisper runs); when the ``ocr``
+stage ran first, the text it read is offered to Whisper as vocabulary, stretch by stretch.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from app.jobs import StageStatus
-from app.stages.context import Stage, StageContext, StageOutcome, StageView, write_atomic, write_json
+from app.stages import ocr
+from app.stages.context import (
+    Stage,
+    StageContext,
+    StageOutcome,
+    StageView,
+    read_json,
+    write_atomic,
+    write_json,
+)
 from pipelines import media
 from pipelines.asr import AsrOptions
-from pipelines.exceptions import NoAudioError, OptionsError
+from pipelines.exceptions import MediaError, NoAudioError, OptionsError
+from pipelines.ocr.tracking import TextEvent
+from pipelines.shots import detect_shot_changes
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, StyleProfile, build_cues
 
@@ -28,11 +44,14 @@ DEFAULT_PROFILE = "netflix-en"
 
 @dataclass(frozen=True)
 class SubtitlesOptions:
-    """Per-job options of stage ``subtitles``: how to transcribe (see ``AsrOptions``) and the style.
+    """Per-job options of stage ``subtitles``: how to transcribe (see ``AsrOptions``: the decoding
+    guards too) and the style.
 
     Attributes:
         profile: a style profile name from ``pipelines.subtitles.PROFILES``.
         profile_overrides: StyleProfile fields to change, e.g. ``{"max_line_chars": 37}``.
+        screen_vocabulary: offer Whisper the on-screen text the ``ocr`` stage read (when it ran).
+        shot_changes: with video, time cues to the shot changes.
     """
 
     model: str = AsrOptions.model
@@ -41,8 +60,17 @@ class SubtitlesOptions:
     vad_filter: bool = AsrOptions.vad_filter
     initial_prompt: str | None = AsrOptions.initial_prompt
     hotwords: str | None = AsrOptions.hotwords
+    condition_on_previous_text: bool = AsrOptions.condition_on_previous_text
+    compression_ratio_threshold: float = AsrOptions.compression_ratio_threshold
+    log_prob_threshold: float = AsrOptions.log_prob_threshold
+    no_speech_threshold: float = AsrOptions.no_speech_threshold
+    prompt_reset_on_temperature: float = AsrOptions.prompt_reset_on_temperature
+    hallucination_silence_threshold: float | None = AsrOptions.hallucination_silence_threshold
+    repetition_check: bool = AsrOptions.repetition_check
     profile: str = DEFAULT_PROFILE
     profile_overrides: Mapping[str, Any] | None = None
+    screen_vocabulary: bool = True
+    shot_changes: bool = True
 
     def __post_init__(self) -> None:
         self.asr()
@@ -50,9 +78,8 @@ class SubtitlesOptions:
 
     def asr(self) -> AsrOptions:
         """The ASR options (raises OptionsError for a bad combination)."""
-        return AsrOptions(model=self.model, language=self.language, beam_size=self.beam_size,
-                          vad_filter=self.vad_filter, initial_prompt=self.initial_prompt,
-                          hotwords=self.hotwords)
+        mine = {f.name for f in fields(self)}
+        return AsrOptions(**{f.name: getattr(self, f.name) for f in fields(AsrOptions) if f.name in mine})
 
     def style(self) -> StyleProfile:
         """The style profile, overrides applied (raises OptionsError)."""
@@ -67,6 +94,22 @@ class SubtitlesOptions:
 def _no_speech(ctx: StageContext, reason: str) -> StageOutcome:
     write_json(ctx.out_dir / SUBTITLES_JSON, {"status": "no speech track", "cues": []})
     return StageOutcome(StageStatus.SKIPPED, {"speech": "no speech track"}, (SUBTITLES_JSON,), reason=reason)
+
+
+def _screen_text(ctx: StageContext, options: SubtitlesOptions) -> list[TextEvent]:
+    """The on-screen text the ``ocr`` stage wrote, when it ran and vocabulary is wanted."""
+    if not options.screen_vocabulary:
+        return []
+    events = read_json(ctx.out_dir / ocr.OCR_JSON).get("events") or []
+    return [TextEvent(e["start"], e["end"], tuple(e["box"]), e["text"], e["confidence"], e["scene"]) for e in events]
+
+
+def _shots(ctx: StageContext) -> tuple[float, ...]:
+    try:
+        return detect_shot_changes(ctx.media_path)
+    except MediaError as err:  # a video stream that cannot be decoded: time to speech alone
+        log.warning("shot changes not found: %s", err)
+        return ()
 
 
 def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
@@ -86,12 +129,20 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     ctx.progress(0.05)
 
     engine = ctx.models.whisper(asr_options.resolved_model())
-    t1 = time.monotonic()
-    transcript = engine.transcribe(audio, asr_options, progress=lambda f: ctx.progress(0.05 + 0.85 * f))
-    timings["asr_s"] = time.monotonic() - t1
+    screen = _screen_text(ctx, options)
+    with ThreadPoolExecutor(1) as pool:  # decoding video frames overlaps Whisper's work
+        shots: Future[tuple[float, ...]] | None = (
+            pool.submit(_shots, ctx) if options.shot_changes and info.has_video else None
+        )
+        t1 = time.monotonic()
+        transcript = engine.transcribe(audio, asr_options, progress=lambda f: ctx.progress(0.05 + 0.85 * f),
+                                       screen=screen)
+        timings["asr_s"] = time.monotonic() - t1
+        cuts = shots.result() if shots is not None else ()
+        timings["shots_wait_s"] = time.monotonic() - t1 - timings["asr_s"]
 
     t2 = time.monotonic()
-    result = build_cues(transcript, profile)
+    result = build_cues(transcript, profile, cuts)
     write_atomic(ctx.out_dir / SUBTITLES_SRT, to_srt(result.cues))
     write_atomic(ctx.out_dir / SUBTITLES_VTT, to_vtt(result.cues))
     write_json(ctx.out_dir / SUBTITLES_JSON, asdict(result))
@@ -108,8 +159,15 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         "cues": len(result.cues),
         "flagged_cues": flagged,
         "words": sum(len(c.words) for c in result.cues),
+        "loops_repaired": transcript.loops_repaired,
+        "shot_changes": len(cuts),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
+    if result.reading_speed is not None:
+        summary["within_reading_speed"] = round(result.reading_speed.within / max(1, result.reading_speed.cues), 3)
+    if result.vocabulary:
+        summary["vocabulary"] = {"offered": sum(len(w.offered) for w in result.vocabulary),
+                                 "used": sum(len(w.used) for w in result.vocabulary)}
     if not result.cues:
         summary["speech"] = "no speech detected"
     log.info("subtitles: %s cues (%s flagged), language %s, asr %.1f s for %.1f s of media",
@@ -119,6 +177,6 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
-              description="Speech to style-checked subtitles (Whisper).",
+              description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,),
               models=lambda options: (options.asr().resolved_model(),),
               view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

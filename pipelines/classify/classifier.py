@@ -3,11 +3,13 @@
 Inputs are any subset of: the transcript (a string, or cues with ``text``/``start``/``end``),
 the on-screen text (strings or OCR events with ``text``), and ``VisualCues`` (frame statistics).
 Text is cut into chunks of about ``chunk_words`` words, embedded (MiniLM for English, the
-multilingual e5 when the language is another one and its head exists), and the chunk vectors
-are averaged (weighted by words; the on-screen text gets ``screen_text_share`` of the weight
-when there is a transcript too). A linear head turns the average into a calibrated
-probability; being linear, its logit splits exactly into one share per chunk, and the chunks
-with the largest shares each way are the evidence. Visual cues add small hand-set log-odds.
+multilingual e5 when the language is another one and its head exists) and scored one by one;
+the verdict rests on the whole text: the share of learning-like chunks (weighted by words; the
+on-screen text gets ``screen_text_share`` of the weight when there is a transcript too),
+calibrated on real speech and drawn toward even odds when the text is short. The logit splits
+exactly into one share per chunk, and the chunks with the largest shares each way are the
+evidence. A verdict on fewer than ``min_words`` words is flagged weak. Visual cues add small
+hand-set log-odds.
 
 Use ``Classifier.load(model_dir)`` once per worker, then ``classifier.classify(...)``.
 """
@@ -67,6 +69,9 @@ class ClassifyOptions:
         evidence_per_side: how many chunks are reported for each direction.
         threshold: P(learning) at or above which the label is ``learning``.
         visual_weight: multiplier of the hand-set visual log-odds (0 ignores visual cues).
+        min_words: below this many words of text the verdict is flagged weak (on held-out
+            real speech, excerpts of 60-300 words were right far less often than 10-minute
+            windows; see bench/data/CLASSIFIER_CARD.md).
         multilingual: use the multilingual embedder for non-English text when available.
         english_embedder: which embedder scores English text: ``minilm-l6-v2`` (default,
             about twice as fast) or ``e5-small`` (more accurate on the held-out split; needs
@@ -80,6 +85,7 @@ class ClassifyOptions:
     evidence_per_side: int = 3
     threshold: float = 0.5
     visual_weight: float = 1.0
+    min_words: int = 300
     multilingual: bool = True
     english_embedder: str = "minilm-l6-v2"
 
@@ -100,6 +106,8 @@ class ClassifyOptions:
             raise OptionsError(f"evidence_per_side must be >= 0, got {self.evidence_per_side}")
         if not 0.0 < self.threshold < 1.0:
             raise OptionsError(f"threshold must be strictly between 0 and 1, got {self.threshold}")
+        if self.min_words < 0:
+            raise OptionsError(f"min_words must be >= 0, got {self.min_words}")
         if self.visual_weight < 0:
             raise OptionsError(f"visual_weight must be >= 0, got {self.visual_weight}")
 
@@ -127,7 +135,8 @@ class ClassifyResult:
         kind_probabilities: P(kind | learning) for each kind (empty without text).
         evidence_for: strongest pushes toward ``learning``, strongest first.
         evidence_against: strongest pushes toward ``not_learning``, strongest first.
-        base_logit: the logit of an average training document; weights are relative to it.
+        base_logit: the logit the evidence weights are added to (0 for the trained head; the
+            logit of the centre of the label descriptions for the zero-shot fallback).
         language: the language the verdict assumed (given, or guessed: ``en`` or ``und``).
         embedder: which embedder scored the text (None without text).
         method: ``trained`` (the shipped head), ``zero_shot`` or ``visual_only``.
@@ -279,9 +288,10 @@ class Classifier:
         lang = (language or (guess_language(all_text) if chunks else "und")).lower()
 
         if chunks:
-            score = self._score_text(chunks, lang, opts, notes)
-            if words < 40:
-                notes.append(f"little text ({words} words): the verdict rests on few words")
+            score = self._score_text(chunks, words, lang, opts, notes)
+            if words < opts.min_words:
+                notes.append(f"little text ({words} words, under {opts.min_words}): the verdict rests on "
+                             "few words")
         else:
             score = _TextScore()
             notes.append("no text: the verdict rests on visual cues alone and is weak")
@@ -328,7 +338,7 @@ class Classifier:
             seconds=seconds,
         )
 
-    def _score_text(self, chunks: list[Chunk], lang: str, opts: ClassifyOptions,
+    def _score_text(self, chunks: list[Chunk], words: int, lang: str, opts: ClassifyOptions,
                     notes: list[str]) -> _TextScore:
         """Embed the chunks and score them with the heads that fit the language."""
         embedder, heads, name = self._pick(lang, opts, notes)
@@ -340,15 +350,15 @@ class Classifier:
         vectors = embedder.embed([c.text for c in chunks])
         weights = chunk_weights(chunks, opts.screen_text_share)
         x = weights @ vectors
-        shares = heads.label.contributions(vectors, weights)
+        score = heads.label.score(vectors, weights, words)
         if heads.method == "zero_shot":
             notes.append("no trained head: zero-shot by similarity to label descriptions; "
                          "the probability is not calibrated")
         return _TextScore(
-            logit=heads.label.logit(x),
-            base_logit=heads.label.base_logit(),
+            logit=score.logit,
+            base_logit=score.base_logit,
             evidence=[Evidence(c.source, c.text, float(share), c.start, c.end)
-                      for c, share in zip(chunks, shares, strict=True)],
+                      for c, share in zip(chunks, score.contributions, strict=True)],
             kind_probabilities=heads.kind.probabilities(x),
             embedder=name,
             method=heads.method,

@@ -1,11 +1,13 @@
-"""The learning-content classifier's heads: trained linear heads and the zero-shot fallback.
+"""The learning-content classifier's heads: trained share heads and the zero-shot fallback.
 
-A head scores a document vector ``x`` (the weighted mean of its chunk embeddings):
+A label head scores a text from its chunk vectors ``e_i`` and their weights ``a_i`` (summing
+to 1) and splits its logit exactly into one share per chunk, which is what the evidence reports:
 
-- ``LinearHead``: ``logit = b + w . x``, already calibrated (Platt scaling folded into ``w``
-  and ``b`` by ``bench/train_classifier.py``). Because it is linear in ``x`` and ``x`` is a
-  weighted mean, the logit splits exactly into ``base + sum_i a_i * w . (e_i - mu)``: every
-  chunk's share of the verdict, which is what the evidence reports.
+- ``ShareHead`` (trained, ``bench/train_classifier.py``): each chunk is scored on its own and
+  the verdict rests on the weighted share of learning-like chunks, calibrated on real speech,
+  drawn toward even odds for short texts.
+- ``LinearHead`` (the zero-shot fallback): ``logit = b + w . x`` on the weighted mean ``x`` of
+  the chunk vectors; its shares are ``a_i * w . (e_i - mu)``.
 - ``KindHead``: softmax over ``W x + b`` for the kinds of learning content.
 
 The trained heads live in one ``.npz`` file (``pipelines/data/classifier_head.npz``), one set
@@ -29,7 +31,7 @@ from pipelines.exceptions import HeadFileError
 log = logging.getLogger(__name__)
 
 DEFAULT_HEAD_PATH = Path(__file__).parents[1] / "data" / "classifier_head.npz"
-HEAD_FORMAT = 1
+HEAD_FORMAT = 2  # 2: share heads (issue 21); 1 was a linear head on the mean vector
 KINDS: tuple[str, ...] = (
     "lecture",
     "software_tutorial",
@@ -89,8 +91,26 @@ class Embedder(Protocol):
 
 
 @dataclass(frozen=True)
+class LabelScore:
+    """A label head's verdict on one text: ``logit = base_logit + contributions.sum()``."""
+
+    logit: float
+    base_logit: float
+    contributions: np.ndarray  # one share of the logit per chunk
+
+
+class LabelHead(Protocol):
+    """What the classifier needs from a binary head."""
+
+    @property
+    def calibrated(self) -> bool: ...
+
+    def score(self, chunks: np.ndarray, weights: np.ndarray, words: int) -> LabelScore: ...
+
+
+@dataclass(frozen=True)
 class LinearHead:
-    """Binary head: ``P(learning) = sigmoid(b + w . x)``; ``mu`` centres chunk contributions."""
+    """Binary head on the mean vector: ``P(learning) = sigmoid(b + w . x)``; ``mu`` centres chunk shares."""
 
     w: np.ndarray
     b: float
@@ -107,6 +127,55 @@ class LinearHead:
 
     def logit(self, x: np.ndarray) -> float:
         return float(self.b + self.w @ x)
+
+    def score(self, chunks: np.ndarray, weights: np.ndarray, words: int) -> LabelScore:
+        """The logit of the weighted mean of ``chunks`` and each chunk's share of it."""
+        x = weights @ chunks
+        return LabelScore(self.logit(x), self.base_logit(), self.contributions(chunks, weights))
+
+
+@dataclass(frozen=True)
+class ShareHead:
+    """Binary head on the whole text: the share of learning-like chunks decides.
+
+    Each chunk ``i`` is scored on its own, ``q_i = sigmoid(w . e_i + b)`` (how learning-like the
+    passage reads), and the text's share is the weighted mean ``s = sum_i a_i q_i`` (``a_i`` from
+    ``chunk_weights``, summing to 1). The calibrated logit is ``slope * g * (s - centre)`` with
+    ``g = n / (n + pseudo)``, ``n`` the text's length in chunks of ``unit_words`` words: a few
+    chunks cannot outweigh the rest (each moves ``s`` by at most ``a_i``), and a short input is
+    drawn toward even odds. The logit splits exactly into chunk shares
+    ``slope * g * a_i * (q_i - centre)``, which name the passages that decided the verdict.
+    """
+
+    w: np.ndarray
+    b: float
+    slope: float
+    centre: float
+    pseudo: float
+    unit_words: int = 60
+    calibrated: bool = True
+
+    def chunk_probabilities(self, chunks: np.ndarray) -> np.ndarray:
+        """``q_i``: how learning-like each chunk reads on its own."""
+        z = np.asarray(chunks @ self.w + self.b, dtype=np.float64)
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))), dtype=np.float64)
+
+    def gain(self, words: int) -> float:
+        n = max(words, 1) / self.unit_words
+        return n / (n + self.pseudo)
+
+    def contributions(self, chunks: np.ndarray, weights: np.ndarray, words: int) -> np.ndarray:
+        """Each chunk's share of the logit; they sum to ``logit``."""
+        q = self.chunk_probabilities(chunks)
+        return np.asarray(self.slope * self.gain(words) * weights * (q - self.centre), dtype=np.float64)
+
+    def score(self, chunks: np.ndarray, weights: np.ndarray, words: int) -> LabelScore:
+        """The calibrated logit of a text of ``words`` words and each chunk's share of it."""
+        shares = self.contributions(chunks, weights, words)
+        return LabelScore(float(shares.sum()), 0.0, shares)
+
+    def logit(self, chunks: np.ndarray, weights: np.ndarray, words: int) -> float:
+        return self.score(chunks, weights, words).logit
 
 
 @dataclass(frozen=True)
@@ -129,7 +198,7 @@ class KindHead:
 class HeadSet:
     """The heads for one embedder, and whether they were trained or built zero-shot."""
 
-    label: LinearHead
+    label: LabelHead
     kind: KindHead
     method: str  # "trained" | "zero_shot"
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -157,12 +226,15 @@ def zero_shot_heads(embedder: Embedder) -> HeadSet:
 
 
 def save_heads(path: Path, heads: Mapping[str, HeadSet], meta: Mapping[str, Any]) -> None:
-    """Write trained heads (one set per embedder name) and their metadata to an ``.npz`` file."""
+    """Write trained share heads (one set per embedder name) and their metadata to an ``.npz`` file."""
     arrays: dict[str, np.ndarray] = {}
     for name, hs in heads.items():
+        if not isinstance(hs.label, ShareHead):
+            raise TypeError(f"only trained share heads are saved, got {type(hs.label).__name__} for {name}")
         arrays[f"{name}/w"] = hs.label.w.astype(np.float32)
-        arrays[f"{name}/b"] = np.asarray(hs.label.b, dtype=np.float64)
-        arrays[f"{name}/mu"] = hs.label.mu.astype(np.float32)
+        arrays[f"{name}/calibration"] = np.array(
+            [hs.label.b, hs.label.slope, hs.label.centre, hs.label.pseudo, hs.label.unit_words], dtype=np.float64
+        )
         arrays[f"{name}/kind_W"] = hs.kind.W.astype(np.float32)
         arrays[f"{name}/kind_b"] = hs.kind.b.astype(np.float32)
     arrays["kinds"] = np.asarray(KINDS)
@@ -192,9 +264,10 @@ def load_heads(path: Path) -> dict[str, HeadSet]:
             out: dict[str, HeadSet] = {}
             for name in (str(n) for n in data["embedders"]):
                 w = data[f"{name}/w"]
-                label = LinearHead(w=w, b=float(data[f"{name}/b"]), mu=data[f"{name}/mu"])
+                b, slope, centre, pseudo, unit_words = (float(v) for v in data[f"{name}/calibration"])
+                label = ShareHead(w=w, b=b, slope=slope, centre=centre, pseudo=pseudo, unit_words=int(unit_words))
                 kind = KindHead(W=data[f"{name}/kind_W"], b=data[f"{name}/kind_b"], kinds=kinds)
-                if w.shape != label.mu.shape or kind.W.shape != (len(kinds), w.shape[0]):
+                if w.ndim != 1 or kind.W.shape != (len(kinds), w.shape[0]):
                     raise HeadFileError(f"Classifier head {path}: arrays for {name} do not fit together")
                 out[name] = HeadSet(label=label, kind=kind, method="trained", meta=meta)
     except HeadFileError:
@@ -205,3 +278,4 @@ def load_heads(path: Path) -> dict[str, HeadSet]:
             ".venv/bin/python bench/train_classifier.py"
         ) from exc
     return out
+

@@ -194,6 +194,25 @@ class EasyOcrEngine:
         return [Reading(_quad_to_box(quad), str(text), float(score)) for quad, text, score in result]
 
 
+def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
+    """Read one region of a frame, framed by a replicated border.
+
+    The detector splits lines into words, or drops punctuation, in a crop that ends close to the
+    text; a uniform border about as wide as the region is high (not more of the frame, which may
+    cut a neighbouring line) makes it read the line as it does in the whole frame.
+    """
+    x0, y0, x1, y1 = region
+    border = min(max(32, y1 - y0), 160)
+    padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
+    out = []
+    for r in engine.read(padded):
+        box = (max(x0, r.box[0] + x0 - border), max(y0, r.box[1] + y0 - border),
+               min(x1, r.box[2] + x0 - border), min(y1, r.box[3] + y0 - border))
+        if box[2] > box[0] and box[3] > box[1]:
+            out.append(Reading(box, r.text, r.confidence))
+    return out
+
+
 def load_engine(name: str, model_dir: Path) -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
 

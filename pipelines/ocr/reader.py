@@ -30,12 +30,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
-from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading
+from pipelines.ocr.captions import CaptionOptions
+from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading, read_region
 from pipelines.ocr.frames import (
     ChangeDetector,
     ChangeKind,
@@ -75,6 +77,11 @@ class OcrOptions:
         languages: languages expected on screen (ISO 639-1); each must be covered by the engine.
         change: how changed regions are found (see ``pipelines.ocr.frames.ChangeOptions``).
         tracking: how readings are joined into events.
+        hardsubs: burned-in captions to ``hardsubs`` cues: ``auto`` (when a caption band is
+            found), ``on`` (always searched for; an empty result says why) or ``off``.
+        caption_band: the captions' region as a normalised (left, top, right, bottom) box;
+            None: found automatically. Giving it turns ``auto`` on.
+        captions: how captions are followed and read (``pipelines.ocr.captions.CaptionOptions``).
     """
 
     engine: str = "rapidocr"
@@ -85,8 +92,15 @@ class OcrOptions:
     languages: tuple[str, ...] = ("en",)
     change: ChangeOptions = field(default_factory=ChangeOptions)
     tracking: TrackingOptions = field(default_factory=TrackingOptions)
+    hardsubs: Literal["auto", "on", "off"] = "auto"
+    caption_band: Box | None = None
+    captions: CaptionOptions = field(default_factory=CaptionOptions)
 
     def __post_init__(self) -> None:
+        if self.hardsubs not in ("auto", "on", "off"):
+            raise OptionsError(f"hardsubs must be auto, on or off, got {self.hardsubs!r}.")
+        if self.caption_band is not None:
+            CaptionOptions(band=self.caption_band)  # checks the box
         if self.engine not in ENGINE_LANGUAGES:
             raise OptionsError(
                 f"Unknown OCR engine {self.engine!r}. Choose one of: {', '.join(sorted(ENGINE_LANGUAGES))}."
@@ -251,25 +265,6 @@ def _grow_regions(regions: list[PixelBox], current: list[Reading]) -> list[Pixel
             return grown
 
 
-def _read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
-    """Read one region of a frame, framed by a replicated border.
-
-    The detector splits lines into words, or drops punctuation, in a crop that ends close to the
-    text; a uniform border about as wide as the region is high (not more of the frame, which may
-    cut a neighbouring line) makes it read the line as it does in the whole frame.
-    """
-    x0, y0, x1, y1 = region
-    border = min(max(32, y1 - y0), 160)
-    padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
-    out = []
-    for r in engine.read(padded):
-        box = (max(x0, r.box[0] + x0 - border), max(y0, r.box[1] + y0 - border),
-               min(x1, r.box[2] + x0 - border), min(y1, r.box[3] + y0 - border))
-        if box[2] > box[0] and box[3] > box[1]:
-            out.append(Reading(box, r.text, r.confidence))
-    return out
-
-
 @dataclass
 class _Reader:
     """Reads what changed, when it has settled, and writes the readings back to where it began."""
@@ -308,7 +303,7 @@ class _Reader:
             self.detector.absorb_all()
             self.waiting = []
         else:
-            readings = {g: _filter(_read_region(frame, g, self.engine), self.options) for g in grown}
+            readings = {g: _filter(read_region(frame, g, self.engine), self.options) for g in grown}
             self.regions_ocred += len(grown)
             self.detector.absorb(grown)
             self.waiting = [(b, s) for b, s in self.waiting if not any(_intersects(b, g) for g in grown)]

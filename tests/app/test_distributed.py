@@ -20,7 +20,7 @@ import pytest
 
 from app.jobs import Job, JobStatus, Source, new_job_id
 from app.store import SqlJobStore
-from tests.app.cluster import Cluster, WorkerProcess
+from tests.app.cluster import Cluster, WorkerProcess, node_name
 from tests.app.conftest import SECRET
 from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for
@@ -319,7 +319,7 @@ class _PreforkWorker(WorkerProcess):
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", "from app.cli import main; main()", "worker",
-                 "--hostname", f"{self.name}@%h", "--concurrency", str(self.concurrency)],
+                 "--hostname", node_name(self.name), "--concurrency", str(self.concurrency)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

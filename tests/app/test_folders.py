@@ -24,7 +24,7 @@ class FakeEngine:
     name = "fake"
     calls = 0
 
-    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None) -> Transcript:
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
         FakeEngine.calls += 1
         words = tuple(Word(0.5 + i * 0.4, 0.8 + i * 0.4, f" word{i}", 0.9) for i in range(5))
         return Transcript((Segment(0.5, 2.5, "", words),), "en", 1.0, 3.0, "fake")

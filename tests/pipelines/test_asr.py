@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,9 +13,19 @@ import numpy as np
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from pipelines.asr import AsrOptions, FasterWhisperEngine, Segment, Word, cut_loops, find_loops, load_engine
+from pipelines.asr import (
+    AsrOptions,
+    FasterWhisperEngine,
+    Segment,
+    Word,
+    cut_loops,
+    find_loops,
+    is_silent_guess,
+    load_engine,
+)
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
+from pipelines.ocr.tracking import TextEvent
 
 normalise = EnglishTextNormalizer()
 
@@ -38,7 +49,7 @@ def test_options_resolve_models() -> None:
     [
         ({"model": "whisper-large"}, "Unknown Whisper model"),
         ({"beam_size": 0}, "beam_size"),
-        ({"language": "english!"}, "ISO 639-1"),
+        ({"language": "english!"}, "language code Whisper knows"),
         ({"model": "whisper-tiny.en", "language": "de"}, "only understands English"),
         ({"temperature": 0.2}, "Unknown ASR option"),
         ({"vad_filter": "yes"}, "true or false"),
@@ -140,6 +151,59 @@ def test_the_repetition_check_can_be_switched_off() -> None:
     assert transcript.loops_repaired == 0 and len(fake.calls) == 1 and len(transcript.segments) == 4
 
 
+class FakeScreenWhisper(FakeWhisper):
+    """Says what it hears in lower case, whatever it is offered."""
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+        s = seg(0.5, ["now press export as pdf and wait.", "then save it to nextcloud."][len(self.calls) > 1])
+        words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=0.9) for w in s.words]
+        out = SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.2,
+                              no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
+        return iter([out]), SimpleNamespace(language="en", language_probability=1.0)
+
+
+def Seen(start: float, end: float, text: str, confidence: float = 0.95) -> TextEvent:
+    """On-screen text as the ocr stage times it."""
+    return TextEvent(start, end, (0.1, 0.1, 0.9, 0.2), text, confidence, scene=0)
+
+
+def test_each_stretch_is_offered_the_terms_on_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    import faster_whisper.vad
+
+    speech = [{"start": 0, "end": 16000 * 10}, {"start": 16000 * 40, "end": 16000 * 50}]
+    monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", lambda audio, options: speech)
+    fake = FakeScreenWhisper()
+    screen = [Seen(1, 9, "Export as PDF"), Seen(41, 49, "Nextcloud")]
+    transcript = FasterWhisperEngine("fake", fake).transcribe(
+        np.zeros(16000 * 60, dtype=np.float32), AsrOptions(hotwords="Northwind"), screen=screen
+    )
+    first, second = fake.calls
+    assert first["hotwords"].startswith("Northwind, ") and "Export as PDF" in first["hotwords"]
+    assert "Nextcloud" in second["hotwords"] and "Export as PDF" not in second["hotwords"]
+    assert second["initial_prompt"] == "now press Export as PDF and wait."  # context carries over
+    assert [w.offered[0] for w in transcript.vocabulary] == ["Export as PDF", "Nextcloud"]
+    assert transcript.vocabulary[0].used == ("Export as PDF",) and transcript.vocabulary[1].used == ("Nextcloud",)
+    assert transcript.segments[1].start == pytest.approx(40.5)
+    assert transcript.text == "now press Export as PDF and wait. then save it to Nextcloud."  # as on screen
+
+
+def test_without_screen_terms_it_is_one_plain_decode() -> None:
+    fake = FakeScreenWhisper()
+    transcript = FasterWhisperEngine("fake", fake).transcribe(np.zeros(16000, dtype=np.float32), AsrOptions(),
+                                                              screen=[Seen(0, 1, "12:30")])
+    assert len(fake.calls) == 1 and fake.calls[0]["hotwords"] is None and transcript.vocabulary == ()
+
+
+def test_a_probable_silence_filled_with_doubted_words_is_dropped() -> None:
+    doubted = Segment(5.0, 6.0, " Nextcloud.", (Word(5.0, 6.0, " Nextcloud.", 0.01),), -1.0, 0.92)
+    heard = Segment(0.0, 2.0, " Hello there.", (Word(0.0, 1.0, " Hello", 0.9), Word(1.0, 2.0, " there.", 0.8)), -0.3,
+                    0.92)
+    assert is_silent_guess(doubted, AsrOptions())
+    assert not is_silent_guess(heard, AsrOptions())
+    assert not is_silent_guess(replace(doubted, no_speech_prob=0.1), AsrOptions())
+
+
 @pytest.fixture(scope="module")
 def tiny(model_dir: Path, require_model):  # type: ignore[no-untyped-def]
     require_model("whisper-tiny.en")
@@ -197,3 +261,16 @@ def test_english_only_model_refuses_other_languages(tiny) -> None:  # type: igno
 
     with pytest.raises(OptionsError, match="English-only"):
         tiny.transcribe(np.zeros(16000, dtype=np.float32), AsrOptions(model="auto", language="fr"))
+
+
+@pytest.mark.slow
+def test_screen_terms_spell_the_sample_lesson_labels(tiny, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    slides = json.loads((samples / "lesson.json").read_text())["slides"]
+    screen = [Seen(s["start"], s["end"], text) for s in slides for text in [s["title"], *s["bullets"]]]
+    audio = load_audio(samples / "lesson.mp4")
+    plain = tiny.transcribe(audio, AsrOptions())
+    aware = tiny.transcribe(audio, AsrOptions(), screen=screen)
+    assert "Change Password" not in plain.text and "Change Password" in aware.text
+    assert any("Change Password" in term for w in aware.vocabulary for term in w.used)
+    reference = json.loads((samples / "lesson.json").read_text())["narration"]
+    assert wer(reference, aware.text) <= wer(reference, plain.text)

@@ -43,7 +43,7 @@ def test_normalised_options_fill_defaults_and_are_stable() -> None:
 
 def test_validate_options_names_the_valid_stages() -> None:
     validate_options("subtitles", {"language": "de"})
-    with pytest.raises(OptionsError, match="Valid stages: subtitles, ocr, classify, fit"):
+    with pytest.raises(OptionsError, match="Valid stages: ocr, subtitles, classify, fit"):
         validate_options("nope", {})
 
 

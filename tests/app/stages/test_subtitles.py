@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -13,6 +14,7 @@ from app.stages.context import StageContext
 from app.stages.graph import run_stages
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
 from pipelines.exceptions import OptionsError
+from pipelines.vocabulary import VocabularyWindow
 
 
 def test_subtitle_options_parse_and_reject() -> None:
@@ -39,22 +41,61 @@ def test_defaults_are_the_asr_defaults() -> None:
     opts, asr = subtitles.SubtitlesOptions(), AsrOptions()
     assert (opts.model, opts.language, opts.beam_size, opts.vad_filter) == (
         asr.model, asr.language, asr.beam_size, asr.vad_filter)
+    assert opts.asr() == asr  # the decoding guards too
+
+
+def test_decoding_guards_are_job_options() -> None:
+    opts = subtitles.STAGE.parse({"condition_on_previous_text": False, "hallucination_silence_threshold": None,
+                                  "no_speech_threshold": 0.5, "repetition_check": False})
+    asr = opts.asr()
+    assert not asr.condition_on_previous_text and asr.hallucination_silence_threshold is None
+    assert asr.no_speech_threshold == 0.5 and not asr.repetition_check
+    with pytest.raises(OptionsError, match="no_speech_threshold"):
+        subtitles.STAGE.parse({"no_speech_threshold": 2})
 
 
 class FakeEngine:
     name = "fake"
+    screens: ClassVar[list[Any]] = []
 
-    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None) -> Transcript:
-        words = tuple(Word(0.5 + i * 0.4, 0.8 + i * 0.4, f" word{i}", 0.9) for i in range(12))
-        seg = Segment(0.5, 5.3, "".join(w.text for w in words), words)
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+        self.screens.append(list(screen))
+        words = tuple(Word(0.5 + i * 0.8, 0.8 + i * 0.8, f" word{i}", 0.9) for i in range(12))
+        seg = Segment(0.5, 9.6, "".join(w.text for w in words), words)
         if progress:
             progress(1.0)
-        return Transcript((seg,), "en", 1.0, 6.0, "fake")
+        offered = tuple(dict.fromkeys(e.text for e in screen))
+        vocabulary = (VocabularyWindow(0.5, 9.6, offered, offered[:1]),) if offered else ()
+        return Transcript((seg,), "en", 1.0, 6.0, "fake", vocabulary=vocabulary)
 
 
 class FakeModels:
     def whisper(self, name: str) -> FakeEngine:
         return FakeEngine()
+
+
+def test_cues_follow_the_slide_changes_and_the_ocr_text_is_offered(samples: Path, tmp_path: Path) -> None:
+    slides = json.loads((samples / "lesson.json").read_text())["slides"]
+    events = [{"start": s["start"], "end": s["end"], "box": [0.1, 0.1, 0.9, 0.2], "text": s["title"],
+               "confidence": 0.97, "scene": k} for k, s in enumerate(slides)]
+    (tmp_path / "ocr.json").write_text(json.dumps({"events": events}))
+    FakeEngine.screens.clear()
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=FakeModels())  # type: ignore[arg-type]
+    outcome = run_stages(ctx, ["subtitles"], {})["subtitles"]
+    assert [e.text for e in FakeEngine.screens[-1]] == [s["title"] for s in slides]
+    doc = json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())
+    cut = slides[1]["start"]
+    assert doc["shot_changes"][0] == pytest.approx(cut, abs=1.5 / 24)
+    assert outcome.summary["shot_changes"] == len(slides) - 1
+    for cue in doc["cues"]:  # the words run through the cut at 9.2 s with a pause at it: no cue crosses it
+        assert not cue["start"] < doc["shot_changes"][0] < cue["end"]
+    assert doc["vocabulary"][0]["offered"][0] == slides[0]["title"]
+    assert outcome.summary["vocabulary"] == {"offered": len(slides), "used": 1}
+    assert doc["reading_speed"]["cues"] == len(doc["cues"])
+    # the job can switch both off
+    FakeEngine.screens.clear()
+    off = run_stages(ctx, ["subtitles"], {"subtitles": {"screen_vocabulary": False, "shot_changes": False}})
+    assert FakeEngine.screens[-1] == [] and off["subtitles"].summary["shot_changes"] == 0
 
 
 def test_subtitles_stage_writes_files_and_reports(samples: Path, tmp_path: Path) -> None:

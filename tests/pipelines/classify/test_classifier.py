@@ -37,6 +37,7 @@ from pipelines.classify.head import (
     HeadSet,
     KindHead,
     LinearHead,
+    ShareHead,
     load_heads,
     save_heads,
 )
@@ -190,15 +191,68 @@ def test_contributions_add_up_to_the_logit() -> None:
     assert head.contributions(vectors, weights).sum() == pytest.approx(head.logit(x) - head.base_logit())
 
 
+def keyword_share_heads() -> HeadSet:
+    """The keyword heads' weights as a share head: a chunk is learning-like when it teaches."""
+    linear = keyword_heads()
+    label = ShareHead(w=linear.label.w, b=0.0, slope=10.0, centre=0.5, pseudo=1.0, unit_words=60)
+    return HeadSet(label=label, kind=linear.kind, method="trained")
+
+
 def test_head_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "head.npz"
-    heads = keyword_heads()
+    heads = keyword_share_heads()
     save_heads(path, {"minilm-l6-v2": heads}, {"note": "test"})
     loaded = load_heads(path)["minilm-l6-v2"]
     assert loaded.method == "trained"
+    assert isinstance(loaded.label, ShareHead) and isinstance(heads.label, ShareHead)
     np.testing.assert_allclose(loaded.label.w, heads.label.w)
+    assert (loaded.label.b, loaded.label.slope, loaded.label.centre, loaded.label.pseudo, loaded.label.unit_words) \
+        == (0.0, 10.0, 0.5, 1.0, 60)
     np.testing.assert_allclose(loaded.kind.W, heads.kind.W)
     assert loaded.meta["note"] == "test"
+
+
+def test_only_share_heads_are_saved(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="share heads"):
+        save_heads(tmp_path / "head.npz", {"minilm-l6-v2": keyword_heads()}, {})
+
+
+# A share head over 2-dimensional chunk vectors: the chunk logit is 4 * (e[0] - e[1]).
+SHARE = ShareHead(w=np.array([4.0, -4.0]), b=0.0, slope=8.0, centre=0.5, pseudo=2.0, unit_words=60)
+
+
+def test_share_head_shares_add_up_to_the_logit() -> None:
+    rng = np.random.default_rng(1)
+    chunks = rng.normal(size=(6, 2))
+    weights = np.full(6, 1 / 6)
+    score = SHARE.score(chunks, weights, words=360)
+    assert score.base_logit == 0.0
+    assert score.contributions.sum() == pytest.approx(score.logit)
+    q = 1 / (1 + np.exp(-(chunks @ SHARE.w)))
+    n = 360 / 60
+    assert score.logit == pytest.approx(8.0 * n / (n + 2.0) * (q.mean() - 0.5))
+
+
+def test_share_head_verdict_rests_on_the_whole_not_a_few_extreme_chunks() -> None:
+    # Eight passages that read mildly like teaching and two that read strongly like anything else:
+    # the mean vector (one logit) is dominated by the two; the share of learning-like chunks is not.
+    mild, extreme = np.array([0.6, 0.4]), np.array([-3.0, 3.0])
+    chunks = np.array([mild] * 8 + [extreme] * 2)
+    weights = np.full(10, 0.1)
+    linear = LinearHead(w=SHARE.w, b=0.0, mu=np.zeros(2))
+    assert linear.score(chunks, weights, words=600).logit < 0
+    score = SHARE.score(chunks, weights, words=600)
+    assert score.logit > 0
+    # the evidence names the passages that decided it: the mild ones push toward learning
+    assert all(c > 0 for c in score.contributions[:8]) and all(c < 0 for c in score.contributions[8:])
+
+
+def test_share_head_draws_short_texts_toward_even_odds() -> None:
+    chunks = np.array([[1.0, 0.0]])
+    weights = np.ones(1)
+    short, long = (SHARE.score(chunks, weights, words=w).logit for w in (20, 2000))
+    assert 0 < short < long
+    assert long == pytest.approx(8.0 * (2000 / 60) / (2000 / 60 + 2.0) * (SHARE.chunk_probabilities(chunks)[0] - 0.5))
 
 
 def test_corrupt_head_file_says_how_to_retrain(tmp_path: Path) -> None:
@@ -238,6 +292,15 @@ def test_learning_text_is_learning_with_kind_and_evidence(fake: Classifier) -> N
     assert result.evidence_for and not result.evidence_against
     assert result.signals == (TRANSCRIPT,)
     assert result.embedder == "minilm-l6-v2" and result.language == "en"
+
+
+def test_short_text_is_weak_and_long_text_is_not(fake: Classifier) -> None:
+    short = fake.classify(transcript=LESSON)
+    assert short.weak and any("little text" in n for n in short.notes)
+    long = fake.classify(transcript=" ".join([LESSON] * 20))
+    assert long.words >= ClassifyOptions().min_words
+    assert not long.weak and long.label == LEARNING
+    assert not fake.classify(transcript=LESSON, options=ClassifyOptions(min_words=5)).weak
 
 
 def test_not_learning_text_has_kind_other(fake: Classifier) -> None:
@@ -464,12 +527,22 @@ def test_real_model_recognises_learning(real: Classifier, text: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("text", NOT_LEARNING_EXAMPLES)
+@pytest.mark.parametrize("text", [NOT_LEARNING_EXAMPLES[0], NOT_LEARNING_EXAMPLES[2]])
 def test_real_model_recognises_not_learning(real: Classifier, text: str) -> None:
     result = real.classify(transcript=text)
     assert result.label == NOT_LEARNING, (result.probability, result.notes)
     assert result.probability < 0.3
     assert result.kind == "other"
+
+
+@pytest.mark.slow
+def test_real_model_is_honest_about_a_short_unclear_paragraph(real: Classifier) -> None:
+    # 35 words of sports commentary read as neither (the chunk head gives it ~0.4): the verdict
+    # must say so rather than pick a side with confidence; with the other two it is clear.
+    alone = real.classify(transcript=NOT_LEARNING_EXAMPLES[1])
+    assert alone.weak and any("borderline" in n for n in alone.notes), alone
+    together = real.classify(transcript=" ".join(NOT_LEARNING_EXAMPLES))
+    assert together.label == NOT_LEARNING and together.probability < 0.3, together.probability
 
 
 @pytest.mark.slow
@@ -508,13 +581,48 @@ def test_real_model_empty_input_error(real: Classifier) -> None:
 
 @pytest.mark.slow
 def test_real_model_on_a_few_shared_texts(real: Classifier, testdata: Path) -> None:
-    """A handful of the shared texts (read in place): an OpenStax section and AG News items."""
+    """A few of the shared texts (read in place): an OpenStax section and AG News items."""
     text_dir = testdata / "text"
     section = (text_dir / "educational" / "openstax_intro_python" / "m00010.txt").read_text(encoding="utf-8")
     assert real.classify(transcript=section).label == LEARNING
-    lines = (text_dir / "non_educational" / "news_agnews" / "ag_news_test.csv").read_text().splitlines()[1:6]
-    for line in lines:
-        assert real.classify(transcript=line).label == NOT_LEARNING, line
+    # AG News is not trained on (its licence is non-commercial). One ~40-word item is too little
+    # text to judge (flagged weak); a run of items as long as a 10-minute newscast is not learning.
+    lines = (text_dir / "non_educational" / "news_agnews" / "ag_news_test.csv").read_text().splitlines()[1:41]
+    assert all(real.classify(transcript=line).weak for line in lines[:8])
+    newscast = real.classify(transcript="\n".join(lines))
+    assert newscast.words > 1500
+    assert newscast.label == NOT_LEARNING and not newscast.weak, (newscast.probability, newscast.notes)
+
+
+@pytest.mark.slow
+def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model, model_dir: Path,  # type: ignore[no-untyped-def]
+                                                                   testdata: Path) -> None:
+    """bench/eval_classifier.py's procedure on the English real transcripts and their 10-minute
+    windows: the chunk head never sees real speech, the calibration of each fold is fitted on the
+    other courses and shows. Embeddings come from bench/.cache when present (else ~3 min)."""
+    import sys
+
+    from pipelines.embeddings import SentenceEmbedder
+
+    require_model("minilm-l6-v2-ct2")
+    sys.path.insert(0, str(ROOT / "bench"))
+    from classifier_data import WHOLE, WINDOW, commercial_examples, real_transcripts, windows
+    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare
+
+    options = ClassifyOptions()
+    text_dir = testdata / "text"
+    units = [u for t in real_transcripts(text_dir) for u in (t, *windows(t))]
+    cache = EmbeddingCache("minilm-l6-v2-int8", lambda: SentenceEmbedder.load(model_dir, threads=2))
+    real = [d for d in prepare(units, cache, options) if d.language == "en"]  # Russian goes to e5
+    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words)
+    assert {d.example.group for d in real} == {"3b1b", "cs50", "seinfeld", "bbt", "peripheral"}
+    for unit in (WHOLE, WINDOW):
+        m = np.array([d.example.unit == unit for d in real])
+        y = np.array([d.label for d in real])[m]
+        pred = p[m] >= 0.5
+        assert (pred == y).mean() >= 0.98, unit
+        assert pred[y == 1].mean() >= 0.98 and (~pred[y == 0]).mean() >= 0.97, unit
+        assert ((p[m] - y) ** 2).mean() <= 0.03, unit
 
 
 def test_visual_cues_from_ocr_samples() -> None:

@@ -1,0 +1,165 @@
+"""Benchmark of burned-in caption extraction: real clips and generated ones, reported apart.
+
+Real clips: ``../shared/testdata/video/*.txt`` with ``start-end text`` lines (OBSERVED references,
+lines of one caption joined by " | "). Generated: captions burned into moving footage by libass
+(``bench/caption_clips.py``) with exact times, in ``out/bench/captions/``. Per clip it prints:
+
+- word recall (Latin words without punctuation, each CJK character a word) against the reference,
+- the share of reference cues found with start and end within 0.2 s,
+- cues merged with other text (a cue with words of no reference caption: a watermark, a logo),
+- frames decoded and OCR'd per minute of video, wall and CPU time as a multiple of the duration.
+
+Usage::
+
+    .venv/bin/python bench/bench_captions.py                 # every real clip, then the generated one
+    .venv/bin/python bench/bench_captions.py --only vsr_rezero_en --no-generated
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.caption_clips import DEFAULT_CAPTIONS, make_clip  # noqa: E402
+from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
+from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_captions  # noqa: E402
+from pipelines.ocr.engines import OcrEngine, load_engine  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "testdata" / "video"
+REAL = ("vsr_rezero_en", "emk_cartoon_en", "emk_kdrama_en", "rvo_leon_zh_en", "rvo_coldwar_zh", "rvo_anime_zh",
+        "svocr_drama_2line_zh", "svocr_drama_faint_zh")
+GENERATED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RefCue:
+    start: float
+    end: float
+    text: str
+
+
+def tokens(text: str) -> list[str]:
+    """Words: Latin/Cyrillic/Greek/Arabic words lower-cased without punctuation; CJK one a character."""
+    text = text.lower().replace("'", "").replace("’", "").replace("…", " ")
+    out: list[str] = []
+    for chunk in re.findall(r"\w+", text):
+        word = ""
+        for ch in chunk:
+            if "\u3000" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
+                if word:
+                    out.append(word)
+                    word = ""
+                out.append(ch)
+            else:
+                word += ch
+        if word:
+            out.append(word)
+    return out
+
+
+def read_reference(path: Path) -> list[RefCue]:
+    cues = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^([\d.]+)-([\d.]+)\s+(.*)$", line.strip())
+        if m and not line.startswith("#"):
+            cues.append(RefCue(float(m[1]), float(m[2]), m[3].replace(" | ", "\n")))
+    return cues
+
+
+def score(reference: list[RefCue], result: CaptionResult, tolerance: float = 0.2) -> dict[str, object]:
+    want: Counter[str] = Counter(t for c in reference for t in tokens(c.text))
+    got: Counter[str] = Counter(t for c in result.cues for t in tokens(c.text))
+    timed = 0
+    for ref in reference:
+        ref_tokens = Counter(tokens(ref.text))
+
+        def shared(cue_text: str, ref_tokens: Counter[str] = ref_tokens) -> int:
+            return sum((ref_tokens & Counter(tokens(cue_text))).values())
+
+        cands = [c for c in result.cues if shared(c.text) >= 0.5 * max(1, sum(ref_tokens.values()))]
+        if any(abs(c.start - ref.start) <= tolerance and abs(c.end - ref.end) <= tolerance for c in cands):
+            timed += 1
+    ref_words = set(want)
+    merged = [c.text for c in result.cues
+              if sum(1 for t in tokens(c.text) if t not in ref_words) >= max(2, 0.3 * len(tokens(c.text)))]
+    minutes = max(result.duration, 1e-6) / 60
+    return {
+        "word_recall": round(sum((want & got).values()) / max(1, sum(want.values())), 3),
+        "word_precision": round(sum((want & got).values()) / max(1, sum(got.values())), 3),
+        "cues": f"{len(result.cues)} for {len(reference)}",
+        "cues_timed_within_0.2s": round(timed / max(1, len(reference)), 3),
+        "merged_with_other_text": len(merged),
+        "decoded_per_min": round(result.frames_decoded / minutes),
+        "ocred_per_min": round(result.frames_ocred / minutes),
+    }
+
+
+def run_clip(name: str, video: Path, reference: list[RefCue], engine: OcrEngine, show: bool) -> dict[str, object]:
+    cpu = time.process_time()
+    result = extract_captions(video, engine, CaptionOptions())
+    cpu = time.process_time() - cpu
+    row: dict[str, object] = {"clip": name, "band": result.band, **score(reference, result),
+                              "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2),
+                              "cpu_x_real_time": round(cpu / max(result.duration, 1e-6), 2)}
+    if show:
+        for c in result.cues:
+            print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="real clips to run (default: all eight)")
+    parser.add_argument("--no-generated", action="store_true")
+    parser.add_argument("--no-real", action="store_true")
+    parser.add_argument("--show", action="store_true", help="print the cues found")
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "captions")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    engine = load_engine("rapidocr", args.model_dir)
+    rows = []
+    if not args.no_real:
+        if not SHARED.is_dir():
+            print(f"real clips: skipped ({SHARED} not found)", flush=True)
+        for name in args.only or REAL:
+            video = SHARED / f"{name}.mp4"
+            if video.is_file():
+                row = run_clip(name, video, read_reference(video.with_suffix(".txt")), engine, args.show)
+                rows.append({"kind": "real (OBSERVED)", **row})
+                print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    if not args.no_generated:
+        video = args.out / f"generated-v{GENERATED_VERSION}.mp4"
+        if not video.is_file():
+            make_clip(video)
+        result = extract_captions(video, engine, CaptionOptions())
+        # Latin captions and the other scripts apart: the latter need the script-aware reader.
+        for label, cues in (("generated latin", [c for c in DEFAULT_CAPTIONS if c.lines[0].isascii()]),
+                            ("generated other scripts", [c for c in DEFAULT_CAPTIONS if not c.lines[0].isascii()])):
+            reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in cues]
+            span = (min(c.start for c in cues) - 0.3, max(c.end for c in cues) + 0.3)
+            inside = tuple(c for c in result.cues if span[0] <= c.start <= span[1]
+                           and any(c.start < r.end and r.start < c.end for r in reference))
+            scoped = CaptionResult(inside, result.band, result.band_source, result.static, result.reason,
+                                   result.frames_decoded, result.frames_sampled, result.frames_ocred,
+                                   result.duration, result.seconds)
+            row = {"kind": label, "clip": video.name, **score(reference, scoped),
+                   "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2)}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            if args.show:
+                for c in inside:
+                    print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""Where a video's burned-in captions are: the caption band, and the static text that is not captions.
+
+A few frames spread over the video are read whole (downscaled). Readings are grouped by place
+and text across those frames:
+
+- **static**: the same text at the same place in most samples (a watermark, a channel logo, a
+  running title), or off-centre text that stays for half of them. Never a caption.
+- **caption candidates**: horizontally centred readings that are not static.
+
+Candidates are clustered by height; the cluster seen in the most samples, with at least two
+samples, is the band (its lines, e.g. two-line or bilingual captions, stay in one band). A
+video whose frames carry many other lines of text (a screencast, a slide) has no caption band:
+its centred lines are screen content.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from pipelines.ocr.engines import OcrEngine
+from pipelines.ocr.frames import open_video, sample_frames
+from pipelines.ocr.tracking import Box, FrameDetections, overlap, similarity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BandOptions:
+    """How the caption band is searched for.
+
+    Attributes:
+        samples_per_minute: frames read whole per minute of video (bounded by the next two).
+        min_samples: fewest frames read (short clips).
+        max_samples: most frames read (long videos).
+        read_width: frames wider than this are downscaled before reading.
+        centre_tolerance: largest distance (share of the width) of a caption's centre from the
+            frame's centre.
+        static_share: share of the samples in which the same text at the same place is static.
+        max_other_lines: a video whose samples carry more than this many other text lines (the
+            median) is screen content, not captioned footage.
+        min_centre: lowest position (share of the height) of the band's centre: captions sit low;
+            centred text higher up is a title (a caption region up there can be given instead).
+        min_texts: fewest different readings in the band (captions change; a title does not).
+    """
+
+    samples_per_minute: float = 20.0
+    min_samples: int = 8
+    max_samples: int = 40
+    read_width: int = 960
+    centre_tolerance: float = 0.12
+    static_share: float = 0.8
+    max_other_lines: int = 4
+    min_centre: float = 0.5
+    min_texts: int = 2
+
+
+@dataclass(frozen=True)
+class Band:
+    """The caption band: normalised box, typical line height (share of the frame height), and
+    half the width (share of the frame width) around the centre where captions were seen."""
+
+    box: Box
+    line_height: float
+    half_width: float
+    samples: int
+    texts: int
+
+
+@dataclass(frozen=True)
+class StaticText:
+    """Text that stays on screen (normalised box, reading, share of the samples it was in)."""
+
+    box: Box
+    text: str
+    share: float
+
+
+@dataclass(frozen=True)
+class BandSearch:
+    """The band (None: no captions found), the static text, why no band, and the work done."""
+
+    band: Band | None
+    static: tuple[StaticText, ...]
+    reason: str
+    frames_decoded: int
+    frames_ocred: int
+
+
+@dataclass
+class _Group:
+    box: Box
+    text: str
+    samples: set[int]
+
+
+def _centre_x(box: Box) -> float:
+    return (box[0] + box[2]) / 2
+
+
+def _group(readings: list[tuple[int, Box, str]]) -> list[_Group]:
+    groups: list[_Group] = []
+    for sample, box, text in readings:
+        for g in groups:
+            if overlap(g.box, box) >= 0.5 and similarity(g.text, text) >= 0.7:
+                g.samples.add(sample)
+                break
+        else:
+            groups.append(_Group(box, text, {sample}))
+    return groups
+
+
+def _places(readings: list[tuple[int, Box, str]]) -> list[tuple[Box, set[int]]]:
+    """Readings grouped by place alone (nearly the same box): each place's first box and samples."""
+    places: list[tuple[Box, set[int]]] = []
+    for sample, box, _ in readings:
+        for first, shown in places:
+            if _iou(first, box) >= 0.7:
+                shown.add(sample)
+                break
+        else:
+            places.append((box, {sample}))
+    return places
+
+
+def _iou(a: Box, b: Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None = None) -> BandSearch:
+    """Search a video for its caption band (see the module doc).
+
+    Raises:
+        MediaError: the file is not a readable video.
+    """
+    options = options or BandOptions()
+    cap, info = open_video(path)
+    cap.release()
+    minutes = info.duration / 60
+    count = int(min(options.max_samples, max(options.min_samples, options.samples_per_minute * minutes)))
+    rate = count / max(info.duration, 1e-3)
+    readings: list[tuple[int, Box, str]] = []
+    n = 0
+    for n, (_, _, frame) in enumerate(sample_frames(path, rate), 1):
+        h, w = frame.shape[:2]
+        scale = min(1.0, options.read_width / w)
+        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+            if scale < 1.0 else frame
+        sh, sw = small.shape[:2]
+        for r in engine.read(small):
+            if any(ch.isalnum() for ch in r.text):
+                readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
+    search = analyse(readings, n, options)
+    return BandSearch(search.band, search.static, search.reason, n, n)
+
+
+def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None) -> BandSearch:
+    """The band search on what the on-screen-text reader already read (no OCR of its own).
+
+    Its samples list all text on screen at each sample time; at most ``max_samples`` of them,
+    spread evenly, are looked at.
+    """
+    options = options or BandOptions()
+    if not samples:
+        return BandSearch(None, (), "no frame could be read", 0, 0)
+    count = min(len(samples), options.max_samples)
+    picked = [samples[round(i * (len(samples) - 1) / max(1, count - 1))] for i in range(count)]
+    readings = [(k, d.box, d.text) for k, frame in enumerate(picked) for d in frame.detections]
+    return analyse(readings, count, options)
+
+
+def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOptions | None = None) -> BandSearch:
+    """The band and the static text from readings ``(sample, normalised box, text)`` of ``samples`` frames."""
+    options = options or BandOptions()
+    if samples == 0:
+        return BandSearch(None, (), "no frame could be read", 0, 0)
+    groups = _group(readings)
+    static = []
+    # A short reading at one place in most samples, however differently read (a logo read as
+    # "MV", "NV", "VV"), is static; a long one that changes there is a caption that stays.
+    for box, shown in _places(readings):
+        said = [t for s, b, t in readings if b == box]
+        common = max(set(said), key=said.count)
+        if len(shown) >= max(2, options.static_share * samples) and sum(ch.isalnum() for ch in common) <= 4:
+            static.append(StaticText(box, common, round(len(shown) / samples, 3)))
+    for g in groups:
+        share = len(g.samples) / samples
+        centred = abs(_centre_x(g.box) - 0.5) <= options.centre_tolerance
+        if any(_iou(g.box, s.box) >= 0.7 for s in static):
+            continue
+        if len(g.samples) >= 2 and (share >= options.static_share or (not centred and share >= 0.5)):
+            static.append(StaticText(g.box, g.text, round(share, 3)))
+    def is_static(box: Box, text: str) -> bool:
+        return any(_iou(box, s.box) >= 0.7 or (overlap(box, s.box) >= 0.5 and similarity(text, s.text) >= 0.7)
+                   for s in static)
+
+    moving = [r for r in readings if not is_static(r[1], r[2])]
+    candidates = [r for r in moving if abs(_centre_x(r[1]) - 0.5) <= options.centre_tolerance
+                  and (r[1][1] + r[1][3]) / 2 >= options.min_centre]
+    if not candidates:
+        return BandSearch(None, tuple(static), "no centred changing text in the lower half", 0, 0)
+    # Clusters by height: a candidate joins a cluster when its centre is within 1.5 line heights.
+    clusters: list[list[tuple[int, Box, str]]] = []
+    for c in sorted(candidates, key=lambda c: (c[1][1] + c[1][3]) / 2):
+        centre = (c[1][1] + c[1][3]) / 2
+        if clusters:
+            last = clusters[-1]
+            bottom = max(b[3] for _, b, _ in last)
+            height = statistics.median(b[3] - b[1] for _, b, _ in last)
+            if centre - bottom <= 1.0 * height:
+                last.append(c)
+                continue
+        clusters.append([c])
+    # Seen in most samples, then lower on the frame (where captions usually are).
+    best = max(clusters, key=lambda cl: len({s for s, _, _ in cl}) + 0.5 * cl[0][1][1])
+    seen = {s for s, _, _ in best}
+    texts = {t for _, _, t in best}
+    if len(seen) < 2 or len(texts) < options.min_texts:
+        return BandSearch(None, tuple(static), "caption-like text in fewer than two samples, or never changing", 0, 0)
+    # Other text in the samples that show a caption: a screencast has many lines, footage few.
+    chosen = set(map(id, best))
+    other_lines = statistics.median(sum(1 for r in moving if r[0] == k and id(r) not in chosen) for k in seen)
+    if other_lines > options.max_other_lines:
+        return BandSearch(None, tuple(static),
+                          f"centred text among {other_lines:g} other lines a frame: screen content, not captions", 0, 0)
+    line = statistics.median(b[3] - b[1] for _, b, _ in best)
+    top = max(0.0, min(b[1] for _, b, _ in best) - 1.0 * line)
+    bottom = min(1.0, max(b[3] for _, b, _ in best) + 1.0 * line)
+    # Captions longer than the ones seen are likely: a fifth more, and a few letters.
+    half = min(0.5, 1.2 * max(max(0.5 - b[0], b[2] - 0.5) for _, b, _ in best) + 0.05)
+    band = Band((0.0, round(top, 4), 1.0, round(bottom, 4)), round(line, 4), round(half, 4), len(seen), len(texts))
+    log.info("caption band %s from %d samples, %d texts; static: %s", band.box, len(seen), len(texts),
+             [s.text for s in static])
+    return BandSearch(band, tuple(static), "", 0, 0)
+
+
+def band_pixels(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
+    """A normalised box in pixels (left, top, right, bottom; right/bottom exclusive)."""
+    x0, y0 = int(box[0] * width), int(box[1] * height)
+    return x0, y0, max(x0 + 1, round(box[2] * width)), max(y0 + 1, round(box[3] * height))
+

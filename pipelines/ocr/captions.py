@@ -1,0 +1,511 @@
+"""Burned-in (hard) subtitles: find the caption band, follow its text layer, read each caption once.
+
+Three steps, each cheap where the generic on-screen-text reader would be slow or fooled by
+moving footage:
+
+1. **Band** (``find_band`` in ``pipelines.ocr.band``): a few frames spread over the video are
+   read whole; text at the same place with the same reading in most of them is static
+   (a watermark, a logo); centred text that changes, at one height, is the caption band.
+2. **Text layer** (``text_mask``): in the band only, pixels that are bright, next to a dark
+   pixel (a caption's outline, shadow or box) and unchanged since the previous frame. Moving
+   footage changes from frame to frame, a caption does not, so the mask follows the caption and
+   not the picture. Samples are taken at ``sample_rate`` (10 a second by default); where the
+   mask of two samples differs, the frame where it changed is found by binary search over the
+   frames in between (kept, cropped to the band), so a cue's start and end are frame-exact.
+3. **Reading**: each stretch with one mask is read once (the band crop of its fullest sample;
+   a mask seen before reuses its reading), static text is dropped, identical readings of
+   neighbouring stretches are merged into one cue, and lines stay apart (``lines``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipelines.exceptions import OptionsError
+from pipelines.ocr.band import BandOptions, BandSearch, StaticText, band_pixels, find_band
+from pipelines.ocr.engines import OcrEngine, Reading, read_region
+from pipelines.ocr.frames import PixelBox, open_video
+from pipelines.ocr.tracking import normalise_text, overlap, similarity
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class CaptionOptions:
+    """How burned-in captions are extracted.
+
+    Attributes:
+        band: a normalised (left, top, right, bottom) caption region given by the user; None:
+            found automatically (``band_search``).
+        sample_rate: samples per second in the band (at least 8: a 0.4 s caption is 4 samples).
+        bright: lowest brightness (max of B, G, R; 0-255) of a caption's letters.
+        dark: highest grey level of the outline, shadow or box next to them.
+        steady: largest grey-level change from the previous frame of a pixel of the text layer.
+        change: share of the text layer (pixels of either mask, with one pixel of tolerance) that
+            must differ for "the caption changed"...
+        change_letters: ...and how many letters' worth of pixels at least (a letter is about
+            ``0.05 * line height²`` pixels of layer), so that footage that looks like strokes
+            (a tiled floor) neither hides a short caption nor splits a long one.
+        min_layer: share of the band's pixels the text layer must cover to hold a caption; below
+            it the band is empty and is not read.
+        min_duration: stretches shorter than this (seconds: fades, a frame of transition) are
+            not read on their own.
+        merge_gap: identical readings at most this far apart (seconds) are one cue.
+        min_confidence: readings the engine is less sure of (0-1) are dropped.
+        same_text: similarity (1 - normalised edit distance) of two readings of one caption.
+        band_search: how the band is found.
+    """
+
+    band: tuple[float, float, float, float] | None = None
+    sample_rate: float = 10.0
+    bright: int = 165
+    dark: int = 100
+    steady: int = 28
+    change: float = 0.08
+    change_letters: float = 2.5
+    min_layer: float = 0.002
+    min_duration: float = 0.06
+    merge_gap: float = 0.25
+    min_confidence: float = 0.5
+    same_text: float = 0.9
+    band_search: BandOptions = field(default_factory=BandOptions)
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.sample_rate <= 60:
+            raise OptionsError(f"caption sample_rate must be in [8, 60] per second, got {self.sample_rate}.")
+        if self.band is not None:
+            x0, y0, x1, y1 = self.band
+            if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+                raise OptionsError(
+                    "caption band must be a normalised box (left, top, right, bottom) with "
+                    f"0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {self.band}."
+                )
+
+
+@dataclass(frozen=True)
+class CaptionCue:
+    """One burned-in caption: its time span (seconds), lines top to bottom, confidence (0-1)."""
+
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    confidence: float
+
+    @property
+    def text(self) -> str:
+        """The lines joined by a line break."""
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True)
+class CaptionResult:
+    """The burned-in captions of a video and how they were found.
+
+    Attributes:
+        cues: the captions in time order.
+        band: the caption region (normalised), or None when no caption band was found.
+        band_source: ``user`` (given) or ``auto`` (found), or ``none``.
+        static: text that stays on screen (watermarks, logos): not captions.
+        reason: why there are no cues, when there are none.
+        frames_decoded: frames decoded in the dense pass (plus the band search's samples).
+        frames_sampled: samples whose text layer was compared.
+        frames_ocred: engine calls (band crops and the band search's whole frames).
+        duration: seconds of video.
+        seconds: wall time of the whole extraction.
+    """
+
+    cues: tuple[CaptionCue, ...]
+    band: tuple[float, float, float, float] | None
+    band_source: str
+    static: tuple[StaticText, ...]
+    reason: str
+    frames_decoded: int
+    frames_sampled: int
+    frames_ocred: int
+    duration: float
+    seconds: float
+
+
+def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOptions) -> np.ndarray:
+    """The caption text layer of a band crop (BGR) as a boolean mask (see the module doc).
+
+    ``previous`` is the same crop of the frame before (None: no steadiness test).
+    """
+    gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    bright = (band.max(axis=2) >= options.bright).astype(np.uint8)
+    # Letters are strokes: thin bright lines. A bright area wider than a stroke (sky, a face, a
+    # drawn figure next to its outline) survives an opening by a stroke-sized square; letters don't.
+    wide = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((6, 6), np.uint8))
+    near_dark = cv2.erode(gray, np.ones((5, 5), np.uint8)) <= options.dark
+    mask = (bright > wide) & near_dark
+    if previous is not None:
+        mask &= cv2.absdiff(gray, cv2.cvtColor(previous, cv2.COLOR_BGR2GRAY)) <= options.steady
+    return np.asarray(mask)
+
+
+def layer_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """Pixels of two text layers that differ (1-pixel tolerant), and their share of both layers."""
+    na, nb = int(a.sum()), int(b.sum())
+    if na + nb == 0:
+        return 0, 0.0
+    kernel = np.ones((3, 3), np.uint8)
+    grown_a = cv2.dilate(a.astype(np.uint8), kernel).astype(bool)
+    grown_b = cv2.dilate(b.astype(np.uint8), kernel).astype(bool)
+    missing = int((a & ~grown_b).sum()) + int((b & ~grown_a).sum())
+    return missing, missing / (na + nb)
+
+
+def layer_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of two text layers that differs (0: same; 1: nothing in common), 1-pixel tolerant."""
+    return layer_difference(a, b)[1]
+
+
+def find_change(lo: int, hi: int, distance_to: Callable[[int], tuple[float, float]]) -> int:
+    """The first index in (lo, hi] that looks like ``hi`` rather than ``lo`` (binary search).
+
+    ``distance_to(i)`` gives frame ``i``'s distance to the frame at ``lo`` and to the one at
+    ``hi``; the layer is assumed to switch once between them.
+    """
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        to_lo, to_hi = distance_to(mid)
+        if to_hi < to_lo:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@dataclass
+class _Stretch:
+    """Frames with one text layer: first frame, and the fullest sample's band crop and mask."""
+
+    first: int
+    crop: np.ndarray
+    mask: np.ndarray
+    count: int
+
+
+def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
+    """Columns of the band crop (full resolution) around the centre where captions were seen."""
+    left = max(box[0], int((0.5 - half_width) * width))
+    right = min(box[2], round((0.5 + half_width) * width))
+    return left - box[0], max(left - box[0] + 1, right - box[0])
+
+
+@dataclass
+class _Span:
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    confidence: float
+
+
+def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
+    """Paint static text (a watermark inside the band) over with the crop's median colour."""
+    if not static:
+        return crop
+    out = crop.copy()
+    fill = np.median(crop.reshape(-1, 3), axis=0).astype(np.uint8)
+    for x0, y0, x1, y1 in static:
+        out[y0:y1, x0:x1] = fill
+    return out
+
+
+def caption_lines(readings: list[Reading]) -> list[tuple[str, float]]:
+    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces.
+
+    Boxes whose vertical centre lies inside another box's span are one line.
+    """
+    lines: list[list[Reading]] = []
+    for r in sorted(readings, key=lambda r: (r.box[1] + r.box[3]) / 2):
+        centre = (r.box[1] + r.box[3]) / 2
+        if lines and any(o.box[1] <= centre <= o.box[3] for o in lines[-1]):
+            lines[-1].append(r)
+        else:
+            lines.append([r])
+    out = []
+    for line in lines:
+        parts = sorted(line, key=lambda r: r.box[0])
+        text = " ".join(p.text.strip() for p in parts if p.text.strip())
+        if text:
+            out.append((text, min(p.confidence for p in parts)))
+    return out
+
+
+@dataclass
+class _Window:
+    """The band crops of the frames since the last sample, and their text layers (on demand)."""
+
+    options: CaptionOptions
+    base: int = 0
+    crops: list[np.ndarray] = field(default_factory=list)
+    masks: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def add(self, crop: np.ndarray) -> None:
+        self.crops.append(crop)
+
+    def mask(self, index: int) -> np.ndarray:
+        if index not in self.masks:
+            k = index - self.base
+            self.masks[index] = text_mask(self.crops[k], self.crops[k - 1] if k > 0 else None, self.options)
+        return self.masks[index]
+
+    def restart(self, index: int) -> None:
+        """Keep only frame ``index`` (the last one added): the next search looks no further back."""
+        self.masks = {index: self.mask(index)}
+        self.crops = self.crops[-1:]
+        self.base = index
+
+
+@dataclass
+class _Extractor:
+    """The dense pass over the band: follows the text layer and reads each new layer once."""
+
+    engine: OcrEngine
+    options: CaptionOptions
+    static: list[StaticText]
+    box: PixelBox
+    size: tuple[int, int]
+    fps: float
+    scale: float
+    line: float
+    half_width: float
+    static_px: list[PixelBox] = field(default_factory=list)
+    cache: list[tuple[np.ndarray, list[tuple[str, float]]]] = field(default_factory=list)
+    spans: list[_Span] = field(default_factory=list)
+    window: _Window | None = None
+    stretch: _Stretch | None = None
+    last_full: np.ndarray | None = None
+    ocred: int = 0
+    sampled: int = 0
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.box
+        w, h = self.size
+        for s in self.static:
+            sx0, sy0, sx1, sy1 = band_pixels(s.box, w, h)
+            if sx0 < x1 and x0 < sx1 and sy0 < y1 and y0 < sy1:
+                self.static_px.append((max(0, sx0 - x0), max(0, sy0 - y0), min(x1, sx1) - x0, min(y1, sy1) - y0))
+        self.window = _Window(self.options)
+
+    def frame(self, index: int, frame: np.ndarray, sample: bool) -> None:
+        """Take the next decoded frame; on a sample, compare its text layer with the last one."""
+        assert self.window is not None
+        x0, y0, x1, y1 = self.box
+        full = _mask_static(frame[y0:y1, x0:x1], self.static_px)
+        self.window.add(self.crop(full))
+        self.last_full = full
+        if not sample:
+            return
+        self.sampled += 1
+        win = self.window
+        current = win.mask(index)
+        count = int(current.sum())
+        stretch = self.stretch
+        if stretch is None:
+            self.stretch = _Stretch(index, full, current, count)
+        else:
+            lo = max(win.base, stretch.first)
+            if lo < index and (self.changed(win.mask(lo), current) or self.changed(stretch.mask, current)):
+                at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
+                                                       layer_distance(win.mask(i), current)))
+                self.close(stretch, at)
+                self.stretch = _Stretch(at, full, current, count)
+            elif count > stretch.count:
+                stretch.crop, stretch.mask, stretch.count = full, current, count
+        win.restart(index)
+
+    def changed(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether two text layers hold different captions (see ``CaptionOptions.change``)."""
+        pixels, share = layer_difference(a, b)
+        letter = 0.05 * (self.scale * self.line) ** 2
+        return share > self.options.change and pixels > self.options.change_letters * letter
+
+    def finish(self, frames: int) -> None:
+        """The video ended after ``frames`` frames: close the last stretch."""
+        if self.stretch is not None:
+            self.close(self.stretch, frames)
+
+    def crop(self, full: np.ndarray) -> np.ndarray:
+        """The part of a band crop whose text layer is followed, at the layer's scale."""
+        left, right = _layer_columns(self.half_width, self.box, self.size[0])
+        crop = full[:, left:right]
+        if self.scale < 1.0:
+            h, w = crop.shape[:2]
+            return cv2.resize(crop, (max(1, round(w * self.scale)), max(1, round(h * self.scale))),
+                              interpolation=cv2.INTER_AREA)
+        return crop
+
+    def read(self, stretch: _Stretch) -> list[tuple[str, float]]:
+        """The lines of a stretch's caption; a layer read before gives its reading again."""
+        if stretch.count < self.options.min_layer * stretch.mask.size:
+            return []
+        for mask, lines in self.cache[-4:]:
+            if mask.shape == stretch.mask.shape and not self.changed(mask, stretch.mask):
+                return lines
+        self.ocred += 1
+        h, w = stretch.crop.shape[:2]
+        readings = [r for r in read_region(stretch.crop, (0, 0, w, h), self.engine) if any(ch.isalnum() for ch in r.text) and r.confidence >= self.options.min_confidence]
+        w, h = self.size
+        x0, y0 = self.box[:2]
+        kept: list[Reading] = []
+        for r in readings:
+            nbox = ((r.box[0] + x0) / w, (r.box[1] + y0) / h, (r.box[2] + x0) / w, (r.box[3] + y0) / h)
+            if any(overlap(nbox, s.box) >= 0.5 and similarity(r.text, s.text) >= 0.6 for s in self.static):
+                continue
+            # A caption is centred: a reading wholly off to a side is the picture (a jacket's print).
+            if nbox[2] < 0.5 - self.half_width or nbox[0] > 0.5 + self.half_width:
+                continue
+            kept.append(r)
+        lines = caption_lines(kept)
+        self.cache.append((stretch.mask, lines))
+        return lines
+
+    def close(self, stretch: _Stretch, end_frame: int) -> None:
+        start, end = stretch.first / self.fps, end_frame / self.fps
+        if end - start < self.options.min_duration - 1e-6:
+            return
+        lines = self.read(stretch)
+        if lines:
+            self.spans.append(_Span(start, end, tuple(t for t, _ in lines), min(c for _, c in lines)))
+
+
+def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float = 0.4) -> list[CaptionCue]:
+    """Neighbouring spans with the same reading become one cue (the reading held longest wins).
+
+    A short span (under ``short`` seconds: a frame or two the footage disturbed) next to a
+    caption joins it when its reading is a looser match or a fuzzy part of the caption's.
+    """
+    cues: list[tuple[float, float, dict[tuple[str, ...], float], float]] = []
+    for s in sorted(spans, key=lambda s: s.start):
+        text = " ".join(s.lines)
+        if cues:
+            start, end, held, conf = cues[-1]
+            best = max(held, key=lambda k: held[k])
+            brief = min(s.end - s.start, end - start) < short
+            if s.start - end <= gap and (same_caption(" ".join(best), text, same_text)
+                                         or (brief and loosely_same(" ".join(best), text))):
+                held[s.lines] = held.get(s.lines, 0.0) + (s.end - s.start)
+                cues[-1] = (start, max(end, s.end), held, max(conf, s.confidence))
+                continue
+        cues.append((s.start, s.end, {s.lines: s.end - s.start}, s.confidence))
+    out = []
+    for start, end, held, conf in cues:
+        best = max(held, key=lambda k: held[k])
+        out.append(CaptionCue(round(start, 3), round(end, 3), best, round(conf, 4)))
+    return out
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in normalise_text(text) if ch.isalnum())
+
+
+def loosely_same(a: str, b: str, max_slips: float = 0.25) -> bool:
+    """Whether the shorter reading matches some part of the longer one with at most
+    ``max_slips`` edits per letter (a caption read with a line or a word missing)."""
+    x, y = sorted((_letters(a), _letters(b)), key=len)
+    if not x:
+        return False
+    # Edit distance of x against the best-matching substring of y (free start and end in y).
+    previous = [0] * (len(y) + 1)
+    for i, cx in enumerate(x, 1):
+        current = [i]
+        for j, cy in enumerate(y, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cx != cy)))
+        previous = current
+    return min(previous) <= max_slips * len(x)
+
+
+def extract_captions(
+    path: str | Path,
+    engine: OcrEngine,
+    options: CaptionOptions | None = None,
+    progress: Progress | None = None,
+    search: BandSearch | None = None,
+) -> CaptionResult:
+    """Burned-in captions of a video as timed cues (see the module doc).
+
+    Args:
+        path: the video.
+        engine: an OCR engine (``pipelines.ocr.engines``), loaded once and reused.
+        options: extraction options; ``options.band`` skips the band search.
+        progress: called with the fraction done (0-1) now and then.
+        search: a band search already made (the stage may have run it to decide on captions).
+
+    Raises:
+        MediaError: the file is not a readable video.
+    """
+    options = options or CaptionOptions()
+    started = time.perf_counter()
+    cap, info = open_video(path)
+    cap.release()
+    band: tuple[float, float, float, float] | None = options.band
+    source = "user"
+    if band is None:
+        search = search or find_band(path, engine, options.band_search)
+        band, source = (search.band.box, "auto") if search.band else (None, "none")
+    else:
+        search = search or BandSearch(None, (), "", 0, 0)
+    if band is None:
+        return CaptionResult((), None, "none", search.static, search.reason or "no caption band found",
+                             search.frames_decoded, 0, search.frames_ocred, info.duration,
+                             round(time.perf_counter() - started, 3))
+    box = band_pixels(band, info.width, info.height)
+    line = search.band.line_height * info.height if search.band else (box[3] - box[1]) / 2
+    # The layer is compared where a caption line is about 24 pixels high: enough for its
+    # strokes, little work.
+    scale = min(1.0, 24.0 / max(1.0, line))
+    half = search.band.half_width if search.band else 0.5
+    ex = _Extractor(engine, options, list(search.static), box, (info.width, info.height), info.fps, scale,
+                    line, half)
+    step = max(1, round(info.fps / options.sample_rate))
+    total = max(1, info.frame_count)
+    cap, _ = open_video(path)
+    index = 0
+    try:
+        while cap.grab():
+            ok, frame = cap.retrieve()
+            if ok and frame is not None:
+                ex.frame(index, frame, index % step == 0)
+                if progress is not None and index % (50 * step) == 0:
+                    progress(min(0.99, index / total))
+            index += 1
+    finally:
+        cap.release()
+    ex.finish(index)
+    cues = merge_spans(ex.spans, options.merge_gap, options.same_text)
+    duration = index / info.fps if index else info.duration
+    if progress is not None:
+        progress(1.0)
+    seconds = round(time.perf_counter() - started, 3)
+    log.info("captions %s: band %s (%s), %d cues; %d frames decoded, %d sampled, %d read, %.1f s",
+             path, band, source, len(cues), index, ex.sampled, ex.ocred, seconds)
+    return CaptionResult(
+        cues=tuple(cues),
+        band=band,
+        band_source=source,
+        static=search.static,
+        reason="" if cues else "no caption text was read in the band",
+        frames_decoded=index + search.frames_decoded,
+        frames_sampled=ex.sampled,
+        frames_ocred=ex.ocred + search.frames_ocred,
+        duration=duration,
+        seconds=seconds,
+    )
+
+
+def same_caption(a: str, b: str, threshold: float = 0.9) -> bool:
+    """Whether two readings are of one caption: letters and digits alike (case, spaces and
+    punctuation aside) up to ``threshold`` (1 - normalised edit distance)."""
+    na, nb = _letters(a), _letters(b)
+    return na == nb or (bool(na) and bool(nb) and similarity(na, nb) >= threshold)

@@ -1,0 +1,141 @@
+"""Screen-aware vocabulary: the terms on screen around each stretch of speech, for Whisper.
+
+A narrator who reads out a UI label ("Export as PDF"), a slide title or a product name says a
+word that is also on screen at that moment. ``stretches`` cuts the speech into windows of up to
+30 s (Whisper's own window); ``offer`` gives each window the terms shown during it (give or
+take a margin): short lines as they are spelled (labels, titles), and unusual tokens from any
+line (capitals inside a word, letters with digits or underscores, words the recogniser's
+tokenizer splits into many pieces, capitalised words of longer lines), longest on screen and
+highest-confidence first. The recogniser decodes each window with its terms as hotwords
+(``pipelines.asr``); ``respell`` then gives words that match a term but for case the screen's
+spelling, and ``used`` says which terms came out spelled as on screen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+WINDOW_S = 28.0  # under Whisper's 30 s, so one stretch is one decoding window
+MARGIN_S = 2.0
+MAX_TERMS = 12
+MAX_LABEL_WORDS = 4
+MIN_CONFIDENCE = 0.8
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_+#.'-]*[A-Za-z0-9_+#]|[A-Za-z]")
+_EDGE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
+_LETTERS = re.compile(r"[A-Za-z]")
+
+
+class ScreenText(Protocol):
+    """A timed piece of on-screen text (``pipelines.ocr.tracking.TextEvent`` is one)."""
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class VocabularyWindow:
+    """One stretch of speech and the on-screen terms offered for it (``used``: filled after decoding)."""
+
+    start: float
+    end: float
+    offered: tuple[str, ...] = ()
+    used: tuple[str, ...] = field(default=())
+
+
+def _unusual(token: str, rare: Callable[[str], bool] | None) -> bool:
+    inner_capital = any(c.isupper() for c in token[1:])
+    mixed = "_" in token or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token))
+    return inner_capital or mixed or (rare is not None and len(token) > 3 and rare(token))
+
+
+def terms_of(text: str, rare: Callable[[str], bool] | None = None) -> list[str]:
+    """Vocabulary worth offering from one on-screen line (see the module docstring).
+
+    ``rare(word)``: whether the recogniser finds a word unusual (e.g. many tokenizer pieces).
+    """
+    text = " ".join(text.split())
+    words = _WORD.findall(text)
+    if not words or len(_LETTERS.findall(text)) < 2:
+        return []
+    out = []
+    label = len(text.split()) <= MAX_LABEL_WORDS
+    if label:
+        out.append(text.strip(" .,:;"))
+    # in a longer line, a capitalised word is a name unless it starts the line (a sentence)
+    out += [w for k, w in enumerate(words) if len(w) > 1 and (_unusual(w, rare) or (not label and k and w[0].isupper()))]
+    return list(dict.fromkeys(out))
+
+
+def offer(
+    start: float, end: float, screen: Sequence[ScreenText], rare: Callable[[str], bool] | None = None
+) -> tuple[str, ...]:
+    """Terms on screen during ``start``-``end`` (plus a margin), best first, at most ``MAX_TERMS``."""
+    score: dict[str, float] = {}
+    for item in screen:
+        if item.confidence < MIN_CONFIDENCE or item.end < start - MARGIN_S or item.start > end + MARGIN_S:
+            continue
+        overlap = max(0.0, min(item.end, end) - max(item.start, start)) + 0.1
+        for term in terms_of(item.text, rare):
+            score[term] = score.get(term, 0.0) + overlap * item.confidence
+    ranked = sorted(score, key=lambda t: (-score[t], t))
+    # a word already inside an offered label of plain words adds nothing (``respell`` covers it)
+    labels = [k for k in ranked[:MAX_TERMS] if all(_WORD.fullmatch(x) for x in k.split())]
+    kept: list[str] = []
+    for term in ranked:
+        if not any(term != k and re.search(rf"\b{re.escape(term)}\b", k) for k in labels):
+            kept.append(term)
+    return tuple(kept[:MAX_TERMS])
+
+
+def stretches(speech: Sequence[tuple[float, float]], window_s: float = WINDOW_S) -> list[tuple[float, float]]:
+    """Join speech chunks (start, end) into stretches of at most ``window_s``, split at pauses."""
+    out: list[tuple[float, float]] = []
+    for start, end in speech:
+        if out and end - out[-1][0] <= window_s:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _bare(token: str) -> tuple[str, str, str]:
+    m = _EDGE.match(token)
+    assert m is not None
+    return m.group(1), m.group(2), m.group(3)
+
+
+def respell(tokens: Sequence[str], terms: Sequence[str]) -> list[str]:
+    """Word tokens (Whisper's, with their spaces and punctuation) with each run that matches an
+    offered term but for case spelled as the term is on screen."""
+    out = list(tokens)
+    for term in sorted(terms, key=len, reverse=True):
+        parts = term.split()
+        if not all(_WORD.fullmatch(x) for x in parts):
+            continue  # only plain words are respelled; a line with symbols stays as heard
+        n = len(parts)
+        for k in range(len(out) - n + 1):
+            pieces = [_bare(x.strip()) for x in out[k : k + n]]
+            if [b.lower() for _, b, _ in pieces] != [x.lower() for x in parts]:
+                continue
+            for m, ((lead, _, tail), word) in enumerate(zip(pieces, parts, strict=True)):
+                space = out[k + m][: len(out[k + m]) - len(out[k + m].lstrip())]
+                out[k + m] = f"{space}{lead}{word}{tail}"
+    return out
+
+
+def used(terms: Sequence[str], text: str) -> tuple[str, ...]:
+    """The terms that occur in ``text`` spelled exactly as on screen (case included)."""
+    return tuple(t for t in terms if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", text))

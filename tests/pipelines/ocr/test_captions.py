@@ -1,0 +1,186 @@
+"""Burned-in captions: band search, text layer, change search, merging (fast, generated frames),
+a generated burned-in clip through real ffmpeg/libass and the real OCR (slow), and a real clip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.caption_clips import Caption, make_clip
+from pipelines.exceptions import OptionsError
+from pipelines.ocr.band import BandOptions, analyse
+from pipelines.ocr.captions import (
+    CaptionOptions,
+    _Span,
+    caption_lines,
+    extract_captions,
+    find_change,
+    layer_difference,
+    loosely_same,
+    merge_spans,
+    same_caption,
+    text_mask,
+)
+from pipelines.ocr.engines import OcrEngine, Reading, load_engine
+
+ROOT = Path(__file__).resolve().parents[3]
+SHARED = ROOT.parent / "shared" / "testdata" / "video"
+
+
+def caption_frame(text: str, background: np.ndarray) -> np.ndarray:
+    """White outlined text on a background, as burned-in captions look."""
+    frame = background.copy()
+    cv2.putText(frame, text, (40, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 6, cv2.LINE_AA)
+    cv2.putText(frame, text, (40, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2, cv2.LINE_AA)
+    return frame
+
+
+def test_band_is_the_changing_centred_line_and_the_watermark_is_static() -> None:
+    readings = []
+    for k in range(10):
+        readings.append((k, (0.75, 0.02, 0.95, 0.06), "Watermark"))  # every sample, off-centre
+        readings.append((k, (0.40, 0.3, 0.6, 0.34), ["MV", "NV", "VV"][k % 3]))  # a logo read three ways
+        if k % 3:
+            readings.append((k, (0.3 + 0.01 * k, 0.85, 0.7 - 0.01 * k, 0.9), f"caption number {k}"))
+    found = analyse(readings, 10)
+    assert found.band is not None
+    assert found.band.box[1] < 0.85 and found.band.box[3] > 0.9 and found.band.box[1] > 0.7
+    assert {s.text for s in found.static} >= {"Watermark"}
+    assert any(s.box == (0.40, 0.3, 0.6, 0.34) for s in found.static)
+
+
+def test_screen_content_has_no_caption_band() -> None:
+    readings = []
+    for k in range(8):
+        # Each sample a new screen: a centred heading and a list of lines, all at new places.
+        words = ["Settings", "Profile", "Billing", "Reports", "Import", "Export", "Sharing", "Users"]
+        readings.append((k, (0.45 - 0.03 * k, 0.5, 0.55 + 0.03 * k, 0.55), words[k] * 2))
+        readings += [(k, (0.05, 0.1 + 0.05 * i, 0.12 + 0.04 * ((i + k) % 5), 0.14 + 0.05 * i), words[(i + k) % 8])
+                     for i in range(8)]
+    found = analyse(readings, 8, BandOptions())
+    assert found.band is None and "screen content" in found.reason
+
+
+def test_text_layer_follows_the_caption_not_the_moving_picture() -> None:
+    rng = np.random.default_rng(1)
+    backgrounds = [rng.integers(60, 140, (100, 640, 3), dtype=np.uint8) for _ in range(3)]
+    a1, a2 = caption_frame("Hello there", backgrounds[0]), caption_frame("Hello there", backgrounds[1])
+    b = caption_frame("Something else", backgrounds[2])
+    opts = CaptionOptions()
+    m1, m2 = text_mask(a1, None, opts), text_mask(a2, a1, opts)
+    m3 = text_mask(b, a2, opts)
+    assert m1.sum() > 200
+    same = layer_difference(m1, m2)
+    other = layer_difference(m2, m3)
+    assert same[1] < 0.1 < other[1]
+
+
+def test_change_search_finds_the_switch_frame() -> None:
+    frames = [0] * 7 + [1] * 5  # the caption changes at frame 7
+    calls = []
+
+    def distance(i: int) -> tuple[float, float]:
+        calls.append(i)
+        return (float(frames[i] != frames[0]), float(frames[i] != frames[-1]))
+
+    assert find_change(0, 11, distance) == 7
+    assert len(calls) <= 4
+
+
+def test_identical_readings_merge_and_different_ones_do_not() -> None:
+    spans = [_Span(0.0, 1.0, ("Fading inand out",), 0.9), _Span(1.0, 1.2, (". Fading in and out",), 0.8),
+             _Span(1.2, 3.0, ("Fading in and out",), 0.95), _Span(3.0, 4.0, ("不准再看别人",), 0.9),
+             _Span(4.0, 5.0, ("不准想着别人",), 0.9), _Span(6.0, 7.0, ("不准想着别人",), 0.9)]
+    cues = merge_spans(spans, gap=0.25, same_text=0.9)
+    assert [(c.start, c.end, c.lines) for c in cues] == [
+        (0.0, 3.0, ("Fading in and out",)), (3.0, 4.0, ("不准再看别人",)), (4.0, 5.0, ("不准想着别人",)),
+        (6.0, 7.0, ("不准想着别人",))]
+    assert same_caption("I'm okay.", "Im okay") and not same_caption("Step 1", "Step 2")
+
+
+def test_a_brief_misreading_inside_a_caption_joins_it() -> None:
+    spans = [_Span(5.0, 6.5, ("Two lines of text", "kept apart"), 0.9), _Span(6.5, 6.7, ("TwolInesof text",), 0.6),
+             _Span(6.7, 7.0, ("Two lines of text", "kept apart"), 0.9), _Span(7.0, 7.3, ("Save it",), 0.9)]
+    cues = merge_spans(spans, gap=0.25, same_text=0.9)
+    assert [(c.start, c.end, c.lines) for c in cues] == [
+        (5.0, 7.0, ("Two lines of text", "kept apart")), (7.0, 7.3, ("Save it",))]
+    assert loosely_same("Two lines of text kept apart", "TwolInesof text")
+    assert not loosely_same("Choose a new password", "Save it")
+
+
+def test_two_lines_stay_apart_and_words_keep_their_spaces() -> None:
+    readings = [Reading((300, 50, 420, 80), "kept apart", 0.9), Reading((100, 10, 250, 40), "Two lines", 0.9),
+                Reading((260, 12, 330, 40), "of text", 0.8)]
+    assert caption_lines(readings) == [("Two lines of text", 0.8), ("kept apart", 0.9)]
+
+
+def test_bad_band_is_refused() -> None:
+    with pytest.raises(OptionsError, match="band"):
+        CaptionOptions(band=(0.5, 0.9, 0.4, 1.0))
+    with pytest.raises(OptionsError, match="sample_rate"):
+        CaptionOptions(sample_rate=2)
+
+
+@pytest.fixture(scope="module")
+def rapid(require_model: Callable[[str], Path], model_dir: Path) -> OcrEngine:
+    require_model("ppocrv5")
+    return load_engine("rapidocr", model_dir)
+
+
+@pytest.mark.slow
+def test_generated_burned_in_clip_gives_timed_cues(tmp_path: Path, rapid: OcrEngine) -> None:
+    captions = (Caption(0.5, 2.0, ("Open the settings page",), "outline"),
+                Caption(2.0, 3.6, ("Choose a new password",), "box"),
+                Caption(4.0, 4.5, ("Save it now",), "shadow"),
+                Caption(5.0, 7.0, ("Two lines of text", "kept apart"), "outline"))
+    clip = make_clip(tmp_path / "clip.mp4", captions)
+    result = extract_captions(clip, rapid)
+    assert result.band_source == "auto" and result.band is not None
+    got = [(c.start, c.end, c.lines) for c in result.cues]
+    assert len(got) == len(captions), got
+    for want, (start, end, lines) in zip(captions, got, strict=True):
+        assert abs(start - want.start) <= 0.2 and abs(end - want.end) <= 0.2, (want, start, end)
+        assert len(lines) == len(want.lines)
+        assert same_caption(" ".join(lines), " ".join(want.lines), 0.8), (want.lines, lines)
+    assert result.frames_sampled >= 8 * 7  # at least 8 a second
+
+
+@pytest.mark.slow
+def test_real_clip_watermark_is_not_a_caption(rapid: OcrEngine) -> None:
+    clip = SHARED / "rvo_coldwar_zh.mp4"
+    if not clip.is_file():
+        pytest.skip(f"shared test data {clip} not found (only present on the project's machines)")
+    result = extract_captions(clip, rapid)
+    texts = [c.text for c in result.cues]
+    assert len(texts) == 4, texts
+    assert texts[2] == "到现在依然经久不息"
+    assert abs(result.cues[2].start - 3.9) <= 0.2 and abs(result.cues[2].end - 5.7) <= 0.2
+    assert not any("好" in t and "视频" in t for t in texts)  # the channel logo
+    assert any("视频" in s.text or "小蔡" in s.text for s in result.static)
+
+
+def test_band_from_the_readers_samples_needs_no_ocr() -> None:
+    from pipelines.ocr.band import band_from_samples
+    from pipelines.ocr.tracking import Detection, FrameDetections
+
+    said = ["Where is the fruit?", "Over there.", "I have decided.", "Yes?", "Please, June.", "One or two?"]
+    samples = [FrameDetections(k / 2, (Detection((0.8, 0.02, 0.95, 0.06), "LOGO", 0.9),
+                                       Detection((0.35, 0.85, 0.65, 0.9), said[(k // 3) % 6], 0.9)))
+               for k in range(60)]
+    found = band_from_samples(samples)
+    assert found.band is not None and found.band.box[1] < 0.85 < 0.9 < found.band.box[3]
+    assert [s.text for s in found.static] == ["LOGO"] and found.frames_ocred == 0
+
+
+def test_hardsubs_option_is_checked() -> None:
+    from pipelines.ocr.reader import OcrOptions
+
+    assert OcrOptions().hardsubs == "auto"
+    with pytest.raises(OptionsError, match="hardsubs"):
+        OcrOptions(hardsubs="maybe")  # type: ignore[arg-type]
+    with pytest.raises(OptionsError, match="band"):
+        OcrOptions(caption_band=(0.0, 0.9, 1.0, 0.8))
