@@ -78,7 +78,7 @@ def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
                     env={"webhook_secret": SECRET, "allow_private_urls": "true", "webhook_backoff_s": "0.2",
                          "celery_restore_interval_s": "1", "celery_visibility_timeout_s": "60",
                          # a dead worker's job is reaped within seconds, not at the visibility timeout
-                         "lease_s": "4", "upkeep_every_s": "0.5"})
+                         "lease_s": "8", "upkeep_every_s": "0.5"})
         try:
             yield c
         finally:

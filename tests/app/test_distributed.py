@@ -145,7 +145,7 @@ def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cl
                 api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
                 doomed.kill()
                 assert c.get(f"/v1/jobs/{job_id}").json()["status"] == "running"
-                # The dead worker's lease lapses (4 s) and the reaper of a live process queues the
+                # The dead worker's lease lapses (8 s) and the reaper of a live process queues the
                 # job again: the broker's visibility timeout (60 s here) plays no part.
                 survivor = cluster.worker("survivor")
                 job = api.wait_job(c, job_id, _terminal, timeout_s=180)
