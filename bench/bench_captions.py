@@ -107,7 +107,7 @@ def score(reference: list[RefCue], result: CaptionResult, tolerance: float = 0.2
 
 def run_clip(name: str, video: Path, reference: list[RefCue], engine: OcrEngine, show: bool) -> dict[str, object]:
     cpu = time.process_time()
-    result = extract_captions(video, engine, CaptionOptions())
+    result = extract_captions(video, with_scripts(engine, ("en",)), CaptionOptions())
     cpu = time.process_time() - cpu
     row: dict[str, object] = {"clip": name, "band": result.band, **score(reference, result),
                               "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2),
@@ -143,7 +143,7 @@ def main() -> None:
         video = args.out / f"generated-v{GENERATED_VERSION}.mp4"
         if not video.is_file():
             make_clip(video)
-        plain = extract_captions(video, engine, CaptionOptions())
+        plain = extract_captions(video, with_scripts(engine, ("en",)), CaptionOptions())
         # With the languages said (en, ru, el, ar), lines are re-read by Tesseract in their script.
         said = extract_captions(video, with_scripts(engine, ("en", "ru", "el", "ar")), CaptionOptions())
         for label, cues, result in (

@@ -145,7 +145,10 @@ class ScriptAwareEngine:
                 crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
                 text, confidence = tesseract_line(crop, packs)
                 if text and script_of(text) in scripts:
-                    out.append(replace(r, text=text, confidence=confidence, script=script_of(text)))
+                    # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
+                    # the detector, keeps the detector's confidence where Tesseract's is lower.
+                    out.append(replace(r, text=text, confidence=max(confidence, r.confidence),
+                                       script=script_of(text)))
                     continue
                 if current == "LATIN" and r.confidence < self.suspect_confidence:
                     out.append(replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current))
