@@ -185,7 +185,7 @@ def check_media(media: Mapping[str, Any] | None, settings: Settings, shown_name:
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
-            ctype = value.split(b";")[0].strip().lower()
+            ctype: bytes = value.split(b";")[0].strip().lower()
             return ctype == b"application/json" or ctype.endswith(b"+json")
     return False
 

@@ -109,6 +109,16 @@ class Cluster:
             worker.stop()
 
 
+# Celery node names are broker-wide (RabbitMQ's pidbox queues are exclusive): a run's own suffix
+# keeps two test runs on one machine's broker from taking each other's worker names.
+RUN_ID = secrets.token_hex(3)
+
+
+def node_name(name: str) -> str:
+    """The Celery node name (``--hostname``) of a test worker called ``name``."""
+    return f"{name}-{RUN_ID}@%h"
+
+
 class WorkerProcess:
     """``lessonlens worker`` in its own session (process group), so a kill takes all of it."""
 
@@ -131,7 +141,7 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from app.cli import main; main()", "worker",
-             "--hostname", f"{self.name}@%h", "--concurrency", "1",
+             "--hostname", node_name(self.name), "--concurrency", "1",
              *(["--queues", self.queues] if self.queues else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -141,7 +151,7 @@ class WorkerProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker {self.name} exited with {self.proc.returncode}:\n{self.log()}")
-            return f"{self.name}@" in self.log() and " ready." in self.log()
+            return node_name(self.name).split("%")[0] in self.log() and " ready." in self.log()
 
         wait_for(ready, timeout_s, f"worker {self.name} to be ready", every_s=0.1)
 

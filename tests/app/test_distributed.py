@@ -20,7 +20,14 @@ import pytest
 
 from app.jobs import Job, JobStatus, Source, new_job_id
 from app.store import SqlJobStore
-from tests.app.cluster import Cluster, WorkerProcess, redis_namespace, throwaway_database, unreachable
+from tests.app.cluster import (
+    Cluster,
+    WorkerProcess,
+    node_name,
+    redis_namespace,
+    throwaway_database,
+    unreachable,
+)
 from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for
 
@@ -343,7 +350,7 @@ class _PreforkWorker(WorkerProcess):
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", "from app.cli import main; main()", "worker",
-                 "--hostname", f"{self.name}@%h", "--concurrency", str(self.concurrency)],
+                 "--hostname", node_name(self.name), "--concurrency", str(self.concurrency)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
