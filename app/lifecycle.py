@@ -12,11 +12,17 @@
 - **Recovery** (``JobLifecycle.recover``): a job left ``running`` by a dead process (the server at
   start-up, or a lost Celery worker whose message came back) is queued again within
   ``LESSONLENS_MAX_ATTEMPTS``, else failed with the reason, or cancelled if that was asked for.
+- **Leases** (``JobLifecycle.reap``, run by ``Upkeep`` in every process of the distributed setup):
+  a running job holds a lease its worker renews (``app.worker``); one that lapses is recovered
+  the same way, and the late worker's writes are refused by the store (fencing by token), so no
+  job ends twice. ``Upkeep`` also sends the outbox: queued jobs with no broker message yet.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -198,6 +204,8 @@ class Interruption:
 
 SERVER_STOPPED = Interruption("the server stopped", "the server stopped meanwhile", "a server stop or crash")
 WORKER_LOST = Interruption("its worker was lost", "its worker was lost", "a lost worker")
+LEASE_LAPSED = Interruption("its worker stopped renewing its lease", "its worker was lost",
+                            "a lost worker (lease lapsed)")
 
 
 def interrupted(job: Job, how: Interruption, max_attempts: int) -> Job:
@@ -282,14 +290,102 @@ class JobLifecycle:
                 log.exception("batch %s: finished, but its webhook could not be sent or queued", batch_id)
         return True
 
+    def reap(self) -> list[Job]:
+        """Jobs whose worker stopped renewing their lease (killed, frozen, cut off): queued again
+        (and marked for the outbox) or ended, as ``recover`` does. Any process may call it; the
+        store lets one reaper at a time take each job. Returns them as stored."""
+        reaped = self._store.reap(lambda job: interrupted(job, LEASE_LAPSED, self._max_attempts))
+        self._announce(reaped, LEASE_LAPSED)
+        return reaped
+
     def recover(self, how: Interruption, job_id: str | None = None) -> list[Job]:
         """Jobs left ``running`` by a dead process (every one, or only ``job_id``): queued again
         or ended (``interrupted``); the ended ones go through ``finished``. Returns them as stored."""
         recovered = self._store.recover(lambda job: interrupted(job, how, self._max_attempts), job_id)
-        for job in recovered:
+        self._announce(recovered, how)
+        return recovered
+
+    def _announce(self, jobs: list[Job], how: Interruption) -> None:
+        for job in jobs:
             if job.status == JobStatus.QUEUED:
                 log.warning("%s: %s during attempt %d; queued again", job.id, how.cause, job.attempts)
             else:
                 log.warning("%s: %s: %s", job.id, job.status.value, job.error)
                 self.finished(job)
-        return recovered
+
+
+# ---------------------------------------------------------------- upkeep: reaper and outbox
+
+
+class Upkeep:
+    """A thread of every API and worker process (distributed setup): every ``every_s`` seconds it
+    reaps lapsed leases (``JobLifecycle.reap``) and sends the queued jobs no broker message was
+    confirmed for (the outbox: a job row and its mark are written in one transaction, so a crash
+    or a broker outage after the 201 loses nothing; it is sent once the broker answers).
+
+    ``publish(job)`` sends one message and raises when the broker is unreachable; ``broker_error``
+    then says why until a send succeeds (``/readyz`` shows it).
+    """
+
+    def __init__(self, store: JobStore, lifecycle: JobLifecycle, publish: Callable[[Job], None], *,
+                 every_s: float = 5.0) -> None:
+        self._store = store
+        self._lifecycle = lifecycle
+        self._publish = publish
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.broker_error: str | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="upkeep", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def poke(self) -> None:
+        """Run a round now (a job was just stored)."""
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """One round: reap, then publish. Returns how many jobs were published."""
+        try:
+            self._lifecycle.reap()
+        except Exception:
+            log.exception("reaping lapsed leases failed; the next round tries again")
+        return self.publish_pending()
+
+    def publish_pending(self) -> int:
+        """Send every unpublished queued job, oldest first; stops at the first broker failure."""
+        sent = 0
+        try:
+            pending = self._store.unpublished()
+        except Exception:
+            log.exception("reading the outbox failed; the next round tries again")
+            return 0
+        for job in pending:
+            try:
+                self._publish(job)
+            except Exception as e:
+                if self.broker_error is None:
+                    log.warning("broker unreachable (%s: %s): %d job(s) wait in the outbox", type(e).__name__, e,
+                                len(pending) - sent)
+                self.broker_error = f"{type(e).__name__}: {e}"
+                return sent
+            self._store.mark_published(job.id)
+            sent += 1
+        if self.broker_error is not None:
+            log.info("broker reachable again: %d job(s) sent from the outbox", sent)
+        self.broker_error = None
+        return sent
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._wake.wait(self._every_s)
+            self._wake.clear()

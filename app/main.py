@@ -84,7 +84,7 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     # Ends the jobs this process ends: its local workers' and queued ones cancelled through the API
     # (Celery workers end theirs with their own JobLifecycle, app.celery.worker).
     lifecycle = JobLifecycle(store, metrics, webhooks, settings.max_attempts)
-    queue = make_queue(settings, store, storage, lifecycle.finished)
+    queue = make_queue(settings, store, storage, lifecycle)
     if settings.queue == "local":  # Celery: workers are other processes; the broker redelivers their jobs
         lifecycle.recover(SERVER_STOPPED)
         for job_id in store.queued_ids():

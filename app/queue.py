@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from app.jobs import Job
+from app.lifecycle import JobLifecycle
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import Storage
@@ -41,6 +42,10 @@ class Queue(Protocol):
 
     def alive(self) -> bool:
         """Whether workers are running."""
+        ...
+
+    def unready(self) -> str | None:
+        """Why jobs cannot run now (naming what is wrong: the worker threads, the broker), or None."""
         ...
 
     def busy(self) -> int:
@@ -84,6 +89,9 @@ class LocalQueue:
     def alive(self) -> bool:
         return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
+    def unready(self) -> str | None:
+        return None if self.alive() else "worker threads are not running"
+
     def busy(self) -> int:
         return self._busy
 
@@ -107,11 +115,10 @@ class LocalQueue:
                     self._busy -= 1
 
 
-def make_queue(settings: Settings, store: JobStore, storage: Storage,
-               on_finished: Callable[[Job], None]) -> Queue:
+def make_queue(settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle) -> Queue:
     """The queue chosen by ``LESSONLENS_QUEUE``."""
     if settings.queue == "celery":
         from app.celery.producer import CeleryQueue  # Celery is imported only when chosen
 
-        return CeleryQueue(settings, store)
-    return LocalQueue(settings, store, storage, on_finished)
+        return CeleryQueue(settings, store, lifecycle)
+    return LocalQueue(settings, store, storage, lifecycle.finished)

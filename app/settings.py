@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         default=20, ge=0, description="First retry delay; doubles each try (6 tries ~ 10 min).")
     webhook_timeout_s: float = Field(default=10, gt=0, description="Time limit of one webhook POST.")
 
+    # ---- leases and the outbox (issue 18)
+    lease_s: float = Field(
+        default=60, gt=0, description="Life of a running job's lease; its worker renews it every third of it. "
+                                      "A job whose lease lapses is queued again (its worker is presumed dead).")
+    upkeep_every_s: float = Field(
+        default=5, gt=0, description="How often a process reaps lapsed leases and sends unpublished jobs.")
+
     # ---- input limits (issue 18): checked at submit, answered with a 4xx naming the field
     max_duration_s: float = Field(default=4 * 3600, gt=0, description="Longest media accepted, seconds.")
     max_frame_pixels: int = Field(default=7680 * 4320, gt=0, description="Largest video frame, pixels (8K).")

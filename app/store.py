@@ -10,10 +10,12 @@ covers the read in between).
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, cast
 
 from sqlalchemy import (
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -80,10 +83,19 @@ jobs_table = Table(
     Column("updated_at", String(32), nullable=False),
     Column("started_at", String(32), nullable=True),
     Column("finished_at", String(32), nullable=True),
+    # The lease of a running job (issue 18): who runs it, the token its writes must carry, and
+    # when (unix seconds) it lapses unless renewed; a lapsed lease is reaped (app.lifecycle).
+    Column("lease_holder", String(255), nullable=True),
+    Column("lease_token", String(40), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+    # The outbox mark: queued, and no broker message confirmed sent for it yet.
+    Column("publish_pending", Boolean, nullable=False, default=False),
     Index("ix_jobs_owner_idem", "owner", "idempotency_key", unique=True),
     Index("ix_jobs_owner_status", "owner", "status"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_created", "created_at", "id"),
+    Index("ix_jobs_lease", "status", "lease_expires"),
+    Index("ix_jobs_publish", "publish_pending"),
 )
 
 
@@ -103,6 +115,19 @@ batches_table = Table(
     Column("finished_at", String(32), nullable=True),
     Index("ix_batches_owner_created", "owner", "created_at", "id"),
 )
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on a running job: who, the token its writes carry, and for how long each
+    renewal extends it."""
+
+    holder: str
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    ttl_s: float = 60.0
+
+    def expires(self) -> float:
+        return time.time() + self.ttl_s
 
 
 class JobStore(Protocol):
@@ -133,20 +158,41 @@ class JobStore(Protocol):
 
     def count_by_status(self) -> dict[str, int]: ...
 
-    def claim(self, job_id: str) -> Job | None:
-        """queued -> running (attempts + 1); None when the job is gone, cancelled or not queued."""
+    def claim(self, job_id: str, lease: Lease | None = None) -> Job | None:
+        """queued -> running (attempts + 1) under ``lease``; None when the job is gone, cancelled
+        or not queued."""
         ...
 
-    def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
-        """Replace the job's stage states in one write (its worker is their only writer).
-        False when the job is gone or, with ``unless_cancelled``, its cancel was requested."""
+    def renew(self, job_id: str, lease: Lease) -> bool:
+        """Extend the job's lease; False when the lease is no longer this one's (reaped: stop)."""
+        ...
+
+    def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False,
+                   lease: Lease | None = None) -> bool:
+        """Replace the job's stage states in one write (its worker is their only writer), renewing
+        the lease. False when the job is gone, ``lease`` is no longer the job's, or, with
+        ``unless_cancelled``, its cancel was requested."""
         ...
 
     def update_source(self, job_id: str, source: Source) -> None: ...
 
-    def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> Job | None: ...
+    def finish(self, job_id: str, status: JobStatus, error: str | None = None,
+               lease: Lease | None = None) -> Job | None:
+        """End the job; with ``lease``, only while the job still holds it (fencing): None otherwise."""
+        ...
 
-    def requeue(self, job_id: str, *, count_attempt: bool) -> None: ...
+    def requeue(self, job_id: str, *, count_attempt: bool, lease: Lease | None = None) -> None: ...
+
+    def reap(self, decide: Callable[[Job], Job], now: float | None = None) -> list[Job]:
+        """Replace each running job whose lease lapsed by ``decide(job)`` (one reaper at a time);
+        the queued ones are marked to publish. Returns them as stored."""
+        ...
+
+    def unpublished(self, limit: int = 100) -> list[Job]:
+        """Queued jobs with no broker message confirmed sent (the outbox), oldest first."""
+        ...
+
+    def mark_published(self, job_id: str) -> None: ...
 
     def request_cancel(self, job_id: str) -> Job | None: ...
 
@@ -199,18 +245,24 @@ class _Statements:
     claim = (update(t).where(t.c.id == bindparam("job_id"), t.c.status == JobStatus.QUEUED.value,
                              t.c.cancel_requested.is_(False))
              .values(status=JobStatus.RUNNING.value, attempts=t.c.attempts + 1, started_at=bindparam("now"),
-                     updated_at=bindparam("now"), error=None)
+                     updated_at=bindparam("now"), error=None, lease_holder=bindparam("holder"),
+                     lease_token=bindparam("token"), lease_expires=bindparam("expires"), publish_pending=False)
              .returning(*t.c))
+    renew = (update(t).where(t.c.id == bindparam("job_id"), t.c.lease_token == bindparam("token"),
+                             t.c.status == JobStatus.RUNNING.value)
+             .values(lease_expires=bindparam("expires")))
     put_stages = (update(t).where(t.c.id == bindparam("job_id"))
                   .values(stage_states=bindparam("states", type_=t.c.stage_states.type),
                           updated_at=bindparam("now")))
     put_stages_unless_cancelled = put_stages.where(t.c.cancel_requested.is_(False))
     finish = (update(t).where(t.c.id == bindparam("job_id"))
               .values(status=bindparam("new_status"), error=bindparam("new_error"), finished_at=bindparam("now"),
-                      updated_at=bindparam("now"),
+                      updated_at=bindparam("now"), lease_holder=None, lease_token=None, lease_expires=None,
+                      publish_pending=False,
                       webhook_state=case((t.c.webhook_url.is_not(None), WebhookState.PENDING.value),
                                          else_=t.c.webhook_state))
               .returning(*t.c))
+    fenced = t.c.lease_token == bindparam("token")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -379,7 +431,8 @@ class SqlJobStore:
             with self._tx() as conn:
                 if active_limit is not None:
                     self._check_active(conn, job.owner, active_limit)
-                conn.execute(_Statements.insert, job.to_record())
+                # The outbox mark goes in with the row: a publisher sends what the API could not.
+                conn.execute(_Statements.insert, {**job.to_record(), "publish_pending": True})
             return job, True
         except IntegrityError:
             if job.idempotency_key is None:
@@ -397,15 +450,28 @@ class SqlJobStore:
             raise TooManyJobs(f"{active} jobs are queued or running for this API key (limit {limit}); "
                               "wait for some to finish.", detail={"active": int(active), "limit": limit})
 
-    def claim(self, job_id: str) -> Job | None:
+    def claim(self, job_id: str, lease: Lease | None = None) -> Job | None:
         # One conditional UPDATE: atomic across threads and processes, on SQLite and Postgres alike.
+        lease = lease or Lease("")
+        params = {"job_id": job_id, "now": now_iso(), "holder": lease.holder, "token": lease.token,
+                  "expires": lease.expires()}
         with self._tx() as conn:
-            row = conn.execute(_Statements.claim, {"job_id": job_id, "now": now_iso()}).first()
+            row = conn.execute(_Statements.claim, params).first()
         return _job(row) if row else None
 
-    def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False) -> bool:
+    def renew(self, job_id: str, lease: Lease) -> bool:
+        with self._tx() as conn:
+            params = {"job_id": job_id, "token": lease.token, "expires": lease.expires()}
+            return bool(conn.execute(_Statements.renew, params).rowcount)
+
+    def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False,
+                   lease: Lease | None = None) -> bool:
         query = _Statements.put_stages_unless_cancelled if unless_cancelled else _Statements.put_stages
-        params = {"job_id": job_id, "states": {k: v.to_dict() for k, v in states.items()}, "now": now_iso()}
+        params: dict[str, Any] = {"job_id": job_id, "states": {k: v.to_dict() for k, v in states.items()},
+                                  "now": now_iso()}
+        if lease is not None:  # fenced, and the write renews the lease
+            query = query.where(_Statements.fenced).values(lease_expires=bindparam("expires"))
+            params |= {"token": lease.token, "expires": lease.expires()}
         with self._tx() as conn:
             return bool(conn.execute(query, params).rowcount)
 
@@ -413,20 +479,65 @@ class SqlJobStore:
         with self._tx() as conn:
             self._set(conn, job_id, source=asdict(source))
 
-    def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> Job | None:
-        # One UPDATE: a webhook becomes pending only where one is set.
-        params = {"job_id": job_id, "new_status": status.value, "new_error": error, "now": now_iso()}
+    def finish(self, job_id: str, status: JobStatus, error: str | None = None,
+               lease: Lease | None = None) -> Job | None:
+        # One UPDATE: a webhook becomes pending only where one is set; with a lease, only while
+        # the job still holds it, so a worker whose job was reaped and run again cannot end it.
+        params: dict[str, Any] = {"job_id": job_id, "new_status": status.value, "new_error": error,
+                                  "now": now_iso()}
+        query = _Statements.finish
+        if lease is not None:
+            query = query.where(_Statements.fenced, jobs_table.c.status == JobStatus.RUNNING.value)
+            params["token"] = lease.token
         with self._tx() as conn:
-            row = conn.execute(_Statements.finish, params).first()
+            row = conn.execute(query, params).first()
         return _job(row) if row else None
 
-    def requeue(self, job_id: str, *, count_attempt: bool) -> None:
+    def requeue(self, job_id: str, *, count_attempt: bool, lease: Lease | None = None) -> None:
         with self._tx() as conn:
             job = self._load_for_update(conn, job_id)
             if job is None:
                 return
+            if lease is not None and conn.execute(select(jobs_table.c.lease_token).where(
+                    jobs_table.c.id == job_id)).scalar() != lease.token:
+                return  # reaped meanwhile: the reaper already queued it again
             attempts = job.attempts if count_attempt else max(0, job.attempts - 1)
-            self._set(conn, job_id, status=JobStatus.QUEUED.value, attempts=attempts, started_at=None)
+            self._set(conn, job_id, status=JobStatus.QUEUED.value, attempts=attempts, started_at=None,
+                      lease_holder=None, lease_token=None, lease_expires=None, publish_pending=True)
+
+    def reap(self, decide: Callable[[Job], Job], now: float | None = None) -> list[Job]:
+        t = jobs_table
+        now = time.time() if now is None else now
+        query = (select(t).where(t.c.status == JobStatus.RUNNING.value, t.c.lease_expires < now)
+                 .order_by(t.c.created_at))
+        reaped: list[Job] = []
+        with self._tx() as conn:
+            if not self._sqlite:  # one reaper at a time across processes; the others skip this round
+                if not conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('lessonlens reaper'))")).scalar():
+                    return []
+                query = query.with_for_update(skip_locked=True)
+            for row in conn.execute(query).all():
+                job = decide(_job(row)).with_changes(updated_at=now_iso())
+                # Conditional on the lapsed token: a renewal that got in first keeps the job.
+                done = conn.execute(update(t).where(t.c.id == job.id, t.c.lease_token == row.lease_token,
+                                                    t.c.lease_expires < now)
+                                    .values(**job.to_record(), lease_holder=None, lease_token=None,
+                                            lease_expires=None,
+                                            publish_pending=job.status == JobStatus.QUEUED)).rowcount
+                if done:
+                    reaped.append(job)
+        return reaped
+
+    def unpublished(self, limit: int = 100) -> list[Job]:
+        t = jobs_table
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
+                                .order_by(t.c.created_at).limit(limit)).all()
+        return [_job(r) for r in rows]
+
+    def mark_published(self, job_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(publish_pending=False))
 
     def request_cancel(self, job_id: str) -> Job | None:
         with self._tx() as conn:
@@ -466,7 +577,9 @@ class SqlJobStore:
         with self._tx() as conn:
             for row in conn.execute(query).all():
                 job = decide(_job(row)).with_changes(updated_at=now_iso())
-                conn.execute(update(t).where(t.c.id == job.id).values(**job.to_record()))
+                conn.execute(update(t).where(t.c.id == job.id).values(
+                    **job.to_record(), lease_holder=None, lease_token=None, lease_expires=None,
+                    publish_pending=job.status == JobStatus.QUEUED))
                 recovered.append(job)
         return recovered
 

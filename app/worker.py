@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from app.sources import fd_path, fetch_url, media_dict, open_path_source
 from app.stages.context import StageContext, StageOutcome
 from app.stages.graph import run_stages
 from app.storage import Storage
-from app.store import JobStore
+from app.store import JobStore, Lease
 from pipelines.exceptions import PipelineError
 from pipelines.media import MediaInfo
 
@@ -40,6 +41,35 @@ class JobCancelled(Exception):
 
 class WorkerStopping(Exception):
     """The worker is shutting down; the job goes back to the queue."""
+
+
+class LeaseLost(Exception):
+    """The job's lease lapsed and was reaped (this worker was presumed dead): stop, write nothing."""
+
+
+class _Heartbeat:
+    """Renews a running job's lease every third of its life, on a thread of its own, so a long
+    step without progress reports (a model load, a slow decode) keeps the job; notes a loss."""
+
+    def __init__(self, store: JobStore, job_id: str, lease: Lease) -> None:
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(store, job_id, lease), daemon=True,
+                                        name=f"lease-{job_id}")
+        self._thread.start()
+
+    def _run(self, store: JobStore, job_id: str, lease: Lease) -> None:
+        while not self._stop.wait(lease.ttl_s / 3):
+            try:
+                if not store.renew(job_id, lease):
+                    self.lost.set()
+                    return
+            except Exception:  # the store is briefly unreachable: the next beat tries again
+                log.warning("%s: lease renewal failed", job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 @dataclass
@@ -57,9 +87,11 @@ class WorkerContext:
 class _Reporter:
     """Stage state and progress into the store, throttled; checks for cancel and stop."""
 
-    def __init__(self, ctx: WorkerContext, job: Job) -> None:
+    def __init__(self, ctx: WorkerContext, job: Job, lease: Lease, heartbeat: _Heartbeat) -> None:
         self.ctx = ctx
         self.job_id = job.id
+        self.lease = lease
+        self.heartbeat = heartbeat
         self.states = dict(job.stage_states)
         self.current: str | None = None
         self._last = 0.0
@@ -67,11 +99,17 @@ class _Reporter:
     def _put(self, name: str, state: StageState, *, check: bool = False) -> None:
         """Write the stage states; with ``check``, first honour a stop and a cancel request (the
         cancel is checked by the same UPDATE that writes, so it costs no extra query)."""
+        if self.heartbeat.lost.is_set():
+            raise LeaseLost
         if check and self.ctx.stopping.is_set():
             raise WorkerStopping
         self.states[name] = state
-        if not self.ctx.store.put_stages(self.job_id, self.states, unless_cancelled=check) and check:
-            raise JobCancelled
+        store = self.ctx.store
+        if not store.put_stages(self.job_id, self.states, unless_cancelled=check, lease=self.lease):
+            if not store.renew(self.job_id, self.lease):
+                raise LeaseLost
+            if check:
+                raise JobCancelled
 
     def on_stage(self, name: str, phase: str, outcome: StageOutcome | None) -> None:
         if phase == "running":
@@ -91,6 +129,8 @@ class _Reporter:
     def progress(self, fraction: float) -> None:
         if self.ctx.stopping.is_set():
             raise WorkerStopping
+        if self.heartbeat.lost.is_set():
+            raise LeaseLost
         now = time.monotonic()
         if self.current is None or now - self._last < PROGRESS_EVERY_S:
             return
@@ -103,8 +143,8 @@ class _Reporter:
         if self.current is None:
             return
         prev = self.states.get(self.current, StageState())
-        self._put(self.current, StageState(status, prev.progress, prev.started_at, now_iso(),
-                                           error=error))
+        with suppress(LeaseLost):  # the job is another worker's now: its stage states are not ours to write
+            self._put(self.current, StageState(status, prev.progress, prev.started_at, now_iso(), error=error))
 
 
 def _media_for(job: Job, ctx: WorkerContext, opened: ExitStack) -> tuple[Path, MediaInfo | None]:
@@ -132,13 +172,17 @@ def _media_for(job: Job, ctx: WorkerContext, opened: ExitStack) -> tuple[Path, M
 def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     """Run one queued job to its end. Returns the finished job, or None when it was not runnable
     (gone, cancelled, already taken) or was handed back because the worker is stopping."""
-    job = ctx.store.claim(job_id)
+    lease = Lease(holder=f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
+                  ttl_s=ctx.settings.lease_s)
+    job = ctx.store.claim(job_id, lease)
     if job is None:
         return None
     started = time.monotonic()
     log.info("%s: started (attempt %d), stages %s", job.id, job.attempts, ",".join(job.stages))
-    reporter = _Reporter(ctx, job)
+    heartbeat = _Heartbeat(ctx.store, job.id, lease)
+    reporter = _Reporter(ctx, job, lease, heartbeat)
     opened = ExitStack()
+    opened.callback(heartbeat.stop)
     try:
         media_path, info = _media_for(job, ctx, opened)
         out_dir = ctx.storage.results_dir(job.id)
@@ -148,8 +192,11 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
         status, error = JobStatus.SUCCEEDED, None
     except WorkerStopping:
         reporter.end_current(StageStatus.PENDING, None)
-        ctx.store.requeue(job.id, count_attempt=False)
+        ctx.store.requeue(job.id, count_attempt=False, lease=lease)
         log.info("%s: handed back to the queue (worker stopping)", job.id)
+        return None
+    except LeaseLost:
+        log.warning("%s: its lease lapsed and it was queued again elsewhere; this run stops unfinished", job.id)
         return None
     except JobCancelled:
         reporter.end_current(StageStatus.CANCELLED, "cancelled by request")
@@ -166,11 +213,13 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
         status = JobStatus.FAILED
     finally:
         opened.close()
-    finished = ctx.store.finish(job.id, status, error)
+    finished = ctx.store.finish(job.id, status, error, lease=lease)  # fenced: refused if reaped meanwhile
+    if finished is None:
+        log.warning("%s: %s here, but its lease lapsed meanwhile: the end is not stored", job.id, status.value)
+        return None
     log.info("%s: %s in %.2f s%s", job.id, status.value, time.monotonic() - started,
              f": {error}" if error else "")
-    if finished is not None:
-        _safe_notify(ctx, finished)
+    _safe_notify(ctx, finished)
     return finished
 
 

@@ -34,6 +34,7 @@ from bench.caption_clips import DEFAULT_CAPTIONS, make_clip  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_captions  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, load_engine  # noqa: E402
+from pipelines.ocr.scripts import with_scripts  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "testdata" / "video"
 REAL = ("vsr_rezero_en", "emk_cartoon_en", "emk_kdrama_en", "rvo_leon_zh_en", "rvo_coldwar_zh", "rvo_anime_zh",
@@ -106,7 +107,7 @@ def score(reference: list[RefCue], result: CaptionResult, tolerance: float = 0.2
 
 def run_clip(name: str, video: Path, reference: list[RefCue], engine: OcrEngine, show: bool) -> dict[str, object]:
     cpu = time.process_time()
-    result = extract_captions(video, engine, CaptionOptions())
+    result = extract_captions(video, with_scripts(engine, ("en",)), CaptionOptions())
     cpu = time.process_time() - cpu
     row: dict[str, object] = {"clip": name, "band": result.band, **score(reference, result),
                               "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2),
@@ -142,10 +143,17 @@ def main() -> None:
         video = args.out / f"generated-v{GENERATED_VERSION}.mp4"
         if not video.is_file():
             make_clip(video)
-        result = extract_captions(video, engine, CaptionOptions())
-        # Latin captions and the other scripts apart: the latter need the script-aware reader.
-        for label, cues in (("generated latin", [c for c in DEFAULT_CAPTIONS if c.lines[0].isascii()]),
-                            ("generated other scripts", [c for c in DEFAULT_CAPTIONS if not c.lines[0].isascii()])):
+        plain = extract_captions(video, with_scripts(engine, ("en",)), CaptionOptions())
+        # With the languages said (en, ru, el, ar), lines are re-read by Tesseract in their script.
+        said = extract_captions(video, with_scripts(engine, ("en", "ru", "el", "ar")), CaptionOptions())
+        for label, cues, result in (
+                ("generated latin", [c for c in DEFAULT_CAPTIONS if c.lines[0].isascii()], plain),
+                ("generated other scripts, no languages", [c for c in DEFAULT_CAPTIONS if not c.lines[0].isascii()],
+                 plain),
+                ("generated latin, languages en ru el ar", [c for c in DEFAULT_CAPTIONS if c.lines[0].isascii()],
+                 said),
+                ("generated other scripts, languages en ru el ar",
+                 [c for c in DEFAULT_CAPTIONS if not c.lines[0].isascii()], said)):
             reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in cues]
             span = (min(c.start for c in cues) - 0.3, max(c.end for c in cues) + 0.3)
             inside = tuple(c for c in result.cues if span[0] <= c.start <= span[1]
@@ -153,7 +161,8 @@ def main() -> None:
             scoped = CaptionResult(inside, result.band, result.band_source, result.static, result.reason,
                                    result.frames_decoded, result.frames_sampled, result.frames_ocred,
                                    result.duration, result.seconds)
-            row = {"kind": label, "clip": video.name, **score(reference, scoped),
+            flagged = sum(1 for c in inside if c.flags)
+            row = {"kind": label, "clip": video.name, **score(reference, scoped), "cues_flagged": flagged,
                    "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2)}
             print(json.dumps(row, ensure_ascii=False), flush=True)
             if args.show:

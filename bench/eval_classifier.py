@@ -281,6 +281,9 @@ def main() -> None:
         out["after"] = report("after: share head, commercial-licence training, held out by fold "
                               "(English: MiniLM; Russian: e5)", units, p_routed,
                               weak=weak_flags(real, p_routed, options))
+        english = np.array([d.language == "en" for d in real])
+        units_en = [u for u, k in zip(units, english, strict=True) if k]
+        out["after_english"] = report("after, English units only (MiniLM)", units_en, p_routed[english], detail=False)
 
         old = before_head(CACHE_DIR / "head_before.npz")
         w, b = old["minilm-l6-v2"]

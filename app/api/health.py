@@ -27,8 +27,9 @@ def _readiness(services: Services) -> dict[str, str]:
         services.store.ping()
     except Exception as e:
         problems["store"] = f"job store unreachable: {type(e).__name__}: {e}"
-    if not services.queue.alive():
-        problems["workers"] = "worker threads are not running"
+    reason = services.queue.unready()
+    if reason is not None:
+        problems["broker" if services.settings.queue == "celery" else "workers"] = reason
     name = AsrOptions().resolved_model()  # the model a default request runs on
     try:
         model_path(name, services.settings.model_dir)

@@ -22,6 +22,7 @@ from kombu.entity import Queue as KombuQueue
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.jobs import Job
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,3 +115,10 @@ def make_celery(settings: Settings, options: CelerySettings) -> Celery:
     app = Celery("lessonlens", set_as_current=False)
     app.config_from_object(celery_config(settings, options))
     return app
+
+
+def send_job(app: Celery, options: CelerySettings, job: Job) -> None:
+    """Send one job's message (its id) to the queue of its stages; raises when the broker cannot
+    take it (``app.lifecycle.Upkeep`` keeps it in the outbox and tries again)."""
+    app.send_task(RUN_JOB_TASK, args=[job.id], queue=options.queue_for(job.stages),
+                  retry=False)  # fail fast: the outbox retries, a blocked sender would stall the others

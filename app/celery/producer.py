@@ -1,7 +1,7 @@
 """``CeleryQueue``: the ``Queue`` of the API process with ``LESSONLENS_QUEUE=celery``.
 
-It sends job ids to the broker (a message carries only the id; the store stays the truth) and
-reads the broker's queue depths. It runs no jobs and builds no worker: ``lessonlens worker``
+It sends job ids to the broker through the outbox (a message carries only the id; the store
+stays the truth), reaps lapsed leases, and reads the broker's queue depths. It runs no jobs and builds no worker: ``lessonlens worker``
 processes (``app.celery.worker``) do.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import Celery
 from kombu.exceptions import ChannelError
 
-from app.celery.config import RUN_JOB_TASK, CelerySettings, make_celery
+from app.celery.config import CelerySettings, make_celery, send_job
 from app.jobs import JobStatus
+from app.lifecycle import JobLifecycle, Upkeep
 from app.settings import Settings
 from app.store import JobStore
 
@@ -27,39 +27,43 @@ _CACHE_S = 2.0
 
 
 class CeleryQueue:
-    """``Queue`` that sends job ids to Celery. The API process runs no workers."""
+    """``Queue`` that sends job ids to Celery through the outbox. The API process runs no workers.
 
-    def __init__(self, settings: Settings, store: JobStore, options: CelerySettings | None = None,
-                 app: Celery | None = None) -> None:
+    A submitted job's row carries its "to publish" mark (``store.create``); ``enqueue`` only wakes
+    the process's ``Upkeep``, which sends it, clears the mark, retries while the broker is down
+    and reaps lapsed leases. So a crash after the 201, or a broker outage, loses no job.
+    """
+
+    def __init__(self, settings: Settings, store: JobStore, lifecycle: JobLifecycle,
+                 options: CelerySettings | None = None, app: Celery | None = None) -> None:
         self._settings = settings
         self._store = store
         self._options = options or CelerySettings()
         self._app = app or make_celery(settings, self._options)
-        # Sending blocks on the broker; callers include async routes, so one thread sends, in order.
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celery-send")
+        self._upkeep = Upkeep(store, lifecycle, lambda job: send_job(self._app, self._options, job),
+                              every_s=settings.upkeep_every_s)
         self._cached: dict[str, tuple[float, Any]] = {}
 
     def start(self) -> None:
         log.info("jobs go to Celery at %s, queues %s", _redact(self._settings.broker_url),
                  ",".join(self._options.all_queues()))
+        self._upkeep.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._sender.shutdown(wait=True)
+        self._upkeep.stop()
         self._app.close()
 
     def enqueue(self, job_id: str) -> None:
-        self._sender.submit(self._send, job_id)
+        self._upkeep.poke()
 
-    def _send(self, job_id: str) -> None:
-        try:
-            job = self._store.get(job_id)
-            if job is None:
-                return
-            queue = self._options.queue_for(job.stages)
-            self._app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue)
-            log.debug("%s: sent to queue %s", job_id, queue)
-        except Exception:  # the job stays queued in the store; the error must be seen
-            log.exception("%s: could not be sent to the broker; it stays queued", job_id)
+    def unready(self) -> str | None:
+        error = self._upkeep.broker_error
+        if error is None and self.alive():
+            return None
+        waiting = len(self._store.unpublished())
+        return (f"the broker at {_redact(self._settings.broker_url)} is unreachable"
+                f"{f' ({error})' if error else ''}; {waiting} accepted job(s) wait in the outbox and are "
+                "sent when it answers")
 
     def _cached_value(self, key: str, compute: Callable[[], Any]) -> Any:
         now = time.monotonic()

@@ -1,12 +1,13 @@
 """The Celery worker side: the tasks ``lessonlens worker`` processes run, over ``app.lifecycle``.
 
 The store stays the truth and a message carries only a job id, so running a message twice is
-harmless: ``store.claim`` lets one worker take a queued job. A worker killed mid-job leaves the
-job ``running`` and its message unacknowledged; the broker delivers it again (Redis: after the
-visibility timeout; RabbitMQ: when the connection drops) with ``redelivered`` set, and the task
-takes the job over (``JobLifecycle.recover``): it counts the lost attempt and runs it again, or
-fails it once ``LESSONLENS_MAX_ATTEMPTS`` is used up. The job finishes once, and its webhook
-event id (``evt_<job>_<status>``) is the same whichever worker sends it.
+harmless: ``store.claim`` lets one worker take a queued job, under a lease (``app.worker``). A
+worker killed mid-job stops renewing the lease; within ``LESSONLENS_LEASE_S`` the reaper of any
+process (``app.lifecycle.Upkeep``, in every worker and API process) counts the lost attempt and
+queues the job again with a new message, or fails it once ``LESSONLENS_MAX_ATTEMPTS`` is used up.
+A worker that was only slow finds its writes refused (fencing by the lease token) and stops, so
+the job finishes once; the broker's redelivery (visibility timeout) no longer recovers anything.
+Its webhook event id (``evt_<job>_<status>``) is the same whichever worker sends it.
 
 Webhooks are Celery tasks too (one attempt each, by ``WebhookPolicy``; the next is scheduled with
 a countdown), so a delivery survives the worker that finished the job. The worker that ends a
@@ -27,9 +28,16 @@ from typing import Any
 from celery import Celery, Task
 from celery import signals as celery_signals
 
-from app.celery.config import BATCH_WEBHOOK_TASK, RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings, make_celery
+from app.celery.config import (
+    BATCH_WEBHOOK_TASK,
+    RUN_JOB_TASK,
+    WEBHOOK_TASK,
+    CelerySettings,
+    make_celery,
+    send_job,
+)
 from app.jobs import Batch, BatchSummary, Job, JobStatus, aggregate
-from app.lifecycle import WORKER_LOST, JobLifecycle, WebhookPolicy
+from app.lifecycle import JobLifecycle, Upkeep, WebhookPolicy
 from app.metrics import WorkerMetrics, process_exited
 from app.model_cache import ModelCache
 from app.settings import Settings
@@ -69,6 +77,10 @@ class _Process:
                 log.warning("could not preload the default ASR model: %s", e)
         self.lifecycle = JobLifecycle(store, metrics, TaskWebhooks(app, options), settings.max_attempts)
         self.webhooks = WebhookPolicy.from_settings(store, metrics, settings)
+        # Every worker process reaps lapsed leases and sends the outbox too: jobs recover with no API up.
+        self.upkeep = Upkeep(store, self.lifecycle, lambda job: send_job(app, options, job),
+                             every_s=settings.upkeep_every_s)
+        self.upkeep.start()
         self.ctx = WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
                                  models=models, on_finished=self.lifecycle.finished)
         log.info("worker process ready: store %s, storage %s, models %s",
@@ -103,13 +115,14 @@ class Worker:
     def stop(self) -> None:
         if self._process is not None:
             self._process.ctx.stopping.set()
+            self._process.upkeep.stop()
 
     def run(self, task: Task, job_id: str) -> str:
-        """Run a job; a redelivered one still ``running`` lost its worker and is taken over first."""
+        """Run a job. A redelivered message of a job still ``running`` is not taken over: whether
+        its worker is alive is the lease's to say, and the reaper queues the job again once the
+        lease lapses (with a new message), so this one is simply not runnable."""
         proc = self.process()
         ctx = proc.ctx
-        if task.request.delivery_info.get("redelivered"):
-            proc.lifecycle.recover(WORKER_LOST, job_id)
         with self.metrics.running.track_inprogress():
             finished = run_job(job_id, ctx)
         if finished is not None:
@@ -117,8 +130,8 @@ class Worker:
         job = ctx.store.get(job_id)
         if job is not None and job.status == JobStatus.QUEUED and ctx.stopping.is_set():
             # Handed back by a stopping worker: queue a fresh message before this one is acked.
-            queue = task.request.delivery_info.get("routing_key") or self.options.default_queue
-            self.app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue)
+            send_job(self.app, self.options, job)  # else the outbox (any process's Upkeep) sends it
+            ctx.store.mark_published(job_id)
             return "handed back"
         return "not runnable" if job is None else f"not runnable ({job.status.value})"
 

@@ -38,6 +38,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     """Read the text on screen; write events and scenes (JSON), a WebVTT track and plain text."""
     from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
     from pipelines.ocr.reader import run_ocr
+    from pipelines.ocr.scripts import with_scripts
     from pipelines.ocr.tracking import to_webvtt, unique_text
 
     info = ctx.info or media.probe(ctx.media_path)
@@ -45,7 +46,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         write_json(ctx.out_dir / OCR_JSON, {"status": "no video track", "events": []})
         return StageOutcome(StageStatus.SKIPPED, {"screen": "no video track"}, (OCR_JSON,),
                             reason="no video track: the media is audio only")
-    engine = ctx.models.ocr(options.engine)
+    engine = with_scripts(ctx.models.ocr(options.engine), options.languages)
     result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress)
     scenes = unique_text(result.events)
     visual = visual_cues_from_ocr_samples(result.samples)
@@ -114,7 +115,7 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
         "reason": result.reason,
         "static_text": [asdict(s) for s in result.static],
         "cues": [{"start": c.start, "end": c.end, "lines": list(c.lines), "text": c.text,
-                  "confidence": c.confidence} for c in result.cues],
+                  "confidence": c.confidence, "flags": list(c.flags)} for c in result.cues],
         "frames_decoded": result.frames_decoded,
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,

@@ -18,7 +18,7 @@ from pipelines.fit.estimates import normalize_language
 from pipelines.fit.guard import Facts, Guard
 from pipelines.fit.rules import rule_candidates
 from pipelines.fit.spoken import spoken_cuts
-from pipelines.fit.syntax import optional_cuts, plan
+from pipelines.fit.syntax import Cut, optional_cuts, plan
 
 
 @dataclass
@@ -29,6 +29,10 @@ class Analysis:
         original: the sentence as given (whitespace normalised).
         spoken: the sentence with fillers, hedges and signposts of speech cut (== original when
             there are none, or for other languages).
+        rules: ``rules.rule_candidates`` of ``spoken``: ``[(level, text), ...]``.
+        essential: the last of those (or ``spoken``): what the sentence says with nothing
+            dropped but fillers and verbose phrasing; its content words and main clause are what
+            a candidate must keep, so a rule's rephrasing ("make sure" -> "ensure") is no loss.
         facts: what every candidate must keep (``pipelines.fit.guard.Facts``).
         guard: the checks and their thresholds.
         nlp: the spaCy pipeline, or None.
@@ -38,21 +42,35 @@ class Analysis:
     spoken: str
     facts: Facts
     guard: Guard
+    rules: list[tuple[str, str]] = field(default_factory=list)
+    essential: str = ""
     nlp: Any | None = None
+    _docs: dict[str, Any] = field(default_factory=dict)
     _fluency: dict[str, str] = field(default_factory=dict)
+    _plans: dict[str, list[Cut]] = field(default_factory=dict)
 
     def check(self, text: str) -> str:
         """Why ``text`` loses a fact of the original ("" when it keeps them all)."""
         return self.guard.check(self.facts, text)
 
-    def deletions(self, source: str, *, max_steps: int = 8) -> list[tuple[str, str]]:
+    def deletions(self, source: str, *, max_steps: int = 8, without: Iterable[Cut] = ()) -> list[tuple[str, str]]:
         """``(method, text)`` candidates that drop optional subtrees of ``source``, one more at a
-        time, cheapest meaning per character first. Empty without a parser."""
+        time, cheapest meaning per character first (never the cuts in ``without``). Empty
+        without a parser."""
         if self.nlp is None:
             return []
-        doc = self.nlp(source)
-        steps = plan(source, optional_cuts(doc), max_steps=max_steps)
+        doc = self._docs.get(source) or self.nlp(source)
+        self._docs[source] = doc
+        skip = set(without)
+        steps = plan(source, [c for c in optional_cuts(doc) if c not in skip], max_steps=max_steps)
+        for text, _, cuts in steps:
+            self._plans.setdefault(text, cuts)
         return [("parse:" + "+".join(c.kind for c in cuts), text) for text, _, cuts in steps]
+
+    def culprit(self, text: str) -> Cut | None:
+        """The last cut of the plan that gave ``text`` (the one that made it lose too much)."""
+        cuts = self._plans.get(text)
+        return cuts[-1] if cuts else None
 
     def fluency(self, texts: Iterable[str]) -> dict[str, str]:
         """Parse the texts not parsed yet (one batch); each text's fluency note ("" when fine)."""
@@ -63,15 +81,16 @@ class Analysis:
         return {t: self._fluency.get(t, "") for t in texts}
 
 
-def analyse(original: str, language: str, nlp: Any | None, guard: Guard) -> Analysis:
-    """Analyse ``original``: spoken cuts and facts (with the parser when given and English)."""
+def analyse(original: str, language: str, nlp: Any | None, guard: Guard, *, reading: bool = True) -> Analysis:
+    """Analyse ``original``: spoken cuts, rules and facts (with the parser when given and
+    English: the original and its essential form are parsed in one batch)."""
     english = normalize_language(language) == "en"
     spoken = spoken_cuts(original) if english else original
+    rules = rule_candidates(spoken, language, reading=reading)
+    essential = rules[-1][1] if rules else spoken
     if english and nlp is not None:
-        texts: Sequence[str] = [original] if spoken == original else [original, spoken]
-        docs = list(nlp.pipe(texts))
-        facts = guard.facts(original, docs[0], docs[-1])
-        return Analysis(original, spoken, facts, guard, nlp)
-    # Without a parse, the content words that count are those the rules keep (fillers and hedges go).
-    rules = rule_candidates(spoken, language)
-    return Analysis(original, spoken, guard.facts(original, essential_text=rules[-1][1] if rules else spoken), guard, None)
+        texts: Sequence[str] = list(dict.fromkeys([original, essential]))
+        docs = dict(zip(texts, nlp.pipe(texts), strict=True))
+        facts = guard.facts(original, docs[original], docs[essential])
+        return Analysis(original, spoken, facts, guard, rules, essential, nlp, docs)
+    return Analysis(original, spoken, guard.facts(original, essential_text=essential), guard, rules, essential)

@@ -100,6 +100,7 @@ class Facts:
     core: tuple[str, ...]
     problem: str
     vocabulary: frozenset[str] = frozenset()
+    last_word: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,9 @@ class Guard:
         else:
             content = [w for w in words(essential_text or original) if len(w) > 3 and w not in _NOT_CONTENT]
         vocabulary = frozenset(w for word in words(original) for w in (word, _stem(word)))
+        last_word = (words(original) or [""])[-1]
         return Facts(numbers, negation_count(original), tuple(dict.fromkeys(names)),
-                     tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), problem, vocabulary)
+                     tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), problem, vocabulary, last_word)
 
     def check(self, facts: Facts, candidate: str) -> str:
         """Why ``candidate`` loses what the original says ("" when it keeps it all)."""
@@ -188,9 +190,12 @@ class Guard:
         """Why the candidate's parse is not a sentence ("" when it is, or when it has only the
         flaw the original already had: spoken fragments stay fragments)."""
         problem = sentence_problem(doc)
-        if not problem or problem.split(" (")[0] == facts.problem.split(" (")[0]:
-            return ""
-        return f"not a sentence: {problem}"
+        if problem and problem.split(" (")[0] != facts.problem.split(" (")[0]:
+            return f"not a sentence: {problem}"
+        last = [t for t in doc if not t.is_punct][-1:]
+        if last and last[0].dep_ == "prep" and not list(last[0].children) and last[0].lower_ != facts.last_word:
+            return f"not a sentence: ends on {last[0].text!r}"  # "you can keep in mind for."
+        return ""
 
 
 def first_fluent(guard: Guard, facts: Facts, nlp: Any, texts: Iterable[str], limit: int = 4) -> dict[str, str]:

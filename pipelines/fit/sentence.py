@@ -1,33 +1,27 @@
 """Fit one sentence: make a text fit its time slot without losing its meaning.
 
-Candidates come from cheap to dear: the original; rule-based compression
-(``pipelines.fit.rules``: verbose phrases, fillers, contractions, digits, hedges); extractive
-trims (brackets, asides and trailing clauses dropped); a greedy deletion search that drops one
-phrase at a time from the rule-compressed form (adverbs, prepositional phrases, relative and
-trailing clauses: ``compression.deletions``), each step the one that loses least meaning per unit
-saved, never below ``early_accept_similarity``; and SmolLM2-135M-Instruct on llama.cpp
-(``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where llama-cpp-python is not
-built), asked for a shorter version of the rule-compressed form. With
-``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough: a rule
-candidate that fits (rules rephrase, they drop nothing), or a trim or deletion that fits and keeps
-at least ``early_accept_similarity`` of the meaning. On the bench the deletion search (a few
-MiniLM batches, hundredths of a second) spares the LM most sentences that rules cannot fit. The
-LM draws a few samples per call and is called again only while nothing fits, so the sentences it
-fits at once pay for one small call.
+Candidates come from cheap to dear: the original; in English, the fillers of speech cut
+(``pipelines.fit.spoken``); rule-based compression (``pipelines.fit.rules``: verbose phrases,
+contractions, digits, hedges); extractive trims; deletions of whole optional subtrees of the
+parse (``pipelines.fit.syntax``, planned by ``pipelines.fit.english``; without a parser, the
+regex deletion search of ``rules.deletions``); and SmolLM2-135M-Instruct on llama.cpp
+(``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where
+llama-cpp-python is not built), asked for a shorter version of the rule-compressed form. With
+``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough, and only
+when its recent calls fit in the time budget left.
 
-Choice: a candidate is *acceptable* when it is not empty and its MiniLM cosine similarity to the
-original is at least the floor. Acceptable candidates that fit come first, by similarity
-(rounded to 0.01), then by least change; when none fits, the acceptable one with the smallest
-overrun is returned with ``fits=False``. The original is always acceptable, so the result is
-never empty and never below the floor.
+Choice: a candidate is *acceptable* when the meaning guard (``pipelines.fit.guard``: numbers,
+negations, names, terms, main clause, content words, no inventions, still a sentence) lets it
+through and its MiniLM cosine similarity to the original is at least the floor; the order is
+``pipelines.fit.candidates.rank``. The original is always acceptable, so the result is never
+empty; when ``time_budget_s`` ends, the best candidate so far is returned with a note.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -36,13 +30,14 @@ import numpy as np
 
 from pipelines.embeddings import SentenceEmbedder
 from pipelines.exceptions import OptionsError
+from pipelines.fit.candidates import Candidate, rank, word_change
 from pipelines.fit.english import Analysis, analyse
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
 from pipelines.fit.guard import Guard
 from pipelines.fit.lm import LanguageModel, load_lm
 from pipelines.fit.lm_prompt import LMSettings
 from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
-from pipelines.fit.syntax import load_parser
+from pipelines.fit.syntax import Cut, load_parser
 from pipelines.reading import ReadingProfile, reading_chars
 from pipelines.subtitles import PROFILES
 
@@ -87,9 +82,10 @@ class FitOptions:
         lm_rounds: LM calls per text at most: while no proposal fits, shorten the closest
             acceptable one again, or sample the rule-compressed form afresh when there is none
             (only texts that are hard to fit pay for the extra rounds).
-        prune_steps: phrases a deletion search may drop one after another (adverbs, prepositional
-            phrases, relative and trailing clauses; ``compression.deletions``, English) before the
-            LM is asked; each step keeps at least ``early_accept_similarity``. 0 turns it off.
+        prune_steps: phrases a deletion search may drop one after another before the LM is
+            asked: optional subtrees of the parse (``pipelines.fit.syntax``, English, with the
+            parser) or, without it, ``rules.deletions`` (each step keeping at least
+            ``early_accept_similarity``). 0 turns it off.
         check_lines: in reading mode, also require the text to wrap into the profile's lines
             (subtitle cues; ``fit_subtitles`` turns it on). Off for a bare text slot.
         meaning_guard: judge every candidate with ``pipelines.fit.guard`` (numbers, negations,
@@ -98,8 +94,9 @@ class FitOptions:
         content_floor: least share of the original's content words a candidate keeps (fillers
             and hedges of speech do not count; tuned on the real-speech dev set).
         time_budget_s: wall time per text; when it runs out the best candidate so far is
-            returned, with a note. None: no limit. The LM is not started with under
-            ``lm_min_s`` left, and a running LM call stops at the budget's end.
+            returned, with a note. None: no limit. The LM is not started with less left than
+            its recent calls took (at least ``lm_min_s``; one call in eight tries anyway, to
+            learn when the machine is quicker again), and a running call stops at the end.
         lm_min_s: the least budget left worth starting an LM call with.
     """
 
@@ -116,7 +113,7 @@ class FitOptions:
     lm_candidates: int = 4
     lm_greedy: bool = False
     lm_rounds: int = 3
-    prune_steps: int = 4
+    prune_steps: int = 8
     check_lines: bool = False
     meaning_guard: bool = True
     content_floor: float = 0.6
@@ -151,36 +148,6 @@ class FitOptions:
         if self.mode == "speaking" and self.max_seconds is not None and self.syllables_per_second is None:
             default_rate(self.language)  # raises UnsupportedLanguageError with the known languages
         normalize_language(self.language)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One proposal and its scores.
-
-    Attributes:
-        text: the proposal.
-        method: ``original``, ``spoken`` (fillers of speech cut), ``rules:<level>``, ``trim``,
-            ``parse:<kinds>`` (optional subtrees dropped), ``prune``, ``lm``, ``lm+rules``.
-        estimate: its estimated duration (``unit`` s) or length (``unit`` chars).
-        fits: within the slot (and, in reading mode, within the profile's lines).
-        overrun: how far the estimate exceeds the slot (0 when within it).
-        similarity: MiniLM cosine similarity to the original (0 when the meaning guard
-            rejected it first: not computed).
-        change: share of words changed against the original (0 = none, 1 = all).
-        acceptable: not empty, similarity at least the floor, every number kept, and (with
-            the meaning guard) every fact kept and still a sentence.
-        note: why it is not acceptable, when it is not.
-    """
-
-    text: str
-    method: str
-    estimate: float
-    fits: bool
-    overrun: float
-    similarity: float
-    change: float
-    acceptable: bool
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -271,35 +238,6 @@ def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
         ) from None
 
 
-def word_change(original: str, text: str) -> float:
-    """Share of words changed: 1 - difflib ratio over lower-cased word sequences."""
-    a, b = original.lower().split(), text.lower().split()
-    return 1.0 - difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio()
-
-
-def _rank_key(c: Candidate) -> tuple[int, int, float, float, float]:
-    if not c.acceptable:
-        return (2, 0, 0.0, 0.0, 0.0)
-    if c.fits:
-        return (0, 0, -round(c.similarity, 2), c.change, 0.0)
-    # When nothing fits, a text that drops nothing comes first: a deletion or an LM proposal
-    # that still overruns would lose words for no gain.
-    return (1, 0 if lossless(c.method) else 1, c.overrun, -c.similarity, c.change)
-
-
-def lossless(method: str) -> bool:
-    """Whether a candidate method keeps every word that carries meaning (the original, spoken
-    cuts of fillers, phrase rules)."""
-    return method in ("original", "spoken") or method.startswith("rules")
-
-
-def rank(candidates: Sequence[Candidate]) -> list[Candidate]:
-    """Order candidates: acceptable and fitting (by similarity, then least change), then
-    acceptable but overrunning (those that drop nothing first, then smallest overrun), then
-    unacceptable."""
-    return sorted(candidates, key=_rank_key)
-
-
 class SentenceFitter:
     """Fits texts to slots; holds the models, loaded once and reused for every call.
 
@@ -312,6 +250,8 @@ class SentenceFitter:
     def __init__(self, embedder: Embedder, lm: LanguageModel | None = None, parser: Any | None = None) -> None:
         self.embedder = embedder
         self.lm = lm
+        self._lm_seconds = 0.0  # recent wall time of an LM call (0: not measured yet)
+        self._lm_skips = 0
         self.parser = parser
 
     @classmethod
@@ -368,12 +308,13 @@ class SentenceFitter:
         def left() -> float:
             return float("inf") if deadline is None else deadline - time.monotonic()
 
-        analysis = (analyse(original, options.language, self.parser, Guard(options.content_floor, options.language))
-                    if options.meaning_guard and not base.fits else None)
+        reading = options.mode == "reading"
+        analysis = (analyse(original, options.language, self.parser, Guard(options.content_floor, options.language),
+                            reading=reading) if options.meaning_guard and not base.fits else None)
         if not base.fits:
             # Fillers of speech go first; rules rephrase the rest, then whole phrases may go.
             source = analysis.spoken if analysis is not None else original
-            rules = rule_candidates(source, options.language, reading=options.mode == "reading")
+            rules = analysis.rules if analysis is not None else rule_candidates(original, options.language, reading=reading)
             shortest = rules[-1][1] if rules else source
             # Rules, trims and parser deletions are scored in one embedding batch.
             deleted = analysis.deletions(shortest, max_steps=options.prune_steps) if (
@@ -381,18 +322,21 @@ class SentenceFitter:
             add([*([("spoken", source)] if source != original else []),
                  *((f"rules:{level}", t) for level, t in rules),
                  *(("trim", t) for t in [*trims(original), *trims(shortest)]), *deleted])
+            if deleted and analysis is not None:
+                self._replan(shortest, pool, analysis, options, add)
             if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
                 self._prune(original, shortest, pool, slot, options, analysis)
             if self._use_lm(options, self._good_enough(pool.values(), options)):
-                if left() < options.lm_min_s:
-                    note = f"time budget of {options.time_budget_s:g} s ended before the LM was asked"
+                if not self._lm_in_time(left(), options):
+                    note = (f"time budget of {options.time_budget_s:g} s: too little left for the LM "
+                            f"(a call takes about {self._lm_seconds:.2f} s now)")
                 else:
                     # The rule-compressed form is shorter to read in and already part of the way there.
                     add(self._lm_candidates(shortest, slot, options, deadline=deadline))
                 for attempt in range(1, options.lm_rounds):
                     if note or any(c.fits and c.acceptable for c in pool.values()):
                         break
-                    if left() < options.lm_min_s:
+                    if not self._lm_in_time(left(), options, probe=False):
                         note = f"time budget of {options.time_budget_s:g} s ended after {attempt} LM call(s)"
                         break
                     # Shorten the closest acceptable proposal again (the 135M model takes small
@@ -466,6 +410,22 @@ class SentenceFitter:
             step = min(viable, key=lambda c: (current_sim - c.similarity) / (current_estimate - c.estimate))
             current, current_sim, current_estimate = step.text, step.similarity, step.estimate
 
+    def _replan(self, source: str, pool: dict[str, Candidate], analysis: Analysis, options: FitOptions,
+                add: Callable[[Sequence[tuple[str, str]]], None]) -> None:
+        """When the deletion plan's fitting steps were all refused, plan again without the cut
+        that first made a step fail (twice at most): a cheaper way round it may still fit."""
+        skip: list[Cut] = []
+        for _ in range(2):
+            if self._good_enough(pool.values(), options):
+                return
+            refused = [c for c in pool.values() if c.method.startswith("parse") and not c.acceptable]
+            first = min(refused, key=lambda c: -c.estimate, default=None)  # the earliest step refused
+            cut = analysis.culprit(first.text) if first is not None else None
+            if cut is None or cut in skip:
+                return
+            skip.append(cut)
+            add(analysis.deletions(source, max_steps=options.prune_steps, without=skip))
+
     @staticmethod
     def _settle(pool: dict[str, Candidate], analysis: Analysis) -> None:
         """Re-parse the best acceptable candidates (a few at a time, best first) until the best
@@ -500,12 +460,24 @@ class SentenceFitter:
             return True
         return not good_enough and normalize_language(options.language) in options.lm_languages
 
+    def _lm_in_time(self, left: float, options: FitOptions, *, probe: bool = True) -> bool:
+        """Whether an LM call can finish in the time left: it needs what recent calls took (a
+        loaded machine makes them slow); every eighth refusal starts one anyway, to measure."""
+        if left == float("inf") or left >= max(options.lm_min_s, self._lm_seconds):
+            return True
+        self._lm_skips += 1
+        if probe and left >= options.lm_min_s and self._lm_skips >= 8:
+            self._lm_skips = 0
+            return True
+        return False
+
     def _lm_candidates(
         self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0, *, deadline: float | None = None,
     ) -> list[tuple[str, str]]:
         assert self.lm is not None
         current = slot.measure(source).estimate
         ratio = slot.limit / current if current > 0 else 1.0
+        started = time.monotonic()
         try:
             # Asking for fewer words than the slot allows: the model overshoots what it is asked.
             proposals = self.lm.shorten([source], target_ratio=ratio * 0.75,
@@ -514,6 +486,10 @@ class SentenceFitter:
         except Exception:  # the LM is an optional helper; rules and trims still give an answer
             log.exception("LM shortening failed; continuing with rule candidates")
             return []
+        took = time.monotonic() - started
+        if deadline is not None and time.monotonic() >= deadline:
+            took *= 1.5  # stopped at the deadline: a whole call takes longer than that
+        self._lm_seconds = took if not self._lm_seconds else 0.7 * self._lm_seconds + 0.3 * took
         out: list[tuple[str, str]] = []
         reading = options.mode == "reading"
         for proposal in dict.fromkeys(tidy(p) for p in proposals):

@@ -38,7 +38,9 @@ _RULES: list[tuple[str, Replacement]] = [
     (r",?\s*\b(?:just )?as (?:we|I|you)(?:'ve| have)? (?:discussed|saw|seen|said|mentioned|talked about|covered|did|learned|noted|described)"
      r"(?: (?:it|this|that|before|earlier|already|previously|last time|last week|a moment ago|a while ago|in the (?:previous|last|first|earlier) "
      r"(?:lecture|video|lesson|class|chapter|section|week)|in lecture \w+|in week \w+))*\s*(?=[,.;!?]|$),?", ""),
-    (r"\b(?:and )?it turns out(?: that)?,?\s*", ""),
+    (r"\b(?:and )?(?:it )?turns out(?! to\b)(?: that)?,?\s*", ""),
+    (r"^(?:for example|for instance|by the way|first of all),\s*", ""),
+    (r"\b(let's|let me|we'll|I'll) take a (?:moment|second|minute) and\b", lambda m: m.group(1)),
     (r"\blong story short,?\s*", ""),
     (r"\bwhat (?:we're|we are) (?:going to|gonna) (?:do|be doing|look at)(?: now| today| here| next)? is(?: to)?\b", "we'll"),
     (r"\bwhat (?:I'm|I am) (?:going to|gonna) (?:do|be doing)(?: now| today| here| next)? is(?: to)?\b", "I'll"),

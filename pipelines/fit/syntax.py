@@ -152,7 +152,7 @@ def _kind(tok: Token, root: Token) -> str | None:
     if tok.whitespace_ == "" and tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].text == "-":
         return None  # "so-called": half of a hyphenated word
     if dep == "advmod":
-        if head.tag_ in {"JJR", "RBR"} or sum(1 for _ in tok.subtree) > 2:
+        if head.tag_ in {"JJR", "RBR"} or tok.tag_ in {"JJR", "RBR", "JJS", "RBS"} or sum(1 for _ in tok.subtree) > 2:
             return None  # "that much higher": the degree belongs to the comparison
         if lower == "here" and head.lemma_ == "be":
             return None  # "here's what ...": "here" stands where the subject would
@@ -287,14 +287,15 @@ def plan(text: str, cuts: Sequence[Cut], *, max_steps: int = 8, max_cost: float 
     return out
 
 
-_STRANDED = re.compile(r"\b(?:the|a|an|of|to|in|on|at|for|with|by|from|and|or|is|are|its|their|your|my|our)\s*[,;]"
-                       r"|,\s*[,.;:!?]|^\W", re.IGNORECASE)
+# A comma right after an article, a possessive or "of" (or a doubled one) is left by a deletion
+# inside a noun phrase; a stranded "is," or "on," can be right in speech ("whatever c0 is, so").
+_STRANDED = re.compile(r"\b(?:the|a|an|of|its|their|your|my|our|his|her)\s*[,;]|,\s*[,.;:!?]|^\W", re.IGNORECASE)
 
 
 def sentence_problem(doc: Doc | Span) -> str:
-    """Why a parse is not one full sentence ("" when it is): no finite verb at the root, a
-    subordinate clause with no main clause, no subject (unless imperative), a dangling last word,
-    a comma stranded after an article or a preposition."""
+    """Why a parse is not one full sentence ("" when it is): no verb at the root, a subordinate
+    clause with no main clause, a finite verb first with no subject (not a question), a dangling
+    article or conjunction at the end, a comma stranded after an article or "of"."""
     sents = list(doc.sents) if hasattr(doc, "sents") else [doc]
     text = doc.text.strip()
     if not text:
@@ -313,13 +314,10 @@ def sentence_problem(doc: Doc | Span) -> str:
         if any(c.dep_ == "mark" and c.lower_ not in {"that"} for c in root.children) and sent.start == root.sent.start:
             return f"a subordinate clause with no main clause ({next(c.text for c in root.children if c.dep_ == 'mark')!r})"
         subject = any(c.dep_ in {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"} for c in root.children)
-        imperative = root.tag_ == "VB" and root.i == words[0].i
-        question = text.endswith("?")
-        if not subject and not imperative and not question and root.tag_ not in {"VB"}:
-            return "no subject"
+        if not subject and root.i == words[0].i and root.tag_ in {"VBZ", "VBD", "VBP", "MD"} and not text.endswith("?"):
+            return "no subject"  # "Turns out ...", "Is a whole bunch of ..." (an imperative is VB)
         last = words[-1]
-        dangling = last.pos_ in {"DET", "CCONJ", "SCONJ"} or (last.dep_ == "prep" and not any(True for _ in last.children))
-        if dangling and last.dep_ != "prt":
+        if last.pos_ in {"DET", "CCONJ"} and last.dep_ != "prt":
             return f"ends on {last.text!r}"
     return ""
 

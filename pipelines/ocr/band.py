@@ -57,7 +57,7 @@ class BandOptions:
     static_share: float = 0.8
     max_other_lines: int = 4
     min_centre: float = 0.5
-    min_texts: int = 2
+    min_texts: int = 1
 
 
 @dataclass(frozen=True)

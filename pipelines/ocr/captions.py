@@ -30,7 +30,7 @@ import numpy as np
 
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, BandSearch, StaticText, band_pixels, find_band
-from pipelines.ocr.engines import OcrEngine, Reading, read_region
+from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox, open_video
 from pipelines.ocr.tracking import normalise_text, overlap, similarity
 
@@ -93,12 +93,14 @@ class CaptionOptions:
 
 @dataclass(frozen=True)
 class CaptionCue:
-    """One burned-in caption: its time span (seconds), lines top to bottom, confidence (0-1)."""
+    """One burned-in caption: its time span (seconds), lines top to bottom, confidence (0-1),
+    and its readings' flags (``script-uncertain``: see ``pipelines.ocr.scripts``)."""
 
     start: float
     end: float
     lines: tuple[str, ...]
     confidence: float
+    flags: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -208,6 +210,7 @@ class _Span:
     end: float
     lines: tuple[str, ...]
     confidence: float
+    flags: tuple[str, ...] = ()
 
 
 def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
@@ -281,7 +284,7 @@ class _Extractor:
     line: float
     half_width: float
     static_px: list[PixelBox] = field(default_factory=list)
-    cache: list[tuple[np.ndarray, list[tuple[str, float]]]] = field(default_factory=list)
+    cache: list[tuple[np.ndarray, list[tuple[str, float, tuple[str, ...]]]]] = field(default_factory=list)
     spans: list[_Span] = field(default_factory=list)
     window: _Window | None = None
     stretch: _Stretch | None = None
@@ -346,7 +349,7 @@ class _Extractor:
                               interpolation=cv2.INTER_AREA)
         return crop
 
-    def read(self, stretch: _Stretch) -> list[tuple[str, float]]:
+    def read(self, stretch: _Stretch) -> list[tuple[str, float, tuple[str, ...]]]:
         """The lines of a stretch's caption; a layer read before gives its reading again."""
         if stretch.count < self.options.min_layer * stretch.mask.size:
             return []
@@ -354,8 +357,9 @@ class _Extractor:
             if mask.shape == stretch.mask.shape and not self.changed(mask, stretch.mask):
                 return lines
         self.ocred += 1
-        h, w = stretch.crop.shape[:2]
-        readings = [r for r in read_region(stretch.crop, (0, 0, w, h), self.engine) if any(ch.isalnum() for ch in r.text) and r.confidence >= self.options.min_confidence]
+        # The band crop as it is: a replicated border (``read_region``) smears a letter at the
+        # edge of the detector's box into it ("'m" for "I'm").
+        readings = [r for r in self.engine.read(stretch.crop) if any(ch.isalnum() for ch in r.text) and r.confidence >= self.options.min_confidence]
         w, h = self.size
         x0, y0 = self.box[:2]
         kept: list[Reading] = []
@@ -367,9 +371,10 @@ class _Extractor:
             if nbox[2] < 0.5 - self.half_width or nbox[0] > 0.5 + self.half_width:
                 continue
             kept.append(r)
-        lines = caption_lines(kept)
-        self.cache.append((stretch.mask, lines))
-        return lines
+        flags = tuple(sorted({f for r in kept for f in r.flags}))
+        read = [(t, c, flags) for t, c in caption_lines(kept)]
+        self.cache.append((stretch.mask, read))
+        return read
 
     def close(self, stretch: _Stretch, end_frame: int) -> None:
         start, end = stretch.first / self.fps, end_frame / self.fps
@@ -377,7 +382,8 @@ class _Extractor:
             return
         lines = self.read(stretch)
         if lines:
-            self.spans.append(_Span(start, end, tuple(t for t, _ in lines), min(c for _, c in lines)))
+            self.spans.append(_Span(start, end, tuple(t for t, _, _ in lines), min(c for _, c, _ in lines),
+                                    lines[0][2]))
 
 
 def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float = 0.4) -> list[CaptionCue]:
@@ -387,6 +393,7 @@ def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float =
     caption joins it when its reading is a looser match or a fuzzy part of the caption's.
     """
     cues: list[tuple[float, float, dict[tuple[str, ...], float], float]] = []
+    flags: dict[tuple[str, ...], tuple[str, ...]] = {s.lines: s.flags for s in spans}
     for s in sorted(spans, key=lambda s: s.start):
         text = " ".join(s.lines)
         if cues:
@@ -402,7 +409,7 @@ def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float =
     out = []
     for start, end, held, conf in cues:
         best = max(held, key=lambda k: held[k])
-        out.append(CaptionCue(round(start, 3), round(end, 3), best, round(conf, 4)))
+        out.append(CaptionCue(round(start, 3), round(end, 3), best, round(conf, 4), flags.get(best, ())))
     return out
 
 

@@ -41,11 +41,15 @@ ENGINE_MODELS = {"rapidocr": "ppocrv5", "easyocr": "easyocr-en"}
 
 @dataclass(frozen=True)
 class Reading:
-    """One line of text an engine read: axis-aligned pixel box, text, confidence (0-1)."""
+    """One line of text an engine read: axis-aligned pixel box, text, confidence (0-1), the
+    script its letters are in (when known) and flags (``script-uncertain``: maybe another
+    script read as look-alikes, see ``pipelines.ocr.scripts``)."""
 
     box: PixelBox
     text: str
     confidence: float
+    script: str = ""
+    flags: tuple[str, ...] = ()
 
 
 class OcrEngine(Protocol):

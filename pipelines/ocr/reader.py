@@ -47,6 +47,7 @@ from pipelines.ocr.frames import (
     open_video,
     sample_frames,
 )
+from pipelines.ocr.scripts import LANGUAGE_PACKS, missing_pack_message
 from pipelines.ocr.tracking import (
     Box,
     Detection,
@@ -126,6 +127,11 @@ def check_languages(engine: str, languages: tuple[str, ...]) -> None:
     if not languages:
         raise OptionsError("languages must name at least one language, e.g. ('en',).")
     covered = ENGINE_LANGUAGES[engine]
+    if engine == "rapidocr":  # other scripts through Tesseract's packs (pipelines.ocr.scripts)
+        packs = [message for lang in languages if (message := missing_pack_message(lang))]
+        if packs:
+            raise UnsupportedLanguageError("; ".join(packs) + ".")
+        covered = covered | {lang.lower() for lang in languages if lang.lower() in LANGUAGE_PACKS}
     missing = [lang for lang in languages if lang.lower() not in covered]
     if missing:
         others = [name for name, langs in ENGINE_LANGUAGES.items()

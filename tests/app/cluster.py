@@ -3,6 +3,7 @@ database, a Redis namespace of its own, ``lessonlens worker`` processes and the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.app.server_proc import ROOT, ServerProcess, wait_for
 
@@ -176,3 +178,72 @@ class WorkerProcess:
         """Ids of the jobs this worker started (from its log)."""
         return [line.split(": started")[0].rsplit(" ", 1)[-1] for line in self.log().splitlines()
                 if ": started (attempt" in line]
+
+
+class BrokerProxy:
+    """A TCP forwarder on a loopback port of its own in front of Redis: ``down()`` closes it and
+    every connection through it (the broker is unreachable, for this setup only: the shared Redis
+    other tests use keeps running), ``up()`` listens again on the same port."""
+
+    def __init__(self, target: str = REDIS_URL) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self._server: Any = None
+        self._sockets: list[Any] = []
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def up(self) -> None:
+        import socket
+        import socketserver
+        import threading
+
+        proxy = self
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                upstream = socket.create_connection(proxy._target)
+                proxy._sockets += [self.request, upstream]
+
+                def pump(src: Any, dst: Any) -> None:
+                    try:
+                        while data := src.recv(65536):
+                            dst.sendall(data)
+                    except OSError:
+                        pass
+                    finally:
+                        for s in (src, dst):
+                            with contextlib.suppress(OSError):
+                                s.shutdown(socket.SHUT_RDWR)
+
+                t = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
+                t.start()
+                pump(self.request, upstream)
+                t.join()
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Pipe)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        import socket
+
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for s in self._sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
+        self._sockets.clear()

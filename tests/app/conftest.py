@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.app.cluster import Cluster, redis_namespace, throwaway_database, unreachable
 from tests.app.server_proc import ServerProcess
 
 
@@ -49,3 +51,35 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server in started:
         server.stop()
+
+
+# ---------------------------------------------------------------- the distributed setup
+
+SECRET = "dist-secret"
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run, dropped at the end."""
+    reason = unreachable()
+    if reason:
+        if os.environ.get("CI") or os.environ.get("LESSONLENS_TEST_SERVICES") == "required":
+            pytest.fail(f"{reason}: in CI the distributed tests must run (.ci/run starts the services)")
+        pytest.skip(f"{reason}; start it to run the distributed tests")
+    with throwaway_database() as url:
+        yield url
+
+
+@pytest.fixture
+def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Settings for an API and workers sharing only Redis, Postgres and ``tmp_path/shared``."""
+    with redis_namespace() as (broker_url, prefix):
+        c = Cluster(database_url, broker_url, prefix, tmp_path / "shared",
+                    env={"webhook_secret": SECRET, "allow_private_urls": "true", "webhook_backoff_s": "0.2",
+                         "celery_restore_interval_s": "1", "celery_visibility_timeout_s": "60",
+                         # a dead worker's job is reaped within seconds, not at the visibility timeout
+                         "lease_s": "8", "upkeep_every_s": "0.5"})
+        try:
+            yield c
+        finally:
+            c.stop()

@@ -142,3 +142,22 @@ def test_any_stage_option_is_set_and_checked_through_the_registry(samples: Path,
     assert not (tmp_path / "o").exists()
     help_text = run("process", "--help", model_dir=model_dir).stdout
     assert all(name in help_text for name in ("subtitles", "ocr", "classify", "fit"))
+
+
+@pytest.mark.slow
+def test_process_hardsubs_writes_the_burned_in_captions(tmp_path: Path, model_dir: Path) -> None:
+    from bench.caption_clips import Caption, make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", (Caption(0.5, 2.5, ("Open the settings page",)),
+                                             Caption(3.0, 5.0, ("Choose a new password",), "box")))
+    proc = run("process", str(clip), "--out", str(tmp_path / "o"), "--stages", "ocr", "--hardsubs", "on",
+               model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    cues = pysubs2.load(str(tmp_path / "o" / "hardsubs.srt"))
+    assert [c.plaintext for c in cues] == ["Open the settings page", "Choose a new password"]
+    assert abs(cues[0].start - 500) <= 200 and abs(cues[1].end - 5000) <= 200
+    doc = json.loads((tmp_path / "o" / "ocr.json").read_text())
+    assert doc["hardsubs"]["band_source"] == "auto" and len(doc["hardsubs"]["cues"]) == 2
+    proc = run("process", str(clip), "--out", str(tmp_path / "off"), "--stages", "ocr", "--hardsubs", "off",
+               model_dir=model_dir)
+    assert proc.returncode == 0 and not (tmp_path / "off" / "hardsubs.srt").exists()

@@ -375,3 +375,59 @@ def test_recovery_requeues_then_fails_and_announces_the_end(store: SqlJobStore) 
     assert [j.id for j in webhooks.jobs] == [job.id]  # the ended job went through ``finished``
     assert lifecycle.recover(SERVER_STOPPED) == []
     assert store.queued_ids() == [other.id]
+
+
+# ---------------------------------------------------------------- upkeep: reaper and outbox (issue 18)
+
+
+def _queued_job(store: JobStore, webhook_url: str | None = None) -> Job:
+    job = Job(id=new_job_id(), owner="k", source=Source("path", "/in/a.mp4"), stages=("subtitles",),
+              options={}, webhook_url=webhook_url)
+    return store.create(job)[0]
+
+
+def test_upkeep_keeps_jobs_in_the_outbox_while_the_broker_is_down(store: SqlJobStore) -> None:
+    from app.lifecycle import Upkeep
+
+    sent: list[str] = []
+    broker_up = False
+
+    def publish(job: Job) -> None:
+        if not broker_up:
+            raise ConnectionRefusedError("broker down")
+        sent.append(job.id)
+
+    upkeep = Upkeep(store, _lifecycle(store), publish)
+    jobs = [_queued_job(store) for _ in range(3)]
+    assert upkeep.run_once() == 0 and upkeep.broker_error == "ConnectionRefusedError: broker down"
+    assert len(store.unpublished()) == 3
+    broker_up = True
+    assert upkeep.run_once() == 3 and upkeep.broker_error is None
+    assert sent == [j.id for j in jobs] and store.unpublished() == []
+    assert upkeep.run_once() == 0  # sent once
+
+
+def test_upkeep_reaps_a_dead_workers_job_counting_the_attempt_and_honouring_cancel(store: SqlJobStore) -> None:
+    """Defect 2: a dead worker's job stayed running for the visibility timeout (12 h); cancel did
+    nothing. Now its lapsed lease queues it again (attempt counted) or, cancel asked, ends it."""
+    import time
+
+    from app.lifecycle import Upkeep
+    from app.store import Lease
+
+    announced = Announced()
+    lifecycle = _lifecycle(store, announced, max_attempts=2)
+    retried, cancelled = _queued_job(store), _queued_job(store, "http://127.0.0.1:9/hook")
+    for job in (retried, cancelled):
+        store.mark_published(job.id)
+        store.claim(job.id, Lease("dead", ttl_s=0.01))
+    store.request_cancel(cancelled.id)
+    sent: list[str] = []
+    time.sleep(0.05)
+    Upkeep(store, lifecycle, lambda job: sent.append(job.id)).run_once()
+    again, ended = store.get(retried.id), store.get(cancelled.id)
+    assert again is not None and again.status == JobStatus.QUEUED and again.attempts == 1
+    assert "stopped renewing its lease" in (again.error or "")
+    assert ended is not None and ended.status == JobStatus.CANCELLED
+    assert sent == [retried.id]  # queued again with a new message
+    assert [j.id for j in announced.jobs] == [cancelled.id]  # its end announced (webhook)

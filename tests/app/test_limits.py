@@ -181,3 +181,63 @@ def test_a_body_that_stops_arriving_ends_with_408(slow_server: ServerProcess) ->
         sock.sendall(b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 100\r\n\r\n{\"sou")
         assert sock.recv(65536).startswith(b"HTTP/1.1 408")
+
+
+# ---------------------------------------------------------------- property: any JSON, any route
+
+
+def _json_values() -> Any:
+    from hypothesis import strategies as st
+
+    scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
+               | st.text() | st.sampled_from(["\ud800", "\u202e", "😀" * 50, "x" * 70_000]))
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
+                        | st.dictionaries(st.text(max_size=10), inner, max_size=5), max_leaves=30)
+
+
+def _documents() -> Any:
+    """JSON text: random values (NaN and Infinity literals included), with the keys the routes
+    know mixed in, nested to any depth (up to 20,000), or large (a few MB)."""
+    from hypothesis import strategies as st
+
+    values = _json_values()
+    keyed = st.fixed_dictionaries({}, optional={
+        k: values for k in ("source", "stages", "options", "metadata", "webhook_url", "folder")})
+    objects = (keyed | values).map(lambda v: json.dumps(v, allow_nan=True))
+    deep = st.integers(0, 20_000).map(lambda n: '{"source": "a", "metadata": ' + "[" * n + "]" * n + "}")
+    huge = st.integers(1, 4).map(lambda mb: json.dumps({"source": "a", "options": {
+        "subtitles": {"hotwords": "w " * (mb * 500_000)}}}))
+    return objects | deep | huge
+
+
+def test_any_json_to_any_route_gets_no_5xx_and_leaves_nothing(tmp_path: Path) -> None:
+    """Issue 18: random JSON (NaN, deep, huge, unicode) to every route taking a body, as a JSON
+    body and as multipart form fields; never a 5xx, and nothing is stored (no allowed roots, so
+    no submission can be valid)."""
+    from hypothesis import HealthCheck, given, settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        tone = b"not media"
+
+        @settings(max_examples=120, deadline=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        @given(doc=_documents(), route=st_routes())
+        def check(doc: str, route: str) -> None:
+            if route == "form":
+                r = c.post("/v1/jobs", files={"file": ("a.mp4", tone, "video/mp4")},
+                           data={"options": doc, "metadata": doc, "stages": doc})
+            else:
+                r = c.post(route, content=doc, headers={"Content-Type": "application/json"})
+            assert r.status_code < 500, (route, doc[:200], r.text[:500])
+            assert r.status_code >= 400, (route, doc[:200], r.text[:500])
+
+        check()
+        _nothing_stored(c, tmp_path / "data")
+        assert c.get("/healthz").status_code == 200
+
+
+def st_routes() -> Any:
+    from hypothesis import strategies as st
+
+    return st.sampled_from(["/v1/jobs", "/v1/batches", "/v1/classify", "/v1/fit", "form"])

@@ -30,7 +30,7 @@ def test_upgrade_creates_the_store_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     upgrade(url)
     revision, diff = _revision_and_diff(url)
-    assert revision == "0002" and diff == []
+    assert revision == HEAD and diff == []
     store = SqlJobStore(url, create=False)
     job = Job(id=new_job_id(), owner="o", source=Source("path", "/x.mp4"), stages=("subtitles",), options={})
     store.create(job)
@@ -48,7 +48,7 @@ def test_upgrade_adopts_a_database_the_store_created(tmp_path: Path) -> None:
     upgrade(url)
     upgrade(url)
     revision, diff = _revision_and_diff(url)
-    assert revision == "0002" and diff == []
+    assert revision == HEAD and diff == []
     engine = create_engine(url)
     assert "alembic_version" in inspect(engine).get_table_names()
     engine.dispose()

@@ -267,3 +267,73 @@ def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     finally:
         store.close()
     assert not (tmp_path / "jobs.db-wal").exists() or (tmp_path / "jobs.db-wal").stat().st_size == 0
+
+
+# ---------------------------------------------------------------- issue 18: leases, fencing, outbox
+
+
+def _requeue_decision(job: Job) -> Job:
+    return job.with_changes(status=JobStatus.QUEUED, error="lease lapsed", started_at=None)
+
+
+def test_a_reaped_workers_writes_are_refused_so_the_job_ends_once(store: SqlJobStore) -> None:
+    """Defect 3: a second worker took a job over while the first still ran and both finished it.
+    Now the first one's lease lapses, the job is reaped and claimed again under a new lease, and
+    every write of the first (stages, finish, requeue, renew) is refused."""
+    from app.store import Lease
+
+    job = store.create(make_job())[0]
+    slow = Lease("slow-worker", ttl_s=0.01)
+    assert store.claim(job.id, slow) is not None
+    assert store.renew(job.id, slow)
+    states = {"subtitles": StageState(StageStatus.RUNNING, 0.5)}
+    import time
+
+    time.sleep(0.05)  # the lease lapses: no renewal came (the worker froze)
+    reaped = store.reap(_requeue_decision)
+    assert [j.id for j in reaped] == [job.id] and reaped[0].status == JobStatus.QUEUED
+    assert store.reap(_requeue_decision) == []  # reaped once
+    fresh = Lease("fresh-worker", ttl_s=60)
+    again = store.claim(job.id, fresh)
+    assert again is not None and again.attempts == 2
+    assert not store.renew(job.id, slow)
+    assert not store.put_stages(job.id, states, lease=slow)
+    assert store.finish(job.id, JobStatus.SUCCEEDED, lease=slow) is None  # fenced
+    store.requeue(job.id, count_attempt=False, lease=slow)
+    assert store.get(job.id).status == JobStatus.RUNNING  # type: ignore[union-attr]
+    assert store.put_stages(job.id, states, lease=fresh)
+    done = store.finish(job.id, JobStatus.SUCCEEDED, lease=fresh)
+    assert done is not None and done.status == JobStatus.SUCCEEDED
+    assert store.finish(job.id, JobStatus.SUCCEEDED, lease=fresh) is None  # and only once
+
+
+def test_a_renewed_lease_is_not_reaped(store: SqlJobStore) -> None:
+    from app.store import Lease
+
+    job = store.create(make_job())[0]
+    lease = Lease("w", ttl_s=30)
+    store.claim(job.id, lease)
+    assert store.reap(_requeue_decision) == []
+    import time
+
+    assert store.reap(_requeue_decision, now=time.time() + 29) == []
+    assert [j.id for j in store.reap(_requeue_decision, now=time.time() + 31)] == [job.id]
+
+
+def test_the_outbox_holds_every_created_job_until_published(store: SqlJobStore) -> None:
+    """Defect 1: the publish happened after the 201 and was lost with the process. Now the job
+    row carries its "to publish" mark from the same transaction until a publisher confirms."""
+    from app.store import Lease
+
+    first, second = store.create(make_job())[0], store.create(make_job())[0]
+    assert [j.id for j in store.unpublished()] == [first.id, second.id]
+    store.mark_published(first.id)
+    assert [j.id for j in store.unpublished()] == [second.id]
+    lease = Lease("w", ttl_s=0.01)
+    store.claim(second.id, lease)
+    assert store.unpublished() == []  # running: nothing to send
+    import time
+
+    time.sleep(0.05)
+    store.reap(_requeue_decision)
+    assert [j.id for j in store.unpublished()] == [second.id]  # queued again: sent again

@@ -1,9 +1,11 @@
-"""The Celery worker's tasks on a real SQLite store and a memory broker: a redelivered job whose
-worker was lost, and the job and batch webhooks as tasks against a real local receiver. The full
-path over Redis and PostgreSQL with a real SIGKILL is in test_distributed.py."""
+"""The Celery worker's tasks on a real SQLite store and a memory broker: a redelivered message, a job
+whose worker was lost (its lease lapsed), and the job and batch webhooks as tasks against a real
+local receiver. The full path over Redis and PostgreSQL with a real SIGKILL is in
+test_distributed.py and test_chaos.py."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,11 +15,11 @@ import pytest
 from celery import Celery, Task
 from pydantic import SecretStr
 
-from app.celery.config import BATCH_WEBHOOK_TASK, WEBHOOK_TASK, CelerySettings
+from app.celery.config import BATCH_WEBHOOK_TASK, RUN_JOB_TASK, WEBHOOK_TASK, CelerySettings
 from app.celery.worker import Worker
 from app.jobs import Batch, Job, JobStatus, Source, WebhookState, new_batch_id, new_job_id
 from app.settings import Settings
-from app.store import JobStore
+from app.store import JobStore, Lease
 from tests.app.receiver import Receiver
 
 SECRET = "worker-secret"
@@ -33,7 +35,8 @@ def sent() -> list[dict[str, Any]]:
 def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: list[dict[str, Any]]) -> Iterator[Worker]:
     """A worker on a memory broker whose sent tasks are recorded in ``sent``."""
     settings = Settings(data_dir=tmp_path, max_attempts=2, broker_url="memory://", webhook_secret=SecretStr(SECRET),
-                        allow_private_urls=True, webhook_tries=3, webhook_backoff_s=0.5, webhook_timeout_s=5)
+                        allow_private_urls=True, webhook_tries=3, webhook_backoff_s=0.5, webhook_timeout_s=5,
+                        upkeep_every_s=3600)  # the tests run the upkeep's rounds themselves
     worker = Worker(Celery("t", broker="memory://", set_as_current=False), settings,
                     CelerySettings(preload_models=False))
     worker.migrate()
@@ -58,12 +61,12 @@ def _job(store: JobStore, **fields: Any) -> Job:
     return job
 
 
-def _running_job(store: JobStore, extra_attempts: int = 0, cancel: bool = False) -> str:
+def _running_job(store: JobStore, extra_attempts: int = 0, cancel: bool = False, lease_s: float = 60) -> str:
     job = _job(store)
-    assert store.claim(job.id) is not None  # a worker took it, then died
+    assert store.claim(job.id, Lease("w", ttl_s=lease_s)) is not None  # a worker took it (then died?)
     for _ in range(extra_attempts):
         store.requeue(job.id, count_attempt=True)
-        assert store.claim(job.id) is not None
+        assert store.claim(job.id, Lease("w", ttl_s=lease_s)) is not None
     if cancel:
         store.request_cancel(job.id)
     return job.id
@@ -98,22 +101,47 @@ def test_a_first_delivery_of_a_running_job_leaves_it_alone(worker: Worker) -> No
     assert job is not None and job.status == JobStatus.RUNNING and job.attempts == 1
 
 
-def test_a_redelivered_job_out_of_attempts_fails_with_the_reason(worker: Worker) -> None:
+def test_a_redelivered_message_does_not_take_a_live_workers_job_over(worker: Worker) -> None:
+    """Issue 18, defect 3: a redelivery (visibility timeout) is no sign the worker died; its lease is."""
     store = _store(worker)
-    job_id = _running_job(store, extra_attempts=1)  # attempt 2 of 2 was running
-    assert worker.run(_task(redelivered=True), job_id) == "not runnable (failed)"
+    job_id = _running_job(store)
+    assert worker.run(_task(redelivered=True), job_id) == "not runnable (running)"
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.RUNNING and job.attempts == 1
+
+
+def _lapse(worker: Worker) -> None:
+    time.sleep(0.05)  # the dead worker's 10 ms lease runs out
+    worker.process().upkeep.run_once()
+
+
+def test_a_dead_workers_job_out_of_attempts_fails_with_the_reason(worker: Worker) -> None:
+    store = _store(worker)
+    job_id = _running_job(store, extra_attempts=1, lease_s=0.01)  # attempt 2 of 2 was running
+    _lapse(worker)
     job = store.get(job_id)
     assert job is not None and job.status == JobStatus.FAILED and job.attempts == 2
     assert job.error is not None and "LESSONLENS_MAX_ATTEMPTS=2" in job.error
 
 
-def test_a_redelivered_job_whose_cancel_was_asked_ends_cancelled(worker: Worker) -> None:
+def test_a_dead_workers_job_whose_cancel_was_asked_ends_cancelled(worker: Worker, sent: list[dict[str, Any]]) -> None:
     store = _store(worker)
-    job_id = _running_job(store, cancel=True)
-    assert worker.run(_task(redelivered=True), job_id) == "not runnable (cancelled)"
+    job_id = _running_job(store, cancel=True, lease_s=0.01)
+    _lapse(worker)
     job = store.get(job_id)
     assert job is not None and job.status == JobStatus.CANCELLED
     assert job.error == "cancelled by request (its worker was lost)"
+    assert worker.run(_task(redelivered=True), job_id) == "not runnable (cancelled)"
+
+
+def test_a_dead_workers_job_is_sent_again_with_its_attempt_counted(worker: Worker,
+                                                                   sent: list[dict[str, Any]]) -> None:
+    store = _store(worker)
+    job_id = _running_job(store, lease_s=0.01)
+    _lapse(worker)
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.QUEUED and job.attempts == 1
+    assert [t["args"] for t in sent if t["name"] == RUN_JOB_TASK] == [[job_id]]
 
 
 # ---------------------------------------------------------------- webhooks as tasks

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,9 +16,10 @@ import numpy as np
 import pytest
 
 from pipelines.exceptions import OptionsError, UnsupportedLanguageError
+from pipelines.fit.candidates import Candidate, lossless, rank, word_change
 from pipelines.fit.estimates import speaking_estimate
 from pipelines.fit.lm_prompt import clean_output
-from pipelines.fit.sentence import Candidate, FitOptions, SentenceFitter, lossless, rank, word_change
+from pipelines.fit.sentence import FitOptions, SentenceFitter
 from pipelines.reading import reading_chars
 
 STOPWORDS = set(
@@ -55,12 +57,14 @@ class ScriptedLM:
         self.proposals = proposals
         self.fail = fail
         self.calls: list[tuple[list[str], float, int]] = []
+        self.deadlines: list[float | None] = []
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
         attempt: int = 0, deadline: float | None = None,
     ) -> list[str]:
         self.calls.append((list(sources), target_ratio, sampled))
+        self.deadlines.append(deadline)
         if self.fail:
             raise RuntimeError("model crashed")
         return list(self.proposals)
@@ -394,3 +398,36 @@ def test_the_deletion_search_never_goes_below_the_early_accept_similarity() -> N
     assert any(c.method == "prune" for c in result.candidates)  # the search ran
     assert result.method != "prune" or result.similarity >= 0.8
     assert len(lm.calls) >= 1  # nothing fitted well enough, so the LM was asked
+
+
+def test_the_lm_gets_the_budgets_deadline_and_is_skipped_when_it_cannot_finish_in_time() -> None:
+    lm = ScriptedLM(["The compiler reads every source file and translates each statement."])
+    fitter = SentenceFitter(BagOfWords(), lm)
+    before = time.monotonic()
+    result = fitter.fit(PLAIN, FitOptions(max_chars=70, lm="always", time_budget_s=0.5))
+    assert lm.calls and all(d is not None and before < d <= before + 0.5 + 0.01 for d in lm.deadlines)
+    assert result.note == "" and result.fits
+
+    # A machine so loaded that an LM call takes 5 s: with 0.5 s the LM is not started, and
+    # the result says why; without a budget it runs.
+    lm = ScriptedLM(["The compiler reads every source file and translates each statement."])
+    fitter = SentenceFitter(BagOfWords(), lm)
+    fitter._lm_seconds = 5.0
+    result = fitter.fit(PLAIN, FitOptions(max_chars=70, lm="always", time_budget_s=0.5))
+    assert lm.calls == [] and "too little left for the LM" in result.note
+    result = fitter.fit(PLAIN, FitOptions(max_chars=70, lm="always", time_budget_s=None))
+    assert len(lm.calls) == 1 and lm.deadlines == [None] and result.note == ""
+
+
+def test_the_meaning_guard_lists_its_rejections_with_the_reason() -> None:
+    text = "The server does not restart when 3 workers fail at night."
+    right = "The server does not restart when 3 workers fail."
+    lm = ScriptedLM(["The server restarts when 3 workers fail.", "The server does not restart when workers fail.",
+                     "The server does not restart when 3 busy workers fail quickly.", right])
+    result = SentenceFitter(BagOfWords(), lm).fit(
+        text, FitOptions(max_chars=len(right), lm="always", prune_steps=0, time_budget_s=None))
+    notes = {c.text: c.note for c in result.candidates}
+    assert notes["The server restarts when 3 workers fail."] == "drops a negation"
+    assert notes["The server does not restart when workers fail."].startswith("drops or changes a number")
+    assert notes["The server does not restart when 3 busy workers fail quickly."].startswith("adds words the original does not say")
+    assert result.fits and result.text == right

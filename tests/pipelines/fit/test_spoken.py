@@ -22,6 +22,8 @@ from pipelines.fit.spoken import spoken_cuts, strip_openers
         ("I think the answer is basically 42.", "The answer is 42."),
         ("As I said earlier, the array is pretty big.", "The array is big."),
         ("This turns out to be helpful.", "This is helpful."),
+        ("Well, turns out there's one other piece of syntax.", "There's one other piece of syntax."),
+        ("For example, let's take a moment and try to visualize it.", "Let's try to visualize it."),
         ("If the vectors just so happen to be eigenvectors, it works.", "If the vectors are eigenvectors, it works."),
         ("We store a whole bunch of bytes inside of memory.", "We store lots of bytes inside memory."),
     ],

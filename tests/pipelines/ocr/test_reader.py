@@ -41,14 +41,20 @@ def shared(relative: str) -> Path:
 # ---------------------------------------------------------------- options (fast)
 
 
-def test_uncovered_language_is_a_clear_error() -> None:
-    with pytest.raises(UnsupportedLanguageError, match=r"'rapidocr' cannot read ko offline; it covers .*en"):
+def test_uncovered_language_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Korean and Russian are read through Tesseract's packs: refused, naming the package, without them.
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng"}))
+    with pytest.raises(UnsupportedLanguageError, match=r"ko needs Tesseract's 'kor' pack.*tesseract-ocr-kor"):
         OcrOptions(languages=("en", "ko"))
     with pytest.raises(UnsupportedLanguageError, match=r"'easyocr' cannot read zh.*Engine 'rapidocr' covers it"):
         OcrOptions(engine="easyocr", languages=("zh",))
     with pytest.raises(UnsupportedLanguageError, match="ru"):
         OcrOptions(languages=("ru",))
     with pytest.raises(UnsupportedLanguageError, match="pl"):  # its alphabet lacks ś and ź
+        OcrOptions(languages=("pl",))
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "kor", "rus"}))
+    assert OcrOptions(languages=("en", "ko", "ru")).languages == ("en", "ko", "ru")
+    with pytest.raises(UnsupportedLanguageError, match=r"'rapidocr' cannot read pl offline; it covers .*en"):
         OcrOptions(languages=("pl",))
     assert OcrOptions(languages=("fr", "de", "ja", "zh")).languages == ("fr", "de", "ja", "zh")
 
