@@ -70,7 +70,7 @@ class CaptionOptions:
     bright: int = 165
     dark: int = 100
     steady: int = 28
-    change: float = 0.08
+    change: float = 0.04
     change_letters: float = 2.5
     min_layer: float = 0.002
     min_duration: float = 0.06
