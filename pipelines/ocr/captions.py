@@ -386,31 +386,54 @@ class _Extractor:
                                     lines[0][2]))
 
 
+@dataclass
+class _Run:
+    """Neighbouring spans taken for one caption: time span, time each reading was held."""
+
+    start: float
+    end: float
+    held: dict[tuple[str, ...], float]
+    confidence: float
+
+    @property
+    def best(self) -> tuple[str, ...]:
+        return max(self.held, key=lambda k: self.held[k])
+
+    def join(self, other: _Run) -> None:
+        for lines, seconds in other.held.items():
+            self.held[lines] = self.held.get(lines, 0.0) + seconds
+        self.end = max(self.end, other.end)
+        self.confidence = max(self.confidence, other.confidence)
+
+
+def _join_runs(runs: list[_Run], gap: float, same: Callable[[_Run, _Run], bool]) -> list[_Run]:
+    out: list[_Run] = []
+    for run in runs:
+        if out and run.start - out[-1].end <= gap and same(out[-1], run):
+            out[-1].join(run)
+        else:
+            out.append(run)
+    return out
+
+
 def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float = 0.4) -> list[CaptionCue]:
     """Neighbouring spans with the same reading become one cue (the reading held longest wins).
 
-    A short span (under ``short`` seconds: a frame or two the footage disturbed) next to a
+    Then a short run (under ``short`` seconds: a frame or two the footage disturbed) next to a
     caption joins it when its reading is a looser match or a fuzzy part of the caption's.
     """
-    cues: list[tuple[float, float, dict[tuple[str, ...], float], float]] = []
-    flags: dict[tuple[str, ...], tuple[str, ...]] = {s.lines: s.flags for s in spans}
-    for s in sorted(spans, key=lambda s: s.start):
-        text = " ".join(s.lines)
-        if cues:
-            start, end, held, conf = cues[-1]
-            best = max(held, key=lambda k: held[k])
-            brief = min(s.end - s.start, end - start) < short
-            if s.start - end <= gap and (same_caption(" ".join(best), text, same_text)
-                                         or (brief and loosely_same(" ".join(best), text))):
-                held[s.lines] = held.get(s.lines, 0.0) + (s.end - s.start)
-                cues[-1] = (start, max(end, s.end), held, max(conf, s.confidence))
-                continue
-        cues.append((s.start, s.end, {s.lines: s.end - s.start}, s.confidence))
-    out = []
-    for start, end, held, conf in cues:
-        best = max(held, key=lambda k: held[k])
-        out.append(CaptionCue(round(start, 3), round(end, 3), best, round(conf, 4), flags.get(best, ())))
-    return out
+    flags = {s.lines: s.flags for s in spans}
+    runs = [_Run(s.start, s.end, {s.lines: s.end - s.start}, s.confidence)
+            for s in sorted(spans, key=lambda s: s.start)]
+    runs = _join_runs(runs, gap, lambda a, b: same_caption(" ".join(a.best), " ".join(b.best), same_text))
+
+    def brief_part(a: _Run, b: _Run) -> bool:
+        brief = min(a.end - a.start, b.end - b.start) < short
+        return brief and loosely_same(" ".join(a.best), " ".join(b.best))
+
+    runs = _join_runs(runs, gap, brief_part)
+    return [CaptionCue(round(r.start, 3), round(r.end, 3), r.best, round(r.confidence, 4), flags.get(r.best, ()))
+            for r in runs]
 
 
 def _letters(text: str) -> str:

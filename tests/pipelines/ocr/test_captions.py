@@ -109,6 +109,10 @@ def test_a_brief_misreading_inside_a_caption_joins_it() -> None:
     assert [(c.start, c.end, c.lines) for c in cues] == [
         (5.0, 7.0, ("Two lines of text", "kept apart")), (7.0, 7.3, ("Save it",))]
     assert loosely_same("Two lines of text kept apart", "TwolInesof text")
+    # A line that stays on its own for two stretches of 0.3 s is a caption of its own.
+    alone = merge_spans([_Span(0.9, 2.4, ("躲不掉", "躲不掉"), 0.9), _Span(2.4, 2.7, ("躲不掉",), 0.9),
+                         _Span(2.7, 3.0, ("躲不掉",), 0.9)], gap=0.25, same_text=0.9)
+    assert [(c.start, c.end, len(c.lines)) for c in alone] == [(0.9, 2.4, 2), (2.4, 3.0, 1)]
     assert not loosely_same("Choose a new password", "Save it")
 
 
