@@ -47,11 +47,13 @@ RUN extra=() \
 WORKDIR /src
 COPY requirements.lock pyproject.toml README.md ./
 # torch from its own index (the lock pins the CPU build; TORCH_SPEC/TORCH_INDEX pick another),
-# then everything else in the lock, exactly, with --no-deps as ./scripts/setup does.
+# then everything else in the lock, exactly, with --no-deps as ./scripts/setup does, except
+# translate-toolkit (GPL-3.0; a test-only consumer of our XLIFF files) and its tokenizer, which
+# the service never imports and the image must not ship.
 # (TORCH_SPEC is a pin, torch==<version>, which hadolint cannot see through the variable.)
 # hadolint ignore=DL3013
 RUN pip install --extra-index-url "$TORCH_INDEX" "$TORCH_SPEC" \
- && grep -v '^torch==' requirements.lock > /tmp/requirements.lock \
+ && grep -v -E '^(torch|translate-toolkit|unicode-segmentation-rs)==' requirements.lock > /tmp/requirements.lock \
  && CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip install --no-deps -r /tmp/requirements.lock \
  && rm /tmp/requirements.lock
 

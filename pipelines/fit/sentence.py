@@ -322,7 +322,7 @@ class SentenceFitter:
             add([*([("spoken", source)] if source != original else []),
                  *((f"rules:{level}", t) for level, t in rules),
                  *(("trim", t) for t in [*trims(original), *trims(shortest)]), *deleted])
-            if deleted and analysis is not None:
+            if deleted and analysis is not None and left() > 0:
                 self._replan(shortest, pool, analysis, options, add)
             if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
                 self._prune(original, shortest, pool, slot, options, analysis)

@@ -289,7 +289,8 @@ def plan(text: str, cuts: Sequence[Cut], *, max_steps: int = 8, max_cost: float 
 
 # A comma right after an article, a possessive or "of" (or a doubled one) is left by a deletion
 # inside a noun phrase; a stranded "is," or "on," can be right in speech ("whatever c0 is, so").
-_STRANDED = re.compile(r"\b(?:the|a|an|of|its|their|your|my|our|his|her)\s*[,;]|,\s*[,.;:!?]|^\W", re.IGNORECASE)
+_STRANDED = re.compile(r"\b(?:the|a|an|of|its|their|your|my|our|his|her)\s*[,;]|,\s*[,.;:!?]|^\W"
+                       r"|\b(?:but|and|or),\s+(?:I|you|we|they|he|she|it)\b", re.IGNORECASE)  # "but, I think" after a cut
 
 
 def sentence_problem(doc: Doc | Span) -> str:

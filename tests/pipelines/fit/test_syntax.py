@@ -66,7 +66,7 @@ def test_an_aside_between_commas_leaves_no_stranded_comma(nlp: Any) -> None:
     ("text", "problem"),
     [("The list is sorted.", ""), ("Sort the list first.", ""), ("Because the list is sorted.", "subordinate"),
      ("A list of names, in order.", "no main verb"), ("We sort the, list.", "stranded"),
-     ("Is it sorted?", "")],
+     ("Is it sorted?", ""), ("It is slow, but, I think it works.", "stranded")],
 )
 def test_sentence_problems(nlp: Any, text: str, problem: str) -> None:
     found = sentence_problem(nlp(text))
