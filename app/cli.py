@@ -21,6 +21,7 @@ from app.stages import ocr, subtitles
 from app.stages.graph import DEFAULT_STAGES, STAGES, normalise_options, plan
 from app.stages.options import dump_options
 from app.stages.subtitles import DEFAULT_PROFILE, SubtitlesOptions
+from pipelines.asr import FASTER_WHISPER
 from pipelines.exceptions import OptionsError, PipelineError
 
 cli = typer.Typer(
@@ -99,6 +100,8 @@ def process(
     stages: Annotated[str, typer.Option(help=_STAGES_HELP)] = _DEFAULT_STAGES,
     language: Annotated[str, typer.Option(help="Spoken language code, or 'auto' to detect.")] = "en",
     model: Annotated[str, typer.Option(help="auto, whisper-tiny.en or whisper-base.")] = "auto",
+    engine: Annotated[str, typer.Option(help="Whisper implementation: faster-whisper or openai-whisper "
+                                              "(slower on CPU).")] = FASTER_WHISPER,
     profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
     beam_size: Annotated[int, typer.Option(help="Beam search width.")] = 5,
     vad: Annotated[bool, typer.Option(help="Voice-activity filter.")] = True,
@@ -130,7 +133,7 @@ def process(
             option = [*(option or []), f"{ocr.NAME}.engine={ocr_engine}"]
         if hardsubs and ocr.NAME in plan(requested):
             option = [*(option or []), f"{ocr.NAME}.hardsubs={hardsubs}"]
-        flags = SubtitlesOptions(language=language, model=model, profile=profile, beam_size=beam_size,
+        flags = SubtitlesOptions(language=language, model=model, engine=engine, profile=profile, beam_size=beam_size,
                                  vad_filter=vad, initial_prompt=prompt, hotwords=hotwords)
         options = _stage_options(requested, flags, option)
         info = media.probe(media_file)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from app.settings import Settings
+from pipelines.asr import FASTER_WHISPER, engine_model
 
 if TYPE_CHECKING:  # the modules themselves load on first use: the API starts without them
     from pipelines.asr import AsrEngine
@@ -55,15 +56,17 @@ class ModelCache:
         with self._lock:
             return sorted(self._models)
 
-    def whisper(self, name: str) -> AsrEngine:
-        """A Whisper engine for a registry name such as ``whisper-tiny.en``."""
-        from pipelines.asr import load_engine
+    def whisper(self, name: str, engine: str = FASTER_WHISPER) -> AsrEngine:
+        """A Whisper engine for a model name such as ``whisper-tiny.en`` on ``engine``
+        (faster-whisper or openai-whisper)."""
+        from pipelines.asr_engines import load_engine
 
         return self.get(
-            f"asr:{name}",
+            f"asr:{engine_model(name, engine)}",
             lambda: load_engine(
                 name,
                 self.settings.model_dir,
+                engine=engine,
                 device=self.settings.device,
                 cpu_threads=self.settings.cpu_threads,
             ),

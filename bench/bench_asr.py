@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_asr.py --split test         # the held-out files
     .venv/bin/python bench/bench_asr.py --set hallucination_silence_threshold=2   # a tuning try
     .venv/bin/python bench/bench_asr.py --speed --split none # stage vs faster-whisper alone, RSS
+    .venv/bin/python bench/bench_asr.py --engines            # faster-whisper vs openai-whisper, WER + RTF
 
 Baseline: faster-whisper's own ``transcribe`` with its defaults, beam 5, VAD and word timestamps
 (what whisper-asr-webservice's faster_whisper engine runs), on the same weights. lessonlens:
@@ -16,6 +17,9 @@ clip joining that split's utterances (0.6 s apart: one stretch of speech for VAD
 carry context); the MDN film clip (human captions) in dev. Rows marked ``regr`` have only an
 upstream test's expected string (PSEUDO or asserted): regression only, never in the totals; nor
 is the ``gen`` row, the generated sample lesson (espeak-ng narration over slides, with pauses).
+
+``--engines``: lessonlens on each Whisper implementation (``AsrOptions.engine``), same model,
+same beam and options, per file: WER and real-time factor (decode seconds / audio seconds).
 
 Transcripts are cached (``~/.cache/lessonlens/bench_asr``, keyed by file, model, options and the
 source of pipelines/asr.py), so tuning runs decode only what changed. WER uses Whisper's English
@@ -173,7 +177,7 @@ class Decoders:
         self.model = model
         self.options = AsrOptions(model=model, **overrides)
         self.fw_version = faster_whisper.__version__
-        self.asr_source = hashlib.sha1((ROOT / "pipelines" / "asr.py").read_bytes()).hexdigest()
+        self.asr_source = _source("asr.py") + _source("asr_openai.py")
         self._engine: Any = None
 
     def engine(self) -> Any:
@@ -181,7 +185,7 @@ class Decoders:
             from app.model_cache import ModelCache
             from app.settings import Settings
 
-            self._engine = ModelCache(Settings()).whisper(self.model)
+            self._engine = ModelCache(Settings()).whisper(self.model, self.options.engine)
         return self._engine
 
     def baseline(self, path: Path) -> dict[str, Any]:
@@ -222,16 +226,17 @@ class Decoders:
 # ---------------------------------------------------------------- accuracy
 
 
-def accuracy(items: list[Item], decoders: Decoders) -> dict[str, Any]:
+def errors(ref: str, hyp: str) -> tuple[int, int]:
+    """Word errors of ``hyp`` against ``ref`` and the reference's words, both normalised."""
     import jiwer
     from whisper_normalizer.english import EnglishTextNormalizer
 
     norm = EnglishTextNormalizer()
+    out = jiwer.process_words(norm(ref), norm(hyp) or "<empty>")
+    return out.substitutions + out.deletions + out.insertions, len(norm(ref).split())
 
-    def errors(ref: str, hyp: str) -> tuple[int, int]:
-        out = jiwer.process_words(norm(ref), norm(hyp) or "<empty>")
-        return out.substitutions + out.deletions + out.insertions, len(norm(ref).split())
 
+def accuracy(items: list[Item], decoders: Decoders) -> dict[str, Any]:
     print(f"\n== {decoders.model}: WER per file, faster-whisper baseline vs lessonlens")
     print(f"{'file':36} {'split':5} {'ref':5} {'words':>5} {'baseline':>8} {'lessonlens':>10}  {'':4} loops")
     totals: dict[str, list[int]] = {}
@@ -258,6 +263,40 @@ def accuracy(items: list[Item], decoders: Decoders) -> dict[str, Any]:
         summary[split] = {"words": n, "wer_baseline": round(eb / n, 4), "wer_lessonlens": round(el / n, 4)}
     print("files where lessonlens is worse than the baseline:", ", ".join(worse) or "none")
     return summary
+
+
+def engines(items: list[Item], model: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """lessonlens on faster-whisper and on openai-whisper side by side: WER and RTF per file."""
+    from pipelines import media
+    from pipelines.asr import ENGINES
+
+    sides = [Decoders(model, {**overrides, "engine": e}) for e in ENGINES]
+    print(f"\n== {model}: lessonlens per engine, beam {sides[0].options.beam_size}: WER and RTF per file")
+    print(f"{'file':36} {'ref':5} {'words':>5} {'audio s':>7} " + " ".join(f"{e + ' WER':>19} {'RTF':>6}" for e in ENGINES))
+    total = {e: [0, 0.0] for e in ENGINES}  # errors, decode seconds
+    words = audio = 0.0
+    for it in items:
+        seconds = media.probe(it.path).duration
+        docs = [d.lessonlens(it.path) for d in sides]
+        errs = [errors(it.reference, doc["text"]) for doc in docs]
+        n = errs[0][1]
+        print(f"{it.name:36} {it.kind:5} {n:>5} {seconds:>7.1f} "
+              + " ".join(f"{e / n:>19.2%} {doc['seconds'] / seconds:>6.2f}" for (e, _), doc in zip(errs, docs, strict=True)))
+        if it.kind in ("regr", "gen"):
+            continue
+        words, audio = words + n, audio + seconds
+        for engine, (e, _), doc in zip(ENGINES, errs, docs, strict=True):
+            total[engine][0] += e
+            total[engine][1] += doc["seconds"]
+    print(f"{'total (human/known refs)':36} {'':5} {words:>5.0f} {audio:>7.1f} "
+          + " ".join(f"{e / words:>19.2%} {t / audio:>6.2f}" for e, t in total.values()))
+    first, second = (total[e] for e in ENGINES)
+    print(f"{ENGINES[1]} is {second[1] / first[1]:.1f}x slower than {ENGINES[0]}; WER difference "
+          f"{(second[0] - first[0]) / words:+.2%} (target within 1 point)")
+    with open("/proc/loadavg") as f:
+        print("load average:", f.read().split()[:3])
+    return {"model": model, "words": words, "audio_s": round(audio, 1),
+            **{e: {"wer": round(e_ / words, 4), "rtf": round(t / audio, 3)} for e, (e_, t) in total.items()}}
 
 
 # ---------------------------------------------------------------- subtitle timing
@@ -519,12 +558,18 @@ def main() -> None:
                         help="also time cues to the cuts of the real videos with speech (whisper-base)")
     parser.add_argument("--vocabulary", action="store_true",
                         help="also measure screen-aware vocabulary on generated tutorials (runs OCR)")
+    parser.add_argument("--engines", action="store_true",
+                        help="lessonlens on faster-whisper and on openai-whisper side by side (WER, RTF) instead")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     if not TESTDATA.is_dir():
         raise SystemExit(f"needs {TESTDATA} (the shared test data)")
     results: dict[str, Any] = {}
-    if args.split != "none":
+    if args.engines and args.split != "none":
+        items = [it for it in all_items() if args.split == "all" or it.split == args.split]
+        items.sort(key=lambda it: it.split)
+        results["engines"] = [engines(items, m, parse_sets(args.set)) for m in args.models]
+    elif args.split != "none":
         items = [it for it in all_items() if args.split == "all" or it.split == args.split]
         items.sort(key=lambda it: it.split)  # dev rows first
         decoders = [Decoders(m, parse_sets(args.set)) for m in args.models]

@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--outage-s", type=float, default=30, help="Broker outage per broker trial.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per status poll otherwise
     reason = unreachable()
     if reason:
         raise SystemExit(reason)

@@ -1,8 +1,9 @@
 """Speech recognition with Whisper, through faster-whisper (CTranslate2) on packaged weights.
 
-``load_engine(name, model_dir)`` gives an engine that keeps its model in memory; call
-``engine.transcribe(audio, options)`` per file. Engines implement ``AsrEngine`` so a second
-Whisper implementation can be added beside faster-whisper.
+``pipelines.asr_engines.load_engine(name, model_dir, engine=...)`` gives an engine that keeps
+its model in memory; call ``engine.transcribe(audio, options)`` per file. ``WhisperEngine``
+holds what the implementations share; ``FasterWhisperEngine`` (here, the default) and
+``OpenAIWhisperEngine`` (``pipelines.asr_openai``) only decode.
 
 Decoding keeps context: each 30 s window is decoded with the previous window's text as its
 prompt, so names and spellings carry over. Context is what makes Whisper loop, so it is
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipelines.exceptions import OptionsError
-from pipelines.models import model_path
+from pipelines.models import OPENAI_WHISPER_SUFFIX
 from pipelines.vocabulary import ScreenText, VocabularyWindow, offer, respell, stretches, used
 
 if TYPE_CHECKING:
@@ -42,7 +43,16 @@ log = logging.getLogger(__name__)
 ENGLISH_MODEL = "whisper-tiny.en"
 MULTILINGUAL_MODEL = "whisper-base"
 WHISPER_MODELS = (ENGLISH_MODEL, MULTILINGUAL_MODEL)
+FASTER_WHISPER = "faster-whisper"
+OPENAI_WHISPER = "openai-whisper"
+ENGINES = (FASTER_WHISPER, OPENAI_WHISPER)
 SAMPLE_RATE = 16_000
+
+
+def engine_model(name: str, engine: str) -> str:
+    """The registry name of the weights ``engine`` runs for Whisper model ``name``: the
+    CTranslate2 folder itself, or its conversion to an openai-whisper checkpoint."""
+    return name if engine == FASTER_WHISPER else name + OPENAI_WHISPER_SUFFIX
 
 
 @functools.cache
@@ -58,6 +68,11 @@ class AsrOptions:
     """How to transcribe.
 
     Attributes:
+        engine: the Whisper implementation: faster-whisper (CTranslate2, int8 on CPU) or
+            openai-whisper (PyTorch, on the same weights converted at install; slower on CPU).
+            openai-whisper has no hotwords: they (and on-screen terms) are carried as a prompt
+            on every window; it resets the prompt above temperature 0.5, whatever
+            ``prompt_reset_on_temperature`` says.
         model: a registry name, or "auto": tiny.en for English, base for anything else.
         language: an ISO 639-1 code, or "auto" to detect it (needs a multilingual model).
         beam_size: beam search width; 5 is Whisper's own default.
@@ -80,6 +95,7 @@ class AsrOptions:
             cut what still loops.
     """
 
+    engine: str = FASTER_WHISPER
     model: str = "auto"
     language: str = "en"
     beam_size: int = 5
@@ -96,6 +112,8 @@ class AsrOptions:
     repetition_check: bool = True
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise OptionsError(f"Unknown ASR engine {self.engine!r}. Valid: {', '.join(ENGINES)}.")
         if self.model != "auto" and self.model not in WHISPER_MODELS:
             raise OptionsError(
                 f"Unknown Whisper model {self.model!r}. Valid: auto, {', '.join(WHISPER_MODELS)}."
@@ -153,10 +171,14 @@ class AsrOptions:
         return cls(**clean)
 
     def resolved_model(self) -> str:
-        """The registry name this request runs on."""
+        """The Whisper model this request runs on."""
         if self.model != "auto":
             return self.model
         return ENGLISH_MODEL if self.language == "en" else MULTILINGUAL_MODEL
+
+    def weights(self) -> str:
+        """The registry name of the weights this request loads (the engine's own format)."""
+        return engine_model(self.resolved_model(), self.engine)
 
 
 @dataclass(frozen=True)
@@ -324,7 +346,138 @@ def _respelled(segment: Segment, terms: Sequence[str]) -> Segment:
     return replace(segment, words=words, text="".join(texts))
 
 
-class FasterWhisperEngine:
+@dataclass(frozen=True)
+class DecodeInfo:
+    """What a decode found besides the words: the language (given or detected) and its probability."""
+
+    language: str
+    language_probability: float
+
+
+class WhisperEngine:
+    """What every Whisper implementation shares: the decoding guards, the screen vocabulary and
+    the transcript. A subclass decodes one stretch of audio (``_decode``) and counts the tokens
+    of a word (``token_count``)."""
+
+    name: str
+    multilingual: bool
+
+    def _decode(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        language: str | None,
+        *,
+        context: bool,
+        offset: float = 0.0,
+        progress: Callable[[float], None] | None = None,
+        terms: Sequence[str] = (),
+    ) -> tuple[list[Segment], DecodeInfo]:
+        """Segments of ``audio`` (times shifted by ``offset``); ``context``: use the prompt and
+        the previous text; ``terms``: on-screen words to favour."""
+        raise NotImplementedError
+
+    def token_count(self, word: str) -> int | None:
+        """How many tokens Whisper's tokenizer cuts ``word`` into (None: no tokenizer at hand)."""
+        raise NotImplementedError
+
+    def _repair_loops(
+        self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
+    ) -> tuple[list[Segment], int]:
+        """Decode each looping stretch again without context; cut what still loops."""
+        loops = find_loops(segments)
+        for i, j in reversed(loops):
+            start = max(0.0, segments[i].start - 0.2)
+            end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
+            if j < len(segments):
+                end = min(end, segments[j].start)
+            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            redone, _ = self._decode(piece, options, language, context=False, offset=start)
+            log.info("repetition loop in %.1f-%.1f s decoded again without context", start, end)
+            segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
+        return segments, len(loops)
+
+    def _decode_with_screen(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        language: str | None,
+        screen: Sequence[ScreenText],
+        progress: Callable[[float], None] | None = None,
+    ) -> tuple[list[Segment], DecodeInfo | None, list[VocabularyWindow]] | None:
+        """Decode stretch by stretch, each with the terms on screen during it; None when none are."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
+            count = self.token_count(" " + word)
+            return count is not None and count >= 3
+
+        chunks = get_speech_timestamps(audio, VadOptions())
+        windows = [
+            VocabularyWindow(start, end, offer(start, end, screen, rare))
+            for start, end in stretches([(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks])
+        ]
+        if not any(w.offered for w in windows):
+            return None
+        segments: list[Segment] = []
+        out: list[VocabularyWindow] = []
+        info: DecodeInfo | None = None
+        previous = options.initial_prompt
+        duration = len(audio) / SAMPLE_RATE
+        for w in windows:
+            piece = audio[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]
+            stretch_options = replace(options, initial_prompt=previous if options.condition_on_previous_text else None)
+            got, info = self._decode(piece, stretch_options, language, context=True, offset=w.start, terms=w.offered)
+            got = [_respelled(seg, w.offered) for seg in got]
+            text = "".join(s.text for s in got)
+            segments.extend(got)
+            out.append(replace(w, used=used(w.offered, text)))
+            previous = text.strip()[-600:] or previous  # context for the next stretch, as across windows
+            if progress and duration > 0:
+                progress(min(1.0, w.end / duration))
+        return segments, info, out
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        progress: Callable[[float], None] | None = None,
+        screen: Sequence[ScreenText] = (),
+    ) -> Transcript:
+        """Transcribe 16 kHz mono ``audio``; ``screen``: on-screen text to offer as vocabulary."""
+        if options.language == "auto" and not self.multilingual:
+            language: str | None = "en"
+        else:
+            language = None if options.language == "auto" else options.language
+        if language not in (None, "en") and not self.multilingual:
+            raise OptionsError(f"{self.name} is English-only; it cannot transcribe {language!r}.")
+        started = time.monotonic()
+        by_stretch = self._decode_with_screen(audio, options, language, screen, progress) if screen else None
+        vocabulary: list[VocabularyWindow] = []
+        if by_stretch is not None and by_stretch[1] is not None:
+            segments, vocabulary = by_stretch[0], by_stretch[2]
+            info = by_stretch[1]
+        else:
+            segments, info = self._decode(audio, options, language, context=True, progress=progress)
+        segments = [seg for seg in segments if not is_silent_guess(seg, options)]
+        repaired = 0
+        if options.repetition_check:
+            segments, repaired = self._repair_loops(audio, segments, options, info.language)
+        if progress:
+            progress(1.0)
+        return Transcript(
+            segments=tuple(segments),
+            language=info.language,
+            language_probability=info.language_probability,
+            duration=float(len(audio)) / SAMPLE_RATE,
+            model=self.name,
+            seconds=time.monotonic() - started,
+            loops_repaired=repaired,
+            vocabulary=tuple(vocabulary),
+        )
+
+
+class FasterWhisperEngine(WhisperEngine):
     """Whisper on CTranslate2. Thread-safe for concurrent ``transcribe`` calls.
 
     ``model`` is the ``faster_whisper.WhisperModel`` (benchmarks compare against it alone).
@@ -361,7 +514,7 @@ class FasterWhisperEngine:
         offset: float = 0.0,
         progress: Callable[[float], None] | None = None,
         terms: Sequence[str] = (),
-    ) -> tuple[list[Segment], Any]:
+    ) -> tuple[list[Segment], DecodeInfo]:
         hotwords = ", ".join([*([options.hotwords] if options.hotwords else []), *terms]) or None
         segments_iter, info = self.model.transcribe(
             audio,
@@ -399,115 +552,8 @@ class FasterWhisperEngine:
             )
             if progress and duration > 0:
                 progress(min(1.0, seg.end / duration))
-        return segments, info
+        return segments, DecodeInfo(info.language, float(info.language_probability))
 
-    def _repair_loops(
-        self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
-    ) -> tuple[list[Segment], int]:
-        """Decode each looping stretch again without context; cut what still loops."""
-        loops = find_loops(segments)
-        for i, j in reversed(loops):
-            start = max(0.0, segments[i].start - 0.2)
-            end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
-            if j < len(segments):
-                end = min(end, segments[j].start)
-            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-            redone, _ = self._decode(piece, options, language, context=False, offset=start)
-            log.info("repetition loop in %.1f-%.1f s decoded again without context", start, end)
-            segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
-        return segments, len(loops)
-
-    def _decode_with_screen(
-        self,
-        audio: np.ndarray,
-        options: AsrOptions,
-        language: str | None,
-        screen: Sequence[ScreenText],
-        progress: Callable[[float], None] | None = None,
-    ) -> tuple[list[Segment], Any, list[VocabularyWindow]] | None:
-        """Decode stretch by stretch, each with the terms on screen during it; None when none are."""
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
+    def token_count(self, word: str) -> int | None:
         tokenizer = getattr(self.model, "hf_tokenizer", None)
-
-        def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
-            return tokenizer is not None and len(tokenizer.encode(" " + word, add_special_tokens=False).ids) >= 3
-
-        chunks = get_speech_timestamps(audio, VadOptions())
-        windows = [
-            VocabularyWindow(start, end, offer(start, end, screen, rare))
-            for start, end in stretches([(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks])
-        ]
-        if not any(w.offered for w in windows):
-            return None
-        segments: list[Segment] = []
-        out: list[VocabularyWindow] = []
-        info: Any = None
-        previous = options.initial_prompt
-        duration = len(audio) / SAMPLE_RATE
-        for w in windows:
-            piece = audio[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]
-            stretch_options = replace(options, initial_prompt=previous if options.condition_on_previous_text else None)
-            got, info = self._decode(piece, stretch_options, language, context=True, offset=w.start, terms=w.offered)
-            got = [_respelled(seg, w.offered) for seg in got]
-            text = "".join(s.text for s in got)
-            segments.extend(got)
-            out.append(replace(w, used=used(w.offered, text)))
-            previous = text.strip()[-600:] or previous  # context for the next stretch, as across windows
-            if progress and duration > 0:
-                progress(min(1.0, w.end / duration))
-        return segments, info, out
-
-    def transcribe(
-        self,
-        audio: np.ndarray,
-        options: AsrOptions,
-        progress: Callable[[float], None] | None = None,
-        screen: Sequence[ScreenText] = (),
-    ) -> Transcript:
-        """Transcribe 16 kHz mono ``audio``; ``screen``: on-screen text to offer as vocabulary."""
-        if options.language == "auto" and not self.multilingual:
-            language: str | None = "en"
-        else:
-            language = None if options.language == "auto" else options.language
-        if language not in (None, "en") and not self.multilingual:
-            raise OptionsError(f"{self.name} is English-only; it cannot transcribe {language!r}.")
-        started = time.monotonic()
-        by_stretch = self._decode_with_screen(audio, options, language, screen, progress) if screen else None
-        vocabulary: list[VocabularyWindow] = []
-        if by_stretch is not None and by_stretch[1] is not None:
-            segments, info, vocabulary = by_stretch
-        else:
-            segments, info = self._decode(audio, options, language, context=True, progress=progress)
-        segments = [seg for seg in segments if not is_silent_guess(seg, options)]
-        repaired = 0
-        if options.repetition_check:
-            segments, repaired = self._repair_loops(audio, segments, options, info.language)
-        if progress:
-            progress(1.0)
-        return Transcript(
-            segments=tuple(segments),
-            language=info.language,
-            language_probability=float(info.language_probability),
-            duration=float(len(audio)) / SAMPLE_RATE,
-            model=self.name,
-            seconds=time.monotonic() - started,
-            loops_repaired=repaired,
-            vocabulary=tuple(vocabulary),
-        )
-
-
-def load_engine(name: str, model_dir: Path, *, device: str = "cpu", cpu_threads: int = 0) -> AsrEngine:
-    """Load a Whisper model by registry name (``whisper-tiny.en`` or ``whisper-base``).
-
-    Raises:
-        OptionsError: not a Whisper model name.
-        ModelNotInstalledError: its folder is missing, with the install command.
-    """
-    if name not in WHISPER_MODELS:
-        raise OptionsError(f"Unknown Whisper model {name!r}. Valid: {', '.join(WHISPER_MODELS)}.")
-    folder = model_path(name, model_dir)
-    started = time.monotonic()
-    engine = FasterWhisperEngine.load(name, folder, device=device, cpu_threads=cpu_threads)
-    log.info("loaded %s from %s on %s in %.2f s", name, folder, device, time.monotonic() - started)
-    return engine
+        return None if tokenizer is None else len(tokenizer.encode(word, add_special_tokens=False).ids)

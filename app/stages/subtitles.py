@@ -54,6 +54,7 @@ class SubtitlesOptions:
         shot_changes: with video, time cues to the shot changes.
     """
 
+    engine: str = AsrOptions.engine
     model: str = AsrOptions.model
     language: str = AsrOptions.language
     beam_size: int = AsrOptions.beam_size
@@ -128,7 +129,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     timings["decode_s"] = time.monotonic() - t0
     ctx.progress(0.05)
 
-    engine = ctx.models.whisper(asr_options.resolved_model())
+    engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine)
     screen = _screen_text(ctx, options)
     with ThreadPoolExecutor(1) as pool:  # decoding video frames overlaps Whisper's work
         shots: Future[tuple[float, ...]] | None = (
@@ -154,6 +155,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         "language": result.language,
         "language_probability": round(result.language_probability, 3),
         "model": result.model,
+        "engine": asr_options.engine,
         "profile": profile.name,
         "duration_s": round(info.duration, 3),
         "cues": len(result.cues),
@@ -178,5 +180,5 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
               description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,),
-              models=lambda options: (options.asr().resolved_model(),),
+              models=lambda options: (options.asr().weights(),),
               view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

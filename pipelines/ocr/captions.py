@@ -14,7 +14,8 @@ moving footage:
    frames in between (kept, cropped to the band), so a cue's start and end are frame-exact.
 3. **Reading**: each stretch with one mask is read once (the band crop of its fullest sample;
    a mask seen before reuses its reading), static text is dropped, identical readings of
-   neighbouring stretches are merged into one cue, and lines stay apart (``lines``).
+   neighbouring stretches are merged into one cue (``pipelines.ocr.caption_cues``), and lines
+   stay apart (``caption_lines``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ import numpy as np
 
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, BandSearch, StaticText, band_pixels, find_band
+from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox, open_video
-from pipelines.ocr.tracking import normalise_text, overlap, similarity
+from pipelines.ocr.tracking import overlap, similarity
 
 log = logging.getLogger(__name__)
 
@@ -89,23 +91,6 @@ class CaptionOptions:
                     "caption band must be a normalised box (left, top, right, bottom) with "
                     f"0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {self.band}."
                 )
-
-
-@dataclass(frozen=True)
-class CaptionCue:
-    """One burned-in caption: its time span (seconds), lines top to bottom, confidence (0-1),
-    and its readings' flags (``script-uncertain``: see ``pipelines.ocr.scripts``)."""
-
-    start: float
-    end: float
-    lines: tuple[str, ...]
-    confidence: float
-    flags: tuple[str, ...] = ()
-
-    @property
-    def text(self) -> str:
-        """The lines joined by a line break."""
-        return "\n".join(self.lines)
 
 
 @dataclass(frozen=True)
@@ -204,15 +189,6 @@ def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, i
     return left - box[0], max(left - box[0] + 1, right - box[0])
 
 
-@dataclass
-class _Span:
-    start: float
-    end: float
-    lines: tuple[str, ...]
-    confidence: float
-    flags: tuple[str, ...] = ()
-
-
 def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
     """Paint static text (a watermark inside the band) over with the crop's median colour."""
     if not static:
@@ -285,7 +261,7 @@ class _Extractor:
     half_width: float
     static_px: list[PixelBox] = field(default_factory=list)
     cache: list[tuple[np.ndarray, list[tuple[str, float, tuple[str, ...]]]]] = field(default_factory=list)
-    spans: list[_Span] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
     window: _Window | None = None
     stretch: _Stretch | None = None
     last_full: np.ndarray | None = None
@@ -382,55 +358,8 @@ class _Extractor:
             return
         lines = self.read(stretch)
         if lines:
-            self.spans.append(_Span(start, end, tuple(t for t, _, _ in lines), min(c for _, c, _ in lines),
+            self.spans.append(Span(start, end, tuple(t for t, _, _ in lines), min(c for _, c, _ in lines),
                                     lines[0][2]))
-
-
-def merge_spans(spans: list[_Span], gap: float, same_text: float, short: float = 0.4) -> list[CaptionCue]:
-    """Neighbouring spans with the same reading become one cue (the reading held longest wins).
-
-    A short span (under ``short`` seconds: a frame or two the footage disturbed) next to a
-    caption joins it when its reading is a looser match or a fuzzy part of the caption's.
-    """
-    cues: list[tuple[float, float, dict[tuple[str, ...], float], float]] = []
-    flags: dict[tuple[str, ...], tuple[str, ...]] = {s.lines: s.flags for s in spans}
-    for s in sorted(spans, key=lambda s: s.start):
-        text = " ".join(s.lines)
-        if cues:
-            start, end, held, conf = cues[-1]
-            best = max(held, key=lambda k: held[k])
-            brief = min(s.end - s.start, end - start) < short
-            if s.start - end <= gap and (same_caption(" ".join(best), text, same_text)
-                                         or (brief and loosely_same(" ".join(best), text))):
-                held[s.lines] = held.get(s.lines, 0.0) + (s.end - s.start)
-                cues[-1] = (start, max(end, s.end), held, max(conf, s.confidence))
-                continue
-        cues.append((s.start, s.end, {s.lines: s.end - s.start}, s.confidence))
-    out = []
-    for start, end, held, conf in cues:
-        best = max(held, key=lambda k: held[k])
-        out.append(CaptionCue(round(start, 3), round(end, 3), best, round(conf, 4), flags.get(best, ())))
-    return out
-
-
-def _letters(text: str) -> str:
-    return "".join(ch for ch in normalise_text(text) if ch.isalnum())
-
-
-def loosely_same(a: str, b: str, max_slips: float = 0.25) -> bool:
-    """Whether the shorter reading matches some part of the longer one with at most
-    ``max_slips`` edits per letter (a caption read with a line or a word missing)."""
-    x, y = sorted((_letters(a), _letters(b)), key=len)
-    if not x:
-        return False
-    # Edit distance of x against the best-matching substring of y (free start and end in y).
-    previous = [0] * (len(y) + 1)
-    for i, cx in enumerate(x, 1):
-        current = [i]
-        for j, cy in enumerate(y, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cx != cy)))
-        previous = current
-    return min(previous) <= max_slips * len(x)
 
 
 def extract_captions(
@@ -509,10 +438,3 @@ def extract_captions(
         duration=duration,
         seconds=seconds,
     )
-
-
-def same_caption(a: str, b: str, threshold: float = 0.9) -> bool:
-    """Whether two readings are of one caption: letters and digits alike (case, spaces and
-    punctuation aside) up to ``threshold`` (1 - normalised edit distance)."""
-    na, nb = _letters(a), _letters(b)
-    return na == nb or (bool(na) and bool(nb) and similarity(na, nb) >= threshold)

@@ -147,12 +147,14 @@ def test_jobs_accepted_by_an_api_killed_before_publishing_all_run(proxied: tuple
     worker = cluster.worker("w", broker_url=direct)
     proxy.down()  # the API's broker only
     api = cluster.api()
-    with api.client() as c:
-        ids = [_submit(c, media_dir / "tone.mp4") for _ in range(3)]
-        ready = c.get("/readyz")
-        assert ready.status_code == 503 and "broker" in ready.json()["error"]["detail"], ready.text
-        assert "outbox" in ready.json()["error"]["message"]
-    api.kill()
+    try:
+        with api.client() as c:
+            ids = [_submit(c, media_dir / "tone.mp4") for _ in range(3)]
+            ready = c.get("/readyz")
+            assert ready.status_code == 503 and "broker" in ready.json()["error"]["detail"], ready.text
+            assert "outbox" in ready.json()["error"]["message"]
+    finally:
+        api.kill()
     api = cluster.api(broker_url=direct)  # a new API only to read the jobs
     try:
         with api.client() as c:

@@ -79,6 +79,13 @@ def test_bad_option_is_explained(samples: Path, tmp_path: Path, model_dir: Path)
     assert "Unknown subtitle profile 'cinema'" in proc.stderr
 
 
+def test_bad_engine_is_explained(samples: Path, tmp_path: Path, model_dir: Path) -> None:
+    proc = run("process", str(samples / "lesson.mp4"), "--out", str(tmp_path), "--engine", "whisperx",
+               model_dir=model_dir)
+    assert proc.returncode == 2
+    assert "Unknown ASR engine 'whisperx'. Valid: faster-whisper, openai-whisper" in proc.stderr.replace("\n", " ")
+
+
 @pytest.mark.slow
 def test_process_all_stages_on_sample(samples: Path, tmp_path: Path, model_dir: Path) -> None:
     proc = run("process", str(samples / "lesson.mp4"), "--out", str(tmp_path), "--stages", "ocr,classify,fit",

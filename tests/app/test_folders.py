@@ -31,7 +31,7 @@ class FakeEngine:
 
 
 class FakeModels:
-    def whisper(self, name: str) -> FakeEngine:
+    def whisper(self, name: str, engine: str = "faster-whisper") -> FakeEngine:
         return FakeEngine()
 
 

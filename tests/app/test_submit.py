@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -62,14 +63,28 @@ def test_a_job_needing_a_missing_model_is_refused(tiny_only: Settings) -> None:
         validate_request(sub(stages=["fit"], options={"subtitles": {"model": "whisper-base"}}), tiny_only)
 
 
-def test_the_api_answers_503_with_the_install_command(tiny_only: Settings) -> None:
-    """Not 201 and a failure in the worker later: the README promises the refusal at submit."""
+def post_job(settings: Settings, options: dict[str, object]) -> Any:
+    """POST /v1/jobs to the jobs router alone (no queue: a refusal at submit answers first)."""
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(job_routes.router)
-    app.state.services = SimpleNamespace(settings=tiny_only, key_ids={})
+    app.state.services = SimpleNamespace(settings=settings, key_ids={})
     with TestClient(app) as client:
-        r = client.post("/v1/jobs", json={"source": "lesson.mp4", "options": {"subtitles": {"language": "de"}}})
+        return client.post("/v1/jobs", json={"source": "lesson.mp4", "options": options})
+
+
+def test_openai_whisper_without_its_converted_model_is_refused(tiny_only: Settings) -> None:
+    """The CTranslate2 folder is there, its openai-whisper conversion is not."""
+    with pytest.raises(ModelNotInstalledError, match=r"lessonlens models install whisper-tiny\.en-openai"):
+        validate_request(sub(options={"subtitles": {"engine": "openai-whisper"}}), tiny_only)
+    r = post_job(tiny_only, {"subtitles": {"engine": "openai-whisper"}})
+    assert r.status_code == 503, r.text
+    assert "lessonlens models install whisper-tiny.en-openai" in r.json()["error"]["message"]
+
+
+def test_the_api_answers_503_with_the_install_command(tiny_only: Settings) -> None:
+    """Not 201 and a failure in the worker later: the README promises the refusal at submit."""
+    r = post_job(tiny_only, {"subtitles": {"language": "de"}})
     assert r.status_code == 503, r.text
     body = r.json()
     assert body["error"]["code"] == "model_not_installed"

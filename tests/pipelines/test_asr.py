@@ -21,8 +21,8 @@ from pipelines.asr import (
     cut_loops,
     find_loops,
     is_silent_guess,
-    load_engine,
 )
+from pipelines.asr_engines import load_engine
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 from pipelines.ocr.tracking import TextEvent

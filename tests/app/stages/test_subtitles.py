@@ -35,6 +35,18 @@ def test_subtitle_options_parse_and_reject() -> None:
 def test_subtitle_options_name_the_model_they_load() -> None:
     assert subtitles.STAGE.required_models({}) == ("whisper-tiny.en",)
     assert subtitles.STAGE.required_models({"language": "auto"}) == ("whisper-base",)
+    # openai-whisper runs the checkpoint converted at install, a model folder of its own
+    assert subtitles.STAGE.required_models({"engine": "openai-whisper"}) == ("whisper-tiny.en-openai",)
+    assert subtitles.STAGE.required_models({"engine": "openai-whisper", "language": "de"}) == ("whisper-base-openai",)
+
+
+def test_the_engine_is_a_checked_option() -> None:
+    assert subtitles.SubtitlesOptions().engine == AsrOptions().engine == "faster-whisper"  # the default
+    assert subtitles.STAGE.parse({"engine": "openai-whisper"}).asr().engine == "openai-whisper"
+    with pytest.raises(OptionsError, match=r"Unknown ASR engine 'whisper\.cpp'\. Valid: faster-whisper, openai-whisper"):
+        subtitles.STAGE.parse({"engine": "whisper.cpp"})
+    with pytest.raises(OptionsError, match="Unknown ASR engine"):
+        AsrOptions.from_mapping({"engine": "openai"})
 
 
 def test_defaults_are_the_asr_defaults() -> None:
@@ -70,7 +82,10 @@ class FakeEngine:
 
 
 class FakeModels:
-    def whisper(self, name: str) -> FakeEngine:
+    engines: ClassVar[list[str]] = []
+
+    def whisper(self, name: str, engine: str = "faster-whisper") -> FakeEngine:
+        self.engines.append(engine)
         return FakeEngine()
 
 
@@ -108,6 +123,13 @@ def test_subtitles_stage_writes_files_and_reports(samples: Path, tmp_path: Path)
     assert outcome.summary["words"] == 12
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(outcome.files)
     assert subtitles.SUBTITLES_JSON in outcome.files
+    assert FakeModels.engines[-1] == outcome.summary["engine"] == "faster-whisper"
+
+
+def test_the_stage_loads_the_engine_the_job_asks_for(samples: Path, tmp_path: Path) -> None:
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=FakeModels())  # type: ignore[arg-type]
+    outcome = run_stages(ctx, ["subtitles"], {"subtitles": {"engine": "openai-whisper", "shot_changes": False}})
+    assert FakeModels.engines[-1] == outcome["subtitles"].summary["engine"] == "openai-whisper"
 
 
 def test_subtitles_stage_skips_without_audio(samples: Path, tmp_path: Path) -> None:

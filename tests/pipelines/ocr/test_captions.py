@@ -13,16 +13,13 @@ import pytest
 from bench.caption_clips import Caption, make_clip
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, analyse
+from pipelines.ocr.caption_cues import Span, loosely_same, merge_spans, same_caption
 from pipelines.ocr.captions import (
     CaptionOptions,
-    _Span,
     caption_lines,
     extract_captions,
     find_change,
     layer_difference,
-    loosely_same,
-    merge_spans,
-    same_caption,
     text_mask,
 )
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
@@ -92,9 +89,9 @@ def test_change_search_finds_the_switch_frame() -> None:
 
 
 def test_identical_readings_merge_and_different_ones_do_not() -> None:
-    spans = [_Span(0.0, 1.0, ("Fading inand out",), 0.9), _Span(1.0, 1.2, (". Fading in and out",), 0.8),
-             _Span(1.2, 3.0, ("Fading in and out",), 0.95), _Span(3.0, 4.0, ("不准再看别人",), 0.9),
-             _Span(4.0, 5.0, ("不准想着别人",), 0.9), _Span(6.0, 7.0, ("不准想着别人",), 0.9)]
+    spans = [Span(0.0, 1.0, ("Fading inand out",), 0.9), Span(1.0, 1.2, (". Fading in and out",), 0.8),
+             Span(1.2, 3.0, ("Fading in and out",), 0.95), Span(3.0, 4.0, ("不准再看别人",), 0.9),
+             Span(4.0, 5.0, ("不准想着别人",), 0.9), Span(6.0, 7.0, ("不准想着别人",), 0.9)]
     cues = merge_spans(spans, gap=0.25, same_text=0.9)
     assert [(c.start, c.end, c.lines) for c in cues] == [
         (0.0, 3.0, ("Fading in and out",)), (3.0, 4.0, ("不准再看别人",)), (4.0, 5.0, ("不准想着别人",)),
@@ -103,12 +100,16 @@ def test_identical_readings_merge_and_different_ones_do_not() -> None:
 
 
 def test_a_brief_misreading_inside_a_caption_joins_it() -> None:
-    spans = [_Span(5.0, 6.5, ("Two lines of text", "kept apart"), 0.9), _Span(6.5, 6.7, ("TwolInesof text",), 0.6),
-             _Span(6.7, 7.0, ("Two lines of text", "kept apart"), 0.9), _Span(7.0, 7.3, ("Save it",), 0.9)]
+    spans = [Span(5.0, 6.5, ("Two lines of text", "kept apart"), 0.9), Span(6.5, 6.7, ("TwolInesof text",), 0.6),
+             Span(6.7, 7.0, ("Two lines of text", "kept apart"), 0.9), Span(7.0, 7.3, ("Save it",), 0.9)]
     cues = merge_spans(spans, gap=0.25, same_text=0.9)
     assert [(c.start, c.end, c.lines) for c in cues] == [
         (5.0, 7.0, ("Two lines of text", "kept apart")), (7.0, 7.3, ("Save it",))]
     assert loosely_same("Two lines of text kept apart", "TwolInesof text")
+    # A line that stays on its own for two stretches of 0.3 s is a caption of its own.
+    alone = merge_spans([Span(0.9, 2.4, ("躲不掉", "躲不掉"), 0.9), Span(2.4, 2.7, ("躲不掉",), 0.9),
+                         Span(2.7, 3.0, ("躲不掉",), 0.9)], gap=0.25, same_text=0.9)
+    assert [(c.start, c.end, len(c.lines)) for c in alone] == [(0.9, 2.4, 2), (2.4, 3.0, 1)]
     assert not loosely_same("Choose a new password", "Save it")
 
 
