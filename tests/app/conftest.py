@@ -58,9 +58,11 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 SECRET = "dist-secret"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def database_url() -> Iterator[str]:
-    """A PostgreSQL database of this test run, dropped at the end."""
+    """A PostgreSQL database of this test's own, dropped at the end. Not shared between tests:
+    every API and worker process reaps lapsed leases and publishes the outbox of its whole
+    database, so a job an earlier test left behind would be run by the next test's workers."""
     reason = unreachable()
     if reason:
         if os.environ.get("CI") or os.environ.get("LESSONLENS_TEST_SERVICES") == "required":
