@@ -154,15 +154,22 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)
         return
+    import multiprocessing
     import shutil
+
+    from uvicorn import _subprocess
 
     from app.metrics import use_multiprocess
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_schema(settings.resolved_database_url())  # once, before the processes start and race to do it
     folder = use_multiprocess()
+    # The HTTP processes fork from this one, which has imported the app and started no thread: each
+    # is serving in a fraction of the time a new interpreter takes to import it (uvicorn spawns).
+    _subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
     try:
+        # A busy leader (jobs on every core) may answer uvicorn's liveness ping late: not a hang.
         uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
-                    **uvicorn_options)
+                    **{"timeout_worker_healthcheck": 30, **uvicorn_options})
     finally:
         shutil.rmtree(folder, ignore_errors=True)

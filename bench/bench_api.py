@@ -320,21 +320,24 @@ class Variant:
         return cls(name or "default", env, args, root)
 
 
-def measure_starts(n: int, workers: int, factory: str, variant: Variant) -> list[float]:
-    """Cold starts (fresh data folder each) until /healthz answers, in seconds."""
-    times = []
+def measure_starts(n: int, workers: int, factory: str, variant: Variant) -> tuple[list[float], list[float]]:
+    """Cold starts (fresh data folder each) until /healthz answers: seconds, and CPU seconds the
+    server's processes used by then (what a busy shared machine inflates least)."""
+    times, cpu = [], []
     for _ in range(n):
         with tempfile.TemporaryDirectory(prefix="bench-api-start-") as tmp:
             proc, seconds = start_server(Path(tmp), _free_port(), workers, factory,
                                          variant.env, variant.uvicorn_args, variant.root)
+            cpu.append(round(_cpu_s(psutil.Process(proc.pid)), 3))
             proc.terminate()
             proc.wait(timeout=20)
             times.append(round(seconds, 3))
-    return times
+    return times, cpu
 
 
 async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
-    starts = measure_starts(args.starts, args.workers, args.app, variant)
+    start_load = os.getloadavg()[0]
+    starts, start_cpu = measure_starts(args.starts, args.workers, args.app, variant)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
@@ -395,7 +398,9 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
         "media": "1 s 32x32 H.264 video, no audio (subtitles stage skips at once; the workers are not "
                  "the bottleneck)",
         "server_start_s": round(statistics.median([*starts, start_s]), 3),
-        "server_starts_s": [*starts, round(start_s, 3)], "idle_rss_mb": round(idle_rss / 2**20, 1),
+        "server_starts_s": [*starts, round(start_s, 3)], "server_start_cpu_s": start_cpu,
+        "loadavg_1min_at_starts": round(start_load, 1),
+        "idle_rss_mb": round(idle_rss / 2**20, 1),
         "rss_after_load_mb": round(busy_rss / 2**20, 1),
         "submits": len(tally.submit_ms), "status_polls": len(tally.status_ms),
         "submit_ms": {"p50": round(pct(tally.submit_ms, 50), 1), "p99": round(pct(tally.submit_ms, 99), 1)},
@@ -428,10 +433,24 @@ def main() -> None:
                         help="Server configuration to measure, as 'name=LESSONLENS_X=1 --uvicorn-flag value'; "
                              "give several to compare them in one run (measured in turn, --rounds times).")
     parser.add_argument("--rounds", type=int, default=1, help="Alternate the variants this many times.")
+    parser.add_argument("--starts-only", action="store_true",
+                        help="Only time cold starts to the first /healthz (--starts per variant and round).")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     variants = [Variant.parse(v) for v in args.variant] or [Variant("default", {}, [])]
+    if args.starts_only:
+        rows: dict[str, tuple[list[float], list[float]]] = {v.name: ([], []) for v in variants}
+        for _ in range(args.rounds):  # alternated, so each variant sees the same machine load
+            for variant in variants:
+                times, cpu = measure_starts(args.starts, args.workers, args.app, variant)
+                rows[variant.name][0].extend(times)
+                rows[variant.name][1].extend(cpu)
+        log.info("%-14s %10s %10s  %s", "variant", "start p50", "cpu p50", "starts (s)")
+        for name, (times, cpu) in rows.items():
+            log.info("%-14s %9.2fs %9.2fs  %s", name, statistics.median(times), statistics.median(cpu), times)
+        log.info("load average (1, 5, 15 min) after: %s", [round(x, 1) for x in os.getloadavg()])
+        return
     results = []
     for _ in range(args.rounds):
         for variant in variants:
