@@ -3,8 +3,9 @@
 ``SqlJobStore`` works on SQLite (the embedded default, a file in the data folder) and on
 PostgreSQL (``LESSONLENS_DATABASE_URL=postgresql+psycopg://...``) with the same code: plain
 columns for what is filtered on, JSON columns for the rest. Read-modify-write updates lock the
-row (``SELECT ... FOR UPDATE`` on Postgres; SQLite serialises writers, and a process lock
-covers the read in between).
+row (``SELECT ... FOR UPDATE`` on Postgres). On SQLite every write transaction starts with
+``BEGIN IMMEDIATE``: the processes of one server (``serve --workers N``) take turns, each waiting
+up to the busy timeout, and a read-then-write never meets a write that came in between.
 """
 
 from __future__ import annotations
@@ -339,6 +340,12 @@ class SqlJobStore:
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         with self._lock, self._engine.begin() as conn:
+            if self._sqlite:
+                # Take the write lock first: a transaction that reads and then writes would else
+                # fail at once (SQLITE_BUSY, no waiting) when another process wrote in between.
+                # Other writers then wait up to the busy timeout; the thread lock spares this
+                # process's threads that polling.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     def _load_for_update(self, conn: Connection, job_id: str) -> Job | None:
@@ -511,6 +518,9 @@ class SqlJobStore:
         query = (select(t).where(t.c.status == JobStatus.RUNNING.value, t.c.lease_expires < now)
                  .order_by(t.c.created_at))
         reaped: list[Job] = []
+        with self._engine.connect() as conn:  # most rounds find nothing: no write lock for that
+            if conn.execute(query.with_only_columns(t.c.id).limit(1)).first() is None:
+                return reaped
         with self._tx() as conn:
             if not self._sqlite:  # one reaper at a time across processes; the others skip this round
                 if not conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('lessonlens reaper'))")).scalar():
