@@ -555,26 +555,35 @@ class FasterWhisperEngine(WhisperEngine):
     ``model`` is the ``faster_whisper.WhisperModel`` (benchmarks compare against it alone).
     """
 
-    def __init__(self, name: str, model: Any) -> None:
+    def __init__(self, name: str, model: Any, batch_size: int = 1) -> None:
         self.name = name
         self.model = model
         self.multilingual = bool(model.model.is_multilingual)
+        self.batch_size = batch_size
+        self._batched: Any = None
+        if batch_size > 1:  # speech chunks (VAD) decoded side by side: what keeps a GPU busy
+            from faster_whisper import BatchedInferencePipeline
+
+            self._batched = BatchedInferencePipeline(model)
 
     @classmethod
     def load(
-        cls, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1
+        cls, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1,
+        compute_type: str | None = None, batch_size: int = 1,
     ) -> FasterWhisperEngine:
+        """``compute_type``: CTranslate2's (None: int8 on a CPU, float16 on a GPU); ``batch_size`` > 1
+        decodes that many speech chunks at once (faster-whisper's batched pipeline; for GPUs)."""
         from faster_whisper import WhisperModel
 
         if device == "auto":
             import ctranslate2
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        compute_type = "int8" if device == "cpu" else "float16"
+        compute_type = compute_type or ("int8" if device == "cpu" else "float16")
         model = WhisperModel(
             str(folder), device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=num_workers
         )
-        return cls(name, model)
+        return cls(name, model, batch_size)
 
     def _decode(
         self,
@@ -588,8 +597,10 @@ class FasterWhisperEngine(WhisperEngine):
         terms: Sequence[str] = (),
     ) -> tuple[list[Segment], DecodeInfo]:
         hotwords = _hotwords(options, terms)
-        segments_iter, info = self.model.transcribe(
+        batched = {"batch_size": self.batch_size} if self._batched is not None else {}
+        segments_iter, info = (self._batched or self.model).transcribe(
             audio,
+            **batched,
             language=language,
             beam_size=options.beam_size,
             vad_filter=options.vad_filter,

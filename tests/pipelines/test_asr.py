@@ -265,6 +265,18 @@ def test_tiny_en_transcribes_sample_lesson_with_word_timings(tiny, samples: Path
 
 
 @pytest.mark.slow
+def test_batched_decoding_gives_the_same_lesson(model_dir: Path, require_model, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    """The GPU's way (speech chunks decoded side by side, ``batch_size`` > 1) runs anywhere: on
+    the CPU here, with the same options, to much the same transcript."""
+    require_model("whisper-tiny.en")
+    batched = load_engine("whisper-tiny.en", model_dir, batch_size=4)
+    reference = json.loads((samples / "lesson.json").read_text())
+    transcript = batched.transcribe(load_audio(samples / "lesson.mp4"), AsrOptions())
+    assert wer(reference["narration"], transcript.text) < 0.2
+    assert len(transcript.words) > 50
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lj_LJ001-0001", "librivox_sns01_0870", "sb_spk1_snt1", "ps_goforward"])
 def test_tiny_en_on_human_references(tiny, testdata: Path, name: str) -> None:  # type: ignore[no-untyped-def]
     transcript = tiny.transcribe(load_audio(testdata / "audio" / f"{name}.wav"), AsrOptions())
