@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -328,23 +327,21 @@ class JobLifecycle:
 
 class Upkeep:
     """A thread of every API and worker process (distributed setup), and of the leader process of
-    the embedded one (``app.queue.EmbeddedQueue``): every ``reap_every_s`` seconds (default
-    ``every_s``) it reaps lapsed leases (``JobLifecycle.reap``), and every ``every_s`` it sends
-    the queued jobs no message was confirmed for (the outbox: a job row and its mark are written
-    in one transaction, so a crash or a broker outage after the 201 loses nothing; it is sent once
-    the broker answers).
+    the embedded one (``app.queue.EmbeddedQueue``): every ``every_s`` seconds it reaps lapsed
+    leases (``JobLifecycle.reap``) and sends the queued jobs no broker message was confirmed for
+    (the outbox: a job row and its mark are written in one transaction, so a crash or a broker
+    outage after the 201 loses nothing; it is sent once the broker answers).
 
     ``publish(job)`` sends one message and raises when the broker is unreachable; ``broker_error``
     then says why until a send succeeds (``/readyz`` shows it).
     """
 
     def __init__(self, store: JobStore, lifecycle: JobLifecycle, publish: Callable[[Job], None], *,
-                 every_s: float = 5.0, reap_every_s: float | None = None) -> None:
+                 every_s: float = 5.0) -> None:
         self._store = store
         self._lifecycle = lifecycle
         self._publish = publish
         self._every_s = every_s
-        self._reap_every_s = every_s if reap_every_s is None else reap_every_s
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -397,12 +394,7 @@ class Upkeep:
         return sent
 
     def _run(self) -> None:
-        next_reap = 0.0
         while not self._stop.is_set():
-            if time.monotonic() >= next_reap:
-                next_reap = time.monotonic() + self._reap_every_s
-                self.run_once()
-            else:
-                self.publish_pending()
+            self.run_once()
             self._wake.wait(self._every_s)
             self._wake.clear()

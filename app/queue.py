@@ -135,10 +135,11 @@ class EmbeddedQueue:
     """``Queue`` of the embedded setup, in each HTTP process of one server (``serve --workers N``).
 
     A job's row carries its outbox mark (``store.create``). In the leader, ``enqueue`` hands the
-    id to the worker threads at once; in the others it does nothing, and the leader's ``Upkeep``
-    finds the marked job within ``OUTBOX_POLL_S``. The leader also reaps lapsed leases every
-    ``LESSONLENS_UPKEEP_EVERY_S``. ``resume`` runs when this process becomes the leader, after
-    recovery (webhook events left pending).
+    id to the worker threads at once; in the others it does nothing, and the leader's relay thread
+    takes the marked jobs from the store every ``OUTBOX_POLL_S`` (a claim or the relay clears
+    the mark; a dead leader's successor queues every ``queued`` job anyway). The leader's
+    ``Upkeep`` reaps lapsed leases every ``LESSONLENS_UPKEEP_EVERY_S``. ``resume`` runs when this
+    process becomes the leader, after recovery (webhook events left pending).
     """
 
     def __init__(self, settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle,
@@ -147,8 +148,11 @@ class EmbeddedQueue:
         self._lifecycle = lifecycle
         self._resume = resume
         self._local = LocalQueue(settings, store, storage, lifecycle.finished)
-        self._upkeep = Upkeep(store, lifecycle, lambda job: self._local.enqueue(job.id), every_s=OUTBOX_POLL_S,
-                              reap_every_s=settings.upkeep_every_s)
+        # Reaps lapsed leases and queues the jobs it reaped (marked for the outbox).
+        self._upkeep = Upkeep(store, lifecycle, lambda job: self._local.enqueue(job.id),
+                              every_s=settings.upkeep_every_s)
+        self._relaying = threading.Event()
+        self._relay = threading.Thread(target=self._run_relay, name="outbox-relay", daemon=True)
         self._leadership = Leadership(LeaderLock(settings.data_dir / LOCK_FILE), self._take_over,
                                       self._hand_back, poll_s=ELECTION_POLL_S)
 
@@ -162,10 +166,22 @@ class EmbeddedQueue:
         for job_id in self._store.queued_ids():  # a dead leader's waiting ones are marked sent already
             self._local.enqueue(job_id)
         self._local.start()
+        self._relay.start()
         self._upkeep.start()
         self._resume()
 
+    def _run_relay(self) -> None:
+        """Hands the jobs other processes stored (their outbox marks) to the worker threads."""
+        while not self._relaying.wait(OUTBOX_POLL_S):
+            try:
+                for job_id in self._store.take_unpublished():
+                    self._local.enqueue(job_id)
+            except Exception:  # the store is busy or briefly unreachable: the next round tries again
+                log.warning("reading the outbox failed", exc_info=True)
+
     def _hand_back(self) -> None:
+        self._relaying.set()
+        self._relay.join(timeout=10)
         self._upkeep.stop()
         self._local.stop()
 

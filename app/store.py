@@ -195,6 +195,11 @@ class JobStore(Protocol):
 
     def mark_published(self, job_id: str) -> None: ...
 
+    def take_unpublished(self, limit: int = 500) -> list[str]:
+        """Ids of the outbox's jobs, oldest first, their marks cleared in the same transaction: of
+        several takers each gets a job once (the embedded leader hands them to its threads)."""
+        ...
+
     def request_cancel(self, job_id: str) -> Job | None: ...
 
     def cancel_requested(self, job_id: str) -> bool: ...
@@ -544,6 +549,21 @@ class SqlJobStore:
             rows = conn.execute(select(t).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
                                 .order_by(t.c.created_at).limit(limit)).all()
         return [_job(r) for r in rows]
+
+    def take_unpublished(self, limit: int = 500) -> list[str]:
+        t = jobs_table
+        query = (select(t.c.id).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
+                 .order_by(t.c.created_at).limit(limit))
+        with self._engine.connect() as conn:  # most rounds find none: no write lock for that
+            if conn.execute(query.limit(1)).first() is None:
+                return []
+        with self._tx() as conn:
+            if not self._sqlite:
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
+            if ids:
+                conn.execute(update(t).where(t.c.id.in_(ids)).values(publish_pending=False))
+        return ids
 
     def mark_published(self, job_id: str) -> None:
         with self._tx() as conn:

@@ -77,8 +77,12 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, model_folder: Path) -> None:
+    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 6) -> None:
+        """``use_cuda``: ONNX Runtime's CUDA provider (onnxruntime-gpu; RapidOCR falls back to the
+        CPU with a warning without it); ``rec_batch``: text lines recognised per call."""
         self.model_folder = Path(model_folder)
+        self.use_cuda = use_cuda
+        self.rec_batch = rec_batch
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -98,6 +102,10 @@ class RapidOcrEngine:
                     cls_model_path=str(d / "cls" / "cls.onnx"),
                     det_limit_type="max",
                     det_limit_side_len=2000,
+                    det_use_cuda=self.use_cuda,
+                    cls_use_cuda=self.use_cuda,
+                    rec_use_cuda=self.use_cuda,
+                    rec_batch_num=self.rec_batch,
                 )
                 log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
             return self._engine
@@ -235,8 +243,9 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[
     return out
 
 
-def load_engine(name: str, model_dir: Path) -> OcrEngine:
+def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 6) -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
+    ``use_cuda`` and ``rec_batch``: RapidOCR's (``RapidOcrEngine``).
 
     Raises:
         OptionsError: unknown engine name.
@@ -253,4 +262,4 @@ def load_engine(name: str, model_dir: Path) -> OcrEngine:
     folder = model_path(ENGINE_MODELS[name], model_dir)
     if name == "easyocr":
         return EasyOcrEngine(folder)
-    return RapidOcrEngine(folder)
+    return RapidOcrEngine(folder, use_cuda=use_cuda, rec_batch=rec_batch)
