@@ -32,6 +32,7 @@ import numpy as np
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, BandSearch, StaticText, band_pixels, find_band
 from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans
+from pipelines.ocr.caption_edges import EdgeSamples, settle_edges, vanishes
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox, open_video
 from pipelines.ocr.tracking import overlap, similarity
@@ -56,7 +57,11 @@ class CaptionOptions:
             must differ for "the caption changed"...
         change_letters: ...and how many letters' worth of pixels at least (a letter is about
             ``0.05 * line height²`` pixels of layer), so that footage that looks like strokes
-            (a tiled floor) neither hides a short caption nor splits a long one.
+            (a tiled floor) neither hides a short caption nor splits a long one. This is for the
+            layer against the stretch's fullest sample, which drifts as the footage moves.
+        step_letters: the same for the layer against the sample just before, a tenth of a
+            second away, where the footage drifts little: two changed characters of a CJK
+            caption, whose dense strokes mostly lie within a pixel of the old ones, are enough.
         min_layer: share of the band's pixels the text layer must cover to hold a caption; below
             it the band is empty and is not read.
         min_duration: stretches shorter than this (seconds: fades, a frame of transition) are
@@ -74,6 +79,7 @@ class CaptionOptions:
     steady: int = 28
     change: float = 0.04
     change_letters: float = 2.5
+    step_letters: float = 1.5
     min_layer: float = 0.002
     min_duration: float = 0.06
     merge_gap: float = 0.25
@@ -122,10 +128,14 @@ class CaptionResult:
     seconds: float
 
 
-def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOptions) -> np.ndarray:
+def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOptions,
+              following: np.ndarray | None = None) -> np.ndarray:
     """The caption text layer of a band crop (BGR) as a boolean mask (see the module doc).
 
-    ``previous`` is the same crop of the frame before (None: no steadiness test).
+    ``previous`` and ``following`` are the same crop of the frames before and after (None: not
+    known). A pixel of the layer is steady with at least one of them: the first frame of a
+    caption differs from the one before, its last frame from the one after, and both belong to
+    it; moving footage is steady with neither. Without either, there is no steadiness test.
     """
     gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
     bright = (band.max(axis=2) >= options.bright).astype(np.uint8)
@@ -134,8 +144,12 @@ def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOpt
     wide = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((6, 6), np.uint8))
     near_dark = cv2.erode(gray, np.ones((5, 5), np.uint8)) <= options.dark
     mask = (bright > wide) & near_dark
-    if previous is not None:
-        mask &= cv2.absdiff(gray, cv2.cvtColor(previous, cv2.COLOR_BGR2GRAY)) <= options.steady
+    neighbours = [n for n in (previous, following) if n is not None]
+    if neighbours:
+        steady = np.zeros_like(mask)
+        for n in neighbours:
+            steady |= cv2.absdiff(gray, cv2.cvtColor(n, cv2.COLOR_BGR2GRAY)) <= options.steady
+        mask &= steady
     return np.asarray(mask)
 
 
@@ -180,6 +194,7 @@ class _Stretch:
     crop: np.ndarray
     mask: np.ndarray
     count: int
+    edges: EdgeSamples = field(default_factory=EdgeSamples)
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -200,8 +215,9 @@ def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
     return out
 
 
-def caption_lines(readings: list[Reading]) -> list[tuple[str, float]]:
-    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces.
+def caption_lines(readings: list[Reading]) -> list[Reading]:
+    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces
+    (each line's box holds its readings' boxes; its confidence is their least; flags, all).
 
     Boxes whose vertical centre lies inside another box's span are one line.
     """
@@ -217,7 +233,10 @@ def caption_lines(readings: list[Reading]) -> list[tuple[str, float]]:
         parts = sorted(line, key=lambda r: r.box[0])
         text = " ".join(p.text.strip() for p in parts if p.text.strip())
         if text:
-            out.append((text, min(p.confidence for p in parts)))
+            box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts),
+                   max(p.box[2] for p in parts), max(p.box[3] for p in parts))
+            flags = tuple(sorted({f for p in parts for f in p.flags}))
+            out.append(Reading(box, text, min(p.confidence for p in parts), parts[0].script, flags))
     return out
 
 
@@ -236,13 +255,15 @@ class _Window:
     def mask(self, index: int) -> np.ndarray:
         if index not in self.masks:
             k = index - self.base
-            self.masks[index] = text_mask(self.crops[k], self.crops[k - 1] if k > 0 else None, self.options)
+            before = self.crops[k - 1] if k > 0 else None
+            after = self.crops[k + 1] if k + 1 < len(self.crops) else None
+            self.masks[index] = text_mask(self.crops[k], before, self.options, after)
         return self.masks[index]
 
     def restart(self, index: int) -> None:
-        """Keep only frame ``index`` (the last one added): the next search looks no further back."""
+        """Forget the frames before ``index``: the next search looks no further back."""
         self.masks = {index: self.mask(index)}
-        self.crops = self.crops[-1:]
+        self.crops = self.crops[index - self.base:]
         self.base = index
 
 
@@ -260,13 +281,14 @@ class _Extractor:
     line: float
     half_width: float
     static_px: list[PixelBox] = field(default_factory=list)
-    cache: list[tuple[np.ndarray, list[tuple[str, float, tuple[str, ...]]]]] = field(default_factory=list)
+    cache: list[tuple[np.ndarray, list[Reading]]] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     window: _Window | None = None
     stretch: _Stretch | None = None
-    last_full: np.ndarray | None = None
+    waiting: tuple[int, np.ndarray] | None = None  # a sample and its band crop, until the next frame
     ocred: int = 0
     sampled: int = 0
+    previous: tuple[_Stretch, list[Reading]] | None = None  # the stretch closed last, its lines
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box
@@ -278,40 +300,53 @@ class _Extractor:
         self.window = _Window(self.options)
 
     def frame(self, index: int, frame: np.ndarray, sample: bool) -> None:
-        """Take the next decoded frame; on a sample, compare its text layer with the last one."""
+        """Take the next decoded frame; a sample is compared once the frame after it is in."""
         assert self.window is not None
         x0, y0, x1, y1 = self.box
         full = _mask_static(frame[y0:y1, x0:x1], self.static_px)
         self.window.add(self.crop(full))
-        self.last_full = full
-        if not sample:
-            return
+        if self.waiting is not None:
+            self.compare(*self.waiting)
+            self.waiting = None
+        if sample:
+            self.waiting = (index, full)
+
+    def compare(self, index: int, full: np.ndarray) -> None:
+        """Compare sample ``index``'s text layer with the stretch's; on a change, find its frame."""
+        assert self.window is not None
         self.sampled += 1
         win = self.window
         current = win.mask(index)
         count = int(current.sum())
         stretch = self.stretch
         if stretch is None:
-            self.stretch = _Stretch(index, full, current, count)
+            self.stretch = stretch = _Stretch(index, full, current, count)
         else:
             lo = max(win.base, stretch.first)
-            if lo < index and (self.changed(win.mask(lo), current) or self.changed(stretch.mask, current)):
+            if lo < index and (self.changed(win.mask(lo), current, self.options.step_letters)
+                               or self.changed(stretch.mask, current)):
                 at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                        layer_distance(win.mask(i), current)))
                 self.close(stretch, at)
-                self.stretch = _Stretch(at, full, current, count)
+                self.stretch = stretch = _Stretch(at, full, current, count)
             elif count > stretch.count:
                 stretch.crop, stretch.mask, stretch.count = full, current, count
+        stretch.edges.add(index, full)
         win.restart(index)
 
-    def changed(self, a: np.ndarray, b: np.ndarray) -> bool:
-        """Whether two text layers hold different captions (see ``CaptionOptions.change``)."""
+    def changed(self, a: np.ndarray, b: np.ndarray, letters: float | None = None) -> bool:
+        """Whether two text layers hold different captions (see ``CaptionOptions.change``);
+        ``letters``: the least difference in letters' worth of pixels (``change_letters``)."""
         pixels, share = layer_difference(a, b)
         letter = 0.05 * (self.scale * self.line) ** 2
-        return share > self.options.change and pixels > self.options.change_letters * letter
+        least = self.options.change_letters if letters is None else letters
+        return share > self.options.change and pixels > least * letter
 
     def finish(self, frames: int) -> None:
-        """The video ended after ``frames`` frames: close the last stretch."""
+        """The video ended after ``frames`` frames: compare the last sample, close the last stretch."""
+        if self.waiting is not None:
+            self.compare(*self.waiting)
+            self.waiting = None
         if self.stretch is not None:
             self.close(self.stretch, frames)
 
@@ -325,7 +360,7 @@ class _Extractor:
                               interpolation=cv2.INTER_AREA)
         return crop
 
-    def read(self, stretch: _Stretch) -> list[tuple[str, float, tuple[str, ...]]]:
+    def read(self, stretch: _Stretch) -> list[Reading]:
         """The lines of a stretch's caption; a layer read before gives its reading again."""
         if stretch.count < self.options.min_layer * stretch.mask.size:
             return []
@@ -347,19 +382,31 @@ class _Extractor:
             if nbox[2] < 0.5 - self.half_width or nbox[0] > 0.5 + self.half_width:
                 continue
             kept.append(r)
-        flags = tuple(sorted({f for r in kept for f in r.flags}))
-        read = [(t, c, flags) for t, c in caption_lines(kept)]
+        read = caption_lines(kept)
         self.cache.append((stretch.mask, read))
         return read
 
     def close(self, stretch: _Stretch, end_frame: int) -> None:
-        start, end = stretch.first / self.fps, end_frame / self.fps
-        if end - start < self.options.min_duration - 1e-6:
+        """Read a stretch that ended; its edges are checked against the kept samples
+        (``pipelines.ocr.caption_edges``), reaching into a neighbouring stretch that read nothing."""
+        previous, self.previous = self.previous, None
+        if (end_frame - stretch.first) / self.fps < self.options.min_duration - 1e-6:
             return
         lines = self.read(stretch)
-        if lines:
-            self.spans.append(Span(start, end, tuple(t for t, _, _ in lines), min(c for _, c, _ in lines),
-                                    lines[0][2]))
+        if not lines:
+            if previous is not None and previous[1]:
+                # The caption before may still show here (its layer too faint to count).
+                gone = vanishes(stretch.edges.early, previous[1], self.engine)
+                if gone is not None and self.spans:
+                    self.spans[-1].end = gone / self.fps
+            self.previous = (stretch, [])
+            return
+        before = previous[0].edges if previous is not None and not previous[1] else None
+        first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before)
+        self.previous = (stretch, lines)
+        flags = tuple(sorted({f for line in lines for f in line.flags}))
+        self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),
+                               min(line.confidence for line in lines), flags))
 
 
 def extract_captions(
