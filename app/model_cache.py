@@ -56,27 +56,33 @@ class ModelCache:
         with self._lock:
             return sorted(self._models)
 
-    def whisper(self, name: str, engine: str = FASTER_WHISPER) -> AsrEngine:
+    def whisper(self, name: str, engine: str = FASTER_WHISPER, threads: int = 0) -> AsrEngine:
         """A Whisper engine for a model name such as ``whisper-tiny.en`` on ``engine``
-        (faster-whisper or openai-whisper)."""
+        (faster-whisper or openai-whisper). ``threads``: its CPU threads when it runs beside
+        another stage (CTranslate2 fixes them at load, so each budget is a model of its own);
+        0: ``cpu_threads``."""
         from pipelines.asr_engines import load_engine
 
+        threads = threads or self.settings.cpu_threads
         return self.get(
-            f"asr:{engine_model(name, engine)}",
+            f"asr:{engine_model(name, engine)}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""),
             lambda: load_engine(
                 name,
                 self.settings.model_dir,
                 engine=engine,
                 device=self.settings.device,
-                cpu_threads=self.settings.cpu_threads,
+                cpu_threads=threads,
             ),
         )
 
-    def ocr(self, engine: str) -> OcrEngine:
-        """An OCR engine by name (``rapidocr`` or ``easyocr``)."""
+    def ocr(self, engine: str, threads: int = 0) -> OcrEngine:
+        """An OCR engine by name (``rapidocr`` or ``easyocr``); ``threads``: its ONNX Runtime
+        threads when it runs beside another stage (0: ``cpu_threads``, else the runtime's own)."""
         from pipelines.ocr.engines import load_engine
 
-        return self.get(f"ocr:{engine}", lambda: load_engine(engine, self.settings.model_dir))
+        threads = threads or self.settings.cpu_threads
+        return self.get(f"ocr:{engine}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""),
+                        lambda: load_engine(engine, self.settings.model_dir, threads=threads))
 
     def embedder(self) -> SentenceEmbedder:
         """MiniLM sentence embeddings, shared by the classifier and the sentence fitter."""

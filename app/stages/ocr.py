@@ -46,8 +46,12 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         write_json(ctx.out_dir / OCR_JSON, {"status": "no video track", "events": []})
         return StageOutcome(StageStatus.SKIPPED, {"screen": "no video track"}, (OCR_JSON,),
                             reason="no video track: the media is audio only")
-    engine = with_scripts(ctx.models.ocr(options.engine), options.languages)
-    result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress)
+    engine = with_scripts(ctx.models.ocr(options.engine, threads=ctx.threads), options.languages)
+    feed = ctx.screen
+    result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress,
+                     on_events=feed.publish if feed is not None else None, threads=ctx.threads)
+    if feed is not None:
+        feed.close(result.events)  # a subtitles stage running beside this one waits for these
     scenes = unique_text(result.events)
     visual = visual_cues_from_ocr_samples(result.samples)
     doc = {

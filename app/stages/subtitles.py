@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -28,6 +28,7 @@ from pipelines import media
 from pipelines.asr import AsrOptions
 from pipelines.exceptions import MediaError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
+from pipelines.screen_feed import ScreenFeed
 from pipelines.shots import detect_shot_changes
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, StyleProfile, build_cues
@@ -97,10 +98,13 @@ def _no_speech(ctx: StageContext, reason: str) -> StageOutcome:
     return StageOutcome(StageStatus.SKIPPED, {"speech": "no speech track"}, (SUBTITLES_JSON,), reason=reason)
 
 
-def _screen_text(ctx: StageContext, options: SubtitlesOptions) -> list[TextEvent]:
-    """The on-screen text the ``ocr`` stage wrote, when it ran and vocabulary is wanted."""
+def _screen_text(ctx: StageContext, options: SubtitlesOptions) -> Sequence[TextEvent] | ScreenFeed:
+    """The on-screen text of the ``ocr`` stage, when vocabulary is wanted: its feed while it runs
+    beside this stage, else the text it wrote when it ran before."""
     if not options.screen_vocabulary:
         return []
+    if ctx.screen is not None:
+        return ctx.screen
     events = read_json(ctx.out_dir / ocr.OCR_JSON).get("events") or []
     return [TextEvent(e["start"], e["end"], tuple(e["box"]), e["text"], e["confidence"], e["scene"]) for e in events]
 
@@ -129,7 +133,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     timings["decode_s"] = time.monotonic() - t0
     ctx.progress(0.05)
 
-    engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine)
+    engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine, threads=ctx.threads)
     screen = _screen_text(ctx, options)
     with ThreadPoolExecutor(1) as pool:  # decoding video frames overlaps Whisper's work
         shots: Future[tuple[float, ...]] | None = (
@@ -179,6 +183,6 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
-              description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,),
+              description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,), overlaps=(ocr.NAME,),
               models=lambda options: (options.asr().weights(),),
               view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

@@ -73,8 +73,9 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, model_folder: Path) -> None:
+    def __init__(self, model_folder: Path, threads: int = 0) -> None:
         self.model_folder = Path(model_folder)
+        self.threads = threads  # ONNX Runtime intra-op threads; 0: its default (the cores)
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -94,6 +95,7 @@ class RapidOcrEngine:
                     cls_model_path=str(d / "cls" / "cls.onnx"),
                     det_limit_type="max",
                     det_limit_side_len=2000,
+                    **({"intra_op_num_threads": self.threads, "inter_op_num_threads": 1} if self.threads else {}),
                 )
                 log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
             return self._engine
@@ -217,8 +219,9 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[
     return out
 
 
-def load_engine(name: str, model_dir: Path) -> OcrEngine:
+def load_engine(name: str, model_dir: Path, threads: int = 0) -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
+    ``threads``: RapidOCR's ONNX Runtime threads (0: its default).
 
     Raises:
         OptionsError: unknown engine name.
@@ -235,4 +238,4 @@ def load_engine(name: str, model_dir: Path) -> OcrEngine:
     folder = model_path(ENGINE_MODELS[name], model_dir)
     if name == "easyocr":
         return EasyOcrEngine(folder)
-    return RapidOcrEngine(folder)
+    return RapidOcrEngine(folder, threads)

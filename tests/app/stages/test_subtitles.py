@@ -84,7 +84,7 @@ class FakeEngine:
 class FakeModels:
     engines: ClassVar[list[str]] = []
 
-    def whisper(self, name: str, engine: str = "faster-whisper") -> FakeEngine:
+    def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> FakeEngine:
         self.engines.append(engine)
         return FakeEngine()
 
