@@ -22,6 +22,7 @@ from pipelines.media import MediaInfo
 
 if TYPE_CHECKING:
     from app.model_cache import ModelCache
+    from pipelines.demux import MediaPass
     from pipelines.screen_feed import ScreenFeed
 
 Progress = Callable[[float], None]
@@ -51,8 +52,9 @@ class StageContext:
     """Everything a stage may use. ``outputs`` holds the outcomes of earlier stages by name.
 
     ``run_stages`` hands each stage a copy with its own ``progress``, its share of the job's
-    CPU threads (``threads``; 0: the engines' own default) and, for stages that run beside the
-    ``ocr`` stage, the ``screen`` feed that stage publishes its text into as it reads it.
+    CPU threads (``threads``; 0: the engines' own default), for stages that run beside the
+    ``ocr`` stage the ``screen`` feed that stage publishes its text into as it reads it, and for
+    stages that decode the media at the same time the one pass over it they share (``media``).
     """
 
     media_path: Path
@@ -63,6 +65,7 @@ class StageContext:
     info: MediaInfo | None = None
     threads: int = 0
     screen: ScreenFeed | None = None
+    media: MediaPass | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Stage(Generic[OptionsT]):
         uses: optional inputs: these run first when they were requested too.
         overlaps: stages of ``uses`` this one reads while they run (``StageContext.screen``):
             it starts beside them, not after them.
+        reads: the media tracks it decodes (``audio``, ``video``); stages that run at once
+            share one pass over the file (``StageContext.media``).
         fixed: fields of ``options`` a job may not set.
         models: the registry names of the models these options need (checked at submit).
         view: how the web page shows the results; None: only in the list of files.
@@ -109,6 +114,7 @@ class Stage(Generic[OptionsT]):
     needs: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
     overlaps: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
     fixed: frozenset[str] = frozenset()
     models: Callable[[OptionsT], tuple[str, ...]] = lambda options: ()
     view: StageView | None = None

@@ -17,7 +17,8 @@ from typing import Any
 
 from app.stages import classify, fit, ocr, subtitles
 from app.stages.context import Stage, StageAborted, StageContext, StageOutcome
-from pipelines.exceptions import OptionsError
+from pipelines.demux import MediaPass
+from pipelines.exceptions import MediaError, OptionsError
 from pipelines.screen_feed import ScreenFeed, ScreenFeedFailed
 
 __all__ = ["DEFAULT_STAGES", "STAGES", "normalise_options", "plan", "run_stages", "stage", "validate_options"]
@@ -130,6 +131,17 @@ class _Run:
         live = {dep for name in order for dep in STAGES[name].overlaps if dep in order} if overlap else set()
         self.live = live  # stages read while they run
         self.feed = ScreenFeed() if live else None
+        self.media = self._media_pass() if overlap else None
+
+    def _media_pass(self) -> MediaPass | None:
+        """One pass over the file for the stages that decode it, when more than one does."""
+        readers = [STAGES[name].reads for name in self.order if STAGES[name].reads]
+        if len(readers) < 2:
+            return None
+        try:
+            return MediaPass(self.ctx.media_path, {track for reads in readers for track in reads})
+        except MediaError:  # not readable: each stage says so in its own words
+            return None
 
     def _ready(self, name: str, done: set[str], running: set[str]) -> bool:
         node = STAGES[name]
@@ -145,7 +157,8 @@ class _Run:
             self.report(name, fraction)
 
         reads_live = name in self.live or bool(set(STAGES[name].overlaps) & self.live)
-        return replace(self.ctx, progress=progress, threads=threads, screen=self.feed if reads_live else None)
+        return replace(self.ctx, progress=progress, threads=threads, screen=self.feed if reads_live else None,
+                       media=self.media if STAGES[name].reads else None)
 
     def _one(self, name: str, threads: int) -> StageOutcome:
         started = time.monotonic()
@@ -156,6 +169,10 @@ class _Run:
             if feed is not None:  # its readers stop waiting now, not at their next progress report
                 feed.fail(f"stage {name} failed")
             raise
+        finally:
+            if self.media is not None:
+                for track in STAGES[name].reads:
+                    self.media.release(track)  # the pass keeps nothing more for it
         if feed is not None:
             feed.close(())  # ended without text (skipped); a no-op after the stage closed it with its events
         return replace(outcome, seconds=round(time.monotonic() - started, 3))
@@ -168,6 +185,13 @@ class _Run:
                 self.feed.fail(f"stage {name} failed")
 
     def run(self) -> dict[str, StageOutcome]:
+        try:
+            return self._run()
+        finally:
+            if self.media is not None:
+                self.media.close()
+
+    def _run(self) -> dict[str, StageOutcome]:
         pending, done, stopped = list(self.order), set[str](), list[str]()
         running: dict[Future[StageOutcome], str] = {}
         with ThreadPoolExecutor(max_workers=len(self.order), thread_name_prefix="stage") as pool:

@@ -26,6 +26,7 @@ from app.stages.context import (
 )
 from pipelines import media
 from pipelines.asr import AsrOptions
+from pipelines.demux import AUDIO
 from pipelines.exceptions import MediaError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
 from pipelines.screen_feed import ScreenFeed
@@ -126,8 +127,10 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     try:
-        # The decode is the first ~5 % of the stage; its reports also let a cancel stop it.
-        audio = media.load_audio(ctx.media_path, progress=lambda f: ctx.progress(0.05 * f))
+        # The decode is the first ~5 % of the stage; its reports also let a cancel stop it. With
+        # OCR running beside it, the one pass over the file reads both (``pipelines.demux``).
+        audio = (ctx.media.audio(lambda f: ctx.progress(0.05 * f)) if ctx.media is not None
+                 else media.load_audio(ctx.media_path, progress=lambda f: ctx.progress(0.05 * f)))
     except NoAudioError:
         return _no_speech(ctx, "no speech track: the audio stream holds no samples")
     timings["decode_s"] = time.monotonic() - t0
@@ -184,5 +187,6 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
               description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,), overlaps=(ocr.NAME,),
+              reads=(AUDIO,),
               models=lambda options: (options.asr().weights(),),
               view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

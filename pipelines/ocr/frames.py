@@ -22,12 +22,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from pipelines.exceptions import MediaError, OptionsError
+
+if TYPE_CHECKING:
+    from pipelines.demux import MediaPass
 
 log = logging.getLogger(__name__)
 
@@ -369,13 +372,16 @@ def _stream_fps(stream: Any) -> float:
     return 25.0
 
 
-def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0) -> tuple[VideoInfo, Iterator[VideoSample]]:
+def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
+                 source: MediaPass | None = None) -> tuple[VideoInfo, Iterator[VideoSample]]:
     """The video's facts and an iterator of its samples, ``rate`` per second, decoded with PyAV.
 
     Every frame is decoded (a frame needs the ones before it), but only the samples are
     converted, and only to grey (a copy of the luma plane, no colour conversion); a sample's
     colour is made when it is read. Sample ``k`` is frame ``round(k * fps / rate)``, as OpenCV's
     ``sample_frames`` takes it. ``threads``: the decoder's threads (0: FFmpeg's choice).
+    ``source``: a pass over the file that reads its audio too (``pipelines.demux``); its video
+    packets are decoded here.
 
     Raises:
         MediaError: the file cannot be opened or holds no video stream (raised here), or no
@@ -389,38 +395,57 @@ def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0) -> tuple
     p = Path(path)
     if not p.is_file():
         raise MediaError(f"{p}: no such file.")
-    try:
-        container = av.open(str(p), metadata_errors="ignore")
-    except av.error.FFmpegError:
-        raise MediaError(f"{p}: not a video that can be decoded (corrupt, or not video at all).") from None
-    stream = next((s for s in container.streams.video
-                   if not s.disposition & av.stream.Disposition.attached_pic), None)
+    container = None
+    if source is not None:
+        stream = source.video_stream()
+    else:
+        try:
+            container = av.open(str(p), metadata_errors="ignore")
+        except av.error.FFmpegError:
+            raise MediaError(f"{p}: not a video that can be decoded (corrupt, or not video at all).") from None
+        stream = next((s for s in container.streams.video
+                       if not s.disposition & av.stream.Disposition.attached_pic), None)
     if stream is None or not stream.codec_context.width:
-        container.close()
+        if container is not None:
+            container.close()
         raise MediaError(f"{p}: has no video stream (an audio file?); on-screen text needs video.")
     fps = _stream_fps(stream)
-    duration = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
-                else container.duration / 1_000_000 if container.duration else 0.0)
+    whole = stream.container.duration / 1_000_000 if stream.container.duration else 0.0
+    duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else whole
     info = VideoInfo(fps, stream.frames or round(duration * fps), stream.codec_context.width,
                      stream.codec_context.height)
     stream.thread_type = "AUTO"
     stream.codec_context.thread_count = max(0, threads)
-    return info, _samples(p, container, stream, fps, fps / rate)
+    if source is not None:
+        frames = _decoded(stream, source.video_packets())
+        return info, _samples(p, frames, fps, fps / rate)
+    assert container is not None
+    return info, _samples(p, _own(container, stream), fps, fps / rate)
 
 
-def _samples(path: Path, container: Any, stream: Any, fps: float, step: float) -> Iterator[VideoSample]:
+def _own(container: Any, stream: Any) -> Iterator[Any]:
+    with container:
+        yield from container.decode(stream)
+
+
+def _decoded(stream: Any, packets: Iterator[Any]) -> Iterator[Any]:
+    for packet in packets:
+        yield from stream.decode(packet)
+    yield from stream.decode(None)  # the frames the decoder still holds
+
+
+def _samples(path: Path, frames: Iterator[Any], fps: float, step: float) -> Iterator[VideoSample]:
     import av
 
     sample = yielded = 0
     try:
-        with container:
-            for index, frame in enumerate(container.decode(stream)):
-                if index < round(sample * step):
-                    continue
-                yield VideoSample(index, index / fps, frame.to_ndarray(format="gray"), frame)
-                yielded += 1
-                while round(sample * step) <= index:
-                    sample += 1
+        for index, frame in enumerate(frames):
+            if index < round(sample * step):
+                continue
+            yield VideoSample(index, index / fps, frame.to_ndarray(format="gray"), frame)
+            yielded += 1
+            while round(sample * step) <= index:
+                sample += 1
     except av.error.FFmpegError as err:
         if yielded == 0:
             raise MediaError(f"{path}: no frame could be decoded ({err}).") from None

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -60,6 +60,9 @@ from pipelines.ocr.tracking import (
     track_text,
     unique_text,
 )
+
+if TYPE_CHECKING:
+    from pipelines.demux import MediaPass
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +338,7 @@ def run_ocr(
     *,
     on_events: OnEvents | None = None,
     threads: int = 0,
+    source: MediaPass | None = None,
 ) -> OcrResult:
     """Find the on-screen text of a video and time it.
 
@@ -351,6 +355,7 @@ def run_ocr(
         on_events: called now and then with a watermark (seconds) and the events of the samples
             before it, which no later reading changes (``pipelines.screen_feed``).
         threads: the video decoder's threads (0: FFmpeg's choice).
+        source: a pass over the file shared with the audio's reader (``pipelines.demux``).
 
     Raises:
         MediaError: the file is not a readable video.
@@ -361,7 +366,7 @@ def run_ocr(
         raise OptionsError(
             f"options ask for engine {options.engine!r} but the loaded engine is {engine.name!r}."
         )
-    info, frames = read_samples(path, options.sample_rate, threads)
+    info, frames = read_samples(path, options.sample_rate, threads, source)
     return _run(path, engine, options, info.duration, frames, progress, on_events)
 
 
