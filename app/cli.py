@@ -373,12 +373,20 @@ def models_install(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, max=64,
+        help="HTTP processes (default LESSONLENS_HTTP_WORKERS, else one per core, at most 8). With the "
+             "embedded queue one of them runs the LESSONLENS_WORKERS job threads; another takes over if "
+             "it dies.")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (uvicorn's access log).")] = True,
 ) -> None:
     """Run the job API and web page (uvicorn) with in-process workers."""
     from app.main import serve as run_server
 
     _setup_logging(False)
-    run_server(Settings(), host=host, port=port)
+    settings = Settings()
+    run_server(settings, host=host, port=port, workers=workers or settings.resolved_http_workers(),
+               access_log=access_log)
 
 
 @cli.command()

@@ -158,16 +158,24 @@ class Notifier(Protocol):
 
 
 class LocalWebhooks:
-    """``Notifier`` of the API process: attempts run on a ``WebhookDispatcher``'s threads, and
-    events still pending in the store (a previous process stopped) resume on ``start``."""
+    """``Notifier`` of an API process: attempts run on a ``WebhookDispatcher``'s threads, and
+    events still pending in the store (a previous process stopped) resume on ``start`` or
+    ``resume``."""
 
     def __init__(self, store: JobStore, policy: WebhookPolicy, *, threads: int = 4) -> None:
         self._store = store
         self.policy = policy
         self._dispatcher = WebhookDispatcher(lambda pending: policy.attempt(pending).retry_in, threads=threads)
 
-    def start(self) -> None:
+    def start(self, *, resume: bool = True) -> None:
+        """Start sending; with ``resume``, also the events left pending in the store."""
         self._dispatcher.start()
+        if resume:
+            self.resume()
+
+    def resume(self) -> None:
+        """Send the events still pending in the store (a previous process stopped before it could):
+        the process that runs the embedded queue's jobs does it when it takes that role."""
         for job in self._store.pending_webhooks():
             self.job_ended(job)
 
@@ -318,10 +326,11 @@ class JobLifecycle:
 
 
 class Upkeep:
-    """A thread of every API and worker process (distributed setup): every ``every_s`` seconds it
-    reaps lapsed leases (``JobLifecycle.reap``) and sends the queued jobs no broker message was
-    confirmed for (the outbox: a job row and its mark are written in one transaction, so a crash
-    or a broker outage after the 201 loses nothing; it is sent once the broker answers).
+    """A thread of every API and worker process (distributed setup), and of the leader process of
+    the embedded one (``app.queue.EmbeddedQueue``): every ``every_s`` seconds it reaps lapsed
+    leases (``JobLifecycle.reap``) and sends the queued jobs no broker message was confirmed for
+    (the outbox: a job row and its mark are written in one transaction, so a crash or a broker
+    outage after the 201 loses nothing; it is sent once the broker answers).
 
     ``publish(job)`` sends one message and raises when the broker is unreachable; ``broker_error``
     then says why until a send succeeds (``/readyz`` shows it).

@@ -31,7 +31,7 @@ from app.api import translations as translation_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
 from app.api.links import install_log_redaction
-from app.lifecycle import SERVER_STOPPED, JobLifecycle, LocalWebhooks, WebhookPolicy
+from app.lifecycle import JobLifecycle, LocalWebhooks, WebhookPolicy
 from app.limits import InputLimitsMiddleware
 from app.metrics import Metrics
 from app.migrations import ensure_schema
@@ -84,13 +84,12 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
     # Ends the jobs this process ends: its local workers' and queued ones cancelled through the API
     # (Celery workers end theirs with their own JobLifecycle, app.celery.worker).
     lifecycle = JobLifecycle(store, metrics, webhooks, settings.max_attempts)
-    queue = make_queue(settings, store, storage, lifecycle)
-    if settings.queue == "local":  # Celery: workers are other processes; the broker redelivers their jobs
-        lifecycle.recover(SERVER_STOPPED)
-        for job_id in store.queued_ids():
-            queue.enqueue(job_id)
+    # Embedded: the leader process (this one, unless another process of the server holds the
+    # lock) recovers interrupted jobs, runs the queued ones and resumes pending webhooks before
+    # this returns. Celery: workers are other processes; the reaper recovers their jobs.
+    webhooks.start(resume=settings.queue == "celery")
+    queue = make_queue(settings, store, storage, lifecycle, resume=webhooks.resume)
     queue.start()
-    webhooks.start()
     # Probing spawns ffprobe; a few at a time per core is plenty, and status reads keep their threads.
     media_limiter = CapacityLimiter(max(2, 2 * (os.cpu_count() or 1)))
     return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
@@ -142,8 +141,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, **uvicorn_options: Any) -> None:
-    """Run the API with uvicorn (in-process workers included). Blocks until stopped."""
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          **uvicorn_options: Any) -> None:
+    """Run the API with uvicorn in ``workers`` processes. Blocks until stopped.
+
+    One process runs the app built from ``settings``. Several each build theirs from the
+    environment (``LESSONLENS_*``, as ``settings`` was): they share the port, the store and, in
+    multiprocess mode, the metrics; with the embedded queue one of them runs the jobs
+    (``app.leader``)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)
+        return
+    import multiprocessing
+    import shutil
+
+    from uvicorn import _subprocess
+
+    from app.metrics import use_multiprocess
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_schema(settings.resolved_database_url())  # once, before the processes start and race to do it
+    folder = use_multiprocess()
+    # The HTTP processes fork from this one, which has imported the app and started no thread: each
+    # is serving in a fraction of the time a new interpreter takes to import it (uvicorn spawns).
+    _subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
+    try:
+        # A busy leader (jobs on every core) may answer uvicorn's liveness ping late: not a hang.
+        uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
+                    **{"timeout_worker_healthcheck": 30, **uvicorn_options})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

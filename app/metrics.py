@@ -1,9 +1,11 @@
 """Prometheus metrics: the API's (own registry, so several apps can live in one process) and a
 Celery worker's, which ``lessonlens worker --metrics-port`` serves over HTTP.
 
-A prefork worker runs its jobs in child processes, so its metrics go through prometheus_client's
-multiprocess mode: each process writes its values to files in a folder of the worker's own, and
-the serving (parent) process adds them up on every scrape.
+Where several processes serve one set of metrics (a prefork worker's pool, the HTTP processes of
+``lessonlens serve --workers N``) they go through prometheus_client's multiprocess mode: the
+starting process calls ``use_multiprocess`` before it forks or spawns the others, each process
+writes its values to files in that folder, and a scrape of any of them adds them all up
+(``exposition_registry``).
 """
 
 from __future__ import annotations
@@ -77,8 +79,11 @@ class Metrics(JobMetrics):
         self.source_seconds = Histogram("lessonlens_submit_source_seconds",
                                         "Submit: receiving and probing the media or checking a URL (waiting included).",
                                         ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.queue_depth = Gauge("lessonlens_queue_depth", "Job ids waiting for a worker.", registry=r)
-        self.workers_busy = Gauge("lessonlens_workers_busy", "Workers running a job.", registry=r)
+        # Several HTTP processes: summed over the live ones (only the leader runs jobs).
+        self.queue_depth = Gauge("lessonlens_queue_depth", "Job ids waiting for a worker.", registry=r,
+                                 multiprocess_mode="livesum")
+        self.workers_busy = Gauge("lessonlens_workers_busy", "Workers running a job.", registry=r,
+                                  multiprocess_mode="livesum")
 
 
 class WorkerMetrics(JobMetrics):
@@ -98,17 +103,10 @@ class WorkerMetricsServer:
     Raises ``OSError`` when the address cannot be bound (a port in use, say)."""
 
     def __init__(self, host: str, port: int, processes: int) -> None:
-        self.folder: Path | None = None
-        if processes > 1:
-            self.folder = Path(tempfile.mkdtemp(prefix="lessonlens-metrics-"))
-            _use_multiprocess(self.folder)
+        self.folder = use_multiprocess() if processes > 1 else None
         self.metrics = WorkerMetrics()
-        registry = self.metrics.registry
-        if self.folder is not None:
-            registry = CollectorRegistry()
-            registry.register(_LiveProcessesCollector(self.folder))
         try:
-            self._server, _ = start_http_server(port, host, registry)
+            self._server, _ = start_http_server(port, host, exposition_registry(self.metrics.registry))
         except OSError:
             self.close()
             raise
@@ -126,10 +124,25 @@ class WorkerMetricsServer:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _use_multiprocess(folder: Path) -> None:
+def use_multiprocess() -> Path:
+    """Switch this process, and the processes it starts from now on, to multiprocess mode, in a
+    new temporary folder (returned; its owner removes it). Call it before any metric is made."""
+    folder = Path(tempfile.mkdtemp(prefix="lessonlens-metrics-"))
     os.environ[_MULTIPROC_ENV] = str(folder)
     # prometheus_client picks the value class when it is imported; metrics made from now on use files.
     values.ValueClass = _get_value_class()
+    return folder
+
+
+def exposition_registry(own: CollectorRegistry) -> CollectorRegistry:
+    """What a scrape of this process shows: ``own`` registry, or in multiprocess mode the values
+    of every process (the live gauges of the dead ones left out)."""
+    folder = os.environ.get(_MULTIPROC_ENV)
+    if not folder:
+        return own
+    registry = CollectorRegistry()
+    registry.register(_LiveProcessesCollector(Path(folder)))
+    return registry
 
 
 def process_exited(pid: int) -> None:

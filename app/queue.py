@@ -1,8 +1,14 @@
-"""Job queue: the ``Queue`` protocol and the in-process implementation (a pool of worker threads).
+"""Job queue: the ``Queue`` protocol and the embedded implementation (worker threads in the
+leader process of the server).
 
 Each worker thread owns a ``ModelCache``, so a model is loaded once per worker, on its first job,
 and reused for every later one. The queue holds only job ids; the store is the truth, so a
 Celery implementation (issue 8) can take its place by sending the same ids to ``run_job``.
+
+``EmbeddedQueue`` serves one or several HTTP processes over one SQLite store: every process
+stores a job with its outbox mark; the leader (``app.leader``) runs the jobs on its
+``LocalQueue`` threads, takes the marked ones from the store every ``OUTBOX_POLL_S``, recovers a
+dead leader's jobs when it takes over, reaps lapsed leases and resumes pending webhooks.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from app.jobs import Job
-from app.lifecycle import JobLifecycle
+from app.leader import LOCK_FILE, LeaderLock, Leadership
+from app.lifecycle import SERVER_STOPPED, JobLifecycle, Upkeep
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import Storage
@@ -22,6 +29,9 @@ from app.store import JobStore
 from app.worker import WorkerContext, run_job
 
 log = logging.getLogger(__name__)
+
+OUTBOX_POLL_S = 0.2  # how soon the leader runs a job another process stored (one indexed read)
+ELECTION_POLL_S = 0.5  # how often a follower tries the leader lock
 
 
 class Queue(Protocol):
@@ -63,6 +73,7 @@ class LocalQueue:
         self._storage = storage
         self._on_finished = on_finished
         self._ids: queue.Queue[str] = queue.Queue()
+        self._waiting: set[str] = set()  # ids in ``_ids``: one given twice (local and outbox) waits once
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._busy = 0
@@ -81,6 +92,10 @@ class LocalQueue:
             thread.join(timeout=timeout_s)
 
     def enqueue(self, job_id: str) -> None:
+        with self._busy_lock:
+            if job_id in self._waiting:
+                return
+            self._waiting.add(job_id)
         self._ids.put(job_id)
 
     def depth(self) -> int:
@@ -105,6 +120,7 @@ class LocalQueue:
             except queue.Empty:
                 continue
             with self._busy_lock:
+                self._waiting.discard(job_id)
                 self._busy += 1
             try:
                 run_job(job_id, ctx)
@@ -115,10 +131,91 @@ class LocalQueue:
                     self._busy -= 1
 
 
-def make_queue(settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle) -> Queue:
-    """The queue chosen by ``LESSONLENS_QUEUE``."""
+class EmbeddedQueue:
+    """``Queue`` of the embedded setup, in each HTTP process of one server (``serve --workers N``).
+
+    A job's row carries its outbox mark (``store.create``). In the leader, ``enqueue`` hands the
+    id to the worker threads at once; in the others it does nothing, and the leader's relay thread
+    takes the marked jobs from the store every ``OUTBOX_POLL_S`` (a claim or the relay clears
+    the mark; a dead leader's successor queues every ``queued`` job anyway). The leader's
+    ``Upkeep`` reaps lapsed leases every ``LESSONLENS_UPKEEP_EVERY_S``. ``resume`` runs when this
+    process becomes the leader, after recovery (webhook events left pending).
+    """
+
+    def __init__(self, settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle,
+                 resume: Callable[[], None] = lambda: None) -> None:
+        self._store = store
+        self._lifecycle = lifecycle
+        self._resume = resume
+        self._local = LocalQueue(settings, store, storage, lifecycle.finished)
+        # Reaps lapsed leases and queues the jobs it reaped (marked for the outbox).
+        self._upkeep = Upkeep(store, lifecycle, lambda job: self._local.enqueue(job.id),
+                              every_s=settings.upkeep_every_s)
+        self._relaying = threading.Event()
+        self._relay = threading.Thread(target=self._run_relay, name="outbox-relay", daemon=True)
+        self._leadership = Leadership(LeaderLock(settings.data_dir / LOCK_FILE), self._take_over,
+                                      self._hand_back, poll_s=ELECTION_POLL_S)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs."""
+        return self._leadership.leading
+
+    def _take_over(self) -> None:
+        self._lifecycle.recover(SERVER_STOPPED)  # the lock was free: whoever ran these jobs is gone
+        for job_id in self._store.queued_ids():  # a dead leader's waiting ones are marked sent already
+            self._local.enqueue(job_id)
+        self._local.start()
+        self._relay.start()
+        self._upkeep.start()
+        self._resume()
+
+    def _run_relay(self) -> None:
+        """Hands the jobs other processes stored (their outbox marks) to the worker threads."""
+        while not self._relaying.wait(OUTBOX_POLL_S):
+            try:
+                for job_id in self._store.take_unpublished():
+                    self._local.enqueue(job_id)
+            except Exception:  # the store is busy or briefly unreachable: the next round tries again
+                log.warning("reading the outbox failed", exc_info=True)
+
+    def _hand_back(self) -> None:
+        self._relaying.set()
+        self._relay.join(timeout=10)
+        self._upkeep.stop()
+        self._local.stop()
+
+    def start(self) -> None:
+        self._leadership.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._leadership.stop()
+
+    def enqueue(self, job_id: str) -> None:
+        if self.leading:
+            self._local.enqueue(job_id)
+
+    def depth(self) -> int:
+        return self._local.depth()
+
+    def alive(self) -> bool:
+        return self._local.alive() if self.leading else self._leadership.leader_seen
+
+    def unready(self) -> str | None:
+        if self.leading:
+            return self._local.unready()
+        return None if self._leadership.leader_seen else "no process of this server runs the jobs yet"
+
+    def busy(self) -> int:
+        return self._local.busy()
+
+
+def make_queue(settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle,
+               resume: Callable[[], None] = lambda: None) -> Queue:
+    """The queue chosen by ``LESSONLENS_QUEUE``; ``resume`` runs in the process that runs the
+    embedded queue's jobs, once it does (webhook events left pending)."""
     if settings.queue == "celery":
         from app.celery.producer import CeleryQueue  # Celery is imported only when chosen
 
         return CeleryQueue(settings, store, lifecycle)
-    return LocalQueue(settings, store, storage, lifecycle.finished)
+    return EmbeddedQueue(settings, store, storage, lifecycle, resume)

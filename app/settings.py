@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     queue: Literal["local", "celery"] = Field(default="local", description="Job queue implementation.")
     broker_url: str = Field(default="redis://localhost:6379/0", description="Celery broker (queue=celery).")
     workers: int = Field(default=1, ge=1, le=64, description="In-process worker threads (queue=local).")
+    http_workers: int = Field(
+        default=0, ge=0, le=64, description="HTTP processes of `lessonlens serve` (its --workers); 0: one per "
+                                            "core, at most 8. Embedded: one of them runs the job workers.")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Accepted bearer keys, comma-separated, each `key` or `id:key`; empty = no auth.")
@@ -105,6 +108,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'jobs.db').resolve()}"
+
+    def resolved_http_workers(self) -> int:
+        """``http_workers``, or one per core (at most 8) when 0."""
+        return self.http_workers or max(1, min(8, os.cpu_count() or 1))
 
     def api_key_ids(self) -> dict[str, str]:
         """Accepted keys -> their id (the job owner). Keys given without an id get a hash id."""

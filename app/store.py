@@ -3,8 +3,9 @@
 ``SqlJobStore`` works on SQLite (the embedded default, a file in the data folder) and on
 PostgreSQL (``LESSONLENS_DATABASE_URL=postgresql+psycopg://...``) with the same code: plain
 columns for what is filtered on, JSON columns for the rest. Read-modify-write updates lock the
-row (``SELECT ... FOR UPDATE`` on Postgres; SQLite serialises writers, and a process lock
-covers the read in between).
+row (``SELECT ... FOR UPDATE`` on Postgres). On SQLite every write transaction starts with
+``BEGIN IMMEDIATE``: the processes of one server (``serve --workers N``) take turns, each waiting
+up to the busy timeout, and a read-then-write never meets a write that came in between.
 """
 
 from __future__ import annotations
@@ -194,6 +195,11 @@ class JobStore(Protocol):
 
     def mark_published(self, job_id: str) -> None: ...
 
+    def take_unpublished(self, limit: int = 500) -> list[str]:
+        """Ids of the outbox's jobs, oldest first, their marks cleared in the same transaction: of
+        several takers each gets a job once (the embedded leader hands them to its threads)."""
+        ...
+
     def request_cancel(self, job_id: str) -> Job | None: ...
 
     def cancel_requested(self, job_id: str) -> bool: ...
@@ -339,6 +345,12 @@ class SqlJobStore:
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         with self._lock, self._engine.begin() as conn:
+            if self._sqlite:
+                # Take the write lock first: a transaction that reads and then writes would else
+                # fail at once (SQLITE_BUSY, no waiting) when another process wrote in between.
+                # Other writers then wait up to the busy timeout; the thread lock spares this
+                # process's threads that polling.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     def _load_for_update(self, conn: Connection, job_id: str) -> Job | None:
@@ -511,6 +523,9 @@ class SqlJobStore:
         query = (select(t).where(t.c.status == JobStatus.RUNNING.value, t.c.lease_expires < now)
                  .order_by(t.c.created_at))
         reaped: list[Job] = []
+        with self._engine.connect() as conn:  # most rounds find nothing: no write lock for that
+            if conn.execute(query.with_only_columns(t.c.id).limit(1)).first() is None:
+                return reaped
         with self._tx() as conn:
             if not self._sqlite:  # one reaper at a time across processes; the others skip this round
                 if not conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('lessonlens reaper'))")).scalar():
@@ -534,6 +549,21 @@ class SqlJobStore:
             rows = conn.execute(select(t).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
                                 .order_by(t.c.created_at).limit(limit)).all()
         return [_job(r) for r in rows]
+
+    def take_unpublished(self, limit: int = 500) -> list[str]:
+        t = jobs_table
+        query = (select(t.c.id).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
+                 .order_by(t.c.created_at).limit(limit))
+        with self._engine.connect() as conn:  # most rounds find none: no write lock for that
+            if conn.execute(query.limit(1)).first() is None:
+                return []
+        with self._tx() as conn:
+            if not self._sqlite:
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
+            if ids:
+                conn.execute(update(t).where(t.c.id.in_(ids)).values(publish_pending=False))
+        return ids
 
     def mark_published(self, job_id: str) -> None:
         with self._tx() as conn:

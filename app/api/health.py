@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api import Services, ServicesDep
 from app.api.errors import ErrorBody, error_response
+from app.metrics import exposition_registry
 from pipelines.asr import AsrOptions
 from pipelines.exceptions import PipelineError
 from pipelines.models import model_path
@@ -53,4 +54,4 @@ async def metrics(services: ServicesDep) -> Response:
     m = services.metrics
     m.queue_depth.set(services.queue.depth())
     m.workers_busy.set(services.queue.busy())
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(exposition_registry(m.registry)), media_type=CONTENT_TYPE_LATEST)

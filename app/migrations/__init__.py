@@ -6,8 +6,8 @@ take turns behind an advisory lock). A database whose tables ``SqlJobStore`` cre
 (before the API migrated at start) is adopted by the first migration, not recreated.
 
 ``ensure_schema(url)`` is what the API and the workers run at start: one query when the database
-is already at ``HEAD`` (Alembic is not even imported then, which keeps the API's start fast),
-else ``upgrade``.
+is already at ``HEAD`` (Alembic is not even imported then, which keeps the API's start fast); a new
+SQLite file gets the tables of the store's metadata stamped ``HEAD``; else ``upgrade``.
 """
 
 from __future__ import annotations
@@ -85,6 +85,30 @@ def ensure_schema(url: str) -> bool:
     if found == HEAD:
         return False
     started = time.monotonic()
-    upgrade(url)
+    if not (found is None and url.startswith("sqlite") and _create_at_head(url)):
+        upgrade(url)
     log.info("migrated the job store from %s to %s in %.2f s", found or "nothing", HEAD, time.monotonic() - started)
     return True
+
+
+def _create_at_head(url: str) -> bool:
+    """A new, empty SQLite database: the tables straight from the store's metadata, stamped
+    ``HEAD`` (what the migrations build, without importing Alembic: a first start stays fast;
+    tests/app/test_migrations.py checks both give the same schema). False when it has tables."""
+    from app.store import metadata
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # another process creating it at once waits, then sees tables
+            if inspect(conn).get_table_names():
+                conn.rollback()
+                return False
+            metadata.create_all(conn)
+            conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                                 "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+            conn.commit()
+        return True
+    finally:
+        engine.dispose()

@@ -56,7 +56,11 @@ class CaptionOptions:
             must differ for "the caption changed"...
         change_letters: ...and how many letters' worth of pixels at least (a letter is about
             ``0.05 * line height²`` pixels of layer), so that footage that looks like strokes
-            (a tiled floor) neither hides a short caption nor splits a long one.
+            (a tiled floor) neither hides a short caption nor splits a long one. This is for the
+            layer against the stretch's fullest sample, which drifts as the footage moves.
+        step_letters: the same for the layer against the sample just before, a tenth of a
+            second away, where the footage drifts little: two changed characters of a CJK
+            caption, whose dense strokes mostly lie within a pixel of the old ones, are enough.
         min_layer: share of the band's pixels the text layer must cover to hold a caption; below
             it the band is empty and is not read.
         min_duration: stretches shorter than this (seconds: fades, a frame of transition) are
@@ -74,6 +78,7 @@ class CaptionOptions:
     steady: int = 28
     change: float = 0.04
     change_letters: float = 2.5
+    step_letters: float = 1.5
     min_layer: float = 0.002
     min_duration: float = 0.06
     merge_gap: float = 0.25
@@ -122,10 +127,14 @@ class CaptionResult:
     seconds: float
 
 
-def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOptions) -> np.ndarray:
+def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOptions,
+              following: np.ndarray | None = None) -> np.ndarray:
     """The caption text layer of a band crop (BGR) as a boolean mask (see the module doc).
 
-    ``previous`` is the same crop of the frame before (None: no steadiness test).
+    ``previous`` and ``following`` are the same crop of the frames before and after (None: not
+    known). A pixel of the layer is steady with at least one of them: the first frame of a
+    caption differs from the one before, its last frame from the one after, and both belong to
+    it; moving footage is steady with neither. Without either, there is no steadiness test.
     """
     gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
     bright = (band.max(axis=2) >= options.bright).astype(np.uint8)
@@ -134,8 +143,12 @@ def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOpt
     wide = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((6, 6), np.uint8))
     near_dark = cv2.erode(gray, np.ones((5, 5), np.uint8)) <= options.dark
     mask = (bright > wide) & near_dark
-    if previous is not None:
-        mask &= cv2.absdiff(gray, cv2.cvtColor(previous, cv2.COLOR_BGR2GRAY)) <= options.steady
+    neighbours = [n for n in (previous, following) if n is not None]
+    if neighbours:
+        steady = np.zeros_like(mask)
+        for n in neighbours:
+            steady |= cv2.absdiff(gray, cv2.cvtColor(n, cv2.COLOR_BGR2GRAY)) <= options.steady
+        mask &= steady
     return np.asarray(mask)
 
 
@@ -236,13 +249,15 @@ class _Window:
     def mask(self, index: int) -> np.ndarray:
         if index not in self.masks:
             k = index - self.base
-            self.masks[index] = text_mask(self.crops[k], self.crops[k - 1] if k > 0 else None, self.options)
+            before = self.crops[k - 1] if k > 0 else None
+            after = self.crops[k + 1] if k + 1 < len(self.crops) else None
+            self.masks[index] = text_mask(self.crops[k], before, self.options, after)
         return self.masks[index]
 
     def restart(self, index: int) -> None:
-        """Keep only frame ``index`` (the last one added): the next search looks no further back."""
+        """Forget the frames before ``index``: the next search looks no further back."""
         self.masks = {index: self.mask(index)}
-        self.crops = self.crops[-1:]
+        self.crops = self.crops[index - self.base:]
         self.base = index
 
 
@@ -264,7 +279,7 @@ class _Extractor:
     spans: list[Span] = field(default_factory=list)
     window: _Window | None = None
     stretch: _Stretch | None = None
-    last_full: np.ndarray | None = None
+    waiting: tuple[int, np.ndarray] | None = None  # a sample and its band crop, until the next frame
     ocred: int = 0
     sampled: int = 0
 
@@ -278,14 +293,20 @@ class _Extractor:
         self.window = _Window(self.options)
 
     def frame(self, index: int, frame: np.ndarray, sample: bool) -> None:
-        """Take the next decoded frame; on a sample, compare its text layer with the last one."""
+        """Take the next decoded frame; a sample is compared once the frame after it is in."""
         assert self.window is not None
         x0, y0, x1, y1 = self.box
         full = _mask_static(frame[y0:y1, x0:x1], self.static_px)
         self.window.add(self.crop(full))
-        self.last_full = full
-        if not sample:
-            return
+        if self.waiting is not None:
+            self.compare(*self.waiting)
+            self.waiting = None
+        if sample:
+            self.waiting = (index, full)
+
+    def compare(self, index: int, full: np.ndarray) -> None:
+        """Compare sample ``index``'s text layer with the stretch's; on a change, find its frame."""
+        assert self.window is not None
         self.sampled += 1
         win = self.window
         current = win.mask(index)
@@ -295,7 +316,8 @@ class _Extractor:
             self.stretch = _Stretch(index, full, current, count)
         else:
             lo = max(win.base, stretch.first)
-            if lo < index and (self.changed(win.mask(lo), current) or self.changed(stretch.mask, current)):
+            if lo < index and (self.changed(win.mask(lo), current, self.options.step_letters)
+                               or self.changed(stretch.mask, current)):
                 at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                        layer_distance(win.mask(i), current)))
                 self.close(stretch, at)
@@ -304,14 +326,19 @@ class _Extractor:
                 stretch.crop, stretch.mask, stretch.count = full, current, count
         win.restart(index)
 
-    def changed(self, a: np.ndarray, b: np.ndarray) -> bool:
-        """Whether two text layers hold different captions (see ``CaptionOptions.change``)."""
+    def changed(self, a: np.ndarray, b: np.ndarray, letters: float | None = None) -> bool:
+        """Whether two text layers hold different captions (see ``CaptionOptions.change``);
+        ``letters``: the least difference in letters' worth of pixels (``change_letters``)."""
         pixels, share = layer_difference(a, b)
         letter = 0.05 * (self.scale * self.line) ** 2
-        return share > self.options.change and pixels > self.options.change_letters * letter
+        least = self.options.change_letters if letters is None else letters
+        return share > self.options.change and pixels > least * letter
 
     def finish(self, frames: int) -> None:
-        """The video ended after ``frames`` frames: close the last stretch."""
+        """The video ended after ``frames`` frames: compare the last sample, close the last stretch."""
+        if self.waiting is not None:
+            self.compare(*self.waiting)
+            self.waiting = None
         if self.stretch is not None:
             self.close(self.stretch, frames)
 

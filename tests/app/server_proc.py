@@ -57,10 +57,8 @@ class ServerProcess:
                **{f"LESSONLENS_{k.upper()}": v for k, v in self.env.items()}}
         started = time.monotonic()
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         log.close()
 
         def up() -> bool:
@@ -75,10 +73,14 @@ class ServerProcess:
         wait_for(up, timeout_s, "the server to answer /healthz")
         return time.monotonic() - started
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--log-level", "warning"]
+
     def kill(self) -> None:
-        """SIGKILL: no shutdown handlers run (a crash)."""
+        """SIGKILL to its process group: no shutdown handlers run (a crash)."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
@@ -109,3 +111,36 @@ class ServerProcess:
 
         result: dict[str, Any] = wait_for(check, timeout_s, f"job {job_id}", every_s=0.1)
         return result
+
+
+class ServeProcess(ServerProcess):
+    """``lessonlens serve --workers N``: the uvicorn supervisor and its N HTTP processes, one of
+    which (the holder of ``DATA_DIR/leader.lock``) runs the jobs."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], processes: int) -> None:
+        super().__init__(data_dir, env)
+        self.processes = processes
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                "--workers", str(self.processes)]
+
+    def leader_pid(self) -> int | None:
+        """The pid the leader wrote into its lock file (it may have died since)."""
+        from app.leader import LOCK_FILE, LeaderLock
+
+        return LeaderLock(self.data_dir / LOCK_FILE).holder()
+
+    def http_pids(self) -> set[int]:
+        """The HTTP processes alive now."""
+        import psutil
+
+        assert self.proc is not None
+        pids = set()
+        for child in psutil.Process(self.proc.pid).children():
+            try:
+                if "resource_tracker" not in " ".join(child.cmdline()):  # multiprocessing's helper
+                    pids.add(child.pid)
+            except psutil.Error:  # ended meanwhile
+                continue
+        return pids

@@ -101,3 +101,24 @@ def test_the_api_migrates_its_store_at_start(start_server: Callable[..., ServerP
     with again.client() as c:
         assert c.get("/v1/jobs").json()["jobs"] == []
     assert again.log().count("migrated the job store") == 1  # the log file is the data folder's: the first start
+
+
+def test_a_new_sqlite_store_is_created_at_head_as_the_migrations_would(tmp_path: Path) -> None:
+    """The shortcut of a first start (tables from the metadata, stamped HEAD) gives the schema the
+    migrations give, and later migrations start from HEAD."""
+    created, migrated = f"sqlite:///{tmp_path / 'created.db'}", f"sqlite:///{tmp_path / 'migrated.db'}"
+    assert ensure_schema(created) is True
+    upgrade(migrated)
+    assert _revision_and_diff(created) == (HEAD, [])
+
+    def schema(url: str) -> dict[str, object]:
+        engine = create_engine(url)
+        try:
+            found = inspect(engine)
+            return {t: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)),
+                        sorted(str(sorted(i.items())) for i in found.get_indexes(t)))
+                    for t in found.get_table_names()}
+        finally:
+            engine.dispose()
+
+    assert schema(created) == schema(migrated)

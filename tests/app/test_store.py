@@ -337,3 +337,41 @@ def test_the_outbox_holds_every_created_job_until_published(store: SqlJobStore) 
     time.sleep(0.05)
     store.reap(_requeue_decision)
     assert [j.id for j in store.unpublished()] == [second.id]  # queued again: sent again
+
+
+def test_each_outbox_job_is_taken_once(store: SqlJobStore) -> None:
+    """The embedded leader's relay: the marked jobs' ids, oldest first, each handed out once."""
+    first, second = store.create(make_job())[0], store.create(make_job())[0]
+    assert store.take_unpublished() == [first.id, second.id]
+    assert store.take_unpublished() == [] and store.unpublished() == []
+    third = store.create(make_job())[0]
+    assert store.take_unpublished(limit=5) == [third.id]
+
+
+def test_sqlite_read_modify_writes_of_several_processes_lose_nothing(tmp_path: Path) -> None:
+    """Processes of one server appending to one job's delivery log (read the row, write it back):
+    each transaction holds the write lock from its start (BEGIN IMMEDIATE), so none overwrites
+    another's append; the others wait for it (busy timeout) instead of failing."""
+    import subprocess
+    import sys
+    import textwrap
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    store = SqlJobStore(url)
+    job = store.create(make_job())[0]
+    code = textwrap.dedent(f"""
+        import sys
+        from app.jobs import WebhookDeliveryRecord, WebhookState
+        from app.store import SqlJobStore
+        store = SqlJobStore({url!r}, create=False)
+        for n in range(60):
+            record = WebhookDeliveryRecord(f"evt_{{sys.argv[1]}}_{{n}}", "job.succeeded", 1, "now", True)
+            store.add_delivery({job.id!r}, record, WebhookState.DELIVERED)
+        store.close()
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)], stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    assert len(store.get(job.id).deliveries) == 180  # type: ignore[union-attr]
+    store.close()

@@ -76,6 +76,21 @@ def test_text_layer_follows_the_caption_not_the_moving_picture() -> None:
     assert same[1] < 0.1 < other[1]
 
 
+def test_first_and_last_frames_of_a_caption_keep_their_layer() -> None:
+    # Over moving footage, a caption's first frame differs from the frame before it and its last
+    # frame from the one after: steady with either neighbour, both belong to the caption.
+    rng = np.random.default_rng(2)
+    backgrounds = [rng.integers(60, 140, (100, 640, 3), dtype=np.uint8) for _ in range(3)]
+    before = caption_frame("Old words", backgrounds[0])
+    first = caption_frame("Hello there", backgrounds[1])
+    after = caption_frame("Hello there", backgrounds[2])
+    opts = CaptionOptions()
+    settled = text_mask(after, first, opts)
+    alone = text_mask(first, before, opts)
+    with_next = text_mask(first, before, opts, after)
+    assert layer_difference(with_next, settled)[1] < 0.1 < layer_difference(alone, settled)[1]
+
+
 def test_change_search_finds_the_switch_frame() -> None:
     frames = [0] * 7 + [1] * 5  # the caption changes at frame 7
     calls = []
