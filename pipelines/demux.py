@@ -3,7 +3,9 @@
 The file is demuxed once, in a thread of its own. Audio packets are decoded and resampled to
 16 kHz mono as they come, into chunks (no buffer sized from the stated duration); video packets
 are handed on still compressed, and the frame sampler (``pipelines.ocr.frames.read_samples``)
-decodes them at its own pace. Compressed video is small next to decoded frames (a screencast:
+decodes them at its own pace. The decoded audio is kept at most ``max_audio_s`` ahead of its
+reader (the recogniser takes it in blocks, ``pipelines.media.audio_blocks``), so memory does not
+grow with the duration. Compressed video is small next to decoded frames (a screencast:
 about 1 Mbit/s), so the demuxer runs ahead of the sampler: the recogniser has the whole audio in
 the time it takes to read the file, while OCR is still decoding frames. The packets waiting are
 bounded (``max_queued_bytes``): a long or heavy video holds the demuxer back until the sampler
@@ -49,13 +51,14 @@ class PassTiming:
 class MediaPass:
     """Reads ``path`` once for the consumers named in ``wants`` (``audio``, ``video``).
 
-    ``audio()`` blocks until the audio track is read and returns it as 16 kHz mono float32;
+    ``audio_chunks()`` gives the audio track as 16 kHz mono float32 chunks (``audio()``: joined);
     ``video_stream()`` gives the video stream (to set up a decoder) and ``video_packets()`` its
     packets in order. The demuxer starts on the first of these calls.
     """
 
     def __init__(self, path: str | Path, wants: set[str], *, sample_rate: int = SAMPLE_RATE,
-                 max_queued_bytes: int = 256 << 20, max_seconds: float | None = None) -> None:
+                 max_queued_bytes: int = 256 << 20, max_audio_s: float = 20 * 60.0,
+                 max_seconds: float | None = None) -> None:
         import av
 
         self.path = Path(path)
@@ -68,6 +71,8 @@ class MediaPass:
         self._audio_done = threading.Event()
         self._chunks: list[np.ndarray] = []
         self._audio_samples = 0
+        self._held_audio = 0
+        self._max_audio = int(max_audio_s * sample_rate)
         self._error: BaseException | None = None
         self._packets: queue.Queue[Any] = queue.Queue()
         self._room = threading.Condition()
@@ -87,29 +92,45 @@ class MediaPass:
     # ---- consumers
 
     def audio(self, progress: Callable[[float], None] | None = None) -> np.ndarray:
-        """The whole audio track, 16 kHz mono float32, once read. ``progress(fraction)`` is called
-        while waiting and may raise to stop waiting (a cancelled job).
+        """The whole audio track, 16 kHz mono float32 (``audio_chunks`` joined)."""
+        import numpy as np
+
+        chunks = list(self.audio_chunks(progress))
+        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+    def audio_chunks(self, progress: Callable[[float], None] | None = None) -> Iterator[np.ndarray]:
+        """The audio track as 16 kHz mono float32 chunks, as the demuxer decodes them; it stays at
+        most ``max_audio_s`` ahead of the reader. ``progress(fraction)`` is called while waiting
+        and may raise to stop (a cancelled job).
 
         Raises:
             NoAudioError: no audio stream, or no samples in it.
             MediaError: the file could not be read, or its audio runs past ``max_seconds``.
         """
-        import numpy as np
-
         if self._audio is None:
             self.release(AUDIO)
             raise NoAudioError(f"{self.path}: has no audio stream.")
         self._start()
         stated = float(self._container.duration or 0) / 1_000_000
-        while not self._audio_done.wait(0.25):
-            if progress is not None:
-                progress(min(0.99, self._audio_samples / max(stated * self.sample_rate, 1.0)))
+        taken = 0
+        while True:
+            with self._room:
+                while not self._chunks and not self._audio_done.is_set():
+                    self._room.wait(0.25)
+                    if progress is not None and not self._chunks:
+                        progress(min(0.99, self._audio_samples / max(stated * self.sample_rate, 1.0)))
+                chunks, self._chunks = self._chunks, []
+                self._held_audio = 0
+                self._room.notify_all()
+            for chunk in chunks:
+                taken += chunk.size
+                yield chunk
+            if not chunks and self._audio_done.is_set():
+                break
         if self._error is not None:
             raise self._error
-        chunks, self._chunks = self._chunks, []
-        if not chunks:
+        if taken == 0:
             raise NoAudioError(f"{self.path}: the audio stream holds no samples.")
-        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
 
     def video_stream(self) -> Any:
         """The video stream being read (its codec parameters and time base), or None."""
@@ -200,7 +221,9 @@ class MediaPass:
         except MediaError as err:
             self._error = err
         finally:
-            self._audio_done.set()
+            with self._room:
+                self._audio_done.set()
+                self._room.notify_all()
             self._packets.put(_END)
             total = time.perf_counter() - started
             self.timing = PassTiming(round(total - t_audio, 3), round(t_audio, 3), round(total, 3))
@@ -211,9 +234,14 @@ class MediaPass:
             samples = out.to_ndarray().reshape(-1)
             if limit is not None and self._audio_samples + samples.size > limit:
                 raise MediaError(f"{self.path}: the audio runs longer than {self.max_seconds:.0f} s.")
-            self._chunks.append(samples)
-            self._audio_samples += samples.size
-
+            with self._room:  # wait for the reader when it is far behind
+                while (self._held_audio > self._max_audio and self._wanted(AUDIO)
+                       and not self._stop.is_set()):
+                    self._room.wait(0.5)
+                self._chunks.append(samples)
+                self._held_audio += samples.size
+                self._audio_samples += samples.size
+                self._room.notify_all()
     def _put_video(self, packet: Any) -> None:
         if not self._wanted(VIDEO) or packet.size == 0:
             return

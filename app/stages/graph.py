@@ -195,25 +195,20 @@ class _Run:
         pending, done, stopped = list(self.order), set[str](), list[str]()
         running: dict[Future[StageOutcome], str] = {}
         with ThreadPoolExecutor(max_workers=len(self.order), thread_name_prefix="stage") as pool:
-            while pending or running:
-                stopping = self.error is not None or self.abort.is_set()
-                ready = [] if stopping else [n for n in pending if self._ready(n, done, set(running.values()))]
-                at_once = len(running) + len(ready)
-                share = max(1, self.cores // at_once) if at_once > 1 else 0  # alone: the engines' default
-                for name in ready:
-                    pending.remove(name)
-                    try:
-                        self.on_stage(name, "running", None)
-                    except BaseException as err:  # a cancel found while marking it running
-                        self._fail(name, err)
+            try:
+                while pending or running:
+                    self._start_ready(pool, pending, done, running)
+                    if not running:
                         break
-                    running[pool.submit(self._one, name, share)] = name
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    name = running.pop(future)
-                    self._collect(name, future, done, stopped)
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        name = running.pop(future)
+                        self._collect(name, future, done, stopped)
+            except BaseException:  # an interrupt (Ctrl-C) in this thread: the stages stop at their next report
+                self.abort.set()
+                if self.feed is not None:
+                    self.feed.fail("the job was interrupted")
+                raise
         if self.error is None and self.stop_error is not None:
             self.failed, self.error = self.stop_error
             stopped.remove(self.failed)
@@ -224,6 +219,22 @@ class _Run:
                 self.on_stage(name, "stopped", None)
             raise self.error
         return self.ctx.outputs
+
+    def _start_ready(self, pool: ThreadPoolExecutor, pending: list[str], done: set[str],
+                     running: dict[Future[StageOutcome], str]) -> None:
+        if self.error is not None or self.abort.is_set():
+            return
+        ready = [n for n in pending if self._ready(n, done, set(running.values()))]
+        at_once = len(running) + len(ready)
+        share = max(1, self.cores // at_once) if at_once > 1 else 0  # alone: the engines' default
+        for name in ready:
+            pending.remove(name)
+            try:
+                self.on_stage(name, "running", None)
+            except BaseException as err:  # a cancel found while marking it running
+                self._fail(name, err)
+                return
+            running[pool.submit(self._one, name, share)] = name
 
     def _collect(self, name: str, future: Future[StageOutcome], done: set[str], stopped: list[str]) -> None:
         try:

@@ -6,6 +6,7 @@ stage ran first, the text it read is offered to Whisper as vocabulary, stretch b
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from app.stages.context import (
 )
 from pipelines import media
 from pipelines.asr import AsrOptions
+from pipelines.asr_blocks import transcribe_blocks
 from pipelines.demux import AUDIO
 from pipelines.exceptions import MediaError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
@@ -126,14 +128,24 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         return _no_speech(ctx, "no speech track: the media has no audio stream")
     timings: dict[str, float] = {}
     t0 = time.monotonic()
+    decoding = [True]
+
+    def decoded(fraction: float) -> None:  # the first block's decode is ~5 % of the stage
+        if decoding[0]:
+            ctx.progress(0.05 * fraction)
+
     try:
-        # The decode is the first ~5 % of the stage; its reports also let a cancel stop it. With
-        # OCR running beside it, the one pass over the file reads both (``pipelines.demux``).
-        audio = (ctx.media.audio(lambda f: ctx.progress(0.05 * f)) if ctx.media is not None
-                 else media.load_audio(ctx.media_path, progress=lambda f: ctx.progress(0.05 * f)))
+        # The audio comes in blocks cut at pauses (memory holds a block, whatever the duration);
+        # its decode reports let a cancel stop it. With OCR running beside this stage, the one
+        # pass over the file reads both (``pipelines.demux``).
+        chunks = (ctx.media.audio_chunks(decoded) if ctx.media is not None
+                  else media.iter_audio(ctx.media_path, progress=decoded))
+        blocks = media.audio_blocks(chunks)
+        first = next(blocks)
     except NoAudioError:
         return _no_speech(ctx, "no speech track: the audio stream holds no samples")
-    timings["decode_s"] = time.monotonic() - t0
+    decoding[0] = False
+    timings["decode_s"] = time.monotonic() - t0  # to the first block: all of the audio up to 15 min
     ctx.progress(0.05)
 
     engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine, threads=ctx.threads)
@@ -143,8 +155,9 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
             pool.submit(_shots, ctx) if options.shot_changes and info.has_video else None
         )
         t1 = time.monotonic()
-        transcript = engine.transcribe(audio, asr_options, progress=lambda f: ctx.progress(0.05 + 0.85 * f),
-                                       screen=screen)
+        transcript = transcribe_blocks(engine, itertools.chain([first], blocks), asr_options,
+                                       progress=lambda f: ctx.progress(0.05 + 0.85 * f), screen=screen,
+                                       duration=info.duration)
         timings["asr_s"] = time.monotonic() - t1
         cuts = shots.result() if shots is not None else ()
         timings["shots_wait_s"] = time.monotonic() - t1 - timings["asr_s"]
