@@ -1,4 +1,5 @@
-"""Models loaded once per worker process and shared by every job it runs."""
+"""Models loaded once per worker process and shared by every job it runs, on the device
+``LESSONLENS_DEVICE`` names (``DevicePlan``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 from app.settings import Settings
 from pipelines.asr import FASTER_WHISPER, engine_model
@@ -22,12 +24,45 @@ if TYPE_CHECKING:  # the modules themselves load on first use: the API starts wi
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+GPU_WHISPER_BATCH = 16  # speech chunks decoded at once on a GPU (faster-whisper's batched pipeline)
+GPU_OCR_REC_BATCH = 32  # text lines per recognition call on a GPU (RapidOCR's default: 6)
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    """What ``LESSONLENS_DEVICE`` means for each runtime: where Whisper runs and at which
+    precision, whether OCR runs on ONNX Runtime's CUDA provider, and the batch sizes."""
+
+    device: Literal["cpu", "cuda"] = "cpu"
+    whisper_compute_type: str = "int8"  # CTranslate2: int8 is fastest on CPUs, float16 on GPUs
+    whisper_batch_size: int = 1  # 1: one 30 s window after another (the CPU's best)
+    ocr_cuda: bool = False  # only where onnxruntime-gpu is installed (else RapidOCR warns and uses the CPU)
+    ocr_rec_batch: int = 6
+
+    @classmethod
+    def for_setting(cls, device: str) -> DevicePlan:
+        """The plan of ``cpu``, ``cuda`` or ``auto`` (CUDA when CTranslate2 sees a GPU)."""
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        if device != "cuda":
+            return cls()
+        import onnxruntime
+
+        ocr_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        if not ocr_cuda:
+            log.warning("LESSONLENS_DEVICE=cuda: ONNX Runtime has no CUDA provider here (install onnxruntime-gpu); "
+                        "OCR runs on the CPU")
+        return cls("cuda", "float16", GPU_WHISPER_BATCH, ocr_cuda, GPU_OCR_REC_BATCH)
+
 
 class ModelCache:
     """Lazily loads each model on first use, once, thread-safely; later calls reuse it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._plan: DevicePlan | None = None
         self._models: dict[str, object] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
@@ -56,6 +91,15 @@ class ModelCache:
         with self._lock:
             return sorted(self._models)
 
+    @property
+    def device(self) -> DevicePlan:
+        """The device plan of the settings, worked out on first use (``auto`` probes for a GPU)."""
+        with self._lock:
+            if self._plan is None:
+                self._plan = DevicePlan.for_setting(self.settings.device)
+                log.info("models run on %s", self._plan)
+            return self._plan
+
     def whisper(self, name: str, engine: str = FASTER_WHISPER, threads: int = 0) -> AsrEngine:
         """A Whisper engine for a model name such as ``whisper-tiny.en`` on ``engine``
         (faster-whisper or openai-whisper). ``threads``: its CPU threads when it runs beside
@@ -64,16 +108,15 @@ class ModelCache:
         from pipelines.asr_engines import load_engine
 
         threads = threads or self.settings.cpu_threads
-        return self.get(
-            f"asr:{engine_model(name, engine)}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""),
-            lambda: load_engine(
-                name,
-                self.settings.model_dir,
-                engine=engine,
-                device=self.settings.device,
-                cpu_threads=threads,
-            ),
-        )
+
+        def load() -> AsrEngine:
+            plan = self.device
+            return load_engine(name, self.settings.model_dir, engine=engine, device=plan.device,
+                               cpu_threads=threads, compute_type=plan.whisper_compute_type,
+                               batch_size=plan.whisper_batch_size)
+
+        return self.get(f"asr:{engine_model(name, engine)}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""),
+                        load)
 
     def ocr(self, engine: str, threads: int = 0) -> OcrEngine:
         """An OCR engine by name (``rapidocr`` or ``easyocr``); ``threads``: its ONNX Runtime
@@ -81,8 +124,13 @@ class ModelCache:
         from pipelines.ocr.engines import load_engine
 
         threads = threads or self.settings.cpu_threads
-        return self.get(f"ocr:{engine}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""),
-                        lambda: load_engine(engine, self.settings.model_dir, threads=threads))
+
+        def load() -> OcrEngine:
+            plan = self.device
+            return load_engine(engine, self.settings.model_dir, use_cuda=plan.ocr_cuda, rec_batch=plan.ocr_rec_batch,
+                               threads=threads)
+
+        return self.get(f"ocr:{engine}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""), load)
 
     def embedder(self) -> SentenceEmbedder:
         """MiniLM sentence embeddings, shared by the classifier and the sentence fitter."""
@@ -117,12 +165,12 @@ class ModelCache:
         def load() -> SentenceFitter:
             from pipelines.fit.lm import load_lm
             from pipelines.fit.lm_prompt import LMSettings
-            from pipelines.fit.sentence import SentenceFitter
+            from pipelines.fit.sentence import SentenceFitter, load_multilingual
             from pipelines.fit.syntax import load_parser
 
             threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) // (self.settings.workers + 1))
             lm = load_lm(self.settings.model_dir, LMSettings(threads=threads, runtime=self.settings.lm_runtime))
             lm.warm_up()
-            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir))
+            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir), load_multilingual(threads))
 
         return self.get("fitter", load)

@@ -17,7 +17,9 @@ survives that is cut to its first occurrence.
 
 Given the text on screen (``screen``), each stretch of speech is decoded with the terms shown
 during it as hotwords, and words that match a term but for case take the screen's spelling
-(``pipelines.vocabulary``).
+(``pipelines.vocabulary``). A run of words that only resembles a term ("Exporting PDF" for
+"Export as PDF") takes the screen's spelling when Whisper, scoring both texts of the segment
+against its audio, finds the screen's at least as likely (``text_log_probs``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pipelines.exceptions import OptionsError
 from pipelines.models import OPENAI_WHISPER_SUFFIX
 from pipelines.screen_feed import ScreenFeed
-from pipelines.vocabulary import MARGIN_S, ScreenText, VocabularyWindow, offer, respell, stretches, used
+from pipelines.vocabulary import (
+    MARGIN_S,
+    Lookalike,
+    ScreenText,
+    VocabularyWindow,
+    lookalikes,
+    offer,
+    respell,
+    spelled,
+    spellings,
+    stretches,
+    used,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -348,6 +362,27 @@ def _respelled(segment: Segment, terms: Sequence[str]) -> Segment:
     return replace(segment, words=words, text="".join(texts))
 
 
+AUDIO_PAD_S = 0.3  # audio kept around a segment's words when scoring its text
+
+
+def _hotwords(options: AsrOptions, terms: Sequence[str]) -> str | None:
+    """The hotwords of a decode: the job's, then the on-screen terms."""
+    return ", ".join([*([options.hotwords] if options.hotwords else []), *terms]) or None
+
+
+def _spread(heard: Sequence[Word], texts: Sequence[str]) -> list[Word]:
+    """Words with ``texts`` over the time the ``heard`` words took, shared by length."""
+    start, end = heard[0].start, heard[-1].end
+    sizes = [max(1, len(t.strip())) for t in texts]
+    total, at, out = sum(sizes), start, []
+    probability = min(w.probability for w in heard)
+    for text, size in zip(texts, sizes, strict=True):
+        step = (end - start) * size / total
+        out.append(Word(round(at, 3), round(at + step, 3), text, probability))
+        at += step
+    return out
+
+
 @dataclass(frozen=True)
 class DecodeInfo:
     """What a decode found besides the words: the language (given or detected) and its probability."""
@@ -382,6 +417,41 @@ class WhisperEngine:
     def token_count(self, word: str) -> int | None:
         """How many tokens Whisper's tokenizer cuts ``word`` into (None: no tokenizer at hand)."""
         raise NotImplementedError
+
+    def text_log_probs(
+        self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None
+    ) -> list[float] | None:
+        """log P(text | audio) of each text in ``language``, as Whisper scores it with ``hotwords``
+        as its prompt (None: this implementation cannot score)."""
+        return None
+
+    def _respelled_by_audio(
+        self, audio: np.ndarray, segment: Segment, terms: Sequence[str], language: str, hotwords: str | None
+    ) -> Segment:
+        """The segment with each run that resembles a term spelled as the term, where the audio
+        scores that text at least as high as what was heard; best-scoring first."""
+        runs = lookalikes([w.text for w in segment.words], terms)
+        if not runs:
+            return segment
+        start = max(0.0, segment.words[0].start - AUDIO_PAD_S)
+        piece = audio[int(start * SAMPLE_RATE) : int((segment.words[-1].end + AUDIO_PAD_S) * SAMPLE_RATE)]
+        heard = [w.text for w in segment.words]
+        texts = ["".join(heard)] + ["".join(heard[: r.start] + spelled(heard, r) + heard[r.end :]) for r in runs]
+        scores = self.text_log_probs(piece, texts, language, hotwords)
+        if scores is None:
+            return segment
+        gains = {k: s - scores[0] for k, s in enumerate(scores[1:]) if s >= scores[0]}
+        taken: list[Lookalike] = []
+        for k in sorted(gains, key=lambda k: -gains[k]):  # best gain first; overlapping runs wait
+            run = runs[k]
+            if all(run.end <= t.start or run.start >= t.end for t in taken):
+                taken.append(run)
+        words = list(segment.words)
+        for run in sorted(taken, key=lambda r: -r.start):  # right to left: indices stay valid
+            words[run.start : run.end] = _spread(words[run.start : run.end], spelled(heard, run))
+            log.info("%r heard as %r: the audio agrees with the screen's spelling", run.term,
+                     "".join(heard[run.start : run.end]).strip())
+        return replace(segment, words=tuple(words), text="".join(w.text for w in words))
 
     def _repair_loops(
         self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
@@ -484,6 +554,7 @@ class WhisperEngine:
         info: DecodeInfo | None = None
         previous = options.initial_prompt
         duration = len(audio) / SAMPLE_RATE
+        rare = self._rare()
         for w in windows:
             prompt = previous if options.condition_on_previous_text else None
             key = (w.start, w.offered, prompt)
@@ -492,6 +563,9 @@ class WhisperEngine:
                 got, got_info = self._decode(piece, replace(options, initial_prompt=prompt), language, context=True,
                                              offset=w.start, terms=w.offered)
                 got = [_respelled(seg, w.offered) for seg in got]
+                terms = spellings(w.offered, rare)
+                got = [self._respelled_by_audio(audio, seg, terms, got_info.language, _hotwords(options, w.offered))
+                       for seg in got]
                 decoded[key] = (got, got_info, "".join(s.text for s in got))
             got, info, text = decoded[key]
             segments.extend(got)
@@ -548,26 +622,35 @@ class FasterWhisperEngine(WhisperEngine):
     ``model`` is the ``faster_whisper.WhisperModel`` (benchmarks compare against it alone).
     """
 
-    def __init__(self, name: str, model: Any) -> None:
+    def __init__(self, name: str, model: Any, batch_size: int = 1) -> None:
         self.name = name
         self.model = model
         self.multilingual = bool(model.model.is_multilingual)
+        self.batch_size = batch_size
+        self._batched: Any = None
+        if batch_size > 1:  # speech chunks (VAD) decoded side by side: what keeps a GPU busy
+            from faster_whisper import BatchedInferencePipeline
+
+            self._batched = BatchedInferencePipeline(model)
 
     @classmethod
     def load(
-        cls, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1
+        cls, name: str, folder: Path, *, device: str = "cpu", cpu_threads: int = 0, num_workers: int = 1,
+        compute_type: str | None = None, batch_size: int = 1,
     ) -> FasterWhisperEngine:
+        """``compute_type``: CTranslate2's (None: int8 on a CPU, float16 on a GPU); ``batch_size`` > 1
+        decodes that many speech chunks at once (faster-whisper's batched pipeline; for GPUs)."""
         from faster_whisper import WhisperModel
 
         if device == "auto":
             import ctranslate2
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        compute_type = "int8" if device == "cpu" else "float16"
+        compute_type = compute_type or ("int8" if device == "cpu" else "float16")
         model = WhisperModel(
             str(folder), device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=num_workers
         )
-        return cls(name, model)
+        return cls(name, model, batch_size)
 
     def _decode(
         self,
@@ -580,9 +663,11 @@ class FasterWhisperEngine(WhisperEngine):
         progress: Callable[[float], None] | None = None,
         terms: Sequence[str] = (),
     ) -> tuple[list[Segment], DecodeInfo]:
-        hotwords = ", ".join([*([options.hotwords] if options.hotwords else []), *terms]) or None
-        segments_iter, info = self.model.transcribe(
+        hotwords = _hotwords(options, terms)
+        batched = {"batch_size": self.batch_size} if self._batched is not None else {}
+        segments_iter, info = (self._batched or self.model).transcribe(
             audio,
+            **batched,
             language=language,
             beam_size=options.beam_size,
             vad_filter=options.vad_filter,
@@ -618,6 +703,26 @@ class FasterWhisperEngine(WhisperEngine):
             if progress and duration > 0:
                 progress(min(1.0, seg.end / duration))
         return segments, DecodeInfo(info.language, float(info.language_probability))
+
+    def text_log_probs(
+        self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None
+    ) -> list[float]:
+        import math
+
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self.model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+        features = model.feature_extractor(audio)
+        encoded = model.encode(pad_or_trim(features))
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)
+        frames = features.shape[-1] - 1
+        scores = []
+        for text in texts:  # one alignment per text: the encoder output is a batch of one
+            (result,) = model.model.align(encoded, prompt, [tokenizer.encode(" " + text.strip())], frames)
+            scores.append(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs))
+        return scores
 
     def token_count(self, word: str) -> int | None:
         tokenizer = getattr(self.model, "hf_tokenizer", None)

@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def load_engine(
-    name: str, model_dir: Path, *, engine: str = FASTER_WHISPER, device: str = "cpu", cpu_threads: int = 0
+    name: str, model_dir: Path, *, engine: str = FASTER_WHISPER, device: str = "cpu", cpu_threads: int = 0,
+    compute_type: str | None = None, batch_size: int = 1,
 ) -> AsrEngine:
     """Load a Whisper model by name (``whisper-tiny.en`` or ``whisper-base``) on ``engine``
     (``faster-whisper`` or ``openai-whisper``, which runs the model's ``-openai`` conversion).
+    ``compute_type`` and ``batch_size``: faster-whisper's (``FasterWhisperEngine.load``).
 
     Raises:
         OptionsError: not a Whisper model or engine name.
@@ -37,7 +39,11 @@ def load_engine(
         raise OptionsError(f"Unknown ASR engine {engine!r}. Valid: {', '.join(ENGINES)}.")
     folder = model_path(engine_model(name, engine), model_dir)
     started = time.monotonic()
-    loader = FasterWhisperEngine.load if engine == FASTER_WHISPER else OpenAIWhisperEngine.load
-    loaded = loader(name, folder, device=device, cpu_threads=cpu_threads)
+    loaded: AsrEngine
+    if engine == FASTER_WHISPER:
+        loaded = FasterWhisperEngine.load(name, folder, device=device, cpu_threads=cpu_threads,
+                                          compute_type=compute_type, batch_size=batch_size)
+    else:
+        loaded = OpenAIWhisperEngine.load(name, folder, device=device, cpu_threads=cpu_threads)
     log.info("loaded %s (%s) from %s on %s in %.2f s", name, engine, folder, device, time.monotonic() - started)
     return loaded

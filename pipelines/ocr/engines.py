@@ -61,6 +61,10 @@ class OcrEngine(Protocol):
         """Read every line of text in a BGR image; boxes in the image's pixels."""
         ...
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise a BGR image that holds one line of text, without detection: text, confidence."""
+        ...
+
 
 def _quad_to_box(points: Any) -> PixelBox:
     pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
@@ -73,9 +77,14 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, model_folder: Path, threads: int = 0) -> None:
+    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 6, threads: int = 0) -> None:
+        """``use_cuda``: ONNX Runtime's CUDA provider (onnxruntime-gpu; RapidOCR falls back to the
+        CPU with a warning without it); ``rec_batch``: text lines recognised per call; ``threads``:
+        ONNX Runtime's intra-op threads (0: its default, the cores)."""
         self.model_folder = Path(model_folder)
-        self.threads = threads  # ONNX Runtime intra-op threads; 0: its default (the cores)
+        self.use_cuda = use_cuda
+        self.rec_batch = rec_batch
+        self.threads = threads
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -95,6 +104,10 @@ class RapidOcrEngine:
                     cls_model_path=str(d / "cls" / "cls.onnx"),
                     det_limit_type="max",
                     det_limit_side_len=2000,
+                    det_use_cuda=self.use_cuda,
+                    cls_use_cuda=self.use_cuda,
+                    rec_use_cuda=self.use_cuda,
+                    rec_batch_num=self.rec_batch,
                     **({"intra_op_num_threads": self.threads, "inter_op_num_threads": 1} if self.threads else {}),
                 )
                 log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
@@ -130,6 +143,13 @@ class RapidOcrEngine:
             if text.strip() and box[2] > box[0] and box[3] > box[1]:
                 out.append(Reading(box, str(text).strip(), float(score)))
         return out
+
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise one line (the whole image) with the PP-OCRv5 recogniser alone."""
+        texts, _ = self._load().text_rec([image])
+        text, score = texts[0]
+        return str(text).strip(), float(score)
 
 
 def _union(boxes: list[PixelBox]) -> PixelBox:
@@ -199,6 +219,13 @@ class EasyOcrEngine:
         result = reader.readtext(image, width_ths=1.0)
         return [Reading(_quad_to_box(quad), str(text), float(score)) for quad, text, score in result]
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise one line (the whole image) with EasyOCR's recogniser alone."""
+        result = self._load().recognize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        if not result:
+            return "", 0.0
+        return " ".join(str(t) for _, t, _ in result).strip(), min(float(c) for _, _, c in result)
+
 
 def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
     """Read one region of a frame, framed by a replicated border.
@@ -219,9 +246,10 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[
     return out
 
 
-def load_engine(name: str, model_dir: Path, threads: int = 0) -> OcrEngine:
+def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 6,
+                threads: int = 0) -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
-    ``threads``: RapidOCR's ONNX Runtime threads (0: its default).
+    ``use_cuda``, ``rec_batch`` and ``threads``: RapidOCR's (``RapidOcrEngine``).
 
     Raises:
         OptionsError: unknown engine name.
@@ -238,4 +266,4 @@ def load_engine(name: str, model_dir: Path, threads: int = 0) -> OcrEngine:
     folder = model_path(ENGINE_MODELS[name], model_dir)
     if name == "easyocr":
         return EasyOcrEngine(folder)
-    return RapidOcrEngine(folder, threads)
+    return RapidOcrEngine(folder, use_cuda=use_cuda, rec_batch=rec_batch, threads=threads)
