@@ -452,6 +452,22 @@ def test_e5_reads_on_only_while_the_verdict_is_unsettled() -> None:
     assert any(f"read {unsettled.chunks} of" in n for n in unsettled.notes)
 
 
+def test_minilm_reads_a_clear_long_text_in_part_and_an_unclear_one_whole(fake: Classifier) -> None:
+    embedder = fake.embedder
+    assert isinstance(embedder, KeywordEmbedder)
+    options = ClassifyOptions(first_chunks=4)
+    clear = fake.classify(transcript=" ".join([LESSON] * 60), options=options)
+    assert clear.chunks == 4 and len(embedder.calls) == 1 and clear.label == LEARNING
+    assert not clear.weak and any("read 4 of 17" in n for n in clear.notes)
+    embedder.calls.clear()
+    mixed = " ".join(f"{LESSON} {VLOG}" for _ in range(40))
+    unclear = fake.classify(transcript=mixed, options=options)
+    assert len(embedder.calls) > 1 and sum(len(c) for c in embedder.calls) == unclear.chunks
+    every = fake.classify(transcript=mixed, options=ClassifyOptions(first_chunks=48))
+    assert unclear.chunks == every.chunks  # never settled: read it all, as reading everything at once does
+    assert unclear.probability == pytest.approx(every.probability)
+
+
 def test_non_english_note_names_the_languages_the_head_learned() -> None:
     heads = keyword_heads()
     learned = HeadSet(heads.label, heads.kind, "trained", meta={"fit": {"e5-small": {"languages": ["en", "ru"]}}})
@@ -471,7 +487,7 @@ def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier
     "kwargs",
     [{"chunk_words": 2}, {"max_chunks": 0}, {"screen_text_share": 1.5}, {"threshold": 1.0},
      {"visual_weight": -1.0}, {"evidence_per_side": -1}, {"english_embedder": "bert"},
-     {"e5_first_chunks": 0}, {"e5_max_chunks": 4}, {"settled_margin": 0.6}],
+     {"first_chunks": 0}, {"e5_first_chunks": 0}, {"e5_max_chunks": 4}, {"settled_margin": 0.6}],
 )
 def test_bad_options_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(OptionsError):
