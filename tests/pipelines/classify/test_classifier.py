@@ -27,6 +27,7 @@ from pipelines.classify.chunks import (
     sample_sources,
 )
 from pipelines.classify.classifier import (
+    ENGLISH_EMBEDDER,
     LEARNING,
     NOT_LEARNING,
     Classifier,
@@ -656,7 +657,8 @@ def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model,
                                                                    testdata: Path) -> None:
     """bench/eval_classifier.py's procedure on the English real transcripts and their 10-minute
     windows: the chunk head never sees real speech, the calibration of each fold is fitted on the
-    other courses and shows. Embeddings come from bench/.cache when present (else ~3 min)."""
+    other courses and shows, and each unit is read as ``Classifier.classify`` reads it (until the
+    verdict settles). Embeddings come from bench/.cache when present (else ~3 min)."""
     import sys
 
     from pipelines.embeddings import SentenceEmbedder
@@ -664,14 +666,15 @@ def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model,
     require_model("minilm-l6-v2-ct2")
     sys.path.insert(0, str(ROOT / "bench"))
     from classifier_data import WHOLE, WINDOW, commercial_examples, real_transcripts, windows
-    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare
+    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare, score_as_read
 
     options = ClassifyOptions()
     text_dir = testdata / "text"
     units = [u for t in real_transcripts(text_dir) for u in (t, *windows(t))]
     cache = EmbeddingCache("minilm-l6-v2-int8", lambda: SentenceEmbedder.load(model_dir, threads=2))
     real = [d for d in prepare(units, cache, options) if d.language == "en"]  # Russian goes to e5
-    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words)
+    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words,
+                                score=lambda head, doc: score_as_read(head, doc, cache, options, ENGLISH_EMBEDDER)[0])
     assert {d.example.group for d in real} == {"3b1b", "cs50", "seinfeld", "bbt", "peripheral"}
     for unit in (WHOLE, WINDOW):
         m = np.array([d.example.unit == unit for d in real])
