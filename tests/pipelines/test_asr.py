@@ -21,11 +21,9 @@ from pipelines.asr import (
     Segment,
     WhisperEngine,
     Word,
-    cut_loops,
-    find_loops,
-    is_silent_guess,
 )
 from pipelines.asr_engines import load_engine
+from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 from pipelines.ocr.tracking import TextEvent
