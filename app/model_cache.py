@@ -156,12 +156,12 @@ class ModelCache:
         def load() -> SentenceFitter:
             from pipelines.fit.lm import load_lm
             from pipelines.fit.lm_prompt import LMSettings
-            from pipelines.fit.sentence import SentenceFitter
+            from pipelines.fit.sentence import SentenceFitter, load_multilingual
             from pipelines.fit.syntax import load_parser
 
             threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) // (self.settings.workers + 1))
             lm = load_lm(self.settings.model_dir, LMSettings(threads=threads, runtime=self.settings.lm_runtime))
             lm.warm_up()
-            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir))
+            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir), load_multilingual(threads))
 
         return self.get("fitter", load)

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_TEXT = ROOT.parent / "shared" / "testdata" / "text"
 SPOKEN = Path(__file__).parent / "data" / "classify_spoken.jsonl"
 MULTILINGUAL = Path(__file__).parent / "data" / "classify_multilingual.jsonl"
+MULTILINGUAL_SPOKEN = Path(__file__).parent / "data" / "classify_multilingual_spoken.jsonl"
 SEED = 1234
 AGNEWS_N = 600
 SMS_HAM_N = 450
@@ -54,6 +55,7 @@ class Example:
     source: str
     group: str  # examples of one group are always on the same side of a split
     unit: str = "item"  # "item" (written sources), or WHOLE / WINDOW / EXCERPT (real speech)
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class RealSource:
     kind: str
     fold: str  # the course or show: never on both sides of a split
     licence: str
+    language: str = "en"
 
 
 REAL_SOURCES: tuple[RealSource, ...] = (
@@ -74,7 +77,7 @@ REAL_SOURCES: tuple[RealSource, ...] = (
     RealSource("cs50", "lectures_spoken/cs50_2017_", LEARNING, "lecture", "cs50",
                "Harvard CS50 captions, CC BY-NC-SA 4.0 (non-commercial)"),
     RealSource("cs50_ru", "lectures_spoken/cs50_ru_", LEARNING, "lecture", "cs50",
-               "volunteer Russian translation of CS50 captions, CC BY-NC-SA 4.0 (non-commercial)"),
+               "volunteer Russian translation of CS50 captions, CC BY-NC-SA 4.0 (non-commercial)", "ru"),
     RealSource("seinfeld", "non_educational/spoken/seinfeld_", NOT_LEARNING, "other", "seinfeld",
                "fan-made subtitles of a copyrighted sitcom (NBC / Castle Rock)"),
     RealSource("bbt", "non_educational/spoken/bigbangtheory_", NOT_LEARNING, "other", "bbt",
@@ -169,13 +172,27 @@ def multilingual(path: Path = MULTILINGUAL) -> list[Example]:
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         r = json.loads(line)
         label = int(r["label"] == "learning")
-        out.append(Example(f"multilingual/{i}", r["text"], label, r["kind"], f"generated/{r['lang']}", f"ml/{i}"))
+        out.append(Example(f"multilingual/{i}", r["text"], label, r["kind"], f"generated/{r['lang']}", f"ml/{i}",
+                           language=r["lang"]))
     return out
 
 
-def commercial_examples(root: Path = SHARED_TEXT) -> list[Example]:
-    """Every example whose licence allows shipping weights fitted on it, in a fixed order."""
-    return openstax(root) + sms_spam(root) + generated()
+def multilingual_spoken(path: Path = MULTILINGUAL_SPOKEN) -> list[Example]:
+    """Spoken-style paragraphs in other languages (Russian), written for lessonlens (MIT), both
+    labels, many genres; a group is one topic of one genre in one language."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        out.append(Example(r["id"], r["text"], int(r["label"] == "learning"), r["kind"],
+                           f"generated/{r['lang']}", f"{r['lang']}/{r['genre']}/{r['topic']}", language=r["lang"]))
+    return out
+
+
+def commercial_examples(root: Path = SHARED_TEXT, *, other_languages: bool = False) -> list[Example]:
+    """Every example whose licence allows shipping weights fitted on it, in a fixed order; with
+    ``other_languages`` (the e5 head's training set) also the non-English paragraphs."""
+    english = openstax(root) + sms_spam(root) + generated()
+    return english + multilingual_spoken() if other_languages else english
 
 
 # ----------------------------------------------------------------------------- real speech
@@ -189,7 +206,7 @@ def real_transcripts(root: Path = SHARED_TEXT) -> list[Example]:
         folder = root / Path(s.prefix).parent
         for path in sorted(folder.glob(f"{Path(s.prefix).name}*.txt")):
             text = clean_transcript(path.read_text(encoding="utf-8"))
-            out.append(Example(f"{s.name}/{path.stem}", text, s.label, s.kind, s.name, s.fold, WHOLE))
+            out.append(Example(f"{s.name}/{path.stem}", text, s.label, s.kind, s.name, s.fold, WHOLE, s.language))
     return out
 
 
@@ -213,7 +230,7 @@ def windows(transcript: Example, words: int = WINDOW_WORDS) -> list[Example]:
     """Non-overlapping ~``words``-word windows of a transcript (one when it is shorter)."""
     runs = _cut(transcript.text.splitlines(), words)
     return [Example(f"{transcript.id}#w{i}", "\n".join(r), transcript.label, transcript.kind,
-                    transcript.source, transcript.group, WINDOW) for i, r in enumerate(runs)]
+                    transcript.source, transcript.group, WINDOW, transcript.language) for i, r in enumerate(runs)]
 
 
 def excerpts(transcript: Example, words: int, n: int = EXCERPTS_PER_TRANSCRIPT) -> list[Example]:
@@ -223,7 +240,7 @@ def excerpts(transcript: Example, words: int, n: int = EXCERPTS_PER_TRANSCRIPT) 
         return []
     starts = [round(i * (len(tokens) - words) / max(1, n - 1)) for i in range(n)]
     return [Example(f"{transcript.id}#e{words}.{i}", " ".join(tokens[s : s + words]), transcript.label,
-                    transcript.kind, transcript.source, transcript.group, EXCERPT)
+                    transcript.kind, transcript.source, transcript.group, EXCERPT, transcript.language)
             for i, s in enumerate(starts)]
 
 

@@ -31,13 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classifier_data import EXCERPT, EXCERPT_WORDS, REAL_FOLDS, SEED, WHOLE, Example
 
 from pipelines.classify.chunks import (
+    Chunk,
     chunk_transcript,
     chunk_weights,
     guess_language,
+    reading_batches,
     sample_evenly,
-    sample_sources,
 )
-from pipelines.classify.classifier import ClassifyOptions
+from pipelines.classify.classifier import ClassifyOptions, read_until_settled
 from pipelines.classify.head import KINDS, Embedder, KindHead, ShareHead
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "classifier"
@@ -86,13 +87,19 @@ class EmbeddingCache:
 
 @dataclass(frozen=True)
 class Doc:
-    """An example as the classifier sees it: sampled chunks, their vectors and weights."""
+    """An example as the classifier sees it: sampled chunks, their vectors and weights.
+
+    ``chunks`` are all the chunks the classifier samples; for e5, ``vectors`` and ``weights``
+    are those of the first ``e5_first_chunks`` it reads (``score_as_read`` reads on, as the
+    classifier does, while the verdict is unsettled).
+    """
 
     example: Example
     vectors: np.ndarray
     weights: np.ndarray
     words: int
     language: str
+    chunks: tuple[Chunk, ...] = ()
 
     @property
     def label(self) -> int:
@@ -106,22 +113,31 @@ class Doc:
 
 def prepare(examples: Sequence[Example], cache: EmbeddingCache, options: ClassifyOptions,
             *, e5: bool = False) -> list[Doc]:
-    """Cut each example into chunks as ``Classifier.classify`` does (e5: at most ``e5_max_chunks``)."""
+    """Cut each example into chunks as ``Classifier.classify`` does (e5: the first batch it reads)."""
     cut = []
     for e in examples:
         all_chunks = chunk_transcript(e.text, options.chunk_words)
-        chunks = sample_evenly(all_chunks, options.max_chunks)
-        language = guess_language(" ".join(c.text for c in chunks)) if chunks else "und"
+        sampled = sample_evenly(all_chunks, options.max_chunks)
+        language = guess_language(" ".join(c.text for c in sampled)) if sampled else "und"
+        chunks = sampled
         if e5:
-            chunks = sample_sources(chunks, options.e5_max_chunks)
-        cut.append((e, chunks, sum(c.words for c in all_chunks), language))
-    vectors = cache.embed([c.text for _e, chunks, _w, _l in cut for c in chunks])
+            chunks = reading_batches(sampled, options.e5_first_chunks, options.e5_max_chunks)[0] if sampled else []
+        cut.append((e, chunks, sum(c.words for c in all_chunks), language, sampled))
+    vectors = cache.embed([c.text for _e, chunks, _w, _l, _s in cut for c in chunks])
     out, pos = [], 0
-    for e, chunks, words, language in cut:
+    for e, chunks, words, language, sampled in cut:
         out.append(Doc(e, vectors[pos : pos + len(chunks)], chunk_weights(chunks, options.screen_text_share),
-                       words, language))
+                       words, language, tuple(sampled)))
         pos += len(chunks)
     return out
+
+
+def score_as_read(head: ShareHead, doc: Doc, cache: EmbeddingCache, options: ClassifyOptions,
+                  embedder: str) -> tuple[float, int]:
+    """P(learning) of a document read as ``Classifier.classify`` reads it with ``embedder``
+    (stopping once the verdict settles), and how many chunks that took."""
+    read, _vectors, score = read_until_settled(list(doc.chunks), cache, head, doc.words, options, embedder)
+    return float(1 / (1 + np.exp(-score.logit))), len(read)
 
 
 def _balanced(y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -255,8 +271,13 @@ def e5_subset(units: Sequence[Example]) -> list[Example]:
 
 
 def held_out_by_fold(train_docs: Sequence[Doc], real: Sequence[Doc], unit_words: int,
-                     c: float | None = None, validation: Sequence[Doc] = ()) -> tuple[np.ndarray, dict[str, Any]]:
-    """Held-out P(learning) of every real unit, fold by fold; the chunk head never sees real speech."""
+                     c: float | None = None, validation: Sequence[Doc] = (),
+                     score: Callable[[ShareHead, Doc], float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Held-out P(learning) of every real unit, fold by fold; the chunk head never sees real speech.
+
+    The calibration is fitted on each document's ``vectors``; ``score`` (default: the head on
+    ``vectors``) gives a unit's probability under a fold's head, e.g. ``score_as_read``.
+    """
     w, b, c = fit_chunk_head(train_docs, c, validation=validation)
     feats = share_features(real, w, b)
     y = np.array([d.label for d in real])
@@ -271,7 +292,8 @@ def held_out_by_fold(train_docs: Sequence[Doc], real: Sequence[Doc], unit_words:
                         [strata[i] for i in np.flatnonzero(train)], unit_words)
         head = share_head(w, b, cal, unit_words)
         for i in np.flatnonzero(test):
-            p[i] = 1 / (1 + np.exp(-head.logit(real[i].vectors, real[i].weights, real[i].words)))
+            p[i] = (score(head, real[i]) if score is not None
+                    else 1 / (1 + np.exp(-head.logit(real[i].vectors, real[i].weights, real[i].words))))
         info["folds"][f] = {"slope": cal[0], "centre": cal[1], "pseudo": cal[2]}
         print(f"  fold {f:<11} calibrated on {int(train.sum())} units of the other folds: slope {cal[0]:.2f} "
               f"centre {cal[1]:.3f} pseudo {cal[2]:.2f}")
@@ -289,6 +311,7 @@ __all__ = [
     "fit_share",
     "held_out_by_fold",
     "prepare",
+    "score_as_read",
     "share_features",
     "share_head",
     "unit_type",

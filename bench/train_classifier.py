@@ -4,7 +4,8 @@ For each embedder (MiniLM for English, multilingual e5 for other languages):
 
 1. the chunk head: logistic regression on the chunk vectors of the written sources whose
    licence allows commercial use (OpenStax, SMS Spam Collection, spoken-style paragraphs
-   written for lessonlens; not AG News), each chunk labelled with its document's label, each
+   written for lessonlens, for e5 also the Russian ones of
+   bench/data/classify_multilingual_spoken.jsonl; not AG News), each chunk labelled with its document's label, each
    document weighing 1, classes balanced, C by grouped cross-validation (for e5: by log-loss on
    the ten non-English paragraphs of bench/data/classify_multilingual.jsonl, since e5 exists
    for text that is not English);
@@ -27,6 +28,7 @@ import collections
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -62,11 +64,8 @@ def main() -> None:
     args = ap.parse_args()
 
     options = ClassifyOptions()
-    train = commercial_examples()
     units = real_units()
-    sizes = collections.Counter(e.source.split("/", 1)[0] for e in train)
     real_sizes = collections.Counter(f"{e.source}/{unit_type(e)}" for e in units)
-    print(f"chunk head: {len(train)} documents {dict(sizes)}; calibration: {len(units)} real units")
 
     def minilm():  # type: ignore[no-untyped-def]
         from pipelines.embeddings import SentenceEmbedder
@@ -81,10 +80,15 @@ def main() -> None:
     caches = {ENGLISH_EMBEDDER: (f"minilm-l6-v2-{EMBEDDER_COMPUTE_TYPE}", minilm, False),
               MULTILINGUAL_EMBEDDER: ("e5-small", e5, True)}
     heads: dict[str, HeadSet] = {}
-    fit_meta: dict[str, dict[str, float]] = {}
+    fit_meta: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, Any]] = {}
     for name in args.embedders.split(","):
-        print(f"{name}:")
         cache_name, factory, is_e5 = caches[name]
+        train = commercial_examples(other_languages=is_e5)
+        sizes = collections.Counter(e.source.split("/", 1)[0] + ("" if e.language == "en" else f"/{e.language}")
+                                    for e in train)
+        print(f"{name}: chunk head on {len(train)} documents {dict(sizes)}")
+        sources.update({s: {"documents": n, "licence": licence_of(s)} for s, n in sizes.items()})
         cache = EmbeddingCache(cache_name, factory)
         docs = prepare(train, cache, options, e5=is_e5)
         real = prepare(e5_subset(units) if is_e5 else units, cache, options, e5=is_e5)
@@ -95,16 +99,17 @@ def main() -> None:
                                 options.chunk_words)
         heads[name] = HeadSet(label=share_head(w, b, calibration, options.chunk_words),
                               kind=fit_kind_head(docs), method="trained")
-        fit_meta[name] = {"C": c, "slope": calibration[0], "centre": calibration[1], "pseudo": calibration[2]}
+        languages = sorted({e.language for e in train})
+        fit_meta[name] = {"C": c, "slope": calibration[0], "centre": calibration[1], "pseudo": calibration[2],
+                          "documents": len(train), "languages": languages}
         print(f"  chose C={c}; share calibration slope {calibration[0]:.3f} centre {calibration[1]:.3f} "
               f"pseudo {calibration[2]:.3f}")
     meta = {
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seed": SEED,
-        "chunk_head_sources": {s: {"documents": n, "licence": licence_of(s)} for s, n in sorted(sizes.items())},
+        "chunk_head_sources": dict(sorted(sources.items())),
         "calibration_units": dict(sorted(real_sizes.items())),
         "calibration_licences": {s: licence_of(s) for s in sorted({e.source for e in units})},
-        "train_examples": len(train),
         "held_out_examples": len(units),  # held out from the chunk head; see the data card
         "chunk_words": options.chunk_words,
         "sklearn": sklearn.__version__,

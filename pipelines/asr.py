@@ -17,23 +17,36 @@ survives that is cut to its first occurrence.
 
 Given the text on screen (``screen``), each stretch of speech is decoded with the terms shown
 during it as hotwords, and words that match a term but for case take the screen's spelling
-(``pipelines.vocabulary``).
+(``pipelines.vocabulary``). A run of words that only resembles a term ("Exporting PDF" for
+"Export as PDF") takes the screen's spelling when Whisper, scoring both texts of the segment
+against its audio, finds the screen's at least as likely (``text_log_probs``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
 from pipelines.exceptions import OptionsError
 from pipelines.models import OPENAI_WHISPER_SUFFIX
-from pipelines.vocabulary import ScreenText, VocabularyWindow, offer, respell, stretches, used
+from pipelines.vocabulary import (
+    Lookalike,
+    ScreenText,
+    VocabularyWindow,
+    lookalikes,
+    offer,
+    respell,
+    spelled,
+    spellings,
+    stretches,
+    used,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -229,101 +242,6 @@ class Transcript:
         return "".join(s.text for s in self.segments).strip()
 
 
-_TOKEN = re.compile(r"[\w']+")
-MAX_NGRAM = 8
-
-
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
-def _loop_run(tokens: list[str]) -> tuple[int, int, int] | None:
-    """(start, n, repeats) of the widest n-gram run that is a loop, or None.
-
-    A run is a loop when an n-gram repeats back to back 3 times over 9+ words, or 5 times.
-    """
-    best: tuple[int, int, int] | None = None
-    for n in range(1, min(MAX_NGRAM, len(tokens) // 2) + 1):
-        i = 0
-        while i + 2 * n <= len(tokens):
-            reps = 1
-            while tokens[i + reps * n : i + (reps + 1) * n] == tokens[i : i + n]:
-                reps += 1
-            looping = (reps >= 3 and n * reps >= 9) or reps >= 5
-            if looping and (best is None or reps * n > best[1] * best[2]):
-                best = (i, n, reps)
-            i += (reps - 1) * n if reps > 1 else 1
-    return best
-
-
-GUESS_PROBABILITY = 0.2
-
-
-def is_silent_guess(segment: Segment, options: AsrOptions) -> bool:
-    """Whether a segment is probably silence (``no_speech_threshold``) that the model filled with
-    words it gives under ``GUESS_PROBABILITY`` on average (prompted words said into the silence)."""
-    if segment.no_speech_prob < options.no_speech_threshold or not segment.words:
-        return False
-    return sum(w.probability for w in segment.words) / len(segment.words) < GUESS_PROBABILITY
-
-
-def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:
-    """Index ranges ``[i, j)`` of segments caught in a repetition loop.
-
-    A segment loops when an n-gram (up to 8 words) repeats back to back inside it (3 times over
-    9 or more words, or 5 times), or when it repeats the text of the segment before it (two
-    times over 4+ words, or three times). A repeat's range starts at the segment it repeats,
-    since Whisper's timing of that first copy drifts too.
-    """
-    suspect: set[int] = set()
-    texts = [" ".join(_tokens(s.text)) for s in segments]
-    same = 0
-    for k, text in enumerate(texts):
-        if _loop_run(_tokens(segments[k].text)):
-            suspect.add(k)
-        same = same + 1 if k and text and text == texts[k - 1] else 0
-        if same >= 2 or (same == 1 and len(text.split()) >= 4):
-            suspect.update(range(k - same, k + 1))
-    ranges: list[tuple[int, int]] = []
-    for k in sorted(suspect):
-        if ranges and ranges[-1][1] == k:
-            ranges[-1] = (ranges[-1][0], k + 1)
-        else:
-            ranges.append((k, k + 1))
-    return ranges
-
-
-def cut_loops(segments: Sequence[Segment]) -> list[Segment]:
-    """Segments with every loop cut to its first occurrence (repeated segments dropped)."""
-    out: list[Segment] = []
-    for seg in segments:
-        key = _tokens(seg.text)
-        if out and key and key == _tokens(out[-1].text):
-            continue
-        run = _loop_run(key)
-        if run is None:
-            out.append(seg)
-            continue
-        start, n, reps = run
-        if seg.words:
-            # Word tokens line up with text tokens only roughly; cut by word count per token.
-            kept: list[Word] = []
-            seen = 0
-            for w in seg.words:
-                k = len(_tokens(w.text))
-                if start + n <= seen < start + n * reps:
-                    seen += k
-                    continue
-                kept.append(w)
-                seen += k
-            end = kept[-1].end if kept else seg.start
-            out.append(replace(seg, end=end, text="".join(w.text for w in kept), words=tuple(kept)))
-        else:
-            words = seg.text.split()
-            out.append(replace(seg, text=" " + " ".join(words[: start + n] + words[start + n * reps :])))
-    return out
-
-
 class AsrEngine(Protocol):
     """A loaded speech recogniser."""
 
@@ -344,6 +262,27 @@ def _respelled(segment: Segment, terms: Sequence[str]) -> Segment:
     texts = respell([w.text for w in segment.words], terms)
     words = tuple(replace(w, text=t) for w, t in zip(segment.words, texts, strict=True))
     return replace(segment, words=words, text="".join(texts))
+
+
+AUDIO_PAD_S = 0.3  # audio kept around a segment's words when scoring its text
+
+
+def _hotwords(options: AsrOptions, terms: Sequence[str]) -> str | None:
+    """The hotwords of a decode: the job's, then the on-screen terms."""
+    return ", ".join([*([options.hotwords] if options.hotwords else []), *terms]) or None
+
+
+def _spread(heard: Sequence[Word], texts: Sequence[str]) -> list[Word]:
+    """Words with ``texts`` over the time the ``heard`` words took, shared by length."""
+    start, end = heard[0].start, heard[-1].end
+    sizes = [max(1, len(t.strip())) for t in texts]
+    total, at, out = sum(sizes), start, []
+    probability = min(w.probability for w in heard)
+    for text, size in zip(texts, sizes, strict=True):
+        step = (end - start) * size / total
+        out.append(Word(round(at, 3), round(at + step, 3), text, probability))
+        at += step
+    return out
 
 
 @dataclass(frozen=True)
@@ -380,6 +319,41 @@ class WhisperEngine:
     def token_count(self, word: str) -> int | None:
         """How many tokens Whisper's tokenizer cuts ``word`` into (None: no tokenizer at hand)."""
         raise NotImplementedError
+
+    def text_log_probs(
+        self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None
+    ) -> list[float] | None:
+        """log P(text | audio) of each text in ``language``, as Whisper scores it with ``hotwords``
+        as its prompt (None: this implementation cannot score)."""
+        return None
+
+    def _respelled_by_audio(
+        self, audio: np.ndarray, segment: Segment, terms: Sequence[str], language: str, hotwords: str | None
+    ) -> Segment:
+        """The segment with each run that resembles a term spelled as the term, where the audio
+        scores that text at least as high as what was heard; best-scoring first."""
+        runs = lookalikes([w.text for w in segment.words], terms)
+        if not runs:
+            return segment
+        start = max(0.0, segment.words[0].start - AUDIO_PAD_S)
+        piece = audio[int(start * SAMPLE_RATE) : int((segment.words[-1].end + AUDIO_PAD_S) * SAMPLE_RATE)]
+        heard = [w.text for w in segment.words]
+        texts = ["".join(heard)] + ["".join(heard[: r.start] + spelled(heard, r) + heard[r.end :]) for r in runs]
+        scores = self.text_log_probs(piece, texts, language, hotwords)
+        if scores is None:
+            return segment
+        gains = {k: s - scores[0] for k, s in enumerate(scores[1:]) if s >= scores[0]}
+        taken: list[Lookalike] = []
+        for k in sorted(gains, key=lambda k: -gains[k]):  # best gain first; overlapping runs wait
+            run = runs[k]
+            if all(run.end <= t.start or run.start >= t.end for t in taken):
+                taken.append(run)
+        words = list(segment.words)
+        for run in sorted(taken, key=lambda r: -r.start):  # right to left: indices stay valid
+            words[run.start : run.end] = _spread(words[run.start : run.end], spelled(heard, run))
+            log.info("%r heard as %r: the audio agrees with the screen's spelling", run.term,
+                     "".join(heard[run.start : run.end]).strip())
+        return replace(segment, words=tuple(words), text="".join(w.text for w in words))
 
     def _repair_loops(
         self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
@@ -429,6 +403,9 @@ class WhisperEngine:
             stretch_options = replace(options, initial_prompt=previous if options.condition_on_previous_text else None)
             got, info = self._decode(piece, stretch_options, language, context=True, offset=w.start, terms=w.offered)
             got = [_respelled(seg, w.offered) for seg in got]
+            terms = spellings(w.offered, rare)
+            got = [self._respelled_by_audio(audio, seg, terms, info.language, _hotwords(options, w.offered))
+                   for seg in got]
             text = "".join(s.text for s in got)
             segments.extend(got)
             out.append(replace(w, used=used(w.offered, text)))
@@ -524,7 +501,7 @@ class FasterWhisperEngine(WhisperEngine):
         progress: Callable[[float], None] | None = None,
         terms: Sequence[str] = (),
     ) -> tuple[list[Segment], DecodeInfo]:
-        hotwords = ", ".join([*([options.hotwords] if options.hotwords else []), *terms]) or None
+        hotwords = _hotwords(options, terms)
         batched = {"batch_size": self.batch_size} if self._batched is not None else {}
         segments_iter, info = (self._batched or self.model).transcribe(
             audio,
@@ -564,6 +541,26 @@ class FasterWhisperEngine(WhisperEngine):
             if progress and duration > 0:
                 progress(min(1.0, seg.end / duration))
         return segments, DecodeInfo(info.language, float(info.language_probability))
+
+    def text_log_probs(
+        self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None
+    ) -> list[float]:
+        import math
+
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self.model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+        features = model.feature_extractor(audio)
+        encoded = model.encode(pad_or_trim(features))
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)
+        frames = features.shape[-1] - 1
+        scores = []
+        for text in texts:  # one alignment per text: the encoder output is a batch of one
+            (result,) = model.model.align(encoded, prompt, [tokenizer.encode(" " + text.strip())], frames)
+            scores.append(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs))
+        return scores
 
     def token_count(self, word: str) -> int | None:
         tokenizer = getattr(self.model, "hf_tokenizer", None)

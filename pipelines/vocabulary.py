@@ -9,6 +9,12 @@ tokenizer splits into many pieces, capitalised words of longer lines), longest o
 highest-confidence first. The recogniser decodes each window with its terms as hotwords
 (``pipelines.asr``); ``respell`` then gives words that match a term but for case the screen's
 spelling, and ``used`` says which terms came out spelled as on screen.
+
+Hotwords bias the beam but do not make it find every term: a small model still writes a term it
+heard as a near miss ("Exporting PDF" for "Export as PDF"). ``lookalikes`` finds the runs of
+recognised words whose letters resemble a term (``spellings``: the offered terms and the unusual
+words inside offered labels); the recogniser then keeps the screen's spelling only where the
+audio supports it (``pipelines.asr``: the words are scored against the audio both ways).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Protocol
 
 WINDOW_S = 28.0  # under Whisper's 30 s, so one stretch is one decoding window
@@ -23,6 +30,10 @@ MARGIN_S = 2.0
 MAX_TERMS = 12
 MAX_LABEL_WORDS = 4
 MIN_CONFIDENCE = 0.8
+# Letters of a heard run and of a term this alike (difflib ratio) make the term worth scoring
+# against the audio: "Exporting PDF"/"Export as PDF" 0.78, "libykernel"/"ipykernel" 0.84,
+# "Kubernetes"/"kubectl" 0.59; unrelated words stay under 0.35.
+LOOKALIKE_RATIO = 0.55
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_+#.'-]*[A-Za-z0-9_+#]|[A-Za-z]")
 _EDGE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
@@ -61,6 +72,12 @@ def _unusual(token: str, rare: Callable[[str], bool] | None) -> bool:
     return inner_capital or mixed or (rare is not None and len(token) > 3 and rare(token))
 
 
+def _spelled_apart(term: str, rare: Callable[[str], bool] | None) -> bool:
+    """Whether a word of a label is worth offering on its own too: one the recogniser finds rare
+    ("kubectl" of "kubectl apply"), which a narrator may well say without the rest."""
+    return rare is not None and " " not in term and len(term) > 3 and rare(term)
+
+
 def terms_of(text: str, rare: Callable[[str], bool] | None = None) -> list[str]:
     """Vocabulary worth offering from one on-screen line (see the module docstring).
 
@@ -91,11 +108,12 @@ def offer(
         for term in terms_of(item.text, rare):
             score[term] = score.get(term, 0.0) + overlap * item.confidence
     ranked = sorted(score, key=lambda t: (-score[t], t))
-    # a word already inside an offered label of plain words adds nothing (``respell`` covers it)
+    # a word already inside an offered label of plain words adds nothing (``respell`` covers it),
+    # unless it is a rare word said on its own
     labels = [k for k in ranked[:MAX_TERMS] if all(_WORD.fullmatch(x) for x in k.split())]
     kept: list[str] = []
     for term in ranked:
-        if not any(term != k and re.search(rf"\b{re.escape(term)}\b", k) for k in labels):
+        if _spelled_apart(term, rare) or not any(term != k and re.search(rf"\b{re.escape(term)}\b", k) for k in labels):
             kept.append(term)
     return tuple(kept[:MAX_TERMS])
 
@@ -139,3 +157,80 @@ def respell(tokens: Sequence[str], terms: Sequence[str]) -> list[str]:
 def used(terms: Sequence[str], text: str) -> tuple[str, ...]:
     """The terms that occur in ``text`` spelled exactly as on screen (case included)."""
     return tuple(t for t in terms if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", text))
+
+
+def spellings(offered: Sequence[str], rare: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+    """The spellings worth restoring: the offered terms of plain words, and the unusual words of
+    offered labels ("kubectl" of "kubectl apply"), which a narrator may say on their own."""
+    out: list[str] = []
+    for term in offered:
+        parts = term.split()
+        if all(_WORD.fullmatch(x) for x in parts):
+            out.append(term)
+        if len(parts) > 1:
+            out += [w for w in _WORD.findall(term) if len(w) > 1 and _unusual(w, rare)]
+    return tuple(dict.fromkeys(out))
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+@dataclass(frozen=True)
+class Lookalike:
+    """Word tokens ``[start, end)`` whose letters resemble ``term`` (``ratio``: how much)."""
+
+    start: int
+    end: int
+    term: str
+    ratio: float
+
+
+def _occurrences(bare: Sequence[str], terms: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Token spans ``[i, j)`` spelled exactly as a term."""
+    out = []
+    for term in terms:
+        parts = term.split()
+        out += [(k, k + len(parts), term) for k in range(len(bare) - len(parts) + 1) if bare[k : k + len(parts)] == parts]
+    return out
+
+
+def lookalikes(tokens: Sequence[str], terms: Sequence[str], min_ratio: float = LOOKALIKE_RATIO) -> list[Lookalike]:
+    """Runs of word tokens that may be a term misheard: letters alike (``min_ratio``), a run of
+    about the term's length in words. A term heard spelled exactly as on screen stays: a run never
+    cuts into one, and holds one only where the term replacing the run keeps it ("Exporting PDF"
+    may become "Export as PDF"). Best first; per term, runs do not overlap."""
+    bare = [_bare(t.strip())[1] for t in tokens]
+    exact = _occurrences(bare, terms)
+    found: list[Lookalike] = []
+    for term in terms:
+        want, n, keeps = _letters(term), len(term.split()), set(used(terms, term))
+        if len(want) < 3:
+            continue
+        runs = []
+        for width in range(max(1, n - 1), n + 2):
+            for k in range(len(tokens) - width + 1):
+                overlapping = [(a, b, t) for a, b, t in exact if a < k + width and b > k]
+                inside = {t for _, _, t in overlapping}
+                if any(a < k or b > k + width for a, b, _ in overlapping) or term in inside or not inside <= keeps:
+                    continue
+                ratio = SequenceMatcher(None, _letters(" ".join(bare[k : k + width])), want).ratio()
+                if ratio >= min_ratio:
+                    runs.append(Lookalike(k, k + width, term, ratio))
+        taken: list[Lookalike] = []
+        for run in sorted(runs, key=lambda r: -r.ratio):
+            if all(run.end <= t.start or run.start >= t.end for t in taken):
+                taken.append(run)
+        found += taken
+    return sorted(found, key=lambda r: -r.ratio)
+
+
+def spelled(tokens: Sequence[str], run: Lookalike) -> list[str]:
+    """The term's words in place of the run's tokens, keeping the run's leading space and outer
+    punctuation (" Exporting", " PDF," -> " Export", " as", " PDF,")."""
+    first, last = tokens[run.start], tokens[run.end - 1]
+    space = first[: len(first) - len(first.lstrip())]
+    lead, tail = _bare(first.strip())[0], _bare(last.strip())[2]
+    words = run.term.split()
+    words[0], words[-1] = lead + words[0], words[-1] + tail
+    return [space + words[0], *(" " + w for w in words[1:])]

@@ -167,6 +167,28 @@ def sample_sources(chunks: list[Chunk], limit: int) -> list[Chunk]:
     return [c for s, g in groups.items() for c in sample_evenly(g, quota[s])]
 
 
+def reading_batches(chunks: list[Chunk], first: int, limit: int) -> list[list[Chunk]]:
+    """``chunks`` in the order a slow embedder reads them when it may stop early.
+
+    The first batch is ``sample_sources(chunks, first)``; each next batch adds the chunks of
+    ``sample_sources`` at twice the size before that were not read yet, up to ``limit`` in all.
+    So every prefix of batches is spread evenly over each source, and reading stops wherever it
+    stops with the whole input in view.
+    """
+    batches: list[list[Chunk]] = []
+    seen: set[int] = set()
+    size, cap = max(1, first), min(limit, len(chunks))
+    while len(seen) < cap:
+        new = [c for c in sample_sources(chunks, min(size, cap)) if id(c) not in seen][: cap - len(seen)]
+        if new:
+            batches.append(new)
+            seen.update(id(c) for c in new)
+        if size >= cap:
+            break
+        size *= 2
+    return batches
+
+
 def chunk_weights(chunks: Sequence[Chunk], screen_text_share: float) -> np.ndarray:
     """Weight of each chunk in the document vector: by words, summing to 1.
 

@@ -4,6 +4,7 @@
 - ``engines``: the OCR engines (RapidOCR, EasyOCR) behind one Protocol.
 - ``tracking``: links readings across frames into timed text events.
 - ``reader``: ``run_ocr``, the stage that ties them together, and ``read_image``.
-- ``band``, ``captions``, ``caption_cues``: burned-in captions (the band, its text layer, the cues).
+- ``band``, ``captions``, ``caption_edges``, ``caption_cues``: burned-in captions (the band, its text
+  layer, each caption's start and end checked by recognition, the cues).
 - ``scripts``: other scripts re-read by Tesseract, or flagged.
 """

@@ -32,6 +32,7 @@ import numpy as np
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, BandSearch, StaticText, band_pixels, find_band
 from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans
+from pipelines.ocr.caption_edges import EdgeSamples, settle_edges, vanishes
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox, open_video
 from pipelines.ocr.tracking import overlap, similarity
@@ -193,6 +194,7 @@ class _Stretch:
     crop: np.ndarray
     mask: np.ndarray
     count: int
+    edges: EdgeSamples = field(default_factory=EdgeSamples)
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -213,8 +215,9 @@ def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
     return out
 
 
-def caption_lines(readings: list[Reading]) -> list[tuple[str, float]]:
-    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces.
+def caption_lines(readings: list[Reading]) -> list[Reading]:
+    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces
+    (each line's box holds its readings' boxes; its confidence is their least; flags, all).
 
     Boxes whose vertical centre lies inside another box's span are one line.
     """
@@ -230,7 +233,10 @@ def caption_lines(readings: list[Reading]) -> list[tuple[str, float]]:
         parts = sorted(line, key=lambda r: r.box[0])
         text = " ".join(p.text.strip() for p in parts if p.text.strip())
         if text:
-            out.append((text, min(p.confidence for p in parts)))
+            box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts),
+                   max(p.box[2] for p in parts), max(p.box[3] for p in parts))
+            flags = tuple(sorted({f for p in parts for f in p.flags}))
+            out.append(Reading(box, text, min(p.confidence for p in parts), parts[0].script, flags))
     return out
 
 
@@ -275,13 +281,14 @@ class _Extractor:
     line: float
     half_width: float
     static_px: list[PixelBox] = field(default_factory=list)
-    cache: list[tuple[np.ndarray, list[tuple[str, float, tuple[str, ...]]]]] = field(default_factory=list)
+    cache: list[tuple[np.ndarray, list[Reading]]] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     window: _Window | None = None
     stretch: _Stretch | None = None
     waiting: tuple[int, np.ndarray] | None = None  # a sample and its band crop, until the next frame
     ocred: int = 0
     sampled: int = 0
+    previous: tuple[_Stretch, list[Reading]] | None = None  # the stretch closed last, its lines
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box
@@ -313,7 +320,7 @@ class _Extractor:
         count = int(current.sum())
         stretch = self.stretch
         if stretch is None:
-            self.stretch = _Stretch(index, full, current, count)
+            self.stretch = stretch = _Stretch(index, full, current, count)
         else:
             lo = max(win.base, stretch.first)
             if lo < index and (self.changed(win.mask(lo), current, self.options.step_letters)
@@ -321,9 +328,10 @@ class _Extractor:
                 at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                        layer_distance(win.mask(i), current)))
                 self.close(stretch, at)
-                self.stretch = _Stretch(at, full, current, count)
+                self.stretch = stretch = _Stretch(at, full, current, count)
             elif count > stretch.count:
                 stretch.crop, stretch.mask, stretch.count = full, current, count
+        stretch.edges.add(index, full)
         win.restart(index)
 
     def changed(self, a: np.ndarray, b: np.ndarray, letters: float | None = None) -> bool:
@@ -352,7 +360,7 @@ class _Extractor:
                               interpolation=cv2.INTER_AREA)
         return crop
 
-    def read(self, stretch: _Stretch) -> list[tuple[str, float, tuple[str, ...]]]:
+    def read(self, stretch: _Stretch) -> list[Reading]:
         """The lines of a stretch's caption; a layer read before gives its reading again."""
         if stretch.count < self.options.min_layer * stretch.mask.size:
             return []
@@ -374,19 +382,31 @@ class _Extractor:
             if nbox[2] < 0.5 - self.half_width or nbox[0] > 0.5 + self.half_width:
                 continue
             kept.append(r)
-        flags = tuple(sorted({f for r in kept for f in r.flags}))
-        read = [(t, c, flags) for t, c in caption_lines(kept)]
+        read = caption_lines(kept)
         self.cache.append((stretch.mask, read))
         return read
 
     def close(self, stretch: _Stretch, end_frame: int) -> None:
-        start, end = stretch.first / self.fps, end_frame / self.fps
-        if end - start < self.options.min_duration - 1e-6:
+        """Read a stretch that ended; its edges are checked against the kept samples
+        (``pipelines.ocr.caption_edges``), reaching into a neighbouring stretch that read nothing."""
+        previous, self.previous = self.previous, None
+        if (end_frame - stretch.first) / self.fps < self.options.min_duration - 1e-6:
             return
         lines = self.read(stretch)
-        if lines:
-            self.spans.append(Span(start, end, tuple(t for t, _, _ in lines), min(c for _, c, _ in lines),
-                                    lines[0][2]))
+        if not lines:
+            if previous is not None and previous[1]:
+                # The caption before may still show here (its layer too faint to count).
+                gone = vanishes(stretch.edges.early, previous[1], self.engine)
+                if gone is not None and self.spans:
+                    self.spans[-1].end = gone / self.fps
+            self.previous = (stretch, [])
+            return
+        before = previous[0].edges if previous is not None and not previous[1] else None
+        first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before)
+        self.previous = (stretch, lines)
+        flags = tuple(sorted({f for line in lines for f in line.flags}))
+        self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),
+                               min(line.confidence for line in lines), flags))
 
 
 def extract_captions(

@@ -61,6 +61,10 @@ class OcrEngine(Protocol):
         """Read every line of text in a BGR image; boxes in the image's pixels."""
         ...
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise a BGR image that holds one line of text, without detection: text, confidence."""
+        ...
+
 
 def _quad_to_box(points: Any) -> PixelBox:
     pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
@@ -138,6 +142,13 @@ class RapidOcrEngine:
         return out
 
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise one line (the whole image) with the PP-OCRv5 recogniser alone."""
+        texts, _ = self._load().text_rec([image])
+        text, score = texts[0]
+        return str(text).strip(), float(score)
+
+
 def _union(boxes: list[PixelBox]) -> PixelBox:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
             max(b[3] for b in boxes))
@@ -204,6 +215,13 @@ class EasyOcrEngine:
         reader = self._load()
         result = reader.readtext(image, width_ths=1.0)
         return [Reading(_quad_to_box(quad), str(text), float(score)) for quad, text, score in result]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise one line (the whole image) with EasyOCR's recogniser alone."""
+        result = self._load().recognize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        if not result:
+            return "", 0.0
+        return " ".join(str(t) for _, t, _ in result).strip(), min(float(c) for _, _, c in result)
 
 
 def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:

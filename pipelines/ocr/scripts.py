@@ -129,35 +129,39 @@ class ScriptAwareEngine:
 
     def read(self, image: np.ndarray) -> list[Reading]:
         """Read with the base engine, then re-read or flag lines as the module doc says."""
-        readings = self.base.read(image)
+        out = []
+        for r in self.base.read(image):
+            x0, y0, x1, y1 = r.box
+            pad = max(2, (y1 - y0) // 6)
+            crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+            out.append(self._settle(r, crop))
+        return out
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        """Recognise one line (the whole image), re-read in another script as ``read`` does."""
+        text, confidence = self.base.read_line(image)
+        settled = self._settle(Reading((0, 0, image.shape[1], image.shape[0]), text, confidence), image)
+        return settled.text, settled.confidence
+
+    def _settle(self, r: Reading, crop: np.ndarray) -> Reading:
+        """One reading of the base engine, re-read by Tesseract or flagged (see the module doc)."""
         packs = self.packs
         scripts = {PACK_SCRIPTS[p] for p in packs}
         # A Latin-script language expected too: a confident Latin reading stays PP-OCRv5's.
         latin = any(lang.lower() not in LANGUAGE_PACKS and lang.lower() not in ("zh", "ja", "zh-hans", "zh-hant")
                     for lang in self.languages)
-        out = []
-        for r in readings:
-            current = script_of(r.text)
-            sure_latin = latin and current == "LATIN" and r.confidence >= self.suspect_confidence
-            if packs and current not in scripts and current != "CJK" and not sure_latin:
-                x0, y0, x1, y1 = r.box
-                pad = max(2, (y1 - y0) // 6)
-                crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-                text, confidence = tesseract_line(crop, packs)
-                if text and script_of(text) in scripts:
-                    # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
-                    # the detector, keeps the detector's confidence where Tesseract's is lower.
-                    out.append(replace(r, text=text, confidence=max(confidence, r.confidence),
-                                       script=script_of(text)))
-                    continue
-                if current == "LATIN" and r.confidence < self.suspect_confidence:
-                    out.append(replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current))
-                    continue
-            elif not packs and current == "LATIN" and r.confidence < self.suspect_confidence:
-                out.append(replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current))
-                continue
-            out.append(replace(r, script=current))
-        return out
+        current = script_of(r.text)
+        sure_latin = latin and current == "LATIN" and r.confidence >= self.suspect_confidence
+        unsure_latin = current == "LATIN" and r.confidence < self.suspect_confidence
+        if packs and current not in scripts and current != "CJK" and not sure_latin:
+            text, confidence = tesseract_line(crop, packs)
+            if text and script_of(text) in scripts:
+                # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
+                # the detector, keeps the detector's confidence where Tesseract's is lower.
+                return replace(r, text=text, confidence=max(confidence, r.confidence), script=script_of(text))
+        if unsure_latin:
+            return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current)
+        return replace(r, script=current)
 
 
 def with_scripts(engine: OcrEngine, languages: tuple[str, ...]) -> OcrEngine:

@@ -17,12 +17,11 @@ from pipelines.asr import (
     AsrOptions,
     FasterWhisperEngine,
     Segment,
+    WhisperEngine,
     Word,
-    cut_loops,
-    find_loops,
-    is_silent_guess,
 )
 from pipelines.asr_engines import load_engine
+from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 from pipelines.ocr.tracking import TextEvent
@@ -204,6 +203,36 @@ def test_a_probable_silence_filled_with_doubted_words_is_dropped() -> None:
     assert not is_silent_guess(replace(doubted, no_speech_prob=0.1), AsrOptions())
 
 
+class ScoredWhisper(WhisperEngine):
+    """Scores texts against the audio from a table (unknown texts score very low)."""
+
+    name, multilingual = "scored", False
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.scores = scores
+        self.asked: list[tuple[int, str | None]] = []
+
+    def text_log_probs(self, audio: np.ndarray, texts: Any, language: str, hotwords: str | None = None) -> list[float]:
+        self.asked.append((len(audio), hotwords))
+        return [self.scores.get(t, -99.0) for t in texts]
+
+
+def test_a_near_miss_takes_the_screen_spelling_where_the_audio_agrees() -> None:
+    heard = seg(10.0, "press Exporting PDF then pick libykernel.")
+    fixed = " press Export as PDF then pick libykernel."
+    engine = ScoredWhisper({heard.text: -12.0, fixed: -10.0, " press Exporting PDF then pick ipykernel.": -20.0})
+    audio = np.zeros(16000 * 20, dtype=np.float32)
+    out = engine._respelled_by_audio(audio, heard, ["Export as PDF", "ipykernel"], "en", "Export as PDF, ipykernel")
+    assert out.text == fixed  # ipykernel: the audio says otherwise
+    assert [w.text for w in out.words[:4]] == [" press", " Export", " as", " PDF"]
+    assert out.words[1].start == heard.words[1].start and out.words[3].end == heard.words[2].end
+    assert [w.start for w in out.words] == sorted(w.start for w in out.words)
+    assert engine.asked == [(int((heard.words[-1].end + 0.3 - 9.7) * 16000), "Export as PDF, ipykernel")]
+    unchanged = ScoredWhisper({heard.text: -12.0, fixed: -12.5})._respelled_by_audio(
+        audio, heard, ["Export as PDF"], "en", None)
+    assert unchanged == heard
+
+
 @pytest.fixture(scope="module")
 def tiny(model_dir: Path, require_model):  # type: ignore[no-untyped-def]
     require_model("whisper-tiny.en")
@@ -286,3 +315,11 @@ def test_screen_terms_spell_the_sample_lesson_labels(tiny, samples: Path) -> Non
     assert any("Change Password" in term for w in aware.vocabulary for term in w.used)
     reference = json.loads((samples / "lesson.json").read_text())["narration"]
     assert wer(reference, aware.text) <= wer(reference, plain.text)
+
+
+@pytest.mark.slow
+def test_the_audio_scores_what_was_said_above_a_near_miss(tiny, testdata: Path) -> None:  # type: ignore[no-untyped-def]
+    audio = load_audio(testdata / "audio" / "sb_spk1_snt4.wav")
+    said, near = tiny.text_log_probs(audio, ["A thin stripe runs down the middle.",
+                                             "A thin strip runs down the model."], "en")
+    assert near < said < 0

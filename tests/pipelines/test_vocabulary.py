@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from pipelines.ocr.tracking import TextEvent
-from pipelines.vocabulary import MAX_TERMS, offer, respell, stretches, terms_of, used
+from pipelines.vocabulary import (
+    MAX_TERMS,
+    lookalikes,
+    offer,
+    respell,
+    spelled,
+    spellings,
+    stretches,
+    terms_of,
+    used,
+)
 
 
 def Seen(start: float, end: float, text: str, confidence: float = 0.95) -> TextEvent:
@@ -45,3 +55,26 @@ def test_respell_fixes_case_only_where_the_words_match() -> None:
 def test_used_needs_the_exact_spelling() -> None:
     text = "Open Grafana, press export as PDF, then Copy URL-encoded data."
     assert used(["Grafana", "Export as PDF", "Copy URL"], text) == ("Grafana",)
+
+
+def test_a_rare_word_of_a_label_is_offered_on_its_own_too() -> None:
+    screen = [Seen(0, 9, "kubectl apply"), Seen(0, 9, "Restart Kernel")]
+    terms = offer(0.0, 9.0, screen, rare=lambda w: w == "kubectl")
+    assert "kubectl apply" in terms and "kubectl" in terms
+    assert "Kernel" not in terms  # a plain word of a label: the label covers it
+
+
+def test_spellings_are_plain_terms_and_the_unusual_words_of_labels() -> None:
+    rare = {"kubectl", "ipykernel"}.__contains__
+    assert spellings(["Export as PDF", "Python 3 (ipykernel)", "kubectl apply"], rare) == (
+        "Export as PDF", "PDF", "ipykernel", "kubectl apply", "kubectl")
+
+
+def test_lookalikes_find_near_misses_and_keep_exact_terms() -> None:
+    tokens = [" and", " press", " Exporting", " PDF", " to", " save", " it", " with", " Kubernetes."]
+    runs = lookalikes(tokens, ["Export as PDF", "PDF", "kubectl", "Kubernetes"])
+    assert [(r.start, r.end, r.term) for r in runs] == [(2, 4, "Export as PDF")]  # Kubernetes is spelled as on screen
+    assert spelled(tokens, runs[0]) == [" Export", " as", " PDF"]
+    assert lookalikes([" come", " from", " PyPI,", " install", " NumPy"], ["pip install numpy", "PyPI", "NumPy"]) == []
+    (run,) = lookalikes([" the", " libykernel,", " then"], ["ipykernel"])
+    assert spelled([" the", " libykernel,", " then"], run) == [" ipykernel,"]  # punctuation kept

@@ -23,9 +23,11 @@ from pipelines.classify.chunks import (
     chunk_transcript,
     chunk_weights,
     guess_language,
+    reading_batches,
     sample_sources,
 )
 from pipelines.classify.classifier import (
+    ENGLISH_EMBEDDER,
     LEARNING,
     NOT_LEARNING,
     Classifier,
@@ -410,14 +412,70 @@ def test_e5_reads_at_most_e5_max_chunks_and_says_so() -> None:
     classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
                             multilingual_heads=keyword_heads())
     transcript = " ".join([LESSON] * 60)
+    options = ClassifyOptions(e5_first_chunks=5, e5_max_chunks=5)
     result = classifier.classify(transcript=transcript, screen_text=["Step 1: open the editor"],
-                                 language="de", options=ClassifyOptions(e5_max_chunks=5))
+                                 language="de", options=options)
     assert len(multi.calls[-1]) == 5 and result.chunks == 5
     assert any("read 5 of" in n for n in result.notes)
     assert "Step 1: open the editor" in multi.calls[-1]  # the on-screen text keeps its place
     english_result = Classifier(KeywordEmbedder(), keyword_heads()).classify(
-        transcript=transcript, options=ClassifyOptions(e5_max_chunks=5))
+        transcript=transcript, options=options)
     assert english_result.chunks > 5  # MiniLM is not capped
+
+
+def test_reading_batches_spread_evenly_and_never_repeat() -> None:
+    talk = [Chunk(TRANSCRIPT, f"t{i}", 60) for i in range(45)]
+    slides = [Chunk(SCREEN_TEXT, f"s{i}", 60) for i in range(3)]
+    batches = reading_batches(talk + slides, 8, 32)
+    assert batches[0] == sample_sources(talk + slides, 8)
+    read = [c.text for b in batches for c in b]
+    assert len(read) == len(set(read)) == 32
+    assert len(batches[0]) == 8 and len(batches) == 3  # 8, then what 16 and 32 evenly spread add
+    assert {"t0", "t44", "s0"} <= {c.text for c in batches[0]}  # the first batch sees both ends and the slides
+    assert reading_batches(talk[:5], 8, 32) == [talk[:5]]
+    assert sum(len(b) for b in reading_batches(talk, 8, 100)) == 45  # a limit past the input reads it all
+
+
+def test_e5_reads_on_only_while_the_verdict_is_unsettled() -> None:
+    english, multi = KeywordEmbedder(), KeywordEmbedder()
+    classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
+                            multilingual_heads=keyword_heads())
+    options = ClassifyOptions(e5_first_chunks=4, e5_max_chunks=16)
+    clear = classifier.classify(transcript=" ".join([LESSON] * 60), language="de", options=options)
+    assert clear.chunks == 4 and len(multi.calls) == 1 and clear.label == LEARNING
+    # A lesson and a vlog in turns: the first four chunks do not settle it, so e5 reads on.
+    mixed = " ".join(f"{LESSON} {LESSON} {LESSON} {VLOG} {VLOG}" for _ in range(24))
+    multi.calls.clear()
+    unsettled = classifier.classify(transcript=mixed, language="de", options=options)
+    assert len(multi.calls) > 1 and unsettled.chunks > 4
+    assert abs(unsettled.probability - 0.5) < 0.3 or unsettled.chunks <= 16
+    assert sum(len(c) for c in multi.calls) == unsettled.chunks  # no chunk is embedded twice
+    assert any(f"read {unsettled.chunks} of" in n for n in unsettled.notes)
+
+
+def test_minilm_reads_a_clear_long_text_in_part_and_an_unclear_one_whole(fake: Classifier) -> None:
+    embedder = fake.embedder
+    assert isinstance(embedder, KeywordEmbedder)
+    options = ClassifyOptions(first_chunks=4)
+    clear = fake.classify(transcript=" ".join([LESSON] * 60), options=options)
+    assert clear.chunks == 4 and len(embedder.calls) == 1 and clear.label == LEARNING
+    assert not clear.weak and any("read 4 of 17" in n for n in clear.notes)
+    embedder.calls.clear()
+    mixed = " ".join(f"{LESSON} {VLOG}" for _ in range(40))
+    unclear = fake.classify(transcript=mixed, options=options)
+    assert len(embedder.calls) > 1 and sum(len(c) for c in embedder.calls) == unclear.chunks
+    every = fake.classify(transcript=mixed, options=ClassifyOptions(first_chunks=48))
+    assert unclear.chunks == every.chunks  # never settled: read it all, as reading everything at once does
+    assert unclear.probability == pytest.approx(every.probability)
+
+
+def test_non_english_note_names_the_languages_the_head_learned() -> None:
+    heads = keyword_heads()
+    learned = HeadSet(heads.label, heads.kind, "trained", meta={"fit": {"e5-small": {"languages": ["en", "ru"]}}})
+    classifier = Classifier(KeywordEmbedder(), keyword_heads(), multilingual_embedder=KeywordEmbedder(),
+                            multilingual_heads=learned)
+    result = classifier.classify(transcript=LESSON, language="ru")
+    assert any("examples in en, ru" in n for n in result.notes) and result.weak
 
 
 def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier) -> None:
@@ -430,7 +488,7 @@ def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier
     "kwargs",
     [{"chunk_words": 2}, {"max_chunks": 0}, {"screen_text_share": 1.5}, {"threshold": 1.0},
      {"visual_weight": -1.0}, {"evidence_per_side": -1}, {"english_embedder": "bert"},
-     {"e5_max_chunks": 0}],
+     {"first_chunks": 0}, {"e5_first_chunks": 0}, {"e5_max_chunks": 4}, {"settled_margin": 0.6}],
 )
 def test_bad_options_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(OptionsError):
@@ -599,7 +657,8 @@ def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model,
                                                                    testdata: Path) -> None:
     """bench/eval_classifier.py's procedure on the English real transcripts and their 10-minute
     windows: the chunk head never sees real speech, the calibration of each fold is fitted on the
-    other courses and shows. Embeddings come from bench/.cache when present (else ~3 min)."""
+    other courses and shows, and each unit is read as ``Classifier.classify`` reads it (until the
+    verdict settles). Embeddings come from bench/.cache when present (else ~3 min)."""
     import sys
 
     from pipelines.embeddings import SentenceEmbedder
@@ -607,14 +666,15 @@ def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model,
     require_model("minilm-l6-v2-ct2")
     sys.path.insert(0, str(ROOT / "bench"))
     from classifier_data import WHOLE, WINDOW, commercial_examples, real_transcripts, windows
-    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare
+    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare, score_as_read
 
     options = ClassifyOptions()
     text_dir = testdata / "text"
     units = [u for t in real_transcripts(text_dir) for u in (t, *windows(t))]
     cache = EmbeddingCache("minilm-l6-v2-int8", lambda: SentenceEmbedder.load(model_dir, threads=2))
     real = [d for d in prepare(units, cache, options) if d.language == "en"]  # Russian goes to e5
-    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words)
+    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words,
+                                score=lambda head, doc: score_as_read(head, doc, cache, options, ENGLISH_EMBEDDER)[0])
     assert {d.example.group for d in real} == {"3b1b", "cs50", "seinfeld", "bbt", "peripheral"}
     for unit in (WHOLE, WINDOW):
         m = np.array([d.example.unit == unit for d in real])

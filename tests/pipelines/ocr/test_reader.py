@@ -115,6 +115,9 @@ class GreyLevelEngine:
                 out.append(Reading((int(x), int(y), int(x + w), int(y + h)), text, 0.9))
         return out
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return " ".join(r.text for r in self.read(image)), 0.9
+
 
 def fake_video(path: Path) -> Path:
     """8 s at 10 fps: slide A (0-3 s), slide B (3 s-), "Saved" appears at 4.5 s; a cursor moves."""

@@ -34,6 +34,9 @@ class LookAlikes:
         h, w = image.shape[:2]
         return [Reading((4, 4, w - 4, h - 4), "OTKponTe HacTpoMKn", 0.74)]
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "OTKponTe HacTpoMKn", 0.74
+
 
 def line_image(text: str) -> np.ndarray:
     img = Image.new("RGB", (560, 60), (30, 30, 30))
