@@ -165,9 +165,11 @@ def process(
             )
 
             def on_stage(name: str, state: str, outcome: StageOutcome | None) -> None:
-                if outcome is None:
+                if state == "running":
                     bar.update(task, description=name, completed=0.0)
                     log.info("stage %s: running", name)
+                elif outcome is None:  # failed, or stopped by another stage's failure
+                    log.info("stage %s: %s", name, state)
                 else:
                     log.info(
                         "stage %s: %s in %.1f s %s",
@@ -177,7 +179,8 @@ def process(
                         outcome.reason or "",
                     )
 
-            outcomes = run_stages(ctx, requested, options, on_stage)
+            outcomes = run_stages(ctx, requested, options, on_stage, overlap=settings.stage_overlap,
+                                  threads=settings.threads_per_job())
     except PipelineError as e:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # leave nothing behind for a run that produced nothing

@@ -161,15 +161,25 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
 
     from app.metrics import use_multiprocess
 
+    fork = multiprocessing.get_context("fork")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_schema(settings.resolved_database_url())  # once, before the processes start and race to do it
+    # The schema once, before the processes start and race to migrate it; in a child of its own, so
+    # that this process, which the HTTP processes fork from, never opens the database (SQLite's
+    # state must not cross a fork).
+    migrate = fork.Process(target=ensure_schema, args=(settings.resolved_database_url(),), name="migrate")
+    migrate.start()
+    migrate.join()
+    if migrate.exitcode:
+        raise SystemExit(f"the job store could not be migrated (exit code {migrate.exitcode}); see the log above")
     folder = use_multiprocess()
     # The HTTP processes fork from this one, which has imported the app and started no thread: each
     # is serving in a fraction of the time a new interpreter takes to import it (uvicorn spawns).
-    _subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
+    _subprocess.spawn = fork  # type: ignore[assignment]
     try:
-        # A busy leader (jobs on every core) may answer uvicorn's liveness ping late: not a hang.
+        # A busy leader may answer uvicorn's liveness ping late (5 s by default) without being hung;
+        # the supervisor checks its processes one after another, so this also bounds how late a
+        # dead process is replaced.
         uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
-                    **{"timeout_worker_healthcheck": 30, **uvicorn_options})
+                    **{"timeout_worker_healthcheck": 10, **uvicorn_options})
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -100,28 +100,37 @@ class ModelCache:
                 log.info("models run on %s", self._plan)
             return self._plan
 
-    def whisper(self, name: str, engine: str = FASTER_WHISPER) -> AsrEngine:
+    def whisper(self, name: str, engine: str = FASTER_WHISPER, threads: int = 0) -> AsrEngine:
         """A Whisper engine for a model name such as ``whisper-tiny.en`` on ``engine``
-        (faster-whisper or openai-whisper)."""
+        (faster-whisper or openai-whisper). ``threads``: its CPU threads when it runs beside
+        another stage (CTranslate2 fixes them at load, so each budget is a model of its own);
+        0: ``cpu_threads``."""
         from pipelines.asr_engines import load_engine
+
+        threads = threads or self.settings.cpu_threads
 
         def load() -> AsrEngine:
             plan = self.device
             return load_engine(name, self.settings.model_dir, engine=engine, device=plan.device,
-                               cpu_threads=self.settings.cpu_threads, compute_type=plan.whisper_compute_type,
+                               cpu_threads=threads, compute_type=plan.whisper_compute_type,
                                batch_size=plan.whisper_batch_size)
 
-        return self.get(f"asr:{engine_model(name, engine)}", load)
+        return self.get(f"asr:{engine_model(name, engine)}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""),
+                        load)
 
-    def ocr(self, engine: str) -> OcrEngine:
-        """An OCR engine by name (``rapidocr`` or ``easyocr``)."""
+    def ocr(self, engine: str, threads: int = 0) -> OcrEngine:
+        """An OCR engine by name (``rapidocr`` or ``easyocr``); ``threads``: its ONNX Runtime
+        threads when it runs beside another stage (0: ``cpu_threads``, else the runtime's own)."""
         from pipelines.ocr.engines import load_engine
+
+        threads = threads or self.settings.cpu_threads
 
         def load() -> OcrEngine:
             plan = self.device
-            return load_engine(engine, self.settings.model_dir, use_cuda=plan.ocr_cuda, rec_batch=plan.ocr_rec_batch)
+            return load_engine(engine, self.settings.model_dir, use_cuda=plan.ocr_cuda, rec_batch=plan.ocr_rec_batch,
+                               threads=threads)
 
-        return self.get(f"ocr:{engine}", load)
+        return self.get(f"ocr:{engine}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""), load)
 
     def embedder(self) -> SentenceEmbedder:
         """MiniLM sentence embeddings, shared by the classifier and the sentence fitter."""
@@ -156,12 +165,12 @@ class ModelCache:
         def load() -> SentenceFitter:
             from pipelines.fit.lm import load_lm
             from pipelines.fit.lm_prompt import LMSettings
-            from pipelines.fit.sentence import SentenceFitter
+            from pipelines.fit.sentence import SentenceFitter, load_multilingual
             from pipelines.fit.syntax import load_parser
 
             threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) // (self.settings.workers + 1))
             lm = load_lm(self.settings.model_dir, LMSettings(threads=threads, runtime=self.settings.lm_runtime))
             lm.warm_up()
-            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir))
+            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir), load_multilingual(threads))
 
         return self.get("fitter", load)

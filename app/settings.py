@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default=DEFAULT_MODEL_DIR, description="Assembled model folders.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=0, description="Threads per model; 0 lets the engine decide.")
+    # ---- a job's stages at the same time (issue 19)
+    stage_overlap: bool = Field(
+        default=True, description="Run a job's stages that do not need each other (subtitles and ocr) at once.")
+    job_threads: int = Field(
+        default=0, ge=0, description="CPU threads of one job, shared out between its stages running at once "
+                                     "(Whisper's and OCR's); 0: the cores divided by the worker count.")
     lm_runtime: Literal["auto", "llama.cpp", "ctranslate2"] = Field(
         default="auto", description="Runtime of the fit stage's LM: auto is llama.cpp when it is built, "
                                     "else CTranslate2 (pipelines.fit.lm_ctranslate2).")
@@ -92,6 +98,10 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)
+
+    def threads_per_job(self) -> int:
+        """``job_threads``, or the cores shared out between the in-process workers."""
+        return self.job_threads or max(1, (os.cpu_count() or 1) // self.workers)
 
     def resolved_database_url(self) -> str:
         """The job store URL: ``database_url`` or a SQLite file in ``data_dir``."""

@@ -85,7 +85,9 @@ class WorkerContext:
 
 
 class _Reporter:
-    """Stage state and progress into the store, throttled; checks for cancel and stop."""
+    """Stage states and progress into the store, throttled; checks for cancel and stop. Stages may
+    run at the same time (``run_stages`` calls ``on_stage`` from its own thread and ``progress``
+    from each stage's), so the states are written under a lock."""
 
     def __init__(self, ctx: WorkerContext, job: Job, lease: Lease, heartbeat: _Heartbeat) -> None:
         self.ctx = ctx
@@ -93,58 +95,79 @@ class _Reporter:
         self.lease = lease
         self.heartbeat = heartbeat
         self.states = dict(job.stage_states)
-        self.current: str | None = None
+        self.running: dict[str, None] = {}  # in the order they started
+        self.failed: str | None = None
         self._last = 0.0
+        self._lock = threading.Lock()
 
-    def _put(self, name: str, state: StageState, *, check: bool = False) -> None:
+    @property
+    def current(self) -> str | None:
+        """The stage an error belongs to: the one that failed, else the first still running."""
+        return self.failed or next(iter(self.running), None)
+
+    def _put(self, updates: dict[str, StageState], *, check: bool = False) -> None:
         """Write the stage states; with ``check``, first honour a stop and a cancel request (the
         cancel is checked by the same UPDATE that writes, so it costs no extra query)."""
         if self.heartbeat.lost.is_set():
             raise LeaseLost
         if check and self.ctx.stopping.is_set():
             raise WorkerStopping
-        self.states[name] = state
-        store = self.ctx.store
-        if not store.put_stages(self.job_id, self.states, unless_cancelled=check, lease=self.lease):
-            if not store.renew(self.job_id, self.lease):
-                raise LeaseLost
-            if check:
-                raise JobCancelled
+        with self._lock:
+            self.states.update(updates)
+            store = self.ctx.store
+            if not store.put_stages(self.job_id, self.states, unless_cancelled=check, lease=self.lease):
+                if not store.renew(self.job_id, self.lease):
+                    raise LeaseLost
+                if check:
+                    raise JobCancelled
 
     def on_stage(self, name: str, phase: str, outcome: StageOutcome | None) -> None:
         if phase == "running":
-            self._put(name, StageState(StageStatus.RUNNING, 0.0, started_at=now_iso()), check=True)
-            self.current = name
+            self.running[name] = None
+            self._put({name: StageState(StageStatus.RUNNING, 0.0, started_at=now_iso())}, check=True)
             log.info("%s: stage %s running", self.job_id, name)
+            return
+        if phase == "failed":
+            self.failed = name
+            return
+        if phase != "done":  # "stopped": ended with the job by end_current
             return
         assert outcome is not None
         prev = self.states.get(name, StageState())
         status = outcome.status
-        self._put(name, StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds,
-                                   outcome.summary, outcome.files, outcome.reason))
-        self.current = None
+        self.running.pop(name, None)
+        self._put({name: StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds,
+                                    outcome.summary, outcome.files, outcome.reason)})
         log.info("%s: stage %s %s in %.2f s%s", self.job_id, name, status.value, outcome.seconds,
                  f" ({outcome.reason})" if outcome.reason else "")
 
-    def progress(self, fraction: float) -> None:
+    def progress(self, name: str, fraction: float) -> None:
         if self.ctx.stopping.is_set():
             raise WorkerStopping
         if self.heartbeat.lost.is_set():
             raise LeaseLost
         now = time.monotonic()
-        if self.current is None or now - self._last < PROGRESS_EVERY_S:
+        if name not in self.running or now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        prev = self.states.get(self.current, StageState())
-        self._put(self.current, StageState(StageStatus.RUNNING, round(min(max(fraction, 0.0), 1.0), 3),
-                                           started_at=prev.started_at), check=True)
+        prev = self.states.get(name, StageState())
+        self._put({name: StageState(StageStatus.RUNNING, round(min(max(fraction, 0.0), 1.0), 3),
+                                    started_at=prev.started_at)}, check=True)
 
     def end_current(self, status: StageStatus, error: str | None) -> None:
-        if self.current is None:
+        """End the stages still running: the one that failed with ``status`` and ``error``; the
+        ones stopped because of it cancelled, saying why; with a cancel or a stop, all alike."""
+        if not self.running:
             return
-        prev = self.states.get(self.current, StageState())
+        updates = {}
+        for name in self.running:
+            prev = self.states.get(name, StageState())
+            mine, why = status, error
+            if status is StageStatus.FAILED and self.failed and name != self.failed:
+                mine, why = StageStatus.CANCELLED, f"stopped: stage {self.failed} failed"
+            updates[name] = StageState(mine, prev.progress, prev.started_at, now_iso(), error=why)
         with suppress(LeaseLost):  # the job is another worker's now: its stage states are not ours to write
-            self._put(self.current, StageState(status, prev.progress, prev.started_at, now_iso(), error=error))
+            self._put(updates)
 
 
 def _media_for(job: Job, ctx: WorkerContext, opened: ExitStack) -> tuple[Path, MediaInfo | None]:
@@ -186,9 +209,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     try:
         media_path, info = _media_for(job, ctx, opened)
         out_dir = ctx.storage.results_dir(job.id)
-        sctx = StageContext(media_path=media_path, out_dir=out_dir, models=ctx.models,
-                            progress=reporter.progress, info=info)
-        run_stages(sctx, list(job.stages), job.options, reporter.on_stage)
+        sctx = StageContext(media_path=media_path, out_dir=out_dir, models=ctx.models, info=info)
+        run_stages(sctx, list(job.stages), job.options, reporter.on_stage, on_progress=reporter.progress,
+                   overlap=ctx.settings.stage_overlap, threads=ctx.settings.threads_per_job())
         status, error = JobStatus.SUCCEEDED, None
     except WorkerStopping:
         reporter.end_current(StageStatus.PENDING, None)

@@ -1,8 +1,13 @@
-"""Chaos benchmark of the distributed setup (issue 18): kill trials per mode, counting what was lost,
-stuck or run twice, and how long recovery took.
+"""Chaos benchmark (issues 18, 19): kill trials per mode, counting what was lost, stuck or run
+twice, and how long recovery took.
 
-One real setup per mode on loopback (a throwaway PostgreSQL database, a Redis namespace behind a
-proxy this bench can take down, the API and two ``lessonlens worker`` processes), then per trial:
+``leader`` (embedded, no services needed): ``lessonlens serve --workers 2`` over SQLite; per
+trial a job starts on the leader process, which is SIGKILLed; takeover = kill -> another process
+holds ``leader.lock``; recovery = kill -> the job succeeded (rerun from the start by the new leader).
+
+The distributed modes: one real setup per mode on loopback (a throwaway PostgreSQL database, a
+Redis namespace behind a proxy this bench can take down, the API and two ``lessonlens worker``
+processes), then per trial:
 
 - ``worker``: a job starts on a worker, which is SIGKILLed (process group); recovery = kill ->
   the job succeeded on the other worker (the lease lapses, a reaper queues it again). The
@@ -16,7 +21,7 @@ Per job: lost (never ran: still queued at the deadline), stuck (running or faile
 run twice (started more than once without a kill, or succeeded in more than one worker's log).
 All three must be 0.
 
-    .venv/bin/python -m bench.bench_chaos --trials 20 --modes worker,api,broker
+    .venv/bin/python -m bench.bench_chaos --trials 20 --modes leader,worker,api,broker
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import statistics
 import tempfile
 import time
@@ -40,7 +47,7 @@ from tests.app.cluster import (
     throwaway_database,
     unreachable,
 )
-from tests.app.server_proc import ServerProcess, wait_for
+from tests.app.server_proc import ServeProcess, ServerProcess, wait_for
 
 log = logging.getLogger("bench_chaos")
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +132,43 @@ def trial_broker(api: ServerProcess, proxy: BrokerProxy, workers: list[WorkerPro
     return {**_count(done, workers, killed=False), "recovery_s": seconds}
 
 
+def trial_leader(server: ServeProcess, media: Path) -> dict[str, Any]:
+    with server.client() as c:
+        job_id = _submit(c, media)
+        server.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 120)
+        leader = server.leader_pid()
+        assert leader is not None
+        os.kill(leader, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_for(lambda: server.leader_pid() not in (None, leader), 60, "another leader", every_s=0.02)
+        takeover = time.monotonic() - killed
+    jobs, seconds = _settle(server, [job_id], killed)
+    job = jobs[job_id]
+    succeeded = server.log().count(f"{job_id}: succeeded")
+    return {"lost": int(job["status"] == "queued"), "stuck": int(job["status"] in ("running", "failed", "cancelled")),
+            "run_twice": int(succeeded > 1 or job["attempts"] > 2), "takeover_s": takeover, "recovery_s": seconds}
+
+
+def run_leader(trials: int, samples: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServeProcess(Path(tmp) / "data", {"max_attempts": "5"}, processes=2)
+        server.start(timeout_s=120)
+        results = []
+        try:
+            for n in range(trials):
+                result = trial_leader(server, samples / "lesson.mp4")
+                log.info("leader trial %d: %s", n + 1, result)
+                results.append(result)
+        finally:
+            server.stop()
+    takeover = [r["takeover_s"] for r in results]
+    recovery = [r["recovery_s"] for r in results]
+    return {"mode": "leader", "trials": trials, "jobs_per_trial": 1,
+            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice")},
+            "takeover_s_median": round(statistics.median(takeover), 2), "takeover_s_max": round(max(takeover), 2),
+            "recovery_s_median": round(statistics.median(recovery), 1), "recovery_s_max": round(max(recovery), 1)}
+
+
 def run_mode(mode: str, trials: int, jobs: int, outage_s: float, database_url: str, samples: Path) -> dict[str, Any]:
     with redis_namespace() as broker, tempfile.TemporaryDirectory() as tmp:
         proxy = BrokerProxy()
@@ -162,22 +206,25 @@ def run_mode(mode: str, trials: int, jobs: int, outage_s: float, database_url: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=20, help="Trials per mode.")
-    parser.add_argument("--modes", default="worker,api,broker")
+    parser.add_argument("--modes", default="leader,worker,api,broker")
     parser.add_argument("--jobs", type=int, default=3, help="Jobs per api/broker trial.")
     parser.add_argument("--outage-s", type=float, default=30, help="Broker outage per broker trial.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per status poll otherwise
-    reason = unreachable()
+    modes = args.modes.split(",")
+    distributed = [m for m in modes if m != "leader"]
+    reason = unreachable() if distributed else None
     if reason:
         raise SystemExit(reason)
     from samples.make_samples import build
 
     samples = build()
-    rows = []
-    with throwaway_database() as database_url:
-        for mode in args.modes.split(","):
-            rows.append(run_mode(mode, args.trials, args.jobs, args.outage_s, database_url, samples))
+    rows = [run_leader(args.trials, samples)] if "leader" in modes else []
+    if distributed:
+        with throwaway_database() as database_url:
+            for mode in distributed:
+                rows.append(run_mode(mode, args.trials, args.jobs, args.outage_s, database_url, samples))
     print(json.dumps(rows, indent=1))
     print(f"{'mode':8} {'trials':>6} {'jobs':>5} {'lost':>5} {'stuck':>6} {'twice':>6} {'rec p50 s':>9} {'max s':>6}")
     for r in rows:

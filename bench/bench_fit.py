@@ -44,6 +44,7 @@ import random
 import re
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -184,9 +185,10 @@ class TimedShortener:
         self.inner, self.clock = inner, clock
 
     def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0,
-                greedy: bool = True, attempt: int = 0, deadline: float | None = None) -> list[str]:
+                greedy: bool = True, attempt: int = 0, deadline: float | None = None,
+                stop: threading.Event | None = None) -> list[str]:
         return list(self.clock.timed(self.inner.shorten, sources, target_ratio, sampled, greedy,
-                                     attempt=attempt, deadline=deadline))
+                                     attempt=attempt, deadline=deadline, stop=stop))
 
 
 @dataclass(frozen=True)

@@ -132,10 +132,11 @@ def prepare(examples: Sequence[Example], cache: EmbeddingCache, options: Classif
     return out
 
 
-def score_as_read(head: ShareHead, doc: Doc, cache: EmbeddingCache, options: ClassifyOptions) -> tuple[float, int]:
-    """P(learning) of an e5 document read as ``Classifier.classify`` reads it (stopping once the
-    verdict settles), and how many chunks that took."""
-    read, _vectors, score = read_until_settled(list(doc.chunks), cache, head, doc.words, options)
+def score_as_read(head: ShareHead, doc: Doc, cache: EmbeddingCache, options: ClassifyOptions,
+                  embedder: str) -> tuple[float, int]:
+    """P(learning) of a document read as ``Classifier.classify`` reads it with ``embedder``
+    (stopping once the verdict settles), and how many chunks that took."""
+    read, _vectors, score = read_until_settled(list(doc.chunks), cache, head, doc.words, options, embedder)
     return float(1 / (1 + np.exp(-score.logit))), len(read)
 
 

@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
 from pipelines.exceptions import OptionsError
 from pipelines.models import OPENAI_WHISPER_SUFFIX
+from pipelines.screen_feed import ScreenFeed
 from pipelines.vocabulary import (
+    MARGIN_S,
     Lookalike,
     ScreenText,
     VocabularyWindow,
@@ -242,101 +245,6 @@ class Transcript:
         return "".join(s.text for s in self.segments).strip()
 
 
-_TOKEN = re.compile(r"[\w']+")
-MAX_NGRAM = 8
-
-
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
-def _loop_run(tokens: list[str]) -> tuple[int, int, int] | None:
-    """(start, n, repeats) of the widest n-gram run that is a loop, or None.
-
-    A run is a loop when an n-gram repeats back to back 3 times over 9+ words, or 5 times.
-    """
-    best: tuple[int, int, int] | None = None
-    for n in range(1, min(MAX_NGRAM, len(tokens) // 2) + 1):
-        i = 0
-        while i + 2 * n <= len(tokens):
-            reps = 1
-            while tokens[i + reps * n : i + (reps + 1) * n] == tokens[i : i + n]:
-                reps += 1
-            looping = (reps >= 3 and n * reps >= 9) or reps >= 5
-            if looping and (best is None or reps * n > best[1] * best[2]):
-                best = (i, n, reps)
-            i += (reps - 1) * n if reps > 1 else 1
-    return best
-
-
-GUESS_PROBABILITY = 0.2
-
-
-def is_silent_guess(segment: Segment, options: AsrOptions) -> bool:
-    """Whether a segment is probably silence (``no_speech_threshold``) that the model filled with
-    words it gives under ``GUESS_PROBABILITY`` on average (prompted words said into the silence)."""
-    if segment.no_speech_prob < options.no_speech_threshold or not segment.words:
-        return False
-    return sum(w.probability for w in segment.words) / len(segment.words) < GUESS_PROBABILITY
-
-
-def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:
-    """Index ranges ``[i, j)`` of segments caught in a repetition loop.
-
-    A segment loops when an n-gram (up to 8 words) repeats back to back inside it (3 times over
-    9 or more words, or 5 times), or when it repeats the text of the segment before it (two
-    times over 4+ words, or three times). A repeat's range starts at the segment it repeats,
-    since Whisper's timing of that first copy drifts too.
-    """
-    suspect: set[int] = set()
-    texts = [" ".join(_tokens(s.text)) for s in segments]
-    same = 0
-    for k, text in enumerate(texts):
-        if _loop_run(_tokens(segments[k].text)):
-            suspect.add(k)
-        same = same + 1 if k and text and text == texts[k - 1] else 0
-        if same >= 2 or (same == 1 and len(text.split()) >= 4):
-            suspect.update(range(k - same, k + 1))
-    ranges: list[tuple[int, int]] = []
-    for k in sorted(suspect):
-        if ranges and ranges[-1][1] == k:
-            ranges[-1] = (ranges[-1][0], k + 1)
-        else:
-            ranges.append((k, k + 1))
-    return ranges
-
-
-def cut_loops(segments: Sequence[Segment]) -> list[Segment]:
-    """Segments with every loop cut to its first occurrence (repeated segments dropped)."""
-    out: list[Segment] = []
-    for seg in segments:
-        key = _tokens(seg.text)
-        if out and key and key == _tokens(out[-1].text):
-            continue
-        run = _loop_run(key)
-        if run is None:
-            out.append(seg)
-            continue
-        start, n, reps = run
-        if seg.words:
-            # Word tokens line up with text tokens only roughly; cut by word count per token.
-            kept: list[Word] = []
-            seen = 0
-            for w in seg.words:
-                k = len(_tokens(w.text))
-                if start + n <= seen < start + n * reps:
-                    seen += k
-                    continue
-                kept.append(w)
-                seen += k
-            end = kept[-1].end if kept else seg.start
-            out.append(replace(seg, end=end, text="".join(w.text for w in kept), words=tuple(kept)))
-        else:
-            words = seg.text.split()
-            out.append(replace(seg, text=" " + " ".join(words[: start + n] + words[start + n * reps :])))
-    return out
-
-
 class AsrEngine(Protocol):
     """A loaded speech recogniser."""
 
@@ -347,7 +255,7 @@ class AsrEngine(Protocol):
         audio: np.ndarray,
         options: AsrOptions,
         progress: Callable[[float], None] | None = None,
-        screen: Sequence[ScreenText] = (),
+        screen: Sequence[ScreenText] | ScreenFeed = (),
     ) -> Transcript: ...
 
 
@@ -466,42 +374,105 @@ class WhisperEngine:
             segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
         return segments, len(loops)
 
+    def _rare(self) -> Callable[[str], bool]:
+        def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
+            count = self.token_count(" " + word)
+            return count is not None and count >= 3
+
+        return rare
+
+    @staticmethod
+    def _spans(audio: np.ndarray) -> list[tuple[float, float]]:
+        """The stretches of speech (VAD chunks joined up to one Whisper window) of ``audio``."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        chunks = get_speech_timestamps(audio, VadOptions())
+        return stretches([(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks])
+
     def _decode_with_screen(
         self,
         audio: np.ndarray,
         options: AsrOptions,
         language: str | None,
-        screen: Sequence[ScreenText],
+        screen: Sequence[ScreenText] | ScreenFeed,
         progress: Callable[[float], None] | None = None,
     ) -> tuple[list[Segment], DecodeInfo | None, list[VocabularyWindow]] | None:
-        """Decode stretch by stretch, each with the terms on screen during it; None when none are."""
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
+        """Decode stretch by stretch, each with the terms on screen during it; None when none are.
 
-        def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
-            count = self.token_count(" " + word)
-            return count is not None and count >= 3
-
-        chunks = get_speech_timestamps(audio, VadOptions())
-        windows = [
-            VocabularyWindow(start, end, offer(start, end, screen, rare))
-            for start, end in stretches([(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks])
-        ]
+        With a live ``ScreenFeed`` (OCR running meanwhile) each stretch is decoded once the feed's
+        watermark has passed it, on the terms read by then; once the feed is final the offers are
+        made again and only the stretches whose offer (or prompt) changed are decoded again.
+        """
+        rare, spans = self._rare(), self._spans(audio)
+        decoded: dict[tuple[float, tuple[str, ...], str | None], tuple[list[Segment], DecodeInfo, str]] = {}
+        if isinstance(screen, ScreenFeed):
+            screen = self._speculate(audio, options, language, screen, spans, rare, decoded, progress)
+        windows = [VocabularyWindow(start, end, offer(start, end, screen, rare)) for start, end in spans]
         if not any(w.offered for w in windows):
             return None
+        return self._decode_windows(audio, options, language, windows, decoded, progress)
+
+    def _speculate(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        language: str | None,
+        feed: ScreenFeed,
+        spans: list[tuple[float, float]],
+        rare: Callable[[str], bool],
+        decoded: dict[tuple[float, tuple[str, ...], str | None], tuple[list[Segment], DecodeInfo, str]],
+        progress: Callable[[float], None] | None,
+    ) -> tuple[ScreenText, ...]:
+        """Decode the stretches as the feed's watermark passes them (into ``decoded``), from the
+        first stretch with terms on screen on; return the feed's final events."""
+        done = [0.0]
+
+        def check() -> None:  # a cancelled job stops while it waits
+            if progress:
+                progress(done[0])
+
+        windows: list[VocabularyWindow] = []
+        for start, end in spans:
+            events, final = feed.wait(end + MARGIN_S, check)
+            if final:
+                break
+            windows.append(VocabularyWindow(start, end, offer(start, end, events, rare)))
+            if any(w.offered for w in windows):  # a video without screen terms is one plain decode
+                self._decode_windows(audio, options, language, windows, decoded, None)
+                done[0] = min(1.0, end / max(len(audio) / SAMPLE_RATE, 1e-6))
+                check()
+        return feed.wait(math.inf, check)[0]
+
+    def _decode_windows(
+        self,
+        audio: np.ndarray,
+        options: AsrOptions,
+        language: str | None,
+        windows: Sequence[VocabularyWindow],
+        decoded: dict[tuple[float, tuple[str, ...], str | None], tuple[list[Segment], DecodeInfo, str]],
+        progress: Callable[[float], None] | None,
+    ) -> tuple[list[Segment], DecodeInfo | None, list[VocabularyWindow]]:
+        """Decode each window with its terms, the text before it as its prompt; a window already
+        in ``decoded`` with the same terms and prompt is not decoded again."""
         segments: list[Segment] = []
         out: list[VocabularyWindow] = []
         info: DecodeInfo | None = None
         previous = options.initial_prompt
         duration = len(audio) / SAMPLE_RATE
+        rare = self._rare()
         for w in windows:
-            piece = audio[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]
-            stretch_options = replace(options, initial_prompt=previous if options.condition_on_previous_text else None)
-            got, info = self._decode(piece, stretch_options, language, context=True, offset=w.start, terms=w.offered)
-            got = [_respelled(seg, w.offered) for seg in got]
-            terms = spellings(w.offered, rare)
-            got = [self._respelled_by_audio(audio, seg, terms, info.language, _hotwords(options, w.offered))
-                   for seg in got]
-            text = "".join(s.text for s in got)
+            prompt = previous if options.condition_on_previous_text else None
+            key = (w.start, w.offered, prompt)
+            if key not in decoded:
+                piece = audio[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]
+                got, got_info = self._decode(piece, replace(options, initial_prompt=prompt), language, context=True,
+                                             offset=w.start, terms=w.offered)
+                got = [_respelled(seg, w.offered) for seg in got]
+                terms = spellings(w.offered, rare)
+                got = [self._respelled_by_audio(audio, seg, terms, got_info.language, _hotwords(options, w.offered))
+                       for seg in got]
+                decoded[key] = (got, got_info, "".join(s.text for s in got))
+            got, info, text = decoded[key]
             segments.extend(got)
             out.append(replace(w, used=used(w.offered, text)))
             previous = text.strip()[-600:] or previous  # context for the next stretch, as across windows
@@ -514,9 +485,10 @@ class WhisperEngine:
         audio: np.ndarray,
         options: AsrOptions,
         progress: Callable[[float], None] | None = None,
-        screen: Sequence[ScreenText] = (),
+        screen: Sequence[ScreenText] | ScreenFeed = (),
     ) -> Transcript:
-        """Transcribe 16 kHz mono ``audio``; ``screen``: on-screen text to offer as vocabulary."""
+        """Transcribe 16 kHz mono ``audio``; ``screen``: on-screen text to offer as vocabulary, or
+        a feed of it from an OCR run going on meanwhile."""
         if options.language == "auto" and not self.multilingual:
             language: str | None = "en"
         else:

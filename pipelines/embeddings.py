@@ -157,3 +157,13 @@ class MultilingualEmbedder:
         rows = np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         return np.asarray(rows / np.maximum(norms, 1e-12), dtype=np.float32)
+
+    def similarity(self, a: str, b: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of ``a`` with each text of ``b``: float32 of shape (len(b),).
+
+        e5's cosines crowd near the top (unrelated sentences score about 0.7), so a floor set
+        for MiniLM does not carry over (see ``pipelines.fit.sentence.FitOptions``)."""
+        if not b:
+            return np.zeros((0,), dtype=np.float32)
+        vectors = self.embed([a, *b])
+        return np.asarray(vectors[1:] @ vectors[0], dtype=np.float32)

@@ -6,8 +6,9 @@ no audio stream probes fine (``has_audio`` is False); ``load_audio`` then raises
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,11 +148,12 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *,
     """Decode the first audio stream to mono float32 at ``sample_rate`` Hz.
 
     Decodes in-process with PyAV (FFmpeg's libraries, as faster-whisper does): about three
-    times faster than piping through an ffmpeg process, which matters for short clips. Frames
-    are written into one buffer sized from the stated duration (no list of chunks to join, so
-    the peak is the result itself, not twice it); ``progress(fraction)`` is called every few
-    seconds of audio and may raise to stop (a cancelled job); ``max_seconds`` stops a file whose
-    audio runs past its stated duration.
+    times faster than piping through an ffmpeg process, which matters for short clips. Chunks
+    (``iter_audio``) are written into one buffer sized from the stated duration (no list of chunks
+    to join, so the peak is the result itself, not twice it); ``progress(fraction)`` is called
+    every few seconds of audio and may raise to stop (a cancelled job); ``max_seconds`` stops a
+    file whose audio runs past its stated duration. A long file is better read in blocks
+    (``iter_audio`` and ``audio_blocks``).
 
     Raises:
         NoAudioError: the file has no audio stream, or it decodes to no samples.
@@ -160,7 +162,63 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *,
     import av
     import numpy as np
 
-    buffer = np.zeros(0, np.float32)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stated = container.duration / 1_000_000 if container.duration else 0.0
+    except av.error.FFmpegError as err:
+        raise MediaError(f"{path}: could not decode the audio ({err}).") from None
+    buffer = np.empty(int((stated + 1) * sample_rate) if stated > 0 else sample_rate * 60, np.float32)
+    size = 0
+    for samples in iter_audio(path, sample_rate, progress=progress, max_seconds=max_seconds):
+        if size + samples.size > buffer.size:  # the stated duration was short: grow by half
+            buffer = np.resize(buffer, max(size + samples.size, buffer.size * 3 // 2))
+        buffer[size:size + samples.size] = samples
+        size += samples.size
+    return buffer[:size].copy() if size < buffer.size * 0.9 else buffer[:size]
+
+
+BLOCK_S = 15 * 60.0
+"""Audio is handed to the recogniser in blocks of about this many seconds (``audio_blocks``)."""
+
+
+def audio_blocks(chunks: Iterable[np.ndarray], block_s: float = BLOCK_S, sample_rate: int = SAMPLE_RATE,
+                 quiet_s: float = 0.5, look_back_s: float = 30.0) -> Iterator[np.ndarray]:
+    """Regroup a stream of audio chunks into blocks of about ``block_s`` seconds, each cut at the
+    quietest ``quiet_s`` of its last ``look_back_s`` (a pause, not a word), so memory holds a block
+    or two whatever the duration. Audio shorter than a block comes as one block, unchanged.
+    """
+    import numpy as np
+
+    size, window = int(block_s * sample_rate), int(quiet_s * sample_rate)
+    pending: list[np.ndarray] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += chunk.size
+        if held < size + int(look_back_s * sample_rate):
+            continue
+        audio = np.concatenate(pending)
+        start = size - int(look_back_s * sample_rate)
+        power = np.concatenate(([0.0], np.cumsum(audio[start:size].astype(np.float64) ** 2)))
+        energy = (power[window:] - power[:-window])[:: max(1, window // 4)]  # of each quiet_s, in steps
+        cut = start + int(np.argmin(energy)) * max(1, window // 4) + window // 2
+        yield audio[:cut]
+        pending, held = [audio[cut:].copy()], audio.size - cut
+    if held:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def iter_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, progress: Callable[[float], None] | None = None,
+               max_seconds: float | None = None) -> Iterator[np.ndarray]:
+    """The first audio stream as mono float32 chunks at ``sample_rate`` Hz, as they are decoded
+    (what ``load_audio`` gathers into one array). ``progress`` and ``max_seconds`` as there.
+
+    Raises:
+        NoAudioError: no audio stream, or it decodes to no samples.
+        MediaError: the audio could not be decoded, or it is longer than ``max_seconds``.
+    """
+    import av
+
     size = 0
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -168,30 +226,20 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *,
                 raise NoAudioError(f"{path}: has no audio stream.")
             stream = container.streams.audio[0]
             stated = container.duration / 1_000_000 if container.duration else 0.0
-            buffer = np.empty(int((stated + 1) * sample_rate) if stated > 0 else sample_rate * 60, np.float32)
             limit = int(max_seconds * sample_rate) if max_seconds else None
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
             report_every, next_report = sample_rate * 5, sample_rate * 5
-
-            def add(samples: np.ndarray) -> None:
-                nonlocal buffer, size, next_report
+            frames = (out for frame in container.decode(stream) for out in resampler.resample(frame))
+            for out in itertools.chain(frames, resampler.resample(None)):
+                samples = out.to_ndarray().reshape(-1)
                 if limit is not None and size + samples.size > limit:
                     raise MediaError(f"{path}: the audio runs longer than {max_seconds:.0f} s.")
-                if size + samples.size > buffer.size:  # the stated duration was short: grow by half
-                    buffer = np.resize(buffer, max(size + samples.size, buffer.size * 3 // 2))
-                buffer[size:size + samples.size] = samples
                 size += samples.size
                 if progress is not None and size >= next_report:
                     next_report = size + report_every
                     progress(min(size / max(stated * sample_rate, 1.0), 1.0))
-
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    add(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                add(out.to_ndarray().reshape(-1))
+                yield samples
     except av.error.FFmpegError as err:
         raise MediaError(f"{path}: could not decode the audio ({err}).") from None
     if size == 0:
         raise NoAudioError(f"{path}: the audio stream holds no samples.")
-    return buffer[:size].copy() if size < buffer.size * 0.9 else buffer[:size]

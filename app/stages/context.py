@@ -22,11 +22,18 @@ from pipelines.media import MediaInfo
 
 if TYPE_CHECKING:
     from app.model_cache import ModelCache
+    from pipelines.demux import MediaPass
+    from pipelines.screen_feed import ScreenFeed
 
 Progress = Callable[[float], None]
 
-__all__ = ["NoOptions", "Stage", "StageContext", "StageOutcome", "StageView", "read_json", "write_atomic",
-           "write_json"]
+__all__ = ["NoOptions", "Stage", "StageAborted", "StageContext", "StageOutcome", "StageView", "read_json",
+           "write_atomic", "write_json"]
+
+
+class StageAborted(Exception):
+    """Raised by a stage's progress callback when a stage running beside it failed or stopped:
+    the job ends with that stage's error, and this one stops at its next report."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,13 @@ class StageOutcome:
 
 @dataclass
 class StageContext:
-    """Everything a stage may use. ``outputs`` holds the outcomes of earlier stages by name."""
+    """Everything a stage may use. ``outputs`` holds the outcomes of earlier stages by name.
+
+    ``run_stages`` hands each stage a copy with its own ``progress``, its share of the job's
+    CPU threads (``threads``; 0: the engines' own default), for stages that run beside the
+    ``ocr`` stage the ``screen`` feed that stage publishes its text into as it reads it, and for
+    stages that decode the media at the same time the one pass over it they share (``media``).
+    """
 
     media_path: Path
     out_dir: Path
@@ -50,6 +63,9 @@ class StageContext:
     progress: Progress = lambda fraction: None
     outputs: dict[str, StageOutcome] = field(default_factory=dict)
     info: MediaInfo | None = None
+    threads: int = 0
+    screen: ScreenFeed | None = None
+    media: MediaPass | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,10 @@ class Stage(Generic[OptionsT]):
         label: a short title for people; the name when empty.
         needs: stages that run first (added to a request that lacks them).
         uses: optional inputs: these run first when they were requested too.
+        overlaps: stages of ``uses`` this one reads while they run (``StageContext.screen``):
+            it starts beside them, not after them.
+        reads: the media tracks it decodes (``audio``, ``video``); stages that run at once
+            share one pass over the file (``StageContext.media``).
         fixed: fields of ``options`` a job may not set.
         models: the registry names of the models these options need (checked at submit).
         view: how the web page shows the results; None: only in the list of files.
@@ -96,6 +116,8 @@ class Stage(Generic[OptionsT]):
     label: str = ""
     needs: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
+    overlaps: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
     fixed: frozenset[str] = frozenset()
     models: Callable[[OptionsT], tuple[str, ...]] = lambda options: ()
     view: StageView | None = None

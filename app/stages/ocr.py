@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from app.jobs import StageStatus
 from app.stages.context import Stage, StageContext, StageOutcome, StageView, write_atomic, write_json
 from pipelines import media
+from pipelines.demux import VIDEO
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,8 +47,12 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         write_json(ctx.out_dir / OCR_JSON, {"status": "no video track", "events": []})
         return StageOutcome(StageStatus.SKIPPED, {"screen": "no video track"}, (OCR_JSON,),
                             reason="no video track: the media is audio only")
-    engine = with_scripts(ctx.models.ocr(options.engine), options.languages)
-    result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress)
+    engine = with_scripts(ctx.models.ocr(options.engine, threads=ctx.threads), options.languages)
+    feed = ctx.screen
+    result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress,
+                     on_events=feed.publish if feed is not None else None, threads=ctx.threads, source=ctx.media)
+    if feed is not None:
+        feed.close(result.events)  # a subtitles stage running beside this one waits for these
     scenes = unique_text(result.events)
     visual = visual_cues_from_ocr_samples(result.samples)
     doc = {
@@ -126,5 +131,5 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
 # How changed regions are found, readings joined and captions followed are tuned, not per-job choices.
 STAGE = Stage(NAME, options, run, label="On-screen text",
               description="On-screen text as timed events (OCR).",
-              fixed=frozenset({"change", "tracking", "captions"}),
+              fixed=frozenset({"change", "tracking", "captions"}), reads=(VIDEO,),
               view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT, captions=HARDSUBS_VTT))

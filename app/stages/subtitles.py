@@ -6,9 +6,10 @@ stage ran first, the text it read is offered to Whisper as vocabulary, stretch b
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -26,8 +27,11 @@ from app.stages.context import (
 )
 from pipelines import media
 from pipelines.asr import AsrOptions
+from pipelines.asr_blocks import transcribe_blocks
+from pipelines.demux import AUDIO
 from pipelines.exceptions import MediaError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
+from pipelines.screen_feed import ScreenFeed
 from pipelines.shots import detect_shot_changes
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, StyleProfile, build_cues
@@ -97,10 +101,13 @@ def _no_speech(ctx: StageContext, reason: str) -> StageOutcome:
     return StageOutcome(StageStatus.SKIPPED, {"speech": "no speech track"}, (SUBTITLES_JSON,), reason=reason)
 
 
-def _screen_text(ctx: StageContext, options: SubtitlesOptions) -> list[TextEvent]:
-    """The on-screen text the ``ocr`` stage wrote, when it ran and vocabulary is wanted."""
+def _screen_text(ctx: StageContext, options: SubtitlesOptions) -> Sequence[TextEvent] | ScreenFeed:
+    """The on-screen text of the ``ocr`` stage, when vocabulary is wanted: its feed while it runs
+    beside this stage, else the text it wrote when it ran before."""
     if not options.screen_vocabulary:
         return []
+    if ctx.screen is not None:
+        return ctx.screen
     events = read_json(ctx.out_dir / ocr.OCR_JSON).get("events") or []
     return [TextEvent(e["start"], e["end"], tuple(e["box"]), e["text"], e["confidence"], e["scene"]) for e in events]
 
@@ -121,23 +128,36 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         return _no_speech(ctx, "no speech track: the media has no audio stream")
     timings: dict[str, float] = {}
     t0 = time.monotonic()
+    decoding = [True]
+
+    def decoded(fraction: float) -> None:  # the first block's decode is ~5 % of the stage
+        if decoding[0]:
+            ctx.progress(0.05 * fraction)
+
     try:
-        # The decode is the first ~5 % of the stage; its reports also let a cancel stop it.
-        audio = media.load_audio(ctx.media_path, progress=lambda f: ctx.progress(0.05 * f))
+        # The audio comes in blocks cut at pauses (memory holds a block, whatever the duration);
+        # its decode reports let a cancel stop it. With OCR running beside this stage, the one
+        # pass over the file reads both (``pipelines.demux``).
+        chunks = (ctx.media.audio_chunks(decoded) if ctx.media is not None
+                  else media.iter_audio(ctx.media_path, progress=decoded))
+        blocks = media.audio_blocks(chunks)
+        first = next(blocks)
     except NoAudioError:
         return _no_speech(ctx, "no speech track: the audio stream holds no samples")
-    timings["decode_s"] = time.monotonic() - t0
+    decoding[0] = False
+    timings["decode_s"] = time.monotonic() - t0  # to the first block: all of the audio up to 15 min
     ctx.progress(0.05)
 
-    engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine)
+    engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine, threads=ctx.threads)
     screen = _screen_text(ctx, options)
     with ThreadPoolExecutor(1) as pool:  # decoding video frames overlaps Whisper's work
         shots: Future[tuple[float, ...]] | None = (
             pool.submit(_shots, ctx) if options.shot_changes and info.has_video else None
         )
         t1 = time.monotonic()
-        transcript = engine.transcribe(audio, asr_options, progress=lambda f: ctx.progress(0.05 + 0.85 * f),
-                                       screen=screen)
+        transcript = transcribe_blocks(engine, itertools.chain([first], blocks), asr_options,
+                                       progress=lambda f: ctx.progress(0.05 + 0.85 * f), screen=screen,
+                                       duration=info.duration)
         timings["asr_s"] = time.monotonic() - t1
         cuts = shots.result() if shots is not None else ()
         timings["shots_wait_s"] = time.monotonic() - t1 - timings["asr_s"]
@@ -179,6 +199,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
-              description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,),
+              description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,), overlaps=(ocr.NAME,),
+              reads=(AUDIO,),
               models=lambda options: (options.asr().weights(),),
               view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

@@ -66,13 +66,15 @@ class ClassifyOptions:
 
     Attributes:
         chunk_words: target words per chunk (sentences are kept whole when they fit).
-        max_chunks: most chunks embedded per source; longer inputs are sampled evenly.
-        e5_first_chunks: chunks the e5 model reads first when it scores the text (its engine
-            is about ten times slower than MiniLM's), sampled evenly over each source.
-        e5_max_chunks: most chunks the e5 model reads in all: while the verdict on what it has
-            read is unsettled (P(learning) closer to 0.5 than ``settled_margin``), it reads
-            twice as many, evenly spread, up to this; the notes say how many were read.
-        settled_margin: how far from 0.5 P(learning) must be for the e5 model to stop reading.
+        max_chunks: most chunks per source; longer inputs are sampled evenly.
+        first_chunks: chunks MiniLM reads first, sampled evenly over each source; while the
+            verdict on what it has read is unsettled (P(learning) closer to 0.5 than
+            ``settled_margin``) it reads on, evenly spread, twice as many at a time, up to all
+            of them. On held-out real speech reading 12 first left every verdict as reading
+            all did (bench/data/CLASSIFIER_CARD.md) at half the time.
+        e5_first_chunks: the same for the e5 model (its engine is about ten times slower).
+        e5_max_chunks: most chunks the e5 model reads in all.
+        settled_margin: how far from 0.5 P(learning) must be for reading to stop early.
         screen_text_share: weight of the on-screen text when a transcript is given too.
         evidence_per_side: how many chunks are reported for each direction.
         threshold: P(learning) at or above which the label is ``learning``.
@@ -88,6 +90,7 @@ class ClassifyOptions:
 
     chunk_words: int = 60
     max_chunks: int = 48
+    first_chunks: int = 12
     e5_first_chunks: int = 8
     e5_max_chunks: int = 32
     settled_margin: float = 0.3
@@ -108,6 +111,8 @@ class ClassifyOptions:
             raise OptionsError(f"chunk_words must be at least 5, got {self.chunk_words}")
         if self.max_chunks < 1:
             raise OptionsError(f"max_chunks must be at least 1, got {self.max_chunks}")
+        if self.first_chunks < 1:
+            raise OptionsError(f"first_chunks must be at least 1, got {self.first_chunks}")
         if self.e5_first_chunks < 1:
             raise OptionsError(f"e5_first_chunks must be at least 1, got {self.e5_first_chunks}")
         if self.e5_max_chunks < self.e5_first_chunks:
@@ -125,6 +130,12 @@ class ClassifyOptions:
             raise OptionsError(f"min_words must be >= 0, got {self.min_words}")
         if self.visual_weight < 0:
             raise OptionsError(f"visual_weight must be >= 0, got {self.visual_weight}")
+
+    def reading(self, embedder: str, chunks: int) -> tuple[int, int]:
+        """How many of ``chunks`` the named embedder reads first, and at most."""
+        if embedder == MULTILINGUAL_EMBEDDER:
+            return self.e5_first_chunks, self.e5_max_chunks
+        return self.first_chunks, chunks
 
 
 @dataclass(frozen=True)
@@ -186,17 +197,18 @@ def _sigmoid(z: float) -> float:
 
 
 def read_until_settled(chunks: list[Chunk], embedder: Embedder, head: LabelHead, words: int,
-                       opts: ClassifyOptions) -> tuple[list[Chunk], np.ndarray, LabelScore]:
+                       opts: ClassifyOptions, name: str) -> tuple[list[Chunk], np.ndarray, LabelScore]:
     """Embed ``chunks`` batch by batch (``reading_batches``) until the verdict settles.
 
-    Reading stops when P(learning) of what was read is at least ``opts.settled_margin`` from
-    0.5, or after ``opts.e5_max_chunks`` chunks. Returns the chunks read, their vectors and the
-    head's score of them.
+    The embedder ``name`` reads ``opts.reading(name, ...)`` chunks first and at most; reading
+    stops once P(learning) of what was read is at least ``opts.settled_margin`` from 0.5.
+    Returns the chunks read, their vectors and the head's score of them.
     """
     read: list[Chunk] = []
     parts: list[np.ndarray] = []
     score: LabelScore | None = None
-    for batch in reading_batches(chunks, opts.e5_first_chunks, opts.e5_max_chunks):
+    first, most = opts.reading(name, len(chunks))
+    for batch in reading_batches(chunks, first, most):
         read.extend(batch)
         parts.append(embedder.embed([c.text for c in batch]))
         vectors = np.vstack(parts)
@@ -379,15 +391,11 @@ class Classifier:
                     notes: list[str]) -> _TextScore:
         """Embed the chunks and score them with the heads that fit the language."""
         embedder, heads, name = self._pick(lang, opts, notes)
-        if name == MULTILINGUAL_EMBEDDER and len(chunks) > opts.e5_first_chunks:
-            total = len(chunks)
-            chunks, vectors, score = read_until_settled(chunks, embedder, heads.label, words, opts)
-            if len(chunks) < total:
-                notes.append(f"long input: the e5 model read {len(chunks)} of {total} chunks, "
-                             "spread evenly, until the verdict settled or it reached e5_max_chunks")
-        else:
-            vectors = embedder.embed([c.text for c in chunks])
-            score = heads.label.score(vectors, chunk_weights(chunks, opts.screen_text_share), words)
+        total = len(chunks)
+        chunks, vectors, score = read_until_settled(chunks, embedder, heads.label, words, opts, name)
+        if len(chunks) < total:
+            notes.append(f"long input: {name} read {len(chunks)} of {total} chunks, spread evenly, "
+                         "until the verdict settled")
         x = chunk_weights(chunks, opts.screen_text_share) @ vectors
         if heads.method == "zero_shot":
             notes.append("no trained head: zero-shot by similarity to label descriptions; "

@@ -53,7 +53,7 @@ _RULE_WORDS = frozenset(
     "because although many most some soon can before after when daily weekly regularly every first "
     "whether until always near decide decided consider use uses used look looks conclude will how "
     "besides also like while ensure with likewise must finally but best more often needed called "
-    "now today maybe about for all both outside these this that those what which".split()
+    "now today maybe about for all both outside these this that those what which much".split()
 )
 _STOP = frozenset(
     "the and that this with from have has had were was are been being into onto than then them they "
@@ -70,8 +70,24 @@ def words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 
-def negation_count(text: str) -> int:
+# Negations of the other languages with rules (plain words: no parser there).
+_OTHER_NEGATIONS = {
+    "de": frozenset("nicht nie niemals kein keine keinen keinem keiner keines nichts niemand nirgends "
+                    "weder ohne".split()),
+    "fr": frozenset("ne n' pas jamais aucun aucune rien personne ni sans nullement guère".split()),
+    "es": frozenset("no nunca jamás ningún ninguno ninguna nada nadie ni sin tampoco".split()),
+    "it": frozenset("non mai nessuno nessuna niente nulla né senza neanche nemmeno".split()),
+}
+
+
+def negation_count(text: str, language: str = "en") -> int:
     """How many negations ``text`` states (an interjection "No," does not count)."""
+    lang = normalize_language(language)
+    if lang in _OTHER_NEGATIONS:
+        # French "ne ... pas" counts twice, in the original and in a candidate alike: a cut that
+        # drops either half is caught. "n'est" is read as "n'" + "est".
+        ws = [w.replace("’", "'") for w in re.findall(r"[\w]+'?|'", text.lower())]
+        return sum(1 for w in ws if w in _OTHER_NEGATIONS[lang])
     text = re.sub(r"\bwhether or not\b", "whether", text, flags=re.IGNORECASE)  # no negation in it
     ws = words(re.sub(r"^\s*no\s*[,.!]", "", text, flags=re.IGNORECASE))
     return sum(1 for w in ws if w in NEGATIONS or w.endswith("n't"))
@@ -141,7 +157,7 @@ class Guard:
                     content.append(lower)
             for sent in base.sents:
                 root = sent.root
-                if root.lemma_ not in _LIGHT_VERBS and root.pos_ == "VERB":
+                if root.lemma_ not in _LIGHT_VERBS and root.pos_ == "VERB" and root.is_alpha:
                     core.append(root.lower_)
                 for child in root.children:
                     if child.dep_ in _CORE_DEPS and child.pos_ in {"NOUN", "PROPN", "ADJ"}:
@@ -149,13 +165,13 @@ class Guard:
                         if child.lemma_ in _QUANTITY_NOUNS:  # "a number of students": the students count
                             head = next((g for c in child.children if c.lower_ == "of" for g in c.children
                                          if g.dep_ == "pobj"), child)
-                        if head.lower_ not in _NOT_CONTENT:
+                        if head.lower_ not in _NOT_CONTENT and head.is_alpha:
                             core.append(head.lower_)
         else:
             content = [w for w in words(essential_text or original) if len(w) > 3 and w not in _NOT_CONTENT]
         vocabulary = frozenset(w for word in words(original) for w in (word, _stem(word)))
         last_word = (words(original) or [""])[-1]
-        return Facts(numbers, negation_count(original), tuple(dict.fromkeys(names)),
+        return Facts(numbers, negation_count(original, self.language), tuple(dict.fromkeys(names)),
                      tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), problem, vocabulary, last_word)
 
     def check(self, facts: Facts, candidate: str) -> str:
@@ -163,7 +179,7 @@ class Guard:
         missing_numbers = facts.numbers - numbers_in(candidate, self.language)
         if missing_numbers:
             return f"drops or changes a number ({', '.join(sorted(missing_numbers))})"
-        if negation_count(candidate) < facts.negations:
+        if negation_count(candidate, self.language) < facts.negations:
             return "drops a negation"
         lower = candidate.lower()
         for name in facts.names:

@@ -9,6 +9,7 @@ llama-cpp-python is not built. Both runtimes import their libraries only when th
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +31,7 @@ class LanguageModel(Protocol):
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0, deadline: float | None = None,
+        attempt: int = 0, deadline: float | None = None, stop: threading.Event | None = None,
     ) -> list[str]:
         """Proposals about ``target_ratio`` times as long as the first source (0-1).
 
@@ -38,7 +39,8 @@ class LanguageModel(Protocol):
         ones for the first source. ``attempt`` numbers repeated calls for the same text, so a
         runtime with per-call seeds samples afresh instead of repeating itself. At
         ``deadline`` (``time.monotonic()``) a runtime stops decoding and returns the proposals
-        it has finished (a runtime that cannot stop mid-call does not start after it).
+        it has finished (a runtime that cannot stop mid-call does not start after it); when
+        ``stop`` is set (the fitter found a fitting answer without it), likewise.
         """
         ...
 

@@ -31,6 +31,7 @@ Speed settings, and why:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,7 +91,7 @@ class CTranslate2LM:
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0, deadline: float | None = None,
+        attempt: int = 0, deadline: float | None = None, stop: threading.Event | None = None,
     ) -> list[str]:
         """Shorter versions of ``sources``: one greedy each, then ``sampled`` sampled for the first.
 
@@ -101,10 +102,11 @@ class CTranslate2LM:
             greedy: also decode each source greedily (one batched call).
             attempt: unused here: CTranslate2's random stream moves on from call to call.
             deadline: ``time.monotonic()`` after which no batch is started (a batch runs to its end).
+            stop: once set, no further batch is started either.
 
         Proposals that reach the length limit (too long to fit) or are empty are left out.
         """
-        if not sources or (deadline is not None and time.monotonic() >= deadline):
+        if not sources or (deadline is not None and time.monotonic() >= deadline) or (stop is not None and stop.is_set()):
             return []
         words, limit = budget(sources[0], len(self._tokens(sources[0])), target_ratio, self.settings.length_margin)
         prompts = [self._tokens(user_turn(s, words)) for s in sources]
@@ -123,7 +125,7 @@ class CTranslate2LM:
                 ids = result.sequences_ids[0]
                 if len(ids) < limit:
                     outputs.append(clean_output(self._decode(ids)))
-        if sampled > 0 and (deadline is None or time.monotonic() < deadline):
+        if sampled > 0 and (deadline is None or time.monotonic() < deadline) and not (stop is not None and stop.is_set()):
             more = self._generator.generate_batch(
                 prompts[:1],
                 sampling_topk=self.settings.sampling_topk,

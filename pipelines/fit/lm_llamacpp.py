@@ -189,13 +189,13 @@ class LlamaCppLM:
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0, deadline: float | None = None,
+        attempt: int = 0, deadline: float | None = None, stop: threading.Event | None = None,
     ) -> list[str]:
         """``pipelines.fit.lm.LanguageModel.shorten``: all proposals decode together, one batch a
         step; ``attempt`` seeds the samplers, so the same call repeats exactly and a further
-        attempt samples new proposals. At ``deadline`` decoding stops between two steps and only
-        the proposals that had ended are returned."""
-        if not sources or (deadline is not None and time.monotonic() >= deadline):
+        attempt samples new proposals. At ``deadline``, or once ``stop`` is set, decoding stops
+        between two steps and only the proposals that had ended are returned."""
+        if not sources or (deadline is not None and time.monotonic() >= deadline) or (stop is not None and stop.is_set()):
             return []
         words, limit = budget(sources[0], len(self.tokens(sources[0])), target_ratio, self.settings.length_margin)
         prompts = [self.tokens(user_turn(s, words)) for s in sources]
@@ -212,11 +212,11 @@ class LlamaCppLM:
             log.warning("text too long for the LM's context (%d tokens); no LM proposals", max(map(len, prompts)))
             return []
         with self._lock:
-            return self._generate(prompts, jobs, limit, attempt, deadline)
+            return self._generate(prompts, jobs, limit, attempt, deadline, stop)
 
     def _generate(
         self, prompts: list[list[int]], jobs: list[tuple[int, bool]], limit: int, attempt: int,
-        deadline: float | None = None,
+        deadline: float | None = None, stop: threading.Event | None = None,
     ) -> list[str]:
         llama, base = self._llama, len(self._static)
         seqs = list(range(1, len(jobs) + 1))
@@ -238,8 +238,8 @@ class LlamaCppLM:
             ended: set[int] = set()
             active = list(seqs)
             while active:
-                if deadline is not None and time.monotonic() >= deadline:
-                    log.debug("LM stopped at its deadline with %d of %d proposals ended", len(ended), len(seqs))
+                if (deadline is not None and time.monotonic() >= deadline) or (stop is not None and stop.is_set()):
+                    log.debug("LM stopped early with %d of %d proposals ended", len(ended), len(seqs))
                     break
                 step = []
                 for seq in active:

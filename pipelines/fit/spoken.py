@@ -74,6 +74,7 @@ _RULES: list[tuple[str, Replacement]] = [
     (r"\b(?:you can see (?:here )?that|notice that|recall that|note that)\s+(?=\w)", ""),
     (r"\bif you will\b,?\s*", ""),
     (r"\ball the way\b\s*", ""),
+    (r"\bso-called\s+", ""),
 ]
 _COMPILED = [(re.compile(p, re.IGNORECASE), r) for p, r in _RULES]
 

@@ -154,8 +154,8 @@ def _kind(tok: Token, root: Token) -> str | None:
     if dep == "advmod":
         if head.tag_ in {"JJR", "RBR"} or tok.tag_ in {"JJR", "RBR", "JJS", "RBS"} or sum(1 for _ in tok.subtree) > 2:
             return None  # "that much higher": the degree belongs to the comparison
-        if lower == "here" and head.lemma_ == "be":
-            return None  # "here's what ...": "here" stands where the subject would
+        if head.lemma_ == "be" and tok.i < head.i and not _subject_before(head):
+            return None  # "here's what ...", "now is a good time": it stands where the subject would
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):
@@ -170,8 +170,14 @@ def _kind(tok: Token, root: Token) -> str | None:
             if head.lemma_ in _BOUND_VERBS and not any(c.dep_ in {"dobj", "prep"} and head.i < c.i < tok.i
                                                        for c in head.children):
                 return None
+            if head.lemma_ == "be" and tok.i < head.i and not _subject_before(head):
+                return None  # "in the middle is a bunch of ...": the phrase stands where the subject would
             if head.lemma_ == "be" and not any(c.dep_ in {"attr", "acomp"} for c in head.children):
-                return None  # "it is in the folder": the place is the predicate
+                # "it is in the folder": the first phrase after "is" is the predicate; one put
+                # before the subject ("if, after a transformation, x is on the right") is not.
+                subject = next((c for c in head.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}), None)
+                if subject is None or subject.i > head.i or tok.i > subject.i:
+                    return None
             if head.dep_ in {"acl", "relcl"} and head.tag_ == "VBN" and len(list(head.children)) == 1:
                 return None  # "the matrix associated with it": the participle needs its phrase
             return "prep"
@@ -198,6 +204,10 @@ def _kind(tok: Token, root: Token) -> str | None:
             c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in tok.children):
         return "conj"  # a trailing clause with its own subject: ", and we ..."
     return None
+
+
+def _subject_before(verb: Token) -> bool:
+    return any(c.dep_ in {"nsubj", "nsubjpass", "expl", "csubj"} and c.i < verb.i for c in verb.children)
 
 
 def _token_span(doc: Doc, left: int, right: int) -> tuple[int, int]:

@@ -77,12 +77,14 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 6) -> None:
+    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 6, threads: int = 0) -> None:
         """``use_cuda``: ONNX Runtime's CUDA provider (onnxruntime-gpu; RapidOCR falls back to the
-        CPU with a warning without it); ``rec_batch``: text lines recognised per call."""
+        CPU with a warning without it); ``rec_batch``: text lines recognised per call; ``threads``:
+        ONNX Runtime's intra-op threads (0: its default, the cores)."""
         self.model_folder = Path(model_folder)
         self.use_cuda = use_cuda
         self.rec_batch = rec_batch
+        self.threads = threads
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -106,6 +108,7 @@ class RapidOcrEngine:
                     cls_use_cuda=self.use_cuda,
                     rec_use_cuda=self.use_cuda,
                     rec_batch_num=self.rec_batch,
+                    **({"intra_op_num_threads": self.threads, "inter_op_num_threads": 1} if self.threads else {}),
                 )
                 log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
             return self._engine
@@ -243,9 +246,10 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[
     return out
 
 
-def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 6) -> OcrEngine:
+def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 6,
+                threads: int = 0) -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
-    ``use_cuda`` and ``rec_batch``: RapidOCR's (``RapidOcrEngine``).
+    ``use_cuda``, ``rec_batch`` and ``threads``: RapidOCR's (``RapidOcrEngine``).
 
     Raises:
         OptionsError: unknown engine name.
@@ -262,4 +266,4 @@ def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch
     folder = model_path(ENGINE_MODELS[name], model_dir)
     if name == "easyocr":
         return EasyOcrEngine(folder)
-    return RapidOcrEngine(folder, use_cuda=use_cuda, rec_batch=rec_batch)
+    return RapidOcrEngine(folder, use_cuda=use_cuda, rec_batch=rec_batch, threads=threads)

@@ -1,6 +1,8 @@
 """Frame sampling and change detection for the OCR stage.
 
-Frames are read with OpenCV at a fixed rate (default 2 per second). Each sample is compared,
+Frames are decoded with PyAV at a fixed rate (default 2 per second; ``read_samples``): each
+sample comes as its grey level (luma) for comparing, and its colour only on demand, for the few
+samples that are read. Each sample is compared,
 downscaled and in grayscale, with a reference: what the frame looked like when it was last read.
 Only what changed is read again. Screencasts are mostly static, so most samples need no OCR at
 all, and most of the rest only a small region (a typed word, a new menu).
@@ -20,11 +22,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from pipelines.exceptions import MediaError, OptionsError
+
+if TYPE_CHECKING:
+    from pipelines.demux import MediaPass
 
 log = logging.getLogger(__name__)
 
@@ -339,3 +345,110 @@ def sample_frames(path: str | Path, rate: float = 2.0) -> Iterator[tuple[int, fl
             raise MediaError(f"{path}: no frame could be decoded (empty or corrupt video).")
     finally:
         cap.release()
+
+
+@dataclass
+class VideoSample:
+    """One sampled frame: its index and time, its grey levels (full resolution, for comparing),
+    and its colour on demand (``bgr()``: converted once, only for the samples that are read)."""
+
+    index: int
+    time: float
+    gray: np.ndarray
+    frame: Any = field(repr=False)  # the decoded av.VideoFrame
+    _bgr: np.ndarray | None = field(default=None, repr=False)
+
+    def bgr(self) -> np.ndarray:
+        """The frame in BGR (OpenCV's order), as the OCR engines take it."""
+        if self._bgr is None:
+            self._bgr = self.frame.to_ndarray(format="bgr24")
+        return self._bgr
+
+
+def _stream_fps(stream: Any) -> float:
+    for rate in (stream.guessed_rate, stream.average_rate, stream.base_rate):
+        if rate and float(rate) > 0 and math.isfinite(float(rate)):
+            return float(rate)
+    return 25.0
+
+
+def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
+                 source: MediaPass | None = None) -> tuple[VideoInfo, Iterator[VideoSample]]:
+    """The video's facts and an iterator of its samples, ``rate`` per second, decoded with PyAV.
+
+    Every frame is decoded (a frame needs the ones before it), but only the samples are
+    converted, and only to grey (a copy of the luma plane, no colour conversion); a sample's
+    colour is made when it is read. Sample ``k`` is frame ``round(k * fps / rate)``, as OpenCV's
+    ``sample_frames`` takes it. ``threads``: the decoder's threads (0: FFmpeg's choice).
+    ``source``: a pass over the file that reads its audio too (``pipelines.demux``); its video
+    packets are decoded here.
+
+    Raises:
+        MediaError: the file cannot be opened or holds no video stream (raised here), or no
+            decodable frame (raised by the iterator).
+        OptionsError: ``rate`` is not positive.
+    """
+    import av
+
+    if not rate > 0:
+        raise OptionsError(f"sample rate must be positive, got {rate}.")
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: no such file.")
+    container = None
+    if source is not None:
+        stream = source.video_stream()
+    else:
+        try:
+            container = av.open(str(p), metadata_errors="ignore")
+        except av.error.FFmpegError:
+            raise MediaError(f"{p}: not a video that can be decoded (corrupt, or not video at all).") from None
+        stream = next((s for s in container.streams.video
+                       if not s.disposition & av.stream.Disposition.attached_pic), None)
+    if stream is None or not stream.codec_context.width:
+        if container is not None:
+            container.close()
+        raise MediaError(f"{p}: has no video stream (an audio file?); on-screen text needs video.")
+    fps = _stream_fps(stream)
+    whole = stream.container.duration / 1_000_000 if stream.container.duration else 0.0
+    duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else whole
+    info = VideoInfo(fps, stream.frames or round(duration * fps), stream.codec_context.width,
+                     stream.codec_context.height)
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = max(0, threads)
+    if source is not None:
+        frames = _decoded(stream, source.video_packets())
+        return info, _samples(p, frames, fps, fps / rate)
+    assert container is not None
+    return info, _samples(p, _own(container, stream), fps, fps / rate)
+
+
+def _own(container: Any, stream: Any) -> Iterator[Any]:
+    with container:
+        yield from container.decode(stream)
+
+
+def _decoded(stream: Any, packets: Iterator[Any]) -> Iterator[Any]:
+    for packet in packets:
+        yield from stream.decode(packet)
+    yield from stream.decode(None)  # the frames the decoder still holds
+
+
+def _samples(path: Path, frames: Iterator[Any], fps: float, step: float) -> Iterator[VideoSample]:
+    import av
+
+    sample = yielded = 0
+    try:
+        for index, frame in enumerate(frames):
+            if index < round(sample * step):
+                continue
+            yield VideoSample(index, index / fps, frame.to_ndarray(format="gray"), frame)
+            yielded += 1
+            while round(sample * step) <= index:
+                sample += 1
+    except av.error.FFmpegError as err:
+        if yielded == 0:
+            raise MediaError(f"{path}: no frame could be decoded ({err}).") from None
+        log.warning("%s: decoding stopped after %d samples: %s", path, yielded, err)
+    if yielded == 0:
+        raise MediaError(f"{path}: no frame could be decoded (empty or corrupt video).")

@@ -25,12 +25,13 @@ Typical use (the service loads the engine once per worker)::
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -43,9 +44,9 @@ from pipelines.ocr.frames import (
     ChangeKind,
     ChangeOptions,
     PixelBox,
+    VideoSample,
     merge_regions,
-    open_video,
-    sample_frames,
+    read_samples,
 )
 from pipelines.ocr.scripts import LANGUAGE_PACKS, missing_pack_message
 from pipelines.ocr.tracking import (
@@ -60,9 +61,14 @@ from pipelines.ocr.tracking import (
     unique_text,
 )
 
+if TYPE_CHECKING:
+    from pipelines.demux import MediaPass
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
+OnEvents = Callable[[float, list[TextEvent]], None]
+PUBLISH_EVERY = 20  # samples between two publications of the events so far (``on_events``)
 
 
 @dataclass(frozen=True)
@@ -284,8 +290,9 @@ class _Reader:
     ocred: int = 0
     regions_ocred: int = 0
 
-    def step(self, frame: np.ndarray, change: ChangeKind, regions: list[PixelBox],
+    def step(self, image: Callable[[], np.ndarray], change: ChangeKind, regions: list[PixelBox],
              moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False) -> None:
+        """``image()`` gives the sample in colour, made only when something is read."""
         k = len(self.samples) - 1
         opts = self.options.change
         waiting = []
@@ -300,6 +307,7 @@ class _Reader:
         if not ready:
             return
         self.ocred += 1
+        frame = image()
         h, w = frame.shape[:2]
         grown = _grow_regions([r for r, _ in ready], self.samples[k])
         if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= opts.full_fraction * w * h:
@@ -327,6 +335,10 @@ def run_ocr(
     engine: OcrEngine,
     options: OcrOptions | None = None,
     progress: Progress | None = None,
+    *,
+    on_events: OnEvents | None = None,
+    threads: int = 0,
+    source: MediaPass | None = None,
 ) -> OcrResult:
     """Find the on-screen text of a video and time it.
 
@@ -340,6 +352,10 @@ def run_ocr(
         engine: from ``pipelines.ocr.engines.load_engine`` (loaded once per worker and reused).
         options: stage options; ``options.engine`` must name ``engine``.
         progress: called with the fraction done (0-1) now and then.
+        on_events: called now and then with a watermark (seconds) and the events of the samples
+            before it, which no later reading changes (``pipelines.screen_feed``).
+        threads: the video decoder's threads (0: FFmpeg's choice).
+        source: a pass over the file shared with the audio's reader (``pipelines.demux``).
 
     Raises:
         MediaError: the file is not a readable video.
@@ -350,44 +366,52 @@ def run_ocr(
         raise OptionsError(
             f"options ask for engine {options.engine!r} but the loaded engine is {engine.name!r}."
         )
-    cap, info = open_video(path)
-    cap.release()
-    total_samples = max(1, int(info.duration * options.sample_rate) + 1)
+    info, frames = read_samples(path, options.sample_rate, threads, source)
+    return _run(path, engine, options, info.duration, frames, progress, on_events)
+
+
+def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: float, frames: Iterable[VideoSample],
+         progress: Progress | None, on_events: OnEvents | None) -> OcrResult:
+    total_samples = max(1, int(duration * options.sample_rate) + 1)
     reader = _Reader(engine, options, ChangeDetector(options.change))
+    # A sample's readings can still change this many samples later (written back to where a
+    # change began); the ones before are settled.
+    lag = max(options.change.max_defer, options.change.small_persist) + 1
     times: list[float] = []
+    settled: list[FrameDetections] = []
     t_decode = t_compare = t_ocr = 0.0
     started = last = time.perf_counter()
-    crop = np.zeros((1, 1, 3), np.uint8)
+    image: Callable[[], np.ndarray] = lambda: np.zeros((1, 1, 3), np.uint8)  # noqa: E731
     offset = (0, 0)
     size = (1, 1)
-    for _, t, frame in sample_frames(path, options.sample_rate):
+    for sample in frames:
         now = time.perf_counter()
         t_decode += now - last
-        crop, offset = _apply_roi(frame, options.roi)
-        size = (frame.shape[1], frame.shape[0])
-        change = reader.detector.update(crop)
+        gray, offset = _apply_roi(sample.gray, options.roi)
+        image = functools.partial(_colour, sample, options.roi)
+        size = (sample.gray.shape[1], sample.gray.shape[0])
+        change = reader.detector.update(gray)
         t_compare += time.perf_counter() - now
         now = time.perf_counter()
         current = list(reader.samples[-1]) if reader.samples else []
         reader.samples.append(current)
-        times.append(t)
+        times.append(sample.time)
         # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
         small = [b for b in change.small if any(_near(b, r.box) for r in current)]
-        reader.step(crop, change.kind, list(change.regions), change.moving, small)
+        reader.step(image, change.kind, list(change.regions), change.moving, small)
+        if on_events is not None and len(times) % PUBLISH_EVERY == 0 and len(times) > lag:
+            settled += _detections(reader, times, len(settled), len(times) - lag, size, offset)
+            on_events(times[len(settled)], track_text(settled, 1.0 / options.sample_rate, options.tracking))
         t_ocr += time.perf_counter() - now
         if progress is not None and len(times) % 10 == 0:
             progress(min(0.99, len(times) / total_samples))
         last = time.perf_counter()
     now = time.perf_counter()
     if reader.waiting:  # the video ended while something was still changing: read it as it ends
-        reader.step(crop, ChangeKind.REGIONS, [b for b, _ in reader.waiting], (), final=True)
+        reader.step(image, ChangeKind.REGIONS, [b for b, _ in reader.waiting], (), final=True)
     t_ocr += time.perf_counter() - now
     now = time.perf_counter()
-    w, h = size
-    samples = [
-        FrameDetections(t, tuple(_normalise(r, w, h) for r in _offset(readings, *offset)), new_scene=i in reader.cuts)
-        for i, (t, readings) in enumerate(zip(times, reader.samples, strict=True))
-    ]
+    samples = settled + _detections(reader, times, len(settled), len(times), size, offset)
     events = track_text(samples, 1.0 / options.sample_rate, options.tracking)
     scenes = unique_text(events)
     t_track = time.perf_counter() - now
@@ -404,7 +428,22 @@ def run_ocr(
         frames_sampled=len(samples),
         frames_ocred=reader.ocred,
         regions_ocred=reader.regions_ocred,
-        duration=max(info.duration, (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
+        duration=max(duration, (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
         engine=engine.name,
         timing=timing,
     )
+
+
+def _colour(sample: VideoSample, roi: Box | None) -> np.ndarray:
+    return _apply_roi(sample.bgr(), roi)[0]
+
+
+def _detections(reader: _Reader, times: list[float], start: int, end: int, size: tuple[int, int],
+                offset: tuple[int, int]) -> list[FrameDetections]:
+    """Samples ``start`` to ``end`` (exclusive) as normalised detections."""
+    w, h = size
+    return [
+        FrameDetections(times[i], tuple(_normalise(r, w, h) for r in _offset(reader.samples[i], *offset)),
+                        new_scene=i in reader.cuts)
+        for i in range(start, end)
+    ]

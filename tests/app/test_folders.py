@@ -31,7 +31,7 @@ class FakeEngine:
 
 
 class FakeModels:
-    def whisper(self, name: str, engine: str = "faster-whisper") -> FakeEngine:
+    def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> FakeEngine:
         return FakeEngine()
 
 

@@ -75,6 +75,31 @@ def test_stop_hands_back_before_the_lock_is_free(tmp_path: Path) -> None:
     assert events == ["lead", "hand back, free=False"] and not leader.leading
 
 
+def test_the_embedded_leader_reaps_a_lapsed_lease_and_runs_the_job_again(tmp_path: Path, media_dir: Path) -> None:
+    """A job whose worker stopped renewing its lease (frozen, say) is queued again by the leader's
+    reaper and run: the reaper of issue 18, in the embedded setup too."""
+    from fastapi.testclient import TestClient
+
+    from app.jobs import Job, JobStatus, Source, StageState, new_job_id
+    from app.main import create_app
+    from app.settings import Settings
+    from app.store import Lease
+
+    settings = Settings(data_dir=tmp_path / "data", allowed_roots=[media_dir], lease_s=30, upkeep_every_s=0.2)
+    with TestClient(create_app(settings)) as client:
+        store = client.app.state.services.store  # type: ignore[attr-defined]
+        for _ in range(5):  # the leader's relay may take a new job before this test claims it
+            job = Job(id=new_job_id(), owner="anonymous", source=Source("path", str(media_dir / "silent.mp4")),
+                      stages=("subtitles",), options={}, stage_states={"subtitles": StageState()})
+            store.create(job)
+            if store.claim(job.id, Lease("a-frozen-worker", ttl_s=0.5)) is not None:
+                break
+        else:
+            pytest.fail("the leader ran every job before the test could claim one")
+        done = wait_for(lambda: (j := store.get(job.id)) and j.status.terminal and j, 30, "the job to end again")
+    assert done.status == JobStatus.SUCCEEDED and done.attempts == 2, done
+
+
 # ---------------------------------------------------------------- a real server of two processes
 
 

@@ -165,3 +165,43 @@ def test_url_source_is_downloaded_by_the_worker(ctx: WorkerContext, media_dir: P
     assert failed is not None and failed.status == JobStatus.FAILED
     assert failed.error and "not a readable media file" in failed.error and str(ctx.storage.root) not in failed.error
     assert list((ctx.storage.root / "incoming").iterdir()) == []
+
+
+def _late_failure(ctx: StageContext, options: NoOptions) -> StageOutcome:
+    assert started.wait(10)  # the other stage is running
+    raise OptionsError("the frames are unreadable; convert the video")
+
+
+@pytest.fixture
+def side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ocr`` fails while ``subtitles`` (which overlaps it) is running."""
+    monkeypatch.setitem(stage_graph.STAGES, "ocr", Stage("ocr", lambda: NoOptions, _late_failure))
+    monkeypatch.setitem(stage_graph.STAGES, "subtitles", Stage("subtitles", lambda: NoOptions, _slow,
+                                                               uses=("ocr",), overlaps=("ocr",)))
+    monkeypatch.setattr("app.worker.PROGRESS_EVERY_S", 0.0)
+    started.clear()
+
+
+def test_a_stage_failing_beside_another_fails_the_job_and_stops_the_other(
+        ctx: WorkerContext, media_dir: Path, side_by_side: None) -> None:
+    done = run_job(submit(ctx, media_dir / "tone.mp4", ("subtitles", "ocr")).id, ctx)
+    assert done is not None and done.status == JobStatus.FAILED
+    assert done.error == "stage ocr: the frames are unreadable; convert the video"
+    assert done.stage_states["ocr"].status == StageStatus.FAILED
+    stopped = done.stage_states["subtitles"]
+    assert stopped.status == StageStatus.CANCELLED and stopped.error == "stopped: stage ocr failed"
+    assert stopped.progress < 0.5  # stopped at its next report, long before its end
+
+
+def test_cancel_stops_stages_running_at_once(ctx: WorkerContext, media_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch, side_by_side: None) -> None:
+    monkeypatch.setitem(stage_graph.STAGES, "ocr", Stage("ocr", lambda: NoOptions, _slow))
+    job = submit(ctx, media_dir / "tone.mp4", ("subtitles", "ocr"))
+    result: list[Job | None] = []
+    thread = threading.Thread(target=lambda: result.append(run_job(job.id, ctx)))
+    thread.start()
+    assert started.wait(10)
+    ctx.store.request_cancel(job.id)
+    thread.join(10)
+    assert result and result[0] is not None and result[0].status == JobStatus.CANCELLED
+    assert {s.status for s in result[0].stage_states.values()} == {StageStatus.CANCELLED}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,14 +21,13 @@ from pipelines.asr import (
     Segment,
     WhisperEngine,
     Word,
-    cut_loops,
-    find_loops,
-    is_silent_guess,
 )
 from pipelines.asr_engines import load_engine
+from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 from pipelines.ocr.tracking import TextEvent
+from pipelines.screen_feed import ScreenFeed
 
 normalise = EnglishTextNormalizer()
 
@@ -187,6 +188,57 @@ def test_each_stretch_is_offered_the_terms_on_screen(monkeypatch: pytest.MonkeyP
     assert transcript.vocabulary[0].used == ("Export as PDF",) and transcript.vocabulary[1].used == ("Nextcloud",)
     assert transcript.segments[1].start == pytest.approx(40.5)
     assert transcript.text == "now press Export as PDF and wait. then save it to Nextcloud."  # as on screen
+
+
+def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR running beside the recogniser: each stretch waits for the watermark, is decoded on the
+    terms read by then, and is decoded again only where the final terms differ."""
+    import faster_whisper.vad
+
+    speech = [{"start": 0, "end": 16000 * 10}, {"start": 16000 * 40, "end": 16000 * 50}]
+    monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", lambda audio, options: speech)
+    screen = [Seen(1, 9, "Export as PDF"), Seen(41, 49, "Nextcloud")]
+    audio = np.zeros(16000 * 60, dtype=np.float32)
+    after = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions(), screen=screen)
+
+    feed = ScreenFeed()
+    fake = FakeScreenWhisper()
+    waits: list[float] = []
+
+    def publish() -> None:  # the first stretch's terms early; a late reading changes the second's
+        while not waits:
+            time.sleep(0.01)
+        feed.publish(13.0, screen[:1])
+        while len(waits) < 2:
+            time.sleep(0.01)
+        feed.publish(55.0, [screen[0], Seen(41, 49, "Nextcloud", confidence=0.5)])  # a doubtful first reading
+        time.sleep(0.05)
+        feed.close(screen)
+
+    original = feed.wait
+
+    def wait(until: float, check: Any = None, poll_s: float = 0.5) -> Any:
+        waits.append(until)
+        return original(until, check, poll_s)
+
+    monkeypatch.setattr(feed, "wait", wait)
+    thread = threading.Thread(target=publish)
+    thread.start()
+    live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
+    thread.join()
+    assert waits[:2] == [10 + 2.0, 50 + 2.0]  # each stretch waited for its end plus the margin
+    assert live.text == after.text and live.vocabulary == after.vocabulary
+    # decoded: stretch 1 once; stretch 2 on the doubtful reading (no terms), then again on "Nextcloud"
+    assert len(fake.calls) == 3 and "Nextcloud" in fake.calls[2]["hotwords"]
+
+
+def test_a_live_feed_without_screen_terms_is_one_plain_decode() -> None:
+    feed = ScreenFeed()
+    feed.close([Seen(0, 1, "12:30")])
+    fake = FakeScreenWhisper()
+    transcript = FasterWhisperEngine("fake", fake).transcribe(np.zeros(16000, dtype=np.float32), AsrOptions(),
+                                                              screen=feed)
+    assert len(fake.calls) == 1 and fake.calls[0]["hotwords"] is None and transcript.vocabulary == ()
 
 
 def test_without_screen_terms_it_is_one_plain_decode() -> None:

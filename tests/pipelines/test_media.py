@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipelines.exceptions import MediaError, NoAudioError
-from pipelines.media import load_audio, probe
+from pipelines.media import audio_blocks, load_audio, probe
 
 
 def ffmpeg(*args: str) -> None:
@@ -128,3 +128,18 @@ def test_long_audio_decodes_with_progress_cancel_and_a_bounded_peak(tmp_path: Pa
         load_audio(long, progress=cancel)
     with pytest.raises(MediaError, match="longer than 60"):
         load_audio(long, max_seconds=60)
+
+
+def test_audio_blocks_cut_at_pauses_and_lose_nothing() -> None:
+    rate = 16000
+    tone = np.sin(np.arange(rate * 3) / 5).astype(np.float32)  # 3 s of sound, then 0.3 s of silence
+    pause = np.zeros(int(rate * 0.3), np.float32)
+    audio = np.concatenate([tone, pause, tone, pause, tone])
+    chunks = np.array_split(audio, 97)  # as a decoder hands them
+    blocks = list(audio_blocks(chunks, block_s=3.5, look_back_s=1.0, quiet_s=0.1))
+    assert np.array_equal(np.concatenate(blocks), audio)
+    assert len(blocks) == 3
+    for block in blocks[:-1]:  # each cut falls inside a pause
+        assert np.abs(block[-int(rate * 0.04):]).max() == 0
+    short = [audio[:rate]]
+    assert [b is short[0] for b in audio_blocks(short, block_s=3.5)] == [True]  # one block, unchanged

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.jobs import StageStatus
 from app.stages import subtitles
-from app.stages.context import NoOptions, Stage, StageContext, StageOutcome
+from app.stages.context import NoOptions, Stage, StageAborted, StageContext, StageOutcome
 from app.stages.graph import DEFAULT_STAGES, STAGES, normalise_options, plan, run_stages, validate_options
-from pipelines.exceptions import OptionsError
+from pipelines.exceptions import MediaError, OptionsError
 
 
 def test_plan_validates_names() -> None:
@@ -66,3 +69,115 @@ def test_run_stages_reports_and_times_each_stage(tmp_path: Path, monkeypatch: py
     assert states == [("subtitles", "running"), ("subtitles", "done")]
     assert outcomes["subtitles"].status is StageStatus.SUCCEEDED and outcomes["subtitles"].seconds >= 0
     assert ctx.outputs == outcomes
+
+
+def _fake_graph(monkeypatch: pytest.MonkeyPatch, ocr_run: Any, subtitles_run: Any) -> list[str]:
+    """ocr, subtitles (reads ocr live) and classify (needs both), with these runners."""
+    log: list[str] = []
+
+    def classify_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        log.append(f"classify after {sorted(ctx.outputs)}")
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    monkeypatch.setitem(STAGES, "ocr", Stage("ocr", lambda: NoOptions, ocr_run))
+    monkeypatch.setitem(STAGES, "subtitles", Stage("subtitles", lambda: NoOptions, subtitles_run,
+                                                   uses=("ocr",), overlaps=("ocr",)))
+    monkeypatch.setitem(STAGES, "classify", Stage("classify", lambda: NoOptions, classify_run,
+                                                  needs=("subtitles",), uses=("ocr",)))
+    return log
+
+
+def test_subtitles_and_ocr_run_at_once_with_a_share_of_the_threads(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    both = threading.Barrier(2, timeout=10)  # each waits for the other: only passes when they overlap
+    seen: dict[str, tuple[int, bool]] = {}
+
+    def ocr_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        both.wait()
+        assert ctx.screen is not None
+        ctx.progress(0.5)
+        ctx.screen.close([])
+        seen["ocr"] = (ctx.threads, True)
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    def subtitles_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        both.wait()
+        assert ctx.screen is not None
+        ctx.screen.wait(float("inf"))  # the live feed: answered when ocr closes it
+        seen["subtitles"] = (ctx.threads, True)
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    log = _fake_graph(monkeypatch, ocr_run, subtitles_run)
+    progress: list[tuple[str, float]] = []
+    states: list[tuple[str, str]] = []
+    ctx = StageContext(media_path=tmp_path / "x.mp4", out_dir=tmp_path, models=None)  # type: ignore[arg-type]
+    run_stages(ctx, ["classify", "ocr"], {}, lambda n, s, o: states.append((n, s)),
+               on_progress=lambda n, f: progress.append((n, f)), threads=4)
+    assert seen == {"ocr": (2, True), "subtitles": (2, True)}  # 4 threads shared out
+    assert log == ["classify after ['ocr', 'subtitles']"]  # classify waited for both
+    assert progress == [("ocr", 0.5)]
+    assert states[:2] == [("ocr", "running"), ("subtitles", "running")] and states[-1] == ("classify", "done")
+
+
+def test_without_overlap_the_stages_run_one_after_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+
+    def runner(name: str) -> Any:
+        def run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+            order.append(f"{name} start")
+            assert ctx.screen is None and ctx.threads == 0
+            time.sleep(0.05)
+            order.append(f"{name} end")
+            return StageOutcome(StageStatus.SUCCEEDED, {})
+
+        return run
+
+    _fake_graph(monkeypatch, runner("ocr"), runner("subtitles"))
+    ctx = StageContext(media_path=tmp_path / "x.mp4", out_dir=tmp_path, models=None)  # type: ignore[arg-type]
+    run_stages(ctx, ["subtitles", "ocr"], {}, overlap=False)
+    assert order == ["ocr start", "ocr end", "subtitles start", "subtitles end"]
+
+
+def test_a_failing_stage_stops_the_one_beside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stopped = threading.Event()
+
+    def ocr_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        time.sleep(0.1)
+        raise MediaError("the video stream is corrupt")
+
+    def subtitles_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:  # a long decode that reports progress
+                ctx.progress(0.1)
+                time.sleep(0.01)
+        except StageAborted:
+            stopped.set()
+            raise
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    log = _fake_graph(monkeypatch, ocr_run, subtitles_run)
+    states: list[tuple[str, str]] = []
+    ctx = StageContext(media_path=tmp_path / "x.mp4", out_dir=tmp_path, models=None)  # type: ignore[arg-type]
+    started = time.monotonic()
+    with pytest.raises(MediaError, match="corrupt"):  # the first error, not the stop it caused
+        run_stages(ctx, ["classify", "ocr"], {}, lambda n, s, o: states.append((n, s)))
+    assert stopped.is_set() and time.monotonic() - started < 5 and not log
+    assert ("ocr", "failed") in states and ("subtitles", "stopped") in states
+
+
+def test_a_reader_waiting_on_the_feed_stops_when_ocr_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def ocr_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        time.sleep(0.1)
+        raise MediaError("the video stream is corrupt")
+
+    def subtitles_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        assert ctx.screen is not None
+        ctx.screen.wait(float("inf"), lambda: ctx.progress(0.0))
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    _fake_graph(monkeypatch, ocr_run, subtitles_run)
+    ctx = StageContext(media_path=tmp_path / "x.mp4", out_dir=tmp_path, models=None)  # type: ignore[arg-type]
+    with pytest.raises(MediaError, match="corrupt"):
+        run_stages(ctx, ["subtitles", "ocr"], {})
+    assert "subtitles" not in ctx.outputs

@@ -14,6 +14,7 @@ from app.stages.context import StageContext
 from app.stages.graph import run_stages
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
 from pipelines.exceptions import OptionsError
+from pipelines.screen_feed import ScreenFeed
 from pipelines.vocabulary import VocabularyWindow
 
 
@@ -84,7 +85,7 @@ class FakeEngine:
 class FakeModels:
     engines: ClassVar[list[str]] = []
 
-    def whisper(self, name: str, engine: str = "faster-whisper") -> FakeEngine:
+    def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> FakeEngine:
         self.engines.append(engine)
         return FakeEngine()
 
@@ -137,3 +138,46 @@ def test_subtitles_stage_skips_without_audio(samples: Path, tmp_path: Path) -> N
     outcome = run_stages(ctx, ["subtitles"], {})["subtitles"]
     assert outcome.status == StageStatus.SKIPPED
     assert outcome.reason and "no speech track" in outcome.reason
+
+
+class LiveFakeEngine(FakeEngine):
+    """Takes the on-screen text as the real ``ocr`` stage hands it: a live feed when they overlap."""
+
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+        if isinstance(screen, ScreenFeed):
+            screen = screen.wait(float("inf"), lambda: progress(0.0))[0]
+        return super().transcribe(audio, options, progress, screen)
+
+
+class RealOcrModels(FakeModels):
+    threads: ClassVar[list[tuple[str, int]]] = []
+
+    def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> FakeEngine:
+        self.threads.append(("asr", threads))
+        return LiveFakeEngine()
+
+    def ocr(self, engine: str, threads: int = 0) -> Any:
+        from pipelines.models import DEFAULT_MODEL_DIR
+        from pipelines.ocr.engines import load_engine
+
+        self.threads.append(("ocr", threads))
+        return load_engine(engine, DEFAULT_MODEL_DIR, threads=threads)
+
+
+@pytest.mark.slow
+def test_beside_the_real_ocr_stage_the_same_text_is_offered(samples: Path, tmp_path: Path) -> None:
+    """Overlapped (one pass over the file, the text handed over live) or one after the other,
+    subtitles is offered the same on-screen text: the events the ocr stage wrote."""
+    offered = {}
+    for overlap in (False, True):
+        FakeEngine.screens.clear()
+        out = tmp_path / str(overlap)
+        ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=out, models=RealOcrModels())  # type: ignore[arg-type]
+        outcomes = run_stages(ctx, ["subtitles", "ocr"], {"subtitles": {"shot_changes": False}}, overlap=overlap,
+                              threads=2)
+        assert outcomes["subtitles"].status is outcomes["ocr"].status is StageStatus.SUCCEEDED
+        events = json.loads((out / "ocr.json").read_text())["events"]
+        assert [e.text for e in FakeEngine.screens[-1]] == [e["text"] for e in events] != []
+        offered[overlap] = json.loads((out / subtitles.SUBTITLES_JSON).read_text())["vocabulary"]
+    assert offered[True] == offered[False]
+    assert RealOcrModels.threads[-2:] in ([("ocr", 1), ("asr", 1)], [("asr", 1), ("ocr", 1)])  # 2 threads shared

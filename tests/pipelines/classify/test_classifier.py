@@ -27,6 +27,7 @@ from pipelines.classify.chunks import (
     sample_sources,
 )
 from pipelines.classify.classifier import (
+    ENGLISH_EMBEDDER,
     LEARNING,
     NOT_LEARNING,
     Classifier,
@@ -452,6 +453,22 @@ def test_e5_reads_on_only_while_the_verdict_is_unsettled() -> None:
     assert any(f"read {unsettled.chunks} of" in n for n in unsettled.notes)
 
 
+def test_minilm_reads_a_clear_long_text_in_part_and_an_unclear_one_whole(fake: Classifier) -> None:
+    embedder = fake.embedder
+    assert isinstance(embedder, KeywordEmbedder)
+    options = ClassifyOptions(first_chunks=4)
+    clear = fake.classify(transcript=" ".join([LESSON] * 60), options=options)
+    assert clear.chunks == 4 and len(embedder.calls) == 1 and clear.label == LEARNING
+    assert not clear.weak and any("read 4 of 17" in n for n in clear.notes)
+    embedder.calls.clear()
+    mixed = " ".join(f"{LESSON} {VLOG}" for _ in range(40))
+    unclear = fake.classify(transcript=mixed, options=options)
+    assert len(embedder.calls) > 1 and sum(len(c) for c in embedder.calls) == unclear.chunks
+    every = fake.classify(transcript=mixed, options=ClassifyOptions(first_chunks=48))
+    assert unclear.chunks == every.chunks  # never settled: read it all, as reading everything at once does
+    assert unclear.probability == pytest.approx(every.probability)
+
+
 def test_non_english_note_names_the_languages_the_head_learned() -> None:
     heads = keyword_heads()
     learned = HeadSet(heads.label, heads.kind, "trained", meta={"fit": {"e5-small": {"languages": ["en", "ru"]}}})
@@ -471,7 +488,7 @@ def test_non_english_without_multilingual_model_is_flagged_weak(fake: Classifier
     "kwargs",
     [{"chunk_words": 2}, {"max_chunks": 0}, {"screen_text_share": 1.5}, {"threshold": 1.0},
      {"visual_weight": -1.0}, {"evidence_per_side": -1}, {"english_embedder": "bert"},
-     {"e5_first_chunks": 0}, {"e5_max_chunks": 4}, {"settled_margin": 0.6}],
+     {"first_chunks": 0}, {"e5_first_chunks": 0}, {"e5_max_chunks": 4}, {"settled_margin": 0.6}],
 )
 def test_bad_options_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(OptionsError):
@@ -640,7 +657,8 @@ def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model,
                                                                    testdata: Path) -> None:
     """bench/eval_classifier.py's procedure on the English real transcripts and their 10-minute
     windows: the chunk head never sees real speech, the calibration of each fold is fitted on the
-    other courses and shows. Embeddings come from bench/.cache when present (else ~3 min)."""
+    other courses and shows, and each unit is read as ``Classifier.classify`` reads it (until the
+    verdict settles). Embeddings come from bench/.cache when present (else ~3 min)."""
     import sys
 
     from pipelines.embeddings import SentenceEmbedder
@@ -648,14 +666,15 @@ def test_real_speech_held_out_by_course_or_show_meets_the_targets(require_model,
     require_model("minilm-l6-v2-ct2")
     sys.path.insert(0, str(ROOT / "bench"))
     from classifier_data import WHOLE, WINDOW, commercial_examples, real_transcripts, windows
-    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare
+    from classifier_fit import EmbeddingCache, held_out_by_fold, prepare, score_as_read
 
     options = ClassifyOptions()
     text_dir = testdata / "text"
     units = [u for t in real_transcripts(text_dir) for u in (t, *windows(t))]
     cache = EmbeddingCache("minilm-l6-v2-int8", lambda: SentenceEmbedder.load(model_dir, threads=2))
     real = [d for d in prepare(units, cache, options) if d.language == "en"]  # Russian goes to e5
-    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words)
+    p, _info = held_out_by_fold(prepare(commercial_examples(text_dir), cache, options), real, options.chunk_words,
+                                score=lambda head, doc: score_as_read(head, doc, cache, options, ENGLISH_EMBEDDER)[0])
     assert {d.example.group for d in real} == {"3b1b", "cs50", "seinfeld", "bbt", "peripheral"}
     for unit in (WHOLE, WINDOW):
         m = np.array([d.example.unit == unit for d in real])

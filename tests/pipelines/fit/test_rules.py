@@ -154,3 +154,36 @@ def test_deletions_are_english_only_and_rather_than_survives_the_hedges() -> Non
     assert deletions("Der Server läuft sehr schnell auf dem Rechner.", "de") == []
     assert last("Choose names rather than single letters.") == "Choose names rather than single letters."
     assert last("It is rather slow.") == "It's slow."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("If I want to represent a one, I need to turn this on.", "To represent a one, I must turn this on."),
+        ("It adds them up, that's why we call it integrate.", "It adds them up, so we call it integrate."),
+        ("It costs a lot more than that.", "It costs much more than that."),
+        ("We focus our attention on the square.", "We focus on the square."),
+        ("It is a study conducted by two psychologists.", "It's a study by two psychologists."),
+        ("The study was conducted by two psychologists.", "The study was conducted by two psychologists."),
+        ("You don't need to save it.", "You don't need to save it."),
+    ],
+)
+def test_spoken_roundabouts_get_their_short_form(text: str, expected: str) -> None:
+    assert last(text) == expected
+
+
+def test_equals_becomes_a_symbol_only_between_terms_and_only_for_reading() -> None:
+    assert last("It is easy to compute at x equals 0.") == "It's easy to compute at x = 0."
+    assert last("It is easy to compute at x equals 0.", reading=False) == "It's easy to compute at x equals 0."
+    assert "=" not in last("The output equals the input.")
+
+
+def test_more_specifically_keeps_its_adverb_and_now_before_is_stays() -> None:
+    assert "or more specifically" in last("The zero command, or more specifically, the zero byte.")
+    assert last("Now is a good time to pause.").startswith("Now is")
+
+
+def test_german_and_french_fillers_go_but_not_words_that_carry_meaning() -> None:
+    assert last("Das ist ja im Grunde genommen ganz einfach zu verstehen.", "de") == "Das ist einfach zu verstehen."
+    assert last("Natürlich ist das nicht so.", "de") == "Natürlich ist das nicht so."  # verb second
+    assert last("C'est donc en fait d'ailleurs très simple à comprendre.", "fr") == "C'est simple à comprendre."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from pipelines.exceptions import OptionsError, UnsupportedLanguageError
 from pipelines.fit.candidates import Candidate, lossless, rank, word_change
 from pipelines.fit.estimates import speaking_estimate
 from pipelines.fit.lm_prompt import clean_output
-from pipelines.fit.sentence import FitOptions, SentenceFitter
+from pipelines.fit.sentence import FitOptions, FitResult, SentenceFitter
 from pipelines.reading import reading_chars
 
 STOPWORDS = set(
@@ -58,13 +59,21 @@ class ScriptedLM:
         self.fail = fail
         self.calls: list[tuple[list[str], float, int]] = []
         self.deadlines: list[float | None] = []
+        self.stops: list[threading.Event | None] = []
+
+    def unused(self, result: FitResult) -> bool:
+        """Whether every call was stopped by the fitter (it started early, beside the rule
+        search, which found an answer) and none of its proposals was considered."""
+        return all(stop is not None and stop.is_set() for stop in self.stops) and not any(
+            c.method.startswith("lm") for c in result.candidates)
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0, deadline: float | None = None,
+        attempt: int = 0, deadline: float | None = None, stop: threading.Event | None = None,
     ) -> list[str]:
         self.calls.append((list(sources), target_ratio, sampled))
         self.deadlines.append(deadline)
+        self.stops.append(stop)
         if self.fail:
             raise RuntimeError("model crashed")
         return list(self.proposals)
@@ -296,7 +305,7 @@ def test_a_faithful_trim_skips_the_lm_but_a_lossy_one_does_not() -> None:
     lm = ScriptedLM(["x y z"])
     result = SentenceFitter(BagOfWords(), lm).fit(aside, FitOptions(max_chars=len(kept) + 1))
     assert result.text == kept and result.method == "trim" and result.similarity >= 0.9
-    assert lm.calls == []
+    assert lm.unused(result)
 
     lm = ScriptedLM(["x y z"])
     result = SentenceFitter(BagOfWords(), lm).fit(
@@ -307,7 +316,7 @@ def test_a_faithful_trim_skips_the_lm_but_a_lossy_one_does_not() -> None:
     lm = ScriptedLM(["x y z"])
     result = SentenceFitter(BagOfWords(), lm).fit(
         aside, FitOptions(max_chars=len(kept) + 1, early_accept_similarity=0.99))
-    assert result.text == kept and lm.calls == []
+    assert result.text == kept and lm.unused(result)
 
 
 class SteppingLM(ScriptedLM):
@@ -320,7 +329,7 @@ class SteppingLM(ScriptedLM):
 
     def shorten(
         self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
-        attempt: int = 0, deadline: float | None = None,
+        attempt: int = 0, deadline: float | None = None, stop: threading.Event | None = None,
     ) -> list[str]:
         self.calls.append((list(sources), target_ratio, sampled))
         self.attempts.append(attempt)
@@ -381,7 +390,7 @@ def test_the_deletion_search_drops_phrases_until_the_text_fits_and_skips_the_lm(
     para = SentenceFitter(BagOfWords(), lm)
     result = para.fit(text, FitOptions(max_chars=70, early_accept_similarity=0.8))
     assert result.fits and result.method == "prune" and len(result.text) <= 70
-    assert result.similarity >= 0.8 and lm.calls == []
+    assert result.similarity >= 0.8 and lm.unused(result)
     # Each step drops one phrase from the last: the search took two (an adverb, a clause).
     assert "slowly" not in result.text and "whenever" not in result.text
 
@@ -412,7 +421,8 @@ def test_the_lm_gets_the_budgets_deadline_and_is_skipped_when_it_cannot_finish_i
     # the result says why; without a budget it runs.
     lm = ScriptedLM(["The compiler reads every source file and translates each statement."])
     fitter = SentenceFitter(BagOfWords(), lm)
-    fitter._lm_seconds = 5.0
+    assert fitter.lm_search is not None
+    fitter.lm_search.seconds = 5.0
     result = fitter.fit(PLAIN, FitOptions(max_chars=70, lm="always", time_budget_s=0.5))
     assert lm.calls == [] and "too little left for the LM" in result.note
     result = fitter.fit(PLAIN, FitOptions(max_chars=70, lm="always", time_budget_s=None))
@@ -431,3 +441,44 @@ def test_the_meaning_guard_lists_its_rejections_with_the_reason() -> None:
     assert notes["The server does not restart when workers fail."].startswith("drops or changes a number")
     assert notes["The server does not restart when 3 busy workers fail quickly."].startswith("adds words the original does not say")
     assert result.fits and result.text == right
+
+
+class Constant:
+    """An embedder that gives every candidate the same similarity, and counts its calls."""
+
+    def __init__(self, value: float) -> None:
+        self.value, self.calls = value, 0
+
+    def similarity(self, a: str, b: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        return np.full(len(b), self.value, dtype=np.float32)
+
+
+def test_texts_not_in_english_are_judged_by_the_multilingual_embedder_with_its_own_floor() -> None:
+    text = "Das ist ja im Grunde genommen ganz einfach zu verstehen, wenn man es sieht."
+    english, e5 = Constant(0.1), Constant(0.96)
+    result = SentenceFitter(english, multilingual=e5).fit(text, FitOptions(language="de", max_chars=60))
+    assert result.fits and result.similarity == pytest.approx(0.96) and english.calls == 0 and e5.calls
+    # Below e5's floor (0.95 by default) nothing shorter is acceptable.
+    result = SentenceFitter(english, multilingual=Constant(0.9)).fit(text, FitOptions(language="de", max_chars=60))
+    assert not result.fits and result.text == text
+    # English stays with MiniLM.
+    SentenceFitter(english, multilingual=e5).fit(PLAIN, FitOptions(max_chars=60, lm="never"))
+    assert english.calls and e5.calls == 1
+
+
+def test_an_early_lm_call_is_stopped_when_the_rules_find_an_answer() -> None:
+    class Blocking(ScriptedLM):
+        def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
+                    attempt: int = 0, deadline: float | None = None,
+                    stop: threading.Event | None = None) -> list[str]:
+            super().shorten(sources, target_ratio, sampled, greedy, attempt, deadline, stop)
+            assert stop is not None and stop.wait(5.0)  # runs until the fitter stops it
+            return list(self.proposals)
+
+    aside = "The compiler (a program) checks every statement and every expression."
+    lm = Blocking(["x y z"])
+    started = time.monotonic()
+    result = SentenceFitter(BagOfWords(), lm).fit(aside, FitOptions(max_chars=60, time_budget_s=None))
+    assert result.method == "trim" and lm.calls and lm.unused(result)
+    assert time.monotonic() - started < 2.0

@@ -71,3 +71,11 @@ def test_an_aside_between_commas_leaves_no_stranded_comma(nlp: Any) -> None:
 def test_sentence_problems(nlp: Any, text: str, problem: str) -> None:
     found = sentence_problem(nlp(text))
     assert (problem in found) if problem else found == ""
+
+
+def test_a_phrase_before_the_subject_of_is_may_go_but_not_the_predicate_or_an_inverted_subject(nlp: Any) -> None:
+    cuts = {c.text for c in optional_cuts(nlp("If, after a transformation, j-hat is on the right of i-hat, it is inverted."))}
+    assert "after a transformation" in cuts
+    assert not any(c.startswith("on the right") for c in cuts)  # the predicate of "is"
+    assert not {c.text for c in optional_cuts(nlp("In the middle is a whole bunch of categories."))} & {"In the middle"}
+    assert "Now" not in {c.text for c in optional_cuts(nlp("Now is another good time to pause."))}

@@ -1,0 +1,182 @@
+"""Benchmark of a whole job (subtitles + ocr + classify): today's code and a baseline, side by side.
+
+The media is real: the three UI screen recordings of ``../shared/testdata/video`` (JupyterHub,
+JupyterLab + GitHub, a terminal; 130 s together) scaled to 1280x720 at 25 fps and looped to the
+length asked for (default 10 minutes), with real English speech from ``../shared/testdata/audio``
+(LJ Speech, LibriVox, DeepSpeech and SpeechBrain clips, 0.7 s apart) looped under it. It is built
+with ffmpeg at run time into ``out/bench/`` (never stored in the repository). The recordings are
+silent, and the speech does not talk about the screen: the screen-aware vocabulary runs (the
+screen has plenty of terms) but its words are seldom used.
+
+Each side runs in a process of its own (so peak RSS is its own): the baseline from a git ref
+exported to a temporary folder (default: the commit before issue 19's stage overlap), today's
+from this tree. Models are loaded and warmed on the first 20 s before the timed run, as a worker
+holds them. Printed per side: wall time, x real time, each stage's seconds, the decode seconds
+(audio for Whisper, frames for OCR) and their share of the wall time, peak RSS; then whether
+both sides produced the same transcript, vocabulary offers and on-screen events.
+
+Usage::
+
+    .venv/bin/python -m bench.bench_job                      # 10 minutes, baseline b4e512d
+    .venv/bin/python -m bench.bench_job --minutes 2 --baseline HEAD~3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = ROOT.parent / "shared" / "testdata"
+RECORDINGS = ("screencast_jupyterhub_quota.mp4", "screencast_jupyterlab_ghcreds.mp4", "screencast_terminal_demotape.mp4")
+SPEECH_PREFIXES = ("lj_", "librivox_", "ds_LDC", "ds_arctic", "ds_new", "sb_", "ps_", "sr_")
+BASELINE = "b4e512d"  # main before issue 19's single pass and stage overlap
+STAGES = ["subtitles", "ocr", "classify"]
+W, H, FPS = 1280, 720, 25
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def build_media(out: Path, minutes: float) -> Path:
+    """The looped real screencast with real speech (cached in ``out``)."""
+    video = out / f"job-real-{minutes:g}min.mp4"
+    if video.is_file():
+        return video
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        unit = Path(tmp) / "unit.mp4"
+        inputs = [arg for name in RECORDINGS for arg in ("-i", str(TESTDATA / "video" / name))]
+        chains = "".join(
+            f"[{k}:v]scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:color=black,"
+            f"fps={FPS},format=yuv420p,setsar=1[v{k}];"
+            for k in range(len(RECORDINGS)))
+        concat = "".join(f"[v{k}]" for k in range(len(RECORDINGS))) + f"concat=n={len(RECORDINGS)}:v=1:a=0[v]"
+        _ffmpeg(*inputs, "-filter_complex", chains + concat, "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast",
+                "-crf", "23", str(unit))
+        wavs = sorted(p for p in (TESTDATA / "audio").glob("*.wav") if p.name.startswith(SPEECH_PREFIXES))
+        speech = Path(tmp) / "speech.wav"
+        ins = [arg for p in wavs for arg in ("-i", str(p))]
+        pads = "".join(f"[{k}:a]aresample=48000,pan=mono|c0=c0,apad=pad_dur=0.7[a{k}];" for k in range(len(wavs)))
+        joined = "".join(f"[a{k}]" for k in range(len(wavs))) + f"concat=n={len(wavs)}:v=0:a=1[a]"
+        _ffmpeg(*ins, "-filter_complex", pads + joined, "-map", "[a]", str(speech))
+        seconds = str(round(minutes * 60, 3))
+        _ffmpeg("-stream_loop", "-1", "-i", str(unit), "-stream_loop", "-1", "-i", str(speech), "-map", "0:v",
+                "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "96k", "-t", seconds, str(video))
+    return video
+
+
+def child(media: Path, out: Path) -> None:
+    """Run the job on ``media`` with the code on PYTHONPATH (this tree or the baseline's); print JSON."""
+    from app.model_cache import ModelCache
+    from app.settings import Settings
+    from app.stages.context import StageContext, StageOutcome
+    from app.stages.graph import normalise_options, run_stages
+    from pipelines import media as media_mod
+
+    settings = Settings()
+    models = ModelCache(settings)
+    options = normalise_options(STAGES, {})
+    warm = out / "warm.mp4"
+    _ffmpeg("-i", str(media), "-t", "20", "-c", "copy", str(warm))
+    warm_ctx = StageContext(media_path=warm, out_dir=out / "warm", models=models, info=media_mod.probe(warm))
+    run_stages(warm_ctx, STAGES, options)  # loads the models the job uses, as a worker holds them
+
+    info = media_mod.probe(media)
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def on_stage(name: str, state: str, outcome: StageOutcome | None) -> None:
+        (starts if state == "running" else ends)[name] = round(time.perf_counter() - t0, 2)
+
+    ctx = StageContext(media_path=media, out_dir=out / "job", models=models, info=info)
+    cpu0 = time.process_time()
+    outcomes = run_stages(ctx, STAGES, options, on_stage)
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    subs = json.loads((out / "job" / "subtitles.json").read_text())
+    ocr = json.loads((out / "job" / "ocr.json").read_text())
+    decode = {"audio_s": outcomes["subtitles"].summary["timings"]["decode_s"], "frames_s": ocr["timing"]["decode"]}
+    print(json.dumps({
+        "duration_s": info.duration,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 1),
+        "x_real_time": round(wall / info.duration, 4),
+        "stages": {n: {"seconds": o.seconds, "from": starts.get(n), "to": ends.get(n)} for n, o in outcomes.items()},
+        "decode_s": decode,
+        "decode_share_of_wall": round(sum(decode.values()) / wall, 3),
+        "ocr_timing": ocr["timing"],
+        "frames_sampled": ocr["frames_sampled"],
+        "frames_ocred": ocr["frames_ocred"],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "transcript": " ".join(" ".join(c["lines"]) for c in subs["cues"]),
+        "vocabulary": subs.get("vocabulary", []),
+        "events": [[e["start"], e["end"], e["text"]] for e in ocr["events"]],
+        "label": outcomes["classify"].summary["label"],
+    }))
+
+
+def _side(name: str, tree: Path, media: Path, out: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_job.py"), "--child", str(media), "--out", str(out / name)]
+    proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _row(name: str, r: dict[str, Any]) -> str:
+    stages = ", ".join(f"{n} {s['seconds']:.1f} s ({s['from']:.0f}-{s['to']:.0f})" for n, s in r["stages"].items())
+    d = r["decode_s"]
+    return (f"{name:8} wall {r['wall_s']:6.1f} s  {r['x_real_time']:.3f}x real time  cpu {r['cpu_s']:.0f} s  "
+            f"peak RSS {r['peak_rss_mb']} MB\n{'':9}stages: {stages}\n{'':9}decode: audio {d['audio_s']:.1f} s + "
+            f"frames {d['frames_s']:.1f} s = {r['decode_share_of_wall']:.0%} of wall; OCR'd {r['frames_ocred']} "
+            f"of {r['frames_sampled']} samples; ocr timing {r['ocr_timing']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare with")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["baseline", "today"], help="run one side")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.out)
+        return
+    media = build_media(args.out, args.minutes)
+    print(f"media: {media.name} (real UI recordings looped to {args.minutes:g} min, 1280x720 {FPS} fps, "
+          f"real speech); load before: {os.getloadavg()[0]:.1f}", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-job-") as tmp:
+        base = Path(tmp) / "baseline"
+        base.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        sides = {"baseline": base, "today": ROOT}
+        for name, tree in sides.items():
+            if args.only and name != args.only:
+                continue
+            results[name] = _side(name, tree, media, Path(tmp))
+            print(_row(name, results[name]), f"\n{'':9}load after: {os.getloadavg()[0]:.1f}", flush=True)
+    if len(results) == 2:
+        a, b = results["baseline"], results["today"]
+        print(f"same transcript: {a['transcript'] == b['transcript']}; same vocabulary offers: "
+              f"{a['vocabulary'] == b['vocabulary']}; same on-screen events: {a['events'] == b['events']} "
+              f"({len(a['events'])} / {len(b['events'])}); labels {a['label']} / {b['label']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Guards on Whisper's output: repetition loops (``find_loops``, ``cut_loops``) and words said
+into silence (``is_silent_guess``). ``pipelines.asr.WhisperEngine`` decides what to do with what
+they find (decode a loop again without context, drop a silent guess)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.asr import AsrOptions, Segment, Word
+
+_TOKEN = re.compile(r"[\w']+")
+MAX_NGRAM = 8
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def _loop_run(tokens: list[str]) -> tuple[int, int, int] | None:
+    """(start, n, repeats) of the widest n-gram run that is a loop, or None.
+
+    A run is a loop when an n-gram repeats back to back 3 times over 9+ words, or 5 times.
+    """
+    best: tuple[int, int, int] | None = None
+    for n in range(1, min(MAX_NGRAM, len(tokens) // 2) + 1):
+        i = 0
+        while i + 2 * n <= len(tokens):
+            reps = 1
+            while tokens[i + reps * n : i + (reps + 1) * n] == tokens[i : i + n]:
+                reps += 1
+            looping = (reps >= 3 and n * reps >= 9) or reps >= 5
+            if looping and (best is None or reps * n > best[1] * best[2]):
+                best = (i, n, reps)
+            i += (reps - 1) * n if reps > 1 else 1
+    return best
+
+
+GUESS_PROBABILITY = 0.2
+
+
+def is_silent_guess(segment: Segment, options: AsrOptions) -> bool:
+    """Whether a segment is probably silence (``no_speech_threshold``) that the model filled with
+    words it gives under ``GUESS_PROBABILITY`` on average (prompted words said into the silence)."""
+    if segment.no_speech_prob < options.no_speech_threshold or not segment.words:
+        return False
+    return sum(w.probability for w in segment.words) / len(segment.words) < GUESS_PROBABILITY
+
+
+def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:
+    """Index ranges ``[i, j)`` of segments caught in a repetition loop.
+
+    A segment loops when an n-gram (up to 8 words) repeats back to back inside it (3 times over
+    9 or more words, or 5 times), or when it repeats the text of the segment before it (two
+    times over 4+ words, or three times). A repeat's range starts at the segment it repeats,
+    since Whisper's timing of that first copy drifts too.
+    """
+    suspect: set[int] = set()
+    texts = [" ".join(_tokens(s.text)) for s in segments]
+    same = 0
+    for k, text in enumerate(texts):
+        if _loop_run(_tokens(segments[k].text)):
+            suspect.add(k)
+        same = same + 1 if k and text and text == texts[k - 1] else 0
+        if same >= 2 or (same == 1 and len(text.split()) >= 4):
+            suspect.update(range(k - same, k + 1))
+    ranges: list[tuple[int, int]] = []
+    for k in sorted(suspect):
+        if ranges and ranges[-1][1] == k:
+            ranges[-1] = (ranges[-1][0], k + 1)
+        else:
+            ranges.append((k, k + 1))
+    return ranges
+
+
+def cut_loops(segments: Sequence[Segment]) -> list[Segment]:
+    """Segments with every loop cut to its first occurrence (repeated segments dropped)."""
+    out: list[Segment] = []
+    for seg in segments:
+        key = _tokens(seg.text)
+        if out and key and key == _tokens(out[-1].text):
+            continue
+        run = _loop_run(key)
+        if run is None:
+            out.append(seg)
+            continue
+        start, n, reps = run
+        if seg.words:
+            # Word tokens line up with text tokens only roughly; cut by word count per token.
+            kept: list[Word] = []
+            seen = 0
+            for w in seg.words:
+                k = len(_tokens(w.text))
+                if start + n <= seen < start + n * reps:
+                    seen += k
+                    continue
+                kept.append(w)
+                seen += k
+            end = kept[-1].end if kept else seg.start
+            out.append(replace(seg, end=end, text="".join(w.text for w in kept), words=tuple(kept)))
+        else:
+            words = seg.text.split()
+            out.append(replace(seg, text=" " + " ".join(words[: start + n] + words[start + n * reps :])))
+    return out

@@ -1,0 +1,253 @@
+"""One pass over a media file: its audio for the recogniser and its video for the frame sampler.
+
+The file is demuxed once, in a thread of its own. Audio packets are decoded and resampled to
+16 kHz mono as they come, into chunks (no buffer sized from the stated duration); video packets
+are handed on still compressed, and the frame sampler (``pipelines.ocr.frames.read_samples``)
+decodes them at its own pace. The decoded audio is kept at most ``max_audio_s`` ahead of its
+reader (the recogniser takes it in blocks, ``pipelines.media.audio_blocks``), so memory does not
+grow with the duration. Compressed video is small next to decoded frames (a screencast:
+about 1 Mbit/s), so the demuxer runs ahead of the sampler: the recogniser has the whole audio in
+the time it takes to read the file, while OCR is still decoding frames. The packets waiting are
+bounded (``max_queued_bytes``): a long or heavy video holds the demuxer back until the sampler
+catches up, and then the audio is ready that much later.
+
+A consumer that stops (its stage failed, was cancelled, or needs no more) calls ``release``; the
+pass then drops what only that consumer wanted. ``close`` stops the pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.exceptions import MediaError, NoAudioError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+AUDIO = "audio"
+VIDEO = "video"
+_END = object()
+
+
+@dataclass(frozen=True)
+class PassTiming:
+    """Seconds the demuxer thread spent reading packets and decoding audio, and its wall time."""
+
+    demux: float
+    audio_decode: float
+    total: float
+
+
+class MediaPass:
+    """Reads ``path`` once for the consumers named in ``wants`` (``audio``, ``video``).
+
+    ``audio_chunks()`` gives the audio track as 16 kHz mono float32 chunks (``audio()``: joined);
+    ``video_stream()`` gives the video stream (to set up a decoder) and ``video_packets()`` its
+    packets in order. The demuxer starts on the first of these calls.
+    """
+
+    def __init__(self, path: str | Path, wants: set[str], *, sample_rate: int = SAMPLE_RATE,
+                 max_queued_bytes: int = 256 << 20, max_audio_s: float = 20 * 60.0,
+                 max_seconds: float | None = None) -> None:
+        import av
+
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self.max_seconds = max_seconds
+        self._wants = set(wants)
+        self._lock = threading.Lock()
+        self._started = False
+        self._stop = threading.Event()
+        self._audio_done = threading.Event()
+        self._chunks: list[np.ndarray] = []
+        self._audio_samples = 0
+        self._held_audio = 0
+        self._max_audio = int(max_audio_s * sample_rate)
+        self._error: BaseException | None = None
+        self._packets: queue.Queue[Any] = queue.Queue()
+        self._room = threading.Condition()
+        self._queued_bytes = 0
+        self._max_queued_bytes = max_queued_bytes
+        self.timing: PassTiming | None = None
+        self._audio_progress: Callable[[float], None] | None = None
+        try:
+            self._container = av.open(str(self.path), metadata_errors="ignore")
+        except av.error.FFmpegError as err:
+            raise MediaError(f"{self.path}: not a readable media file ({err}).") from None
+        streams = self._container.streams
+        self._audio = streams.audio[0] if streams.audio else None
+        self._video = next((s for s in streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+        self._thread = threading.Thread(target=self._run, name=f"demux:{self.path.name}", daemon=True)
+
+    # ---- consumers
+
+    def audio(self, progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """The whole audio track, 16 kHz mono float32 (``audio_chunks`` joined)."""
+        import numpy as np
+
+        chunks = list(self.audio_chunks(progress))
+        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+    def audio_chunks(self, progress: Callable[[float], None] | None = None) -> Iterator[np.ndarray]:
+        """The audio track as 16 kHz mono float32 chunks, as the demuxer decodes them; it stays at
+        most ``max_audio_s`` ahead of the reader. ``progress(fraction)`` is called while waiting
+        and may raise to stop (a cancelled job).
+
+        Raises:
+            NoAudioError: no audio stream, or no samples in it.
+            MediaError: the file could not be read, or its audio runs past ``max_seconds``.
+        """
+        if self._audio is None:
+            self.release(AUDIO)
+            raise NoAudioError(f"{self.path}: has no audio stream.")
+        self._start()
+        stated = float(self._container.duration or 0) / 1_000_000
+        taken = 0
+        while True:
+            with self._room:
+                while not self._chunks and not self._audio_done.is_set():
+                    self._room.wait(0.25)
+                    if progress is not None and not self._chunks:
+                        progress(min(0.99, self._audio_samples / max(stated * self.sample_rate, 1.0)))
+                chunks, self._chunks = self._chunks, []
+                self._held_audio = 0
+                self._room.notify_all()
+            for chunk in chunks:
+                taken += chunk.size
+                yield chunk
+            if not chunks and self._audio_done.is_set():
+                break
+        if self._error is not None:
+            raise self._error
+        if taken == 0:
+            raise NoAudioError(f"{self.path}: the audio stream holds no samples.")
+
+    def video_stream(self) -> Any:
+        """The video stream being read (its codec parameters and time base), or None."""
+        return self._video
+
+    def video_packets(self) -> Iterator[Any]:
+        """The video stream's packets, in file order (the demuxer starts if it has not)."""
+        if self._video is None:
+            return
+        self._start()
+        while True:
+            item = self._packets.get()
+            if item is _END:
+                if self._error is not None and not isinstance(self._error, NoAudioError):
+                    raise self._error
+                return
+            with self._room:
+                self._queued_bytes -= item.size
+                self._room.notify_all()
+            yield item
+
+    def release(self, what: str) -> None:
+        """The consumer of ``what`` needs nothing more: stop keeping it."""
+        with self._lock:
+            self._wants.discard(what)
+        with self._room:
+            self._room.notify_all()
+        if what == VIDEO:  # drop the packets no one will decode
+            while True:
+                try:
+                    self._packets.get_nowait()
+                except queue.Empty:
+                    break
+            with self._room:
+                self._queued_bytes = 0
+                self._room.notify_all()
+        if not self._wants:
+            self.close()
+
+    def close(self) -> None:
+        """Stop reading and let the thread end."""
+        self._stop.set()
+        with self._room:
+            self._room.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._container.close()
+
+    # ---- the demuxer thread
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._thread.start()
+
+    def _wanted(self, what: str) -> bool:
+        with self._lock:
+            return what in self._wants
+
+    def _run(self) -> None:
+        import av
+
+        started = time.perf_counter()
+        t_audio = 0.0
+        streams = [s for s, what in ((self._audio, AUDIO), (self._video, VIDEO)) if s is not None and self._wanted(what)]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.sample_rate)
+        limit = int(self.max_seconds * self.sample_rate) if self.max_seconds else None
+        try:
+            for packet in self._container.demux(*streams):
+                if self._stop.is_set():
+                    break
+                if packet.stream is self._video:
+                    self._put_video(packet)
+                elif packet.stream is self._audio and self._wanted(AUDIO):
+                    now = time.perf_counter()
+                    for frame in packet.decode():
+                        assert isinstance(frame, av.AudioFrame)
+                        self._add_audio(resampler.resample(frame), limit)
+                    t_audio += time.perf_counter() - now
+            now = time.perf_counter()
+            if self._wanted(AUDIO) and self._audio is not None:
+                self._add_audio(resampler.resample(None), limit)
+            t_audio += time.perf_counter() - now
+        except av.error.FFmpegError as err:
+            self._error = MediaError(f"{self.path}: could not read the media ({err}).")
+        except MediaError as err:
+            self._error = err
+        finally:
+            with self._room:
+                self._audio_done.set()
+                self._room.notify_all()
+            self._packets.put(_END)
+            total = time.perf_counter() - started
+            self.timing = PassTiming(round(total - t_audio, 3), round(t_audio, 3), round(total, 3))
+            log.info("%s: one pass in %.1f s (audio decode %.1f s)", self.path.name, total, t_audio)
+
+    def _add_audio(self, frames: list[Any], limit: int | None) -> None:
+        for out in frames:
+            samples = out.to_ndarray().reshape(-1)
+            if limit is not None and self._audio_samples + samples.size > limit:
+                raise MediaError(f"{self.path}: the audio runs longer than {self.max_seconds:.0f} s.")
+            with self._room:  # wait for the reader when it is far behind
+                while (self._held_audio > self._max_audio and self._wanted(AUDIO)
+                       and not self._stop.is_set()):
+                    self._room.wait(0.5)
+                self._chunks.append(samples)
+                self._held_audio += samples.size
+                self._audio_samples += samples.size
+                self._room.notify_all()
+    def _put_video(self, packet: Any) -> None:
+        if not self._wanted(VIDEO) or packet.size == 0:
+            return
+        with self._room:  # wait for room; the audio consumer may wait behind this
+            while (self._queued_bytes > self._max_queued_bytes and self._wanted(VIDEO)
+                   and not self._stop.is_set()):
+                self._room.wait(0.5)
+            self._queued_bytes += packet.size
+        self._packets.put(packet)

@@ -1,0 +1,69 @@
+"""Long audio through Whisper in blocks: times, context and on-screen text on the media's clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipelines.asr import AsrOptions, Segment, Transcript, Word
+from pipelines.asr_blocks import transcribe_blocks
+from pipelines.ocr.tracking import TextEvent
+from pipelines.screen_feed import ScreenFeed
+
+
+class BlockEngine:
+    """Hears one word at 0.5 s of each block; records what each call was given."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def transcribe(self, audio: np.ndarray, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+        if isinstance(screen, ScreenFeed):
+            screen = screen.wait(len(audio) / 16000)[0]
+        self.calls.append({"seconds": len(audio) / 16000, "prompt": options.initial_prompt,
+                           "language": options.language, "screen": [(e.start, e.end, e.text) for e in screen]})
+        k = len(self.calls)
+        word = Word(0.5, 0.9, f" block{k}", 0.9)
+        if progress:
+            progress(1.0)
+        return Transcript((Segment(0.5, 0.9, word.text, (word,)),), "de" if k == 1 else "xx", 0.9,
+                          len(audio) / 16000, "fake", seconds=1.0)
+
+
+def test_blocks_are_one_transcript_on_the_media_clock() -> None:
+    engine = BlockEngine()
+    blocks = [np.zeros(16000 * 10, np.float32), np.zeros(16000 * 5, np.float32)]
+    screen = [TextEvent(12.0, 14.0, (0, 0, 1, 1), "Nextcloud", 0.9, 0)]
+    progress: list[float] = []
+    out = transcribe_blocks(engine, blocks, AsrOptions(language="auto", model="whisper-base"),  # type: ignore[arg-type]
+                            progress.append, screen, duration=15.0)
+    assert [s.start for s in out.segments] == [0.5, 10.5] and out.segments[1].words[0].start == 10.5
+    assert out.text == "block1 block2" and out.language == "de" and out.duration == 15.0 and out.seconds == 2.0
+    first, second = engine.calls
+    assert first["prompt"] is None and second["prompt"] == "block1"  # the text before carries over
+    assert first["language"] == "auto" and second["language"] == "de"  # found once, then kept
+    assert first["screen"] == [(12.0, 14.0, "Nextcloud")] and second["screen"] == [(2.0, 4.0, "Nextcloud")]
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+
+
+def test_one_block_is_the_engine_s_own_transcript() -> None:
+    engine = BlockEngine()
+    out = transcribe_blocks(engine, [np.zeros(16000, np.float32)], AsrOptions())  # type: ignore[arg-type]
+    assert out.segments[0].start == 0.5 and len(engine.calls) == 1
+
+
+def test_a_live_feed_is_seen_from_each_block() -> None:
+    feed = ScreenFeed()
+    feed.close([TextEvent(12.0, 14.0, (0, 0, 1, 1), "Nextcloud", 0.9, 0)])
+    engine = BlockEngine()
+    transcribe_blocks(engine, [np.zeros(16000 * 10, np.float32)] * 2, AsrOptions(), screen=feed)  # type: ignore[arg-type]
+    assert engine.calls[1]["screen"] == [(2.0, 4.0, "Nextcloud")]
+
+
+def test_no_block_is_an_error() -> None:
+    with pytest.raises(Exception, match="no audio"):
+        transcribe_blocks(BlockEngine(), [], AsrOptions())  # type: ignore[arg-type]

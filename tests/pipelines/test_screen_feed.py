@@ -1,0 +1,66 @@
+"""The feed of on-screen text from an OCR run to a recogniser running at the same time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pipelines.ocr.tracking import TextEvent
+from pipelines.screen_feed import ScreenFeed, ScreenFeedFailed
+
+EVENT = TextEvent(1.0, 3.0, (0.1, 0.1, 0.9, 0.2), "Export as PDF", 0.95, 0)
+
+
+def _later(seconds: float, action: object) -> threading.Thread:
+    def run() -> None:
+        time.sleep(seconds)
+        action()  # type: ignore[operator]
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_reader_waits_until_the_watermark_passes_its_time() -> None:
+    feed = ScreenFeed()
+    feed.publish(5.0, [EVENT])
+    assert feed.wait(4.0) == ((EVENT,), False)  # already passed: no wait
+    thread = _later(0.2, lambda: feed.publish(12.0, [EVENT, EVENT]))
+    started = time.monotonic()
+    events, final = feed.wait(10.0)
+    thread.join()
+    assert time.monotonic() - started >= 0.15 and len(events) == 2 and not final
+
+
+def test_closing_answers_every_wait_with_the_final_events() -> None:
+    feed = ScreenFeed()
+    thread = _later(0.1, lambda: feed.close([EVENT]))
+    assert feed.wait(float("inf")) == ((EVENT,), True)
+    thread.join()
+    feed.close([])  # a second close (the graph's, after the stage's own) changes nothing
+    feed.publish(99.0, [])
+    assert feed.wait(1.0) == ((EVENT,), True) and feed.final
+
+
+def test_a_failed_run_stops_the_waiting_reader() -> None:
+    feed = ScreenFeed()
+    thread = _later(0.1, lambda: feed.fail("stage ocr failed"))
+    with pytest.raises(ScreenFeedFailed, match="stage ocr failed"):
+        feed.wait(10.0)
+    thread.join()
+
+
+def test_the_check_runs_while_waiting_and_may_stop_it() -> None:
+    feed = ScreenFeed()
+    calls: list[int] = []
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        feed.wait(10.0, check, poll_s=0.01)
+    assert len(calls) == 3
