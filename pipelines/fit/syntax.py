@@ -159,6 +159,9 @@ def _kind(tok: Token, root: Token) -> str | None:
             return None  # "here's what ...", "now is a good time": it stands where the subject would
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
+        following = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
+        if following in {"if", "though", "when", "after", "before", "because"}:
+            return None  # "even if", "only when": it changes what the clause claims
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):
             return None
         if lower in _HEDGE_ADVERBS:
