@@ -284,10 +284,12 @@ class SentenceFitter:
             ModelNotInstalledError: a model is not installed (the message says how).
         """
         started = time.monotonic()
+        # e5 first: it asks OpenMP's threads to sleep while they wait, which OpenMP reads once, when
+        # the first library that uses it (torch, for MiniLM) loads; spinning, they starved e5 (11 s a call).
+        multilingual = load_multilingual(threads)
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
         lm = load_lm(Path(model_dir), LMSettings(threads=lm_threads or threads)) if use_lm else None
         parser = load_parser(Path(model_dir))
-        multilingual = load_multilingual(threads)
         if warm_up:
             if lm is not None:
                 lm.warm_up()

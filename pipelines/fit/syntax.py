@@ -127,11 +127,12 @@ def is_term(token: Token) -> bool:
 
 
 def protected(doc: Doc | Span) -> set[int]:
-    """Indices of tokens no cut may remove: negations, numbers, names, quantifiers, terms."""
+    """Indices of tokens no cut may remove: negations, numbers, names, quantifiers, terms, and
+    "than" (it completes a comparison: "more fluid flowing into it than out of it")."""
     keep: set[int] = set()
     for tok in doc:
         lower = tok.lower_
-        if (tok.dep_ == "neg" or lower in NEGATIONS or lower.endswith("n't") or tok.like_num
+        if (tok.dep_ == "neg" or lower in NEGATIONS or lower.endswith("n't") or tok.like_num or lower == "than"
                 or tok.pos_ == "NUM" or lower in QUANTIFIERS or is_term(tok)) or tok.ent_type_ in NAME_ENTITIES or (tok.ent_type_ in MEASURE_ENTITIES and any(c.isdigit() for c in tok.text)):
             keep.add(tok.i)
     return keep
@@ -158,6 +159,9 @@ def _kind(tok: Token, root: Token) -> str | None:
             return None  # "here's what ...", "now is a good time": it stands where the subject would
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
+        following = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
+        if following in {"if", "though", "when", "after", "before", "because"}:
+            return None  # "even if", "only when": it changes what the clause claims
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):
             return None
         if lower in _HEDGE_ADVERBS:

@@ -89,3 +89,13 @@ def test_arguments_that_look_like_adjuncts_stay(nlp: Any) -> None:
     assert "who has asked this question" not in cuts("Anyone who has asked this question is not expected to know.")
     assert "with the question" not in cuts("That leaves us with the question of how to define it.")
     assert "together" not in cuts("It brings them all together.")
+
+
+def test_a_comparison_keeps_its_than(nlp: Any) -> None:
+    text = "If there seems to be more fluid flowing into it than out of it, the divergence would be negative."
+    assert not any("than" in c.text for c in optional_cuts(nlp(text)))
+
+
+def test_even_if_keeps_its_even(nlp: Any) -> None:
+    text = "Always wear the gloves when you work with the machine, even if the job will only take a minute."
+    assert "even" not in {c.text for c in optional_cuts(nlp(text))}
