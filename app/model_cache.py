@@ -171,6 +171,7 @@ class ModelCache:
             threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) // (self.settings.workers + 1))
             lm = load_lm(self.settings.model_dir, LMSettings(threads=threads, runtime=self.settings.lm_runtime))
             lm.warm_up()
-            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir), load_multilingual(threads))
+            multilingual = load_multilingual(threads)  # before MiniLM's torch: see SentenceFitter.load
+            return SentenceFitter(self.embedder(), lm, load_parser(self.settings.model_dir), multilingual)
 
         return self.get("fitter", load)

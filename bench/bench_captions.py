@@ -13,6 +13,7 @@ Usage::
 
     .venv/bin/python bench/bench_captions.py                 # every real clip, then the generated one
     .venv/bin/python bench/bench_captions.py --only vsr_rezero_en --no-generated
+    .venv/bin/python bench/bench_captions.py --no-real --no-generated --cost 60   # 720p cost
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -30,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.caption_clips import DEFAULT_CAPTIONS, make_clip  # noqa: E402
+from bench.caption_clips import DEFAULT_CAPTIONS, Caption, make_clip  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_captions  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, load_engine  # noqa: E402
@@ -118,12 +120,29 @@ def run_clip(name: str, video: Path, reference: list[RefCue], engine: OcrEngine,
     return row
 
 
+def run_cost(out: Path, seconds: float, engine: OcrEngine, show: bool) -> None:
+    """Cost on 720p footage: a generated clip of ``seconds`` with a caption every 2.5 s."""
+    words = ["Open", "the", "settings", "page", "choose", "a", "new", "password", "and", "save", "it", "now"]
+    captions = tuple(Caption(0.5 + 2.5 * k, 2.5 + 2.5 * k, (" ".join(words[(k + i) % 12] for i in range(5)),))
+                     for k in range(int((seconds - 1) / 2.5)))
+    video = out / f"cost-720p-{seconds:g}s.mp4"
+    if not video.is_file():
+        make_clip(video, captions, size=(1280, 720))
+    reference = [RefCue(c.start, c.end, c.lines[0]) for c in captions]
+    row = run_clip(video.name, video, reference, engine, show)
+    print(json.dumps({"kind": "generated 720p (cost)", **row,
+                      "load_average": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="real clips to run (default: all eight)")
     parser.add_argument("--no-generated", action="store_true")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--show", action="store_true", help="print the cues found")
+    parser.add_argument("--cost", type=float, default=0.0, metavar="SECONDS",
+                        help="also a generated 720p clip this long (a caption every 2.5 s): frames decoded and "
+                             "OCR'd per minute, x real time")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "captions")
     args = parser.parse_args()
@@ -139,6 +158,8 @@ def main() -> None:
                 row = run_clip(name, video, read_reference(video.with_suffix(".txt")), engine, args.show)
                 rows.append({"kind": "real (OBSERVED)", **row})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    if args.cost > 0:
+        run_cost(args.out, args.cost, engine, args.show)
     if not args.no_generated:
         video = args.out / f"generated-v{GENERATED_VERSION}.mp4"
         if not video.is_file():

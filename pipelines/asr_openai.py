@@ -71,6 +71,32 @@ class OpenAIWhisperEngine(WhisperEngine):
     def token_count(self, word: str) -> int | None:
         return len(self.tokenizer.encode(word))
 
+    def text_log_probs(
+        self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None
+    ) -> list[float]:
+        import torch
+        import whisper
+        from whisper.tokenizer import get_tokenizer
+
+        tokenizer = get_tokenizer(self.multilingual, num_languages=self.model.num_languages, language=language,
+                                  task="transcribe")
+        mel = whisper.log_mel_spectrogram(torch.from_numpy(audio), self.model.dims.n_mels,
+                                          padding=whisper.audio.N_SAMPLES)
+        mel = whisper.pad_or_trim(mel, whisper.audio.N_FRAMES).to(self.model.device)
+        prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + hotwords.strip())][-(self.model.dims.n_text_ctx // 2):] \
+            if hotwords else []
+        prompt += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        scores = []
+        with self._lock, torch.inference_mode():
+            features = self.model.embed_audio((mel.half() if self.fp16 else mel).unsqueeze(0))
+            for text in texts:  # teacher-forced: log P of each token of the text, then of the end
+                body = [*tokenizer.encode(" " + text.strip()), tokenizer.eot]
+                tokens = torch.tensor([prompt + body], device=self.model.device)
+                logp = torch.log_softmax(self.model.logits(tokens, features)[0].float(), dim=-1)
+                at = torch.arange(len(prompt) - 1, len(prompt) - 1 + len(body), device=self.model.device)
+                scores.append(float(logp[at, torch.tensor(body, device=self.model.device)].sum()))
+        return scores
+
     def _language(self, speech: torch.Tensor, language: str | None) -> DecodeInfo:
         if language is not None or not self.multilingual:
             return DecodeInfo(language or "en", 1.0)

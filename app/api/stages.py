@@ -24,6 +24,7 @@ class StageViewInfo(BaseModel):
     section: str
     data: str | None
     track: str | None
+    captions: str | None = None
 
 
 class StageInfo(BaseModel):

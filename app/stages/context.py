@@ -77,11 +77,14 @@ class StageView:
             subtitles), ``screen_text``, ``verdict`` or ``fit``.
         data: the JSON file of the stage's results the section reads.
         track: a WebVTT file of the stage's results the player offers.
+        captions: a WebVTT file of subtitles the stage found (burned-in captions read off the
+            frames) the player offers beside the speech subtitles, in its language switch.
     """
 
     section: str
     data: str | None = None
     track: str | None = None
+    captions: str | None = None
 
 
 @dataclass(frozen=True)

@@ -132,4 +132,4 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
 STAGE = Stage(NAME, options, run, label="On-screen text",
               description="On-screen text as timed events (OCR).",
               fixed=frozenset({"change", "tracking", "captions"}), reads=(VIDEO,),
-              view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT))
+              view=StageView("screen_text", data=OCR_JSON, track=OCR_VTT, captions=HARDSUBS_VTT))

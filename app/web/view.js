@@ -201,13 +201,23 @@ export class JobView {
     const lang = summary.language || "und";
     if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
     if (vtt) tracks.push(...await this.translationTracks(job));
+    // Burned-in captions read off the frames: a subtitle track of their own, in the language switch.
+    const captionsVtt = fileOf("screen_text", "captions");
+    const hardsubs = screenData && screenData.hardsubs;
+    const captionCues = hardsubs && Array.isArray(hardsubs.cues) ? hardsubs.cues : [];
+    if (captionsVtt) {
+      tracks.push({ path: captionsVtt.url, label: "Burned-in captions", lang: "und-x-burned", kind: "subtitles",
+                    cues: captionCues });
+    }
     const screenVtt = fileOf("screen_text", "track");
     if (screenVtt) tracks.push({ path: screenVtt.url, label: "On-screen text", lang, kind: "onscreen" });
     byId("show-onscreen").parentElement.hidden = !screenVtt;
-    byId("show-subtitles").parentElement.hidden = !vtt;
+    byId("show-subtitles").parentElement.hidden = !vtt && !captionsVtt;
     // Also for failed and cancelled jobs: the source still plays, with whatever tracks exist.
     byId("player-area").hidden = false;
-    const cues = (transcript && Array.isArray(transcript.cues)) ? transcript.cues : [];
+    const speech = (transcript && Array.isArray(transcript.cues)) ? transcript.cues : [];
+    // Without speech subtitles, the burned-in captions are the first track and the transcript.
+    const cues = vtt || !captionsVtt ? speech : captionCues;
     const empty = shown.transcript ? "No speech was found." : "No transcript: its stage did not finish.";
     await this.player.load(job, tracks, cues, empty);
     if (job.id === this.jobId) this.panel.dataset.ready = "true";

@@ -59,14 +59,20 @@ class Pending:
     future: Future[Proposals]
     stop: threading.Event
 
-    def result(self) -> Proposals:
-        """Its proposals (the call ends by itself at its deadline)."""
-        return self.future.result()
+    def result(self, deadline: float | None = None) -> Proposals:
+        """Its proposals, waiting until ``deadline`` at most (the call stops between two decoding
+        steps at its deadline, but reading in the prompt is one step that a loaded machine can make
+        long: then the call is stopped and left to end on its own)."""
+        try:
+            return self.future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            self.stop.set()
+            return []
 
     def cancel(self) -> None:
-        """Stop the call between two decoding steps and wait for it (its answer is not needed)."""
+        """Stop the call between two decoding steps, without waiting for it (its answer is not
+        needed; the next call waits its turn on the search's thread)."""
         self.stop.set()
-        self.future.result()
 
 
 class LMSearch:

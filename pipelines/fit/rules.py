@@ -38,7 +38,7 @@ def _rules(pairs: Sequence[Pair]) -> list[Rule]:
 
 def _reading_only(repl: object) -> bool:
     # Abbreviations and symbols shorten what is read, not what is spoken ("e.g." is said in full).
-    return isinstance(repl, str) and bool(re.search(r"\.|%|=", repl))
+    return isinstance(repl, str) and bool(re.search(r"\.|%", repl))
 
 
 # --- English -------------------------------------------------------------------------------
@@ -114,14 +114,17 @@ _EN_PHRASES: list[Pair] = [
     (r"(remember|note|notice|see|know|knows|think|say|says|said|mean|means|show|shows|tell|tells|"
      r"suggest|suggests|ensure|ensures|check|believe|find|found|realise|realize|assume|hope|sure)"
      r" that(?= \w)", lambda m: m.group(1)),
-    (r"(?<=\w )that(?= (?:you|we|they|I|he|she|it|people|the user|users)\b)(?! (?:is|are|was|were)\b)", ""),
+    # Not the pronoun "that" ("after that we stop", "is it that we"): after a preposition or "it".
+    (r"(?<=\w )(?<!\bafter )(?<!\bbefore )(?<!\bof )(?<!\bwith )(?<!\bfor )(?<!\blike )(?<!\bthan )"
+     r"(?<!\band )(?<!\bbut )(?<!\bso )(?<!\bin )(?<!\bon )(?<!\bat )(?<!\bby )(?<!\bfrom )(?<!\bto )"
+     r"(?<!\bit )(?<!\babout )(?<!\bdo )(?<!\bdid )that(?= (?:you|we|they|I|he|she|it|people|the user|users)\b)"
+     r"(?! (?:is|are|was|were)\b)", ""),
     (r"on the other hand", "but"), (r"in conclusion", "finally"), (r"to begin with", "first"),
     # Spoken roundabouts with a short form that says the same.
     (r"if (?:I|you|we|they|one) (?:want|wants|would like|'d like) to", "to"),
     (r"(I|you|we|they) need to(?= \w)", lambda m: m.group(1) + " must"),
-    (r"(?:that|this)'s why", "so"), (r"a lot (?=more|less|better|worse|faster|slower|easier|harder)", "much "),
+    (r"(?<=[,;] )(?:that|this)'s why", "so"), (r"a lot (?=more|less|better|worse|faster|slower|easier|harder)", "much "),
     (r"focus (?:our|your|their|my|his|her) attention on", "focus on"),
-    (r"(?<=\b[A-Za-z0-9] )(?:equals|is equal to)(?= [\w(-])", "="),
     # "a study conducted by X" -> "a study by X"; not after a verb ("it was written by X").
     (r"(?<!\bwas )(?<!\bwere )(?<!\bis )(?<!\bare )(?<!\bbe )(?<!\bbeen )(?<!\bbeing )(?<!\bget )(?<!\bgot )"
      r"(?:conducted|carried out|written|created|performed|developed|designed|published|invented) by", "by"),
@@ -459,7 +462,7 @@ _AUXILIARIES = frozenset("is are was were has have had can could will would shou
 # Adverbial phrases dropped on their own, like the single adverbs.
 _ADVERBIAL_PHRASES = ("as well", "at a glance", "in advance", "at once", "straight away", "right away")
 _CLAUSE_OPENERS = (
-    "whenever", "wherever", "whatever", "no matter", "instead of", "rather than", "which", "who", "whose", "where", "so that", "for example",
+    "whenever", "wherever", "no matter", "instead of", "rather than", "which", "who", "whose", "where", "so that", "for example",
     "for instance", "e.g.", "such as", "including", "especially",
 )
 _TOKEN = re.compile(r"[\w'’.-]*\w|[^\w\s]")

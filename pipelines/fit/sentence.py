@@ -30,7 +30,7 @@ import numpy as np
 
 from pipelines.embeddings import MultilingualEmbedder, SentenceEmbedder
 from pipelines.exceptions import ModelNotInstalledError, OptionsError
-from pipelines.fit.candidates import Candidate, rank, word_change
+from pipelines.fit.candidates import Candidate, lossless, rank, word_change
 from pipelines.fit.english import Analysis, analyse
 from pipelines.fit.estimates import default_rate, normalize_language, reading_estimate, speaking_estimate
 from pipelines.fit.guard import Guard
@@ -284,10 +284,12 @@ class SentenceFitter:
             ModelNotInstalledError: a model is not installed (the message says how).
         """
         started = time.monotonic()
+        # e5 first: it asks OpenMP's threads to sleep while they wait, which OpenMP reads once, when
+        # the first library that uses it (torch, for MiniLM) loads; spinning, they starved e5 (11 s a call).
+        multilingual = load_multilingual(threads)
         embedder = SentenceEmbedder.load(Path(model_dir), threads=threads)
         lm = load_lm(Path(model_dir), LMSettings(threads=lm_threads or threads)) if use_lm else None
         parser = load_parser(Path(model_dir))
-        multilingual = load_multilingual(threads)
         if warm_up:
             if lm is not None:
                 lm.warm_up()
@@ -361,7 +363,7 @@ class SentenceFitter:
                             f"(a call takes about {self.lm_search.seconds:.2f} s now)")
                 else:
                     # The rule-compressed form is shorter to read in and already part of the way there.
-                    add(pending.result())
+                    add(pending.result(deadline))
                 for attempt in range(1, options.lm_rounds):
                     if note or any(c.fits and c.acceptable for c in pool.values()):
                         break
@@ -395,6 +397,11 @@ class SentenceFitter:
         if not texts:
             return []
         guarded = {t: analysis.check(t) if analysis is not None else "" for _, t in texts}
+        if normalize_language(options.language) != "en":
+            # No deletion search or LM step builds on a candidate there, and one that drops words
+            # and still overruns never ranks above the original: e5 (slower than MiniLM) skips it.
+            guarded.update({t: "overruns and drops words: not scored" for m, t in texts
+                            if not guarded[t] and not lossless(m) and not slot.measure(t).fits})
         embed = [t for _, t in texts if not guarded[t]]
         embedder, floor = self._embedder(options)
         sims = dict(zip(embed, np.asarray(embedder.similarity(original, embed), dtype=np.float64)

@@ -52,13 +52,13 @@ _HEDGE_ADVERBS = frozenset(
 # Adverbs whose loss breaks the sentence or flips its sense (question words, "as ... as", "too").
 _UNSAFE_ADVERBS = frozenset(
     "how why where when whenever wherever what there as too else ago not never no only least most "
-    "more less longer further instead otherwise rather than".split()
+    "more less longer further instead otherwise rather than together apart away back off out up down".split()
 )
 # A preposition that completes its verb ("depends on", "look at") is an argument, not an adjunct.
 _BOUND_VERBS = frozenset(
     "depend rely refer belong consist focus deal point listen wait lead result look talk think "
     "agree apply come go get turn add move divide break split convert map put store set pass "
-    "compare connect respond approach happen correspond translate relate amount boil".split()
+    "compare connect respond approach happen correspond translate relate amount boil leave work".split()
 )
 # Adjectives that add little to their noun ("a nice intuition", "this particular case").
 _VAGUE_ADJECTIVES = frozenset(
@@ -127,11 +127,12 @@ def is_term(token: Token) -> bool:
 
 
 def protected(doc: Doc | Span) -> set[int]:
-    """Indices of tokens no cut may remove: negations, numbers, names, quantifiers, terms."""
+    """Indices of tokens no cut may remove: negations, numbers, names, quantifiers, terms, and
+    "than" (it completes a comparison: "more fluid flowing into it than out of it")."""
     keep: set[int] = set()
     for tok in doc:
         lower = tok.lower_
-        if (tok.dep_ == "neg" or lower in NEGATIONS or lower.endswith("n't") or tok.like_num
+        if (tok.dep_ == "neg" or lower in NEGATIONS or lower.endswith("n't") or tok.like_num or lower == "than"
                 or tok.pos_ == "NUM" or lower in QUANTIFIERS or is_term(tok)) or tok.ent_type_ in NAME_ENTITIES or (tok.ent_type_ in MEASURE_ENTITIES and any(c.isdigit() for c in tok.text)):
             keep.add(tok.i)
     return keep
@@ -158,6 +159,9 @@ def _kind(tok: Token, root: Token) -> str | None:
             return None  # "here's what ...", "now is a good time": it stands where the subject would
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
+        following = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
+        if following in {"if", "though", "when", "after", "before", "because"}:
+            return None  # "even if", "only when": it changes what the clause claims
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):
             return None
         if lower in _HEDGE_ADVERBS:
@@ -166,7 +170,11 @@ def _kind(tok: Token, root: Token) -> str | None:
     if dep == "npadvmod" and head.pos_ in {"VERB", "AUX"}:
         return "npadvmod"
     if dep == "prep" and lower != "of":
+        if not any(c.dep_ in {"pobj", "pcomp"} for c in tok.children):
+            return None  # a preposition the parse left without its object: its phrase is unclear
         if head.pos_ in {"VERB", "AUX"}:
+            if lower in {"into", "onto", "to"}:
+                return None  # the goal of the verb ("squishes everything into a line")
             if head.lemma_ in _BOUND_VERBS and not any(c.dep_ in {"dobj", "prep"} and head.i < c.i < tok.i
                                                        for c in head.children):
                 return None
@@ -187,7 +195,8 @@ def _kind(tok: Token, root: Token) -> str | None:
     if dep == "amod" and lower in _VAGUE_ADJECTIVES and head.pos_ == "NOUN" and not any(True for _ in tok.children):
         return "hedge"  # only adjectives that add nothing: "dynamic programming" keeps "dynamic"
     if dep == "relcl":
-        return "relcl"
+        # "anyone who asked", "the one that": the clause is what the pronoun means.
+        return None if head.pos_ == "PRON" or head.lemma_ in {"one", "people", "thing", "those"} else "relcl"
     if dep == "acl" and tok.tag_ in {"VBN", "VBG"}:
         return None if tok.lemma_ in {"call", "name", "label", "know", "title"} else "acl"  # "a variable called counter"
     if dep == "appos":

@@ -8,7 +8,10 @@ look-alikes ("OTKponTe" for "Откройте"). So:
   ``tesseract-ocr-<pack>``) on a binarised crop of the line; the reading is kept where it comes out
   in the expected script;
 - without such a language, a Latin reading PP-OCRv5 is unsure of (below ``suspect_confidence``)
-  is flagged ``script-uncertain``: it may be another script read as look-alikes.
+  may be another script read as look-alikes: its script is identified from its pixels (Tesseract
+  reads it with one installed pack per other script and English together, choosing per word) and
+  the reading kept when it comes out, sure enough, in another script; otherwise it is flagged
+  ``script-uncertain``, never passed on silently.
 
 A language whose pack is not installed is refused when the options are made, naming the package.
 Tesseract writes right-to-left text (Arabic, Hebrew) in logical order, as stored text should be.
@@ -41,6 +44,8 @@ PACK_SCRIPTS = {"rus": "CYRILLIC", "ukr": "CYRILLIC", "bul": "CYRILLIC", "srp": 
 """Each pack's script, as Unicode character names begin."""
 
 SCRIPT_UNCERTAIN = "script-uncertain"
+
+_BIDI_MARKS = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,6 +89,14 @@ def binarise(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
     # Letters are the smaller class: bright captions become black on white like dark UI text.
     if (mask == 255).mean() < 0.5:
         mask = 255 - mask
+    # The crop has a margin around the line: ink touching its edge is the picture behind the
+    # letters (footage under a caption), not a letter; Tesseract reads such blobs as letters.
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8), connectivity=8)
+    h, w = mask.shape
+    for i in range(1, count):
+        x, y, bw, bh = stats[i][:4]
+        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+            mask[labels == i] = 255
     return cv2.copyMakeBorder(mask, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
 
 
@@ -101,7 +114,10 @@ def tesseract_line(crop: np.ndarray, packs: tuple[str, ...]) -> tuple[str, float
             words.append((cols[11].strip(), float(cols[10]) / 100))
     if not words:
         return "", 0.0
-    return " ".join(w for w, _ in words), sum(c for _, c in words) / len(words)
+    # NFKC: Tesseract's Greek packs write the micro sign (U+00B5) for mu (U+03BC), and so on;
+    # bidirectional marks it puts around right-to-left words are layout, not text.
+    text = unicodedata.normalize("NFKC", " ".join(w for w, _ in words)).translate(_BIDI_MARKS).strip()
+    return text, sum(c for _, c in words) / len(words)
 
 
 @dataclass
@@ -111,12 +127,17 @@ class ScriptAwareEngine:
     Attributes:
         base: the detecting and reading engine (PP-OCRv5).
         languages: languages expected on screen (ISO 639-1).
-        suspect_confidence: a Latin reading below this is flagged when no other script is expected.
+        suspect_confidence: a Latin reading below this is flagged when no other script is expected...
+        identify_confidence: ...unless Tesseract, given every installed pack of another script,
+            reads it in one of them at least this sure (its mean word confidence, 0-1); lines of
+            fewer than ``identify_min_letters`` characters are only flagged.
     """
 
     base: OcrEngine
     languages: tuple[str, ...]
     suspect_confidence: float = 0.8
+    identify_confidence: float = 0.6
+    identify_min_letters: int = 4
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -159,9 +180,30 @@ class ScriptAwareEngine:
                 # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script_of(text))
+        if unsure_latin and not packs and len(r.text.strip()) >= self.identify_min_letters:
+            found = self._identify(crop)
+            if found is not None:
+                return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
         if unsure_latin:
             return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current)
         return replace(r, script=current)
+
+    def _identify(self, crop: np.ndarray) -> tuple[str, float] | None:
+        """The script of a line PP-OCRv5 read as unsure Latin, from its pixels: Tesseract reads it
+        with every installed pack of another script and English together, choosing per word; a
+        reading mostly in one of those scripts, as sure as ``identify_confidence``, is kept."""
+        by_script: dict[str, str] = {}
+        for pack in LANGUAGE_PACKS.values():  # one pack per script (rus rather than ukr)
+            if pack in installed_packs():
+                by_script.setdefault(PACK_SCRIPTS[pack], pack)
+        others = tuple(by_script.values())
+        if not others:
+            return None
+        text, confidence = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others)
+        script = script_of(text)
+        if script in {PACK_SCRIPTS[p] for p in others} and confidence >= self.identify_confidence:
+            return text, confidence
+        return None
 
 
 def with_scripts(engine: OcrEngine, languages: tuple[str, ...]) -> OcrEngine:

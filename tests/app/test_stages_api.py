@@ -22,5 +22,8 @@ def test_lists_every_stage_with_its_dependencies_options_and_view() -> None:
     assert options["beam_size"] == {"name": "beam_size", "type": "int", "default": 5}
     assert "tracking" not in {o["name"] for o in by_name["ocr"]["options"]}  # fixed fields are not offered
     assert by_name["subtitles"]["view"] == {"section": "transcript", "data": "subtitles.json",
-                                            "track": "subtitles.vtt"}
+                                            "track": "subtitles.vtt", "captions": None}
+    # Burned-in captions are a subtitle track of their own on the page.
+    assert by_name["ocr"]["view"] == {"section": "screen_text", "data": "ocr.json", "track": "ocr.vtt",
+                                      "captions": "hardsubs.vtt"}
     assert all(s["label"] and s["description"] for s in body["stages"])

@@ -297,3 +297,33 @@ def test_page_and_assets_are_served(start_server: StartServer) -> None:
         stages = c.get("/v1/stages").json()  # open, like the page: it is what the form offers
         assert config["subtitle_stage"] in [s["name"] for s in stages["stages"]]
         assert config["default_profile"] in [p["name"] for p in config["profiles"]]
+
+
+@pytest.mark.slow
+def test_burned_in_captions_are_a_subtitle_track(start_server: StartServer, browser: Browser, tmp_path: Path) -> None:
+    """A video with burned-in captions and no speech: the captions read off its frames are the
+    player's subtitle track and its transcript."""
+    from playwright.sync_api import expect
+
+    from bench.caption_clips import Caption, make_clip
+
+    captions = (Caption(0.5, 2.5, ("Open the settings page",)), Caption(3.0, 5.0, ("Choose a new password",)))
+    clip = make_clip(tmp_path / "captioned.mp4", captions)
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    job_id = _upload(page, clip, ["ocr"])
+    with server.client(KEY) as c:
+        hardsubs = c.get(f"/v1/jobs/{job_id}/files/ocr.json").raise_for_status().json()["hardsubs"]
+    assert [cue["text"] for cue in hardsubs["cues"]] == [c.lines[0] for c in captions]
+
+    assert _video(page, "v.textTracks[0].label") == "Burned-in captions"
+    assert _video(page, "v.textTracks[0].mode") == "showing"
+    at = 4.0
+    _video(page, "(v.currentTime = arg, true)", at)
+    page.wait_for_function("(t) => { const v = document.getElementById('video'); const a = v.textTracks[0].activeCues;"
+                           " return !v.seeking && Math.abs(v.currentTime - t) < 0.05 && a && a.length > 0; }", arg=at)
+    assert _video(page, "[...v.textTracks[0].activeCues].map((c) => c.text).join(' ')") == "Choose a new password"
+    expect(page.locator("#transcript li")).to_have_count(2)
+    expect(page.locator("#transcript")).to_contain_text("Open the settings page")
+    assert browser.errors == []

@@ -372,8 +372,15 @@ def test_screen_terms_spell_the_sample_lesson_labels(tiny, samples: Path) -> Non
 
 
 @pytest.mark.slow
-def test_the_audio_scores_what_was_said_above_a_near_miss(tiny, testdata: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_the_audio_scores_what_was_said_above_a_near_miss(  # type: ignore[no-untyped-def]
+    model_dir: Path, require_model, testdata: Path, engine: str
+) -> None:
+    require_model("whisper-tiny.en" if engine == "faster-whisper" else "whisper-tiny.en-openai")
+    loaded = load_engine("whisper-tiny.en", model_dir, engine=engine)
     audio = load_audio(testdata / "audio" / "sb_spk1_snt4.wav")
-    said, near = tiny.text_log_probs(audio, ["A thin stripe runs down the middle.",
-                                             "A thin strip runs down the model."], "en")
+    texts = ["A thin stripe runs down the middle.", "A thin strip runs down the model."]
+    said, near = loaded.text_log_probs(audio, texts, "en")
     assert near < said < 0
+    prompted = loaded.text_log_probs(audio, texts, "en", hotwords="Stripe, Middle")
+    assert prompted != [said, near] and all(-50 < x < 0 for x in prompted)  # the prompt is heard

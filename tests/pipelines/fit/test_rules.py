@@ -172,10 +172,10 @@ def test_spoken_roundabouts_get_their_short_form(text: str, expected: str) -> No
     assert last(text) == expected
 
 
-def test_equals_becomes_a_symbol_only_between_terms_and_only_for_reading() -> None:
-    assert last("It is easy to compute at x equals 0.") == "It's easy to compute at x = 0."
-    assert last("It is easy to compute at x equals 0.", reading=False) == "It's easy to compute at x equals 0."
-    assert "=" not in last("The output equals the input.")
+def test_the_pronoun_that_stays() -> None:
+    assert last("After that we stop the server.") == "After that we stop the server."
+    assert "it that we" in last("So how is it that we see this?")
+    assert last("These are the files that you select.") == "These are the files you select."
 
 
 def test_more_specifically_keeps_its_adverb_and_now_before_is_stays() -> None:

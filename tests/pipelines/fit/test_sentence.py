@@ -479,6 +479,23 @@ def test_an_early_lm_call_is_stopped_when_the_rules_find_an_answer() -> None:
     aside = "The compiler (a program) checks every statement and every expression."
     lm = Blocking(["x y z"])
     started = time.monotonic()
-    result = SentenceFitter(BagOfWords(), lm).fit(aside, FitOptions(max_chars=60, time_budget_s=None))
+    fitter = SentenceFitter(BagOfWords(), lm)
+    result = fitter.fit(aside, FitOptions(max_chars=60, time_budget_s=None))
     assert result.method == "trim" and lm.calls and lm.unused(result)
     assert time.monotonic() - started < 2.0
+
+
+def test_a_call_that_runs_past_the_deadline_is_not_waited_for() -> None:
+    class Stuck(ScriptedLM):
+        def shorten(self, sources: Sequence[str], target_ratio: float, sampled: int = 0, greedy: bool = True,
+                    attempt: int = 0, deadline: float | None = None,
+                    stop: threading.Event | None = None) -> list[str]:
+            super().shorten(sources, target_ratio, sampled, greedy, attempt, deadline, stop)
+            assert stop is not None and stop.wait(5.0)  # one long step (a prompt read in on a loaded machine)
+            return list(self.proposals)
+
+    lm = Stuck(["The compiler reads every source file."])
+    started = time.monotonic()
+    result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=40, lm="always", time_budget_s=0.3))
+    assert time.monotonic() - started < 1.0 and lm.stops[0] is not None and lm.stops[0].is_set()
+    assert not any(c.method.startswith("lm") for c in result.candidates)

@@ -79,3 +79,23 @@ def test_a_phrase_before_the_subject_of_is_may_go_but_not_the_predicate_or_an_in
     assert not any(c.startswith("on the right") for c in cuts)  # the predicate of "is"
     assert not {c.text for c in optional_cuts(nlp("In the middle is a whole bunch of categories."))} & {"In the middle"}
     assert "Now" not in {c.text for c in optional_cuts(nlp("Now is another good time to pause."))}
+
+
+def test_arguments_that_look_like_adjuncts_stay(nlp: Any) -> None:
+    def cuts(text: str) -> set[str]:
+        return {c.text for c in optional_cuts(nlp(text))}
+
+    assert "into a smaller dimension" not in cuts("The matrix squishes everything into a smaller dimension.")
+    assert "who has asked this question" not in cuts("Anyone who has asked this question is not expected to know.")
+    assert "with the question" not in cuts("That leaves us with the question of how to define it.")
+    assert "together" not in cuts("It brings them all together.")
+
+
+def test_a_comparison_keeps_its_than(nlp: Any) -> None:
+    text = "If there seems to be more fluid flowing into it than out of it, the divergence would be negative."
+    assert not any("than" in c.text for c in optional_cuts(nlp(text)))
+
+
+def test_even_if_keeps_its_even(nlp: Any) -> None:
+    text = "Always wear the gloves when you work with the machine, even if the job will only take a minute."
+    assert "even" not in {c.text for c in optional_cuts(nlp(text))}

@@ -44,9 +44,25 @@ def line_image(text: str) -> np.ndarray:
     return np.asarray(img)[:, :, ::-1].copy()
 
 
-def test_without_a_language_hint_look_alikes_are_flagged_never_passed_silently() -> None:
+def test_without_a_language_hint_look_alikes_are_flagged_never_passed_silently(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng"}))
     reading = ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("Откройте настройки"))[0]
     assert SCRIPT_UNCERTAIN in reading.flags
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or not {"rus", "ell"} <= installed_packs(),
+                    reason="Tesseract with the rus and ell packs is not installed (./scripts/setup installs them)")
+@pytest.mark.parametrize(("text", "script"), [("Откройте настройки", "CYRILLIC"), ("Άνοιξε τις ρυθμίσεις", "GREEK")])
+def test_without_a_language_hint_the_script_is_found_from_the_pixels(text: str, script: str) -> None:
+    reading = ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image(text))[0]
+    assert reading.script == script and reading.text == text and not reading.flags
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+def test_an_unsure_latin_line_that_is_latin_stays_flagged_not_turned_into_another_script() -> None:
+    reading = ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("Open the settings page"))[0]
+    assert reading.script == "LATIN" and SCRIPT_UNCERTAIN in reading.flags
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None or "rus" not in installed_packs(),
