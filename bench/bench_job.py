@@ -53,6 +53,11 @@ def build_media(out: Path, minutes: float) -> Path:
     if video.is_file():
         return video
     out.mkdir(parents=True, exist_ok=True)
+    longer = sorted(out.glob("job-real-*min.mp4"), key=lambda p: float(p.stem.split("-")[-1][:-3]))
+    longer = [p for p in longer if float(p.stem.split("-")[-1][:-3]) > minutes]
+    if longer:  # the first minutes of a longer one, copied (no new encode)
+        _ffmpeg("-i", str(longer[0]), "-t", str(round(minutes * 60, 3)), "-c", "copy", str(video))
+        return video
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         unit = Path(tmp) / "unit.mp4"
         inputs = [arg for name in RECORDINGS for arg in ("-i", str(TESTDATA / "video" / name))]
@@ -86,6 +91,7 @@ def child(media: Path, out: Path) -> None:
     settings = Settings()
     models = ModelCache(settings)
     options = normalise_options(STAGES, {})
+    out.mkdir(parents=True, exist_ok=True)
     warm = out / "warm.mp4"
     _ffmpeg("-i", str(media), "-t", "20", "-c", "copy", str(warm))
     warm_ctx = StageContext(media_path=warm, out_dir=out / "warm", models=models, info=media_mod.probe(warm))
@@ -128,7 +134,7 @@ def child(media: Path, out: Path) -> None:
 
 def _side(name: str, tree: Path, media: Path, out: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    cmd = [sys.executable, str(ROOT / "bench" / "bench_job.py"), "--child", str(media), "--out", str(out / name)]
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_job.py"), "--child", str(media), "--out", str(out / f"{name}-out")]
     proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")

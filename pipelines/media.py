@@ -230,7 +230,8 @@ def iter_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, progress: Ca
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
             report_every, next_report = sample_rate * 5, sample_rate * 5
             frames = (out for frame in container.decode(stream) for out in resampler.resample(frame))
-            for out in itertools.chain(frames, resampler.resample(None)):
+            flushed = (out for _ in (None,) for out in resampler.resample(None))  # after the last frame
+            for out in itertools.chain(frames, flushed):
                 samples = out.to_ndarray().reshape(-1)
                 if limit is not None and size + samples.size > limit:
                     raise MediaError(f"{path}: the audio runs longer than {max_seconds:.0f} s.")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipelines.exceptions import MediaError, NoAudioError
-from pipelines.media import audio_blocks, load_audio, probe
+from pipelines.media import audio_blocks, iter_audio, load_audio, probe
 
 
 def ffmpeg(*args: str) -> None:
@@ -143,3 +143,10 @@ def test_audio_blocks_cut_at_pauses_and_lose_nothing() -> None:
         assert np.abs(block[-int(rate * 0.04):]).max() == 0
     short = [audio[:rate]]
     assert [b is short[0] for b in audio_blocks(short, block_s=3.5)] == [True]  # one block, unchanged
+
+
+def test_chunks_end_with_the_resampler_s_tail(media: Path) -> None:
+    """The resampler holds the last samples until flushed after the last frame: none is lost."""
+    whole = load_audio(media / "tone.wav")
+    chunks = list(iter_audio(media / "tone.wav"))
+    assert sum(c.size for c in chunks) == whole.size == 24000  # 1.5 s at 16 kHz, to the sample
