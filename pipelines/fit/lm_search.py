@@ -112,10 +112,11 @@ class LMSearch:
         except Exception:  # the LM is an optional helper; rules and trims still give an answer
             log.exception("LM shortening failed; continuing with rule candidates")
             return []
-        if stop is not None and stop.is_set():
-            return []  # cancelled: its time says nothing about the machine
+        late = deadline is not None and time.monotonic() >= deadline
+        if stop is not None and stop.is_set() and not late:
+            return []  # cancelled, not needed: its time says nothing about the machine
         took = time.monotonic() - started
-        if deadline is not None and time.monotonic() >= deadline:
+        if late:
             took *= 1.5  # stopped at the deadline: a whole call takes longer than that
         self.seconds = took if not self.seconds else 0.7 * self.seconds + 0.3 * took
         out: Proposals = []

@@ -499,3 +499,11 @@ def test_a_call_that_runs_past_the_deadline_is_not_waited_for() -> None:
     result = SentenceFitter(BagOfWords(), lm).fit(PLAIN, FitOptions(max_chars=40, lm="always", time_budget_s=0.3))
     assert time.monotonic() - started < 1.0 and lm.stops[0] is not None and lm.stops[0].is_set()
     assert not any(c.method.startswith("lm") for c in result.candidates)
+    # The call that ran late is remembered: with as little time left, the next text does not start one.
+    fitter = SentenceFitter(BagOfWords(), lm)
+    assert fitter.lm_search is not None
+    deadline = time.monotonic() + 2.0
+    while fitter.lm_search.seconds == 0.0 and time.monotonic() < deadline:
+        fitter.fit(PLAIN, FitOptions(max_chars=40, lm="always", time_budget_s=0.3))
+        time.sleep(0.05)
+    assert fitter.lm_search.seconds >= 0.3
