@@ -480,7 +480,7 @@ def test_an_early_lm_call_is_stopped_when_the_rules_find_an_answer() -> None:
     lm = Blocking(["x y z"])
     started = time.monotonic()
     fitter = SentenceFitter(BagOfWords(), lm)
-    result = fitter.fit(aside, FitOptions(max_chars=60, time_budget_s=None))
+    result = fitter.fit(aside, FitOptions(max_chars=60, time_budget_s=None, lm_early_start=True))
     assert result.method == "trim" and lm.calls and lm.unused(result)
     assert time.monotonic() - started < 2.0
 
