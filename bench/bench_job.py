@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -107,7 +108,9 @@ def child(media: Path, out: Path) -> None:
 
     ctx = StageContext(media_path=media, out_dir=out / "job", models=models, info=info)
     cpu0 = time.process_time()
-    outcomes = run_stages(ctx, STAGES, options, on_stage)
+    # today's code takes the overlap setting (LESSONLENS_STAGE_OVERLAP=false: one after another)
+    overlap = {"overlap": settings.stage_overlap} if "overlap" in inspect.signature(run_stages).parameters else {}
+    outcomes = run_stages(ctx, STAGES, options, on_stage, **overlap)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     subs = json.loads((out / "job" / "subtitles.json").read_text())
