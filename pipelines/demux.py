@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.exceptions import MediaError, NoAudioError
+from pipelines.media import MonoResampler
 
 if TYPE_CHECKING:
     import numpy as np
@@ -198,7 +199,7 @@ class MediaPass:
         started = time.perf_counter()
         t_audio = 0.0
         streams = [s for s, what in ((self._audio, AUDIO), (self._video, VIDEO)) if s is not None and self._wanted(what)]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.sample_rate)
+        resampler = MonoResampler(self.sample_rate)
         limit = int(self.max_seconds * self.sample_rate) if self.max_seconds else None
         try:
             for packet in self._container.demux(*streams):
@@ -229,9 +230,8 @@ class MediaPass:
             self.timing = PassTiming(round(total - t_audio, 3), round(t_audio, 3), round(total, 3))
             log.info("%s: one pass in %.1f s (audio decode %.1f s)", self.path.name, total, t_audio)
 
-    def _add_audio(self, frames: list[Any], limit: int | None) -> None:
-        for out in frames:
-            samples = out.to_ndarray().reshape(-1)
+    def _add_audio(self, chunks: list[np.ndarray], limit: int | None) -> None:
+        for samples in chunks:
             if limit is not None and self._audio_samples + samples.size > limit:
                 raise MediaError(f"{self.path}: the audio runs longer than {self.max_seconds:.0f} s.")
             with self._room:  # wait for the reader when it is far behind

@@ -150,3 +150,20 @@ def test_chunks_end_with_the_resampler_s_tail(media: Path) -> None:
     whole = load_audio(media / "tone.wav")
     chunks = list(iter_audio(media / "tone.wav"))
     assert sum(c.size for c in chunks) == whole.size == 24000  # 1.5 s at 16 kHz, to the sample
+
+
+def test_stereo_is_mixed_as_faster_whisper_mixes_it(tmp_path: Path) -> None:
+    """Whisper was trained on ffmpeg's mono mix (the channels averaged); a float resample adds
+    them at 0.707 each, 3 dB louder, which changed a film clip's transcript."""
+    from faster_whisper.audio import decode_audio
+
+    from pipelines.demux import AUDIO, MediaPass
+
+    path = tmp_path / "stereo.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+                    "-f", "lavfi", "-i", "sine=frequency=660:duration=1",
+                    "-filter_complex", "[0][1]amerge=inputs=2,volume=0.5", "-ac", "2", str(path)], check=True)
+    expected = decode_audio(str(path))
+    for got in (load_audio(path), MediaPass(path, {AUDIO}).audio()):
+        assert got.dtype == np.float32 and got.size == expected.size
+        assert np.abs(got - expected).max() < 1e-3
