@@ -501,7 +501,11 @@ def deletions(text: str, language: str, *, max_words: int = 10) -> list[str]:
             j = i + 2
             while word(j) and j - i < 6 and not _ends_phrase(lower[j]):
                 j += 1
-            if (not word(j) or lower[j] in _PHRASE_STOPS - {"and", "or"}) and lower[i - 1] not in _BOUND:
+            # "by looking at a few examples": a gerund takes its own objects, so the phrase does
+            # not end at the next preposition; cutting "by looking" would leave "at a few examples".
+            gerund = len(lower[i + 1]) > 4 and lower[i + 1].endswith("ing")
+            if (not word(j) or lower[j] in _PHRASE_STOPS - {"and", "or"}) and lower[i - 1] not in _BOUND and not (
+                    gerund and word(j)):
                 if j + 1 < n and tokens[j] == "," and lower[j + 1] in {"a", "an", "the"}:
                     # "at CWI, a Dutch research institute": the appositive names the phrase's
                     # object and goes with it, or it would dangle.

@@ -144,6 +144,9 @@ def test_deletions_drop_one_phrase(text: str, expected: str) -> None:
         ("When you multiply two numbers, the result is positive.", "When you two numbers, the result is positive."),
         # an appositive left without the phrase it names
         ("He started working at CWI, a Dutch research institute.", "He started working, a Dutch research institute."),
+        # a gerund's own phrase left without the gerund (a real lecture sentence, issue 17)
+        ("Now this is best understood just by looking at a few examples.",
+         "Now this is best understood just at a few examples."),
     ],
 )
 def test_deletions_keep_what_changes_the_meaning_or_grammar(text: str, lost: str) -> None:
