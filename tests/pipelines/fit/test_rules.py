@@ -38,6 +38,13 @@ def test_levels_are_cumulative_and_change_something() -> None:
     assert rule_candidates("Nothing to shorten here.", "en") == []
 
 
+def test_an_aside_s_commas_go_with_it() -> None:
+    # A real lecture sentence (issue 17) came out "The issue, is that ...".
+    assert last("The issue, of course, is that these numbers are dense.") == "The issue is that these numbers are dense."
+    assert last("It is, in fact, the same file.") == "It is the same file."
+    assert last("We can do that, of course.") == "We can do that."
+
+
 def test_fillers_need_their_commas() -> None:
     # "you know" is a filler only between commas; "if you know the answer" keeps it.
     text = "So, you know, the loop ends here if you know the answer."
