@@ -94,8 +94,8 @@ def test_unexpected_error_is_reported_not_raised(ctx: WorkerContext, media_dir: 
     assert done.error and "RuntimeError: boom" in done.error and "crash" in done.error
 
 
-def test_cancel_while_running(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
-    job = submit(ctx, media_dir / "tone.mp4", ("slow",))
+def _cancel_once_started(ctx: WorkerContext, job: Job) -> Job:
+    """Run ``job`` in a thread, cancel it once a stage has started; the job as the worker ended it."""
     result: list[Job | None] = []
     thread = threading.Thread(target=lambda: result.append(run_job(job.id, ctx)))
     thread.start()
@@ -103,7 +103,13 @@ def test_cancel_while_running(ctx: WorkerContext, media_dir: Path, fake_stages: 
     ctx.store.request_cancel(job.id)
     thread.join(10)
     assert result and result[0] is not None and result[0].status == JobStatus.CANCELLED
-    assert result[0].stage_states["slow"].status == StageStatus.CANCELLED
+    return result[0]
+
+
+def test_cancel_while_running(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
+    job = submit(ctx, media_dir / "tone.mp4", ("slow",))
+    ended = _cancel_once_started(ctx, job)
+    assert ended.stage_states["slow"].status == StageStatus.CANCELLED
 
 
 def test_stopping_worker_hands_the_job_back(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
@@ -197,11 +203,5 @@ def test_cancel_stops_stages_running_at_once(ctx: WorkerContext, media_dir: Path
                                              monkeypatch: pytest.MonkeyPatch, side_by_side: None) -> None:
     monkeypatch.setitem(stage_graph.STAGES, "ocr", Stage("ocr", lambda: NoOptions, _slow))
     job = submit(ctx, media_dir / "tone.mp4", ("subtitles", "ocr"))
-    result: list[Job | None] = []
-    thread = threading.Thread(target=lambda: result.append(run_job(job.id, ctx)))
-    thread.start()
-    assert started.wait(10)
-    ctx.store.request_cancel(job.id)
-    thread.join(10)
-    assert result and result[0] is not None and result[0].status == JobStatus.CANCELLED
-    assert {s.status for s in result[0].stage_states.values()} == {StageStatus.CANCELLED}
+    ended = _cancel_once_started(ctx, job)
+    assert {s.status for s in ended.stage_states.values()} == {StageStatus.CANCELLED}
