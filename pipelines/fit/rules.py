@@ -43,6 +43,25 @@ def _reading_only(repl: object) -> bool:
     return isinstance(repl, str) and bool(re.search(r"\.|%", repl))
 
 
+# A short opening phrase ("In this case", "So", "When it runs") keeps the comma that ends it
+# when an aside after it goes: "In this case, by the way, the value" -> "In this case, the value".
+_INTRO = re.compile(r"(?:^|[.!?]\s+)(?:in|on|at|for|with|if|when|once|after|before|since|because|as|from|by|"
+                    r"so|but|and|now|here|then|first|also|still|yet|however|instead|again)\b[^,.!?]*$", re.IGNORECASE)
+
+
+def _aside(match: re.Match[str]) -> str:
+    """Drop a hedge said as an aside. Between commas, both go ("The issue, of course, is" -> "The
+    issue is"), except after an opening phrase, whose comma stays; with only a comma before it,
+    the comma stays ("for the driver, in fact it's impossible": two clauses)."""
+    text = match.group(0)
+    if not text.startswith(","):
+        return ""
+    before = match.string[: match.start()]
+    if not text.endswith(",") or (_INTRO.search(before) and len(before.split()) <= 6):
+        return ","
+    return ""
+
+
 # --- English -------------------------------------------------------------------------------
 
 _EN_FILLERS = [
@@ -90,12 +109,23 @@ _EN_PHRASES: list[Pair] = [
     (r"(?:we are|we're) going to be", "we'll be"), (r"(?:we are|we're) going to", "we'll"),
     (r"(?:I am|I'm) going to", "I'll"), (r"(?:you are|you're) going to", "you'll"),
     (r"(?:they are|they're) going to", "they'll"), (r"(?:it is|it's) going to", "it'll"),
+    (r"(?:I am|I'm) gonna", "I'll"), (r"(?:we are|we're) gonna", "we'll"), (r"(?:you are|you're) gonna", "you'll"),
+    (r"(?:they are|they're) gonna", "they'll"), (r"(?:it is|it's) gonna", "it'll"), (r"(?:is|'s) gonna", "will"),
+    (r"(?:are|'re) gonna", "will"),
     (r"is going to", "will"), (r"are going to", "will"), (r"be looking at", "look at"),
     (r"all of the", "all the"), (r"both of the", "both"), (r"outside of", "outside"), (r"off of", "off"),
     (r"(?:the )?(?:different |various )?ways? in which", "how"), (r"as well as", "and"),
     (r"in addition to", "besides"), (r"in addition,", "also,"), (r"for example", "e.g."),
     (r"for instance", "e.g."), (r"in other words", "i.e."), (r"and so on and so forth", "etc."),
-    (r"and so on", "etc."), (r"and so forth", "etc."), (r"a lot of", "lots of"),
+    (r"and so on", "etc."), (r"and so forth", "etc."),
+    # "a lot of" counts a plural ("a lot of these", "a lot of tools") as "many"; not after a
+    # singular "is" ("in the middle is a lot of ..."), whose verb would then disagree.
+    (r"(?<!\bis )(?<!'s )(?:a lot|lots) of (?=(?:these|those|them|us|you)\b)", "many of "),
+    (r"(?<!\bis )(?<!'s )(?:a lot|lots) of (?=(?:\w+ )?\w+[^s\W]s\b)(?!\w*(?:ics|ous|ness|ss|news|series)\b)"
+     r"(?!(?:this|his|its|was|is|us|has|yes|plus|less|thus|class|process)\b)", "many "),
+    (r"a lot of", "lots of"),
+    (r"(?:was|were) able to", "could"),
+    (r"all of (?=(?:these|those|this)\b)", "all "), (r"both of (?=(?:these|those)\b)", "both "),
     (r"the same as", "like"), (r"in this particular", "in this"), (r"this particular", "this"),
     (r"at the same time as", "while"), (r"make sure that", "ensure"), (r"make sure", "ensure"),
     (r"in the first place", ""), (r"the fact that", "that"), (r"with the help of", "with"),
@@ -117,7 +147,7 @@ _EN_PHRASES: list[Pair] = [
      r"suggest|suggests|ensure|ensures|check|believe|find|found|realise|realize|assume|hope|sure)"
      r" that(?= \w)", lambda m: m.group(1)),
     # Not the pronoun "that" ("after that we stop", "is it that we"): after a preposition or "it".
-    (r"(?<=\w )(?<!\bafter )(?<!\bbefore )(?<!\bof )(?<!\bwith )(?<!\bfor )(?<!\blike )(?<!\bthan )"
+    (r"(?<=\w )(?<!\bit's )(?<!\bjust )(?<!\bafter )(?<!\bbefore )(?<!\bof )(?<!\bwith )(?<!\bfor )(?<!\blike )(?<!\bthan )"
      r"(?<!\band )(?<!\bbut )(?<!\bso )(?<!\bin )(?<!\bon )(?<!\bat )(?<!\bby )(?<!\bfrom )(?<!\bto )"
      r"(?<!\bit )(?<!\babout )(?<!\bdo )(?<!\bdid )that(?= (?:you|we|they|I|he|she|it|people|the user|users)\b)"
      r"(?! (?:is|are|was|were)\b)", ""),
@@ -132,7 +162,7 @@ _EN_PHRASES: list[Pair] = [
      r"(?:conducted|carried out|written|created|performed|developed|designed|published|invented) by", "by"),
 ]
 
-_EN_CONTRACTIONS = [
+_EN_CONTRACTIONS: list[Pair] = [
     (r"do not", "don't"), (r"does not", "doesn't"), (r"did not", "didn't"), (r"is not", "isn't"),
     (r"are not", "aren't"), (r"was not", "wasn't"), (r"were not", "weren't"), (r"cannot", "can't"),
     (r"can not", "can't"), (r"could not", "couldn't"), (r"would not", "wouldn't"),
@@ -148,20 +178,25 @@ _EN_CONTRACTIONS = [
     # "have" contracts as an auxiliary only (before a past participle): "you've finished".
     (r"I have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "I've"), (r"you have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "you've"),
     (r"we have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "we've"), (r"they have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "they've"),
+    (r"(would|could|should|must|might) have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", lambda m: m.group(1) + "'ve"),
+    (r"(it|that|there|he|she|who) has(?= (?:been|got|had|done|gone|become|\w+ed)\b)", lambda m: m.group(1) + "'s"),
+    (r"they would", "they'd"), (r"he would", "he'd"), (r"she would", "she'd"),
+    (r"they had(?= (?:been|\w+ed)\b)", "they'd"), (r"we had(?= (?:been|\w+ed)\b)", "we'd"),
 ]
 
-_EN_HEDGES = [
+_EN_HEDGES: list[Pair] = [
     (r"really", ""), (r"actually", ""), (r"basically", ""), (r"essentially", ""), (r"literally", ""),
     (r"just", ""), (r"very", ""), (r"quite", ""), (r"simply", ""), (r"totally", ""), (r"certainly", ""),
-    (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"(?:,\s*)?of course,?", ""), (r"(?:,\s*)?in fact,?", ""),
+    (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"(?:,\s*)?of course,?", _aside), (r"(?:,\s*)?in fact,?", _aside),
     (r"I think(?: that)?", ""), (r"I believe(?: that)?", ""), (r"I guess", ""), (r"perhaps", "maybe"),
-    (r"(?:,\s*)?generally speaking,?", ""), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
+    (r"(?:,\s*)?generally speaking,?", _aside), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
     (r"(?<!more )particularly", ""), (r"(?<!more )specifically", ""), (r"(?:that|which) (?:is|are) called", "called"),
     (r"(?:that|which) (?:is|are) (?=\w+ed\b)", ""), (r"in this (?:video|lesson|tutorial|lecture),?", ""),
     (r"here,", ""), (r"now,", ""), (r"(?<=^)(?:so|okay|ok|well|alright|right|now|and),", ""),
     (r"(?<=^)(?:so|okay|ok|well|alright|now|and) (?=\w)(?!(?:is|was|are|were|'s)\b)", ""), (r"all the different", "all the"),
     (r"different kinds of", "kinds of"), (r"various different", "various"), (r"a bit", ""),
-    (r"a little bit", ""), (r"little bit", "bit"), (r"go ahead and", ""), (r"try and", "try to"),
+    (r"a little bit", ""), (r"little bit", "bit"), (r"a little(?= (?:\w+er|more|less)\b)", ""),
+    (r"(?:,\s*)?by the way,?", _aside), (r"(?:,\s*)?if you like,?", _aside), (r"go ahead and", ""), (r"try and", "try to"),
     (r"in (?:order|an effort|an attempt) to", "to"), (r"(?:that|this) is why", "so"),
 ]
 
