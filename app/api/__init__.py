@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 from anyio import CapacityLimiter
@@ -35,10 +36,17 @@ class Services:
     webhooks: LocalWebhooks
     metrics: Metrics
     key_ids: dict[str, str]
-    media_limiter: CapacityLimiter  # receiving and probing media: kept apart from the store's threads
     models: ModelCache  # the synchronous routes' models (/v1/classify, /v1/fit), loaded on first use
     lifecycle: JobLifecycle  # jobs and batches that end in this process: counted, announced
     on_finished: Callable[[Job], None]  # ``lifecycle.finished``: a job ended here
+    media_slots: int = field(default=2)  # receiving and probing media at once
+
+    @cached_property
+    def media_limiter(self) -> CapacityLimiter:
+        """Threads receiving and probing media: kept apart from the store's. Made on first use:
+        making it imports anyio's event-loop backend, which nothing before the first submission
+        needs (about 30 ms more before the first /healthz answer)."""
+        return CapacityLimiter(self.media_slots)
 
 
 # The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool,
