@@ -261,7 +261,10 @@ def _numbers_en(text: str) -> str:
 
 # --- other languages -----------------------------------------------------------------------
 
-_DE = (
+# A language's fillers, phrases and hedges.
+_Table = tuple[list[Pair], list[Pair], list[Pair]]
+
+_DE: _Table = (
     # No sentence-initial adverbials here: dropping one breaks German verb-second order.
     [(r"sozusagen,?", ""), (r"gewissermaßen,?", ""), (r"quasi", ""), (r"ähm,?", ""), (r"äh,?", ""),
      (r"halt", "")],
@@ -271,14 +274,23 @@ _DE = (
      (r"mithilfe von", "mit"), (r"eine große Anzahl von", "viele"), (r"die Mehrheit der", "die meisten"),
      (r"in der Lage sein,? zu", "können"), (r"ist in der Lage,? zu", "kann"), (r"sind in der Lage,? zu", "können"),
      (r"zum Beispiel", "z. B."), (r"das heißt", "d. h."), (r"und so weiter", "usw."),
-     (r"im Anschluss daran", "danach"), (r"zu diesem Zweck", "dafür")],
+     (r"im Anschluss daran", "danach"), (r"zu diesem Zweck", "dafür"),
+     (r"aus diesem Grund", "daher"), (r"darüber hinaus", "zudem"), (r"in der Regel", "meist"),
+     (r"im Allgemeinen", "meist"), (r"aufgrund von", "wegen"), (r"eine Reihe von", "einige"),
+     (r"mit anderen Worten", "d. h."), (r"unter anderem", "u. a."), (r"beziehungsweise", "bzw."),
+     (r"ungefähr", "ca."),
+     # Preposition + article, as written German contracts them; not after a comma, where "dem"
+     # and "das" open a relative clause ("das Haus, in dem ich wohne").
+     *((rf"(?<![,;]\s){a} {b}(?= \w)", c) for a, b, c in (
+         ("in", "dem", "im"), ("in", "das", "ins"), ("an", "dem", "am"), ("an", "das", "ans"),
+         ("zu", "dem", "zum"), ("zu", "der", "zur"), ("von", "dem", "vom"), ("bei", "dem", "beim")))],
     [(r"eigentlich", ""), (r"wirklich", ""), (r"einfach(?! zu\b)(?!\s*[,.;:!?])", ""), (r"sehr", ""), (r"ganz", ""),
      (r"ziemlich", ""), (r"tatsächlich", ""), (r"(?<=^)(?:also|so|okay|gut), ", ""),
      # Modal particles and hedges of spoken German, inside the sentence only (verb-second order).
      (r"(?<=\w\s)(?:im Grunde(?: genommen)?|im Prinzip|letztendlich|letzten Endes|im Endeffekt|natürlich|"
       r"übrigens|irgendwie|durchaus|ja|doch|nun|wohl),?", "")],
 )
-_FR = (
+_FR: _Table = (
     [(r"en fait,?", ""), (r"du coup,?", ""), (r"en quelque sorte,?", ""), (r"euh,?", ""),
      (r"bon,", ""), (r"vous voyez,?", ""), (r"tu vois,?", "")],
     [(r"afin de", "pour"), (r"dans le but de", "pour"), (r"en vue de", "pour"),
@@ -288,7 +300,13 @@ _FR = (
      (r"la plupart du temps", "souvent"), (r"la majorité des", "la plupart des"),
      (r"être en mesure de", "pouvoir"), (r"est en mesure de", "peut"), (r"sont en mesure de", "peuvent"),
      (r"par exemple", "p. ex."), (r"et ainsi de suite", "etc."), (r"c'est-à-dire", "c.-à-d."),
-     (r"dans cette vidéo,?", ""), (r"nous allons maintenant", "nous allons")],
+     (r"dans cette vidéo,?", ""), (r"nous allons maintenant", "nous allons"),
+     (r"en ce qui concerne le(?= \w)", "quant au"), (r"en ce qui concerne les", "quant aux"),
+     (r"en ce qui concerne", "quant à"), (r"à l'aide de", "avec"), (r"à l’aide de", "avec"),
+     (r"dans le cadre de", "dans"), (r"un certain nombre de", "plusieurs"), (r"afin que", "pour que"),
+     # "lorsque" says "quand"; "parce que" inside a sentence says "car" (not as an answer's first word).
+     (r"lorsque", "quand"), (r"lorsqu['’](\w+)", lambda m: "quand " + m.group(1)),
+     (r"(?<=\w )parce que", "car"), (r"(?<=\w )parce qu['’](\w+)", lambda m: "car " + m.group(1))],
     [(r"vraiment", ""), (r"très", ""), (r"tout simplement", ""), (r"simplement", ""),
      (r"effectivement,?", ""), (r"évidemment,?", ""), (r"bien sûr,?", ""), (r"(?<=^)(?:alors|donc|bon),? ", ""),
      # Hedges and linking words of spoken French that state no fact.
@@ -297,7 +315,7 @@ _FR = (
       r"en gros|à vrai dire),?", ""),
      (r"(?<=\w\s)donc,?", "")],
 )
-_ES = (
+_ES: _Table = (
     [(r"o sea,?", ""), (r"bueno,", ""), (r"pues,", ""), (r"este,", ""), (r"digamos,?", ""),
      (r"¿vale\?", ""), (r"básicamente,?", "")],
     [(r"con el fin de", "para"), (r"a fin de", "para"), (r"con el objetivo de", "para"),
@@ -309,7 +327,7 @@ _ES = (
     [(r"realmente", ""), (r"muy", ""), (r"simplemente", ""), (r"en realidad,?", ""),
      (r"obviamente,?", ""), (r"claramente,?", ""), (r"(?<=^)(?:entonces|bueno|pues|así que),? ", "")],
 )
-_IT = (
+_IT: _Table = (
     [(r"cioè,?", ""), (r"praticamente,?", ""), (r"diciamo,?", ""), (r"insomma,?", ""), (r"ehm,?", "")],
     [(r"al fine di", "per"), (r"allo scopo di", "per"), (r"in modo da", "per"),
      (r"a causa del fatto che", "perché"), (r"dato che", "poiché"), (r"in questo momento", "ora"),
@@ -376,6 +394,16 @@ def _case_keeping(replacement: str) -> Callable[[re.Match[str]], str]:
     return sub
 
 
+# Abbreviations a rule writes ("z. B.", "ca.", "e.g.", "p. ex."): the word after one is not a new sentence.
+_ABBREVIATION_END = re.compile(r"(?:\b\w\.|\b(?:ca|bzw|usw|ex|env|ecc|ej|es|vs|approx)\.)\s+$", re.IGNORECASE)
+
+
+def _capital_after_stop(match: re.Match[str]) -> str:
+    if _ABBREVIATION_END.search(match.string[: match.end(1)]):
+        return match.group(0)
+    return match.group(1) + match.group(2).upper()
+
+
 def tidy(text: str) -> str:
     """Repair spacing, commas and capitals after words were removed."""
     t = re.sub(r"\s+", " ", text).strip()
@@ -387,7 +415,7 @@ def tidy(text: str) -> str:
     # "a important" after deletions; not before a "yoo"/"wuh" sound ("a one", "a user", "a European")
     t = re.sub(r"\ba (?=[aeiouAEIOU]\w)(?!(?:one|once|uni|use|usu|uti|eu|Eu|Uni|One)\w*)", "an ", t)
     t = re.sub(r"\ban (?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z]\w)", "a ", t)
-    t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
+    t = re.sub(r"([.!?]\s+)([a-zäöüéèàâêîôûç])", _capital_after_stop, t)
     if t and t[0].islower():
         t = t[0].upper() + t[1:]
     return t.strip()

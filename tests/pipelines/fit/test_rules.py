@@ -227,3 +227,26 @@ def test_an_aside_after_an_opening_phrase_leaves_that_phrase_its_comma() -> None
 
 def test_that_after_it_is_just_stays() -> None:
     assert last("It's just that it approaches 0 is all.") == "It's that it approaches 0 is all."
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # Preposition + article contract; a relative "in dem" after a comma does not.
+        ("Wir gehen in dem Haus zu der Schule, in dem ich wohne.", "de",
+         "Wir gehen im Haus zur Schule, in dem ich wohne."),
+        # An abbreviation a rule writes does not start a new sentence.
+        ("Aus diesem Grund kommt er ungefähr um acht, beziehungsweise später.", "de",
+         "Daher kommt er ca. um acht, bzw. später."),
+        ("Il part lorsqu'il pleut parce qu'il a froid.", "fr", "Il part quand il pleut car il a froid."),
+        ("En ce qui concerne le projet, nous travaillons à l'aide de Python.", "fr",
+         "Quant au projet, nous travaillons avec Python."),
+        ("Parce que le code est lent.", "fr", "Parce que le code est lent."),
+    ],
+)
+def test_german_and_french_short_forms(text: str, language: str, expected: str) -> None:
+    assert last(text, language) == expected
+
+
+def test_abbreviations_are_not_written_for_speech_in_german() -> None:
+    assert "ca." not in last("Er kommt ungefähr um acht.", "de", reading=False)
