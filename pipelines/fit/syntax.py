@@ -298,6 +298,10 @@ def apply_cuts(text: str, cuts: Iterable[Cut]) -> str:
     joined = " ".join(part.strip() for part in out if part.strip())
     joined = re.sub(r"\s+([,.;:!?])", r"\1", joined)
     joined = re.sub(r",\s*,", ",", joined)
+    end = text.rstrip()[-1:]
+    if end in {".", "!", "?"} and joined and joined.rstrip()[-1:] not in {".", "!", "?"}:
+        # A cut that took the last token took its full stop too when the tokenizer glued them ("b.").
+        joined = joined.rstrip(" ,;:") + end
     return tidy(joined)
 
 

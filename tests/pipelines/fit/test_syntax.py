@@ -112,3 +112,13 @@ def test_a_marker_set_off_by_its_comma_may_go_but_not_half_of_a_fixed_phrase(nlp
     assert not any(c.startswith("The shorter") for c in cuts("The shorter it lasts in time, the less certain you can be."))
     # A phrase whose end runs into a term ("at the input x equals 0") is not cut.
     assert "at the input" not in cuts("It should also equal 1 at the input x equals 0.")
+
+
+def test_a_cut_at_the_end_leaves_the_full_stop(nlp: Any) -> None:
+    # spaCy reads "b." as one token (a real test sentence lost its full stop with it).
+    text = "You can arrange the squares to get a big square whose side lengths are a plus b."
+    cuts = optional_cuts(nlp(text))
+    assert any(c.end == len(text) for c in cuts)
+    for cut in cuts:
+        assert apply_cuts(text, [cut]).endswith("."), cut
+    assert apply_cuts(text, cuts).endswith(".")
