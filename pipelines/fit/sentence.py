@@ -3,8 +3,9 @@
 Candidates come from cheap to dear: the original; in English, the fillers of speech cut
 (``pipelines.fit.spoken``); rule-based compression (``pipelines.fit.rules``: verbose phrases,
 contractions, digits, hedges); extractive trims; deletions of whole optional subtrees of the
-parse (``pipelines.fit.syntax``, planned by ``pipelines.fit.english``; without a parser, the
-regex deletion search of ``rules.deletions``); and SmolLM2-135M-Instruct on llama.cpp
+parse (``pipelines.fit.syntax``, planned greedily by ``pipelines.fit.english`` and, for the
+cheapest sets of cuts that fit and keep the facts, searched by ``pipelines.fit.combine``;
+without a parser, the regex deletion search of ``rules.deletions``); and SmolLM2-135M-Instruct on llama.cpp
 (``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where
 llama-cpp-python is not built), asked for a shorter version of the rule-compressed form. With
 ``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough, and only
