@@ -48,28 +48,81 @@ class LeaseLost(Exception):
 
 
 class _Heartbeat:
-    """Renews a running job's lease every third of its life, on a thread of its own, so a long
-    step without progress reports (a model load, a slow decode) keeps the job; notes a loss."""
+    """A running job's hold on its lease, renewed by its worker's ``_Heartbeats``; notes a loss."""
 
-    def __init__(self, store: JobStore, job_id: str, lease: Lease) -> None:
+    def __init__(self, beats: _Heartbeats, store: JobStore, job_id: str, lease: Lease) -> None:
         self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(store, job_id, lease), daemon=True,
-                                        name=f"lease-{job_id}")
-        self._thread.start()
+        self.store, self.job_id, self.lease = store, job_id, lease
+        self.due = time.monotonic() + lease.ttl_s / 3
+        self._beats = beats
 
-    def _run(self, store: JobStore, job_id: str, lease: Lease) -> None:
-        while not self._stop.wait(lease.ttl_s / 3):
-            try:
-                if not store.renew(job_id, lease):
-                    self.lost.set()
-                    return
-            except Exception:  # the store is briefly unreachable: the next beat tries again
-                log.warning("%s: lease renewal failed", job_id, exc_info=True)
+    def renew(self) -> bool:
+        """Extend the lease; False once it is lost (reaped: the job is another worker's now)."""
+        self.due = time.monotonic() + self.lease.ttl_s / 3
+        try:
+            if not self.store.renew(self.job_id, self.lease):
+                self.lost.set()
+                return False
+        except Exception:  # the store is briefly unreachable: the next beat tries again
+            log.warning("%s: lease renewal failed", self.job_id, exc_info=True)
+        return True
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._beats.release(self)
+
+
+class _Heartbeats:
+    """Renews the leases of a worker's running jobs every third of their life, from one thread, so
+    a long step without progress reports (a model load, a slow decode) keeps its job.
+
+    The thread starts with a job and ends after ``IDLE_EXIT_S`` without one: a thread per job cost
+    its start and join on every job (4 % of the embedded leader's GIL time with short jobs, py-spy).
+    """
+
+    IDLE_EXIT_S = 60.0
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held: dict[int, _Heartbeat] = {}
+        self._thread: threading.Thread | None = None
+        self._pid = 0  # the process the thread runs in: a forked child starts its own
+
+    def hold(self, store: JobStore, job_id: str, lease: Lease) -> _Heartbeat:
+        """Keep renewing ``lease`` until the returned heartbeat is stopped or the lease is lost."""
+        beat = _Heartbeat(self, store, job_id, lease)
+        with self._cond:
+            self._held[id(beat)] = beat
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return beat
+
+    def release(self, beat: _Heartbeat) -> None:
+        with self._cond:
+            self._held.pop(id(beat), None)
+
+    def _run(self) -> None:
+        idle_since: float | None = None
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                if self._held:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= self.IDLE_EXIT_S:
+                    self._thread = None  # under the lock: the next hold() starts another
+                    return
+                due = [b for b in self._held.values() if b.due <= now]
+                if not due:
+                    next_due = min((b.due for b in self._held.values()), default=now + self.IDLE_EXIT_S)
+                    self._cond.wait(max(0.0, next_due - now))
+                    continue
+            for beat in due:  # outside the lock: a renewal is a store write
+                if not beat.renew():
+                    self.release(beat)
 
 
 @dataclass
@@ -82,6 +135,7 @@ class WorkerContext:
     models: ModelCache
     on_finished: Callable[[Job], None] = lambda job: None
     stopping: threading.Event = field(default_factory=threading.Event)
+    heartbeats: _Heartbeats = field(default_factory=_Heartbeats)
 
 
 class _Reporter:
@@ -202,7 +256,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
         return None
     started = time.monotonic()
     log.info("%s: started (attempt %d), stages %s", job.id, job.attempts, ",".join(job.stages))
-    heartbeat = _Heartbeat(ctx.store, job.id, lease)
+    heartbeat = ctx.heartbeats.hold(ctx.store, job.id, lease)
     reporter = _Reporter(ctx, job, lease, heartbeat)
     opened = ExitStack()
     opened.callback(heartbeat.stop)

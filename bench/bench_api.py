@@ -335,6 +335,58 @@ def measure_starts(n: int, workers: int, factory: str, variant: Variant) -> tupl
     return times, cpu
 
 
+async def measure_cpu_per_request(args: argparse.Namespace, variant: Variant) -> dict[str, float]:
+    """Server CPU per request, one request at a time: ``--cpu-requests`` submits (each job run to
+    its end: the CPU of running it counts too), then as many status polls. CPU seconds of the
+    server's processes, which a busy shared machine inflates far less than it does latency."""
+    n = args.cpu_requests
+    with tempfile.TemporaryDirectory(prefix="bench-api-cpu-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        media = _make_media(Path(tmp))
+        port = _free_port()
+        proc, _ = start_server(data_dir, port, args.workers, args.app, variant.env, variant.uvicorn_args,
+                               variant.root)
+        conn = RawConnection(port)
+        try:
+            server = psutil.Process(proc.pid)
+            head, body = _multipart(media)
+
+            async def submit() -> str:
+                status, data = await conn.request(head, body)
+                if status != 201:
+                    raise SystemExit(f"submit answered HTTP {status}: {data[:200]!r}")
+                return str(json.loads(data)["id"])
+
+            async def poll(job_id: str) -> str:
+                get = f"GET /v1/jobs/{job_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                _, data = await conn.request(get.encode())
+                return str(json.loads(data)["status"])
+
+            async def settled(job_ids: list[str]) -> None:
+                for job_id in job_ids:
+                    while await poll(job_id) not in TERMINAL:
+                        await asyncio.sleep(0.05)
+
+            await settled([await submit() for _ in range(5)])  # warm: first-use imports, caches
+            cpu = _cpu_s(server)
+            ids = [await submit() for _ in range(n)]
+            await settled(ids)
+            await asyncio.sleep(0.5)  # the last job's end (webhooks, metrics) is counted too
+            submit_cpu = _cpu_s(server) - cpu
+            cpu = _cpu_s(server)
+            for i in range(n):
+                await poll(ids[i])
+            status_cpu = _cpu_s(server) - cpu
+        finally:
+            conn.close()
+            proc.terminate()
+            proc.wait(timeout=20)
+    # the settling polls are in the submit figure: at most a few per job, a small share of a job
+    return {"submit_and_job_cpu_ms": round(submit_cpu * 1000 / n, 2),
+            "status_cpu_ms": round(status_cpu * 1000 / n, 3)}
+
+
 async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
     start_load = os.getloadavg()[0]
     starts, start_cpu = measure_starts(args.starts, args.workers, args.app, variant)
@@ -433,12 +485,30 @@ def main() -> None:
                         help="Server configuration to measure, as 'name=LESSONLENS_X=1 --uvicorn-flag value'; "
                              "give several to compare them in one run (measured in turn, --rounds times).")
     parser.add_argument("--rounds", type=int, default=1, help="Alternate the variants this many times.")
+    parser.add_argument("--cpu-per-request", action="store_true",
+                        help="Only measure the server's CPU per submit (its job included) and per status "
+                             "poll, one request at a time (--cpu-requests of each, per variant and round).")
+    parser.add_argument("--cpu-requests", type=int, default=200,
+                        help="Requests of each kind for --cpu-per-request.")
     parser.add_argument("--starts-only", action="store_true",
                         help="Only time cold starts to the first /healthz (--starts per variant and round).")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     variants = [Variant.parse(v) for v in args.variant] or [Variant("default", {}, [])]
+    if args.cpu_per_request:
+        cpu_rows: dict[str, list[dict[str, float]]] = {v.name: [] for v in variants}
+        for _ in range(args.rounds):  # alternated, so each variant sees the same machine load
+            for variant in variants:
+                cpu_rows[variant.name].append(asyncio.run(measure_cpu_per_request(args, variant)))
+        log.info("%-14s %18s %14s  (server CPU, ms per request; median of rounds: %s)", "variant",
+                 "submit+job p50", "status p50", args.rounds)
+        for name, found in cpu_rows.items():
+            log.info("%-14s %18.2f %14.3f  %s", name,
+                     statistics.median(r["submit_and_job_cpu_ms"] for r in found),
+                     statistics.median(r["status_cpu_ms"] for r in found), found)
+        log.info("load average (1, 5, 15 min) after: %s", [round(x, 1) for x in os.getloadavg()])
+        return
     if args.starts_only:
         rows: dict[str, tuple[list[float], list[float]]] = {v.name: ([], []) for v in variants}
         for _ in range(args.rounds):  # alternated, so each variant sees the same machine load

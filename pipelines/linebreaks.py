@@ -13,6 +13,7 @@ filling lines one after another, which needs the fewest lines.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 import unicodedata
@@ -52,8 +53,11 @@ def _is_capitalised(word: str) -> bool:
     return bool(core) and core[0].isupper() and core.lower() != "i"
 
 
+@functools.lru_cache(maxsize=65536)
 def break_cost(left: str, right: str) -> float:
-    """Cost of breaking between two words (negative: a good place; large: avoid)."""
+    """Cost of breaking between two words (negative: a good place; large: avoid).
+
+    Cached: the segmenter and the layout ask for the same word pairs many times over."""
     if left.endswith((".", "?", "!", "…", '."', '?"', '!"')):
         return -3.0
     if left.endswith((",", ";", ":", "—", "–")) or right.startswith(("—", "–", "-")):
@@ -92,12 +96,22 @@ def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tupl
         return (" ".join(words),), 0.0
     if max_lines == 1:
         return None
+    ideal = total / 2
+    breaks = [break_cost(words[i - 1], words[i]) for i in range(1, n)]  # breaks[i - 1]: after word i - 1
+    if max_lines == 2:
+        return _two_lines(words, breaks, max_chars, ideal)
+    return _search_lines(words, breaks, max_chars, max_lines, ideal)
+
+
+def _search_lines(words: list[str], breaks: list[float], max_chars: int, max_lines: int,
+                  ideal: float) -> tuple[tuple[str, ...], float] | None:
+    """``layout_lines`` for any number of lines: dynamic programming over the break points."""
+    n = len(words)
     # best[k][i]: cheapest layout of words[:i] in k lines
     inf = float("inf")
     best = [[inf] * (n + 1) for _ in range(max_lines + 1)]
     back = [[0] * (n + 1) for _ in range(max_lines + 1)]
     best[0][0] = 0.0
-    ideal = total / 2
     for k in range(1, max_lines + 1):
         for i in range(1, n + 1):
             length = -1
@@ -109,7 +123,7 @@ def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tupl
                     continue
                 cost = best[k - 1][j]
                 if i < n:
-                    cost += break_cost(words[i - 1], words[i])
+                    cost += breaks[i - 1]
                     if k == 1:  # balance two-line cues; a slightly longer bottom line reads best
                         cost += 0.04 * abs(length - ideal) + (0.2 if length > ideal + 1 else 0.0)
                 if cost < best[k][i]:
@@ -125,6 +139,29 @@ def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tupl
         lines.append(" ".join(words[j:i]))
         i, k = j, k - 1
     return tuple(reversed(lines)), cost
+
+
+def _two_lines(words: list[str], breaks: list[float], max_chars: int,
+               ideal: float) -> tuple[tuple[str, ...], float] | None:
+    """``layout_lines`` for two lines (the common case), in one pass over the split points: the
+    same costs and the same choice among equal ones (the latest split) as the general search."""
+    n = len(words)
+    top = [0] * (n + 1)  # top[j]: characters of words[:j] joined
+    for j in range(1, n + 1):
+        top[j] = top[j - 1] + len(words[j - 1]) + (1 if j > 1 else 0)
+    total = top[n]
+    best, split = float("inf"), 0
+    for j in range(n - 1, 0, -1):
+        if top[j] > max_chars:
+            continue
+        if total - top[j] - 1 > max_chars:
+            break  # the bottom line only grows as the split moves left
+        cost = breaks[j - 1] + (0.04 * abs(top[j] - ideal) + (0.2 if top[j] > ideal + 1 else 0.0))
+        if cost < best:
+            best, split = cost, j
+    if not split:
+        return None
+    return (" ".join(words[:split]), " ".join(words[split:])), best
 
 
 def _is_cjk(ch: str) -> bool:

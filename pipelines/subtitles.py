@@ -13,6 +13,7 @@ cannot meet a rule is kept and flagged with the rule it breaks, never silently b
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -191,6 +192,20 @@ class _Segmenter:
         self.p = profile
         self.max_chars = profile.max_line_chars * profile.max_lines
         self.cuts = sorted(cuts)
+        # chars[i]: characters of words[:i] plus one space after each (text_len by difference)
+        self.chars = list(itertools.accumulate((len(x.text) + 1 for x in words), initial=0))
+        self.layouts: dict[tuple[int, int], float | None] = {}
+
+    def _text_len(self, j: int, i: int) -> int:
+        """``text_len(w[j:i])`` from the prefix sums."""
+        return self.chars[i] - self.chars[j] - 1 if i > j else 0
+
+    def _layout_cost(self, j: int, i: int) -> float | None:
+        """Cost of the best line layout of words j..i-1 (None: none fits), computed once a span."""
+        if (j, i) not in self.layouts:
+            layout = layout_lines([x.text for x in self.w[j:i]], self.p.max_line_chars, self.p.max_lines)
+            self.layouts[(j, i)] = None if layout is None else layout[1]
+        return self.layouts[(j, i)]
 
     def _cut_in_pause(self, k: int) -> bool:
         """Whether a shot change falls in the pause between word k and word k + 1."""
@@ -199,7 +214,7 @@ class _Segmenter:
 
     def cue_cost(self, j: int, i: int) -> float:
         w, p = self.w, self.p
-        chars = text_len(w[j:i])
+        chars = self._text_len(j, i)
         if chars > self.max_chars and i - j > 1:
             return math.inf
         cost = self.PER_CUE
@@ -224,10 +239,10 @@ class _Segmenter:
         if p.max_wpm and (i - j) * 60.0 / available > p.max_wpm:
             cost += 4.0 * ((i - j) * 60.0 / available / p.max_wpm - 1.0) * (i - j)
         if chars > p.max_line_chars:
-            layout = layout_lines([x.text for x in w[j:i]], p.max_line_chars, p.max_lines)
+            layout = self._layout_cost(j, i)
             if layout is None:
                 return math.inf if i - j > 1 else cost + 100.0
-            cost += 0.5 * layout[1]
+            cost += 0.5 * layout
         if i < len(w):
             cost += break_cost(w[i - 1].text, w[i].text)
         return cost
@@ -240,7 +255,7 @@ class _Segmenter:
         for i in range(1, n + 1):
             j = i - 1
             while j >= 0:
-                if text_len(self.w[j:i]) > self.max_chars and i - j > 1:
+                if self._text_len(j, i) > self.max_chars and i - j > 1:
                     break
                 c = best[j] + self.cue_cost(j, i)
                 if c < best[i]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 from anyio import CapacityLimiter
@@ -35,24 +36,40 @@ class Services:
     webhooks: LocalWebhooks
     metrics: Metrics
     key_ids: dict[str, str]
-    media_limiter: CapacityLimiter  # receiving and probing media: kept apart from the store's threads
     models: ModelCache  # the synchronous routes' models (/v1/classify, /v1/fit), loaded on first use
     lifecycle: JobLifecycle  # jobs and batches that end in this process: counted, announced
     on_finished: Callable[[Job], None]  # ``lifecycle.finished``: a job ended here
+    media_slots: int = field(default=2)  # receiving and probing media at once
+
+    @cached_property
+    def media_limiter(self) -> CapacityLimiter:
+        """Threads receiving and probing media: kept apart from the store's. Made on first use:
+        making it imports anyio's event-loop backend, which nothing before the first submission
+        needs (about 30 ms more before the first /healthz answer)."""
+        return CapacityLimiter(self.media_slots)
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool,
+# two thread hops per request for what takes microseconds (a fifth of a status poll's CPU, and
+# under load each hop waits for a thread and the GIL). Neither blocks.
+
+
+async def get_services(request: Request) -> Services:
+    return _services(request)
+
+
+def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_owner(request: Request) -> str:
+async def get_owner(request: Request) -> str:
     """The caller's key id from ``Authorization: Bearer <key>``; ``anonymous`` when auth is off.
 
     Raises:
         Unauthorized: keys are configured and the request has none or an unknown one.
     """
-    key_ids = get_services(request).key_ids
+    key_ids = _services(request).key_ids
     if not key_ids:
         return ANONYMOUS
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import anyio
@@ -84,11 +83,10 @@ _LINKS = {
 def job_view(job: Job) -> dict[str, Any]:
     """The API form of a job: internal paths hidden, links added."""
     data = job.to_dict()
-    src = asdict(job.source)
+    src = data["source"]  # a shallow copy of the job's (Job.to_record): ours to change
     if job.source.kind == "upload":
         src["location"] = None
     src.pop("identity", None)
-    data["source"] = src
     data["links"] = {"self": f"/v1/jobs/{job.id}", "events": f"/v1/jobs/{job.id}/events",
                      "result": f"/v1/jobs/{job.id}/result", "cancel": f"/v1/jobs/{job.id}/cancel"}
     return data

@@ -8,6 +8,7 @@ checks ranges. Errors are ``OptionsError`` naming the stage and the valid keys.
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, Field, fields
@@ -25,6 +26,14 @@ __all__ = ["describe_options", "dump_options", "parse_options"]
 
 def _settable(cls: type[DataclassInstance], fixed: frozenset[str]) -> dict[str, Field[object]]:
     return {f.name: f for f in fields(cls) if f.name not in fixed}
+
+
+@functools.cache
+def _hints(cls: type[DataclassInstance]) -> dict[str, object]:
+    """``cls``'s field types, resolved once: ``get_type_hints`` evaluates every string annotation
+    anew on each call, which made it most of the CPU of validating a submission's options and of
+    a worker's parsing them (app.api.submit, app.stages.graph)."""
+    return get_type_hints(cls)
 
 
 def parse_options(cls: type[OptionsT], stage: str, values: Mapping[str, object],
@@ -47,7 +56,7 @@ def parse_options(cls: type[OptionsT], stage: str, values: Mapping[str, object],
         raise OptionsError(
             f"Unknown {stage} option(s): {', '.join(sorted(unknown))}. Valid: {', '.join(sorted(settable))}."
         )
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     try:
         clean = {key: _coerce(key, value, hints[key]) for key, value in values.items()}
         return cast("OptionsT", cast("type", cls)(**clean))

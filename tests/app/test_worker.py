@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -205,3 +206,62 @@ def test_cancel_stops_stages_running_at_once(ctx: WorkerContext, media_dir: Path
     job = submit(ctx, media_dir / "tone.mp4", ("subtitles", "ocr"))
     ended = _cancel_once_started(ctx, job)
     assert {s.status for s in ended.stage_states.values()} == {StageStatus.CANCELLED}
+
+
+def _quiet(ctx: StageContext, options: NoOptions) -> StageOutcome:
+    """Three lease lives without a progress report (a model load, say): only the heartbeat renews."""
+    started.set()
+    threading.Event().wait(0.9)
+    return StageOutcome(StageStatus.SUCCEEDED, {})
+
+
+def test_the_heartbeat_keeps_a_quiet_job_from_being_reaped(tmp_path: Path, media_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(stage_graph.STAGES, "quiet", Stage("quiet", lambda: NoOptions, _quiet))
+    started.clear()
+    settings = Settings(data_dir=tmp_path / "data", lease_s=0.3)
+    store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    ctx = WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
+                        models=ModelCache(settings))
+    try:
+        jobs = [submit(ctx, media_dir / "tone.mp4", ("quiet",)) for _ in range(2)]
+        results: list[Job | None] = []
+        before = set(threading.enumerate())
+        threads = [threading.Thread(target=lambda j=j: results.append(run_job(j.id, ctx))) for j in jobs]
+        for t in threads:  # two jobs at once: one heartbeat thread renews both leases
+            t.start()
+        reaped: list[Job] = []
+        while any(t.is_alive() for t in threads):
+            reaped += store.reap(lambda job: job.with_changes(status=JobStatus.QUEUED))
+            threading.Event().wait(0.02)
+        assert reaped == []
+        assert len(results) == 2 and all(r is not None and r.status == JobStatus.SUCCEEDED for r in results)
+        assert sum(t.name == "lease-heartbeat" for t in set(threading.enumerate()) - before) == 1
+    finally:
+        store.close()
+
+
+def test_a_reaped_job_stops_unfinished(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process reaps the job (its lease lapsed): this run notes the loss (the heartbeat's
+    renewal or its next write is refused) and ends without writing the job's end."""
+    monkeypatch.setitem(stage_graph.STAGES, "quiet", Stage("quiet", lambda: NoOptions, _quiet))
+    started.clear()
+    settings = Settings(data_dir=tmp_path / "data", lease_s=0.3)
+    store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    ctx = WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
+                        models=ModelCache(settings))
+    try:
+        job = submit(ctx, media_dir / "tone.mp4", ("quiet",))
+        result: list[Job | None] = []
+        thread = threading.Thread(target=lambda: result.append(run_job(job.id, ctx)))
+        thread.start()
+        assert started.wait(10)
+        # as if the lease had lapsed: the reaper takes it (now = far in the future)
+        reaped = store.reap(lambda j: j.with_changes(status=JobStatus.QUEUED), now=time.time() + 3600)
+        assert [j.id for j in reaped] == [job.id]
+        thread.join(10)
+        assert result == [None]
+        stored = store.get(job.id)
+        assert stored is not None and stored.status == JobStatus.QUEUED
+    finally:
+        store.close()

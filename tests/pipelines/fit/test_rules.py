@@ -197,3 +197,56 @@ def test_german_and_french_fillers_go_but_not_words_that_carry_meaning() -> None
     assert last("Das ist ja im Grunde genommen ganz einfach zu verstehen.", "de") == "Das ist einfach zu verstehen."
     assert last("Natürlich ist das nicht so.", "de") == "Natürlich ist das nicht so."  # verb second
     assert last("C'est donc en fait d'ailleurs très simple à comprendre.", "fr") == "C'est simple à comprendre."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "a lot of" counts a plural as "many"; a mass noun or a singular verb before it keeps "lots of".
+        ("They make a lot of these activities for classrooms.", "They make many of these activities for classrooms."),
+        ("We have a lot of tools and a lot of physics.", "We have many tools and lots of physics."),
+        ("In the middle is a lot of pieces.", "In the middle is lots of pieces."),
+        ("We were able to go.", "We could go."),
+        ("All of these are both of them.", "All these are both of them."),
+        ("Then endfor is gonna be how we end it.", "Then endfor will be how we end it."),
+        ("It would have been nice, and she would ask.", "It would've been nice, and she'd ask."),
+        ("It has been a long day.", "It's been a long day."),
+        ("It is a little easier.", "It's easier."),
+    ],
+)
+def test_more_short_forms(text: str, expected: str) -> None:
+    assert last(text) == expected
+
+
+def test_an_aside_after_an_opening_phrase_leaves_that_phrase_its_comma() -> None:
+    assert last("In this case, by the way, the value would be 1.") == "In this case, the value would be 1."
+    assert last("The issue, of course, is that they are dense.") == "The issue is they're dense."
+    # A comma that joins two clauses stays when the hedge after it goes.
+    assert last("It is hard for the driver, in fact it is impossible.") == "It's hard for the driver, it's impossible."
+
+
+def test_that_after_it_is_just_stays() -> None:
+    assert last("It's just that it approaches 0 is all.") == "It's that it approaches 0 is all."
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # Preposition + article contract; a relative "in dem" after a comma does not.
+        ("Wir gehen in dem Haus zu der Schule, in dem ich wohne.", "de",
+         "Wir gehen im Haus zur Schule, in dem ich wohne."),
+        # An abbreviation a rule writes does not start a new sentence.
+        ("Aus diesem Grund kommt er ungefähr um acht, beziehungsweise später.", "de",
+         "Daher kommt er ca. um acht, bzw. später."),
+        ("Il part lorsqu'il pleut parce qu'il a froid.", "fr", "Il part quand il pleut car il a froid."),
+        ("En ce qui concerne le projet, nous travaillons à l'aide de Python.", "fr",
+         "Quant au projet, nous travaillons avec Python."),
+        ("Parce que le code est lent.", "fr", "Parce que le code est lent."),
+    ],
+)
+def test_german_and_french_short_forms(text: str, language: str, expected: str) -> None:
+    assert last(text, language) == expected
+
+
+def test_abbreviations_are_not_written_for_speech_in_german() -> None:
+    assert "ca." not in last("Er kommt ungefähr um acht.", "de", reading=False)

@@ -99,3 +99,26 @@ def test_a_comparison_keeps_its_than(nlp: Any) -> None:
 def test_even_if_keeps_its_even(nlp: Any) -> None:
     text = "Always wear the gloves when you work with the machine, even if the job will only take a minute."
     assert "even" not in {c.text for c in optional_cuts(nlp(text))}
+
+
+def test_a_marker_set_off_by_its_comma_may_go_but_not_half_of_a_fixed_phrase(nlp: Any) -> None:
+    def cuts(text: str) -> dict[str, str]:
+        return {c.text: c.kind for c in optional_cuts(nlp(text))}
+
+    assert cuts("However, here's what the transformed version looks like.").get("However") == "discourse"
+    assert cuts("We're good on the real part, there's no issue there.").get("there") == "hedge"
+    assert not {"vice", "versa"} & set(cuts("The less certain you can be of its momentum and vice versa."))
+    # "the shorter ..., the less ...": neither half of a comparison goes.
+    assert not any(c.startswith("The shorter") for c in cuts("The shorter it lasts in time, the less certain you can be."))
+    # A phrase whose end runs into a term ("at the input x equals 0") is not cut.
+    assert "at the input" not in cuts("It should also equal 1 at the input x equals 0.")
+
+
+def test_a_cut_at_the_end_leaves_the_full_stop(nlp: Any) -> None:
+    # spaCy reads "b." as one token (a real test sentence lost its full stop with it).
+    text = "You can arrange the squares to get a big square whose side lengths are a plus b."
+    cuts = optional_cuts(nlp(text))
+    assert any(c.end == len(text) for c in cuts)
+    for cut in cuts:
+        assert apply_cuts(text, [cut]).endswith("."), cut
+    assert apply_cuts(text, cuts).endswith(".")
