@@ -7,7 +7,9 @@ lines of one caption joined by " | "). Generated: captions burned into moving fo
 - word recall (Latin words without punctuation, each CJK character a word) against the reference,
 - the share of reference cues found with start and end within 0.2 s,
 - cues merged with other text (a cue with words of no reference caption: a watermark, a logo),
-- frames decoded and OCR'd per minute of video, wall and CPU time as a multiple of the duration.
+- frames decoded and OCR'd (band reads, with detection) per minute of video, lines recognised
+  without detection per minute (a caption's lines checked where they are), wall and CPU time as a
+  multiple of the duration.
 
 Usage::
 
@@ -29,13 +31,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.caption_clips import DEFAULT_CAPTIONS, Caption, make_clip  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_captions  # noqa: E402
-from pipelines.ocr.engines import OcrEngine, load_engine  # noqa: E402
+from pipelines.ocr.engines import OcrEngine, Reading, load_engine  # noqa: E402
 from pipelines.ocr.scripts import with_scripts  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "testdata" / "video"
@@ -107,11 +111,28 @@ def score(reference: list[RefCue], result: CaptionResult, tolerance: float = 0.2
     }
 
 
+class CountingEngine:
+    """An engine whose line recognitions without detection (``read_line``) are counted."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self.engine, self.name, self.lines = engine, engine.name, 0
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        return self.engine.read(image)
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        self.lines += 1
+        return self.engine.read_line(image)
+
+
 def run_clip(name: str, video: Path, reference: list[RefCue], engine: OcrEngine, show: bool) -> dict[str, object]:
+    counting = CountingEngine(with_scripts(engine, ("en",)))
     cpu = time.process_time()
-    result = extract_captions(video, with_scripts(engine, ("en",)), CaptionOptions())
+    result = extract_captions(video, counting, CaptionOptions())
     cpu = time.process_time() - cpu
+    lines = round(counting.lines / max(result.duration / 60, 1e-6))
     row: dict[str, object] = {"clip": name, "band": result.band, **score(reference, result),
+                              "lines_recognised_per_min": lines,
                               "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2),
                               "cpu_x_real_time": round(cpu / max(result.duration, 1e-6), 2)}
     if show:

@@ -9,13 +9,19 @@ moving footage:
 2. **Text layer** (``text_mask``): in the band only, pixels that are bright, next to a dark
    pixel (a caption's outline, shadow or box) and unchanged since the previous frame. Moving
    footage changes from frame to frame, a caption does not, so the mask follows the caption and
-   not the picture. Samples are taken at ``sample_rate`` (10 a second by default); where the
-   mask of two samples differs, the frame where it changed is found by binary search over the
-   frames in between (kept, cropped to the band), so a cue's start and end are frame-exact.
-3. **Reading**: each stretch with one mask is read once (the band crop of its fullest sample;
-   a mask seen before reuses its reading), static text is dropped, identical readings of
-   neighbouring stretches are merged into one cue (``pipelines.ocr.caption_cues``), and lines
-   stay apart (``caption_lines``).
+   not the picture. Samples are taken at ``sample_rate`` (10 a second by default).
+3. **Reading, once per caption**: a stretch of samples is read (the band crop, with detection)
+   once its layer held for a second sample. From then on only a change within its lines' boxes
+   counts, checked by recognising the lines where they are (no detection: cheap): footage moving
+   around or behind a caption changes the layer but not the reading. New strokes beside the
+   lines that held for two samples (a line or words added; ``lost_and_new``) have the band read
+   again. An empty band is read again when strokes appear and hold, or now and then while its
+   layer changes at all (a faint caption without an outline hardly shows in it). Where a
+   caption changed, the frame is found by binary search over the frames since two samples
+   before (kept, cropped to the band), so a cue's start and end are frame-exact; its edges are
+   checked by recognising its lines (``pipelines.ocr.caption_edges``). Static text is dropped,
+   identical readings of neighbouring stretches are merged into one cue
+   (``pipelines.ocr.caption_cues``), and lines stay apart (``caption_lines``).
 """
 
 from __future__ import annotations
@@ -31,8 +37,8 @@ import numpy as np
 
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, BandSearch, StaticText, band_pixels, find_band
-from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans
-from pipelines.ocr.caption_edges import EdgeSamples, settle_edges, vanishes
+from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans, same_caption
+from pipelines.ocr.caption_edges import EdgeSamples, settle_edges, shows, vanishes
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox, open_video
 from pipelines.ocr.tracking import overlap, similarity
@@ -58,10 +64,18 @@ class CaptionOptions:
         change_letters: ...and how many letters' worth of pixels at least (a letter is about
             ``0.05 * line height²`` pixels of layer), so that footage that looks like strokes
             (a tiled floor) neither hides a short caption nor splits a long one. This is for the
-            layer against the stretch's fullest sample, which drifts as the footage moves.
+            layer against the stretch's reference (its first sample, or the last one whose lines
+            were checked), which drifts as the footage moves.
         step_letters: the same for the layer against the sample just before, a tenth of a
             second away, where the footage drifts little: two changed characters of a CJK
             caption, whose dense strokes mostly lie within a pixel of the old ones, are enough.
+        beside_letters: once a caption's lines are known, letters' worth of new strokes beside
+            them (a line or words added) for the band to be read again; the footage around a
+            caption often changes by a few letters' worth.
+        empty_every: an empty band whose layer keeps changing is read again this many seconds
+            after it was last read (a faint caption without an outline hardly shows in the
+            layer; its start is then found by recognising it in the samples before)...
+        empty_every_max: ...the wait doubling, up to this, while the band reads empty.
         min_layer: share of the band's pixels the text layer must cover to hold a caption; below
             it the band is empty and is not read.
         min_duration: stretches shorter than this (seconds: fades, a frame of transition) are
@@ -80,6 +94,9 @@ class CaptionOptions:
     change: float = 0.04
     change_letters: float = 2.5
     step_letters: float = 1.5
+    beside_letters: float = 5.0
+    empty_every: float = 0.5
+    empty_every_max: float = 1.0
     min_layer: float = 0.002
     min_duration: float = 0.06
     merge_gap: float = 0.25
@@ -170,6 +187,25 @@ def layer_distance(a: np.ndarray, b: np.ndarray) -> float:
     return layer_difference(a, b)[1]
 
 
+def lost_and_new(ref: np.ndarray, earlier: np.ndarray, before: np.ndarray,
+                 current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What changed in a text layer and held for two samples (1-pixel tolerant): strokes of
+    ``ref`` and of the sample ``earlier`` missing from the samples ``before`` and ``current``,
+    and strokes of both those missing from ``ref`` and ``earlier``.
+
+    A caption that changed between ``earlier`` and ``before`` shows in both; footage moving
+    behind it changes its strokes from one sample to the next, and seldom holds them.
+    """
+    kernel = np.ones((3, 3), np.uint8)
+
+    def grown(m: np.ndarray) -> np.ndarray:
+        return np.asarray(cv2.dilate(m.astype(np.uint8), kernel).astype(bool))
+
+    lost = ref & earlier & ~grown(current) & ~grown(before)
+    new = current & before & ~grown(ref) & ~grown(earlier)
+    return lost, new
+
+
 def find_change(lo: int, hi: int, distance_to: Callable[[int], tuple[float, float]]) -> int:
     """The first index in (lo, hi] that looks like ``hi`` rather than ``lo`` (binary search).
 
@@ -188,13 +224,16 @@ def find_change(lo: int, hi: int, distance_to: Callable[[int], tuple[float, floa
 
 @dataclass
 class _Stretch:
-    """Frames with one text layer: first frame, and the fullest sample's band crop and mask."""
+    """Frames with one caption: first frame, the fullest sample's band crop and mask (until it
+    is read), the layer later samples are compared with (``ref``), and its lines once read."""
 
     first: int
     crop: np.ndarray
     mask: np.ndarray
     count: int
+    ref: np.ndarray
     edges: EdgeSamples = field(default_factory=EdgeSamples)
+    lines: list[Reading] | None = None
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -242,7 +281,7 @@ def caption_lines(readings: list[Reading]) -> list[Reading]:
 
 @dataclass
 class _Window:
-    """The band crops of the frames since the last sample, and their text layers (on demand)."""
+    """The band crops of the frames since the sample before the last, and their text layers (on demand)."""
 
     options: CaptionOptions
     base: int = 0
@@ -262,7 +301,8 @@ class _Window:
 
     def restart(self, index: int) -> None:
         """Forget the frames before ``index``: the next search looks no further back."""
-        self.masks = {index: self.mask(index)}
+        self.mask(index)
+        self.masks = {i: m for i, m in self.masks.items() if i >= index}
         self.crops = self.crops[index - self.base:]
         self.base = index
 
@@ -288,6 +328,13 @@ class _Extractor:
     waiting: tuple[int, np.ndarray] | None = None  # a sample and its band crop, until the next frame
     ocred: int = 0
     sampled: int = 0
+    candidates: int = 0  # samples whose text layer changed
+    checked: int = 0  # ...whose caption's lines were recognised again
+    beside_reads: int = 0  # ...whose band was read again for text beside the lines
+    last_sample: int | None = None
+    empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
+    empty_since: int = 0
+    empty_wait: float = 0.0
     previous: tuple[_Stretch, list[Reading]] | None = None  # the stretch closed last, its lines
 
     def __post_init__(self) -> None:
@@ -319,20 +366,119 @@ class _Extractor:
         current = win.mask(index)
         count = int(current.sum())
         stretch = self.stretch
-        if stretch is None:
-            self.stretch = stretch = _Stretch(index, full, current, count)
+        before = self.last_sample
+        if stretch is None or before is None:
+            self.stretch = stretch = _Stretch(index, full, current, count, current)
         else:
+            # Two samples back: a change is seen once it held for two samples (see ``layer_changed``).
             lo = max(win.base, stretch.first)
-            if lo < index and (self.changed(win.mask(lo), current, self.options.step_letters)
-                               or self.changed(stretch.mask, current)):
-                at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
-                                                       layer_distance(win.mask(i), current)))
-                self.close(stretch, at)
-                self.stretch = stretch = _Stretch(at, full, current, count)
-            elif count > stretch.count:
-                stretch.crop, stretch.mask, stretch.count = full, current, count
+            if self.layer_changed(stretch, win.mask(win.base), win.mask(before), current):
+                self.candidates += 1
+                shown = self.still_shown(stretch, full, win.mask(win.base), win.mask(before), current)
+                log.debug("sample %d: layer changed; stretch from %d, lines %s; still shown: %s", index,
+                          stretch.first, None if stretch.lines is None else [r.text for r in stretch.lines], shown)
+                if shown:
+                    stretch.ref = current
+                else:
+                    at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
+                                                           layer_distance(win.mask(i), current)))
+                    self.close(stretch, at)
+                    self.stretch = stretch = _Stretch(at, full, current, count, current)
+            elif stretch.lines is None:
+                if count > stretch.count:
+                    stretch.crop, stretch.mask, stretch.count = full, current, count
+                # Read once the layer held for a second sample; from then on a change of the
+                # layer is checked against the caption's lines.
+                stretch.lines = self.read(stretch)
+                self.empty_since, self.empty_wait = index, self.options.empty_every
+            elif not stretch.lines and self.faint_due(stretch, index, win.mask(before), current):
+                found = self.lines_of(full)
+                self.ocred += 1
+                self.empty_reads += 1
+                if found:
+                    # Its start is looked for among this stretch's last samples (``settle_edges``).
+                    self.close(stretch, index)
+                    self.stretch = stretch = _Stretch(index, full, current, count, current, lines=found)
+                else:
+                    stretch.ref = current
+                    self.empty_since = index
+                    self.empty_wait = min(2 * self.empty_wait, self.options.empty_every_max)
         stretch.edges.add(index, full)
-        win.restart(index)
+        win.restart(index if before is None else before)
+        self.last_sample = index
+
+    def layer_changed(self, stretch: _Stretch, earlier: np.ndarray, before: np.ndarray,
+                      current: np.ndarray) -> bool:
+        """Whether the text layer changed between the samples ``earlier`` and ``before`` and held
+        at ``current``: strokes of the stretch's layer (``ref``) gone from the last two samples,
+        or strokes new in both. Footage moving behind a caption changes from sample to sample;
+        a caption holds.
+
+        Once the caption's lines are known, only strokes within them count, and many new strokes
+        beside them (a line or words added, ``beside_letters``); an empty band changes only by
+        new strokes.
+        """
+        lost, new = lost_and_new(stretch.ref, earlier, before, current)
+        letter = 0.05 * (self.scale * self.line) ** 2
+        if stretch.lines:
+            # Within the lines, any change counts (checking them is cheap): two characters of a
+            # CJK line, whose strokes mostly lie within a pixel of the old ones, are enough.
+            on = ~self.beside(stretch.lines, current.shape)
+            if (self.changed(before & on, current & on, self.options.step_letters)
+                    or self.changed(stretch.ref & on, current & on)):
+                return True
+            return int((new & ~on).sum()) > self.options.beside_letters * letter
+        total = int(stretch.ref.sum()) + int(current.sum())
+        changed = int(new.sum()) + (int(lost.sum()) if stretch.lines is None else 0)
+        return changed > self.options.change_letters * letter and changed > self.options.change * total
+
+    def faint_due(self, stretch: _Stretch, index: int, before: np.ndarray, current: np.ndarray) -> bool:
+        """Whether an empty band is read again: its layer changed at all (as a faint caption
+        without an outline changes it, by a few pixels) and it was last read ``empty_wait``
+        seconds ago or more (doubled while it reads empty, ``empty_every`` to ``empty_every_max``)."""
+        if (index - self.empty_since) / self.fps < self.empty_wait - 1e-6:
+            return False
+        return self.changed(before, current, self.options.step_letters) or self.changed(stretch.ref, current)
+
+    def still_shown(self, stretch: _Stretch, full: np.ndarray, earlier: np.ndarray, before: np.ndarray,
+                    current: np.ndarray) -> bool:
+        """Whether a sample whose text layer changed still shows the stretch's caption: the
+        footage behind it moved, the caption did not.
+
+        The stretch is read first (its fullest sample so far) if it was not yet. Its lines are
+        then recognised where they are (no detection: cheap) and must read the same
+        (``CaptionOptions.same_text``); and the layer beside them must not have changed, or a
+        read of the band must give the same lines (a caption that gained a line or words).
+        An empty band that changed is never "still shown": the new layer is a stretch of its own.
+        """
+        if stretch.lines is None:
+            stretch.lines = self.read(stretch)
+        lines = stretch.lines
+        if not lines:
+            return False
+        self.checked += 1
+        if not shows(full, lines, self.engine, self.options.same_text):
+            return False
+        new = lost_and_new(stretch.ref, earlier, before, current)[1] & self.beside(lines, current.shape)
+        if int(new.sum()) <= self.options.beside_letters * 0.05 * (self.scale * self.line) ** 2:
+            return True
+        self.ocred += 1
+        self.beside_reads += 1
+        again = self.lines_of(full)
+        return same_caption(" ".join(r.text for r in again), " ".join(r.text for r in lines), self.options.same_text)
+
+    def beside(self, lines: list[Reading], shape: tuple[int, ...]) -> np.ndarray:
+        """Where the text layer (``crop``'s columns and scale) is not within half a line height
+        of the lines' boxes (band crop pixels)."""
+        left, _ = _layer_columns(self.half_width, self.box, self.size[0])
+        out = np.ones(shape[:2], bool)
+        for r in lines:
+            x0, y0, x1, y1 = r.box
+            pad = (y1 - y0) / 2
+            a, b = max(0, int((x0 - pad - left) * self.scale)), max(0, int((y0 - pad) * self.scale))
+            c, d = max(0, round((x1 + pad - left) * self.scale)), max(0, round((y1 + pad) * self.scale))
+            out[b:d, a:c] = False
+        return out
 
     def changed(self, a: np.ndarray, b: np.ndarray, letters: float | None = None) -> bool:
         """Whether two text layers hold different captions (see ``CaptionOptions.change``);
@@ -368,9 +514,15 @@ class _Extractor:
             if mask.shape == stretch.mask.shape and not self.changed(mask, stretch.mask):
                 return lines
         self.ocred += 1
+        read = self.lines_of(stretch.crop)
+        self.cache.append((stretch.mask, read))
+        return read
+
+    def lines_of(self, crop: np.ndarray) -> list[Reading]:
+        """Read a band crop (full resolution): its caption lines, static and off-centre text left out."""
         # The band crop as it is: a replicated border (``read_region``) smears a letter at the
         # edge of the detector's box into it ("'m" for "I'm").
-        readings = [r for r in self.engine.read(stretch.crop) if any(ch.isalnum() for ch in r.text) and r.confidence >= self.options.min_confidence]
+        readings = [r for r in self.engine.read(crop) if any(ch.isalnum() for ch in r.text) and r.confidence >= self.options.min_confidence]
         w, h = self.size
         x0, y0 = self.box[:2]
         kept: list[Reading] = []
@@ -382,9 +534,7 @@ class _Extractor:
             if nbox[2] < 0.5 - self.half_width or nbox[0] > 0.5 + self.half_width:
                 continue
             kept.append(r)
-        read = caption_lines(kept)
-        self.cache.append((stretch.mask, read))
-        return read
+        return caption_lines(kept)
 
     def close(self, stretch: _Stretch, end_frame: int) -> None:
         """Read a stretch that ended; its edges are checked against the kept samples
@@ -392,7 +542,7 @@ class _Extractor:
         previous, self.previous = self.previous, None
         if (end_frame - stretch.first) / self.fps < self.options.min_duration - 1e-6:
             return
-        lines = self.read(stretch)
+        lines = self.read(stretch) if stretch.lines is None else stretch.lines
         if not lines:
             if previous is not None and previous[1]:
                 # The caption before may still show here (its layer too faint to count).
@@ -471,8 +621,9 @@ def extract_captions(
     if progress is not None:
         progress(1.0)
     seconds = round(time.perf_counter() - started, 3)
-    log.info("captions %s: band %s (%s), %d cues; %d frames decoded, %d sampled, %d read, %.1f s",
-             path, band, source, len(cues), index, ex.sampled, ex.ocred, seconds)
+    log.info("captions %s: band %s (%s), %d cues; %d frames decoded, %d sampled, %d layer changes, %d checked by "
+             "their lines, %d read (%d beside lines, %d empty band), %.1f s", path, band, source, len(cues), index,
+             ex.sampled, ex.candidates, ex.checked, ex.ocred, ex.beside_reads, ex.empty_reads, seconds)
     return CaptionResult(
         cues=tuple(cues),
         band=band,

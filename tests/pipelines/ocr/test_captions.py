@@ -20,6 +20,7 @@ from pipelines.ocr.captions import (
     extract_captions,
     find_change,
     layer_difference,
+    lost_and_new,
     text_mask,
 )
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
@@ -89,6 +90,29 @@ def test_first_and_last_frames_of_a_caption_keep_their_layer() -> None:
     alone = text_mask(first, before, opts)
     with_next = text_mask(first, before, opts, after)
     assert layer_difference(with_next, settled)[1] < 0.1 < layer_difference(alone, settled)[1]
+
+
+def footage(rng: np.random.Generator) -> np.ndarray:
+    """Moving footage with strokes of its own: thin bright lines on dark, new at every sample."""
+    frame = rng.integers(20, 90, (100, 640, 3), dtype=np.uint8)
+    for _ in range(12):
+        x, y = int(rng.integers(0, 600)), int(rng.integers(0, 90))
+        cv2.line(frame, (x, y), (x + int(rng.integers(10, 40)), y + int(rng.integers(-8, 8))), (230, 230, 230), 2)
+    return frame
+
+
+def test_a_change_counts_once_it_held_for_two_samples_and_footage_strokes_do_not() -> None:
+    rng = np.random.default_rng(3)
+    opts = CaptionOptions()
+    frames = [caption_frame(t, footage(rng)) for t in ("Hello there",) * 4 + ("Something else",) * 3]
+    masks = [text_mask(f, p, opts, n) for p, f, n in zip([None, *frames[:-1]], frames, [*frames[1:], None], strict=True)]
+    ref = masks[1]
+    same = sum(int(m.sum()) for m in lost_and_new(ref, masks[1], masks[2], masks[3]))
+    changed = sum(int(m.sum()) for m in lost_and_new(ref, masks[3], masks[4], masks[5]))
+    # The same caption over new footage: its footage strokes did not hold; a new caption did.
+    assert same < 0.02 * ref.sum() and changed > 0.2 * ref.sum(), (same, changed, ref.sum())
+    # Seen at the change itself (one sample), nothing new has held yet.
+    assert int(lost_and_new(ref, masks[3], masks[3], masks[4])[1].sum()) == 0
 
 
 def test_change_search_finds_the_switch_frame() -> None:
@@ -164,6 +188,40 @@ def test_generated_burned_in_clip_gives_timed_cues(tmp_path: Path, rapid: OcrEng
         assert len(lines) == len(want.lines)
         assert same_caption(" ".join(lines), " ".join(want.lines), 0.8), (want.lines, lines)
     assert result.frames_sampled >= 8 * 7  # at least 8 a second
+
+
+class CountingEngine:
+    """A real engine whose band reads (detection) and line recognitions are counted."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self.engine, self.name, self.reads, self.lines = engine, engine.name, 0, 0
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        self.reads += 1
+        return self.engine.read(image)
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        self.lines += 1
+        return self.engine.read_line(image)
+
+
+@pytest.mark.slow
+def test_footage_moving_behind_captions_is_not_read_again(tmp_path: Path, rapid: OcrEngine) -> None:
+    # Three captions of 3 s over a zooming fractal, whose strokes change all the time: each
+    # caption is read about once; the footage behind it is checked by recognising its line.
+    captions = (Caption(0.5, 3.5, ("Open the settings page",)), Caption(3.5, 6.5, ("Choose a new password",)),
+                Caption(7.0, 10.0, ("Save it and close the window",)))
+    clip = make_clip(tmp_path / "moving.mp4", captions)
+    counting = CountingEngine(rapid)
+    result = extract_captions(clip, counting, CaptionOptions(band=(0.0, 0.75, 1.0, 1.0)))
+    got = [(c.start, c.end, c.text) for c in result.cues]
+    assert len(got) == 3, got
+    for want, (start, end, text) in zip(captions, got, strict=True):
+        assert abs(start - want.start) <= 0.2 and abs(end - want.end) <= 0.2, (want, got)
+        assert same_caption(text, want.lines[0], 0.8), (want, got)
+    assert counting.reads == result.frames_ocred <= 3 + 3, got  # a caption, a gap or two
+    # Lines recognised (checks, and each caption's edges): fewer than one a sample.
+    assert counting.lines < result.frames_sampled, (counting.lines, result.frames_sampled)
 
 
 @pytest.mark.slow
