@@ -19,6 +19,7 @@ Usage::
 
     .venv/bin/python -m bench.bench_job                      # 10 minutes, baseline b4e512d
     .venv/bin/python -m bench.bench_job --minutes 2 --baseline HEAD~3
+    .venv/bin/python -m bench.bench_job --minutes 2 --today on --today off:LESSONLENS_STAGE_OVERLAP=false
 """
 
 from __future__ import annotations
@@ -81,6 +82,40 @@ def build_media(out: Path, minutes: float) -> Path:
     return video
 
 
+class _RssSampler:
+    """Samples this process's RSS every ``every_s`` seconds (a thread): the peak, and the stages
+    running when it was reached."""
+
+    def __init__(self, running: set[str], every_s: float = 0.1) -> None:
+        import threading
+
+        self.running = running
+        self.peak_mb = 0.0
+        self.at_peak: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._every = every_s
+        self._page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            mb = self.now_mb()
+            if mb > self.peak_mb:
+                self.peak_mb, self.at_peak = mb, sorted(self.running)
+
+    def now_mb(self) -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self._page_mb
+
+    def __enter__(self) -> _RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def child(media: Path, out: Path) -> None:
     """Run the job on ``media`` with the code on PYTHONPATH (this tree or the baseline's); print JSON."""
     from app.model_cache import ModelCache
@@ -101,18 +136,24 @@ def child(media: Path, out: Path) -> None:
     info = media_mod.probe(media)
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
+    running: set[str] = set()
     t0 = time.perf_counter()
 
     def on_stage(name: str, state: str, outcome: StageOutcome | None) -> None:
         (starts if state == "running" else ends)[name] = round(time.perf_counter() - t0, 2)
+        (running.add if state == "running" else running.discard)(name)
 
     ctx = StageContext(media_path=media, out_dir=out / "job", models=models, info=info)
-    cpu0 = time.process_time()
     # today's code takes the overlap setting (LESSONLENS_STAGE_OVERLAP=false: one after another)
-    overlap = {"overlap": settings.stage_overlap} if "overlap" in inspect.signature(run_stages).parameters else {}
-    outcomes = run_stages(ctx, STAGES, options, on_stage, **overlap)
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - cpu0
+    overlap: dict[str, Any] = {"overlap": settings.stage_overlap} if "overlap" in inspect.signature(run_stages).parameters else {}
+    with _RssSampler(running) as rss:
+        warm_mb = rss.now_mb()
+        load0 = os.getloadavg()[0]
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        outcomes = run_stages(ctx, STAGES, options, on_stage, **overlap)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
     subs = json.loads((out / "job" / "subtitles.json").read_text())
     ocr = json.loads((out / "job" / "ocr.json").read_text())
     decode = {"audio_s": outcomes["subtitles"].summary["timings"]["decode_s"], "frames_s": ocr["timing"]["decode"]}
@@ -128,6 +169,12 @@ def child(media: Path, out: Path) -> None:
         "frames_sampled": ocr["frames_sampled"],
         "frames_ocred": ocr["frames_ocred"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_warm_mb": round(warm_mb),
+        "rss_job_peak_mb": round(rss.peak_mb),
+        "rss_peak_during": rss.at_peak,
+        "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
+        "shot_changes": outcomes["subtitles"].summary.get("shot_changes"),
+        "subtitles_timings": outcomes["subtitles"].summary.get("timings"),
         "transcript": " ".join(" ".join(c["lines"]) for c in subs["cues"]),
         "vocabulary": subs.get("vocabulary", []),
         "events": [[e["start"], e["end"], e["text"]] for e in ocr["events"]],
@@ -135,8 +182,8 @@ def child(media: Path, out: Path) -> None:
     }))
 
 
-def _side(name: str, tree: Path, media: Path, out: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+def _side(name: str, tree: Path, media: Path, out: Path, env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(tree), **(env_extra or {})}
     cmd = [sys.executable, str(ROOT / "bench" / "bench_job.py"), "--child", str(media), "--out", str(out / f"{name}-out")]
     proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     if proc.returncode:
@@ -148,10 +195,23 @@ def _side(name: str, tree: Path, media: Path, out: Path) -> dict[str, Any]:
 def _row(name: str, r: dict[str, Any]) -> str:
     stages = ", ".join(f"{n} {s['seconds']:.1f} s ({s['from']:.0f}-{s['to']:.0f})" for n, s in r["stages"].items())
     d = r["decode_s"]
+    rss = (f" (warm {r['rss_warm_mb']} MB, job peak {r['rss_job_peak_mb']} MB with {'+'.join(r['rss_peak_during'])})"
+           if "rss_warm_mb" in r else "")
+    load = f"; load {r['load'][0]} -> {r['load'][1]}" if "load" in r else ""
     return (f"{name:8} wall {r['wall_s']:6.1f} s  {r['x_real_time']:.3f}x real time  cpu {r['cpu_s']:.0f} s  "
-            f"peak RSS {r['peak_rss_mb']} MB\n{'':9}stages: {stages}\n{'':9}decode: audio {d['audio_s']:.1f} s + "
-            f"frames {d['frames_s']:.1f} s = {r['decode_share_of_wall']:.0%} of wall; OCR'd {r['frames_ocred']} "
-            f"of {r['frames_sampled']} samples; ocr timing {r['ocr_timing']}")
+            f"peak RSS {r['peak_rss_mb']} MB{rss}{load}\n{'':9}stages: {stages}\n{'':9}decode: audio "
+            f"{d['audio_s']:.1f} s + frames {d['frames_s']:.1f} s = {r['decode_share_of_wall']:.0%} of wall; OCR'd "
+            f"{r['frames_ocred']} of {r['frames_sampled']} samples; ocr timing {r['ocr_timing']}\n{'':9}subtitles "
+            f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')}")
+
+
+def _variant(text: str) -> tuple[str, dict[str, str]]:
+    """``name:KEY=VALUE,KEY=VALUE`` (a side of today's code run with those environment variables)."""
+    name, _, env = text.partition(":")
+    pairs = [kv.split("=", 1) for kv in env.split(",") if kv]
+    if not name or any(len(kv) != 2 for kv in pairs):
+        raise SystemExit(f"--today {text!r}: expected NAME or NAME:KEY=VALUE[,KEY=VALUE]")
+    return name, dict((k, v) for k, v in pairs)
 
 
 def main() -> None:
@@ -161,6 +221,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["baseline", "today"], help="run one side")
+    parser.add_argument("--today", action="append", type=_variant, metavar="NAME[:KEY=VALUE,...]",
+                        help="a side of today's code with these environment variables (repeatable; default: "
+                             "one side 'today'), e.g. --today off:LESSONLENS_STAGE_OVERLAP=false --today on")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.out)
@@ -169,22 +232,24 @@ def main() -> None:
     print(f"media: {media.name} (real UI recordings looped to {args.minutes:g} min, 1280x720 {FPS} fps, "
           f"real speech); load before: {os.getloadavg()[0]:.1f}", flush=True)
     results: dict[str, dict[str, Any]] = {}
+    todays: list[tuple[str, dict[str, str]]] = args.today or [("today", {})]
     with tempfile.TemporaryDirectory(prefix="bench-job-") as tmp:
         base = Path(tmp) / "baseline"
         base.mkdir()
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
-        sides = {"baseline": base, "today": ROOT}
-        for name, tree in sides.items():
-            if args.only and name != args.only:
+        sides: list[tuple[str, Path, dict[str, str]]] = [("baseline", base, {})] + [(name, ROOT, env) for name, env in todays]
+        for name, tree, env in sides:
+            if args.only and (name == "baseline") != (args.only == "baseline"):
                 continue
-            results[name] = _side(name, tree, media, Path(tmp))
+            results[name] = _side(name, tree, media, Path(tmp), env)
             print(_row(name, results[name]), f"\n{'':9}load after: {os.getloadavg()[0]:.1f}", flush=True)
-    if len(results) == 2:
-        a, b = results["baseline"], results["today"]
-        print(f"same transcript: {a['transcript'] == b['transcript']}; same vocabulary offers: "
-              f"{a['vocabulary'] == b['vocabulary']}; same on-screen events: {a['events'] == b['events']} "
-              f"({len(a['events'])} / {len(b['events'])}); labels {a['label']} / {b['label']}")
+    if len(results) >= 2:
+        first, a = next(iter(results.items()))
+        for name, b in list(results.items())[1:]:
+            print(f"{name} vs {first}: same transcript: {a['transcript'] == b['transcript']}; same vocabulary "
+                  f"offers: {a['vocabulary'] == b['vocabulary']}; same on-screen events: {a['events'] == b['events']} "
+                  f"({len(a['events'])} / {len(b['events'])}); labels {a['label']} / {b['label']}")
 
 
 if __name__ == "__main__":

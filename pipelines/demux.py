@@ -11,6 +11,10 @@ the time it takes to read the file, while OCR is still decoding frames. The pack
 bounded (``max_queued_bytes``): a long or heavy video holds the demuxer back until the sampler
 catches up, and then the audio is ready that much later.
 
+When ``shots`` is wanted too, the frames the sampler decodes are also looked at for shot
+changes (``shots()``): a thumbnail per frame, instead of a second read and decode of the file
+(``pipelines.shots.detect_shot_changes``).
+
 A consumer that stops (its stage failed, was cancelled, or needs no more) calls ``release``; the
 pass then drops what only that consumer wanted. ``close`` stops the pass.
 """
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.exceptions import MediaError, NoAudioError
 from pipelines.media import MonoResampler
+from pipelines.shots import ShotOptions, ShotTracker
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 AUDIO = "audio"
 VIDEO = "video"
+SHOTS = "shots"  # the shot changes of the video the frame sampler decodes
 _END = object()
 
 
@@ -50,7 +56,7 @@ class PassTiming:
 
 
 class MediaPass:
-    """Reads ``path`` once for the consumers named in ``wants`` (``audio``, ``video``).
+    """Reads ``path`` once for the consumers named in ``wants`` (``audio``, ``video``, ``shots``).
 
     ``audio_chunks()`` gives the audio track as 16 kHz mono float32 chunks (``audio()``: joined);
     ``video_stream()`` gives the video stream (to set up a decoder) and ``video_packets()`` its
@@ -59,7 +65,7 @@ class MediaPass:
 
     def __init__(self, path: str | Path, wants: set[str], *, sample_rate: int = SAMPLE_RATE,
                  max_queued_bytes: int = 256 << 20, max_audio_s: float = 20 * 60.0,
-                 max_seconds: float | None = None) -> None:
+                 max_seconds: float | None = None, shot_options: ShotOptions | None = None) -> None:
         import av
 
         self.path = Path(path)
@@ -89,6 +95,8 @@ class MediaPass:
         self._audio = streams.audio[0] if streams.audio else None
         self._video = next((s for s in streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
         self._thread = threading.Thread(target=self._run, name=f"demux:{self.path.name}", daemon=True)
+        wants_shots = self._video is not None and {SHOTS, VIDEO} <= self._wants
+        self._shots: ShotTracker | None = ShotTracker(shot_options) if wants_shots else None
 
     # ---- consumers
 
@@ -134,8 +142,30 @@ class MediaPass:
             raise NoAudioError(f"{self.path}: the audio stream holds no samples.")
 
     def video_stream(self) -> Any:
-        """The video stream being read (its codec parameters and time base), or None."""
-        return self._video
+        """The video stream being read (its codec parameters and time base), or None. Frames
+        decoded through it (``decode``) are also handed to the shot tracker (``shots``)."""
+        return _TappedStream(self._video, self) if self._video is not None else None
+
+    def shots(self) -> ShotTracker | None:
+        """The shot changes found in the frames the frame sampler decodes (``shots`` and
+        ``video`` wanted); None without them."""
+        return self._shots
+
+    def _decoded(self, frames: list[Any], end: bool) -> None:
+        """Frames the sampler decoded (``end``: the decoder's last, after the end of the stream)."""
+        shots = self._shots
+        if shots is None:
+            return
+        try:
+            for frame in frames:
+                shots.add(frame)
+        except Exception as err:  # never into the frame sampler: the subtitles read the file instead
+            log.warning("%s: shot changes not tracked in the one pass: %s", self.path.name, err)
+            shots.end(complete=False)
+            self._shots = None
+            return
+        if end:
+            shots.end(complete=True)
 
     def video_packets(self) -> Iterator[Any]:
         """The video stream's packets, in file order (the demuxer starts if it has not)."""
@@ -159,6 +189,9 @@ class MediaPass:
             self._wants.discard(what)
         with self._room:
             self._room.notify_all()
+        if what in (VIDEO, SHOTS) and self._shots is not None:
+            self._shots.end(complete=False)  # a no-op when the decoder reached the end
+            self._shots = None
         if what == VIDEO:  # drop the packets no one will decode
             while True:
                 try:
@@ -174,6 +207,8 @@ class MediaPass:
     def close(self) -> None:
         """Stop reading and let the thread end."""
         self._stop.set()
+        if self._shots is not None:
+            self._shots.end(complete=False)
         with self._room:
             self._room.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
@@ -251,3 +286,23 @@ class MediaPass:
                 self._room.wait(0.5)
             self._queued_bytes += packet.size
         self._packets.put(packet)
+
+
+class _TappedStream:
+    """A video stream as the frame sampler decodes it: PyAV's own, except that ``decode`` also
+    hands the frames to the pass (its shot tracker) on their way to the sampler."""
+
+    def __init__(self, stream: Any, owner: MediaPass) -> None:
+        object.__setattr__(self, "_stream", stream)
+        object.__setattr__(self, "_owner", owner)
+
+    def decode(self, packet: Any = None) -> list[Any]:
+        frames: list[Any] = self._stream.decode(packet)
+        self._owner._decoded(frames, end=packet is None)
+        return frames
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:  # thread_type, codec settings: the stream's
+        setattr(self._stream, name, value)

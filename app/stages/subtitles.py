@@ -1,6 +1,7 @@
 """Stage ``subtitles``: speech to style-checked subtitles (Whisper), in SRT, WebVTT and JSON.
 
-With video, cues are timed to the shot changes (found while Whisper runs); when the ``ocr``
+With video, cues are timed to the shot changes (found while Whisper runs, or in the frames the
+``ocr`` stage decodes when it runs beside this one); when the ``ocr``
 stage ran first, the text it read is offered to Whisper as vocabulary, stretch by stretch.
 """
 
@@ -28,11 +29,11 @@ from app.stages.context import (
 from pipelines import media
 from pipelines.asr import AsrOptions
 from pipelines.asr_blocks import transcribe_blocks
-from pipelines.demux import AUDIO
+from pipelines.demux import AUDIO, SHOTS
 from pipelines.exceptions import MediaError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
 from pipelines.screen_feed import ScreenFeed
-from pipelines.shots import detect_shot_changes
+from pipelines.shots import ShotTracker, detect_shot_changes
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, StyleProfile, build_cues
 
@@ -120,12 +121,28 @@ def _shots(ctx: StageContext) -> tuple[float, ...]:
         return ()
 
 
+def _tracked_shots(ctx: StageContext, tracker: ShotTracker) -> tuple[float, ...]:
+    """The shot changes found in the frames OCR decoded (waits for it to decode the last);
+    when it stopped before the end, read from the file."""
+    cuts = tracker.cuts(lambda: ctx.progress(0.9))
+    if cuts is None:
+        log.info("shot changes: the one pass stopped before the end; reading the video again")
+        return _shots(ctx)
+    return cuts
+
+
 def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     """Transcribe, segment into cues by the style profile, write the subtitle files."""
     asr_options, profile = options.asr(), options.style()
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_audio:
         return _no_speech(ctx, "no speech track: the media has no audio stream")
+    # With OCR decoding the frames in the one pass, shot changes are found in them; else they
+    # are read from the file while Whisper works.
+    wants_shots = options.shot_changes and info.has_video
+    tracker = ctx.media.shots() if ctx.media is not None and wants_shots else None
+    if ctx.media is not None and not wants_shots:
+        ctx.media.release(SHOTS)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     decoding = [True]
@@ -151,15 +168,13 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     engine = ctx.models.whisper(asr_options.resolved_model(), asr_options.engine, threads=ctx.threads)
     screen = _screen_text(ctx, options)
     with ThreadPoolExecutor(1) as pool:  # decoding video frames overlaps Whisper's work
-        shots: Future[tuple[float, ...]] | None = (
-            pool.submit(_shots, ctx) if options.shot_changes and info.has_video else None
-        )
+        shots: Future[tuple[float, ...]] | None = pool.submit(_shots, ctx) if wants_shots and not tracker else None
         t1 = time.monotonic()
         transcript = transcribe_blocks(engine, itertools.chain([first], blocks), asr_options,
                                        progress=lambda f: ctx.progress(0.05 + 0.85 * f), screen=screen,
                                        duration=info.duration)
         timings["asr_s"] = time.monotonic() - t1
-        cuts = shots.result() if shots is not None else ()
+        cuts = shots.result() if shots is not None else _tracked_shots(ctx, tracker) if tracker is not None else ()
         timings["shots_wait_s"] = time.monotonic() - t1 - timings["asr_s"]
 
     t2 = time.monotonic()
@@ -200,6 +215,6 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
 
 STAGE = Stage(NAME, lambda: SubtitlesOptions, run, label="Subtitles (speech to text)",
               description="Speech to style-checked subtitles (Whisper).", uses=(ocr.NAME,), overlaps=(ocr.NAME,),
-              reads=(AUDIO,),
+              reads=(AUDIO, SHOTS),
               models=lambda options: (options.asr().weights(),),
               view=StageView("transcript", data=SUBTITLES_JSON, track=SUBTITLES_VTT))

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.demux import AUDIO, VIDEO, MediaPass
+from pipelines.demux import AUDIO, SHOTS, VIDEO, MediaPass
 from pipelines.exceptions import NoAudioError
 from pipelines.media import load_audio
 from pipelines.ocr.frames import read_samples
+from pipelines.shots import detect_shot_changes
 
 
 def test_one_pass_gives_the_audio_and_the_samples_of_two_reads(samples: Path) -> None:
@@ -62,4 +63,27 @@ def test_progress_may_stop_the_wait(samples: Path) -> None:
 
     with pytest.raises(RuntimeError, match="cancelled"):
         one.audio(cancel)  # the video is never read: the audio waits behind it
+    one.close()
+
+
+def test_the_frames_decoded_for_ocr_give_the_shot_changes(samples: Path) -> None:
+    lesson = samples / "lesson.mp4"
+    one = MediaPass(lesson, {AUDIO, VIDEO, SHOTS})
+    tracker = one.shots()
+    assert tracker is not None and MediaPass(lesson, {AUDIO, SHOTS}).shots() is None  # none without the frames
+    _, frames = read_samples(lesson, 2.0, source=one)
+    assert sum(1 for _ in frames) > 10
+    one.release(VIDEO)  # as the stage graph does when OCR ends: after the end, nothing changes
+    assert tracker.cuts() == detect_shot_changes(lesson) != ()
+    one.close()
+
+
+def test_shots_of_a_decode_that_stopped_early_are_no_answer(samples: Path) -> None:
+    lesson = samples / "lesson.mp4"
+    one = MediaPass(lesson, {AUDIO, VIDEO, SHOTS})
+    tracker = one.shots()
+    assert tracker is not None
+    next(iter(read_samples(lesson, 2.0, source=one)[1]))
+    one.release(VIDEO)  # OCR stopped before the end
+    assert tracker.cuts() is None and one.shots() is None  # the caller reads the file itself
     one.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.exceptions import MediaError
-from pipelines.shots import detect_shot_changes
+from pipelines.shots import ShotTracker, detect_shot_changes
 
 FPS = 25
 
@@ -53,6 +53,50 @@ def test_slide_changes_of_the_sample_lesson(samples: Path) -> None:
     assert len(found) == len(slides) - 1
     for got, slide in zip(found, slides[1:], strict=True):
         assert got == pytest.approx(slide["start"], abs=1.5 / 24)
+
+
+def _tracked(video: Path) -> ShotTracker:
+    import av
+
+    tracker = ShotTracker()
+    with av.open(str(video)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            tracker.add(frame)
+    return tracker
+
+
+@pytest.mark.parametrize("key_frames_at_cuts", [True, False])
+def test_a_tracker_fed_every_frame_finds_the_same_cuts(tmp_path: Path, key_frames_at_cuts: bool) -> None:
+    video = tmp_path / "cuts.mp4"
+    expected = make_video(video, key_frames_at_cuts=key_frames_at_cuts)
+    tracker = _tracked(video)
+    tracker.end(complete=True)
+    found = tracker.cuts()
+    assert found is not None and found == detect_shot_changes(video)
+    assert found == pytest.approx(expected, abs=0.5 / FPS)
+
+
+def test_a_tracker_on_the_sample_lesson_finds_its_slide_changes(samples: Path) -> None:
+    tracker = _tracked(samples / "lesson.mp4")
+    tracker.end(complete=True)
+    assert tracker.cuts() == detect_shot_changes(samples / "lesson.mp4") != ()
+
+
+def test_a_tracker_that_did_not_see_the_end_has_no_answer(tmp_path: Path) -> None:
+    video = tmp_path / "cuts.mp4"
+    make_video(video, key_frames_at_cuts=True)
+    tracker = _tracked(video)
+    tracker.end(complete=False)  # the decoder stopped before the end of the stream
+    tracker.end(complete=True)  # ignored: it ended once
+    assert tracker.cuts() is None
+
+
+def test_waiting_for_a_tracker_may_be_stopped() -> None:
+    def cancel() -> None:
+        raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        ShotTracker().cuts(cancel, poll_s=0.01)
 
 
 def test_audio_only_is_refused(tmp_path: Path) -> None:

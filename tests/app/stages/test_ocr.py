@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app.stages import ocr
 from pipelines.exceptions import OptionsError
+from pipelines.ocr.engines import Reading
 
 
 def test_ocr_options_coerce_and_keep_tuned_fields_fixed() -> None:
@@ -27,3 +29,32 @@ def test_ocr_options_coerce_and_keep_tuned_fields_fixed() -> None:
 def test_bad_ocr_options(values: dict[str, object], match: str) -> None:
     with pytest.raises(OptionsError, match=match):
         ocr.STAGE.parse(values)
+
+
+class _Engine:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        self.reads += 1
+        return [Reading((0, 0, image.shape[1], image.shape[0]), "text", 0.9)]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "line", 0.8
+
+
+def test_the_stage_engine_reads_as_its_engine_and_trims_the_heap_after_a_read() -> None:
+    inner = _Engine()
+    trimmed = ocr._Trimmed(inner)
+    trims: list[int] = []
+    trimmed._trim = lambda: trims.append(1)
+    image = np.zeros((20, 40, 3), np.uint8)
+    assert trimmed.name == "fake"
+    assert trimmed.read(image) == [Reading((0, 0, 40, 20), "text", 0.9)] and inner.reads == 1 and trims == [1]
+    assert trimmed.read_line(image) == ("line", 0.8)
+
+
+def test_malloc_trim_is_callable_here() -> None:
+    assert ocr._malloc_trim()() in (0, 1, None)  # glibc: 1 when it released memory, else 0; elsewhere a no-op

@@ -181,3 +181,24 @@ def test_beside_the_real_ocr_stage_the_same_text_is_offered(samples: Path, tmp_p
         offered[overlap] = json.loads((out / subtitles.SUBTITLES_JSON).read_text())["vocabulary"]
     assert offered[True] == offered[False]
     assert RealOcrModels.threads[-2:] in ([("ocr", 1), ("asr", 1)], [("asr", 1), ("ocr", 1)])  # 2 threads shared
+
+
+@pytest.mark.slow
+def test_beside_the_real_ocr_stage_shot_changes_come_from_its_frames(samples: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overlapped, the cuts are found in the frames OCR decodes (no second read of the file),
+    at the slide changes the file's own read finds."""
+    from pipelines.shots import detect_shot_changes
+
+    expected = detect_shot_changes(samples / "lesson.mp4")
+
+    def no_second_read(path: Path) -> tuple[float, ...]:
+        raise AssertionError("the video was read a second time for its shot changes")
+
+    monkeypatch.setattr(subtitles, "detect_shot_changes", no_second_read)
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=RealOcrModels())  # type: ignore[arg-type]
+    outcomes = run_stages(ctx, ["subtitles", "ocr"], {"subtitles": {"screen_vocabulary": False}}, threads=2)
+    assert outcomes["subtitles"].status is StageStatus.SUCCEEDED
+    found = json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["shot_changes"]
+    assert len(found) == len(expected) > 0
+    assert found == pytest.approx(expected, abs=0.5 / 24)

@@ -1,0 +1,109 @@
+"""The engine's ONNX Runtime sessions and detector input: cheaper, and the same results as
+RapidOCR's own, bit for bit (fast: the table on RapidOCR's preprocessing; slow: real models on
+frames of a real UI recording)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.ocr.engines import RapidOcrEngine, load_engine
+from pipelines.ocr.onnx_sessions import Detector
+
+RECORDING = "video/screencast_jupyterlab_ghcreds.mp4"
+
+
+class _Preprocessing:
+    """The part of RapidOCR's ``TextDetector`` that ``Detector.input`` uses, without a model."""
+
+    def get_preprocess(self, max_wh: int) -> Any:
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+        return DetPreProcess(960 if max_wh < 960 else 1500 if max_wh < 1500 else 2000, "max",
+                             [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("size", [(40, 300), (261, 852), (720, 1280), (1080, 1920)])
+def test_detector_input_is_rapidocrs_bit_for_bit(size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(size[0])
+    image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    text_det = _Preprocessing()
+    want = text_det.get_preprocess(max(size)).__call__(image)
+    got = Detector(text_det).input(image)  # type: ignore[arg-type]
+    assert got is not None and got.dtype == np.float32 and got.flags.c_contiguous
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+# ---------------------------------------------------------------- real models (slow)
+
+
+def _frames(path: Path, times: tuple[float, ...]) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    for t in times:
+        cap.set(cv2.CAP_PROP_POS_MSEC, t * 1000)
+        ok, frame = cap.read()
+        assert ok, (path, t)
+        out.append(frame)
+    cap.release()
+    return out
+
+
+@pytest.fixture(scope="module")
+def frames(testdata: Path) -> list[np.ndarray]:
+    path = testdata / RECORDING
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    full = _frames(path, (5.0, 40.0))
+    # A full 1080p frame, a region as read_region frames it, and one text line.
+    region = cv2.copyMakeBorder(full[1][100:300, 200:900], 160, 160, 160, 160, cv2.BORDER_REPLICATE)
+    return [*full, region]
+
+
+@pytest.fixture(scope="module")
+def engines(require_model: Any, model_dir: Path) -> tuple[RapidOcrEngine, Any]:
+    """This engine, and RapidOCR as it comes (its own sessions and preprocessing)."""
+    from rapidocr_onnxruntime import RapidOCR
+
+    folder = require_model("ppocrv5")
+    engine = load_engine("rapidocr", model_dir, threads=1)
+    assert isinstance(engine, RapidOcrEngine)
+    plain = RapidOCR(det_model_path=str(folder / "det" / "det.onnx"), rec_model_path=str(folder / "rec" / "rec.onnx"),
+                     rec_keys_path=str(folder / "ppocrv5_dict.txt"), cls_model_path=str(folder / "cls" / "cls.onnx"),
+                     det_limit_type="max", det_limit_side_len=2000, intra_op_num_threads=1, inter_op_num_threads=1)
+    return engine, plain
+
+
+@pytest.mark.slow
+def test_sessions_do_not_spin_and_keep_the_threads_asked_for(engines: tuple[RapidOcrEngine, Any]) -> None:
+    rapid = engines[0]._load()
+    for session in (rapid.text_det.infer.session, rapid.text_rec.session.session):
+        options = session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert options.intra_op_num_threads == 1
+    # RapidOCR's own sessions spin (the default): the reason for building them again.
+    plain = engines[1].text_det.infer.session.get_session_options()
+    with pytest.raises(RuntimeError, match="does not have configuration"):
+        plain.get_session_config_entry("session.intra_op.allow_spinning")
+
+
+@pytest.mark.slow
+def test_detection_and_recognition_match_rapidocrs_own(engines: tuple[RapidOcrEngine, Any],
+                                                       frames: list[np.ndarray]) -> None:
+    engine, plain = engines
+    rapid = engine._load()
+    lines = 0
+    for frame in frames:
+        want, _ = plain.text_det(frame)
+        got = Detector(rapid.text_det)(frame)
+        assert got is not None and np.array_equal(got, want)
+        crops = rapid.get_crop_img_list(frame, list(want))
+        lines += len(crops)
+        assert rapid.text_rec(crops)[0] == plain.text_rec(crops)[0]  # text and score, exactly
+    assert lines >= 20  # the frames hold text: the comparison compared something
+    assert any(r.text for r in engine.read(frames[0]))
