@@ -46,3 +46,16 @@ def samples() -> Path:
     from samples.make_samples import build
 
     return build()
+
+
+@pytest.fixture(scope="session")
+def long_lesson(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample lesson played four times over (about 2 minutes, copied, not re-encoded): for
+    tests that stop or kill a worker while its job runs. The 33 s lesson's subtitles take about
+    2 s on a quiet machine, so a stop sent once the stage is running could land after the job ended."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("long") / "lesson_x4.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "3", "-i", str(samples / "lesson.mp4"),
+                    "-c", "copy", str(out)], check=True)
+    return out

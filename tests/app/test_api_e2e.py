@@ -119,9 +119,9 @@ def _submit_lesson_and_kill_when_running(server: ServerProcess, lesson: Path, gr
 
 
 def test_graceful_stop_hands_the_job_back_without_using_an_attempt(start_server: StartServer,
-                                                                   samples: Path) -> None:
+                                                                   long_lesson: Path) -> None:
     server = start_server(max_attempts="1")
-    job_id = _submit_lesson_and_kill_when_running(server, samples / "lesson.mp4", graceful=True)
+    job_id = _submit_lesson_and_kill_when_running(server, long_lesson, graceful=True)
     assert f"{job_id}: handed back to the queue" in server.log()
     server.start()
     with server.client() as c:
@@ -129,9 +129,9 @@ def test_graceful_stop_hands_the_job_back_without_using_an_attempt(start_server:
     assert job["status"] == "succeeded" and job["attempts"] == 1, job
 
 
-def test_job_killed_mid_run_is_retried_after_restart(start_server: StartServer, samples: Path) -> None:
+def test_job_killed_mid_run_is_retried_after_restart(start_server: StartServer, long_lesson: Path) -> None:
     server = start_server(max_attempts="3")
-    job_id = _submit_lesson_and_kill_when_running(server, samples / "lesson.mp4")
+    job_id = _submit_lesson_and_kill_when_running(server, long_lesson)
     server.start()
     with server.client() as c:
         job = server.wait_job(c, job_id, _terminal)
@@ -140,9 +140,9 @@ def test_job_killed_mid_run_is_retried_after_restart(start_server: StartServer, 
 
 
 def test_job_killed_mid_run_fails_with_reason_when_out_of_attempts(start_server: StartServer,
-                                                                   samples: Path) -> None:
+                                                                   long_lesson: Path) -> None:
     server = start_server(max_attempts="1")
-    job_id = _submit_lesson_and_kill_when_running(server, samples / "lesson.mp4")
+    job_id = _submit_lesson_and_kill_when_running(server, long_lesson)
     server.start()
     with server.client() as c:
         job = c.get(f"/v1/jobs/{job_id}").json()  # recovery runs before the server answers

@@ -135,13 +135,13 @@ def test_two_workers_process_six_jobs_at_once(cluster: Cluster, media_dir: Path)
 
 
 @pytest.mark.slow
-def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cluster, samples: Path) -> None:
+def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cluster, long_lesson: Path) -> None:
     with Receiver(SECRET, statuses=[500]) as receiver:  # first delivery fails: the retry keeps the id
         api: ServerProcess = cluster.api()
         try:
             doomed = cluster.worker("doomed")
             with api.client() as c:
-                job_id = _submit(c, samples / "lesson.mp4", receiver.url)
+                job_id = _submit(c, long_lesson, receiver.url)
                 api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
                 doomed.kill()
                 assert c.get(f"/v1/jobs/{job_id}").json()["status"] == "running"
@@ -164,12 +164,12 @@ def test_worker_killed_mid_job_is_delivered_again_and_completes_once(cluster: Cl
 
 
 @pytest.mark.slow
-def test_stopped_worker_hands_its_job_back_without_using_an_attempt(cluster: Cluster, samples: Path) -> None:
+def test_stopped_worker_hands_its_job_back_without_using_an_attempt(cluster: Cluster, long_lesson: Path) -> None:
     api = cluster.api()
     try:
         leaving = cluster.worker("leaving")
         with api.client() as c:
-            job_id = _submit(c, samples / "lesson.mp4")
+            job_id = _submit(c, long_lesson)
             api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
             leaving.stop()  # SIGTERM: Celery's warm shutdown
             assert leaving.proc is not None and leaving.proc.returncode is not None
@@ -281,12 +281,12 @@ def rabbit_cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
 
 
 @pytest.mark.slow
-def test_rabbitmq_delivers_a_dead_workers_job_again_at_once(rabbit_cluster: Cluster, samples: Path) -> None:
+def test_rabbitmq_delivers_a_dead_workers_job_again_at_once(rabbit_cluster: Cluster, long_lesson: Path) -> None:
     api = rabbit_cluster.api()
     try:
         doomed, survivor = rabbit_cluster.worker("doomed"), rabbit_cluster.worker("survivor")
         with api.client() as c:
-            job_id = _submit(c, samples / "lesson.mp4")
+            job_id = _submit(c, long_lesson)
             running = api.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 60)
             taker = doomed if job_id in doomed.started_jobs() else survivor
             other = survivor if taker is doomed else doomed
