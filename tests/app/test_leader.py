@@ -133,7 +133,7 @@ def _ended(job: dict[str, Any]) -> bool:
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_leader_killed_mid_job_another_process_takes_over_and_the_job_ends_once(
-        served: ServeProcess, samples: Path, media_dir: Path) -> None:
+        served: ServeProcess, long_lesson: Path, media_dir: Path) -> None:
     pids = wait_for(lambda: len(p := served.http_pids()) == 2 and p, 30, "two HTTP processes")
     leader = wait_for(served.leader_pid, 30, "a leader")
     assert leader in pids
@@ -142,7 +142,7 @@ def test_leader_killed_mid_job_another_process_takes_over_and_the_job_ends_once(
         quick = [_submit(c, media_dir / "tone.mp4", receiver.url) for _ in range(4)]
         for job_id in quick:
             assert served.wait_job(c, job_id, _ended, 120)["status"] == "succeeded"
-        job_id = _submit(c, samples / "lesson.mp4", receiver.url)
+        job_id = _submit(c, long_lesson, receiver.url)
         served.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 120)
         os.kill(leader, signal.SIGKILL)
         killed = time.monotonic()
