@@ -215,14 +215,19 @@ def _quiet(ctx: StageContext, options: NoOptions) -> StageOutcome:
     return StageOutcome(StageStatus.SUCCEEDED, {})
 
 
-def test_the_heartbeat_keeps_a_quiet_job_from_being_reaped(tmp_path: Path, media_dir: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def _quiet_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[SqlJobStore, WorkerContext]:
+    """A worker whose leases last 0.3 s, with the ``quiet`` stage registered."""
     monkeypatch.setitem(stage_graph.STAGES, "quiet", Stage("quiet", lambda: NoOptions, _quiet))
     started.clear()
     settings = Settings(data_dir=tmp_path / "data", lease_s=0.3)
     store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    ctx = WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
-                        models=ModelCache(settings))
+    return store, WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
+                                models=ModelCache(settings))
+
+
+def test_the_heartbeat_keeps_a_quiet_job_from_being_reaped(tmp_path: Path, media_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    store, ctx = _quiet_worker(tmp_path, monkeypatch)
     try:
         jobs = [submit(ctx, media_dir / "tone.mp4", ("quiet",)) for _ in range(2)]
         results: list[Job | None] = []
@@ -244,12 +249,7 @@ def test_the_heartbeat_keeps_a_quiet_job_from_being_reaped(tmp_path: Path, media
 def test_a_reaped_job_stops_unfinished(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another process reaps the job (its lease lapsed): this run notes the loss (the heartbeat's
     renewal or its next write is refused) and ends without writing the job's end."""
-    monkeypatch.setitem(stage_graph.STAGES, "quiet", Stage("quiet", lambda: NoOptions, _quiet))
-    started.clear()
-    settings = Settings(data_dir=tmp_path / "data", lease_s=0.3)
-    store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    ctx = WorkerContext(store=store, storage=LocalStorage(settings.data_dir), settings=settings,
-                        models=ModelCache(settings))
+    store, ctx = _quiet_worker(tmp_path, monkeypatch)
     try:
         job = submit(ctx, media_dir / "tone.mp4", ("quiet",))
         result: list[Job | None] = []
