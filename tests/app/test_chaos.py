@@ -94,14 +94,14 @@ def test_a_job_outliving_the_visibility_timeout_runs_once(cluster: Cluster, samp
     assert _ran(workers, job_id) == (1, 1), [w.log() for w in workers]
 
 
-def test_a_frozen_workers_late_writes_are_refused(cluster: Cluster, samples: Path) -> None:
+def test_a_frozen_workers_late_writes_are_refused(cluster: Cluster, long_lesson: Path) -> None:
     """A worker that stops (frozen, cut off) past its lease loses the job; when it wakes, the store
     refuses its writes (fencing by the lease token), so the job ends once, by the new holder."""
     api = cluster.api()
     workers = cluster.start_workers("a", "b")
     try:
         with api.client() as c:
-            job_id = _submit(c, samples / "lesson.mp4")
+            job_id = _submit(c, long_lesson)
             api.wait_job(c, job_id, _running, 60)
             frozen = next(w for w in workers if job_id in w.started_jobs())
             assert frozen.proc is not None
@@ -119,13 +119,13 @@ def test_a_frozen_workers_late_writes_are_refused(cluster: Cluster, samples: Pat
     assert _ran(workers, job_id) == (2, 1), [w.log() for w in workers]
 
 
-def test_cancel_and_delete_work_on_a_dead_workers_job(cluster: Cluster, samples: Path) -> None:
+def test_cancel_and_delete_work_on_a_dead_workers_job(cluster: Cluster, long_lesson: Path) -> None:
     """Defect 2: cancel answered 202 and nothing happened; delete answered 409, for 12 hours."""
     api = cluster.api()
     doomed = cluster.worker("doomed")
     try:
         with api.client() as c:
-            job_id = _submit(c, samples / "lesson.mp4")
+            job_id = _submit(c, long_lesson)
             api.wait_job(c, job_id, _running, 60)
             doomed.kill()
             assert c.post(f"/v1/jobs/{job_id}/cancel").status_code == 202
