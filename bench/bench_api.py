@@ -335,18 +335,26 @@ def measure_starts(n: int, workers: int, factory: str, variant: Variant) -> tupl
     return times, cpu
 
 
+def _serve_variant(tmp: Path, args: argparse.Namespace,
+                   variant: Variant) -> tuple[bytes, int, subprocess.Popen[bytes], float]:
+    """A server of ``variant`` on a new data folder in ``tmp``, and the clip to submit to it:
+    (media, port, process, seconds to its first answer)."""
+    data_dir = tmp / "data"
+    data_dir.mkdir()
+    media = _make_media(tmp)
+    port = _free_port()
+    proc, start_s = start_server(data_dir, port, args.workers, args.app, variant.env, variant.uvicorn_args,
+                                 variant.root)
+    return media, port, proc, start_s
+
+
 async def measure_cpu_per_request(args: argparse.Namespace, variant: Variant) -> dict[str, float]:
     """Server CPU per request, one request at a time: ``--cpu-requests`` submits (each job run to
     its end: the CPU of running it counts too), then as many status polls. CPU seconds of the
     server's processes, which a busy shared machine inflates far less than it does latency."""
     n = args.cpu_requests
     with tempfile.TemporaryDirectory(prefix="bench-api-cpu-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        media = _make_media(Path(tmp))
-        port = _free_port()
-        proc, _ = start_server(data_dir, port, args.workers, args.app, variant.env, variant.uvicorn_args,
-                               variant.root)
+        media, port, proc, _ = _serve_variant(Path(tmp), args, variant)
         conn = RawConnection(port)
         try:
             server = psutil.Process(proc.pid)
@@ -391,12 +399,7 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
     start_load = os.getloadavg()[0]
     starts, start_cpu = measure_starts(args.starts, args.workers, args.app, variant)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        media = _make_media(Path(tmp))
-        port = _free_port()
-        proc, start_s = start_server(data_dir, port, args.workers, args.app, variant.env, variant.uvicorn_args,
-                                     variant.root)
+        media, port, proc, start_s = _serve_variant(Path(tmp), args, variant)
         try:
             await asyncio.sleep(1.0)
             load_before = os.getloadavg()[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
@@ -157,8 +158,10 @@ class _Trimmed:
         return self.engine.read_line(image)  # a line's tensors are small
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[], object]:
-    """glibc's ``malloc_trim(0)``; a no-op where the C library has none (macOS, musl)."""
+    """glibc's ``malloc_trim(0)``; a no-op where the C library has none (macOS, musl). Looked up
+    once per process, not per job."""
     import ctypes
     import ctypes.util
 
