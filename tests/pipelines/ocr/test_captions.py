@@ -14,15 +14,10 @@ from bench.caption_clips import Caption, make_clip
 from pipelines.exceptions import OptionsError
 from pipelines.ocr.band import BandOptions, analyse
 from pipelines.ocr.caption_cues import Span, loosely_same, merge_spans, same_caption
-from pipelines.ocr.captions import (
-    CaptionOptions,
-    caption_lines,
-    extract_captions,
-    find_change,
-    layer_difference,
-    lost_and_new,
-    text_mask,
-)
+from pipelines.ocr.caption_layer import find_change, layer_difference, lost_and_new, text_mask
+from pipelines.ocr.caption_options import CaptionOptions
+from pipelines.ocr.caption_tracker import caption_lines
+from pipelines.ocr.captions import extract_captions
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,0 +1,123 @@
+"""A caption band's text layer: the strokes of burned-in captions, apart from the moving picture.
+
+In the band only, a pixel is of the layer when it is bright, next to a dark pixel (a caption's
+outline, shadow or box) and unchanged since the frame before or until the frame after. Moving
+footage changes from frame to frame, a caption does not, so the layer follows the caption and
+not the picture. Two layers are compared with one pixel of tolerance; a change is found to the
+frame by binary search over the frames between two samples (``LayerWindow``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from pipelines.ocr.caption_options import CaptionOptions
+
+
+def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOptions,
+              following: np.ndarray | None = None) -> np.ndarray:
+    """The caption text layer of a band crop (BGR) as a boolean mask (see the module doc).
+
+    ``previous`` and ``following`` are the same crop of the frames before and after (None: not
+    known). A pixel of the layer is steady with at least one of them: the first frame of a
+    caption differs from the one before, its last frame from the one after, and both belong to
+    it; moving footage is steady with neither. Without either, there is no steadiness test.
+    """
+    gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    bright = (band.max(axis=2) >= options.bright).astype(np.uint8)
+    # Letters are strokes: thin bright lines. A bright area wider than a stroke (sky, a face, a
+    # drawn figure next to its outline) survives an opening by a stroke-sized square; letters don't.
+    wide = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((6, 6), np.uint8))
+    near_dark = cv2.erode(gray, np.ones((5, 5), np.uint8)) <= options.dark
+    mask = (bright > wide) & near_dark
+    neighbours = [n for n in (previous, following) if n is not None]
+    if neighbours:
+        steady = np.zeros_like(mask)
+        for n in neighbours:
+            steady |= cv2.absdiff(gray, cv2.cvtColor(n, cv2.COLOR_BGR2GRAY)) <= options.steady
+        mask &= steady
+    return np.asarray(mask)
+
+
+def layer_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """Pixels of two text layers that differ (1-pixel tolerant), and their share of both layers."""
+    na, nb = int(a.sum()), int(b.sum())
+    if na + nb == 0:
+        return 0, 0.0
+    kernel = np.ones((3, 3), np.uint8)
+    grown_a = cv2.dilate(a.astype(np.uint8), kernel).astype(bool)
+    grown_b = cv2.dilate(b.astype(np.uint8), kernel).astype(bool)
+    missing = int((a & ~grown_b).sum()) + int((b & ~grown_a).sum())
+    return missing, missing / (na + nb)
+
+
+def layer_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of two text layers that differs (0: same; 1: nothing in common), 1-pixel tolerant."""
+    return layer_difference(a, b)[1]
+
+
+def lost_and_new(ref: np.ndarray, earlier: np.ndarray, before: np.ndarray,
+                 current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What changed in a text layer and held for two samples (1-pixel tolerant): strokes of
+    ``ref`` and of the sample ``earlier`` missing from the samples ``before`` and ``current``,
+    and strokes of both those missing from ``ref`` and ``earlier``.
+
+    A caption that changed between ``earlier`` and ``before`` shows in both; footage moving
+    behind it changes its strokes from one sample to the next, and seldom holds them.
+    """
+    kernel = np.ones((3, 3), np.uint8)
+
+    def grown(m: np.ndarray) -> np.ndarray:
+        return np.asarray(cv2.dilate(m.astype(np.uint8), kernel).astype(bool))
+
+    lost = ref & earlier & ~grown(current) & ~grown(before)
+    new = current & before & ~grown(ref) & ~grown(earlier)
+    return lost, new
+
+
+def find_change(lo: int, hi: int, distance_to: Callable[[int], tuple[float, float]]) -> int:
+    """The first index in (lo, hi] that looks like ``hi`` rather than ``lo`` (binary search).
+
+    ``distance_to(i)`` gives frame ``i``'s distance to the frame at ``lo`` and to the one at
+    ``hi``; the layer is assumed to switch once between them.
+    """
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        to_lo, to_hi = distance_to(mid)
+        if to_hi < to_lo:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@dataclass
+class LayerWindow:
+    """The band crops of the frames since the sample before the last, and their text layers (on demand)."""
+
+    options: CaptionOptions
+    base: int = 0
+    crops: list[np.ndarray] = field(default_factory=list)
+    masks: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def add(self, crop: np.ndarray) -> None:
+        self.crops.append(crop)
+
+    def mask(self, index: int) -> np.ndarray:
+        if index not in self.masks:
+            k = index - self.base
+            before = self.crops[k - 1] if k > 0 else None
+            after = self.crops[k + 1] if k + 1 < len(self.crops) else None
+            self.masks[index] = text_mask(self.crops[k], before, self.options, after)
+        return self.masks[index]
+
+    def restart(self, index: int) -> None:
+        """Forget the frames before ``index``: the next search looks no further back."""
+        self.mask(index)
+        self.masks = {i: m for i, m in self.masks.items() if i >= index}
+        self.crops = self.crops[index - self.base:]
+        self.base = index

@@ -1,0 +1,76 @@
+"""The options of burned-in caption extraction (``pipelines.ocr.captions``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelines.exceptions import OptionsError
+from pipelines.ocr.band import BandOptions
+
+
+@dataclass(frozen=True)
+class CaptionOptions:
+    """How burned-in captions are extracted.
+
+    Attributes:
+        band: a normalised (left, top, right, bottom) caption region given by the user; None:
+            found automatically (``band_search``).
+        sample_rate: samples per second in the band (at least 8: a 0.4 s caption is 4 samples).
+        bright: lowest brightness (max of B, G, R; 0-255) of a caption's letters.
+        dark: highest grey level of the outline, shadow or box next to them.
+        steady: largest grey-level change from the previous frame of a pixel of the text layer.
+        change: share of the text layer (pixels of either mask, with one pixel of tolerance) that
+            must differ for "the caption changed"...
+        change_letters: ...and how many letters' worth of pixels at least (a letter is about
+            ``0.05 * line height²`` pixels of layer), so that footage that looks like strokes
+            (a tiled floor) neither hides a short caption nor splits a long one. This is for the
+            layer against the stretch's reference (its first sample, or the last one whose lines
+            were checked), which drifts as the footage moves.
+        step_letters: the same for the layer against the sample just before, a tenth of a
+            second away, where the footage drifts little: two changed characters of a CJK
+            caption, whose dense strokes mostly lie within a pixel of the old ones, are enough.
+        beside_letters: once a caption's lines are known, letters' worth of new strokes beside
+            them (a line or words added) for the band to be read again; the footage around a
+            caption often changes by a few letters' worth.
+        empty_every: an empty band whose layer keeps changing is read again this many seconds
+            after it was last read (a faint caption without an outline hardly shows in the
+            layer; its start is then found by recognising it in the samples before)...
+        empty_every_max: ...the wait doubling, up to this, while the band reads empty.
+        min_layer: share of the band's pixels the text layer must cover to hold a caption; below
+            it the band is empty and is not read.
+        min_duration: stretches shorter than this (seconds: fades, a frame of transition) are
+            not read on their own.
+        merge_gap: identical readings at most this far apart (seconds) are one cue.
+        min_confidence: readings the engine is less sure of (0-1) are dropped.
+        same_text: similarity (1 - normalised edit distance) of two readings of one caption.
+        band_search: how the band is found.
+    """
+
+    band: tuple[float, float, float, float] | None = None
+    sample_rate: float = 10.0
+    bright: int = 165
+    dark: int = 100
+    steady: int = 28
+    change: float = 0.04
+    change_letters: float = 2.5
+    step_letters: float = 1.5
+    beside_letters: float = 5.0
+    empty_every: float = 0.5
+    empty_every_max: float = 1.0
+    min_layer: float = 0.002
+    min_duration: float = 0.06
+    merge_gap: float = 0.25
+    min_confidence: float = 0.5
+    same_text: float = 0.9
+    band_search: BandOptions = field(default_factory=BandOptions)
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.sample_rate <= 60:
+            raise OptionsError(f"caption sample_rate must be in [8, 60] per second, got {self.sample_rate}.")
+        if self.band is not None:
+            x0, y0, x1, y1 = self.band
+            if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+                raise OptionsError(
+                    "caption band must be a normalised box (left, top, right, bottom) with "
+                    f"0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {self.band}."
+                )

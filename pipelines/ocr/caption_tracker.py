@@ -1,0 +1,336 @@
+"""The dense pass over a caption band: follows its text layer and reads each new caption once
+(see ``pipelines.ocr.captions`` for the method)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from pipelines.ocr.band import StaticText, band_pixels
+from pipelines.ocr.caption_cues import Span, same_caption
+from pipelines.ocr.caption_edges import EdgeSamples, settle_edges, shows, vanishes
+from pipelines.ocr.caption_layer import (
+    LayerWindow,
+    find_change,
+    layer_difference,
+    layer_distance,
+    lost_and_new,
+)
+from pipelines.ocr.caption_options import CaptionOptions
+from pipelines.ocr.engines import OcrEngine, Reading
+from pipelines.ocr.frames import PixelBox
+from pipelines.ocr.tracking import overlap, similarity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Stretch:
+    """Frames with one caption: first frame, the fullest sample's band crop and mask (until it
+    is read), the layer later samples are compared with (``ref``), and its lines once read."""
+
+    first: int
+    crop: np.ndarray
+    mask: np.ndarray
+    count: int
+    ref: np.ndarray
+    edges: EdgeSamples = field(default_factory=EdgeSamples)
+    lines: list[Reading] | None = None
+
+
+def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
+    """Columns of the band crop (full resolution) around the centre where captions were seen."""
+    left = max(box[0], int((0.5 - half_width) * width))
+    right = min(box[2], round((0.5 + half_width) * width))
+    return left - box[0], max(left - box[0] + 1, right - box[0])
+
+
+def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
+    """Paint static text (a watermark inside the band) over with the crop's median colour."""
+    if not static:
+        return crop
+    out = crop.copy()
+    fill = np.median(crop.reshape(-1, 3), axis=0).astype(np.uint8)
+    for x0, y0, x1, y1 in static:
+        out[y0:y1, x0:x1] = fill
+    return out
+
+
+def caption_lines(readings: list[Reading]) -> list[Reading]:
+    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces
+    (each line's box holds its readings' boxes; its confidence is their least; flags, all).
+
+    Boxes whose vertical centre lies inside another box's span are one line.
+    """
+    lines: list[list[Reading]] = []
+    for r in sorted(readings, key=lambda r: (r.box[1] + r.box[3]) / 2):
+        centre = (r.box[1] + r.box[3]) / 2
+        if lines and any(o.box[1] <= centre <= o.box[3] for o in lines[-1]):
+            lines[-1].append(r)
+        else:
+            lines.append([r])
+    out = []
+    for line in lines:
+        parts = sorted(line, key=lambda r: r.box[0])
+        text = " ".join(p.text.strip() for p in parts if p.text.strip())
+        if text:
+            box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts),
+                   max(p.box[2] for p in parts), max(p.box[3] for p in parts))
+            flags = tuple(sorted({f for p in parts for f in p.flags}))
+            out.append(Reading(box, text, min(p.confidence for p in parts), parts[0].script, flags))
+    return out
+
+
+@dataclass
+class CaptionTracker:
+    """The dense pass over the band: follows the text layer and reads each new layer once."""
+
+    engine: OcrEngine
+    options: CaptionOptions
+    static: list[StaticText]
+    box: PixelBox
+    size: tuple[int, int]
+    fps: float
+    scale: float
+    line: float
+    half_width: float
+    static_px: list[PixelBox] = field(default_factory=list)
+    cache: list[tuple[np.ndarray, list[Reading]]] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    window: LayerWindow | None = None
+    stretch: _Stretch | None = None
+    waiting: tuple[int, np.ndarray] | None = None  # a sample and its band crop, until the next frame
+    ocred: int = 0
+    sampled: int = 0
+    candidates: int = 0  # samples whose text layer changed
+    checked: int = 0  # ...whose caption's lines were recognised again
+    beside_reads: int = 0  # ...whose band was read again for text beside the lines
+    last_sample: int | None = None
+    empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
+    empty_since: int = 0
+    empty_wait: float = 0.0
+    previous: tuple[_Stretch, list[Reading]] | None = None  # the stretch closed last, its lines
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.box
+        w, h = self.size
+        for s in self.static:
+            sx0, sy0, sx1, sy1 = band_pixels(s.box, w, h)
+            if sx0 < x1 and x0 < sx1 and sy0 < y1 and y0 < sy1:
+                self.static_px.append((max(0, sx0 - x0), max(0, sy0 - y0), min(x1, sx1) - x0, min(y1, sy1) - y0))
+        self.window = LayerWindow(self.options)
+
+    def frame(self, index: int, frame: np.ndarray, sample: bool) -> None:
+        """Take the next decoded frame; a sample is compared once the frame after it is in."""
+        assert self.window is not None
+        x0, y0, x1, y1 = self.box
+        full = _mask_static(frame[y0:y1, x0:x1], self.static_px)
+        self.window.add(self.crop(full))
+        if self.waiting is not None:
+            self.compare(*self.waiting)
+            self.waiting = None
+        if sample:
+            self.waiting = (index, full)
+
+    def compare(self, index: int, full: np.ndarray) -> None:
+        """Compare sample ``index``'s text layer with the stretch's; on a change, find its frame."""
+        assert self.window is not None
+        self.sampled += 1
+        win = self.window
+        current = win.mask(index)
+        count = int(current.sum())
+        stretch = self.stretch
+        before = self.last_sample
+        if stretch is None or before is None:
+            self.stretch = stretch = _Stretch(index, full, current, count, current)
+        else:
+            # Two samples back: a change is seen once it held for two samples (see ``layer_changed``).
+            lo = max(win.base, stretch.first)
+            if self.layer_changed(stretch, win.mask(win.base), win.mask(before), current):
+                self.candidates += 1
+                shown = self.still_shown(stretch, full, win.mask(win.base), win.mask(before), current)
+                log.debug("sample %d: layer changed; stretch from %d, lines %s; still shown: %s", index,
+                          stretch.first, None if stretch.lines is None else [r.text for r in stretch.lines], shown)
+                if shown:
+                    stretch.ref = current
+                else:
+                    at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
+                                                           layer_distance(win.mask(i), current)))
+                    self.close(stretch, at)
+                    self.stretch = stretch = _Stretch(at, full, current, count, current)
+            elif stretch.lines is None:
+                if count > stretch.count:
+                    stretch.crop, stretch.mask, stretch.count = full, current, count
+                # Read once the layer held for a second sample; from then on a change of the
+                # layer is checked against the caption's lines.
+                stretch.lines = self.read(stretch)
+                self.empty_since, self.empty_wait = index, self.options.empty_every
+            elif not stretch.lines and self.faint_due(stretch, index, win.mask(before), current):
+                found = self.lines_of(full)
+                self.ocred += 1
+                self.empty_reads += 1
+                if found:
+                    # Its start is looked for among this stretch's last samples (``settle_edges``).
+                    self.close(stretch, index)
+                    self.stretch = stretch = _Stretch(index, full, current, count, current, lines=found)
+                else:
+                    stretch.ref = current
+                    self.empty_since = index
+                    self.empty_wait = min(2 * self.empty_wait, self.options.empty_every_max)
+        stretch.edges.add(index, full)
+        win.restart(index if before is None else before)
+        self.last_sample = index
+
+    def layer_changed(self, stretch: _Stretch, earlier: np.ndarray, before: np.ndarray,
+                      current: np.ndarray) -> bool:
+        """Whether the text layer changed between the samples ``earlier`` and ``before`` and held
+        at ``current``: strokes of the stretch's layer (``ref``) gone from the last two samples,
+        or strokes new in both. Footage moving behind a caption changes from sample to sample;
+        a caption holds.
+
+        Once the caption's lines are known, only strokes within them count, and many new strokes
+        beside them (a line or words added, ``beside_letters``); an empty band changes only by
+        new strokes.
+        """
+        lost, new = lost_and_new(stretch.ref, earlier, before, current)
+        letter = 0.05 * (self.scale * self.line) ** 2
+        if stretch.lines:
+            # Within the lines, any change counts (checking them is cheap): two characters of a
+            # CJK line, whose strokes mostly lie within a pixel of the old ones, are enough.
+            on = ~self.beside(stretch.lines, current.shape)
+            if (self.changed(before & on, current & on, self.options.step_letters)
+                    or self.changed(stretch.ref & on, current & on)):
+                return True
+            return int((new & ~on).sum()) > self.options.beside_letters * letter
+        total = int(stretch.ref.sum()) + int(current.sum())
+        changed = int(new.sum()) + (int(lost.sum()) if stretch.lines is None else 0)
+        return changed > self.options.change_letters * letter and changed > self.options.change * total
+
+    def faint_due(self, stretch: _Stretch, index: int, before: np.ndarray, current: np.ndarray) -> bool:
+        """Whether an empty band is read again: its layer changed at all (as a faint caption
+        without an outline changes it, by a few pixels) and it was last read ``empty_wait``
+        seconds ago or more (doubled while it reads empty, ``empty_every`` to ``empty_every_max``)."""
+        if (index - self.empty_since) / self.fps < self.empty_wait - 1e-6:
+            return False
+        return self.changed(before, current, self.options.step_letters) or self.changed(stretch.ref, current)
+
+    def still_shown(self, stretch: _Stretch, full: np.ndarray, earlier: np.ndarray, before: np.ndarray,
+                    current: np.ndarray) -> bool:
+        """Whether a sample whose text layer changed still shows the stretch's caption: the
+        footage behind it moved, the caption did not.
+
+        The stretch is read first (its fullest sample so far) if it was not yet. Its lines are
+        then recognised where they are (no detection: cheap) and must read the same
+        (``CaptionOptions.same_text``); and the layer beside them must not have changed, or a
+        read of the band must give the same lines (a caption that gained a line or words).
+        An empty band that changed is never "still shown": the new layer is a stretch of its own.
+        """
+        if stretch.lines is None:
+            stretch.lines = self.read(stretch)
+        lines = stretch.lines
+        if not lines:
+            return False
+        self.checked += 1
+        if not shows(full, lines, self.engine, self.options.same_text):
+            return False
+        new = lost_and_new(stretch.ref, earlier, before, current)[1] & self.beside(lines, current.shape)
+        if int(new.sum()) <= self.options.beside_letters * 0.05 * (self.scale * self.line) ** 2:
+            return True
+        self.ocred += 1
+        self.beside_reads += 1
+        again = self.lines_of(full)
+        return same_caption(" ".join(r.text for r in again), " ".join(r.text for r in lines), self.options.same_text)
+
+    def beside(self, lines: list[Reading], shape: tuple[int, ...]) -> np.ndarray:
+        """Where the text layer (``crop``'s columns and scale) is not within half a line height
+        of the lines' boxes (band crop pixels)."""
+        left, _ = _layer_columns(self.half_width, self.box, self.size[0])
+        out = np.ones(shape[:2], bool)
+        for r in lines:
+            x0, y0, x1, y1 = r.box
+            pad = (y1 - y0) / 2
+            a, b = max(0, int((x0 - pad - left) * self.scale)), max(0, int((y0 - pad) * self.scale))
+            c, d = max(0, round((x1 + pad - left) * self.scale)), max(0, round((y1 + pad) * self.scale))
+            out[b:d, a:c] = False
+        return out
+
+    def changed(self, a: np.ndarray, b: np.ndarray, letters: float | None = None) -> bool:
+        """Whether two text layers hold different captions (see ``CaptionOptions.change``);
+        ``letters``: the least difference in letters' worth of pixels (``change_letters``)."""
+        pixels, share = layer_difference(a, b)
+        letter = 0.05 * (self.scale * self.line) ** 2
+        least = self.options.change_letters if letters is None else letters
+        return share > self.options.change and pixels > least * letter
+
+    def finish(self, frames: int) -> None:
+        """The video ended after ``frames`` frames: compare the last sample, close the last stretch."""
+        if self.waiting is not None:
+            self.compare(*self.waiting)
+            self.waiting = None
+        if self.stretch is not None:
+            self.close(self.stretch, frames)
+
+    def crop(self, full: np.ndarray) -> np.ndarray:
+        """The part of a band crop whose text layer is followed, at the layer's scale."""
+        left, right = _layer_columns(self.half_width, self.box, self.size[0])
+        crop = full[:, left:right]
+        if self.scale < 1.0:
+            h, w = crop.shape[:2]
+            return cv2.resize(crop, (max(1, round(w * self.scale)), max(1, round(h * self.scale))),
+                              interpolation=cv2.INTER_AREA)
+        return crop
+
+    def read(self, stretch: _Stretch) -> list[Reading]:
+        """The lines of a stretch's caption; a layer read before gives its reading again."""
+        if stretch.count < self.options.min_layer * stretch.mask.size:
+            return []
+        for mask, lines in self.cache[-4:]:
+            if mask.shape == stretch.mask.shape and not self.changed(mask, stretch.mask):
+                return lines
+        self.ocred += 1
+        read = self.lines_of(stretch.crop)
+        self.cache.append((stretch.mask, read))
+        return read
+
+    def lines_of(self, crop: np.ndarray) -> list[Reading]:
+        """Read a band crop (full resolution): its caption lines, static and off-centre text left out."""
+        # The band crop as it is: a replicated border (``read_region``) smears a letter at the
+        # edge of the detector's box into it ("'m" for "I'm").
+        readings = [r for r in self.engine.read(crop) if any(ch.isalnum() for ch in r.text) and r.confidence >= self.options.min_confidence]
+        w, h = self.size
+        x0, y0 = self.box[:2]
+        kept: list[Reading] = []
+        for r in readings:
+            nbox = ((r.box[0] + x0) / w, (r.box[1] + y0) / h, (r.box[2] + x0) / w, (r.box[3] + y0) / h)
+            if any(overlap(nbox, s.box) >= 0.5 and similarity(r.text, s.text) >= 0.6 for s in self.static):
+                continue
+            # A caption is centred: a reading wholly off to a side is the picture (a jacket's print).
+            if nbox[2] < 0.5 - self.half_width or nbox[0] > 0.5 + self.half_width:
+                continue
+            kept.append(r)
+        return caption_lines(kept)
+
+    def close(self, stretch: _Stretch, end_frame: int) -> None:
+        """Read a stretch that ended; its edges are checked against the kept samples
+        (``pipelines.ocr.caption_edges``), reaching into a neighbouring stretch that read nothing."""
+        previous, self.previous = self.previous, None
+        if (end_frame - stretch.first) / self.fps < self.options.min_duration - 1e-6:
+            return
+        lines = self.read(stretch) if stretch.lines is None else stretch.lines
+        if not lines:
+            if previous is not None and previous[1]:
+                # The caption before may still show here (its layer too faint to count).
+                gone = vanishes(stretch.edges.early, previous[1], self.engine)
+                if gone is not None and self.spans:
+                    self.spans[-1].end = gone / self.fps
+            self.previous = (stretch, [])
+            return
+        before = previous[0].edges if previous is not None and not previous[1] else None
+        first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before)
+        self.previous = (stretch, lines)
+        flags = tuple(sorted({f for line in lines for f in line.flags}))
+        self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),
+                               min(line.confidence for line in lines), flags))
