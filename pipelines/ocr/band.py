@@ -23,8 +23,9 @@ from pathlib import Path
 
 import cv2
 
+from pipelines.ocr.caption_frames import frames_at
 from pipelines.ocr.engines import OcrEngine
-from pipelines.ocr.frames import open_video, sample_frames
+from pipelines.ocr.frames import open_video
 from pipelines.ocr.tracking import Box, FrameDetections, overlap, similarity
 
 log = logging.getLogger(__name__)
@@ -148,10 +149,12 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
     cap.release()
     minutes = info.duration / 60
     count = int(min(options.max_samples, max(options.min_samples, options.samples_per_minute * minutes)))
-    rate = count / max(info.duration, 1e-3)
     readings: list[tuple[int, Box, str]] = []
     n = 0
-    for n, (_, _, frame) in enumerate(sample_frames(path, rate), 1):
+    # The frames ``sample_frames`` takes at ``count`` spread over the video, without decoding them all.
+    step = info.fps / (count / max(info.duration, 1e-3))
+    wanted = sorted({round(k * step) for k in range(count + 2) if round(k * step) < max(1, info.frame_count)})
+    for n, (_, frame) in enumerate(frames_at(path, wanted), 1):
         h, w = frame.shape[:2]
         scale = min(1.0, options.read_width / w)
         small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \

@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipelines.ocr.caption_signature import LineSignature
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.tracking import normalise_text, similarity
+
+CONFIRM = 0.9
+"""Similarity of a recognised crop to the reading for it to teach the lines' signature."""
 
 Sample = tuple[int, np.ndarray]
 """A sample's frame index and its band crop (full resolution)."""
@@ -51,9 +55,16 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in normalise_text(text) if ch.isalnum())
 
 
-def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float = 0.6) -> bool:
+def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float = 0.6,
+          signature: LineSignature | None = None) -> bool:
     """Whether ``crop`` shows the lines read elsewhere: each line's box (a little wider) recognised
-    alone and all of them together alike to the reading (``same``: 1 - normalised edit distance)."""
+    alone and all of them together alike to the reading (``same``: 1 - normalised edit distance).
+
+    With the lines' ``signature``, a crop whose pixels plainly show them needs no recognition;
+    a crop recognised as showing them (alike to ``CONFIRM``) teaches it what is footage.
+    """
+    if signature is not None and signature.matches(crop):
+        return True
     height, width = crop.shape[:2]
     read = []
     for line in lines:
@@ -63,7 +74,10 @@ def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float
         if box.size:
             read.append(engine.read_line(box)[0])
     want, got = _letters(" ".join(line.text for line in lines)), _letters(" ".join(read))
-    return bool(want) and similarity(want, got) >= same
+    alike = similarity(want, got) if want else 0.0
+    if signature is not None and alike >= CONFIRM:
+        signature.confirm(crop)
+    return bool(want) and alike >= same
 
 
 def _first(items: list[Sample], holds: Callable[[Sample], bool]) -> int:
@@ -79,28 +93,33 @@ def _first(items: list[Sample], holds: Callable[[Sample], bool]) -> int:
     return hi
 
 
-def appears(samples: list[Sample], lines: list[Reading], engine: OcrEngine) -> int | None:
+def appears(samples: list[Sample], lines: list[Reading], engine: OcrEngine,
+            signature: LineSignature | None = None) -> int | None:
     """The frame where the lines appear among the samples (shown from then on): the first
     sample's frame when it shows them, halfway to the first that does, or None if none does."""
     if not samples:
         return None
-    k = _first(samples, lambda s: shows(s[1], lines, engine))
+    k = _first(samples, lambda s: shows(s[1], lines, engine, signature=signature))
     if k == len(samples):
         return None
     return samples[0][0] if k == 0 else (samples[k - 1][0] + samples[k][0] + 1) // 2
 
 
-def vanishes(samples: list[Sample], lines: list[Reading], engine: OcrEngine) -> int | None:
+def vanishes(samples: list[Sample], lines: list[Reading], engine: OcrEngine,
+             signature: LineSignature | None = None) -> int | None:
     """The frame where the lines, shown at the first sample, are gone (halfway from the last
     that shows them to the next); None when the last sample still shows them or the first does not."""
-    if not samples or not shows(samples[0][1], lines, engine) or shows(samples[-1][1], lines, engine):
+    def shown(crop: np.ndarray) -> bool:
+        return shows(crop, lines, engine, signature=signature)
+
+    if not samples or not shown(samples[0][1]) or shown(samples[-1][1]):
         return None
-    k = len(samples) - _first(samples[::-1], lambda s: shows(s[1], lines, engine))
+    k = len(samples) - _first(samples[::-1], lambda s: shown(s[1]))
     return (samples[k - 1][0] + samples[k][0] + 1) // 2
 
 
 def settle_edges(edges: EdgeSamples, first: int, end: int, lines: list[Reading], engine: OcrEngine,
-                 before: EdgeSamples | None = None) -> tuple[int, int]:
+                 before: EdgeSamples | None = None, signature: LineSignature | None = None) -> tuple[int, int]:
     """A stretch's first frame and end (exclusive), moved to where its lines are read.
 
     Moved in where its first (last) kept sample does not show them; moved back into the stretch
@@ -109,13 +128,13 @@ def settle_edges(edges: EdgeSamples, first: int, end: int, lines: list[Reading],
     samples = edges.samples
     if not samples or not lines:
         return first, end
-    at = appears(samples, lines, engine)
+    at = appears(samples, lines, engine, signature)
     if at is None:
         return first, end
     if at > samples[0][0]:
         first = at
     elif before is not None and before.samples:
-        earlier = appears(list(before.late) or before.early, lines, engine)
+        earlier = appears(list(before.late) or before.early, lines, engine, signature)
         first = min(first, earlier) if earlier is not None else first
-    gone = vanishes([s for s in samples if s[0] >= first], lines, engine)
+    gone = vanishes([s for s in samples if s[0] >= first], lines, engine, signature)
     return first, end if gone is None else gone

@@ -28,7 +28,9 @@ def text_mask(band: np.ndarray, previous: np.ndarray | None, options: CaptionOpt
     it; moving footage is steady with neither. Without either, there is no steadiness test.
     """
     gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
-    bright = (band.max(axis=2) >= options.bright).astype(np.uint8)
+    # The brightest channel, as ``band.max(axis=2)`` gives it (a tenth of the CPU).
+    brightest = cv2.max(cv2.max(band[:, :, 0], band[:, :, 1]), band[:, :, 2])
+    bright = (brightest >= options.bright).astype(np.uint8)
     # Letters are strokes: thin bright lines. A bright area wider than a stroke (sky, a face, a
     # drawn figure next to its outline) survives an opening by a stroke-sized square; letters don't.
     wide = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((6, 6), np.uint8))

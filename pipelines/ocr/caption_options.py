@@ -43,6 +43,9 @@ class CaptionOptions:
         merge_gap: identical readings at most this far apart (seconds) are one cue.
         min_confidence: readings the engine is less sure of (0-1) are dropped.
         same_text: similarity (1 - normalised edit distance) of two readings of one caption.
+        pixel_checks: whether a caption's lines are told by their pixels where that is plain (its
+            letters and outline unchanged: ``pipelines.ocr.caption_signature``) before they are
+            recognised; False: recognised at each check.
         band_search: how the band is found.
     """
 
@@ -62,6 +65,7 @@ class CaptionOptions:
     merge_gap: float = 0.25
     min_confidence: float = 0.5
     same_text: float = 0.9
+    pixel_checks: bool = True
     band_search: BandOptions = field(default_factory=BandOptions)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ from pipelines.ocr.caption_layer import (
     lost_and_new,
 )
 from pipelines.ocr.caption_options import CaptionOptions
+from pipelines.ocr.caption_signature import LineSignature
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.tracking import overlap, similarity
@@ -39,6 +40,7 @@ class _Stretch:
     ref: np.ndarray
     edges: EdgeSamples = field(default_factory=EdgeSamples)
     lines: list[Reading] | None = None
+    signature: LineSignature | None = None
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -123,11 +125,11 @@ class CaptionTracker:
                 self.static_px.append((max(0, sx0 - x0), max(0, sy0 - y0), min(x1, sx1) - x0, min(y1, sy1) - y0))
         self.window = LayerWindow(self.options)
 
-    def frame(self, index: int, frame: np.ndarray, sample: bool) -> None:
-        """Take the next decoded frame; a sample is compared once the frame after it is in."""
+    def frame(self, index: int, rows: np.ndarray, sample: bool) -> None:
+        """Take the next decoded frame's band rows (BGR, all columns); a sample is compared once
+        the frame after it is in."""
         assert self.window is not None
-        x0, y0, x1, y1 = self.box
-        full = _mask_static(frame[y0:y1, x0:x1], self.static_px)
+        full = _mask_static(rows[:, self.box[0]:self.box[2]], self.static_px)
         self.window.add(self.crop(full))
         if self.waiting is not None:
             self.compare(*self.waiting)
@@ -175,7 +177,8 @@ class CaptionTracker:
                 if found:
                     # Its start is looked for among this stretch's last samples (``settle_edges``).
                     self.close(stretch, index)
-                    self.stretch = stretch = _Stretch(index, full, current, count, current, lines=found)
+                    self.stretch = stretch = _Stretch(index, full, current, count, current, lines=found,
+                                                      signature=self.signature(full, current, found))
                 else:
                     stretch.ref = current
                     self.empty_since = index
@@ -234,8 +237,11 @@ class CaptionTracker:
         if not lines:
             return False
         self.checked += 1
-        if not shows(full, lines, self.engine, self.options.same_text):
+        if not shows(full, lines, self.engine, self.options.same_text, stretch.signature):
             return False
+        if stretch.signature is None:
+            # Lines read in another stretch (the same layer): told by their pixels from here on.
+            stretch.signature = self.signature(full, current, lines)
         new = lost_and_new(stretch.ref, earlier, before, current)[1] & self.beside(lines, current.shape)
         if int(new.sum()) <= self.options.beside_letters * 0.05 * (self.scale * self.line) ** 2:
             return True
@@ -293,7 +299,20 @@ class CaptionTracker:
         self.ocred += 1
         read = self.lines_of(stretch.crop)
         self.cache.append((stretch.mask, read))
+        stretch.signature = self.signature(stretch.crop, stretch.mask, read)
         return read
+
+    def signature(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading]) -> LineSignature | None:
+        """The pixels of ``lines`` as the band crop ``crop`` with the text layer ``mask`` shows them
+        (``pipelines.ocr.caption_signature``), unless there are none or the options say to
+        recognise them each time."""
+        if not lines or not self.options.pixel_checks:
+            return None
+        left, right = _layer_columns(self.half_width, self.box, self.size[0])
+        layer = np.zeros(crop.shape[:2], bool)
+        layer[:, left:right] = cv2.resize(mask.astype(np.uint8), (right - left, crop.shape[0]),
+                                          interpolation=cv2.INTER_NEAREST).astype(bool)
+        return LineSignature.of(crop, layer, lines, self.options.bright, self.options.steady)
 
     def lines_of(self, crop: np.ndarray) -> list[Reading]:
         """Read a band crop (full resolution): its caption lines, static and off-centre text left out."""
@@ -323,13 +342,14 @@ class CaptionTracker:
         if not lines:
             if previous is not None and previous[1]:
                 # The caption before may still show here (its layer too faint to count).
-                gone = vanishes(stretch.edges.early, previous[1], self.engine)
+                gone = vanishes(stretch.edges.early, previous[1], self.engine, previous[0].signature)
                 if gone is not None and self.spans:
                     self.spans[-1].end = gone / self.fps
             self.previous = (stretch, [])
             return
         before = previous[0].edges if previous is not None and not previous[1] else None
-        first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before)
+        first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
+                                        stretch.signature)
         self.previous = (stretch, lines)
         flags = tuple(sorted({f for line in lines for f in line.flags}))
         self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from pipelines.ocr.band import BandSearch, StaticText, band_pixels, find_band
 from pipelines.ocr.caption_cues import CaptionCue, merge_spans
+from pipelines.ocr.caption_frames import band_frames
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
 from pipelines.ocr.engines import OcrEngine
@@ -118,18 +119,11 @@ def extract_captions(
                     line, half)
     step = max(1, round(info.fps / options.sample_rate))
     total = max(1, info.frame_count)
-    cap, _ = open_video(path)
     index = 0
-    try:
-        while cap.grab():
-            ok, frame = cap.retrieve()
-            if ok and frame is not None:
-                ex.frame(index, frame, index % step == 0)
-                if progress is not None and index % (50 * step) == 0:
-                    progress(min(0.99, index / total))
-            index += 1
-    finally:
-        cap.release()
+    for index, rows in enumerate(band_frames(path, box[1], box[3]), 1):
+        ex.frame(index - 1, rows, (index - 1) % step == 0)
+        if progress is not None and (index - 1) % (50 * step) == 0:
+            progress(min(0.99, (index - 1) / total))
     ex.finish(index)
     cues = merge_spans(ex.spans, options.merge_gap, options.same_text)
     duration = index / info.fps if index else info.duration

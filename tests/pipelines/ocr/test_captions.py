@@ -254,3 +254,20 @@ def test_hardsubs_option_is_checked() -> None:
         OcrOptions(hardsubs="maybe")  # type: ignore[arg-type]
     with pytest.raises(OptionsError, match="band"):
         OcrOptions(caption_band=(0.0, 0.9, 1.0, 0.8))
+
+
+@pytest.mark.slow
+def test_pixel_checks_give_the_same_cues_with_fewer_recognitions(tmp_path: Path, rapid: OcrEngine) -> None:
+    # Over a zooming fractal the text layer changes all the time; each change is checked. Told
+    # by the caption's pixels where they plainly hold, most checks need no recognition.
+    captions = (Caption(0.5, 3.0, ("Open the settings page",)), Caption(3.5, 6.0, ("Choose a new password",)),
+                Caption(6.5, 9.0, ("Save it and close the window",), "box"))
+    clip = make_clip(tmp_path / "moving.mp4", captions)
+    runs = {}
+    for pixels in (False, True):
+        counting = CountingEngine(rapid)
+        result = extract_captions(clip, counting, CaptionOptions(pixel_checks=pixels))
+        runs[pixels] = ([(c.start, c.end, c.lines) for c in result.cues], counting.lines, counting.reads)
+    assert runs[True][0] == runs[False][0] and len(runs[True][0]) == 3, runs
+    assert runs[True][2] == runs[False][2]
+    assert runs[True][1] < 0.5 * runs[False][1], runs

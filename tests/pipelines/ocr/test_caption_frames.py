@@ -1,0 +1,62 @@
+"""Caption frames: the band's rows converted alone are the whole frame's rows, and the band
+search's spread frames are the ones decoding every frame gives (real ffmpeg/x264 clips)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from pipelines.exceptions import MediaError
+from pipelines.ocr.caption_frames import BandRows, band_frames, frames_at
+from pipelines.ocr.frames import open_video, sample_frames
+
+
+def x264_clip(path: Path, size: str = "320x180", seconds: float = 4.0, colour: str = "bt709") -> Path:
+    """Moving test footage in H.264 with B-frames (x264's defaults), tagged with a colour space."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"mandelbrot=size={size}:rate=25",
+                    "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    "-colorspace", colour, "-color_primaries", colour, "-color_trc", colour, str(path)],
+                   check=True)
+    return path
+
+
+@pytest.mark.parametrize("colour", ["bt709", "smpte170m"])
+def test_band_rows_are_the_whole_frames_rows(tmp_path: Path, colour: str) -> None:
+    clip = x264_clip(tmp_path / "clip.mp4", colour=colour)
+    with av.open(str(clip)) as container:
+        frames = [f for _, f in zip(range(5), container.decode(video=0), strict=False)]
+    for top, bottom in ((0, 180), (121, 180), (120, 147), (37, 38)):
+        rows = BandRows(top, bottom)
+        for frame in frames:
+            want = frame.to_ndarray(format="bgr24")[top:bottom]
+            got = rows(frame)
+            assert got.shape == want.shape and np.array_equal(got, want), (top, bottom)
+
+
+def test_band_frames_gives_every_frame(tmp_path: Path) -> None:
+    clip = x264_clip(tmp_path / "clip.mp4", seconds=2.0)
+    cap, info = open_video(clip)
+    cap.release()
+    rows = list(band_frames(clip, 100, 160))
+    assert len(rows) == info.frame_count == 50 and rows[0].shape == (60, 320, 3)
+    with pytest.raises(MediaError):
+        next(band_frames(tmp_path / "missing.mp4", 0, 10))
+
+
+def test_spread_frames_are_the_ones_decoding_every_frame_gives(tmp_path: Path) -> None:
+    # 12 s with a keyframe every 50 frames: the decoder seeks, skips frames nothing refers to,
+    # and still hands out exactly the frames that decoding them all gives.
+    clip = tmp_path / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "mandelbrot=size=320x180:rate=25", "-t", "12",
+                    "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    with av.open(str(clip)) as container:
+        assert sum(p.is_keyframe for p in container.demux(video=0)) >= 6
+    for rate in (0.7, 2.0):
+        want = list(sample_frames(clip, rate))
+        got = list(frames_at(clip, [index for index, _, _ in want]))
+        assert [i for i, _ in got] == [i for i, _, _ in want]
+        assert all(np.array_equal(g, w[2]) for (_, g), w in zip(got, want, strict=True))
