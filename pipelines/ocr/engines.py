@@ -78,7 +78,7 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 6, threads: int = 0) -> None:
+    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 1, threads: int = 0) -> None:
         """``use_cuda``: ONNX Runtime's CUDA provider (onnxruntime-gpu; RapidOCR falls back to the
         CPU with a warning without it); ``rec_batch``: text lines recognised per call; ``threads``:
         ONNX Runtime's intra-op threads (0: its default, the cores)."""
@@ -254,7 +254,7 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[
     return out
 
 
-def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 6,
+def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 1,
                 threads: int = 0) -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
     ``use_cuda``, ``rec_batch`` and ``threads``: RapidOCR's (``RapidOcrEngine``).

@@ -75,7 +75,8 @@ def engines(require_model: Any, model_dir: Path) -> tuple[RapidOcrEngine, Any]:
     assert isinstance(engine, RapidOcrEngine)
     plain = RapidOCR(det_model_path=str(folder / "det" / "det.onnx"), rec_model_path=str(folder / "rec" / "rec.onnx"),
                      rec_keys_path=str(folder / "ppocrv5_dict.txt"), cls_model_path=str(folder / "cls" / "cls.onnx"),
-                     det_limit_type="max", det_limit_side_len=2000, intra_op_num_threads=1, inter_op_num_threads=1)
+                     det_limit_type="max", det_limit_side_len=2000, intra_op_num_threads=1, inter_op_num_threads=1,
+                     rec_batch_num=engine.rec_batch)  # a batch is padded to its widest line: same batches
     return engine, plain
 
 
