@@ -37,7 +37,10 @@ class DevicePlan:
     whisper_compute_type: str = "int8"  # CTranslate2: int8 is fastest on CPUs, float16 on GPUs
     whisper_batch_size: int = 1  # 1: one 30 s window after another (the CPU's best)
     ocr_cuda: bool = False  # only where onnxruntime-gpu is installed (else RapidOCR warns and uses the CPU)
-    ocr_rec_batch: int = 6
+    # On the CPU one line per recogniser call: a batch is padded to its widest line, which on
+    # UI text (lines of 1-30 heights wide) cost 16-20 % more CPU on real recordings' reads and
+    # held ~300 MB more at the peak of a 720p read, for the same words (bench/bench_ocr.py).
+    ocr_rec_batch: int = 1
 
     @classmethod
     def for_setting(cls, device: str) -> DevicePlan:

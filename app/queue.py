@@ -14,6 +14,7 @@ dead leader's jobs when it takes over, reaps lapsed leases and resumes pending w
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -61,6 +62,23 @@ class Queue(Protocol):
     def busy(self) -> int:
         """Workers running a job now."""
         ...
+
+
+def lower_priority(nice: int) -> None:
+    """Run the calling thread at niceness ``nice`` (never higher priority than it has).
+
+    Linux keeps a niceness per thread, and a thread or program started from this one inherits
+    it: Whisper's and ONNX Runtime's pools (their models load in the job thread), the stage
+    threads and ffmpeg. So the HTTP threads of the same process win the cores whenever they
+    have work, and a burst of submits is not answered at the pace of a running job.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
+    except OSError as e:  # a sandbox that refuses it: the jobs run as before
+        log.warning("job thread priority not lowered (LESSONLENS_JOB_NICE=%d): %s", nice, e)
 
 
 class LocalQueue:
@@ -111,6 +129,7 @@ class LocalQueue:
         return self._busy
 
     def _work(self) -> None:
+        lower_priority(self._settings.job_nice)
         ctx = WorkerContext(store=self._store, storage=self._storage, settings=self._settings,
                             models=ModelCache(self._settings), on_finished=self._on_finished,
                             stopping=self._stopping)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     queue: Literal["local", "celery"] = Field(default="local", description="Job queue implementation.")
     broker_url: str = Field(default="redis://localhost:6379/0", description="Celery broker (queue=celery).")
     workers: int = Field(default=1, ge=1, le=64, description="In-process worker threads (queue=local).")
+    job_nice: int = Field(
+        default=10, ge=0, le=19, description="Niceness of the in-process job threads and of every thread and "
+                                             "program they start (queue=local): HTTP answers first; 0: as the server.")
     http_workers: int = Field(
         default=0, ge=0, le=64, description="HTTP processes of `lessonlens serve` (its --workers); 0: one per "
                                             "core, at most 8. Embedded: one of them runs the job workers.")

@@ -18,6 +18,10 @@ Usage::
 
     .venv/bin/python bench/bench_ocr.py                 # rapidocr, and easyocr if .venv-easyocr exists
     .venv/bin/python bench/bench_ocr.py --engine rapidocr --minutes 2
+    .venv/bin/python bench/bench_ocr.py --engine rapidocr --no-generated --rec-batch 1 --rec-batch 6
+
+Real data: the three real UI screen recordings of ``../shared/testdata/video`` (``bench/ocr_real.py``:
+word recall at the referenced moments, share OCR'd, CPU and wall time), printed apart, first.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.ocr_real import print_rows, run_real  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.engines import load_engine  # noqa: E402
 from pipelines.ocr.reader import OcrOptions, run_ocr  # noqa: E402
@@ -307,9 +312,10 @@ def explain(truth: list[Truth], events: list[dict[str, object]], period: float) 
             print(f"OFF    {t.start:7.2f}-{t.end:7.2f} {t.text!r} -> {best}")
 
 
-def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Path, rate: float) -> dict[str, object]:
+def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Path, rate: float,
+               rec_batch: int = 6) -> dict[str, object]:
     started = time.perf_counter()
-    engine = load_engine(engine_name, model_dir)
+    engine = load_engine(engine_name, model_dir, rec_batch=rec_batch)
     engine.read(np.full((64, 256, 3), 255, np.uint8))  # load the model outside the timed stage
     load_s = time.perf_counter() - started
     cpu = time.process_time()
@@ -318,6 +324,7 @@ def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Pat
     events = [{"text": e.text, "start": e.start, "end": e.end} for e in result.events]
     out: dict[str, object] = {
         "engine": engine_name,
+        "rec_batch": rec_batch,
         "video_s": round(result.duration, 1),
         "model_load_s": round(load_s, 2),
         "frames_sampled": result.frames_sampled,
@@ -346,10 +353,23 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2.0)
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
+    parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True,
+                        help="the real UI recordings of ../shared/testdata/video (rapidocr)")
+    parser.add_argument("--generated", action=argparse.BooleanOptionalAction, default=True,
+                        help="the generated screencast")
+    parser.add_argument("--rec-batch", type=int, action="append",
+                        help="RapidOCR's lines per recogniser call (repeat to compare; default 1)")
     parser.add_argument("--explain", choices=["rapidocr", "easyocr"],
                         help="do not run: list the timed lines that an earlier run missed or mistimed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    batches = args.rec_batch or [1]
+    if args.real and args.engine != "easyocr":
+        for batch in batches:
+            print(f"rapidocr, recogniser batch {batch}:", flush=True)
+            print_rows(run_real(load_engine("rapidocr", args.model_dir, rec_batch=batch), args.rate))
+    if not args.generated:
+        return
 
     video = args.out / f"screencast-v{VERSION}-{args.minutes:g}min-seed{args.seed}.mp4"
     truth_file = video.with_suffix(".truth.json")
@@ -378,7 +398,8 @@ def main() -> None:
                        "--out", str(args.out)]
                 subprocess.run(cmd, check=True)
                 continue
-        print(json.dumps(run_engine(name, video, truth, args.model_dir, args.rate)), flush=True)
+        for batch in batches if name == "rapidocr" else [1]:
+            print(json.dumps(run_engine(name, video, truth, args.model_dir, args.rate, batch)), flush=True)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ def _gpus() -> int:
     return int(ctranslate2.get_cuda_device_count())
 
 
-def test_the_cpu_plan_is_int8_one_window_at_a_time() -> None:
-    assert DevicePlan.for_setting("cpu") == DevicePlan("cpu", "int8", 1, False, 6)
+def test_the_cpu_plan_is_int8_one_window_and_one_text_line_at_a_time() -> None:
+    assert DevicePlan.for_setting("cpu") == DevicePlan("cpu", "int8", 1, False, 1)
 
 
 def test_the_cuda_plan_is_float16_batched_and_ocr_on_cuda_only_where_onnxruntime_has_it() -> None:

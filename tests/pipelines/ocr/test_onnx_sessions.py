@@ -75,7 +75,8 @@ def engines(require_model: Any, model_dir: Path) -> tuple[RapidOcrEngine, Any]:
     assert isinstance(engine, RapidOcrEngine)
     plain = RapidOCR(det_model_path=str(folder / "det" / "det.onnx"), rec_model_path=str(folder / "rec" / "rec.onnx"),
                      rec_keys_path=str(folder / "ppocrv5_dict.txt"), cls_model_path=str(folder / "cls" / "cls.onnx"),
-                     det_limit_type="max", det_limit_side_len=2000, intra_op_num_threads=1, inter_op_num_threads=1)
+                     det_limit_type="max", det_limit_side_len=2000, intra_op_num_threads=1, inter_op_num_threads=1,
+                     rec_batch_num=engine.rec_batch)  # a batch is padded to its widest line: same batches
     return engine, plain
 
 
@@ -107,3 +108,31 @@ def test_detection_and_recognition_match_rapidocrs_own(engines: tuple[RapidOcrEn
         assert rapid.text_rec(crops)[0] == plain.text_rec(crops)[0]  # text and score, exactly
     assert lines >= 20  # the frames hold text: the comparison compared something
     assert any(r.text for r in engine.read(frames[0]))
+
+
+@pytest.mark.slow
+def test_a_large_frame_is_searched_for_lines_at_1280_and_read_at_full_size(engines: tuple[RapidOcrEngine, Any]) -> None:
+    from pipelines.ocr.engines import DETECT_MAX_SIDE
+
+    engine = engines[0]
+    engine._load()
+    frame = np.full((1080, 1920, 3), 255, np.uint8)
+    cv2.putText(frame, "Quarterly report", (1300, 900), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3)
+    seen: list[tuple[int, ...]] = []
+    detector = engine._detector
+    assert detector is not None
+
+    def spy(image: np.ndarray) -> Any:
+        seen.append(image.shape[:2])
+        return detector(image)
+
+    engine._detector = spy  # type: ignore[assignment]
+    try:
+        readings = engine.read(frame)
+    finally:
+        engine._detector = detector
+    assert seen == [(round(1080 * DETECT_MAX_SIDE / 1920), DETECT_MAX_SIDE)]
+    [reading] = readings
+    assert reading.text.replace(" ", "").lower() == "quarterlyreport"
+    x0, y0, x1, y1 = reading.box  # in the frame's own pixels
+    assert 1280 <= x0 <= 1310 and 850 <= y0 <= 880 and x1 >= 1600 and 890 <= y1 <= 925

@@ -354,3 +354,11 @@ def test_easyocr_finds_every_slide_line_on_time(slides: Path, model_dir: Path) -
     # EasyOCR drops some punctuation (the apostrophe, "?"): a slightly lower bar than RapidOCR's.
     check_slides(data["events"], 0.5, 0.85)
     assert data["ocred"] == 4
+
+
+def test_the_real_recordings_bench_counts_the_words_shown_around_each_reference_moment() -> None:
+    from bench.ocr_real import Shown, recall
+
+    reference = [Shown(5.0, "File / Save as..."), Shown(20.0, "$ ls -la")]
+    events = [(0.0, 4.2, "File"), (4.5, 9.0, "Save as"), (19.5, 30.0, "$ ls -1a"), (40.0, 50.0, "la")]
+    assert recall(reference, events) == (4, 5)  # "la" read as "1a"; the later "la" is shown too late

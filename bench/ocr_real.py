@@ -1,0 +1,90 @@
+"""The OCR stage on real UI screen recordings nobody here made (``../shared/testdata/video``).
+
+Each recording has an OBSERVED reference: the main on-screen text at a few timestamps (``t text``
+lines, a screen's lines joined with " / ", read off single frames, +-1 s, not exhaustive). Per
+recording this prints word recall (the reference's words found in the events shown within 1 s of
+its timestamp; words are lower-cased runs of letters and digits, so punctuation and spacing do not
+count), the share of sampled frames OCR'd, and the stage's CPU and wall time as a multiple of the
+duration. Used by ``bench/bench_ocr.py`` (``--real``), reported apart from the generated video.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.ocr.engines import OcrEngine
+from pipelines.ocr.reader import OcrOptions, run_ocr
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video"
+RECORDINGS = ("screencast_jupyterhub_quota", "screencast_jupyterlab_ghcreds", "screencast_terminal_demotape")
+WINDOW_S = 1.0  # the references' own timing tolerance
+
+
+@dataclass(frozen=True)
+class Shown:
+    time: float
+    text: str
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.lower())
+
+
+def read_reference(path: Path) -> list[Shown]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        t, _, text = line.partition(" ")
+        out.append(Shown(float(t), text))
+    return out
+
+
+def recall(reference: list[Shown], events: list[tuple[float, float, str]]) -> tuple[int, int]:
+    """(reference words found, reference words) over every timestamp; a word counts as often as
+    the reference has it at that moment and the events shown then have it."""
+    found = total = 0
+    for shown in reference:
+        want = Counter(words(shown.text))
+        have = Counter(w for start, end, text in events
+                       if start - WINDOW_S <= shown.time <= end + WINDOW_S for w in words(text))
+        total += sum(want.values())
+        found += sum(min(n, have[w]) for w, n in want.items())
+    return found, total
+
+
+def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict[str, object]]:
+    """One row per recording found in ``folder`` (none when the test data is absent)."""
+    rows: list[dict[str, object]] = []
+    for name in RECORDINGS:
+        video, ref = folder / f"{name}.mp4", folder / f"{name}.txt"
+        if not (video.is_file() and ref.is_file()):
+            continue
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = run_ocr(video, engine, OcrOptions(engine=engine.name, sample_rate=rate))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        found, total = recall(read_reference(ref), [(e.start, e.end, e.text) for e in result.events])
+        rows.append({
+            "clip": name, "video_s": round(result.duration, 1), "recall": round(found / max(1, total), 4),
+            "words": total, "frames_sampled": result.frames_sampled, "frames_ocred": result.frames_ocred,
+            "share_ocred": round(result.frames_ocred / max(1, result.frames_sampled), 3),
+            "cpu_x_duration": round(cpu / result.duration, 3), "wall_x_duration": round(wall / result.duration, 3),
+        })
+    return rows
+
+
+def print_rows(rows: list[dict[str, object]]) -> None:
+    if not rows:
+        print(f"real UI recordings: skipped ({SHARED} not found)", flush=True)
+        return
+    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8}")
+    for r in rows:
+        print(f"{r['clip']!s:32} {r['recall']:>7} {r['words']:>5} {r['frames_ocred']!s:>4}/{r['frames_sampled']!s:<4} "
+              f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8}", flush=True)
+    found = sum(float(r["recall"]) * int(r["words"]) for r in rows)  # type: ignore[call-overload]
+    total = sum(int(r["words"]) for r in rows)  # type: ignore[call-overload]
+    print(f"{'all':32} {found / max(1, total):>7.4f} {total:>5}", flush=True)
