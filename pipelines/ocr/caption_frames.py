@@ -108,7 +108,7 @@ def band_frames(path: str | Path, top: int, bottom: int) -> Iterator[np.ndarray]
             log.warning("%s: decoding stopped after %d frames: %s", path, decoded, err)
 
 
-LEAD = 32
+LEAD = 8
 """Frames before a wanted frame from which every frame is decoded (the wanted one may be one
 that no other frame refers to; the decoder hands frames out a few late, reordered)."""
 
