@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -53,7 +54,8 @@ def main() -> None:
         "device": plan.device, "compute_type": plan.whisper_compute_type, "batch": plan.whisper_batch_size,
         "model": args.model, "audio_s": round(duration, 1), "load_s": round(load_s, 2), "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 1), "x_real_time": round(wall / duration, 4),
-        "hours_per_hour": round(duration / wall, 1), "words": sum(len(s.text.split()) for s in result.segments),
+        "hours_per_hour": round(duration / wall, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "words": sum(len(s.text.split()) for s in result.segments),
     }), flush=True)
 
 

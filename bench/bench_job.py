@@ -92,14 +92,19 @@ class _RssSampler:
         self.running = running
         self.peak_mb = 0.0
         self.at_peak: list[str] = []
+        self.timeline: list[tuple[float, int, str]] = []  # (seconds, MB, stages running) every 10 s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._every = every_s
         self._page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def _run(self) -> None:
+        started = time.perf_counter()
         while not self._stop.wait(self._every):
             mb = self.now_mb()
+            now = time.perf_counter() - started
+            if not self.timeline or now - self.timeline[-1][0] >= 10:
+                self.timeline.append((round(now, 1), round(mb), "+".join(sorted(self.running))))
             if mb > self.peak_mb:
                 self.peak_mb, self.at_peak = mb, sorted(self.running)
 
@@ -172,6 +177,7 @@ def child(media: Path, out: Path) -> None:
         "rss_warm_mb": round(warm_mb),
         "rss_job_peak_mb": round(rss.peak_mb),
         "rss_peak_during": rss.at_peak,
+        "rss_timeline": rss.timeline,
         "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "shot_changes": outcomes["subtitles"].summary.get("shot_changes"),
         "subtitles_timings": outcomes["subtitles"].summary.get("timings"),
@@ -202,7 +208,9 @@ def _row(name: str, r: dict[str, Any]) -> str:
             f"peak RSS {r['peak_rss_mb']} MB{rss}{load}\n{'':9}stages: {stages}\n{'':9}decode: audio "
             f"{d['audio_s']:.1f} s + frames {d['frames_s']:.1f} s = {r['decode_share_of_wall']:.0%} of wall; OCR'd "
             f"{r['frames_ocred']} of {r['frames_sampled']} samples; ocr timing {r['ocr_timing']}\n{'':9}subtitles "
-            f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')}")
+            f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')}"
+            + (f"\n{'':9}RSS MB every 10 s: " + " ".join(f"{mb}" for _, mb, _ in r["rss_timeline"])
+               if r.get("rss_timeline") else ""))
 
 
 def _variant(text: str) -> tuple[str, dict[str, str]]:

@@ -32,6 +32,7 @@ class ScreenFeed:
         self._watermark = -math.inf
         self._final = False
         self._failed: str | None = None
+        self._waiting = 0
 
     def publish(self, watermark: float, events: Sequence[ScreenText]) -> None:
         """The events read so far; readings before ``watermark`` (seconds) will not change."""
@@ -57,6 +58,12 @@ class ScreenFeed:
                 self._cond.notify_all()
 
     @property
+    def readers_waiting(self) -> int:
+        """Readers blocked in ``wait`` now: each is a stage that uses no CPU until the run catches up."""
+        with self._cond:
+            return self._waiting
+
+    @property
     def final(self) -> bool:
         """Whether the run ended and the events are final."""
         with self._cond:
@@ -77,7 +84,11 @@ class ScreenFeed:
                     raise ScreenFeedFailed(f"on-screen text unavailable: {self._failed}")
                 if self._final or self._watermark >= until:
                     return self._events, self._final
-                self._cond.wait(poll_s)
+                self._waiting += 1
+                try:
+                    self._cond.wait(poll_s)
+                finally:
+                    self._waiting -= 1
                 if check is not None:
                     self._cond.release()
                     try:

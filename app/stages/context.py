@@ -54,7 +54,10 @@ class StageContext:
     ``run_stages`` hands each stage a copy with its own ``progress``, its share of the job's
     CPU threads (``threads``; 0: the engines' own default), for stages that run beside the
     ``ocr`` stage the ``screen`` feed that stage publishes its text into as it reads it, and for
-    stages that decode the media at the same time the one pass over it they share (``media``).
+    stages that decode the media at the same time the one pass over it they share (``media``),
+    and ``spare_cores()``: the job's cores that no other stage is using at this moment (the
+    others ended, or wait on the screen feed), which a stage may use for a while on top of its
+    share.
     """
 
     media_path: Path
@@ -66,6 +69,7 @@ class StageContext:
     threads: int = 0
     screen: ScreenFeed | None = None
     media: MediaPass | None = None
+    spare_cores: Callable[[], int] = lambda: 0
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ class _Run:
         self.live = live  # stages read while they run
         self.feed = ScreenFeed() if live else None
         self.media = self._media_pass() if overlap else None
+        self.active: set[str] = set()  # stages running now (their threads started, not ended)
 
     def _media_pass(self) -> MediaPass | None:
         """One pass over the file for the stages that decode it, when more than one does."""
@@ -158,11 +159,21 @@ class _Run:
 
         reads_live = name in self.live or bool(set(STAGES[name].overlaps) & self.live)
         return replace(self.ctx, progress=progress, threads=threads, screen=self.feed if reads_live else None,
-                       media=self.media if STAGES[name].reads else None)
+                       media=self.media if STAGES[name].reads else None,
+                       spare_cores=lambda: self._spare_cores(name) if threads else 0)
+
+    def _spare_cores(self, name: str) -> int:
+        """The cores of the job that neither ``name`` nor another running stage uses now: a stage
+        waiting on the screen feed (Whisper waiting for OCR to pass its next stretch) uses none."""
+        others = len(self.active - {name})
+        if self.feed is not None:
+            others -= self.feed.readers_waiting
+        return max(0, self.cores - 1 - max(0, others))
 
     def _one(self, name: str, threads: int) -> StageOutcome:
         started = time.monotonic()
         feed = self.feed if name in self.live else None
+        self.active.add(name)
         try:
             outcome = STAGES[name].run(self._context(name, threads), self.options.get(name, {}))
         except BaseException:
@@ -170,6 +181,7 @@ class _Run:
                 feed.fail(f"stage {name} failed")
             raise
         finally:
+            self.active.discard(name)
             if self.media is not None:
                 for track in STAGES[name].reads:
                     self.media.release(track)  # the pass keeps nothing more for it

@@ -41,6 +41,7 @@ def options() -> type[OcrOptions]:
 def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     """Read the text on screen; write events and scenes (JSON), a WebVTT track and plain text."""
     from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
+    from pipelines.ocr.engines import SPARE_CORES
     from pipelines.ocr.reader import run_ocr
     from pipelines.ocr.scripts import with_scripts
     from pipelines.ocr.tracking import to_webvtt, unique_text
@@ -52,8 +53,12 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
                             reason="no video track: the media is audio only")
     engine = _Trimmed(with_scripts(ctx.models.ocr(options.engine, threads=ctx.threads), options.languages))
     feed = ctx.screen
-    result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress,
-                     on_events=feed.publish if feed is not None else None, threads=ctx.threads, source=ctx.media)
+    spare = SPARE_CORES.set(ctx.spare_cores)  # lines recognised on the cores Whisper leaves idle
+    try:
+        result = run_ocr(ctx.media_path, engine, options, progress=ctx.progress,
+                         on_events=feed.publish if feed is not None else None, threads=ctx.threads, source=ctx.media)
+    finally:
+        SPARE_CORES.reset(spare)
     if feed is not None:
         feed.close(result.events)  # a subtitles stage running beside this one waits for these
     scenes = unique_text(result.events)

@@ -10,6 +10,9 @@ import importlib.util
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +45,10 @@ ENGINE_MODELS = {"rapidocr": "ppocrv5", "easyocr": "easyocr-en"}
 # words (recall 0.9268 -> 0.9290) for 30-38 % less CPU of the whole stage (bench/bench_ocr.py);
 # 720p frames are detected as they are.
 DETECT_MAX_SIDE = 1280
+# Cores the caller may use for a moment on top of its own (``StageContext.spare_cores``: in a job,
+# the OCR stage while Whisper waits for it): a read then recognises its lines on that many more
+# threads at once. Set per stage thread; unset, a read recognises on the calling thread alone.
+SPARE_CORES: ContextVar[Callable[[], int] | None] = ContextVar("spare_cores", default=None)
 """Registry name (``pipelines.models``) of the weights each engine needs."""
 
 
@@ -94,6 +101,7 @@ class RapidOcrEngine:
         self._engine: Any = None
         self._detector: Detector | None = None
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def _load(self) -> Any:
         with self._lock:
@@ -155,7 +163,7 @@ class RapidOcrEngine:
             else:
                 x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
                 crops.append(src[y0:y1, x0:x1])
-        texts, _ = engine.text_rec(crops)
+        texts = self._recognise(engine, crops)
         out = []
         for members, (text, score) in zip(groups, texts, strict=True):
             x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
@@ -164,6 +172,31 @@ class RapidOcrEngine:
                 out.append(Reading(box, str(text).strip(), float(score)))
         return out
 
+
+    def _recognise(self, engine: Any, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Each crop's text and score; on the spare cores too when there are some (one line per
+        call, so how the lines are shared out changes no reading)."""
+        spare = SPARE_CORES.get()
+        extra = min(spare() if spare is not None and self.rec_batch == 1 else 0, len(crops) - 1, 3)
+        if extra <= 0:
+            return list(engine.text_rec(crops)[0])
+        # Widest first, each to the least loaded share: the shares take about the same time.
+        shares: list[list[int]] = [[] for _ in range(extra + 1)]
+        loads = [0.0] * (extra + 1)
+        for i in sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(1, crops[i].shape[0])):
+            k = loads.index(min(loads))
+            shares[k].append(i)
+            loads[k] += crops[i].shape[1] / max(1, crops[i].shape[0])
+        if self._pool is None:
+            with self._lock:
+                self._pool = self._pool or ThreadPoolExecutor(3, thread_name_prefix="ocr-rec")
+        futures = [self._pool.submit(engine.text_rec, [crops[i] for i in share]) for share in shares[1:] if share]
+        texts: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        for share, result in zip(shares, [engine.text_rec([crops[i] for i in shares[0]])]
+                                 + [f.result() for f in futures], strict=False):
+            for i, text in zip(share, result[0], strict=True):
+                texts[i] = text
+        return texts
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         """Recognise one line (the whole image) with the PP-OCRv5 recogniser alone."""

@@ -64,3 +64,17 @@ def test_the_check_runs_while_waiting_and_may_stop_it() -> None:
     with pytest.raises(RuntimeError, match="cancelled"):
         feed.wait(10.0, check, poll_s=0.01)
     assert len(calls) == 3
+
+
+def test_it_counts_the_readers_waiting_for_the_run_to_catch_up() -> None:
+    feed = ScreenFeed()
+    assert feed.readers_waiting == 0
+    reader = threading.Thread(target=feed.wait, args=(10.0,))
+    reader.start()
+    deadline = time.monotonic() + 5
+    while feed.readers_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert feed.readers_waiting == 1
+    feed.publish(12.0, [])
+    reader.join(5)
+    assert not reader.is_alive() and feed.readers_waiting == 0

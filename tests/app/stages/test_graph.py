@@ -119,6 +119,41 @@ def test_subtitles_and_ocr_run_at_once_with_a_share_of_the_threads(tmp_path: Pat
     assert states[:2] == [("ocr", "running"), ("subtitles", "running")] and states[-1] == ("classify", "done")
 
 
+def test_a_stage_is_lent_the_cores_another_leaves_idle_while_it_waits_on_the_feed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    both = threading.Barrier(2, timeout=10)
+    measured = threading.Event()
+    spare: dict[str, int] = {}
+
+    def ocr_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        both.wait()
+        spare["both busy"] = ctx.spare_cores()
+        measured.set()
+        assert ctx.screen is not None
+        deadline = time.monotonic() + 10
+        while ctx.screen.readers_waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        spare["subtitles waiting"] = ctx.spare_cores()
+        ctx.screen.close([])
+        while "subtitles" not in spare and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # subtitles has returned: its thread is no longer counted
+        spare["subtitles done"] = ctx.spare_cores()
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    def subtitles_run(ctx: StageContext, options: NoOptions) -> StageOutcome:
+        both.wait()
+        assert ctx.screen is not None and measured.wait(10)  # busy (not waiting) until ocr has looked
+        ctx.screen.wait(float("inf"))
+        spare["subtitles"] = ctx.spare_cores()
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    _fake_graph(monkeypatch, ocr_run, subtitles_run)
+    ctx = StageContext(media_path=tmp_path / "x.mp4", out_dir=tmp_path, models=None)  # type: ignore[arg-type]
+    run_stages(ctx, ["classify", "ocr"], {}, threads=2)
+    assert spare == {"both busy": 0, "subtitles waiting": 1, "subtitles": 0, "subtitles done": 1}
+
+
 def test_without_overlap_the_stages_run_one_after_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     order: list[str] = []
 

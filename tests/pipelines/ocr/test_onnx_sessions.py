@@ -136,3 +136,31 @@ def test_a_large_frame_is_searched_for_lines_at_1280_and_read_at_full_size(engin
     assert reading.text.replace(" ", "").lower() == "quarterlyreport"
     x0, y0, x1, y1 = reading.box  # in the frame's own pixels
     assert 1280 <= x0 <= 1310 and 850 <= y0 <= 880 and x1 >= 1600 and 890 <= y1 <= 925
+
+
+@pytest.mark.slow
+def test_lines_are_recognised_on_the_spare_cores_with_the_same_readings(engines: tuple[RapidOcrEngine, Any],
+                                                                      frames: list[np.ndarray]) -> None:
+    import threading
+
+    from pipelines.ocr.engines import SPARE_CORES
+
+    engine = engines[0]
+    rapid = engine._load()
+    alone = [engine.read(frame) for frame in frames]
+    recognise = rapid.text_rec
+    threads: set[int] = set()
+
+    def spy(crops: Any, *args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.get_ident())
+        return recognise(crops, *args, **kwargs)
+
+    rapid.text_rec = spy
+    token = SPARE_CORES.set(lambda: 1)
+    try:
+        lent = [engine.read(frame) for frame in frames]
+    finally:
+        SPARE_CORES.reset(token)
+        rapid.text_rec = recognise
+    assert lent == alone and sum(map(len, alone)) >= 20
+    assert len(threads) == 2 and threading.get_ident() in threads  # the caller's and one more

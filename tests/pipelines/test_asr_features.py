@@ -1,0 +1,50 @@
+"""Whisper's features a stretch at a time (``pipelines.asr_features``): faster-whisper's values,
+bit for bit, for a fraction of the memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faster_whisper.feature_extractor import FeatureExtractor
+
+from pipelines.asr_features import FRAMES_PER_STEP, ChunkedFeatureExtractor
+from pipelines.media import SAMPLE_RATE, load_audio
+
+
+def _peak_mb(extract: FeatureExtractor, audio: np.ndarray) -> float:
+    tracemalloc.start()
+    try:
+        extract(audio)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("samples", [401, 16_000 * 7 + 13, 160 * FRAMES_PER_STEP, 160 * (2 * FRAMES_PER_STEP + 1) + 7])
+def test_the_features_are_faster_whispers_bit_for_bit(samples: int) -> None:
+    rng = np.random.default_rng(samples)
+    audio = (rng.standard_normal(samples) * 0.1).astype(np.float32)
+    base = FeatureExtractor()
+    assert np.array_equal(ChunkedFeatureExtractor.like(base)(audio), base(audio))
+
+
+def test_real_speech_reads_the_same_for_under_half_the_memory(samples: Path) -> None:
+    speech = load_audio(samples / "lesson.mp4")
+    audio = np.tile(speech, int(np.ceil(180 * SAMPLE_RATE / len(speech))))  # 3 minutes
+    base = FeatureExtractor()
+    chunked = ChunkedFeatureExtractor.like(base)
+    assert np.array_equal(chunked(audio), base(audio))
+    assert np.array_equal(chunked(speech, chunk_length=20), base(speech, chunk_length=20))
+    assert (chunked.n_samples, chunked.nb_max_frames) == (base.n_samples, base.nb_max_frames)
+    assert _peak_mb(chunked, audio) < _peak_mb(base, audio) / 2  # 71 against 193 MB for these 3 minutes
+
+
+@pytest.mark.slow
+def test_the_whisper_engine_computes_its_features_this_way(require_model) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.asr import FasterWhisperEngine
+
+    engine = FasterWhisperEngine.load("whisper-tiny.en", require_model("whisper-tiny.en"))
+    assert isinstance(engine.model.feature_extractor, ChunkedFeatureExtractor)
