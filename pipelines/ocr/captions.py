@@ -6,14 +6,15 @@ moving footage:
 1. **Band** (``find_band`` in ``pipelines.ocr.band``): a few frames spread over the video are
    read whole; text at the same place with the same reading in most of them is static
    (a watermark, a logo); centred text that changes, at one height, is the caption band.
-2. **Text layer** (``text_mask``): in the band only, pixels that are bright, next to a dark
+2. **Text layer** (``text_mask`` in ``pipelines.ocr.caption_layer``): in the band only, pixels that are bright, next to a dark
    pixel (a caption's outline, shadow or box) and unchanged since the previous frame. Moving
    footage changes from frame to frame, a caption does not, so the mask follows the caption and
    not the picture. Samples are taken at ``sample_rate`` (10 a second by default).
 3. **Reading, once per caption**: a stretch of samples is read (the band crop, with detection)
    once its layer held for a second sample. From then on only a change within its lines' boxes
-   counts, checked by recognising the lines where they are (no detection: cheap): footage moving
-   around or behind a caption changes the layer but not the reading. New strokes beside the
+   counts, checked by the lines' letters' pixels where those plainly hold
+   (``pipelines.ocr.caption_signature``), else by recognising the lines where they are (no
+   detection): footage moving around or behind a caption changes the layer but not the reading. New strokes beside the
    lines that held for two samples (a line or words added; ``lost_and_new``) have the band read
    again. An empty band is read again when strokes appear and hold, or now and then while its
    layer changes at all (a faint caption without an outline hardly shows in it). Where a
@@ -22,6 +23,9 @@ moving footage:
    checked by recognising its lines (``pipelines.ocr.caption_edges``). Static text is dropped,
    identical readings of neighbouring stretches are merged into one cue
    (``pipelines.ocr.caption_cues``), and lines stay apart (``caption_lines``).
+
+Every frame is decoded once, and only the band's rows are converted to colour; the band search
+decodes few frames besides the ones it reads (``pipelines.ocr.caption_frames``).
 """
 
 from __future__ import annotations
