@@ -396,17 +396,21 @@ class WhisperEngine:
         language: str | None,
         screen: Sequence[ScreenText] | ScreenFeed,
         progress: Callable[[float], None] | None = None,
+        plain: list[tuple[list[Segment], DecodeInfo]] | None = None,
     ) -> tuple[list[Segment], DecodeInfo | None, list[VocabularyWindow]] | None:
         """Decode stretch by stretch, each with the terms on screen during it; None when none are.
 
         With a live ``ScreenFeed`` (OCR running meanwhile) each stretch is decoded once the feed's
         watermark has passed it, on the terms read by then; once the feed is final the offers are
-        made again and only the stretches whose offer (or prompt) changed are decoded again.
+        made again and only the stretches whose offer (or prompt) changed are decoded again. While
+        no stretch has terms and the feed is behind, the plain decode is made meanwhile (into
+        ``plain``): the transcript when no stretch ever gets terms, made while OCR still runs.
         """
         rare, spans = self._rare(), self._spans(audio)
         decoded: dict[tuple[float, tuple[str, ...], str | None], tuple[list[Segment], DecodeInfo, str]] = {}
         if isinstance(screen, ScreenFeed):
-            screen = self._speculate(audio, options, language, screen, spans, rare, decoded, progress)
+            screen = self._speculate(audio, options, language, screen, spans, rare, decoded, progress,
+                                     [] if plain is None else plain)
         windows = [VocabularyWindow(start, end, offer(start, end, screen, rare)) for start, end in spans]
         if not any(w.offered for w in windows):
             return None
@@ -422,9 +426,11 @@ class WhisperEngine:
         rare: Callable[[str], bool],
         decoded: dict[tuple[float, tuple[str, ...], str | None], tuple[list[Segment], DecodeInfo, str]],
         progress: Callable[[float], None] | None,
+        plain: list[tuple[list[Segment], DecodeInfo]],
     ) -> tuple[ScreenText, ...]:
         """Decode the stretches as the feed's watermark passes them (into ``decoded``), from the
-        first stretch with terms on screen on; return the feed's final events."""
+        first stretch with terms on screen on; return the feed's final events. The first time it
+        would wait with no terms offered yet, it makes the plain decode (into ``plain``) instead."""
         done = [0.0]
 
         def check() -> None:  # a cancelled job stops while it waits
@@ -433,6 +439,8 @@ class WhisperEngine:
 
         windows: list[VocabularyWindow] = []
         for start, end in spans:
+            if not plain and not any(w.offered for w in windows) and not feed.passed(end + MARGIN_S):
+                plain.append(self._decode(audio, options, language, context=True, progress=lambda f: check()))
             events, final = feed.wait(end + MARGIN_S, check)
             if final:
                 break
@@ -496,11 +504,14 @@ class WhisperEngine:
         if language not in (None, "en") and not self.multilingual:
             raise OptionsError(f"{self.name} is English-only; it cannot transcribe {language!r}.")
         started = time.monotonic()
-        by_stretch = self._decode_with_screen(audio, options, language, screen, progress) if screen else None
+        plain: list[tuple[list[Segment], DecodeInfo]] = []  # made while waiting on a live feed
+        by_stretch = self._decode_with_screen(audio, options, language, screen, progress, plain) if screen else None
         vocabulary: list[VocabularyWindow] = []
         if by_stretch is not None and by_stretch[1] is not None:
             segments, vocabulary = by_stretch[0], by_stretch[2]
             info = by_stretch[1]
+        elif plain:
+            segments, info = plain[0]
         else:
             segments, info = self._decode(audio, options, language, context=True, progress=progress)
         segments = [seg for seg in segments if not is_silent_guess(seg, options)]

@@ -57,6 +57,11 @@ class ScreenFeed:
                 self._failed = reason
                 self._cond.notify_all()
 
+    def passed(self, until: float) -> bool:
+        """Whether ``wait(until)`` would answer now (the watermark passed it, or the run ended)."""
+        with self._cond:
+            return self._final or self._failed is not None or self._watermark >= until
+
     @property
     def readers_waiting(self) -> int:
         """Readers blocked in ``wait`` now: each is a stage that uses no CPU until the run catches up."""

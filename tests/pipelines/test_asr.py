@@ -154,11 +154,12 @@ def test_the_repetition_check_can_be_switched_off() -> None:
 
 
 class FakeScreenWhisper(FakeWhisper):
-    """Says what it hears in lower case, whatever it is offered."""
+    """Says what it hears in lower case, whatever it is offered: the first sentence where nothing
+    came before (no prompt), the second after it."""
 
     def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
         self.calls.append({"seconds": len(audio) / 16000, **kwargs})
-        s = seg(0.5, ["now press export as pdf and wait.", "then save it to nextcloud."][len(self.calls) > 1])
+        s = seg(0.5, ["now press export as pdf and wait.", "then save it to nextcloud."][bool(kwargs["initial_prompt"])])
         words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=0.9) for w in s.words]
         out = SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.2,
                               no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
@@ -228,8 +229,38 @@ def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytes
     thread.join()
     assert waits[:2] == [10 + 2.0, 50 + 2.0]  # each stretch waited for its end plus the margin
     assert live.text == after.text and live.vocabulary == after.vocabulary
-    # decoded: stretch 1 once; stretch 2 on the doubtful reading (no terms), then again on "Nextcloud"
-    assert len(fake.calls) == 3 and "Nextcloud" in fake.calls[2]["hotwords"]
+    # decoded: the whole audio plainly while the feed was behind and no terms were offered yet
+    # (the transcript had none come), stretch 1 once, stretch 2 on the doubtful reading (no
+    # terms), then again on "Nextcloud"
+    assert [c["seconds"] for c in fake.calls] == [60, 10, 10, 10] and fake.calls[0]["hotwords"] is None
+    assert "Nextcloud" in fake.calls[3]["hotwords"]
+
+
+def test_a_live_feed_with_no_terms_ever_uses_the_plain_decode_made_while_ocr_ran(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import faster_whisper.vad
+
+    speech = [{"start": 0, "end": 16000 * 10}, {"start": 16000 * 40, "end": 16000 * 50}]
+    monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", lambda audio, options: speech)
+    feed = ScreenFeed()
+    fake = FakeScreenWhisper()
+    audio = np.zeros(16000 * 60, dtype=np.float32)
+    closed_after: list[int] = []
+
+    def close_once_decoded() -> None:  # OCR ends after the plain decode: nothing left to decode then
+        deadline = time.monotonic() + 10
+        while not fake.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        closed_after.append(len(fake.calls))
+        feed.close([Seen(0, 1, "12:30")])
+
+    thread = threading.Thread(target=close_once_decoded)
+    thread.start()
+    transcript = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
+    thread.join()
+    plain = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions())
+    assert closed_after == [1] and len(fake.calls) == 1 and fake.calls[0]["hotwords"] is None
+    assert transcript.text == plain.text and transcript.vocabulary == ()
 
 
 def test_a_live_feed_without_screen_terms_is_one_plain_decode() -> None:
