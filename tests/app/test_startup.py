@@ -17,3 +17,23 @@ def test_importing_the_app_loads_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == [], f"importing app.main loads {loaded}: import them where they are first used"
+
+
+def test_once_started_the_first_submission_s_modules_and_statements_are_warmed_off_the_request_path() -> None:
+    code = """
+import json, logging, os, sys, tempfile, threading, time
+logging.basicConfig(level=logging.INFO)
+os.environ["LESSONLENS_DATA_DIR"] = tempfile.mkdtemp()
+from fastapi.testclient import TestClient
+from app.main import create_app
+before = "av" in sys.modules
+with TestClient(create_app()) as client:
+    assert client.get("/healthz").status_code == 200
+    deadline = time.monotonic() + 20
+    while any(t.name == "warm-up" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(json.dumps([before, "av" in sys.modules]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, True]
+    assert "warm-up done" in out.stderr and "warm-up failed" not in out.stderr
