@@ -40,16 +40,16 @@ ENGINE_LANGUAGES: dict[str, frozenset[str]] = {
 """Languages (ISO 639-1 codes, lower case) each engine reads offline with its installed weights."""
 
 ENGINE_MODELS = {"rapidocr": "ppocrv5", "easyocr": "easyocr-en"}
-# Text lines are found on a copy whose longer side is at most this (then cut from the full image
-# and recognised at full size): on the real 1080p UI recordings, detection at 0.6x found the same
-# words (recall 0.9268 -> 0.9290) for 30-38 % less CPU of the whole stage (bench/bench_ocr.py);
-# 720p frames are detected as they are.
+"""Registry name (``pipelines.models``) of the weights each engine needs."""
+
+# Text lines are found on a copy whose longer side is at most this, then cut from the full image
+# and recognised at full size: on the real 1080p UI recordings, recall 0.9268 -> 0.9335 for about
+# 20 % less CPU of the whole stage (bench/bench_ocr.py); 720p frames are detected as they are.
 DETECT_MAX_SIDE = 1280
 # Cores the caller may use for a moment on top of its own (``StageContext.spare_cores``: in a job,
 # the OCR stage while Whisper waits for it): a read then recognises its lines on that many more
-# threads at once. Set per stage thread; unset, a read recognises on the calling thread alone.
+# threads at once (three at most). Set per stage thread; unset, a read recognises on the caller's.
 SPARE_CORES: ContextVar[Callable[[], int] | None] = ContextVar("spare_cores", default=None)
-"""Registry name (``pipelines.models``) of the weights each engine needs."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,6 @@ class RapidOcrEngine:
                 out.append(Reading(box, str(text).strip(), float(score)))
         return out
 
-
     def _recognise(self, engine: Any, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """Each crop's text and score; on the spare cores too when there are some (one line per
         call, so how the lines are shared out changes no reading)."""
@@ -180,20 +179,22 @@ class RapidOcrEngine:
         extra = min(spare() if spare is not None and self.rec_batch == 1 else 0, len(crops) - 1, 3)
         if extra <= 0:
             return list(engine.text_rec(crops)[0])
-        # Widest first, each to the least loaded share: the shares take about the same time.
+        # Widest first, each to the least loaded share, so that the shares take about as long;
+        # with at least as many lines as shares, none is empty.
+        widths = [c.shape[1] / max(1, c.shape[0]) for c in crops]
         shares: list[list[int]] = [[] for _ in range(extra + 1)]
         loads = [0.0] * (extra + 1)
-        for i in sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(1, crops[i].shape[0])):
+        for i in sorted(range(len(crops)), key=lambda i: -widths[i]):
             k = loads.index(min(loads))
             shares[k].append(i)
-            loads[k] += crops[i].shape[1] / max(1, crops[i].shape[0])
+            loads[k] += widths[i]
         if self._pool is None:
             with self._lock:
                 self._pool = self._pool or ThreadPoolExecutor(3, thread_name_prefix="ocr-rec")
-        futures = [self._pool.submit(engine.text_rec, [crops[i] for i in share]) for share in shares[1:] if share]
+        futures = [self._pool.submit(engine.text_rec, [crops[i] for i in share]) for share in shares[1:]]
+        results = [engine.text_rec([crops[i] for i in shares[0]])] + [f.result() for f in futures]
         texts: list[tuple[str, float]] = [("", 0.0)] * len(crops)
-        for share, result in zip(shares, [engine.text_rec([crops[i] for i in shares[0]])]
-                                 + [f.result() for f in futures], strict=False):
+        for share, result in zip(shares, results, strict=True):
             for i, text in zip(share, result[0], strict=True):
                 texts[i] = text
         return texts
