@@ -41,6 +41,9 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: list[dict[str,
                     CelerySettings(preload_models=False))
     worker.migrate()
     monkeypatch.setattr(worker.app, "send_task", lambda name, **kw: sent.append({"name": name, **kw}))
+    # The process's upkeep thread runs a first round as it starts: stopped (that round done), so it
+    # cannot race a test and send the jobs the test is still arranging.
+    worker.process().upkeep.stop()
     yield worker
     worker.process().ctx.store.close()
 
