@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.exceptions import MediaError
+from pipelines.ocr.frames import open_av_video
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +29,9 @@ _I420 = frozenset({"yuv420p", "yuvj420p"})
 
 
 def _open(path: str | Path) -> tuple[Any, Any]:
-    """The container and its video stream (PyAV), or MediaError saying why not."""
-    import av
-
-    p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"{p}: no such file.")
-    try:
-        container = av.open(str(p), metadata_errors="ignore")
-    except av.error.FFmpegError:
-        raise MediaError(f"{p}: not a video that can be decoded (corrupt, or not video at all).") from None
-    stream = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
-    if stream is None or not stream.codec_context.width:
-        container.close()
-        raise MediaError(f"{p}: has no video stream (an audio file?); on-screen text needs video.")
-    # Slice threads: frame threads cost ~10 % more CPU for the same frames (they wait on each other).
+    """The container and its video stream (``open_av_video``), decoded on slice threads: frame
+    threads cost ~10 % more CPU for the same frames (they wait on each other)."""
+    container, stream = open_av_video(path)
     stream.thread_type = "SLICE"
     return container, stream
 

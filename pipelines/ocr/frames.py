@@ -372,6 +372,29 @@ def _stream_fps(stream: Any) -> float:
     return 25.0
 
 
+_NO_VIDEO = "{}: has no video stream (an audio file?); on-screen text needs video."
+
+
+def open_av_video(path: str | Path) -> tuple[Any, Any]:
+    """The container and its video stream (PyAV; the first that is not an attached picture), or
+    MediaError saying why not. The caller closes the container."""
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: no such file.")
+    try:
+        container = av.open(str(p), metadata_errors="ignore")
+    except av.error.FFmpegError:
+        raise MediaError(f"{p}: not a video that can be decoded (corrupt, or not video at all).") from None
+    stream = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
+                  None)
+    if stream is None or not stream.codec_context.width:
+        container.close()
+        raise MediaError(_NO_VIDEO.format(p))
+    return container, stream
+
+
 def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
                  source: MediaPass | None = None) -> tuple[VideoInfo, Iterator[VideoSample]]:
     """The video's facts and an iterator of its samples, ``rate`` per second, decoded with PyAV.
@@ -388,27 +411,18 @@ def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
             decodable frame (raised by the iterator).
         OptionsError: ``rate`` is not positive.
     """
-    import av
-
     if not rate > 0:
         raise OptionsError(f"sample rate must be positive, got {rate}.")
     p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"{p}: no such file.")
     container = None
-    if source is not None:
-        stream = source.video_stream()
+    if source is None:
+        container, stream = open_av_video(p)
     else:
-        try:
-            container = av.open(str(p), metadata_errors="ignore")
-        except av.error.FFmpegError:
-            raise MediaError(f"{p}: not a video that can be decoded (corrupt, or not video at all).") from None
-        stream = next((s for s in container.streams.video
-                       if not s.disposition & av.stream.Disposition.attached_pic), None)
-    if stream is None or not stream.codec_context.width:
-        if container is not None:
-            container.close()
-        raise MediaError(f"{p}: has no video stream (an audio file?); on-screen text needs video.")
+        if not p.is_file():
+            raise MediaError(f"{p}: no such file.")
+        stream = source.video_stream()
+        if stream is None or not stream.codec_context.width:
+            raise MediaError(_NO_VIDEO.format(p))
     fps = _stream_fps(stream)
     whole = stream.container.duration / 1_000_000 if stream.container.duration else 0.0
     duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else whole
