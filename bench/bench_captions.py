@@ -2,7 +2,10 @@
 
 Real clips: ``../shared/testdata/video/*.txt`` with ``start-end text`` lines (OBSERVED references,
 lines of one caption joined by " | "). Generated: captions burned into moving footage by libass
-(``bench/caption_clips.py``) with exact times, in ``out/bench/captions/``. Per clip it prints:
+(``bench/caption_clips.py``) with exact times, in ``out/bench/captions/``: one clip of Latin,
+Cyrillic, Greek and Arabic captions over a mandelbrot zoom, and per language of another script
+(ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``), each read with its
+language said and without. Per clip it prints:
 
 - word recall (Latin words without punctuation, each CJK character a word) against the reference,
 - the share of reference cues found with start and end within 0.2 s,
@@ -19,6 +22,7 @@ Usage::
     .venv/bin/python bench/bench_captions.py                 # every real clip, then the generated one
     .venv/bin/python bench/bench_captions.py --only vsr_rezero_en --no-generated
     .venv/bin/python bench/bench_captions.py --no-real --no-generated --cost 60   # 720p cost
+    .venv/bin/python bench/bench_captions.py --no-real --no-generated --scripts ar he --show
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.caption_clips import DEFAULT_CAPTIONS, Caption, make_clip  # noqa: E402
+from bench.caption_clips import DEFAULT_CAPTIONS, SCRIPT_SENTENCES, Caption, make_clip, script_captions  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_captions  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine  # noqa: E402
@@ -49,6 +53,9 @@ SHARED = ROOT.parent / "shared" / "testdata" / "video"
 REAL = ("vsr_rezero_en", "emk_cartoon_en", "emk_kdrama_en", "rvo_leon_zh_en", "rvo_coldwar_zh", "rvo_anime_zh",
         "svocr_drama_2line_zh", "svocr_drama_faint_zh")
 GENERATED_VERSION = 1
+SCRIPTS_VERSION = 1
+BACKGROUND = SHARED / "mdn_friday.mp4"
+"""Real footage under the per-script clips (a 1940 film clip with no burned-in text; looped)."""
 
 
 @dataclass(frozen=True)
@@ -171,11 +178,36 @@ def run_cost(out: Path, seconds: float, engine: OcrEngine, show: bool) -> None:
                       "load_average": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False), flush=True)
 
 
+def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) -> None:
+    """Per language of another script, a clip of its ``script_captions`` over real footage (or the
+    mandelbrot zoom without ``../shared``), read twice: with the language said (``en`` and it:
+    lines re-read by Tesseract), and with ``en`` alone (its script found from the pixels, or flagged)."""
+    background = BACKGROUND if BACKGROUND.is_file() else None
+    footage = "film" if background else "mandelbrot"
+    for lang in languages:
+        captions = script_captions(lang)
+        video = out / f"scripts-{lang}-{footage}-v{SCRIPTS_VERSION}.mp4"
+        if not video.is_file():
+            make_clip(video, captions, background=background)
+        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
+        for said in (("en", lang), ("en",)):
+            result = extract_captions(video, with_scripts(engine, said), CaptionOptions())
+            row = {"kind": f"generated {lang}, languages {' '.join(said)}", "clip": video.name,
+                   **score(reference, result), "cues_flagged": sum(1 for c in result.cues if c.flags),
+                   "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2)}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            if show:
+                for c in result.cues:
+                    print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r} {' '.join(c.flags)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="real clips to run (default: all eight)")
     parser.add_argument("--no-generated", action="store_true")
     parser.add_argument("--no-real", action="store_true")
+    parser.add_argument("--scripts", nargs="*", choices=sorted(SCRIPT_SENTENCES), default=None,
+                        help="per-script generated clips to run (default: all; none with --no-generated)")
     parser.add_argument("--show", action="store_true", help="print the cues found")
     parser.add_argument("--cost", type=float, default=0.0, metavar="SECONDS",
                         help="also a generated 720p clip this long (a caption every 2.5 s): frames decoded and "
@@ -199,6 +231,8 @@ def main() -> None:
         print(json.dumps(real_summary(rows)), flush=True)
     if args.cost > 0:
         run_cost(args.out, args.cost, engine, args.show)
+    if not args.no_generated or args.scripts:
+        run_scripts(args.out, engine, args.scripts or sorted(SCRIPT_SENTENCES), args.show)
     if not args.no_generated:
         video = args.out / f"generated-v{GENERATED_VERSION}.mp4"
         if not video.is_file():
