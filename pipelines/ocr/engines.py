@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -76,6 +76,15 @@ class OcrEngine(Protocol):
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         """Recognise a BGR image that holds one line of text, without detection: text, confidence."""
+        ...
+
+
+@runtime_checkable
+class LineDetector(Protocol):
+    """An engine that can also give the lines it detected but could not read."""
+
+    def read_detected(self, image: np.ndarray) -> list[Reading]:
+        """Like ``read``, with the lines whose recognition came out empty kept (text "", 0)."""
         ...
 
 
@@ -140,6 +149,12 @@ class RapidOcrEngine:
         line, then each line is recognised: a line reads the same whether the whole frame or
         only a region around it was given (the detector splits lines differently in crops).
         """
+        return [r for r in self.read_detected(image) if r.text]
+
+    def read_detected(self, image: np.ndarray) -> list[Reading]:
+        """``read``, with the lines the recogniser read as nothing kept (text "", confidence 0):
+        PP-OCRv5 finds Hebrew lines, say, but reads many of them as nothing at all, and a
+        recogniser of that script (``pipelines.ocr.scripts``) can still read them."""
         engine = self._load()
         h, w = image.shape[:2]
         pad = max(0, 32 - h)  # the detector needs some height
@@ -168,8 +183,9 @@ class RapidOcrEngine:
         for members, (text, score) in zip(groups, texts, strict=True):
             x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
             box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
-            if text.strip() and box[2] > box[0] and box[3] > box[1]:
-                out.append(Reading(box, str(text).strip(), float(score)))
+            if box[2] > box[0] and box[3] > box[1]:
+                text = str(text).strip()
+                out.append(Reading(box, text, float(score) if text else 0.0))
         return out
 
     def _recognise(self, engine: Any, crops: list[np.ndarray]) -> list[tuple[str, float]]:

@@ -4,14 +4,17 @@ PP-OCRv5 reads Latin, Chinese and Japanese; shown Cyrillic, Greek or Arabic it r
 look-alikes ("OTKponTe" for "Откройте"). So:
 
 - with ``languages`` naming a language of another script (``ru``, ``el``, ``ar``, ...), every line
-  PP-OCRv5 detects is re-read by Tesseract with that language's pack (Debian's
-  ``tesseract-ocr-<pack>``) on a binarised crop of the line; the reading is kept where it comes out
-  in the expected script;
+  PP-OCRv5 detects that is not plainly Latin (Latin expected too, read sure, and spelt as Latin
+  words are, ``lookalike_share``) is re-read by Tesseract with that language's pack (Debian's
+  ``tesseract-ocr-<pack>``, ``pipelines.ocr.tesseract``) on a binarised crop of the line; the
+  reading is kept where it comes out in the expected script. Lines PP-OCRv5 detects but reads as
+  nothing are re-read too;
 - without such a language, a Latin reading PP-OCRv5 is unsure of (below ``suspect_confidence``)
-  may be another script read as look-alikes: its script is identified from its pixels (Tesseract
-  reads it with one installed pack per other script and English together, choosing per word) and
-  the reading kept when it comes out, sure enough, in another script; otherwise it is flagged
-  ``script-uncertain``, never passed on silently.
+  or spells as look-alikes may be another script: its script is identified from its pixels
+  (Tesseract reads it with one installed pack per other script and English together, choosing per
+  word, then with the pack of the script most letters came out in alone) and the reading kept when
+  it comes out, sure enough, in that script alone; otherwise it is flagged ``script-uncertain``,
+  never passed on silently.
 
 A language whose pack is not installed is refused when the options are made, naming the package.
 Tesseract writes right-to-left text (Arabic, Hebrew) in logical order, as stored text should be.
@@ -25,12 +28,13 @@ import shutil
 import subprocess
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
-import cv2
 import numpy as np
 
-from pipelines.ocr.engines import OcrEngine, Reading
+from pipelines.ocr.engines import LineDetector, OcrEngine, Reading
+from pipelines.ocr.tesseract import tesseract_line
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,6 @@ PACK_SCRIPTS = {"rus": "CYRILLIC", "ukr": "CYRILLIC", "bul": "CYRILLIC", "srp": 
 """Each pack's script, as Unicode character names begin."""
 
 SCRIPT_UNCERTAIN = "script-uncertain"
-
-_BIDI_MARKS = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,45 +81,36 @@ def script_of(text: str) -> str:
     return counts.most_common(1)[0][0] if counts else ""
 
 
-def binarise(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
-    """A text line as black letters on white, scaled to about ``line_height`` pixels (Tesseract's liking)."""
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-    scale = line_height / max(1, gray.shape[0])
-    if abs(scale - 1) > 0.1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    # Letters are the smaller class: bright captions become black on white like dark UI text.
-    if (mask == 255).mean() < 0.5:
-        mask = 255 - mask
-    # The crop has a margin around the line: ink touching its edge is the picture behind the
-    # letters (footage under a caption), not a letter; Tesseract reads such blobs as letters.
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8), connectivity=8)
-    h, w = mask.shape
-    for i in range(1, count):
-        x, y, bw, bh = stats[i][:4]
-        if x == 0 or y == 0 or x + bw == w or y + bh == h:
-            mask[labels == i] = 255
-    return cv2.copyMakeBorder(mask, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+def script_share(text: str, script: str) -> float:
+    """The share of ``text``'s letters that are in ``script`` (as ``script_of`` names it; 0 if no letters)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if script_of(ch) == script) / len(letters) if letters else 0.0
 
 
-def tesseract_line(crop: np.ndarray, packs: tuple[str, ...]) -> tuple[str, float]:
-    """One text line read by Tesseract (``--psm 7``) with ``packs``: text and mean confidence (0-1)."""
-    ok, png = cv2.imencode(".png", binarise(crop))
-    if not ok:
-        return "", 0.0
-    proc = subprocess.run(["tesseract", "stdin", "stdout", "-l", "+".join(packs), "--psm", "7", "tsv"],
-                          input=png.tobytes(), capture_output=True, check=False, timeout=60)
-    words = []
-    for row in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
-        cols = row.split("\t")
-        if len(cols) == 12 and cols[11].strip() and float(cols[10]) >= 0:
-            words.append((cols[11].strip(), float(cols[10]) / 100))
-    if not words:
-        return "", 0.0
-    # NFKC: Tesseract's Greek packs write the micro sign (U+00B5) for mu (U+03BC), and so on;
-    # bidirectional marks it puts around right-to-left words are layout, not text.
-    text = unicodedata.normalize("NFKC", " ".join(w for w, _ in words)).translate(_BIDI_MARKS).strip()
-    return text, sum(c for _, c in words) / len(words)
+def fragmented(text: str) -> bool:
+    """Whether more than half the words of a reading are single characters ("ไป น ม โม ป | ค น"):
+    Tesseract's reading of a line in a script it is not, glyph by glyph. Words of one letter
+    are a few in real text (Greek "η", Arabic "و"), never most."""
+    words = text.split()
+    return sum(1 for w in words if len(w) == 1) > len(words) / 2
+
+
+def lookalike_share(text: str) -> float:
+    """The share of the words of a Latin reading (two letters or more) that no Latin-script
+    language spells so, as PP-OCRv5 writes words of another script in look-alikes: a capital after
+    a small letter ("HaxMnTe" for "Нажмите"), a digit or a sign between letters ("3annwnTe",
+    "Hy>KHbiǔ"), or letters of two scripts ("φopMaT"). A sign to look at the pixels, not a verdict: "McDonald" has one."""
+    words = [w for w in text.split() if sum(ch.isalpha() for ch in w) >= 2]
+    odd = 0
+    for word in words:
+        core = word.strip(".,:;!?'\"()[]-")
+        scripts = {script_of(ch) for ch in core if ch.isalpha()}
+        inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(core))
+        inner_digit = any((core[i].isdigit() or not (core[i].isalnum() or core[i] in "'’-./&"))
+                          and core[i - 1].isalpha() and core[i + 1].isalpha() for i in range(1, len(core) - 1))
+        inner_digit |= bool(core) and core[0].isdigit() and sum(ch.isalpha() for ch in core) >= 3
+        odd += inner_capital or inner_digit or len(scripts) > 1
+    return odd / len(words) if words else 0.0
 
 
 @dataclass
@@ -127,18 +120,27 @@ class ScriptAwareEngine:
     Attributes:
         base: the detecting and reading engine (PP-OCRv5).
         languages: languages expected on screen (ISO 639-1).
-        suspect_confidence: a Latin reading below this is flagged when no other script is expected...
+        suspect_confidence: a Latin reading below this, or spelt as look-alikes (a share of its
+            words at least ``suspect_lookalikes``, a third, see ``lookalike_share``), is re-read when
+            another script is expected, and flagged when none is...
         identify_confidence: ...unless Tesseract, given every installed pack of another script,
-            reads it in one of them at least this sure (its mean word confidence, 0-1); lines of
-            fewer than ``identify_min_letters`` characters are only flagged.
+            finds the line in one or two of them, and reading it with such a script's pack alone is
+            at least this sure (its mean word confidence, 0-1; the surer of two wins) and
+            ``identify_purity`` of its letters are in that script; lines of fewer than ``identify_min_letters`` characters are only flagged.
+        cache_size: settled readings kept by the base engine's reading: a caption's lines are
+            recognised again and again while it shows, and read the same.
     """
 
     base: OcrEngine
     languages: tuple[str, ...]
     suspect_confidence: float = 0.8
+    suspect_lookalikes: float = 0.3
     identify_confidence: float = 0.6
+    identify_purity: float = 0.9
     identify_min_letters: int = 4
+    cache_size: int = 256
     name: str = ""
+    _cache: dict[tuple[str, int], Reading] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.base.name
@@ -149,13 +151,19 @@ class ScriptAwareEngine:
                                    if lang.lower() in LANGUAGE_PACKS))
 
     def read(self, image: np.ndarray) -> list[Reading]:
-        """Read with the base engine, then re-read or flag lines as the module doc says."""
+        """Read with the base engine, then re-read or flag lines as the module doc says. With
+        another script expected, the lines the base engine detected but read as nothing are
+        re-read too (PP-OCRv5 reads many Hebrew lines as nothing)."""
+        detected = (self.base.read_detected(image) if self.packs and isinstance(self.base, LineDetector)
+                    else self.base.read(image))
         out = []
-        for r in self.base.read(image):
+        for r in detected:
             x0, y0, x1, y1 = r.box
             pad = max(2, (y1 - y0) // 6)
             crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-            out.append(self._settle(r, crop))
+            settled = self._settle(r, crop)
+            if settled.text:
+                out.append(settled)
         return out
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
@@ -165,21 +173,41 @@ class ScriptAwareEngine:
         return settled.text, settled.confidence
 
     def _settle(self, r: Reading, crop: np.ndarray) -> Reading:
-        """One reading of the base engine, re-read by Tesseract or flagged (see the module doc)."""
+        """One reading of the base engine, re-read by Tesseract or flagged (see the module doc);
+        a reading of several letters that was settled before (by its text and the crop's shape,
+        to a tenth) is settled the same way again."""
+        key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])))
+        cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
+        if cacheable and key in self._cache:
+            return replace(self._cache[key], box=r.box)
+        settled = self._settle_anew(r, crop)
+        if cacheable:
+            if len(self._cache) >= self.cache_size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = settled
+        return settled
+
+    def _settle_anew(self, r: Reading, crop: np.ndarray) -> Reading:
         packs = self.packs
         scripts = {PACK_SCRIPTS[p] for p in packs}
         # A Latin-script language expected too: a confident Latin reading stays PP-OCRv5's.
         latin = any(lang.lower() not in LANGUAGE_PACKS and lang.lower() not in ("zh", "ja", "zh-hans", "zh-hant")
                     for lang in self.languages)
         current = script_of(r.text)
-        sure_latin = latin and current == "LATIN" and r.confidence >= self.suspect_confidence
-        unsure_latin = current == "LATIN" and r.confidence < self.suspect_confidence
+        unsure_latin = current == "LATIN" and (r.confidence < self.suspect_confidence
+                                               or lookalike_share(r.text) >= self.suspect_lookalikes)
+        sure_latin = latin and current == "LATIN" and not unsure_latin
         if packs and current not in scripts and current != "CJK" and not sure_latin:
             text, confidence = tesseract_line(crop, packs)
-            if text and script_of(text) in scripts:
+            script = script_of(text)
+            # A line the base engine read as nothing is kept only as sure as an identified one.
+            if text and script in scripts and (r.text or (confidence >= self.identify_confidence
+                                                          and not fragmented(text))):
                 # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
-                return replace(r, text=text, confidence=max(confidence, r.confidence), script=script_of(text))
+                return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
+        if not r.text:
+            return r
         if unsure_latin and not packs and len(r.text.strip()) >= self.identify_min_letters:
             found = self._identify(crop)
             if found is not None:
@@ -190,8 +218,11 @@ class ScriptAwareEngine:
 
     def _identify(self, crop: np.ndarray) -> tuple[str, float] | None:
         """The script of a line PP-OCRv5 read as unsure Latin, from its pixels: Tesseract reads it
-        with every installed pack of another script and English together, choosing per word; a
-        reading mostly in one of those scripts, as sure as ``identify_confidence``, is kept."""
+        with every installed pack of another script and English together, choosing per word; the
+        two scripts most letters come out in are read again each with its pack alone (a reading
+        that mixes scripts, Hangul or Thai inside Arabic, is no reading, nor one in single glyphs,
+        ``fragmented``), and the surer kept when it is as sure as ``identify_confidence`` and as
+        pure as ``identify_purity``."""
         by_script: dict[str, str] = {}
         for pack in LANGUAGE_PACKS.values():  # one pack per script (rus rather than ukr)
             if pack in installed_packs():
@@ -199,11 +230,19 @@ class ScriptAwareEngine:
         others = tuple(by_script.values())
         if not others:
             return None
-        text, confidence = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others)
-        script = script_of(text)
-        if script in {PACK_SCRIPTS[p] for p in others} and confidence >= self.identify_confidence:
-            return text, confidence
-        return None
+        text, _ = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others)
+        if script_of(text) not in by_script:  # mostly Latin (English) or nothing: no other script
+            return None
+        found: Counter[str] = Counter(script_of(ch) for ch in text if ch.isalpha())
+        best: tuple[str, float] | None = None
+        # The two scripts most letters came out in, each read with its pack alone: the surer wins
+        # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
+        for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
+            alone, confidence = tesseract_line(crop, (by_script[script],))
+            if (script_share(alone, script) >= self.identify_purity and confidence >= self.identify_confidence
+                    and not fragmented(alone) and (best is None or confidence > best[1])):
+                best = alone, confidence
+        return best
 
 
 def with_scripts(engine: OcrEngine, languages: tuple[str, ...]) -> OcrEngine:

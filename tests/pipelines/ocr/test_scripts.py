@@ -12,7 +12,14 @@ from PIL import Image, ImageDraw, ImageFont
 from pipelines.exceptions import UnsupportedLanguageError
 from pipelines.ocr.engines import Reading
 from pipelines.ocr.reader import OcrOptions
-from pipelines.ocr.scripts import SCRIPT_UNCERTAIN, ScriptAwareEngine, installed_packs, script_of
+from pipelines.ocr.scripts import (
+    SCRIPT_UNCERTAIN,
+    ScriptAwareEngine,
+    fragmented,
+    installed_packs,
+    lookalike_share,
+    script_of,
+)
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -77,3 +84,99 @@ def test_a_language_without_its_pack_is_refused_naming_the_package(monkeypatch: 
     monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng"}))
     with pytest.raises(UnsupportedLanguageError, match="tesseract-ocr-ell"):
         OcrOptions(languages=("el",))
+
+
+def test_lookalike_share_counts_words_no_latin_language_spells_so() -> None:
+    assert lookalike_share("HaxMnTe KHonky coxpaHnTb") == pytest.approx(2 / 3)  # "KHonky" could be a word
+    assert lookalike_share("3annwnTe oTBeT") == 1.0  # a digit starting a word, a capital inside one
+    assert lookalike_share("Bbi6epnTe Hy>KHbiǔ φopMaT") == 1.0  # a digit inside, Greek inside Latin
+    assert lookalike_share("Open the settings page") == 0.0
+    assert lookalike_share("OPEN THE SETTINGS, 3 TIMES") == 0.0
+    assert lookalike_share("Meet McDonald at the iPhone store now") == pytest.approx(2 / 7)
+
+
+class SureLookAlikes(LookAlikes):
+    """PP-OCR sure of its Latin look-alikes, as it was of several generated Russian captions."""
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        h, w = image.shape[:2]
+        return [Reading((4, 4, w - 4, h - 4), "HaxMnTe KHonky", 0.89)]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "HaxMnTe KHonky", 0.89
+
+
+def test_sure_look_alikes_are_flagged_when_no_other_script_can_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng"}))
+    reading = ScriptAwareEngine(SureLookAlikes(), ("en",)).read(line_image("Нажмите кнопку"))[0]
+    assert SCRIPT_UNCERTAIN in reading.flags and reading.text == "HaxMnTe KHonky"
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "rus" not in installed_packs(),
+                    reason="Tesseract with the rus pack is not installed (./scripts/setup installs it)")
+@pytest.mark.parametrize("languages", [("en", "ru"), ("en",)])
+def test_sure_look_alikes_are_read_in_cyrillic_with_or_without_russian_said(languages: tuple[str, ...]) -> None:
+    reading = ScriptAwareEngine(SureLookAlikes(), languages).read(line_image("Нажмите кнопку"))[0]
+    assert reading.text == "Нажмите кнопку" and reading.script == "CYRILLIC" and not reading.flags
+
+
+class DetectsButCannotRead(LookAlikes):
+    """PP-OCR finding a line it reads as nothing (as many Hebrew caption lines)."""
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        return []
+
+    def read_detected(self, image: np.ndarray) -> list[Reading]:
+        h, w = image.shape[:2]
+        return [Reading((4, 4, w - 4, h - 4), "", 0.0)]
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "heb" not in installed_packs(),
+                    reason="Tesseract with the heb pack is not installed (./scripts/setup installs it)")
+def test_a_line_detected_but_read_as_nothing_is_read_in_the_script_said() -> None:
+    engine = DetectsButCannotRead()
+    assert ScriptAwareEngine(engine, ("en",)).read(line_image("בחרו את השפה")) == []
+    reading = ScriptAwareEngine(engine, ("en", "he")).read(line_image("בחרו את השפה"))[0]
+    assert reading.text == "בחרו את השפה" and reading.script == "HEBREW"
+
+
+def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_surer_pure_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "ara", "tha", "rus"}))
+    said = {("ara", "tha", "rus", "eng"): ("ไปนม โม | سنتعلم", 0.7), ("tha",): ("ไปนมโม", 0.7),
+            ("ara",): ("سنتعلم الأساسيات", 0.85), ("rus",): ("Нет", 0.99)}
+    asked: list[tuple[str, ...]] = []
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...]) -> tuple[str, float]:
+        asked.append(tuple(sorted(packs)))
+        return said[next(k for k in said if sorted(k) == sorted(packs))]
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    reading = ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("x"))[0]
+    assert reading.text == "سنتعلم الأساسيات" and reading.script == "ARABIC" and not reading.flags
+    assert ("rus",) not in asked  # no Cyrillic letter came out: not tried
+    # Mixed readings with each pack alone too: no reading, the line is flagged.
+    said[("ara",)] = ("سنتعلم ไปนมโม", 0.9)
+    said[("tha",)] = ("ไปนม سن", 0.9)
+    engine = ScriptAwareEngine(LookAlikes(), ("en",))
+    assert SCRIPT_UNCERTAIN in engine.read(line_image("x"))[0].flags
+
+
+def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...]) -> tuple[str, float]:
+        calls.append(packs)
+        return "Нажмите кнопку", 0.9
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    engine = ScriptAwareEngine(SureLookAlikes(), ("en", "ru"))
+    image = line_image("Нажмите кнопку")
+    assert engine.read_line(image) == engine.read_line(image) == ("Нажмите кнопку", 0.9)
+    assert engine.read(image)[0].text == "Нажмите кнопку"
+    assert len(calls) == 1
+
+
+def test_a_reading_glyph_by_glyph_is_fragmented_real_text_is_not() -> None:
+    assert fragmented("ไป น ม โม ป | ค น") and fragmented("6 ๑34 ๑ ม | ๓ ไอ")
+    assert not fragmented("Η άσκηση τελείωσε") and not fragmented("في هذا الدرس") and not fragmented("")

@@ -1,0 +1,66 @@
+"""The Tesseract line reader: binarisation and the cleaning of its readings (real Tesseract on
+generated lines where it is installed)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from pipelines.ocr.scripts import installed_packs
+from pipelines.ocr.tesseract import binarise, clean_reading, tesseract_line
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def test_tesseract_s_spurious_arabic_short_vowels_are_dropped() -> None:
+    # A damma (U+064F) Tesseract's ara pack wrote inside "الإعدادات" on a generated caption.
+    assert clean_reading("افتح الإعُدادات", ("ara",)) == "افتح الإعدادات"
+    # Hamza on alef is a letter, not a short vowel: kept (composed).
+    assert clean_reading("\u0627\u0654\u0646\u0627", ("ara",)) == "أنا"
+    # Other packs keep their marks: Cyrillic й and ё, a Hebrew reading.
+    assert clean_reading("Ещё новый", ("rus",)) == "Ещё новый"
+
+
+def test_greek_readings_are_written_monotonic() -> None:
+    # Polytonic marks the ell pack wrote on monotonic captions: breathings, a grave on a
+    # monosyllable (no accent), a grave on a longer word (the tonos), a stray tonos (NFKC: a space
+    # and a combining acute) before a word.
+    assert clean_reading("Ἀνοίξτε τὸ αρχείο", ("ell",)) == "Ανοίξτε το αρχείο"
+    assert clean_reading("̓Επιλέξτε τη γλώσσα", ("ell",)) == "Επιλέξτε τη γλώσσα"
+    assert clean_reading("Πατήστε το ΄κουμπί", ("ell",)) == "Πατήστε το κουμπί"
+    assert clean_reading("καλὸς ὥρα", ("ell",)) == "καλός ώρα"
+    # Without the Greek pack, nothing Greek is changed but the stray accent.
+    assert clean_reading("τὸ", ("eng",)) == "τὸ"
+
+
+def test_bidirectional_marks_and_micro_signs_are_layout_not_text() -> None:
+    assert clean_reading("\u200fשלום\u200f", ("heb",)) == "שלום"
+    assert clean_reading("\u00b5ε", ("ell",)) == "με"
+
+
+def caption_line(text: str, size: tuple[int, int] = (420, 56)) -> np.ndarray:
+    """White letters with a dark outline over a mid-grey, noisy picture, as a caption crop."""
+    rng = np.random.default_rng(3)
+    back = rng.integers(60, 160, (size[1], size[0], 3), dtype=np.uint8)
+    img = Image.fromarray(back)
+    ImageDraw.Draw(img).text((10, 8), text, font=ImageFont.truetype(FONT, 30), fill=(255, 255, 255),
+                             stroke_width=2, stroke_fill=(0, 0, 0))
+    return np.asarray(img)[:, :, ::-1].copy()
+
+
+def test_binarise_gives_dark_letters_on_white_without_the_picture_at_the_edges() -> None:
+    out = binarise(caption_line("Open it"))
+    assert out.dtype == np.uint8 and set(np.unique(out)) <= {0, 255}
+    assert 40 <= out.shape[0] <= 80  # about 48 pixels of line and the white border
+    assert (out == 255).mean() > 0.7  # letters are the smaller, dark class
+    assert (out[:14] == 255).all() and (out[-14:] == 255).all()  # nothing touches the edge
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "rus" not in installed_packs(),
+                    reason="Tesseract with the rus pack is not installed (./scripts/setup installs it)")
+def test_a_russian_caption_line_reads_back() -> None:
+    text, confidence = tesseract_line(caption_line("Откройте меню"), ("rus",))
+    assert text == "Откройте меню" and confidence > 0.6
