@@ -3,7 +3,8 @@
 Real clips: ``../shared/testdata/video/*.txt`` with ``start-end text`` lines (OBSERVED references,
 lines of one caption joined by " | "). Generated: captions burned into moving footage by libass
 (``bench/caption_clips.py``) with exact times, in ``out/bench/captions/``: one clip of Latin,
-Cyrillic, Greek and Arabic captions over a mandelbrot zoom, and per language of another script
+Cyrillic, Greek and Arabic captions over a mandelbrot zoom, one of captions at the bottom and
+the top at once (two bands), and per language of another script
 (ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``), each read with its
 language said and without. Per clip it prints:
 
@@ -43,7 +44,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.caption_clips import DEFAULT_CAPTIONS, SCRIPT_SENTENCES, Caption, make_clip, script_captions  # noqa: E402
+from bench.caption_clips import (  # noqa: E402
+    DEFAULT_CAPTIONS,
+    SCRIPT_SENTENCES,
+    TWO_BANDS,
+    Caption,
+    make_clip,
+    script_captions,
+)
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_captions  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine  # noqa: E402
@@ -141,7 +149,8 @@ def run_clip(name: str, video: Path, reference: list[RefCue], engine: OcrEngine,
     result = extract_captions(video, counting, CaptionOptions())
     cpu = time.process_time() - cpu
     lines = round(counting.lines / max(result.duration / 60, 1e-6))
-    row: dict[str, object] = {"clip": name, "band": result.band, **score(reference, result),
+    row: dict[str, object] = {"clip": name, "band": result.band, "other_bands": result.bands[1:],
+                              **score(reference, result),
                               "lines_recognised_per_min": lines,
                               "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2),
                               "cpu_x_real_time": round(cpu / max(result.duration, 1e-6), 2)}
@@ -231,6 +240,13 @@ def main() -> None:
         print(json.dumps(real_summary(rows)), flush=True)
     if args.cost > 0:
         run_cost(args.out, args.cost, engine, args.show)
+    if not args.no_generated:
+        video = args.out / f"two-bands-v{GENERATED_VERSION}.mp4"
+        if not video.is_file():
+            make_clip(video, TWO_BANDS)
+        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in TWO_BANDS]
+        row = run_clip(video.name, video, reference, engine, args.show)
+        print(json.dumps({"kind": "generated two bands (bottom and top at once)", **row}), flush=True)
     if not args.no_generated or args.scripts:
         run_scripts(args.out, engine, args.scripts or sorted(SCRIPT_SENTENCES), args.show)
     if not args.no_generated:

@@ -51,6 +51,18 @@ DEFAULT_CAPTIONS = (
 )
 
 
+TWO_BANDS = (
+    Caption(0.5, 2.5, ("Open the project folder",), "outline"),
+    Caption(1.0, 3.5, ("Notes for this lesson",), "top"),
+    Caption(3.0, 5.0, ("Run the first cell",), "box"),
+    Caption(4.0, 6.5, ("Keep the file open",), "top"),
+    Caption(5.5, 7.5, ("Check the output below",), "shadow"),
+    Caption(7.0, 9.5, ("Use a clean copy",), "top"),
+    Caption(8.0, 10.0, ("Now change the value",), "outline"),
+)
+"""Captions at the bottom and, overlapping them in time, others at the top (notes, a second
+language): two bands to follow at once."""
+
 # Ordinary training-course sentences, five or six a script, one style each in turn: outline, box,
 # shadow (shown for only 1 s), two lines, a fade, box. Written before the readers were measured on
 # them, and not to be tuned on: a reader that fails one should be fixed in a general way.

@@ -124,6 +124,7 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
              f": {result.reason}" if result.reason else "")
     return {
         "band": result.band,
+        "bands": list(result.bands),
         "band_source": result.band_source,
         "reason": result.reason,
         "static_text": [asdict(s) for s in result.static],

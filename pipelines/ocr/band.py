@@ -7,8 +7,11 @@ and text across those frames:
   running title), or off-centre text that stays for half of them. Never a caption.
 - **caption candidates**: horizontally centred readings that are not static.
 
-Candidates are clustered by height; the cluster seen in the most samples, with at least two
-samples, is the band (its lines, e.g. two-line or bilingual captions, stay in one band). A
+Candidates are clustered by height; in the lower part of the frame, the cluster seen in the
+most samples, with at least two samples, is the band (its lines, e.g. two-line or bilingual
+captions, stay in one band). Captions can also persist higher up (a second language, notes at
+the top): a cluster above the band seen in two samples or more with at least two readings that
+differ (``other_texts``; a title does not change) is another band, followed like the first. A
 video whose frames carry many other lines of text (a screencast, a slide) has no caption band:
 its centred lines are screen content.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -49,6 +52,7 @@ class BandOptions:
         min_centre: lowest position (share of the height) of the band's centre: captions sit low;
             centred text higher up is a title (a caption region up there can be given instead).
         min_texts: fewest different readings in the band (captions change; a title does not).
+        other_texts: fewest readings, each unlike the others, of a further band above the first.
     """
 
     samples_per_minute: float = 10.0
@@ -60,6 +64,7 @@ class BandOptions:
     max_other_lines: int = 4
     min_centre: float = 0.5
     min_texts: int = 1
+    other_texts: int = 2
 
 
 @dataclass(frozen=True)
@@ -85,13 +90,15 @@ class StaticText:
 
 @dataclass(frozen=True)
 class BandSearch:
-    """The band (None: no captions found), the static text, why no band, and the work done."""
+    """The band (None: no captions found), the static text, why no band, the work done, and
+    further bands where captions persist too (above the first, e.g. at the top)."""
 
     band: Band | None
     static: tuple[StaticText, ...]
     reason: str
     frames_decoded: int
     frames_ocred: int
+    others: tuple[Band, ...] = ()
 
 
 @dataclass
@@ -165,7 +172,7 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
             if any(ch.isalnum() for ch in r.text):
                 readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
     search = analyse(readings, n, options)
-    return BandSearch(search.band, search.static, search.reason, n, n)
+    return replace(search, frames_decoded=n, frames_ocred=n)
 
 
 def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None) -> BandSearch:
@@ -209,22 +216,11 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
                    for s in static)
 
     moving = [r for r in readings if not is_static(r[1], r[2])]
-    candidates = [r for r in moving if abs(_centre_x(r[1]) - 0.5) <= options.centre_tolerance
-                  and (r[1][1] + r[1][3]) / 2 >= options.min_centre]
+    middle = [r for r in moving if abs(_centre_x(r[1]) - 0.5) <= options.centre_tolerance]
+    candidates = [r for r in middle if (r[1][1] + r[1][3]) / 2 >= options.min_centre]
     if not candidates:
         return BandSearch(None, tuple(static), "no centred changing text in the lower half", 0, 0)
-    # Clusters by height: a candidate joins a cluster when its centre is within 1.5 line heights.
-    clusters: list[list[tuple[int, Box, str]]] = []
-    for c in sorted(candidates, key=lambda c: (c[1][1] + c[1][3]) / 2):
-        centre = (c[1][1] + c[1][3]) / 2
-        if clusters:
-            last = clusters[-1]
-            bottom = max(b[3] for _, b, _ in last)
-            height = statistics.median(b[3] - b[1] for _, b, _ in last)
-            if centre - bottom <= 1.0 * height:
-                last.append(c)
-                continue
-        clusters.append([c])
+    clusters = _clusters(candidates)
     # Seen in most samples, then lower on the frame (where captions usually are).
     best = max(clusters, key=lambda cl: len({s for s, _, _ in cl}) + 0.5 * cl[0][1][1])
     seen = {s for s, _, _ in best}
@@ -237,15 +233,49 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     if other_lines > options.max_other_lines:
         return BandSearch(None, tuple(static),
                           f"centred text among {other_lines:g} other lines a frame: screen content, not captions", 0, 0)
-    line = statistics.median(b[3] - b[1] for _, b, _ in best)
-    top = max(0.0, min(b[1] for _, b, _ in best) - 1.0 * line)
-    bottom = min(1.0, max(b[3] for _, b, _ in best) + 1.0 * line)
+    band = _band_of(best)
+    others: list[Band] = []
+    # Higher up, clusters whose readings change (a title is read the same, or nearly) and that
+    # were seen twice, above the band and apart from it.
+    for cluster in _clusters([r for r in middle if (r[1][1] + r[1][3]) / 2 < options.min_centre]):
+        distinct: list[str] = []
+        for _, _, text in cluster:
+            if all(similarity(text, t) < 0.7 for t in distinct):
+                distinct.append(text)
+        other = _band_of(cluster)
+        if other.samples >= 2 and len(distinct) >= options.other_texts and other.box[3] <= band.box[1]:
+            others.append(other)
+    log.info("caption band %s from %d samples, %d texts; others %s; static: %s", band.box, len(seen), len(texts),
+             [o.box for o in others], [s.text for s in static])
+    return BandSearch(band, tuple(static), "", 0, 0, tuple(others))
+
+
+def _clusters(candidates: list[tuple[int, Box, str]]) -> list[list[tuple[int, Box, str]]]:
+    """Readings clustered by height: one joins a cluster when its centre lies within a line
+    height below the cluster's lowest box."""
+    clusters: list[list[tuple[int, Box, str]]] = []
+    for c in sorted(candidates, key=lambda c: (c[1][1] + c[1][3]) / 2):
+        centre = (c[1][1] + c[1][3]) / 2
+        if clusters:
+            last = clusters[-1]
+            bottom = max(b[3] for _, b, _ in last)
+            height = statistics.median(b[3] - b[1] for _, b, _ in last)
+            if centre - bottom <= 1.0 * height:
+                last.append(c)
+                continue
+        clusters.append([c])
+    return clusters
+
+
+def _band_of(cluster: list[tuple[int, Box, str]]) -> Band:
+    """The band around a cluster of readings: a line's height of margin above and below."""
+    line = statistics.median(b[3] - b[1] for _, b, _ in cluster)
+    top = max(0.0, min(b[1] for _, b, _ in cluster) - 1.0 * line)
+    bottom = min(1.0, max(b[3] for _, b, _ in cluster) + 1.0 * line)
     # Captions longer than the ones seen are likely: a fifth more, and a few letters.
-    half = min(0.5, 1.2 * max(max(0.5 - b[0], b[2] - 0.5) for _, b, _ in best) + 0.05)
-    band = Band((0.0, round(top, 4), 1.0, round(bottom, 4)), round(line, 4), round(half, 4), len(seen), len(texts))
-    log.info("caption band %s from %d samples, %d texts; static: %s", band.box, len(seen), len(texts),
-             [s.text for s in static])
-    return BandSearch(band, tuple(static), "", 0, 0)
+    half = min(0.5, 1.2 * max(max(0.5 - b[0], b[2] - 0.5) for _, b, _ in cluster) + 0.05)
+    return Band((0.0, round(top, 4), 1.0, round(bottom, 4)), round(line, 4), round(half, 4),
+                len({s for s, _, _ in cluster}), len({t for _, _, t in cluster}))
 
 
 def band_pixels(box: Box, width: int, height: int) -> tuple[int, int, int, int]:

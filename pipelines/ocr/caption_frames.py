@@ -81,16 +81,27 @@ def band_frames(path: str | Path, top: int, bottom: int) -> Iterator[np.ndarray]
     Raises:
         MediaError: the file is not a readable video (raised at the first ``next``).
     """
+    for (rows,) in bands_frames(path, [(top, bottom)]):
+        yield rows
+
+
+def bands_frames(path: str | Path, ranges: Sequence[tuple[int, int]]) -> Iterator[list[np.ndarray]]:
+    """The rows ``top:bottom`` (BGR) of each range, of every frame of the video, in order: each
+    frame decoded once for every caption band.
+
+    Raises:
+        MediaError: the file is not a readable video (raised at the first ``next``).
+    """
     import av
 
     container, stream = _open(path)
-    rows = BandRows(top, bottom)
+    converters = [BandRows(top, bottom) for top, bottom in ranges]
     decoded = 0
     with container:
         try:
             for frame in container.decode(stream):
                 decoded += 1
-                yield rows(frame)
+                yield [rows(frame) for rows in converters]
         except av.error.FFmpegError as err:
             if decoded == 0:
                 raise MediaError(f"{path}: no frame could be decoded ({err}).") from None

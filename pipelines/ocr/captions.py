@@ -1,11 +1,13 @@
-"""Burned-in (hard) subtitles: find the caption band, follow its text layer, read each caption once.
+"""Burned-in (hard) subtitles: find the caption band(s), follow their text layer, read each caption once.
 
 Three steps, each cheap where the generic on-screen-text reader would be slow or fooled by
 moving footage:
 
 1. **Band** (``find_band`` in ``pipelines.ocr.band``): a few frames spread over the video are
    read whole; text at the same place with the same reading in most of them is static
-   (a watermark, a logo); centred text that changes, at one height, is the caption band.
+   (a watermark, a logo); centred text that changes, at one height, is the caption band; one
+   higher up whose readings change too is a further band, followed alongside (each frame is
+   decoded once for all bands; their cues are merged apart, then put in time order).
 2. **Text layer** (``text_mask`` in ``pipelines.ocr.caption_layer``): in the band only, pixels that are bright, next to a dark
    pixel (a caption's outline, shadow or box) and unchanged since the previous frame. Moving
    footage changes from frame to frame, a caption does not, so the mask follows the caption and
@@ -36,9 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.ocr.band import BandSearch, StaticText, band_pixels, find_band
+from pipelines.ocr.band import Band, BandSearch, StaticText, band_pixels, find_band
 from pipelines.ocr.caption_cues import CaptionCue, merge_spans
-from pipelines.ocr.caption_frames import band_frames
+from pipelines.ocr.caption_frames import bands_frames
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
 from pipelines.ocr.engines import OcrEngine
@@ -66,6 +68,7 @@ class CaptionResult:
         frames_ocred: engine calls (band crops and the band search's whole frames).
         duration: seconds of video.
         seconds: wall time of the whole extraction.
+        bands: every band followed, ``band`` first (others: captions that persist higher up).
     """
 
     cues: tuple[CaptionCue, ...]
@@ -78,6 +81,19 @@ class CaptionResult:
     frames_ocred: int
     duration: float
     seconds: float
+    bands: tuple[tuple[float, float, float, float], ...] = ()
+
+def _tracker(box: tuple[float, float, float, float], band: Band | None, engine: OcrEngine, options: CaptionOptions,
+             search: BandSearch, width: int, height: int, fps: float) -> CaptionTracker:
+    """The dense pass over one band (normalised ``box``; ``band``: as found, None when given)."""
+    pixels = band_pixels(box, width, height)
+    line = band.line_height * height if band else (pixels[3] - pixels[1]) / 2
+    # The layer is compared where a caption line is about 24 pixels high: enough for its
+    # strokes, little work.
+    scale = min(1.0, 24.0 / max(1.0, line))
+    half = band.half_width if band else 0.5
+    return CaptionTracker(engine, options, list(search.static), pixels, (width, height), fps, scale, line, half)
+
 
 def extract_captions(
     path: str | Path,
@@ -113,30 +129,33 @@ def extract_captions(
         return CaptionResult((), None, "none", search.static, search.reason or "no caption band found",
                              search.frames_decoded, 0, search.frames_ocred, info.duration,
                              round(time.perf_counter() - started, 3))
-    box = band_pixels(band, info.width, info.height)
-    line = search.band.line_height * info.height if search.band else (box[3] - box[1]) / 2
-    # The layer is compared where a caption line is about 24 pixels high: enough for its
-    # strokes, little work.
-    scale = min(1.0, 24.0 / max(1.0, line))
-    half = search.band.half_width if search.band else 0.5
-    ex = CaptionTracker(engine, options, list(search.static), box, (info.width, info.height), info.fps, scale,
-                    line, half)
+    # The band, then any other band found (a user's region is the only one).
+    found = [(band, search.band)] + ([(o.box, o) for o in search.others] if source == "auto" else [])
+    trackers = [_tracker(box, found_band, engine, options, search, info.width, info.height, info.fps)
+                for box, found_band in found]
     step = max(1, round(info.fps / options.sample_rate))
     total = max(1, info.frame_count)
     index = 0
-    for index, rows in enumerate(band_frames(path, box[1], box[3]), 1):
-        ex.frame(index - 1, rows, (index - 1) % step == 0)
+    for index, rows in enumerate(bands_frames(path, [(t.box[1], t.box[3]) for t in trackers]), 1):
+        for tracker, band_rows in zip(trackers, rows, strict=True):
+            tracker.frame(index - 1, band_rows, (index - 1) % step == 0)
         if progress is not None and (index - 1) % (50 * step) == 0:
             progress(min(0.99, (index - 1) / total))
-    ex.finish(index)
-    cues = merge_spans(ex.spans, options.merge_gap, options.same_text)
+    cues = []
+    for tracker in trackers:
+        tracker.finish(index)
+        # Each band's cues merged on their own: the same words in two bands are two captions.
+        cues += merge_spans(tracker.spans, options.merge_gap, options.same_text)
+    cues.sort(key=lambda c: (c.start, c.end))
     duration = index / info.fps if index else info.duration
     if progress is not None:
         progress(1.0)
     seconds = round(time.perf_counter() - started, 3)
-    log.info("captions %s: band %s (%s), %d cues; %d frames decoded, %d sampled, %d layer changes, %d checked by "
-             "their lines, %d read (%d beside lines, %d empty band), %.1f s", path, band, source, len(cues), index,
-             ex.sampled, ex.candidates, ex.checked, ex.ocred, ex.beside_reads, ex.empty_reads, seconds)
+    ex = trackers[0]
+    log.info("captions %s: bands %s (%s), %d cues; %d frames decoded, %d sampled, %d layer changes, %d checked by "
+             "their lines, %d read (%d beside lines, %d empty band), %.1f s", path, [b for b, _ in found], source,
+             len(cues), index, ex.sampled, ex.candidates, ex.checked, sum(t.ocred for t in trackers), ex.beside_reads,
+             ex.empty_reads, seconds)
     return CaptionResult(
         cues=tuple(cues),
         band=band,
@@ -145,7 +164,8 @@ def extract_captions(
         reason="" if cues else "no caption text was read in the band",
         frames_decoded=index + search.frames_decoded,
         frames_sampled=ex.sampled,
-        frames_ocred=ex.ocred + search.frames_ocred,
+        frames_ocred=sum(t.ocred for t in trackers) + search.frames_ocred,
+        bands=tuple(b for b, _ in found),
         duration=duration,
         seconds=seconds,
     )

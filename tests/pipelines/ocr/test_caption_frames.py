@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipelines.exceptions import MediaError
-from pipelines.ocr.caption_frames import BandRows, band_frames, frames_at
+from pipelines.ocr.caption_frames import BandRows, band_frames, bands_frames, frames_at
 from pipelines.ocr.frames import open_video, sample_frames
 
 
@@ -60,3 +60,12 @@ def test_spread_frames_are_the_ones_decoding_every_frame_gives(tmp_path: Path) -
         got = list(frames_at(clip, [index for index, _, _ in want]))
         assert [i for i, _ in got] == [i for i, _, _ in want]
         assert all(np.array_equal(g, w[2]) for (_, g), w in zip(got, want, strict=True))
+
+
+def test_bands_frames_gives_each_band_as_band_frames_does(tmp_path: Path) -> None:
+    clip = x264_clip(tmp_path / "clip.mp4", seconds=1.0)
+    both = list(bands_frames(clip, [(100, 160), (0, 40)]))
+    for k, (top, bottom) in enumerate(((100, 160), (0, 40))):
+        alone = list(band_frames(clip, top, bottom))
+        assert len(alone) == len(both) == 25
+        assert all(np.array_equal(a, b[k]) for a, b in zip(alone, both, strict=True))

@@ -271,3 +271,42 @@ def test_pixel_checks_give_the_same_cues_with_fewer_recognitions(tmp_path: Path,
     assert runs[True][0] == runs[False][0] and len(runs[True][0]) == 3, runs
     assert runs[True][2] == runs[False][2]
     assert runs[True][1] < 0.5 * runs[False][1], runs
+
+
+def two_band_readings(top_texts: list[str]) -> list[tuple[int, tuple[float, float, float, float], str]]:
+    """Ten samples: a changing caption at the bottom in most, and at the top ``top_texts`` in turn
+    (every other sample)."""
+    readings = []
+    for k in range(10):
+        if k % 4:
+            readings.append((k, (0.3, 0.85, 0.7, 0.9), f"caption number {k}"))
+        if k % 2:
+            readings.append((k, (0.35, 0.08, 0.65, 0.12), top_texts[(k // 2) % len(top_texts)]))
+    return readings
+
+
+def test_captions_that_persist_at_the_top_are_a_second_band() -> None:
+    found = analyse(two_band_readings(["Notes for this lesson", "Keep the file open", "Use a clean copy"]), 10)
+    assert found.band is not None and found.band.box[1] > 0.7
+    assert len(found.others) == 1 and found.others[0].box[1] < 0.08 < 0.12 < found.others[0].box[3] < 0.3
+
+
+def test_a_title_at_the_top_is_no_band_nor_is_text_seen_once() -> None:
+    # The same title in every other sample (read with a slip once): not changing, not captions.
+    title = analyse(two_band_readings(["Chapter one: setting up", "Chapter one: setting up", "Chapter one: settinq up"]),
+                    10)
+    assert title.band is not None and title.others == ()
+    once = [r for r in two_band_readings(["Notes for this lesson", "Keep the file open"]) if r[1][1] > 0.5 or r[0] == 1]
+    assert analyse(once, 10).others == ()
+
+
+@pytest.mark.slow
+def test_captions_in_two_bands_at_once_are_both_followed(tmp_path: Path, rapid: OcrEngine) -> None:
+    captions = (Caption(0.5, 2.5, ("Open the project folder",)), Caption(1.0, 3.5, ("Notes for this lesson",), "top"),
+                Caption(3.0, 5.0, ("Run the first cell",), "box"), Caption(4.0, 6.5, ("Keep the file open",), "top"),
+                Caption(5.5, 7.5, ("Check the output below",)), Caption(7.0, 9.5, ("Use a clean copy",), "top"))
+    result = extract_captions(make_clip(tmp_path / "bands.mp4", captions), rapid)
+    assert len(result.bands) == 2 and result.bands[0] == result.band
+    assert [round(c.start, 1) for c in result.cues] == [c.start for c in captions]
+    for cue, caption in zip(result.cues, captions, strict=True):
+        assert same_caption(cue.text, caption.lines[0], 0.8) and abs(cue.end - caption.end) <= 0.2
