@@ -96,12 +96,16 @@ def _first(items: list[Sample], holds: Callable[[Sample], bool]) -> int:
 def appears(samples: list[Sample], lines: list[Reading], engine: OcrEngine,
             signature: LineSignature | None = None) -> int | None:
     """The frame where the lines appear among the samples (shown from then on): the first
-    sample's frame when it shows them, halfway to the first that does, or None if none does."""
+    sample's frame when it shows them, halfway to the first that does, or None if none does.
+
+    Where the search (for the first sample that shows them: false, then true) finds none, the
+    first sample is looked at: a caption that fades out shows in the first samples of its
+    stretch and in none of the later ones."""
     if not samples:
         return None
     k = _first(samples, lambda s: shows(s[1], lines, engine, signature=signature))
     if k == len(samples):
-        return None
+        return samples[0][0] if shows(samples[0][1], lines, engine, signature=signature) else None
     return samples[0][0] if k == 0 else (samples[k - 1][0] + samples[k][0] + 1) // 2
 
 

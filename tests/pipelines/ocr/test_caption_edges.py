@@ -59,3 +59,13 @@ def test_a_caption_already_shown_in_an_unread_stretch_before_starts_there() -> N
         edges.add(index + 15, crop)
     assert settle_edges(edges, 15, 24, LINE, engine, before) == (8, 24)
     assert settle_edges(edges, 15, 24, LINE, engine) == (15, 24)
+
+
+def test_a_caption_that_fades_out_early_in_its_stretch_ends_where_it_is_gone() -> None:
+    # The stretch of a fading caption: read in its first samples, gone long before the next
+    # caption ends the stretch.
+    kept = EdgeSamples()
+    for index, crop in samples([True, True, False, False, False, False, False, False]):
+        kept.add(index, crop)
+    assert appears(kept.samples, LINE, BrightIsText()) == 0
+    assert settle_edges(kept, 0, 24, LINE, BrightIsText()) == (0, 5)  # gone between frames 3 and 6
