@@ -34,7 +34,7 @@ from itertools import pairwise
 import numpy as np
 
 from pipelines.ocr.engines import LineDetector, OcrEngine, Reading
-from pipelines.ocr.tesseract import tesseract_line
+from pipelines.ocr.tesseract import LINE_HEIGHTS, tesseract_line
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class ScriptAwareEngine:
     identify_min_letters: int = 4
     cache_size: int = 256
     name: str = ""
-    _cache: dict[tuple[str, int], Reading] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, int, tuple[int, ...]], Reading] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.base.name
@@ -161,33 +161,37 @@ class ScriptAwareEngine:
             x0, y0, x1, y1 = r.box
             pad = max(2, (y1 - y0) // 6)
             crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-            settled = self._settle(r, crop)
+            settled = self._settle(r, crop, LINE_HEIGHTS)
             if settled.text:
                 out.append(settled)
         return out
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
-        """Recognise one line (the whole image), re-read in another script as ``read`` does."""
+        """Recognise one line (the whole image), re-read in another script as ``read`` does but
+        by Tesseract at one height only: a line recognised alone is compared with a reading
+        (is the caption still shown?), never kept, and most such crops are not a caption."""
         text, confidence = self.base.read_line(image)
-        settled = self._settle(Reading((0, 0, image.shape[1], image.shape[0]), text, confidence), image)
+        settled = self._settle(Reading((0, 0, image.shape[1], image.shape[0]), text, confidence), image,
+                               LINE_HEIGHTS[:1])
         return settled.text, settled.confidence
 
-    def _settle(self, r: Reading, crop: np.ndarray) -> Reading:
-        """One reading of the base engine, re-read by Tesseract or flagged (see the module doc);
-        a reading of several letters that was settled before (by its text and the crop's shape,
-        to a tenth) is settled the same way again."""
-        key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])))
+    def _settle(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...]) -> Reading:
+        """One reading of the base engine, re-read by Tesseract (binarised at ``heights``, see
+        ``tesseract_line``) or flagged (see the module doc); a reading of several letters that was
+        settled before (by its text and the crop's shape, to a tenth, and the heights) is settled
+        the same way again."""
+        key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights)
         cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
         if cacheable and key in self._cache:
             return replace(self._cache[key], box=r.box)
-        settled = self._settle_anew(r, crop)
+        settled = self._settle_anew(r, crop, heights)
         if cacheable:
             if len(self._cache) >= self.cache_size:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = settled
         return settled
 
-    def _settle_anew(self, r: Reading, crop: np.ndarray) -> Reading:
+    def _settle_anew(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...]) -> Reading:
         packs = self.packs
         scripts = {PACK_SCRIPTS[p] for p in packs}
         # A Latin-script language expected too: a confident Latin reading stays PP-OCRv5's.
@@ -198,7 +202,7 @@ class ScriptAwareEngine:
                                                or lookalike_share(r.text) >= self.suspect_lookalikes)
         sure_latin = latin and current == "LATIN" and not unsure_latin
         if packs and current not in scripts and current != "CJK" and not sure_latin:
-            text, confidence = tesseract_line(crop, packs)
+            text, confidence = tesseract_line(crop, packs, heights)
             script = script_of(text)
             # A line the base engine read as nothing is kept only as sure as an identified one.
             if text and script in scripts and (r.text or (confidence >= self.identify_confidence
@@ -209,14 +213,14 @@ class ScriptAwareEngine:
         if not r.text:
             return r
         if unsure_latin and not packs and len(r.text.strip()) >= self.identify_min_letters:
-            found = self._identify(crop)
+            found = self._identify(crop, heights)
             if found is not None:
                 return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
         if unsure_latin:
             return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current)
         return replace(r, script=current)
 
-    def _identify(self, crop: np.ndarray) -> tuple[str, float] | None:
+    def _identify(self, crop: np.ndarray, heights: tuple[int, ...]) -> tuple[str, float] | None:
         """The script of a line PP-OCRv5 read as unsure Latin, from its pixels: Tesseract reads it
         with every installed pack of another script and English together, choosing per word; the
         two scripts most letters come out in are read again each with its pack alone (a reading
@@ -230,7 +234,9 @@ class ScriptAwareEngine:
         others = tuple(by_script.values())
         if not others:
             return None
-        text, _ = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others)
+        # One height is enough to see which scripts the letters come out in (``LINE_HEIGHTS``
+        # are for the reading kept).
+        text, _ = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others, LINE_HEIGHTS[:1])
         if script_of(text) not in by_script:  # mostly Latin (English) or nothing: no other script
             return None
         found: Counter[str] = Counter(script_of(ch) for ch in text if ch.isalpha())
@@ -238,7 +244,7 @@ class ScriptAwareEngine:
         # The two scripts most letters came out in, each read with its pack alone: the surer wins
         # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
-            alone, confidence = tesseract_line(crop, (by_script[script],))
+            alone, confidence = tesseract_line(crop, (by_script[script],), heights)
             if (script_share(alone, script) >= self.identify_purity and confidence >= self.identify_confidence
                     and not fragmented(alone) and (best is None or confidence > best[1])):
                 best = alone, confidence

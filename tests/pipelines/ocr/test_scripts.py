@@ -20,6 +20,7 @@ from pipelines.ocr.scripts import (
     lookalike_share,
     script_of,
 )
+from pipelines.ocr.tesseract import LINE_HEIGHTS
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -147,7 +148,7 @@ def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_sure
             ("ara",): ("سنتعلم الأساسيات", 0.85), ("rus",): ("Нет", 0.99)}
     asked: list[tuple[str, ...]] = []
 
-    def fake(crop: np.ndarray, packs: tuple[str, ...]) -> tuple[str, float]:
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> tuple[str, float]:
         asked.append(tuple(sorted(packs)))
         return said[next(k for k in said if sorted(k) == sorted(packs))]
 
@@ -163,18 +164,19 @@ def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_sure
 
 
 def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, ...]] = []
+    calls: list[tuple[int, ...]] = []
 
-    def fake(crop: np.ndarray, packs: tuple[str, ...]) -> tuple[str, float]:
-        calls.append(packs)
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> tuple[str, float]:
+        calls.append(heights)
         return "Нажмите кнопку", 0.9
 
     monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
     engine = ScriptAwareEngine(SureLookAlikes(), ("en", "ru"))
     image = line_image("Нажмите кнопку")
     assert engine.read_line(image) == engine.read_line(image) == ("Нажмите кнопку", 0.9)
-    assert engine.read(image)[0].text == "Нажмите кнопку"
-    assert len(calls) == 1
+    assert engine.read(image)[0].text == engine.read(image)[0].text == "Нажмите кнопку"
+    # A line recognised alone (a check) is read at one height; a line read for its text at all.
+    assert calls == [LINE_HEIGHTS[:1], LINE_HEIGHTS]
 
 
 def test_a_reading_glyph_by_glyph_is_fragmented_real_text_is_not() -> None:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.ocr.scripts import installed_packs
-from pipelines.ocr.tesseract import binarise, clean_reading, tesseract_line
+from pipelines.ocr.tesseract import LINE_HEIGHTS, binarise, clean_reading, tesseract_line
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -32,6 +32,10 @@ def test_greek_readings_are_written_monotonic() -> None:
     assert clean_reading("̓Επιλέξτε τη γλώσσα", ("ell",)) == "Επιλέξτε τη γλώσσα"
     assert clean_reading("Πατήστε το ΄κουμπί", ("ell",)) == "Πατήστε το κουμπί"
     assert clean_reading("καλὸς ὥρα", ("ell",)) == "καλός ώρα"
+    # A breathing past the first vowel is a misread tonos (the ell pack read "γλὠσσα"), kept on
+    # a word that has no other accent; on the first vowel (or rho) it is only dropped.
+    assert clean_reading("τη γλὠσσα σας", ("ell",)) == "τη γλώσσα σας"
+    assert clean_reading("λὁγός Αὐτό Ῥόδος", ("ell",)) == "λογός Αυτό Ρόδος"
     # Without the Greek pack, nothing Greek is changed but the stray accent.
     assert clean_reading("τὸ", ("eng",)) == "τὸ"
 
@@ -64,3 +68,38 @@ def test_binarise_gives_dark_letters_on_white_without_the_picture_at_the_edges()
 def test_a_russian_caption_line_reads_back() -> None:
     text, confidence = tesseract_line(caption_line("Откройте меню"), ("rus",))
     assert text == "Откройте меню" and confidence > 0.6
+
+
+def test_a_reading_less_sure_than_sure_is_read_at_the_other_heights_and_the_surest_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    said = {48: ("افتج ملف", 0.7), 64: ("", 0.0), 80: ("افتح ملف", 0.86)}
+    asked: list[tuple[int, ...]] = []
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> list[tuple[str, float]]:
+        asked.append(heights)
+        return [said[h] for h in heights]
+
+    monkeypatch.setattr("pipelines.ocr.tesseract._read_pages", fake)
+    crop = caption_line("x")
+    assert tesseract_line(crop, ("ara",)) == ("افتح ملف", 0.86)
+    assert asked == [LINE_HEIGHTS[:1], LINE_HEIGHTS[1:]]
+    # A sure first reading is kept without reading again; one height reads once.
+    said[48] = ("افتح ملف", 0.95)
+    asked.clear()
+    assert tesseract_line(crop, ("ara",)) == ("افتح ملف", 0.95) and asked == [LINE_HEIGHTS[:1]]
+    said[48] = ("افتج ملف", 0.7)
+    asked.clear()
+    assert tesseract_line(crop, ("ara",), (48,)) == ("افتج ملف", 0.7) and asked == [(48,)]
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "rus" not in installed_packs(),
+                    reason="Tesseract with the rus pack is not installed (./scripts/setup installs it)")
+def test_several_heights_are_read_in_one_run_each_its_own_reading() -> None:
+    from pipelines.ocr.tesseract import _read_pages
+
+    small = caption_line("Откройте меню", (210, 28))[:, :, :]  # a small caption line, about 14 px letters
+    small = np.ascontiguousarray(small)
+    pages = _read_pages(small, ("rus",), LINE_HEIGHTS)
+    assert len(pages) == len(LINE_HEIGHTS) and all(0 <= c <= 1 for _, c in pages)
+    text, confidence = tesseract_line(small, ("rus",), LINE_HEIGHTS, sure=1.01)  # always all heights
+    assert confidence == max(c for _, c in pages) and text
