@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
+from app.allocator import tune_allocator
 from app.settings import Settings
 from pipelines.asr import FASTER_WHISPER, engine_model
 
@@ -65,6 +66,7 @@ class ModelCache:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        tune_allocator(settings.malloc_mmap_threshold_kb)  # the process runs jobs: see app.allocator
         self._plan: DevicePlan | None = None
         self._models: dict[str, object] = {}
         self._lock = threading.Lock()

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     job_threads: int = Field(
         default=0, ge=0, description="CPU threads of one job, shared out between its stages running at once "
                                      "(Whisper's and OCR's); 0: the cores divided by the worker count.")
+    malloc_mmap_threshold_kb: int = Field(
+        default=32768, ge=0, le=32768,
+        description="glibc's mmap threshold, KB, fixed (which keeps its heap trimmed; app.allocator); "
+                    "0: glibc's sliding threshold.")
     lm_runtime: Literal["auto", "llama.cpp", "ctranslate2"] = Field(
         default="auto", description="Runtime of the fit stage's LM: auto is llama.cpp when it is built, "
                                     "else CTranslate2 (pipelines.fit.lm_ctranslate2).")

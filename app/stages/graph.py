@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
+from app.allocator import give_back
 from app.stages import classify, fit, ocr, subtitles
 from app.stages.context import Stage, StageAborted, StageContext, StageOutcome
 from pipelines.demux import MediaPass
@@ -202,6 +203,7 @@ class _Run:
         finally:
             if self.media is not None:
                 self.media.close()
+            give_back()  # what the job freed, back to the system while the worker waits for the next
 
     def _run(self) -> dict[str, StageOutcome]:
         pending, done, stopped = list(self.order), set[str](), list[str]()

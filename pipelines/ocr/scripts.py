@@ -29,7 +29,6 @@ import subprocess
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 
 import numpy as np
 
@@ -95,21 +94,57 @@ def fragmented(text: str) -> bool:
     return sum(1 for w in words if len(w) == 1) > len(words) / 2
 
 
+CODE_MARKS = frozenset("/_@:\\=~$#%")  # in identifiers, paths and addresses on a screen, never in look-alikes
+TONE_MARKED = frozenset("ǎǐǒǔǚǍǏǑǓ")  # pinyin's third tone: no other Latin-script language writes it
+LOOKALIKE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})  # alphabets whose letters look alike
+
+
+def _odd_capitals(core: str) -> bool:
+    """Capitals after small letters that no Latin spelling puts there: one that starts a part of
+    fewer than two small letters ("HaxMnTe", "oTBeT"), or two such humps ("HacTynHnǔ"). One hump
+    of two or more ("JupyterLab", "McDonald", "iPhone") and an all-capital tail ("macOS") are
+    ordinary."""
+    humps = 0
+    for i in range(1, len(core)):
+        if core[i - 1].islower() and core[i].isupper():
+            tail = core[i:]
+            if tail.isupper():
+                continue
+            humps += 1
+            small = next((k for k, ch in enumerate(tail[1:]) if not ch.islower()), len(tail) - 1)
+            if small < 2 or humps > 1:
+                return True
+    return False
+
+
 def lookalike_share(text: str) -> float:
     """The share of the words of a Latin reading (two letters or more) that no Latin-script
-    language spells so, as PP-OCRv5 writes words of another script in look-alikes: a capital after
-    a small letter ("HaxMnTe" for "Нажмите"), a digit or a sign between letters ("3annwnTe",
-    "Hy>KHbiǔ"), or letters of two scripts ("φopMaT"). A sign to look at the pixels, not a verdict: "McDonald" has one."""
+    language spells so, as PP-OCRv5 writes words of another script in look-alikes: a capital
+    starting a part of less than two small letters ("HaxMnTe" for "Нажмите"), a digit or a sign
+    between letters ("3annwnTe", "Hy>KHbiǔ"), or letters of two scripts ("φopMaT"). Words with
+    the marks of code, paths and addresses ("gh_scoped_creds", "org.github.io", "objects:100%")
+    are what a screen shows, not look-alikes, and do not count. A sign to look at the pixels, not
+    a verdict."""
     words = [w for w in text.split() if sum(ch.isalpha() for ch in w) >= 2]
     odd = 0
     for word in words:
         core = word.strip(".,:;!?'\"()[]-")
+        if any(ch in CODE_MARKS for ch in core) or any(
+                core[i] == "." and core[i - 1].isalnum() and core[i + 1].isalnum() for i in range(1, len(core) - 1)):
+            continue
+        # Look-alike digits and signs are ASCII ("3" for "З", ">K" for "ж"), one or two to a word; a
+        # word of more digits is a number or a hash ("9cf75b1"), an arrow or an icon read as a
+        # character ("C→Logout", "①git", "开Accessibility") is the screen's.
         scripts = {script_of(ch) for ch in core if ch.isalpha()}
-        inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(core))
-        inner_digit = any((core[i].isdigit() or not (core[i].isalnum() or core[i] in "'’-./&"))
-                          and core[i - 1].isalpha() and core[i + 1].isalpha() for i in range(1, len(core) - 1))
-        inner_digit |= bool(core) and core[0].isdigit() and sum(ch.isalpha() for ch in core) >= 3
-        odd += inner_capital or inner_digit or len(scripts) > 1
+        digits = sum(ch.isdigit() for ch in core)
+        inner_digit = digits <= 2 and any(
+            ch.isascii() and (ch.isdigit() or not (ch.isalnum() or ch in "'’-./&[]{}"))
+            and core[i].isalpha() and core[i + 2].isalpha() for i, ch in enumerate(core[1:-1]))
+        inner_digit |= len(core) > 1 and digits <= 2 and core[0] in "0123456789" and core[1].isalpha() and sum(
+            ch.isalpha() for ch in core) >= 3
+        # A pinyin tone mark inside a word of plain letters is PP-OCRv5's "й" ("npocTnǔ").
+        toned = len(core) > 2 and any(ch in TONE_MARKED for ch in core)
+        odd += _odd_capitals(core) or inner_digit or toned or (len(scripts) > 1 and scripts <= LOOKALIKE_SCRIPTS)
     return odd / len(words) if words else 0.0
 
 
@@ -126,7 +161,8 @@ class ScriptAwareEngine:
         identify_confidence: ...unless Tesseract, given every installed pack of another script,
             finds the line in one or two of them, and reading it with such a script's pack alone is
             at least this sure (its mean word confidence, 0-1; the surer of two wins) and
-            ``identify_purity`` of its letters are in that script; lines of fewer than ``identify_min_letters`` characters are only flagged.
+            ``identify_purity`` of its letters are in that script; lines of fewer than ``identify_min_letters``
+            letters are only flagged (a screen's "Ln 1, …" read as two Thai letters is no reading).
         cache_size: settled readings kept by the base engine's reading: a caption's lines are
             recognised again and again while it shows, and read the same.
     """
@@ -212,7 +248,7 @@ class ScriptAwareEngine:
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
         if not r.text:
             return r
-        if unsure_latin and not packs and len(r.text.strip()) >= self.identify_min_letters:
+        if unsure_latin and not packs and sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters:
             found = self._identify(crop, heights)
             if found is not None:
                 return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
@@ -246,6 +282,7 @@ class ScriptAwareEngine:
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
             alone, confidence = tesseract_line(crop, (by_script[script],), heights)
             if (script_share(alone, script) >= self.identify_purity and confidence >= self.identify_confidence
+                    and sum(ch.isalpha() for ch in alone) >= self.identify_min_letters
                     and not fragmented(alone) and (best is None or confidence > best[1])):
                 best = alone, confidence
         return best

@@ -93,7 +93,14 @@ def test_lookalike_share_counts_words_no_latin_language_spells_so() -> None:
     assert lookalike_share("Bbi6epnTe Hy>KHbiǔ φopMaT") == 1.0  # a digit inside, Greek inside Latin
     assert lookalike_share("Open the settings page") == 0.0
     assert lookalike_share("OPEN THE SETTINGS, 3 TIMES") == 0.0
-    assert lookalike_share("Meet McDonald at the iPhone store now") == pytest.approx(2 / 7)
+    # Ordinary Latin spellings, and what screens show: camel case, acronyms, code, paths, addresses.
+    assert lookalike_share("Meet McDonald at the iPhone store now") == 0.0
+    assert lookalike_share("JupyterLab on macOS") == 0.0
+    assert lookalike_share("[4]:import gh_scoped_creds") == 0.0
+    assert lookalike_share("yuvipanda/2i2c-org.github.io") == 0.0
+    assert lookalike_share("remote:Counting objects:100%(3/3),done.") == 0.0
+    assert lookalike_share("[main 9cf75b1]HI a0fa131..9cf75b1 main") == 0.0  # hashes, numbers
+    assert lookalike_share("user-0 C→Logout ①git 开Accessibility") == 0.0  # arrows, icons read as characters
 
 
 class SureLookAlikes(LookAlikes):
