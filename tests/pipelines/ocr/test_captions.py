@@ -214,7 +214,9 @@ def test_footage_moving_behind_captions_is_not_read_again(tmp_path: Path, rapid:
     for want, (start, end, text) in zip(captions, got, strict=True):
         assert abs(start - want.start) <= 0.2 and abs(end - want.end) <= 0.2, (want, got)
         assert same_caption(text, want.lines[0], 0.8), (want, got)
-    assert counting.reads == result.frames_ocred <= 3 + 3, got  # a caption, a gap or two
+    # A caption, a gap or two; each gap whose footage leaves a layer is read again as its bright
+    # strokes alone (``CaptionTracker.stroke_lines``).
+    assert counting.reads == result.frames_ocred <= 3 + 2 * 3, got
     # Lines recognised (checks, and each caption's edges): fewer than one a sample.
     assert counting.lines < result.frames_sampled, (counting.lines, result.frames_sampled)
 

@@ -1,0 +1,70 @@
+"""The caption tracker's reading of a band whose layer holds strokes the detector does not see
+(white letters with a thin outline over a white, line-art picture)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from pipelines.ocr.caption_options import CaptionOptions
+from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch, thin_bright
+from pipelines.ocr.engines import OcrEngine, load_engine
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def white_on_white(text: str, size: int = 40, width: int = 640, height: int = 96) -> np.ndarray:
+    """A caption band as vsr_rezero_en's "Yes?" shows it: white letters with a 1 px dark outline,
+    softened as video is, over a white figure drawn in dark line art."""
+    img = np.full((height, width, 3), 225, np.uint8)
+    cv2.circle(img, (width // 2, -60), 130, (40, 40, 40), 3, cv2.LINE_AA)
+    cv2.circle(img, (width // 2, -60), 120, (40, 40, 40), 2, cv2.LINE_AA)
+    for x in (width // 2 - 40, width // 2 + 30):
+        cv2.line(img, (x, 0), (x + 5, height), (30, 30, 30), 7, cv2.LINE_AA)
+    pil = Image.fromarray(img)
+    draw = ImageDraw.Draw(pil)
+    font = ImageFont.truetype(FONT, size)
+    draw.text(((width - draw.textlength(text, font=font)) / 2, height / 2 - 0.6 * size), text, font=font,
+              fill=(255, 255, 255), stroke_width=1, stroke_fill=(25, 25, 25))
+    return cv2.GaussianBlur(np.asarray(pil), (0, 0), 1.0)
+
+
+def test_thin_bright_keeps_letter_strokes_and_darkens_a_wide_bright_picture() -> None:
+    band = np.full((60, 200, 3), 60, np.uint8)
+    band[:, 100:] = 235  # a wide bright area (a white dress)
+    cv2.rectangle(band, (20, 15), (24, 45), (255, 255, 255), -1)  # a stroke over dark footage
+    cv2.rectangle(band, (140, 15), (144, 45), (20, 20, 20), -1)  # an outline...
+    cv2.rectangle(band, (141, 16), (143, 44), (255, 255, 255), -1)  # ...round a stroke over the bright area
+    out = thin_bright(band, line=56)  # a disc of 9 pixels: wider than the strokes
+    assert out.shape == band.shape
+    assert out[30, 22].min() > 200 and out[30, 142].min() > 100  # both strokes bright
+    assert out[30, 170].max() < 40 and out[30, 60].max() < 40  # the bright area and the footage dark
+
+
+@pytest.fixture(scope="module")
+def rapid(require_model: Callable[[str], Path], model_dir: Path) -> OcrEngine:
+    require_model("ppocrv5")
+    return load_engine("rapidocr", model_dir)
+
+
+def test_a_layer_the_detector_misses_is_read_as_its_bright_strokes(rapid: OcrEngine) -> None:
+    band = white_on_white("Yes?")
+    h, w = band.shape[:2]
+    assert rapid.read(band) == []  # the detector finds no line on the band as it is
+    tracker = CaptionTracker(rapid, CaptionOptions(), [], (0, 0, w, h), (w, h), 25.0, 1.0, 56.0, 0.3)
+    mask = np.ones((h, w), bool)  # a layer with a caption's worth of strokes
+    lines = tracker.read(_Stretch(0, band, mask, int(mask.sum()), mask))
+    assert [line.text.rstrip("?") for line in lines] == ["Yes"]
+    assert tracker.stroke_reads == 1 and tracker.ocred == 2
+    # A band that reads at once is not read again.
+    plain = np.full((h, w, 3), 40, np.uint8)
+    cv2.putText(plain, "Come here", (200, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2, cv2.LINE_AA)
+    other = np.zeros((h, w), bool)
+    other[:, : w // 2] = True  # another layer (a layer read before gives its reading again)
+    assert [line.text for line in tracker.read(_Stretch(1, plain, other, int(other.sum()), other))] == ["Come here"]
+    assert tracker.stroke_reads == 1
