@@ -31,7 +31,7 @@ import threading
 log = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter numbers (malloc.h)
-_done = threading.Lock()
+_lock = threading.Lock()
 _tuned: set[int] = set()
 
 
@@ -54,7 +54,7 @@ def tune_allocator(mmap_threshold_kb: int) -> bool:
     """
     if LIBC is None or mmap_threshold_kb <= 0:
         return False
-    with _done:
+    with _lock:
         if mmap_threshold_kb in _tuned:
             return True
         ok = bool(LIBC.mallopt(M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from pipelines.ocr.caption_layer import thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
-from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch, thin_bright
+from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
 from pipelines.ocr.engines import OcrEngine, load_engine
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
