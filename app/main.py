@@ -31,15 +31,11 @@ from app.api import translations as translation_routes
 from app.api import web as web_routes
 from app.api.errors import install_error_handlers
 from app.api.links import install_log_redaction
-from app.lifecycle import JobLifecycle, LocalWebhooks, WebhookPolicy
 from app.limits import InputLimitsMiddleware
 from app.metrics import Metrics
 from app.migrations import ensure_schema
-from app.model_cache import ModelCache
-from app.queue import make_queue
+from app.services import build_services, stop_services
 from app.settings import Settings
-from app.storage import LocalStorage
-from app.store import SqlJobStore
 
 log = logging.getLogger(__name__)
 
@@ -70,31 +66,6 @@ class _MetricsMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(scope["method"], route, str(status)).observe(
                 time.perf_counter() - started)
-
-
-def build_services(settings: Settings, metrics: Metrics) -> Services:
-    """Open the store and storage, recover interrupted jobs, start workers and webhooks."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url()
-    ensure_schema(url)  # one query when the schema is up to date; Alembic only when it is not
-    store = SqlJobStore(url, create=False)
-    storage = LocalStorage(settings.data_dir)
-    storage.cleanup_incoming()
-    webhooks = LocalWebhooks(store, WebhookPolicy.from_settings(store, metrics, settings))
-    # Ends the jobs this process ends: its local workers' and queued ones cancelled through the API
-    # (Celery workers end theirs with their own JobLifecycle, app.celery.worker).
-    lifecycle = JobLifecycle(store, metrics, webhooks, settings.max_attempts)
-    # Embedded: the leader process (this one, unless another process of the server holds the
-    # lock) recovers interrupted jobs, runs the queued ones and resumes pending webhooks before
-    # this returns. Celery: workers are other processes; the reaper recovers their jobs.
-    webhooks.start(resume=settings.queue == "celery")
-    queue = make_queue(settings, store, storage, lifecycle, resume=webhooks.resume)
-    queue.start()
-    # Receiving and probing media: a few at a time per core is plenty; status reads keep their threads.
-    media_slots = max(2, 2 * (os.cpu_count() or 1))
-    return Services(settings=settings, store=store, storage=storage, queue=queue, webhooks=webhooks,
-                    metrics=metrics, key_ids=settings.api_key_ids(), models=ModelCache(settings),
-                    lifecycle=lifecycle, on_finished=lifecycle.finished, media_slots=media_slots)
 
 
 def _warm_up(services: Services) -> None:
@@ -141,9 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            services.queue.stop()
-            services.webhooks.stop()
-            services.store.close()
+            stop_services(services)
             log.info("lessonlens API stopped")
 
     install_log_redaction()  # keys or link signatures in a query string never reach the access log
@@ -168,12 +137,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     """Run the API with uvicorn in ``workers`` processes. Blocks until stopped.
 
     One process runs the app built from ``settings``. Several each build theirs from the
-    environment (``LESSONLENS_*``, as ``settings`` was): they share the port, the store and, in
-    multiprocess mode, the metrics; with the embedded queue one of them runs the jobs
-    (``app.leader``)."""
+    environment (``LESSONLENS_*``, as ``settings`` was): they share the port, the store and the
+    metrics (multiprocess mode). With the embedded queue and several HTTP processes, the jobs run
+    in a process of their own that serves no HTTP (``app.job_process``); should it not come back
+    after dying, one of the HTTP processes runs them (``app.leader``)."""
     import uvicorn
 
-    if workers == 1:
+    jobs_apart = settings.queue != "celery" and workers >= 2
+    if not jobs_apart and workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)
         return
     import multiprocessing
@@ -181,27 +152,37 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
 
     from uvicorn import _subprocess
 
+    from app.job_process import GRACE_S, JobProcess
     from app.metrics import use_multiprocess
 
     fork = multiprocessing.get_context("fork")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The schema once, before the processes start and race to migrate it; in a child of its own, so
-    # that this process, which the HTTP processes fork from, never opens the database (SQLite's
-    # state must not cross a fork).
+    # that this process, which the others fork from, never opens the database (SQLite's state must
+    # not cross a fork).
     migrate = fork.Process(target=ensure_schema, args=(settings.resolved_database_url(),), name="migrate")
     migrate.start()
     migrate.join()
     if migrate.exitcode:
         raise SystemExit(f"the job store could not be migrated (exit code {migrate.exitcode}); see the log above")
     folder = use_multiprocess()
+    jobs: JobProcess | None = None
+    if jobs_apart:
+        # Forked before uvicorn starts any thread here; it holds the leader lock before the HTTP
+        # processes start, and they leave a lock they find free to its successor for a while.
+        jobs = JobProcess(settings)
+        jobs.start()
+        os.environ["LESSONLENS_LEADER_GRACE_S"] = str(settings.leader_grace_s or GRACE_S)
     # The HTTP processes fork from this one, which has imported the app and started no thread: each
     # is serving in a fraction of the time a new interpreter takes to import it (uvicorn spawns).
     _subprocess.spawn = fork  # type: ignore[assignment]
     try:
-        # A busy leader may answer uvicorn's liveness ping late (5 s by default) without being hung;
-        # the supervisor checks its processes one after another, so this also bounds how late a
-        # dead process is replaced.
+        # A busy process may answer uvicorn's liveness ping late (5 s by default) without being
+        # hung; the supervisor checks its processes one after another, so this also bounds how late
+        # a dead process is replaced.
         uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
                     **{"timeout_worker_healthcheck": 10, **uvicorn_options})
     finally:
+        if jobs is not None:
+            jobs.stop()
         shutil.rmtree(folder, ignore_errors=True)

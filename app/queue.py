@@ -1,5 +1,5 @@
 """Job queue: the ``Queue`` protocol and the embedded implementation (worker threads in the
-leader process of the server).
+leader process of the server: the job process of ``serve``, ``app.job_process``, or an HTTP process).
 
 Each worker thread owns a ``ModelCache``, so a model is loaded once per worker, on its first job,
 and reused for every later one. The queue holds only job ids; the store is the truth, so a
@@ -151,7 +151,8 @@ class LocalQueue:
 
 
 class EmbeddedQueue:
-    """``Queue`` of the embedded setup, in each HTTP process of one server (``serve --workers N``).
+    """``Queue`` of the embedded setup, in each process of one server (``serve --workers N``: the
+    HTTP processes and the job process).
 
     A job's row carries its outbox mark (``store.create``). In the leader, ``enqueue`` hands the
     id to the worker threads at once; in the others it does nothing, and the leader's relay thread
@@ -162,7 +163,7 @@ class EmbeddedQueue:
     """
 
     def __init__(self, settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle,
-                 resume: Callable[[], None] = lambda: None) -> None:
+                 resume: Callable[[], None] = lambda: None, lock: LeaderLock | None = None) -> None:
         self._store = store
         self._lifecycle = lifecycle
         self._resume = resume
@@ -172,8 +173,9 @@ class EmbeddedQueue:
                               every_s=settings.upkeep_every_s)
         self._relaying = threading.Event()
         self._relay = threading.Thread(target=self._run_relay, name="outbox-relay", daemon=True)
-        self._leadership = Leadership(LeaderLock(settings.data_dir / LOCK_FILE), self._take_over,
-                                      self._hand_back, poll_s=ELECTION_POLL_S)
+        # ``lock``: taken already (the job process of ``serve`` takes it before it builds this).
+        self._leadership = Leadership(lock or LeaderLock(settings.data_dir / LOCK_FILE), self._take_over,
+                                      self._hand_back, poll_s=ELECTION_POLL_S, grace_s=settings.leader_grace_s)
 
     @property
     def leading(self) -> bool:
@@ -230,11 +232,12 @@ class EmbeddedQueue:
 
 
 def make_queue(settings: Settings, store: JobStore, storage: Storage, lifecycle: JobLifecycle,
-               resume: Callable[[], None] = lambda: None) -> Queue:
+               resume: Callable[[], None] = lambda: None, lock: LeaderLock | None = None) -> Queue:
     """The queue chosen by ``LESSONLENS_QUEUE``; ``resume`` runs in the process that runs the
-    embedded queue's jobs, once it does (webhook events left pending)."""
+    embedded queue's jobs, once it does (webhook events left pending); ``lock``, the leader lock
+    this process holds already (``app.job_process``)."""
     if settings.queue == "celery":
         from app.celery.producer import CeleryQueue  # Celery is imported only when chosen
 
         return CeleryQueue(settings, store, lifecycle)
-    return EmbeddedQueue(settings, store, storage, lifecycle, resume)
+    return EmbeddedQueue(settings, store, storage, lifecycle, resume, lock)

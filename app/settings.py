@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     http_workers: int = Field(
         default=0, ge=0, le=64, description="HTTP processes of `lessonlens serve` (its --workers); 0: one per "
                                             "core, at most 8. Embedded: one of them runs the job workers.")
+    leader_grace_s: float = Field(
+        default=0, ge=0, le=60, description="How long a process that finds the leader lock free leaves it to "
+                                            "another before taking it; `serve` sets 3 s for its HTTP processes, "
+                                            "so the job process it restarts runs the jobs again.")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Accepted bearer keys, comma-separated, each `key` or `id:key`; empty = no auth.")

@@ -234,8 +234,10 @@ async def settle(c: httpx.AsyncClient, tally: Tally, timeout_s: float) -> set[st
 
 
 def _processes(proc: psutil.Process) -> list[psutil.Process]:
-    """The server and its HTTP processes (``lessonlens serve --workers N``)."""
-    return [proc, *(p for p in proc.children(recursive=True) if "python" in p.name().lower())]
+    """The server, its HTTP processes and its job process (``lessonlens serve --workers N``; the job
+    process and its keeper are named ``lessonlens-jobs`` and ``lessonlens-keep``)."""
+    return [proc, *(p for p in proc.children(recursive=True) if any(
+        word in p.name().lower() for word in ("python", "lessonlens")))]
 
 
 def _cpu_s(proc: psutil.Process) -> float:

@@ -114,8 +114,8 @@ class ServerProcess:
 
 
 class ServeProcess(ServerProcess):
-    """``lessonlens serve --workers N``: the uvicorn supervisor and its N HTTP processes, one of
-    which (the holder of ``DATA_DIR/leader.lock``) runs the jobs."""
+    """``lessonlens serve --workers N``: the uvicorn supervisor, its N HTTP processes and, with the
+    embedded queue, the job process (and its keeper) that holds ``DATA_DIR/leader.lock``."""
 
     def __init__(self, data_dir: Path, env: dict[str, str], processes: int) -> None:
         super().__init__(data_dir, env)
@@ -131,16 +131,39 @@ class ServeProcess(ServerProcess):
 
         return LeaderLock(self.data_dir / LOCK_FILE).holder()
 
-    def http_pids(self) -> set[int]:
-        """The HTTP processes alive now."""
+    def descendants(self) -> set[int]:
+        """Every process ``serve`` started (and they started), alive now."""
         import psutil
 
         assert self.proc is not None
+        try:
+            return {p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            return set()
+
+    def http_pids(self) -> set[int]:
+        """The HTTP processes alive now: the processes of the server listening on its port."""
+        import psutil
+
         pids = set()
-        for child in psutil.Process(self.proc.pid).children():
+        for pid in self.descendants():
             try:
-                if "resource_tracker" not in " ".join(child.cmdline()):  # multiprocessing's helper
-                    pids.add(child.pid)
+                sockets = psutil.Process(pid).net_connections("tcp")
             except psutil.Error:  # ended meanwhile
+                continue
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port for c in sockets):
+                pids.add(pid)
+        return pids
+
+    def job_pids(self) -> set[int]:
+        """The job processes alive now (``app.job_process``, named ``lessonlens-jobs``)."""
+        import psutil
+
+        pids = set()
+        for pid in self.descendants():
+            try:
+                if psutil.Process(pid).name() == "lessonlens-jobs":
+                    pids.add(pid)
+            except psutil.Error:
                 continue
         return pids

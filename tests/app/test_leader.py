@@ -1,9 +1,11 @@
 """The leader lock of an embedded server (``app.leader``), and ``lessonlens serve --workers 2`` for
-real: any process takes jobs, the leader runs them, and when it is SIGKILLed mid-job another
-process takes over within 10 s and the job ends once."""
+real: any HTTP process takes jobs, the job process (``app.job_process``, serving no HTTP) runs
+them, and when it is SIGKILLed mid-job another takes over within 10 s and the job ends once;
+when no job process comes back an HTTP process runs the jobs; none outlives ``serve``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -75,6 +77,35 @@ def test_stop_hands_back_before_the_lock_is_free(tmp_path: Path) -> None:
     assert events == ["lead", "hand back, free=False"] and not leader.leading
 
 
+def test_probing_a_free_lock_leaves_the_holder_pid_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / LOCK_FILE
+    path.write_text("4242\n")
+    lock = LeaderLock(path)
+    assert lock.free() and not lock.held and lock.holder() == 4242
+    assert lock.try_acquire() and not LeaderLock(path).free()
+    assert lock.holder() == os.getpid()
+    lock.release()
+
+
+def test_with_a_grace_a_free_lock_is_left_to_another_for_that_long(tmp_path: Path) -> None:
+    """An HTTP process of ``serve`` leaves a lock it finds free to the job process started again."""
+    path = tmp_path / LOCK_FILE
+    elected = threading.Event()
+    follower = Leadership(LeaderLock(path), elected.set, lambda: None, poll_s=0.02, grace_s=0.5)
+    follower.start()
+    assert not follower.leading and not follower.leader_seen  # free: nobody runs the jobs yet
+    time.sleep(0.2)
+    restarted = LeaderLock(path)
+    assert restarted.try_acquire()  # the job process, within the grace
+    wait_for(lambda: follower.leader_seen, 5, "the follower to see the lock held")
+    assert not elected.is_set()
+    restarted.release()
+    freed = time.monotonic()
+    assert elected.wait(5) and follower.leading
+    assert time.monotonic() - freed >= 0.5  # a full grace again, counted from when it was found free
+    follower.stop()
+
+
 def test_the_embedded_leader_reaps_a_lapsed_lease_and_runs_the_job_again(tmp_path: Path, media_dir: Path) -> None:
     """A job whose worker stopped renewing its lease (frozen, say) is queued again by the leader's
     reaper and run: the reaper of issue 18, in the embedded setup too."""
@@ -130,15 +161,42 @@ def _ended(job: dict[str, Any]) -> bool:
     return job["status"] in ("succeeded", "failed", "cancelled")
 
 
+def _pids_named(served: ServeProcess, name: str) -> set[int]:
+    import psutil
+
+    pids = set()
+    for pid in served.descendants():
+        try:
+            if psutil.Process(pid).name() == name:
+                pids.add(pid)
+        except psutil.Error:
+            continue
+    return pids
+
+
+def _gone(pids: set[int]) -> bool:
+    """Whether none of ``pids`` runs (a zombie waiting for its parent to reap it does not)."""
+    import psutil
+
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_leader_killed_mid_job_another_process_takes_over_and_the_job_ends_once(
+def test_the_job_process_killed_mid_job_another_takes_over_and_the_job_ends_once(
         served: ServeProcess, long_lesson: Path, media_dir: Path) -> None:
     pids = wait_for(lambda: len(p := served.http_pids()) == 2 and p, 30, "two HTTP processes")
     leader = wait_for(served.leader_pid, 30, "a leader")
-    assert leader in pids
+    # The jobs run in a process that serves no HTTP (not listening on the port).
+    assert leader not in pids and served.job_pids() == {leader}
     with Receiver(SECRET) as receiver, served.client() as c:
-        # Requests land on either process; the leader runs every job (those stored elsewhere too).
+        # Requests land on either HTTP process; the job process runs every job.
         quick = [_submit(c, media_dir / "tone.mp4", receiver.url) for _ in range(4)]
         for job_id in quick:
             assert served.wait_job(c, job_id, _ended, 120)["status"] == "succeeded"
@@ -154,12 +212,73 @@ def test_leader_killed_mid_job_another_process_takes_over_and_the_job_ends_once(
         time.sleep(1)  # a second end of the job, were there one, would be announced by now
         metrics = c.get("/metrics").text
     assert takeover_s <= 10, takeover_s
-    assert new_leader in served.http_pids() and new_leader != leader
+    # The keeper started another job process, which took the lock before any HTTP process did.
+    assert new_leader in served.job_pids() and new_leader not in served.http_pids()
+    assert f"job process {leader} ended (killed by SIGKILL); starting another" in served.log()
     assert job["status"] == "succeeded" and job["attempts"] == 2, job
     events = [r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received]
     assert events.count(f"evt_{job_id}_succeeded") == 1, events
     assert sorted(events) == sorted(f"evt_{i}_succeeded" for i in [*quick, job_id])
     assert served.log().count(f"{job_id}: succeeded") == 1
-    # Metrics of every process, summed (the counts of the dead leader's jobs included).
+    # Metrics of every process, summed (the counts of the dead job process's jobs included).
     assert _metric(metrics, "lessonlens_jobs_finished_total", {"status": "succeeded"}) == 5
     assert _metric(metrics, "lessonlens_jobs_submitted_total", {}) == 5
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_without_a_job_process_an_http_process_runs_the_jobs(
+        served: ServeProcess, long_lesson: Path, media_dir: Path) -> None:
+    """The keeper SIGKILLed: its job process ends with it (handing its job back), none is started
+    again, and within the grace an HTTP process takes the lock and runs the jobs."""
+    leader = wait_for(served.leader_pid, 30, "a leader")
+    (keeper,) = wait_for(lambda: _pids_named(served, "lessonlens-keep"), 30, "the keeper")
+    with Receiver(SECRET) as receiver, served.client() as c:
+        job_id = _submit(c, long_lesson, receiver.url)
+        served.wait_job(c, job_id, lambda j: j["stage_states"]["subtitles"]["status"] == "running", 120)
+        os.kill(keeper, signal.SIGKILL)
+        killed = time.monotonic()
+        new_leader = wait_for(lambda: (p := served.leader_pid()) not in (None, leader) and p, 10,
+                              "an HTTP process to take the lead", every_s=0.02)
+        takeover_s = time.monotonic() - killed
+        wait_for(lambda: _gone({leader}), 10, "the job process to end with its keeper")
+        job = served.wait_job(c, job_id, _ended, 120)
+        quick = _submit(c, media_dir / "tone.mp4", receiver.url)
+        assert served.wait_job(c, quick, _ended, 120)["status"] == "succeeded"
+        wait_for(lambda: len(receiver.received) >= 2, 30, "the webhooks")
+        time.sleep(1)
+    assert takeover_s <= 10 and new_leader in served.http_pids(), (takeover_s, new_leader)
+    assert job["status"] == "succeeded", job
+    assert f"job process {leader} stopping: running jobs go back to the queue" in served.log()
+    events = [r["headers"]["X-Lessonlens-Event-Id"] for r in receiver.received]
+    assert events.count(f"evt_{job_id}_succeeded") == 1, events
+    assert served.log().count(f"{job_id}: succeeded") == 1
+
+
+@pytest.mark.e2e
+def test_serve_stopped_leaves_no_process_behind(served: ServeProcess) -> None:
+    wait_for(lambda: len(served.http_pids()) == 2 and served.job_pids(), 30, "the HTTP and job processes")
+    started = served.descendants()
+    assert len(started) >= 4, started  # 2 HTTP, the keeper, the job process
+    assert served.proc is not None
+    served.proc.terminate()
+    assert served.proc.wait(timeout=30) == 0, served.log()
+    wait_for(lambda: _gone(started), 10, f"no process of {started} left")
+    assert "job process" in served.log() and "stopped" in served.log()
+
+
+@pytest.mark.e2e
+def test_a_killed_serve_leaves_no_job_process_behind(served: ServeProcess) -> None:
+    leader = wait_for(lambda: len(served.http_pids()) == 2 and served.leader_pid(), 30, "the processes")
+    jobs = served.job_pids() | _pids_named(served, "lessonlens-keep")
+    assert leader in jobs and len(jobs) == 2, jobs
+    others = served.descendants() - jobs
+    assert served.proc is not None
+    os.kill(served.proc.pid, signal.SIGKILL)  # not its group: no shutdown runs, nothing is signalled
+    served.proc.wait(timeout=10)
+    try:
+        wait_for(lambda: _gone(jobs), 15, f"the job process and its keeper {jobs} to end")
+    finally:
+        for pid in others:  # uvicorn's HTTP processes are not this test's concern
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
