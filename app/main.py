@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
@@ -132,18 +134,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
           **uvicorn_options: Any) -> None:
     """Run the API with uvicorn in ``workers`` processes. Blocks until stopped.
 
-    One process runs the app built from ``settings``. Several each build theirs from the
+    One HTTP process runs the app built from ``settings``. Several each build theirs from the
     environment (``LESSONLENS_*``, as ``settings`` was): they share the port, the store and the
-    metrics (multiprocess mode). With the embedded queue and several HTTP processes, the jobs run
-    in a process of their own that serves no HTTP (``app.job_process``); should it not come back
-    after dying, one of the HTTP processes runs them (``app.leader``)."""
+    metrics (multiprocess mode). With the embedded queue the jobs run in a process of their own
+    that serves no HTTP (``app.job_process``), one HTTP process or several: should it not come
+    back after dying, an HTTP process runs them (``app.leader``). With one HTTP process that
+    halved submit p50 under 50 clients in step and cost no start-up time (docs/scaling.md)."""
     import uvicorn
 
-    jobs_apart = settings.queue != "celery" and workers >= 2
+    jobs_apart = settings.queue != "celery"
     if not jobs_apart and workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)
         return
@@ -172,16 +179,24 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         # processes start, and they leave a lock they find free to its successor for a while.
         jobs = JobProcess(settings)
         jobs.start()
-        os.environ["LESSONLENS_LEADER_GRACE_S"] = str(settings.leader_grace_s or GRACE_S)
-    # The HTTP processes fork from this one, which has imported the app and started no thread: each
-    # is serving in a fraction of the time a new interpreter takes to import it (uvicorn spawns).
-    _subprocess.spawn = fork  # type: ignore[assignment]
+        grace = settings.leader_grace_s or GRACE_S
+        os.environ["LESSONLENS_LEADER_GRACE_S"] = str(grace)
+        settings = settings.model_copy(update={"leader_grace_s": grace})
     try:
-        # A busy process may answer uvicorn's liveness ping late (5 s by default) without being
-        # hung; the supervisor checks its processes one after another, so this also bounds how late
-        # a dead process is replaced.
-        uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
-                    **{"timeout_worker_healthcheck": 10, **uvicorn_options})
+        if workers == 1:  # this process answers HTTP (its metrics made after use_multiprocess)
+            # uvicorn raises the signal that stopped it again once it has shut down; SIGTERM's
+            # default would end this process there, before the ``finally`` stops the job process.
+            signal.signal(signal.SIGTERM, _exit_quietly)
+            uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options)
+        else:
+            # The HTTP processes fork from this one, which has imported the app and started no
+            # thread: each is serving in a fraction of the time a new interpreter takes to import
+            # it (uvicorn spawns). A busy process may answer uvicorn's liveness ping late (5 s by
+            # default) without being hung; the supervisor checks its processes one after another,
+            # so the timeout also bounds how late a dead process is replaced.
+            _subprocess.spawn = fork  # type: ignore[assignment]
+            uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
+                        **{"timeout_worker_healthcheck": 10, **uvicorn_options})
     finally:
         if jobs is not None:
             jobs.stop()

@@ -282,3 +282,27 @@ def test_a_killed_serve_leaves_no_job_process_behind(served: ServeProcess) -> No
         for pid in others:  # uvicorn's HTTP processes are not this test's concern
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.e2e
+def test_one_http_process_and_the_job_process(tmp_path: Path, media_dir: Path) -> None:
+    """``serve --workers 1``: the one process answers HTTP, the job process runs the jobs."""
+    server = ServeProcess(tmp_path / "data", {}, processes=1)
+    server.start(timeout_s=60)
+    try:
+        assert server.proc is not None
+        leader = wait_for(server.leader_pid, 30, "a leader")
+        assert leader != server.proc.pid and server.job_pids() == {leader}
+        with server.client() as c:
+            r = c.post("/v1/jobs", files={"file": ("tone.mp4", (media_dir / "tone.mp4").read_bytes(), "video/mp4")},
+                       data={"stages": "subtitles"})
+            assert r.status_code == 201, r.text
+            assert server.wait_job(c, r.json()["id"], _ended, 120)["status"] == "succeeded"
+            assert c.get("/readyz").status_code == 200
+            assert _metric(c.get("/metrics").text, "lessonlens_jobs_finished_total", {"status": "succeeded"}) == 1
+        started = server.descendants()
+        server.proc.terminate()
+        assert server.proc.wait(timeout=30) == 0, server.log()
+        wait_for(lambda: _gone(started), 10, f"no process of {started} left")
+    finally:
+        server.stop()
