@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 GRACE_S = 3.0  # the HTTP processes' leader_grace_s: a restarted job process takes the lock in ~0.1 s
 LOCK_WAIT_S = 5.0  # how long ``serve`` waits for the job process to hold the lock before it starts HTTP
-QUICK_DEATH_S = 30.0  # a job process that dies younger than this is started again after a growing pause
+QUICK_DEATH_S = 30.0  # one that fails (exit code > 0) younger than this again is restarted after a pause
 GAUGE_EVERY_S = 1.0  # how often the job process publishes its queue depth and busy workers
 
 _PR_SET_NAME = 15
@@ -111,7 +111,7 @@ def keep_running(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    quick_deaths = 0
+    failures = 0
     while not stopping:
         started = time.monotonic()
         child = fork.Process(target=run_jobs, args=(settings,), name="lessonlens-jobs")
@@ -123,11 +123,14 @@ def keep_running(settings: Settings) -> None:
         process_exited(child.pid)  # its live gauges (queue depth, busy workers) no longer count
         if stopping:
             break
-        quick_deaths = quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_S else 0
-        pause = 0.0 if quick_deaths <= 1 else min(30.0, 2.0 ** (quick_deaths - 1))
+        # A failure at start-up (the store unreachable, say) would fail again at once: pause, more
+        # each time. A process killed (the OOM killer, an operator) is replaced at once.
+        failed_young = (child.exitcode or 0) > 0 and time.monotonic() - started < QUICK_DEATH_S
+        failures = failures + 1 if failed_young else 0
+        pause = 0.0 if failures <= 1 else min(30.0, 2.0 ** (failures - 1))
         log.error("job process %d ended (%s); starting another%s", child.pid, _describe(child.exitcode),
-                  f" in {pause:.0f} s (it died {quick_deaths} times in a row within {QUICK_DEATH_S:.0f} s "
-                  f"of starting; an HTTP process runs the jobs meanwhile)" if pause else "")
+                  f" in {pause:.0f} s (it failed {failures} times in a row within {QUICK_DEATH_S:.0f} s "
+                  "of starting)" if pause else "")
         deadline = time.monotonic() + pause
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -2,8 +2,9 @@
 twice, and how long recovery took.
 
 ``leader`` (embedded, no services needed): ``lessonlens serve --workers 2`` over SQLite; per
-trial a job starts on the leader process, which is SIGKILLed; takeover = kill -> another process
-holds ``leader.lock``; recovery = kill -> the job succeeded (rerun from the start by the new leader).
+trial a job starts on the leader process (the job process of ``serve``), which is SIGKILLed;
+takeover = kill -> another process holds ``leader.lock`` (``by_job_process``: the one its keeper
+started again, not an HTTP process); recovery = kill -> the job succeeded (rerun from the start by the new leader).
 
 The distributed modes: one real setup per mode on loopback (a throwaway PostgreSQL database, a
 Redis namespace behind a proxy this bench can take down, the API and two ``lessonlens worker``
@@ -140,13 +141,16 @@ def trial_leader(server: ServeProcess, media: Path) -> dict[str, Any]:
         assert leader is not None
         os.kill(leader, signal.SIGKILL)
         killed = time.monotonic()
-        wait_for(lambda: server.leader_pid() not in (None, leader), 60, "another leader", every_s=0.02)
+        successor = wait_for(lambda: (p := server.leader_pid()) not in (None, leader) and p, 60, "another leader",
+                             every_s=0.02)
         takeover = time.monotonic() - killed
+        by_job_process = successor in server.job_pids()  # restarted by its keeper, not an HTTP process
     jobs, seconds = _settle(server, [job_id], killed)
     job = jobs[job_id]
     succeeded = server.log().count(f"{job_id}: succeeded")
     return {"lost": int(job["status"] == "queued"), "stuck": int(job["status"] in ("running", "failed", "cancelled")),
-            "run_twice": int(succeeded > 1 or job["attempts"] > 2), "takeover_s": takeover, "recovery_s": seconds}
+            "run_twice": int(succeeded > 1 or job["attempts"] > 2), "takeover_s": takeover, "recovery_s": seconds,
+            "by_job_process": int(by_job_process)}
 
 
 def run_leader(trials: int, samples: Path) -> dict[str, Any]:
@@ -164,7 +168,7 @@ def run_leader(trials: int, samples: Path) -> dict[str, Any]:
     takeover = [r["takeover_s"] for r in results]
     recovery = [r["recovery_s"] for r in results]
     return {"mode": "leader", "trials": trials, "jobs_per_trial": 1,
-            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice")},
+            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice", "by_job_process")},
             "takeover_s_median": round(statistics.median(takeover), 2), "takeover_s_max": round(max(takeover), 2),
             "recovery_s_median": round(statistics.median(recovery), 1), "recovery_s_max": round(max(recovery), 1)}
 
@@ -199,7 +203,7 @@ def run_mode(mode: str, trials: int, jobs: int, outage_s: float, database_url: s
             proxy.down()
     recovery = [r["recovery_s"] for r in results]
     return {"mode": mode, "trials": trials, "jobs_per_trial": 1 if mode == "worker" else jobs,
-            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice")},
+            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice", "by_job_process")},
             "recovery_s_median": round(statistics.median(recovery), 1), "recovery_s_max": round(max(recovery), 1)}
 
 
