@@ -82,7 +82,8 @@ def run_jobs(settings: Settings) -> None:
         while not lock.try_acquire():
             if stopping.wait(0.1):
                 return
-    log.info("job process %d started (niceness %d) and holds the leader lock", os.getpid(), os.getpriority(os.PRIO_PROCESS, 0))
+    log.info("job process %d started (niceness %d) and holds the leader lock", os.getpid(),
+             os.getpriority(os.PRIO_PROCESS, 0))
     metrics = Metrics()
     services = build_services(settings, metrics, leader_lock=lock)
     try:
