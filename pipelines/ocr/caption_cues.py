@@ -2,7 +2,9 @@
 
 Identical readings of neighbouring stretches become one cue first (case, spaces and
 punctuation aside); then a brief run (a frame or two the footage disturbed) joins a neighbour
-whose reading it loosely matches or is a fuzzy part of. The reading held longest wins.
+whose reading it loosely matches or is a fuzzy part of; last, a flash (a frame or two of a
+caption fading in or out, read as fragments) joins the caption it touches. The reading held
+longest wins.
 """
 
 from __future__ import annotations
@@ -54,9 +56,14 @@ class _Run:
     def best(self) -> tuple[str, ...]:
         return max(self.held, key=lambda k: self.held[k])
 
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
     def join(self, other: _Run) -> None:
         for lines, seconds in other.held.items():
             self.held[lines] = self.held.get(lines, 0.0) + seconds
+        self.start = min(self.start, other.start)
         self.end = max(self.end, other.end)
         self.confidence = max(self.confidence, other.confidence)
 
@@ -71,11 +78,43 @@ def _join_runs(runs: list[_Run], gap: float, same: Callable[[_Run, _Run], bool])
     return out
 
 
-def merge_spans(spans: list[Span], gap: float, same_text: float, short: float = 0.4) -> list[CaptionCue]:
+def _join_flashes(runs: list[_Run], gap: float, flash: float) -> list[_Run]:
+    """Runs shorter than ``flash`` seconds joined to the longer run they touch (at most ``gap``
+    apart; the nearer one, the next on a tie: a fade-in shows the coming caption's letters)."""
+    out: list[_Run] = []
+    pending: _Run | None = None  # a flash whose next run is not known yet
+    for run in runs:
+        if pending is not None:
+            before = out[-1] if out and pending.start - out[-1].end <= gap and out[-1].seconds >= flash else None
+            after = run if run.start - pending.end <= gap and run.seconds >= flash else None
+            if after is not None and (before is None or run.start - pending.end <= pending.start - before.end):
+                run.join(pending)
+            elif before is not None:
+                before.join(pending)
+            else:
+                out.append(pending)  # alone: kept as it is
+            pending = None
+        if run.seconds < flash:
+            pending = run
+        else:
+            out.append(run)
+    if pending is not None:
+        if out and pending.start - out[-1].end <= gap and out[-1].seconds >= flash:
+            out[-1].join(pending)
+        else:
+            out.append(pending)
+    return out
+
+
+def merge_spans(spans: list[Span], gap: float, same_text: float, short: float = 0.4,
+                flash: float = 0.2) -> list[CaptionCue]:
     """Neighbouring spans with the same reading become one cue (the reading held longest wins).
 
     Then a short run (under ``short`` seconds: a frame or two the footage disturbed) next to a
-    caption joins it when its reading is a looser match or a fuzzy part of the caption's.
+    caption joins it when its reading is a looser match or a fuzzy part of the caption's. Last,
+    a run under ``flash`` seconds (a caption fading in or out, read as fragments: no reading
+    matches it) joins the caption it touches. No caption a viewer could read is that brief (a
+    0.4 s one is 4 samples); a flash with no caption beside it stays a cue of its own.
     """
     flags = {s.lines: s.flags for s in spans}
     runs = [_Run(s.start, s.end, {s.lines: s.end - s.start}, s.confidence)
@@ -87,6 +126,7 @@ def merge_spans(spans: list[Span], gap: float, same_text: float, short: float = 
         return brief and loosely_same(" ".join(a.best), " ".join(b.best))
 
     runs = _join_runs(runs, gap, brief_part)
+    runs = _join_flashes(runs, gap, flash)
     return [CaptionCue(round(r.start, 3), round(r.end, 3), r.best, round(r.confidence, 4), flags.get(r.best, ()))
             for r in runs]
 

@@ -147,6 +147,25 @@ def test_a_brief_misreading_inside_a_caption_joins_it() -> None:
     assert not loosely_same("Choose a new password", "Save it")
 
 
+def test_a_flash_of_a_fading_caption_joins_the_caption_it_touches() -> None:
+    # Fragments read in the first frames of a fade-in (as the Russian and Hebrew generated clips
+    # gave them): no reading matches, but 0.08 s is no caption of its own.
+    spans = [Span(6.28, 8.32, ("Этот урок длится",), 0.9), Span(8.96, 9.04, (". ‚е ез сатещё раз",), 0.6),
+             Span(9.04, 10.44, ("Проверьте результат ещё раз",), 0.9), Span(10.44, 10.52, ("xq",), 0.5),
+             Span(11.12, 12.52, ("Запишите ответ",), 0.9), Span(14.0, 14.1, ("Alone",), 0.9)]
+    cues = merge_spans(spans, gap=0.25, same_text=0.9)
+    assert [(c.start, c.end, c.lines) for c in cues] == [
+        (6.28, 8.32, ("Этот урок длится",)), (8.96, 10.52, ("Проверьте результат ещё раз",)),
+        (11.12, 12.52, ("Запишите ответ",)), (14.0, 14.1, ("Alone",))]
+    # The nearer neighbour takes it: here the caption fading out before it.
+    fading = merge_spans([Span(0.0, 2.0, ("One",), 0.9), Span(2.0, 2.1, ("zz",), 0.5), Span(2.3, 4.0, ("Two",), 0.9)],
+                         gap=0.25, same_text=0.9)
+    assert [(c.start, c.end, c.lines) for c in fading] == [(0.0, 2.1, ("One",)), (2.3, 4.0, ("Two",))]
+    # A run of 0.3 s is no flash.
+    kept = merge_spans([Span(0.0, 2.0, ("One",), 0.9), Span(2.0, 2.3, ("Two",), 0.9)], gap=0.25, same_text=0.9)
+    assert len(kept) == 2
+
+
 def test_two_lines_stay_apart_and_words_keep_their_spaces() -> None:
     readings = [Reading((300, 50, 420, 80), "kept apart", 0.9), Reading((100, 10, 250, 40), "Two lines", 0.9),
                 Reading((260, 12, 330, 40), "of text", 0.8)]
