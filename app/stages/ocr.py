@@ -105,18 +105,16 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
     """Burned-in captions (option ``hardsubs``): the ``hardsubs`` section of ocr.json, and with
     cues (or ``on``) ``hardsubs.srt``/``.vtt``. None when off.
 
-    The caption band is looked for in what the on-screen-text reader read (``samples``): no
-    OCR of its own, so a screencast pays nothing but that look.
+    Whether to look is decided on what the on-screen-text reader read (``samples``), so a
+    screencast pays nothing but that look (``extract_after_screen``).
     """
-    from pipelines.ocr.band import band_from_samples
-    from pipelines.ocr.captions import extract_captions
+    from pipelines.ocr.captions import extract_after_screen
     from pipelines.subtitle_formats import to_srt, to_vtt
 
     if options.hardsubs == "off":
         return None
     caption_options = replace(options.captions, band=options.caption_band)
-    search = band_from_samples(samples, caption_options.band_search)
-    result = extract_captions(ctx.media_path, engine, caption_options, search=search)
+    result = extract_after_screen(ctx.media_path, engine, samples, caption_options)
     if result.cues or options.hardsubs == "on":
         write_atomic(ctx.out_dir / HARDSUBS_SRT, to_srt(result.cues))
         write_atomic(ctx.out_dir / HARDSUBS_VTT, to_vtt(result.cues))

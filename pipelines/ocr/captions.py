@@ -34,19 +34,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipelines.ocr.band import Band, BandSearch, StaticText, band_pixels, find_band
+from pipelines.ocr.band import Band, BandSearch, StaticText, band_from_samples, band_pixels, find_band
 from pipelines.ocr.caption_cues import CaptionCue, merge_spans
 from pipelines.ocr.caption_frames import bands_frames
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video
+from pipelines.ocr.tracking import FrameDetections
 
-__all__ = ["CaptionOptions", "CaptionResult", "extract_captions"]
+__all__ = ["CaptionOptions", "CaptionResult", "extract_after_screen", "extract_captions"]
 
 log = logging.getLogger(__name__)
 
@@ -170,3 +171,36 @@ def extract_captions(
         duration=duration,
         seconds=seconds,
     )
+
+
+def extract_after_screen(
+    path: str | Path,
+    engine: OcrEngine,
+    samples: Sequence[FrameDetections],
+    options: CaptionOptions | None = None,
+    progress: Progress | None = None,
+) -> CaptionResult:
+    """Burned-in captions of a video whose on-screen text was read already (``samples``: the
+    OCR stage's, ``pipelines.ocr.reader``), as the OCR stage extracts them.
+
+    The samples say whether to look (``band_from_samples``): without centred text that changes
+    (a screencast, a lecture's slides) no frame is read again, so a screencast pays nothing for
+    the look. Where they hold caption-like text, the band is placed by the caption search
+    (``find_band``) on frames read whole for it: the screen reader reads a region once it has
+    settled and writes its readings back, so its boxes place a band badly (on the eight real
+    clips, three lost words or whole cues to a band cut too short or placed a line too high).
+    A band the search does not confirm is taken from the samples. A user's region skips both.
+    """
+    options = options or CaptionOptions()
+    if options.band is not None:
+        return extract_captions(path, engine, options, progress)
+    seen = band_from_samples(samples, options.band_search)
+    if seen.band is None:
+        return extract_captions(path, engine, options, progress, search=seen)
+    search = find_band(path, engine, options.band_search)
+    if search.band is None:
+        log.info("captions %s: the band search found none (%s); the screen samples' band %s is followed", path,
+                 search.reason, seen.band.box)
+        search = replace(seen, frames_decoded=search.frames_decoded, frames_ocred=search.frames_ocred)
+    return extract_captions(path, engine, options, progress, search=search)
+

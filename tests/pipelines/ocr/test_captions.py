@@ -267,6 +267,44 @@ def test_band_from_the_readers_samples_needs_no_ocr() -> None:
     assert [s.text for s in found.static] == ["LOGO"] and found.frames_ocred == 0
 
 
+def test_samples_without_captions_cost_no_read(tmp_path: Path) -> None:
+    from pipelines.ocr.captions import extract_after_screen
+    from pipelines.ocr.tracking import Detection, FrameDetections
+
+    clip = make_clip(tmp_path / "plain.mp4", (Caption(0.5, 1.5, ("Hello",)),))
+
+    class Refusing:
+        name = "rapidocr"
+
+        def read(self, image: np.ndarray) -> list[Reading]:
+            raise AssertionError("a screen without captions must not be read again")
+
+        def read_line(self, image: np.ndarray) -> tuple[str, float]:
+            raise AssertionError("a screen without captions must not be read again")
+
+    # A screencast's samples: many lines at fixed places, none centred and changing.
+    samples = [FrameDetections(k / 2, tuple(Detection((0.05, 0.1 * i, 0.4, 0.1 * i + 0.05), f"menu item {i}", 0.9)
+                                            for i in range(1, 9))) for k in range(4)]
+    result = extract_after_screen(clip, Refusing(), samples)
+    assert result.band is None and result.cues == () and result.frames_ocred == 0 and result.reason
+
+
+@pytest.mark.slow
+def test_the_stage_path_places_the_band_of_a_real_faint_clip(rapid: OcrEngine) -> None:
+    # The on-screen reader's boxes placed this band a line too high (one cue of three found);
+    # the caption search on frames read for it places it where the captions are.
+    from pipelines.ocr.captions import extract_after_screen
+    from pipelines.ocr.reader import OcrOptions, run_ocr
+
+    clip = SHARED / "svocr_drama_faint_zh.mp4"
+    if not clip.is_file():
+        pytest.skip(f"shared test data {clip} not found (only present on the project's machines)")
+    screen = run_ocr(clip, rapid, OcrOptions())
+    result = extract_after_screen(clip, rapid, screen.samples)
+    assert result.band is not None and result.band[1] > 0.6 and result.band[3] > 0.78, result.band
+    assert len(result.cues) == 3, [(c.start, c.end, c.text) for c in result.cues]
+
+
 def test_hardsubs_option_is_checked() -> None:
     from pipelines.ocr.reader import OcrOptions
 
