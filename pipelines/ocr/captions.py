@@ -45,6 +45,7 @@ from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video
+from pipelines.ocr.scripts import IDENTIFY_UNREAD
 from pipelines.ocr.tracking import FrameDetections
 
 __all__ = ["CaptionOptions", "CaptionResult", "extract_after_screen", "extract_captions"]
@@ -137,14 +138,19 @@ def extract_captions(
     step = max(1, round(info.fps / options.sample_rate))
     total = max(1, info.frame_count)
     index = 0
-    for index, rows in enumerate(bands_frames(path, [(t.box[1], t.box[3]) for t in trackers]), 1):
-        for tracker, band_rows in zip(trackers, rows, strict=True):
-            tracker.frame(index - 1, band_rows, (index - 1) % step == 0)
-        if progress is not None and (index - 1) % (50 * step) == 0:
-            progress(min(0.99, (index - 1) / total))
+    unread = IDENTIFY_UNREAD.set(True)  # a caption line read as nothing is identified, not dropped
+    try:
+        for index, rows in enumerate(bands_frames(path, [(t.box[1], t.box[3]) for t in trackers]), 1):
+            for tracker, band_rows in zip(trackers, rows, strict=True):
+                tracker.frame(index - 1, band_rows, (index - 1) % step == 0)
+            if progress is not None and (index - 1) % (50 * step) == 0:
+                progress(min(0.99, (index - 1) / total))
+        for tracker in trackers:
+            tracker.finish(index)
+    finally:
+        IDENTIFY_UNREAD.reset(unread)
     cues = []
     for tracker in trackers:
-        tracker.finish(index)
         # Each band's cues merged on their own: the same words in two bands are two captions.
         cues += merge_spans(tracker.spans, options.merge_gap, options.same_text)
     cues.sort(key=lambda c: (c.start, c.end))

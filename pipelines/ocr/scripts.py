@@ -14,7 +14,9 @@ look-alikes ("OTKponTe" for "Откройте"). So:
   (Tesseract reads it with one installed pack per other script and English together, choosing per
   word, then with the pack of the script most letters came out in alone) and the reading kept when
   it comes out, sure enough, in that script alone; otherwise it is flagged ``script-uncertain``,
-  never passed on silently.
+  never passed on silently. Lines PP-OCRv5 detects but reads as nothing are identified the same
+  way while ``IDENTIFY_UNREAD`` is set (a caption band's reads: PP-OCRv5 reads many Hebrew lines
+  as nothing, and a dropped caption is lost silently), when shaped as a line of letters.
 
 A language whose pack is not installed is refused when the options are made, naming the package.
 Tesseract writes right-to-left text (Arabic, Hebrew) in logical order, as stored text should be.
@@ -28,6 +30,7 @@ import shutil
 import subprocess
 import unicodedata
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -47,6 +50,16 @@ PACK_SCRIPTS = {"rus": "CYRILLIC", "ukr": "CYRILLIC", "bul": "CYRILLIC", "srp": 
 """Each pack's script, as Unicode character names begin."""
 
 SCRIPT_UNCERTAIN = "script-uncertain"
+
+IDENTIFY_UNREAD: ContextVar[bool] = ContextVar("identify_unread", default=False)
+"""Set while a caption band is followed (``pipelines.ocr.captions``): without another script
+expected, a line read as nothing is identified from its pixels too. Whole screens are left alone:
+their icons and rules are detected as lines read as nothing, and each would cost Tesseract runs."""
+
+UNREAD_MIN_ASPECT = 2.5
+"""Width over height of a line read as nothing for it to be identified: a few letters at least
+(on the eight real clips' band reads, the lines read as nothing were blobs of aspect 0.9-1.1; the
+generated Hebrew captions' lines 5-9)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -190,14 +203,15 @@ class ScriptAwareEngine:
         """Read with the base engine, then re-read or flag lines as the module doc says. With
         another script expected, the lines the base engine detected but read as nothing are
         re-read too (PP-OCRv5 reads many Hebrew lines as nothing)."""
-        detected = (self.base.read_detected(image) if self.packs and isinstance(self.base, LineDetector)
+        unread = bool(self.packs) or IDENTIFY_UNREAD.get()
+        detected = (self.base.read_detected(image) if unread and isinstance(self.base, LineDetector)
                     else self.base.read(image))
         out = []
         for r in detected:
             x0, y0, x1, y1 = r.box
             pad = max(2, (y1 - y0) // 6)
             crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-            settled = self._settle(r, crop, LINE_HEIGHTS)
+            settled = self._settle(r, crop, LINE_HEIGHTS, unread=unread)
             if settled.text:
                 out.append(settled)
         return out
@@ -211,23 +225,23 @@ class ScriptAwareEngine:
                                LINE_HEIGHTS[:1])
         return settled.text, settled.confidence
 
-    def _settle(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...]) -> Reading:
+    def _settle(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...], unread: bool = False) -> Reading:
         """One reading of the base engine, re-read by Tesseract (binarised at ``heights``, see
         ``tesseract_line``) or flagged (see the module doc); a reading of several letters that was
         settled before (by its text and the crop's shape, to a tenth, and the heights) is settled
-        the same way again."""
+        the same way again. ``unread``: a reading of nothing is identified (``IDENTIFY_UNREAD``)."""
         key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights)
         cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
         if cacheable and key in self._cache:
             return replace(self._cache[key], box=r.box)
-        settled = self._settle_anew(r, crop, heights)
+        settled = self._settle_anew(r, crop, heights, unread)
         if cacheable:
             if len(self._cache) >= self.cache_size:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = settled
         return settled
 
-    def _settle_anew(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...]) -> Reading:
+    def _settle_anew(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...], unread: bool) -> Reading:
         packs = self.packs
         scripts = {PACK_SCRIPTS[p] for p in packs}
         # A Latin-script language expected too: a confident Latin reading stays PP-OCRv5's.
@@ -247,6 +261,11 @@ class ScriptAwareEngine:
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
         if not r.text:
+            x0, y0, x1, y1 = r.box
+            if not packs and unread and IDENTIFY_UNREAD.get() and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0):
+                found = self._identify(crop, heights)
+                if found is not None:
+                    return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
             return r
         if unsure_latin and not packs and sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters:
             found = self._identify(crop, heights)

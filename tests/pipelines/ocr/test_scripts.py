@@ -13,6 +13,7 @@ from pipelines.exceptions import UnsupportedLanguageError
 from pipelines.ocr.engines import Reading
 from pipelines.ocr.reader import OcrOptions
 from pipelines.ocr.scripts import (
+    IDENTIFY_UNREAD,
     SCRIPT_UNCERTAIN,
     ScriptAwareEngine,
     fragmented,
@@ -138,6 +139,9 @@ class DetectsButCannotRead(LookAlikes):
         h, w = image.shape[:2]
         return [Reading((4, 4, w - 4, h - 4), "", 0.0)]
 
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "", 0.0
+
 
 @pytest.mark.skipif(shutil.which("tesseract") is None or "heb" not in installed_packs(),
                     reason="Tesseract with the heb pack is not installed (./scripts/setup installs it)")
@@ -146,6 +150,24 @@ def test_a_line_detected_but_read_as_nothing_is_read_in_the_script_said() -> Non
     assert ScriptAwareEngine(engine, ("en",)).read(line_image("בחרו את השפה")) == []
     reading = ScriptAwareEngine(engine, ("en", "he")).read(line_image("בחרו את השפה"))[0]
     assert reading.text == "בחרו את השפה" and reading.script == "HEBREW"
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "heb" not in installed_packs(),
+                    reason="Tesseract with the heb pack is not installed (./scripts/setup installs it)")
+def test_in_a_caption_band_a_line_read_as_nothing_is_identified_without_a_language() -> None:
+    engine = ScriptAwareEngine(DetectsButCannotRead(), ("en",))
+    image = line_image("בחרו את השפה")
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        reading = engine.read(image)[0]
+        # A blob read as nothing (an icon, a letter's worth) is left alone.
+        assert engine.read(np.ascontiguousarray(image[:, :70])) == []
+        # A line recognised alone (is the caption still shown?) is never identified.
+        assert engine.read_line(image) == ("", 0.0)
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    assert reading.text == "בחרו את השפה" and reading.script == "HEBREW"
+    assert engine.read(image) == []  # outside a caption band: dropped as before
 
 
 def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_surer_pure_one(
