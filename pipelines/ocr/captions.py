@@ -209,4 +209,3 @@ def extract_after_screen(
                  search.reason, seen.band.box)
         search = replace(seen, frames_decoded=search.frames_decoded, frames_ocred=search.frames_ocred)
     return extract_captions(path, engine, options, progress, search=search)
-

@@ -229,7 +229,8 @@ class ScriptAwareEngine:
         """One reading of the base engine, re-read by Tesseract (binarised at ``heights``, see
         ``tesseract_line``) or flagged (see the module doc); a reading of several letters that was
         settled before (by its text and the crop's shape, to a tenth, and the heights) is settled
-        the same way again. ``unread``: a reading of nothing is identified (``IDENTIFY_UNREAD``)."""
+        the same way again. ``unread``: a reading of nothing is identified (in a caption band,
+        ``IDENTIFY_UNREAD``)."""
         key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights)
         cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
         if cacheable and key in self._cache:
@@ -262,7 +263,7 @@ class ScriptAwareEngine:
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
         if not r.text:
             x0, y0, x1, y1 = r.box
-            if not packs and unread and IDENTIFY_UNREAD.get() and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0):
+            if not packs and unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0):
                 found = self._identify(crop, heights)
                 if found is not None:
                     return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
