@@ -24,7 +24,7 @@ smaller.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import logging
 import threading
 
@@ -35,16 +35,15 @@ _lock = threading.Lock()
 _tuned: set[int] = set()
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
+@functools.cache
+def glibc() -> ctypes.CDLL | None:
+    """The process's C library when it is glibc (``mallopt`` and ``malloc_trim``), else None;
+    looked up once, on first use (the symbols the process already has: no ``ldconfig`` run)."""
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-
-
-LIBC = _libc()
 
 
 def tune_allocator(mmap_threshold_kb: int) -> bool:
@@ -52,12 +51,13 @@ def tune_allocator(mmap_threshold_kb: int) -> bool:
 
     Once per process and value; True when glibc took it.
     """
-    if LIBC is None or mmap_threshold_kb <= 0:
+    libc = glibc()
+    if libc is None or mmap_threshold_kb <= 0:
         return False
     with _lock:
         if mmap_threshold_kb in _tuned:
             return True
-        ok = bool(LIBC.mallopt(M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
+        ok = bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
         if ok:
             _tuned.add(mmap_threshold_kb)
             log.info("allocator: blocks of %d KB and more mapped on their own", mmap_threshold_kb)
@@ -66,7 +66,9 @@ def tune_allocator(mmap_threshold_kb: int) -> bool:
         return ok
 
 
-def give_back() -> None:
-    """Hand the heap's free memory back to the system (after a job: the worker idles smaller)."""
-    if LIBC is not None:
-        LIBC.malloc_trim(0)
+def give_back() -> int | None:
+    """Hand the heap's free memory back to the system (after a job, the worker idles smaller;
+    after an OCR read, ``app.stages.ocr``): glibc's answer, 1 when it released memory, else 0;
+    None where the C library is not glibc."""
+    libc = glibc()
+    return None if libc is None else int(libc.malloc_trim(0))

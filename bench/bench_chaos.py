@@ -203,7 +203,7 @@ def run_mode(mode: str, trials: int, jobs: int, outage_s: float, database_url: s
             proxy.down()
     recovery = [r["recovery_s"] for r in results]
     return {"mode": mode, "trials": trials, "jobs_per_trial": 1 if mode == "worker" else jobs,
-            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice", "by_job_process")},
+            **{k: sum(r[k] for r in results) for k in ("lost", "stuck", "run_twice")},
             "recovery_s_median": round(statistics.median(recovery), 1), "recovery_s_max": round(max(recovery), 1)}
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
+from app.allocator import give_back
 from app.jobs import StageStatus
 from app.stages.context import Stage, StageContext, StageOutcome, StageView, write_atomic, write_json
 from pipelines import media
 from pipelines.demux import VIDEO
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     import numpy as np
 
@@ -150,7 +150,7 @@ class _Trimmed:
     def __init__(self, engine: OcrEngine) -> None:
         self.engine = engine
         self.name = engine.name
-        self._trim = _malloc_trim()
+        self._trim = give_back
 
     def read(self, image: np.ndarray) -> list[Reading]:
         try:
@@ -160,21 +160,6 @@ class _Trimmed:
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         return self.engine.read_line(image)  # a line's tensors are small
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[], object]:
-    """glibc's ``malloc_trim(0)``; a no-op where the C library has none (macOS, musl). Looked up
-    once per process, not per job."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return lambda: trim(0)
 
 
 # How changed regions are found, readings joined and captions followed are tuned, not per-job choices.

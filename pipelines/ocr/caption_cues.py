@@ -82,27 +82,20 @@ def _join_flashes(runs: list[_Run], gap: float, flash: float) -> list[_Run]:
     """Runs shorter than ``flash`` seconds joined to the longer run they touch (at most ``gap``
     apart; the nearer one, the next on a tie: a fade-in shows the coming caption's letters)."""
     out: list[_Run] = []
-    pending: _Run | None = None  # a flash whose next run is not known yet
-    for run in runs:
-        if pending is not None:
-            before = out[-1] if out and pending.start - out[-1].end <= gap and out[-1].seconds >= flash else None
-            after = run if run.start - pending.end <= gap and run.seconds >= flash else None
-            if after is not None and (before is None or run.start - pending.end <= pending.start - before.end):
-                run.join(pending)
-            elif before is not None:
-                before.join(pending)
-            else:
-                out.append(pending)  # alone: kept as it is
-            pending = None
-        if run.seconds < flash:
-            pending = run
-        else:
+    for k, run in enumerate(runs):
+        if run.seconds >= flash:
             out.append(run)
-    if pending is not None:
-        if out and pending.start - out[-1].end <= gap and out[-1].seconds >= flash:
-            out[-1].join(pending)
+            continue
+        before = out[-1] if out and out[-1].seconds >= flash and run.start - out[-1].end <= gap else None
+        after = runs[k + 1] if k + 1 < len(runs) else None
+        if after is not None and not (after.seconds >= flash and after.start - run.end <= gap):
+            after = None
+        if after is not None and (before is None or after.start - run.end <= run.start - before.end):
+            after.join(run)  # ``after`` comes next in ``out``, its start now the flash's
+        elif before is not None:
+            before.join(run)
         else:
-            out.append(pending)
+            out.append(run)  # alone: kept as it is
     return out
 
 

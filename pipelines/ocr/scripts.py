@@ -203,8 +203,8 @@ class ScriptAwareEngine:
         """Read with the base engine, then re-read or flag lines as the module doc says. With
         another script expected, the lines the base engine detected but read as nothing are
         re-read too (PP-OCRv5 reads many Hebrew lines as nothing)."""
-        unread = bool(self.packs) or IDENTIFY_UNREAD.get()
-        detected = (self.base.read_detected(image) if unread and isinstance(self.base, LineDetector)
+        unread = IDENTIFY_UNREAD.get()
+        detected = (self.base.read_detected(image) if (self.packs or unread) and isinstance(self.base, LineDetector)
                     else self.base.read(image))
         out = []
         for r in detected:
@@ -229,8 +229,8 @@ class ScriptAwareEngine:
         """One reading of the base engine, re-read by Tesseract (binarised at ``heights``, see
         ``tesseract_line``) or flagged (see the module doc); a reading of several letters that was
         settled before (by its text and the crop's shape, to a tenth, and the heights) is settled
-        the same way again. ``unread``: a reading of nothing is identified (in a caption band,
-        ``IDENTIFY_UNREAD``)."""
+        the same way again. ``unread``: a reading of nothing is identified too, when no other
+        script is expected (in a caption band, ``IDENTIFY_UNREAD``)."""
         key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights)
         cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
         if cacheable and key in self._cache:
@@ -261,17 +261,16 @@ class ScriptAwareEngine:
                 # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
-        if not r.text:
-            x0, y0, x1, y1 = r.box
-            if not packs and unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0):
-                found = self._identify(crop, heights)
-                if found is not None:
-                    return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
-            return r
-        if unsure_latin and not packs and sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters:
+        x0, y0, x1, y1 = r.box
+        # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``) a
+        # line of a few letters' width read as nothing.
+        if not packs and (sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters and unsure_latin
+                          if r.text else unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)):
             found = self._identify(crop, heights)
             if found is not None:
                 return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))
+        if not r.text:
+            return r
         if unsure_latin:
             return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current)
         return replace(r, script=current)

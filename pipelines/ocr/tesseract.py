@@ -128,23 +128,31 @@ def clean_reading(text: str, packs: tuple[str, ...]) -> str:
     return " ".join(text.split())
 
 
+def _tesseract(source: str, packs: tuple[str, ...], stdin: bytes | None = None) -> bytes:
+    """Tesseract's TSV (``--psm 7``) of ``source``: an image file, a list of them, or ``stdin``."""
+    return subprocess.run(["tesseract", source, "stdout", "-l", "+".join(packs), "--psm", "7", "tsv"],
+                          input=stdin, capture_output=True, check=False, timeout=60).stdout
+
+
 def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> list[tuple[str, float]]:
-    """Tesseract's reading (``--psm 7``) of ``crop`` binarised at each height, in one run (a list
-    of images): per height read, the words joined and their mean confidence (0-1)."""
-    with tempfile.TemporaryDirectory(prefix="lessonlens-tess-") as tmp:
-        pages = []
-        for k, height in enumerate(heights):
-            page = Path(tmp) / f"{k}.png"
-            if cv2.imwrite(str(page), binarise(crop, height)):
-                pages.append(str(page))
-        if not pages:
-            return []
-        listing = Path(tmp) / "pages.txt"
-        listing.write_text("\n".join(pages) + "\n", encoding="utf-8")
-        proc = subprocess.run(["tesseract", str(listing), "stdout", "-l", "+".join(packs), "--psm", "7", "tsv"],
-                              capture_output=True, check=False, timeout=60)
+    """Tesseract's reading of ``crop`` binarised at each height, in one run: per height read, the
+    words joined and their mean confidence (0-1). One height goes through a pipe; several through
+    a list of image files (Tesseract reads a list as pages)."""
+    if len(heights) == 1:
+        ok, png = cv2.imencode(".png", binarise(crop, heights[0]))
+        out = _tesseract("stdin", packs, png.tobytes()) if ok else b""
+    else:
+        with tempfile.TemporaryDirectory(prefix="lessonlens-tess-") as tmp:
+            pages = []
+            for k, height in enumerate(heights):
+                page = Path(tmp) / f"{k}.png"
+                if cv2.imwrite(str(page), binarise(crop, height)):
+                    pages.append(str(page))
+            listing = Path(tmp) / "pages.txt"
+            listing.write_text("\n".join(pages) + "\n", encoding="utf-8")
+            out = _tesseract(str(listing), packs) if pages else b""
     words: dict[str, list[tuple[str, float]]] = {}
-    for row in proc.stdout.decode("utf-8", "replace").splitlines():
+    for row in out.decode("utf-8", "replace").splitlines():
         cols = row.split("\t")
         if len(cols) == 12 and cols[0] == "5" and cols[11].strip() and float(cols[10]) >= 0:
             words.setdefault(cols[1], []).append((cols[11].strip(), float(cols[10]) / 100))
@@ -158,8 +166,8 @@ def tesseract_line(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int,
     Read at the first of ``heights``; a reading less sure than ``sure`` is read at the others too
     and the surest of them kept (see the module doc)."""
     readings = _read_pages(crop, packs, heights[:1])
-    if not readings or readings[0][1] < sure:
-        readings += _read_pages(crop, packs, heights[1:]) if len(heights) > 1 else []
+    if (not readings or readings[0][1] < sure) and len(heights) > 1:
+        readings += _read_pages(crop, packs, heights[1:])
     if not readings:
         return "", 0.0
     text, confidence = max(readings, key=lambda r: r[1])

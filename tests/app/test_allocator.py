@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from app.allocator import LIBC, give_back, tune_allocator
+from app.allocator import give_back, glibc, tune_allocator
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(LIBC is None, reason="not glibc: app.allocator does nothing here")
+pytestmark = pytest.mark.skipif(glibc() is None, reason="not glibc: app.allocator does nothing here")
 
 # A job's pattern: one large block freed (glibc then serves blocks up to its size from the heap),
 # then frames of a few MB, a small object allocated after them, and the frames freed.
