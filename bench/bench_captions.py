@@ -156,7 +156,7 @@ def stage_captions(video: Path, engine: OcrEngine, languages: tuple[str, ...]) -
     screen = run_ocr(video, engine, OcrOptions(engine=engine.name, languages=languages))
     screen_cpu = time.process_time() - cpu
     cpu = time.process_time()
-    result = extract_after_screen(video, engine, screen.samples, CaptionOptions())
+    result = extract_after_screen(video, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
     return result, time.process_time() - cpu, screen_cpu
 
 

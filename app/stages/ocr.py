@@ -13,13 +13,11 @@ from pipelines import media
 from pipelines.demux import VIDEO
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
 
     import numpy as np
 
     from pipelines.ocr.engines import OcrEngine, Reading
-    from pipelines.ocr.reader import OcrOptions
-    from pipelines.ocr.tracking import FrameDetections
+    from pipelines.ocr.reader import OcrOptions, OcrResult
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +72,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "timing": asdict(result.timing),
     }
     files: tuple[str, ...] = (OCR_JSON, OCR_VTT, ONSCREEN_TEXT_TXT)
-    captions = _hardsubs(ctx, options, engine, result.samples)
+    captions = _hardsubs(ctx, options, engine, result)
     if captions is not None:
         doc["hardsubs"] = captions
         if captions["cues"] or options.hardsubs == "on":
@@ -100,13 +98,13 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 
-def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
-              samples: Sequence[FrameDetections]) -> dict[str, Any] | None:
+def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine, screen: OcrResult) -> dict[str, Any] | None:
     """Burned-in captions (option ``hardsubs``): the ``hardsubs`` section of ocr.json, and with
     cues (or ``on``) ``hardsubs.srt``/``.vtt``. None when off.
 
-    Whether to look is decided on what the on-screen-text reader read (``samples``), so a
-    screencast pays nothing but that look (``extract_after_screen``).
+    Whether to look is decided on what the on-screen-text reader read (``screen``), so a
+    screencast pays nothing but that look (``extract_after_screen``); the band search reads the
+    frames the reader kept for it.
     """
     from pipelines.ocr.captions import extract_after_screen
     from pipelines.subtitle_formats import to_srt, to_vtt
@@ -114,7 +112,8 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine,
     if options.hardsubs == "off":
         return None
     caption_options = replace(options.captions, band=options.caption_band)
-    result = extract_after_screen(ctx.media_path, engine, samples, caption_options)
+    result = extract_after_screen(ctx.media_path, engine, screen.samples, caption_options,
+                                  frames=screen.search_frames, threads=ctx.threads)
     if result.cues or options.hardsubs == "on":
         write_atomic(ctx.out_dir / HARDSUBS_SRT, to_srt(result.cues))
         write_atomic(ctx.out_dir / HARDSUBS_VTT, to_vtt(result.cues))

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from pipelines.ocr.caption_frames import frames_at
 from pipelines.ocr.engines import OcrEngine
@@ -146,33 +147,91 @@ def _iou(a: Box, b: Box) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None = None) -> BandSearch:
-    """Search a video for its caption band (see the module doc).
+def spread_indices(fps: float, frame_count: int, options: BandOptions) -> list[int]:
+    """The frames the band search reads, by index: ``samples_per_minute`` (within the bounds)
+    spread evenly over the video, and two more."""
+    duration = frame_count / fps if fps > 0 else 0.0
+    count = int(min(options.max_samples, max(options.min_samples, options.samples_per_minute * duration / 60)))
+    step = fps / (count / max(duration, 1e-3))
+    return sorted({round(k * step) for k in range(count + 2) if round(k * step) < max(1, frame_count)})
+
+
+def _downscale(frame: np.ndarray, width: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    scale = min(1.0, width / w)
+    if scale >= 1.0:
+        return frame
+    return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+class SearchFrames:
+    """The band search's frames, kept by a pass that decodes every frame anyway (the on-screen
+    text reader's), so that the search decodes none of its own: seeking to a frame every few
+    seconds decoded from the keyframe before each (2.25 s of a 60 s 720p clip's 21 s).
+
+    The frames are the ones the search would decode (``spread_indices``; frames a few samples
+    apart read differently where a caption changes, and a band placed 3 pixels higher lost a
+    cue of a real clip), downscaled as the search reads them and kept losslessly compressed
+    (PNG, ~0.5 MB for a 960-pixel frame of footage, far less for a screen). Nothing is kept
+    until ``plan`` says which frames.
+    """
+
+    def __init__(self, options: BandOptions) -> None:
+        self.options = options
+        self.wanted: frozenset[int] = frozenset()
+        self.kept: dict[int, np.ndarray] = {}
+
+    def plan(self, fps: float, frame_count: int) -> None:
+        """Keep the search's frames of a video of ``frame_count`` frames at ``fps``."""
+        self.wanted = frozenset(spread_indices(fps, frame_count, self.options))
+
+    def offer(self, index: int, bgr: Callable[[], np.ndarray]) -> None:
+        """Keep frame ``index`` if it is one of the search's (``bgr()`` made only then)."""
+        if index in self.wanted and index not in self.kept:
+            ok, png = cv2.imencode(".png", _downscale(bgr(), self.options.read_width),
+                                   [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if ok:
+                self.kept[index] = png
+
+    @property
+    def complete(self) -> bool:
+        """Whether every frame the search needs was kept."""
+        return bool(self.wanted) and len(self.kept) == len(self.wanted)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """The kept frames (BGR, downscaled), in order."""
+        for index in sorted(self.kept):
+            yield np.asarray(cv2.imdecode(self.kept[index], cv2.IMREAD_COLOR))
+
+
+def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None = None,
+              frames: SearchFrames | None = None) -> BandSearch:
+    """Search a video for its caption band (see the module doc). ``frames``: the spread frames
+    kept by the reader's pass (used when complete; else they are decoded here).
 
     Raises:
         MediaError: the file is not a readable video.
     """
     options = options or BandOptions()
-    cap, info = open_video(path)
-    cap.release()
-    minutes = info.duration / 60
-    count = int(min(options.max_samples, max(options.min_samples, options.samples_per_minute * minutes)))
+    decoded = 0
+    if frames is not None and frames.complete:
+        images: Iterator[np.ndarray] = frames.frames()
+    else:
+        cap, info = open_video(path)
+        cap.release()
+        # The spread frames, without decoding them all (``frames_at``).
+        wanted = spread_indices(info.fps, info.frame_count, options)
+        images = (_downscale(frame, options.read_width) for _, frame in frames_at(path, wanted))
+        decoded = len(wanted)
     readings: list[tuple[int, Box, str]] = []
     n = 0
-    # The frames ``sample_frames`` takes at ``count`` spread over the video, without decoding them all.
-    step = info.fps / (count / max(info.duration, 1e-3))
-    wanted = sorted({round(k * step) for k in range(count + 2) if round(k * step) < max(1, info.frame_count)})
-    for n, (_, frame) in enumerate(frames_at(path, wanted), 1):
-        h, w = frame.shape[:2]
-        scale = min(1.0, options.read_width / w)
-        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
-            if scale < 1.0 else frame
+    for n, small in enumerate(images, 1):
         sh, sw = small.shape[:2]
         for r in engine.read(small):
             if any(ch.isalnum() for ch in r.text):
                 readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
     search = analyse(readings, n, options)
-    return replace(search, frames_decoded=n, frames_ocred=n)
+    return replace(search, frames_decoded=min(decoded, n), frames_ocred=n)
 
 
 def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None) -> BandSearch:

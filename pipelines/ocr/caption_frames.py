@@ -28,11 +28,18 @@ log = logging.getLogger(__name__)
 _I420 = frozenset({"yuv420p", "yuvj420p"})
 
 
-def _open(path: str | Path) -> tuple[Any, Any]:
-    """The container and its video stream (``open_av_video``), decoded on slice threads: frame
-    threads cost ~10 % more CPU for the same frames (they wait on each other)."""
+def _open(path: str | Path, threads: int | None = None) -> tuple[Any, Any]:
+    """The container and its video stream (``open_av_video``). ``threads`` None: decoded on slice
+    threads (seeking, a few frames at a time); else on ``threads`` frame threads (0: FFmpeg's
+    choice, the cores), for decoding every frame in turn: on a 60 s 720p clip (x264), 6.2 s ->
+    4.0 s of wall time for 6.3 -> 6.5 s of CPU on 2 cores (x264 writes one slice a frame, so
+    slice threads decode it on one core)."""
     container, stream = open_av_video(path)
-    stream.thread_type = "SLICE"
+    if threads is None:
+        stream.thread_type = "SLICE"
+    else:
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = max(0, threads)
     return container, stream
 
 
@@ -85,16 +92,16 @@ def band_frames(path: str | Path, top: int, bottom: int) -> Iterator[np.ndarray]
         yield rows
 
 
-def bands_frames(path: str | Path, ranges: Sequence[tuple[int, int]]) -> Iterator[list[np.ndarray]]:
+def bands_frames(path: str | Path, ranges: Sequence[tuple[int, int]], threads: int = 0) -> Iterator[list[np.ndarray]]:
     """The rows ``top:bottom`` (BGR) of each range, of every frame of the video, in order: each
-    frame decoded once for every caption band.
+    frame decoded once for every caption band, on ``threads`` decoder threads (0: the cores).
 
     Raises:
         MediaError: the file is not a readable video (raised at the first ``next``).
     """
     import av
 
-    container, stream = _open(path)
+    container, stream = _open(path, threads)
     converters = [BandRows(top, bottom) for top, bottom in ranges]
     decoded = 0
     with container:

@@ -38,7 +38,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipelines.ocr.band import Band, BandSearch, StaticText, band_from_samples, band_pixels, find_band
+from pipelines.ocr.band import (
+    Band,
+    BandSearch,
+    SearchFrames,
+    StaticText,
+    band_from_samples,
+    band_pixels,
+    find_band,
+)
 from pipelines.ocr.caption_cues import CaptionCue, merge_spans
 from pipelines.ocr.caption_frames import bands_frames
 from pipelines.ocr.caption_options import CaptionOptions
@@ -103,6 +111,7 @@ def extract_captions(
     options: CaptionOptions | None = None,
     progress: Progress | None = None,
     search: BandSearch | None = None,
+    threads: int = 0,
 ) -> CaptionResult:
     """Burned-in captions of a video as timed cues (see the module doc).
 
@@ -112,6 +121,7 @@ def extract_captions(
         options: extraction options; ``options.band`` skips the band search.
         progress: called with the fraction done (0-1) now and then.
         search: a band search already made (the stage may have run it to decide on captions).
+        threads: the video decoder's threads (0: FFmpeg's choice, the cores).
 
     Raises:
         MediaError: the file is not a readable video.
@@ -140,7 +150,7 @@ def extract_captions(
     index = 0
     unread = IDENTIFY_UNREAD.set(True)  # a caption line read as nothing is identified, not dropped
     try:
-        for index, rows in enumerate(bands_frames(path, [(t.box[1], t.box[3]) for t in trackers]), 1):
+        for index, rows in enumerate(bands_frames(path, [(t.box[1], t.box[3]) for t in trackers], threads), 1):
             for tracker, band_rows in zip(trackers, rows, strict=True):
                 tracker.frame(index - 1, band_rows, (index - 1) % step == 0)
             if progress is not None and (index - 1) % (50 * step) == 0:
@@ -185,9 +195,12 @@ def extract_after_screen(
     samples: Sequence[FrameDetections],
     options: CaptionOptions | None = None,
     progress: Progress | None = None,
+    frames: SearchFrames | None = None,
+    threads: int = 0,
 ) -> CaptionResult:
     """Burned-in captions of a video whose on-screen text was read already (``samples``: the
-    OCR stage's, ``pipelines.ocr.reader``), as the OCR stage extracts them.
+    OCR stage's, ``pipelines.ocr.reader``, which kept the band search's ``frames`` as it went),
+    as the OCR stage extracts them. ``threads``: the video decoder's (0: FFmpeg's choice).
 
     The samples say whether to look (``band_from_samples``): without centred text that changes
     (a screencast, a lecture's slides) no frame is read again, so a screencast pays nothing for
@@ -199,13 +212,13 @@ def extract_after_screen(
     """
     options = options or CaptionOptions()
     if options.band is not None:
-        return extract_captions(path, engine, options, progress)
+        return extract_captions(path, engine, options, progress, threads=threads)
     seen = band_from_samples(samples, options.band_search)
     if seen.band is None:
-        return extract_captions(path, engine, options, progress, search=seen)
-    search = find_band(path, engine, options.band_search)
+        return extract_captions(path, engine, options, progress, search=seen, threads=threads)
+    search = find_band(path, engine, options.band_search, frames)
     if search.band is None:
         log.info("captions %s: the band search found none (%s); the screen samples' band %s is followed", path,
                  search.reason, seen.band.box)
         search = replace(seen, frames_decoded=search.frames_decoded, frames_ocred=search.frames_ocred)
-    return extract_captions(path, engine, options, progress, search=search)
+    return extract_captions(path, engine, options, progress, search=search, threads=threads)

@@ -16,9 +16,10 @@ of the frame is a new scene.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -395,8 +396,9 @@ def open_av_video(path: str | Path) -> tuple[Any, Any]:
     return container, stream
 
 
-def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
-                 source: MediaPass | None = None) -> tuple[VideoInfo, Iterator[VideoSample]]:
+def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0, source: MediaPass | None = None,
+                 every: Callable[[int, Callable[[], np.ndarray]], None] | None = None,
+                 ) -> tuple[VideoInfo, Iterator[VideoSample]]:
     """The video's facts and an iterator of its samples, ``rate`` per second, decoded with PyAV.
 
     Every frame is decoded (a frame needs the ones before it), but only the samples are
@@ -404,7 +406,8 @@ def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
     colour is made when it is read. Sample ``k`` is frame ``round(k * fps / rate)``, as OpenCV's
     ``sample_frames`` takes it. ``threads``: the decoder's threads (0: FFmpeg's choice).
     ``source``: a pass over the file that reads its audio too (``pipelines.demux``); its video
-    packets are decoded here.
+    packets are decoded here. ``every``: called with each decoded frame's index and a function
+    that gives the frame in BGR (the caption band search keeps a few, ``band.SearchFrames``).
 
     Raises:
         MediaError: the file cannot be opened or holds no video stream (raised here), or no
@@ -432,9 +435,9 @@ def read_samples(path: str | Path, rate: float = 2.0, threads: int = 0,
     stream.codec_context.thread_count = max(0, threads)
     if source is not None:
         frames = _decoded(stream, source.video_packets())
-        return info, _samples(p, frames, fps, fps / rate)
+        return info, _samples(p, frames, fps, fps / rate, every)
     assert container is not None
-    return info, _samples(p, _own(container, stream), fps, fps / rate)
+    return info, _samples(p, _own(container, stream), fps, fps / rate, every)
 
 
 def _own(container: Any, stream: Any) -> Iterator[Any]:
@@ -448,12 +451,15 @@ def _decoded(stream: Any, packets: Iterator[Any]) -> Iterator[Any]:
     yield from stream.decode(None)  # the frames the decoder still holds
 
 
-def _samples(path: Path, frames: Iterator[Any], fps: float, step: float) -> Iterator[VideoSample]:
+def _samples(path: Path, frames: Iterator[Any], fps: float, step: float,
+             every: Callable[[int, Callable[[], np.ndarray]], None] | None = None) -> Iterator[VideoSample]:
     import av
 
     sample = yielded = 0
     try:
         for index, frame in enumerate(frames):
+            if every is not None:
+                every(index, functools.partial(frame.to_ndarray, format="bgr24"))
             if index < round(sample * step):
                 continue
             yield VideoSample(index, index / fps, frame.to_ndarray(format="gray"), frame)

@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
+from pipelines.ocr.band import SearchFrames
 from pipelines.ocr.captions import CaptionOptions
 from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading, read_region
 from pipelines.ocr.frames import (
@@ -201,6 +202,8 @@ class OcrResult:
         duration: seconds of video covered.
         engine: the engine's name.
         timing: where the time went.
+        search_frames: the caption band search's frames, kept as they went by (``hardsubs`` not
+            ``off`` and no ``caption_band`` given; ``pipelines.ocr.band.SearchFrames``), else None.
     """
 
     events: tuple[TextEvent, ...]
@@ -212,6 +215,7 @@ class OcrResult:
     duration: float
     engine: str
     timing: OcrTiming
+    search_frames: SearchFrames | None = field(default=None, repr=False, compare=False)
 
 
 def _apply_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[int, int]]:
@@ -366,12 +370,17 @@ def run_ocr(
         raise OptionsError(
             f"options ask for engine {options.engine!r} but the loaded engine is {engine.name!r}."
         )
-    info, frames = read_samples(path, options.sample_rate, threads, source)
-    return _run(path, engine, options, info.duration, frames, progress, on_events)
+    keep = None
+    if options.hardsubs != "off" and options.caption_band is None:  # captions may be searched for
+        keep = SearchFrames(options.captions.band_search)
+    info, frames = read_samples(path, options.sample_rate, threads, source, keep.offer if keep else None)
+    if keep is not None:
+        keep.plan(info.fps, info.frame_count)
+    return _run(path, engine, options, info.duration, frames, progress, on_events, keep)
 
 
 def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: float, frames: Iterable[VideoSample],
-         progress: Progress | None, on_events: OnEvents | None) -> OcrResult:
+         progress: Progress | None, on_events: OnEvents | None, keep: SearchFrames | None = None) -> OcrResult:
     total_samples = max(1, int(duration * options.sample_rate) + 1)
     reader = _Reader(engine, options, ChangeDetector(options.change))
     # A sample's readings can still change this many samples later (written back to where a
@@ -431,6 +440,7 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         duration=max(duration, (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
         engine=engine.name,
         timing=timing,
+        search_frames=keep,
     )
 
 

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -69,3 +70,37 @@ def test_bands_frames_gives_each_band_as_band_frames_does(tmp_path: Path) -> Non
         alone = list(band_frames(clip, top, bottom))
         assert len(alone) == len(both) == 25
         assert all(np.array_equal(a, b[k]) for a, b in zip(alone, both, strict=True))
+
+
+def test_the_reader_keeps_the_band_searchs_frames_as_they_go_by(tmp_path: Path) -> None:
+    # The frames the band search reads, kept while the reader decodes every frame: the same
+    # pixels as decoding them on their own, downscaled as the search reads them, kept losslessly.
+    from pipelines.ocr.band import BandOptions, SearchFrames, spread_indices
+    from pipelines.ocr.frames import read_samples
+
+    clip = x264_clip(tmp_path / "clip.mp4", size="480x270", seconds=10.0)
+    options = BandOptions(read_width=320)
+    keep = SearchFrames(options)
+    info, samples = read_samples(clip, 2.0, every=keep.offer)
+    keep.plan(info.fps, info.frame_count)
+    assert not keep.complete
+    wanted = spread_indices(info.fps, info.frame_count, options)
+    assert sorted(keep.wanted) == wanted and len(wanted) == 8
+    assert len(list(samples)) == 20
+    assert keep.complete
+    got = list(keep.frames())
+    want = [cv2.resize(frame, (320, 180), interpolation=cv2.INTER_AREA) for _, frame in frames_at(clip, wanted)]
+    assert len(got) == len(want) == 8
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+
+
+def test_a_video_shorter_than_it_said_leaves_the_search_to_decode_its_own(tmp_path: Path) -> None:
+    from pipelines.ocr.band import BandOptions, SearchFrames
+    from pipelines.ocr.frames import read_samples
+
+    clip = x264_clip(tmp_path / "clip.mp4", seconds=2.0)
+    keep = SearchFrames(BandOptions())
+    info, samples = read_samples(clip, 2.0, every=keep.offer)
+    keep.plan(info.fps, info.frame_count * 3)  # frames promised that never come
+    list(samples)
+    assert keep.kept and not keep.complete

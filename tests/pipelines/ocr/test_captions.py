@@ -300,9 +300,12 @@ def test_the_stage_path_places_the_band_of_a_real_faint_clip(rapid: OcrEngine) -
     if not clip.is_file():
         pytest.skip(f"shared test data {clip} not found (only present on the project's machines)")
     screen = run_ocr(clip, rapid, OcrOptions())
-    result = extract_after_screen(clip, rapid, screen.samples)
+    assert screen.search_frames is not None and screen.search_frames.complete
+    result = extract_after_screen(clip, rapid, screen.samples, frames=screen.search_frames)
     assert result.band is not None and result.band[1] > 0.6 and result.band[3] > 0.78, result.band
     assert len(result.cues) == 3, [(c.start, c.end, c.text) for c in result.cues]
+    # The search read the frames the reader kept: only the dense pass decoded any.
+    assert result.frames_decoded == 302 and result.frames_ocred >= len(screen.search_frames.wanted)
 
 
 def test_hardsubs_option_is_checked() -> None:
