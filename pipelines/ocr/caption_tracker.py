@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Stretch:
     """Frames with one caption: first frame, the fullest sample's band crop and mask (until it
-    is read), the layer later samples are compared with (``ref``), and its lines once read."""
+    is read), the layer later samples are compared with (``ref``), its lines once read, and the
+    lines of the stretch before it, which were seen gone where this one began (``gone``)."""
 
     first: int
     crop: np.ndarray
@@ -42,6 +43,7 @@ class _Stretch:
     edges: EdgeSamples = field(default_factory=EdgeSamples)
     lines: list[Reading] | None = None
     signature: LineSignature | None = None
+    gone: list[Reading] | None = None
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -164,7 +166,7 @@ class CaptionTracker:
                     at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                            layer_distance(win.mask(i), current)))
                     self.close(stretch, at)
-                    self.stretch = stretch = _Stretch(at, full, current, count, current)
+                    self.stretch = stretch = _Stretch(at, full, current, count, current, gone=stretch.lines)
             elif stretch.lines is None:
                 if count > stretch.count:
                     stretch.crop, stretch.mask, stretch.count = full, current, count
@@ -292,10 +294,15 @@ class CaptionTracker:
         return crop
 
     def read(self, stretch: _Stretch) -> list[Reading]:
-        """The lines of a stretch's caption; a layer read before gives its reading again."""
+        """The lines of a stretch's caption; a layer read before gives its reading again, but
+        for the lines just seen gone: a caption that differs from the one before by a character
+        or two per line (不准再看别人, 不准想着别人) changes its layer too little to tell, and
+        its lines' recognition has said it differs."""
         if stretch.count < self.options.min_layer * stretch.mask.size:
             return []
         for mask, lines in self.cache[-4:]:
+            if lines is stretch.gone:
+                continue
             if mask.shape == stretch.mask.shape and not self.changed(mask, stretch.mask):
                 return lines
         self.ocred += 1

@@ -372,3 +372,53 @@ def test_captions_in_two_bands_at_once_are_both_followed(tmp_path: Path, rapid: 
     assert [round(c.start, 1) for c in result.cues] == [c.start for c in captions]
     for cue, caption in zip(result.cues, captions, strict=True):
         assert same_caption(cue.text, caption.lines[0], 0.8) and abs(cue.end - caption.end) <= 0.2
+
+
+def test_a_layer_like_the_last_captions_is_read_anew_once_its_lines_were_seen_gone() -> None:
+    # A caption that differs from the one before by a character or two a line changes the text
+    # layer too little for the layer cache to tell them apart; recognition said the lines before
+    # are gone, so their cached reading is not given again: the band is read.
+    from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
+
+    class OneReading:
+        name = "rapidocr"
+
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def read(self, image: np.ndarray) -> list[Reading]:
+            self.reads += 1
+            return [Reading((60, 10, 260, 40), "不准想着别人", 0.95)]
+
+        def read_line(self, image: np.ndarray) -> tuple[str, float]:
+            return "不准想着别人", 0.95
+
+    engine = OneReading()
+    tracker = CaptionTracker(engine, CaptionOptions(pixel_checks=False), [], (0, 300, 320, 360), (320, 360), 25.0,
+                             1.0, 30.0, 0.5)
+    mask = np.zeros((60, 320), bool)
+    mask[15:40, 60:260:3] = True
+    before = [Reading((60, 10, 260, 40), "不准再看别人", 0.95)]
+    tracker.cache.append((mask.copy(), before))
+    crop = np.zeros((60, 320, 3), np.uint8)
+    same_layer = _Stretch(10, crop, mask.copy(), int(mask.sum()), mask.copy())
+    assert tracker.read(same_layer) is before and engine.reads == 0
+    after_gone = _Stretch(10, crop, mask.copy(), int(mask.sum()), mask.copy(), gone=before)
+    assert [r.text for r in tracker.read(after_gone)] == ["不准想着别人"] and engine.reads == 1
+
+
+@pytest.mark.slow
+def test_a_two_character_change_of_a_real_caption_is_a_new_cue_wherever_the_band_starts(rapid: OcrEngine) -> None:
+    # At 5.9 s 不准再看别人 becomes 不准想着别人 (both lines). With the band 3 pixels higher than
+    # the search placed it on other frames (0.6156 instead of 0.618 of 1280) the new caption was
+    # given the old one's cached reading and the two merged into one cue (7 cues for 8).
+    from pipelines.ocr.band import Band, BandSearch
+
+    clip = SHARED / "svocr_drama_2line_zh.mp4"
+    if not clip.is_file():
+        pytest.skip(f"shared test data {clip} not found (only present on the project's machines)")
+    for top in (0.6156, 0.618):
+        band = Band((0.0, top, 1.0, 0.8187), 0.0492, 0.3983, 8, 8)
+        result = extract_captions(clip, rapid, search=BandSearch(band, (), "", 0, 0))
+        starts = [round(c.start, 1) for c in result.cues]
+        assert 5.9 in starts and len(result.cues) == 8, (top, [(c.start, c.end, c.text) for c in result.cues])
