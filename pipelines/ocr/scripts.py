@@ -278,15 +278,16 @@ class ScriptAwareEngine:
     def _identify(self, crop: np.ndarray, heights: tuple[int, ...]) -> tuple[str, float] | None:
         """The script of a line PP-OCRv5 read as unsure Latin, from its pixels: Tesseract reads it
         with every installed pack of another script and English together, choosing per word; the
-        two scripts most letters come out in are read again each with its pack alone (a reading
-        that mixes scripts, Hangul or Thai inside Arabic, is no reading, nor one in single glyphs,
-        ``fragmented``), and the surer kept when it is as sure as ``identify_confidence`` and as
-        pure as ``identify_purity``."""
-        by_script: dict[str, str] = {}
-        for pack in LANGUAGE_PACKS.values():  # one pack per script (rus rather than ukr)
+        two scripts most letters come out in are read again each with its packs alone (every
+        installed pack of that script, Tesseract choosing per word: rus+ukr, so that Ukrainian's
+        і ї є are letters of a language it reads; a reading that mixes scripts, Hangul or Thai
+        inside Arabic, is no reading, nor one in single glyphs, ``fragmented``), and the surer
+        kept when it is as sure as ``identify_confidence`` and as pure as ``identify_purity``."""
+        by_script: dict[str, tuple[str, ...]] = {}
+        for pack in dict.fromkeys(LANGUAGE_PACKS.values()):
             if pack in installed_packs():
-                by_script.setdefault(PACK_SCRIPTS[pack], pack)
-        others = tuple(by_script.values())
+                by_script[PACK_SCRIPTS[pack]] = (*by_script.get(PACK_SCRIPTS[pack], ()), pack)
+        others = tuple(packs[0] for packs in by_script.values())  # one pack per script (rus rather than ukr)
         if not others:
             return None
         # One height is enough to see which scripts the letters come out in (``LINE_HEIGHTS``
@@ -299,7 +300,7 @@ class ScriptAwareEngine:
         # The two scripts most letters came out in, each read with its pack alone: the surer wins
         # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
-            alone, confidence = tesseract_line(crop, (by_script[script],), heights)
+            alone, confidence = tesseract_line(crop, by_script[script], heights)
             if (script_share(alone, script) >= self.identify_purity and confidence >= self.identify_confidence
                     and sum(ch.isalpha() for ch in alone) >= self.identify_min_letters
                     and not fragmented(alone) and (best is None or confidence > best[1])):

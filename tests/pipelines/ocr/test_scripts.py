@@ -129,6 +129,27 @@ def test_sure_look_alikes_are_read_in_cyrillic_with_or_without_russian_said(lang
     assert reading.text == "Нажмите кнопку" and reading.script == "CYRILLIC" and not reading.flags
 
 
+class UkrainianLookAlikes(LookAlikes):
+    """PP-OCR reading a Ukrainian line as sure Latin look-alikes."""
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        h, w = image.shape[:2]
+        return [Reading((4, 4, w - 4, h - 4), "HaTncHiTb KHonky", 0.88)]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "HaTncHiTb KHonky", 0.88
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or not {"rus", "ukr"} <= installed_packs(),
+                    reason="Tesseract with the rus and ukr packs is not installed (./scripts/setup installs them)")
+def test_a_ukrainian_line_identified_without_a_language_keeps_its_own_letters() -> None:
+    # Identified as Cyrillic, the line is read with every installed Cyrillic pack (rus+ukr), not
+    # with rus alone, which has no і ї є ("Натисн!Ть кнопку ще раз").
+    reading = ScriptAwareEngine(UkrainianLookAlikes(), ("en",)).read(line_image("Натисніть кнопку ще раз"))[0]
+    assert reading.script == "CYRILLIC" and not reading.flags, reading
+    assert reading.text == "Натисніть кнопку ще раз", reading
+
+
 class DetectsButCannotRead(LookAlikes):
     """PP-OCR finding a line it reads as nothing (as many Hebrew caption lines)."""
 
