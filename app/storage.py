@@ -55,8 +55,13 @@ class Storage(Protocol):
 class LocalStorage:
     """``Storage`` in a local (or shared, mounted) folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, durable: bool = True) -> None:
+        """``durable``: an input is flushed to the disk before a job may point at it (so that a
+        job row that survives a power loss finds its file); False where the job store's own
+        commits survive a crashed process but not a power loss (SQLite in WAL mode with
+        ``synchronous=NORMAL``), which the page cache gives the file as well."""
         self.root = root.resolve()
+        self.durable = durable
         for sub in ("incoming", "inputs", "results"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -114,8 +119,9 @@ class LocalStorage:
         """Move a received file into ``inputs/<job id>/<name>`` (same file system: atomic)."""
         dest = self._job_dir("inputs", job_id) / safe_filename(name)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        if self.durable:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, dest)
         return dest
 

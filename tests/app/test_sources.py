@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -225,3 +226,30 @@ def test_path_sources_open_without_following_links(tmp_path: Path, media_dir: Pa
     media.write_bytes(media.read_bytes() + b"\0")  # changed since the check
     with pytest.raises(Conflict):
         open_path_source(str(media), [root], checked)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_an_input_is_flushed_to_disk_only_where_the_store_commits_are(tmp_path: Path, media_dir: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      durable: bool) -> None:
+    # Postgres commits survive a power loss, so the input a job row points at is fsynced first;
+    # SQLite's (WAL, synchronous=NORMAL) survive a crashed process only, as the page cache does.
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    storage = LocalStorage(tmp_path / "data", durable=durable)
+    tmp, _ = receive_upload(storage, io.BytesIO((media_dir / "tone.mp4").read_bytes()), "tone.mp4", 10_000_000)
+    stored = storage.commit_input("job_" + "0" * 20, tmp, "tone.mp4")
+    assert stored.is_file() and len(synced) == (1 if durable else 0)
+
+
+def test_the_embedded_store_keeps_inputs_as_durable_as_its_commits(tmp_path: Path) -> None:
+    from app.metrics import Metrics
+    from app.services import build_services, stop_services
+    from app.settings import Settings
+
+    services = build_services(Settings(data_dir=tmp_path / "data", workers=1), Metrics())
+    try:
+        assert services.storage.durable is False  # SQLite: WAL with synchronous=NORMAL
+    finally:
+        stop_services(services)
