@@ -258,6 +258,16 @@ def main() -> None:
             print(f"{name} vs {first}: same transcript: {a['transcript'] == b['transcript']}; same vocabulary "
                   f"offers: {a['vocabulary'] == b['vocabulary']}; same on-screen events: {a['events'] == b['events']} "
                   f"({len(a['events'])} / {len(b['events'])}); labels {a['label']} / {b['label']}")
+            if a["transcript"] != b["transcript"]:
+                print(f"  transcripts differ: {_first_difference(a['transcript'], b['transcript'])}")
+
+
+def _first_difference(a: str, b: str, context: int = 8) -> str:
+    """Where two transcripts part: the word index and a few words of each from there."""
+    wa, wb = a.split(), b.split()
+    at = next((i for i, (x, y) in enumerate(zip(wa, wb, strict=False)) if x != y), min(len(wa), len(wb)))
+    return (f"word {at} of {len(wa)} / {len(wb)}: {' '.join(wa[max(0, at - 2):at + context])!r} / "
+            f"{' '.join(wb[max(0, at - 2):at + context])!r}")
 
 
 if __name__ == "__main__":
