@@ -13,7 +13,6 @@ from pipelines import media
 from pipelines.demux import VIDEO
 
 if TYPE_CHECKING:
-
     import numpy as np
 
     from pipelines.ocr.engines import OcrEngine, Reading
