@@ -231,6 +231,9 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
             if any(ch.isalnum() for ch in r.text):
                 readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
     search = analyse(readings, n, options)
+    log.info("band search %s: %d frames read whole (%s): band %s%s", path, n,
+             f"{decoded} decoded for it" if decoded else "kept by the on-screen text reader",
+             search.band.box if search.band else None, f" ({search.reason})" if search.reason else "")
     return replace(search, frames_decoded=min(decoded, n), frames_ocred=n)
 
 
