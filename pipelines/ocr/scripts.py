@@ -12,11 +12,12 @@ look-alikes ("OTKponTe" for "Откройте"). So:
 - without such a language, a Latin reading PP-OCRv5 is unsure of (below ``suspect_confidence``)
   or spells as look-alikes may be another script: its script is identified from its pixels
   (Tesseract reads it with one installed pack per other script and English together, choosing per
-  word, then with the pack of the script most letters came out in alone) and the reading kept when
-  it comes out, sure enough, in that script alone; otherwise it is flagged ``script-uncertain``,
-  never passed on silently. Lines PP-OCRv5 detects but reads as nothing are identified the same
-  way while ``IDENTIFY_UNREAD`` is set (a caption band's reads: PP-OCRv5 reads many Hebrew lines
-  as nothing, and a dropped caption is lost silently), when shaped as a line of letters.
+  word, then with the packs of each of the two scripts most letters came out in alone) and the
+  reading kept when it comes out, sure enough, in that script alone; otherwise it is flagged
+  ``script-uncertain``, never passed on silently. Lines PP-OCRv5 detects but reads as nothing, or
+  as a few unsure letters, are identified the same way while ``IDENTIFY_UNREAD`` is set (a caption
+  band's reads: PP-OCRv5 reads many Hebrew lines as nothing, an Arabic one as "Uww", and a dropped
+  caption is lost silently), when shaped as a line of letters.
 
 A language whose pack is not installed is refused when the options are made, naming the package.
 Tesseract writes right-to-left text (Arabic, Hebrew) in logical order, as stored text should be.
@@ -53,12 +54,14 @@ SCRIPT_UNCERTAIN = "script-uncertain"
 
 IDENTIFY_UNREAD: ContextVar[bool] = ContextVar("identify_unread", default=False)
 """Set while a caption band is followed (``pipelines.ocr.captions``): without another script
-expected, a line read as nothing is identified from its pixels too. Whole screens are left alone:
+expected, a line read as nothing, or as a few unsure Latin letters however wide it is, is
+identified from its pixels too. Whole screens are left alone:
 their icons and rules are detected as lines read as nothing, and each would cost Tesseract runs."""
 
 UNREAD_MIN_ASPECT = 2.5
-"""Width over height of a line read as nothing for it to be identified: a few letters at least
-(on the eight real clips' band reads, the lines read as nothing were blobs of aspect 0.9-1.1; the
+"""Width over height of a caption band's line read as nothing, or as fewer than
+``identify_min_letters`` unsure Latin letters, for it to be identified: a few letters at least (on
+the eight real clips' band reads, the lines read as nothing were blobs of aspect 0.9-1.1; the
 generated Hebrew captions' lines 5-9)."""
 
 
@@ -262,10 +265,12 @@ class ScriptAwareEngine:
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
         x0, y0, x1, y1 = r.box
-        # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``) a
-        # line of a few letters' width read as nothing.
-        if not packs and (sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters and unsure_latin
-                          if r.text else unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)):
+        wide = x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)
+        # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
+        # a caption band) a line of a few letters' width read as nothing or as fewer letters
+        # (PP-OCRv5 read the Arabic "في هذا الدرس" as "Uww", sure to 0.27).
+        few = sum(ch.isalpha() for ch in r.text) < self.identify_min_letters
+        if not packs and (unsure_latin and (not few or (unread and wide)) if r.text else unread and wide):
             found = self._identify(crop, heights)
             if found is not None:
                 return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))

@@ -191,6 +191,37 @@ def test_in_a_caption_band_a_line_read_as_nothing_is_identified_without_a_langua
     assert engine.read(image) == []  # outside a caption band: dropped as before
 
 
+class FewLetters(LookAlikes):
+    """PP-OCR reading a whole Arabic caption line as three unsure Latin letters ("Uww", 0.27)."""
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        h, w = image.shape[:2]
+        return [Reading((4, 4, w - 4, h - 4), "Uww", 0.27)]
+
+    def read_detected(self, image: np.ndarray) -> list[Reading]:
+        return self.read(image)
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "Uww", 0.27
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "ara" not in installed_packs(),
+                    reason="Tesseract with the ara pack is not installed (./scripts/setup installs it)")
+def test_in_a_caption_band_a_wide_line_read_as_a_few_letters_is_identified() -> None:
+    engine = ScriptAwareEngine(FewLetters(), ("en",))
+    image = line_image("في هذا الدرس")
+    # On a whole screen a short unsure reading is only flagged (no Tesseract run for it).
+    outside = engine.read(image)[0]
+    assert outside.text == "Uww" and SCRIPT_UNCERTAIN in outside.flags
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        reading = engine.read(image)[0]
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    assert reading.script == "ARABIC" and not reading.flags, reading
+    assert reading.text == "في هذا الدرس", reading
+
+
 def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_surer_pure_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "ara", "tha", "rus"}))
