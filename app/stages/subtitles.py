@@ -197,6 +197,9 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         "flagged_cues": flagged,
         "words": sum(len(c.words) for c in result.cues),
         "loops_repaired": transcript.loops_repaired,
+        # Decoded at a fallback temperature, by sampling: a run of the same job may read these
+        # differently (CTranslate2 seeds each of its threads at random).
+        "sampled_segments": sum(1 for seg in transcript.segments if seg.temperature > 0),
         "shot_changes": len(cuts),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -207,8 +210,9 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
                                  "used": sum(len(w.used) for w in result.vocabulary)}
     if not result.cues:
         summary["speech"] = "no speech detected"
-    log.info("subtitles: %s cues (%s flagged), language %s, asr %.1f s for %.1f s of media",
-             len(result.cues), flagged, result.language, timings["asr_s"], info.duration)
+    log.info("subtitles: %s cues (%s flagged), language %s, %d segments decoded at a fallback temperature, "
+             "asr %.1f s for %.1f s of media", len(result.cues), flagged, result.language,
+             summary["sampled_segments"], timings["asr_s"], info.duration)
     return StageOutcome(StageStatus.SUCCEEDED, summary,
                         (SUBTITLES_SRT, SUBTITLES_VTT, SUBTITLES_JSON, TRANSCRIPT_TXT))
 

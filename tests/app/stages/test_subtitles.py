@@ -74,7 +74,7 @@ class FakeEngine:
     def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
         self.screens.append(list(screen))
         words = tuple(Word(0.5 + i * 0.8, 0.8 + i * 0.8, f" word{i}", 0.9) for i in range(12))
-        seg = Segment(0.5, 9.6, "".join(w.text for w in words), words)
+        seg = Segment(0.5, 9.6, "".join(w.text for w in words), words, temperature=0.2)
         if progress:
             progress(1.0)
         offered = tuple(dict.fromkeys(e.text for e in screen))
@@ -122,6 +122,7 @@ def test_subtitles_stage_writes_files_and_reports(samples: Path, tmp_path: Path)
     outcome = outcomes["subtitles"]
     assert outcome.status == StageStatus.SUCCEEDED
     assert outcome.summary["words"] == 12
+    assert outcome.summary["sampled_segments"] == 1  # its one segment came from a fallback temperature
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(outcome.files)
     assert subtitles.SUBTITLES_JSON in outcome.files
     assert FakeModels.engines[-1] == outcome.summary["engine"] == "faster-whisper"
