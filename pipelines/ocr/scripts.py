@@ -302,7 +302,7 @@ class ScriptAwareEngine:
             return None
         found: Counter[str] = Counter(script_of(ch) for ch in text if ch.isalpha())
         best: tuple[str, float] | None = None
-        # The two scripts most letters came out in, each read with its pack alone: the surer wins
+        # The two scripts most letters came out in, each read with its packs alone: the surer wins
         # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
             alone, confidence = tesseract_line(crop, by_script[script], heights)
