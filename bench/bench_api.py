@@ -251,23 +251,14 @@ def _cpu_s(proc: psutil.Process) -> float:
     return total
 
 
-def _rss(proc: psutil.Process) -> int:
-    """Resident memory of the server's processes, together (the pages forks share counted once
-    per process)."""
+def _memory(proc: psutil.Process, kind: str = "rss") -> int:
+    """Memory of the server's processes, together: ``rss`` (the pages forks share counted once
+    per process) or ``pss`` (each shared page counted once: ``serve`` forks its processes from one
+    that imported the app; what they cost the machine)."""
     total = 0
     for p in _processes(proc):
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
-
-
-def _pss(proc: psutil.Process) -> int:
-    """Proportional memory of the server's processes, together: each shared page counted once
-    (``serve`` forks its processes from one that imported the app), what they cost the machine."""
-    total = 0
-    for p in _processes(proc):
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_full_info().pss
+            total += getattr(p.memory_full_info() if kind == "pss" else p.memory_info(), kind)
     return total
 
 
@@ -418,7 +409,7 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
             await asyncio.sleep(1.0)
             load_before = os.getloadavg()[0]
             server = psutil.Process(proc.pid)
-            idle_rss, idle_pss = _rss(server), _pss(server)
+            idle_rss, idle_pss = _memory(server), _memory(server, "pss")
             cpu_before = _cpu_s(server)
             tally = Tally()
             # Idle connections expire before uvicorn's 5 s keep-alive would close them under us.
@@ -443,7 +434,7 @@ async def run(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
                 bench_cpu = time.process_time()
                 await asyncio.gather(loop_lag(until, lag_ms), *clients)
                 bench_cpu = time.process_time() - bench_cpu
-                busy_rss = _rss(server)
+                busy_rss = _memory(server)
                 cpu_used = _cpu_s(server) - cpu_before
                 load_after = os.getloadavg()[0]
                 metrics_text = (await c.get("/metrics")).text

@@ -213,16 +213,16 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
         MediaError: the file is not a readable video.
     """
     options = options or BandOptions()
-    decoded = 0
-    if frames is not None and frames.complete:
-        images: Iterator[np.ndarray] = frames.frames()
-    else:
+    own = frames is None or not frames.complete
+    if own:
         cap, info = open_video(path)
         cap.release()
         # The spread frames, without decoding them all (``frames_at``).
         wanted = spread_indices(info.fps, info.frame_count, options)
-        images = (_downscale(frame, options.read_width) for _, frame in frames_at(path, wanted))
-        decoded = len(wanted)
+        images: Iterator[np.ndarray] = (_downscale(frame, options.read_width) for _, frame in frames_at(path, wanted))
+    else:
+        assert frames is not None
+        images = frames.frames()
     readings: list[tuple[int, Box, str]] = []
     n = 0
     for n, small in enumerate(images, 1):
@@ -232,9 +232,9 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
                 readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
     search = analyse(readings, n, options)
     log.info("band search %s: %d frames read whole (%s): band %s%s", path, n,
-             f"{decoded} decoded for it" if decoded else "kept by the on-screen text reader",
+             "decoded for it" if own else "kept by the on-screen text reader",
              search.band.box if search.band else None, f" ({search.reason})" if search.reason else "")
-    return replace(search, frames_decoded=min(decoded, n), frames_ocred=n)
+    return replace(search, frames_decoded=n if own else 0, frames_ocred=n)
 
 
 def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None) -> BandSearch:

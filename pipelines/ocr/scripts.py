@@ -265,12 +265,12 @@ class ScriptAwareEngine:
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
                 return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
         x0, y0, x1, y1 = r.box
-        wide = x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)
         # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
         # a caption band) a line of a few letters' width read as nothing or as fewer letters
         # (PP-OCRv5 read the Arabic "في هذا الدرس" as "Uww", sure to 0.27).
-        few = sum(ch.isalpha() for ch in r.text) < self.identify_min_letters
-        if not packs and (unsure_latin and (not few or (unread and wide)) if r.text else unread and wide):
+        letters = sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters
+        unread_line = unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0) and (unsure_latin or not r.text)
+        if not packs and ((unsure_latin and letters) or unread_line):
             found = self._identify(crop, heights)
             if found is not None:
                 return replace(r, text=found[0], confidence=found[1], script=script_of(found[0]))

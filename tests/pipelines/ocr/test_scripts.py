@@ -129,15 +129,21 @@ def test_sure_look_alikes_are_read_in_cyrillic_with_or_without_russian_said(lang
     assert reading.text == "Нажмите кнопку" and reading.script == "CYRILLIC" and not reading.flags
 
 
-class UkrainianLookAlikes(LookAlikes):
-    """PP-OCR reading a Ukrainian line as sure Latin look-alikes."""
+class Reads(LookAlikes):
+    """A fake PP-OCR that reads every line as ``text``, this sure (a whole line detected)."""
+
+    def __init__(self, text: str, confidence: float) -> None:
+        self.text, self.confidence = text, confidence
 
     def read(self, image: np.ndarray) -> list[Reading]:
         h, w = image.shape[:2]
-        return [Reading((4, 4, w - 4, h - 4), "HaTncHiTb KHonky", 0.88)]
+        return [Reading((4, 4, w - 4, h - 4), self.text, self.confidence)]
+
+    def read_detected(self, image: np.ndarray) -> list[Reading]:
+        return self.read(image)
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
-        return "HaTncHiTb KHonky", 0.88
+        return self.text, self.confidence
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None or not {"rus", "ukr"} <= installed_packs(),
@@ -145,7 +151,7 @@ class UkrainianLookAlikes(LookAlikes):
 def test_a_ukrainian_line_identified_without_a_language_keeps_its_own_letters() -> None:
     # Identified as Cyrillic, the line is read with every installed Cyrillic pack (rus+ukr), not
     # with rus alone, which has no і ї є ("Натисн!Ть кнопку ще раз").
-    reading = ScriptAwareEngine(UkrainianLookAlikes(), ("en",)).read(line_image("Натисніть кнопку ще раз"))[0]
+    reading = ScriptAwareEngine(Reads("HaTncHiTb KHonky", 0.88), ("en",)).read(line_image("Натисніть кнопку ще раз"))[0]
     assert reading.script == "CYRILLIC" and not reading.flags, reading
     assert reading.text == "Натисніть кнопку ще раз", reading
 
@@ -191,24 +197,10 @@ def test_in_a_caption_band_a_line_read_as_nothing_is_identified_without_a_langua
     assert engine.read(image) == []  # outside a caption band: dropped as before
 
 
-class FewLetters(LookAlikes):
-    """PP-OCR reading a whole Arabic caption line as three unsure Latin letters ("Uww", 0.27)."""
-
-    def read(self, image: np.ndarray) -> list[Reading]:
-        h, w = image.shape[:2]
-        return [Reading((4, 4, w - 4, h - 4), "Uww", 0.27)]
-
-    def read_detected(self, image: np.ndarray) -> list[Reading]:
-        return self.read(image)
-
-    def read_line(self, image: np.ndarray) -> tuple[str, float]:
-        return "Uww", 0.27
-
-
 @pytest.mark.skipif(shutil.which("tesseract") is None or "ara" not in installed_packs(),
                     reason="Tesseract with the ara pack is not installed (./scripts/setup installs it)")
 def test_in_a_caption_band_a_wide_line_read_as_a_few_letters_is_identified() -> None:
-    engine = ScriptAwareEngine(FewLetters(), ("en",))
+    engine = ScriptAwareEngine(Reads("Uww", 0.27), ("en",))  # PP-OCR's reading of a whole Arabic line
     image = line_image("في هذا الدرس")
     # On a whole screen a short unsure reading is only flagged (no Tesseract run for it).
     outside = engine.read(image)[0]
