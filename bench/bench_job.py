@@ -70,7 +70,7 @@ def build_media(out: Path, minutes: float) -> Path:
         concat = "".join(f"[v{k}]" for k in range(len(RECORDINGS))) + f"concat=n={len(RECORDINGS)}:v=1:a=0[v]"
         _ffmpeg(*inputs, "-filter_complex", chains + concat, "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast",
                 "-crf", "23", str(unit))
-        wavs = sorted(p for p in (TESTDATA / "audio").glob("*.wav") if p.name.startswith(SPEECH_PREFIXES))
+        wavs = speech_clips()
         speech = Path(tmp) / "speech.wav"
         ins = [arg for p in wavs for arg in ("-i", str(p))]
         pads = "".join(f"[{k}:a]aresample=48000,pan=mono|c0=c0,apad=pad_dur=0.7[a{k}];" for k in range(len(wavs)))
@@ -80,6 +80,43 @@ def build_media(out: Path, minutes: float) -> Path:
         _ffmpeg("-stream_loop", "-1", "-i", str(unit), "-stream_loop", "-1", "-i", str(speech), "-map", "0:v",
                 "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "96k", "-t", seconds, str(video))
     return video
+
+
+def speech_clips() -> list[Path]:
+    """The real speech clips, in the order the media joins them."""
+    return sorted(p for p in (TESTDATA / "audio").glob("*.wav") if p.name.startswith(SPEECH_PREFIXES))
+
+
+def speech_reference(seconds: float) -> str:
+    """What the looped speech says in its first ``seconds``: each clip's reference file (human
+    transcripts, or for a few the upstream test's expected string), clips 0.7 s apart, the one
+    cut off by the end included whole."""
+    import wave
+
+    said: list[str] = []
+    at = 0.0
+    clips = speech_clips()
+    while clips and at < seconds:
+        for clip in clips:
+            if at >= seconds:
+                break
+            with wave.open(str(clip)) as w:
+                at += w.getnframes() / w.getframerate() + 0.7
+            text = clip.with_suffix(".txt").read_text().splitlines()
+            said.append(next(ln for ln in text if ln.strip() and not ln.startswith("#")))
+    return " ".join(said)
+
+
+def word_errors(reference: str, transcript: str) -> tuple[int, int]:
+    """Word errors of ``transcript`` against ``reference`` and the reference's words (Whisper's
+    English normaliser on both, as ``bench_asr``)."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    norm = EnglishTextNormalizer()
+    ref, hyp = norm(reference), norm(transcript)
+    out = jiwer.process_words(ref, hyp or "<empty>")
+    return out.substitutions + out.deletions + out.insertions, len(ref.split())
 
 
 class _RssSampler:
@@ -242,6 +279,7 @@ def main() -> None:
     print(f"media: {media.name} (real UI recordings looped to {args.minutes:g} min, 1280x720 {FPS} fps, "
           f"real speech); load before: {os.getloadavg()[0]:.1f}", flush=True)
     results: dict[str, dict[str, Any]] = {}
+    reference = speech_reference(args.minutes * 60)
     todays: list[tuple[str, dict[str, str]]] = args.today or [("today", {})]
     with tempfile.TemporaryDirectory(prefix="bench-job-") as tmp:
         base = Path(tmp) / "baseline"
@@ -253,7 +291,10 @@ def main() -> None:
             if args.only and (name == "baseline") != (args.only == "baseline"):
                 continue
             results[name] = _side(name, tree, media, Path(tmp), env)
-            print(_row(name, results[name]), f"\n{'':9}load after: {os.getloadavg()[0]:.1f}", flush=True)
+            wrong, total = word_errors(reference, results[name]["transcript"])
+            print(_row(name, results[name]), f"\n{'':9}transcript: word error rate {wrong / max(1, total):.3f} "
+                  f"({wrong} of {total} words of the clips' references)"
+                  f"\n{'':9}load after: {os.getloadavg()[0]:.1f}", flush=True)
     if len(results) >= 2:
         first, a = next(iter(results.items()))
         for name, b in list(results.items())[1:]:

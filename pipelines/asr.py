@@ -39,6 +39,7 @@ from pipelines.models import OPENAI_WHISPER_SUFFIX
 from pipelines.screen_feed import ScreenFeed
 from pipelines.vocabulary import (
     MARGIN_S,
+    WINDOW_S,
     Lookalike,
     ScreenText,
     VocabularyWindow,
@@ -383,10 +384,14 @@ class WhisperEngine:
 
     @staticmethod
     def _spans(audio: np.ndarray) -> list[tuple[float, float]]:
-        """The stretches of speech (VAD chunks joined up to one Whisper window) of ``audio``."""
+        """The stretches of speech (VAD chunks joined up to one Whisper window) of ``audio``.
+
+        A chunk longer than a window is cut at its last pause of 0.1 s or more before it (else at
+        the window): narration whose pauses are all shorter than VAD's 2 s would otherwise be one
+        stretch, decoded only once OCR has passed all of it, with every term on screen offered."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        chunks = get_speech_timestamps(audio, VadOptions())
+        chunks = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=WINDOW_S))
         return stretches([(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks])
 
     def _decode_with_screen(

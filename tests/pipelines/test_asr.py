@@ -366,6 +366,22 @@ def test_tiny_en_on_human_references(tiny, testdata: Path, name: str) -> None:  
     assert wer(reference_text(testdata / "audio" / f"{name}.txt"), transcript.text) < 0.25
 
 
+def test_narration_without_long_pauses_is_cut_into_stretches_of_one_window(testdata: Path) -> None:
+    """Real speech clips 0.7 s apart (no pause reaches VAD's 2 s): the stretches that get their own
+    on-screen terms, and are decoded as OCR passes them, still last one Whisper window at most."""
+    from pipelines.vocabulary import WINDOW_S
+
+    names = ["lj_LJ001-0001", "librivox_sns01_0870", "ds_new-home-in-the-stars-16k", "sb_spk1_snt1"]
+    gap = np.zeros(int(0.7 * 16000), np.float32)
+    clips = [load_audio(testdata / "audio" / f"{name}.wav") for name in names]
+    audio = np.concatenate([part for _ in range(3) for clip in clips for part in (clip, gap)])
+    assert len(audio) / 16000 > 2.5 * WINDOW_S
+    spans = FasterWhisperEngine._spans(audio)
+    assert len(spans) >= 3
+    assert all(end - start <= WINDOW_S + 1.0 for start, end in spans)  # VAD pads a chunk by 0.4 s a side
+    assert spans[0][0] < 1.0 and spans[-1][1] > len(audio) / 16000 - 2.0  # all the speech is in them
+
+
 @pytest.mark.slow
 def test_initial_prompt_and_hotwords_reach_the_model(tiny, testdata: Path) -> None:  # type: ignore[no-untyped-def]
     audio = load_audio(testdata / "audio" / "fw_hotwords.mp3")
