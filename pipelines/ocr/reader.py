@@ -56,9 +56,9 @@ from pipelines.ocr.tracking import (
     FrameDetections,
     SceneText,
     TextEvent,
+    TextTracker,
     TrackingOptions,
     normalise_text,
-    track_text,
     unique_text,
 )
 
@@ -388,6 +388,7 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
     lag = max(options.change.max_defer, options.change.small_persist) + 1
     times: list[float] = []
     settled: list[FrameDetections] = []
+    tracker = TextTracker(1.0 / options.sample_rate, options.tracking)  # the settled samples' events
     t_decode = t_compare = t_ocr = 0.0
     started = last = time.perf_counter()
     image: Callable[[], np.ndarray] = lambda: np.zeros((1, 1, 3), np.uint8)  # noqa: E731
@@ -409,8 +410,10 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         small = [b for b in change.small if any(_near(b, r.box) for r in current)]
         reader.step(image, change.kind, list(change.regions), change.moving, small)
         if on_events is not None and len(times) % PUBLISH_EVERY == 0 and len(times) > lag:
-            settled += _detections(reader, times, len(settled), len(times) - lag, size, offset)
-            on_events(times[len(settled)], track_text(settled, 1.0 / options.sample_rate, options.tracking))
+            new = _detections(reader, times, len(settled), len(times) - lag, size, offset)
+            settled += new
+            tracker.feed(new)
+            on_events(times[len(settled)], tracker.events())
         t_ocr += time.perf_counter() - now
         if progress is not None and len(times) % 10 == 0:
             progress(min(0.99, len(times) / total_samples))
@@ -420,8 +423,10 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         reader.step(image, ChangeKind.REGIONS, [b for b, _ in reader.waiting], (), final=True)
     t_ocr += time.perf_counter() - now
     now = time.perf_counter()
-    samples = settled + _detections(reader, times, len(settled), len(times), size, offset)
-    events = track_text(samples, 1.0 / options.sample_rate, options.tracking)
+    rest = _detections(reader, times, len(settled), len(times), size, offset)
+    samples = settled + rest
+    tracker.feed(rest)
+    events = tracker.events()
     scenes = unique_text(events)
     t_track = time.perf_counter() - now
     if progress is not None:

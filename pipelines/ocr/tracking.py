@@ -230,44 +230,61 @@ def track_text(
         period: seconds between samples; an event ends one period after its last sample.
         options: matching thresholds.
     """
-    options = options or TrackingOptions()
-    active: list[_Track] = []
-    done: list[_Track] = []
-    scene = 0
-    previous: tuple[Detection, ...] | None = None
-    assigned: list[tuple[_Track, Detection]] = []
-    for index, frame in enumerate(frames):
-        cut = frame.new_scene and index > 0
-        if cut:
-            # Text that stays through a cut (a running header) continues its event; only new
-            # events belong to the new scene.
-            scene += 1
-        if not cut and frame.detections == previous:
-            # Nothing was read again (the usual case): each reading continues its track.
-            for track, det in assigned:
-                track.add(det, frame.time, index)
-        else:
-            assigned = _assign(active, frame, index, scene, cut, options)
-            previous = frame.detections
-        still: list[_Track] = []
-        for track in active:
-            (still if index - track.last_seen_sample <= options.max_gap else done).append(track)
-        active = still
-    done.extend(active)
-    events = []
-    for track in done:
+    tracker = TextTracker(period, options)
+    tracker.feed(frames)
+    return tracker.events()
+
+
+class TextTracker:
+    """``track_text`` fed a few samples at a time: ``events()`` is at any moment what
+    ``track_text`` gives for all the samples fed so far, at the cost of the new samples alone
+    (the OCR stage publishes its events every few seconds of a long video this way)."""
+
+    def __init__(self, period: float, options: TrackingOptions | None = None) -> None:
+        """``period``: seconds between samples; ``options``: matching thresholds."""
+        self.period = period
+        self.options = options or TrackingOptions()
+        self._active: list[_Track] = []
+        self._ended: list[TextEvent] = []  # the events of tracks that can grow no more, as they ended
+        self._scene = 0
+        self._index = 0
+        self._previous: tuple[Detection, ...] | None = None
+        self._assigned: list[tuple[_Track, Detection]] = []
+
+    def feed(self, frames: Iterable[FrameDetections]) -> None:
+        """The next samples, in time order (samples with nothing read included)."""
+        options = self.options
+        for frame in frames:
+            index = self._index
+            cut = frame.new_scene and index > 0
+            if cut:
+                # Text that stays through a cut (a running header) continues its event; only new
+                # events belong to the new scene.
+                self._scene += 1
+            if not cut and frame.detections == self._previous:
+                # Nothing was read again (the usual case): each reading continues its track.
+                for track, det in self._assigned:
+                    track.add(det, frame.time, index)
+            else:
+                self._assigned = _assign(self._active, frame, index, self._scene, cut, options)
+                self._previous = frame.detections
+            still: list[_Track] = []
+            for track in self._active:
+                if index - track.last_seen_sample <= options.max_gap:
+                    still.append(track)
+                else:
+                    self._ended.append(self._event(track))
+            self._active = still
+            self._index += 1
+
+    def events(self) -> list[TextEvent]:
+        """The events of the samples fed so far, in reading order per scene."""
+        return reading_order(self._ended + [self._event(track) for track in self._active])
+
+    def _event(self, track: _Track) -> TextEvent:
         text, confidence = _best_reading(track)
-        events.append(
-            TextEvent(
-                start=track.first,
-                end=track.last + period,
-                box=track.box,
-                text=text,
-                confidence=round(confidence, 4),
-                scene=track.scene,
-            )
-        )
-    return reading_order(events)
+        return TextEvent(start=track.first, end=track.last + self.period, box=track.box, text=text,
+                         confidence=round(confidence, 4), scene=track.scene)
 
 
 def _assign(

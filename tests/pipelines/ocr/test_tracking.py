@@ -10,6 +10,7 @@ from pipelines.ocr.tracking import (
     Detection,
     FrameDetections,
     TextEvent,
+    TextTracker,
     reading_order,
     similarity,
     to_webvtt,
@@ -174,6 +175,33 @@ def test_flickering_static_texts_give_one_event_each_with_exact_times(
     events = track_text(frames(*samples), PERIOD)
     got = sorted((e.text, e.start, e.end) for e in events)
     assert got == sorted((text, start * PERIOD, end * PERIOD) for text, start, end in shown)
+
+
+@st.composite
+def busy_screens(draw: st.DrawFn) -> tuple[list[FrameDetections], list[int]]:
+    """Samples of a few lines that come, go, are retyped, move and change scene; and cut points."""
+    texts = ["Click Settings", "Click Settings now", "Step 1 of 3", "Step 2 of 3", "Save", "Saved", ""]
+    samples = []
+    for _ in range(draw(st.integers(1, 30))):
+        lines = draw(st.lists(st.tuples(st.sampled_from(texts), st.integers(0, 4), st.floats(0.5, 1.0)), max_size=4))
+        samples.append([det(text, y=0.1 + 0.15 * row, conf=conf) for text, row, conf in lines])
+    scenes = tuple(draw(st.lists(st.integers(0, len(samples) - 1), max_size=3)))
+    cuts = sorted(draw(st.lists(st.integers(0, len(samples)), max_size=4)))
+    return frames(*samples, new_scene_at=scenes), cuts
+
+
+@settings(max_examples=80, deadline=None)
+@given(busy_screens())
+def test_a_tracker_fed_piece_by_piece_gives_the_events_of_the_samples_so_far(
+    case: tuple[list[FrameDetections], list[int]],
+) -> None:
+    samples, cuts = case
+    tracker = TextTracker(PERIOD)
+    fed = 0
+    for cut in [*cuts, len(samples)]:
+        tracker.feed(samples[fed:cut])
+        fed = max(fed, cut)
+        assert tracker.events() == track_text(samples[:fed], PERIOD)
 
 
 def test_reading_order_groups_a_line_before_the_next() -> None:
