@@ -55,6 +55,13 @@ def rebuild_session(holder: Any, model: Path, threads: int = 0) -> None:
     )
 
 
+def cpu_session(model: Path, threads: int) -> Any:
+    """An ONNX Runtime session of ``model`` on the CPU with ``session_options(threads)``."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+
+
 class Detector:
     """RapidOCR's text detector (``TextDetector``) with its input normalised by a table.
 
@@ -68,6 +75,7 @@ class Detector:
         self.text_det = text_det
         levels = np.repeat(np.arange(256, dtype=np.uint8).reshape(1, 256, 1), 3, axis=2)
         self.table = np.asarray(text_det.get_preprocess(0).normalize(levels), dtype=np.float32)  # (1, 256, 3)
+        self.wide: Any = None  # the same model on more threads (``__call__(wide=True)``), if made
 
     def input(self, image: np.ndarray) -> np.ndarray | None:
         """The detector's input for a BGR image: (1, 3, H, W) float32; None for an empty resize."""
@@ -77,12 +85,16 @@ class Detector:
         normalised = cv2.LUT(np.ascontiguousarray(resized), self.table)
         return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
 
-    def __call__(self, image: np.ndarray) -> np.ndarray | None:
-        """Text boxes (N, 4, 2) in the image's pixels, as RapidOCR's ``text_det`` gives them."""
+    def __call__(self, image: np.ndarray, wide: bool = False) -> np.ndarray | None:
+        """Text boxes (N, 4, 2) in the image's pixels, as RapidOCR's ``text_det`` gives them;
+        ``wide``: on the ``wide`` session, where there is one."""
         prepared = self.input(image)
         if prepared is None:
             return None
         shape = (image.shape[0], image.shape[1])
-        preds = self.text_det.infer(prepared)[0]
+        if wide and self.wide is not None:
+            preds = self.wide.run(None, {self.wide.get_inputs()[0].name: prepared})[0]
+        else:
+            preds = self.text_det.infer(prepared)[0]
         boxes, _ = self.text_det.postprocess_op(preds, shape)
         return np.asarray(self.text_det.filter_tag_det_res(boxes, shape))

@@ -122,9 +122,9 @@ def test_a_large_frame_is_searched_for_lines_at_1280_and_read_at_full_size(engin
     detector = engine._detector
     assert detector is not None
 
-    def spy(image: np.ndarray) -> Any:
+    def spy(image: np.ndarray, wide: bool = False) -> Any:
         seen.append(image.shape[:2])
-        return detector(image)
+        return detector(image, wide)
 
     engine._detector = spy  # type: ignore[assignment]
     try:
@@ -139,28 +139,42 @@ def test_a_large_frame_is_searched_for_lines_at_1280_and_read_at_full_size(engin
 
 
 @pytest.mark.slow
-def test_lines_are_recognised_on_the_spare_cores_with_the_same_readings(engines: tuple[RapidOcrEngine, Any],
-                                                                      frames: list[np.ndarray]) -> None:
+def test_a_spare_core_detects_and_recognises_with_the_same_readings(engines: tuple[RapidOcrEngine, Any],
+                                                                    frames: list[np.ndarray]) -> None:
+    """Lines are recognised on two threads, and text found by the detector on one thread more."""
     import threading
 
     from pipelines.ocr.engines import SPARE_CORES
 
     engine = engines[0]
     rapid = engine._load()
+    detector = engine._detector
+    assert detector is not None and detector.wide is not None  # made for an engine on a share of the cores
     alone = [engine.read(frame) for frame in frames]
-    recognise = rapid.text_rec
+    recognise, wide = rapid.text_rec, detector.wide
     threads: set[int] = set()
+    wide_runs: list[tuple[int, ...]] = []
 
     def spy(crops: Any, *args: Any, **kwargs: Any) -> Any:
         threads.add(threading.get_ident())
         return recognise(crops, *args, **kwargs)
 
+    class Wide:
+        def get_inputs(self) -> Any:
+            return wide.get_inputs()
+
+        def run(self, names: Any, feed: dict[str, np.ndarray]) -> Any:
+            wide_runs.append(next(iter(feed.values())).shape)
+            return wide.run(names, feed)
+
     rapid.text_rec = spy
+    detector.wide = Wide()
     token = SPARE_CORES.set(lambda: 1)
     try:
         lent = [engine.read(frame) for frame in frames]
     finally:
         SPARE_CORES.reset(token)
-        rapid.text_rec = recognise
+        rapid.text_rec, detector.wide = recognise, wide
     assert lent == alone and sum(map(len, alone)) >= 20
     assert len(threads) == 2 and threading.get_ident() in threads  # the caller's and one more
+    assert len(wide_runs) == len(frames)  # each frame's detection on the wide session
