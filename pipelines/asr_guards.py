@@ -4,6 +4,7 @@ they find (decode a loop again without context, drop a silent guess)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -44,10 +45,15 @@ GUESS_PROBABILITY = 0.2
 
 def is_silent_guess(segment: Segment, options: AsrOptions) -> bool:
     """Whether a segment is probably silence (``no_speech_threshold``) that the model filled with
-    words it gives under ``GUESS_PROBABILITY`` on average (prompted words said into the silence)."""
+    words it gives under ``GUESS_PROBABILITY`` on average (prompted words said into the silence).
+
+    The average is geometric (the words' joint probability per word): a guess whose first word
+    is unlikely makes its next ones likely ("Thank" 0.02, "you." 0.98, at the pause that ends a
+    stretch of speech), which an arithmetic mean (0.5) lets through."""
     if segment.no_speech_prob < options.no_speech_threshold or not segment.words:
         return False
-    return sum(w.probability for w in segment.words) / len(segment.words) < GUESS_PROBABILITY
+    logs = [math.log(max(w.probability, 1e-9)) for w in segment.words]
+    return math.exp(sum(logs) / len(logs)) < GUESS_PROBABILITY
 
 
 def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:

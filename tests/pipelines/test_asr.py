@@ -286,6 +286,10 @@ def test_a_probable_silence_filled_with_doubted_words_is_dropped() -> None:
     assert is_silent_guess(doubted, AsrOptions())
     assert not is_silent_guess(heard, AsrOptions())
     assert not is_silent_guess(replace(doubted, no_speech_prob=0.1), AsrOptions())
+    # at the pause that ends a stretch: an unlikely first word makes the next one likely
+    thanks = Segment(25.03, 25.15, " Thank you.", (Word(25.03, 25.11, " Thank", 0.02), Word(25.11, 25.15, " you.", 0.98)),
+                     -0.7, 0.92)
+    assert is_silent_guess(thanks, AsrOptions())
 
 
 class ScoredWhisper(WhisperEngine):
