@@ -93,17 +93,18 @@ def speech_reference(seconds: float) -> str:
     cut off by the end included whole."""
     import wave
 
+    clips: list[tuple[float, str]] = []  # (seconds with the gap after it, what it says), read once
+    for clip in speech_clips():
+        with wave.open(str(clip)) as w:
+            length = w.getnframes() / w.getframerate() + 0.7
+        lines = clip.with_suffix(".txt").read_text().splitlines()
+        clips.append((length, next(ln for ln in lines if ln.strip() and not ln.startswith("#"))))
     said: list[str] = []
     at = 0.0
-    clips = speech_clips()
     while clips and at < seconds:
-        for clip in clips:
-            if at >= seconds:
-                break
-            with wave.open(str(clip)) as w:
-                at += w.getnframes() / w.getframerate() + 0.7
-            text = clip.with_suffix(".txt").read_text().splitlines()
-            said.append(next(ln for ln in text if ln.strip() and not ln.startswith("#")))
+        length, text = clips[len(said) % len(clips)]
+        said.append(text)
+        at += length
     return " ".join(said)
 
 
