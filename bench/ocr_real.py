@@ -34,13 +34,19 @@ def words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text.lower())
 
 
+_COMMENT = re.compile(r"\s{2,}#\s.*$")  # "... / Other   # zoomed and blurred": the observer's note
+
+
 def read_reference(path: Path) -> list[Shown]:
+    """The timestamps and their text; a note after the text (two spaces or more, then "# ") is
+    not text on screen (before it was cut, jupyterhub_quota counted "zoomed and blurred" as
+    three words to find)."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         t, _, text = line.partition(" ")
-        out.append(Shown(float(t), text))
+        out.append(Shown(float(t), _COMMENT.sub("", text)))
     return out
 
 

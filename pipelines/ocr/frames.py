@@ -20,7 +20,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,15 @@ class ChangeOptions:
         margin: pixels (full resolution) added around a changed region before it is read.
         max_defer: samples a region that keeps changing (typing, scrolling, a transition) may
             wait to settle before it is read anyway.
+        camera_fraction: share of the frame moving between two samples that is the view itself
+            moving (an animated zoom or pan of a screen recording, a camera move), not typing or
+            a scrolled panel.
+        sharp_ratio: while the view moves, a sample at least this sharp relative to the last
+            sample read (``Change.sharpness``) is not blurred by the motion, and what waited
+            ``motion_defer`` samples or more is read from it (text seen only while the view moves
+            is read where it can be).
+        motion_defer: samples a region waits while the view moves before a sharp sample may be
+            read.
     """
 
     diff_width: int = 640
@@ -68,6 +77,9 @@ class ChangeOptions:
     full_fraction: float = 0.35
     margin: int = 12
     max_defer: int = 6
+    camera_fraction: float = 0.6
+    sharp_ratio: float = 0.9
+    motion_defer: int = 2
 
 
 class ChangeKind(StrEnum):
@@ -91,6 +103,9 @@ class Change:
         small: small changes that stayed put for ``small_persist`` samples (a changed digit, a
             parked cursor): worth reading where they touch known text.
         changed_fraction: share of the (downscaled) frame that differs from the reference.
+        moving_fraction: share of the frame covered by the boxes of ``moving``.
+        sharpness: the variance of the Laplacian of the downscaled sample: lower when motion
+            blurs it.
     """
 
     kind: ChangeKind
@@ -98,6 +113,8 @@ class Change:
     moving: tuple[PixelBox, ...] = ()
     small: tuple[PixelBox, ...] = ()
     changed_fraction: float = 0.0
+    moving_fraction: float = field(default=0.0, compare=False)  # measures, not part of the verdict
+    sharpness: float = field(default=0.0, compare=False)
 
 
 @dataclass
@@ -117,6 +134,7 @@ class ChangeDetector:
     _cursorish: list[PixelBox] = field(default_factory=list)
     _scale: float = 1.0
     _pending: list[tuple[PixelBox, int]] = field(default_factory=list)
+    _moving_fraction: float = 0.0
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
@@ -129,18 +147,27 @@ class ChangeDetector:
 
     def update(self, frame: np.ndarray) -> Change:
         """Compare one sample (BGR or grayscale) with the reference and with the previous sample."""
+        change = self._update(frame)
+        small = self._last
+        assert small is not None
+        return replace(change, sharpness=float(cv2.Laplacian(small, cv2.CV_32F).var()),
+                       moving_fraction=self._moving_fraction)
+
+    def _update(self, frame: np.ndarray) -> Change:
         small = self._small(frame)
         self._previous, self._last = self._last, small
         self._history = [h for h in self._history[-2:] if h.shape == small.shape] + [small]
         self._cursorish = []
         full_box = (0, 0, frame.shape[1], frame.shape[0])
         moving: tuple[PixelBox, ...] = ()
+        self._moving_fraction = 0.0
         if self._previous is not None and self._previous.shape == small.shape:
             motion = cv2.absdiff(small, self._previous) > self.options.pixel_threshold
             if motion.any():
                 blobs = self._blobs(motion)
-                big = [b for b in blobs if not self._is_small(b, small.shape[1])]
-                moving = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(big))
+                big = _merge_boxes([b for b in blobs if not self._is_small(b, small.shape[1])])
+                moving = tuple(self._to_full(b, frame.shape) for b in big)
+                self._moving_fraction = sum((b[2] - b[0]) * (b[3] - b[1]) for b in big) / small.size
                 # Small motion: where a cursor is now, or was a sample ago.
                 self._cursorish = [_pad(b, 2, small.shape) for b in blobs if self._is_small(b, small.shape[1])]
         if self._reference is None or self._reference.shape != small.shape:

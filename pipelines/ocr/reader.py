@@ -293,10 +293,14 @@ class _Reader:
     waiting: list[tuple[PixelBox, int]] = field(default_factory=list)  # (region, first sample)
     ocred: int = 0
     regions_ocred: int = 0
+    read_sharpness: float | None = None  # of the last sample read
+    read_in_motion: bool = False  # since the view last stood still
 
     def step(self, image: Callable[[], np.ndarray], change: ChangeKind, regions: list[PixelBox],
-             moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False) -> None:
-        """``image()`` gives the sample in colour, made only when something is read."""
+             moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False,
+             *, sharpness: float = 0.0, moving_fraction: float = 0.0) -> None:
+        """``image()`` gives the sample in colour, made only when something is read; ``sharpness``
+        and ``moving_fraction``: the sample's (``Change``)."""
         k = len(self.samples) - 1
         opts = self.options.change
         waiting = []
@@ -305,12 +309,22 @@ class _Reader:
                                                           for r in small or []]:
             starts = [s for b, s in self.waiting if _intersects(b, region)]
             waiting.append((region, min(starts, default=began)))
+        # The view itself moving (an animated zoom or pan) may never settle while text is shown:
+        # once in each such motion, a sample as sharp as the last one read is not blurred, and
+        # what waited is read from it (a film's camera, always moving, would be read far more).
+        in_motion = moving_fraction >= opts.camera_fraction
+        self.read_in_motion = self.read_in_motion and in_motion
+        sharp_in_motion = (in_motion and not self.read_in_motion and self.read_sharpness is not None
+                           and sharpness >= opts.sharp_ratio * self.read_sharpness)
         ready = [(r, s) for r, s in waiting
-                 if final or k - s >= opts.max_defer or not any(_intersects(r, m) for m in moving)]
+                 if final or k - s >= opts.max_defer or (sharp_in_motion and k - s >= opts.motion_defer)
+                 or not any(_intersects(r, m) for m in moving)]
         self.waiting = [w for w in waiting if w not in ready]
         if not ready:
             return
         self.ocred += 1
+        self.read_sharpness = sharpness
+        self.read_in_motion = in_motion
         frame = image()
         h, w = frame.shape[:2]
         grown = _grow_regions([r for r, _ in ready], self.samples[k])
@@ -348,8 +362,9 @@ def run_ocr(
 
     Each sample is compared with what was last read; a region that changed is read once it has
     settled (typing, scrolling and transitions are read when they stop, or every
-    ``change.max_defer`` samples), and its readings are written back to the sample where the
-    change began, so events start when the text appeared.
+    ``change.max_defer`` samples; while the whole view moves, once per motion at a sample as sharp
+    as the last one read), and its readings are written back to the sample where the change
+    began, so events start when the text appeared.
 
     Args:
         path: the video file.
@@ -408,7 +423,8 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         times.append(sample.time)
         # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
         small = [b for b in change.small if any(_near(b, r.box) for r in current)]
-        reader.step(image, change.kind, list(change.regions), change.moving, small)
+        reader.step(image, change.kind, list(change.regions), change.moving, small,
+                    sharpness=change.sharpness, moving_fraction=change.moving_fraction)
         if on_events is not None and len(times) % PUBLISH_EVERY == 0 and len(times) > lag:
             new = _detections(reader, times, len(settled), len(times) - lag, size, offset)
             settled += new

@@ -362,3 +362,65 @@ def test_the_real_recordings_bench_counts_the_words_shown_around_each_reference_
     reference = [Shown(5.0, "File / Save as..."), Shown(20.0, "$ ls -la")]
     events = [(0.0, 4.2, "File"), (4.5, 9.0, "Save as"), (19.5, 30.0, "$ ls -1a"), (40.0, 50.0, "la")]
     assert recall(reference, events) == (4, 5)  # "la" read as "1a"; the later "la" is shown too late
+
+
+def test_an_observers_note_after_a_reference_moment_is_not_text_to_find(tmp_path: Path) -> None:
+    from bench.ocr_real import read_reference
+
+    ref = tmp_path / "clip.txt"
+    ref.write_text("# OBSERVED: header\n10 File Edit / Open Recent   # zoomed and blurred\n12 $ echo '#1' # not a note\n",
+                   encoding="utf-8")
+    assert [(s.time, s.text) for s in read_reference(ref)] == [
+        (10.0, "File Edit / Open Recent"), (12.0, "$ echo '#1' # not a note")]
+
+
+def panning_video(path: Path, blurred: bool) -> Path:
+    """8 s at 10 fps of a striped view that pans from 2 s to 6 s (an animated zoom or pan of a
+    screen recording); "Saved" is shown only while it pans (3-5 s). ``blurred``: motion blur on
+    every frame of the pan."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(80):
+        t = i / 10
+        shift = 3 * (min(i, 60) - 20) if t >= 2 else 0  # the view moves 3 pixels a frame until 6 s
+        f = np.full((240, 320, 3), 255, np.uint8)
+        for x in range(-shift % 32 - 32, 320, 32):  # stripes the reader ignores (light), moved with the view
+            f[:, max(0, x) : max(0, x + 16)] = 205
+        f[20:40, 20 + shift // 8 : 200 + shift // 8] = 40
+        if 3 <= t < 5:
+            f[120:136, 40:200] = 160
+        if blurred and 2 <= t < 6:
+            f = cv2.GaussianBlur(f, (0, 0), 3)
+        writer.write(f)
+    writer.release()
+    return path
+
+
+def test_text_shown_only_while_the_view_moves_is_read_from_a_sharp_sample(tmp_path: Path) -> None:
+    sharp = run_ocr(panning_video(tmp_path / "sharp.mp4", blurred=False), GreyLevelEngine(), OcrOptions())
+    saved = [e for e in sharp.events if e.text == "Saved"]
+    assert saved and saved[0].start <= 3.5 and saved[0].end >= 4.0
+    # Blurred by the motion, no sample is as sharp as the last one read: it waits as before
+    # (``max_defer``), and "Saved" is gone by then.
+    blurred = run_ocr(panning_video(tmp_path / "blurred.mp4", blurred=True), GreyLevelEngine(), OcrOptions())
+    assert "Saved" not in {e.text for e in blurred.events}
+    assert {"Title A"} <= {e.text for e in blurred.events}
+    no_motion_reads = run_ocr(panning_video(tmp_path / "sharp.mp4", blurred=False), GreyLevelEngine(),
+                              OcrOptions(change=ChangeOptions(camera_fraction=1.01)))
+    assert "Saved" not in {e.text for e in no_motion_reads.events}  # the rule is what reads it
+    # Once per motion, not at every sharp sample (a film's camera is always moving): here the read
+    # in motion takes the place of the one ``max_defer`` made before (3 reads either way; 4 when
+    # every sharp sample two after a read was read).
+    assert sharp.frames_ocred == no_motion_reads.frames_ocred == 3
+
+
+@pytest.mark.slow
+def test_a_menu_opened_while_a_real_recording_zooms_is_read(rapid: OcrEngine) -> None:
+    """jupyterhub_quota: the view zooms and pans from 9.5 s to the cut at 12.5 s, and the File menu
+    opens meanwhile (sharp at 10.5 s). Read once the view settled (or after ``max_defer``), it was
+    never read; the sample as sharp as the last one read is."""
+    video = shared("video/screencast_jupyterhub_quota.mp4")
+    result = run_ocr(video, rapid, OcrOptions(hardsubs="off"))
+    shown = {e.text for e in result.events if e.start <= 11.0 and e.end >= 10.5}
+    for item in ("Open from Path...", "Close All Tabs", "Save and Export Notebook As", "Log Out"):
+        assert any(similarity(item, text) >= 0.8 for text in shown), (item, sorted(shown))
+    assert result.frames_ocred <= 10  # no more reads than before: 10 then, without the menu
