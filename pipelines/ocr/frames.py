@@ -52,6 +52,11 @@ class ChangeOptions:
         small_persist: samples a small change must stay put before it counts; a moving or
             parked cursor seldom does. A changed digit is read this late, and its reading is
             written back to when it changed.
+        word_aspect: a small change at least this many times wider than high (and 5 pixels high
+            or more, as compared) is shaped like a word, not like a cursor (a "Home" link
+            appearing in a menu bar).
+        word_persist: samples such a change must stay put before it counts, as a larger change
+            does (moving footage seldom leaves one in place).
         scene_fraction: share of the frame that must change for a new scene (read whole).
         full_fraction: share of the frame covered by changed regions above which the whole frame
             is read anyway (one big read is cheaper than many small ones).
@@ -73,6 +78,8 @@ class ChangeOptions:
     pixel_threshold: int = 32
     small_region: float = 0.04
     small_persist: int = 16
+    word_aspect: float = 2.5
+    word_persist: int = 2
     scene_fraction: float = 0.4
     full_fraction: float = 0.35
     margin: int = 12
@@ -186,13 +193,15 @@ class ChangeDetector:
         width = small.shape[1]
         kept = [b for b in blobs if not self._is_small(b, width)]
         # A small blob counts once small blobs were there for ``small_persist`` samples running:
-        # a changed digit, not a cursor on its way somewhere or parked for a moment.
+        # a changed digit, not a cursor on its way somewhere or parked for a moment. One shaped
+        # like a word counts once it held for ``word_persist`` samples, as a larger change.
         counted = []
         for b in (b for b in blobs if self._is_small(b, width)):
             runs = [n for p, n in self._pending if _intersects(b, p)]
             counted.append((b, 1 + max(runs, default=0)))
         self._pending = counted
-        steady = [b for b, n in counted if n >= self.options.small_persist]
+        kept += [b for b, n in counted if n >= self.options.word_persist and self._is_word(b)]
+        steady = [b for b, n in counted if n >= self.options.small_persist and not self._is_word(b)]
         small_full = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(steady))
         if not kept:
             return Change(ChangeKind.NONE, (), moving, small_full, fraction)
@@ -244,6 +253,11 @@ class ChangeDetector:
     def _to_small(self, box: PixelBox) -> PixelBox:
         s = self._scale
         return (math.floor(box[0] * s), math.floor(box[1] * s), math.ceil(box[2] * s), math.ceil(box[3] * s))
+
+    def _is_word(self, box: PixelBox) -> bool:
+        """Shaped like a word (of the dilated mask: 3 pixels wider on each side, 1 higher)."""
+        w, h = box[2] - box[0], box[3] - box[1]
+        return h >= 5 and w >= self.options.word_aspect * h
 
     def _is_small(self, box: PixelBox, width: int) -> bool:
         limit = self.options.small_region * width

@@ -148,3 +148,22 @@ def test_a_change_read_at_once_is_taken_in_as_it_is() -> None:
     d.update(line)
     d.absorb(((0, 0, W, H),))  # read at once, before it settled
     assert d.update(line) == Change(ChangeKind.NONE)
+
+
+def test_a_small_change_shaped_like_a_word_counts_once_it_held_a_second_sample() -> None:
+    """A "Home" link appearing in a menu bar is as small as a cursor, but wide and low: it is read
+    once it held for ``word_persist`` samples, not ``small_persist``; a cursor-shaped change of
+    about the same area waits as before."""
+    d = started(blank(), ChangeOptions(small_persist=6))
+    word = with_rect(blank(), 100, 40, 18, 4)  # 24 x 6 as the dilated mask has it: 4 times wider than high
+    first = d.update(word)
+    assert first.kind is ChangeKind.NONE and first.regions == ()  # may still be passing by
+    held = d.update(word)
+    assert held.kind is ChangeKind.REGIONS
+    ((x0, y0, x1, y1),) = held.regions
+    assert x0 <= 100 and x1 >= 118 and y0 <= 40 and y1 >= 44
+    d.absorb(held.regions)
+    assert d.update(word) == Change(ChangeKind.NONE)
+    e = started(blank(), ChangeOptions(small_persist=6))
+    cursor = with_rect(blank(), 100, 40, 6, 12)  # taller than wide
+    assert all(e.update(cursor).regions == () for _ in range(5))

@@ -424,3 +424,15 @@ def test_a_menu_opened_while_a_real_recording_zooms_is_read(rapid: OcrEngine) ->
     for item in ("Open from Path...", "Close All Tabs", "Save and Export Notebook As", "Log Out"):
         assert any(similarity(item, text) >= 0.8 for text in shown), (item, sorted(shown))
     assert result.frames_ocred <= 10  # no more reads than before: 10 then, without the menu
+
+
+@pytest.mark.slow
+def test_links_appearing_alone_in_a_real_menu_bar_are_read_when_they_appear(rapid: OcrEngine) -> None:
+    """jupyterhub_quota: "Home" and "Token" appear in the menu bar with the page at 3.5 s. At the
+    change detector's scale each word is as small as a cursor; shaped like words, they are read
+    once they held a second sample (before, they waited 8 s as a cursor might, and the page was
+    gone by then)."""
+    video = shared("video/screencast_jupyterhub_quota.mp4")
+    result = run_ocr(video, rapid, OcrOptions(hardsubs="off"))
+    shown = " ".join(e.text for e in result.events if e.start <= 6.0 <= e.end).lower().split()
+    assert "home" in shown and "token" in shown, shown
