@@ -255,7 +255,7 @@ class ChangeDetector:
         return (math.floor(box[0] * s), math.floor(box[1] * s), math.ceil(box[2] * s), math.ceil(box[3] * s))
 
     def _is_word(self, box: PixelBox) -> bool:
-        """Shaped like a word (of the dilated mask: 3 pixels wider on each side, 1 higher)."""
+        """Shaped like a word (a box of the dilated mask: 3 pixels more left and right, 1 above and below)."""
         w, h = box[2] - box[0], box[3] - box[1]
         return h >= 5 and w >= self.options.word_aspect * h
 

@@ -368,8 +368,8 @@ def test_an_observers_note_after_a_reference_moment_is_not_text_to_find(tmp_path
     from bench.ocr_real import read_reference
 
     ref = tmp_path / "clip.txt"
-    ref.write_text("# OBSERVED: header\n10 File Edit / Open Recent   # zoomed and blurred\n12 $ echo '#1' # not a note\n",
-                   encoding="utf-8")
+    ref.write_text("# OBSERVED: header\n10 File Edit / Open Recent   # zoomed and blurred\n"
+                   "12 $ echo '#1' # not a note\n", encoding="utf-8")
     assert [(s.time, s.text) for s in read_reference(ref)] == [
         (10.0, "File Edit / Open Recent"), (12.0, "$ echo '#1' # not a note")]
 
