@@ -67,7 +67,7 @@ class ChangeOptions:
             moving (an animated zoom or pan of a screen recording, a camera move), not typing or
             a scrolled panel.
         sharp_ratio: while the view moves, a sample at least this sharp relative to the last
-            sample read (``Change.sharpness``) is not blurred by the motion, and what waited
+            sample read (``ChangeDetector.sharpness``) is not blurred by the motion, and what waited
             ``motion_defer`` samples or more is read from it (text seen only while the view moves
             is read where it can be).
         motion_defer: samples a region waits while the view moves before a sharp sample may be
@@ -111,8 +111,6 @@ class Change:
             parked cursor): worth reading where they touch known text.
         changed_fraction: share of the (downscaled) frame that differs from the reference.
         moving_fraction: share of the frame covered by the boxes of ``moving``.
-        sharpness: the variance of the Laplacian of the downscaled sample: lower when motion
-            blurs it.
     """
 
     kind: ChangeKind
@@ -120,8 +118,7 @@ class Change:
     moving: tuple[PixelBox, ...] = ()
     small: tuple[PixelBox, ...] = ()
     changed_fraction: float = 0.0
-    moving_fraction: float = field(default=0.0, compare=False)  # measures, not part of the verdict
-    sharpness: float = field(default=0.0, compare=False)
+    moving_fraction: float = field(default=0.0, compare=False)  # a measure, not part of the verdict
 
 
 @dataclass
@@ -141,7 +138,6 @@ class ChangeDetector:
     _cursorish: list[PixelBox] = field(default_factory=list)
     _scale: float = 1.0
     _pending: list[tuple[PixelBox, int]] = field(default_factory=list)
-    _moving_fraction: float = 0.0
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
@@ -154,29 +150,35 @@ class ChangeDetector:
 
     def update(self, frame: np.ndarray) -> Change:
         """Compare one sample (BGR or grayscale) with the reference and with the previous sample."""
-        change = self._update(frame)
-        small = self._last
-        assert small is not None
-        return replace(change, sharpness=float(cv2.Laplacian(small, cv2.CV_32F).var()),
-                       moving_fraction=self._moving_fraction)
-
-    def _update(self, frame: np.ndarray) -> Change:
         small = self._small(frame)
         self._previous, self._last = self._last, small
         self._history = [h for h in self._history[-2:] if h.shape == small.shape] + [small]
+        moving, moved = self._motion(small, frame.shape)
+        return replace(self._against_reference(small, frame.shape, moving), moving_fraction=moved)
+
+    def sharpness(self) -> float:
+        """The variance of the Laplacian of the last sample (downscaled): lower when motion blurs it."""
+        assert self._last is not None
+        return float(cv2.Laplacian(self._last, cv2.CV_32F).var())
+
+    def _motion(self, small: np.ndarray, shape: tuple[int, ...]) -> tuple[tuple[PixelBox, ...], float]:
+        """Where the sample differs from the previous one (full-resolution boxes) and the share of
+        the frame those boxes cover; notes the small motion (``_cursorish``)."""
         self._cursorish = []
-        full_box = (0, 0, frame.shape[1], frame.shape[0])
-        moving: tuple[PixelBox, ...] = ()
-        self._moving_fraction = 0.0
-        if self._previous is not None and self._previous.shape == small.shape:
-            motion = cv2.absdiff(small, self._previous) > self.options.pixel_threshold
-            if motion.any():
-                blobs = self._blobs(motion)
-                big = _merge_boxes([b for b in blobs if not self._is_small(b, small.shape[1])])
-                moving = tuple(self._to_full(b, frame.shape) for b in big)
-                self._moving_fraction = sum((b[2] - b[0]) * (b[3] - b[1]) for b in big) / small.size
-                # Small motion: where a cursor is now, or was a sample ago.
-                self._cursorish = [_pad(b, 2, small.shape) for b in blobs if self._is_small(b, small.shape[1])]
+        if self._previous is None or self._previous.shape != small.shape:
+            return (), 0.0
+        motion = cv2.absdiff(small, self._previous) > self.options.pixel_threshold
+        if not motion.any():
+            return (), 0.0
+        blobs = self._blobs(motion)
+        big = _merge_boxes([b for b in blobs if not self._is_small(b, small.shape[1])])
+        # Small motion: where a cursor is now, or was a sample ago.
+        self._cursorish = [_pad(b, 2, small.shape) for b in blobs if self._is_small(b, small.shape[1])]
+        moved = sum((b[2] - b[0]) * (b[3] - b[1]) for b in big) / small.size
+        return tuple(self._to_full(b, shape) for b in big), moved
+
+    def _against_reference(self, small: np.ndarray, shape: tuple[int, ...], moving: tuple[PixelBox, ...]) -> Change:
+        full_box = (0, 0, shape[1], shape[0])
         if self._reference is None or self._reference.shape != small.shape:
             self._reference = np.zeros_like(small)
             self._pending = []
@@ -202,14 +204,14 @@ class ChangeDetector:
         self._pending = counted
         kept += [b for b, n in counted if n >= self.options.word_persist and self._is_word(b)]
         steady = [b for b, n in counted if n >= self.options.small_persist and not self._is_word(b)]
-        small_full = tuple(self._to_full(b, frame.shape) for b in _merge_boxes(steady))
+        small_full = tuple(self._to_full(b, shape) for b in _merge_boxes(steady))
         if not kept:
             return Change(ChangeKind.NONE, (), moving, small_full, fraction)
         regions = _merge_boxes([_pad(b, 2, small.shape) for b in kept])
         area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) / small.size
         if area >= self.options.full_fraction:
             return Change(ChangeKind.REGIONS, (full_box,), moving, small_full, fraction)
-        full = tuple(self._to_full(r, frame.shape) for r in regions)
+        full = tuple(self._to_full(r, shape) for r in regions)
         return Change(ChangeKind.REGIONS, full, moving, small_full, fraction)
 
     def _stable(self) -> np.ndarray:

@@ -298,9 +298,9 @@ class _Reader:
 
     def step(self, image: Callable[[], np.ndarray], change: ChangeKind, regions: list[PixelBox],
              moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False,
-             *, sharpness: float = 0.0, moving_fraction: float = 0.0) -> None:
-        """``image()`` gives the sample in colour, made only when something is read; ``sharpness``
-        and ``moving_fraction``: the sample's (``Change``)."""
+             *, moving_fraction: float = 0.0) -> None:
+        """``image()`` gives the sample in colour, made only when something is read;
+        ``moving_fraction``: the sample's (``Change``)."""
         k = len(self.samples) - 1
         opts = self.options.change
         waiting = []
@@ -315,7 +315,7 @@ class _Reader:
         in_motion = moving_fraction >= opts.camera_fraction
         self.read_in_motion = self.read_in_motion and in_motion
         sharp_in_motion = (in_motion and not self.read_in_motion and self.read_sharpness is not None
-                           and sharpness >= opts.sharp_ratio * self.read_sharpness)
+                           and self.detector.sharpness() >= opts.sharp_ratio * self.read_sharpness)
         ready = [(r, s) for r, s in waiting
                  if final or k - s >= opts.max_defer or (sharp_in_motion and k - s >= opts.motion_defer)
                  or not any(_intersects(r, m) for m in moving)]
@@ -323,7 +323,7 @@ class _Reader:
         if not ready:
             return
         self.ocred += 1
-        self.read_sharpness = sharpness
+        self.read_sharpness = self.detector.sharpness()
         self.read_in_motion = in_motion
         frame = image()
         h, w = frame.shape[:2]
@@ -424,7 +424,7 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         # Small steady changes matter only on text (a digit); elsewhere they are the cursor.
         small = [b for b in change.small if any(_near(b, r.box) for r in current)]
         reader.step(image, change.kind, list(change.regions), change.moving, small,
-                    sharpness=change.sharpness, moving_fraction=change.moving_fraction)
+                    moving_fraction=change.moving_fraction)
         if on_events is not None and len(times) % PUBLISH_EVERY == 0 and len(times) > lag:
             new = _detections(reader, times, len(settled), len(times) - lag, size, offset)
             settled += new
