@@ -130,6 +130,7 @@ class _RssSampler:
         self.running = running
         self.peak_mb = 0.0
         self.at_peak: list[str] = []
+        self.doing_at_peak: list[str] = []
         self.timeline: list[tuple[float, int, str]] = []  # (seconds, MB, stages running) every 10 s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -145,6 +146,27 @@ class _RssSampler:
                 self.timeline.append((round(now, 1), round(mb), "+".join(sorted(self.running))))
             if mb > self.peak_mb:
                 self.peak_mb, self.at_peak = mb, sorted(self.running)
+                self.doing_at_peak = self._doing()
+
+    def _doing(self) -> list[str]:
+        """Where each other thread of this process is (its innermost frames of the project's own
+        code, or of the library it is in): what the memory at the peak is being used for."""
+        import sys
+        import threading
+        import traceback
+
+        names = {t.ident: t.name for t in threading.enumerate()}
+        out = []
+        for ident, frame in sys._current_frames().items():
+            if ident == threading.get_ident():
+                continue
+            stack = traceback.extract_stack(frame)
+            own = [f for f in stack if "/pipelines/" in f.filename or "/app/" in f.filename]
+            if not own:
+                continue
+            inner = f"{Path(stack[-1].filename).name}:{stack[-1].name}"
+            out.append(f"{names.get(ident, ident)}: {own[-1].name} ({Path(own[-1].filename).name}) in {inner}")
+        return sorted(out)
 
     def now_mb(self) -> float:
         with open("/proc/self/statm") as f:
@@ -215,6 +237,7 @@ def child(media: Path, out: Path) -> None:
         "rss_warm_mb": round(warm_mb),
         "rss_job_peak_mb": round(rss.peak_mb),
         "rss_peak_during": rss.at_peak,
+        "rss_doing_at_peak": rss.doing_at_peak,
         "rss_timeline": rss.timeline,
         "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "shot_changes": outcomes["subtitles"].summary.get("shot_changes"),
@@ -250,7 +273,8 @@ def _row(name: str, r: dict[str, Any]) -> str:
             f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')}; segments decoded at a "
             f"fallback temperature {r.get('sampled_segments')}"
             + (f"\n{'':9}RSS MB every 10 s: " + " ".join(f"{mb}" for _, mb, _ in r["rss_timeline"])
-               if r.get("rss_timeline") else ""))
+               if r.get("rss_timeline") else "")
+            + (f"\n{'':9}at the peak: " + "; ".join(r["rss_doing_at_peak"]) if r.get("rss_doing_at_peak") else ""))
 
 
 def _variant(text: str) -> tuple[str, dict[str, str]]:
