@@ -544,12 +544,14 @@ class FasterWhisperEngine(WhisperEngine):
     """
 
     def __init__(self, name: str, model: Any, batch_size: int = 1) -> None:
-        from pipelines.asr_features import use_chunked_features
+        from pipelines.asr_features import use_bounded_vad, use_chunked_features
 
         self.name = name
         self.model = model
-        # features a stretch at a time: the peak no longer grows with the block (``asr_features``)
+        # features a stretch at a time, voice activity 16 s at a time: the peak no longer grows
+        # with the block (``asr_features``)
         use_chunked_features(model)
+        use_bounded_vad()
         self.multilingual = bool(model.model.is_multilingual)
         self.batch_size = batch_size
         self._batched: Any = None
