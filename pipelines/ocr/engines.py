@@ -46,11 +46,6 @@ ENGINE_MODELS = {"rapidocr": "ppocrv5", "easyocr": "easyocr-en"}
 # and recognised at full size: on the real 1080p UI recordings, recall 0.9268 -> 0.9335 for about
 # 20 % less CPU of the whole stage (bench/bench_ocr.py); 720p frames are detected as they are.
 DETECT_MAX_SIDE = 1280
-# A detection holds tensors of ~240 bytes per pixel of its input at once (a 1280x720 frame: ~220 MB,
-# the job's peak where it meets Whisper's decoding). Larger inputs are detected in overlapping
-# bands of rows of at most DETECT_STRIP_PIXELS each (``detect_in_strips``).
-DETECT_STRIP_PIXELS = 1280 * 420
-DETECT_STRIP_OVERLAP = 120  # rows two bands share: a line up to ~100 rows high lies whole in one
 # Cores the caller may use for a moment on top of its own (``StageContext.spare_cores``: in a job,
 # the OCR stage while Whisper waits for it): a read then recognises its lines on that many more
 # threads at once (three at most). Set per stage thread; unset, a read recognises on the caller's.
@@ -171,10 +166,10 @@ class RapidOcrEngine:
         if scale < 1.0:  # find the lines on a smaller copy; crop and recognise them at full size
             small = cv2.resize(src, (round(src.shape[1] * scale), round(src.shape[0] * scale)),
                                interpolation=cv2.INTER_AREA)
-            quads = detect_in_strips(self._detector, small, self._wide())
+            quads = self._detector(small, self._wide())
             quads = None if quads is None else np.asarray(quads, np.float32) / scale
         else:
-            quads = detect_in_strips(self._detector, src, self._wide())
+            quads = self._detector(src, self._wide())
         if quads is None or len(quads) == 0:
             return []
         groups = join_line_boxes([_quad_to_box(q) for q in quads])
@@ -235,63 +230,6 @@ class RapidOcrEngine:
         texts, _ = self._load().text_rec([image])
         text, score = texts[0]
         return str(text).strip(), float(score)
-
-
-def _strips(height: int, width: int, pixels: int = DETECT_STRIP_PIXELS,
-            overlap: int = DETECT_STRIP_OVERLAP) -> list[tuple[int, int]]:
-    """Bands of rows ``(top, bottom)`` covering ``height``, each of at most ``pixels`` pixels where
-    that leaves room for the overlap, neighbours sharing ``overlap`` rows; one band when it fits."""
-    rows = max(2 * overlap, pixels // max(1, width))
-    if height <= rows:
-        return [(0, height)]
-    n = -(-(height - overlap) // (rows - overlap))
-    size = -(-(height + (n - 1) * overlap) // n)
-    step = size - overlap
-    return [(i * step, height if i == n - 1 else i * step + size) for i in range(n)]
-
-
-def detect_in_strips(detect: Callable[[np.ndarray, bool], np.ndarray | None], image: np.ndarray,
-                     wide: bool = False) -> np.ndarray | None:
-    """``detect(image, wide)``'s text boxes (N, 4, 2), found band by band (``_strips``) on a
-    large image, so the detector's tensors stay those of one band (a 1280x720 frame: ~130 MB at
-    once instead of ~220 MB).
-
-    A box touching the edge where a band was cut is dropped (its line lies whole in the next
-    band); one that a kept box of an earlier band covers is the same line found twice. A line
-    too tall for the overlap (cut in both bands) makes the whole image be detected at once.
-    """
-    h, w = image.shape[:2]
-    bands = _strips(h, w)
-    if len(bands) == 1:
-        return detect(image, wide)
-    margin = 3
-    kept: list[np.ndarray] = []
-    boxes: list[PixelBox] = []
-    for top, bottom in bands:
-        earlier = list(boxes)  # the same line found again is a duplicate of a box of an earlier band
-        quads = detect(image[top:bottom], wide)
-        for quad in [] if quads is None else quads:
-            y0, y1 = float(np.min(quad[:, 1])), float(np.max(quad[:, 1]))
-            cut_top, cut_bottom = top > 0 and y0 <= margin, bottom < h and y1 >= bottom - top - 1 - margin
-            if cut_top or cut_bottom:
-                if y1 - y0 >= DETECT_STRIP_OVERLAP - 2 * margin:  # too tall to lie whole in a band
-                    return detect(image, wide)
-                continue
-            quad = np.asarray(quad, np.float32) + np.asarray([0.0, top], np.float32)
-            box = _quad_to_box(quad)
-            area = max(1, (box[2] - box[0]) * (box[3] - box[1]))
-            if any(_overlap_area(box, b) > 0.5 * min(area, (b[2] - b[0]) * (b[3] - b[1])) for b in earlier):
-                continue
-            kept.append(quad)
-            boxes.append(box)
-    if not kept:
-        return None
-    order = sorted(range(len(kept)), key=lambda i: (boxes[i][1], boxes[i][0]))  # as the detector sorts
-    return np.asarray([kept[i] for i in order], np.float32)
-
-
-def _overlap_area(a: PixelBox, b: PixelBox) -> int:
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _union(boxes: list[PixelBox]) -> PixelBox:

@@ -112,7 +112,7 @@ def test_detection_and_recognition_match_rapidocrs_own(engines: tuple[RapidOcrEn
 
 @pytest.mark.slow
 def test_a_large_frame_is_searched_for_lines_at_1280_and_read_at_full_size(engines: tuple[RapidOcrEngine, Any]) -> None:
-    from pipelines.ocr.engines import DETECT_MAX_SIDE, DETECT_STRIP_OVERLAP
+    from pipelines.ocr.engines import DETECT_MAX_SIDE
 
     engine = engines[0]
     engine._load()
@@ -131,44 +131,11 @@ def test_a_large_frame_is_searched_for_lines_at_1280_and_read_at_full_size(engin
         readings = engine.read(frame)
     finally:
         engine._detector = detector
-    # found at 1280 wide, in bands of rows that cover the 720 rows of the smaller copy
-    assert {w for _, w in seen} == {DETECT_MAX_SIDE} and len(seen) == 2
-    assert sum(h for h, _ in seen) - DETECT_STRIP_OVERLAP == round(1080 * DETECT_MAX_SIDE / 1920)
+    assert seen == [(round(1080 * DETECT_MAX_SIDE / 1920), DETECT_MAX_SIDE)]
     [reading] = readings
     assert reading.text.replace(" ", "").lower() == "quarterlyreport"
     x0, y0, x1, y1 = reading.box  # in the frame's own pixels
     assert 1280 <= x0 <= 1310 and 850 <= y0 <= 880 and x1 >= 1600 and 890 <= y1 <= 925
-
-
-@pytest.mark.slow
-def test_bands_of_rows_read_a_frame_as_the_whole_frame_does(engines: tuple[RapidOcrEngine, Any],
-                                                             frames: list[np.ndarray],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Detection in bands (less memory at once) finds the lines detection of the whole frame does."""
-    import pipelines.ocr.engines as engines_module
-
-    engine = engines[0]
-    engine._load()
-    detector = engine._detector
-    assert detector is not None
-    seen: list[tuple[int, ...]] = []
-
-    def spy(image: np.ndarray, wide: bool = False) -> Any:
-        seen.append(image.shape[:2])
-        return detector(image, wide)
-
-    engine._detector = spy  # type: ignore[assignment]
-    try:
-        banded = [engine.read(frame) for frame in frames]
-        assert all(h * w <= engines_module.DETECT_STRIP_PIXELS for h, w in seen) and len(seen) > len(frames)
-        monkeypatch.setattr(engines_module, "DETECT_STRIP_PIXELS", 10**9)
-        whole = [engine.read(frame) for frame in frames]
-    finally:
-        engine._detector = detector
-    assert sum(len(r) for r in whole) >= 20
-    for a, b in zip(banded, whole, strict=True):
-        assert sorted(r.text for r in a) == sorted(r.text for r in b)
-        assert sorted(r.box for r in a) == sorted(r.box for r in b)
 
 
 @pytest.mark.slow
@@ -210,4 +177,4 @@ def test_a_spare_core_detects_and_recognises_with_the_same_readings(engines: tup
         rapid.text_rec, detector.wide = recognise, wide
     assert lent == alone and sum(map(len, alone)) >= 20
     assert len(threads) == 2 and threading.get_ident() in threads  # the caller's and one more
-    assert len(wide_runs) >= len(frames)  # each frame's detection (each band of it) on the wide session
+    assert len(wide_runs) == len(frames)  # each frame's detection on the wide session
