@@ -9,8 +9,8 @@ instead; the Mel product and the one global step (the floor 8 below the loudest 
 once all frames are in, as faster-whisper takes them.
 
 Its voice activity detector (Silero, ONNX Runtime) likewise runs 10,000 windows of 32 ms (5.3
-minutes) in one call: ~210 MB at once on 10 minutes of audio, the job's memory peak when it met
-an OCR read. ``use_bounded_vad`` has it run them ``VAD_WINDOWS_PER_RUN`` at a time, the LSTM's
+minutes) in one call: ~210 MB at once on 10 minutes of audio (``bench_job`` found it at the
+job's memory peak, beside an OCR read). ``use_bounded_vad`` has it run them ``VAD_WINDOWS_PER_RUN`` at a time, the LSTM's
 state carried from one run to the next as between faster-whisper's own: the same speech
 timestamps, ~100 MB at once, and a little less CPU.
 """
