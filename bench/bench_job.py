@@ -32,7 +32,9 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +127,6 @@ class _RssSampler:
     running when it was reached."""
 
     def __init__(self, running: set[str], every_s: float = 0.1) -> None:
-        import threading
-
         self.running = running
         self.peak_mb = 0.0
         self.at_peak: list[str] = []
@@ -151,10 +151,6 @@ class _RssSampler:
     def _doing(self) -> list[str]:
         """Where each other thread of this process is (its innermost frames of the project's own
         code, or of the library it is in): what the memory at the peak is being used for."""
-        import sys
-        import threading
-        import traceback
-
         names = {t.ident: t.name for t in threading.enumerate()}
         out = []
         for ident, frame in sys._current_frames().items():

@@ -314,8 +314,10 @@ class _Reader:
         # what waited is read from it (a film's camera, always moving, would be read far more).
         in_motion = moving_fraction >= opts.camera_fraction
         self.read_in_motion = self.read_in_motion and in_motion
-        sharp_in_motion = (in_motion and not self.read_in_motion and self.read_sharpness is not None
-                           and self.detector.sharpness() >= opts.sharp_ratio * self.read_sharpness)
+        sharpness = (self.detector.sharpness() if in_motion and not self.read_in_motion
+                     and self.read_sharpness is not None else None)
+        sharp_in_motion = (sharpness is not None and self.read_sharpness is not None
+                           and sharpness >= opts.sharp_ratio * self.read_sharpness)
         ready = [(r, s) for r, s in waiting
                  if final or k - s >= opts.max_defer or (sharp_in_motion and k - s >= opts.motion_defer)
                  or not any(_intersects(r, m) for m in moving)]
@@ -323,7 +325,7 @@ class _Reader:
         if not ready:
             return
         self.ocred += 1
-        self.read_sharpness = self.detector.sharpness()
+        self.read_sharpness = self.detector.sharpness() if sharpness is None else sharpness
         self.read_in_motion = in_motion
         frame = image()
         h, w = frame.shape[:2]
