@@ -133,7 +133,7 @@ class ModelCache:
         def load() -> OcrEngine:
             plan = self.device
             return load_engine(engine, self.settings.model_dir, use_cuda=plan.ocr_cuda, rec_batch=plan.ocr_rec_batch,
-                               threads=threads)
+                               threads=threads, runtime=self.settings.ocr_runtime)
 
         return self.get(f"ocr:{engine}" + (f":t{threads}" if threads != self.settings.cpu_threads else ""), load)
 

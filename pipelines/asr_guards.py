@@ -14,11 +14,18 @@ if TYPE_CHECKING:
     from pipelines.asr import AsrOptions, Segment, Word
 
 _TOKEN = re.compile(r"[\w']+")
+_WORD = re.compile(r"\w")
 MAX_NGRAM = 8
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+    """The words of ``text``, lower case, without their punctuation; a mark that stands alone
+    between spaces ("…", "-", "♪") is a token of its own, so that a run of them ("… … … …",
+    which Whisper can fall into at a fallback temperature) is a loop like a run of words."""
+    out: list[str] = []
+    for chunk in text.lower().split():
+        out += _TOKEN.findall(chunk) if _WORD.search(chunk) else [chunk]
+    return out
 
 
 def _loop_run(tokens: list[str]) -> tuple[int, int, int] | None:

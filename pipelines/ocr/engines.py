@@ -23,7 +23,7 @@ import numpy as np
 from pipelines.exceptions import EngineNotInstalledError, OptionsError
 from pipelines.models import model_path
 from pipelines.ocr.frames import PixelBox
-from pipelines.ocr.onnx_sessions import Detector, cpu_session, rebuild_session
+from pipelines.ocr.onnx_sessions import Detector, cpu_session, rebuild_session, resolve_runtime
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +99,19 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 1, threads: int = 0) -> None:
+    def __init__(self, model_folder: Path, *, use_cuda: bool = False, rec_batch: int = 1, threads: int = 0,
+                 runtime: str = "onnxruntime") -> None:
         """``use_cuda``: ONNX Runtime's CUDA provider (onnxruntime-gpu; RapidOCR falls back to the
         CPU with a warning without it); ``rec_batch``: text lines recognised per call; ``threads``:
-        ONNX Runtime's intra-op threads (0: its default, the cores)."""
+        the runtime's inference threads (0: its default, the cores); ``runtime``: what runs the
+        models on the CPU (``pipelines.ocr.onnx_sessions.RUNTIMES``).
+
+        Raises:
+            OptionsError: an unknown runtime, or one that is not installed.
+        """
         self.model_folder = Path(model_folder)
         self.use_cuda = use_cuda
+        self.runtime = resolve_runtime(runtime, use_cuda)
         self.rec_batch = rec_batch
         self.threads = threads
         self._engine: Any = None
@@ -136,12 +143,15 @@ class RapidOcrEngine:
                 )
                 # Sessions that do not spin, and a cheaper detector input (``onnx_sessions``):
                 # the same readings for less CPU. The classifier is never run (no rotated text).
-                rebuild_session(self._engine.text_det.infer, d / "det" / "det.onnx", self.threads)
-                rebuild_session(self._engine.text_rec.session, d / "rec" / "rec.onnx", self.threads)
+                rebuild_session(self._engine.text_det.infer, d / "det" / "det.onnx", self.threads, self.runtime,
+                                release=True)
+                rebuild_session(self._engine.text_rec.session, d / "rec" / "rec.onnx", self.threads, self.runtime)
                 self._detector = Detector(self._engine.text_det)
                 if self.threads and not self.use_cuda:  # for the moments a core is spare (``_wide``)
-                    self._detector.wide = cpu_session(d / "det" / "det.onnx", self.threads + 1)
-                log.info("loaded RapidOCR PP-OCRv5 from %s in %.2f s", d, time.monotonic() - started)
+                    self._detector.wide = cpu_session(d / "det" / "det.onnx", self.threads + 1, self.runtime,
+                                                      release=True)
+                log.info("loaded RapidOCR PP-OCRv5 from %s on %s in %.2f s", d,
+                         "CUDA" if self.use_cuda else self.runtime, time.monotonic() - started)
             return self._engine
 
     def read(self, image: np.ndarray) -> list[Reading]:
@@ -327,9 +337,9 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[
 
 
 def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch: int = 1,
-                threads: int = 0) -> OcrEngine:
+                threads: int = 0, runtime: str = "onnxruntime") -> OcrEngine:
     """An OCR engine by name, its weights found in ``model_dir``; the model loads on first read.
-    ``use_cuda``, ``rec_batch`` and ``threads``: RapidOCR's (``RapidOcrEngine``).
+    ``use_cuda``, ``rec_batch``, ``threads`` and ``runtime``: RapidOCR's (``RapidOcrEngine``).
 
     Raises:
         OptionsError: unknown engine name.
@@ -346,4 +356,4 @@ def load_engine(name: str, model_dir: Path, *, use_cuda: bool = False, rec_batch
     folder = model_path(ENGINE_MODELS[name], model_dir)
     if name == "easyocr":
         return EasyOcrEngine(folder)
-    return RapidOcrEngine(folder, use_cuda=use_cuda, rec_batch=rec_batch, threads=threads)
+    return RapidOcrEngine(folder, use_cuda=use_cuda, rec_batch=rec_batch, threads=threads, runtime=runtime)

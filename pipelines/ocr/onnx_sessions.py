@@ -1,6 +1,15 @@
-"""How RapidOCR's PP-OCRv5 models run in ONNX Runtime here: session options and the detector's input.
+"""How RapidOCR's PP-OCRv5 models run here: the runtime, its session options, the detector's input.
 
-Both change the cost of a read, never its result (the tests compare readings bit for bit):
+None of these changes a reading (the tests compare them with RapidOCR's own):
+
+- **OpenVINO on the CPU, if chosen** (``RUNTIMES``; ``LESSONLENS_OCR_RUNTIME=openvino``). The same
+  ONNX files, compiled by OpenVINO's CPU plugin in float32 (its default on CPUs with AMX or AVX-512
+  BF16 is bfloat16, which changed a quarter of the recognised lines, so it is set): on the real UI
+  recordings' frames a 1280-pixel detection took 2.6x less CPU than in ONNX Runtime (0.44 against
+  1.14 s on one thread) and a line's recognition 20 % less, with the same characters on all 262
+  lines compared, 3 pixels of 11 million on the other side of the detector's threshold, and the
+  same events on the three recordings. It costs memory: ~200 MB more for a job (its CPU plugin,
+  and what it compiles), so ONNX Runtime stays the default (README, Throughput of one job).
 
 - **Sessions without spinning.** ONNX Runtime's intra-op threads spin while they wait for work
   by default. On a machine whose cores are shared (the other stages of a job, other workers) the
@@ -41,9 +50,114 @@ def session_options(threads: int = 0) -> Any:
     return options
 
 
-def rebuild_session(holder: Any, model: Path, threads: int = 0) -> None:
-    """Replace the session of RapidOCR's ``OrtInferSession`` ``holder`` by one of ``model`` with
-    ``session_options``, on the providers (and their options) RapidOCR chose (CUDA or the CPU)."""
+RUNTIMES = ("onnxruntime", "openvino")
+"""What can run the OCR models on the CPU. On a GPU they run in ONNX Runtime's CUDA provider."""
+
+
+def openvino_installed() -> bool:
+    """Whether OpenVINO can be imported (a dependency of the project, so normally yes)."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def resolve_runtime(runtime: str, use_cuda: bool = False) -> str:
+    """The runtime that runs the models: ``runtime`` (one of ``RUNTIMES``), ONNX Runtime on a GPU.
+
+    Raises:
+        OptionsError: an unknown runtime, or ``openvino`` asked for where it is not installed.
+    """
+    from pipelines.exceptions import OptionsError
+
+    if runtime not in RUNTIMES:
+        raise OptionsError(f"Unknown OCR runtime {runtime!r}. Choose one of: {', '.join(RUNTIMES)}.")
+    if use_cuda:
+        return "onnxruntime"
+    if runtime == "openvino" and not openvino_installed():
+        raise OptionsError("OCR runtime 'openvino' is not installed here: run ./scripts/setup again (it installs "
+                           "the pinned openvino), or set LESSONLENS_OCR_RUNTIME=onnxruntime.")
+    return runtime
+
+
+class _Name:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class OpenVinoSession:
+    """An ONNX model compiled by OpenVINO for the CPU, run through ONNX Runtime's session calls
+    (``run``, ``get_inputs``, ``get_outputs``), so RapidOCR's code uses it unchanged.
+
+    Float32 throughout; ``threads`` inference threads (0: OpenVINO's default, the cores); one
+    stream, threads not pinned to cores (the cores are shared with the other stages). Each
+    calling thread has its own infer request, so reads on the spare cores can run at once.
+
+    Memory: the inputs change shape from call to call (a region, a line's width), and OpenVINO
+    keeps what it made for every shape unless told not to: on the real lab recording the OCR's
+    peak RSS was 1,859 MB with its caches on, against 802 MB in ONNX Runtime. Its runtime cache
+    and oneDNN's primitive cache are therefore off, and ``release`` (the detector: ~300 MB of
+    intermediate tensors for a 1280-pixel frame) gives the tensors back after each call, as ONNX
+    Runtime without its arena does.
+    """
+
+    def __init__(self, model: Path, threads: int = 0, *, release: bool = False) -> None:
+        import os
+        import threading
+
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")  # read when OpenVINO loads oneDNN
+        import openvino as ov
+
+        core = ov.Core()
+        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
+                                  "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False, "CPU_RUNTIME_CACHE_CAPACITY": 0}
+        if threads > 0:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self.model = Path(model)
+        self.threads = threads
+        self.release = release
+        self.compiled = core.compile_model(core.read_model(str(model)), "CPU", config)
+        self._inputs = [_Name(port.get_any_name()) for port in self.compiled.inputs]
+        self._outputs = [_Name(port.get_any_name()) for port in self.compiled.outputs]
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._running = 0
+
+    def get_inputs(self) -> list[_Name]:
+        return self._inputs
+
+    def get_outputs(self) -> list[_Name]:
+        return self._outputs
+
+    def get_providers(self) -> list[str]:
+        return ["OpenVINO CPU"]
+
+    def run(self, names: list[str] | None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The outputs named (None: all) for inputs by name, as ONNX Runtime's ``run`` gives them."""
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        with self._lock:
+            self._running += 1
+        try:
+            results = request.infer({name: np.ascontiguousarray(value) for name, value in feed.items()})
+            by_name = {port.get_any_name(): value for port, value in results.items()}
+            wanted = names or [o.name for o in self._outputs]
+            return [np.array(by_name[name], copy=True) for name in wanted]  # the request reuses its buffers
+        finally:
+            with self._lock:  # released only when no other thread is inferring on this model
+                self._running -= 1
+                if self.release and not self._running:
+                    self.compiled.release_memory()
+
+
+def rebuild_session(holder: Any, model: Path, threads: int = 0, runtime: str = "onnxruntime",
+                    *, release: bool = False) -> None:
+    """Replace the session of RapidOCR's ``OrtInferSession`` ``holder`` by one of ``model``: in
+    OpenVINO (``runtime`` ``openvino``; ``release``: ``OpenVinoSession``'s), or with
+    ``session_options`` on the providers (and their options) RapidOCR chose (CUDA or the CPU)."""
+    if runtime == "openvino":
+        holder.session = OpenVinoSession(model, threads, release=release)
+        return
     import onnxruntime as ort
 
     old = holder.session
@@ -55,8 +169,11 @@ def rebuild_session(holder: Any, model: Path, threads: int = 0) -> None:
     )
 
 
-def cpu_session(model: Path, threads: int) -> Any:
-    """An ONNX Runtime session of ``model`` on the CPU with ``session_options(threads)``."""
+def cpu_session(model: Path, threads: int, runtime: str = "onnxruntime", *, release: bool = False) -> Any:
+    """A session of ``model`` on the CPU on ``threads`` threads: OpenVINO's (``runtime``
+    ``openvino``; ``release``: ``OpenVinoSession``'s) or ONNX Runtime's with ``session_options(threads)``."""
+    if runtime == "openvino":
+        return OpenVinoSession(model, threads, release=release)
     import onnxruntime as ort
 
     return ort.InferenceSession(str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"])

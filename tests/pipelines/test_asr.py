@@ -96,6 +96,16 @@ def test_find_loops_catches_repeated_segments_and_ngram_runs() -> None:
     inner = [seg(0, "Hello there."), seg(2, "and then we go and then we go and then we go and then we go")]
     assert find_loops(inner) == [(1, 2)]
     assert find_loops([seg(0, "the the the the the")]) == [(0, 1)]
+    # A run of marks standing alone (a fallback decode of a 10-minute job gave ~190 of them).
+    ellipses = [seg(0, "In 1455, five. " + "… " * 12), seg(5, "Has never been surpassed.")]
+    assert find_loops(ellipses) == [(0, 1)]
+    assert find_loops([seg(0, "- Is it saved? - Yes... it is - and shared.")]) == []
+
+
+def test_a_run_of_marks_is_cut_to_one() -> None:
+    (cut,) = cut_loops([seg(0, "In 1455, five. " + "… " * 12)])
+    assert cut.text.split() == ["In", "1455,", "five.", "…"]
+    assert [w.text.strip() for w in cut.words] == cut.text.split() and cut.end == cut.words[-1].end
 
 
 def test_cut_loops_keeps_the_first_occurrence() -> None:

@@ -178,3 +178,82 @@ def test_a_spare_core_detects_and_recognises_with_the_same_readings(engines: tup
     assert lent == alone and sum(map(len, alone)) >= 20
     assert len(threads) == 2 and threading.get_ident() in threads  # the caller's and one more
     assert len(wide_runs) == len(frames)  # each frame's detection on the wide session
+
+
+# ---------------------------------------------------------------- OpenVINO (LESSONLENS_OCR_RUNTIME=openvino)
+
+
+def test_an_unknown_or_missing_runtime_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.ocr.onnx_sessions as sessions
+    from pipelines.exceptions import OptionsError
+
+    with pytest.raises(OptionsError, match=r"Unknown OCR runtime 'tensorrt'.*onnxruntime, openvino"):
+        sessions.resolve_runtime("tensorrt")
+    assert sessions.resolve_runtime("openvino", use_cuda=True) == "onnxruntime"  # CUDA is ONNX Runtime's
+    monkeypatch.setattr(sessions, "openvino_installed", lambda: False)
+    with pytest.raises(OptionsError, match="LESSONLENS_OCR_RUNTIME=onnxruntime"):
+        sessions.resolve_runtime("openvino")
+    assert sessions.resolve_runtime("onnxruntime") == "onnxruntime"
+
+
+def test_the_setting_reaches_the_engine(tmp_path: Path) -> None:
+    from app.model_cache import ModelCache
+    from app.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, ocr_runtime="openvino")
+    engine = ModelCache(settings).ocr("rapidocr", threads=1)
+    assert isinstance(engine, RapidOcrEngine) and engine.runtime == "openvino"  # nothing loaded yet
+    assert Settings(data_dir=tmp_path).ocr_runtime == "onnxruntime"
+
+
+@pytest.fixture(scope="module")
+def openvino_engine(require_model: Any, model_dir: Path) -> RapidOcrEngine:
+    require_model("ppocrv5")
+    engine = load_engine("rapidocr", model_dir, threads=1, runtime="openvino")
+    assert isinstance(engine, RapidOcrEngine)
+    engine._load()
+    return engine
+
+
+@pytest.mark.slow
+def test_openvino_runs_float32_on_the_threads_asked_for(openvino_engine: RapidOcrEngine) -> None:
+    from pipelines.ocr.onnx_sessions import OpenVinoSession
+
+    rapid = openvino_engine._load()
+    detector = openvino_engine._detector
+    assert detector is not None
+    sessions = [rapid.text_det.infer.session, rapid.text_rec.session.session, detector.wide]
+    assert all(isinstance(s, OpenVinoSession) for s in sessions)
+    # bfloat16 (OpenVINO's default where the CPU has AMX or AVX-512 BF16) changes the readings.
+    assert {str(s.compiled.get_property("INFERENCE_PRECISION_HINT")) for s in sessions} == {"<Type: 'float32'>"}
+    assert [s.compiled.get_property("INFERENCE_NUM_THREADS") for s in sessions] == [1, 1, 2]
+    assert [s.release for s in sessions] == [True, False, True]  # the detector gives its tensors back
+
+
+@pytest.mark.slow
+def test_openvino_reads_real_frames_as_onnx_runtime_does(openvino_engine: RapidOcrEngine,
+                                                          engines: tuple[RapidOcrEngine, Any],
+                                                          frames: list[np.ndarray]) -> None:
+    """Same lines and texts; boxes within a pixel (float32 in both, summed in another order)."""
+    onnx = engines[0]
+    lines = 0
+    for frame in frames:
+        want, got = onnx.read(frame), openvino_engine.read(frame)
+        assert [r.text for r in got] == [r.text for r in want]
+        for a, b in zip(got, want, strict=True):
+            assert max(abs(p - q) for p, q in zip(a.box, b.box, strict=True)) <= 1, (a, b)
+            assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
+        lines += len(want)
+    assert lines >= 20
+
+
+@pytest.mark.slow
+def test_openvino_reads_on_several_threads_at_once(openvino_engine: RapidOcrEngine, frames: list[np.ndarray]) -> None:
+    """Each thread has its own infer request: the same readings read at once as one by one (the
+    spare cores recognise lines this way, and two jobs of a worker share an engine)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = [openvino_engine.read(frame) for frame in frames]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(openvino_engine.read, frames * 2))
+    assert together == alone * 2 and sum(map(len, alone)) >= 20
