@@ -61,6 +61,7 @@ from bench.caption_clips import (  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_after_screen  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine  # noqa: E402
+from pipelines.ocr.onnx_sessions import RUNTIMES  # noqa: E402
 from pipelines.ocr.reader import OcrOptions, run_ocr  # noqa: E402
 from pipelines.ocr.scripts import with_scripts  # noqa: E402
 
@@ -246,10 +247,11 @@ def main() -> None:
                         help="also a generated 720p clip this long (a caption every 2.5 s): frames decoded and "
                              "OCR'd per minute, x real time")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--runtime", choices=RUNTIMES, default="onnxruntime", help="what runs RapidOCR's models")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "captions")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    engine = load_engine("rapidocr", args.model_dir)
+    engine = load_engine("rapidocr", args.model_dir, runtime=args.runtime)
     rows = []
     if not args.no_real:
         if not SHARED.is_dir():

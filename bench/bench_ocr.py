@@ -19,6 +19,7 @@ Usage::
     .venv/bin/python bench/bench_ocr.py                 # rapidocr, and easyocr if .venv-easyocr exists
     .venv/bin/python bench/bench_ocr.py --engine rapidocr --minutes 2
     .venv/bin/python bench/bench_ocr.py --engine rapidocr --no-generated --rec-batch 1 --rec-batch 6
+    .venv/bin/python bench/bench_ocr.py --engine rapidocr --runtime onnxruntime --runtime openvino
 
 Real data: the three real UI screen recordings of ``../shared/testdata/video`` (``bench/ocr_real.py``:
 word recall at the referenced moments, share OCR'd, CPU and wall time), printed apart, first.
@@ -48,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench.ocr_real import print_rows, run_real  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.engines import load_engine  # noqa: E402
+from pipelines.ocr.onnx_sessions import RUNTIMES  # noqa: E402
 from pipelines.ocr.reader import OcrOptions, run_ocr  # noqa: E402
 from pipelines.ocr.tracking import similarity  # noqa: E402
 
@@ -313,9 +315,9 @@ def explain(truth: list[Truth], events: list[dict[str, object]], period: float) 
 
 
 def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Path, rate: float,
-               rec_batch: int = 6) -> dict[str, object]:
+               rec_batch: int = 6, runtime: str = "onnxruntime") -> dict[str, object]:
     started = time.perf_counter()
-    engine = load_engine(engine_name, model_dir, rec_batch=rec_batch)
+    engine = load_engine(engine_name, model_dir, rec_batch=rec_batch, runtime=runtime)
     engine.read(np.full((64, 256, 3), 255, np.uint8))  # load the model outside the timed stage
     load_s = time.perf_counter() - started
     cpu = time.process_time()
@@ -325,6 +327,7 @@ def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Pat
     out: dict[str, object] = {
         "engine": engine_name,
         "rec_batch": rec_batch,
+        "runtime": runtime if engine_name == "rapidocr" else "torch",
         "video_s": round(result.duration, 1),
         "model_load_s": round(load_s, 2),
         "frames_sampled": result.frames_sampled,
@@ -359,15 +362,20 @@ def main() -> None:
                         help="the generated screencast")
     parser.add_argument("--rec-batch", type=int, action="append",
                         help="RapidOCR's lines per recogniser call (repeat to compare; default 1)")
+    parser.add_argument("--runtime", choices=RUNTIMES, action="append",
+                        help="what runs RapidOCR's models (repeat to compare; default onnxruntime)")
     parser.add_argument("--explain", choices=["rapidocr", "easyocr"],
                         help="do not run: list the timed lines that an earlier run missed or mistimed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     batches = args.rec_batch or [1]
+    runtimes = args.runtime or ["onnxruntime"]
     if args.real and args.engine != "easyocr":
-        for batch in batches:
-            print(f"rapidocr, recogniser batch {batch}:", flush=True)
-            print_rows(run_real(load_engine("rapidocr", args.model_dir, rec_batch=batch), args.rate))
+        for runtime in runtimes:
+            for batch in batches:
+                print(f"rapidocr on {runtime}, recogniser batch {batch}:", flush=True)
+                print_rows(run_real(load_engine("rapidocr", args.model_dir, rec_batch=batch, runtime=runtime),
+                                    args.rate))
     if not args.generated:
         return
 
@@ -398,8 +406,9 @@ def main() -> None:
                        "--out", str(args.out)]
                 subprocess.run(cmd, check=True)
                 continue
-        for batch in batches if name == "rapidocr" else [1]:
-            print(json.dumps(run_engine(name, video, truth, args.model_dir, args.rate, batch)), flush=True)
+        for runtime in runtimes if name == "rapidocr" else ["onnxruntime"]:
+            for batch in batches if name == "rapidocr" else [1]:
+                print(json.dumps(run_engine(name, video, truth, args.model_dir, args.rate, batch, runtime)), flush=True)
 
 
 if __name__ == "__main__":
