@@ -1,6 +1,7 @@
 """How RapidOCR's PP-OCRv5 models run here: the runtime, its session options, the detector's input.
 
-None of these changes a reading (the tests compare them with RapidOCR's own):
+ONNX Runtime's options and the detector's input change no reading (the tests compare them with
+RapidOCR's own bit for bit); OpenVINO gives the same texts, boxes within a pixel:
 
 - **OpenVINO on the CPU, if chosen** (``RUNTIMES``; ``LESSONLENS_OCR_RUNTIME=openvino``). The same
   ONNX files, compiled by OpenVINO's CPU plugin in float32 (its default on CPUs with AMX or AVX-512
@@ -97,7 +98,9 @@ class OpenVinoSession:
     peak RSS was 1,859 MB with its caches on, against 802 MB in ONNX Runtime. Its runtime cache
     and oneDNN's primitive cache are therefore off, and ``release`` (the detector: ~300 MB of
     intermediate tensors for a 1280-pixel frame) gives the tensors back after each call, as ONNX
-    Runtime without its arena does.
+    Runtime without its arena does. (oneDNN's cache is set by an environment variable of the
+    process, ``ONEDNN_PRIMITIVE_CACHE_CAPACITY``, when not set already: a PyTorch loaded later in
+    the same process, openai-whisper's engine, would run without that cache too.)
     """
 
     def __init__(self, model: Path, threads: int = 0, *, release: bool = False) -> None:
@@ -127,9 +130,6 @@ class OpenVinoSession:
 
     def get_outputs(self) -> list[_Name]:
         return self._outputs
-
-    def get_providers(self) -> list[str]:
-        return ["OpenVINO CPU"]
 
     def run(self, names: list[str] | None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The outputs named (None: all) for inputs by name, as ONNX Runtime's ``run`` gives them."""
