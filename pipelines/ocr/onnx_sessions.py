@@ -115,8 +115,6 @@ class OpenVinoSession:
                                   "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False, "CPU_RUNTIME_CACHE_CAPACITY": 0}
         if threads > 0:
             config["INFERENCE_NUM_THREADS"] = threads
-        self.model = Path(model)
-        self.threads = threads
         self.release = release
         self.compiled = core.compile_model(core.read_model(str(model)), "CPU", config)
         self._inputs = [_Name(port.get_any_name()) for port in self.compiled.inputs]
