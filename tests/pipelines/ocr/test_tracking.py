@@ -11,6 +11,7 @@ from pipelines.ocr.tracking import (
     FrameDetections,
     TextEvent,
     TextTracker,
+    edit_distance,
     reading_order,
     similarity,
     to_webvtt,
@@ -128,6 +129,22 @@ def test_similarity_is_normalised_edit_distance() -> None:
     assert similarity("Settings", "settings") == 1.0
     assert similarity("abcd", "abce") == 0.75
     assert similarity("", "") == 1.0
+
+
+def _levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@given(st.text(alphabet="abcé Ж漢", max_size=12), st.text(alphabet="abcé Ж漢", max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_edit_distance_is_levenshtein(a: str, b: str) -> None:
+    assert edit_distance(a, b) == _levenshtein(a, b) == edit_distance(b, a)
 
 
 def test_webvtt_parses_with_webvtt_py() -> None:
