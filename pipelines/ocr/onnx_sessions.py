@@ -1,7 +1,9 @@
 """How RapidOCR's PP-OCRv5 models run here: the runtime, its session options, the detector's input.
 
 ONNX Runtime's options and the detector's input change no reading (the tests compare them with
-RapidOCR's own bit for bit); OpenVINO gives the same texts, boxes within a pixel:
+RapidOCR's own bit for bit); ONNX Runtime runs the models with their scalar steps folded into
+their convolutions (``pipelines.ocr.model_fold``: the same boxes and texts, scores within
+rounding); OpenVINO gives the same texts, boxes within a pixel:
 
 - **OpenVINO on the CPU, if chosen** (``RUNTIMES``; ``LESSONLENS_OCR_RUNTIME=openvino``). The same
   ONNX files, compiled by OpenVINO's CPU plugin in float32 (its default on CPUs with AMX or AVX-512
