@@ -62,6 +62,12 @@ class ScreenFeed:
         with self._cond:
             return self._final or self._failed is not None or self._watermark >= until
 
+    def now(self) -> tuple[tuple[ScreenText, ...], float]:
+        """The events published so far and the watermark they hold before (inf once final),
+        without waiting."""
+        with self._cond:
+            return self._events, self._watermark
+
     @property
     def readers_waiting(self) -> int:
         """Readers blocked in ``wait`` now: each is a stage that uses no CPU until the run catches up."""

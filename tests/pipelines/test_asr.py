@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import replace
@@ -244,6 +245,45 @@ def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytes
     # terms), then again on "Nextcloud"
     assert [c["seconds"] for c in fake.calls] == [60, 10, 10, 10] and fake.calls[0]["hotwords"] is None
     assert "Nextcloud" in fake.calls[3]["hotwords"]
+
+
+def test_the_plain_decode_is_given_up_once_the_feed_passes_a_stretch_with_terms(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import faster_whisper.vad
+
+    speech = [{"start": 0, "end": 16000 * 10}, {"start": 16000 * 40, "end": 16000 * 50}]
+    monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", lambda audio, options: speech)
+    screen = [Seen(1, 9, "Export as PDF"), Seen(41, 49, "Nextcloud")]
+    audio = np.zeros(16000 * 60, dtype=np.float32)
+    after = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions(), screen=screen)
+    feed = ScreenFeed()
+    yielded: list[float] = []
+
+    class Plain(FakeScreenWhisper):
+        """The plain decode (60 s) comes segment by segment; OCR ends while the second is decoded."""
+
+        def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+            if len(audio) < 16000 * 60:
+                return super().transcribe(audio, **kwargs)
+            self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+
+            def segments() -> Any:
+                for start in (1.0, 20.0, 41.0):
+                    yielded.append(start)
+                    s = seg(start, "words heard here.")
+                    yield SimpleNamespace(start=s.start, end=s.end, text=s.text, words=[], avg_logprob=-0.2,
+                                          no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
+                    feed.close(screen)
+
+            return segments(), SimpleNamespace(language="en", language_probability=1.0)
+
+    fake = Plain()
+    with caplog.at_level(logging.INFO, logger="pipelines.asr"):
+        live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
+    assert yielded == [1.0, 20.0]  # stopped after the segment during which the screen got terms
+    assert [c["seconds"] for c in fake.calls] == [60, 10, 10]
+    assert live.text == after.text and live.vocabulary == after.vocabulary
+    assert "plain decode given up: the screen has terms from 0.0 s on" in caplog.text
 
 
 def test_a_live_feed_with_no_terms_ever_uses_the_plain_decode_made_while_ocr_ran(

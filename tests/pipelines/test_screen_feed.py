@@ -78,3 +78,13 @@ def test_it_counts_the_readers_waiting_for_the_run_to_catch_up() -> None:
     feed.publish(12.0, [])
     reader.join(5)
     assert not reader.is_alive() and feed.readers_waiting == 0
+
+
+def test_now_answers_without_waiting() -> None:
+    feed = ScreenFeed()
+    assert feed.now() == ((), float("-inf"))
+    feed.publish(5.0, [EVENT])
+    feed.publish(3.0, [EVENT, EVENT])  # the watermark never goes back
+    assert feed.now() == ((EVENT, EVENT), 5.0)
+    feed.close([EVENT])
+    assert feed.now() == ((EVENT,), float("inf"))
