@@ -38,7 +38,9 @@ def _shift(screen: Sequence[ScreenText], offset: float) -> list[ScreenText]:
 
 
 class _ShiftedFeed(ScreenFeed):
-    """A live feed seen from a block that starts ``offset`` seconds into the media."""
+    """A live feed seen from a block that starts ``offset`` seconds into the media: every
+    reader's question goes to the feed, its times shifted (none is answered from this object's
+    own, empty, state)."""
 
     def __init__(self, feed: ScreenFeed, offset: float) -> None:
         super().__init__()
@@ -48,6 +50,21 @@ class _ShiftedFeed(ScreenFeed):
              poll_s: float = 0.5) -> tuple[tuple[ScreenText, ...], bool]:
         events, final = self._feed.wait(until + self._offset, check, poll_s)
         return tuple(_shift(events, self._offset)), final
+
+    def passed(self, until: float) -> bool:
+        return self._feed.passed(until + self._offset)
+
+    def now(self) -> tuple[tuple[ScreenText, ...], float]:
+        events, watermark = self._feed.now()
+        return tuple(_shift(events, self._offset)), watermark - self._offset
+
+    @property
+    def readers_waiting(self) -> int:
+        return self._feed.readers_waiting
+
+    @property
+    def final(self) -> bool:
+        return self._feed.final
 
 
 def transcribe_blocks(

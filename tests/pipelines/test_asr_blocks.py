@@ -67,3 +67,19 @@ def test_a_live_feed_is_seen_from_each_block() -> None:
 def test_no_block_is_an_error() -> None:
     with pytest.raises(Exception, match="no audio"):
         transcribe_blocks(BlockEngine(), [], AsrOptions())  # type: ignore[arg-type]
+
+
+def test_a_block_s_feed_answers_every_question_from_the_live_feed() -> None:
+    """Without it, a block's feed answered passed/now/final from an empty feed of its own: never
+    passed, so the plain decode made while OCR runs was never given up."""
+    from pipelines.asr_blocks import _ShiftedFeed
+
+    feed = ScreenFeed()
+    block = _ShiftedFeed(feed, offset=100.0)
+    feed.publish(130.0, [TextEvent(112.0, 114.0, (0, 0, 1, 1), "Nextcloud", 0.9, 0)])
+    assert block.passed(29.0) and not block.passed(31.0)
+    events, watermark = block.now()
+    assert watermark == 30.0 and [(e.start, e.end, e.text) for e in events] == [(12.0, 14.0, "Nextcloud")]
+    assert not block.final and block.readers_waiting == 0
+    feed.close([])
+    assert block.final and block.passed(1e9) and block.now() == ((), float("inf"))
