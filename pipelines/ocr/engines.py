@@ -23,7 +23,7 @@ import numpy as np
 from pipelines.exceptions import EngineNotInstalledError, OptionsError
 from pipelines.models import model_path
 from pipelines.ocr.frames import PixelBox
-from pipelines.ocr.model_fold import folded_path
+from pipelines.ocr.model_fold import ensure_folded
 from pipelines.ocr.onnx_sessions import Detector, cpu_session, rebuild_session, resolve_runtime
 
 log = logging.getLogger(__name__)
@@ -158,16 +158,10 @@ class RapidOcrEngine:
 
     def _model_file(self, model: Path) -> Path:
         """The file the runtime runs for ``model``: in ONNX Runtime its folded form, which the
-        model folder holds (``model_fold``); OpenVINO folds such steps itself."""
+        model folder holds or is given now (``model_fold``); OpenVINO folds such steps itself."""
         if self.runtime != "onnxruntime":
             return model
-        folded = folded_path(model)
-        if folded.is_file():
-            return folded
-        log.warning("%s not found: OCR runs the unfolded model, ~15 %% slower; run ./scripts/setup "
-                    "(or .venv/bin/lessonlens models install ppocrv5 --force) to assemble the model folder again",
-                    folded)
-        return model
+        return ensure_folded(model) or model
 
     def read(self, image: np.ndarray) -> list[Reading]:
         """Read the text lines of a BGR image.

@@ -1,7 +1,9 @@
 """PP-OCRv5's models with their scalar affine steps folded into the convolutions next to them.
 
 Done once, when the model folder is assembled (``pipelines.models``: ``det/det.folded.onnx``,
-``rec/rec.folded.onnx``), as the ``onnx`` package it takes holds ~75 MB that a worker should not.
+``rec/rec.folded.onnx``), as the ``onnx`` package it takes holds ~75 MB that a worker should not;
+a folder assembled before has them made on first use, in a process of their own
+(``ensure_folded``).
 
 PP-OCRv5's detector and recogniser (PP-LCNetV3 and PP-HGNetV2 blocks) follow many convolutions,
 and many activations, with a *learnable affine block*: the tensor times one number, plus another.
@@ -24,6 +26,9 @@ the original models' by at most ~2e-6 (rounding).
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -39,6 +44,29 @@ def folded_path(model: Path) -> Path:
     """Where the model folder keeps ``model`` folded (``det/det.onnx``: ``det/det.folded.onnx``);
     ``pipelines.models`` writes it when it assembles the folder."""
     return model.with_name(f"{model.stem}.folded{model.suffix}")
+
+
+def ensure_folded(model: Path) -> Path | None:
+    """``model``'s folded file (``folded_path``), made now if it is missing, in a child process
+    (``python -m pipelines.ocr.model_fold``) and renamed into place; None when it cannot be made
+    (a read-only folder, a model this cannot read), with a warning saying so."""
+    target = folded_path(model)
+    if target.is_file():
+        return target
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    started = time.monotonic()
+    try:
+        subprocess.run([sys.executable, "-m", "pipelines.ocr.model_fold", str(model), str(tmp)], check=True,
+                       capture_output=True, text=True, timeout=300)
+        os.replace(tmp, target)
+    except (OSError, subprocess.SubprocessError) as err:
+        detail = getattr(err, "stderr", None) or err
+        log.warning("%s could not be made (%s): OCR runs the unfolded model, ~15 %% slower; run "
+                    "./scripts/setup to assemble the model folder again", target, str(detail).strip()[-300:])
+        tmp.unlink(missing_ok=True)
+        return None
+    log.info("%s made in %.1f s", target, time.monotonic() - started)
+    return target
 
 
 def fold_affine(model: Path) -> bytes:
@@ -203,3 +231,16 @@ def fold_graph(graph: Any) -> tuple[int, int]:
         before += 1 + (last is not mul)
     g.finish()
     return after, before
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pipelines.ocr.model_fold MODEL OUT``: write ``MODEL`` folded to ``OUT``."""
+    if len(argv) != 2:
+        print("usage: python -m pipelines.ocr.model_fold MODEL.onnx OUT.onnx", file=sys.stderr)
+        return 2
+    Path(argv[1]).write_bytes(fold_affine(Path(argv[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -278,3 +278,36 @@ def test_openvino_reads_on_several_threads_at_once(openvino_engine: RapidOcrEngi
     with ThreadPoolExecutor(3) as pool:
         together = list(pool.map(openvino_engine.read, frames * 2))
     assert together == alone * 2 and sum(map(len, alone)) >= 20
+
+
+@pytest.mark.slow
+def test_a_model_folder_assembled_before_the_folded_files_gets_them_on_first_use(
+        require_model: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import shutil
+
+    source = require_model("ppocrv5")
+    folder = tmp_path / "ppocrv5"
+    for name in ("det/det.onnx", "rec/rec.onnx", "cls/cls.onnx", "ppocrv5_dict.txt"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / name, folder / name)
+    engine = RapidOcrEngine(folder, threads=1)
+    with caplog.at_level(logging.INFO, logger="pipelines.ocr.model_fold"):
+        engine._load()
+    for name in ("det", "rec"):
+        made = folder / name / f"{name}.folded.onnx"
+        assert made.read_bytes() == (source / name / f"{name}.folded.onnx").read_bytes()  # as set-up makes it
+    assert "det.folded.onnx made in" in caplog.text
+    assert not list(folder.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_a_folded_file_that_cannot_be_made_leaves_the_original_model_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from pipelines.ocr.model_fold import ensure_folded
+
+    broken = tmp_path / "det.onnx"
+    broken.write_bytes(b"not a model")
+    assert ensure_folded(broken) is None
+    assert "det.folded.onnx could not be made" in caplog.text and "./scripts/setup" in caplog.text
+    assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "det.folded.onnx").exists()
