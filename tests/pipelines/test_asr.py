@@ -20,6 +20,7 @@ from pipelines.asr import (
     AsrOptions,
     FasterWhisperEngine,
     Segment,
+    Transcript,
     WhisperEngine,
     Word,
 )
@@ -202,16 +203,22 @@ def test_each_stretch_is_offered_the_terms_on_screen(monkeypatch: pytest.MonkeyP
     assert transcript.text == "now press Export as PDF and wait. then save it to Nextcloud."  # as on screen
 
 
-def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
-    """OCR running beside the recogniser: each stretch waits for the watermark, is decoded on the
-    terms read by then, and is decoded again only where the final terms differ."""
+def _two_stretches(monkeypatch: pytest.MonkeyPatch) -> tuple[list[TextEvent], np.ndarray, Transcript]:
+    """A minute of audio with speech at 0-10 s and 40-50 s, a term on screen during each, and the
+    transcript of the finished OCR's events (what a live feed must give)."""
     import faster_whisper.vad
 
     speech = [{"start": 0, "end": 16000 * 10}, {"start": 16000 * 40, "end": 16000 * 50}]
     monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", lambda audio, options: speech)
     screen = [Seen(1, 9, "Export as PDF"), Seen(41, 49, "Nextcloud")]
     audio = np.zeros(16000 * 60, dtype=np.float32)
-    after = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions(), screen=screen)
+    return screen, audio, FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions(), screen=screen)
+
+
+def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR running beside the recogniser: each stretch waits for the watermark, is decoded on the
+    terms read by then, and is decoded again only where the final terms differ."""
+    screen, audio, after = _two_stretches(monkeypatch)
 
     feed = ScreenFeed()
     fake = FakeScreenWhisper()
@@ -249,13 +256,7 @@ def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytes
 
 def test_the_plain_decode_is_given_up_once_the_feed_passes_a_stretch_with_terms(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    import faster_whisper.vad
-
-    speech = [{"start": 0, "end": 16000 * 10}, {"start": 16000 * 40, "end": 16000 * 50}]
-    monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", lambda audio, options: speech)
-    screen = [Seen(1, 9, "Export as PDF"), Seen(41, 49, "Nextcloud")]
-    audio = np.zeros(16000 * 60, dtype=np.float32)
-    after = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions(), screen=screen)
+    screen, audio, after = _two_stretches(monkeypatch)
     feed = ScreenFeed()
     yielded: list[float] = []
 
