@@ -104,7 +104,10 @@ def _assemble_ppocrv5(dst: Path) -> None:
     from pipelines.ocr.model_fold import fold_affine, folded_path
 
     for model in (dst / "det" / "det.onnx", dst / "rec" / "rec.onnx"):  # what ONNX Runtime runs
-        folded_path(model).write_bytes(fold_affine(model))
+        try:
+            folded_path(model).write_bytes(fold_affine(model))
+        except Exception as err:  # the folder still works: the engine tries again, or runs the original
+            log.warning("%s: not folded (%s); OCR will try again on first use", model.name, err)
 
 
 def _assemble_easyocr(dst: Path) -> None:

@@ -158,7 +158,8 @@ class RapidOcrEngine:
 
     def _model_file(self, model: Path) -> Path:
         """The file the runtime runs for ``model``: in ONNX Runtime its folded form, which the
-        model folder holds or is given now (``model_fold``); OpenVINO folds such steps itself."""
+        model folder holds or is given now (``model_fold``); OpenVINO compiles the original (as
+        measured, README "Throughput of one job")."""
         if self.runtime != "onnxruntime":
             return model
         return ensure_folded(model) or model

