@@ -189,7 +189,7 @@ def fold_graph(graph: Any) -> tuple[int, int]:
         folded = False
         while (step := g.only_consumer(conv.output[0])) is not None:
             value = g.scalar_step(step, conv.output[0])
-            if value is None:
+            if value is None or step.output[0] in g.outputs:  # a graph output keeps its name
                 break
             if step.op_type == "Mul":
                 weights, bias = weights * np.float32(value), bias * np.float32(value)

@@ -101,3 +101,11 @@ def test_fold_affine_reads_a_file_and_gives_the_same_outputs(tmp_path: Path) -> 
     for g, w in zip(_run(data), _run(_block()), strict=True):
         assert np.allclose(g, w, atol=1e-5, rtol=1e-5)
     assert folded_path(path) == tmp_path / "det.folded.onnx"
+
+
+def test_a_step_that_gives_a_graph_output_stays() -> None:
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Mul", ["c", "s"], ["y"])]
+    model = _model(["y"], nodes, [_init("w", np.ones((4, 4, 1, 1))), _init("s", 2.0)])
+    want = _run(model)
+    assert fold_graph(model.graph) == (0, 0)
+    assert _ops(model) == ["Conv", "Mul"] and np.array_equal(_run(model)[0], want[0])
