@@ -11,60 +11,16 @@ block's clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pipelines.asr import SAMPLE_RATE, AsrEngine, AsrOptions, Segment, Transcript
 from pipelines.exceptions import OptionsError
-from pipelines.screen_feed import ScreenFeed
+from pipelines.screen_feed import ScreenFeed, shift_events
 from pipelines.vocabulary import ScreenText
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-@dataclass(frozen=True)
-class _Shifted:
-    """A piece of on-screen text on a block's clock (``offset`` seconds earlier)."""
-
-    start: float
-    end: float
-    text: str
-    confidence: float
-
-
-def _shift(screen: Sequence[ScreenText], offset: float) -> list[ScreenText]:
-    return [_Shifted(e.start - offset, e.end - offset, e.text, e.confidence) for e in screen]
-
-
-class _ShiftedFeed(ScreenFeed):
-    """A live feed seen from a block that starts ``offset`` seconds into the media: every
-    reader's question goes to the feed, its times shifted (none is answered from this object's
-    own, empty, state)."""
-
-    def __init__(self, feed: ScreenFeed, offset: float) -> None:
-        super().__init__()
-        self._feed, self._offset = feed, offset
-
-    def wait(self, until: float, check: Callable[[], None] | None = None,
-             poll_s: float = 0.5) -> tuple[tuple[ScreenText, ...], bool]:
-        events, final = self._feed.wait(until + self._offset, check, poll_s)
-        return tuple(_shift(events, self._offset)), final
-
-    def passed(self, until: float) -> bool:
-        return self._feed.passed(until + self._offset)
-
-    def now(self) -> tuple[tuple[ScreenText, ...], float]:
-        events, watermark = self._feed.now()
-        return tuple(_shift(events, self._offset)), watermark - self._offset
-
-    @property
-    def readers_waiting(self) -> int:
-        return self._feed.readers_waiting
-
-    @property
-    def final(self) -> bool:
-        return self._feed.final
 
 
 def transcribe_blocks(
@@ -91,8 +47,8 @@ def transcribe_blocks(
             if progress is not None:
                 progress(min(1.0, (start + fraction * length) / max(duration, start + length, 1e-6)))
 
-        shifted = (_ShiftedFeed(screen, offset) if isinstance(screen, ScreenFeed)
-                   else _shift(screen, offset) if offset else screen)
+        shifted = (screen.seen_from(offset) if isinstance(screen, ScreenFeed)
+                   else shift_events(screen, offset) if offset else screen)
         part = engine.transcribe(block, block_options, progress=report, screen=shifted)
         parts.append(_offset_transcript(part, offset) if offset else part)
         prompt = part.text[-600:] or block_options.initial_prompt

@@ -7,6 +7,9 @@ waits, for each stretch, until the watermark has passed its end (plus the vocabu
 then offers what was read by then. When the run ends it closes the feed with its final events;
 the recogniser checks its offers against them and decodes again any stretch whose offer changed
 (``pipelines.asr``), so the transcript is the one it would have been after a finished OCR run.
+
+A recogniser that takes the audio in blocks (``pipelines.asr_blocks``) sees the feed from each
+block's clock (``seen_from``): the same feed, its times shifted.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pipelines.exceptions import PipelineError
 from pipelines.vocabulary import ScreenText
@@ -23,62 +27,104 @@ class ScreenFeedFailed(PipelineError):
     """The OCR run that fed the screen text stopped without finishing."""
 
 
+@dataclass(frozen=True)
+class ShiftedText:
+    """A piece of on-screen text on another clock (``offset`` seconds earlier)."""
+
+    start: float
+    end: float
+    text: str
+    confidence: float
+
+
+def shift_events(events: Sequence[ScreenText], offset: float) -> list[ScreenText]:
+    """``events`` on a clock that starts ``offset`` seconds into the media."""
+    return [ShiftedText(e.start - offset, e.end - offset, e.text, e.confidence) for e in events]
+
+
+class _Board:
+    """What a feed and its views share: the events, the watermark, the end, the readers waiting."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.events: tuple[ScreenText, ...] = ()
+        self.watermark = -math.inf
+        self.final = False
+        self.failed: str | None = None
+        self.waiting = 0
+
+
 class ScreenFeed:
     """Events published with a watermark, then closed with the final events (thread-safe)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._events: tuple[ScreenText, ...] = ()
-        self._watermark = -math.inf
-        self._final = False
-        self._failed: str | None = None
-        self._waiting = 0
+        self._board = _Board()
+        self._offset = 0.0
+
+    def seen_from(self, offset: float) -> ScreenFeed:
+        """This feed seen from a clock that starts ``offset`` seconds into the media (a block of
+        the audio): every question is answered from the same events and watermark, times
+        shifted. What is published or closed through it is on the media's clock."""
+        view = ScreenFeed()
+        view._board, view._offset = self._board, self._offset + offset
+        return view
+
+    def _seen(self, events: tuple[ScreenText, ...]) -> tuple[ScreenText, ...]:
+        return tuple(shift_events(events, self._offset)) if self._offset else events
 
     def publish(self, watermark: float, events: Sequence[ScreenText]) -> None:
         """The events read so far; readings before ``watermark`` (seconds) will not change."""
-        with self._cond:
-            if self._final:
+        b = self._board
+        with b.cond:
+            if b.final:
                 return
-            self._events, self._watermark = tuple(events), max(self._watermark, watermark)
-            self._cond.notify_all()
+            b.events, b.watermark = tuple(events), max(b.watermark, watermark)
+            b.cond.notify_all()
 
     def close(self, events: Sequence[ScreenText]) -> None:
         """The run's final events: every reader waiting is answered (a second close is ignored)."""
-        with self._cond:
-            if self._final:
+        b = self._board
+        with b.cond:
+            if b.final:
                 return
-            self._events, self._watermark, self._final = tuple(events), math.inf, True
-            self._cond.notify_all()
+            b.events, b.watermark, b.final = tuple(events), math.inf, True
+            b.cond.notify_all()
 
     def fail(self, reason: str) -> None:
         """The run stopped (failed or cancelled): readers waiting raise ScreenFeedFailed."""
-        with self._cond:
-            if not self._final:
-                self._failed = reason
-                self._cond.notify_all()
+        b = self._board
+        with b.cond:
+            if not b.final:
+                b.failed = reason
+                b.cond.notify_all()
 
     def passed(self, until: float) -> bool:
         """Whether ``wait(until)`` would answer now (the watermark passed it, or the run ended)."""
-        with self._cond:
-            return self._final or self._failed is not None or self._watermark >= until
+        b = self._board
+        with b.cond:
+            return b.final or b.failed is not None or b.watermark >= until + self._offset
 
     def now(self) -> tuple[tuple[ScreenText, ...], float]:
         """The events published so far and the watermark they hold before (inf once final),
         without waiting."""
-        with self._cond:
-            return self._events, self._watermark
+        b = self._board
+        with b.cond:
+            events, watermark = b.events, b.watermark
+        return self._seen(events), watermark - self._offset
 
     @property
     def readers_waiting(self) -> int:
         """Readers blocked in ``wait`` now: each is a stage that uses no CPU until the run catches up."""
-        with self._cond:
-            return self._waiting
+        b = self._board
+        with b.cond:
+            return b.waiting
 
     @property
     def final(self) -> bool:
         """Whether the run ended and the events are final."""
-        with self._cond:
-            return self._final
+        b = self._board
+        with b.cond:
+            return b.final
 
     def wait(self, until: float, check: Callable[[], None] | None = None,
              poll_s: float = 0.5) -> tuple[tuple[ScreenText, ...], bool]:
@@ -89,20 +135,23 @@ class ScreenFeed:
         Raises:
             ScreenFeedFailed: the OCR run stopped without finishing.
         """
-        with self._cond:
+        b = self._board
+        with b.cond:
             while True:
-                if self._failed is not None:
-                    raise ScreenFeedFailed(f"on-screen text unavailable: {self._failed}")
-                if self._final or self._watermark >= until:
-                    return self._events, self._final
-                self._waiting += 1
+                if b.failed is not None:
+                    raise ScreenFeedFailed(f"on-screen text unavailable: {b.failed}")
+                if b.final or b.watermark >= until + self._offset:
+                    events, final = b.events, b.final
+                    break
+                b.waiting += 1
                 try:
-                    self._cond.wait(poll_s)
+                    b.cond.wait(poll_s)
                 finally:
-                    self._waiting -= 1
+                    b.waiting -= 1
                 if check is not None:
-                    self._cond.release()
+                    b.cond.release()
                     try:
                         check()
                     finally:
-                        self._cond.acquire()
+                        b.cond.acquire()
+        return self._seen(events), final

@@ -72,10 +72,8 @@ def test_no_block_is_an_error() -> None:
 def test_a_block_s_feed_answers_every_question_from_the_live_feed() -> None:
     """Without it, a block's feed answered passed/now/final from an empty feed of its own: never
     passed, so the plain decode made while OCR runs was never given up."""
-    from pipelines.asr_blocks import _ShiftedFeed
-
     feed = ScreenFeed()
-    block = _ShiftedFeed(feed, offset=100.0)
+    block = feed.seen_from(100.0)
     feed.publish(130.0, [TextEvent(112.0, 114.0, (0, 0, 1, 1), "Nextcloud", 0.9, 0)])
     assert block.passed(29.0) and not block.passed(31.0)
     events, watermark = block.now()
