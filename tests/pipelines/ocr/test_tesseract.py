@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.ocr.scripts import installed_packs
-from pipelines.ocr.tesseract import LINE_HEIGHTS, binarise, clean_reading, tesseract_line
+from pipelines.ocr.tesseract import LINE_HEIGHTS, binarise, clean_reading, has_letters, tesseract_line
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -97,9 +98,28 @@ def test_a_reading_less_sure_than_sure_is_read_at_the_other_heights_and_the_sure
 def test_several_heights_are_read_in_one_run_each_its_own_reading() -> None:
     from pipelines.ocr.tesseract import _read_pages
 
-    small = caption_line("Откройте меню", (210, 28))[:, :, :]  # a small caption line, about 14 px letters
-    small = np.ascontiguousarray(small)
+    # A small caption line, about 14 px letters: the whole line at half size (drawn 28 px high,
+    # its letters were cut at the bottom, and nothing of a letter's height was left to read).
+    small = cv2.resize(caption_line("Откройте меню"), (210, 28), interpolation=cv2.INTER_AREA)
     pages = _read_pages(small, ("rus",), LINE_HEIGHTS)
     assert len(pages) == len(LINE_HEIGHTS) and all(0 <= c <= 1 for _, c in pages)
     text, confidence = tesseract_line(small, ("rus",), LINE_HEIGHTS, sure=1.01)  # always all heights
     assert confidence == max(c for _, c in pages) and text
+
+
+def test_a_line_without_ink_of_a_letters_height_is_not_given_to_tesseract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A label cut by a panel's edge: its letters touch the crop's edge and are dropped, a few
+    specks stay; Tesseract is not run on it. A whole line is read as before."""
+    runs: list[tuple[str, ...]] = []
+
+    def fake(source: str, packs: tuple[str, ...], stdin: bytes | None = None) -> bytes:
+        runs.append(packs)
+        return b"5\t1\t1\t1\t1\t1\t0\t0\t10\t10\t90\tword\n"
+
+    monkeypatch.setattr("pipelines.ocr.tesseract._tesseract", fake)
+    line = caption_line("Open it")
+    cut = np.ascontiguousarray(line[:26])  # the top half of the letters: each touches the bottom edge
+    cut[20:22, 200:202] = 255  # and a speck of a dot above it
+    assert not has_letters(binarise(cut), 48) and has_letters(binarise(line), 48)
+    assert tesseract_line(cut, ("rus",)) == ("", 0.0) and runs == []
+    assert tesseract_line(line, ("rus",)) == ("word", 0.9) and runs == [("rus",)]
