@@ -178,8 +178,9 @@ class JobStore(Protocol):
     def update_source(self, job_id: str, source: Source) -> None: ...
 
     def finish(self, job_id: str, status: JobStatus, error: str | None = None,
-               lease: Lease | None = None) -> Job | None:
-        """End the job; with ``lease``, only while the job still holds it (fencing): None otherwise."""
+               lease: Lease | None = None, stages: Mapping[str, StageState] | None = None) -> Job | None:
+        """End the job; with ``lease``, only while the job still holds it (fencing): None otherwise.
+        ``stages``: its stage states, written with its end (a worker's last stage ends with the job)."""
         ...
 
     def requeue(self, job_id: str, *, count_attempt: bool, lease: Lease | None = None) -> None: ...
@@ -269,6 +270,18 @@ class _Statements:
                                          else_=t.c.webhook_state))
               .returning(*t.c))
     fenced = t.c.lease_token == bindparam("token")
+    # A worker's writes carry its lease: fenced, and each stage write renews the lease.
+    put_stages_leased = put_stages.where(fenced).values(lease_expires=bindparam("expires"))
+    put_stages_unless_cancelled_leased = put_stages_unless_cancelled.where(fenced).values(
+        lease_expires=bindparam("expires"))
+    finish_leased = finish.where(fenced, t.c.status == JobStatus.RUNNING.value)
+    finish_with_stages = finish.values(stage_states=bindparam("states", type_=t.c.stage_states.type))
+    finish_with_stages_leased = finish_with_stages.where(fenced, t.c.status == JobStatus.RUNNING.value)
+    # The outbox, read by the leader's relay every ``OUTBOX_POLL_S`` (app.queue), mostly finding none.
+    unpublished_ids = (select(t.c.id).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
+                       .order_by(t.c.created_at).limit(bindparam("limit", type_=Integer)))
+    clear_published = (update(t).where(t.c.id.in_(bindparam("ids", expanding=True)))
+                       .values(publish_pending=False))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -478,11 +491,13 @@ class SqlJobStore:
 
     def put_stages(self, job_id: str, states: Mapping[str, StageState], *, unless_cancelled: bool = False,
                    lease: Lease | None = None) -> bool:
-        query = _Statements.put_stages_unless_cancelled if unless_cancelled else _Statements.put_stages
         params: dict[str, Any] = {"job_id": job_id, "states": {k: v.to_dict() for k, v in states.items()},
                                   "now": now_iso()}
-        if lease is not None:  # fenced, and the write renews the lease
-            query = query.where(_Statements.fenced).values(lease_expires=bindparam("expires"))
+        if lease is None:
+            query = _Statements.put_stages_unless_cancelled if unless_cancelled else _Statements.put_stages
+        else:  # fenced, and the write renews the lease
+            query = (_Statements.put_stages_unless_cancelled_leased if unless_cancelled
+                     else _Statements.put_stages_leased)
             params |= {"token": lease.token, "expires": lease.expires()}
         with self._tx() as conn:
             return bool(conn.execute(query, params).rowcount)
@@ -492,14 +507,17 @@ class SqlJobStore:
             self._set(conn, job_id, source=asdict(source))
 
     def finish(self, job_id: str, status: JobStatus, error: str | None = None,
-               lease: Lease | None = None) -> Job | None:
+               lease: Lease | None = None, stages: Mapping[str, StageState] | None = None) -> Job | None:
         # One UPDATE: a webhook becomes pending only where one is set; with a lease, only while
         # the job still holds it, so a worker whose job was reaped and run again cannot end it.
         params: dict[str, Any] = {"job_id": job_id, "new_status": status.value, "new_error": error,
                                   "now": now_iso()}
-        query = _Statements.finish
+        if stages is None:
+            query = _Statements.finish if lease is None else _Statements.finish_leased
+        else:
+            query = _Statements.finish_with_stages if lease is None else _Statements.finish_with_stages_leased
+            params["states"] = {k: v.to_dict() for k, v in stages.items()}
         if lease is not None:
-            query = query.where(_Statements.fenced, jobs_table.c.status == JobStatus.RUNNING.value)
             params["token"] = lease.token
         with self._tx() as conn:
             row = conn.execute(query, params).first()
@@ -551,18 +569,16 @@ class SqlJobStore:
         return [_job(r) for r in rows]
 
     def take_unpublished(self, limit: int = 500) -> list[str]:
-        t = jobs_table
-        query = (select(t.c.id).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
-                 .order_by(t.c.created_at).limit(limit))
+        query = _Statements.unpublished_ids
         with self._engine.connect() as conn:  # most rounds find none: no write lock for that
-            if conn.execute(query.limit(1)).first() is None:
+            if conn.execute(query, {"limit": 1}).first() is None:
                 return []
         with self._tx() as conn:
             if not self._sqlite:
                 query = query.with_for_update(skip_locked=True)
-            ids = list(conn.execute(query).scalars())
+            ids = list(conn.execute(query, {"limit": limit}).scalars())
             if ids:
-                conn.execute(update(t).where(t.c.id.in_(ids)).values(publish_pending=False))
+                conn.execute(_Statements.clear_published, {"ids": ids})
         return ids
 
     def mark_published(self, job_id: str) -> None:

@@ -33,6 +33,7 @@ from pipelines.media import MediaInfo
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
+_ENDED = frozenset({StageStatus.SUCCEEDED, StageStatus.SKIPPED})
 
 
 class JobCancelled(Exception):
@@ -151,6 +152,7 @@ class _Reporter:
         self.states = dict(job.stage_states)
         self.running: dict[str, None] = {}  # in the order they started
         self.failed: str | None = None
+        self.unwritten = False  # the last stage's end waits for the job's (``stages_to_finish``)
         self._last = 0.0
         self._lock = threading.Lock()
 
@@ -168,6 +170,7 @@ class _Reporter:
             raise WorkerStopping
         with self._lock:
             self.states.update(updates)
+            self.unwritten = False
             store = self.ctx.store
             if not store.put_stages(self.job_id, self.states, unless_cancelled=check, lease=self.lease):
                 if not store.renew(self.job_id, self.lease):
@@ -190,8 +193,15 @@ class _Reporter:
         prev = self.states.get(name, StageState())
         status = outcome.status
         self.running.pop(name, None)
-        self._put({name: StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds,
-                                    outcome.summary, outcome.files, outcome.reason)})
+        ended = StageState(status, 1.0, prev.started_at, now_iso(), outcome.seconds, outcome.summary,
+                           outcome.files, outcome.reason)
+        with self._lock:
+            last = not self.running and all(s.status in _ENDED for n, s in self.states.items() if n != name)
+            if last:  # stored with the job's end, in the same UPDATE (one store write fewer per job)
+                self.states[name] = ended
+                self.unwritten = True
+        if not last:
+            self._put({name: ended})
         log.info("%s: stage %s %s in %.2f s%s", self.job_id, name, status.value, outcome.seconds,
                  f" ({outcome.reason})" if outcome.reason else "")
 
@@ -207,6 +217,11 @@ class _Reporter:
         prev = self.states.get(name, StageState())
         self._put({name: StageState(StageStatus.RUNNING, round(min(max(fraction, 0.0), 1.0), 3),
                                     started_at=prev.started_at)}, check=True)
+
+    def stages_to_finish(self) -> dict[str, StageState] | None:
+        """The stage states the job's end must store too (its last stage ended unwritten), or None."""
+        with self._lock:
+            return dict(self.states) if self.unwritten else None
 
     def end_current(self, status: StageStatus, error: str | None) -> None:
         """End the stages still running: the one that failed with ``status`` and ``error``; the
@@ -290,7 +305,8 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
         status = JobStatus.FAILED
     finally:
         opened.close()
-    finished = ctx.store.finish(job.id, status, error, lease=lease)  # fenced: refused if reaped meanwhile
+    # Fenced: refused if reaped meanwhile.
+    finished = ctx.store.finish(job.id, status, error, lease=lease, stages=reporter.stages_to_finish())
     if finished is None:
         log.warning("%s: %s here, but its lease lapsed meanwhile: the end is not stored", job.id, status.value)
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,13 @@ def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path |
     if sub.upload is not None:
         filename = safe_filename(sub.upload.filename, "upload")
         tmp, info = receive_upload(services.storage, sub.upload.file, filename, int(s.max_upload_mb * 1e6))
+        described = media_dict(info)
         try:
-            limits.check_media(media_dict(info), s, filename)
+            limits.check_media(described, s, filename)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return Source("upload", str(tmp), filename, info.size_bytes, media_dict(info)), tmp
+        return Source("upload", str(tmp), filename, info.size_bytes, described), tmp
     assert sub.source is not None
     if is_url(sub.source):
         url = check_source_url(sub.source, allow_private=s.allow_private_urls)
@@ -126,8 +127,9 @@ def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path |
     fd = open_path_source(str(path), s.allowed_roots)  # what is probed is what the job will read
     try:
         info = probe_or_415(fd_path(fd), sub.source)
-        limits.check_media(media_dict(info), s, sub.source)
-        return Source("path", str(path), path.name, info.size_bytes, media_dict(info), identity(fd)), None
+        described = media_dict(info)
+        limits.check_media(described, s, sub.source)
+        return Source("path", str(path), path.name, info.size_bytes, described, identity(fd)), None
     finally:
         os.close(fd)
 
@@ -137,7 +139,7 @@ def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
     try:
         if tmp is not None:
             stored = services.storage.commit_input(job.id, tmp, job.source.filename or "upload")
-            job = job.with_changes(source=Source(**{**asdict(job.source), "location": str(stored)}))
+            job = job.with_changes(source=replace(job.source, location=str(stored)))
         saved, created = services.store.create(job, services.settings.queue_limit_per_key)
     except BaseException:
         if tmp is not None:

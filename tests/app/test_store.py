@@ -346,6 +346,50 @@ def test_each_outbox_job_is_taken_once(store: SqlJobStore) -> None:
     assert store.take_unpublished() == [] and store.unpublished() == []
     third = store.create(make_job())[0]
     assert store.take_unpublished(limit=5) == [third.id]
+    fourth, fifth = store.create(make_job())[0], store.create(make_job())[0]
+    assert store.take_unpublished(limit=1) == [fourth.id]  # the limit holds (a bound parameter)
+    assert store.take_unpublished(limit=1) == [fifth.id]
+
+
+def test_leased_stage_writes_renew_the_lease_and_refuse_a_stale_one_or_a_cancel(store: SqlJobStore) -> None:
+    """A worker's stage writes carry its lease (prepared statements, app.store._Statements): they
+    extend it, refuse a token that is not the job's, and with ``unless_cancelled`` a cancelled job."""
+    import time
+
+    from app.store import Lease
+
+    job = store.create(make_job())[0]
+    lease = Lease("w", ttl_s=30)
+    assert store.claim(job.id, lease) is not None
+    states = {"subtitles": StageState(StageStatus.RUNNING, 0.5, started_at="t")}
+    lease = Lease("w", lease.token, ttl_s=300)  # the same hold, renewed for longer by the next write
+    assert store.put_stages(job.id, states, unless_cancelled=True, lease=lease)
+    assert store.reap(_requeue_decision, now=time.time() + 60) == []  # renewed past the claim's 30 s
+    stale = Lease("w", ttl_s=300)
+    assert not store.put_stages(job.id, states, lease=stale)
+    assert not store.put_stages(job.id, states, unless_cancelled=True, lease=stale)
+    assert store.get(job.id).stage_states["subtitles"].progress == 0.5  # type: ignore[union-attr]
+    store.request_cancel(job.id)
+    assert not store.put_stages(job.id, states, unless_cancelled=True, lease=lease)  # the worker stops
+    ended = {"subtitles": StageState(StageStatus.CANCELLED, 0.5, started_at="t", error="cancelled")}
+    assert store.put_stages(job.id, ended, lease=lease)  # ...and records how the stage ended
+    done = store.finish(job.id, JobStatus.CANCELLED, "cancelled by request", lease=lease)
+    assert done is not None and done.stage_states["subtitles"].status == StageStatus.CANCELLED
+
+
+def test_finish_can_store_the_stage_states_with_the_end_only_under_its_lease(store: SqlJobStore) -> None:
+    from app.store import Lease
+
+    job = store.create(make_job())[0]
+    lease = Lease("w", ttl_s=60)
+    assert store.claim(job.id, lease) is not None
+    ended = {"subtitles": StageState(StageStatus.SKIPPED, 1.0, "t0", "t1", 0.5, {"speech": "none"},
+                                     ("subtitles.json",), "no speech track")}
+    assert store.finish(job.id, JobStatus.SUCCEEDED, lease=Lease("w", ttl_s=60), stages=ended) is None
+    assert store.get(job.id).stage_states["subtitles"].status == StageStatus.PENDING  # type: ignore[union-attr]
+    done = store.finish(job.id, JobStatus.SUCCEEDED, lease=lease, stages=ended)
+    assert done is not None and done.status == JobStatus.SUCCEEDED and done.stage_states == ended
+    assert store.get(job.id) == done
 
 
 def test_sqlite_read_modify_writes_of_several_processes_lose_nothing(tmp_path: Path) -> None:

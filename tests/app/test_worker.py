@@ -81,6 +81,37 @@ def test_silent_media_runs_the_real_subtitles_stage_to_skipped(ctx: WorkerContex
     assert ctx.models.loaded() == []  # nothing to transcribe: no model loaded
 
 
+def _quick(ctx: StageContext, options: NoOptions) -> StageOutcome:
+    return StageOutcome(StageStatus.SUCCEEDED, {"n": 1})
+
+
+def test_the_last_stage_ends_in_the_same_write_as_the_job(ctx: WorkerContext, media_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage's end is written when it ends, except the job's last one: the job's end (one fenced
+    UPDATE) stores it, so a job costs the store one write fewer; the states come out the same."""
+    for name in ("first", "second"):
+        monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, lambda: NoOptions, _quick,
+                                                            needs=("first",) if name == "second" else ()))
+    writes: list[dict[str, StageStatus]] = []
+    put_stages = ctx.store.put_stages
+
+    def recorded(job_id: str, states: dict[str, StageState], **kwargs: object) -> bool:
+        writes.append({k: v.status for k, v in states.items()})
+        return put_stages(job_id, states, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ctx.store, "put_stages", recorded)
+    job = submit(ctx, media_dir / "silent.mp4", ("first", "second"))
+    done = run_job(job.id, ctx)
+    assert done is not None and done.status == JobStatus.SUCCEEDED
+    assert writes == [{"first": StageStatus.RUNNING, "second": StageStatus.PENDING},
+                      {"first": StageStatus.SUCCEEDED, "second": StageStatus.PENDING},  # before the next starts
+                      {"first": StageStatus.SUCCEEDED, "second": StageStatus.RUNNING}]
+    stored = ctx.store.get(job.id)
+    assert stored is not None and stored.stage_states == done.stage_states
+    last = stored.stage_states["second"]
+    assert last.status == StageStatus.SUCCEEDED and last.summary == {"n": 1} and last.finished_at
+
+
 def test_stage_error_fails_the_job_with_its_reason(ctx: WorkerContext, media_dir: Path,
                                                    fake_stages: None) -> None:
     done = run_job(submit(ctx, media_dir / "tone.mp4", ("broken",)).id, ctx)
