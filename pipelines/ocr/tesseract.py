@@ -50,9 +50,9 @@ LETTER_SHARE = 0.2
 line to be given to Tesseract (``has_letters``). A lower-case letter of a line found by the
 detector is a third of it or more (the crop has a margin of a sixth of the line above and
 below), a stop or an Arabic dot a tenth. On the 10 minutes of ``bench_job`` (UI recordings at
-720p, no language said), 30 of the 40 lines whose script was identified were launcher labels cut
-by the panel's edge, none of their ink taller than 6 of 48 pixels: Tesseract read them as
-nothing, a stop or a digit, in 23 of the 34 s the identifications took."""
+720p, no language said), 30 of the 40 lines whose script was identified were launcher labels the
+video shows cut by a window's edge, none of their ink taller than 6 of 48 pixels: Tesseract read
+them as nothing, a stop or a digit, in 23 of the 34 s the identifications took."""
 _MONOTONIC_PACKS = {"ell"}
 
 
@@ -145,8 +145,8 @@ def _tesseract(source: str, packs: tuple[str, ...], stdin: bytes | None = None) 
 def has_letters(page: np.ndarray, line_height: int) -> bool:
     """Whether a binarised line (``binarise``) holds ink as tall as a letter: a blob at least
     ``LETTER_SHARE`` of ``line_height`` high. Without one there is nothing for Tesseract to read
-    (the crop of a label cut by a panel's edge keeps only its specks once ink touching the edge is
-    dropped), and its reading of specks is a stop or a digit."""
+    (the crop of a label cut by a window's edge keeps only its specks once ink touching the edge
+    is dropped), and its reading of specks is a stop or a digit."""
     count, _, stats, _ = cv2.connectedComponentsWithStats((page == 0).astype(np.uint8), connectivity=8)
     return bool(count > 1 and stats[1:, cv2.CC_STAT_HEIGHT].max() >= LETTER_SHARE * line_height)
 
