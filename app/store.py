@@ -274,9 +274,11 @@ class _Statements:
     put_stages_leased = put_stages.where(fenced).values(lease_expires=bindparam("expires"))
     put_stages_unless_cancelled_leased = put_stages_unless_cancelled.where(fenced).values(
         lease_expires=bindparam("expires"))
-    finish_leased = finish.where(fenced, t.c.status == JobStatus.RUNNING.value)
+    # A worker's end only while the job is still running under its lease.
+    held = and_(fenced, t.c.status == JobStatus.RUNNING.value)
+    finish_leased = finish.where(held)
     finish_with_stages = finish.values(stage_states=bindparam("states", type_=t.c.stage_states.type))
-    finish_with_stages_leased = finish_with_stages.where(fenced, t.c.status == JobStatus.RUNNING.value)
+    finish_with_stages_leased = finish_with_stages.where(held)
     # The outbox, read by the leader's relay every ``OUTBOX_POLL_S`` (app.queue), mostly finding none.
     unpublished_ids = (select(t.c.id).where(t.c.publish_pending.is_(True), t.c.status == JobStatus.QUEUED.value)
                        .order_by(t.c.created_at).limit(bindparam("limit", type_=Integer)))
