@@ -112,7 +112,7 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
             "words": total, "frames_sampled": result.frames_sampled, "frames_ocred": result.frames_ocred,
             "share_ocred": round(result.frames_ocred / max(1, result.frames_sampled), 3),
             "cpu_x_duration": round(cpu / result.duration, 3), "wall_x_duration": round(wall / result.duration, 3),
-            "tesseract_runs": counted.runs,
+            "tesseract_runs": counted.runs, "lines_kept": result.lines_kept, "events": len(result.events),
         })
     return rows
 
@@ -121,10 +121,11 @@ def print_rows(rows: list[dict[str, object]]) -> None:
     if not rows:
         print(f"real UI recordings: skipped ({SHARED} not found)", flush=True)
         return
-    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9}")
+    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} {'kept':>5} {'events':>6}")
     for r in rows:
         print(f"{r['clip']!s:32} {r['recall']:>7} {r['words']:>5} {r['frames_ocred']!s:>4}/{r['frames_sampled']!s:<4} "
-              f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9}", flush=True)
+              f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9} {r['lines_kept']!s:>5} "
+              f"{r['events']!s:>6}", flush=True)
     found = sum(float(r["recall"]) * int(r["words"]) for r in rows)  # type: ignore[call-overload]
     total = sum(int(r["words"]) for r in rows)  # type: ignore[call-overload]
     print(f"{'all':32} {found / max(1, total):>7.4f} {total:>5}", flush=True)

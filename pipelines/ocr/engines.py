@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -64,6 +64,17 @@ class Reading:
     confidence: float
     script: str = ""
     flags: tuple[str, ...] = ()
+    kept: bool = field(default=False, compare=False)  # an earlier reading of the same pixels (``KNOWN_LINES``)
+
+
+KnownLine = Callable[[PixelBox], Reading | None]
+"""The caller's reading of a line it read before and whose pixels have not changed since, by the
+line's box in the image given to ``read`` (None: not known, or changed)."""
+# Set by the caller of a read (``pipelines.ocr.reader``: a screen's lines re-read only because a
+# change next to them grew the region read over them): each line the detector finds that the
+# caller knows keeps that reading (``kept``) instead of being recognised again. Unset: every line
+# is recognised.
+KNOWN_LINES: ContextVar[KnownLine | None] = ContextVar("known_lines", default=None)
 
 
 class OcrEngine(Protocol):
@@ -192,22 +203,31 @@ class RapidOcrEngine:
             quads = self._detector(src, self._wide())
         if quads is None or len(quads) == 0:
             return []
-        groups = join_line_boxes([_quad_to_box(q) for q in quads])
+        known = KNOWN_LINES.get()
+        lines: list[tuple[PixelBox, list[int], Reading | None]] = []
+        for members in join_line_boxes([_quad_to_box(q) for q in quads]):
+            x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
+            box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+            if box[2] > box[0] and box[3] > box[1]:
+                lines.append((box, members, known(box) if known is not None else None))
         crops = []
-        for members in groups:
+        for _, members, old in lines:
+            if old is not None:
+                continue
             if len(members) == 1:  # keep the detector's own (possibly slanted) crop
                 crops.append(engine.get_crop_img_list(src, [quads[members[0]]])[0])
             else:
                 x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
                 crops.append(src[y0:y1, x0:x1])
-        texts = self._recognise(engine, crops)
+        texts = iter(self._recognise(engine, crops) if crops else [])
         out = []
-        for members, (text, score) in zip(groups, texts, strict=True):
-            x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
-            box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
-            if box[2] > box[0] and box[3] > box[1]:
-                text = str(text).strip()
-                out.append(Reading(box, text, float(score) if text else 0.0))
+        for box, _, old in lines:
+            if old is not None:
+                out.append(replace(old, box=box, kept=True))
+                continue
+            text, score = next(texts)
+            text = str(text).strip()
+            out.append(Reading(box, text, float(score) if text else 0.0))
         return out
 
     @staticmethod
@@ -327,22 +347,32 @@ class EasyOcrEngine:
         return " ".join(str(t) for _, t, _ in result).strip(), min(float(c) for _, _, c in result)
 
 
-def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine) -> list[Reading]:
+def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine, known: KnownLine | None = None) -> list[Reading]:
     """Read one region of a frame, framed by a replicated border.
 
     The detector splits lines into words, or drops punctuation, in a crop that ends close to the
     text; a uniform border about as wide as the region is high (not more of the frame, which may
-    cut a neighbouring line) makes it read the line as it does in the whole frame.
+    cut a neighbouring line) makes it read the line as it does in the whole frame. ``known``:
+    the caller's readings of unchanged lines, by their box in the frame (``KNOWN_LINES``).
     """
     x0, y0, x1, y1 = region
     border = min(max(32, y1 - y0), 160)
+
+    def to_frame(b: PixelBox) -> PixelBox:
+        return (max(x0, b[0] + x0 - border), max(y0, b[1] + y0 - border),
+                min(x1, b[2] + x0 - border), min(y1, b[3] + y0 - border))
+
     padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
+    token = KNOWN_LINES.set(None if known is None else lambda b: known(to_frame(b)))
+    try:
+        readings = engine.read(padded)
+    finally:
+        KNOWN_LINES.reset(token)
     out = []
-    for r in engine.read(padded):
-        box = (max(x0, r.box[0] + x0 - border), max(y0, r.box[1] + y0 - border),
-               min(x1, r.box[2] + x0 - border), min(y1, r.box[3] + y0 - border))
+    for r in readings:
+        box = to_frame(r.box)
         if box[2] > box[0] and box[3] > box[1]:
-            out.append(Reading(box, r.text, r.confidence))
+            out.append(replace(r, box=box))
     return out
 
 

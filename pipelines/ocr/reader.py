@@ -39,7 +39,7 @@ import numpy as np
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
 from pipelines.ocr.band import SearchFrames
 from pipelines.ocr.captions import CaptionOptions
-from pipelines.ocr.engines import ENGINE_LANGUAGES, OcrEngine, Reading, read_region
+from pipelines.ocr.engines import ENGINE_LANGUAGES, KNOWN_LINES, KnownLine, OcrEngine, Reading, read_region
 from pipelines.ocr.frames import (
     ChangeDetector,
     ChangeKind,
@@ -70,6 +70,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float], None]
 OnEvents = Callable[[float, list[TextEvent]], None]
 PUBLISH_EVERY = 20  # samples between two publications of the events so far (``on_events``)
+# A line found now is where a line was read when their boxes overlap by this much (intersection
+# over union): the detector's boxes of one line differ by a few pixels between crops.
+KEEP_OVERLAP = 0.7
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,8 @@ class OcrResult:
         frames_sampled: frames taken at ``sample_rate``.
         frames_ocred: samples on which the engine ran (whole frame or changed regions).
         regions_ocred: engine calls on parts of a frame (included in ``frames_ocred``).
+        lines_kept: lines found again unchanged whose earlier reading was kept, not recognised
+            again (``ChangeOptions.keep_threshold``).
         duration: seconds of video covered.
         engine: the engine's name.
         timing: where the time went.
@@ -216,6 +221,7 @@ class OcrResult:
     engine: str
     timing: OcrTiming
     search_frames: SearchFrames | None = field(default=None, repr=False, compare=False)
+    lines_kept: int = 0
 
 
 def _apply_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[int, int]]:
@@ -293,6 +299,7 @@ class _Reader:
     waiting: list[tuple[PixelBox, int]] = field(default_factory=list)  # (region, first sample)
     ocred: int = 0
     regions_ocred: int = 0
+    kept: int = 0  # lines found again unchanged, their readings kept (``_known``)
     read_sharpness: float | None = None  # of the last sample read
     read_in_motion: bool = False  # since the view last stood still
 
@@ -332,12 +339,17 @@ class _Reader:
         grown = _grow_regions([r for r, _ in ready], self.samples[k])
         if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= opts.full_fraction * w * h:
             grown = [(0, 0, w, h)]
+        known = self._known(self.samples[k])
         if grown == [(0, 0, w, h)]:
-            readings = {grown[0]: _filter(self.engine.read(frame), self.options)}
+            token = KNOWN_LINES.set(known)
+            try:
+                readings = {grown[0]: _filter(self.engine.read(frame), self.options)}
+            finally:
+                KNOWN_LINES.reset(token)
             self.detector.absorb_all()
             self.waiting = []
         else:
-            readings = {g: _filter(read_region(frame, g, self.engine), self.options) for g in grown}
+            readings = {g: _filter(read_region(frame, g, self.engine, known), self.options) for g in grown}
             self.regions_ocred += len(grown)
             self.detector.absorb(grown)
             self.waiting = [(b, s) for b, s in self.waiting if not any(_intersects(b, g) for g in grown)]
@@ -348,6 +360,38 @@ class _Reader:
                 self.samples[j] = [r for r in self.samples[j] if not _intersects(r.box, g)] + new
             if change is ChangeKind.SCENE or _text_replaced(before, self.samples[k]):
                 self.cuts.add(first)
+
+
+    def _known(self, read: list[Reading]) -> KnownLine | None:
+        """The readings of ``read`` (what was on screen as last read) that a line found now keeps:
+        one where it was (``KEEP_OVERLAP``) whose pixels have not changed since
+        (``ChangeOptions.keep_threshold``), so a line re-read only because a change next to it
+        grew the region over it is not recognised again, and reads the same."""
+        threshold = self.options.change.keep_threshold
+        if threshold <= 0 or not read:
+            return None
+
+        def known(box: PixelBox) -> Reading | None:
+            best = max(read, key=lambda r: _overlap(r.box, box))
+            if _overlap(best.box, box) < KEEP_OVERLAP:
+                return None
+            both = (min(box[0], best.box[0]), min(box[1], best.box[1]), max(box[2], best.box[2]),
+                    max(box[3], best.box[3]))
+            if not self.detector.unchanged(both, threshold):
+                return None
+            self.kept += 1
+            return best
+
+        return known
+
+
+def _overlap(a: PixelBox, b: PixelBox) -> float:
+    """Intersection over union of two boxes."""
+    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def run_ocr(
@@ -451,8 +495,8 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         progress(1.0)
     timing = OcrTiming(round(t_decode, 3), round(t_compare, 3), round(t_ocr, 3), round(t_track, 3),
                        round(time.perf_counter() - started, 3))
-    log.info("ocr %s: %d samples, %d read (%d regions), %d events, %.1f s", path, len(samples),
-             reader.ocred, reader.regions_ocred, len(events), timing.total)
+    log.info("ocr %s: %d samples, %d read (%d regions, %d lines kept unchanged), %d events, %.1f s", path,
+             len(samples), reader.ocred, reader.regions_ocred, reader.kept, len(events), timing.total)
     return OcrResult(
         events=tuple(events),
         scenes=tuple(scenes),
@@ -464,6 +508,7 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         engine=engine.name,
         timing=timing,
         search_frames=keep,
+        lines_kept=reader.kept,
     )
 
 

@@ -211,6 +211,9 @@ class ScriptAwareEngine:
                     else self.base.read(image))
         out = []
         for r in detected:
+            if r.kept:  # settled when it was read (``KNOWN_LINES``)
+                out.append(r)
+                continue
             x0, y0, x1, y1 = r.box
             pad = max(2, (y1 - y0) // 6)
             crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]

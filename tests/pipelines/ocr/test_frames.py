@@ -167,3 +167,18 @@ def test_a_small_change_shaped_like_a_word_counts_once_it_held_a_second_sample()
     e = started(blank(), ChangeOptions(small_persist=6))
     cursor = with_rect(blank(), 100, 40, 6, 12)  # taller than wide
     assert all(e.update(cursor).regions == () for _ in range(5))
+
+
+def test_unchanged_compares_a_box_with_what_was_last_read() -> None:
+    detector = ChangeDetector(ChangeOptions(diff_width=W))
+    first = with_rect(with_rect(blank(), 20, 20, 200, 20), 20, 60, 200, 20)
+    detector.update(first)
+    detector.absorb_all()
+    second = with_rect(first, 60, 60, 40, 20, value=200)  # the second line changed, the first did not
+    detector.update(with_rect(second, 20, 20, 200, 20, value=20))  # noise of 20 grey levels on the first
+    assert detector.unchanged((10, 10, 230, 45), threshold=32)
+    assert not detector.unchanged((10, 10, 230, 45), threshold=16)
+    assert not detector.unchanged((10, 50, 230, 85), threshold=32)
+    assert not detector.unchanged((10, 10, 230, 85), threshold=32)  # a box over both lines
+    detector.absorb([(10, 50, 230, 85)])  # read: the second line is what was read now
+    assert detector.unchanged((10, 50, 230, 85), threshold=32)

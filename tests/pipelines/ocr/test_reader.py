@@ -436,3 +436,45 @@ def test_links_appearing_alone_in_a_real_menu_bar_are_read_when_they_appear(rapi
     result = run_ocr(video, rapid, OcrOptions(hardsubs="off"))
     shown = " ".join(e.text for e in result.events if e.start <= 6.0 <= e.end).lower().split()
     assert "home" in shown and "token" in shown, shown
+
+
+def terminal_video(path: Path) -> Path:
+    """6 s at 10 fps of a terminal: two lines, a memory gauge below; at 2 s a command is typed under
+    the two lines and the gauge changes, a region that takes in the line above the command."""
+    font = ImageFont.truetype(str(FONT), 22)
+
+    def screen(typed: bool) -> np.ndarray:
+        img = Image.new("RGB", (640, 360), (24, 24, 28))
+        draw = ImageDraw.Draw(img)
+        draw.text((16, 20), "$ git clone https://example.com/repo", font=font, fill=(230, 230, 230))
+        draw.text((16, 50), "Cloning into repo, done", font=font, fill=(230, 230, 230))
+        if typed:
+            draw.text((16, 80), "$ git commit -m fix", font=font, fill=(230, 230, 230))
+        draw.text((16, 112), "Mem: 346.85 MB" if typed else "Mem: 329.39 MB", font=font, fill=(230, 230, 230))
+        return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
+
+    before, after = screen(False), screen(True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (640, 360))
+    for i in range(60):
+        writer.write(before if i < 20 else after)
+    writer.release()
+    return path
+
+
+@pytest.mark.slow
+def test_unchanged_lines_keep_their_reading_and_changed_ones_are_read_again(tmp_path: Path, rapid: OcrEngine) -> None:
+    if not FONT.is_file():
+        pytest.skip(f"{FONT} not installed (apt-get install fonts-dejavu-core; ./scripts/setup does it)")
+    video = terminal_video(tmp_path / "terminal.mp4")
+    kept = run_ocr(video, rapid, OcrOptions())
+    anew = run_ocr(video, rapid, OcrOptions(change=ChangeOptions(keep_threshold=0)))
+    assert kept.lines_kept >= 1 and anew.lines_kept == 0
+    for result in (kept, anew):
+        got = {e.text: (e.start, e.end) for e in result.events}
+        # The gauge changed inside the region read: recognised again, never kept.
+        assert got.get("Mem: 329.39 MB") == (0.0, 2.0), got
+        assert got.get("Mem: 346.85 MB") == (2.0, 6.0), got
+        assert got.get("$ git commit -m fix") == (2.0, 6.0), got
+        # The line above the command, read again or kept: one event all along.
+        assert got.get("Cloning into repo, done") == (0.0, 6.0), got
+    assert kept.frames_ocred == anew.frames_ocred == 2
