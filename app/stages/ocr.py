@@ -65,6 +65,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "duration": result.duration,
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,
+        "lines_kept": result.lines_kept,
         "events": [asdict(e) for e in result.events],
         "scenes": [asdict(s) for s in scenes],
         "visual": asdict(visual),
@@ -88,12 +89,13 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
+        "lines_kept": result.lines_kept,
         "seconds_per_video_second": round(result.timing.total / max(result.duration, 1e-6), 3),
     }
     if captions is not None:
         summary["hardsubs"] = len(captions["cues"])
-    log.info("ocr: %d events in %d scenes; OCR'd %d of %d sampled frames", summary["events"],
-             summary["scenes"], result.frames_ocred, result.frames_sampled)
+    log.info("ocr: %d events in %d scenes; OCR'd %d of %d sampled frames, %d unchanged lines kept", summary["events"],
+             summary["scenes"], result.frames_ocred, result.frames_sampled, result.lines_kept)
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 
