@@ -61,6 +61,12 @@ class ChangeOptions:
         full_fraction: share of the frame covered by changed regions above which the whole frame
             is read anyway (one big read is cheaper than many small ones).
         margin: pixels (full resolution) added around a changed region before it is read.
+        settle: samples running a changed region must be the same as the sample before before it
+            is read (1: read at the first sample that did not change it, so typing is read at each
+            half-second pause). 2 reads typing once it stops for a second: on the real JupyterLab
+            recording 59 -> 42 reads, 295 -> 218 events (fewer partly typed lines), 23 % less CPU,
+            one word fewer found (a re-read that fixed an OCR slip did not happen); but text shown
+            for a second between changes is then read only every ``max_defer`` samples.
         max_defer: samples a region that keeps changing (typing, scrolling, a transition) may
             wait to settle before it is read anyway.
         camera_fraction: share of the frame moving between two samples that is the view itself
@@ -90,6 +96,7 @@ class ChangeOptions:
     scene_fraction: float = 0.4
     full_fraction: float = 0.35
     margin: int = 12
+    settle: int = 1
     max_defer: int = 6
     camera_fraction: float = 0.6
     sharp_ratio: float = 0.9

@@ -302,6 +302,7 @@ class _Reader:
     kept: int = 0  # lines found again unchanged, their readings kept (``_known``)
     read_sharpness: float | None = None  # of the last sample read
     read_in_motion: bool = False  # since the view last stood still
+    moved: list[tuple[PixelBox, ...]] = field(default_factory=list)  # the last ``settle`` samples' moving boxes
 
     def step(self, image: Callable[[], np.ndarray], change: ChangeKind, regions: list[PixelBox],
              moving: tuple[PixelBox, ...], small: list[PixelBox] | None = None, final: bool = False,
@@ -325,9 +326,10 @@ class _Reader:
                      and self.read_sharpness is not None else None)
         sharp_in_motion = (sharpness is not None and self.read_sharpness is not None
                            and sharpness >= opts.sharp_ratio * self.read_sharpness)
+        self.moved = [*self.moved[-(opts.settle - 1):], moving] if opts.settle > 1 else [moving]
         ready = [(r, s) for r, s in waiting
                  if final or k - s >= opts.max_defer or (sharp_in_motion and k - s >= opts.motion_defer)
-                 or not any(_intersects(r, m) for m in moving)]
+                 or not any(_intersects(r, m) for ms in self.moved for m in ms)]
         self.waiting = [w for w in waiting if w not in ready]
         if not ready:
             return

@@ -478,3 +478,30 @@ def test_unchanged_lines_keep_their_reading_and_changed_ones_are_read_again(tmp_
         # The line above the command, read again or kept: one event all along.
         assert got.get("Cloning into repo, done") == (0.0, 6.0), got
     assert kept.frames_ocred == anew.frames_ocred == 2
+
+
+def typing_video(path: Path) -> Path:
+    """6 s at 10 fps: a title, and from 1 s a bar that grows as typing does (1.0, 1.5 s), pauses
+    half a second, grows again (2.5, 3.0 s) and then stays."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+    widths = {1.0: 40, 1.5: 80, 2.5: 120, 3.0: 160}
+    for i in range(60):
+        t = i / 10
+        f = np.full((240, 320, 3), 255, np.uint8)
+        f[20:40, 20:200] = 40
+        width = max((w for at, w in widths.items() if at <= t + 1e-9), default=0)
+        if width:
+            f[200:216, 40:40 + width] = 160
+        writer.write(f)
+    writer.release()
+    return path
+
+
+@pytest.mark.parametrize(("settle", "reads"), [(1, 3), (2, 2)])
+def test_settle_reads_typing_at_pauses_that_long(tmp_path: Path, settle: int, reads: int) -> None:
+    result = run_ocr(typing_video(tmp_path / "typing.mp4"), GreyLevelEngine(),
+                     OcrOptions(change=ChangeOptions(settle=settle)))
+    # The first sample, then the typing: at its half-second pause and at its end (settle 1), or
+    # only once it stood still a second (settle 2); the line starts when the typing began either way.
+    assert result.frames_ocred == reads
+    assert {e.text: (e.start, e.end) for e in result.events} == {"Title A": (0.0, 6.0), "Saved": (1.0, 6.0)}
