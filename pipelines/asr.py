@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
+from pipelines.asr_guards import cut_loops, find_loops, find_stretched, is_silent_guess, trim_seams
 from pipelines.exceptions import OptionsError
 from pipelines.models import OPENAI_WHISPER_SUFFIX
 from pipelines.screen_feed import ScreenFeed
@@ -109,7 +109,8 @@ class AsrOptions:
         hallucination_silence_threshold: seconds of silence to skip before a segment that
             looks hallucinated (needs word timestamps); None leaves such segments alone.
         repetition_check: decode a repetition loop in the output again without context, and
-            cut what still loops.
+            cut what still loops; the same for a stretch where a word is held over speech
+            (``asr_guards.find_stretched``: a decode that lost its way and dropped what was said).
     """
 
     engine: str = FASTER_WHISPER
@@ -225,6 +226,7 @@ class Transcript:
     """Everything Whisper said about one audio track.
 
     ``loops_repaired`` counts repetition loops found in the output and decoded again;
+    ``stretches_restored``, stretches with a word held over speech decoded again and replaced;
     ``vocabulary`` lists, per stretch of speech, the on-screen terms offered and those used.
     """
 
@@ -236,6 +238,7 @@ class Transcript:
     seconds: float = 0.0
     loops_repaired: int = 0
     vocabulary: tuple[VocabularyWindow, ...] = ()
+    stretches_restored: int = 0
 
     @property
     def words(self) -> list[Word]:
@@ -382,6 +385,39 @@ class WhisperEngine:
             log.info("repetition loop in %.1f-%.1f s decoded again without context", start, end)
             segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
         return segments, len(loops)
+
+    def _repair_stretched(
+        self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
+    ) -> tuple[list[Segment], int]:
+        """Decode each stretch with a word held over speech (``find_stretched``) again without
+        context; the new decode replaces it when it has more words and none held so."""
+        def speech_share(start: float, end: float) -> float:
+            from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            if not len(piece):
+                return 0.0
+            chunks = get_speech_timestamps(piece, VadOptions())
+            return float(sum(c["end"] - c["start"] for c in chunks)) / len(piece)
+
+        ranges = find_stretched(segments, speech_share)
+        replaced = 0
+        for i, j in reversed(ranges):
+            start = max(0.0, segments[i].start - 0.2)
+            end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
+            if j < len(segments):
+                end = min(end, segments[j].start)
+            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            redone, _ = self._decode(piece, options, language, context=False, offset=start)
+            redone = trim_seams(redone, segments[i - 1] if i else None, segments[j] if j < len(segments) else None)
+            before, after = (sum(len(s.words) for s in part) for part in (segments[i:j], redone))
+            better = after > before and not find_stretched(redone, speech_share)
+            log.info("a word held over speech in %.1f-%.1f s: decoded again without context, %d words "
+                     "instead of %d%s", start, end, after, before, "" if better else " (kept the first decode)")
+            if better:
+                segments[i:j] = redone
+                replaced += 1
+        return segments, replaced
 
     def _rare(self) -> Callable[[str], bool]:
         def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
@@ -546,9 +582,10 @@ class WhisperEngine:
         else:
             segments, info = self._decode(audio, options, language, context=True, progress=progress)
         segments = [seg for seg in segments if not is_silent_guess(seg, options)]
-        repaired = 0
+        repaired = restored = 0
         if options.repetition_check:
             segments, repaired = self._repair_loops(audio, segments, options, info.language)
+            segments, restored = self._repair_stretched(audio, segments, options, info.language)
         if progress:
             progress(1.0)
         return Transcript(
@@ -559,6 +596,7 @@ class WhisperEngine:
             model=self.name,
             seconds=time.monotonic() - started,
             loops_repaired=repaired,
+            stretches_restored=restored,
             vocabulary=tuple(vocabulary),
         )
 

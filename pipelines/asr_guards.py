@@ -1,12 +1,13 @@
-"""Guards on Whisper's output: repetition loops (``find_loops``, ``cut_loops``) and words said
-into silence (``is_silent_guess``). ``pipelines.asr.WhisperEngine`` decides what to do with what
-they find (decode a loop again without context, drop a silent guess)."""
+"""Guards on Whisper's output: repetition loops (``find_loops``, ``cut_loops``), words said
+into silence (``is_silent_guess``) and words held over speech (``find_stretched``).
+``pipelines.asr.WhisperEngine`` decides what to do with what they find (decode a loop or a
+stretched word's stretch again without context, drop a silent guess)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,63 @@ def find_loops(segments: Sequence[Segment]) -> list[tuple[int, int]]:
         else:
             ranges.append((k, k + 1))
     return ranges
+
+
+MAX_WORD_S = 2.5
+SPEECH_SHARE = 0.5
+
+
+def find_stretched(segments: Sequence[Segment], speech_share: Callable[[float, float], float],
+                   max_word_s: float = MAX_WORD_S, min_share: float = SPEECH_SHARE) -> list[tuple[int, int]]:
+    """Index ranges ``[i, j)`` of segments where a decode lost its way: a word held longer than
+    ``max_word_s`` over what is mostly speech (``speech_share(start, end)``: the share of that
+    time voice activity detection calls speech, at least ``min_share``).
+
+    Prompted with a window's on-screen terms, Whisper once gave 22 s of read sentences as "In
+    this regard... We are", "regard" 4.5 s long and "are" 16.8 s: the sentences between were
+    lost. A word held that long before a pause is the pause, not speech, and does not count.
+    Ranges one segment apart are joined (the "We" between those two words).
+    """
+    suspect = sorted({k for k, seg in enumerate(segments) for w in seg.words
+                      if w.end - w.start > max_word_s and speech_share(w.start, w.end) >= min_share})
+    ranges: list[tuple[int, int]] = []
+    for k in suspect:
+        if ranges and k - ranges[-1][1] <= 1:
+            ranges[-1] = (ranges[-1][0], k + 1)
+        else:
+            ranges.append((k, k + 1))
+    return ranges
+
+
+def trim_seams(redone: Sequence[Segment], before: Segment | None, after: Segment | None,
+               most: int = 3) -> list[Segment]:
+    """A stretch decoded again, without the words at its ends that the segments beside it say
+    too (up to ``most``): a stretch cut at a word's edge hears that word again ("We are sure." and
+    then "sure that one war is enough.")."""
+    words = [w for seg in redone for w in seg.words]
+    first, last = 0, len(words)
+    if after is not None:
+        head = _tokens(after.text)
+        for n in range(min(most, last, len(head)), 0, -1):
+            if [t for w in words[last - n:last] for t in _tokens(w.text)] == head[:n]:
+                last -= n
+                break
+    if before is not None:
+        tail = _tokens(before.text)
+        for n in range(min(most, last, len(tail)), 0, -1):
+            if [t for w in words[:n] for t in _tokens(w.text)] == tail[-n:]:
+                first = n
+                break
+    if (first, last) == (0, len(words)):
+        return list(redone)
+    keep = {id(w) for w in words[first:last]}
+    out = []
+    for seg in redone:
+        kept = tuple(w for w in seg.words if id(w) in keep)
+        if kept:
+            start = seg.start if kept[0] is seg.words[0] else kept[0].start
+            out.append(replace(seg, start=start, end=kept[-1].end, text="".join(w.text for w in kept), words=kept))
+    return out
 
 
 def cut_loops(segments: Sequence[Segment]) -> list[Segment]:

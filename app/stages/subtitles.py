@@ -197,6 +197,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         "flagged_cues": flagged,
         "words": sum(len(c.words) for c in result.cues),
         "loops_repaired": transcript.loops_repaired,
+        "stretches_restored": transcript.stretches_restored,
         # Decoded at a fallback temperature, by sampling: a run of the same job may read these
         # differently (CTranslate2 seeds each of its threads at random).
         "sampled_segments": sum(1 for seg in transcript.segments if seg.temperature > 0),

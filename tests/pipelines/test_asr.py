@@ -25,7 +25,7 @@ from pipelines.asr import (
     Word,
 )
 from pipelines.asr_engines import load_engine
-from pipelines.asr_guards import cut_loops, find_loops, is_silent_guess
+from pipelines.asr_guards import cut_loops, find_loops, find_stretched, is_silent_guess, trim_seams
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 from pipelines.ocr.tracking import TextEvent
@@ -163,6 +163,58 @@ def test_the_repetition_check_can_be_switched_off() -> None:
         np.zeros(16000 * 10, dtype=np.float32), AsrOptions(repetition_check=False)
     )
     assert transcript.loops_repaired == 0 and len(fake.calls) == 1 and len(transcript.segments) == 4
+
+
+def test_a_word_held_over_speech_is_found_and_one_before_a_pause_is_not() -> None:
+    lost = [seg(0, "Of activities, they are under."), seg(2, "In this regard..."), seg(5, "We"), seg(6, "are")]
+    held = replace(lost[1], words=(*lost[1].words[:2], replace(lost[1].words[2], end=5.0)))  # "regard..." 2.4 s
+    are = replace(lost[3], words=(replace(lost[3].words[0], end=22.8),))  # 16.8 s
+    segments = [lost[0], held, lost[2], replace(are, end=22.8)]
+    assert find_stretched(segments, lambda start, end: 1.0) == [(3, 4)]  # 2.4 s is not past 2.5 s
+    held = replace(held, words=(*held.words[:2], replace(held.words[2], end=7.0)))  # now 4.4 s
+    segments[1] = held
+    assert find_stretched(segments, lambda start, end: 1.0) == [(1, 4)]  # one segment apart: joined
+    assert find_stretched(segments, lambda start, end: 0.2) == []  # held over a pause: the pause
+
+
+def test_a_stretch_decoded_again_drops_the_words_its_neighbours_say() -> None:
+    redone = [seg(10, "In this regard, go forward."), seg(12, "We are sure.")]
+    trimmed = trim_seams(redone, seg(8, "they are under."), seg(14, "sure that one war is enough."))
+    assert [s.text for s in trimmed] == [" In this regard, go forward.", " We are"]
+    assert trimmed[-1].end == trimmed[-1].words[-1].end
+    assert trim_seams(redone, seg(8, "they are under. In"), None)[0].text == " this regard, go forward."
+    assert trim_seams(redone, None, None) == redone
+
+
+class FakeLostWhisper(FakeWhisper):
+    """Loses its way with context: "In this regard..." with "regard" held 7 s; without context
+    (the stretch decoded again, from 1.8 s) says what was said."""
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+        if kwargs["condition_on_previous_text"]:
+            s = seg(2.0, "In this regard...")
+            s = replace(s, end=9.6, words=(*s.words[:2], replace(s.words[2], end=9.6)))
+        else:
+            s = seg(0.2, "In this regard, go forward ten meters. The child almost hurt the small dog.")
+        words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=0.9) for w in s.words]
+        out = SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.2,
+                              no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
+        return iter([out]), SimpleNamespace(language="en", language_probability=1.0)
+
+
+def test_a_word_held_over_real_speech_is_decoded_again_without_context(testdata: Path) -> None:
+    # Real speech (LJ Speech) under the held word, as Silero VAD hears it; silence leaves it alone.
+    speech = load_audio(testdata / "audio" / "lj_LJ001-0001.wav")[: 16000 * 10]
+    fake = FakeLostWhisper()
+    transcript = FasterWhisperEngine("fake", fake).transcribe(speech, AsrOptions())
+    assert transcript.stretches_restored == 1
+    assert transcript.text == "In this regard, go forward ten meters. The child almost hurt the small dog."
+    assert not fake.calls[1]["condition_on_previous_text"] and fake.calls[1]["initial_prompt"] is None
+    assert transcript.segments[0].start == pytest.approx(1.8 + 0.2)
+    quiet = FakeLostWhisper()
+    transcript = FasterWhisperEngine("fake", quiet).transcribe(np.zeros(16000 * 10, dtype=np.float32), AsrOptions())
+    assert transcript.stretches_restored == 0 and len(quiet.calls) == 1 and transcript.text == "In this regard..."
 
 
 class FakeScreenWhisper(FakeWhisper):
