@@ -376,15 +376,22 @@ class WhisperEngine:
         """Decode each looping stretch again without context; cut what still loops."""
         loops = find_loops(segments)
         for i, j in reversed(loops):
-            start = max(0.0, segments[i].start - 0.2)
-            end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
-            if j < len(segments):
-                end = min(end, segments[j].start)
-            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-            redone, _ = self._decode(piece, options, language, context=False, offset=start)
+            start, end, redone = self._redecode(audio, segments, i, j, options, language)
             log.info("repetition loop in %.1f-%.1f s decoded again without context", start, end)
             segments[i:j] = cut_loops(redone) if find_loops(redone) else redone
         return segments, len(loops)
+
+    def _redecode(self, audio: np.ndarray, segments: list[Segment], i: int, j: int, options: AsrOptions,
+                  language: str | None) -> tuple[float, float, list[Segment]]:
+        """Segments ``[i, j)`` decoded again without context, from 0.2 s before the first to 0.2 s
+        after the last (not past the next one's start): (start, end, the new segments)."""
+        start = max(0.0, segments[i].start - 0.2)
+        end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
+        if j < len(segments):
+            end = min(end, segments[j].start)
+        piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        redone, _ = self._decode(piece, options, language, context=False, offset=start)
+        return start, end, redone
 
     def _repair_stretched(
         self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str | None
@@ -403,12 +410,7 @@ class WhisperEngine:
         ranges = find_stretched(segments, speech_share)
         replaced = 0
         for i, j in reversed(ranges):
-            start = max(0.0, segments[i].start - 0.2)
-            end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
-            if j < len(segments):
-                end = min(end, segments[j].start)
-            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-            redone, _ = self._decode(piece, options, language, context=False, offset=start)
+            start, end, redone = self._redecode(audio, segments, i, j, options, language)
             redone = trim_seams(redone, segments[i - 1] if i else None, segments[j] if j < len(segments) else None)
             before, after = (sum(len(s.words) for s in part) for part in (segments[i:j], redone))
             better = after > before and not find_stretched(redone, speech_share)
