@@ -61,9 +61,9 @@ class ChangeOptions:
         full_fraction: share of the frame covered by changed regions above which the whole frame
             is read anyway (one big read is cheaper than many small ones).
         margin: pixels (full resolution) added around a changed region before it is read.
-        settle: samples running a changed region must be the same as the sample before before it
-            is read (1: read at the first sample that did not change it, so typing is read at each
-            half-second pause). 2 reads typing once it stops for a second: on the real JupyterLab
+        settle: samples in a row in which a changed region must stand still (be as it was in the
+            sample before) for it to be read (1: read at the first sample that did not change it,
+            so typing is read at each half-second pause). 2 reads typing once it stops for a second: on the real JupyterLab
             recording 59 -> 42 reads, 295 -> 218 events (fewer partly typed lines), 23 % less CPU,
             one word fewer found (a re-read that fixed an OCR slip did not happen); but text shown
             for a second between changes is then read only every ``max_defer`` samples.
@@ -82,9 +82,9 @@ class ChangeOptions:
             (downscaled as compared) this many grey levels or more from what was read, keeps
             its reading instead of being recognised again (a terminal's earlier lines, re-read
             because a line typed next to them grew the region read over them); 0: every line
-            found is recognised. The same as ``pixel_threshold``: on the real UI recordings no
-            kept line's pixels came within 12 grey levels of it (119 of 474 lines kept on
-            JupyterLab's), while a changed digit is 200 apart.
+            found is recognised. The same as ``pixel_threshold``: on the real UI recordings the
+            lines kept differed from what was read by 12 grey levels at most (119 of 474 lines
+            kept on JupyterLab's), where a changed digit differs by ~200.
     """
 
     diff_width: int = 640
