@@ -83,7 +83,7 @@ class ChangeOptions:
             its reading instead of being recognised again (a terminal's earlier lines, re-read
             because a line typed next to them grew the region read over them); 0: every line
             found is recognised. The same as ``pixel_threshold``: on the real UI recordings the
-            lines kept differed from what was read by 12 grey levels at most (119 of 474 lines
+            lines kept differed from what was read by 15 grey levels at most (119 of 474 lines
             kept on JupyterLab's), where a changed digit differs by ~200.
     """
 
