@@ -30,7 +30,7 @@ import numpy as np
 from pipelines.ocr.caption_frames import frames_at
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video
-from pipelines.ocr.tracking import Box, FrameDetections, overlap, similarity
+from pipelines.ocr.tracking import Box, FrameDetections, iou, overlap, similarity
 
 log = logging.getLogger(__name__)
 
@@ -130,21 +130,12 @@ def _places(readings: list[tuple[int, Box, str]]) -> list[tuple[Box, set[int]]]:
     places: list[tuple[Box, set[int]]] = []
     for sample, box, _ in readings:
         for first, shown in places:
-            if _iou(first, box) >= 0.7:
+            if iou(first, box) >= 0.7:
                 shown.add(sample)
                 break
         else:
             places.append((box, {sample}))
     return places
-
-
-def _iou(a: Box, b: Box) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def spread_indices(fps: float, frame_count: int, options: BandOptions) -> list[int]:
@@ -269,12 +260,12 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     for g in groups:
         share = len(g.samples) / samples
         centred = abs(_centre_x(g.box) - 0.5) <= options.centre_tolerance
-        if any(_iou(g.box, s.box) >= 0.7 for s in static):
+        if any(iou(g.box, s.box) >= 0.7 for s in static):
             continue
         if len(g.samples) >= 2 and (share >= options.static_share or (not centred and share >= 0.5)):
             static.append(StaticText(g.box, g.text, round(share, 3)))
     def is_static(box: Box, text: str) -> bool:
-        return any(_iou(box, s.box) >= 0.7 or (overlap(box, s.box) >= 0.5 and similarity(text, s.text) >= 0.7)
+        return any(iou(box, s.box) >= 0.7 or (overlap(box, s.box) >= 0.5 and similarity(text, s.text) >= 0.7)
                    for s in static)
 
     moving = [r for r in readings if not is_static(r[1], r[2])]

@@ -204,24 +204,23 @@ class RapidOcrEngine:
         if quads is None or len(quads) == 0:
             return []
         known = KNOWN_LINES.get()
-        lines: list[tuple[PixelBox, list[int], Reading | None]] = []
+        lines: list[tuple[PixelBox, PixelBox, list[int], Reading | None]] = []  # (box, unclipped, members, known)
         for members in join_line_boxes([_quad_to_box(q) for q in quads]):
-            x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
+            x0, y0, x1, y1 = whole = union_boxes([_quad_to_box(quads[i]) for i in members])
             box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
             if box[2] > box[0] and box[3] > box[1]:
-                lines.append((box, members, known(box) if known is not None else None))
+                lines.append((box, whole, members, known(box) if known is not None else None))
         crops = []
-        for _, members, old in lines:
+        for _, (x0, y0, x1, y1), members, old in lines:
             if old is not None:
                 continue
             if len(members) == 1:  # keep the detector's own (possibly slanted) crop
                 crops.append(engine.get_crop_img_list(src, [quads[members[0]]])[0])
             else:
-                x0, y0, x1, y1 = _union([_quad_to_box(quads[i]) for i in members])
                 crops.append(src[y0:y1, x0:x1])
         texts = iter(self._recognise(engine, crops) if crops else [])
         out = []
-        for box, _, old in lines:
+        for box, _, _, old in lines:
             if old is not None:
                 out.append(replace(old, box=box, kept=True))
                 continue
@@ -272,7 +271,8 @@ class RapidOcrEngine:
         return str(text).strip(), float(score)
 
 
-def _union(boxes: list[PixelBox]) -> PixelBox:
+def union_boxes(boxes: list[PixelBox]) -> PixelBox:
+    """The smallest box holding all of ``boxes``."""
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
             max(b[3] for b in boxes))
 
@@ -292,7 +292,7 @@ def join_line_boxes(boxes: list[PixelBox], max_gap: float = 0.2) -> list[list[in
             gap = b[0] - span[2]
             if height > 0 and v_overlap >= 0.6 * height and gap <= max_gap * max(b[3] - b[1], last[3] - last[1]):
                 groups[g].append(i)
-                spans[g] = _union([span, b])
+                spans[g] = union_boxes([span, b])
                 break
         else:
             groups.append([i])
@@ -347,6 +347,15 @@ class EasyOcrEngine:
         return " ".join(str(t) for _, t, _ in result).strip(), min(float(c) for _, _, c in result)
 
 
+def read_knowing(engine: OcrEngine, image: np.ndarray, known: KnownLine | None) -> list[Reading]:
+    """``engine.read(image)``, the lines ``known`` knows kept as it read them (``KNOWN_LINES``)."""
+    token = KNOWN_LINES.set(known)
+    try:
+        return engine.read(image)
+    finally:
+        KNOWN_LINES.reset(token)
+
+
 def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine, known: KnownLine | None = None) -> list[Reading]:
     """Read one region of a frame, framed by a replicated border.
 
@@ -363,13 +372,8 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine, known: K
                 min(x1, b[2] + x0 - border), min(y1, b[3] + y0 - border))
 
     padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
-    token = KNOWN_LINES.set(None if known is None else lambda b: known(to_frame(b)))
-    try:
-        readings = engine.read(padded)
-    finally:
-        KNOWN_LINES.reset(token)
     out = []
-    for r in readings:
+    for r in read_knowing(engine, padded, None if known is None else lambda b: known(to_frame(b))):
         box = to_frame(r.box)
         if box[2] > box[0] and box[3] > box[1]:
             out.append(replace(r, box=box))

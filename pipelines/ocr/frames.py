@@ -63,10 +63,11 @@ class ChangeOptions:
         margin: pixels (full resolution) added around a changed region before it is read.
         settle: samples in a row in which a changed region must stand still (be as it was in the
             sample before) for it to be read (1: read at the first sample that did not change it,
-            so typing is read at each half-second pause). 2 reads typing once it stops for a second: on the real JupyterLab
-            recording 59 -> 42 reads, 295 -> 218 events (fewer partly typed lines), 23 % less CPU,
-            one word fewer found (a re-read that fixed an OCR slip did not happen); but text shown
-            for a second between changes is then read only every ``max_defer`` samples.
+            so typing is read at each half-second pause). 2 reads typing once it stops for a
+            second: on the real JupyterLab recording 59 -> 42 reads, 295 -> 218 events (fewer
+            partly typed lines), 23 % less CPU, one word fewer found (a re-read that fixed an OCR
+            slip did not happen); but text shown for a second between changes is then read only
+            every ``max_defer`` samples.
         max_defer: samples a region that keeps changing (typing, scrolling, a transition) may
             wait to settle before it is read anyway.
         camera_fraction: share of the frame moving between two samples that is the view itself

@@ -39,7 +39,15 @@ import numpy as np
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
 from pipelines.ocr.band import SearchFrames
 from pipelines.ocr.captions import CaptionOptions
-from pipelines.ocr.engines import ENGINE_LANGUAGES, KNOWN_LINES, KnownLine, OcrEngine, Reading, read_region
+from pipelines.ocr.engines import (
+    ENGINE_LANGUAGES,
+    KnownLine,
+    OcrEngine,
+    Reading,
+    read_knowing,
+    read_region,
+    union_boxes,
+)
 from pipelines.ocr.frames import (
     ChangeDetector,
     ChangeKind,
@@ -58,6 +66,7 @@ from pipelines.ocr.tracking import (
     TextEvent,
     TextTracker,
     TrackingOptions,
+    iou,
     normalise_text,
     unique_text,
 )
@@ -343,11 +352,7 @@ class _Reader:
             grown = [(0, 0, w, h)]
         known = self._known(self.samples[k])
         if grown == [(0, 0, w, h)]:
-            token = KNOWN_LINES.set(known)
-            try:
-                readings = {grown[0]: _filter(self.engine.read(frame), self.options)}
-            finally:
-                KNOWN_LINES.reset(token)
+            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known), self.options)}
             self.detector.absorb_all()
             self.waiting = []
         else:
@@ -363,7 +368,6 @@ class _Reader:
             if change is ChangeKind.SCENE or _text_replaced(before, self.samples[k]):
                 self.cuts.add(first)
 
-
     def _known(self, read: list[Reading]) -> KnownLine | None:
         """The readings of ``read`` (what was on screen as last read) that a line found now keeps:
         one where it was (``KEEP_OVERLAP``) whose pixels have not changed since
@@ -374,26 +378,14 @@ class _Reader:
             return None
 
         def known(box: PixelBox) -> Reading | None:
-            best = max(read, key=lambda r: _overlap(r.box, box))
-            if _overlap(best.box, box) < KEEP_OVERLAP:
-                return None
-            both = (min(box[0], best.box[0]), min(box[1], best.box[1]), max(box[2], best.box[2]),
-                    max(box[3], best.box[3]))
-            if not self.detector.unchanged(both, threshold):
+            best = max(read, key=lambda r: iou(r.box, box))
+            if (iou(best.box, box) < KEEP_OVERLAP
+                    or not self.detector.unchanged(union_boxes([box, best.box]), threshold)):
                 return None
             self.kept += 1
             return best
 
         return known
-
-
-def _overlap(a: PixelBox, b: PixelBox) -> float:
-    """Intersection over union of two boxes."""
-    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def run_ocr(

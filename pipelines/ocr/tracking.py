@@ -146,6 +146,16 @@ def _is_growth(old: str, new: str) -> bool:
     return bool(short) and long.startswith(short)
 
 
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (normalised or in pixels)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 def overlap(a: Box, b: Box) -> float:
     """Intersection area over the smaller box's area (1.0 when one box holds the other)."""
     w = min(a[2], b[2]) - max(a[0], b[0])
