@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from app.exceptions import Conflict, InvalidInput
 from app.stages.context import write_atomic, write_json
-from app.stages.ocr import OCR_JSON
+from app.stages.ocr import OCR_JSON, events_from_json
 from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
@@ -38,7 +38,6 @@ from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 if TYPE_CHECKING:
     from app.model_cache import ModelCache
     from pipelines.fit.sentence import SentenceFitter
-    from pipelines.ocr.tracking import Box
     from pipelines.translation.merge import MergeResult
 
 INDEX = "translations.json"
@@ -88,19 +87,12 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _box(values: Any) -> Box:
-    left, top, right, bottom = (float(v) for v in values)
-    return (left, top, right, bottom)
-
-
 def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
     """The translation units of a results folder.
 
     Raises:
         Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
     """
-    from pipelines.ocr.tracking import TextEvent  # imported on use: keeps the CLI's start fast
-
     subs = _read_json(out_dir / SUBTITLES_JSON)
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]))
             for c in (subs or {}).get("cues") or []]
@@ -108,9 +100,7 @@ def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str
         raise Conflict("this job has no subtitles to translate: run it with the subtitles stage on media "
                        "with speech.", code="nothing_to_translate")
     ocr = _read_json(out_dir / OCR_JSON) or {}
-    events = [TextEvent(float(e["start"]), float(e["end"]), _box(e["box"]), str(e["text"]),
-                        float(e.get("confidence", 1.0)), int(e.get("scene", 0)))
-              for e in ocr.get("events") or []]
+    events = events_from_json(ocr.get("events") or [])
     return build_document(job_id, str(subs.get("language") or "en"), cues, profile, profile.name,
                           screen_texts(events), target)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from pipelines.ocr.engines import OcrEngine, Reading
     from pipelines.ocr.reader import OcrOptions, OcrResult
+    from pipelines.ocr.tracking import TextEvent
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,27 @@ def options() -> type[OcrOptions]:
     return OcrOptions
 
 
+def events_from_json(items: list[dict[str, Any]]) -> list[TextEvent]:
+    """The on-screen text events of an ``ocr.json`` (its ``events``), as ``run`` wrote them; an
+    older file's events, without script and flags, come back with none."""
+    from pipelines.ocr.tracking import TextEvent
+
+    def box(values: list[Any]) -> tuple[float, float, float, float]:
+        left, top, right, bottom = (float(v) for v in values)
+        return left, top, right, bottom
+
+    return [TextEvent(float(e["start"]), float(e["end"]), box(e["box"]), str(e["text"]), float(e.get("confidence", 1.0)),
+                      int(e.get("scene", 0)), str(e.get("script", "")), tuple(e.get("flags") or ()))
+            for e in items]
+
+
 def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     """Read the text on screen; write events and scenes (JSON), a WebVTT track and plain text."""
     from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
     from pipelines.ocr.engines import SPARE_CORES
     from pipelines.ocr.reader import run_ocr
     from pipelines.ocr.scripts import with_scripts
-    from pipelines.ocr.tracking import to_webvtt, unique_text
+    from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, to_webvtt, unique_text
 
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_video:
@@ -90,12 +105,14 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "frames_ocred": result.frames_ocred,
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
         "lines_kept": result.lines_kept,
+        "flagged": sum(1 for e in result.events if e.flags),
         "seconds_per_video_second": round(result.timing.total / max(result.duration, 1e-6), 3),
     }
     if captions is not None:
         summary["hardsubs"] = len(captions["cues"])
-    log.info("ocr: %d events in %d scenes; OCR'd %d of %d sampled frames, %d unchanged lines kept", summary["events"],
-             summary["scenes"], result.frames_ocred, result.frames_sampled, result.lines_kept)
+    log.info("ocr: %d events in %d scenes (%d flagged %s); OCR'd %d of %d sampled frames, %d unchanged lines kept",
+             summary["events"], summary["scenes"], summary["flagged"], SCRIPT_UNCERTAIN, result.frames_ocred,
+             result.frames_sampled, result.lines_kept)
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 

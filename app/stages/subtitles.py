@@ -109,8 +109,7 @@ def _screen_text(ctx: StageContext, options: SubtitlesOptions) -> Sequence[TextE
         return []
     if ctx.screen is not None:
         return ctx.screen
-    events = read_json(ctx.out_dir / ocr.OCR_JSON).get("events") or []
-    return [TextEvent(e["start"], e["end"], tuple(e["box"]), e["text"], e["confidence"], e["scene"]) for e in events]
+    return ocr.events_from_json(read_json(ctx.out_dir / ocr.OCR_JSON).get("events") or [])
 
 
 def _shots(ctx: StageContext) -> tuple[float, ...]:

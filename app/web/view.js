@@ -261,13 +261,19 @@ export class JobView {
     for (const ev of events) {
       const text = ev.text || (Array.isArray(ev.lines) ? ev.lines.join(" ") : "");
       if (!text) continue;
-      body.append(el("tr", {}, el("td", {}, seekButton(ev.start)), el("td", { text })));
+      // A reading OCR was unsure of (another script read as Latin look-alikes?) says so beside it.
+      const flags = Array.isArray(ev.flags) && ev.flags.length ? ev.flags : null;
+      body.append(el("tr", {}, el("td", {}, seekButton(ev.start)),
+        el("td", {}, el("span", { class: "text", text }),
+          flags ? el("span", { class: "flags", text: ` (${flags.join(", ")})`,
+                               title: "Check this text against the video: OCR was unsure of its script" }) : null)));
     }
     if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "2", class: "hint", text: "No on-screen text was found." })));
     const summary = stage.summary || {};
     const parts = [];
     if (summary.events !== undefined) parts.push(`${summary.events} text events`);
     else parts.push(`${events.length} text events`);
+    if (summary.flagged) parts.push(`${summary.flagged} flagged for checking`);
     if (summary.scenes !== undefined) parts.push(`${Array.isArray(summary.scenes) ? summary.scenes.length : summary.scenes} scenes`);
     if (summary.engine) parts.push(`read by ${summary.engine}`);
     byId("ocr-summary").textContent = parts.join(", ") + ".";

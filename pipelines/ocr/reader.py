@@ -260,7 +260,8 @@ def _filter(readings: list[Reading], options: OcrOptions) -> list[Reading]:
 
 def _normalise(r: Reading, width: int, height: int) -> Detection:
     box = (r.box[0] / width, r.box[1] / height, r.box[2] / width, r.box[3] / height)
-    return Detection(tuple(round(min(1.0, max(0.0, v)), 4) for v in box), r.text, round(r.confidence, 4))  # type: ignore[arg-type]
+    return Detection(tuple(round(min(1.0, max(0.0, v)), 4) for v in box), r.text, round(r.confidence, 4),  # type: ignore[arg-type]
+                     r.script, r.flags)
 
 
 def _intersects(a: PixelBox, b: PixelBox) -> bool:

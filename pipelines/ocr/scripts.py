@@ -38,6 +38,7 @@ import numpy as np
 
 from pipelines.ocr.engines import LineDetector, OcrEngine, Reading
 from pipelines.ocr.tesseract import LINE_HEIGHTS, tesseract_line
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ PACK_SCRIPTS = {"rus": "CYRILLIC", "ukr": "CYRILLIC", "bul": "CYRILLIC", "srp": 
                 "ara": "ARABIC", "fas": "ARABIC", "heb": "HEBREW", "hin": "DEVANAGARI", "mar": "DEVANAGARI",
                 "nep": "DEVANAGARI", "tha": "THAI", "kor": "HANGUL"}
 """Each pack's script, as Unicode character names begin."""
-
-SCRIPT_UNCERTAIN = "script-uncertain"
 
 IDENTIFY_UNREAD: ContextVar[bool] = ContextVar("identify_unread", default=False)
 """Set while a caption band is followed (``pipelines.ocr.captions``): without another script

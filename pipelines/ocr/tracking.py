@@ -31,14 +31,22 @@ from pipelines.subtitle_formats import format_timestamp, vtt_escape
 Box = tuple[float, float, float, float]
 """A box as (left, top, right, bottom), normalised to the frame (0..1)."""
 
+SCRIPT_UNCERTAIN = "script-uncertain"
+"""A reading's flag: its letters may be another script's, read as Latin look-alikes, and no
+installed recogniser could say (``pipelines.ocr.scripts``); carried by the event it becomes."""
+
 
 @dataclass(frozen=True)
 class Detection:
-    """One line of text read in one frame: normalised box, text and the engine's confidence."""
+    """One line of text read in one frame: normalised box, text, the engine's confidence, the
+    script its letters are in (when known) and the reading's flags (``script-uncertain``: see
+    ``pipelines.ocr.scripts``)."""
 
     box: Box
     text: str
     confidence: float
+    script: str = ""
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,9 @@ class FrameDetections:
 
 @dataclass(frozen=True)
 class TextEvent:
-    """A piece of on-screen text with its time span (seconds), place, best reading and scene."""
+    """A piece of on-screen text with its time span (seconds), place, best reading and scene, and
+    that reading's script and flags (``script-uncertain``: maybe another script read as Latin
+    look-alikes, to be checked against the video)."""
 
     start: float
     end: float
@@ -64,6 +74,8 @@ class TextEvent:
     text: str
     confidence: float
     scene: int
+    script: str = ""
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,7 @@ class _Track:
     last_seen_sample: int
     readings: dict[str, list[float]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    marks: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # text -> (script, flags)
 
     def add(self, det: Detection, time: float, sample: int) -> None:
         self.last = time
@@ -115,6 +128,7 @@ class _Track:
         self.text = det.text
         if det.text not in self.readings:
             self.readings[det.text] = []
+            self.marks[det.text] = (det.script, det.flags)
         self.order.append(det.text)
         self.readings[det.text].append(det.confidence)
 
@@ -288,8 +302,9 @@ class TextTracker:
 
     def _event(self, track: _Track) -> TextEvent:
         text, confidence = _best_reading(track)
+        script, flags = track.marks[text]
         return TextEvent(start=track.first, end=track.last + self.period, box=track.box, text=text,
-                         confidence=round(confidence, 4), scene=track.scene)
+                         confidence=round(confidence, 4), scene=track.scene, script=script, flags=flags)
 
 
 def _assign(

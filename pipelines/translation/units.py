@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
-from pipelines.ocr.tracking import Box, TextEvent, normalise_text
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text
 from pipelines.reading import ReadingProfile, reading_chars
 
 UnitKind = Literal["cue", "screen"]
 RIGHT_MARGIN = 0.95  # on-screen text may run to 95 % of the frame width
+UNSURE_SCRIPT_NOTE = ("OCR is unsure of this text's script: it may be another alphabet read as Latin look-alikes "
+                      "(no installed recogniser could tell); check it against the video before translating")
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,15 @@ class SourceCue:
 
 @dataclass(frozen=True)
 class ScreenText:
-    """One distinct text of a scene, with where and when it was first and last seen."""
+    """One distinct text of a scene, with where and when it was first and last seen, and the
+    flags of its reading (``script-uncertain``: see ``pipelines.ocr.scripts``)."""
 
     scene: int
     start: float
     end: float
     text: str
     box: Box
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,10 +181,10 @@ def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
         key = (e.scene, normalise_text(text))
         first = seen.get(key)
         if first is None:
-            seen[key] = ScreenText(e.scene, e.start, e.end, text, e.box)
+            seen[key] = ScreenText(e.scene, e.start, e.end, text, e.box, e.flags)
         else:
             seen[key] = ScreenText(e.scene, min(first.start, e.start), max(first.end, e.end), first.text,
-                                   first.box)
+                                   first.box, tuple(sorted({*first.flags, *e.flags})))
     return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
 
 
@@ -278,6 +282,7 @@ def build_document(
                 Note("position", _position(item.box)),
                 Note("element", "guessed from size and place: " + _role(item, items)),
                 Note("limit", limit.basis),
+                *((Note("reading", UNSURE_SCRIPT_NOTE),) if SCRIPT_UNCERTAIN in item.flags else ()),
             )
             units.append(TranslationUnit(
                 id=f"screen-{scene}-{n}", kind="screen", source=item.text, start=item.start,

@@ -221,7 +221,7 @@ def test_every_stage_shows_its_section(start_server: StartServer, samples: Path,
     rows = page.locator("#ocr-events tr")
     expect(rows).to_have_count(len(events))  # listed by time
     expect(page.locator("#ocr-events")).to_contain_text(slides[1]["title"])
-    expect(rows.last.locator("td").last).to_have_text(events[-1]["text"])
+    expect(rows.last.locator("td .text")).to_have_text(events[-1]["text"])
     rows.last.locator("button.seek").click()
     page.wait_for_function("(t) => Math.abs(document.getElementById('video').currentTime - t) < 0.1",
                            arg=events[-1]["start"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -58,3 +61,14 @@ def test_the_stage_engine_reads_as_its_engine_and_trims_the_heap_after_a_read() 
 
 def test_malloc_trim_is_callable_here() -> None:
     assert ocr._Trimmed(_Engine())._trim() in (0, 1, None)  # glibc: 1 when it released memory, else 0; elsewhere a no-op
+
+
+def test_events_read_back_from_ocr_json_as_written_and_older_files_without_flags() -> None:
+    from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, TextEvent
+
+    events = [TextEvent(0.0, 2.5, (0.1, 0.1, 0.5, 0.16), "HaxMnTe KHonky", 0.72, 0, "LATIN", (SCRIPT_UNCERTAIN,)),
+              TextEvent(1.0, 3.0, (0.1, 0.5, 0.4, 0.56), "Нажмите", 0.9, 1, "CYRILLIC")]
+    written = json.loads(json.dumps({"events": [asdict(e) for e in events]}))  # as run() writes ocr.json
+    assert ocr.events_from_json(written["events"]) == events
+    older = {"start": 0, "end": 1, "box": [0, 0, 1, 0.1], "text": "Save", "confidence": 0.9, "scene": 0}
+    assert ocr.events_from_json([older]) == [TextEvent(0.0, 1.0, (0.0, 0.0, 1.0, 0.1), "Save", 0.9, 0)]

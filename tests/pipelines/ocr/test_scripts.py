@@ -4,14 +4,17 @@ on a generated line when it is installed)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.exceptions import UnsupportedLanguageError
-from pipelines.ocr.engines import Reading
-from pipelines.ocr.reader import OcrOptions
+from pipelines.ocr.engines import Reading, load_engine
+from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import (
     IDENTIFY_UNREAD,
     SCRIPT_UNCERTAIN,
@@ -20,6 +23,7 @@ from pipelines.ocr.scripts import (
     installed_packs,
     lookalike_share,
     script_of,
+    with_scripts,
 )
 from pipelines.ocr.tesseract import LINE_HEIGHTS
 
@@ -255,3 +259,33 @@ def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.
 def test_a_reading_glyph_by_glyph_is_fragmented_real_text_is_not() -> None:
     assert fragmented("ไป น ม โม ป | ค น") and fragmented("6 ๑34 ๑ ม | ๓ ไอ")
     assert not fragmented("Η άσκηση τελείωσε") and not fragmented("في هذا الدرس") and not fragmented("")
+
+
+def screen_video(path: Path, lines: tuple[str, ...]) -> Path:
+    """3 s at 5 fps of a light screen that shows ``lines``, one under another."""
+    img = Image.new("RGB", (640, 360), (245, 245, 245))
+    draw = ImageDraw.Draw(img)
+    for k, text in enumerate(lines):
+        draw.text((24, 40 + 60 * k), text, font=ImageFont.truetype(FONT, 28), fill=(20, 20, 20))
+    frame = np.asarray(img)[:, :, ::-1].copy()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 5, (640, 360))
+    for _ in range(15):
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+def test_on_a_screen_an_unreadable_script_reaches_its_event_flagged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, require_model: Callable[[str], Path], model_dir: Path) -> None:
+    """Real PP-OCRv5 through the OCR stage: a Russian line with no Cyrillic pack installed comes out
+    as Latin look-alikes, and its event says so; the English line beside it is not flagged."""
+    require_model("ppocrv5")
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng"}))
+    video = screen_video(tmp_path / "screen.mp4", ("Нажмите кнопку Сохранить", "Press the Save button"))
+    engine = with_scripts(load_engine("rapidocr", model_dir), ("en",))
+    events = run_ocr(video, engine, OcrOptions(hardsubs="off")).events
+    russian, english = sorted(events, key=lambda e: e.box[1])
+    assert SCRIPT_UNCERTAIN in russian.flags and russian.script == "LATIN", russian
+    assert "Save" in english.text and english.flags == () and english.script == "LATIN", english

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.ocr.tracking import (
+    SCRIPT_UNCERTAIN,
     Detection,
     FrameDetections,
     TextEvent,
@@ -51,6 +52,17 @@ def test_ocr_flicker_keeps_the_reading_seen_most() -> None:
     readings = ["Preferences", "Preferences", "Prefererces", "Preferences", "Pref3rences", "Preferences"]
     events = track_text(frames(*[[det(t)] for t in readings]), PERIOD)
     assert [e.text for e in events] == ["Preferences"]
+
+
+def test_an_event_carries_the_script_and_flags_of_the_reading_it_keeps() -> None:
+    """An unsure look-alike reading flagged in one sample, read otherwise in others: the event
+    keeps the reading seen most and that reading's flags, no more; text read unflagged has none."""
+    unsure = Detection((0.1, 0.1, 0.4, 0.15), "HaxMnTe", 0.7, "LATIN", (SCRIPT_UNCERTAIN,))
+    other = Detection((0.1, 0.1, 0.4, 0.15), "HaxMnTo", 0.6, "LATIN", (SCRIPT_UNCERTAIN,))
+    sure = Detection((0.1, 0.5, 0.4, 0.55), "Нажмите", 0.9, "CYRILLIC")
+    flagged, read = track_text(frames([unsure, sure], [other, sure], [unsure, sure]), PERIOD)
+    assert (flagged.text, flagged.script, flagged.flags) == ("HaxMnTe", "LATIN", (SCRIPT_UNCERTAIN,))
+    assert (read.text, read.script, read.flags) == ("Нажмите", "CYRILLIC", ())
 
 
 def test_typing_keeps_the_final_form() -> None:

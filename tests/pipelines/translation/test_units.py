@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, TextEvent
 from pipelines.subtitles import PROFILES
-from pipelines.translation.units import TranslationDocument, cue_limit, screen_limit
+from pipelines.translation.units import (
+    UNSURE_SCRIPT_NOTE,
+    SourceCue,
+    TranslationDocument,
+    build_document,
+    cue_limit,
+    screen_limit,
+    screen_texts,
+)
+from pipelines.translation.xliff import write_xliff
 
 
 def test_one_unit_per_cue_and_per_distinct_screen_text(doc: TranslationDocument) -> None:
@@ -40,3 +50,18 @@ def test_notes_give_time_pause_scene_and_place(doc: TranslationDocument) -> None
     assert title["position"].startswith("top left")
     assert "heading" in title["element"]
     assert "label" in {n.category: n.text for n in doc.screen[1].notes}["element"]
+
+
+def test_a_text_ocr_was_unsure_of_tells_the_translator_to_check_it() -> None:
+    """A flagged reading (``script-uncertain``) reaches its unit as a note, and the XLIFF file;
+    the same text read unflagged in the scene carries the flag still: one unit, flagged once."""
+    events = [TextEvent(0.0, 2.0, (0.1, 0.1, 0.5, 0.16), "HaxMnTe KHonky", 0.72, 0, "LATIN", (SCRIPT_UNCERTAIN,)),
+              TextEvent(2.5, 4.0, (0.1, 0.1, 0.5, 0.16), "HaxMnTe KHonky", 0.9, 0, "LATIN"),
+              TextEvent(0.0, 4.0, (0.1, 0.5, 0.4, 0.56), "Open Settings", 0.97, 0, "LATIN")]
+    doc = build_document("job7", "en", [SourceCue(1, 0.5, 3.0, ("Press the button.",))], PROFILES["netflix-en"],
+                         "netflix-en", screen_texts(events), "de")
+    notes = {u.source: {n.category: n.text for n in u.notes} for u in doc.screen}
+    assert notes.keys() == {"HaxMnTe KHonky", "Open Settings"}
+    assert notes["HaxMnTe KHonky"]["reading"] == UNSURE_SCRIPT_NOTE
+    assert "reading" not in notes["Open Settings"]
+    assert UNSURE_SCRIPT_NOTE in write_xliff(doc).decode()
