@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pipelines.exceptions import OptionsError, TranslationFileError, UnitProblem
 from pipelines.fit.estimates import normalize_language
-from pipelines.translation.units import TranslationDocument, cue_unit_id
+from pipelines.translation.units import TranslationDocument, TranslationUnit, cue_unit_id
 from pipelines.translation.xliff import ReadUnit, TranslatedFile, read_xliff
 
 MAX_LISTED = 5  # problems spelled out in the message; all of them are in ``problems``
@@ -25,7 +25,8 @@ MAX_LISTED = 5  # problems spelled out in the message; all of them are in ``prob
 @dataclass(frozen=True)
 class Targets:
     """Checked target texts by unit id, in the target language; ``untranslated`` units kept their
-    source because the file marks them ``translate="no"``."""
+    source because the file marks them ``translate="no"`` (or the export did and they came back
+    without a target)."""
 
     language: str
     texts: dict[str, str]
@@ -118,7 +119,7 @@ def _unit_problems(doc: TranslationDocument, read: TranslatedFile) -> tuple[list
                     "no such cue or on-screen text in this job")
             problems.append(UnitProblem(unit.id, f"{what} ({len(doc.cues)} cues)"))
             continue
-        if not unit.translate:
+        if _kept(unit, mine):
             continue
         if unit.target is None:
             problems.append(UnitProblem(unit.id, "has no target: translate it or mark it translate=\"no\""))
@@ -156,8 +157,15 @@ def check_translation(doc: TranslationDocument, read: TranslatedFile, language: 
             f"The translation cannot be merged: {len(problems)} problem{'s' if len(problems) > 1 else ''}: "
             f"{listed}{more}.", tuple(problems))
     assert target_language is not None
-    texts = {uid: (u.target or "") for uid, u in seen.items() if u.translate}
-    untranslated = tuple(uid for uid, u in seen.items() if not u.translate)
+    mine = {u.id: u for u in doc.units}
+    untranslated = tuple(uid for uid, u in seen.items() if _kept(u, mine[uid]))
+    texts = {uid: (u.target or "") for uid, u in seen.items() if uid not in untranslated}
     for uid in untranslated:
-        texts[uid] = next(u.source for u in doc.units if u.id == uid)
+        texts[uid] = mine[uid].source
     return Targets(target_language, texts, read.format, untranslated)
+
+
+def _kept(unit: ReadUnit, mine: TranslationUnit) -> bool:
+    """Whether a unit keeps its source: the file marks it ``translate="no"``, or it came without a
+    target where the export marked it so (a tool that dropped the attribute)."""
+    return not unit.translate or (unit.target is None and not mine.translate)

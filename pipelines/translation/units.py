@@ -26,6 +26,8 @@ from pipelines.reading import ReadingProfile, reading_chars
 
 UnitKind = Literal["cue", "screen"]
 RIGHT_MARGIN = 0.95  # on-screen text may run to 95 % of the frame width
+NOTHING_TO_TRANSLATE_NOTE = ("nothing to translate (numbers, signs or a single letter: an icon or a shortcut read as "
+                             "text?): marked translate=\"no\" and kept as it is unless you give a target")
 UNSURE_SCRIPT_NOTE = ("OCR is unsure of this text's script: it may be another alphabet read as Latin look-alikes "
                       "(no installed recogniser could tell); check it against the video before translating")
 
@@ -97,6 +99,7 @@ class TranslationUnit:
     cue_index: int | None = None
     scene: int | None = None
     box: Box | None = None
+    translate: bool = True  # False: nothing to translate (``has_words``); exported ``translate="no"``
 
     @property
     def slot_s(self) -> float:
@@ -186,6 +189,17 @@ def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
             seen[key] = ScreenText(e.scene, min(first.start, e.start), max(first.end, e.end), first.text,
                                    first.box, tuple(sorted({*first.flags, *e.flags})))
     return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
+
+
+_WORD = re.compile(r"[^\W\d_]{2}|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` has something to translate: two letters in a row, or a character of a
+    script written without spaces (Chinese, Japanese, Korean). Numbers, signs and single letters
+    have not: on screens they are page numbers, icons read as "C" or "0", shortcuts ("⌘S" read as
+    "8S")."""
+    return _WORD.search(text) is not None
 
 
 def _position(box: Box) -> str:
@@ -284,8 +298,11 @@ def build_document(
                 Note("limit", limit.basis),
                 *((Note("reading", UNSURE_SCRIPT_NOTE),) if SCRIPT_UNCERTAIN in item.flags else ()),
             )
+            translate = has_words(item.text)
+            if not translate:
+                notes += (Note("translate", NOTHING_TO_TRANSLATE_NOTE),)
             units.append(TranslationUnit(
                 id=f"screen-{scene}-{n}", kind="screen", source=item.text, start=item.start,
-                end=item.end, limit=limit, notes=notes, scene=scene, box=item.box,
+                end=item.end, limit=limit, notes=notes, scene=scene, box=item.box, translate=translate,
             ))
     return TranslationDocument(job_id, source_language, profile_name, tuple(units), target_language)

@@ -86,6 +86,8 @@ def _write_21(doc: TranslationDocument, targets: Mapping[str, str]) -> etree._El
         group = etree.SubElement(file, _q(NS2, "group"), id=name, name=name)
         for unit in units:
             el = etree.SubElement(group, _q(NS2, "unit"), id=unit.id)
+            if not unit.translate:
+                el.set("translate", "no")
             el.set(_q(SLR, "sizeRestriction"), str(unit.limit.max_chars))
             metadata = etree.SubElement(el, _q(MDA, "metadata"))
             meta_group = etree.SubElement(metadata, _q(MDA, "metaGroup"), category="lessonlens")
@@ -119,6 +121,8 @@ def _write_12(doc: TranslationDocument, targets: Mapping[str, str]) -> etree._El
         group = etree.SubElement(body, _q(NS12, "group"), id=name, resname=name)
         for unit in units:
             el = etree.SubElement(group, _q(NS12, "trans-unit"), id=unit.id)
+            if not unit.translate:
+                el.set("translate", "no")
             el.set("maxwidth", str(unit.limit.max_chars))
             el.set("size-unit", "char")
             etree.SubElement(el, _q(NS12, "source")).text = unit.source

@@ -5,11 +5,19 @@ from __future__ import annotations
 import pytest
 
 from pipelines.exceptions import TranslationFileError
+from pipelines.ocr.tracking import TextEvent
 from pipelines.subtitle_formats import to_srt, to_vtt
-from pipelines.subtitles import Cue
+from pipelines.subtitles import PROFILES, Cue
 from pipelines.translation.targets import check_translation, read_translation
-from pipelines.translation.units import TranslationDocument
-from pipelines.translation.xliff import write_xliff
+from pipelines.translation.units import (
+    NOTHING_TO_TRANSLATE_NOTE,
+    SourceCue,
+    TranslationDocument,
+    build_document,
+    has_words,
+    screen_texts,
+)
+from pipelines.translation.xliff import schema_errors, write_xliff
 from tests.pipelines.translation.conftest import make_doc
 
 
@@ -68,6 +76,38 @@ def test_a_unit_marked_not_to_translate_keeps_its_source(doc: TranslationDocumen
     data = write_xliff(doc, "2.1", texts).replace(b'<unit id="screen-1-1"', b'<unit id="screen-1-1" translate="no"')
     targets = check_translation(doc, read_translation(data), "de")
     assert targets.untranslated == ("screen-1-1",) and targets.texts["screen-1-1"] == "Save"
+
+
+@pytest.mark.parametrize("version", ["2.1", "1.2"])
+def test_on_screen_text_with_nothing_to_translate_is_exported_not_to_translate(version: str) -> None:
+    """An icon read as "C", a page number: ``translate="no"`` in the export (valid against the
+    schema), a note saying why; back without a target they keep their source, with one the
+    translator's text is taken; the labels beside them still need theirs."""
+    events = [TextEvent(0.0, 3.0, (0.1, 0.1, 0.2, 0.15), "C", 0.7, 0), TextEvent(0.0, 3.0, (0.3, 0.1, 0.4, 0.15), "12", 0.9, 0),
+              TextEvent(0.0, 3.0, (0.1, 0.5, 0.4, 0.55), "Open Settings", 0.97, 0)]
+    doc = build_document("job8", "en", [SourceCue(1, 0.5, 3.0, ("Press the button.",))], PROFILES["netflix-en"],
+                         "netflix-en", screen_texts(events), "de")
+    assert {u.source: u.translate for u in doc.screen} == {"C": False, "12": False, "Open Settings": True}
+    assert NOTHING_TO_TRANSLATE_NOTE in [n.text for u in doc.screen for n in u.notes if u.source == "C"]
+    exported = write_xliff(doc, version)  # type: ignore[arg-type]
+    assert schema_errors(exported, version) == []  # type: ignore[arg-type]
+    assert [u.id for u in read_translation(exported).units if not u.translate] == \
+        [u.id for u in doc.screen if not u.translate]
+    ids = {u.source: u.id for u in doc.units}
+    texts = {ids["Press the button."]: "Drücken Sie die Taste.", ids["Open Settings"]: "Einstellungen öffnen",
+             ids["12"]: "zwölf"}
+    dropped = write_xliff(doc, version, texts).replace(b' translate="no"', b"")  # a tool that drops it
+    targets = check_translation(doc, read_translation(dropped), "de")
+    assert targets.untranslated == (ids["C"],)
+    assert (targets.texts[ids["C"]], targets.texts[ids["12"]]) == ("C", "zwölf")
+    assert _problems(doc, write_xliff(doc, version, {ids["12"]: "zwölf"}))[ids["Open Settings"]].startswith(
+        "has no target")
+
+
+def test_has_words_needs_two_letters_or_a_cjk_character() -> None:
+    assert has_words("Save") and has_words("OK") and has_words("Step 2") and has_words("保存") and has_words("三")
+    assert has_words("Нажмите") and has_words("שמור")
+    assert not any(has_words(t) for t in ("C", "0", "12:30", "8S", "→", "①", "x 2", "$ _"))
 
 
 def _cues(texts: list[str]) -> list[Cue]:
