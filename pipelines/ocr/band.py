@@ -156,8 +156,8 @@ def _downscale(frame: np.ndarray, width: int) -> np.ndarray:
 
 
 class SearchFrames:
-    """The band search's frames, kept by a pass that decodes every frame anyway (the on-screen
-    text reader's), so that the search decodes none of its own: seeking to a frame every few
+    """The band search's frames, kept by a pass that decodes the video anyway (the on-screen
+    text reader's, which decodes them for it: ``pipelines.ocr.frames.FrameTap``), so that the search decodes none of its own: seeking to a frame every few
     seconds decoded from the keyframe before each (2.25 s of a 60 s 720p clip's 21 s).
 
     The frames are the ones the search would decode (``spread_indices``; frames a few samples
@@ -175,6 +175,10 @@ class SearchFrames:
     def plan(self, fps: float, frame_count: int) -> None:
         """Keep the search's frames of a video of ``frame_count`` frames at ``fps``."""
         self.wanted = frozenset(spread_indices(fps, frame_count, self.options))
+
+    def wants(self, index: int) -> bool:
+        """Whether frame ``index`` is one of the search's."""
+        return index in self.wanted
 
     def offer(self, index: int, bgr: Callable[[], np.ndarray]) -> None:
         """Keep frame ``index`` if it is one of the search's (``bgr()`` made only then)."""

@@ -429,7 +429,7 @@ def run_ocr(
     keep = None
     if options.hardsubs != "off" and options.caption_band is None:  # captions may be searched for
         keep = SearchFrames(options.captions.band_search)
-    info, frames = read_samples(path, options.sample_rate, threads, source, keep.offer if keep else None)
+    info, frames = read_samples(path, options.sample_rate, threads, source, keep)
     if keep is not None:
         keep.plan(info.fps, info.frame_count)
     return _run(path, engine, options, info.duration, frames, progress, on_events, keep)

@@ -81,7 +81,7 @@ def test_the_reader_keeps_the_band_searchs_frames_as_they_go_by(tmp_path: Path) 
     clip = x264_clip(tmp_path / "clip.mp4", size="480x270", seconds=10.0)
     options = BandOptions(read_width=320)
     keep = SearchFrames(options)
-    info, samples = read_samples(clip, 2.0, every=keep.offer)
+    info, samples = read_samples(clip, 2.0, tap=keep)
     keep.plan(info.fps, info.frame_count)
     assert not keep.complete
     wanted = spread_indices(info.fps, info.frame_count, options)
@@ -100,7 +100,7 @@ def test_a_video_shorter_than_it_said_leaves_the_search_to_decode_its_own(tmp_pa
 
     clip = x264_clip(tmp_path / "clip.mp4", seconds=2.0)
     keep = SearchFrames(BandOptions())
-    info, samples = read_samples(clip, 2.0, every=keep.offer)
+    info, samples = read_samples(clip, 2.0, tap=keep)
     keep.plan(info.fps, info.frame_count * 3)  # frames promised that never come
     list(samples)
     assert keep.kept and not keep.complete

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -182,3 +183,43 @@ def test_unchanged_compares_a_box_with_what_was_last_read() -> None:
     assert not detector.unchanged((10, 10, 230, 85), threshold=32)  # a box over both lines
     detector.absorb([(10, 50, 230, 85)])  # read: the second line is what was read now
     assert detector.unchanged((10, 50, 230, 85), threshold=32)
+
+
+class _Counting:
+    """A frame tap that counts the frames decoded and keeps the grey levels of those it wants."""
+
+    def __init__(self, wanted: set[int]) -> None:
+        self.wanted = wanted
+        self.offered: list[int] = []
+        self.kept: dict[int, np.ndarray] = {}
+
+    def wants(self, index: int) -> bool:
+        return index in self.wanted
+
+    def offer(self, index: int, bgr: Callable[[], np.ndarray]) -> None:
+        self.offered.append(index)
+        if index in self.wanted:
+            self.kept[index] = bgr()
+
+
+def test_samples_are_the_frames_decoding_every_frame_gives_without_decoding_every_frame(tmp_path: Path) -> None:
+    """H.264 with B-frames (x264's defaults): the frames no other frame refers to are decoded only
+    when they are a sample or a tap wants them; the samples and the tap's frames are the same
+    pixels as decoding every frame gives."""
+    import av
+    from av.video.frame import PictureType
+
+    from pipelines.ocr.frames import read_samples
+    from tests.pipelines.ocr.test_caption_frames import x264_clip
+
+    clip = x264_clip(tmp_path / "clip.mp4", seconds=6.0)
+    with av.open(str(clip)) as container:
+        every = list(container.decode(video=0))
+    assert sum(f.pict_type == PictureType.B for f in every) > len(every) // 3
+    tap = _Counting({7, 31, 113})
+    info, samples = read_samples(clip, 2.0, tap=tap)
+    got = [(s.index, s.gray) for s in samples]
+    assert [i for i, _ in got] == [round(k * info.fps / 2.0) for k in range(12)]
+    assert all(np.array_equal(g, every[i].to_ndarray(format="gray")) for i, g in got)
+    assert all(np.array_equal(tap.kept[i], every[i].to_ndarray(format="bgr24")) for i in tap.wanted)
+    assert len(tap.offered) < 0.75 * len(every), (len(tap.offered), len(every))
