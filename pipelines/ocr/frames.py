@@ -551,8 +551,8 @@ def _decoded_needed(stream: Any, packets: Iterator[Any], fps: float,
                     needed: Callable[[int], bool]) -> Iterator[tuple[int, Any]]:
     """Each decoded frame with its index (its time x ``fps``), decoding a frame no other frame
     refers to only when ``needed`` (by its packet's time: the decoder skips such a frame, and
-    only such a frame, while ``skip_frame`` is ``NONREF``). The 73 s JupyterLab recording (two
-    B-frames in three frames) decodes in 3.1-3.3 s of CPU instead of 7.8-8.6 s."""
+    only such a frame, while ``skip_frame`` is ``NONREF``). The 73 s JupyterLab recording (1,056 of
+    its 2,190 frames referred to by none) decodes in 3.1-4.2 s of CPU instead of 7.8-8.6 s."""
     ctx = stream.codec_context
     base, start = stream.time_base, stream.start_time or 0
     last = -1
