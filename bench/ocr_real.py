@@ -7,7 +7,8 @@ its timestamp; words are lower-cased runs of letters and digits, so punctuation 
 count), the share of sampled frames OCR'd, and the stage's CPU and wall time as a multiple of the
 duration. The engine reads as in a job: other scripts looked for with no language but English said
 (``pipelines.ocr.scripts``), Tesseract's CPU counted with the stage's (it runs as a child process).
-Also printed: Tesseract's runs. Used by ``bench/bench_ocr.py`` (``--real``), reported
+Also printed: Tesseract's runs, the events flagged (``script-uncertain``) and those with nothing
+to translate (``pipelines.translation.units.has_words``: icons read as letters, numbers). Used by ``bench/bench_ocr.py`` (``--real``), reported
 apart from the generated video.
 """
 
@@ -26,6 +27,7 @@ from pipelines.ocr import tesseract
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import with_scripts
+from pipelines.translation.units import has_words
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video"
 RECORDINGS = ("screencast_jupyterhub_quota", "screencast_jupyterlab_ghcreds", "screencast_terminal_demotape")
@@ -113,6 +115,8 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
             "share_ocred": round(result.frames_ocred / max(1, result.frames_sampled), 3),
             "cpu_x_duration": round(cpu / result.duration, 3), "wall_x_duration": round(wall / result.duration, 3),
             "tesseract_runs": counted.runs, "lines_kept": result.lines_kept, "events": len(result.events),
+            "flagged": sum(1 for e in result.events if e.flags),
+            "nothing_to_translate": sum(1 for e in result.events if not has_words(e.text)),
         })
     return rows
 
@@ -121,11 +125,12 @@ def print_rows(rows: list[dict[str, object]]) -> None:
     if not rows:
         print(f"real UI recordings: skipped ({SHARED} not found)", flush=True)
         return
-    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} {'kept':>5} {'events':>6}")
+    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} "
+          f"{'kept':>5} {'events':>6} {'flagged':>7} {'no words':>8}")
     for r in rows:
         print(f"{r['clip']!s:32} {r['recall']:>7} {r['words']:>5} {r['frames_ocred']!s:>4}/{r['frames_sampled']!s:<4} "
               f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9} {r['lines_kept']!s:>5} "
-              f"{r['events']!s:>6}", flush=True)
+              f"{r['events']!s:>6} {r['flagged']!s:>7} {r['nothing_to_translate']!s:>8}", flush=True)
     found = sum(float(r["recall"]) * int(r["words"]) for r in rows)  # type: ignore[call-overload]
     total = sum(int(r["words"]) for r in rows)  # type: ignore[call-overload]
     print(f"{'all':32} {found / max(1, total):>7.4f} {total:>5}", flush=True)
