@@ -554,11 +554,12 @@ def _decoded_needed(stream: Any, packets: Iterator[Any], fps: float,
     only such a frame, while ``skip_frame`` is ``NONREF``). The 73 s JupyterLab recording (1,056 of
     its 2,190 frames referred to by none) decodes in 3.1-4.2 s of CPU instead of 7.8-8.6 s."""
     ctx = stream.codec_context
-    base, start = stream.time_base, stream.start_time or 0
+    start = stream.start_time or 0
+    per_tick = float(stream.time_base) * fps if stream.time_base else 0.0  # frames a time-base tick
     last = -1
 
     def index_of(pts: int | None) -> int | None:
-        return None if pts is None or not base else round(float((pts - start) * base) * fps)
+        return None if pts is None or not per_tick else round((pts - start) * per_tick)
 
     def numbered(frames: list[Any]) -> Iterator[tuple[int, Any]]:
         nonlocal last
