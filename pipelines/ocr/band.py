@@ -157,8 +157,9 @@ def _downscale(frame: np.ndarray, width: int) -> np.ndarray:
 
 class SearchFrames:
     """The band search's frames, kept by a pass that decodes the video anyway (the on-screen
-    text reader's, which decodes them for it: ``pipelines.ocr.frames.FrameTap``), so that the search decodes none of its own: seeking to a frame every few
-    seconds decoded from the keyframe before each (2.25 s of a 60 s 720p clip's 21 s).
+    text reader's, which decodes them for it: ``pipelines.ocr.frames.FrameTap``), so that the
+    search decodes none of its own: seeking to a frame every few seconds decoded from the
+    keyframe before each (2.25 s of a 60 s 720p clip's 21 s).
 
     The frames are the ones the search would decode (``spread_indices``; frames a few samples
     apart read differently where a caption changes, and a band placed 3 pixels higher lost a
