@@ -94,7 +94,7 @@ def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str
         Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
     """
     subs = _read_json(out_dir / SUBTITLES_JSON)
-    cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]))
+    cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]), str(c.get("language") or ""))
             for c in (subs or {}).get("cues") or []]
     if not cues:
         raise Conflict("this job has no subtitles to translate: run it with the subtitles stage on media "

@@ -33,7 +33,14 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipelines.asr_guards import cut_loops, find_loops, find_stretched, is_silent_guess, trim_seams
+from pipelines.asr_guards import (
+    cut_loops,
+    find_loops,
+    find_stretched,
+    find_unheard,
+    is_silent_guess,
+    trim_seams,
+)
 from pipelines.exceptions import OptionsError
 from pipelines.models import OPENAI_WHISPER_SUFFIX
 from pipelines.screen_feed import ScreenFeed
@@ -64,6 +71,14 @@ FASTER_WHISPER = "faster-whisper"
 OPENAI_WHISPER = "openai-whisper"
 ENGINES = (FASTER_WHISPER, OPENAI_WHISPER)
 SAMPLE_RATE = 16_000
+# A stretch of speech left without text is given the text of a decode of its own only when that
+# decode is confident: German speech decoded as English scored -0.84 (words of a translation),
+# English and German in their own language -0.2 and -0.18.
+UNHEARD_LOGPROB = -0.6
+# How sure the model must be that a stretch of speech is in another language before it is decoded
+# again in it (with ``language`` "auto").
+LANGUAGE_SURE = 0.8
+LANGUAGE_MIN_S = 1.0  # a segment shorter than this is too short to tell its language
 
 
 def engine_model(name: str, engine: str) -> str:
@@ -219,6 +234,7 @@ class Segment:
     no_speech_prob: float = 0.0
     compression_ratio: float = 1.0
     temperature: float = 0.0
+    language: str = ""  # "" the transcript's; else the language this stretch was heard in (``_repair_unheard``)
 
 
 @dataclass(frozen=True)
@@ -227,6 +243,8 @@ class Transcript:
 
     ``loops_repaired`` counts repetition loops found in the output and decoded again;
     ``stretches_restored``, stretches with a word held over speech decoded again and replaced;
+    ``unheard_restored``, stretches of speech left without text that a decode of their own heard
+    (``WhisperEngine._repair_unheard``); ``unheard``, those still without text, (start, end);
     ``vocabulary`` lists, per stretch of speech, the on-screen terms offered and those used.
     """
 
@@ -239,6 +257,8 @@ class Transcript:
     loops_repaired: int = 0
     vocabulary: tuple[VocabularyWindow, ...] = ()
     stretches_restored: int = 0
+    unheard_restored: int = 0
+    unheard: tuple[tuple[float, float], ...] = ()
 
     @property
     def words(self) -> list[Word]:
@@ -335,6 +355,10 @@ class WhisperEngine:
         """How many tokens Whisper's tokenizer cuts ``word`` into (None: no tokenizer at hand)."""
         raise NotImplementedError
 
+    def detect_language(self, audio: np.ndarray) -> DecodeInfo:
+        """The language spoken in (the first 30 s of) ``audio``, and how sure the model is."""
+        raise NotImplementedError
+
     def text_log_probs(
         self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None
     ) -> list[float] | None:
@@ -420,6 +444,86 @@ class WhisperEngine:
                 segments[i:j] = redone
                 replaced += 1
         return segments, replaced
+
+    def _repair_languages(
+        self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str
+    ) -> list[Segment]:
+        """Runs of segments spoken in another language than ``language``, decoded again alone in
+        that language, in place of what was heard there. Decoding a whole recording in the
+        language found at its start gives, for speech in another, an English translation of it
+        (or nothing: ``_repair_unheard``); a bilingual recording's German half came out in English.
+
+        The language is asked of each stretch of speech (``_spans``); where the model is not sure
+        (``LANGUAGE_SURE``) that it is ``language``, of each segment in the stretch (segments
+        under ``LANGUAGE_MIN_S`` take the one before them), so that the run decoded again starts
+        and ends where the language changes."""
+        code_of: dict[int, str] = {}
+        for start, end in self._spans(audio):
+            found = self.detect_language(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])
+            if found.language == language and found.language_probability >= LANGUAGE_SURE:
+                continue
+            previous = language
+            for k, seg in enumerate(segments):
+                if not start <= (seg.start + seg.end) / 2 < end:
+                    continue
+                if seg.end - seg.start >= LANGUAGE_MIN_S:
+                    here = self.detect_language(audio[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)])
+                    previous = here.language if here.language_probability >= LANGUAGE_SURE else language
+                code_of[k] = previous
+        runs: list[tuple[int, int, str]] = []  # [i, j) of segments, their language
+        for k in sorted(code_of):
+            if code_of[k] == language:
+                continue
+            if runs and runs[-1][1] == k and runs[-1][2] == code_of[k]:
+                runs[-1] = (runs[-1][0], k + 1, code_of[k])
+            else:
+                runs.append((k, k + 1, code_of[k]))
+        for i, j, code in reversed(runs):
+            start, end, redone = self._redecode(audio, segments, i, j, options, code)
+            redone = [replace(seg, language=code) for seg in redone if seg.words and not is_silent_guess(seg, options)]
+            log.info("speech at %.1f-%.1f s is in %s, not %s: decoded alone in it, %d words instead of %d", start, end,
+                     code, language, sum(len(seg.words) for seg in redone), sum(len(seg.words) for seg in segments[i:j]))
+            segments[i:j] = redone
+        return segments
+
+    def _repair_unheard(
+        self, audio: np.ndarray, segments: list[Segment], options: AsrOptions, language: str
+    ) -> tuple[list[Segment], int, list[tuple[float, float]]]:
+        """Decode each stretch of speech left without text (``find_unheard``) again, alone and
+        without context: with ``language`` "auto" on a multilingual model, in the language Whisper
+        finds in that stretch. A segment of the new decode is kept when it is confident (decoded
+        without falling back to sampling, mean token log-probability at least ``UNHEARD_LOGPROB``)
+        and not a guess into silence; a segment heard
+        in another language than ``language`` says so (``Segment.language``).
+
+        Returns the segments, how many stretches were heard, and those still without text.
+        """
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        if not len(audio):
+            return segments, 0, []
+        speech = [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, VadOptions())]
+        spans = find_unheard(segments, speech)
+        detect = options.language == "auto" and self.multilingual
+        heard, left = 0, []
+        for start, end in spans:
+            piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            redone, info = self._decode(piece, options, None if detect else language, context=False, offset=start)
+            kept = [replace(seg, language="" if info.language == language else info.language) for seg in redone
+                    if seg.words and seg.temperature == 0 and seg.avg_logprob >= UNHEARD_LOGPROB
+                    and not is_silent_guess(seg, options)]
+            if not kept:
+                log.warning("%.1f s of speech at %.1f-%.1f s has no text: Whisper heard none in it, alone either "
+                            "(%s)", end - start, start, end,
+                            "another language? transcribe with language auto" if not detect else
+                            f"heard as {info.language}, not confidently")
+                left.append((round(start, 3), round(end, 3)))
+                continue
+            heard += 1
+            log.info("%.1f s of speech at %.1f-%.1f s had no text: decoded alone%s, %d words", end - start, start, end,
+                     f" in {info.language}" if detect else "", sum(len(seg.words) for seg in kept))
+            segments = sorted([*segments, *kept], key=lambda seg: seg.start)
+        return segments, heard, left
 
     def _rare(self) -> Callable[[str], bool]:
         def rare(word: str) -> bool:  # Whisper's tokenizer cuts an unusual word into many pieces
@@ -584,10 +688,14 @@ class WhisperEngine:
         else:
             segments, info = self._decode(audio, options, language, context=True, progress=progress)
         segments = [seg for seg in segments if not is_silent_guess(seg, options)]
-        repaired = restored = 0
+        repaired = restored = heard = 0
+        unheard: list[tuple[float, float]] = []
         if options.repetition_check:
             segments, repaired = self._repair_loops(audio, segments, options, info.language)
             segments, restored = self._repair_stretched(audio, segments, options, info.language)
+            if options.language == "auto" and self.multilingual:
+                segments = self._repair_languages(audio, segments, options, info.language)
+            segments, heard, unheard = self._repair_unheard(audio, segments, options, info.language)
         if progress:
             progress(1.0)
         return Transcript(
@@ -600,6 +708,8 @@ class WhisperEngine:
             loops_repaired=repaired,
             stretches_restored=restored,
             vocabulary=tuple(vocabulary),
+            unheard_restored=heard,
+            unheard=tuple(unheard),
         )
 
 
@@ -696,6 +806,10 @@ class FasterWhisperEngine(WhisperEngine):
             if progress and duration > 0:
                 progress(min(1.0, seg.end / duration))
         return segments, DecodeInfo(info.language, float(info.language_probability))
+
+    def detect_language(self, audio: np.ndarray) -> DecodeInfo:
+        language, probability, _ = self.model.detect_language(audio=audio)
+        return DecodeInfo(language, float(probability))
 
     def text_log_probs(
         self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None

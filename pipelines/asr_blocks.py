@@ -62,6 +62,9 @@ def transcribe_blocks(
     first = parts[0]
     return replace(first, segments=tuple(s for p in parts for s in p.segments), duration=offset,
                    seconds=sum(p.seconds for p in parts), loops_repaired=sum(p.loops_repaired for p in parts),
+                   stretches_restored=sum(p.stretches_restored for p in parts),
+                   unheard_restored=sum(p.unheard_restored for p in parts),
+                   unheard=tuple(u for p in parts for u in p.unheard),
                    vocabulary=tuple(w for p in parts for w in p.vocabulary))
 
 
@@ -71,4 +74,5 @@ def _offset_transcript(part: Transcript, offset: float) -> Transcript:
         return replace(s, start=s.start + offset, end=s.end + offset, words=words)
 
     return replace(part, segments=tuple(seg(s) for s in part.segments),
+                   unheard=tuple((a + offset, b + offset) for a, b in part.unheard),
                    vocabulary=tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in part.vocabulary))

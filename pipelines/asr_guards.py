@@ -176,3 +176,45 @@ def cut_loops(segments: Sequence[Segment]) -> list[Segment]:
             words = seg.text.split()
             out.append(replace(seg, text=" " + " ".join(words[: start + n] + words[start + n * reps :])))
     return out
+
+
+UNHEARD_S = 2.0
+HEARD_SLACK_S = 0.3
+UNHEARD_JOIN_S = 1.0
+
+
+def find_unheard(segments: Sequence[Segment], speech: Sequence[tuple[float, float]], *, min_s: float = UNHEARD_S,
+                 slack: float = HEARD_SLACK_S, join_s: float = UNHEARD_JOIN_S) -> list[tuple[float, float]]:
+    """Stretches of ``speech`` (voice activity: (start, end) in seconds) that no word of
+    ``segments`` covers, each at least ``min_s`` long once joined across gaps under ``join_s``
+    with no word between.
+
+    A word covers its own time and ``slack`` either side (Whisper's word times are loose); a
+    segment without word times covers its whole time. Whisper leaves such speech out when a window
+    scores as silence, as one in another language does when decoded as the first's: a bilingual
+    recording (English, then German) came out as its English half alone, without a warning.
+    """
+    heard = sorted((w.start - slack, w.end + slack) for seg in segments for w in seg.words)
+    heard += sorted((seg.start, seg.end) for seg in segments if not seg.words)
+    heard.sort()
+    gaps: list[tuple[float, float]] = []
+    for start, end in sorted(speech):
+        at = start
+        for h0, h1 in heard:
+            if h1 <= at:
+                continue
+            if h0 >= end:
+                break
+            if h0 > at:
+                gaps.append((at, h0))
+            at = max(at, h1)
+        if at < end:
+            gaps.append((at, end))
+    joined: list[tuple[float, float]] = []
+    for start, end in gaps:
+        covered_between = joined and any(joined[-1][1] <= h0 and h1 <= start for h0, h1 in heard)
+        if joined and start - joined[-1][1] < join_s and not covered_between:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return [(start, end) for start, end in joined if end - start >= min_s]

@@ -97,6 +97,13 @@ class OpenAIWhisperEngine(WhisperEngine):
                 scores.append(float(logp[at, torch.tensor(body, device=self.model.device)].sum()))
         return scores
 
+    def detect_language(self, audio: np.ndarray) -> DecodeInfo:
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+        with self._lock, torch.inference_mode():
+            return self._language(tensor, None)
+
     def _language(self, speech: torch.Tensor, language: str | None) -> DecodeInfo:
         if language is not None or not self.multilingual:
             return DecodeInfo(language or "en", 1.0)

@@ -132,7 +132,8 @@ PROFILES: dict[str, StyleProfile] = {
 
 @dataclass(frozen=True)
 class Cue:
-    """One subtitle. ``flags`` names each rule it breaks (empty when it follows the profile)."""
+    """One subtitle. ``flags`` names each rule it breaks (empty when it follows the profile);
+    ``language``: "" when spoken in the transcript's language, else the one it was heard in."""
 
     index: int
     start: float
@@ -143,6 +144,7 @@ class Cue:
     cps: float = 0.0
     wpm: float = 0.0
     confidence: float = 1.0
+    language: str = ""
 
     @property
     def text(self) -> str:
@@ -164,6 +166,7 @@ class SubtitleResult:
     shot_changes: tuple[float, ...] = ()
     reading_speed: ReadingSpeedReport | None = None
     vocabulary: tuple[VocabularyWindow, ...] = ()
+    unheard: tuple[tuple[float, float], ...] = ()  # speech left without text (``Transcript.unheard``)
 
 
 def _clean_words(words: Sequence[Word]) -> list[Word]:
@@ -321,7 +324,10 @@ def segment_words(words: Sequence[Word], profile: StyleProfile, shot_changes: Se
 
 def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequence[float] = ()) -> SubtitleResult:
     """Subtitle cues for a whole transcript, timed to ``shot_changes`` where the media has video."""
-    cues = segment_words(transcript.words, profile, shot_changes)
+    cues: list[Cue] = []
+    for language, words in _language_runs(transcript):  # a cue never holds two languages
+        cues += [replace(c, index=len(cues) + n, language=language)
+                 for n, c in enumerate(segment_words(words, profile, shot_changes), start=1)]
     report = reading_speed_report([c.words for c in cues], [(c.start, c.end) for c in cues], profile)
     return SubtitleResult(
         cues=tuple(cues),
@@ -334,4 +340,16 @@ def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequ
         shot_changes=tuple(shot_changes),
         reading_speed=report,
         vocabulary=transcript.vocabulary,
+        unheard=transcript.unheard,
     )
+
+
+def _language_runs(transcript: Transcript) -> list[tuple[str, list[Word]]]:
+    """The transcript's words in runs of one language (``Segment.language``; "" the transcript's)."""
+    runs: list[tuple[str, list[Word]]] = []
+    for seg in transcript.segments:
+        if runs and runs[-1][0] == seg.language:
+            runs[-1][1].extend(seg.words)
+        else:
+            runs.append((seg.language, list(seg.words)))
+    return runs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
@@ -197,6 +198,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         "words": sum(len(c.words) for c in result.cues),
         "loops_repaired": transcript.loops_repaired,
         "stretches_restored": transcript.stretches_restored,
+        "unheard_restored": transcript.unheard_restored,
         # Decoded at a fallback temperature, by sampling: a run of the same job may read these
         # differently (CTranslate2 seeds each of its threads at random).
         "sampled_segments": sum(1 for seg in transcript.segments if seg.temperature > 0),
@@ -208,11 +210,19 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     if result.vocabulary:
         summary["vocabulary"] = {"offered": sum(len(w.offered) for w in result.vocabulary),
                                  "used": sum(len(w.used) for w in result.vocabulary)}
+    other = Counter(c.language for c in result.cues if c.language)
+    if other:  # cues heard in another language than the transcript's (language auto)
+        summary["other_languages"] = dict(other.most_common())
+    if result.unheard:  # speech Whisper gave no text for, even alone: a person should listen
+        summary["unheard_speech_s"] = round(sum(b - a for a, b in result.unheard), 1)
+        summary["unheard_speech"] = [[a, b] for a, b in result.unheard]
     if not result.cues:
         summary["speech"] = "no speech detected"
-    log.info("subtitles: %s cues (%s flagged), language %s, %d segments decoded at a fallback temperature, "
-             "asr %.1f s for %.1f s of media", len(result.cues), flagged, result.language,
-             summary["sampled_segments"], timings["asr_s"], info.duration)
+    log.info("subtitles: %s cues (%s flagged), language %s%s, %d segments decoded at a fallback temperature, "
+             "asr %.1f s for %.1f s of media%s", len(result.cues), flagged, result.language,
+             "".join(f", {n} cues in {code}" for code, n in other.most_common()),
+             summary["sampled_segments"], timings["asr_s"], info.duration,
+             f"; {summary['unheard_speech_s']} s of speech without text" if result.unheard else "")
     return StageOutcome(StageStatus.SUCCEEDED, summary,
                         (SUBTITLES_SRT, SUBTITLES_VTT, SUBTITLES_JSON, TRANSCRIPT_TXT))
 

@@ -165,7 +165,9 @@ export class Player {
         "aria-label": `${formatTime(cue.start)}: ${text}`,
       },
       el("span", { class: "time", text: formatTime(cue.start) }),
-      el("span", { class: "text", text }),
+      el("span", { class: "text", text, lang: cue.language || null }),
+      cue.language ? el("span", { class: "lang", text: `spoken in ${cue.language}`,
+                                  title: "Heard in another language than the rest of the video" }) : null,
       flags ? el("span", { class: "flags", text: flags.join(", "), title: "Style rules this cue breaks" }) : null);
       const li = el("li", {}, button);
       this.transcript.append(li);

@@ -28,18 +28,22 @@ UnitKind = Literal["cue", "screen"]
 RIGHT_MARGIN = 0.95  # on-screen text may run to 95 % of the frame width
 NOTHING_TO_TRANSLATE_NOTE = ("nothing to translate (numbers, signs or a single letter: an icon or a shortcut read as "
                              "text?): marked translate=\"no\" and kept as it is unless you give a target")
+OTHER_LANGUAGE_NOTE = ("spoken in another language ({}) than the rest of the video ({}): its text is in that "
+                       "language; translate from it")
 UNSURE_SCRIPT_NOTE = ("OCR is unsure of this text's script: it may be another alphabet read as Latin look-alikes "
                       "(no installed recogniser could tell); check it against the video before translating")
 
 
 @dataclass(frozen=True)
 class SourceCue:
-    """A subtitle cue of the job: its number (1-based), times in seconds and lines."""
+    """A subtitle cue of the job: its number (1-based), times in seconds and lines; ``language``:
+    "" when spoken in the job's language, else the one it was heard in (``Cue.language``)."""
 
     index: int
     start: float
     end: float
     lines: tuple[str, ...]
+    language: str = ""
 
     @property
     def text(self) -> str:
@@ -282,7 +286,9 @@ def build_document(
         limit = cue_limit(cue.end - cue.start, profile)
         units.append(TranslationUnit(
             id=cue_unit_id(cue.index), kind="cue", source=cue.text, start=cue.start, end=cue.end,
-            limit=limit, notes=_cue_notes(cues, k, screen, limit, spans, target_language), cue_index=cue.index,
+            limit=limit, notes=_cue_notes(cues, k, screen, limit, spans, target_language)
+            + ((Note("language", OTHER_LANGUAGE_NOTE.format(cue.language, source_language)),) if cue.language else ()),
+            cue_index=cue.index,
         ))
     per_scene: dict[int, list[ScreenText]] = {}
     for item in screen:

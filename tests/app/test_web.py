@@ -83,8 +83,9 @@ def _video(page: Any, expression: str, *args: Any) -> Any:
                          args[0] if args else None)
 
 
-def _upload(page: Any, media: Path, stages: list[str]) -> str:
-    """Save the key, upload ``media`` with ``stages`` through the form, wait for the job; its id."""
+def _upload(page: Any, media: Path, stages: list[str], language: str = "en") -> str:
+    """Save the key, upload ``media`` with ``stages`` (spoken ``language``) through the form, wait for
+    the job; its id."""
     from playwright.sync_api import expect
 
     page.get_by_label("API key").fill(KEY)
@@ -94,7 +95,7 @@ def _upload(page: Any, media: Path, stages: list[str]) -> str:
     expect(page.locator("#stage-options input[value=subtitles]")).to_have_count(1)  # config loaded
     for box in page.locator("#stage-options input[type=checkbox]").all():
         box.set_checked(box.get_attribute("value") in stages)
-    page.get_by_label("Spoken language").select_option("en")
+    page.get_by_label("Spoken language").select_option(language)
     page.get_by_role("button", name="Upload and start").click()
 
     panel = page.locator("#job-panel")
@@ -326,4 +327,31 @@ def test_burned_in_captions_are_a_subtitle_track(start_server: StartServer, brow
     assert _video(page, "[...v.textTracks[0].activeCues].map((c) => c.text).join(' ')") == "Choose a new password"
     expect(page.locator("#transcript li")).to_have_count(2)
     expect(page.locator("#transcript")).to_contain_text("Open the settings page")
+    assert browser.errors == []
+
+
+@pytest.mark.slow
+def test_a_cue_spoken_in_another_language_says_so_in_the_transcript(start_server: StartServer, browser: Browser,
+                                                                    testdata: Path, tmp_path: Path) -> None:
+    """Real speech, the MIT licence read in English then in German, under a black picture, the
+    language left to Whisper: the German cues are marked in the transcript, the English not."""
+    import subprocess
+
+    from playwright.sync_api import expect
+
+    video = tmp_path / "bilingual.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=160x120:r=5",
+                    "-i", str(testdata / "audio" / "fw_multilingual.mp3"), "-shortest", "-c:v", "libx264",
+                    "-c:a", "aac", str(video)], check=True)
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    _upload(page, video, ["subtitles"], language="auto")
+    lines = page.locator("#transcript li")
+    expect(lines.first).to_contain_text("Permission")
+    marked = page.locator("#transcript li:has(.lang)")
+    expect(marked.first).to_contain_text("spoken in de")
+    assert lines.first.locator(".lang").count() == 0
+    assert 3 <= marked.count() < lines.count()
+    assert marked.first.locator(".text").get_attribute("lang") == "de"
     assert browser.errors == []

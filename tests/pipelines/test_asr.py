@@ -25,7 +25,14 @@ from pipelines.asr import (
     Word,
 )
 from pipelines.asr_engines import load_engine
-from pipelines.asr_guards import cut_loops, find_loops, find_stretched, is_silent_guess, trim_seams
+from pipelines.asr_guards import (
+    cut_loops,
+    find_loops,
+    find_stretched,
+    find_unheard,
+    is_silent_guess,
+    trim_seams,
+)
 from pipelines.exceptions import OptionsError
 from pipelines.media import load_audio
 from pipelines.ocr.tracking import TextEvent
@@ -188,10 +195,13 @@ def test_a_stretch_decoded_again_drops_the_words_its_neighbours_say() -> None:
 
 class FakeLostWhisper(FakeWhisper):
     """Loses its way with context: "In this regard..." with "regard" held 7 s; without context
-    (the stretch decoded again, from 1.8 s) says what was said."""
+    (the stretch decoded again, from 1.8 s) says what was said, and nothing in the speech after
+    its words (a third decode, of speech left without text)."""
 
     def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
         self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+        if len(self.calls) > 2:
+            return iter([]), SimpleNamespace(language="en", language_probability=1.0)
         if kwargs["condition_on_previous_text"]:
             s = seg(2.0, "In this regard...")
             s = replace(s, end=9.6, words=(*s.words[:2], replace(s.words[2], end=9.6)))
@@ -217,13 +227,169 @@ def test_a_word_held_over_real_speech_is_decoded_again_without_context(testdata:
     assert transcript.stretches_restored == 0 and len(quiet.calls) == 1 and transcript.text == "In this regard..."
 
 
+def test_speech_no_word_covers_is_found_and_speech_between_words_is_not() -> None:
+    said = [seg(0.5, "Open the settings page."), seg(20.0, "Then save.")]  # words to 1.7 s, 20.0-20.6 s
+    speech = [(0.4, 1.8), (2.5, 8.0), (8.6, 12.0), (13.5, 14.0), (19.8, 20.7)]
+    # 2.5-12.0 s: two chunks 0.6 s apart with no word between, one stretch; 13.5-14.0 s, 1.5 s
+    # after it, alone and too short; the pauses between words and the slack around them are not speech left out.
+    assert find_unheard(said, speech) == [(2.5, 12.0)]
+    assert find_unheard(said, speech, min_s=10.0) == []
+    # A word between two gaps keeps them apart (each under 2 s, so neither counts).
+    split = [*said, seg(3.9, "now")]  # covers 3.6-4.5 s
+    assert find_unheard(split, [(2.5, 5.8)]) == []
+    assert find_unheard(split, [(2.5, 5.8)], min_s=1.0) == [(2.5, 3.6), (4.5, 5.8)]
+    # A segment without word times covers its whole time.
+    assert find_unheard([Segment(2.0, 12.0, " Text.", ())], speech) == []
+
+
+class FakeBilingualWhisper(FakeWhisper):
+    """A multilingual model on English speech, then German: the decode of the whole hears only
+    the English; the German stretch decoded alone, with the language left to it, is German."""
+
+    def __init__(self, alone: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.model = SimpleNamespace(is_multilingual=True)
+        self.alone = alone or {}
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+        if kwargs["condition_on_previous_text"]:
+            text, language, start = "Printing, in the only sense with which we are at present concerned,", "en", 0.2
+        else:
+            text, language, start = "Jeden, der diese Software erhält.", kwargs["language"] or "de", 0.1
+        s = seg(start, text)
+        words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=0.9) for w in s.words]
+        out = SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, **{
+            "avg_logprob": -0.2, "no_speech_prob": 0.01, "compression_ratio": 1.5, "temperature": 0.0,
+            **(self.alone if not kwargs["condition_on_previous_text"] else {})})
+        return iter([out]), SimpleNamespace(language=language, language_probability=0.99)
+
+
+    def detect_language(self, audio: np.ndarray, **kwargs: Any) -> tuple[str, float, list[Any]]:
+        return "en", 0.99, []  # the whole is English to it: only the speech it left out is asked again
+
+
+class FakeTranslatingWhisper(FakeWhisper):
+    """A multilingual model on English speech, then German (from ``split`` s): the decode of the
+    whole, in English, gives an English translation of the German; it tells the language of a
+    piece of the audio by where the piece lies (unsure of one holding both)."""
+
+    def __init__(self, audio: np.ndarray, split: float) -> None:
+        super().__init__()
+        self.model = SimpleNamespace(is_multilingual=True)
+        self.audio, self.split = audio, split
+        self.asked: list[tuple[float, float]] = []
+
+    def _where(self, piece: np.ndarray) -> float:
+        for k in np.flatnonzero(self.audio == piece[0]):
+            if np.array_equal(self.audio[k : k + 64], piece[:64]):
+                return k / 16000
+        raise AssertionError("not a piece of the audio")
+
+    def detect_language(self, audio: np.ndarray, **kwargs: Any) -> tuple[str, float, list[Any]]:
+        start = self._where(audio)
+        end = start + len(audio) / 16000
+        self.asked.append((start, end))
+        if end <= self.split + 0.3:
+            return "en", 0.97, []
+        return ("de", 0.97, []) if start >= self.split - 0.3 else ("de", 0.55, [])
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+        length = len(audio) / 16000
+        if kwargs["language"] == "de":  # the German alone, in German (times from the piece's start)
+            said = [(0.1, length - 0.3, "Jeden, der diese Software erhält, wird hiermit die Genehmigung erteilt.")]
+        else:  # the words spread over the speech of each part
+            said = [(0.2, self.split - 1.2, "Printing, in the only sense with which we are at present concerned,"),
+                    (self.split + 0.2, length - 0.3,
+                     "Each of these software and the available documentation will be divided.")]
+        out = []
+        for start, end, text in said:
+            s = seg(start, text)
+            step = (end - start) / len(s.words)
+            words = [SimpleNamespace(start=start + k * step, end=start + (k + 1) * step, word=w.text, probability=0.9)
+                     for k, w in enumerate(s.words)]
+            s = replace(s, end=end)
+            out.append(SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.3,
+                                       no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0))
+        return iter(out), SimpleNamespace(language=kwargs["language"] or "en", language_probability=0.99)
+
+
+def test_speech_in_another_language_is_decoded_again_in_it_where_the_language_changes(testdata: Path) -> None:
+    english = load_audio(testdata / "audio" / "lj_LJ001-0001.wav")
+    german = load_audio(testdata / "audio" / "fleurs_de-006.ogg")
+    audio = np.concatenate([english, np.zeros(16000, dtype=np.float32), german])
+    split = (len(english) + 16000) / 16000
+    fake = FakeTranslatingWhisper(audio, split)
+    transcript = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(language="auto"))
+    assert transcript.language == "en"
+    first, second = transcript.segments
+    assert first.language == "" and first.text.startswith(" Printing")
+    assert second.language == "de" and "Genehmigung" in second.text and "software" not in transcript.text
+    again = fake.calls[1]
+    assert again["language"] == "de" and not again["condition_on_previous_text"]
+    # decoded from 0.2 s before the translated segment to the end (no segment after it)
+    assert again["seconds"] == pytest.approx(len(audio) / 16000 - (split + 0.2 - 0.2), abs=0.01)
+    assert second.start == pytest.approx(split + 0.1, abs=0.01) and transcript.unheard_restored == 0
+    # the stretch holding both languages, then each of its segments on its own
+    assert [round(a, 1) for a, _ in fake.asked] == [0.0, 0.2, round(split + 0.2, 1)]
+    # With the language given, nothing is asked and nothing decoded again.
+    given = FakeTranslatingWhisper(audio, split)
+    kept = FasterWhisperEngine("fake", given).transcribe(audio, AsrOptions(language="en"))
+    assert given.asked == [] and "Each of these software" in kept.text
+
+
+def _two_utterances(testdata: Path) -> np.ndarray:
+    """Two real utterances (LJ Speech), 1 s apart: speech from about 0.1 to 18 s."""
+    first = load_audio(testdata / "audio" / "lj_LJ001-0001.wav")
+    second = load_audio(testdata / "audio" / "lj_LJ001-0002.wav")
+    return np.concatenate([first, np.zeros(16000, dtype=np.float32), second])
+
+
+def test_speech_left_without_text_is_decoded_alone_in_the_language_found_there(testdata: Path) -> None:
+    audio = _two_utterances(testdata)
+    fake = FakeBilingualWhisper()
+    transcript = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(language="auto"))
+    assert transcript.unheard_restored == 1 and transcript.unheard == ()
+    english, german = transcript.segments
+    assert english.language == "" and german.language == "de"  # "": the transcript's (en)
+    assert transcript.language == "en" and "Jeden" in german.text
+    again = fake.calls[1]
+    assert again["language"] is None and not again["condition_on_previous_text"]  # language found there
+    # Decoded from where the English words end (with their slack), times on the file's clock.
+    assert again["seconds"] == pytest.approx(len(audio) / 16000 - english.end - 0.3, abs=0.3)
+    assert german.start == pytest.approx(english.end + 0.3 + 0.1, abs=0.05)
+    # A language given is kept: the stretch is decoded alone in it.
+    given = FakeBilingualWhisper()
+    FasterWhisperEngine("fake", given).transcribe(audio, AsrOptions(language="en"))
+    assert given.calls[1]["language"] == "en"
+
+
+@pytest.mark.parametrize("alone", [{"avg_logprob": -0.84}, {"temperature": 0.4}])
+def test_an_unsure_decode_of_speech_left_without_text_is_not_kept_and_the_speech_is_reported(
+        testdata: Path, alone: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    # -0.84: German speech decoded as English (a translation); a fallback to sampling.
+    fake = FakeBilingualWhisper(alone)
+    with caplog.at_level(logging.WARNING, logger="pipelines.asr"):
+        transcript = FasterWhisperEngine("fake", fake).transcribe(_two_utterances(testdata), AsrOptions(language="auto"))
+    assert transcript.unheard_restored == 0 and "Jeden" not in transcript.text
+    (start, end), = transcript.unheard
+    assert start == pytest.approx(transcript.segments[0].end + 0.3, abs=0.01)
+    assert end == pytest.approx(len(_two_utterances(testdata)) / 16000, abs=1.0)
+    assert "of speech at" in caplog.text and "has no text" in caplog.text
+
+
 class FakeScreenWhisper(FakeWhisper):
     """Says what it hears in lower case, whatever it is offered: the first sentence where nothing
-    came before (no prompt), the second after it."""
+    came before (no prompt), the second after it, its words spread over the audio it is given
+    (0.5 s from either end), so that no speech is left without a word."""
 
     def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
         self.calls.append({"seconds": len(audio) / 16000, **kwargs})
         s = seg(0.5, ["now press export as pdf and wait.", "then save it to nextcloud."][bool(kwargs["initial_prompt"])])
+        step = max(0.3, (len(audio) / 16000 - 1.0) / len(s.words))
+        spread = [replace(w, start=0.5 + k * step, end=0.5 + (k + 1) * step) for k, w in enumerate(s.words)]
+        s = replace(s, end=spread[-1].end, words=tuple(spread))
         words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=0.9) for w in s.words]
         out = SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.2,
                               no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
@@ -359,9 +525,11 @@ def test_a_live_feed_with_no_terms_ever_uses_the_plain_decode_made_while_ocr_ran
 
     thread = threading.Thread(target=close_once_decoded)
     thread.start()
-    transcript = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
+    # The guards off: the fake's one sentence over the whole minute holds its words 8 s each.
+    options = AsrOptions(repetition_check=False)
+    transcript = FasterWhisperEngine("fake", fake).transcribe(audio, options, screen=feed)
     thread.join()
-    plain = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, AsrOptions())
+    plain = FasterWhisperEngine("fake", FakeScreenWhisper()).transcribe(audio, options)
     assert closed_after == [1] and len(fake.calls) == 1 and fake.calls[0]["hotwords"] is None
     assert transcript.text == plain.text and transcript.vocabulary == ()
 
@@ -502,6 +670,27 @@ def test_base_detects_russian(base, testdata: Path) -> None:  # type: ignore[no-
     assert transcript.language == "ru"
     assert transcript.language_probability > 0.5
     assert any("\u0400" <= ch <= "\u04ff" for ch in transcript.text)
+
+
+@pytest.mark.slow
+def test_a_recording_in_english_then_german_is_transcribed_in_both(  # type: ignore[no-untyped-def]
+        base, tiny, testdata: Path) -> None:
+    # Real speech (faster-whisper's test file): the MIT licence read in English (0-29 s), then in
+    # German (30-60 s). Whisper decoding the whole in the language it found first gives nothing for
+    # the German half (faster-whisper alone too).
+    audio = load_audio(testdata / "audio" / "fw_multilingual.mp3")
+    both = base.transcribe(audio, AsrOptions(language="auto", model="whisper-base"))
+    assert both.language == "en" and both.unheard_restored == 1 and both.unheard == ()
+    german = [s for s in both.segments if s.language == "de"]
+    assert german and all(s.start > 28.0 for s in german)
+    heard = " ".join(s.text for s in german).lower()
+    assert sum(w in heard for w in ("software", "recht", "verwenden", "veröffentlichen", "bedingungen")) >= 4
+    assert "permission" in " ".join(s.text for s in both.segments if not s.language).lower()
+    # English only: the German half cannot be heard, and is reported, not filled with English words.
+    english = tiny.transcribe(audio, AsrOptions(language="en"))
+    assert english.unheard_restored == 0 and all(s.end < 31.0 for s in english.segments)
+    ((start, end),) = english.unheard
+    assert 28.0 < start < 32.0 and end > 58.0
 
 
 @pytest.mark.slow

@@ -31,7 +31,8 @@ class BlockEngine:
         if progress:
             progress(1.0)
         return Transcript((Segment(0.5, 0.9, word.text, (word,)),), "de" if k == 1 else "xx", 0.9,
-                          len(audio) / 16000, "fake", seconds=1.0)
+                          len(audio) / 16000, "fake", seconds=1.0, stretches_restored=1, unheard_restored=k,
+                          unheard=((2.0, 4.5),))
 
 
 def test_blocks_are_one_transcript_on_the_media_clock() -> None:
@@ -48,6 +49,8 @@ def test_blocks_are_one_transcript_on_the_media_clock() -> None:
     assert first["language"] == "auto" and second["language"] == "de"  # found once, then kept
     assert first["screen"] == [(12.0, 14.0, "Nextcloud")] and second["screen"] == [(2.0, 4.0, "Nextcloud")]
     assert progress[-1] == 1.0 and progress == sorted(progress)
+    # what the guards did, over all blocks; speech left without text on the media's clock
+    assert out.stretches_restored == 2 and out.unheard_restored == 3 and out.unheard == ((2.0, 4.5), (12.0, 14.5))
 
 
 def test_one_block_is_the_engine_s_own_transcript() -> None:

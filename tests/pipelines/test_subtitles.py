@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.asr import Word
+from pipelines.asr import Segment, Transcript, Word
 from pipelines.exceptions import OptionsError
-from pipelines.subtitles import PROFILES, StyleProfile, segment_words
+from pipelines.subtitles import PROFILES, StyleProfile, build_cues, segment_words
 
 NETFLIX = PROFILES["netflix-en"]
 
@@ -149,6 +149,20 @@ def test_profile_overrides_and_validation() -> None:
         NETFLIX.with_overrides({"max_chars": 10})
     with pytest.raises(OptionsError, match="min_duration_s"):
         StyleProfile("broken", min_duration_s=8.0, max_duration_s=7.0)
+
+
+def test_a_cue_holds_one_language_and_says_which_when_not_the_transcript_s() -> None:
+    # English, then German right after it (0.1 s later: one cue, were it one language).
+    english = speak("Welcome to the course and")
+    german = speak("Willkommen im Kurs.", start=english[-1].end + 0.1)
+    segments = (Segment(english[0].start, english[-1].end, "", tuple(english)),
+                Segment(german[0].start, german[-1].end, "", tuple(german), language="de"))
+    result = build_cues(Transcript(segments, "en", 0.99, 5.0, "fake", unheard=((6.0, 9.0),)), NETFLIX)
+    assert [c.text for c in result.cues] == ["Welcome to the course and", "Willkommen im Kurs."]
+    assert [c.language for c in result.cues] == ["", "de"] and [c.index for c in result.cues] == [1, 2]
+    assert result.unheard == ((6.0, 9.0),)
+    alone = build_cues(Transcript((Segment(0, 5, "", tuple(english + german)),), "en", 0.99, 5.0, "fake"), NETFLIX)
+    assert [c.text for c in alone.cues] == ["Welcome to the course and Willkommen im Kurs."]  # one language: one cue
 
 
 def test_empty_input_gives_no_cues() -> None:

@@ -203,3 +203,27 @@ def test_beside_the_real_ocr_stage_shot_changes_come_from_its_frames(samples: Pa
     found = json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["shot_changes"]
     assert len(found) == len(expected) > 0
     assert found == pytest.approx(expected, abs=0.5 / 24)
+
+
+class BilingualEngine(FakeEngine):
+    """English, then German heard in a decode of its own, then speech it gave no text for."""
+
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+        english = tuple(Word(0.5 + i * 0.4, 0.8 + i * 0.4, f" word{i}", 0.9) for i in range(6))
+        german = tuple(Word(4.5 + i * 0.4, 4.8 + i * 0.4, f" wort{i}", 0.9) for i in range(3))
+        segments = (Segment(0.5, 2.8, "", english), Segment(4.5, 5.6, "", german, language="de"))
+        return Transcript(segments, "en", 0.97, 6.0, "fake", unheard_restored=1, unheard=((6.5, 9.0), (9.5, 11.5)))
+
+
+def test_cues_in_another_language_and_speech_without_text_are_reported(samples: Path, tmp_path: Path) -> None:
+    class Models(FakeModels):
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> FakeEngine:
+            return BilingualEngine()
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
+    doc = json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())
+    assert [c["language"] for c in doc["cues"]] == ["", "de"] and doc["language"] == "en"
+    assert summary["other_languages"] == {"de": 1} and summary["unheard_restored"] == 1
+    assert summary["unheard_speech_s"] == 4.5 and summary["unheard_speech"] == [[6.5, 9.0], [9.5, 11.5]]
+    assert doc["unheard"] == [[6.5, 9.0], [9.5, 11.5]]

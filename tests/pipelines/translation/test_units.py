@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, TextEvent
 from pipelines.subtitles import PROFILES
 from pipelines.translation.units import (
+    OTHER_LANGUAGE_NOTE,
     UNSURE_SCRIPT_NOTE,
     SourceCue,
     TranslationDocument,
@@ -65,3 +66,12 @@ def test_a_text_ocr_was_unsure_of_tells_the_translator_to_check_it() -> None:
     assert notes["HaxMnTe KHonky"]["reading"] == UNSURE_SCRIPT_NOTE
     assert "reading" not in notes["Open Settings"]
     assert UNSURE_SCRIPT_NOTE in write_xliff(doc).decode()
+
+
+def test_a_cue_spoken_in_another_language_says_so_to_the_translator() -> None:
+    cues = [SourceCue(1, 0.5, 3.0, ("Press the button.",)), SourceCue(2, 31.0, 34.0, ("Drücken Sie die Taste.",), "de")]
+    doc = build_document("job9", "en", cues, PROFILES["netflix-en"], "netflix-en", (), "fr")
+    notes = [{n.category: n.text for n in u.notes} for u in doc.cues]
+    assert "language" not in notes[0]
+    assert notes[1]["language"] == OTHER_LANGUAGE_NOTE.format("de", "en") and "(de)" in notes[1]["language"]
+    assert OTHER_LANGUAGE_NOTE.format("de", "en") in write_xliff(doc).decode()
