@@ -279,6 +279,7 @@ class FakeTranslatingWhisper(FakeWhisper):
         self.model = SimpleNamespace(is_multilingual=True)
         self.audio, self.split = audio, split
         self.asked: list[tuple[float, float]] = []
+        self.sure = False  # True: the translation scores as high as speech heard in its language
 
     def _where(self, piece: np.ndarray) -> float:
         for k in np.flatnonzero(self.audio == piece[0]):
@@ -310,8 +311,10 @@ class FakeTranslatingWhisper(FakeWhisper):
             words = [SimpleNamespace(start=start + k * step, end=start + (k + 1) * step, word=w.text, probability=0.9)
                      for k, w in enumerate(s.words)]
             s = replace(s, end=end)
-            out.append(SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, avg_logprob=-0.3,
-                                       no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0))
+            unsure = text.startswith("Each") and not self.sure  # a translation scores low
+            out.append(SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words,
+                                       avg_logprob=-0.8 if unsure else -0.3, no_speech_prob=0.01,
+                                       compression_ratio=1.5, temperature=0.0))
         return iter(out), SimpleNamespace(language=kwargs["language"] or "en", language_probability=0.99)
 
 
@@ -333,10 +336,14 @@ def test_speech_in_another_language_is_decoded_again_in_it_where_the_language_ch
     assert second.start == pytest.approx(split + 0.1, abs=0.01) and transcript.unheard_restored == 0
     # the stretch holding both languages, then each of its segments on its own
     assert [round(a, 1) for a, _ in fake.asked] == [0.0, 0.2, round(split + 0.2, 1)]
-    # With the language given, nothing is asked and nothing decoded again.
+    # With the language given, or every segment decoded surely, nothing is asked or decoded again.
     given = FakeTranslatingWhisper(audio, split)
     kept = FasterWhisperEngine("fake", given).transcribe(audio, AsrOptions(language="en"))
     assert given.asked == [] and "Each of these software" in kept.text
+    sure = FakeTranslatingWhisper(audio, split)
+    sure.sure = True
+    kept = FasterWhisperEngine("fake", sure).transcribe(audio, AsrOptions(language="auto"))
+    assert sure.asked == [] and len(sure.calls) == 1 and "Each of these software" in kept.text
 
 
 def _two_utterances(testdata: Path) -> np.ndarray:
