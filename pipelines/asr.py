@@ -81,7 +81,7 @@ LANGUAGE_SURE = 0.8
 LANGUAGE_MIN_S = 1.0  # a segment shorter than this is too short to tell its language
 # Whisper base decoding German speech as English (a translation) scored -0.76 to -0.90; English and
 # German heard as themselves -0.11 to -0.37 on clean speech, -0.52 to -0.62 on film dialogue. Only a
-# stretch with a segment under this is asked its language (one more pass of the encoder each).
+# segment under this is asked its language (one more pass of the encoder for each run of them).
 LANGUAGE_DOUBT_LOGPROB = -0.5
 
 
@@ -129,7 +129,13 @@ class AsrOptions:
             looks hallucinated (needs word timestamps); None leaves such segments alone.
         repetition_check: decode a repetition loop in the output again without context, and
             cut what still loops; the same for a stretch where a word is held over speech
-            (``asr_guards.find_stretched``: a decode that lost its way and dropped what was said).
+            (``asr_guards.find_stretched``: a decode that lost its way and dropped what was said),
+            for speech left without text (``asr_guards.find_unheard``), and, with ``language``
+            "auto", for speech in another language than the one found at the start
+            (``WhisperEngine._repair_languages``).
+        language_found: with ``language`` "auto", the language an earlier block of the recording
+            was found in (``pipelines.asr_blocks``): decoded in it, without asking again, while
+            each unsure stretch is still asked its own.
     """
 
     engine: str = FASTER_WHISPER
@@ -147,6 +153,7 @@ class AsrOptions:
     prompt_reset_on_temperature: float = 0.5
     hallucination_silence_threshold: float | None = 2.0
     repetition_check: bool = True
+    language_found: str | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -172,6 +179,9 @@ class AsrOptions:
             raise OptionsError(f"log_prob_threshold is a log-probability (<= 0), got {self.log_prob_threshold}.")
         if self.hallucination_silence_threshold is not None and self.hallucination_silence_threshold <= 0:
             raise OptionsError("hallucination_silence_threshold must be positive seconds or null.")
+        if self.language_found is not None and (self.language != "auto" or self.language_found not in whisper_languages()):
+            raise OptionsError(f"language_found is a language code Whisper knows, for language 'auto' only; got "
+                               f"{self.language_found!r} with language {self.language!r}.")
         if self.model == ENGLISH_MODEL and self.language not in ("en", "auto"):
             raise OptionsError(
                 f"{ENGLISH_MODEL} only understands English; for language {self.language!r} use "
@@ -410,11 +420,13 @@ class WhisperEngine:
         return segments, len(loops)
 
     def _redecode(self, audio: np.ndarray, segments: list[Segment], i: int, j: int, options: AsrOptions,
-                  language: str | None) -> tuple[float, float, list[Segment]]:
+                  language: str | None, *, to_end: bool = True) -> tuple[float, float, list[Segment]]:
         """Segments ``[i, j)`` decoded again without context, from 0.2 s before the first to 0.2 s
-        after the last (not past the next one's start): (start, end, the new segments)."""
+        after the last (not past the next one's start; ``to_end``: to the end of the audio after
+        the last segment): (start, end, the new segments)."""
         start = max(0.0, segments[i].start - 0.2)
-        end = segments[j - 1].end + 0.2 if j < len(segments) else len(audio) / SAMPLE_RATE
+        end = segments[j - 1].end + 0.2 if j < len(segments) or not to_end else len(audio) / SAMPLE_RATE
+        end = min(end, len(audio) / SAMPLE_RATE)
         if j < len(segments):
             end = min(end, segments[j].start)
         piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
@@ -457,26 +469,34 @@ class WhisperEngine:
         language found at its start gives, for speech in another, an English translation of it
         (or nothing: ``_repair_unheard``); a bilingual recording's German half came out in English.
 
-        The language is asked of each stretch of speech (``_spans``) with a segment decoded
-        unsurely (mean token log-probability under ``LANGUAGE_DOUBT_LOGPROB``: a translation
-        scores so, speech heard in its own language mostly above); where the model is not sure
-        (``LANGUAGE_SURE``) that it is ``language``, of each segment in the stretch (segments
-        under ``LANGUAGE_MIN_S`` take the one before them), so that the run decoded again starts
-        and ends where the language changes."""
+        Only segments decoded unsurely (mean token log-probability under
+        ``LANGUAGE_DOUBT_LOGPROB``: a translation scores so, speech heard in its own language
+        mostly above) are asked, a run of them at a time (up to a window); where the model is not
+        sure (``LANGUAGE_SURE``) of the run's language, each of its segments is (one under
+        ``LANGUAGE_MIN_S`` takes the one before it), so that what is decoded again starts and ends
+        where the language changes."""
+        def ask(i: int, j: int) -> DecodeInfo:
+            return self.detect_language(audio[int(segments[i].start * SAMPLE_RATE) : int(segments[j - 1].end * SAMPLE_RATE)])
+
+        unsure: list[tuple[int, int]] = []  # [i, j) of consecutive unsure segments, a window at most
+        for k, seg in enumerate(segments):
+            if seg.avg_logprob >= LANGUAGE_DOUBT_LOGPROB:
+                continue
+            if unsure and unsure[-1][1] == k and seg.end - segments[unsure[-1][0]].start <= WINDOW_S:
+                unsure[-1] = (unsure[-1][0], k + 1)
+            else:
+                unsure.append((k, k + 1))
         code_of: dict[int, str] = {}
-        for start, end in self._spans(audio):
-            inside = [seg for seg in segments if start <= (seg.start + seg.end) / 2 < end]
-            if all(seg.avg_logprob >= LANGUAGE_DOUBT_LOGPROB for seg in inside):
-                continue  # heard surely (or not at all: ``_repair_unheard``)
-            found = self.detect_language(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])
-            if found.language == language and found.language_probability >= LANGUAGE_SURE:
+        for i, j in unsure:
+            found = ask(i, j)
+            if found.language_probability >= LANGUAGE_SURE or j - i == 1:
+                code = found.language if found.language_probability >= LANGUAGE_SURE else language
+                code_of.update({k: code for k in range(i, j)})
                 continue
             previous = language
-            for k, seg in enumerate(segments):
-                if not start <= (seg.start + seg.end) / 2 < end:
-                    continue
-                if seg.end - seg.start >= LANGUAGE_MIN_S:
-                    here = self.detect_language(audio[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)])
+            for k in range(i, j):
+                if segments[k].end - segments[k].start >= LANGUAGE_MIN_S:
+                    here = ask(k, k + 1)
                     previous = here.language if here.language_probability >= LANGUAGE_SURE else language
                 code_of[k] = previous
         runs: list[tuple[int, int, str]] = []  # [i, j) of segments, their language
@@ -488,7 +508,7 @@ class WhisperEngine:
             else:
                 runs.append((k, k + 1, code_of[k]))
         for i, j, code in reversed(runs):
-            start, end, redone = self._redecode(audio, segments, i, j, options, code)
+            start, end, redone = self._redecode(audio, segments, i, j, options, code, to_end=False)
             redone = [replace(seg, language=code) for seg in redone if seg.words and not is_silent_guess(seg, options)]
             log.info("speech at %.1f-%.1f s is in %s, not %s: decoded alone in it, %d words instead of %d", start, end,
                      code, language, sum(len(seg.words) for seg in redone), sum(len(seg.words) for seg in segments[i:j]))
@@ -681,8 +701,10 @@ class WhisperEngine:
         a feed of it from an OCR run going on meanwhile."""
         if options.language == "auto" and not self.multilingual:
             language: str | None = "en"
+        elif options.language == "auto":
+            language = options.language_found  # None: found in this audio
         else:
-            language = None if options.language == "auto" else options.language
+            language = options.language
         if language not in (None, "en") and not self.multilingual:
             raise OptionsError(f"{self.name} is English-only; it cannot transcribe {language!r}.")
         started = time.monotonic()

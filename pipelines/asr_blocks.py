@@ -2,8 +2,9 @@
 
 ``pipelines.media.audio_blocks`` cuts the audio into blocks of about 15 minutes at pauses, as it
 is decoded; ``transcribe_blocks`` decodes them one after another, each with the text before it
-as its prompt (as Whisper's own 30 s windows carry context) and the language found in the first,
-and puts the times back on the media's clock. Audio up to a block long is one block: exactly
+as its prompt (as Whisper's own 30 s windows carry context) and the language found in the first
+(with language "auto", each unsure stretch of a later block is still asked its own:
+``AsrOptions.language_found``), and puts the times back on the media's clock. Audio up to a block long is one block: exactly
 ``engine.transcribe``. The on-screen text (a list or a live ``ScreenFeed``) is seen from each
 block's clock.
 """
@@ -53,7 +54,11 @@ def transcribe_blocks(
         parts.append(_offset_transcript(part, offset) if offset else part)
         prompt = part.text[-600:] or block_options.initial_prompt
         block_options = replace(options, initial_prompt=prompt if options.condition_on_previous_text else
-                                options.initial_prompt, language=parts[0].language)
+                                options.initial_prompt)
+        if options.language == "auto":
+            block_options = replace(block_options, language_found=parts[0].language)
+        else:
+            block_options = replace(block_options, language=parts[0].language)
         offset += length
     if not parts:
         raise OptionsError("no audio to transcribe.")

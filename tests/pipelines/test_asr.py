@@ -76,6 +76,14 @@ def test_bad_options_are_explained(values: dict[str, object], message: str) -> N
         AsrOptions.from_mapping(values)
 
 
+def test_the_language_found_is_for_language_auto_only() -> None:
+    assert AsrOptions(language="auto", language_found="de").language_found == "de"
+    with pytest.raises(OptionsError, match="language_found"):
+        AsrOptions(language="en", language_found="de")
+    with pytest.raises(OptionsError, match="language_found"):
+        AsrOptions(language="auto", language_found="xx")
+
+
 def test_guard_options_parse_from_user_values() -> None:
     options = AsrOptions.from_mapping(
         {"condition_on_previous_text": False, "hallucination_silence_threshold": "2", "beam_size": "3"}
@@ -280,6 +288,7 @@ class FakeTranslatingWhisper(FakeWhisper):
         self.audio, self.split = audio, split
         self.asked: list[tuple[float, float]] = []
         self.sure = False  # True: the translation scores as high as speech heard in its language
+        self.noisy = False  # True: the English scores low too
 
     def _where(self, piece: np.ndarray) -> float:
         for k in np.flatnonzero(self.audio == piece[0]):
@@ -311,7 +320,7 @@ class FakeTranslatingWhisper(FakeWhisper):
             words = [SimpleNamespace(start=start + k * step, end=start + (k + 1) * step, word=w.text, probability=0.9)
                      for k, w in enumerate(s.words)]
             s = replace(s, end=end)
-            unsure = text.startswith("Each") and not self.sure  # a translation scores low
+            unsure = (text.startswith("Each") and not self.sure) or (text.startswith("Printing") and self.noisy)
             out.append(SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words,
                                        avg_logprob=-0.8 if unsure else -0.3, no_speech_prob=0.01,
                                        compression_ratio=1.5, temperature=0.0))
@@ -323,6 +332,7 @@ def test_speech_in_another_language_is_decoded_again_in_it_where_the_language_ch
     german = load_audio(testdata / "audio" / "fleurs_de-006.ogg")
     audio = np.concatenate([english, np.zeros(16000, dtype=np.float32), german])
     split = (len(english) + 16000) / 16000
+    length = len(audio) / 16000
     fake = FakeTranslatingWhisper(audio, split)
     transcript = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(language="auto"))
     assert transcript.language == "en"
@@ -331,11 +341,21 @@ def test_speech_in_another_language_is_decoded_again_in_it_where_the_language_ch
     assert second.language == "de" and "Genehmigung" in second.text and "software" not in transcript.text
     again = fake.calls[1]
     assert again["language"] == "de" and not again["condition_on_previous_text"]
-    # decoded from 0.2 s before the translated segment to the end (no segment after it)
-    assert again["seconds"] == pytest.approx(len(audio) / 16000 - (split + 0.2 - 0.2), abs=0.01)
+    # from 0.2 s before the translated segment to 0.2 s after it, times on the file's clock
+    assert again["seconds"] == pytest.approx((length - 0.3 + 0.2) - split, abs=0.01)
     assert second.start == pytest.approx(split + 0.1, abs=0.01) and transcript.unheard_restored == 0
-    # the stretch holding both languages, then each of its segments on its own
-    assert [round(a, 1) for a, _ in fake.asked] == [0.0, 0.2, round(split + 0.2, 1)]
+    assert [round(a, 1) for a, _ in fake.asked] == [round(split + 0.2, 1)]  # the unsure segment alone
+    # Both unsure (noisy English, then the translation): the run is asked, then each segment.
+    noisy = FakeTranslatingWhisper(audio, split)
+    noisy.noisy = True
+    both = FasterWhisperEngine("fake", noisy).transcribe(audio, AsrOptions(language="auto"))
+    assert [round(a, 1) for a, _ in noisy.asked] == [0.2, 0.2, round(split + 0.2, 1)]
+    assert [s.language for s in both.segments] == ["", "de"] and len(noisy.calls) == 2
+    # The language an earlier block was found in: decoded in it, unsure stretches still asked.
+    later = FakeTranslatingWhisper(audio, split)
+    again_found = FasterWhisperEngine("fake", later).transcribe(audio, AsrOptions(language="auto", language_found="en"))
+    assert later.calls[0]["language"] == "en" and later.calls[1]["language"] == "de"
+    assert [s.language for s in again_found.segments] == ["", "de"]
     # With the language given, or every segment decoded surely, nothing is asked or decoded again.
     given = FakeTranslatingWhisper(audio, split)
     kept = FasterWhisperEngine("fake", given).transcribe(audio, AsrOptions(language="en"))

@@ -25,7 +25,7 @@ class BlockEngine:
         if isinstance(screen, ScreenFeed):
             screen = screen.wait(len(audio) / 16000)[0]
         self.calls.append({"seconds": len(audio) / 16000, "prompt": options.initial_prompt,
-                           "language": options.language, "screen": [(e.start, e.end, e.text) for e in screen]})
+                           "language": options.language, "found": options.language_found, "screen": [(e.start, e.end, e.text) for e in screen]})
         k = len(self.calls)
         word = Word(0.5, 0.9, f" block{k}", 0.9)
         if progress:
@@ -46,11 +46,19 @@ def test_blocks_are_one_transcript_on_the_media_clock() -> None:
     assert out.text == "block1 block2" and out.language == "de" and out.duration == 15.0 and out.seconds == 2.0
     first, second = engine.calls
     assert first["prompt"] is None and second["prompt"] == "block1"  # the text before carries over
-    assert first["language"] == "auto" and second["language"] == "de"  # found once, then kept
+    # found once, then kept; the language still "auto", so that unsure stretches are asked theirs
+    assert (first["language"], first["found"]) == ("auto", None) and (second["language"], second["found"]) == ("auto", "de")
     assert first["screen"] == [(12.0, 14.0, "Nextcloud")] and second["screen"] == [(2.0, 4.0, "Nextcloud")]
     assert progress[-1] == 1.0 and progress == sorted(progress)
     # what the guards did, over all blocks; speech left without text on the media's clock
     assert out.stretches_restored == 2 and out.unheard_restored == 3 and out.unheard == ((2.0, 4.5), (12.0, 14.5))
+
+
+def test_a_language_given_is_every_block_s() -> None:
+    engine = BlockEngine()
+    blocks = [np.zeros(16000 * 10, np.float32), np.zeros(16000 * 5, np.float32)]
+    transcribe_blocks(engine, blocks, AsrOptions(language="fr", model="whisper-base"))  # type: ignore[arg-type]
+    assert [(c["language"], c["found"]) for c in engine.calls] == [("fr", None), ("de", None)]  # the first's
 
 
 def test_one_block_is_the_engine_s_own_transcript() -> None:
