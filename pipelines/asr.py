@@ -296,6 +296,10 @@ class AsrEngine(Protocol):
         screen: Sequence[ScreenText] | ScreenFeed = (),
     ) -> Transcript: ...
 
+    def detect_language(self, audio: np.ndarray) -> DecodeInfo:
+        """The language spoken in (the first 30 s of) ``audio``, and how sure the model is."""
+        ...
+
 
 def _respelled(segment: Segment, terms: Sequence[str]) -> Segment:
     if not segment.words or not terms:

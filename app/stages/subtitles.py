@@ -16,6 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from app.jobs import StageStatus
 from app.stages import ocr
 from app.stages.context import (
@@ -28,10 +30,11 @@ from app.stages.context import (
     write_json,
 )
 from pipelines import media
-from pipelines.asr import AsrOptions
+from pipelines.asr import MULTILINGUAL_MODEL, AsrEngine, AsrOptions, Transcript
 from pipelines.asr_blocks import transcribe_blocks
+from pipelines.asr_guards import language_doubted
 from pipelines.demux import AUDIO, SHOTS
-from pipelines.exceptions import MediaError, NoAudioError, OptionsError
+from pipelines.exceptions import MediaError, ModelNotInstalledError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
 from pipelines.screen_feed import ScreenFeed
 from pipelines.shots import ShotTracker, detect_shot_changes
@@ -131,6 +134,41 @@ def _tracked_shots(ctx: StageContext, tracker: ShotTracker) -> tuple[float, ...]
     return cuts
 
 
+LANGUAGE_HEARD_SURE = 0.8  # how sure the multilingual model must be to say the language asked is wrong
+LANGUAGE_CHECK_S = 30.0  # the speech it listens to
+
+
+def _language_heard(ctx: StageContext, engine: AsrEngine, audio: np.ndarray, options: AsrOptions,
+                    transcript: Transcript) -> dict[str, Any] | None:
+    """When the transcript sounds like speech in another language than the one asked
+    (``asr_guards.language_doubted``), the language the multilingual model hears in its first 30 s
+    of speech, if it is sure that it is another one: ``{"asked", "heard", "probability"}``.
+    A model decoding speech in a language it was not told gives confident-looking nonsense."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    if options.language == "auto" or not language_doubted(transcript.segments, transcript.unheard):
+        return None
+    if not getattr(engine, "multilingual", False):
+        try:
+            engine = ctx.models.whisper(MULTILINGUAL_MODEL, options.engine, threads=ctx.threads)
+        except ModelNotInstalledError as err:
+            log.warning("the speech does not sound like %s, but no multilingual model is installed to tell which "
+                        "language it is (%s)", options.language, err)
+            return None
+    chunks = get_speech_timestamps(audio, VadOptions())
+    speech = np.concatenate(collect_chunks(audio, chunks)[0])[: int(LANGUAGE_CHECK_S * media.SAMPLE_RATE)] \
+        if chunks else audio
+    found = engine.detect_language(speech)
+    if found.language == options.language or found.language_probability < LANGUAGE_HEARD_SURE:
+        log.info("the speech was heard unsurely in %s; the multilingual model hears %s (%.2f): left as asked",
+                 options.language, found.language, found.language_probability)
+        return None
+    log.warning("the speech sounds like %s (%.2f), not %s, which it was transcribed as: its subtitles are "
+                "likely wrong; transcribe it with language auto (or %s)", found.language,
+                found.language_probability, options.language, found.language)
+    return {"asked": options.language, "heard": found.language, "probability": round(found.language_probability, 3)}
+
+
 def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     """Transcribe, segment into cues by the style profile, write the subtitle files."""
     asr_options, profile = options.asr(), options.style()
@@ -178,10 +216,13 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         timings["shots_wait_s"] = time.monotonic() - t1 - timings["asr_s"]
 
     t2 = time.monotonic()
+    heard = _language_heard(ctx, engine, first, asr_options, transcript)
+    timings["language_check_s"] = time.monotonic() - t2
+    t2 = time.monotonic()
     result = build_cues(transcript, profile, cuts)
     write_atomic(ctx.out_dir / SUBTITLES_SRT, to_srt(result.cues))
     write_atomic(ctx.out_dir / SUBTITLES_VTT, to_vtt(result.cues))
-    write_json(ctx.out_dir / SUBTITLES_JSON, asdict(result))
+    write_json(ctx.out_dir / SUBTITLES_JSON, {**asdict(result), **({"language_doubt": heard} if heard else {})})
     write_atomic(ctx.out_dir / TRANSCRIPT_TXT, result.text + "\n")
     timings["segment_write_s"] = time.monotonic() - t2
     ctx.progress(1.0)
@@ -216,6 +257,8 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     if result.unheard:  # speech Whisper gave no text for, even alone: a person should listen
         summary["unheard_speech_s"] = round(sum(b - a for a, b in result.unheard), 1)
         summary["unheard_speech"] = [[a, b] for a, b in result.unheard]
+    if heard:  # the speech sounds like another language than the one asked: the cues are likely wrong
+        summary["language_doubt"] = heard
     if not result.cues:
         summary["speech"] = "no speech detected"
     log.info("subtitles: %s cues (%s flagged), language %s%s, %d segments decoded at a fallback temperature, "

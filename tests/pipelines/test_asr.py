@@ -31,6 +31,7 @@ from pipelines.asr_guards import (
     find_stretched,
     find_unheard,
     is_silent_guess,
+    language_doubted,
     trim_seams,
 )
 from pipelines.exceptions import OptionsError
@@ -248,6 +249,16 @@ def test_speech_no_word_covers_is_found_and_speech_between_words_is_not() -> Non
     assert find_unheard(split, [(2.5, 5.8)], min_s=1.0) == [(2.5, 3.6), (4.5, 5.8)]
     # A segment without word times covers its whole time.
     assert find_unheard([Segment(2.0, 12.0, " Text.", ())], speech) == []
+
+
+def test_words_given_little_probability_make_the_language_doubted() -> None:
+    def said(probability: float, n: int = 4) -> list[Segment]:
+        words = tuple(Word(k * 0.5, k * 0.5 + 0.4, f" w{k}", probability) for k in range(n))
+        return [Segment(0.0, n * 0.5, "", words)]
+
+    assert language_doubted(said(0.45), ()) and not language_doubted(said(0.8), ())
+    assert not language_doubted(said(0.2, n=2), ())  # two words tell nothing
+    assert language_doubted([], [(1.0, 4.0)]) and not language_doubted([], [(1.0, 2.5)])  # none, speech left out
 
 
 class FakeBilingualWhisper(FakeWhisper):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,8 +13,8 @@ from app.jobs import StageStatus
 from app.stages import subtitles
 from app.stages.context import StageContext
 from app.stages.graph import run_stages
-from pipelines.asr import AsrOptions, Segment, Transcript, Word
-from pipelines.exceptions import OptionsError
+from pipelines.asr import AsrOptions, DecodeInfo, Segment, Transcript, Word
+from pipelines.exceptions import ModelNotInstalledError, OptionsError
 from pipelines.screen_feed import ScreenFeed
 from pipelines.vocabulary import VocabularyWindow
 
@@ -227,3 +228,88 @@ def test_cues_in_another_language_and_speech_without_text_are_reported(samples: 
     assert summary["other_languages"] == {"de": 1} and summary["unheard_restored"] == 1
     assert summary["unheard_speech_s"] == 4.5 and summary["unheard_speech"] == [[6.5, 9.0], [9.5, 11.5]]
     assert doc["unheard"] == [[6.5, 9.0], [9.5, 11.5]]
+
+
+
+class UnsureEngine(FakeEngine):
+    """English-only, on speech in another language: confident-looking words it gives 0.3."""
+
+    multilingual = False
+
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+        words = tuple(Word(0.5 + i * 0.6, 0.9 + i * 0.6, f" word{i}", 0.3) for i in range(6))
+        return Transcript((Segment(0.5, 4.0, "", words),), "en", 1.0, 6.0, "fake")
+
+
+class Hearing:
+    """A multilingual model that hears ``language`` (how sure: ``probability``) in what it is given."""
+
+    multilingual = True
+    heard: ClassVar[list[int]] = []
+
+    def __init__(self, language: str, probability: float) -> None:
+        self.found = DecodeInfo(language, probability)
+
+    def detect_language(self, audio: Any) -> DecodeInfo:
+        self.heard.append(len(audio))
+        return self.found
+
+
+def test_speech_that_sounds_like_another_language_is_reported(samples: Path, tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    class Models(FakeModels):
+        installed = True
+        hearing = Hearing("zh", 0.97)
+
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> Any:
+            if name == "whisper-base":
+                if not self.installed:
+                    raise ModelNotInstalledError("whisper-base is not installed: run lessonlens models install")
+                return self.hearing
+            return UnsureEngine()
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
+    assert summary["language_doubt"] == {"asked": "en", "heard": "zh", "probability": 0.97}
+    assert json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["language_doubt"]["heard"] == "zh"
+    assert "sounds like zh (0.97), not en" in caplog.text and "language auto" in caplog.text
+    # the model listened to speech only, 30 s of it at most
+    assert 0 < Hearing.heard[-1] <= 30 * 16000
+    # unsure of another language, or hearing the one asked: nothing reported
+    for found in (("zh", 0.5), ("en", 0.99)):
+        Models.hearing = Hearing(*found)
+        assert "language_doubt" not in run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}}
+                                                  )["subtitles"].summary
+    # no multilingual model: said so, nothing else
+    Models.installed = False
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        outcome = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"]
+    assert outcome.status is StageStatus.SUCCEEDED and "language_doubt" not in outcome.summary
+    assert "no multilingual model is installed" in caplog.text
+
+
+def test_words_heard_surely_are_not_doubted(samples: Path, tmp_path: Path) -> None:
+    class Models(FakeModels):
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> Any:
+            if name == "whisper-base":
+                raise AssertionError("the language was asked of speech heard surely")
+            return FakeEngine()  # words of 0.9
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    assert "language_doubt" not in run_stages(ctx, ["subtitles"], {})["subtitles"].summary
+
+
+@pytest.mark.slow
+def test_chinese_speech_transcribed_as_english_is_reported(testdata: Path, tmp_path: Path) -> None:
+    """Real Chinese speech (a film clip) with the default language: tiny.en writes English words,
+    whisper-base hears Chinese."""
+    from app.model_cache import ModelCache
+    from app.settings import Settings
+
+    ctx = StageContext(media_path=testdata / "video" / "rvo_coldwar_zh.mp4", out_dir=tmp_path,
+                       models=ModelCache(Settings()))
+    summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
+    assert summary["language"] == "en" and summary["language_doubt"]["heard"] == "zh"
+    assert summary["language_doubt"]["probability"] >= 0.8
