@@ -135,7 +135,7 @@ class AsrOptions:
             (``WhisperEngine._repair_languages``).
         language_found: with ``language`` "auto", the language an earlier block of the recording
             was found in (``pipelines.asr_blocks``): decoded in it, without asking again, while
-            each unsure stretch is still asked its own.
+            segments decoded unsurely are still asked theirs.
     """
 
     engine: str = FASTER_WHISPER
@@ -248,7 +248,7 @@ class Segment:
     no_speech_prob: float = 0.0
     compression_ratio: float = 1.0
     temperature: float = 0.0
-    language: str = ""  # "" the transcript's; else the language this stretch was heard in (``_repair_unheard``)
+    language: str = ""  # "" the transcript's; else the one it was heard in (``_repair_languages``, ``_repair_unheard``)
 
 
 @dataclass(frozen=True)
@@ -526,8 +526,8 @@ class WhisperEngine:
         without context: with ``language`` "auto" on a multilingual model, in the language Whisper
         finds in that stretch. A segment of the new decode is kept when it is confident (decoded
         without falling back to sampling, mean token log-probability at least ``UNHEARD_LOGPROB``)
-        and not a guess into silence; a segment heard
-        in another language than ``language`` says so (``Segment.language``).
+        and not a guess into silence; a segment heard in another language than ``language`` says
+        so (``Segment.language``).
 
         Returns the segments, how many stretches were heard, and those still without text.
         """

@@ -14,9 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from app.jobs import StageStatus
 from app.stages import ocr
@@ -40,6 +38,9 @@ from pipelines.screen_feed import ScreenFeed
 from pipelines.shots import ShotTracker, detect_shot_changes
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, StyleProfile, build_cues
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ def _language_heard(ctx: StageContext, engine: AsrEngine, audio: np.ndarray, opt
     (``asr_guards.language_doubted``), the language the multilingual model hears in its first 30 s
     of speech, if it is sure that it is another one: ``{"asked", "heard", "probability"}``.
     A model decoding speech in a language it was not told gives confident-looking nonsense."""
+    import numpy as np
     from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
     if options.language == "auto" or not language_doubted(transcript.segments, transcript.unheard):
