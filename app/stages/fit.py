@@ -74,16 +74,22 @@ def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
     """Fit the uploaded subtitles, or this job's own; write the fitted file and a report."""
     from pipelines.fit.subtitle_file import fit_subtitles
 
-    detected = read_json(ctx.out_dir / subtitles.SUBTITLES_JSON).get("language")
+    transcript = read_json(ctx.out_dir / subtitles.SUBTITLES_JSON)
+    detected = transcript.get("language")
     content, source = options.subtitles, "uploaded"
+    languages: dict[int, str] = {}
     if content is None:
         srt = ctx.out_dir / subtitles.SUBTITLES_SRT
         if not srt.is_file():
             return StageOutcome(StageStatus.SKIPPED, {"fit": "nothing to fit"}, (),
                                 reason="no subtitles to fit: the media has no speech track")
         content, source = srt.read_text(), subtitles.SUBTITLES_SRT
+        # the job's own cues spoken in another language are fitted in theirs (``Cue.language``)
+        languages = {n: str(c["language"]) for n, c in enumerate(transcript.get("cues") or [], start=1)
+                     if c.get("language")}
     fitter = ctx.models.fitter()
-    result = fit_subtitles(content, options.fit_options(detected), fitter, progress=ctx.progress)
+    result = fit_subtitles(content, options.fit_options(detected), fitter, progress=ctx.progress,
+                           languages=languages)
     name = f"{FITTED_STEM}.{'vtt' if result.format == 'vtt' else 'srt'}"
     write_atomic(ctx.out_dir / name, result.text)
     report = {"source": source, "format": result.format, "counts": result.counts,

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.exceptions import SubtitleFormatError
+from pipelines.exceptions import SubtitleFormatError, UnsupportedLanguageError
 from pipelines.fit.sentence import FitOptions, FitResult, LMUse, Mode, SentenceFitter, resolve_profile
 from pipelines.linebreaks import wrap_lines
 from pipelines.reading import ReadingProfile
@@ -51,10 +51,10 @@ class SubtitleFitOptions:
     lm_candidates: int = 4
     min_slot_s: float = 0.3
 
-    def cue_options(self, slot_s: float) -> FitOptions:
-        """FitOptions for one cue's slot."""
+    def cue_options(self, slot_s: float, language: str | None = None) -> FitOptions:
+        """FitOptions for one cue's slot; ``language``: the cue's, when not the file's."""
         return FitOptions(
-            mode=self.mode, language=self.language, max_seconds=slot_s, profile=self.profile,
+            mode=self.mode, language=language or self.language, max_seconds=slot_s, profile=self.profile,
             syllables_per_second=self.syllables_per_second, similarity_floor=self.similarity_floor,
             lm=self.lm, lm_candidates=self.lm_candidates, check_lines=True,
         )
@@ -136,6 +136,7 @@ def fit_subtitles(
     options: SubtitleFitOptions,
     fitter: SentenceFitter,
     progress: Callable[[float], None] | None = None,
+    languages: Mapping[int, str] | None = None,
 ) -> SubtitleFitResult:
     """Shorten each over-long cue of an SRT or WebVTT text to its own slot; timings unchanged.
 
@@ -144,6 +145,9 @@ def fit_subtitles(
         options: mode, language, profile and the sentence fitter's settings.
         fitter: a loaded ``SentenceFitter`` (reused for every cue).
         progress: called with the fraction of cues done.
+        languages: by cue number (1-based), the language of a cue spoken in another one than
+            ``options.language`` (``subtitles.json``): it is fitted in its own; one the fitter
+            does not know is left unchanged.
 
     Raises:
         SubtitleFormatError: the text is not SRT or WebVTT.
@@ -179,8 +183,14 @@ def fit_subtitles(
             report.append(CueFit(n + 1, start, end, slot, "", "", "ok", 0.0, 0.0, 0.0, 1.0, "original"))
             continue
         result: FitResult | None = None
+        language = (languages or {}).get(n + 1)
         if slot >= options.min_slot_s:
-            result = fitter.fit(plain, options.cue_options(slot))
+            try:
+                cue_options = options.cue_options(slot, language)
+            except UnsupportedLanguageError as err:  # only a cue's own language can be unknown here
+                log.warning("cue %d is in %s, which fitting does not know (%s); left unchanged", n + 1, language, err)
+            else:
+                result = fitter.fit(plain, cue_options)
         else:
             log.warning("cue %d lasts %.3f s, too short to fit anything into; left unchanged", n + 1, slot)
         if result is None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from app.stages import fit
+from app.stages import fit, subtitles
+from app.stages.context import StageContext
 from pipelines.exceptions import OptionsError
+from pipelines.fit.sentence import SentenceFitter
+from tests.pipelines.fit.test_sentence import BagOfWords
+from tests.pipelines.fit.test_subtitle_file import SRT, Recording
 
 
 def test_fit_options_build_the_pipeline_options() -> None:
@@ -27,3 +35,18 @@ def test_fit_options_build_the_pipeline_options() -> None:
 def test_bad_fit_options(values: dict[str, object], match: str) -> None:
     with pytest.raises(OptionsError, match=match):
         fit.STAGE.parse(values)
+
+
+def test_the_job_s_cues_in_another_language_are_fitted_in_theirs(samples: Path, tmp_path: Path) -> None:
+    (tmp_path / subtitles.SUBTITLES_SRT).write_text(SRT)
+    cues = [{"index": n, "language": lang} for n, lang in ((1, ""), (2, ""), (3, "de"))]
+    (tmp_path / subtitles.SUBTITLES_JSON).write_text(json.dumps({"language": "en", "cues": cues}))
+    recording = Recording(SentenceFitter(BagOfWords()))
+
+    class Models:
+        def fitter(self) -> Any:
+            return recording
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    outcome = fit.run(ctx, fit.STAGE.parse({}))  # the subtitles stage's files are there
+    assert outcome.summary["source"] == subtitles.SUBTITLES_SRT and recording.languages == ["en", "en", "de"]

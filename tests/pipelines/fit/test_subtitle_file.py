@@ -6,7 +6,7 @@ import pysubs2
 import pytest
 
 from pipelines.exceptions import SubtitleFormatError
-from pipelines.fit.sentence import SentenceFitter
+from pipelines.fit.sentence import FitOptions, FitResult, SentenceFitter
 from pipelines.fit.subtitle_file import SubtitleFitOptions, fit_subtitles
 from tests.pipelines.fit.test_sentence import BagOfWords
 
@@ -93,3 +93,26 @@ def test_progress_is_reported(fitter: SentenceFitter) -> None:
 def test_not_subtitles(fitter: SentenceFitter) -> None:
     with pytest.raises(SubtitleFormatError, match="SRT or WebVTT"):
         fit_subtitles("just some text\nwithout cues", SubtitleFitOptions(), fitter)
+
+
+class Recording:
+    """A fitter that notes the language each cue is fitted in."""
+
+    def __init__(self, inner: SentenceFitter) -> None:
+        self.inner = inner
+        self.languages: list[str] = []
+
+    def fit(self, text: str, options: FitOptions) -> FitResult:
+        self.languages.append(options.language)
+        return self.inner.fit(text, options)
+
+
+def test_a_cue_in_another_language_is_fitted_in_its_own(fitter: SentenceFitter) -> None:
+    recording = Recording(fitter)
+    result = fit_subtitles(SRT, SubtitleFitOptions(), recording, languages={3: "de"})  # type: ignore[arg-type]
+    assert recording.languages == ["en", "en", "de"] and len(result.cues) == 3
+    # Speaking time has no known rate for Russian: that cue is left as it is, the others fitted.
+    speaking = Recording(fitter)
+    result = fit_subtitles(SRT, SubtitleFitOptions(mode="speaking"), speaking, languages={2: "ru"})  # type: ignore[arg-type]
+    assert speaking.languages == ["en", "en"]
+    assert result.cues[1].text == result.cues[1].original and result.cues[1].method == "original"
