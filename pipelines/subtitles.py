@@ -326,8 +326,11 @@ def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequ
     """Subtitle cues for a whole transcript, timed to ``shot_changes`` where the media has video."""
     cues: list[Cue] = []
     for language, words in _language_runs(transcript):  # a cue never holds two languages
-        cues += [replace(c, index=len(cues) + n, language=language)
-                 for n, c in enumerate(segment_words(words, profile, shot_changes), start=1)]
+        run = [replace(c, index=len(cues) + n, language=language)
+               for n, c in enumerate(segment_words(words, profile, shot_changes), start=1)]
+        if cues and run and cues[-1].end > run[0].start - profile.min_gap_s:
+            cues[-1], run[0] = _parted(cues[-1], run[0], profile)
+        cues += run
     report = reading_speed_report([c.words for c in cues], [(c.start, c.end) for c in cues], profile)
     return SubtitleResult(
         cues=tuple(cues),
@@ -342,6 +345,21 @@ def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequ
         vocabulary=transcript.vocabulary,
         unheard=transcript.unheard,
     )
+
+
+def _parted(before: Cue, after: Cue, profile: StyleProfile) -> tuple[Cue, Cue]:
+    """The last cue of one language and the first of the next, cut apart by the minimum gap (each
+    run of one language is timed on its own: a short cue held to the minimum duration ran into the
+    next): ``before`` ends at the gap before ``after``, not before its last word; ``after``
+    starts after that gap."""
+    end = max(before.words[-1].end, after.start - profile.min_gap_s)
+    start = max(after.start, end + profile.min_gap_s)
+
+    def timed(cue: Cue, start: float, end: float) -> Cue:
+        flags, cps, wpm = _flags(cue.words, cue.lines, start, end, profile)
+        return replace(cue, start=round(start, 3), end=round(end, 3), flags=flags, cps=round(cps, 2), wpm=round(wpm, 1))
+
+    return timed(before, before.start, end), timed(after, start, after.end)
 
 
 def _language_runs(transcript: Transcript) -> list[tuple[str, list[Word]]]:

@@ -161,6 +161,14 @@ def test_a_cue_holds_one_language_and_says_which_when_not_the_transcript_s() -> 
     assert [c.text for c in result.cues] == ["Welcome to the course and", "Willkommen im Kurs."]
     assert [c.language for c in result.cues] == ["", "de"] and [c.index for c in result.cues] == [1, 2]
     assert result.unheard == ((6.0, 9.0),)
+    # A short cue held to the minimum duration does not run into the next language's first cue.
+    hi = speak("Hi")
+    willkommen = speak("Willkommen im Kurs.", start=hi[-1].end + 0.05)
+    parted = build_cues(Transcript((Segment(0, 0.2, "", tuple(hi)),
+                                    Segment(0.3, 1.8, "", tuple(willkommen), language="de")), "en", 0.99, 2.0, "fake"),
+                        NETFLIX).cues
+    assert parted[0].end + NETFLIX.min_gap_s <= parted[1].start + 1e-3 and parted[0].end >= hi[-1].end - 1e-3
+    assert "min_duration" in parted[0].flags  # too short now, and said so
     alone = build_cues(Transcript((Segment(0, 5, "", tuple(english + german)),), "en", 0.99, 5.0, "fake"), NETFLIX)
     assert [c.text for c in alone.cues] == ["Welcome to the course and Willkommen im Kurs."]  # one language: one cue
 
