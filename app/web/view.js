@@ -199,6 +199,7 @@ export class JobView {
     const vtt = fileOf("transcript", "track");
     const summary = (shown.transcript && shown.transcript.stage.summary) || {};
     const lang = summary.language || "und";
+    this.renderSpeechWarning(summary);
     if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
     if (vtt) tracks.push(...await this.translationTracks(job));
     // Burned-in captions read off the frames: a subtitle track of their own, in the language switch.
@@ -221,6 +222,27 @@ export class JobView {
     const empty = shown.transcript ? "No speech was found." : "No transcript: its stage did not finish.";
     await this.player.load(job, tracks, cues, empty);
     if (job.id === this.jobId) this.panel.dataset.ready = "true";
+  }
+
+  /** What the subtitles stage doubted: the language asked, speech left without text. */
+  renderSpeechWarning(summary) {
+    const parts = [];
+    const doubt = summary.language_doubt;
+    if (doubt) {
+      const where = Array.isArray(doubt.at) ? `The speech at ${formatTime(doubt.at[0])}-${formatTime(doubt.at[1])}`
+        : "The speech";
+      parts.push(`${where} sounds like ${doubt.heard} (${doubt.probability}), not ${doubt.asked}: ` +
+                 `${Array.isArray(doubt.at) ? "it has no text" : "these subtitles are likely wrong"}. ` +
+                 "Upload it again with the spoken language set to Detect.");
+    }
+    const unheard = Array.isArray(summary.unheard_speech) ? summary.unheard_speech : [];
+    if (unheard.length) {
+      const at = unheard.map(([a, b]) => `${formatTime(a)}-${formatTime(b)}`).join(", ");
+      parts.push(`${summary.unheard_speech_s} s of speech have no text (${at}): listen there.`);
+    }
+    const note = byId("transcript-warning");
+    note.textContent = parts.join(" ");
+    note.hidden = !parts.length;
   }
 
   /** A subtitle track (with its cues, for the transcript) per imported translation. */

@@ -334,7 +334,8 @@ def test_burned_in_captions_are_a_subtitle_track(start_server: StartServer, brow
 def test_a_cue_spoken_in_another_language_says_so_in_the_transcript(start_server: StartServer, browser: Browser,
                                                                     testdata: Path, tmp_path: Path) -> None:
     """Real speech, the MIT licence read in English then in German, under a black picture, the
-    language left to Whisper: the German cues are marked in the transcript, the English not."""
+    language left to Whisper: the German cues are marked in the transcript, the English not; in
+    English only, the transcript warns of the German speech left without text."""
     import subprocess
 
     from playwright.sync_api import expect
@@ -354,4 +355,12 @@ def test_a_cue_spoken_in_another_language_says_so_in_the_transcript(start_server
     assert lines.first.locator(".lang").count() == 0
     assert 3 <= marked.count() < lines.count()
     assert marked.first.locator(".text").get_attribute("lang") == "de"
+    assert page.locator("#transcript-warning").is_hidden()
+    # In English only (the default), the German half has no text, and the page says why.
+    _upload(page, video, ["subtitles"], language="en")
+    warning = page.locator("#transcript-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("sounds like de")
+    expect(warning).to_contain_text("s of speech have no text")
+    assert page.locator("#transcript .lang").count() == 0
     assert browser.errors == []

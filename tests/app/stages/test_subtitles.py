@@ -218,8 +218,8 @@ class BilingualEngine(FakeEngine):
 
 def test_cues_in_another_language_and_speech_without_text_are_reported(samples: Path, tmp_path: Path) -> None:
     class Models(FakeModels):
-        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> FakeEngine:
-            return BilingualEngine()
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> Any:
+            return Hearing("en", 0.99) if name == "whisper-base" else BilingualEngine()  # the unheard: English
 
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
     summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
@@ -227,7 +227,7 @@ def test_cues_in_another_language_and_speech_without_text_are_reported(samples: 
     assert [c["language"] for c in doc["cues"]] == ["", "de"] and doc["language"] == "en"
     assert summary["other_languages"] == {"de": 1} and summary["unheard_restored"] == 1
     assert summary["unheard_speech_s"] == 4.5 and summary["unheard_speech"] == [[6.5, 9.0], [9.5, 11.5]]
-    assert doc["unheard"] == [[6.5, 9.0], [9.5, 11.5]]
+    assert doc["unheard"] == [[6.5, 9.0], [9.5, 11.5]] and "language_doubt" not in summary
 
 
 
@@ -271,7 +271,7 @@ def test_speech_that_sounds_like_another_language_is_reported(samples: Path, tmp
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING):
         summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
-    assert summary["language_doubt"] == {"asked": "en", "heard": "zh", "probability": 0.97}
+    assert summary["language_doubt"] == {"asked": "en", "heard": "zh", "probability": 0.97, "at": None}
     assert json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["language_doubt"]["heard"] == "zh"
     assert "sounds like zh (0.97), not en" in caplog.text and "language auto" in caplog.text
     # the model listened to speech only, 30 s of it at most
@@ -313,3 +313,22 @@ def test_chinese_speech_transcribed_as_english_is_reported(testdata: Path, tmp_p
     summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
     assert summary["language"] == "en" and summary["language_doubt"]["heard"] == "zh"
     assert summary["language_doubt"]["probability"] >= 0.8
+
+
+def test_speech_left_without_text_is_asked_its_language(samples: Path, tmp_path: Path) -> None:
+    """Words heard surely, then 3 s of speech without text: the model listens to those 3 s."""
+    class Unheard(FakeEngine):
+        multilingual = False
+
+        def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+            words = tuple(Word(0.5 + i * 0.4, 0.8 + i * 0.4, f" word{i}", 0.95) for i in range(4))
+            return Transcript((Segment(0.5, 2.0, "", words),), "en", 1.0, 6.0, "fake", unheard=((3.0, 6.0),))
+
+    class Models(FakeModels):
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> Any:
+            return Hearing("de", 0.99) if name == "whisper-base" else Unheard()
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
+    assert summary["language_doubt"] == {"asked": "en", "heard": "de", "probability": 0.99, "at": [3.0, 6.0]}
+    assert Hearing.heard[-1] == 3 * 16000 and summary["unheard_speech_s"] == 3.0
