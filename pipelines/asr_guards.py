@@ -5,6 +5,8 @@ stretched word's stretch again without context, drop a silent guess)."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -194,17 +196,18 @@ def find_unheard(segments: Sequence[Segment], speech: Sequence[tuple[float, floa
     scores as silence, as one in another language does when decoded as the first's: a bilingual
     recording (English, then German) came out as its English half alone, without a warning.
     """
-    heard = sorted((w.start - slack, w.end + slack) for seg in segments for w in seg.words)
-    heard += sorted((seg.start, seg.end) for seg in segments if not seg.words)
-    heard.sort()
+    heard = sorted([(w.start - slack, w.end + slack) for seg in segments for w in seg.words]
+                   + [(seg.start, seg.end) for seg in segments if not seg.words])
+    starts = [h0 for h0, _ in heard]
+    reach = list(itertools.accumulate((h1 for _, h1 in heard), max))  # the furthest any reaches so far
     gaps: list[tuple[float, float]] = []
     for start, end in sorted(speech):
         at = start
-        for h0, h1 in heard:
+        # the heard times that can reach into this chunk: from the first after which something
+        # reaches past its start, to the last that starts before its end
+        for h0, h1 in heard[bisect.bisect_right(reach, start) : bisect.bisect_left(starts, end)]:
             if h1 <= at:
                 continue
-            if h0 >= end:
-                break
             if h0 > at:
                 gaps.append((at, h0))
             at = max(at, h1)
@@ -212,7 +215,8 @@ def find_unheard(segments: Sequence[Segment], speech: Sequence[tuple[float, floa
             gaps.append((at, end))
     joined: list[tuple[float, float]] = []
     for start, end in gaps:
-        covered_between = joined and any(joined[-1][1] <= h0 and h1 <= start for h0, h1 in heard)
+        between = heard[bisect.bisect_left(starts, joined[-1][1]) : bisect.bisect_right(starts, start)] if joined else []
+        covered_between = any(h1 <= start for _, h1 in between)
         if joined and start - joined[-1][1] < join_s and not covered_between:
             joined[-1] = (joined[-1][0], end)
         else:

@@ -247,8 +247,9 @@ def test_speech_no_word_covers_is_found_and_speech_between_words_is_not() -> Non
     split = [*said, seg(3.9, "now")]  # covers 3.6-4.5 s
     assert find_unheard(split, [(2.5, 5.8)]) == []
     assert find_unheard(split, [(2.5, 5.8)], min_s=1.0) == [(2.5, 3.6), (4.5, 5.8)]
-    # A segment without word times covers its whole time.
+    # A segment without word times covers its whole time, past the words that start after it.
     assert find_unheard([Segment(2.0, 12.0, " Text.", ())], speech) == []
+    assert find_unheard([Segment(2.0, 12.0, " Text.", ()), seg(3.0, "now")], speech) == []
 
 
 def test_words_given_little_probability_make_the_language_doubted() -> None:
