@@ -75,6 +75,9 @@ SAMPLE_RATE = 16_000
 # decode is confident: German speech decoded as English scored -0.84 (words of a translation),
 # English and German in their own language -0.2 and -0.18.
 UNHEARD_LOGPROB = -0.6
+# ... and when its words (with their slack) cover this share of that speech at least: "Thank you."
+# said into 14 s of what voice activity took for speech is a guess.
+UNHEARD_COVER = 0.3
 # How sure the model must be that a stretch of speech is in another language before it is decoded
 # again in it (with ``language`` "auto").
 LANGUAGE_SURE = 0.8
@@ -526,7 +529,8 @@ class WhisperEngine:
         without context: with ``language`` "auto" on a multilingual model, in the language Whisper
         finds in that stretch. A segment of the new decode is kept when it is confident (decoded
         without falling back to sampling, mean token log-probability at least ``UNHEARD_LOGPROB``)
-        and not a guess into silence; a segment heard in another language than ``language`` says
+        and not a guess into silence, and the decode when its words cover ``UNHEARD_COVER`` of the
+        stretch at least; a segment heard in another language than ``language`` says
         so (``Segment.language``).
 
         Returns the segments, how many stretches were heard, and those still without text.
@@ -545,6 +549,9 @@ class WhisperEngine:
             kept = [replace(seg, language="" if info.language == language else info.language) for seg in redone
                     if seg.words and seg.temperature == 0 and seg.avg_logprob >= UNHEARD_LOGPROB
                     and not is_silent_guess(seg, options)]
+            bare = sum(b - a for a, b in find_unheard(kept, [(start, end)], min_s=0.0, join_s=0.0))
+            if kept and bare > (1.0 - UNHEARD_COVER) * (end - start):
+                kept = []  # a few words for much speech: a guess (music, noise), not what was said
             if not kept:
                 log.warning("%.1f s of speech at %.1f-%.1f s has no text: Whisper heard none in it, alone either "
                             "(%s)", end - start, start, end,

@@ -273,17 +273,21 @@ class FakeBilingualWhisper(FakeWhisper):
 
     def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
         self.calls.append({"seconds": len(audio) / 16000, **kwargs})
-        if kwargs["condition_on_previous_text"]:
+        alone = not kwargs["condition_on_previous_text"]
+        if not alone:
             text, language, start = "Printing, in the only sense with which we are at present concerned,", "en", 0.2
         else:
             text, language, start = "Jeden, der diese Software erhält.", kwargs["language"] or "de", 0.1
-        s = seg(start, text)
+        s = seg(start, self.alone.get("text", text) if alone else text)
+        if alone and "text" not in self.alone:  # its words spread over the speech it was given
+            step = (len(audio) / 16000 - 0.4) / len(s.words)
+            s = replace(s, words=tuple(replace(w, start=start + k * step, end=start + (k + 1) * step)
+                                       for k, w in enumerate(s.words)))
         words = [SimpleNamespace(start=w.start, end=w.end, word=w.text, probability=0.9) for w in s.words]
-        out = SimpleNamespace(start=s.start, end=s.end, text=s.text, words=words, **{
+        out = SimpleNamespace(start=s.start, end=s.words[-1].end, text=s.text, words=words, **{
             "avg_logprob": -0.2, "no_speech_prob": 0.01, "compression_ratio": 1.5, "temperature": 0.0,
-            **(self.alone if not kwargs["condition_on_previous_text"] else {})})
+            **({k: v for k, v in self.alone.items() if k != "text"} if alone else {})})
         return iter([out]), SimpleNamespace(language=language, language_probability=0.99)
-
 
     def detect_language(self, audio: np.ndarray, **kwargs: Any) -> tuple[str, float, list[Any]]:
         return "en", 0.99, []  # the whole is English to it: only the speech it left out is asked again
@@ -404,10 +408,11 @@ def test_speech_left_without_text_is_decoded_alone_in_the_language_found_there(t
     assert given.calls[1]["language"] == "en"
 
 
-@pytest.mark.parametrize("alone", [{"avg_logprob": -0.84}, {"temperature": 0.4}])
+@pytest.mark.parametrize("alone", [{"avg_logprob": -0.84}, {"temperature": 0.4}, {"text": "Thank you."}])
 def test_an_unsure_decode_of_speech_left_without_text_is_not_kept_and_the_speech_is_reported(
         testdata: Path, alone: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
-    # -0.84: German speech decoded as English (a translation); a fallback to sampling.
+    # -0.84: German speech decoded as English (a translation); a fallback to sampling; two words
+    # said surely into 14 s of what voice activity called speech (a guess: music, noise).
     fake = FakeBilingualWhisper(alone)
     with caplog.at_level(logging.WARNING, logger="pipelines.asr"):
         transcript = FasterWhisperEngine("fake", fake).transcribe(_two_utterances(testdata), AsrOptions(language="auto"))
