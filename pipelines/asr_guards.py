@@ -225,17 +225,31 @@ def find_unheard(segments: Sequence[Segment], speech: Sequence[tuple[float, floa
 
 
 DOUBT_WORD_PROBABILITY = 0.6
+DOUBT_WORDS = 5
 
 
-def language_doubted(segments: Sequence[Segment], unheard: Sequence[tuple[float, float]],
-                     least: float = DOUBT_WORD_PROBABILITY) -> bool:
-    """Whether a transcript made in a language given sounds like speech in another: its words'
-    mean probability under ``least`` (3 words or more), or no word but speech left without text.
+def doubted_speech(segments: Sequence[Segment], unheard: Sequence[tuple[float, float]],
+                   least: float = DOUBT_WORD_PROBABILITY, words: int = DOUBT_WORDS) -> tuple[float, float] | None:
+    """Where a transcript made in a language given sounds most like speech in another: the longest
+    stretch of speech left without text, else the longest run of segments whose words' mean
+    probability is under ``least`` (``words`` words or more in it); None when nothing is doubted.
 
     Whisper tiny.en on Chinese, Korean, Russian, German and French speech (the shared real clips)
     gave words of 0.26-0.55 on average, confident-looking English ("can be a one-wheeler"); on
-    English, film dialogue included, 0.76-0.97."""
-    words = [w for seg in segments for w in seg.words]
-    if len(words) >= 3:
-        return sum(w.probability for w in words) / len(words) < least
-    return not words and sum(end - start for start, end in unheard) >= UNHEARD_S
+    English, film dialogue included, 0.76-0.97. In a recording that changes language, the
+    speech in the other one is left without text or written so, a stretch of it."""
+    if unheard:
+        return max(unheard, key=lambda span: span[1] - span[0])
+    runs: list[tuple[int, int]] = []  # [i, j) of consecutive unsure segments
+    for k, seg in enumerate(segments):
+        if not seg.words or sum(w.probability for w in seg.words) / len(seg.words) >= least:
+            continue
+        if runs and runs[-1][1] == k:
+            runs[-1] = (runs[-1][0], k + 1)
+        else:
+            runs.append((k, k + 1))
+    runs = [(i, j) for i, j in runs if sum(len(seg.words) for seg in segments[i:j]) >= words]
+    if not runs:
+        return None
+    i, j = max(runs, key=lambda run: segments[run[1] - 1].end - segments[run[0]].start)
+    return segments[i].start, segments[j - 1].end

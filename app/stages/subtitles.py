@@ -30,7 +30,7 @@ from app.stages.context import (
 from pipelines import media
 from pipelines.asr import MULTILINGUAL_MODEL, AsrEngine, AsrOptions, Transcript
 from pipelines.asr_blocks import transcribe_blocks
-from pipelines.asr_guards import language_doubted
+from pipelines.asr_guards import doubted_speech
 from pipelines.demux import AUDIO, SHOTS
 from pipelines.exceptions import MediaError, ModelNotInstalledError, NoAudioError, OptionsError
 from pipelines.ocr.tracking import TextEvent
@@ -142,44 +142,34 @@ LANGUAGE_CHECK_S = 30.0  # the speech it listens to
 def _language_heard(ctx: StageContext, engine: AsrEngine, audio: np.ndarray, options: AsrOptions,
                     transcript: Transcript) -> dict[str, Any] | None:
     """With a language given, the language the multilingual model hears where the transcript
-    doubts it, if it is sure that it is another one: ``{"asked", "heard", "probability", "at"}``.
-    It listens to the longest stretch of speech left without text (``Transcript.unheard``; ``at``
-    its times), or, when the words sound unlike the language asked (``asr_guards.language_doubted``),
-    to the first 30 s of speech (``at`` null). A model decoding speech in a language it was not
+    doubts it most (``asr_guards.doubted_speech``: speech left without text, or words that sound
+    unlike the language asked; its first 30 s), if it is sure that it is another one:
+    ``{"asked", "heard", "probability", "at"}``. A model decoding speech in a language it was not
     told gives confident-looking nonsense, or nothing. ``audio``: the first block's."""
-    import numpy as np
-    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
-
     if options.language == "auto":
         return None
     rate = media.SAMPLE_RATE
-    inside = [(a, b) for a, b in transcript.unheard if b * rate <= len(audio)]
-    at = max(inside, key=lambda span: span[1] - span[0], default=None)
-    if at is not None:
-        speech = audio[int(at[0] * rate) : int(min(at[1], at[0] + LANGUAGE_CHECK_S) * rate)]
-    elif language_doubted(transcript.segments, transcript.unheard):
-        chunks = get_speech_timestamps(audio, VadOptions())
-        speech = np.concatenate(collect_chunks(audio, chunks)[0])[: int(LANGUAGE_CHECK_S * rate)] if chunks else audio
-    else:
+    length = len(audio) / rate  # the speech of later blocks is not at hand: its doubts are not asked
+    at = doubted_speech(transcript.segments, [(a, min(b, length)) for a, b in transcript.unheard if a < length - 1.0])
+    if at is None or at[0] >= length - 1.0:
         return None
     if not getattr(engine, "multilingual", False):
         try:
             engine = ctx.models.whisper(MULTILINGUAL_MODEL, options.engine, threads=ctx.threads)
         except ModelNotInstalledError as err:
-            log.warning("the speech may not be in %s, but no multilingual model is installed to tell which "
-                        "language it is (%s)", options.language, err)
+            log.warning("the speech at %.1f-%.1f s may not be in %s, but no multilingual model is installed to tell "
+                        "which language it is (%s)", at[0], at[1], options.language, err)
             return None
-    found = engine.detect_language(speech)
-    where = f"the speech at {at[0]:.1f}-{at[1]:.1f} s" if at is not None else "the speech"
+    found = engine.detect_language(audio[int(at[0] * rate) : int(min(at[1], at[0] + LANGUAGE_CHECK_S) * rate)])
     if found.language == options.language or found.language_probability < LANGUAGE_HEARD_SURE:
-        log.info("%s was heard unsurely in %s; the multilingual model hears %s (%.2f): left as asked", where,
-                 options.language, found.language, found.language_probability)
+        log.info("the speech at %.1f-%.1f s was heard unsurely in %s; the multilingual model hears %s (%.2f): left "
+                 "as asked", at[0], at[1], options.language, found.language, found.language_probability)
         return None
-    log.warning("%s sounds like %s (%.2f), not %s, which it was transcribed as: %s; transcribe it with language "
-                "auto (or %s)", where, found.language, found.language_probability, options.language,
-                "it has no text" if at is not None else "its subtitles are likely wrong", found.language)
+    log.warning("the speech at %.1f-%.1f s sounds like %s (%.2f), not %s, which it was transcribed as: its "
+                "subtitles there are likely wrong or missing; transcribe it with language auto (or %s)", at[0], at[1],
+                found.language, found.language_probability, options.language, found.language)
     return {"asked": options.language, "heard": found.language, "probability": round(found.language_probability, 3),
-            "at": list(at) if at is not None else None}
+            "at": [round(at[0], 3), round(at[1], 3)]}
 
 
 def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:

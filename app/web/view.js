@@ -228,11 +228,9 @@ export class JobView {
   renderSpeechWarning(summary) {
     const parts = [];
     const doubt = summary.language_doubt;
-    if (doubt) {
-      const where = Array.isArray(doubt.at) ? `The speech at ${formatTime(doubt.at[0])}-${formatTime(doubt.at[1])}`
-        : "The speech";
-      parts.push(`${where} sounds like ${doubt.heard} (${doubt.probability}), not ${doubt.asked}: ` +
-                 `${Array.isArray(doubt.at) ? "it has no text" : "these subtitles are likely wrong"}. ` +
+    if (doubt && Array.isArray(doubt.at)) {
+      parts.push(`The speech at ${formatTime(doubt.at[0])}-${formatTime(doubt.at[1])} sounds like ${doubt.heard} ` +
+                 `(${doubt.probability}), not ${doubt.asked}: its subtitles there are likely wrong or missing. ` +
                  "Upload it again with the spoken language set to Detect.");
     }
     const unheard = Array.isArray(summary.unheard_speech) ? summary.unheard_speech : [];

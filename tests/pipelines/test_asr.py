@@ -27,11 +27,11 @@ from pipelines.asr import (
 from pipelines.asr_engines import load_engine
 from pipelines.asr_guards import (
     cut_loops,
+    doubted_speech,
     find_loops,
     find_stretched,
     find_unheard,
     is_silent_guess,
-    language_doubted,
     trim_seams,
 )
 from pipelines.exceptions import OptionsError
@@ -252,14 +252,19 @@ def test_speech_no_word_covers_is_found_and_speech_between_words_is_not() -> Non
     assert find_unheard([Segment(2.0, 12.0, " Text.", ()), seg(3.0, "now")], speech) == []
 
 
-def test_words_given_little_probability_make_the_language_doubted() -> None:
-    def said(probability: float, n: int = 4) -> list[Segment]:
-        words = tuple(Word(k * 0.5, k * 0.5 + 0.4, f" w{k}", probability) for k in range(n))
-        return [Segment(0.0, n * 0.5, "", words)]
+def test_speech_heard_unsurely_or_not_at_all_is_where_the_language_is_doubted() -> None:
+    def said(start: float, probability: float, n: int = 4) -> Segment:
+        words = tuple(Word(start + k * 0.5, start + k * 0.5 + 0.4, f" w{k}", probability) for k in range(n))
+        return Segment(start, start + n * 0.5, "", words)
 
-    assert language_doubted(said(0.45), ()) and not language_doubted(said(0.8), ())
-    assert not language_doubted(said(0.2, n=2), ())  # two words tell nothing
-    assert language_doubted([], [(1.0, 4.0)]) and not language_doubted([], [(1.0, 2.5)])  # none, speech left out
+    sure, unsure = said(0.0, 0.9), [said(2.0, 0.45), said(4.0, 0.3), said(8.0, 0.5, n=10)]
+    assert doubted_speech([sure], ()) is None
+    # the longest run of consecutive unsure segments: one of 8-13 s beats two segments at 2-6 s
+    assert doubted_speech([sure, *unsure[:2], sure, unsure[2]], ()) == (8.0, 13.0)
+    assert doubted_speech([sure, *unsure[:2]], ()) == (2.0, 6.0)  # a run of two segments, 8 words
+    assert doubted_speech([sure, said(2.0, 0.2, n=2)], ()) is None  # two words tell nothing
+    # speech left without text first, the longest of it
+    assert doubted_speech([sure, *unsure], [(13.0, 15.0), (20.0, 25.0)]) == (20.0, 25.0)
 
 
 class FakeBilingualWhisper(FakeWhisper):
