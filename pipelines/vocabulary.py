@@ -6,7 +6,8 @@ word that is also on screen at that moment. ``stretches`` cuts the speech into w
 take a margin): short lines as they are spelled (labels, titles), and unusual tokens from any
 line (capitals inside a word, letters with digits or underscores, words the recogniser's
 tokenizer splits into many pieces, capitalised words of longer lines), longest on screen and
-highest-confidence first. The recogniser decodes each window with its terms as hotwords
+highest-confidence first. Text flagged ``cut`` (part of it hidden on screen: "Torminal" for a
+"Terminal" half under a bar) is never offered. The recogniser decodes each window with its terms as hotwords
 (``pipelines.asr``); ``respell`` then gives words that match a term but for case the screen's
 spelling, and ``used`` says which terms came out spelled as on screen.
 
@@ -24,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Protocol
+
+from pipelines.ocr.tracking import CUT
 
 WINDOW_S = 28.0  # under Whisper's 30 s, so one stretch is one decoding window
 MARGIN_S = 2.0
@@ -102,7 +105,8 @@ def offer(
     """Terms on screen during ``start``-``end`` (plus a margin), best first, at most ``MAX_TERMS``."""
     score: dict[str, float] = {}
     for item in screen:
-        if item.confidence < MIN_CONFIDENCE or item.end < start - MARGIN_S or item.start > end + MARGIN_S:
+        if (item.confidence < MIN_CONFIDENCE or item.end < start - MARGIN_S or item.start > end + MARGIN_S
+                or CUT in getattr(item, "flags", ())):
             continue
         overlap = max(0.0, min(item.end, end) - max(item.start, start)) + 0.1
         for term in terms_of(item.text, rare):

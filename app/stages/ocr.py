@@ -56,7 +56,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     from pipelines.ocr.engines import SPARE_CORES
     from pipelines.ocr.reader import run_ocr
     from pipelines.ocr.scripts import with_scripts
-    from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, to_webvtt, unique_text
+    from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, to_webvtt, unique_text
 
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_video:
@@ -106,13 +106,15 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
         "lines_kept": result.lines_kept,
         "flagged": sum(1 for e in result.events if e.flags),
+        "cut": sum(1 for e in result.events if CUT in e.flags),
         "seconds_per_video_second": round(result.timing.total / max(result.duration, 1e-6), 3),
     }
     if captions is not None:
         summary["hardsubs"] = len(captions["cues"])
-    log.info("ocr: %d events in %d scenes (%d flagged %s); OCR'd %d of %d sampled frames, %d unchanged lines kept",
-             summary["events"], summary["scenes"], summary["flagged"], SCRIPT_UNCERTAIN, result.frames_ocred,
-             result.frames_sampled, result.lines_kept)
+    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden); OCR'd %d of %d sampled frames, "
+             "%d unchanged lines kept", summary["events"], summary["scenes"],
+             sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags), SCRIPT_UNCERTAIN, summary["cut"], CUT,
+             result.frames_ocred, result.frames_sampled, result.lines_kept)
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 from pipelines.exceptions import MediaError, OptionsError, UnsupportedLanguageError
 from pipelines.ocr.band import SearchFrames
 from pipelines.ocr.captions import CaptionOptions
+from pipelines.ocr.cut import flag_cut
 from pipelines.ocr.engines import (
     ENGINE_LANGUAGES,
     KnownLine,
@@ -183,7 +184,7 @@ def read_image(image: np.ndarray, engine: OcrEngine, options: OcrOptions | None 
     """
     options = options or OcrOptions(engine=engine.name)
     crop, (ox, oy) = _apply_roi(image, options.roi)
-    readings = _filter(_offset(engine.read(crop), ox, oy), options)
+    readings = flag_cut(image, _filter(_offset(engine.read(crop), ox, oy), options))
     h, w = image.shape[:2]
     dets = [_normalise(r, w, h) for r in readings]
     return sorted(dets, key=lambda d: (round(d.box[1], 2), d.box[0]))
@@ -353,11 +354,12 @@ class _Reader:
             grown = [(0, 0, w, h)]
         known = self._known(self.samples[k])
         if grown == [(0, 0, w, h)]:
-            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known), self.options)}
+            readings = {grown[0]: flag_cut(frame, _filter(read_knowing(self.engine, frame, known), self.options))}
             self.detector.absorb_all()
             self.waiting = []
         else:
-            readings = {g: _filter(read_region(frame, g, self.engine, known), self.options) for g in grown}
+            readings = {g: flag_cut(frame, _filter(read_region(frame, g, self.engine, known), self.options))
+                        for g in grown}
             self.regions_ocred += len(grown)
             self.detector.absorb(grown)
             self.waiting = [(b, s) for b, s in self.waiting if not any(_intersects(b, g) for g in grown)]

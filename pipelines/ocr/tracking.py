@@ -35,6 +35,10 @@ SCRIPT_UNCERTAIN = "script-uncertain"
 """A reading's flag: its letters may be another script's, read as Latin look-alikes, and no
 installed recogniser could say (``pipelines.ocr.scripts``); carried by the event it becomes."""
 
+CUT = "cut"
+"""A reading's flag: its text runs into an edge (a panel or bar over it, the frame's border), so
+part of it is hidden and the reading may be wrong (``pipelines.ocr.cut``); carried by its event."""
+
 
 @dataclass(frozen=True)
 class Detection:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
-from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text
+from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text
 from pipelines.reading import ReadingProfile, reading_chars
 
 UnitKind = Literal["cue", "screen"]
@@ -32,6 +32,8 @@ OTHER_LANGUAGE_NOTE = ("spoken in another language ({}) than the rest of the vid
                        "language; translate from it")
 UNSURE_SCRIPT_NOTE = ("OCR is unsure of this text's script: it may be another alphabet read as Latin look-alikes "
                       "(no installed recogniser could tell); check it against the video before translating")
+CUT_NOTE = ("part of this text was hidden on screen (cut off by a panel, a bar or the frame's edge): the OCR read what "
+            "showed, which may be wrong or incomplete; check it against the video before translating")
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,7 @@ def build_document(
                 Note("element", "guessed from size and place: " + _role(item, items)),
                 Note("limit", limit.basis),
                 *((Note("reading", UNSURE_SCRIPT_NOTE),) if SCRIPT_UNCERTAIN in item.flags else ()),
+                *((Note("reading", CUT_NOTE),) if CUT in item.flags else ()),
             )
             translate = has_words(item.text)
             if not translate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.ocr.tracking import TextEvent
+from pipelines.ocr.tracking import CUT, TextEvent
 from pipelines.vocabulary import (
     MAX_TERMS,
     lookalikes,
@@ -39,6 +39,12 @@ def test_offer_takes_what_is_on_screen_around_the_stretch() -> None:
     assert terms.index("Export as PDF") < terms.index("Grafana")  # longer on screen during the stretch first
     many = [Seen(0, 10, f"Label{k}x") for k in range(40)]
     assert len(offer(0, 10, many)) == MAX_TERMS
+
+
+def test_text_partly_hidden_on_screen_is_not_offered() -> None:
+    """A label half under a bar reads as look-alikes ("Torminal"): flagged ``cut``, never a hotword."""
+    hidden = TextEvent(0, 9, (0.4, 0.84, 0.47, 0.87), "Torminal", 0.92, scene=0, flags=(CUT,))
+    assert offer(0.0, 9.0, [hidden, Seen(0, 9, "Launcher")]) == ("Launcher",)
 
 
 def test_stretches_join_speech_up_to_a_window() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, TextEvent
+from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, TextEvent
 from pipelines.subtitles import PROFILES
 from pipelines.translation.units import (
+    CUT_NOTE,
     OTHER_LANGUAGE_NOTE,
     UNSURE_SCRIPT_NOTE,
     SourceCue,
@@ -66,6 +67,16 @@ def test_a_text_ocr_was_unsure_of_tells_the_translator_to_check_it() -> None:
     assert notes["HaxMnTe KHonky"]["reading"] == UNSURE_SCRIPT_NOTE
     assert "reading" not in notes["Open Settings"]
     assert UNSURE_SCRIPT_NOTE in write_xliff(doc).decode()
+
+
+def test_text_partly_hidden_on_screen_tells_the_translator_to_check_it() -> None:
+    events = [TextEvent(9.5, 11.0, (0.52, 0.84, 0.57, 0.87), "Tavt Cilo", 0.86, 0, "LATIN", (CUT,)),
+              TextEvent(9.5, 11.0, (0.1, 0.5, 0.4, 0.56), "Open Settings", 0.97, 0, "LATIN")]
+    doc = build_document("job8", "en", [SourceCue(1, 0.5, 3.0, ("Press the button.",))], PROFILES["netflix-en"],
+                         "netflix-en", screen_texts(events), "de")
+    notes = {u.source: {n.category: n.text for n in u.notes} for u in doc.screen}
+    assert notes["Tavt Cilo"]["reading"] == CUT_NOTE and "reading" not in notes["Open Settings"]
+    assert CUT_NOTE in write_xliff(doc).decode()
 
 
 def test_a_cue_spoken_in_another_language_says_so_to_the_translator() -> None:
