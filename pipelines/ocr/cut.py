@@ -54,13 +54,13 @@ at the border, for the line to run off the frame sideways: a column that near cr
 (two stroke sides: a stem)."""
 
 
-def _strokes(row: np.ndarray, height: int) -> float:
-    """Stroke sides a row of pixels crosses, per ``height`` of its length."""
-    if row.size < 2:
-        return 0.0
-    steep = np.abs(np.diff(row.astype(np.int16))) >= STROKE_STEP
-    crossings = int(steep[0]) + int(np.count_nonzero(steep[1:] & ~steep[:-1]))
-    return crossings * height / row.size
+def _strokes(rows: np.ndarray, height: int) -> np.ndarray:
+    """Stroke sides each row of pixels (a 2-D array's rows) crosses, per ``height`` of its length."""
+    if rows.shape[1] < 2:
+        return np.zeros(rows.shape[0])
+    steep = np.abs(np.diff(rows.astype(np.int16), axis=1)) >= STROKE_STEP
+    crossings = steep[:, 0].astype(np.int32) + np.count_nonzero(steep[:, 1:] & ~steep[:, :-1], axis=1)
+    return crossings * height / rows.shape[1]
 
 
 def _commonest(pixels: np.ndarray) -> float:
@@ -74,7 +74,7 @@ def _runs_into(a: np.ndarray, far: int, lo: int, hi: int, height: int) -> bool:
     along columns ``lo``..``hi``) runs into a band over it, or off ``a`` at its last row."""
     rows, cols = a.shape
     if far >= rows - 1:  # the frame's border: strokes cross its outer row
-        return _strokes(a[rows - 1, lo:hi], height) >= STROKES
+        return bool(_strokes(a[rows - 1:rows, lo:hi], height)[0] >= STROKES)
     thick = max(BAND_ROWS, height // 5)
     margin = max(2, height // 2)
     b_lo, b_hi = max(0, lo - margin), min(cols, hi + margin)
@@ -86,7 +86,16 @@ def _runs_into(a: np.ndarray, far: int, lo: int, hi: int, height: int) -> bool:
     # shade beside the line, left and right of its box, in the third of a line height before the
     # edge: not inside the box, which may run well into the band and whose strokes (bold, or
     # small and anti-aliased) can be most of a row.
-    for edge in range(max(1, far - height * 2 // 3), min(far + 2, rows - thick)):
+    first, last = max(1, far - height * 2 // 3), min(far + 2, rows - thick)
+    if last <= first:
+        return False
+    crossed = _strokes(a[first - 1:last, lo:hi], height) >= STROKES  # rows first-1 .. last-1
+    # rows first+1 .. last+thick-1 that could be a band's (a loose test of the exact one below;
+    # rows of the line's strokes are not)
+    flat = a[first + 1:last + thick, b_lo:b_hi].std(axis=1) <= 1.25 * BAND_FLAT
+    for edge in range(first, last):
+        if not (crossed[edge - first] or crossed[edge - first + 1]) or not flat[edge - first:edge - first + thick].all():
+            continue
         band = a[edge + 1:edge + 1 + thick, b_lo:b_hi]
         shade = float(np.median(band))
         near = a[max(0, edge - max(2, height // 3)):edge]
@@ -94,9 +103,7 @@ def _runs_into(a: np.ndarray, far: int, lo: int, hi: int, height: int) -> bool:
         background = _commonest(beside if beside.size else near[:, lo:hi])
         if abs(shade - background) < BAND_SHADE:
             continue
-        if (np.abs(band.astype(np.int16) - shade) > BAND_FLAT).mean() > BAND_NOISE:
-            continue
-        if max(_strokes(a[edge - 1, lo:hi], height), _strokes(a[edge, lo:hi], height)) >= STROKES:
+        if (np.abs(band.astype(np.int16) - shade) > BAND_FLAT).mean() <= BAND_NOISE:
             return True
     return False
 
@@ -123,7 +130,7 @@ def cut_sides(image: np.ndarray, box: PixelBox) -> tuple[str, ...]:
     reach = max(2, round(BORDER_REACH * height))
     for side, at_border, strip in (("left", x0 <= 1, grey[by0:by1, :reach]),
                                    ("right", x1 >= w - 1, grey[by0:by1, grey.shape[1] - reach:])):
-        if at_border and max((_strokes(strip[:, j], height) for j in range(strip.shape[1])), default=0.0) >= 2:
+        if at_border and strip.size and _strokes(strip.T, height).max() >= 2:
             out.append(side)
     return tuple(out)
 
