@@ -60,7 +60,7 @@ def _strokes(rows: np.ndarray, height: int) -> np.ndarray:
         return np.zeros(rows.shape[0])
     steep = np.abs(np.diff(rows.astype(np.int16), axis=1)) >= STROKE_STEP
     crossings = steep[:, 0].astype(np.int32) + np.count_nonzero(steep[:, 1:] & ~steep[:, :-1], axis=1)
-    return crossings * height / rows.shape[1]
+    return np.asarray(crossings * height / rows.shape[1], dtype=np.float64)
 
 
 def _commonest(pixels: np.ndarray) -> float:
