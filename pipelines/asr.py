@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -335,10 +335,12 @@ def _spread(heard: Sequence[Word], texts: Sequence[str]) -> list[Word]:
 
 @dataclass(frozen=True)
 class DecodeInfo:
-    """What a decode found besides the words: the language (given or detected) and its probability."""
+    """What a decode found besides the words: the language (given or detected) and its probability;
+    from a detection, every language's probability (``probabilities``; empty where not known)."""
 
     language: str
     language_probability: float
+    probabilities: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 class _PlainNotNeeded(Exception):
@@ -850,8 +852,8 @@ class FasterWhisperEngine(WhisperEngine):
         return segments, DecodeInfo(info.language, float(info.language_probability))
 
     def detect_language(self, audio: np.ndarray) -> DecodeInfo:
-        language, probability, _ = self.model.detect_language(audio=audio)
-        return DecodeInfo(language, float(probability))
+        language, probability, every = self.model.detect_language(audio=audio)
+        return DecodeInfo(language, float(probability), {code: float(p) for code, p in every})
 
     def text_log_probs(
         self, audio: np.ndarray, texts: Sequence[str], language: str, hotwords: str | None = None

@@ -116,7 +116,7 @@ class OpenAIWhisperEngine(WhisperEngine):
             mel = mel.half()
         _, probs = self.model.detect_language(mel)
         best = max(probs, key=probs.get)
-        return DecodeInfo(best, float(probs[best]))
+        return DecodeInfo(best, float(probs[best]), {code: float(p) for code, p in probs.items()})
 
     def _decode(
         self,

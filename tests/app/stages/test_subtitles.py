@@ -247,8 +247,8 @@ class Hearing:
     multilingual = True
     heard: ClassVar[list[int]] = []
 
-    def __init__(self, language: str, probability: float) -> None:
-        self.found = DecodeInfo(language, probability)
+    def __init__(self, language: str, probability: float, probabilities: dict[str, float] | None = None) -> None:
+        self.found = DecodeInfo(language, probability, probabilities or {})
 
     def detect_language(self, audio: Any) -> DecodeInfo:
         self.heard.append(len(audio))
@@ -271,15 +271,24 @@ def test_speech_that_sounds_like_another_language_is_reported(samples: Path, tmp
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING):
         summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
-    assert summary["language_doubt"] == {"asked": "en", "heard": "zh", "probability": 0.97, "at": [0.5, 4.0]}
+    assert summary["language_doubt"] == {"asked": "en", "heard": "zh", "probability": 0.97, "sure": True, "at": [0.25, 4.25]}
     assert json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["language_doubt"]["heard"] == "zh"
-    assert "at 0.5-4.0 s sounds like zh (0.97), not en" in caplog.text and "language auto" in caplog.text
-    assert Hearing.heard[-1] == 3.5 * 16000  # the model listened to the words heard unsurely
-    # unsure of another language, or hearing the one asked: nothing reported
-    for found in (("zh", 0.5), ("en", 0.99)):
-        Models.hearing = Hearing(*found)
+    assert "at 0.2-4.2 s sounds like zh (0.97), not en" in caplog.text and "language auto" in caplog.text
+    assert Hearing.heard[-1] == 4 * 16000  # the words heard unsurely (3.5 s), grown to 4 s about their middle
+    # unsure of another language (with the one asked likely enough, or not known), or hearing the
+    # one asked: nothing reported
+    for found in (("zh", 0.5), ("zh", 0.5, {"zh": 0.5, "en": 0.4}), ("en", 0.99)):
+        Models.hearing = Hearing(*found)  # type: ignore[arg-type]
         assert "language_doubt" not in run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}}
                                                   )["subtitles"].summary
+    # unsure which language it is, but sure it is not the one asked: reported, unsure
+    Models.hearing = Hearing("pl", 0.13, {"pl": 0.13, "ko": 0.06, "en": 0.03})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
+    assert summary["language_doubt"] == {"asked": "en", "heard": "pl", "probability": 0.13, "asked_probability": 0.03,
+                                         "sure": False, "at": [0.25, 4.25]}
+    assert "does not sound like en (the multilingual model's best guess, unsure: pl at 0.13), not en (0.03)" in caplog.text
     # no multilingual model: said so, nothing else
     Models.installed = False
     caplog.clear()
@@ -314,6 +323,23 @@ def test_chinese_speech_transcribed_as_english_is_reported(testdata: Path, tmp_p
     assert summary["language_doubt"]["probability"] >= 0.8
 
 
+@pytest.mark.slow
+def test_a_short_korean_line_is_doubted_and_a_noisy_english_film_is_not(testdata: Path, tmp_path: Path) -> None:
+    """Real speech, 4 s of Korean (a drama clip): tiny.en writes "Don't mind what you're doing."
+    at a mean word probability of 0.43, and whisper-base, unsure which language it is, is sure it
+    is not English. A noisy 1940 film's English (fast dialogue) is left alone."""
+    from app.model_cache import ModelCache
+    from app.settings import Settings
+
+    models = ModelCache(Settings())
+    korean = StageContext(media_path=testdata / "video" / "emk_kdrama_en.mp4", out_dir=tmp_path / "ko", models=models)
+    doubt = run_stages(korean, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary["language_doubt"]
+    assert doubt["asked"] == "en" and doubt["heard"] != "en" and doubt["asked_probability"] < 0.05
+    english = StageContext(media_path=testdata / "video" / "mdn_friday.mp4", out_dir=tmp_path / "en", models=models)
+    assert "language_doubt" not in run_stages(english, ["subtitles"], {"subtitles": {"shot_changes": False}}
+                                              )["subtitles"].summary
+
+
 def test_speech_left_without_text_is_asked_its_language(samples: Path, tmp_path: Path) -> None:
     """Words heard surely, then 3 s of speech without text: the model listens to those 3 s."""
     class Unheard(FakeEngine):
@@ -329,5 +355,5 @@ def test_speech_left_without_text_is_asked_its_language(samples: Path, tmp_path:
 
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
     summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
-    assert summary["language_doubt"] == {"asked": "en", "heard": "de", "probability": 0.99, "at": [3.0, 6.0]}
-    assert Hearing.heard[-1] == 3 * 16000 and summary["unheard_speech_s"] == 3.0
+    assert summary["language_doubt"] == {"asked": "en", "heard": "de", "probability": 0.99, "sure": True, "at": [2.5, 6.5]}
+    assert Hearing.heard[-1] == 4 * 16000 and summary["unheard_speech_s"] == 3.0
