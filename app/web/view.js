@@ -229,9 +229,12 @@ export class JobView {
     const parts = [];
     const doubt = summary.language_doubt;
     if (doubt && Array.isArray(doubt.at)) {
-      parts.push(`The speech at ${formatTime(doubt.at[0])}-${formatTime(doubt.at[1])} sounds like ${doubt.heard} ` +
-                 `(${doubt.probability}), not ${doubt.asked}: its subtitles there are likely wrong or missing. ` +
-                 "Upload it again with the spoken language set to Detect.");
+      // Unsure which language it hears, the model can still be sure it is not the one asked.
+      const heard = doubt.sure === false
+        ? `does not sound like ${doubt.asked} (${doubt.asked_probability}; perhaps ${doubt.heard})`
+        : `sounds like ${doubt.heard} (${doubt.probability}), not ${doubt.asked}`;
+      parts.push(`The speech at ${formatTime(doubt.at[0])}-${formatTime(doubt.at[1])} ${heard}: its subtitles ` +
+                 "there are likely wrong or missing. Upload it again with the spoken language set to Detect.");
     }
     const unheard = Array.isArray(summary.unheard_speech) ? summary.unheard_speech : [];
     if (unheard.length) {

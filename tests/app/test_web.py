@@ -368,3 +368,21 @@ def test_a_cue_spoken_in_another_language_says_so_in_the_transcript(start_server
     expect(warning).to_contain_text("sounds like de")  # left without text, or written as English words
     assert page.locator("#transcript .lang").count() == 0
     assert browser.errors == []
+
+
+@pytest.mark.slow
+def test_speech_surely_not_in_the_language_asked_is_said_so_on_the_page(start_server: StartServer, browser: Browser,
+                                                                        testdata: Path) -> None:
+    """Real speech, a 4 s Korean drama line, transcribed in English (the default): whisper-base is
+    unsure which language it is but sure it is not English, and the page says so."""
+    from playwright.sync_api import expect
+
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    _upload(page, testdata / "video" / "emk_kdrama_en.mp4", ["subtitles"], language="en")
+    warning = page.locator("#transcript-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("does not sound like en")
+    expect(warning).to_contain_text("spoken language set to Detect")
+    assert browser.errors == []
