@@ -10,12 +10,13 @@ offered to Whisper know it may be wrong.
 
 How a cut is seen, side by side of the line (``cut_sides``), on the grey frame:
 
-- **an edge of something over the text**: the glyphs' strokes reach a row (or column) where a
+- **above or below, an edge of something over the text**: the glyphs' strokes reach a row where a
   band of another, uniform shade begins, at least ``BAND_ROWS`` thick and running past both ends
   of the line (a bar, a panel, a header; not a glyph, nor a one-pixel rule under a link or a
   table row, after which the background comes back);
-- **the frame's border**: the line's box reaches the frame's border and strokes lie in its outer
-  rows (or columns).
+- **on any side, the frame's border**: the line's box reaches it and strokes cross its outer rows
+  (or columns). Beside a line, a panel's edge is not looked for: a highlight's or a button's edge
+  next to a word is too common (a menu over the end of a label goes unflagged).
 
 A whole line has room between its strokes and whatever is next to it; the detector's box may
 still run into a bar below it, so it is the strokes, not the box, that must touch the band.
@@ -51,7 +52,8 @@ BAND_NOISE = 0.03
 BORDER_REACH = 0.25
 """How close (in line heights) to the frame's border a line's last stroke must come, with its box
 at the border, for the line to run off the frame sideways: a column that near crossed by a stroke
-(two stroke sides: a stem)."""
+(``BORDER_STROKES`` stroke sides: a stem)."""
+BORDER_STROKES = 2
 
 
 def _strokes(rows: np.ndarray, height: int) -> np.ndarray:
@@ -130,7 +132,7 @@ def cut_sides(image: np.ndarray, box: PixelBox) -> tuple[str, ...]:
     reach = max(2, round(BORDER_REACH * height))
     for side, at_border, strip in (("left", x0 <= 1, grey[by0:by1, :reach]),
                                    ("right", x1 >= w - 1, grey[by0:by1, grey.shape[1] - reach:])):
-        if at_border and strip.size and _strokes(strip.T, height).max() >= 2:
+        if at_border and strip.size and _strokes(strip.T, height).max() >= BORDER_STROKES:
             out.append(side)
     return tuple(out)
 
