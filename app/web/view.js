@@ -6,6 +6,11 @@ import { byId, clear, el, formatTime, percent } from "./dom.js";
 import { loadStages } from "./stages.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+// What an on-screen text event's flags mean (ocr.json; pipelines/ocr/scripts.py, pipelines/ocr/cut.py).
+const OCR_FLAGS = {
+  "script-uncertain": "OCR was unsure of its script (another alphabet read as Latin look-alikes?)",
+  cut: "part of it was hidden on screen (a bar or panel over it, the frame's edge), so the reading may be wrong or incomplete",
+};
 
 function stageFiles(stage) {
   return (stage && stage.files) || [];
@@ -284,12 +289,14 @@ export class JobView {
     for (const ev of events) {
       const text = ev.text || (Array.isArray(ev.lines) ? ev.lines.join(" ") : "");
       if (!text) continue;
-      // A reading OCR was unsure of (another script read as Latin look-alikes?) says so beside it.
+      // A reading OCR was unsure of (another script read as Latin look-alikes? part of the text
+      // hidden?) says so beside it.
       const flags = Array.isArray(ev.flags) && ev.flags.length ? ev.flags : null;
+      const why = flags && flags.map((f) => OCR_FLAGS[f] || f).join("; ");
       body.append(el("tr", {}, el("td", {}, seekButton(ev.start)),
         el("td", {}, el("span", { class: "text", text }),
           flags ? el("span", { class: "flags", text: ` (${flags.join(", ")})`,
-                               title: "Check this text against the video: OCR was unsure of its script" }) : null)));
+                               title: `Check this text against the video: ${why}` }) : null)));
     }
     if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "2", class: "hint", text: "No on-screen text was found." })));
     const summary = stage.summary || {};

@@ -386,3 +386,25 @@ def test_speech_surely_not_in_the_language_asked_is_said_so_on_the_page(start_se
     expect(warning).to_contain_text("does not sound like en")
     expect(warning).to_contain_text("spoken language set to Detect")
     assert browser.errors == []
+
+
+@pytest.mark.slow
+def test_on_screen_text_partly_hidden_is_marked_and_says_why(start_server: StartServer, browser: Browser,
+                                                             testdata: Path) -> None:
+    """The real JupyterHub recording: the launcher's labels, their lower third under a bar, are
+    marked "cut" in the on-screen text table, with why on hover; whole lines are not marked."""
+    from playwright.sync_api import expect
+
+    server = start_server(api_keys=KEYS)
+    page = browser.page
+    page.goto(server.url)
+    _upload(page, testdata / "video" / "screencast_jupyterhub_quota.mp4", ["ocr"])
+    rows = page.locator("#ocr-events tr")
+    expect(rows.first).to_be_visible()
+    marked = page.locator("#ocr-events tr:has(.flags:text('cut'))")
+    assert marked.count() >= 4
+    assert "hidden on screen" in (marked.first.locator(".flags").get_attribute("title") or "")
+    whole = page.locator("#ocr-events tr:has(.text:text-is('Compute memory quota limit exceeded.'))")
+    expect(whole).to_have_count(1)
+    assert whole.locator(".flags").count() == 0
+    assert browser.errors == []
