@@ -358,7 +358,10 @@ def test_a_cue_spoken_in_another_language_says_so_in_the_transcript(start_server
     assert lines.first.locator(".lang").count() == 0
     assert 3 <= marked.count() < lines.count()
     assert marked.first.locator(".text").get_attribute("lang") == "de"
-    assert page.locator("#transcript-warning").is_hidden()
+    # No language is doubted with the language left to Whisper. (Speech left without text may be:
+    # at the switch, in some runs, Whisper's fallback sampling hears nothing in 2.3 s of it.)
+    warning = page.locator("#transcript-warning")
+    assert warning.is_hidden() or "sound" not in warning.inner_text()
     # In English only (the default), the German half has no text, and the page says why.
     english = _upload(page, video, ["subtitles"], language="en")
     with server.client(KEY) as c:
