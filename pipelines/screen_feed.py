@@ -35,11 +35,12 @@ class ShiftedText:
     end: float
     text: str
     confidence: float
+    flags: tuple[str, ...] = ()
 
 
 def shift_events(events: Sequence[ScreenText], offset: float) -> list[ScreenText]:
     """``events`` on a clock that starts ``offset`` seconds into the media."""
-    return [ShiftedText(e.start - offset, e.end - offset, e.text, e.confidence) for e in events]
+    return [ShiftedText(e.start - offset, e.end - offset, e.text, e.confidence, e.flags) for e in events]
 
 
 class _Board:

@@ -58,6 +58,9 @@ class ScreenText(Protocol):
     @property
     def confidence(self) -> float: ...
 
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+
 
 @dataclass(frozen=True)
 class VocabularyWindow:
@@ -106,7 +109,7 @@ def offer(
     score: dict[str, float] = {}
     for item in screen:
         if (item.confidence < MIN_CONFIDENCE or item.end < start - MARGIN_S or item.start > end + MARGIN_S
-                or CUT in getattr(item, "flags", ())):
+                or CUT in item.flags):
             continue
         overlap = max(0.0, min(item.end, end) - max(item.start, start)) + 0.1
         for term in terms_of(item.text, rare):

@@ -143,8 +143,9 @@ LANGUAGE_HEARD_SURE = 0.8  # how sure the multilingual model must be to say the 
 # its best guess Polish at 0.13).
 LANGUAGE_ASKED_UNLIKELY = 0.05
 LANGUAGE_CHECK_S = 30.0  # the speech it listens to
-LANGUAGE_LISTEN_S = 4.0  # at least (the doubted stretch grown about its middle): 0.6 s of faint Chinese sounded
-# like Chinese at 0.19 and English likely enough; 4 s of it, see the README
+# ... listening to this much at least (the doubted stretch grown about its middle): in 0.6 s of faint
+# Chinese it heard Chinese at 0.19 and English likely enough (see the README)
+LANGUAGE_LISTEN_S = 4.0
 
 
 def _language_heard(ctx: StageContext, engine: AsrEngine, audio: np.ndarray, options: AsrOptions,

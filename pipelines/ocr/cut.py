@@ -34,7 +34,6 @@ from pipelines.ocr.engines import Reading
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.tracking import CUT
 
-SIDES = ("top", "bottom", "left", "right")
 STROKE_STEP = 40
 """Grey levels (0-255) between neighbouring pixels of a row at which a stroke's side is crossed."""
 STROKES = 2.5
@@ -111,7 +110,7 @@ def _runs_into(a: np.ndarray, far: int, lo: int, hi: int, height: int) -> bool:
 
 
 def cut_sides(image: np.ndarray, box: PixelBox) -> tuple[str, ...]:
-    """The sides (``SIDES``) at which the text line in ``box`` (pixels of ``image``: a BGR or grey
+    """The sides ("top", "bottom", "left", "right") at which the text line in ``box`` (pixels of ``image``: a BGR or grey
     frame) is cut: above or below, by a band over it or the frame's border; left or right, by the
     frame's border (a panel's edge beside a word is too often a highlight's or a button's)."""
     h, w = image.shape[:2]
@@ -139,10 +138,11 @@ def cut_sides(image: np.ndarray, box: PixelBox) -> tuple[str, ...]:
 
 def flag_cut(image: np.ndarray, readings: Sequence[Reading]) -> list[Reading]:
     """``readings`` of ``image`` (BGR or grey; their boxes in its pixels), those whose text runs
-    into an edge flagged ``CUT``."""
+    into an edge flagged ``CUT``. A line kept from an earlier reading of the same pixels
+    (``Reading.kept``) keeps that reading's flags: it is not looked at again."""
     out = []
     for r in readings:
-        if CUT not in r.flags and r.text and cut_sides(image, r.box):
+        if not r.kept and CUT not in r.flags and r.text and cut_sides(image, r.box):
             r = replace(r, flags=(*r.flags, CUT))
         out.append(r)
     return out

@@ -354,16 +354,16 @@ class _Reader:
             grown = [(0, 0, w, h)]
         known = self._known(self.samples[k])
         if grown == [(0, 0, w, h)]:
-            readings = {grown[0]: flag_cut(frame, _filter(read_knowing(self.engine, frame, known), self.options))}
+            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known), self.options)}
             self.detector.absorb_all()
             self.waiting = []
         else:
-            readings = {g: flag_cut(frame, _filter(read_region(frame, g, self.engine, known), self.options))
-                        for g in grown}
+            readings = {g: _filter(read_region(frame, g, self.engine, known), self.options) for g in grown}
             self.regions_ocred += len(grown)
             self.detector.absorb(grown)
             self.waiting = [(b, s) for b, s in self.waiting if not any(_intersects(b, g) for g in grown)]
-        for g, new in readings.items():
+        for g, read in readings.items():
+            new = flag_cut(frame, read)
             first = min(s for r, s in ready if _intersects(r, g))
             before = self.samples[first - 1] if first > 0 else []
             for j in range(first, k + 1):

@@ -88,3 +88,17 @@ def test_now_answers_without_waiting() -> None:
     assert feed.now() == ((EVENT, EVENT), 5.0)
     feed.close([EVENT])
     assert feed.now() == ((EVENT,), float("inf"))
+
+
+def test_events_seen_from_a_later_block_keep_their_flags() -> None:
+    """A label partly hidden on screen (``cut``) is not offered to Whisper in a later audio block
+    either: shifted to the block's clock, the event keeps its flags."""
+    from pipelines.ocr.tracking import CUT
+    from pipelines.screen_feed import shift_events
+    from pipelines.vocabulary import offer
+
+    hidden = TextEvent(901.0, 909.0, (0.4, 0.84, 0.47, 0.87), "Torminal", 0.92, 0, flags=(CUT,))
+    whole = TextEvent(901.0, 909.0, (0.1, 0.1, 0.3, 0.15), "Launcher", 0.99, 0)
+    shifted = shift_events([hidden, whole], 900.0)
+    assert [(e.start, e.flags) for e in shifted] == [(1.0, (CUT,)), (1.0, ())]
+    assert offer(0.0, 10.0, shifted) == ("Launcher",)
