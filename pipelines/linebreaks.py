@@ -2,8 +2,10 @@
 
 Subtitle style guides (Netflix, BBC) ask for breaks after punctuation and before conjunctions
 or prepositions, and never between an article and its noun, an adjective and its noun, a first
-and a last name, or a pronoun and its verb. Without a tagger we use word lists and shapes; the
-costs are soft, so a rule gives way only when nothing else fits.
+and a last name, a pronoun and its verb, a verb and its auxiliary or reflexive pronoun, or a
+verb and the preposition that belongs to it ("looks like", "want to", "kind of": the one case
+where a break before a preposition is a bad one). Without a tagger we use word lists and
+shapes; the costs are soft, so a rule gives way only when nothing else fits.
 
 ``layout_lines`` is the one layout: the segmenter lays out its cues with it and the fit lays out
 and counts the lines of a rewritten text with it (``wrap_lines``). Only text that no layout fits
@@ -39,8 +41,39 @@ FUNCTION_WORDS = ARTICLES | PRONOUNS | CONJUNCTIONS | PREPOSITIONS | AUXILIARIES
 ADJECTIVE_ENDINGS = ("al", "ful", "ous", "ive", "able", "ible", "ic", "less", "ish", "ant", "ent", "ary", "y")
 COMMON_ADJECTIVES = frozenset(
     "new old good bad big small large great little long short high low first last next other same "
-    "main important simple easy hard right left open red green blue white black free full".split()
+    "main important simple easy hard right left open red green blue white black free full only early "
+    "likely friendly lovely ugly daily weekly monthly yearly costly".split()
 )
+# adverbs that qualify the word after them ("very // small", "too // much")
+INTENSIFIERS = frozenset("very too quite really pretty rather extremely fairly totally completely".split())
+NEGATIONS = frozenset("not never n't".split())
+OBJECT_PRONOUNS = frozenset("me him us them".split())  # "tell // me": a verb and its object (you, it, her: also subjects)
+REFLEXIVES = frozenset("myself yourself himself herself itself ourselves yourselves themselves".split())
+# a word and the preposition or particle after it that belong together: a verb and its infinitive's
+# "to" ("want to", "going to", "have to"), a verb of seeming and its "like", a quantity and its "of"
+# ("kind of", "a lot of"), a compound preposition ("because of", "according to", "rather than")
+BOUND_BEFORE = {
+    "to": frozenset(
+        "want wants wanted wanting going gonna need needs needed have has had got having able unable used "
+        "supposed ought try tries tried trying seem seems seemed start starts started starting begin begins "
+        "began decide decides decided plan plans planned hope hopes hoped expect expects expected continue "
+        "continues continued like likes liked love loves loved hate hates prefer learn learns learned "
+        "according due next close similar thanks".split()
+    ),
+    "of": frozenset(
+        "kind kinds sort sorts lot lots bunch couple bit out because instead ahead regardless "
+        "inside outside full made aware afraid".split()
+    ),
+    "like": frozenset("look looks looked looking sound sounds sounded feel feels felt seem seems seemed "
+                      "something anything nothing more".split()),
+    "than": frozenset("more less rather other fewer better worse larger smaller greater faster slower".split()),
+    "with": frozenset("deal deals dealt dealing agree agrees agreed along together familiar".split()),
+    "on": frozenset("depend depends depending rely relies focus focuses based".split()),
+    "about": frozenset("think thinks thought thinking talk talks talked talking care cares worry worried".split()),
+    "for": frozenset("wait waits waited waiting look looks looked looking ask asks asked pay pays paid".split()),
+    "at": frozenset("look looks looked looking".split()),
+}
+SENTENCE_END = -3.0  # the cost of a break after a sentence's end: the best place there is
 _STRIP = re.compile(r"^[\"'“‘(\[]+|[\"'”’)\].,;:!?…]+$")
 
 
@@ -59,7 +92,7 @@ def break_cost(left: str, right: str) -> float:
 
     Cached: the segmenter and the layout ask for the same word pairs many times over."""
     if left.endswith((".", "?", "!", "…", '."', '?"', '!"')):
-        return -3.0
+        return SENTENCE_END
     if left.endswith((",", ";", ":", "—", "–")) or right.startswith(("—", "–", "-")):
         return -1.5
     lb, rb = _bare(left), _bare(right)
@@ -69,10 +102,17 @@ def break_cost(left: str, right: str) -> float:
         return 4.0
     if _is_capitalised(left) and _is_capitalised(right):
         return 4.0  # first and last name, or a multi-word product name
-    if lb in PREPOSITIONS or lb in AUXILIARIES or lb in CONJUNCTIONS:
+    if lb in BOUND_BEFORE.get(rb, ()) or rb in REFLEXIVES:
+        return 3.0  # "looks // like", "want // to", "kind // of", "taught // myself"
+    if rb in NEGATIONS or rb in OBJECT_PRONOUNS:
+        return 2.5  # "is // not", "tell // me"
+    if lb in AUXILIARIES and rb not in PREPOSITIONS and rb not in CONJUNCTIONS and rb not in ARTICLES:
+        return 2.5  # "have // been"; a copula before its complement ("to be // in the room") is a break like any
+    if lb in PREPOSITIONS or lb in CONJUNCTIONS:
         return 2.5
     if (
-        lb in COMMON_ADJECTIVES or (lb.endswith(ADJECTIVE_ENDINGS) and len(lb) > 4)
+        lb in COMMON_ADJECTIVES or lb in INTENSIFIERS
+        or (lb.endswith(ADJECTIVE_ENDINGS) and not lb.endswith("ly") and len(lb) > 4)
     ) and rb not in FUNCTION_WORDS:
         return 3.0
     if rb in CONJUNCTIONS:
@@ -103,6 +143,16 @@ def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tupl
     return _search_lines(words, breaks, max_chars, max_lines, ideal)
 
 
+def _shape_cost(top: int, ideal: float, brk: float) -> float:
+    """Cost of a first line ``top`` characters long, broken at a break costing ``brk``, where
+    half the text is ``ideal``: balanced lines, a slightly longer bottom line reading best, and a
+    bottom line under a quarter of the top one (a word left over: "... to do // so.") avoided
+    almost as a bad break is, unless a sentence ends there ("... believe it. // - What?")."""
+    bottom = 2 * ideal - top - 1
+    orphan = 4 * bottom < top and brk > SENTENCE_END
+    return 0.04 * abs(top - ideal) + (0.2 if top > ideal + 1 else 0.0) + (1.5 if orphan else 0.0)
+
+
 def _search_lines(words: list[str], breaks: list[float], max_chars: int, max_lines: int,
                   ideal: float) -> tuple[tuple[str, ...], float] | None:
     """``layout_lines`` for any number of lines: dynamic programming over the break points."""
@@ -124,8 +174,8 @@ def _search_lines(words: list[str], breaks: list[float], max_chars: int, max_lin
                 cost = best[k - 1][j]
                 if i < n:
                     cost += breaks[i - 1]
-                    if k == 1:  # balance two-line cues; a slightly longer bottom line reads best
-                        cost += 0.04 * abs(length - ideal) + (0.2 if length > ideal + 1 else 0.0)
+                    if k == 1:
+                        cost += _shape_cost(length, ideal, breaks[i - 1])
                 if cost < best[k][i]:
                     best[k][i], back[k][i] = cost, j
     options = [(best[k][n], k) for k in range(1, max_lines + 1) if best[k][n] < inf]
@@ -156,7 +206,7 @@ def _two_lines(words: list[str], breaks: list[float], max_chars: int,
             continue
         if total - top[j] - 1 > max_chars:
             break  # the bottom line only grows as the split moves left
-        cost = breaks[j - 1] + (0.04 * abs(top[j] - ideal) + (0.2 if top[j] > ideal + 1 else 0.0))
+        cost = breaks[j - 1] + _shape_cost(top[j], ideal, breaks[j - 1])
         if cost < best:
             best, split = cost, j
     if not split:

@@ -47,3 +47,39 @@ def test_two_line_layout_makes_the_same_choice_as_the_general_search() -> None:
         assert _two_lines(words, breaks, max_chars, total / 2) == _search_lines(words, breaks, max_chars, 2, total / 2), words
         compared += 1
     assert compared > 1000
+
+
+def test_a_verb_keeps_the_preposition_that_belongs_to_it() -> None:
+    """Netflix's rule: a line break does not separate a prepositional verb from its preposition.
+    Before it, a break before any preposition was a good one: "That's kind // of like ...",
+    "I just want // to start ...", "... looks // like." (sentences of the real CS50 lectures)."""
+    assert wrap_lines("That's kind of like a router interconnects things.", 42, 2) == [
+        "That's kind of like a router", "interconnects things."]
+    assert wrap_lines("I just want to start writing code in my logic.", 42, 2) == [
+        "I just want to start writing code", "in my logic."]
+    assert wrap_lines("So that's what my computer's memory looks like in this program.", 42, 2) == [
+        "So that's what my computer's", "memory looks like in this program."]
+    # a preposition that starts its own phrase is still a good place to break
+    assert wrap_lines("You don't have to repeat the attribute at the end of the line.", 42, 2) == [
+        "You don't have to repeat the attribute", "at the end of the line."]
+
+
+def test_a_verb_keeps_its_negation_reflexive_and_object_pronoun() -> None:
+    """Before, each of these broke between the two words (as in sentences of the real lectures)."""
+    for text, bad in (("And a cache tends not to be such a good idea.", ("tends", "not")),
+                      ("The first thing I did was to teach myself how the debugger works.", ("teach", "myself")),
+                      ("And you do not have to declare them explicitly.", ("declare", "them"))):
+        top, bottom = wrap_lines(text, 42, 2)
+        assert (top.split()[-1], bottom.split()[0]) != bad, (top, bottom)
+
+
+def test_no_word_is_left_alone_on_the_bottom_line() -> None:
+    """A bottom line under a quarter of the top one is the worst shape; a comma, a conjunction or a
+    preposition before it no longer outweighs that ("... print one line // of text.")."""
+    top, bottom = wrap_lines("And all the loop does is print one line of text.", 42, 2)
+    assert 4 * len(bottom) >= len(top), (top, bottom)
+    # a sentence's end is still the place to break, however short the line after it
+    assert wrap_lines("- Well, you're not gonna believe it. - What?", 42, 2) == [
+        "- Well, you're not gonna believe it.", "- What?"]
+    assert wrap_lines("What, you're picking somebody else up? Oh, man.", 42, 2) == [
+        "What, you're picking somebody else up?", "Oh, man."]
