@@ -6,8 +6,10 @@ Results for ``IN/a/b/talk.mp4`` go to ``OUT/a/b/talk.mp4/``. A file is done when
 holds a ``result.json`` whose key (content hash + stages + options) matches: running again skips
 it, and redoes it when the file or the options changed. Each file's results are built in a
 temporary folder and renamed into place, so an interrupted run loses nothing finished and
-leaves nothing half written. Failures are recorded per file (``error.json``) and never stop
-the batch.
+leaves nothing half written. Failures are recorded per file (``error.json``, naming the stage
+that failed) and never stop the batch; when a stage fails, the stages that finished before it
+keep their files in the file's folder beside ``error.json`` (no ``result.json``: the next run
+redoes the file).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 from app.model_cache import ModelCache
 from app.stages import classify, subtitles
-from app.stages.context import StageContext, write_atomic, write_json
+from app.stages.context import StageContext, StageOutcome, write_atomic, write_json
 from app.stages.graph import DEFAULT_STAGES, normalise_options, run_stages
 from pipelines import media
 from pipelines.exceptions import MediaError, PipelineError
@@ -42,6 +44,8 @@ MEDIA_SUFFIXES = frozenset(
     ".mp3 .wav .m4a .aac .flac .ogg .opus .wma".split()
 )
 PARTIAL = ".partial-"
+RESULT_JSON = "result.json"  # a finished file's folder: every stage's outcome and the batch key
+ERROR_JSON = "error.json"  # a failed file's folder: what failed, where, and what finished before
 REPORT_FIELDS = ("file", "status", "duration_s", "language", "label", "cues", "seconds", "error")
 
 
@@ -157,7 +161,7 @@ class FolderRunner:
                     shutil.rmtree(p, ignore_errors=True)
 
     def is_done(self, path: Path, digest: str) -> dict[str, Any] | None:
-        result = self.target(path) / "result.json"
+        result = self.target(path) / RESULT_JSON
         try:
             doc = json.loads(result.read_text())
         except (OSError, ValueError):
@@ -171,6 +175,14 @@ class FolderRunner:
         report = FileReport(rel, "failed")
         started = time.monotonic()
         target = self.target(path)
+        work: Path | None = None
+        ctx: StageContext | None = None
+        failed: list[str] = []  # the stage that raised, as run_stages reports it
+
+        def on_stage(name: str, state: str, outcome: StageOutcome | None) -> None:
+            if state == "failed":
+                failed.append(name)
+
         try:
             digest = file_hash(path)
             done = self.is_done(path, digest)
@@ -187,35 +199,29 @@ class FolderRunner:
                 raise
             target.parent.mkdir(parents=True, exist_ok=True)
             work = Path(tempfile.mkdtemp(prefix=f"{target.name}{PARTIAL}", dir=target.parent))
-            try:
-                ctx = StageContext(
-                    media_path=path, out_dir=work, models=self.models, info=info, progress=progress
-                )
-                outcomes = run_stages(ctx, list(self.options.stages), self.options_normalised)
-                result = {
-                    "media": asdict(info),
-                    "stages": {name: asdict(o) for name, o in outcomes.items()},
-                    "batch": {"file": rel, "sha256": digest, "options_key": self.key},
-                    "seconds": round(time.monotonic() - started, 3),
-                }
-                write_json(work / "result.json", result)  # last: marks the folder complete
-                if target.exists():
-                    shutil.rmtree(target)
-                os.replace(work, target)
-            finally:
-                if work.exists():
-                    shutil.rmtree(work, ignore_errors=True)
+            ctx = StageContext(media_path=path, out_dir=work, models=self.models, info=info, progress=progress)
+            outcomes = run_stages(ctx, list(self.options.stages), self.options_normalised, on_stage)
+            result = {
+                "media": asdict(info),
+                "stages": {name: asdict(o) for name, o in outcomes.items()},
+                "batch": {"file": rel, "sha256": digest, "options_key": self.key},
+                "seconds": round(time.monotonic() - started, 3),
+            }
+            write_json(work / RESULT_JSON, result)  # last: marks the folder complete
+            _move_into_place(work, target)
             report.status = "done"
             _summary_fields(report, result)
         except (PipelineError, OSError) as err:
-            report.status, report.error = "failed", str(err)
-            log.warning("batch: %s failed: %s", rel, err)
-            try:
-                target.mkdir(parents=True, exist_ok=True)
-                write_json(target / "error.json", {"file": rel, "error": str(err), "options_key": self.key})
-            except OSError:
-                pass
+            stage = failed[0] if failed else None
+            report.status, report.error = "failed", f"stage {stage}: {err}" if stage else str(err)
+            log.warning("batch: %s failed: %s", rel, report.error)
+            finished = ctx.outputs if ctx is not None else {}
+            doc = {"file": rel, "stage": stage, "error": str(err), "options_key": self.key,
+                   "stages": {name: asdict(o) for name, o in finished.items()}}
+            _record_failure(work, target, doc)
         finally:
+            if work is not None and work.exists():  # interrupted: nothing half written is left
+                shutil.rmtree(work, ignore_errors=True)
             report.seconds = round(time.monotonic() - started, 3)
         return report
 
@@ -278,6 +284,30 @@ class FolderRunner:
         writer.writeheader()
         writer.writerows(rows)
         write_atomic(self.out_dir / "batch_report.csv", buf.getvalue())
+
+
+def _move_into_place(work: Path, target: Path) -> None:
+    """Rename a file's finished work folder to its place, replacing what an earlier run left."""
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(work, target)
+
+
+def _record_failure(work: Path | None, target: Path, doc: dict[str, Any]) -> None:
+    """Put ``error.json`` in the file's folder. When stages ran, their work folder (with what
+    finished before the failure) becomes the file's folder, so nothing finished is lost."""
+    try:
+        if work is not None and work.is_dir():
+            write_json(work / ERROR_JSON, doc)
+            _move_into_place(work, target)
+            return
+    except OSError:
+        log.warning("batch: could not keep the finished stages of %s", doc["file"], exc_info=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        write_json(target / ERROR_JSON, doc)
+    except OSError:
+        pass
 
 
 def watch(

@@ -16,6 +16,7 @@ import pytest
 
 from app.folders import FolderOptions, FolderRunner, discover, watch
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
+from pipelines.exceptions import ModelNotInstalledError
 
 LESSONLENS = str(Path(sys.executable).with_name("lessonlens"))
 
@@ -100,6 +101,33 @@ def test_changed_options_redo_the_work(folder: Path, tmp_path: Path) -> None:
     options = FolderOptions(stage_options={"subtitles": {"profile": "bbc"}})
     redo = FolderRunner(folder, out, options, FakeModels())  # type: ignore[arg-type]
     assert {r.file: r.status for r in redo.run()}["course/week1/intro.mp4"] == "done"
+
+
+class NoClassifierModels(FakeModels):
+    def classifier(self) -> Any:
+        raise ModelNotInstalledError("the classifier head is missing; run `lessonlens models pull`.")
+
+
+def test_a_failed_stage_keeps_the_finished_ones_beside_an_error_naming_it(tmp_path: Path, samples: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    shutil.copy(samples / "lesson.mp4", src / "talk.mp4")
+    options = FolderOptions(stages=("subtitles", "classify"))
+    failing = FolderRunner(src, out, options, NoClassifierModels())  # type: ignore[arg-type]
+    [report] = failing.run()
+    assert report.status == "failed"
+    assert (report.error or "").startswith("stage classify: ")
+    folder = out / "talk.mp4"
+    error = json.loads((folder / "error.json").read_text())
+    assert error["stage"] == "classify"
+    assert "classifier head is missing" in error["error"]
+    assert list(error["stages"]) == ["subtitles"]
+    for name in error["stages"]["subtitles"]["files"]:  # the finished stage's files are all there
+        assert (folder / name).stat().st_size > 0
+    assert not (folder / "result.json").exists()  # not done: the next run redoes it
+    assert not list(out.rglob("*.partial-*"))
+    [again] = FolderRunner(src, out, options, NoClassifierModels()).run()  # type: ignore[arg-type]
+    assert again.status == "failed"
 
 
 def test_output_inside_input_is_refused(folder: Path) -> None:
