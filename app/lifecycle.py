@@ -6,7 +6,9 @@
 - **Webhooks** (``WebhookPolicy``): which attempt is next, one signed attempt recorded on the job
   (``WebhookState``) and counted, and the backoff before the next: attempt ``n + 1`` waits
   ``backoff_s * 2 ** (n - 1)`` after attempt ``n``, so with the defaults (6 tries, 20 s) retries
-  come after 20, 40, 80, 160 and 320 s, about 10 minutes in all. Only the way an attempt is
+  come after 20, 40, 80, 160 and 320 s, about 10 minutes in all. The wait is counted from the
+  last attempt in the job's delivery log, so a process that resumes an event after a restart
+  waits out what is left of it. Only the way an attempt is
   scheduled differs: ``LocalWebhooks`` runs them on the API process's threads, the Celery
   worker (``app.celery.worker``) as tasks with a countdown; both are a ``Notifier``.
 - **Recovery** (``JobLifecycle.recover``): a job left ``running`` by a dead process (the server at
@@ -22,8 +24,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from app.exceptions import UrlNotAllowed
@@ -103,14 +107,21 @@ class WebhookPolicy:
 
     def due(self, job: Job) -> PendingEvent | None:
         """The job's end event and its next attempt, or None: no webhook, not ended, already
-        delivered, or out of tries (counted from the job's delivery log, so it survives restarts)."""
+        delivered, or out of tries. Tries and backoff are counted from the job's delivery log, so
+        they survive restarts: the next attempt is not due before the backoff after the last one
+        (``not_before``) has passed."""
         if not job.webhook_url or not job.status.terminal:
             return None
         event = job_event(job)
         tried = [d for d in job.deliveries if d.event_id == event.id]
         if any(d.ok for d in tried) or len(tried) >= self.tries:
             return None
-        return PendingEvent(event, job.webhook_url, len(tried) + 1)
+        not_before = 0.0
+        if tried:
+            # A last attempt stamped in the future (the clock was set back) waits one backoff, no more.
+            last = min(datetime.fromisoformat(tried[-1].at).timestamp(), time.time())
+            not_before = last + self.delay(len(tried))
+        return PendingEvent(event, job.webhook_url, len(tried) + 1, not_before)
 
     def batch_due(self, batch: Batch, summary: BatchSummary, attempt: int = 1) -> PendingEvent | None:
         """Attempt ``attempt`` of a finished batch's event, or None: no webhook, or not finished
@@ -185,6 +196,10 @@ class LocalWebhooks:
     def job_ended(self, job: Job) -> None:
         pending = self.policy.due(job)
         if pending is not None:
+            wait = pending.not_before - time.time()
+            if wait > 0:
+                log.info("webhook %s attempt %d resumes in %.1f s (the backoff after attempt %d)",
+                         pending.event.id, pending.attempt, wait, pending.attempt - 1)
             self._dispatcher.send(pending)
 
     def batch_ended(self, batch: Batch, summary: BatchSummary) -> None:

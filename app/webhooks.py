@@ -113,11 +113,14 @@ def batch_event(batch: Batch, summary: BatchSummary) -> WebhookEvent:
 
 @dataclass(frozen=True)
 class PendingEvent:
-    """An event to send: where to, and the number of its next attempt (1-based)."""
+    """An event to send: where to, the number of its next attempt (1-based), and the time (unix
+    seconds) before which that attempt must not be made (0: now), the end of the backoff after
+    the last attempt when that one was made by an earlier process."""
 
     event: WebhookEvent
     url: str
     attempt: int = 1
+    not_before: float = 0.0
 
 
 class WebhookDelivery:
@@ -195,12 +198,13 @@ class WebhookDispatcher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def send(self, pending: PendingEvent) -> None:
-        """Schedule ``pending`` now, unless its event is already on its way. Never raises."""
+        """Schedule ``pending`` (now, or at its ``not_before``), unless its event is already on its
+        way. Never raises."""
         with self._cond:
             if pending.event.id in self._active:
                 return
             self._active.add(pending.event.id)
-        self._schedule(pending, 0.0)
+        self._schedule(pending, max(0.0, pending.not_before - time.time()))
 
     def _schedule(self, pending: PendingEvent, delay: float) -> None:
         with self._cond:

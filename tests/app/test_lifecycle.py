@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -290,6 +292,30 @@ def test_one_attempt_says_what_comes_next(store: SqlJobStore) -> None:
     unsigned = WebhookPolicy(store, WorkerMetrics(), "", allow_private=True)
     refused = unsigned.attempt(pending)
     assert refused.record is None and refused.outcome == "not allowed" and refused.retry_in is None
+
+
+def test_a_resumed_event_waits_out_the_backoff_left_after_the_last_attempt(store: SqlJobStore) -> None:
+    with Receiver(SECRET, statuses=[500]) as receiver:
+        job = _finished_job(store, receiver.url)
+        policy = _policy(store, 3, 1.5)
+        first = policy.due(job)
+        assert first is not None and first.not_before == 0.0  # nothing tried yet: due now
+        assert policy.attempt(first).retry_in == 1.5  # ... and then this process died
+        tried = time.monotonic()
+        stored = store.get(job.id)
+        assert stored is not None
+        pending = policy.due(stored)
+        at = datetime.fromisoformat(stored.deliveries[-1].at).timestamp()
+        assert pending is not None and pending.attempt == 2 and pending.not_before == pytest.approx(at + 1.5)
+        webhooks = LocalWebhooks(store, policy)
+        webhooks.start()  # the next process resumes the pending event
+        try:
+            final = wait_for(lambda: (j := store.get(job.id)) and j.webhook_state == WebhookState.DELIVERED and j,
+                             10, "resumed webhook delivery")
+        finally:
+            webhooks.stop()
+    assert time.monotonic() - tried >= 1.4  # not at once: the backoff after attempt 1 was waited out
+    assert [d.attempt for d in final.deliveries] == [1, 2] and len(receiver.received) == 2
 
 
 def test_a_batch_event_is_sent_by_the_local_webhooks(store: SqlJobStore) -> None:
