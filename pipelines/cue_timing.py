@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from pipelines.linebreaks import layout_lines
+from pipelines.linebreaks import join_words, layout_lines
 from pipelines.reading import ReadingProfile, reading_seconds
 
 if TYPE_CHECKING:
@@ -66,8 +66,9 @@ class TimingProfile(ReadingProfile, Protocol):
 
 
 def text_len(words: Sequence[Word]) -> int:
-    """Characters of the words joined by single spaces."""
-    return sum(len(w.text) for w in words) + max(0, len(words) - 1)
+    """Characters of the words as written (``linebreaks.join_words``: spaces between them, none
+    in Chinese or Japanese)."""
+    return len(join_words([w.text for w in words]))
 
 
 def needed_seconds(words: Sequence[Word], p: TimingProfile) -> float:

@@ -7,6 +7,10 @@ verb and the preposition that belongs to it ("looks like", "want to", "kind of":
 where a break before a preposition is a bad one). Without a tagger we use word lists and
 shapes; the costs are soft, so a rule gives way only when nothing else fits.
 
+Words join with a space, except where either side is in a script written without spaces
+(Chinese, Japanese, Thai, Lao, Myanmar, Khmer; ``join_words``): Whisper's words there are
+characters or short runs, and a line of Chinese is their characters side by side.
+
 ``layout_lines`` is the one layout: the segmenter lays out its cues with it and the fit lays out
 and counts the lines of a rewritten text with it (``wrap_lines``). Only text that no layout fits
 (more text than the lines hold, a word longer than a line, text without spaces) falls back to
@@ -16,9 +20,11 @@ filling lines one after another, which needs the fewest lines.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import textwrap
 import unicodedata
+from collections.abc import Sequence
 
 ARTICLES = frozenset(
     "a an the this that these those my your his her its our their some any no every each".split()
@@ -73,6 +79,9 @@ BOUND_BEFORE = {
     "for": frozenset("wait waits waited waiting look looks looked looking ask asks asked pay pays paid".split()),
     "at": frozenset("look looks looked looking".split()),
 }
+# a full stop that ends an abbreviation, not a sentence: a title keeps its name on its line
+TITLES = frozenset("mr. mrs. ms. dr. prof. st. mt. jr. sr. gen. sen. rep. gov. capt. lt. col. sgt. rev.".split())
+ABBREVIATIONS = frozenset("e.g. i.e. vs. approx. fig. no. nos. vol. ch. sec. cf. ca.".split())
 SENTENCE_END = -3.0  # the cost of a break after a sentence's end: the best place there is
 _STRIP = re.compile(r"^[\"'“‘(\[]+|[\"'”’)\].,;:!?…]+$")
 
@@ -91,11 +100,15 @@ def break_cost(left: str, right: str) -> float:
     """Cost of breaking between two words (negative: a good place; large: avoid).
 
     Cached: the segmenter and the layout ask for the same word pairs many times over."""
-    if left.endswith((".", "?", "!", "…", '."', '?"', '!"')):
-        return SENTENCE_END
-    if left.endswith((",", ";", ":", "—", "–")) or right.startswith(("—", "–", "-")):
-        return -1.5
     lb, rb = _bare(left), _bare(right)
+    if left.lower() in TITLES:
+        return 4.0  # "Mr. // Smith": a title's full stop ends no sentence
+    if left.lower() in ABBREVIATIONS:
+        return 1.0
+    if left.endswith((".", "?", "!", "…", '."', '?"', '!"', "。", "？", "！", "。」", "！」", "？」")):
+        return SENTENCE_END
+    if left.endswith((",", ";", ":", "—", "–", "，", "、", "；", "：")) or right.startswith(("—", "–", "-")):
+        return -1.5
     if lb in ARTICLES and lb != "that":
         return 5.0
     if lb in PRONOUNS and rb not in CONJUNCTIONS and rb not in PREPOSITIONS:
@@ -124,6 +137,32 @@ def break_cost(left: str, right: str) -> float:
     return 1.0
 
 
+def _unspaced(ch: str) -> bool:
+    """Whether ``ch`` belongs to a script written without spaces between words (Han, kana, Thai,
+    Lao, Myanmar, Khmer) or is their full-width punctuation; Hangul is written with spaces."""
+    o = ord(ch)
+    return (0x3000 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
+            or 0xFF00 <= o <= 0xFF65 or 0x31F0 <= o <= 0x31FF or 0x0E00 <= o <= 0x0EFF or 0x1000 <= o <= 0x109F
+            or 0x1780 <= o <= 0x17FF or 0x20000 <= o <= 0x2FA1F)
+
+
+def joins_tight(left: str, right: str) -> bool:
+    """Whether two words are written without a space between them (see ``join_words``)."""
+    return bool(left) and bool(right) and (_unspaced(left[-1]) or _unspaced(right[0]))
+
+
+def separators(words: Sequence[str]) -> list[int]:
+    """The characters written before each word: 0 for the first and between words joined tight,
+    else 1 (a space)."""
+    return [0] + [0 if joins_tight(a, b) else 1 for a, b in itertools.pairwise(words)]
+
+
+def join_words(words: Sequence[str]) -> str:
+    """``words`` as written: a space between them, none where either side is Chinese, Japanese,
+    Thai... ("用", "Python", "写" -> "用Python写"; "42-line", "Bible" -> "42-line Bible")."""
+    return "".join((" " * sep) + w for sep, w in zip(separators(words), words, strict=True))
+
+
 def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tuple[str, ...], float] | None:
     """Best split of ``words`` into at most ``max_lines`` lines of at most ``max_chars``.
 
@@ -131,16 +170,17 @@ def layout_lines(words: list[str], max_chars: int, max_lines: int) -> tuple[tupl
     or too much text).
     """
     n = len(words)
-    total = sum(len(w) for w in words) + n - 1
+    seps = separators(words)
+    total = sum(len(w) for w in words) + sum(seps)
     if total <= max_chars:
-        return (" ".join(words),), 0.0
+        return (join_words(words),), 0.0
     if max_lines == 1:
         return None
     ideal = total / 2
     breaks = [break_cost(words[i - 1], words[i]) for i in range(1, n)]  # breaks[i - 1]: after word i - 1
     if max_lines == 2:
-        return _two_lines(words, breaks, max_chars, ideal)
-    return _search_lines(words, breaks, max_chars, max_lines, ideal)
+        return _two_lines(words, seps, breaks, max_chars, ideal)
+    return _search_lines(words, seps, breaks, max_chars, max_lines, ideal)
 
 
 def _shape_cost(top: int, ideal: float, brk: float) -> float:
@@ -153,7 +193,7 @@ def _shape_cost(top: int, ideal: float, brk: float) -> float:
     return 0.04 * abs(top - ideal) + (0.2 if top > ideal + 1 else 0.0) + (1.5 if orphan else 0.0)
 
 
-def _search_lines(words: list[str], breaks: list[float], max_chars: int, max_lines: int,
+def _search_lines(words: list[str], seps: list[int], breaks: list[float], max_chars: int, max_lines: int,
                   ideal: float) -> tuple[tuple[str, ...], float] | None:
     """``layout_lines`` for any number of lines: dynamic programming over the break points."""
     n = len(words)
@@ -164,9 +204,9 @@ def _search_lines(words: list[str], breaks: list[float], max_chars: int, max_lin
     best[0][0] = 0.0
     for k in range(1, max_lines + 1):
         for i in range(1, n + 1):
-            length = -1
+            length = 0
             for j in range(i - 1, -1, -1):
-                length += len(words[j]) + 1
+                length += len(words[j]) + (seps[j + 1] if j + 1 < i else 0)
                 if length > max_chars:
                     break
                 if best[k - 1][j] == inf:
@@ -186,32 +226,32 @@ def _search_lines(words: list[str], breaks: list[float], max_chars: int, max_lin
     i = n
     while k > 0:
         j = back[k][i]
-        lines.append(" ".join(words[j:i]))
+        lines.append(join_words(words[j:i]))
         i, k = j, k - 1
     return tuple(reversed(lines)), cost
 
 
-def _two_lines(words: list[str], breaks: list[float], max_chars: int,
+def _two_lines(words: list[str], seps: list[int], breaks: list[float], max_chars: int,
                ideal: float) -> tuple[tuple[str, ...], float] | None:
     """``layout_lines`` for two lines (the common case), in one pass over the split points: the
     same costs and the same choice among equal ones (the latest split) as the general search."""
     n = len(words)
     top = [0] * (n + 1)  # top[j]: characters of words[:j] joined
     for j in range(1, n + 1):
-        top[j] = top[j - 1] + len(words[j - 1]) + (1 if j > 1 else 0)
+        top[j] = top[j - 1] + len(words[j - 1]) + seps[j - 1]
     total = top[n]
     best, split = float("inf"), 0
     for j in range(n - 1, 0, -1):
         if top[j] > max_chars:
             continue
-        if total - top[j] - 1 > max_chars:
+        if total - top[j] - seps[j] > max_chars:
             break  # the bottom line only grows as the split moves left
         cost = breaks[j - 1] + _shape_cost(top[j], ideal, breaks[j - 1])
         if cost < best:
             best, split = cost, j
     if not split:
         return None
-    return (" ".join(words[:split]), " ".join(words[split:])), best
+    return (join_words(words[:split]), join_words(words[split:])), best
 
 
 def _is_cjk(ch: str) -> bool:

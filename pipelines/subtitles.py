@@ -22,7 +22,7 @@ from typing import Any
 from pipelines.asr import Transcript, Word
 from pipelines.cue_timing import ReadingSpeedReport, reading_speed_report, rebalance, text_len
 from pipelines.exceptions import OptionsError
-from pipelines.linebreaks import break_cost, layout_lines
+from pipelines.linebreaks import break_cost, join_words, joins_tight, layout_lines, separators
 from pipelines.vocabulary import VocabularyWindow
 
 
@@ -148,7 +148,7 @@ class Cue:
 
     @property
     def text(self) -> str:
-        return " ".join(self.lines)
+        return join_words(self.lines)
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,19 @@ class SubtitleResult:
     unheard: tuple[tuple[float, float], ...] = ()  # speech left without text (``Transcript.unheard``)
 
 
+GLUE_GAP_S = 0.3  # a piece of a word follows the piece before it at once; a new segment may not
+# marks that never stand alone: a word of them alone joins the word before it
+_MARKS = frozenset(".,!?;:…。，、！？；：")
+
+
 def _clean_words(words: Sequence[Word]) -> list[Word]:
-    """Drop empty tokens and make times monotonic (Whisper's word times can overlap slightly)."""
+    """Whole words, stripped, in monotonic times (Whisper's word times can overlap slightly).
+
+    Whisper's words carry their leading space: a piece without one continues the word before it
+    where the script is written with spaces ("42" + "-line": one word "42-line", never a line or
+    a cue starting "-line"); in Chinese or Japanese every word comes without one and each stays a
+    word (``linebreaks.join_words`` writes them side by side). A word of punctuation alone (".")
+    joins the word before it, or is dropped when there is none: it is never a cue of its own."""
     out: list[Word] = []
     last_start = 0.0
     for w in words:
@@ -179,6 +190,16 @@ def _clean_words(words: Sequence[Word]) -> list[Word]:
             continue
         start = max(w.start, last_start)
         end = max(w.end, start)
+        marks = all(c in _MARKS for c in text)
+        if out and (marks or (not w.text[:1].isspace() and not joins_tight(out[-1].text, text))):
+            prev = out[-1]
+            close = start - prev.end <= GLUE_GAP_S
+            if marks or close:
+                out[-1] = Word(prev.start, max(prev.end, end) if close else prev.end, prev.text + text,
+                               min(prev.probability, w.probability))
+                continue
+        if marks:
+            continue
         out.append(Word(start, end, text, w.probability))
         last_start = start
     return out
@@ -195,13 +216,16 @@ class _Segmenter:
         self.p = profile
         self.max_chars = profile.max_line_chars * profile.max_lines
         self.cuts = sorted(cuts)
-        # chars[i]: characters of words[:i] plus one space after each (text_len by difference)
-        self.chars = list(itertools.accumulate((len(x.text) + 1 for x in words), initial=0))
+        # chars[i]: characters of words[:i], each with the space (if any) written before it
+        # (text_len by difference, less the space before the span's first word)
+        self.seps = separators([x.text for x in words])
+        self.chars = list(itertools.accumulate((len(x.text) + sep for x, sep in zip(words, self.seps, strict=True)),
+                                               initial=0))
         self.layouts: dict[tuple[int, int], float | None] = {}
 
     def _text_len(self, j: int, i: int) -> int:
         """``text_len(w[j:i])`` from the prefix sums."""
-        return self.chars[i] - self.chars[j] - 1 if i > j else 0
+        return self.chars[i] - self.chars[j] - self.seps[j] if i > j else 0
 
     def _layout_cost(self, j: int, i: int) -> float | None:
         """Cost of the best line layout of words j..i-1 (None: none fits), computed once a span."""
@@ -314,7 +338,7 @@ def segment_words(words: Sequence[Word], profile: StyleProfile, shot_changes: Se
         lines = layout[0] if layout else None
         flags, cps, wpm = _flags(cue_words, lines, start, end, profile)
         if lines is None:  # a single word longer than a line: keep it whole, flagged
-            lines = (" ".join(w.text for w in cue_words),)
+            lines = (join_words([w.text for w in cue_words]),)
         confidence = sum(w.probability for w in cue_words) / len(cue_words)
         cues.append(
             Cue(n, start, end, lines, cue_words, flags, round(cps, 2), round(wpm, 1), round(confidence, 3))
@@ -339,7 +363,7 @@ def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequ
         model=transcript.model,
         profile=profile.name,
         duration=transcript.duration,
-        text=" ".join(c.text for c in cues),
+        text=join_words([c.text for c in cues]),
         shot_changes=tuple(shot_changes),
         reading_speed=report,
         vocabulary=transcript.vocabulary,

@@ -31,20 +31,22 @@ def test_two_line_layout_makes_the_same_choice_as_the_general_search() -> None:
     dynamic programming over break points does, ties included."""
     import random
 
-    from pipelines.linebreaks import _search_lines, _two_lines, break_cost
+    from pipelines.linebreaks import _search_lines, _two_lines, break_cost, separators
 
     vocabulary = ("the a to of and Export as PDF, settings. you it click button menu on in "
-                  "Northwind Contoso 42 files? I we very small").split()
+                  "Northwind Contoso 42 files? I we very small 我们 用 设置。 の 画面 を").split()
     rng = random.Random(11)
     compared = 0
     for _ in range(2000):
         words = [rng.choice(vocabulary) for _ in range(rng.randint(2, 16))]
         max_chars = rng.choice((20, 32, 37, 42))
-        total = sum(len(w) for w in words) + len(words) - 1
+        seps = separators(words)
+        total = sum(len(w) for w in words) + sum(seps)
         if total <= max_chars:
             continue
         breaks = [break_cost(words[i - 1], words[i]) for i in range(1, len(words))]
-        assert _two_lines(words, breaks, max_chars, total / 2) == _search_lines(words, breaks, max_chars, 2, total / 2), words
+        assert (_two_lines(words, seps, breaks, max_chars, total / 2)
+                == _search_lines(words, seps, breaks, max_chars, 2, total / 2)), words
         compared += 1
     assert compared > 1000
 

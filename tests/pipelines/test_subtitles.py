@@ -242,3 +242,55 @@ def test_invariants(words: list[Word], profile_name: str) -> None:
     for a, b in pairwise(cues):
         assert b.start >= a.end
     assert [c.index for c in cues] == list(range(1, len(cues) + 1))
+
+
+# ---------------------------------------------------------------- words as Whisper writes them
+
+def test_a_piece_of_a_word_whisper_wrote_without_a_space_stays_with_it() -> None:
+    """faster-whisper's words for "the Gutenberg, or 42-line Bible" (real LJ Speech clip): "-line"
+    comes without a leading space. It was a word of its own: a cue started "-line Bible", which
+    reads as a new speaker's dash."""
+    words = [*speak("The earliest book printed with movable types, the Gutenberg, or 42")]
+    t = words[-1].end
+    words += [Word(t, t + 0.3, "-line", 0.9)]
+    words += speak("Bible, of about 1455, has never been surpassed in its typography.", start=t + 0.34)
+    cues = segment_words(words, NETFLIX)
+    texts = [w.text for c in cues for w in c.words]
+    assert "42-line" in texts and "-line" not in texts
+    assert not any(line.startswith("-") for c in cues for line in c.lines)
+    assert "or 42-line Bible," in " ".join(c.text for c in cues)
+
+
+def test_chinese_is_written_without_spaces_and_read_by_its_characters() -> None:
+    """Whisper's words in Chinese are characters without leading spaces; they were joined with
+    spaces ("廣 州 市 ...", real AISHELL clip) and the spaces counted in the reading speed."""
+    text = "广州市房地产中介协会分析，"
+    words = [Word(0.2 + 0.25 * k, 0.2 + 0.25 * (k + 1), ch, 0.9) for k, ch in enumerate(text)]
+    cues = segment_words(words, NETFLIX)
+    assert [c.text for c in cues] == ["广州市房地产中介协会分析，"]
+    cue = cues[0]
+    assert cue.cps == pytest.approx(len(text) / (cue.end - cue.start), abs=0.01)
+    # Korean is written with spaces: its words keep them
+    korean = [Word(0.0, 0.5, " 안녕하세요", 0.9), Word(0.5, 1.0, " 여러분", 0.9)]
+    assert segment_words(korean, NETFLIX)[0].text == "안녕하세요 여러분"
+
+
+def test_a_word_of_punctuation_alone_is_never_a_cue() -> None:
+    """A real Spanish clip transcribed as English gave one cue: "."."""
+    assert segment_words([Word(19.92, 20.1, " .", 0.3)], NETFLIX) == []
+    words = speak("Save your work.") + [Word(9.0, 9.2, " .", 0.2)]
+    cues = segment_words(words, NETFLIX)
+    assert [c.text for c in cues] == ["Save your work.."]
+    assert cues[0].end < 5.0  # the mark joined the word's text, not its time
+
+
+def test_a_title_keeps_its_name_and_ends_no_sentence() -> None:
+    """ "And Mr." was a cue of its own (real LibriVox clip): the title's full stop read as a
+    sentence's end."""
+    words = speak("And Mr. John Dashwood had then leisure to consider how much there might be prudently "
+                  "in his power to do for them.", pause_after_sentence=0.16)
+    cues = segment_words(words, NETFLIX)
+    assert cues[0].words[0].text == "And" and cues[0].words[-1].text != "Mr."
+    for c in cues:
+        for upper, lower in pairwise(c.lines):
+            assert upper.split()[-1] != "Mr."
