@@ -2,6 +2,8 @@
 
 Each file found by ``app.folders.discover`` goes through ``submit_job`` as a path source; a file
 that is not usable media is listed in the batch as rejected, with the reason, and never stops it.
+A batch is made whole or not at all: when its media would not fit in the API key's queue room
+(``QUEUE_LIMIT_PER_KEY``), it is refused with 429 before any job is made, never cut short.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.jobs import job_view
-from app.api.submit import Submission, check_webhook_url, submit_job, validate_request
-from app.exceptions import AppError, Forbidden, InvalidInput, NotFound
+from app.api.submit import Submission, check_webhook_url, probe_path_source, submit_job, validate_request
+from app.exceptions import AppError, Forbidden, InvalidInput, NotFound, TooManyJobs
 from app.folders import discover
 from app.jobs import Batch, Job, Rejected, aggregate, new_batch_id
 from app.stages.graph import DEFAULT_STAGES
@@ -71,6 +73,56 @@ def batch_view(batch: Batch, jobs: list[Job]) -> dict[str, Any]:
     return data
 
 
+def _refuse_overflow(media: int, active: int, limit: int) -> TooManyJobs:
+    room = max(0, limit - active)
+    parts = f"submit the folder in parts of at most {room} file(s), " if room else ""
+    return TooManyJobs(
+        f"the folder holds {media} media file(s) but this API key has room for {room} more job(s) "
+        f"({active} queued or running, limit {limit}); no job was made. Wait for jobs to finish, {parts}"
+        "or raise LESSONLENS_QUEUE_LIMIT_PER_KEY.",
+        detail={"media_files": media, "active": active, "limit": limit, "room": room})
+
+
+def media_in_room(services: Services, owner: str, files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Blocking: the files to submit and those already known not to be usable media (with the
+    reason); refuses a batch whose media would not fit in the key's queue room. The files are
+    probed here only when there are more of them than the room (a probe costs ~10 ms a file); the
+    ones found not to be media are not submitted (with the queue full, a submit would answer 429
+    before it probed them).
+
+    Raises:
+        TooManyJobs: naming the media count, the key's queued and running jobs and the limit.
+    """
+    limit = services.settings.queue_limit_per_key
+    active = services.store.count_active(owner)
+    if len(files) <= limit - active:
+        return files, []
+    media: list[Path] = []
+    rejected: list[tuple[Path, str]] = []
+    for path in files:
+        try:
+            probe_path_source(services, str(path))
+        except AppError as e:  # not media, or over a media limit: takes no room
+            rejected.append((path, e.message))
+            continue
+        media.append(path)
+    if len(media) > limit - active:
+        raise _refuse_overflow(len(media), active, limit)
+    return media, rejected
+
+
+def _undo(services: Services, owner: str, jobs: list[Job]) -> int:
+    """Blocking: take back the jobs of a batch refused part-way (another request took the room
+    meanwhile): each is cancelled, and deleted unless a worker is already running it (that one
+    ends ``cancelled``). Returns the key's queued and running jobs afterwards."""
+    for job in jobs:
+        updated = services.store.request_cancel(job.id)
+        if updated is not None and updated.status.terminal:
+            services.store.delete(job.id)
+            services.storage.delete(job.id)
+    return services.store.count_active(owner)
+
+
 async def _load(services: Services, owner: str, batch_id: str) -> tuple[Batch, list[Job]]:
     batch = await to_thread.run_sync(services.store.get_batch, batch_id)
     if batch is None:
@@ -93,17 +145,24 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
     if not files:
         raise InvalidInput(f"folder {body.folder!r} has no files (hidden files and links leaving it "
                            "are skipped); put the media files in it first.", code="empty_folder")
+    media, not_media = await to_thread.run_sync(media_in_room, services, owner, files,
+                                                limiter=services.media_limiter)
     batch = Batch(id=new_batch_id(), owner=owner, folder=str(folder), stages=list(body.stages),
                   options=body.options, webhook_url=body.webhook_url, per_job_webhooks=body.per_job_webhooks,
                   metadata=body.metadata,
-                  rejected=[Rejected(path=str(p.relative_to(folder)), reason=r) for p, r in refused])
+                  rejected=[Rejected(path=str(p.relative_to(folder)), reason=r) for p, r in refused + not_media])
     jobs: list[Job] = []
-    for path in files:
+    for path in media:
         sub = Submission(stages=body.stages, options=body.options,
                          metadata={**body.metadata, "batch_id": batch.id},
                          webhook_url=body.webhook_url if body.per_job_webhooks else None, source=str(path))
         try:
             job, _ = await submit_job(services, owner, sub, None)
+        except TooManyJobs:  # another request took the room meanwhile: the whole batch or nothing
+            active = await to_thread.run_sync(_undo, services, owner, jobs)
+            rejected = len(batch.rejected) - len(refused)  # the files left untried count as media
+            raise _refuse_overflow(len(files) - rejected, active,
+                                   services.settings.queue_limit_per_key) from None
         except AppError as e:  # not media, corrupt, unreadable: reported per file
             batch.rejected.append(Rejected(path=str(path.relative_to(folder)), reason=e.message))
             continue

@@ -134,6 +134,18 @@ def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path |
         os.close(fd)
 
 
+def probe_path_source(services: Services, path: str) -> Source:
+    """Blocking: the source a job of ``path`` would have, checked as its submit checks it (under
+    an allowed root, usable media within the media limits); a batch counts its media with it.
+
+    Raises:
+        Forbidden / InvalidInput / UnsupportedMedia: what submitting ``path`` would answer.
+    """
+    source, _ = _prepare_source(services, Submission(stages=[], options={}, metadata={}, webhook_url=None,
+                                                     source=path))
+    return source
+
+
 def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
     """Blocking: commit the upload under the job, insert the job; undo the files on any failure."""
     try:

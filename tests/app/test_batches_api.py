@@ -1,13 +1,17 @@
-"""Batches: aggregation of job states (unit). The API and e2e tests are still to come."""
+"""Batches: aggregation of job states (unit), the API in process (TestClient) and through a real
+server (e2e)."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.api import batches as batch_routes
 from app.jobs import (
     Batch,
     BatchStatus,
@@ -20,7 +24,9 @@ from app.jobs import (
     aggregate,
     new_batch_id,
 )
-from app.store import SqlJobStore
+from app.main import create_app
+from app.settings import Settings
+from app.store import Lease, SqlJobStore
 from tests.app.receiver import Receiver
 from tests.app.server_proc import ServerProcess, wait_for
 
@@ -70,6 +76,78 @@ def test_store_round_trip_and_finish_once(tmp_path: Path) -> None:
 
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "build"
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """An in-process API whose allowed root is ``tmp_path/root``, with the given settings."""
+    clients: list[TestClient] = []
+
+    def start(**settings: Any) -> TestClient:
+        client = TestClient(create_app(Settings(data_dir=tmp_path / "data", allowed_roots=[tmp_path / "root"],
+                                                **settings)))
+        clients.append(client.__enter__())
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def _folder(tmp_path: Path, media_dir: Path, name: str, media: int, *others: str) -> Path:
+    """``root/name`` with ``media`` copies of ``silent.mp4`` and the named files of ``media_dir``."""
+    folder = tmp_path / "root" / name
+    folder.mkdir(parents=True)
+    for n in range(media):
+        shutil.copy(media_dir / "silent.mp4", folder / f"lesson{n}.mp4")
+    for other in others:
+        shutil.copy(media_dir / other, folder / other)
+    return folder
+
+
+def test_a_batch_larger_than_the_key_s_room_is_refused_whole(api: Callable[..., TestClient], tmp_path: Path,
+                                                             media_dir: Path) -> None:
+    """Five lessons against a limit of 2: 429 naming the numbers, and no job or batch is made (it
+    made 2 jobs, rejected 3 good files as "2 jobs are queued or running" and ended succeeded)."""
+    c = api(queue_limit_per_key=2)
+    five = _folder(tmp_path, media_dir, "five", 5, "text.mp4")
+    r = c.post("/v1/batches", json={"folder": str(five), "stages": ["subtitles"]})
+    assert r.status_code == 429, r.text
+    error = r.json()["error"]
+    assert error["code"] == "too_many_jobs"
+    assert "5 media file(s)" in error["message"] and "room for 2" in error["message"]
+    assert "LESSONLENS_QUEUE_LIMIT_PER_KEY" in error["message"]
+    assert error["detail"] == {"media_files": 5, "active": 0, "limit": 2, "room": 2}
+    assert c.get("/v1/jobs").json()["jobs"] == [] and c.get("/v1/batches").json()["batches"] == []
+    # Three files, two of them media: they fit, and only the file that is not media is rejected.
+    two = _folder(tmp_path, media_dir, "two", 2, "text.mp4")
+    r = c.post("/v1/batches", json={"folder": str(two), "stages": ["subtitles"]})
+    assert r.status_code == 201, r.text
+    assert len(r.json()["job_ids"]) == 2 and [x["path"] for x in r.json()["rejected"]] == ["text.mp4"]
+
+
+def test_a_batch_refused_part_way_takes_its_jobs_back(api: Callable[..., TestClient], tmp_path: Path,
+                                                      media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another request takes the room between the check and the jobs: 429, and the jobs made so
+    far are taken back (deleted, or cancelled where a worker had started one)."""
+    c = api(queue_limit_per_key=2)
+    store = c.app.state.services.store  # type: ignore[attr-defined]
+    other = Job(id="job_other", owner="anonymous", source=Source(kind="path", location="/x/a.mp4"),
+                stages=("subtitles",), options={})
+    store.create(other)
+    assert store.claim(other.id, Lease(holder="elsewhere")) is not None  # running, elsewhere: takes room
+    monkeypatch.setattr(batch_routes, "media_in_room", lambda services, owner, files: (files, []))  # looked free
+    folder = _folder(tmp_path, media_dir, "course", 2)
+    r = c.post("/v1/batches", json={"folder": str(folder), "stages": ["subtitles"]})
+    assert r.status_code == 429, r.text
+    assert "no job was made" in r.json()["error"]["message"]
+    assert c.get("/v1/batches").json()["batches"] == []
+
+    def taken_back() -> bool:
+        jobs = c.get("/v1/jobs").json()["jobs"]
+        return all(j["id"] == other.id or j["status"] == "cancelled" for j in jobs)
+
+    wait_for(taken_back, 30, "the batch's job to be deleted or cancelled")
 
 
 @pytest.mark.e2e
