@@ -267,12 +267,16 @@ def aggregate(jobs: Sequence[Job]) -> BatchSummary:
 
     The batch runs until every job has ended; then it succeeded if all jobs did, failed if none
     did and at least one failed, cancelled if every job was cancelled, else partially failed.
+    A batch without jobs (every file of its folder was rejected) has ended, failed: nothing ran.
+    Rejected files do not change the status of a batch that has jobs; they are listed with it.
     """
     counts = Counter(str(j.status) for j in jobs)
     by_status = {s.value: counts.get(s.value, 0) for s in JobStatus}
     progress = sum(1.0 if j.status in TERMINAL else j.progress for j in jobs) / len(jobs) if jobs else 1.0
     total = len(jobs)
-    if any(j.status not in TERMINAL for j in jobs):
+    if not jobs:
+        status = BatchStatus.FAILED
+    elif any(j.status not in TERMINAL for j in jobs):
         status = BatchStatus.RUNNING
     elif by_status[JobStatus.SUCCEEDED] == total:
         status = BatchStatus.SUCCEEDED

@@ -169,8 +169,11 @@ async def create_batch(body: BatchRequest, services: ServicesDep, owner: OwnerDe
         jobs.append(job)
         batch.job_ids.append(job.id)
     await to_thread.run_sync(services.store.create_batch, batch)
-    if jobs:  # they may all have ended before the batch was stored, with nobody to finish it
-        await to_thread.run_sync(services.lifecycle.settle_batch, batch.id)
+    # Its jobs may all have ended before it was stored, with nobody to finish it; a batch with no
+    # job (every file rejected) ends here, failed, and sends its ``batch.finished``.
+    if await to_thread.run_sync(services.lifecycle.settle_batch, batch.id):
+        ended = await to_thread.run_sync(services.store.get_batch, batch.id)
+        batch = ended or batch
     return JSONResponse(batch_view(batch, jobs), status_code=201)
 
 

@@ -46,6 +46,7 @@ def _job(status: JobStatus, progress: float = 0.0) -> Job:
     ([JobStatus.CANCELLED, JobStatus.CANCELLED], BatchStatus.CANCELLED),
     ([JobStatus.SUCCEEDED, JobStatus.RUNNING], BatchStatus.RUNNING),
     ([JobStatus.QUEUED], BatchStatus.RUNNING),
+    ([], BatchStatus.FAILED),  # every file was rejected: nothing ran
 ])
 def test_status(statuses: list[JobStatus], expected: BatchStatus) -> None:
     assert aggregate([_job(s) for s in statuses]).status == expected
@@ -148,6 +149,27 @@ def test_a_batch_refused_part_way_takes_its_jobs_back(api: Callable[..., TestCli
         return all(j["id"] == other.id or j["status"] == "cancelled" for j in jobs)
 
     wait_for(taken_back, 30, "the batch's job to be deleted or cancelled")
+
+
+def test_a_batch_of_rejected_files_only_ends_at_once_failed(api: Callable[..., TestClient], tmp_path: Path,
+                                                            media_dir: Path) -> None:
+    """No file became a job: the batch ends when made (failed, finished_at set) and sends its
+    webhook (it said succeeded, finished_at null, and never sent it)."""
+    c = api(webhook_secret=SECRET, allow_private_urls=True)
+    folder = _folder(tmp_path, media_dir, "notes", 0, "text.mp4")
+    (folder / "a.txt").write_text("notes")
+    with Receiver(SECRET) as receiver:
+        r = c.post("/v1/batches", json={"folder": str(folder), "stages": ["subtitles"],
+                                        "webhook_url": receiver.url})
+        assert r.status_code == 201, r.text
+        batch = r.json()
+        assert batch["job_ids"] == [] and sorted(x["path"] for x in batch["rejected"]) == ["a.txt", "text.mp4"]
+        assert batch["status"] == "failed" and batch["progress"] == 1.0 and batch["finished_at"]
+        assert c.get(f"/v1/batches/{batch['id']}").json()["finished_at"] == batch["finished_at"]
+        wait_for(lambda: receiver.received or None, 30, "the batch webhook")
+        event = receiver.received[0]
+        assert event["valid"] and event["body"]["type"] == "batch.finished"
+        assert event["body"]["data"]["status"] == "failed" and len(event["body"]["data"]["rejected"]) == 2
 
 
 @pytest.mark.e2e
