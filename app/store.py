@@ -10,6 +10,7 @@ up to the busy timeout, and a read-then-write never meets a write that came in b
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import threading
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import (
@@ -47,7 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from app.exceptions import TooManyJobs
+from app.exceptions import InvalidInput, TooManyJobs
 from app.jobs import (
     ACTIVE,
     Batch,
@@ -152,7 +154,12 @@ class JobStore(Protocol):
 
     def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
              cursor: str | None) -> tuple[list[Job], str | None]:
-        """Newest first; returns a page and the cursor of the next page (None at the end)."""
+        """Newest first; returns a page and the cursor of the next page (None at the end). The
+        cursor carries the sort keys of the page's last job, so deleting that job ends nothing.
+
+        Raises:
+            InvalidInput: a cursor that is not one this store gave (422 ``invalid_cursor``).
+        """
         ...
 
     def count_active(self, owner: str) -> int: ...
@@ -229,6 +236,58 @@ class JobStore(Protocol):
     def list_batches(self, owner: str, limit: int) -> list[Batch]: ...
 
     def finish_batch(self, batch_id: str) -> bool: ...
+
+
+# ---------------------------------------------------------------- listing cursors
+#
+# A page's cursor carries the sort keys of its last job (created_at, id), so the next page starts
+# after them whether or not that job still exists: base64url of the creation time in
+# microseconds (8 bytes, big-endian) and the id, 46 characters for a ``job_`` id. Cursors of
+# earlier versions were a bare job id: those keep working while their job exists.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BAD_CURSOR = ("pass the next_cursor of the previous page unchanged, or leave cursor out to list "
+               "from the newest job.")
+
+
+def _created_text(micros: int) -> str:
+    """A creation time in microseconds as the store keeps it (``app.jobs.now_iso``'s format)."""
+    return (_EPOCH + timedelta(microseconds=micros)).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _page_cursor(job: Job) -> str:
+    """The cursor of the page after ``job``."""
+    try:
+        micros = (datetime.fromisoformat(job.created_at) - _EPOCH) // timedelta(microseconds=1)
+    except (TypeError, ValueError):
+        return job.id  # not a time this store wrote: the old kind of cursor, good while the job lives
+    if micros < 0 or _created_text(micros) != job.created_at:
+        return job.id
+    raw = micros.to_bytes(8, "big") + job.id.encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_keys(cursor: str, conn: Connection) -> tuple[str, str]:
+    """The (created_at, id) a page starts after.
+
+    Raises:
+        InvalidInput: a cursor this store did not give, or an old-style one whose job is gone.
+    """
+    if cursor.startswith("job_"):  # an old-style cursor: the last job's id
+        anchor = conn.execute(select(jobs_table.c.created_at).where(jobs_table.c.id == cursor)).scalar()
+        if anchor is None:
+            raise InvalidInput(f"the job this cursor names ({cursor}) no longer exists: {_BAD_CURSOR}",
+                               code="invalid_cursor")
+        return str(anchor), cursor
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        micros, job_id = int.from_bytes(raw[:8], "big"), raw[8:].decode("ascii")
+        if not job_id.isprintable() or len(raw) <= 8:
+            raise ValueError(cursor)
+        return _created_text(micros), job_id
+    except (ValueError, OverflowError) as err:  # binascii.Error is a ValueError
+        raise InvalidInput(f"cursor {cursor!r} is not one this API gave: {_BAD_CURSOR}",
+                           code="invalid_cursor") from err
 
 
 def _job(row: Row[Any]) -> Job:
@@ -410,15 +469,13 @@ class SqlJobStore:
             query = query.where(t.c.status == status.value)
         with self._engine.connect() as conn:
             if cursor:
-                anchor = conn.execute(select(t.c.created_at).where(t.c.id == cursor)).scalar()
-                if anchor is None:
-                    return [], None
+                anchor, after = _cursor_keys(cursor, conn)
                 query = query.where(or_(t.c.created_at < anchor,
-                                        and_(t.c.created_at == anchor, t.c.id < cursor)))
+                                        and_(t.c.created_at == anchor, t.c.id < after)))
             rows = conn.execute(query.order_by(t.c.created_at.desc(), t.c.id.desc())
                                 .limit(limit + 1)).all()
         jobs = [_job(r) for r in rows[:limit]]
-        return jobs, (jobs[-1].id if len(rows) > limit else None)
+        return jobs, (_page_cursor(jobs[-1]) if len(rows) > limit else None)
 
     def count_active(self, owner: str) -> int:
         with self._engine.connect() as conn:

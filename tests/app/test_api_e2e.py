@@ -185,6 +185,8 @@ def test_bad_inputs_get_clear_errors_and_leave_nothing(start_server: StartServer
         _error(c.put("/v1/jobs"), 405, "method_not_allowed")
         _error(c.get("/v1/nothing-here"), 404, "not_found")
         _error(c.get("/v1/jobs/job_00000000000000000000"), 404, "not_found")
+        bad_cursor = _error(c.get("/v1/jobs", params={"cursor": "garbage"}), 422, "invalid_cursor")
+        assert "next_cursor of the previous page" in bad_cursor["message"]
         _nothing_left(server, c)
     with server.client() as anonymous, server.client("wrong") as wrong:
         _error(anonymous.get("/v1/jobs"), 401, "unauthorized")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.exceptions import InvalidInput
 from app.jobs import (
     Job,
     JobStatus,
@@ -99,6 +100,25 @@ def test_list_paginates_newest_first_and_filters(store: SqlJobStore) -> None:
     assert [j.id for j in running] == [ids[0]]
     assert store.count_active("a") == 5
     assert store.count_by_status() == {"queued": 5, "running": 1}
+
+
+def test_listing_goes_on_after_the_cursors_job_is_deleted(store: SqlJobStore) -> None:
+    ids = [store.create(make_job())[0].id for _ in range(9)]
+    page, cursor = store.list_jobs("a", None, 1, None)
+    assert [j.id for j in page] == [ids[-1]] and cursor is not None
+    assert store.delete(page[0].id)  # the job the cursor was made from
+    rest, end = store.list_jobs("a", None, 100, cursor)
+    assert [j.id for j in rest] == ids[-2::-1] and end is None
+    legacy, _ = store.list_jobs("a", None, 2, ids[4])  # an old-style cursor (a bare id) that still exists
+    assert [j.id for j in legacy] == [ids[3], ids[2]]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "job_gone", "AAAA", "////////////////"])
+def test_a_cursor_the_store_did_not_give_is_refused_saying_what_to_do(store: SqlJobStore, cursor: str) -> None:
+    store.create(make_job())
+    with pytest.raises(InvalidInput, match="leave cursor out") as refused:
+        store.list_jobs("a", None, 10, cursor)
+    assert refused.value.status == 422 and refused.value.code == "invalid_cursor"
 
 
 def test_claim_only_once_even_when_racing(store: SqlJobStore) -> None:
