@@ -1,7 +1,8 @@
 """When each subtitle cue appears and goes: timed as subtitlers time them.
 
 A cue is a span of recognised words. Its display starts at its first word and ends at its
-last, then, in this order (rules of the Netflix and BBC guides):
+last (the last cue never after the media's end), then, in this order (rules of the Netflix and
+BBC guides):
 
 1. Reading time and minimum duration: the out-time extends into the silence that follows, up to
    the profile's lag-out past the last word for reading speed (12 frames at Netflix), further
@@ -99,13 +100,17 @@ def _bounds(s0: float, e0: float, prev_end: float, next_s0: float, cuts: Sequenc
     return _Bounds(lo, hi)
 
 
-def _place(words: Sequence[Word], prev_end: float, next_s0: float, cuts: Sequence[float], p: TimingProfile) -> Times:
-    """In- and out-time of one cue; see the module docstring, rules 1 and 2."""
+def _place(words: Sequence[Word], prev_end: float, next_s0: float, cuts: Sequence[float], p: TimingProfile,
+           last: bool = False) -> Times:
+    """In- and out-time of one cue; see the module docstring, rules 1 and 2. ``last``: the last
+    cue, ``next_s0`` the minimum gap past the media's end."""
     s0, e0 = words[0].start, words[-1].end
     b = _bounds(s0, e0, prev_end, next_s0, cuts, p)
     start = max(s0, prev_end + p.min_gap_s)
     need = needed_seconds(words, p)
     reading = reading_seconds(text_len(words), len(words), p) or 0.0
+    if last:  # the media ends here: nothing shows after it
+        e0 = min(e0, max(next_s0 - p.min_gap_s, start + EPS))
     end = max(e0, start + EPS)
     end = max(end, min(start + reading, e0 + p.lag_out_s, b.hi))
     end = max(end, min(start + p.min_duration_s, b.hi))
@@ -150,13 +155,15 @@ def _snap(start: float, end: float, s0: float, e0: float, b: _Bounds, cuts: Sequ
 
 
 def place_cues(spans: Sequence[Span], words: Sequence[Word], p: TimingProfile,
-               cuts: Sequence[float] = ()) -> list[Times]:
-    """In- and out-times of consecutive cues (rules 1 and 2), left to right, never overlapping."""
+               cuts: Sequence[float] = (), until: float = math.inf) -> list[Times]:
+    """In- and out-times of consecutive cues (rules 1 and 2), left to right, never overlapping;
+    the last ends by ``until`` (the media's end) where its speech does."""
     times: list[Times] = []
     prev_end = -math.inf
     for k, (j, i) in enumerate(spans):
-        next_s0 = words[spans[k + 1][0]].start if k + 1 < len(spans) else math.inf
-        start, end = _place(words[j:i], prev_end, next_s0, cuts, p)
+        last = k + 1 == len(spans)
+        next_s0 = until + p.min_gap_s if last else words[spans[k + 1][0]].start
+        start, end = _place(words[j:i], prev_end, next_s0, cuts, p, last)
         times.append((start, end))
         prev_end = end
     return times
@@ -176,9 +183,9 @@ def _fits(words: Sequence[Word], p: TimingProfile) -> bool:
 
 
 def rebalance(spans: list[Span], words: Sequence[Word], p: TimingProfile, cuts: Sequence[float] = (),
-              passes: int = 3) -> tuple[list[Span], list[Times]]:
+              passes: int = 3, until: float = math.inf) -> tuple[list[Span], list[Times]]:
     """Rule 3: move boundary words from too-fast cues to neighbours while it helps; re-time."""
-    times = place_cues(spans, words, p, cuts)
+    times = place_cues(spans, words, p, cuts, until)
     score = _excess(spans, times, words, p)
     for _ in range(passes):
         improved = False
@@ -195,7 +202,7 @@ def rebalance(spans: list[Span], words: Sequence[Word], p: TimingProfile, cuts: 
             for candidate in options:
                 if not all(_fits(words[a:b], p) for a, b in candidate[max(0, k - 1):k + 2]):
                     continue
-                new_times = place_cues(candidate, words, p, cuts)
+                new_times = place_cues(candidate, words, p, cuts, until)
                 new_score = _excess(candidate, new_times, words, p)
                 if new_score < score:
                     spans, times, score, improved = candidate, new_times, new_score, True

@@ -320,17 +320,19 @@ def _flags(
     return tuple(flags), cps, wpm
 
 
-def segment_words(words: Sequence[Word], profile: StyleProfile, shot_changes: Sequence[float] = ()) -> list[Cue]:
+def segment_words(words: Sequence[Word], profile: StyleProfile, shot_changes: Sequence[float] = (),
+                  until: float = math.inf) -> list[Cue]:
     """Cut word-timed speech into cues that follow ``profile``; see the module docstring.
 
-    ``shot_changes``: times of the cuts in the picture (``pipelines.shots``), none for audio.
+    ``shot_changes``: times of the cuts in the picture (``pipelines.shots``), none for audio;
+    ``until``: the media's end, which no cue passes.
     """
     clean = _clean_words(words)
     if not clean:
         return []
     cuts = sorted(shot_changes)
     spans = _Segmenter(clean, profile, cuts).boundaries()
-    spans, times = rebalance(spans, clean, profile, cuts)
+    spans, times = rebalance(spans, clean, profile, cuts, until=until)
     cues: list[Cue] = []
     for n, ((j, i), (start, end)) in enumerate(zip(spans, times, strict=True), start=1):
         cue_words = tuple(clean[j:i])
@@ -349,9 +351,10 @@ def segment_words(words: Sequence[Word], profile: StyleProfile, shot_changes: Se
 def build_cues(transcript: Transcript, profile: StyleProfile, shot_changes: Sequence[float] = ()) -> SubtitleResult:
     """Subtitle cues for a whole transcript, timed to ``shot_changes`` where the media has video."""
     cues: list[Cue] = []
+    until = transcript.duration if transcript.duration > 0 else math.inf
     for language, words in _language_runs(transcript):  # a cue never holds two languages
         run = [replace(c, index=len(cues) + n, language=language)
-               for n, c in enumerate(segment_words(words, profile, shot_changes), start=1)]
+               for n, c in enumerate(segment_words(words, profile, shot_changes, until), start=1)]
         if cues and run and cues[-1].end > run[0].start - profile.min_gap_s:
             cues[-1], run[0] = _parted(cues[-1], run[0], profile)
         cues += run

@@ -294,3 +294,19 @@ def test_a_title_keeps_its_name_and_ends_no_sentence() -> None:
     for c in cues:
         for upper, lower in pairwise(c.lines):
             assert upper.split()[-1] != "Mr."
+
+
+def test_the_last_cue_ends_by_the_media_s_end() -> None:
+    """The real 6.17 s film clip's last cue ran to 6.62 s (lag-out and minimum duration past the
+    end); a word Whisper timed past the end is cut there too."""
+    words = speak("Somebody must've stolen the crown jewels.", start=4.3, rate=0.03)
+    assert words[-1].end < 6.166
+    result = build_cues(Transcript((Segment(4.3, words[-1].end, "", tuple(words)),), "en", 0.99, 6.166, "fake"),
+                        NETFLIX)
+    assert result.cues[-1].end <= 6.166
+    late = [*speak("Yeah."), Word(0.9, 6.2, " sure.", 0.5)]
+    cues = build_cues(Transcript((Segment(0, 6.2, "", tuple(late)),), "en", 0.99, 5.667, "fake"), NETFLIX).cues
+    assert cues[-1].end <= 5.667
+    # with no duration known, the cue takes its lag-out as before
+    free = build_cues(Transcript((Segment(4.3, words[-1].end, "", tuple(words)),), "en", 0.99, 0.0, "fake"), NETFLIX)
+    assert free.cues[-1].end > 6.166
