@@ -84,6 +84,9 @@ def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
             return StageOutcome(StageStatus.SKIPPED, {"fit": "nothing to fit"}, (),
                                 reason="no subtitles to fit: the media has no speech track")
         content, source = srt.read_text(), subtitles.SUBTITLES_SRT
+        if not content.strip():  # an audio track without speech (silence, a tone, music): no cues
+            return StageOutcome(StageStatus.SKIPPED, {"fit": "nothing to fit"}, (),
+                                reason="no subtitles to fit: no speech was heard in the audio")
         # the job's own cues spoken in another language are fitted in theirs (``Cue.language``)
         languages = {n: str(c["language"]) for n, c in enumerate(transcript.get("cues") or [], start=1)
                      if c.get("language")}

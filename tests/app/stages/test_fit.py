@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.jobs import StageStatus
 from app.stages import fit, subtitles
 from app.stages.context import StageContext
 from pipelines.exceptions import OptionsError
@@ -50,3 +51,20 @@ def test_the_job_s_cues_in_another_language_are_fitted_in_theirs(samples: Path, 
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
     outcome = fit.run(ctx, fit.STAGE.parse({}))  # the subtitles stage's files are there
     assert outcome.summary["source"] == subtitles.SUBTITLES_SRT and recording.languages == ["en", "en", "de"]
+
+
+class NoFitter:
+    def fitter(self) -> Any:
+        raise AssertionError("the fitter is not loaded when there is nothing to fit")
+
+
+def test_subtitles_without_cues_skip_the_fit(tmp_path: Path) -> None:
+    """Audio without speech leaves the job a 0-byte subtitles.srt: nothing to fit, not a failure
+    ("Could not read the subtitles as SRT or WebVTT")."""
+    (tmp_path / subtitles.SUBTITLES_SRT).write_text("")
+    (tmp_path / subtitles.SUBTITLES_JSON).write_text(json.dumps({"language": "en", "cues": []}))
+    ctx = StageContext(media_path=tmp_path / "tone.mp4", out_dir=tmp_path, models=NoFitter())  # type: ignore[arg-type]
+    outcome = fit.run(ctx, fit.STAGE.parse({}))
+    assert outcome.status == StageStatus.SKIPPED and outcome.files == ()
+    assert outcome.reason == "no subtitles to fit: no speech was heard in the audio"
+
