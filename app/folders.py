@@ -32,7 +32,7 @@ from typing import Any
 
 from app.model_cache import ModelCache
 from app.stages import classify, subtitles
-from app.stages.context import StageContext, StageOutcome, write_atomic, write_json
+from app.stages.context import StageContext, StageOutcome, dir_mode, write_atomic, write_json
 from app.stages.graph import DEFAULT_STAGES, normalise_options, run_stages
 from pipelines import media
 from pipelines.exceptions import MediaError, PipelineError
@@ -199,6 +199,7 @@ class FolderRunner:
                 raise
             target.parent.mkdir(parents=True, exist_ok=True)
             work = Path(tempfile.mkdtemp(prefix=f"{target.name}{PARTIAL}", dir=target.parent))
+            os.chmod(work, dir_mode())  # mkdtemp's is owner-only; the results are for others too
             ctx = StageContext(media_path=path, out_dir=work, models=self.models, info=info, progress=progress)
             outcomes = run_stages(ctx, list(self.options.stages), self.options_normalised, on_stage)
             result = {

@@ -8,6 +8,7 @@ read earlier stages' files (not memory), so a retried job or another worker sees
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float], None]
 
-__all__ = ["NoOptions", "Stage", "StageAborted", "StageContext", "StageOutcome", "StageView", "read_json",
-           "write_atomic", "write_json"]
+__all__ = ["NoOptions", "Stage", "StageAborted", "StageContext", "StageOutcome", "StageView", "dir_mode",
+           "file_mode", "process_umask", "read_json", "write_atomic", "write_json"]
 
 
 class StageAborted(Exception):
@@ -154,11 +155,46 @@ class NoOptions:
     """The options of a stage that has none."""
 
 
+_PROC_STATUS = Path("/proc/self/status")
+
+
+@functools.cache
+def process_umask() -> int:
+    """The process's umask, read once. Linux shows it in ``/proc/self/status``, read without
+    changing it; elsewhere it is set and put back (``os.umask`` changes it for the whole process,
+    so that first read is made at import, at start-up, before any thread writes files)."""
+    try:
+        for line in _PROC_STATUS.read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+process_umask()  # now, at import: the fallback above must not race threads that create files
+
+
+def file_mode() -> int:
+    """The mode of a result file: what the umask lets ``open()`` give (0o644 under 022), not
+    ``mkstemp``'s owner-only 0o600, so a web server or a translation team can read results."""
+    return 0o666 & ~process_umask()
+
+
+def dir_mode() -> int:
+    """The mode of a result folder: what the umask lets ``mkdir`` give, not ``mkdtemp``'s 0o700."""
+    return 0o777 & ~process_umask()
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file under a temporary name and rename it into place (never half written)."""
+    """Write a file under a temporary name and rename it into place (never half written), with
+    the mode the process's umask allows (``file_mode``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()

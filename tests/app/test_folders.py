@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from app.folders import FolderOptions, FolderRunner, discover, watch
+from app.stages.context import process_umask
 from pipelines.asr import AsrOptions, Segment, Transcript, Word
 from pipelines.exceptions import ModelNotInstalledError
 
@@ -128,6 +130,23 @@ def test_a_failed_stage_keeps_the_finished_ones_beside_an_error_naming_it(tmp_pa
     assert not list(out.rglob("*.partial-*"))
     [again] = FolderRunner(src, out, options, NoClassifierModels()).run()  # type: ignore[arg-type]
     assert again.status == "failed"
+
+
+def test_results_are_readable_as_the_umask_allows(tmp_path: Path, samples: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    shutil.copy(samples / "lesson.mp4", src / "talk.mp4")
+    previous = os.umask(0o002)  # a team's shared folder
+    process_umask.cache_clear()
+    try:
+        [report] = runner(src, out).run()
+    finally:
+        os.umask(previous)
+        process_umask.cache_clear()
+    assert report.status == "done"
+    folder = out / "talk.mp4"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o775  # not mkdtemp's 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o664}  # not mkstemp's 0o600
 
 
 def test_output_inside_input_is_refused(folder: Path) -> None:
