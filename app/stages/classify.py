@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.jobs import StageStatus
 from app.stages import ocr, subtitles
 from app.stages.context import Stage, StageContext, StageOutcome, StageView, read_json, write_json
+from pipelines import media
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 NAME = "classify"
 CLASSIFICATION_JSON = "classification.json"
+NO_VIDEO = "no video track: classified from the transcript alone, without on-screen text or frames"
 
 
 def options() -> type[ClassifyOptions]:
@@ -31,7 +33,8 @@ def options() -> type[ClassifyOptions]:
 
 def run(ctx: StageContext, options: ClassifyOptions) -> StageOutcome:
     """Classify from the transcript and the on-screen text (the files of earlier stages), or from
-    a few frames when neither exists."""
+    a few frames when neither exists. Audio-only media is classified from its transcript (and
+    the result says so); without speech it has nothing to classify, and the stage is skipped."""
     from pipelines.classify.visual_cues import VisualCues, visual_cues_from_frames
 
     subs = read_json(ctx.out_dir / subtitles.SUBTITLES_JSON)
@@ -40,11 +43,17 @@ def run(ctx: StageContext, options: ClassifyOptions) -> StageOutcome:
     transcript = [{"text": " ".join(c["lines"]), "start": c["start"], "end": c["end"]} for c in cues]
     screen = screen_doc.get("events") or []
     visual = VisualCues(**screen_doc["visual"]) if screen_doc.get("visual") else None
+    has_video = (ctx.info or media.probe(ctx.media_path)).has_video
     if not transcript and not screen and (visual is None or visual.is_empty()):
+        if not has_video:
+            return StageOutcome(StageStatus.SKIPPED, {"classify": "nothing to classify"}, (),
+                                reason="nothing to classify: no speech was heard and the media has no video track")
         visual = visual_cues_from_frames(_sample_frames(ctx.media_path))
     classifier = ctx.models.classifier()
     result = classifier.classify(transcript=transcript or None, screen_text=screen or None, visual=visual,
                                  language=subs.get("language"), options=options)
+    if not has_video:
+        result = replace(result, notes=(*result.notes, NO_VIDEO))
     write_json(ctx.out_dir / CLASSIFICATION_JSON, asdict(result))
     summary: dict[str, Any] = {
         "label": result.label,
@@ -54,8 +63,10 @@ def run(ctx: StageContext, options: ClassifyOptions) -> StageOutcome:
         "signals": list(result.signals),
         "weak": result.weak,
     }
-    log.info("classify: %s (p=%.2f), kind %s, from %s", result.label, result.probability, result.kind,
-             ", ".join(result.signals))
+    if not has_video:
+        summary["note"] = NO_VIDEO
+    log.info("classify: %s (p=%.2f), kind %s, from %s%s", result.label, result.probability, result.kind,
+             ", ".join(result.signals), "" if has_video else f" ({NO_VIDEO})")
     return StageOutcome(StageStatus.SUCCEEDED, summary, (CLASSIFICATION_JSON,))
 
 
