@@ -154,7 +154,7 @@ def joins_tight(left: str, right: str) -> bool:
 def separators(words: Sequence[str]) -> list[int]:
     """The characters written before each word: 0 for the first and between words joined tight,
     else 1 (a space)."""
-    return [0] + [0 if joins_tight(a, b) else 1 for a, b in itertools.pairwise(words)]
+    return [0] * bool(words) + [0 if joins_tight(a, b) else 1 for a, b in itertools.pairwise(words)]
 
 
 def join_words(words: Sequence[str]) -> str:

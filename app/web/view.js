@@ -241,6 +241,11 @@ export class JobView {
       parts.push(`The speech at ${formatTime(doubt.at[0])}-${formatTime(doubt.at[1])} ${heard}: its subtitles ` +
                  "there are likely wrong or missing. Upload it again with the spoken language set to Detect.");
     }
+    const unsure = summary.language_unsure;
+    if (unsure && unsure.heard) {
+      parts.push(`Whisper was unsure which language this is: it heard ${unsure.heard} at only ` +
+                 `${unsure.probability}. If the speech is in another language, upload it again with that language set.`);
+    }
     const unheard = Array.isArray(summary.unheard_speech) ? summary.unheard_speech : [];
     if (unheard.length) {
       const at = unheard.map(([a, b]) => `${formatTime(a)}-${formatTime(b)}`).join(", ");

@@ -388,6 +388,9 @@ def test_speech_surely_not_in_the_language_asked_is_said_so_on_the_page(start_se
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("does not sound like en")
     expect(warning).to_contain_text("spoken language set to Detect")
+    # Detected, it is a guess (Polish at 0.27), and the page says that too
+    _upload(page, testdata / "video" / "emk_kdrama_en.mp4", ["subtitles"], language="auto")
+    expect(warning).to_contain_text("unsure which language this is")
     assert browser.errors == []
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.linebreaks import layout_lines, wrap_lines
+from pipelines.linebreaks import join_words, layout_lines, separators, wrap_lines
 
 
 def test_wrap_lines_handles_text_without_spaces() -> None:
@@ -24,6 +24,7 @@ def test_wrap_lines_counts_the_fewest_lines_when_none_fits() -> None:
     assert wrap_lines("a supercalifragilisticexpialidocious word", 10, 2) == [
         "a", "supercalifragilisticexpialidocious", "word"]
     assert wrap_lines("  \n ", 42, 2) == []
+    assert join_words([]) == "" and separators([]) == []
 
 
 def test_two_line_layout_makes_the_same_choice_as_the_general_search() -> None:

@@ -278,7 +278,7 @@ def test_chinese_is_written_without_spaces_and_read_by_its_characters() -> None:
 def test_a_word_of_punctuation_alone_is_never_a_cue() -> None:
     """A real Spanish clip transcribed as English gave one cue: "."."""
     assert segment_words([Word(19.92, 20.1, " .", 0.3)], NETFLIX) == []
-    words = speak("Save your work.") + [Word(9.0, 9.2, " .", 0.2)]
+    words = [*speak("Save your work."), Word(9.0, 9.2, " .", 0.2)]
     cues = segment_words(words, NETFLIX)
     assert [c.text for c in cues] == ["Save your work.."]
     assert cues[0].end < 5.0  # the mark joined the word's text, not its time
@@ -292,7 +292,7 @@ def test_a_title_keeps_its_name_and_ends_no_sentence() -> None:
     cues = segment_words(words, NETFLIX)
     assert cues[0].words[0].text == "And" and cues[0].words[-1].text != "Mr."
     for c in cues:
-        for upper, lower in pairwise(c.lines):
+        for upper, _ in pairwise(c.lines):
             assert upper.split()[-1] != "Mr."
 
 

@@ -231,6 +231,40 @@ def test_cues_in_another_language_and_speech_without_text_are_reported(samples: 
 
 
 
+class Detecting(FakeEngine):
+    """Language auto: detects ``language`` at ``probability`` and writes a few words in it."""
+
+    def __init__(self, language: str, probability: float, words: int = 4) -> None:
+        self.language, self.probability, self.words = language, probability, words
+
+    def transcribe(self, audio: Any, options: AsrOptions, progress: Any = None, screen: Any = ()) -> Transcript:
+        words = tuple(Word(0.5 + i * 0.6, 0.9 + i * 0.6, f" słowo{i}", 0.8) for i in range(self.words))
+        segments = (Segment(0.5, 3.0, "", words),) if words else ()
+        return Transcript(segments, self.language, self.probability, 6.0, "fake")
+
+
+@pytest.mark.parametrize(("probability", "words", "reported"), [(0.27, 4, True), (0.84, 4, False), (0.27, 0, False)])
+def test_a_language_detected_unsurely_is_reported(samples: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                   probability: float, words: int, reported: bool) -> None:
+    """A real Korean drama line, the language left to Whisper, was heard as Polish at 0.27 and
+    Polish subtitles written without a word."""
+    class Models(FakeModels):
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> Any:
+            return Detecting("pl", probability, words)
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto"}}
+                             )["subtitles"].summary
+    if reported:
+        assert summary["language_unsure"] == {"heard": "pl", "probability": probability}
+        assert "unsure which language" in caplog.text and "heard pl at only 0.27" in caplog.text
+    else:
+        assert "language_unsure" not in summary and "unsure which language" not in caplog.text
+    # with no cue, no share of cues is within reading speed (it said 0.0)
+    assert ("within_reading_speed" in summary) == bool(words)
+
+
 class UnsureEngine(FakeEngine):
     """English-only, on speech in another language: confident-looking words it gives 0.3."""
 
@@ -338,6 +372,11 @@ def test_a_short_korean_line_is_doubted_and_a_noisy_english_film_is_not(testdata
     english = StageContext(media_path=testdata / "video" / "mdn_friday.mp4", out_dir=tmp_path / "en", models=models)
     assert "language_doubt" not in run_stages(english, ["subtitles"], {"subtitles": {"shot_changes": False}}
                                               )["subtitles"].summary
+    # the language left to Whisper: it guesses, unsurely, and says so
+    auto = StageContext(media_path=testdata / "video" / "emk_kdrama_en.mp4", out_dir=tmp_path / "auto", models=models)
+    summary = run_stages(auto, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto"}}
+                         )["subtitles"].summary
+    assert summary["language"] != "ko" and summary["language_unsure"]["probability"] < 0.4
 
 
 def test_speech_left_without_text_is_asked_its_language(samples: Path, tmp_path: Path) -> None:
