@@ -310,8 +310,9 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     if finished is None:
         log.warning("%s: %s here, but its lease lapsed meanwhile: the end is not stored", job.id, status.value)
         return None
-    log.info("%s: %s in %.2f s%s", job.id, status.value, time.monotonic() - started,
-             f": {error}" if error else "")
+    # A failure is for an operator to see at WARNING; a success or a cancel by request is not.
+    log.log(logging.WARNING if status == JobStatus.FAILED else logging.INFO, "%s: %s in %.2f s%s", job.id,
+            status.value, time.monotonic() - started, f": {error}" if error else "")
     _safe_notify(ctx, finished)
     return finished
 

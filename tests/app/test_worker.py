@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -118,6 +120,21 @@ def test_stage_error_fails_the_job_with_its_reason(ctx: WorkerContext, media_dir
     assert done is not None and done.status == JobStatus.FAILED
     assert done.error == "stage broken: bad option x; use y"
     assert done.stage_states["broken"].status == StageStatus.FAILED
+
+
+def test_a_failed_job_is_logged_at_warning_a_succeeded_one_at_info(
+        ctx: WorkerContext, media_dir: Path, fake_stages: None, caplog: pytest.LogCaptureFixture) -> None:
+    """An operator filtering on WARNING sees failures (they were logged at INFO)."""
+    caplog.set_level(logging.INFO, logger="app.worker")
+    failed = run_job(submit(ctx, media_dir / "tone.mp4", ("broken",)).id, ctx)
+    succeeded = run_job(submit(ctx, media_dir / "silent.mp4", ("subtitles",)).id, ctx)
+    assert failed is not None and succeeded is not None
+    ends = {r.getMessage(): r.levelno for r in caplog.records
+            if r.name == "app.worker" and re.match(r"job_\w+: (failed|succeeded) in ", r.getMessage())}
+    assert [level for message, level in ends.items() if message.startswith(f"{failed.id}: failed in ")
+            and message.endswith("stage broken: bad option x; use y")] == [logging.WARNING]
+    assert [level for message, level in ends.items()
+            if message.startswith(f"{succeeded.id}: succeeded in ")] == [logging.INFO]
 
 
 def test_unexpected_error_is_reported_not_raised(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
