@@ -103,6 +103,14 @@ class StageState:
                       "files": tuple(data.get("files") or ())})
 
 
+def not_run(states: Mapping[str, StageState], why: str) -> dict[str, StageState]:
+    """The stage states of a job that ended (failed, cancelled) before some of its stages ran:
+    each one still ``pending`` becomes ``skipped`` with the reason ``"not run: " + why``, so no
+    ended job shows a stage waiting; the others are kept as they are."""
+    return {name: StageState(StageStatus.SKIPPED, reason=f"not run: {why}") if state.status == StageStatus.PENDING
+            else state for name, state in states.items()}
+
+
 @dataclass(frozen=True)
 class WebhookDeliveryRecord:
     """One delivery attempt of one event."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.exceptions import AppError
-from app.jobs import Job, JobStatus, Source, StageState, StageStatus, now_iso
+from app.jobs import Job, JobStatus, Source, StageState, StageStatus, not_run, now_iso
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.sources import fd_path, fetch_url, media_dict, open_path_source
@@ -218,10 +218,19 @@ class _Reporter:
         self._put({name: StageState(StageStatus.RUNNING, round(min(max(fraction, 0.0), 1.0), 3),
                                     started_at=prev.started_at)}, check=True)
 
-    def stages_to_finish(self) -> dict[str, StageState] | None:
-        """The stage states the job's end must store too (its last stage ended unwritten), or None."""
+    def stages_to_finish(self, status: JobStatus) -> dict[str, StageState] | None:
+        """The stage states the job's end must store too, or None: its last stage ended unwritten,
+        or it ended ``status`` (failed, cancelled) before some stages ran, which say so."""
         with self._lock:
-            return dict(self.states) if self.unwritten else None
+            if status == JobStatus.SUCCEEDED or all(s.status != StageStatus.PENDING for s in self.states.values()):
+                return dict(self.states) if self.unwritten else None
+            if status == JobStatus.CANCELLED:
+                why = "the job was cancelled"
+            elif self.failed or self.running:
+                why = f"stage {self.current} failed"
+            else:
+                why = "the job failed before it reached this stage"
+            return not_run(self.states, why)
 
     def end_current(self, status: StageStatus, error: str | None) -> None:
         """End the stages still running: the one that failed with ``status`` and ``error``; the
@@ -306,7 +315,7 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     finally:
         opened.close()
     # Fenced: refused if reaped meanwhile.
-    finished = ctx.store.finish(job.id, status, error, lease=lease, stages=reporter.stages_to_finish())
+    finished = ctx.store.finish(job.id, status, error, lease=lease, stages=reporter.stages_to_finish(status))
     if finished is None:
         log.warning("%s: %s here, but its lease lapsed meanwhile: the end is not stored", job.id, status.value)
         return None

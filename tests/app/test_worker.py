@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -135,6 +136,49 @@ def test_a_failed_job_is_logged_at_warning_a_succeeded_one_at_info(
             and message.endswith("stage broken: bad option x; use y")] == [logging.WARNING]
     assert [level for message, level in ends.items()
             if message.startswith(f"{succeeded.id}: succeeded in ")] == [logging.INFO]
+
+
+@pytest.fixture
+def then_after(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], tuple[str, str]]:
+    """Register a stage ``after`` that needs the given stage; the two, as a job's stages."""
+
+    def register(first: str) -> tuple[str, str]:
+        monkeypatch.setitem(stage_graph.STAGES, "after", Stage("after", lambda: NoOptions, _quick, needs=(first,)))
+        return first, "after"
+
+    return register
+
+
+def test_stages_a_failed_job_never_ran_say_so(ctx: WorkerContext, media_dir: Path, fake_stages: None,
+                                              then_after: Callable[[str], tuple[str, str]]) -> None:
+    """Not ``pending`` in an ended job: skipped, with the reason."""
+    done = run_job(submit(ctx, media_dir / "tone.mp4", then_after("broken")).id, ctx)
+    assert done is not None and done.status == JobStatus.FAILED
+    after = done.stage_states["after"]
+    assert after.status == StageStatus.SKIPPED and after.reason == "not run: stage broken failed"
+    assert after.started_at is None and after.seconds is None
+    stored = ctx.store.get(done.id)
+    assert stored is not None and stored.stage_states == done.stage_states
+
+
+def test_stages_of_a_job_whose_source_failed_say_so(ctx: WorkerContext, media_dir: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "gone.mp4"
+    shutil.copy(media_dir / "silent.mp4", gone)
+    job = submit(ctx, gone, ("subtitles",))
+    gone.unlink()
+    done = run_job(job.id, ctx)
+    assert done is not None and done.status == JobStatus.FAILED and "no longer there" in (done.error or "")
+    state = done.stage_states["subtitles"]
+    assert state.status == StageStatus.SKIPPED
+    assert state.reason == "not run: the job failed before it reached this stage"
+
+
+def test_stages_a_cancelled_job_never_ran_say_so(ctx: WorkerContext, media_dir: Path, fake_stages: None,
+                                                 then_after: Callable[[str], tuple[str, str]]) -> None:
+    ended = _cancel_once_started(ctx, submit(ctx, media_dir / "tone.mp4", then_after("slow")))
+    assert ended.stage_states["slow"].status == StageStatus.CANCELLED
+    after = ended.stage_states["after"]
+    assert after.status == StageStatus.SKIPPED and after.reason == "not run: the job was cancelled"
 
 
 def test_unexpected_error_is_reported_not_raised(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
