@@ -1,6 +1,7 @@
 """Where a subtitle may break, and how to lay a cue's words out in lines.
 
-Subtitle style guides (Netflix, BBC) ask for breaks after punctuation and before conjunctions
+Subtitle style guides (Netflix, BBC, and theirs for German, French, Spanish, Italian and
+Portuguese) ask for breaks after punctuation and before conjunctions
 or prepositions, and never between an article and its noun, an adjective and its noun, a first
 and a last name, a pronoun and its verb, a verb and its auxiliary or reflexive pronoun, or a
 verb and the preposition that belongs to it ("looks like", "want to", "kind of": the one case
@@ -42,6 +43,28 @@ PREPOSITIONS = frozenset(
 AUXILIARIES = frozenset(
     "am is are was were be been being have has had do does did will would shall should can could may "
     "might must not don't doesn't didn't won't can't isn't aren't wasn't weren't".split()
+)
+# The same rules in the other languages the fit and the translation merge lay out (German, French,
+# Spanish, Italian, Portuguese): their articles and determiners, prepositions and conjunctions. A word
+# that is also a common English word of another kind is left out ("son", "car", "um", "pour", "do"), and
+# so are single letters ("y", "o": variables in a lecture).
+ARTICLES |= frozenset(
+    "der die das den dem des ein eine einen einem einer eines kein keine dieser diese dieses "
+    "le la les un une du au aux ce cet cette ces mon ma mes ton ta tes sa ses notre nos votre vos leur leurs "
+    "el los las unos unas lo del al este esta estos estas ese esa esos esas mi mis tu tus su sus "
+    "il gli uno dello della dei degli delle allo alla ai agli alle dal dalla nel nella nei sul sulla "
+    "os as um uma uns umas da dos das na nas ao aos pelo pela".split()
+)
+PREPOSITIONS |= frozenset(
+    "mit von zu bei nach aus für über unter vor hinter neben zwischen durch gegen ohne bis seit während "
+    "wegen im zum zur vom beim ins ans de à dans sur sous avec par sans chez vers entre depuis pendant "
+    "avant après contre en con por para sin sobre hacia hasta desde según durante di tra fra em com sem "
+    "até".split()
+)
+CONJUNCTIONS |= frozenset(
+    "und oder aber denn sondern dass weil wenn als ob obwohl damit bevor nachdem sodass et ou mais donc "
+    "ni que qui quand si comme lorsque puisque pero porque cuando como aunque pues che perché se "
+    "anche mas quando".split()
 )
 FUNCTION_WORDS = ARTICLES | PRONOUNS | CONJUNCTIONS | PREPOSITIONS | AUXILIARIES
 ADJECTIVE_ENDINGS = ("al", "ful", "ous", "ive", "able", "ible", "ic", "less", "ish", "ant", "ent", "ary", "y")

@@ -86,3 +86,16 @@ def test_no_word_is_left_alone_on_the_bottom_line() -> None:
         "- Well, you're not gonna believe it.", "- What?"]
     assert wrap_lines("What, you're picking somebody else up? Oh, man.", 42, 2) == [
         "What, you're picking somebody else up?", "Oh, man."]
+
+
+def test_french_and_spanish_keep_an_article_with_its_noun() -> None:
+    """The rules were English words only, yet the fit and the translation merge lay out German,
+    French and Spanish: lines ended on "la", "los", "die" (9 of 38 two-line layouts of the real
+    FLEURS and German transcripts; none now)."""
+    assert wrap_lines("Vous pouvez maintenant ouvrir la page des paramètres de votre compte.", 42, 2) == [
+        "Vous pouvez maintenant ouvrir", "la page des paramètres de votre compte."]
+    assert wrap_lines("Los participantes deben descargar los documentos antes de la primera clase.", 42, 2) == [
+        "Los participantes deben descargar", "los documentos antes de la primera clase."]
+    # a single letter stays a variable in an English lecture: "x is less than y // in that case"
+    top, _ = wrap_lines("We're going to say x is less than y in that case.", 42, 2)
+    assert top == "We're going to say x is less than y"
