@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.jobs import StageStatus
+from app.model_cache import ModelCache
+from app.settings import Settings
 from app.stages import fit, subtitles
 from app.stages.context import StageContext
+from app.stages.graph import normalise_options, plan, run_stages
 from pipelines.exceptions import OptionsError
 from pipelines.fit.sentence import SentenceFitter
 from tests.pipelines.fit.test_sentence import BagOfWords
@@ -68,3 +73,23 @@ def test_subtitles_without_cues_skip_the_fit(tmp_path: Path) -> None:
     assert outcome.status == StageStatus.SKIPPED and outcome.files == ()
     assert outcome.reason == "no subtitles to fit: no speech was heard in the audio"
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", ["tone.mp4", "hush.m4a"])
+def test_sound_without_speech_skips_the_fit_after_the_real_subtitles_stage(
+        clip: str, media_dir: Path, tmp_path: Path, require_model: Callable[[str], Path]) -> None:
+    """A tone with a picture, and a silent audio-only track: Whisper hears no speech, fit skips."""
+    require_model("whisper-tiny.en")
+    path = media_dir / clip if clip == "tone.mp4" else tmp_path / clip
+    if not path.exists():
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+                        "-t", "2", "-c:a", "aac", str(path)], check=True, capture_output=True, timeout=120)
+    out = tmp_path / "out"
+    out.mkdir()
+    planned = plan([fit.NAME])
+    outcomes = run_stages(StageContext(media_path=path, out_dir=out, models=ModelCache(Settings())), planned,
+                          normalise_options(planned, {}), overlap=False)
+    assert outcomes[subtitles.NAME].status == StageStatus.SUCCEEDED and outcomes[subtitles.NAME].summary["cues"] == 0
+    assert outcomes[fit.NAME].status == StageStatus.SKIPPED
+    assert outcomes[fit.NAME].reason == "no subtitles to fit: no speech was heard in the audio"
