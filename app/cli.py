@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.stages import ocr, subtitles
 from app.stages.graph import DEFAULT_STAGES, STAGES, normalise_options, plan
 from app.stages.options import dump_options
-from app.stages.subtitles import DEFAULT_PROFILE, SubtitlesOptions
+from app.stages.subtitles import AUTO_PROFILE, DEFAULT_PROFILE, SubtitlesOptions
 from pipelines.asr import FASTER_WHISPER
 from pipelines.exceptions import OptionsError, PipelineError
 
@@ -102,7 +102,8 @@ def process(
     model: Annotated[str, typer.Option(help="auto, whisper-tiny.en or whisper-base.")] = "auto",
     engine: Annotated[str, typer.Option(help="Whisper implementation: faster-whisper or openai-whisper "
                                               "(slower on CPU).")] = FASTER_WHISPER,
-    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
+    profile: Annotated[str, typer.Option(help="Subtitle style profile ('auto': Netflix's for the language "
+                                               "heard).")] = AUTO_PROFILE,
     beam_size: Annotated[int, typer.Option(help="Beam search width.")] = 5,
     vad: Annotated[bool, typer.Option(help="Voice-activity filter.")] = True,
     prompt: Annotated[str | None, typer.Option(help="Initial prompt (names, terms).")] = None,
@@ -222,7 +223,8 @@ def batch(
     stages: Annotated[str, typer.Option(help=_STAGES_HELP)] = _DEFAULT_STAGES,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Files processed at once.")] = 1,
     language: Annotated[str, typer.Option(help="Spoken language code, or 'auto'.")] = "en",
-    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
+    profile: Annotated[str, typer.Option(help="Subtitle style profile ('auto': Netflix's for the language "
+                                               "heard).")] = AUTO_PROFILE,
     option: Annotated[list[str] | None, typer.Option("--option", "-O", help=_OPTION_HELP)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -267,7 +269,8 @@ def watch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Results, mirrored per file.")] = Path("out"),
     stages: Annotated[str, typer.Option(help=_STAGES_HELP)] = _DEFAULT_STAGES,
     language: Annotated[str, typer.Option(help="Spoken language code, or 'auto'.")] = "en",
-    profile: Annotated[str, typer.Option(help="Subtitle style profile.")] = DEFAULT_PROFILE,
+    profile: Annotated[str, typer.Option(help="Subtitle style profile ('auto': Netflix's for the language "
+                                               "heard).")] = AUTO_PROFILE,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.")] = 2.0,
     stop_after: Annotated[int, typer.Option(help="Exit after this many files (0: run until Ctrl-C).")] = 0,
     option: Annotated[list[str] | None, typer.Option("--option", "-O", help=_OPTION_HELP)] = None,

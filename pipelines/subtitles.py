@@ -118,6 +118,14 @@ PROFILES: dict[str, StyleProfile] = {
             max_cps=17.0,
             description="Netflix English for children's programmes: 17 CPS.",
         ),
+        # Netflix's guides for these languages: characters a line and a second (a line of Chinese
+        # is its characters side by side, ``linebreaks.join_words``)
+        StyleProfile("netflix-zh", max_line_chars=16, max_cps=9.0,
+                     description="Netflix Chinese: 16 characters x 2 lines, 9 characters a second."),
+        StyleProfile("netflix-ja", max_line_chars=13, max_cps=4.0,
+                     description="Netflix Japanese: 13 characters x 2 lines, 4 characters a second."),
+        StyleProfile("netflix-ko", max_line_chars=16, max_cps=12.0,
+                     description="Netflix Korean: 16 characters x 2 lines, 12 characters a second."),
         StyleProfile(
             "bbc",
             max_line_chars=37,
@@ -172,6 +180,16 @@ class SubtitleResult:
 GLUE_GAP_S = 0.3  # a piece of a word follows the piece before it at once; a new segment may not
 # marks that never stand alone: a word of them alone joins the word before it
 _MARKS = frozenset(".,!?;:…。，、！？；：")
+
+
+# The profile for speech in these languages where none is chosen (``profile_for``); netflix-en else.
+LANGUAGE_PROFILES = {"zh": "netflix-zh", "yue": "netflix-zh", "ja": "netflix-ja", "ko": "netflix-ko"}
+
+
+def profile_for(language: str) -> StyleProfile:
+    """Netflix's profile for speech in ``language``: its own for Chinese, Japanese and Korean,
+    the English one (42 characters a line, 20 a second) for the others."""
+    return PROFILES[LANGUAGE_PROFILES.get(language, "netflix-en")]
 
 
 def _clean_words(words: Sequence[Word]) -> list[Word]:

@@ -56,8 +56,10 @@ async def web_config() -> dict[str, Any]:
     profiles, and the stage its language and profile choices are options of."""
     return {
         "subtitle_stage": subtitles.NAME,
-        "profiles": [{"name": p.name, "description": p.description} for p in PROFILES.values()],
-        "default_profile": subtitles.DEFAULT_PROFILE,
+        "profiles": [{"name": subtitles.AUTO_PROFILE, "description": "Netflix's rules for the language heard "
+                      "(Chinese, Japanese, Korean: their own; others: English's)."},
+                     *({"name": p.name, "description": p.description} for p in PROFILES.values())],
+        "default_profile": subtitles.AUTO_PROFILE,
     }
 
 

@@ -37,7 +37,7 @@ from pipelines.ocr.tracking import TextEvent
 from pipelines.screen_feed import ScreenFeed
 from pipelines.shots import ShotTracker, detect_shot_changes
 from pipelines.subtitle_formats import to_srt, to_vtt
-from pipelines.subtitles import PROFILES, StyleProfile, build_cues
+from pipelines.subtitles import PROFILES, StyleProfile, build_cues, profile_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,7 +49,8 @@ SUBTITLES_SRT = "subtitles.srt"
 SUBTITLES_VTT = "subtitles.vtt"
 SUBTITLES_JSON = "subtitles.json"
 TRANSCRIPT_TXT = "transcript.txt"
-DEFAULT_PROFILE = "netflix-en"
+DEFAULT_PROFILE = "netflix-en"  # where no language is known (the fit's reading mode, a translation)
+AUTO_PROFILE = "auto"  # the subtitles' default: Netflix's profile for the language heard (``profile_for``)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class SubtitlesOptions:
     guards too) and the style.
 
     Attributes:
-        profile: a style profile name from ``pipelines.subtitles.PROFILES``.
+        profile: a style profile name from ``pipelines.subtitles.PROFILES``, or ``auto`` (the
+            default): Netflix's for the language heard (Chinese, Japanese, Korean), else netflix-en.
         profile_overrides: StyleProfile fields to change, e.g. ``{"max_line_chars": 37}``.
         screen_vocabulary: offer Whisper the on-screen text the ``ocr`` stage read (when it ran).
         shot_changes: with video, time cues to the shot changes.
@@ -78,7 +80,7 @@ class SubtitlesOptions:
     prompt_reset_on_temperature: float = AsrOptions.prompt_reset_on_temperature
     hallucination_silence_threshold: float | None = AsrOptions.hallucination_silence_threshold
     repetition_check: bool = AsrOptions.repetition_check
-    profile: str = DEFAULT_PROFILE
+    profile: str = AUTO_PROFILE
     profile_overrides: Mapping[str, Any] | None = None
     screen_vocabulary: bool = True
     shot_changes: bool = True
@@ -92,13 +94,12 @@ class SubtitlesOptions:
         mine = {f.name for f in fields(self)}
         return AsrOptions(**{f.name: getattr(self, f.name) for f in fields(AsrOptions) if f.name in mine})
 
-    def style(self) -> StyleProfile:
-        """The style profile, overrides applied (raises OptionsError)."""
-        if self.profile not in PROFILES:
-            raise OptionsError(
-                f"Unknown subtitle profile {self.profile!r}. Valid profiles: {', '.join(sorted(PROFILES))}."
-            )
-        profile = PROFILES[self.profile]
+    def style(self, language: str = "") -> StyleProfile:
+        """The style profile for speech in ``language``, overrides applied (raises OptionsError)."""
+        if self.profile != AUTO_PROFILE and self.profile not in PROFILES:
+            raise OptionsError(f"Unknown subtitle profile {self.profile!r}. Valid profiles: "
+                               f"{', '.join([AUTO_PROFILE, *sorted(PROFILES)])}.")
+        profile = profile_for(language) if self.profile == AUTO_PROFILE else PROFILES[self.profile]
         return profile.with_overrides(dict(self.profile_overrides)) if self.profile_overrides else profile
 
 
@@ -262,6 +263,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     heard = _language_heard(ctx, engine, first, asr_options, transcript)
     timings["language_check_s"] = time.monotonic() - t2
     t2 = time.monotonic()
+    profile = options.style(transcript.language)  # auto: the language's own, now it is known
     result = build_cues(transcript, profile, cuts)
     write_atomic(ctx.out_dir / SUBTITLES_SRT, to_srt(result.cues))
     write_atomic(ctx.out_dir / SUBTITLES_VTT, to_vtt(result.cues))

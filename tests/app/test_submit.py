@@ -41,7 +41,7 @@ def test_valid_request_is_stored_normalised() -> None:
     assert planned == ["subtitles"]
     # Every option of every planned stage, defaults filled in, as the worker will read them.
     assert options == {"subtitles": subtitles.STAGE.normalise({"language": "en", "beam_size": 3})}
-    assert options["subtitles"]["beam_size"] == 3 and options["subtitles"]["profile"] == "netflix-en"
+    assert options["subtitles"]["beam_size"] == 3 and options["subtitles"]["profile"] == "auto"
     planned, options = validate_request(sub(stages=["classify"]), Settings())
     assert planned == ["subtitles", "classify"] and set(options) == {"subtitles", "classify"}
 

@@ -310,3 +310,18 @@ def test_the_last_cue_ends_by_the_media_s_end() -> None:
     # with no duration known, the cue takes its lag-out as before
     free = build_cues(Transcript((Segment(4.3, words[-1].end, "", tuple(words)),), "en", 0.99, 0.0, "fake"), NETFLIX)
     assert free.cues[-1].end > 6.166
+
+
+def test_chinese_japanese_and_korean_speech_get_their_own_profiles() -> None:
+    """Netflix's guides: 16 characters a line for Chinese and Korean, 13 for Japanese; 9, 12 and 4
+    characters a second. The English profile let a line of Chinese run to 42 characters."""
+    from pipelines.subtitles import profile_for
+
+    assert (profile_for("zh").max_line_chars, profile_for("zh").max_cps) == (16, 9.0)
+    assert (profile_for("ja").max_line_chars, profile_for("ja").max_cps) == (13, 4.0)
+    assert profile_for("ko").max_line_chars == 16 and profile_for("de") is NETFLIX
+    text = "我们今天要学习如何在设置页面里修改账户的密码并保存所有的更改"  # 30 characters
+    words = [Word(0.2 + 0.3 * k, 0.2 + 0.3 * (k + 1), ch, 0.9) for k, ch in enumerate(text)]
+    cues = segment_words(words, profile_for("zh"))
+    assert "".join(c.text for c in cues) == text
+    assert all(len(line) <= 16 for c in cues for line in c.lines) and sum(len(c.lines) for c in cues) >= 2

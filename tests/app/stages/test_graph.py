@@ -39,7 +39,7 @@ def test_registry_order_is_a_run_order_and_names_match_modules() -> None:
 def test_normalised_options_fill_defaults_and_are_stable() -> None:
     once = normalise_options(["fit"], {"subtitles": {"beam_size": "3"}, "fit": {"lm": "never"}})
     assert list(once) == ["subtitles", "fit"]  # every planned stage, in order
-    assert once["subtitles"]["beam_size"] == 3 and once["subtitles"]["profile"] == subtitles.DEFAULT_PROFILE
+    assert once["subtitles"]["beam_size"] == 3 and once["subtitles"]["profile"] == subtitles.AUTO_PROFILE
     assert once["fit"]["lm"] == "never" and once["fit"]["language"] is None
     assert normalise_options(["fit"], once) == once  # canonical: parsing it again changes nothing
 

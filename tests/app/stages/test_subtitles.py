@@ -396,3 +396,19 @@ def test_speech_left_without_text_is_asked_its_language(samples: Path, tmp_path:
     summary = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False}})["subtitles"].summary
     assert summary["language_doubt"] == {"asked": "en", "heard": "de", "probability": 0.99, "sure": True, "at": [2.5, 6.5]}
     assert Hearing.heard[-1] == 4 * 16000 and summary["unheard_speech_s"] == 3.0
+
+
+def test_the_profile_follows_the_language_heard_unless_one_is_chosen(samples: Path, tmp_path: Path) -> None:
+    class Models(FakeModels):
+        def whisper(self, name: str, engine: str = "faster-whisper", threads: int = 0) -> Any:
+            return Detecting("zh", 0.99)
+
+    ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
+    auto = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto"}})["subtitles"]
+    assert auto.summary["profile"] == "netflix-zh"
+    assert json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["profile"] == "netflix-zh"
+    chosen = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto",
+                                                           "profile": "netflix-en"}})["subtitles"]
+    assert chosen.summary["profile"] == "netflix-en"
+    with pytest.raises(OptionsError, match="Valid profiles: auto, bbc"):
+        subtitles.STAGE.parse({"profile": "cinema"})
