@@ -104,7 +104,7 @@ BOUND_BEFORE = {
 }
 # a full stop that ends an abbreviation, not a sentence: a title keeps its name on its line
 TITLES = frozenset("mr. mrs. ms. dr. prof. st. mt. jr. sr. gen. sen. rep. gov. capt. lt. col. sgt. rev.".split())
-ABBREVIATIONS = frozenset("e.g. i.e. vs. approx. fig. no. nos. vol. ch. sec. cf. ca.".split())
+ABBREVIATIONS = frozenset("e.g. i.e. vs. approx. fig. vol. ch. sec. cf. ca.".split())  # not "no.": "No. // Not if ..."
 SENTENCE_END = -3.0  # the cost of a break after a sentence's end: the best place there is
 _STRIP = re.compile(r"^[\"'“‘(\[]+|[\"'”’)\].,;:!?…]+$")
 
@@ -124,8 +124,8 @@ def break_cost(left: str, right: str) -> float:
 
     Cached: the segmenter and the layout ask for the same word pairs many times over."""
     lb, rb = _bare(left), _bare(right)
-    if left.lower() in TITLES:
-        return 4.0  # "Mr. // Smith": a title's full stop ends no sentence
+    if left.lower() in TITLES or (lb == "no" and left.endswith(".") and right[:1].isdigit()):
+        return 4.0  # "Mr. // Smith", "No. // 5": this full stop ends no sentence
     if left.lower() in ABBREVIATIONS:
         return 1.0
     if left.endswith((".", "?", "!", "…", '."', '?"', '!"', "。", "？", "！", "。」", "！」", "？」")):

@@ -99,3 +99,13 @@ def test_french_and_spanish_keep_an_article_with_its_noun() -> None:
     # a single letter stays a variable in an English lecture: "x is less than y // in that case"
     top, _ = wrap_lines("We're going to say x is less than y in that case.", 42, 2)
     assert top == "We're going to say x is less than y"
+
+
+def test_a_title_s_full_stop_is_no_sentence_end_but_no_is() -> None:
+    from pipelines.linebreaks import SENTENCE_END, break_cost
+
+    assert break_cost("Mr.", "Smith") > 0 and break_cost("e.g.", "Python") > 0 and break_cost("No.", "5") > 0
+    # "No." ends a sentence in dialogue (real Seinfeld transcript: "... a clown? No. // Not if ...")
+    assert break_cost("No.", "Not") == SENTENCE_END
+    assert wrap_lines("- No, they don't. No. - Oh, yes, they do, Elaine.", 42, 2) == [
+        "- No, they don't. No.", "- Oh, yes, they do, Elaine."]
