@@ -42,6 +42,7 @@ from app.jobs import (
     WebhookDeliveryRecord,
     WebhookState,
     aggregate,
+    not_run,
     now_iso,
 )
 from app.webhooks import (
@@ -234,7 +235,7 @@ LEASE_LAPSED = Interruption("its worker stopped renewing its lease", "its worker
 def interrupted(job: Job, how: Interruption, max_attempts: int) -> Job:
     """``job``, found ``running`` after its process died, as it is to be stored: queued again
     while attempts are left, else failed with the reason (cancelled if that was asked for); no
-    stage is left ``running``."""
+    stage is left ``running``, nor, once it ends, ``pending`` (``app.jobs.not_run``)."""
     retry = not job.cancel_requested and job.attempts < max_attempts
     if job.cancel_requested:
         status, error = JobStatus.CANCELLED, f"cancelled by request ({how.cancel_note})"
@@ -244,15 +245,19 @@ def interrupted(job: Job, how: Interruption, max_attempts: int) -> Job:
         status, error = JobStatus.FAILED, (f"interrupted {job.attempts} time(s) by {how.by} "
                                            f"(limit LESSONLENS_MAX_ATTEMPTS={max_attempts}); submit it again")
     stages = {}
+    halted = None  # the stage that was running
     for name, state in job.stage_states.items():
         if state.status == StageStatus.RUNNING:
+            halted = halted or name
             state = (StageState() if retry else
                      StageState(StageStatus.FAILED, state.progress, state.started_at, now_iso(),
                                 error=f"interrupted: {how.cause} while this stage ran"))
         stages[name] = state
     if retry:
         return job.with_changes(status=status, error=error, stage_states=stages, started_at=None)
-    return job.with_changes(status=status, error=error, stage_states=stages, finished_at=now_iso(),
+    why = ("the job was cancelled" if status == JobStatus.CANCELLED else
+           f"stage {halted} failed" if halted else f"the job was interrupted ({how.cause})")
+    return job.with_changes(status=status, error=error, stage_states=not_run(stages, why), finished_at=now_iso(),
                             webhook_state=WebhookState.PENDING if job.webhook_url else job.webhook_state)
 
 

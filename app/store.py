@@ -59,6 +59,7 @@ from app.jobs import (
     StageState,
     WebhookDeliveryRecord,
     WebhookState,
+    not_run,
     now_iso,
 )
 
@@ -649,9 +650,11 @@ class SqlJobStore:
             job = self._load_for_update(conn, job_id)
             if job is None or job.status.terminal:
                 return job
-            if job.status == JobStatus.QUEUED:
+            if job.status == JobStatus.QUEUED:  # ends here: no stage of it is left pending
+                stages = not_run(job.stage_states, "the job was cancelled")
                 values: dict[str, Any] = {"status": JobStatus.CANCELLED.value, "cancel_requested": True,
-                                          "finished_at": now_iso(), "error": "cancelled by request"}
+                                          "finished_at": now_iso(), "error": "cancelled by request",
+                                          "stage_states": {k: v.to_dict() for k, v in stages.items()}}
                 if job.webhook_url:
                     values["webhook_state"] = WebhookState.PENDING.value
                 self._set(conn, job_id, **values)

@@ -338,16 +338,20 @@ def test_a_batch_event_is_sent_by_the_local_webhooks(store: SqlJobStore) -> None
 # ---------------------------------------------------------------- recovery
 
 
-def _running(store: JobStore, attempts: int = 1, cancel: bool = False, webhook: str | None = None) -> Job:
-    """A job whose process died during attempt ``attempts``, mid-stage."""
-    job = Job(id=new_job_id(), owner="a", source=Source("path", "/x/y.mp4"), stages=("subtitles",),
-              options={}, stage_states={"subtitles": StageState()}, webhook_url=webhook)
+def _running(store: JobStore, attempts: int = 1, cancel: bool = False, webhook: str | None = None,
+             stages: tuple[str, ...] = ("subtitles",), running: bool = True) -> Job:
+    """A job whose process died during attempt ``attempts``, mid-stage (its first; with
+    ``running`` False, before it started one)."""
+    job = Job(id=new_job_id(), owner="a", source=Source("path", "/x/y.mp4"), stages=stages,
+              options={}, stage_states={name: StageState() for name in stages}, webhook_url=webhook)
     store.create(job)
     for n in range(attempts):
         if n:
             store.requeue(job.id, count_attempt=True)
         assert store.claim(job.id) is not None
-    store.put_stages(job.id, {"subtitles": StageState(StageStatus.RUNNING, 0.4, started_at="t")})
+    if running:
+        store.put_stages(job.id, {**job.stage_states,
+                                  stages[0]: StageState(StageStatus.RUNNING, 0.4, started_at="t")})
     if cancel:
         store.request_cancel(job.id)
     got = store.get(job.id)
@@ -377,6 +381,27 @@ def test_an_interrupted_job_whose_cancel_was_asked_ends_cancelled(store: SqlJobS
     job = interrupted(_running(store, cancel=True), SERVER_STOPPED, max_attempts=5)
     assert job.status == JobStatus.CANCELLED
     assert job.error == "cancelled by request (the server stopped meanwhile)"
+
+
+@pytest.mark.parametrize(("cancel", "running", "why"), [
+    (False, True, "not run: stage subtitles failed"),
+    (False, False, "not run: the job was interrupted (its worker was lost)"),
+    (True, True, "not run: the job was cancelled"),
+])
+def test_an_interrupted_job_that_ends_leaves_no_stage_pending(store: SqlJobStore, cancel: bool, running: bool,
+                                                              why: str) -> None:
+    """As a worker's own end does (app.worker): the stages it never reached end skipped, saying why."""
+    dead = _running(store, attempts=2, cancel=cancel, stages=("subtitles", "fit"), running=running)
+    assert [j.id for j in _lifecycle(store, max_attempts=2).recover(WORKER_LOST, dead.id)] == [dead.id]
+    job = store.get(dead.id)
+    assert job is not None and job.status == (JobStatus.CANCELLED if cancel else JobStatus.FAILED)
+    assert job.stage_states["fit"] == StageState(StageStatus.SKIPPED, reason=why)
+    if running:
+        assert job.stage_states["subtitles"].status == StageStatus.FAILED
+    else:
+        assert job.stage_states["subtitles"] == StageState(StageStatus.SKIPPED, reason=why)
+    retried = interrupted(_running(store, stages=("subtitles", "fit")), WORKER_LOST, max_attempts=2)
+    assert retried.status == JobStatus.QUEUED and retried.stage_states["fit"] == StageState()  # runs again
 
 
 def test_recovery_requeues_then_fails_and_announces_the_end(store: SqlJobStore) -> None:

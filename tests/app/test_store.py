@@ -153,6 +153,21 @@ def test_cancel_queued_is_immediate_running_is_requested(store: SqlJobStore) -> 
     assert store.cancel_requested(running.id)
 
 
+def test_a_queued_job_cancelled_says_its_stages_were_not_run(store: SqlJobStore) -> None:
+    """It ends in the store at once (no worker ends it): no stage of it is left ``pending``."""
+    job = make_job()
+    queued = store.create(job.with_changes(stages=("subtitles", "fit"),
+                                           stage_states={"subtitles": StageState(), "fit": StageState()}))[0]
+    cancelled = store.request_cancel(queued.id)
+    not_run = StageState(StageStatus.SKIPPED, reason="not run: the job was cancelled")
+    assert cancelled is not None and cancelled.stage_states == {"subtitles": not_run, "fit": not_run}
+    assert store.get(queued.id) == cancelled
+    running = store.create(make_job())[0]
+    store.claim(running.id)
+    requested = store.request_cancel(running.id)  # its worker ends it, and its stages (app.worker)
+    assert requested is not None and requested.stage_states == {"subtitles": StageState()}
+
+
 def test_stage_updates_and_finish(store: SqlJobStore) -> None:
     job = store.create(make_job(webhook="https://example.com/h"))[0]
     store.claim(job.id)
