@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -23,6 +25,9 @@ from app.stages.options import dump_options
 from app.stages.subtitles import AUTO_PROFILE, DEFAULT_PROFILE, SubtitlesOptions
 from pipelines.asr import FASTER_WHISPER
 from pipelines.exceptions import OptionsError, PipelineError
+
+if TYPE_CHECKING:
+    from pipelines.fit.sentence import FitOptions, FitResult, SentenceFitter
 
 cli = typer.Typer(
     add_completion=False,
@@ -51,6 +56,25 @@ def _setup_logging(verbose: bool) -> None:
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
+
+
+def _one_file(path: Path, command: str) -> None:
+    """Refuse a folder where one media file is expected, naming the command for folders."""
+    if path.is_dir():
+        raise _fail(f"{path} is a folder; `lessonlens {command}` takes one media file. To process every "
+                    f"media file in the folder, run `lessonlens batch {shlex.quote(str(path))}`.")
+
+
+def _results_folder(out: Path) -> None:
+    """Make ``--out`` (and its parents), or refuse it with the fix before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file, not a folder; give a folder for the results (it is made if "
+                    f"missing), e.g. --out {shlex.quote(str(out.with_name(out.stem + '-results')))}.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _fail(f"--out {out}: cannot make the results folder there ({e.strerror or e}); "
+                    "give a folder you can write to.") from None
 
 
 def _stage_list(stages: str) -> list[str]:
@@ -125,6 +149,7 @@ def process(
     from pipelines import media
 
     _setup_logging(verbose)
+    _one_file(media_file, "process")
     settings = Settings()
     requested = _stage_list(stages)
     started = time.monotonic()
@@ -147,7 +172,7 @@ def process(
             info.width,
             info.height,
         )
-        out.mkdir(parents=True, exist_ok=True)
+        _results_folder(out)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -201,11 +226,14 @@ def process(
     typer.echo(f"  summary: {out / 'result.json'}")
 
 
-def _runner(in_dir: Path, out: Path, stages: str, jobs: int, language: str, profile: str,
+def _runner(command: str, in_dir: Path, out: Path, stages: str, jobs: int, language: str, profile: str,
             option: list[str] | None) -> Any:
     from app.folders import FolderOptions, FolderRunner
     from app.model_cache import ModelCache
 
+    if in_dir.is_file():
+        raise _fail(f"{in_dir} is a file; `lessonlens {command}` takes a folder. To process this one file, "
+                    f"run `lessonlens process {shlex.quote(str(in_dir))}`.")
     requested = _stage_list(stages)
     try:
         flags = SubtitlesOptions(language=language, profile=profile)
@@ -230,10 +258,16 @@ def batch(
 ) -> None:
     """Process every media file under IN_DIR; rerun to resume (finished files are skipped)."""
     _setup_logging(verbose)
-    runner = _runner(in_dir, out, stages, jobs, language, profile, option)
-    from app.folders import discover
+    runner = _runner("batch", in_dir, out, stages, jobs, language, profile, option)
+    from app.folders import MEDIA_SUFFIXES, discover
 
     total = sum(1 for _ in discover(runner.in_dir))
+    if not total:  # as the API's 422 for an empty folder
+        raise _fail(f"no media files found in {in_dir}: it holds no files (hidden files and links leading "
+                    "out of it are skipped). `lessonlens batch` looks for audio and video files "
+                    f"({' '.join(sorted(MEDIA_SUFFIXES))}, or any other file ffmpeg reads) in the folder and "
+                    "its subfolders; put the media there, or give the folder that holds it.")
+    _results_folder(runner.out_dir)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, disable=not err.is_terminal) as bar:
         overall = bar.add_task("batch", total=total)
@@ -279,7 +313,8 @@ def watch(
     from app.folders import watch as watch_folder
 
     _setup_logging(False)
-    runner = _runner(in_dir, out, stages, 1, language, profile, option)
+    runner = _runner("watch", in_dir, out, stages, 1, language, profile, option)
+    _results_folder(runner.out_dir)
     handled: list[Any] = []
 
     def on_file(report: Any) -> None:
@@ -292,6 +327,20 @@ def watch(
                      until=lambda: bool(stop_after) and len(handled) >= stop_after)
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+class _FitterOnFirstUse:
+    """The sentence fitter, loaded (about 5 s) when the first cue needs it: a file that is not SRT
+    or WebVTT, or one with nothing to fit, is answered without loading a model."""
+
+    def __init__(self, load: Callable[[], SentenceFitter]) -> None:
+        self._load = load
+        self._fitter: SentenceFitter | None = None
+
+    def fit(self, text: str, options: FitOptions) -> FitResult:
+        if self._fitter is None:
+            self._fitter = self._load()
+        return self._fitter.fit(text, options)
 
 
 @cli.command()
@@ -316,8 +365,9 @@ def fit(
         raise _fail(f"cannot read {subtitles_file}: {e}") from None
     try:
         options = SubtitleFitOptions(mode=mode, language=language, profile=profile, lm=lm)  # type: ignore[arg-type]
-        fitter = ModelCache(Settings()).fitter()
-        result = fit_subtitles(content, options, fitter)
+        options.cue_options(1.0)  # the pipeline checks mode, language and lm
+        fitter = _FitterOnFirstUse(ModelCache(Settings()).fitter)
+        result = fit_subtitles(content, options, cast("SentenceFitter", fitter))
     except PipelineError as e:
         raise _fail(str(e)) from None
     suffix = ".vtt" if result.format == "vtt" else ".srt"
@@ -449,6 +499,7 @@ def probe(media_file: Annotated[Path, typer.Argument(help="Media file.")]) -> No
     """Print what ffprobe says about a file, or why it is not usable."""
     from pipelines import media
 
+    _one_file(media_file, "probe")
     try:
         info = media.probe(media_file)
     except PipelineError as e:

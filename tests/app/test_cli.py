@@ -57,6 +57,43 @@ def test_not_media_fails_clearly(tmp_path: Path, model_dir: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_wrong_kind_of_path_is_explained_with_the_fix(samples: Path, tmp_path: Path, model_dir: Path) -> None:
+    media, taken, empty = samples / "lesson.mp4", tmp_path / "taken.mp4", tmp_path / "empty"
+    taken.write_bytes(b"x")
+    empty.mkdir()
+    refusals = {
+        ("process", str(media), "--out", str(taken)): "is a file, not a folder; give a folder for the results",
+        ("process", str(media), "--out", "/proc/forbidden"): "cannot make the results folder there",
+        ("process", str(samples)): "is a folder; `lessonlens process` takes one media file. To process every "
+                                   f"media file in the folder, run `lessonlens batch {samples}`",
+        ("probe", str(samples)): "is a folder; `lessonlens probe` takes one media file",
+        ("batch", str(media)): f"is a file; `lessonlens batch` takes a folder. To process this one file, run "
+                               f"`lessonlens process {media}`",
+        ("batch", str(empty), "--out", str(tmp_path / "o")): "no media files found in",
+    }
+    for args, message in refusals.items():
+        proc = run(*args, model_dir=model_dir)
+        assert (proc.returncode, proc.stdout) == (2, ""), (args, proc.stderr)
+        assert message in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+    assert ".mp4 .mpeg" in proc.stderr  # the empty folder: which files batch looks for
+    assert taken.read_bytes() == b"x" and not (tmp_path / "o").exists()
+
+
+def test_fit_refuses_bad_input_before_loading_its_models(tmp_path: Path) -> None:
+    cues = tmp_path / "course.srt"
+    cues.write_text("1\n00:00:01,000 --> 00:00:03,000\nHello there.\n", encoding="utf-8")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not subtitles\n", encoding="utf-8")
+    none = tmp_path / "no-models"  # loading any model would fail naming its install command
+    proc = run("fit", str(cues), "--mode", "singing", model_dir=none)
+    assert proc.returncode == 2 and "mode must be 'reading' or 'speaking'" in proc.stderr, proc.stderr
+    proc = run("fit", str(notes), model_dir=none)
+    assert proc.returncode == 2 and "Could not read the subtitles as SRT or WebVTT" in proc.stderr, proc.stderr
+    assert "not installed" not in proc.stderr
+    proc = run("fit", str(cues), model_dir=none)  # a good file: now the models are needed
+    assert proc.returncode == 2 and "not installed" in proc.stderr
+
+
 def test_missing_model_names_install_command(samples: Path, tmp_path: Path) -> None:
     proc = run(
         "process", str(samples / "lesson.mp4"), "--out", str(tmp_path / "o"), model_dir=tmp_path / "none"
