@@ -10,7 +10,8 @@ the job finishes once; the broker's redelivery (visibility timeout) no longer re
 Its webhook event id (``evt_<job>_<status>``) is the same whichever worker sends it.
 
 Webhooks are Celery tasks too (one attempt each, by ``WebhookPolicy``; the next is scheduled with
-a countdown), so a delivery survives the worker that finished the job. The worker that ends a
+a countdown, and a message that comes before its attempt is due, redelivered or sent again, is
+queued again for then), so a delivery survives the worker that finished the job. The worker that ends a
 batch's last job marks the batch finished (once, whichever worker gets there) and queues its one
 ``batch.finished`` webhook, ``evt_<batch>_finished``, delivered the same way.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from celery import Celery, Task
@@ -136,12 +138,22 @@ class Worker:
         return "not runnable" if job is None else f"not runnable ({job.status.value})"
 
     def deliver(self, job_id: str) -> str:
-        """One webhook attempt for a finished job; queues the next after a failure."""
+        """One webhook attempt for a finished job; queues the next after a failure.
+
+        An attempt not due yet (a message delivered again, or sent by a resumed process, before
+        the backoff after the last attempt in the job's delivery log ran out) is not made: the
+        task is queued again for when it is due (``WebhookPolicy.due``'s ``not_before``)."""
         proc = self.process()
         job = proc.ctx.store.get(job_id)
         pending = None if job is None else proc.webhooks.due(job)
         if pending is None:
             return "nothing to send"
+        wait = pending.not_before - time.time()
+        if wait > 0:
+            log.info("webhook %s attempt %d is due in %.1f s (the backoff after attempt %d): queued again",
+                     pending.event.id, pending.attempt, wait, pending.attempt - 1)
+            self.app.send_task(WEBHOOK_TASK, args=[job_id], queue=self.options.default_queue, countdown=wait)
+            return f"not due: attempt {pending.attempt} queued again in {wait:.1f} s"
         result = proc.webhooks.attempt(pending)
         if result.retry_in is not None:
             self.app.send_task(WEBHOOK_TASK, args=[job_id], queue=self.options.default_queue,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -159,6 +160,7 @@ def test_a_job_webhook_is_queued_then_retried_with_backoff(worker: Worker, sent:
         assert sent == [{"name": WEBHOOK_TASK, "args": [job.id], "queue": "lessonlens"}]
         assert worker.deliver(job.id) == "receiver answered HTTP 500"
         assert sent[1:] == [{"name": WEBHOOK_TASK, "args": [job.id], "queue": "lessonlens", "countdown": 0.5}]
+        time.sleep(0.5)  # the broker holds the task for its countdown
         assert worker.deliver(job.id) == "delivered"
         assert worker.deliver(job.id) == "nothing to send"  # a redelivered message: already done
     final = store.get(job.id)
@@ -166,6 +168,29 @@ def test_a_job_webhook_is_queued_then_retried_with_backoff(worker: Worker, sent:
     assert [d.attempt for d in final.deliveries] == [1, 2]
     assert [r["headers"]["X-Lessonlens-Attempt"] for r in receiver.received] == ["1", "2"]
     assert worker.metrics.registry.get_sample_value("lessonlens_webhook_attempts_total", {"outcome": "ok"}) == 1
+
+
+def test_a_job_webhook_delivered_again_early_waits_out_the_backoff(worker: Worker,
+                                                                   sent: list[dict[str, Any]]) -> None:
+    """A second message of a job's webhook (redelivered, or sent again by a resumed process) that
+    comes before the backoff after the last attempt has passed is queued again for then; no
+    attempt is made early."""
+    store = _store(worker)
+    with Receiver(SECRET, statuses=[500]) as receiver:
+        job = _job(store, webhook_url=receiver.url)
+        store.claim(job.id)
+        _end(store, job.id)
+        assert worker.deliver(job.id) == "receiver answered HTTP 500"
+        assert worker.deliver(job.id).startswith("not due: attempt 2 queued again in ")
+        assert len(receiver.received) == 1
+        again = sent[-1]
+        assert again["name"] == WEBHOOK_TASK and again["args"] == [job.id] and 0 < again["countdown"] <= 0.5
+        time.sleep(again["countdown"] + 0.05)  # the broker holds the task for its countdown
+        assert worker.deliver(job.id) == "delivered"
+    final = store.get(job.id)
+    assert final is not None and [d.attempt for d in final.deliveries] == [1, 2]
+    first, second = (datetime.fromisoformat(d.at) for d in final.deliveries)
+    assert (second - first).total_seconds() >= 0.5  # webhook_backoff_s
 
 
 def test_the_worker_ending_a_batch_queues_its_webhook_once(worker: Worker, sent: list[dict[str, Any]]) -> None:
