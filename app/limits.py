@@ -190,6 +190,20 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
+def _declared_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length``, or None when it has none (chunked) or it is not a number."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _body_too_large(limit: int, declared: str = "") -> PayloadTooLarge:
+    return PayloadTooLarge(f"the JSON body is larger than the limit of {limit} bytes{declared} "
+                           "(LESSONLENS_MAX_JSON_BODY_BYTES); send a smaller one.",
+                           detail={"field": "body", "limit_bytes": limit})
+
+
 class InputLimitsMiddleware:
     """Body limits for every route: JSON parsed strictly and capped in size, an idle timeout
     between body chunks and a total time for the body. Errors answer in the API's error shape."""
@@ -220,7 +234,7 @@ class InputLimitsMiddleware:
             await self._guarded(scope, timed_receive, send)
             return
         try:
-            body = await self._read_json_body(timed_receive)
+            body = await self._read_json_body(timed_receive, _declared_length(scope))
             loads(body, "body", s.max_json_depth)
         except (InvalidInput, PayloadTooLarge, RequestTimeout) as e:
             await self._answer(e, scope, receive, send)
@@ -252,8 +266,12 @@ class InputLimitsMiddleware:
                 raise
             await self._answer(e, scope, receive, send)
 
-    async def _read_json_body(self, receive: Receive) -> bytes:
+    async def _read_json_body(self, receive: Receive, declared: int | None) -> bytes:
+        """The whole body, refused with 413 once it passes the limit, or at once when its declared
+        ``Content-Length`` does (no waiting for a body that would be refused anyway)."""
         limit = self.settings.max_json_body_bytes
+        if declared is not None and declared > limit:
+            raise _body_too_large(limit, f" (its Content-Length is {declared} bytes)")
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -263,8 +281,7 @@ class InputLimitsMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(f"the JSON body is larger than {limit} bytes (LESSONLENS_MAX_JSON_BODY_BYTES).",
-                                      detail={"field": "body", "limit_bytes": limit})
+                raise _body_too_large(limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

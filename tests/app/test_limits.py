@@ -183,6 +183,23 @@ def test_a_body_that_stops_arriving_ends_with_408(slow_server: ServerProcess) ->
         assert sock.recv(65536).startswith(b"HTTP/1.1 408")
 
 
+# a JSON body declaring 5 MB (limit 1 MB) waited for the idle timeout, then answered 408 "send it again"
+@pytest.mark.e2e
+def test_a_json_body_declared_larger_than_the_limit_is_refused_at_once(slow_server: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", slow_server.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 5000000\r\n\r\n{\"sou")
+        started = time.monotonic()
+        answer = sock.recv(65536)
+        waited = time.monotonic() - started
+        while b"LESSONLENS_MAX_JSON_BODY_BYTES" not in answer and (more := sock.recv(65536)):
+            answer += more
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert waited < 0.9  # before the 1 s idle timeout
+    assert b"payload_too_large" in answer and b"limit of 1000000 bytes" in answer
+    assert b"Content-Length is 5000000 bytes" in answer
+
+
 # ---------------------------------------------------------------- property: any JSON, any route
 
 
