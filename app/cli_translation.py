@@ -17,7 +17,7 @@ from app.exceptions import AppError
 from app.settings import Settings
 from app.stages.subtitles import SUBTITLES_JSON
 from pipelines.exceptions import PipelineError, TranslationFileError
-from pipelines.subtitles import PROFILES, StyleProfile
+from pipelines.subtitles import LANGUAGE_PROFILES, PROFILES, StyleProfile, profile_for
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -25,12 +25,16 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _folder_profile(folder: Path, profile: str | None) -> StyleProfile:
+def _folder_profile(folder: Path, profile: str | None, target: str | None) -> StyleProfile:
+    """The profile given, else the folder's; a Netflix one (as ``auto`` chooses them) becomes
+    Netflix's for the ``target`` language (a Chinese job's English: 42 characters a line, not 16)."""
     if profile is None:
         try:
             profile = str(json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8")).get("profile"))
         except (OSError, ValueError):
             raise _fail(f"{folder} has no {SUBTITLES_JSON}: run `lessonlens process MEDIA -o {folder}` first") from None
+        if target and profile in {"netflix-en", *LANGUAGE_PROFILES.values()}:
+            return profile_for(target)
     if profile not in PROFILES:
         raise _fail(f"unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}")
     return PROFILES[profile]
@@ -62,7 +66,7 @@ def export_command(
     from app.translations import export_xliff, local_job_id
 
     try:
-        data = export_xliff(folder, local_job_id(folder), _folder_profile(folder, profile), target, version)
+        data = export_xliff(folder, local_job_id(folder), _folder_profile(folder, profile, target), target, version)
     except (AppError, PipelineError) as e:
         raise _fail(getattr(e, "message", str(e))) from None
     if out is None:
@@ -89,7 +93,7 @@ def import_command(
 
     if mode not in ("reading", "speaking"):
         raise _fail(f"mode must be reading or speaking, not {mode!r}")
-    style = _folder_profile(folder, profile)
+    style = _folder_profile(folder, profile, target)
     try:
         data = translated.read_bytes()
         doc = load_document(folder, local_job_id(folder), style, target)

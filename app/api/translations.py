@@ -43,8 +43,10 @@ XLIFF_MEDIA_TYPE = "application/xliff+xml"
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422)}
 
 
-def _profile(job: Job) -> StyleProfile:
-    return subtitles.STAGE.parse(job.options.get(subtitles.NAME, {})).style()
+def _profile(job: Job, language: str | None) -> StyleProfile:
+    """The job's subtitle profile for text in ``language`` (the translation's): with ``auto``, Netflix's
+    for that language (a Chinese job's English translation gets 42 characters a line, not 16)."""
+    return subtitles.STAGE.parse(job.options.get(subtitles.NAME, {})).style(language or "")
 
 
 def _results(services: Services, job: Job) -> Path:
@@ -72,7 +74,7 @@ async def export_translation(
     limit (XLIFF 2.1: ``slr:sizeRestriction``; 1.2: ``maxwidth`` with ``size-unit="char"``)."""
     job = await load_job(services, job_id, owner)
     folder = _results(services, job)
-    data = await to_thread.run_sync(translations.export_xliff, folder, job.id, _profile(job), target, version)
+    data = await to_thread.run_sync(translations.export_xliff, folder, job.id, _profile(job, target), target, version)
     name = f"translation.{target}.xlf" if target else "translation.xlf"
     return Response(data, media_type=XLIFF_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -116,7 +118,7 @@ async def _read_form(request: Request) -> tuple[bytes, dict[str, str]]:
 
 def _import(services: Services, folder: Path, job: Job, data: bytes, language: str | None,
             mode: translations.Mode) -> translations.ImportOutcome:
-    profile = _profile(job)
+    profile = _profile(job, language)
     doc = translations.load_document(folder, job.id, profile, language)
 
     def fitter(lang: str) -> SentenceFitter:

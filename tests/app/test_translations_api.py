@@ -4,7 +4,7 @@ LocalStorage, a bag-of-words sentence fitter, a recording webhook dispatcher."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -172,3 +172,19 @@ def test_subtitles_aligned_by_number_are_accepted(api: SimpleNamespace) -> None:
     assert r.json()["format"] == "srt" and r.json()["mode"] == "speaking"
     srt_out = api.client.get(f"/v1/jobs/{JOB_ID}/files/subtitles.de.srt").text
     assert "Zeile 2" in srt_out and "00:00:03,200 --> 00:00:06,200" in srt_out  # the job's timings
+
+
+def test_the_limits_follow_the_target_language_when_the_job_s_profile_was_auto(tmp_path: Path) -> None:
+    """A job's profile 'auto' is Netflix's for the language of the text: a Chinese job's English
+    translation gets 42 characters a line, an English job's Japanese 13; a chosen one is kept."""
+    from app.api.translations import _profile
+    from app.cli_translation import _folder_profile
+
+    auto = replace(_job(), options={"subtitles": {}})
+    assert _profile(auto, "ja").name == "netflix-ja" and _profile(auto, "de").name == "netflix-en"
+    assert _profile(auto, None).name == "netflix-en"
+    assert _profile(_job(), "ja").name == "netflix-en"  # chosen: netflix-en
+    (tmp_path / "subtitles.json").write_text(json.dumps({"language": "zh", "profile": "netflix-zh", "cues": []}))
+    assert _folder_profile(tmp_path, None, "en").max_line_chars == 42
+    assert _folder_profile(tmp_path, None, None).name == "netflix-zh"
+    assert _folder_profile(tmp_path, "bbc", "ja").name == "bbc"
