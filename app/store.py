@@ -72,6 +72,8 @@ jobs_table = Table(
     Column("owner", String(120), nullable=False),
     Column("status", String(16), nullable=False),
     Column("idempotency_key", String(255), nullable=True),
+    # What the key was first used for: a digest of each part of that request (``find_idempotent``).
+    Column("idempotency_fingerprint", JSON(none_as_null=True), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("error", Text, nullable=True),
@@ -139,10 +141,13 @@ class JobStore(Protocol):
 
     local_reads: bool  # reads are local and never wait: the API may run them on its event loop
 
-    def create(self, job: Job, active_limit: int | None = None) -> tuple[Job, bool]:
+    def create(self, job: Job, active_limit: int | None = None,
+               fingerprint: Mapping[str, str] | None = None) -> tuple[Job, bool]:
         """Insert ``job``; with an idempotency key already used by its owner, the existing job
-        and False. With ``active_limit``, raises TooManyJobs when the owner already has that many
-        queued or running jobs (checked atomically with the insert)."""
+        and False (``find_idempotent``: refused when ``fingerprint`` differs). With
+        ``active_limit``, raises TooManyJobs when the owner already has that many queued or
+        running jobs (checked atomically with the insert). ``fingerprint``: what the job's
+        idempotency key stands for, a digest of each part of its request."""
         ...
 
     def get(self, job_id: str) -> Job | None: ...
@@ -151,7 +156,16 @@ class JobStore(Protocol):
         """The jobs with these ids that still exist, in the order given (deleted ones left out)."""
         ...
 
-    def find_idempotent(self, owner: str, key: str) -> Job | None: ...
+    def find_idempotent(self, owner: str, key: str,
+                        fingerprint: Mapping[str, str] | None = None) -> Job | None:
+        """The owner's job made with idempotency key ``key``, or None.
+
+        Raises:
+            InvalidInput: ``fingerprint`` given and the key was first used for a request whose
+                fingerprint differs (422 ``idempotency_key_reused``, naming the parts that differ).
+                Jobs stored before fingerprints were kept have none and are returned as they are.
+        """
+        ...
 
     def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
              cursor: str | None) -> tuple[list[Job], str | None]:
@@ -454,11 +468,25 @@ class SqlJobStore:
                 found.update((r.id, _job(r)) for r in rows)
         return [found[i] for i in job_ids if i in found]
 
-    def find_idempotent(self, owner: str, key: str) -> Job | None:
+    def find_idempotent(self, owner: str, key: str,
+                        fingerprint: Mapping[str, str] | None = None) -> Job | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(jobs_table).where(
                 jobs_table.c.owner == owner, jobs_table.c.idempotency_key == key)).first()
-        return _job(row) if row else None
+        if row is None:
+            return None
+        job = _job(row)
+        first = row.idempotency_fingerprint
+        if fingerprint is not None and first is not None:
+            differs = sorted(part for part in set(first) | set(fingerprint)
+                             if first.get(part) != fingerprint.get(part))
+            if differs:
+                raise InvalidInput(
+                    f"Idempotency-Key {key!r} was first used for another request (job {job.id}); this one "
+                    f"differs in its {', '.join(differs)}. Send it with a new Idempotency-Key, or repeat the "
+                    f"first request unchanged to get job {job.id}.",
+                    detail={"job_id": job.id, "differs": differs}, code="idempotency_key_reused")
+        return job
 
     def list_jobs(self, owner: str | None, status: JobStatus | None, limit: int,
              cursor: str | None) -> tuple[list[Job], str | None]:
@@ -511,18 +539,20 @@ class SqlJobStore:
 
     # ------------------------------------------------------------ writes
 
-    def create(self, job: Job, active_limit: int | None = None) -> tuple[Job, bool]:
+    def create(self, job: Job, active_limit: int | None = None,
+               fingerprint: Mapping[str, str] | None = None) -> tuple[Job, bool]:
         try:
             with self._tx() as conn:
                 if active_limit is not None:
                     self._check_active(conn, job.owner, active_limit)
                 # The outbox mark goes in with the row: a publisher sends what the API could not.
-                conn.execute(_Statements.insert, {**job.to_record(), "publish_pending": True})
+                conn.execute(_Statements.insert, {**job.to_record(), "publish_pending": True,
+                                                  "idempotency_fingerprint": fingerprint})
             return job, True
         except IntegrityError:
             if job.idempotency_key is None:
                 raise
-            existing = self.find_idempotent(job.owner, job.idempotency_key)
+            existing = self.find_idempotent(job.owner, job.idempotency_key, fingerprint)
             if existing is None:
                 raise
             return existing, False

@@ -3,10 +3,16 @@
 Order matters for "bad input leaves nothing behind": stages, options, metadata, the webhook URL
 and the queue limit are checked before any byte is stored; an upload is received into
 ``incoming/`` and probed, and moved under the job only once it is known to be media.
+
+An ``Idempotency-Key`` stands for one request (as Stripe's and the IETF draft's keys do): the
+same request again answers with the job it made; another request with the same key is refused
+(422 ``idempotency_key_reused``), compared by ``request_fingerprint``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import time
@@ -105,6 +111,30 @@ def check_webhook_url(url: str, settings: Settings) -> None:
     WebhookDelivery(url, settings.webhook_secret.get_secret_value(), allow_private=settings.allow_private_urls)
 
 
+def request_fingerprint(sub: Submission, planned: list[str],
+                        options: dict[str, dict[str, object]]) -> dict[str, str]:
+    """What an idempotency key stands for: a SHA-256 of each part of the request. ``media`` is the
+    upload's content (not its name) or the source as given; stages and options as the job stores
+    them (planned, normalised), so two spellings of one job are one request. Blocking: reads the
+    upload (then rewinds it)."""
+    def digest(value: object) -> str:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    if sub.upload is not None:
+        media = hashlib.sha256()
+        stream = sub.upload.file
+        stream.seek(0)
+        while chunk := stream.read(1 << 20):
+            media.update(chunk)
+        stream.seek(0)
+        media_digest = media.hexdigest()
+    else:
+        media_digest = digest({"source": sub.source})
+    return {"media": media_digest, "stages": digest(planned), "options": digest(options),
+            "webhook_url": digest(sub.webhook_url), "metadata": digest(sub.metadata)}
+
+
 def _prepare_source(services: Services, sub: Submission) -> tuple[Source, Path | None]:
     """Blocking: the job's source, and the received upload (a temporary file) if any."""
     s = services.settings
@@ -146,13 +176,14 @@ def probe_path_source(services: Services, path: str) -> Source:
     return source
 
 
-def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
+def _create(services: Services, job: Job, tmp: Path | None,
+            fingerprint: dict[str, str] | None) -> tuple[Job, bool]:
     """Blocking: commit the upload under the job, insert the job; undo the files on any failure."""
     try:
         if tmp is not None:
             stored = services.storage.commit_input(job.id, tmp, job.source.filename or "upload")
             job = job.with_changes(source=replace(job.source, location=str(stored)))
-        saved, created = services.store.create(job, services.settings.queue_limit_per_key)
+        saved, created = services.store.create(job, services.settings.queue_limit_per_key, fingerprint)
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -165,11 +196,14 @@ def _create(services: Services, job: Job, tmp: Path | None) -> tuple[Job, bool]:
 
 def _admit(services: Services, owner: str, sub: Submission, planned: list[str],
            options: dict[str, dict[str, object]], idempotency_key: str | None) -> tuple[Job, bool]:
-    """Blocking, in one worker thread (one hop instead of four): the idempotent replay, the queue
-    limit, the webhook URL, the source (received and probed), then the job row."""
+    """Blocking, in one worker thread (one hop instead of four): the idempotent replay (or the
+    refusal of a key reused for another request), the queue limit, the webhook URL, the source
+    (received and probed), then the job row."""
     s = services.settings
+    fingerprint = None
     if idempotency_key:
-        existing = services.store.find_idempotent(owner, idempotency_key)
+        fingerprint = request_fingerprint(sub, planned, options)
+        existing = services.store.find_idempotent(owner, idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
     # Checked again, atomically, with the insert; this early check spares receiving the media.
@@ -187,7 +221,7 @@ def _admit(services: Services, owner: str, sub: Submission, planned: list[str],
     job = Job(id=new_job_id(), owner=owner, source=source, stages=tuple(planned), options=options,
               stage_states={name: StageState() for name in planned}, webhook_url=sub.webhook_url,
               idempotency_key=idempotency_key, metadata=sub.metadata)
-    return _create(services, job, tmp)
+    return _create(services, job, tmp, fingerprint)
 
 
 async def submit_job(services: Services, owner: str, sub: Submission,

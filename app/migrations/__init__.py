@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 _LOCK_KEY = 0x1E550_1E25  # pg_advisory_lock key: "lessonlens migrations"
-HEAD = "0003"  # the newest revision in versions/ (tests/app/test_migrations.py checks it)
+HEAD = "0004"  # the newest revision in versions/ (tests/app/test_migrations.py checks it)
 
 
 def alembic_config(url: str) -> Config:

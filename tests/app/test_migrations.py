@@ -10,9 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
+from app.exceptions import InvalidInput
 from app.jobs import Job, Source, new_job_id
 from app.migrations import HEAD, current_revision, ensure_schema, upgrade
-from app.store import SqlJobStore, metadata
+from app.store import SqlJobStore, jobs_table, metadata
 from tests.app.server_proc import ServerProcess
 
 
@@ -85,6 +86,27 @@ def test_ensure_schema_migrates_once_then_only_looks(tmp_path: Path) -> None:
     assert store.get(job.id) == job
     store.close()
 
+
+
+def test_upgrade_from_0003_adds_the_idempotency_fingerprint(tmp_path: Path) -> None:
+    """A job keyed before 0004 keeps answering its key (no fingerprint to compare); new ones get one."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade(url, "0003")
+    job = Job(id=new_job_id(), owner="o", source=Source("path", "/x.mp4"), stages=("subtitles",), options={},
+              idempotency_key="k")
+    engine = create_engine(url)
+    assert "idempotency_fingerprint" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    with engine.begin() as conn:
+        conn.execute(jobs_table.insert().values(**job.to_record()))
+    engine.dispose()
+    upgrade(url)
+    assert _revision_and_diff(url) == (HEAD, [])
+    store = SqlJobStore(url, create=False)
+    assert store.find_idempotent("o", "k", {"media": "m"}) == job
+    store.create(job.with_changes(id=new_job_id(), idempotency_key="k2"), fingerprint={"media": "m"})
+    with pytest.raises(InvalidInput, match="new Idempotency-Key"):
+        store.find_idempotent("o", "k2", {"media": "other"})
+    store.close()
 
 
 @pytest.mark.e2e

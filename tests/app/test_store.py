@@ -85,6 +85,29 @@ def test_idempotency_key_returns_first_job_per_owner(store: SqlJobStore) -> None
     assert store.find_idempotent("a", "k1") is not None
 
 
+def test_an_idempotency_key_reused_for_another_request_is_refused(store: SqlJobStore) -> None:
+    """The key stands for the request it was first used for (its fingerprint, by part)."""
+    request = {"media": "m1", "stages": "s1", "options": "o1"}
+    first, created = store.create(make_job(key="k1"), fingerprint=request)
+    assert created
+    found = store.find_idempotent("a", "k1", dict(request))
+    assert found is not None and found.id == first.id
+    again, created_again = store.create(make_job(key="k1"), fingerprint=dict(request))  # a racing replay
+    assert again.id == first.id and not created_again
+    for refuse in (lambda fp: store.find_idempotent("a", "k1", fp),
+                   lambda fp: store.create(make_job(key="k1"), fingerprint=fp)):
+        with pytest.raises(InvalidInput, match="Send it with a new Idempotency-Key") as refused:
+            refuse({**request, "media": "m2", "options": "o2"})
+        assert refused.value.code == "idempotency_key_reused" and refused.value.status == 422
+        assert refused.value.detail == {"job_id": first.id, "differs": ["media", "options"]}
+    assert store.count_active("a") == 1
+    other_owner, created_other = store.create(make_job(owner="b", key="k1"), fingerprint={"media": "m2"})
+    assert created_other and other_owner.id != first.id
+    before = store.create(make_job(key="k2"))[0]  # stored before fingerprints were kept: nothing to compare
+    found = store.find_idempotent("a", "k2", request)
+    assert found is not None and found.id == before.id
+
+
 def test_list_paginates_newest_first_and_filters(store: SqlJobStore) -> None:
     ids = [store.create(make_job())[0].id for _ in range(5)]
     store.create(make_job(owner="b"))

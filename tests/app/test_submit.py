@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +16,7 @@ from app.api import jobs as job_routes
 from app.api.errors import install_error_handlers
 from app.api.submit import Submission, validate_request
 from app.exceptions import InvalidInput
+from app.main import create_app
 from app.settings import Settings
 from app.stages import subtitles
 from app.stages.graph import plan
@@ -105,3 +107,39 @@ def test_the_api_answers_503_with_the_install_command(tiny_only: Settings) -> No
 def test_invalid_requests(submission: Submission, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         validate_request(submission, Settings())
+
+
+@pytest.fixture
+def api(tmp_path: Path, media_dir: Path) -> Iterator[TestClient]:
+    """The whole API in-process (embedded queue, SQLite store), with ``media_dir`` as allowed root."""
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data", allowed_roots=[media_dir]))) as client:
+        yield client
+
+
+def test_an_idempotency_key_stands_for_one_request(api: TestClient, media_dir: Path) -> None:
+    """The same request again answers with its job (200); another request with the same key is
+    refused, 422 ``idempotency_key_reused`` saying what differs and to use a new key."""
+    silent = (media_dir / "silent.mp4").read_bytes()
+
+    def post(data: bytes, stages: str = "subtitles", key: str = "k1", **form: str) -> Any:
+        return api.post("/v1/jobs", files={"file": ("speech.mp4", data, "video/mp4")},
+                        data={"stages": stages, **form}, headers={"Idempotency-Key": key})
+
+    first = post(silent)
+    assert first.status_code == 201, first.text
+    job_id = first.json()["id"]
+    replay = post(silent, stages='["subtitles"]')  # the same stages, spelled as a JSON list
+    assert replay.status_code == 200 and replay.json()["id"] == job_id
+    for other, differs in ((post((media_dir / "speech.wav").read_bytes(), stages="subtitles,classify"),
+                            ["media", "options", "stages"]),
+                           (post(silent, options='{"subtitles": {"beam_size": 3}}'), ["options"]),
+                           (post(silent, metadata='{"course": "c2"}'), ["metadata"]),
+                           (api.post("/v1/jobs", json={"source": "silent.mp4"}, headers={"Idempotency-Key": "k1"}),
+                            ["media"])):
+        assert other.status_code == 422, other.text
+        error = other.json()["error"]
+        assert error["code"] == "idempotency_key_reused"
+        assert error["detail"] == {"job_id": job_id, "differs": differs}
+        assert "new Idempotency-Key" in error["message"] and job_id in error["message"]
+    assert [j["id"] for j in api.get("/v1/jobs").json()["jobs"]] == [job_id]  # nothing else stored
+    assert post(silent, key="k2").status_code == 201  # a new key: a new job
