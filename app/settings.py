@@ -25,6 +25,11 @@ def _split(value: object) -> object:
     return value
 
 
+def megabytes(n_bytes: float) -> str:
+    """A size in MB for messages, as precise as a limit is set: ``2048``, ``1.5``, ``0.03``."""
+    return f"{n_bytes / 1e6:.6g}"
+
+
 class Settings(BaseSettings):
     """All settings of the service. Built once (CLI entry or app factory) and passed down."""
 

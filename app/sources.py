@@ -25,6 +25,7 @@ from app.exceptions import (
     SourceError,
     UnsupportedMedia,
 )
+from app.settings import megabytes
 from app.storage import Storage
 from app.urls import check_url, pinned_client
 from pipelines import media
@@ -51,7 +52,15 @@ def is_url(source: str) -> bool:
 
 
 def probe_or_415(path: Path, shown_name: str) -> MediaInfo:
-    """Probe a file; ``UnsupportedMedia`` (415) naming ``shown_name`` when it is not usable media."""
+    """Probe a file; ``UnsupportedMedia`` (415) naming ``shown_name`` when it is not usable media,
+    ``InvalidInput`` (422, ``empty_file``) when it is empty, as for an empty upload."""
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        empty = False  # the probe names what is wrong
+    if empty:
+        raise InvalidInput(f"{shown_name}: the file is empty (0 bytes); give a whole media file (one still being "
+                           "copied may be empty until the copy ends).", code="empty_file", detail={"file": shown_name})
     try:
         return media.probe(path)
     except MediaError as e:
@@ -71,7 +80,7 @@ def receive_upload(storage: Storage, stream: BinaryIO, filename: str, max_bytes:
     try:
         if size > max_bytes:
             raise PayloadTooLarge(
-                f"the upload is larger than the limit of {max_bytes / 1e6:.0f} MB "
+                f"the upload is larger than the limit of {megabytes(max_bytes)} MB "
                 "(LESSONLENS_MAX_UPLOAD_MB); send a smaller file or use a path or URL source.",
                 detail={"limit_bytes": max_bytes})
         if size == 0:
@@ -187,14 +196,14 @@ def _download(client: httpx.Client, url: str, dest: Path, max_bytes: int, deadli
             raise SourceError(f"source URL answered HTTP {resp.status_code}; check the link.")
         declared = int(resp.headers.get("content-length") or 0)
         if declared > max_bytes:
-            raise SourceError(f"source URL is {declared / 1e6:.0f} MB, above the limit of "
-                              f"{max_bytes / 1e6:.0f} MB (LESSONLENS_MAX_UPLOAD_MB).")
+            raise SourceError(f"source URL is {megabytes(declared)} MB, above the limit of "
+                              f"{megabytes(max_bytes)} MB (LESSONLENS_MAX_UPLOAD_MB).")
         size = 0
         with dest.open("wb") as out:
             for chunk in resp.iter_bytes(1 << 20):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise SourceError(f"source URL is larger than the limit of {max_bytes / 1e6:.0f} MB "
+                    raise SourceError(f"source URL is larger than the limit of {megabytes(max_bytes)} MB "
                                       "(LESSONLENS_MAX_UPLOAD_MB).")
                 if time.monotonic() > deadline:
                     raise SourceError("source URL download took longer than LESSONLENS_URL_TIMEOUT_S.")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
 from anyio import to_thread
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,13 +29,30 @@ from app.api.errors import ErrorBody
 from app.api.submit import Submission, submit_job
 from app.exceptions import AppError, Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.jobs import Job, JobStatus, StageStatus
+from app.settings import megabytes
 from app.stages import subtitles
 from app.stages.graph import DEFAULT_STAGES
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-JobId = Annotated[str, Path(pattern=r"^job_[0-9a-f]{20}$", description="A job id (job_...).")]
+_JOB_ID = re.compile(r"job_[0-9a-f]{20}")  # app.jobs.new_job_id
+
+
+async def _job_id(job_id: Annotated[str, Path(description="A job id: job_ and 20 hexadecimal digits.",
+                                             json_schema_extra={"pattern": f"^{_JOB_ID.pattern}$"})],
+                  _: OwnerDep) -> str:
+    """The path's job id. One that cannot be a job's names no job: 404 (as for an unknown id), saying
+    what an id looks like. Checked after the caller's key (OwnerDep, resolved once a request)."""
+    if not _JOB_ID.fullmatch(job_id):
+        shown = job_id if len(job_id) <= 64 else job_id[:64] + "..."
+        raise NotFound(f"no job {shown!r}: a job id is 'job_' and 20 hexadecimal digits "
+                       "(e.g. job_0123456789abcdef0123), as POST /v1/jobs answered.",
+                       detail={"job_id": shown, "pattern": f"^{_JOB_ID.pattern}$"})
+    return job_id
+
+
+JobId = Annotated[str, Depends(_job_id)]
 _MEDIA_TYPES = {".srt": "application/x-subrip", ".vtt": "text/vtt", ".json": "application/json",
                 ".txt": "text/plain; charset=utf-8", ".mp4": "video/mp4", ".xlf": "application/xliff+xml"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -135,7 +153,7 @@ async def _from_multipart(request: Request, services: Services) -> Submission:
     limit = int(services.settings.max_upload_mb * 1e6)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + 1_000_000:  # refuse early, before reading it
-        raise PayloadTooLarge(f"the upload is larger than the limit of {limit / 1e6:.0f} MB "
+        raise PayloadTooLarge(f"the upload is larger than the limit of {megabytes(limit)} MB "
                               "(LESSONLENS_MAX_UPLOAD_MB).", detail={"limit_bytes": limit})
     received = 0
 
@@ -145,7 +163,7 @@ async def _from_multipart(request: Request, services: Services) -> Submission:
         message = await request.receive()
         received += len(message.get("body", b""))
         if received > limit + 1_000_000:
-            raise PayloadTooLarge(f"the upload is larger than the limit of {limit / 1e6:.0f} MB "
+            raise PayloadTooLarge(f"the upload is larger than the limit of {megabytes(limit)} MB "
                                   "(LESSONLENS_MAX_UPLOAD_MB).", detail={"limit_bytes": limit})
         return message
 
@@ -270,6 +288,7 @@ async def get_result(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> J
     return JSONResponse(_result_doc(job))
 
 
+@router.head("/{job_id}/files/{name}", include_in_schema=False)  # GET's headers (size, type), no body
 @router.get("/{job_id}/files/{name}", summary="A result file (subtitles.srt, subtitles.vtt, ...)",
             response_class=FileResponse, responses=_ERRORS, operation_id="getFile")
 async def get_file(job_id: JobId, name: Annotated[str, Path(max_length=128)], services: ServicesDep,

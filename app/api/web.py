@@ -73,6 +73,38 @@ async def asset(name: str) -> FileResponse:
                         headers={**_NO_CACHE, "X-Content-Type-Options": "nosniff"})
 
 
+# The probe's container format (FFmpeg's demuxer name) -> the media type with video, and without.
+_SOURCE_TYPES = {
+    "mov,mp4,m4a,3gp,3g2,mj2": ("video/mp4", "audio/mp4"),
+    "matroska,webm": ("video/x-matroska", "audio/x-matroska"),
+    "ogg": ("video/ogg", "audio/ogg"),
+    "avi": ("video/x-msvideo", "video/x-msvideo"),
+    "mpegts": ("video/mp2t", "video/mp2t"),
+    "mpeg": ("video/mpeg", "audio/mpeg"),
+    "flv": ("video/x-flv", "video/x-flv"),
+    "asf": ("video/x-ms-asf", "audio/x-ms-wma"),
+    "mp3": ("audio/mpeg", "audio/mpeg"),
+    "wav": ("audio/wav", "audio/wav"),
+    "flac": ("audio/flac", "audio/flac"),
+    "aac": ("audio/aac", "audio/aac"),
+}
+_WEBM_CODECS = {"vp8", "vp9", "av1", "opus", "vorbis", None}
+
+
+def source_media_type(media: dict[str, Any] | None) -> str:
+    """The media type of a job's source from what the probe found, never from its name (an MP4
+    uploaded as ``lesson.txt`` is ``video/mp4``); ``application/octet-stream`` when unknown."""
+    if not media:
+        return "application/octet-stream"
+    fmt = str(media.get("format") or "")
+    if fmt == "matroska,webm" and {media.get("video_codec"), media.get("audio_codec")} <= _WEBM_CODECS:
+        return "video/webm" if media.get("has_video") else "audio/webm"
+    types = _SOURCE_TYPES.get(fmt)
+    if types is None:
+        return "application/octet-stream"
+    return types[0] if media.get("has_video") else types[1]
+
+
 _SOURCE_OK = {"description": "The media file; HTTP range requests are supported (players seek with them).",
               "content": {"video/*": {}, "audio/*": {}, "application/octet-stream": {}}}
 
@@ -130,15 +162,16 @@ async def get_source(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> F
         if not await to_thread.run_sync(path.is_file):
             raise NotFound(f"the source media of job {job_id} is no longer stored.", detail={"job_id": job_id})
         fd = await to_thread.run_sync(os.open, path, os.O_RDONLY | os.O_NOFOLLOW)
-    return _OpenedFileResponse(fd, filename=src.filename or Path(src.location).name)
+    return _OpenedFileResponse(fd, filename=src.filename or Path(src.location).name,
+                               media_type=source_media_type(src.media))
 
 
 class _OpenedFileResponse(FileResponse):
     """A file response over a descriptor opened (and checked) before answering; closed at the end."""
 
-    def __init__(self, fd: int, filename: str) -> None:
+    def __init__(self, fd: int, filename: str, media_type: str) -> None:
         self._fd = fd
-        super().__init__(fd_path(fd), filename=filename, content_disposition_type="inline")
+        super().__init__(fd_path(fd), filename=filename, media_type=media_type, content_disposition_type="inline")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -163,7 +163,8 @@ def test_bad_inputs_get_clear_errors_and_leave_nothing(start_server: StartServer
         _error(c.post("/v1/jobs", files=up("text.mp4")), 415, "unsupported_media")
         _error(c.post("/v1/jobs", files=up("truncated.mp4")), 415, "unsupported_media")
         _error(c.post("/v1/jobs", files=up("empty.mp4")), 422, "empty_file")
-        _error(c.post("/v1/jobs", files=up("speech.mp4")), 413, "payload_too_large")
+        too_large = _error(c.post("/v1/jobs", files=up("speech.mp4")), 413, "payload_too_large")
+        assert "limit of 0.03 MB" in too_large["message"]  # said "0 MB"
         head = (b'--xx\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
                 b"Content-Type: video/mp4\r\n\r\n")
         chunked = iter([head, *([b"\0" * 65536] * 24), b"\r\n--xx--\r\n"])  # 1.5 MB, no Content-Length
@@ -172,6 +173,7 @@ def test_bad_inputs_get_clear_errors_and_leave_nothing(start_server: StartServer
         _error(c.post("/v1/jobs", json={"source": "../../etc/passwd"}), 403, "path_not_allowed")
         _error(c.post("/v1/jobs", json={"source": "/etc/passwd"}), 403, "path_not_allowed")
         _error(c.post("/v1/jobs", json={"source": "text.mp4"}), 415, "unsupported_media")
+        _error(c.post("/v1/jobs", json={"source": "empty.mp4"}), 422, "empty_file")  # as the upload's (was 415)
         _error(c.post("/v1/jobs", json={"source": "http://127.0.0.1:9/x.mp4"}), 422, "url_not_allowed")
         _error(c.post("/v1/jobs", json={"source": "tone.mp4", "webhook_url": "http://127.0.0.1:9/h"}),
                422, "url_not_allowed")
@@ -185,6 +187,7 @@ def test_bad_inputs_get_clear_errors_and_leave_nothing(start_server: StartServer
         _error(c.put("/v1/jobs"), 405, "method_not_allowed")
         _error(c.get("/v1/nothing-here"), 404, "not_found")
         _error(c.get("/v1/jobs/job_00000000000000000000"), 404, "not_found")
+        assert "a job id is 'job_' and 20 hexadecimal digits" in _error(c.get("/v1/jobs/nope"), 404)["message"]
         bad_cursor = _error(c.get("/v1/jobs", params={"cursor": "garbage"}), 422, "invalid_cursor")
         assert "next_cursor of the previous page" in bad_cursor["message"]
         _nothing_left(server, c)

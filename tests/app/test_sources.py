@@ -20,7 +20,7 @@ from app.exceptions import (
     UnsupportedMedia,
     UrlNotAllowed,
 )
-from app.sources import fetch_url, receive_upload, resolve_path
+from app.sources import fetch_url, probe_or_415, receive_upload, resolve_path
 from app.storage import LocalStorage, safe_filename
 
 
@@ -56,9 +56,15 @@ def test_bad_uploads_are_refused_and_leave_nothing(storage: LocalStorage, media_
 
 
 def test_too_large_upload_is_refused_and_leaves_nothing(storage: LocalStorage, media_dir: Path) -> None:
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(PayloadTooLarge, match=r"limit of 0\.001 MB"):  # said "0 MB"
         receive_upload(storage, io.BytesIO((media_dir / "tone.mp4").read_bytes()), "tone.mp4", 1000)
     assert _leftovers(storage) == []
+
+
+def test_an_empty_path_source_is_refused_as_an_empty_upload_is(media_dir: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"empty\.mp4: the file is empty") as info:  # was 415, the upload's 422
+        probe_or_415(media_dir / "empty.mp4", "empty.mp4")
+    assert (info.value.status, info.value.code) == (422, "empty_file")
 
 
 def test_path_rules(tmp_path: Path, media_dir: Path) -> None:

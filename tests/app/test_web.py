@@ -280,6 +280,10 @@ def test_source_route_streams_to_the_owner_only(start_server: StartServer, sampl
         assert full.headers["content-type"] == "video/mp4"
         part = c.get(url, headers={"Range": "bytes=100-199"})
         assert part.status_code == 206 and part.content == data[100:200]
+        r = c.post("/v1/jobs", files={"file": ("lesson.txt", data, "text/plain")}, data={"stages": "subtitles"})
+        named_txt = c.get(f"/v1/jobs/{r.json()['id']}/source")  # served as what the probe found (was text/plain)
+        assert named_txt.content == data
+        assert named_txt.headers["content-type"] == "video/mp4"
     assert httpx.get(server.url + url).json()["error"]["code"] == "unauthorized"
     with server.client(OTHER_KEY) as other:
         assert other.get(url).status_code == 403
