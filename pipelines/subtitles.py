@@ -96,17 +96,41 @@ class StyleProfile:
         return self.shot_snap_frames / self.fps
 
     def with_overrides(self, overrides: dict[str, Any]) -> StyleProfile:
-        """A copy with some fields changed, e.g. ``{"max_line_chars": 37}``."""
-        valid = {f.name for f in fields(self)}
-        unknown = set(overrides) - valid
+        """A copy with some fields changed, e.g. ``{"max_line_chars": 37}``. Each value must be of
+        its field's type: an integer (``37.0`` too), a finite number, text; ``None`` (or the text
+        ``"none"``) lifts an optional limit (``max_cps``, ``max_wpm``).
+
+        Raises:
+            OptionsError: an unknown field (naming the valid ones), a value of the wrong type
+                (naming the field, what it wants and what it got), or a profile out of range.
+        """
+        kinds = {f.name: str(f.type) for f in fields(self)}  # "int", "float | None", ...
+        unknown = set(overrides) - set(kinds)
         if unknown:
             raise OptionsError(
-                f"Unknown profile field(s): {', '.join(sorted(unknown))}. Valid: {', '.join(sorted(valid))}."
+                f"Unknown profile field(s): {', '.join(sorted(unknown))}. Valid: {', '.join(sorted(kinds))}."
             )
-        try:
-            return replace(self, **overrides)
-        except TypeError as err:
-            raise OptionsError(f"Bad profile override: {err}.") from None
+        wants = {"int": "an integer", "float": "a number", "str": "text"}
+        clean: dict[str, Any] = {}
+        for key, value in overrides.items():
+            kind = kinds[key].removesuffix(" | None")
+            optional = kind != kinds[key]
+            says_none = value is None or str(value).strip().lower() in ("none", "null")
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if optional and says_none:
+                clean[key] = None
+            elif kind not in wants:  # a field of another type: its own checks judge it
+                clean[key] = value
+            elif kind == "int" and number and float(value).is_integer():
+                clean[key] = int(value)
+            elif kind == "float" and number:
+                clean[key] = float(value)
+            elif kind == "str" and isinstance(value, str):
+                clean[key] = value
+            else:
+                raise OptionsError(f"profile_overrides.{key} must be {wants[kind]}"
+                                   f"{' or null (no limit)' * optional}, got {value!r}.")
+        return replace(self, **clean)
 
 
 PROFILES: dict[str, StyleProfile] = {

@@ -1,14 +1,18 @@
 """Per-job options of a stage: a JSON mapping parsed into the stage's frozen options dataclass.
 
 One helper for every stage: the valid keys are the dataclass's fields (less those a job may not
-set), each value is coerced to its field's type (``int``, ``float``, ``bool``, ``str``,
-``X | None``, ``Literal``, tuples and mappings), and the dataclass's own ``__post_init__``
-checks ranges. Errors are ``OptionsError`` naming the stage and the valid keys.
+set), each value is checked against its field's type (``int``, ``float``, ``bool``, ``str``,
+``X | None``, ``Literal``, tuples and mappings) and converted only where nothing is lost (``3.0``
+or ``"3"`` for an integer, ``1`` for a number, ``5`` for text; never ``5.7`` to 5), and the
+dataclass's own ``__post_init__`` checks ranges. An optional field takes ``null`` or the text
+``"none"`` (what the CLI's ``-O stage.key=none`` sends) for "off". Errors are ``OptionsError``
+naming the option as ``stage.key``, what it wants and what it got, or the valid keys.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, Field, fields
@@ -57,8 +61,13 @@ def parse_options(cls: type[OptionsT], stage: str, values: Mapping[str, object],
             f"Unknown {stage} option(s): {', '.join(sorted(unknown))}. Valid: {', '.join(sorted(settable))}."
         )
     hints = _hints(cls)
+    clean: dict[str, object] = {}
+    for key, value in values.items():
+        try:
+            clean[key] = _coerce(f"{stage}.{key}", value, hints[key])
+        except (TypeError, ValueError) as err:
+            raise OptionsError(f"{err}.") from None
     try:
-        clean = {key: _coerce(key, value, hints[key]) for key, value in values.items()}
         return cast("OptionsT", cast("type", cls)(**clean))
     except (TypeError, ValueError) as err:
         raise OptionsError(f"Bad {stage} option: {err}.") from None
@@ -96,14 +105,19 @@ def _jsonable(value: object) -> object:
 
 
 def _coerce(key: str, value: object, tp: object) -> object:
-    """``value`` as type ``tp`` (a resolved annotation); raises TypeError/ValueError."""
+    """``value`` as type ``tp`` (a resolved annotation); raises TypeError/ValueError naming ``key``."""
     origin, args = get_origin(tp), get_args(tp)
     if origin is Union or origin is types.UnionType:
-        if value is None and type(None) in args:
-            return None
         choices = [a for a in args if a is not type(None)]
+        if type(None) in args and (value is None or (str not in choices and _says_none(value))):
+            return None
         # A union of several types (e.g. str | ReadingProfile): the dataclass checks it.
-        return _coerce(key, value, choices[0]) if len(choices) == 1 else value
+        if len(choices) > 1:
+            return value
+        try:
+            return _coerce(key, value, choices[0])
+        except (TypeError, ValueError) as err:
+            raise type(err)(f'{err}; or send null (or "none") for no value') from None
     if origin is Literal:
         if value not in args:
             raise ValueError(f"{key} must be one of {', '.join(repr(a) for a in args)}, got {value!r}")
@@ -112,21 +126,56 @@ def _coerce(key: str, value: object, tp: object) -> object:
         return _coerce_tuple(key, value, args)
     if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
         if not isinstance(value, Mapping):
-            raise TypeError(f"{key} must be an object")
+            raise TypeError(f"{key} must be an object, got {value!r}")
         return dict(value)
     if tp is bool:
         if not isinstance(value, bool):
-            raise TypeError(f"{key} must be true or false")
+            raise TypeError(f"{key} must be true or false, got {value!r}")
         return value
-    if tp is int or tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise TypeError(f"{key} must be a number, got {value!r}")
-        return int(value) if tp is int else float(value)
+    if tp is int:
+        return _integer(key, value)
+    if tp is float:
+        return _number(key, value)
     if tp is str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise TypeError(f"{key} must be text, got {value!r}")
         return str(value)
     return value
+
+
+def _says_none(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in ("none", "null")
+
+
+def _number(key: str, value: object) -> float:
+    """A finite number, from a JSON number or its text (``"0.5"``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{key} must be a number, got {value!r}") from None
+    else:
+        raise TypeError(f"{key} must be a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ValueError(f"{key} must be a finite number, got {value!r}")
+    return number
+
+
+def _integer(key: str, value: object) -> int:
+    """An integer, from a JSON number with no fraction (``3``, ``3.0``) or its text (``"3"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    error = TypeError if not isinstance(value, int | float | str) or isinstance(value, bool) else ValueError
+    raise error(f"{key} must be an integer, got {value!r}")
 
 
 def _coerce_tuple(key: str, value: object, args: tuple[object, ...]) -> tuple[object, ...]:

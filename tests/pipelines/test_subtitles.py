@@ -151,6 +151,24 @@ def test_profile_overrides_and_validation() -> None:
         StyleProfile("broken", min_duration_s=8.0, max_duration_s=7.0)
 
 
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"max_line_chars": "abc"}, "profile_overrides.max_line_chars must be an integer, got 'abc'."),
+    ({"max_line_chars": 37.5}, "profile_overrides.max_line_chars must be an integer, got 37.5."),
+    ({"max_lines": True}, "profile_overrides.max_lines must be an integer, got True."),
+    ({"max_cps": "fast"}, "profile_overrides.max_cps must be a number or null (no limit), got 'fast'."),
+    ({"fps": float("inf")}, "profile_overrides.fps must be a number, got inf."),
+    ({"description": 5}, "profile_overrides.description must be text, got 5."),
+])
+def test_profile_overrides_are_checked_against_the_field_types(overrides: dict[str, object], message: str) -> None:
+    """A value of the wrong type is refused naming the field (it failed later, comparing a str to an int)."""
+    with pytest.raises(OptionsError) as refused:
+        NETFLIX.with_overrides(overrides)
+    assert str(refused.value) == message
+    kept = NETFLIX.with_overrides({"max_line_chars": 37.0, "max_cps": "none", "max_wpm": 160, "fps": 25})
+    assert (kept.max_line_chars, kept.max_cps, kept.max_wpm, kept.fps) == (37, None, 160.0, 25.0)
+    assert type(kept.max_line_chars) is int and type(kept.fps) is float
+
+
 def test_a_cue_holds_one_language_and_says_which_when_not_the_transcript_s() -> None:
     # English, then German right after it (0.1 s later: one cue, were it one language).
     english = speak("Welcome to the course and")

@@ -27,7 +27,7 @@ def test_ocr_options_coerce_and_keep_tuned_fields_fixed() -> None:
     ({"roi": [0, 0, 1]}, "roi needs 4 values"),
     ({"roi": [0.5, 0, 0.2, 1]}, "roi must be a normalised box"),
     ({"engine": "tesseract"}, "Unknown OCR engine"),
-    ({"sample_rate": "fast"}, "Bad ocr option"),
+    ({"sample_rate": "fast"}, "ocr.sample_rate must be a number, got 'fast'"),
 ])
 def test_bad_ocr_options(values: dict[str, object], match: str) -> None:
     with pytest.raises(OptionsError, match=match):

@@ -34,6 +34,34 @@ def test_subtitle_options_parse_and_reject() -> None:
         subtitles.STAGE.parse({"vad_filter": "yes"})
 
 
+@pytest.mark.parametrize(("values", "message"), [
+    ({"beam_size": 5.7}, "subtitles.beam_size must be an integer, got 5.7."),  # was taken as 5
+    ({"beam_size": "abc"}, "subtitles.beam_size must be an integer, got 'abc'."),
+    ({"profile_overrides": {"max_line_chars": "abc"}},
+     "profile_overrides.max_line_chars must be an integer, got 'abc'."),
+    ({"profile_overrides": {"max_cps": "fast"}},
+     "profile_overrides.max_cps must be a number or null (no limit), got 'fast'."),
+    ({"hallucination_silence_threshold": "off"},
+     'subtitles.hallucination_silence_threshold must be a number, got \'off\'; or send null (or "none") for no '
+     "value."),
+])
+def test_a_bad_option_value_names_the_option_what_it_wants_and_what_it_got(values: dict[str, Any],
+                                                                            message: str) -> None:
+    with pytest.raises(OptionsError) as refused:
+        subtitles.STAGE.parse(values)
+    assert str(refused.value) == message
+
+
+def test_optional_options_and_limits_take_null_or_none() -> None:
+    """``none`` is how the README (and ``-O subtitles.KEY=none``) spells "off"."""
+    for off in ("none", None):
+        opts = subtitles.STAGE.parse({"hallucination_silence_threshold": off,
+                                      "profile_overrides": {"max_cps": off}})
+        assert opts.asr().hallucination_silence_threshold is None and opts.style().max_cps is None
+    assert subtitles.STAGE.parse({"beam_size": 3.0, "profile_overrides": {"max_line_chars": 37.0}}).style(
+        ).max_line_chars == 37
+
+
 def test_subtitle_options_name_the_model_they_load() -> None:
     assert subtitles.STAGE.required_models({}) == ("whisper-tiny.en",)
     assert subtitles.STAGE.required_models({"language": "auto"}) == ("whisper-base",)
