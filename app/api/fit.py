@@ -34,7 +34,9 @@ class FitRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=2_000, description="One sentence or subtitle cue.")
-    language: str = Field("en", max_length=16, description="Language code, e.g. 'en', 'de', 'fr'.")
+    language: str = Field("en", max_length=16,
+                          description="Language code, e.g. 'en', 'de', 'fr' (one Whisper knows; others are "
+                                      "refused with 422 unsupported_language).")
     max_seconds: float | None = Field(None, gt=0, le=600, description="Slot length in seconds.")
     max_chars: int | None = Field(None, gt=0, le=2_000, description="Slot length in characters.")
     mode: Literal["reading", "speaking"] = Field(
@@ -87,8 +89,11 @@ class FitResponse(BaseModel):
 
 
 def _run(services: Services, req: FitRequest) -> FitResult:
-    from pipelines.fit.sentence import FitOptions  # imported on first use: keeps the server's start fast
+    # imported on first use: keeps the server's start fast
+    from pipelines.fit.languages import fit_language
+    from pipelines.fit.sentence import FitOptions
 
+    fit_language(req.language)  # "english", "zz": refused, not fitted by trims alone
     options = FitOptions(
         mode=req.mode, language=req.language, max_seconds=req.max_seconds, max_chars=req.max_chars,
         profile=req.profile, syllables_per_second=req.syllables_per_second,
@@ -113,8 +118,9 @@ async def fit(req: FitRequest, request: Request, services: ServicesDep, owner: O
     closest acceptable one and ``overrun`` says by how much it is still too long.
 
     Errors: 422 ``validation_error`` (both or neither slot given, empty text), 422
-    ``invalid_options`` (unknown profile), 422 ``unsupported_language`` (speaking mode without
-    a rate for the language), 503 ``model_not_installed`` (the message says how to install).
+    ``invalid_options`` (unknown profile), 422 ``unsupported_language`` (a language code the fit
+    does not know, named with the supported ones; speaking mode without a rate for the
+    language), 503 ``model_not_installed`` (the message says how to install).
     """
     result = await to_thread.run_sync(_run, services, req)
     log.info("fit for %s: fits=%s sim=%.3f method=%s %.3f s", owner, result.fits, result.similarity,

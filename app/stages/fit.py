@@ -18,7 +18,7 @@ from app.stages.context import (
     write_json,
 )
 from app.stages.subtitles import DEFAULT_PROFILE
-from pipelines.exceptions import OptionsError
+from pipelines.exceptions import OptionsError, SubtitleFormatError
 
 if TYPE_CHECKING:
     from pipelines.fit.subtitle_file import SubtitleFitOptions
@@ -35,10 +35,10 @@ class FitStageOptions:
     """Per-job options of stage ``fit`` (the fields of ``SubtitleFitOptions`` a job may set).
 
     Attributes:
-        subtitles: the SRT or WebVTT text to fit (e.g. a translation); None: this job's own
-            subtitles.
-        language: the language of the text; None: the language the subtitles stage detected
-            (English when it did not run).
+        subtitles: the SRT or WebVTT text to fit (e.g. a translation), with cues; None: this
+            job's own subtitles.
+        language: the language of the text, a code the fit knows (``pipelines.fit.languages``);
+            None: the language the subtitles stage detected (English when it did not run).
         mode, profile, syllables_per_second, similarity_floor, lm: as in ``SubtitleFitOptions``
             (defaults the same; ``pipelines.fit`` is not imported by the API to repeat them).
     """
@@ -52,8 +52,21 @@ class FitStageOptions:
     lm: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.subtitles is not None and not isinstance(self.subtitles, str):
-            raise OptionsError("fit option 'subtitles' must be the text of an SRT or WebVTT file.")
+        from pipelines.fit.languages import fit_language
+        from pipelines.fit.subtitle_file import read_subtitles
+
+        if self.subtitles is not None:  # checked at submit, not once Whisper has run
+            if not isinstance(self.subtitles, str):
+                raise OptionsError("fit option 'subtitles' must be the text of an SRT or WebVTT file.")
+            try:
+                cues, _ = read_subtitles(self.subtitles)
+            except SubtitleFormatError as err:
+                raise OptionsError(f"fit.subtitles: {err}") from None
+            if not len(cues):
+                raise OptionsError("fit.subtitles has no cues: nothing to fit. Give the text of an .srt or "
+                                   ".vtt file with cues, or leave it out to fit this job's own subtitles.")
+        if self.language is not None:
+            fit_language(self.language)  # raises UnsupportedLanguageError naming the supported codes
         self.fit_options(self.language).cue_options(1.0)  # the pipeline checks ranges and choices
 
     def fit_options(self, detected_language: str | None) -> SubtitleFitOptions:

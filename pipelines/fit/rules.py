@@ -422,6 +422,7 @@ def tidy(text: str) -> str:
 
 
 _TABLES = {True: _build(reading=True), False: _build(reading=False)}
+RULE_LANGUAGES = frozenset(_TABLES[True])  # the languages with shortening rules
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 

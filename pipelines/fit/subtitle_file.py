@@ -17,12 +17,15 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipelines.exceptions import SubtitleFormatError, UnsupportedLanguageError
 from pipelines.fit.sentence import FitOptions, FitResult, LMUse, Mode, SentenceFitter, resolve_profile
 from pipelines.linebreaks import wrap_lines
 from pipelines.reading import ReadingProfile
+
+if TYPE_CHECKING:
+    import pysubs2
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,26 @@ def _layout(text: str, profile: ReadingProfile | None) -> list[str]:
     return wrap_lines(text, int(profile.max_line_chars), int(profile.max_lines)) or [text]
 
 
+def read_subtitles(content: str) -> tuple[pysubs2.SSAFile, str]:
+    """Parse an SRT or WebVTT text: its cues (pysubs2) and its format, ``srt`` or ``vtt``.
+
+    Raises:
+        SubtitleFormatError: the text is not SRT or WebVTT.
+    """
+    import pysubs2
+
+    try:
+        subs = pysubs2.SSAFile.from_string(content)
+    except Exception as exc:
+        raise SubtitleFormatError(
+            f"Could not read the subtitles as SRT or WebVTT ({exc}); check the file's format."
+        ) from exc
+    fmt = getattr(subs, "format", None) or ("vtt" if content.lstrip("\ufeff").startswith("WEBVTT") else "srt")
+    if fmt not in ("srt", "vtt"):
+        raise SubtitleFormatError(f"Expected SRT or WebVTT, got {fmt!r}; convert the file first.")
+    return subs, fmt
+
+
 def fit_subtitles(
     content: str,
     options: SubtitleFitOptions,
@@ -152,18 +175,8 @@ def fit_subtitles(
     Raises:
         SubtitleFormatError: the text is not SRT or WebVTT.
     """
-    import pysubs2
-
     started = time.monotonic()
-    try:
-        subs = pysubs2.SSAFile.from_string(content)
-    except Exception as exc:
-        raise SubtitleFormatError(
-            f"Could not read the subtitles as SRT or WebVTT ({exc}); check the file's format."
-        ) from exc
-    fmt = getattr(subs, "format", None) or ("vtt" if content.lstrip("\ufeff").startswith("WEBVTT") else "srt")
-    if fmt not in ("srt", "vtt"):
-        raise SubtitleFormatError(f"Expected SRT or WebVTT, got {fmt!r}; convert the file first.")
+    subs, fmt = read_subtitles(content)
     newline = "\r\n" if "\r\n" in content else "\n"
     lines = content.splitlines()
     blocks = _cue_blocks(lines)

@@ -55,9 +55,24 @@ def test_fit_speaking_not_fitting_is_reported(client: TestClient) -> None:
         ({"text": "", "max_seconds": 2}, "validation_error"),
         ({"text": FILLED, "max_seconds": 2, "profile": "nope"}, "invalid_options"),
         ({"text": FILLED, "max_seconds": 2, "mode": "speaking", "language": "fi"}, "unsupported_language"),
+        ({"text": FILLED, "max_seconds": 2, "language": "english"}, "unsupported_language"),
+        ({"text": FILLED, "max_seconds": 2, "language": "zz"}, "unsupported_language"),
     ],
 )
 def test_errors(client: TestClient, payload: dict[str, Any], code: str) -> None:
     r = client.post("/v1/fit", json=payload)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("language", ["english", "zz"])
+def test_an_unknown_language_is_refused_naming_the_supported_ones(client: TestClient, language: str) -> None:
+    """It answered 200 with the text unchanged (method "original", no note)."""
+    slot = {"text": FILLED, "max_chars": reading_chars(FILLED) - 25}
+    r = client.post("/v1/fit", json={**slot, "language": language})
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert message.startswith(f"Unknown fit language {language!r}")
+    assert "Supported: de, en, es, fr, it" in message and " ko," in message
+    ok = client.post("/v1/fit", json={**slot, "language": "en-US"})
+    assert ok.status_code == 200 and ok.json()["changed"]

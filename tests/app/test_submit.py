@@ -20,7 +20,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.stages import subtitles
 from app.stages.graph import plan
-from pipelines.exceptions import ModelNotInstalledError, OptionsError
+from pipelines.exceptions import ModelNotInstalledError, OptionsError, UnsupportedLanguageError
 
 
 def sub(stages: object = None, options: object = None, metadata: object = None) -> Submission:
@@ -103,6 +103,11 @@ def test_the_api_answers_503_with_the_install_command(tiny_only: Settings) -> No
     (sub(metadata=["x"]), InvalidInput, "metadata"),
     (sub(metadata={"x": "y" * 20000}), InvalidInput, "larger"),
     (sub(stages="subtitles"), InvalidInput, "list of stage names"),
+    (sub(options={"subtitles": {"beam_size": 5.7}}), OptionsError, "subtitles.beam_size must be an integer"),
+    (sub(stages=["fit"], options={"fit": {"language": "zz"}}), UnsupportedLanguageError,
+     "Unknown fit language"),
+    (sub(stages=["fit"], options={"fit": {"subtitles": "this is not srt"}}), OptionsError,
+     "fit.subtitles: Could not read the subtitles as SRT or WebVTT"),
 ])
 def test_invalid_requests(submission: Submission, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):

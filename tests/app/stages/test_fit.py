@@ -16,7 +16,7 @@ from app.settings import Settings
 from app.stages import fit, subtitles
 from app.stages.context import StageContext
 from app.stages.graph import normalise_options, plan, run_stages
-from pipelines.exceptions import OptionsError
+from pipelines.exceptions import OptionsError, UnsupportedLanguageError
 from pipelines.fit.sentence import SentenceFitter
 from tests.pipelines.fit.test_sentence import BagOfWords
 from tests.pipelines.fit.test_subtitle_file import SRT, Recording
@@ -41,6 +41,24 @@ def test_fit_options_build_the_pipeline_options() -> None:
 def test_bad_fit_options(values: dict[str, object], match: str) -> None:
     with pytest.raises(OptionsError, match=match):
         fit.STAGE.parse(values)
+
+
+@pytest.mark.parametrize(("values", "error", "message"), [
+    ({"language": "zz"}, UnsupportedLanguageError, "Unknown fit language 'zz': give a language code"),
+    ({"language": "english"}, UnsupportedLanguageError, "Unknown fit language 'english'"),
+    ({"subtitles": "this is not srt"}, OptionsError,
+     "fit.subtitles: Could not read the subtitles as SRT or WebVTT (No suitable formats); check the file's "
+     "format."),
+    ({"subtitles": "WEBVTT\n\n"}, OptionsError, "fit.subtitles has no cues: nothing to fit."),
+])
+def test_a_language_or_subtitles_the_fit_cannot_use_is_refused_when_parsed(
+        values: dict[str, object], error: type[Exception], message: str) -> None:
+    """At submit, not after Whisper ran (``options.fit.subtitles`` failed the job then) or never
+    (``language: zz`` fitted by trims alone, the text unchanged)."""
+    with pytest.raises(error) as refused:
+        fit.STAGE.parse(values)
+    assert str(refused.value).startswith(message)
+    assert fit.STAGE.parse({"language": "pt-BR", "subtitles": SRT}).language == "pt-BR"
 
 
 def test_the_job_s_cues_in_another_language_are_fitted_in_theirs(samples: Path, tmp_path: Path) -> None:
