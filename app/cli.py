@@ -163,15 +163,8 @@ def process(
                                  vad_filter=vad, initial_prompt=prompt, hotwords=hotwords)
         options = _stage_options(requested, flags, option)
         info = media.probe(media_file)
-        log.info(
-            "media %s: %.1f s, audio=%s, video=%s %sx%s",
-            media_file,
-            info.duration,
-            info.has_audio,
-            info.has_video,
-            info.width,
-            info.height,
-        )
+        log.info("media %s: %.1f s, audio=%s, video=%s", media_file, info.duration, info.has_audio,
+                 f"{info.width}x{info.height}" if info.has_video else "none")
         _results_folder(out)
         with Progress(
             TextColumn("{task.description}"),
