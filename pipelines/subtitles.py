@@ -162,6 +162,16 @@ PROFILES: dict[str, StyleProfile] = {
 }
 
 
+# The profile for speech in these languages where none is chosen (``profile_for``); netflix-en else.
+LANGUAGE_PROFILES = {"zh": "netflix-zh", "yue": "netflix-zh", "ja": "netflix-ja", "ko": "netflix-ko"}
+
+
+def profile_for(language: str) -> StyleProfile:
+    """Netflix's profile for speech in ``language``: its own for Chinese, Japanese and Korean,
+    the English one (42 characters a line, 20 a second) for the others."""
+    return PROFILES[LANGUAGE_PROFILES.get(language, "netflix-en")]
+
+
 @dataclass(frozen=True)
 class Cue:
     """One subtitle. ``flags`` names each rule it breaks (empty when it follows the profile);
@@ -204,16 +214,6 @@ class SubtitleResult:
 GLUE_GAP_S = 0.3  # a piece of a word follows the piece before it at once; a new segment may not
 # marks that never stand alone: a word of them alone joins the word before it
 _MARKS = frozenset(".,!?;:…。，、！？；：")
-
-
-# The profile for speech in these languages where none is chosen (``profile_for``); netflix-en else.
-LANGUAGE_PROFILES = {"zh": "netflix-zh", "yue": "netflix-zh", "ja": "netflix-ja", "ko": "netflix-ko"}
-
-
-def profile_for(language: str) -> StyleProfile:
-    """Netflix's profile for speech in ``language``: its own for Chinese, Japanese and Korean,
-    the English one (42 characters a line, 20 a second) for the others."""
-    return PROFILES[LANGUAGE_PROFILES.get(language, "netflix-en")]
 
 
 def _clean_words(words: Sequence[Word]) -> list[Word]:
