@@ -101,9 +101,10 @@ def import_command(
     except OSError as e:
         raise _fail(f"cannot read {translated}: {e}") from None
     except TranslationFileError as e:
-        for p in e.problems:
-            typer.echo(f"  {p.unit or 'file'}: {p.problem}", err=True)
-        raise _fail(str(e).split(":")[0] + f": {len(e.problems)} problem(s), listed above") from None
+        if len(e.problems) > 1:  # the message names the first few; every one is listed here
+            for p in e.problems:
+                typer.echo(f"  {p.unit or 'file'}: {p.problem}", err=True)
+        raise _fail(str(e)) from None
     except (AppError, PipelineError) as e:
         raise _fail(getattr(e, "message", str(e))) from None
     c = outcome.counts

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from translate.storage import xliff2 as tt_xliff2
 from pipelines.translation.pseudo import pseudo_translate
 from pipelines.translation.xliff import schema_errors
 from tests.app.test_cli import run
+from tests.pipelines.translation.conftest import CUES, EVENTS
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,27 @@ def test_xliff_12_and_a_refused_file(lesson: Path, tmp_path: Path, model_dir: Pa
     proc = run("import", str(lesson), str(translated), "--mode", "speaking", model_dir=model_dir)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((lesson / "translation.fr.json").read_text())["mode"] == "speaking"
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    """A results folder as ``lessonlens process`` writes it, without the media: four cues, two slides."""
+    out = tmp_path / "job"
+    out.mkdir()
+    (out / "subtitles.json").write_text(json.dumps({"language": "en", "profile": "netflix-en", "cues": [
+        {"index": c.index, "start": c.start, "end": c.end, "lines": list(c.lines)} for c in CUES]}))
+    (out / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
+    return out
+
+
+def test_a_refused_file_s_message_is_printed_whole(folder: Path, tmp_path: Path, model_dir: Path) -> None:
+    exported = tmp_path / "job.de.xlf"
+    assert run("export", str(folder), "-t", "de", "-o", str(exported), model_dir=model_dir).returncode == 0
+    broken = tmp_path / "broken.xlf"
+    broken.write_bytes(exported.read_bytes().replace(b"</unit>", b"</unitt>", 1))
+    proc = run("import", str(folder), str(broken), model_dir=model_dir)
+    assert proc.returncode == 2
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: The file is not well-formed XML (Opening and ending tag mismatch: unit line")
+    assert error.endswith("); send the XLIFF file your tool exported.")
+    assert not list(folder.glob("*.de.*"))
