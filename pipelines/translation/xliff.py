@@ -12,7 +12,8 @@ XLIFF 1.2 (``version="1.2"``, for older tools): ``trans-unit`` elements with
 
 Both carry the job in the file's ``original`` attribute, so a file exported from another job is
 recognised on the way back. Reading accepts either version, whatever a CAT tool added around
-our units (other namespaces, inline codes in targets: their text is kept).
+our units (other namespaces, inline codes in targets: their text is kept, a line break's code
+separates the words it stands between).
 """
 
 from __future__ import annotations
@@ -198,18 +199,33 @@ def _parse(data: bytes) -> Any:
 
 _CODE_TEXT = {"ph", "sc", "ec", "sm", "em", "x", "bx", "ex"}  # placeholders: their equiv text, if any
 _NATIVE_CODE = {"bpt", "ept", "it"}  # XLIFF 1.2 native code: not text
+# A code standing for a line break: XLIFF 2 ``subType="xlf:lb"``, XLIFF 1.2 ``ctype="lb"``, or one
+# whose text equivalent, display text or (1.2) native code is a break. CAT tools write
+# ``<ph id="1" disp="\n"/>`` (a backslash and an n), ``equiv="&#10;"``, ``<ph id="1">&lt;br/&gt;</ph>``.
+_LINE_BREAK_TYPES = {"xlf:lb", "lb"}
+_LINE_BREAK_TEXTS = {"\n", "\r\n", "\r", "\\n", "\\r\\n", "<br>", "<br/>", "<br />", "\u2028", "\u21b5"}
+
+
+def _is_line_break(code: Any) -> bool:
+    if code.get("subType") in _LINE_BREAK_TYPES or code.get("ctype") in _LINE_BREAK_TYPES:
+        return True
+    texts = (code.get("equiv"), code.get("equiv-text"), code.get("disp"), code.text)
+    return any(t is not None and t.strip(" \t").lower() in _LINE_BREAK_TEXTS for t in texts)
 
 
 def _text(el: Any) -> str:
-    """The plain text of a source or target, inline codes included as the text they stand for."""
+    """The plain text of a source or target, inline codes included as the text they stand for (a
+    line break's code as a space: the import breaks the lines to fit the slot)."""
     parts = [el.text or ""]
     for child in el:
         tag = etree.QName(child).localname if isinstance(child.tag, str) else ""
         if tag == "cp":
             with contextlib.suppress(ValueError):  # a malformed code point is left out
                 parts.append(chr(int(child.get("hex", ""), 16)))
+        elif tag in _CODE_TEXT | _NATIVE_CODE and _is_line_break(child):
+            parts.append("\n")
         elif tag in _CODE_TEXT:
-            parts.append(child.get("equiv") or "")
+            parts.append(child.get("equiv") or child.get("equiv-text") or "")
         elif tag in _NATIVE_CODE:
             pass
         else:  # pc, mrk, g, sub: their content is text

@@ -99,6 +99,27 @@ def test_inline_codes_in_a_target_keep_their_text(doc: TranslationDocument) -> N
     assert read["cue-0001"].target is None
 
 
+@pytest.mark.parametrize(("version", "code"), [
+    ("2.1", b'<ph id="1" disp="\\n"/>'),  # as a CAT tool wrote it: a backslash and an n
+    ("2.1", b'<ph id="1" type="fmt" subType="xlf:lb"/>'),
+    ("2.1", b'<ph id="1" equiv="&#10;"/>'),
+    ("1.2", b'<x id="1" ctype="lb"/>'),
+    ("1.2", b'<ph id="1">&lt;br/&gt;</ph>'),
+    ("1.2", b'<x id="1" equiv-text="&#10;"/>'),
+])
+def test_a_line_break_code_in_a_target_separates_its_words(doc: TranslationDocument, version: str,
+                                                            code: bytes) -> None:
+    """A line break from a CAT tool is a code, not a character: read as the break between two words
+    (the import breaks the lines to fit the slot), never as nothing ("einkaufen.Willst")."""
+    translated = write_xliff(doc, version, targets={"cue-0002": "X"})  # type: ignore[arg-type]
+    target = b"<target>X</target>" if version == "2.1" else b'<target state="translated">X</target>'
+    assert target in translated
+    data = translated.replace(target, target.replace(b">X<", b">Ich gehe einkaufen." + code + b"Willst du Milch?<"))
+    assert schema_errors(data, version) == []  # type: ignore[arg-type]
+    read = {u.id: u for u in read_xliff(data).units}
+    assert read["cue-0002"].target == "Ich gehe einkaufen. Willst du Milch?"
+
+
 @pytest.mark.parametrize(("data", "says"), [
     (b"<html><body>hello</body></html>", "root is <html>"),
     (b"<xliff version='2.1'", "not well-formed"),
