@@ -107,6 +107,8 @@ def import_command(
         raise _fail(str(e)) from None
     except (AppError, PipelineError) as e:
         raise _fail(getattr(e, "message", str(e))) from None
+    for warning in outcome.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     c = outcome.counts
     typer.echo(f"{outcome.language}: {c['ok']} cues fit, {c['shortened']} shortened, {c['over']} still over "
                f"(flagged); {c['screen_over']} on-screen texts too long; {outcome.seconds:.1f} s")

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from app.model_cache import ModelCache
     from pipelines.fit.sentence import SentenceFitter
     from pipelines.translation.merge import MergeResult
+    from pipelines.translation.targets import Targets
 
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
@@ -144,11 +145,13 @@ class ImportOutcome:
     files: list[str]
     seconds: float
     imported_at: str
+    warnings: list[str] = field(default_factory=list)
 
 
-def _report_doc(result: MergeResult, fmt: str) -> dict[str, Any]:
-    return {"language": result.language, "mode": result.mode, "format": fmt, "counts": result.counts,
-            "seconds": round(result.elapsed_s, 3), "cues": [asdict(r) for r in result.report]}
+def _report_doc(result: MergeResult, targets: Targets) -> dict[str, Any]:
+    return {"language": result.language, "mode": result.mode, "format": targets.format, "counts": result.counts,
+            "seconds": round(result.elapsed_s, 3), "cues": [asdict(r) for r in result.report],
+            "retimed": [asdict(r) for r in targets.retimed]}
 
 
 def _screen_doc(result: MergeResult) -> dict[str, Any]:
@@ -192,7 +195,7 @@ def import_translation(
     """
     from pipelines.fit.subtitle_file import SubtitleFitOptions
     from pipelines.translation.merge import merge_translation
-    from pipelines.translation.targets import check_translation, read_translation
+    from pipelines.translation.targets import check_translation, read_translation, retimed_warning
 
     if language is not None:
         check_language(language)
@@ -204,11 +207,13 @@ def import_translation(
     result = merge_translation(doc, targets, options, fitter(lang))
     names = files_for(lang)
     outputs = {names["srt"]: to_srt(result.cues), names["vtt"]: to_vtt(result.cues),
-               names["report"]: json.dumps(_report_doc(result, targets.format), ensure_ascii=False, indent=2) + "\n",
+               names["report"]: json.dumps(_report_doc(result, targets), ensure_ascii=False, indent=2) + "\n",
                names["screen"]: json.dumps(_screen_doc(result), ensure_ascii=False, indent=2) + "\n"}
+    retimed = retimed_warning(targets.retimed, names["report"])
     outcome = ImportOutcome(language=lang, mode=mode, format=targets.format, counts=result.counts,
                             files=list(outputs), seconds=round(time.monotonic() - started, 3),
-                            imported_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                            imported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                            warnings=[retimed] if retimed else [])
     with _lock(out_dir):
         for name, text in outputs.items():
             write_atomic(out_dir / name, text)

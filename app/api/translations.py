@@ -152,7 +152,8 @@ async def import_translation(job_id: JobId, request: Request, services: Services
     """Check every target against its unit and slot, fit the over-long ones in the target language
     (reading mode: the job's subtitle profile; speaking mode for voice-over) and write
     ``subtitles.<lang>.srt/.vtt``, ``translation.<lang>.json`` (a report per cue) and
-    ``screen_text.<lang>.json``.
+    ``screen_text.<lang>.json``. The job's timings are kept: ``warnings`` names the cues an
+    SRT/WebVTT (or XLIFF) file timed otherwise.
 
     Errors: 422 ``invalid_translation`` with ``detail.problems`` (``unit``, ``problem``) for a file
     that is not XLIFF/SRT/WebVTT, another job's, in another language, or with unknown, missing or
@@ -181,9 +182,11 @@ async def import_translation(job_id: JobId, request: Request, services: Services
         background.add_task(_render_preview, folder, job, outcome.language)
         preview = f"rendering: /v1/jobs/{job.id}/files/{translations.files_for(outcome.language)['preview']}"
     log.info("translation %s of %s merged: %s", outcome.language, job.id, outcome.counts)
+    for warning in outcome.warnings:
+        log.warning("translation %s of %s: %s", outcome.language, job.id, warning)
     return JSONResponse({"job_id": job.id, "language": outcome.language, "mode": outcome.mode,
                          "format": outcome.format, "counts": outcome.counts, "seconds": outcome.seconds,
-                         "files": _links(job.id, outcome.files), "preview": preview,
+                         "warnings": outcome.warnings, "files": _links(job.id, outcome.files), "preview": preview,
                          "links": {"translations": f"/v1/jobs/{job.id}/translations"}}, status_code=201)
 
 

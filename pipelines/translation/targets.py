@@ -1,7 +1,8 @@
 """From a translated file to one checked target text per unit of the job.
 
 A translation comes back as the XLIFF we exported (any version) or as an SRT/WebVTT file whose
-cues are aligned with the job's by number (its timings are not used: the job's are). Every
+cues are aligned with the job's by number (its timings are not used: the job's are, and the units
+the file times otherwise are named in ``Targets.retimed``, for a warning). Every
 problem is collected before anything is refused, so one answer names them all: a file from
 another job, a missing or wrong target language, units the job does not have, units missing or
 left untranslated, a source text that is not the job's (the file was exported before the
@@ -16,22 +17,40 @@ from dataclasses import dataclass
 
 from pipelines.exceptions import OptionsError, TranslationFileError, UnitProblem
 from pipelines.fit.estimates import normalize_language
-from pipelines.translation.units import TranslationDocument, TranslationUnit, cue_unit_id
+from pipelines.translation.units import TranslationDocument, TranslationUnit, clock, cue_unit_id
 from pipelines.translation.xliff import ReadUnit, TranslatedFile, read_xliff
 
 MAX_LISTED = 5  # problems spelled out in the message; all of them are in ``problems``
+TIME_TOLERANCE_S = 0.001  # SRT and WebVTT times are whole milliseconds; the job's are rounded to them
+
+
+@dataclass(frozen=True)
+class Retimed:
+    """A unit the translated file times otherwise than the job (seconds): the job's times are kept."""
+
+    unit: str
+    file_start: float
+    file_end: float
+    start: float
+    end: float
+
+    @property
+    def message(self) -> str:
+        return (f"{self.unit}: the file's times {clock(self.file_start)} - {clock(self.file_end)} were replaced "
+                f"by the job's {clock(self.start)} - {clock(self.end)}")
 
 
 @dataclass(frozen=True)
 class Targets:
     """Checked target texts by unit id, in the target language; ``untranslated`` units kept their
     source because the file marks them ``translate="no"`` (or the export did and they came back
-    without a target)."""
+    without a target); ``retimed`` units came with other times than the job's (which are kept)."""
 
     language: str
     texts: dict[str, str]
     format: str
     untranslated: tuple[str, ...] = ()
+    retimed: tuple[Retimed, ...] = ()
 
 
 def _looks_like_xml(data: bytes) -> bool:
@@ -70,7 +89,8 @@ def read_subtitles(data: bytes) -> TranslatedFile:
     units = []
     for n, caption in enumerate(captions, start=1):
         plain = html.unescape(caption.text) if fmt == "vtt" else caption.text
-        units.append(ReadUnit(cue_unit_id(n), "", " ".join(plain.split())))
+        start, end = (t.in_milliseconds() / 1000 for t in (caption.start_time, caption.end_time))
+        units.append(ReadUnit(cue_unit_id(n), "", " ".join(plain.split()), start=start, end=end))
     return TranslatedFile(format=fmt, original=None, source_language=None, target_language=None,
                           units=tuple(units))
 
@@ -162,7 +182,29 @@ def check_translation(doc: TranslationDocument, read: TranslatedFile, language: 
     texts = {uid: (u.target or "") for uid, u in seen.items() if uid not in untranslated}
     for uid in untranslated:
         texts[uid] = mine[uid].source
-    return Targets(target_language, texts, read.format, untranslated)
+    retimed = tuple(r for uid, u in seen.items() if (r := _retimed(u, mine[uid])) is not None)
+    return Targets(target_language, texts, read.format, untranslated, retimed)
+
+
+def retimed_warning(retimed: tuple[Retimed, ...], report: str) -> str | None:
+    """One line naming the units whose times in the file were replaced by the job's (None: none were);
+    ``report`` is the file that lists them all."""
+    if not retimed:
+        return None
+    listed = "; ".join(r.message for r in retimed[:MAX_LISTED])
+    more = f" (and {len(retimed) - MAX_LISTED} more, all in {report})" if len(retimed) > MAX_LISTED else ""
+    n = len(retimed)
+    return (f"{n} unit{'s' if n > 1 else ''} of the file {'are' if n > 1 else 'is'} timed otherwise than the job; "
+            f"the job's timings are kept: {listed}{more}.")
+
+
+def _retimed(unit: ReadUnit, mine: TranslationUnit) -> Retimed | None:
+    """The unit's times in the file where they are not the job's (None: the same, or none given)."""
+    start = mine.start if unit.start is None else unit.start
+    end = mine.end if unit.end is None else unit.end
+    if abs(start - mine.start) <= TIME_TOLERANCE_S + 1e-9 and abs(end - mine.end) <= TIME_TOLERANCE_S + 1e-9:
+        return None
+    return Retimed(unit.id, start, end, mine.start, mine.end)
 
 
 def _kept(unit: ReadUnit, mine: TranslationUnit) -> bool:

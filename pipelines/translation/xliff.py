@@ -166,12 +166,15 @@ def schema_errors(data: bytes, version: XliffVersion) -> list[str]:
 
 @dataclass(frozen=True)
 class ReadUnit:
-    """A unit as a translated file has it: source, target (None when absent) and whether to translate."""
+    """A unit as a translated file has it: source, target (None when absent), whether to translate,
+    and the times the file gives it, in seconds (None where it gives none)."""
 
     id: str
     source: str
     target: str | None
     translate: bool = True
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,17 @@ def _text(el: Any) -> str:
     return unicodedata.normalize("NFC", re.sub(r"[ \t\r\n]+", " ", "".join(parts)).strip())
 
 
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _times(entries: dict[str, str]) -> tuple[float | None, float | None]:
+    return _seconds(entries.get("start")), _seconds(entries.get("end"))
+
+
 def _read_21(root: Any) -> TranslatedFile:
     units: list[ReadUnit] = []
     files = root.findall(_q(NS2, "file"))
@@ -246,7 +260,10 @@ def _read_21(root: Any) -> TranslatedFile:
         if any(t is not None for t in targets):
             target = " ".join(_text(t) for t in targets if t is not None).strip()
         translate = unit.get("translate", "yes") != "no"
-        units.append(ReadUnit(unit.get("id", ""), " ".join(sources).strip(), target, translate))
+        groups = unit.iterfind(f"{_q(MDA, 'metadata')}/{_q(MDA, 'metaGroup')}")
+        meta = {m.get("type", ""): (m.text or "").strip() for g in groups if g.get("category") == "lessonlens"
+                for m in g.iterfind(_q(MDA, "meta"))}
+        units.append(ReadUnit(unit.get("id", ""), " ".join(sources).strip(), target, translate, *_times(meta)))
     return TranslatedFile(
         format=f"xliff-{root.get('version', '2')}",
         original=files[0].get("original") if files else None,
@@ -262,8 +279,12 @@ def _read_12(root: Any) -> TranslatedFile:
     file = files[0] if files else None
     for tu in root.iter(_q(NS12, "trans-unit")):
         source, target = tu.find(_q(NS12, "source")), tu.find(_q(NS12, "target"))
+        context = {c.get("context-type", "").removeprefix("x-"): (c.text or "").strip()
+                   for g in tu.iterfind(_q(NS12, "context-group")) if g.get("name") == "lessonlens"
+                   for c in g.iterfind(_q(NS12, "context"))}
         units.append(ReadUnit(tu.get("id", ""), _text(source) if source is not None else "",
-                              _text(target) if target is not None else None, tu.get("translate", "yes") != "no"))
+                              _text(target) if target is not None else None, tu.get("translate", "yes") != "no",
+                              *_times(context)))
     target_language = file.get("target-language") if file is not None else None
     if target_language is None:
         langs = {t.get(_q(XML_NS, "lang")) for t in root.iter(_q(NS12, "target"))} - {None}

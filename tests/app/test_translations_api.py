@@ -122,7 +122,7 @@ def test_import_writes_fitted_subtitles_report_screen_texts_and_announces_it(api
                         data={"target_language": "de"})
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["language"] == "de" and body["format"] == "xliff-2.1"
+    assert body["language"] == "de" and body["format"] == "xliff-2.1" and body["warnings"] == []
     assert sum(body["counts"][k] for k in ("ok", "shortened", "over")) == 4
     assert body["preview"].startswith("not available")  # a URL source: no media here to render
     names = [f["name"] for f in body["files"]]
@@ -172,6 +172,12 @@ def test_subtitles_aligned_by_number_are_accepted(api: SimpleNamespace) -> None:
     assert r.json()["format"] == "srt" and r.json()["mode"] == "speaking"
     srt_out = api.client.get(f"/v1/jobs/{JOB_ID}/files/subtitles.de.srt").text
     assert "Zeile 2" in srt_out and "00:00:03,200 --> 00:00:06,200" in srt_out  # the job's timings
+    warning, = r.json()["warnings"]  # ... and the file's, replaced, named
+    assert warning.startswith("4 units of the file are timed otherwise than the job; the job's timings are kept")
+    assert "cue-0002: the file's times 00:02.00 - 00:02.90 were replaced by the job's 00:03.20 - 00:06.20" in warning
+    report = api.client.get(f"/v1/jobs/{JOB_ID}/files/translation.de.json").json()
+    assert [r["unit"] for r in report["retimed"]] == ["cue-0001", "cue-0002", "cue-0003", "cue-0004"]
+    assert report["retimed"][1] == {"unit": "cue-0002", "file_start": 2.0, "file_end": 2.9, "start": 3.2, "end": 6.2}
 
 
 def test_the_limits_follow_the_target_language_when_the_job_s_profile_was_auto(tmp_path: Path) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pipelines.exceptions import TranslationFileError
 from pipelines.ocr.tracking import TextEvent
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, Cue
-from pipelines.translation.targets import check_translation, read_translation
+from pipelines.translation.targets import Retimed, check_translation, read_translation, retimed_warning
 from pipelines.translation.units import (
     NOTHING_TO_TRANSLATE_NOTE,
     SourceCue,
@@ -120,6 +122,23 @@ def test_subtitles_aligned_by_cue_number(doc: TranslationDocument, writer) -> No
     targets = check_translation(doc, read_translation(data), "de")
     assert targets.texts["cue-0002"] == "Öffnen Sie {Einstellungen}."  # braces are text, not ASS tags
     assert set(targets.texts) == {"cue-0001", "cue-0002", "cue-0003", "cue-0004"}  # no on-screen units asked
+
+
+def test_cues_timed_otherwise_in_the_file_are_named_and_keep_the_job_s_times(doc: TranslationDocument) -> None:
+    """The job's timings are the design (a translation is fitted to them); a file that moved a cue
+    (9.0 s where the job has 7.0 s) says so instead of being replaced silently."""
+    cues = [Cue(n, u.start, u.end, (f"Zeile {n}",), ()) for n, u in enumerate(doc.cues, start=1)]
+    assert check_translation(doc, read_translation(to_srt(cues).encode()), "de").retimed == ()
+    cues[2] = replace(cues[2], start=9.0, end=10.0)
+    targets = check_translation(doc, read_translation(to_vtt(cues).encode()), "de")
+    assert targets.retimed == (Retimed("cue-0003", 9.0, 10.0, 7.0, 8.0),)
+    warning = retimed_warning(targets.retimed, "translation.de.json")
+    assert warning is not None and "cue-0003: the file's times 00:09.00 - 00:10.00 were replaced by the job's " \
+        "00:07.00 - 00:08.00" in warning
+    xliff = write_xliff(doc, "2.1", _all_targets(doc))
+    assert check_translation(doc, read_translation(xliff), "de").retimed == ()
+    moved = xliff.replace(b'<mda:meta type="start">0.500</mda:meta>', b'<mda:meta type="start">1.500</mda:meta>')
+    assert [r.unit for r in check_translation(doc, read_translation(moved), "de").retimed] == ["cue-0001"]
 
 
 def test_subtitles_with_a_cue_too_few_or_too_many(doc: TranslationDocument) -> None:
