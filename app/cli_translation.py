@@ -1,7 +1,7 @@
 """``lessonlens export`` and ``lessonlens import``: the translation round trip on a results folder.
 
-The folder is what ``lessonlens process`` wrote (``subtitles.json``, and ``ocr.json`` when the
-ocr stage ran). Registered on the main CLI in ``app.cli``.
+The folder is what ``lessonlens process`` wrote (``subtitles.json``, ``ocr.json`` when the ocr
+stage ran: either may be all there is to translate). Registered on the main CLI in ``app.cli``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import typer
 
 from app.exceptions import AppError
 from app.settings import Settings
-from app.stages.subtitles import SUBTITLES_JSON
+from app.stages.ocr import OCR_JSON
+from app.stages.subtitles import AUTO_PROFILE, SUBTITLES_JSON
 from pipelines.exceptions import PipelineError, TranslationFileError
 from pipelines.subtitles import LANGUAGE_PROFILES, PROFILES, StyleProfile, profile_for
 
@@ -27,14 +28,21 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 def _folder_profile(folder: Path, profile: str | None, target: str | None) -> StyleProfile:
     """The profile given, else the folder's; a Netflix one (as ``auto`` chooses them) becomes
-    Netflix's for the ``target`` language (a Chinese job's English: 42 characters a line, not 16)."""
+    Netflix's for the ``target`` language (a Chinese job's English: 42 characters a line, not 16).
+    A folder whose subtitles name none (no audio, or no subtitles stage) is taken as ``auto``."""
     if profile is None:
+        if not any((folder / name).is_file() for name in (SUBTITLES_JSON, OCR_JSON)):
+            raise _fail(f"{folder} has no {SUBTITLES_JSON} or {OCR_JSON}: run `lessonlens process MEDIA -o {folder}` "
+                        "first")
         try:
-            profile = str(json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8")).get("profile"))
-        except (OSError, ValueError):
-            raise _fail(f"{folder} has no {SUBTITLES_JSON}: run `lessonlens process MEDIA -o {folder}` first") from None
+            named = json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8")).get("profile")
+        except (OSError, ValueError, AttributeError):
+            named = None
+        profile = str(named) if named else AUTO_PROFILE
         if target and profile in {"netflix-en", *LANGUAGE_PROFILES.values()}:
             return profile_for(target)
+    if profile == AUTO_PROFILE:
+        return profile_for(target or "")
     if profile not in PROFILES:
         raise _fail(f"unknown subtitle profile {profile!r}; valid: {', '.join(sorted(PROFILES))}")
     return PROFILES[profile]
@@ -110,10 +118,16 @@ def import_command(
     for warning in outcome.warnings:
         typer.echo(f"warning: {warning}", err=True)
     c = outcome.counts
-    typer.echo(f"{outcome.language}: {c['ok']} cues fit, {c['shortened']} shortened, {c['over']} still over "
-               f"(flagged); {c['screen_over']} on-screen texts too long; {outcome.seconds:.1f} s")
+    if doc.cues:
+        typer.echo(f"{outcome.language}: {c['ok']} cues fit, {c['shortened']} shortened, {c['over']} still over "
+                   f"(flagged); {c['screen_over']} on-screen texts too long; {outcome.seconds:.1f} s")
+    else:
+        typer.echo(f"{outcome.language}: {len(doc.screen)} on-screen texts, {c['screen_over']} too long for their "
+                   f"place; {outcome.seconds:.1f} s")
     files: list[Any] = list(outcome.files)
-    if preview:
+    if preview and not outcome.previewable:
+        typer.echo("no preview: the translation has on-screen texts only, no subtitles to show", err=True)
+    elif preview:
         source, has_audio = _media_of(folder)
         source = media or source
         if source is None or not source.is_file():

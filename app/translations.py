@@ -1,10 +1,10 @@
 """The translation round trip of one job's results folder, for the CLI and the API alike.
 
 Export: the folder's cues (``subtitles.json``) and on-screen texts (``ocr.json``, when the ocr
-stage ran) as XLIFF. Import: a translated XLIFF/SRT/WebVTT file checked against the same units,
+stage ran), either or both (a silent screencast has its on-screen text alone), as XLIFF. Import: a translated XLIFF/SRT/WebVTT file checked against the same units,
 fitted to the slots in the target language, and written as
 
-- ``subtitles.<lang>.srt`` and ``subtitles.<lang>.vtt``: the fitted target subtitles,
+- ``subtitles.<lang>.srt`` and ``subtitles.<lang>.vtt``: the fitted target subtitles (when it has cues),
 - ``translation.<lang>.json``: a report per cue (fits, how it was shortened, similarity),
 - ``screen_text.<lang>.json``: the on-screen texts with their targets and whether they fit,
 - ``preview.<lang>.mp4`` (when asked): target subtitles burned in, source ones as a soft track,
@@ -32,6 +32,7 @@ from app.stages.ocr import OCR_JSON, events_from_json
 from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
+from pipelines.translation.languages import written_language
 from pipelines.translation.units import SourceCue, TranslationDocument, build_document, screen_texts
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
 NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
+DEFAULT_LANGUAGE = "en"  # of a job whose results name none (no audio, no speech)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 Mode = Literal["reading", "speaking"]
 
@@ -74,36 +76,48 @@ def files_for(language: str) -> dict[str, str]:
 
 
 def local_job_id(out_dir: Path) -> str:
-    """The id a results folder made by ``lessonlens process`` goes by: its subtitles' fingerprint,
-    so a translation of other (or older) subtitles is recognised as such."""
-    path = out_dir / SUBTITLES_JSON
+    """The id a results folder made by ``lessonlens process`` goes by: its subtitles' fingerprint
+    (its on-screen text's where the subtitles have no cues: a silent screencast), so a translation
+    of other (or older) results is recognised as such."""
+    subtitles = out_dir / SUBTITLES_JSON
+    path = subtitles if (_read_json(subtitles) or {}).get("cues") else out_dir / OCR_JSON
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "none"
     return f"local-{digest}"
 
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+def _source_language(subs: dict[str, Any], cues: list[SourceCue], written: list[str]) -> str:
+    """The language of what is translated: the speech's, else the on-screen text's (by its script;
+    the job's language, or English, where the script does not tell)."""
+    language = str(subs.get("language") or DEFAULT_LANGUAGE)
+    return language if cues else written_language(written, language)
 
 
 def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
-    """The translation units of a results folder.
+    """The translation units of a results folder: its cues (``subtitles.json``) and its on-screen
+    texts (``ocr.json``), whichever it has.
 
     Raises:
-        Conflict: the folder has no subtitles (the subtitles stage did not run or found no speech).
+        Conflict: the folder has neither (no speech was transcribed and no text read on screen).
     """
-    subs = _read_json(out_dir / SUBTITLES_JSON)
+    subs = _read_json(out_dir / SUBTITLES_JSON) or {}
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]), str(c.get("language") or ""))
-            for c in (subs or {}).get("cues") or []]
-    if not cues:
-        raise Conflict("this job has no subtitles to translate: run it with the subtitles stage on media "
-                       "with speech.", code="nothing_to_translate")
+            for c in subs.get("cues") or []]
     ocr = _read_json(out_dir / OCR_JSON) or {}
-    events = events_from_json(ocr.get("events") or [])
-    return build_document(job_id, str(subs.get("language") or "en"), cues, profile, profile.name,
-                          screen_texts(events), target)
+    screen = screen_texts(events_from_json(ocr.get("events") or []))
+    if not cues and not screen:
+        raise Conflict("this job has nothing to translate: no subtitles (no speech was transcribed) and no "
+                       "on-screen text (none was read); run it with the subtitles stage on media with speech, "
+                       "or the ocr stage on a video with text.", code="nothing_to_translate")
+    language = _source_language(subs, cues, [s.text for s in screen])
+    return build_document(job_id, language, cues, profile, profile.name, screen, target)
 
 
 def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None,
@@ -147,6 +161,11 @@ class ImportOutcome:
     imported_at: str
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def previewable(self) -> bool:
+        """Whether the import wrote subtitles to burn into a preview (not on-screen texts alone)."""
+        return files_for(self.language)["srt"] in self.files
+
 
 def _report_doc(result: MergeResult, targets: Targets) -> dict[str, Any]:
     return {"language": result.language, "mode": result.mode, "format": targets.format, "counts": result.counts,
@@ -188,7 +207,8 @@ def import_translation(
     """Check, fit and write a translated file; nothing is written when it is refused.
 
     ``fitter`` gives the sentence fitter for the target language; it is called only once the
-    file has passed its checks, so a refused file costs no model loading.
+    file has passed its checks, and only for cues, so a refused file, or one of on-screen texts
+    alone, costs no model loading.
 
     Raises:
         TranslationFileError: the file's problems, each naming its unit (nothing written).
@@ -204,11 +224,13 @@ def import_translation(
     lang = check_language(targets.language)
     options = SubtitleFitOptions(mode=mode, language=lang, profile=profile,
                                  syllables_per_second=syllables_per_second)
-    result = merge_translation(doc, targets, options, fitter(lang))
+    result = merge_translation(doc, targets, options, fitter(lang) if doc.cues else None)
     names = files_for(lang)
-    outputs = {names["srt"]: to_srt(result.cues), names["vtt"]: to_vtt(result.cues),
-               names["report"]: json.dumps(_report_doc(result, targets), ensure_ascii=False, indent=2) + "\n",
-               names["screen"]: json.dumps(_screen_doc(result), ensure_ascii=False, indent=2) + "\n"}
+    outputs: dict[str, str] = {}
+    if doc.cues:  # a silent screencast's translation is its on-screen texts only
+        outputs |= {names["srt"]: to_srt(result.cues), names["vtt"]: to_vtt(result.cues)}
+    outputs |= {names["report"]: json.dumps(_report_doc(result, targets), ensure_ascii=False, indent=2) + "\n",
+                names["screen"]: json.dumps(_screen_doc(result), ensure_ascii=False, indent=2) + "\n"}
     retimed = retimed_warning(targets.retimed, names["report"])
     outcome = ImportOutcome(language=lang, mode=mode, format=targets.format, counts=result.counts,
                             files=list(outputs), seconds=round(time.monotonic() - started, 3),
@@ -227,7 +249,7 @@ def render_translation_preview(out_dir: Path, media: Path, language: str, has_au
     """Render ``preview.<lang>.mp4`` for an imported language and list it in the index.
 
     Raises:
-        Conflict: the language was not imported.
+        Conflict: the language was not imported, or has no subtitles (on-screen texts only).
         MediaError: FFmpeg failed.
     """
     from pipelines.translation.preview import render_preview
@@ -235,14 +257,18 @@ def render_translation_preview(out_dir: Path, media: Path, language: str, has_au
     names = files_for(check_language(language))
     entry = read_index(out_dir)["languages"].get(language)
     target = out_dir / names["srt"]
-    if entry is None or not target.is_file():
+    if entry is None:
         raise Conflict(f"no {language!r} translation was imported into this job; import one first.",
                        code="no_translation")
+    if not target.is_file():
+        raise Conflict(f"the {language!r} translation has no subtitles to show in a preview: this job's text "
+                       "to translate is on screen only.", code="no_preview")
     subs = _read_json(out_dir / SUBTITLES_JSON) or {}
     source = (out_dir / SUBTITLES_SRT).read_text(encoding="utf-8")
     text = target.read_text(encoding="utf-8")
     out = out_dir / names["preview"]
-    render_preview(media, text, source, out, language, str(subs.get("language") or "en"), has_audio=has_audio)
+    render_preview(media, text, source, out, language, str(subs.get("language") or DEFAULT_LANGUAGE),
+                   has_audio=has_audio)
     with _lock(out_dir):
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             out.unlink(missing_ok=True)  # imported again meanwhile: this preview shows the old text

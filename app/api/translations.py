@@ -27,7 +27,7 @@ from app.api.fit import fitter_lock
 from app.api.jobs import JobId, load_job
 from app.exceptions import Conflict, InvalidInput, PayloadTooLarge
 from app.jobs import Job, StageStatus
-from app.stages import subtitles
+from app.stages import ocr, subtitles
 from app.webhooks import WebhookEvent
 from pipelines.exceptions import PipelineError, TranslationFileError
 
@@ -40,6 +40,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["translations"])
 
 MAX_TRANSLATION_BYTES = 20_000_000
 XLIFF_MEDIA_TYPE = "application/xliff+xml"
+TEXT_STAGES = (subtitles.NAME, ocr.NAME)  # the stages whose text is translated
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422)}
 
 
@@ -50,11 +51,16 @@ def _profile(job: Job, language: str | None) -> StyleProfile:
 
 
 def _results(services: Services, job: Job) -> Path:
-    state = job.stage_states.get(subtitles.NAME)
-    if state is None or state.status != StageStatus.SUCCEEDED:
-        raise Conflict(f"job {job.id} has no subtitles to translate (the subtitles stage "
-                       f"{'did not run' if state is None else state.status.value}); results come when it "
-                       f"ends: /v1/jobs/{job.id}/events.", code="nothing_to_translate")
+    """The results folder of a job whose text stages (subtitles: speech, ocr: on-screen text) have
+    ended, one of them with results; which units it holds is ``translations.load_document``'s to say."""
+    states = {name: job.stage_states.get(name) for name in TEXT_STAGES}
+    said = ", ".join(f"the {n} stage {'did not run' if st is None else st.status.value}" for n, st in states.items())
+    if any(st is not None and st.status in (StageStatus.PENDING, StageStatus.RUNNING) for st in states.values()):
+        raise Conflict(f"job {job.id} has no text to translate yet ({said}); results come when it ends: "
+                       f"/v1/jobs/{job.id}/events.", code="nothing_to_translate")
+    if not any(st is not None and st.status == StageStatus.SUCCEEDED for st in states.values()):
+        raise Conflict(f"job {job.id} has no text to translate ({said}); run it with the subtitles stage on "
+                       "media with speech, or the ocr stage on a video with text.", code="nothing_to_translate")
     return services.storage.results_dir(job.id)
 
 
@@ -157,7 +163,8 @@ async def import_translation(job_id: JobId, request: Request, services: Services
 
     Errors: 422 ``invalid_translation`` with ``detail.problems`` (``unit``, ``problem``) for a file
     that is not XLIFF/SRT/WebVTT, another job's, in another language, or with unknown, missing or
-    empty units; nothing is written then. 409 when the job has no subtitles yet.
+    empty units; nothing is written then. 409 while the job's subtitles or ocr stage runs, or when it
+    has no text to translate.
     """
     job = await load_job(services, job_id, owner)
     folder = _results(services, job)
@@ -177,7 +184,9 @@ async def import_translation(job_id: JobId, request: Request, services: Services
     if job.webhook_url:
         services.webhooks.send(translation_event(job, outcome), job.webhook_url)
     preview = "not available: the job's media is a URL source"
-    if job.source.kind != "url" and (job.source.media or {}).get("has_video", True) and \
+    if not outcome.previewable:
+        preview = "not available: the translation has on-screen texts only, no subtitles to show"
+    elif job.source.kind != "url" and (job.source.media or {}).get("has_video", True) and \
             fields.get("preview", "true").lower() not in ("false", "0", "no"):
         background.add_task(_render_preview, folder, job, outcome.language)
         preview = f"rendering: /v1/jobs/{job.id}/files/{translations.files_for(outcome.language)['preview']}"

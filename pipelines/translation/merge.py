@@ -144,7 +144,7 @@ def merge_translation(
     doc: TranslationDocument,
     targets: Targets,
     options: SubtitleFitOptions,
-    fitter: SentenceFitter,
+    fitter: SentenceFitter | None,
     progress: Callable[[float], None] | None = None,
 ) -> MergeResult:
     """Fit every cue's target to its slot and check every on-screen target against its place.
@@ -153,14 +153,17 @@ def merge_translation(
         doc: the job's units.
         targets: checked targets (``check_translation``).
         options: fit options; ``language`` is replaced by the targets' language.
-        fitter: a loaded sentence fitter (reused for every cue).
+        fitter: a loaded sentence fitter (reused for every cue); None when ``doc`` has no cues.
         progress: called with the fraction of cues done.
     """
     started = time.monotonic()
     options = replace(options, language=targets.language)
     reports: list[CueReport] = []
     cues = doc.cues
+    if cues and fitter is None:
+        raise ValueError("a document with cues needs a sentence fitter to merge them")
     for n, unit in enumerate(cues, start=1):
+        assert fitter is not None
         reports.append(_fit_cue(unit, targets.texts[unit.id], options, fitter))
         if progress is not None:
             progress(n / max(1, len(cues)))

@@ -112,3 +112,39 @@ def test_a_refused_file_s_message_is_printed_whole(folder: Path, tmp_path: Path,
     assert error.startswith("error: The file is not well-formed XML (Opening and ending tag mismatch: unit line")
     assert error.endswith("); send the XLIFF file your tool exported.")
     assert not list(folder.glob("*.de.*"))
+
+
+@pytest.mark.parametrize("subtitles", [{"status": "no speech track", "cues": []}, None])
+def test_a_folder_with_on_screen_text_only_is_exported_and_imported(
+        folder: Path, tmp_path: Path, model_dir: Path, subtitles: dict[str, object] | None) -> None:
+    """A terminal recording (no audio: subtitles.json without cues or profile) or a job of the ocr
+    stage alone (no subtitles.json): the on-screen texts are what gets translated."""
+    if subtitles is None:
+        (folder / "subtitles.json").unlink()
+    else:
+        (folder / "subtitles.json").write_text(json.dumps(subtitles))
+    exported = tmp_path / "job.de.xlf"
+    proc = run("export", str(folder), "-t", "de", "-o", str(exported), model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 units" in proc.stderr and b'<unit id="cue-' not in exported.read_bytes()
+    translated = tmp_path / "translated.de.xlf"
+    translated.write_bytes(_translate(exported.read_bytes(), "2.1", "de"))
+    proc = run("import", str(folder), str(translated), "--preview", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("de: 3 on-screen texts, ")
+    assert "no preview: the translation has on-screen texts only" in proc.stderr
+    assert json.loads((folder / "screen_text.de.json").read_text())["texts"][0]["translated"]
+    assert not list(folder.glob("subtitles.de.*"))
+
+
+def test_a_folder_with_no_text_is_refused_saying_so(folder: Path, model_dir: Path) -> None:
+    (folder / "subtitles.json").write_text(json.dumps({"status": "no speech track", "cues": []}))
+    (folder / "ocr.json").write_text(json.dumps({"events": []}))
+    proc = run("export", str(folder), "-t", "de", model_dir=model_dir)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: this job has nothing to translate: no subtitles (no speech was "
+                                  "transcribed) and no on-screen text (none was read)")
+    (folder / "ocr.json").unlink()
+    (folder / "subtitles.json").unlink()
+    proc = run("export", str(folder), "-t", "de", model_dir=model_dir)
+    assert proc.returncode == 2 and "has no subtitles.json or ocr.json: run `lessonlens process" in proc.stderr

@@ -29,6 +29,7 @@ from tests.pipelines.fit.test_sentence import BagOfWords
 from tests.pipelines.translation.conftest import CUES, EVENTS
 
 JOB_ID = "job_" + "a" * 20
+SILENT_ID = "job_" + "d" * 20  # a screencast without audio: on-screen text only
 
 
 class Store:
@@ -48,12 +49,13 @@ class Webhooks:
         self.sent.append((event, url))
 
 
-def _job(job_id: str = JOB_ID, subtitles: StageStatus = StageStatus.SUCCEEDED) -> Job:
+def _job(job_id: str = JOB_ID, subtitles: StageStatus = StageStatus.SUCCEEDED,
+         ocr: StageStatus = StageStatus.SUCCEEDED) -> Job:
     return Job(id=job_id, owner="anonymous", source=Source("url", "https://example.invalid/lesson.mp4"),
                stages=("subtitles", "ocr"), options={"subtitles": {"profile": "netflix-en"}},
                status=JobStatus.SUCCEEDED, webhook_url="https://hooks.example.invalid/x",
                stage_states={"subtitles": StageState(status=subtitles, files=("subtitles.json",)),
-                             "ocr": StageState(status=StageStatus.SUCCEEDED, files=("ocr.json",))})
+                             "ocr": StageState(status=ocr, files=("ocr.json",))})
 
 
 @pytest.fixture
@@ -63,6 +65,9 @@ def api(tmp_path: Path) -> SimpleNamespace:
     (folder / "subtitles.json").write_text(json.dumps({"language": "en", "profile": "netflix-en", "cues": [
         {"index": c.index, "start": c.start, "end": c.end, "lines": list(c.lines)} for c in CUES]}))
     (folder / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
+    silent = storage.results_dir(SILENT_ID)  # as the subtitles stage leaves a job without audio
+    (silent / "subtitles.json").write_text(json.dumps({"status": "no speech track", "cues": []}))
+    (silent / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(translation_routes.router)
@@ -72,16 +77,18 @@ def api(tmp_path: Path) -> SimpleNamespace:
         models.get(key, lambda: SentenceFitter(BagOfWords()))
     webhooks = Webhooks()
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models, storage=storage,
-                                         store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING)),
+                                         store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING),
+                                                     _job(SILENT_ID, StageStatus.SKIPPED),
+                                                     _job("job_" + "e" * 20, StageStatus.SKIPPED, StageStatus.FAILED)),
                                          webhooks=webhooks)
     return SimpleNamespace(client=TestClient(app), folder=folder, webhooks=webhooks)
 
 
-def _translated(client: TestClient, version: str = "2.1", target: str = "de") -> bytes:
+def _translated(client: TestClient, version: str = "2.1", target: str = "de", job_id: str = JOB_ID) -> bytes:
     from translate.storage import xliff as tt1
     from translate.storage import xliff2 as tt2
 
-    r = client.get(f"/v1/jobs/{JOB_ID}/files/translation.xlf", params={"version": version, "target": target})
+    r = client.get(f"/v1/jobs/{job_id}/files/translation.xlf", params={"version": version, "target": target})
     assert r.status_code == 200, r.text
     store = (tt2.Xliff2File if version == "2.1" else tt1.xlifffile).parsestring(r.content)
     for unit in store.units:
@@ -114,6 +121,46 @@ def test_export_errors(api: SimpleNamespace) -> None:
     assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
     r = api.client.get(f"/v1/jobs/{'job_' + 'c' * 20}/files/translation.xlf")
     assert r.status_code == 404
+
+
+def test_a_job_with_on_screen_text_only_is_exported_and_imported(api: SimpleNamespace) -> None:
+    """A silent screencast (no audio: the subtitles stage skipped) has its UI text to translate:
+    exported as screen units, imported into screen_text.<lang>.json; no subtitles, no preview."""
+    r = api.client.get(f"/v1/jobs/{SILENT_ID}/files/translation.xlf", params={"target": "de"})
+    assert r.status_code == 200, r.text
+    assert schema_errors(r.content, "2.1") == []
+    read = read_translation(r.content)
+    assert [u.id for u in read.units] == ["screen-0-1", "screen-0-2", "screen-1-1"]
+    assert read.source_language == "en"  # no speech: the language of the text on screen (Latin: the default)
+    r = api.client.post(f"/v1/jobs/{SILENT_ID}/translations",
+                        files={"file": ("de.xlf", _translated(api.client, job_id=SILENT_ID))})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert [f["name"] for f in body["files"]] == ["translation.de.json", "screen_text.de.json"]
+    assert body["preview"].startswith("not available: the translation has on-screen texts only")
+    folder = api.folder.parent / SILENT_ID
+    screen = json.loads((folder / "screen_text.de.json").read_text())["texts"]
+    assert [s["source"] for s in screen] == ["Reset Your Password", "Open Settings", "Save"]
+    assert all(s["translated"] and s["text"] != s["source"] for s in screen)
+    assert not list(folder.glob("subtitles.de.*"))
+    r = api.client.get(f"/v1/jobs/{'job_' + 'e' * 20}/files/translation.xlf")  # no audio, OCR failed
+    assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
+    assert "the subtitles stage skipped, the ocr stage failed" in r.json()["error"]["message"]
+
+
+def test_a_silent_job_s_source_language_is_its_on_screen_text_s(api: SimpleNamespace) -> None:
+    folder = api.folder.parent / SILENT_ID
+    events = [replace(e, text=t) for e, t in zip(EVENTS, ["重置密码", "打开设置", "保存", "保存"], strict=True)]
+    (folder / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in events]}))
+    r = api.client.get(f"/v1/jobs/{SILENT_ID}/files/translation.xlf", params={"target": "en"})
+    assert r.status_code == 200, r.text
+    assert read_translation(r.content).source_language == "zh"
+    r = api.client.get(f"/v1/jobs/{SILENT_ID}/files/translation.xlf", params={"target": "zh"})
+    assert r.status_code == 422 and "source language" in r.json()["error"]["message"]
+    (folder / "ocr.json").write_text(json.dumps({"events": []}))
+    r = api.client.get(f"/v1/jobs/{SILENT_ID}/files/translation.xlf")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
+    assert "no subtitles (no speech was transcribed) and no on-screen text" in r.json()["error"]["message"]
 
 
 def test_import_writes_fitted_subtitles_report_screen_texts_and_announces_it(api: SimpleNamespace) -> None:
