@@ -96,7 +96,8 @@ def import_command(
     preview: Annotated[bool, typer.Option(help="Also render preview.<lang>.mp4.")] = False,
     media: Annotated[Path | None, typer.Option(help="Source video for the preview (default: the folder's).")] = None,
 ) -> None:
-    """Merge a translation: fitted subtitles.<lang>.srt/.vtt, a report per cue, screen texts."""
+    """Merge a translation: fitted subtitles.<lang>.srt/.vtt (and hardsubs.<lang>.srt/.vtt), a report
+    per cue, screen texts."""
     from app.translations import import_translation, load_document, local_job_id, render_translation_preview
 
     if mode not in ("reading", "speaking"):
@@ -118,12 +119,15 @@ def import_command(
     for warning in outcome.warnings:
         typer.echo(f"warning: {warning}", err=True)
     c = outcome.counts
+    said = []
     if doc.cues:
-        typer.echo(f"{outcome.language}: {c['ok']} cues fit, {c['shortened']} shortened, {c['over']} still over "
-                   f"(flagged); {c['screen_over']} on-screen texts too long; {outcome.seconds:.1f} s")
-    else:
-        typer.echo(f"{outcome.language}: {len(doc.screen)} on-screen texts, {c['screen_over']} too long for their "
-                   f"place; {outcome.seconds:.1f} s")
+        said.append(f"{c['ok']} cues fit, {c['shortened']} shortened, {c['over']} still over (flagged)")
+    if "caption_ok" in c:
+        said.append(f"{c['caption_ok']} burned-in captions fit, {c['caption_shortened']} shortened, "
+                    f"{c['caption_over']} still over (flagged)")
+    said.append(f"{c['screen_over']} on-screen texts too long" if said else
+                f"{len(doc.screen)} on-screen texts, {c['screen_over']} too long for their place")
+    typer.echo(f"{outcome.language}: {'; '.join(said)}; {outcome.seconds:.1f} s")
     files: list[Any] = list(outcome.files)
     if preview and not outcome.previewable:
         typer.echo("no preview: the translation has on-screen texts only, no subtitles to show", err=True)

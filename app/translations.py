@@ -1,10 +1,12 @@
 """The translation round trip of one job's results folder, for the CLI and the API alike.
 
-Export: the folder's cues (``subtitles.json``) and on-screen texts (``ocr.json``, when the ocr
-stage ran), either or both (a silent screencast has its on-screen text alone), as XLIFF. Import: a translated XLIFF/SRT/WebVTT file checked against the same units,
-fitted to the slots in the target language, and written as
+Export: the folder's cues (``subtitles.json``), burned-in captions and on-screen texts (``ocr.json``,
+when the ocr stage ran), whichever it has (a silent screencast has its on-screen text alone), as
+XLIFF. Import: a translated XLIFF/SRT/WebVTT file checked against the same units, fitted to the
+slots in the target language, and written as
 
 - ``subtitles.<lang>.srt`` and ``subtitles.<lang>.vtt``: the fitted target subtitles (when it has cues),
+- ``hardsubs.<lang>.srt`` and ``hardsubs.<lang>.vtt``: the burned-in captions' targets, fitted alike,
 - ``translation.<lang>.json``: a report per cue (fits, how it was shortened, similarity),
 - ``screen_text.<lang>.json``: the on-screen texts with their targets and whether they fit,
 - ``preview.<lang>.mp4`` (when asked): target subtitles burned in, source ones as a soft track,
@@ -28,12 +30,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from app.exceptions import Conflict, InvalidInput
 from app.stages.context import write_atomic, write_json
-from app.stages.ocr import OCR_JSON, events_from_json
+from app.stages.ocr import HARDSUBS_SRT, OCR_JSON, events_from_json
 from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
 from pipelines.translation.languages import written_language
-from pipelines.translation.units import SourceCue, TranslationDocument, build_document, screen_texts
+from pipelines.translation.units import (
+    ScreenText,
+    SourceCue,
+    TranslationDocument,
+    build_document,
+    screen_texts,
+)
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 
 if TYPE_CHECKING:
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
 INDEX = "translations.json"
 XLIFF_NAME = "translation.xlf"
 NO_LM_FITTER = "fitter:no-lm"  # ModelCache key of the fitter for languages the LM does not serve
+OCR_HARDSUBS = "hardsubs"  # ocr.json's section of burned-in captions, as app.stages.ocr writes it
 DEFAULT_LANGUAGE = "en"  # of a job whose results name none (no audio, no speech)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 Mode = Literal["reading", "speaking"]
@@ -71,6 +80,7 @@ def check_language(language: str) -> str:
 def files_for(language: str) -> dict[str, str]:
     """The result file names of one target language, by kind."""
     return {"srt": f"subtitles.{language}.srt", "vtt": f"subtitles.{language}.vtt",
+            "captions_srt": f"hardsubs.{language}.srt", "captions_vtt": f"hardsubs.{language}.vtt",
             "report": f"translation.{language}.json", "screen": f"screen_text.{language}.json",
             "preview": f"preview.{language}.mp4"}
 
@@ -93,31 +103,49 @@ def _read_json(path: Path) -> Any:
     return data if isinstance(data, dict) else None
 
 
-def _source_language(subs: dict[str, Any], cues: list[SourceCue], written: list[str]) -> str:
-    """The language of what is translated: the speech's, else the on-screen text's (by its script;
-    the job's language, or English, where the script does not tell)."""
-    language = str(subs.get("language") or DEFAULT_LANGUAGE)
-    return language if cues else written_language(written, language)
+@dataclass(frozen=True)
+class _Sources:
+    """What a results folder has to translate: ``language`` is the speech's, or without speech the
+    language the captions (else the on-screen texts) are written in; ``caption_language`` the
+    captions' (a caption in another language than ``language`` says so)."""
+
+    language: str
+    cues: list[SourceCue]
+    captions: list[SourceCue]
+    screen: list[ScreenText]
+    caption_language: str
 
 
-def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
-    """The translation units of a results folder: its cues (``subtitles.json``) and its on-screen
-    texts (``ocr.json``), whichever it has.
-
-    Raises:
-        Conflict: the folder has neither (no speech was transcribed and no text read on screen).
-    """
+def _sources(out_dir: Path) -> _Sources:
     subs = _read_json(out_dir / SUBTITLES_JSON) or {}
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]), str(c.get("language") or ""))
             for c in subs.get("cues") or []]
     ocr = _read_json(out_dir / OCR_JSON) or {}
     screen = screen_texts(events_from_json(ocr.get("events") or []))
-    if not cues and not screen:
+    found = (ocr.get(OCR_HARDSUBS) or {}).get("cues") or []
+    heard = str(subs.get("language") or DEFAULT_LANGUAGE)  # the job's, where no speech was heard
+    caption_language = written_language([" ".join(c["lines"]) for c in found], heard)
+    language = heard if cues else caption_language if found else written_language([t.text for t in screen], heard)
+    captions = [SourceCue(n, float(c["start"]), float(c["end"]), tuple(c["lines"]),
+                          "" if caption_language == language else caption_language, tuple(c.get("flags") or ()))
+                for n, c in enumerate(found, start=1)]
+    return _Sources(language, cues, captions, screen, caption_language)
+
+
+def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:
+    """The translation units of a results folder: its cues (``subtitles.json``), its burned-in
+    captions and its on-screen texts (``ocr.json``), whichever it has.
+
+    Raises:
+        Conflict: the folder has none (no speech was transcribed and no text read on screen).
+    """
+    found = _sources(out_dir)
+    if not found.cues and not found.captions and not found.screen:
         raise Conflict("this job has nothing to translate: no subtitles (no speech was transcribed) and no "
                        "on-screen text (none was read); run it with the subtitles stage on media with speech, "
                        "or the ocr stage on a video with text.", code="nothing_to_translate")
-    language = _source_language(subs, cues, [s.text for s in screen])
-    return build_document(job_id, language, cues, profile, profile.name, screen, target)
+    return build_document(job_id, found.language, found.cues, profile, profile.name, found.screen, target,
+                          captions=found.captions)
 
 
 def export_xliff(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None,
@@ -163,13 +191,15 @@ class ImportOutcome:
 
     @property
     def previewable(self) -> bool:
-        """Whether the import wrote subtitles to burn into a preview (not on-screen texts alone)."""
-        return files_for(self.language)["srt"] in self.files
+        """Whether the import wrote subtitles or captions to burn into a preview (not on-screen texts alone)."""
+        names = files_for(self.language)
+        return names["srt"] in self.files or names["captions_srt"] in self.files
 
 
 def _report_doc(result: MergeResult, targets: Targets) -> dict[str, Any]:
     return {"language": result.language, "mode": result.mode, "format": targets.format, "counts": result.counts,
             "seconds": round(result.elapsed_s, 3), "cues": [asdict(r) for r in result.report],
+            **({"captions": [asdict(r) for r in result.caption_report]} if result.caption_report else {}),
             "retimed": [asdict(r) for r in targets.retimed]}
 
 
@@ -224,11 +254,14 @@ def import_translation(
     lang = check_language(targets.language)
     options = SubtitleFitOptions(mode=mode, language=lang, profile=profile,
                                  syllables_per_second=syllables_per_second)
-    result = merge_translation(doc, targets, options, fitter(lang) if doc.cues else None)
+    timed = bool(doc.cues) or any(u.id in targets.texts for u in doc.captions)
+    result = merge_translation(doc, targets, options, fitter(lang) if timed else None)
     names = files_for(lang)
     outputs: dict[str, str] = {}
     if doc.cues:  # a silent screencast's translation is its on-screen texts only
         outputs |= {names["srt"]: to_srt(result.cues), names["vtt"]: to_vtt(result.cues)}
+    if result.captions:  # burned-in captions, when the file translated them
+        outputs |= {names["captions_srt"]: to_srt(result.captions), names["captions_vtt"]: to_vtt(result.captions)}
     outputs |= {names["report"]: json.dumps(_report_doc(result, targets), ensure_ascii=False, indent=2) + "\n",
                 names["screen"]: json.dumps(_screen_doc(result), ensure_ascii=False, indent=2) + "\n"}
     retimed = retimed_warning(targets.retimed, names["report"])
@@ -256,18 +289,21 @@ def render_translation_preview(out_dir: Path, media: Path, language: str, has_au
 
     names = files_for(check_language(language))
     entry = read_index(out_dir)["languages"].get(language)
-    target = out_dir / names["srt"]
     if entry is None:
         raise Conflict(f"no {language!r} translation was imported into this job; import one first.",
                        code="no_translation")
+    found = _sources(out_dir)
+    # The subtitles' translation, else the burned-in captions' (a silent video with captions).
+    target, source, source_language = (out_dir / names["srt"], out_dir / SUBTITLES_SRT, found.language)
+    if not target.is_file():
+        target, source, source_language = (out_dir / names["captions_srt"], out_dir / HARDSUBS_SRT,
+                                           found.caption_language)
     if not target.is_file():
         raise Conflict(f"the {language!r} translation has no subtitles to show in a preview: this job's text "
                        "to translate is on screen only.", code="no_preview")
-    subs = _read_json(out_dir / SUBTITLES_JSON) or {}
-    source = (out_dir / SUBTITLES_SRT).read_text(encoding="utf-8")
     text = target.read_text(encoding="utf-8")
     out = out_dir / names["preview"]
-    render_preview(media, text, source, out, language, str(subs.get("language") or DEFAULT_LANGUAGE),
+    render_preview(media, text, source.read_text(encoding="utf-8"), out, language, source_language,
                    has_audio=has_audio)
     with _lock(out_dir):
         if not target.is_file() or target.read_text(encoding="utf-8") != text:

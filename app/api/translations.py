@@ -76,8 +76,8 @@ async def export_translation(
     version: Annotated[Literal["2.1", "1.2"], Query(description="XLIFF version (1.2 for older tools).")] = "2.1",
     target: Annotated[str | None, Query(max_length=16, description="Target language, e.g. de.")] = None,
 ) -> Response:
-    """One unit per cue and per distinct on-screen text, with stable ids, context notes and a length
-    limit (XLIFF 2.1: ``slr:sizeRestriction``; 1.2: ``maxwidth`` with ``size-unit="char"``)."""
+    """One unit per cue, per burned-in caption and per distinct on-screen text, with stable ids, context
+    notes and a length limit (XLIFF 2.1: ``slr:sizeRestriction``; 1.2: ``maxwidth`` with ``size-unit="char"``)."""
     job = await load_job(services, job_id, owner)
     folder = _results(services, job)
     data = await to_thread.run_sync(translations.export_xliff, folder, job.id, _profile(job, target), target, version)
@@ -157,8 +157,8 @@ async def import_translation(job_id: JobId, request: Request, services: Services
                              background: BackgroundTasks) -> JSONResponse:
     """Check every target against its unit and slot, fit the over-long ones in the target language
     (reading mode: the job's subtitle profile; speaking mode for voice-over) and write
-    ``subtitles.<lang>.srt/.vtt``, ``translation.<lang>.json`` (a report per cue) and
-    ``screen_text.<lang>.json``. The job's timings are kept: ``warnings`` names the cues an
+    ``subtitles.<lang>.srt/.vtt`` (a job with cues), ``hardsubs.<lang>.srt/.vtt`` (with burned-in
+    captions), ``translation.<lang>.json`` (a report per cue and caption) and ``screen_text.<lang>.json``. The job's timings are kept: ``warnings`` names the cues an
     SRT/WebVTT (or XLIFF) file timed otherwise.
 
     Errors: 422 ``invalid_translation`` with ``detail.problems`` (``unit``, ``problem``) for a file

@@ -1,4 +1,5 @@
-"""Merge checked target texts into the job: fitted target subtitles, a report, on-screen texts.
+"""Merge checked target texts into the job: fitted target subtitles (and burned-in captions), a
+report, on-screen texts.
 
 Each cue's target is measured against the cue's own slot in the target language: reading mode
 (the style profile's reading speed and lines) for subtitles, speaking mode (syllables at the
@@ -88,14 +89,21 @@ class MergeResult:
     report: tuple[CueReport, ...]
     screen: tuple[ScreenReport, ...]
     elapsed_s: float
+    captions: tuple[Cue, ...] = ()
+    caption_report: tuple[CueReport, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
-        """Cues ended ok, shortened and over; on-screen texts over their place."""
+        """Cues ended ok, shortened and over; on-screen texts over their place; with burned-in
+        captions, theirs as ``caption_ok``, ``caption_shortened`` and ``caption_over``."""
         out = {"ok": 0, "shortened": 0, "over": 0}
         for r in self.report:
             out[r.status] += 1
         out["screen_over"] = sum(1 for s in self.screen if not s.fits)
+        if self.caption_report:
+            out |= {f"caption_{status}": 0 for status in ("ok", "shortened", "over")}
+            for r in self.caption_report:
+                out[f"caption_{r.status}"] += 1
         return out
 
 
@@ -147,26 +155,30 @@ def merge_translation(
     fitter: SentenceFitter | None,
     progress: Callable[[float], None] | None = None,
 ) -> MergeResult:
-    """Fit every cue's target to its slot and check every on-screen target against its place.
+    """Fit every cue's (and burned-in caption's) target to its slot and check every on-screen
+    target against its place. Captions without targets (an SRT/WebVTT file brings the cues') are
+    left out.
 
     Args:
         doc: the job's units.
         targets: checked targets (``check_translation``).
         options: fit options; ``language`` is replaced by the targets' language.
-        fitter: a loaded sentence fitter (reused for every cue); None when ``doc`` has no cues.
-        progress: called with the fraction of cues done.
+        fitter: a loaded sentence fitter (reused for every cue); None when ``doc`` has no cues or captions.
+        progress: called with the fraction of cues (and captions) done.
     """
     started = time.monotonic()
     options = replace(options, language=targets.language)
+    timed = [*doc.cues, *(u for u in doc.captions if u.id in targets.texts)]
+    if timed and fitter is None:
+        raise ValueError("a document with cues or captions needs a sentence fitter to merge them")
     reports: list[CueReport] = []
-    cues = doc.cues
-    if cues and fitter is None:
-        raise ValueError("a document with cues needs a sentence fitter to merge them")
-    for n, unit in enumerate(cues, start=1):
+    for n, unit in enumerate(timed, start=1):
         assert fitter is not None
         reports.append(_fit_cue(unit, targets.texts[unit.id], options, fitter))
         if progress is not None:
-            progress(n / max(1, len(cues)))
+            progress(n / len(timed))
+    cue_reports = tuple(r for r, u in zip(reports, timed, strict=True) if u.kind == "cue")
+    caption_reports = tuple(r for r, u in zip(reports, timed, strict=True) if u.kind == "caption")
     screen = []
     for unit in doc.screen:
         text = targets.texts.get(unit.id, unit.source)
@@ -175,13 +187,13 @@ def merge_translation(
             text=text, max_chars=unit.limit.max_chars, fits=reading_chars(text) <= unit.limit.max_chars,
             translated=unit.id in targets.texts and unit.id not in targets.untranslated,
         ))
-    subtitle_cues = tuple(
-        Cue(index=r.index, start=r.start, end=r.end, lines=r.lines, words=(), flags=r.flags,
-            cps=round(r.chars_after / r.slot_s, 2) if r.slot_s > 0 else 0.0)
-        for r in reports
-    )
-    return MergeResult(targets.language, options.mode, subtitle_cues, tuple(reports), tuple(screen),
-                       time.monotonic() - started)
+    return MergeResult(targets.language, options.mode, _subtitles(cue_reports), cue_reports, tuple(screen),
+                       time.monotonic() - started, _subtitles(caption_reports), caption_reports)
+
+
+def _subtitles(reports: tuple[CueReport, ...]) -> tuple[Cue, ...]:
+    return tuple(Cue(index=r.index, start=r.start, end=r.end, lines=r.lines, words=(), flags=r.flags,
+                     cps=round(r.chars_after / r.slot_s, 2) if r.slot_s > 0 else 0.0) for r in reports)
 
 
 def reading_fits(unit: TranslationUnit, text: str, profile_name: str) -> bool:

@@ -1,7 +1,7 @@
 """From a translated file to one checked target text per unit of the job.
 
 A translation comes back as the XLIFF we exported (any version) or as an SRT/WebVTT file whose
-cues are aligned with the job's by number (its timings are not used: the job's are, and the units
+cues are aligned with the job's by number (with its burned-in captions' where it has no cues) (its timings are not used: the job's are, and the units
 the file times otherwise are named in ``Targets.retimed``, for a warning). Every
 problem is collected before anything is refused, so one answer names them all: a file from
 another job, a missing or wrong target language, units the job does not have, units missing or
@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipelines.exceptions import OptionsError, TranslationFileError, UnitProblem
 from pipelines.fit.estimates import normalize_language
-from pipelines.translation.units import TranslationDocument, TranslationUnit, clock, cue_unit_id
+from pipelines.translation.units import (
+    TranslationDocument,
+    TranslationUnit,
+    caption_unit_id,
+    clock,
+    cue_unit_id,
+)
 from pipelines.translation.xliff import ReadUnit, TranslatedFile, read_xliff
 
 MAX_LISTED = 5  # problems spelled out in the message; all of them are in ``problems``
@@ -123,11 +129,18 @@ def _file_problems(doc: TranslationDocument, read: TranslatedFile, language: str
     return problems
 
 
+def _timed(doc: TranslationDocument) -> tuple[str, tuple[TranslationUnit, ...]]:
+    """What a subtitle file's cues stand for: the job's cues, or its burned-in captions where it has
+    no cues (a silent video with captions: its ``hardsubs.srt`` translated)."""
+    return ("caption", doc.captions) if doc.captions and not doc.cues else ("cue", doc.cues)
+
+
 def _unit_problems(doc: TranslationDocument, read: TranslatedFile) -> tuple[list[UnitProblem], dict[str, ReadUnit]]:
     known = {u.id: u for u in doc.units}
     problems: list[UnitProblem] = []
     seen: dict[str, ReadUnit] = {}
     subtitles = read.format in ("srt", "vtt")
+    kind, timed = _timed(doc)
     for unit in read.units:
         if unit.id in seen:
             problems.append(UnitProblem(unit.id, "appears twice in the file"))
@@ -135,9 +148,9 @@ def _unit_problems(doc: TranslationDocument, read: TranslatedFile) -> tuple[list
         seen[unit.id] = unit
         mine = known.get(unit.id)
         if mine is None:
-            what = ("cue number beyond this job's cues" if subtitles else
-                    "no such cue or on-screen text in this job")
-            problems.append(UnitProblem(unit.id, f"{what} ({len(doc.cues)} cues)"))
+            what = (f"{kind} number beyond this job's {kind}s" if subtitles else
+                    f"no such cue{', caption' if doc.captions else ''} or on-screen text in this job")
+            problems.append(UnitProblem(unit.id, f"{what} ({len(timed)} {kind}s)"))
             continue
         if _kept(unit, mine):
             continue
@@ -148,7 +161,7 @@ def _unit_problems(doc: TranslationDocument, read: TranslatedFile) -> tuple[list
         if unit.source and unit.source != mine.source:
             problems.append(UnitProblem(unit.id, f"its source {unit.source!r} is not this job's "
                                                  f"{mine.source!r}: export the file again"))
-    wanted = doc.cues if subtitles else doc.units  # a subtitle file carries no on-screen text
+    wanted = timed if subtitles else doc.units  # a subtitle file carries no on-screen text
     problems += [UnitProblem(w.id, "is missing from the file") for w in wanted if w.id not in seen]
     return problems, seen
 
@@ -164,6 +177,8 @@ def check_translation(doc: TranslationDocument, read: TranslatedFile, language: 
     Raises:
         TranslationFileError: with every problem found (unit id, what is wrong).
     """
+    if read.format in ("srt", "vtt") and _timed(doc)[0] == "caption":
+        read = replace(read, units=tuple(replace(u, id=caption_unit_id(n)) for n, u in enumerate(read.units, start=1)))
     problems = _file_problems(doc, read, language)
     unit_problems, seen = _unit_problems(doc, read)
     problems += unit_problems

@@ -1,11 +1,12 @@
-"""What a translator gets: one unit per subtitle cue and per distinct on-screen text, each with
-its context and a length limit.
+"""What a translator gets: one unit per subtitle cue, per burned-in caption and per distinct
+on-screen text, each with its context and a length limit.
 
 A cue's limit comes from its slot (its own duration) and the style profile: the characters a
 viewer reads in that time at the profile's reading speed, and never more than the profile's
 lines hold. This is the limit the import checks, so a target within it fits without rewriting.
 The BBC profile limits words a minute instead of characters a second; its units get the lines'
-capacity as the character limit and the word limit in a note.
+capacity as the character limit and the word limit in a note. A burned-in caption (the ocr
+stage's ``hardsubs``: text in the picture, timed as subtitles) is limited as a cue is.
 
 An on-screen text (a slide title, a button label) has no time budget but a place: its limit is
 the characters that fit from the text's left edge to the frame's right margin at the font size
@@ -24,12 +25,15 @@ from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
 from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text
 from pipelines.reading import ReadingProfile, reading_chars
 
-UnitKind = Literal["cue", "screen"]
+UnitKind = Literal["cue", "caption", "screen"]
 RIGHT_MARGIN = 0.95  # on-screen text may run to 95 % of the frame width
 NOTHING_TO_TRANSLATE_NOTE = ("nothing to translate (numbers, signs or a single letter: an icon or a shortcut read as "
                              "text?): marked translate=\"no\" and kept as it is unless you give a target")
 OTHER_LANGUAGE_NOTE = ("spoken in another language ({}) than the rest of the video ({}): its text is in that "
                        "language; translate from it")
+CAPTION_NOTE = "a caption burned into the picture ({} line{}): its translation is shown as a subtitle at its times"
+CAPTION_LANGUAGE_NOTE = ("written in another language ({}) than the document's source ({}): translate from the "
+                         "caption's language")
 UNSURE_SCRIPT_NOTE = ("OCR is unsure of this text's script: it may be another alphabet read as Latin look-alikes "
                       "(no installed recogniser could tell); check it against the video before translating")
 CUT_NOTE = ("part of this text was hidden on screen (cut off by a panel, a bar or the frame's edge): the OCR read what "
@@ -38,14 +42,16 @@ CUT_NOTE = ("part of this text was hidden on screen (cut off by a panel, a bar o
 
 @dataclass(frozen=True)
 class SourceCue:
-    """A subtitle cue of the job: its number (1-based), times in seconds and lines; ``language``:
-    "" when spoken in the job's language, else the one it was heard in (``Cue.language``)."""
+    """A subtitle cue of the job, or a burned-in caption: its number (1-based), times in seconds and
+    lines; ``language``: "" when in the document's source language, else the one it was heard (``Cue.language``)
+    or written in; ``flags``: a caption's reading's (``script-uncertain``)."""
 
     index: int
     start: float
     end: float
     lines: tuple[str, ...]
     language: str = ""
+    flags: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -93,7 +99,8 @@ class Note:
 
 @dataclass(frozen=True)
 class TranslationUnit:
-    """One thing to translate. ``id`` is stable for a job: ``cue-0007``, ``screen-3-2``."""
+    """One thing to translate. ``id`` is stable for a job: ``cue-0007``, ``caption-0003``, ``screen-3-2``;
+    ``cue_index`` is a cue's or a caption's number."""
 
     id: str
     kind: UnitKind
@@ -132,12 +139,20 @@ class TranslationDocument:
         return tuple(u for u in self.units if u.kind == "cue")
 
     @property
+    def captions(self) -> tuple[TranslationUnit, ...]:
+        return tuple(u for u in self.units if u.kind == "caption")
+
+    @property
     def screen(self) -> tuple[TranslationUnit, ...]:
         return tuple(u for u in self.units if u.kind == "screen")
 
 
 def cue_unit_id(index: int) -> str:
     return f"cue-{index:04d}"
+
+
+def caption_unit_id(index: int) -> str:
+    return f"caption-{index:04d}"
 
 
 def clock(seconds: float) -> str:
@@ -268,6 +283,31 @@ def _cue_notes(cues: Sequence[SourceCue], k: int, screen: Sequence[ScreenText], 
     return (*notes, voice) if voice else tuple(notes)
 
 
+def _reading_notes(flags: Sequence[str]) -> tuple[Note, ...]:
+    return (*((Note("reading", UNSURE_SCRIPT_NOTE),) if SCRIPT_UNCERTAIN in flags else ()),
+            *((Note("reading", CUT_NOTE),) if CUT in flags else ()))
+
+
+def _caption_units(captions: Sequence[SourceCue], screen: Sequence[ScreenText], spans: dict[int, tuple[float, float]],
+                   profile: ReadingProfile, source_language: str, target_language: str | None) -> list[TranslationUnit]:
+    units = []
+    for k, caption in enumerate(captions):
+        if not caption.text:
+            continue
+        limit = cue_limit(caption.end - caption.start, profile)
+        n = len(caption.lines)
+        notes = (*_cue_notes(captions, k, screen, limit, spans, target_language),
+                 Note("element", CAPTION_NOTE.format(n, "s" if n > 1 else "")),
+                 *((Note("language", CAPTION_LANGUAGE_NOTE.format(caption.language, source_language)),)
+                   if caption.language else ()),
+                 *_reading_notes(caption.flags))
+        units.append(TranslationUnit(
+            id=caption_unit_id(caption.index), kind="caption", source=caption.text, start=caption.start,
+            end=caption.end, limit=limit, notes=notes, cue_index=caption.index,
+        ))
+    return units
+
+
 def build_document(
     job_id: str,
     source_language: str,
@@ -276,8 +316,10 @@ def build_document(
     profile_name: str,
     screen: Sequence[ScreenText] = (),
     target_language: str | None = None,
+    captions: Sequence[SourceCue] = (),
 ) -> TranslationDocument:
-    """The units of a job: its cues in order, then its distinct on-screen texts by scene."""
+    """The units of a job: its cues in order, its burned-in captions in order, then its distinct
+    on-screen texts by scene."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", job_id):
         raise ValueError(f"job id {job_id!r} is not usable in a file id")
     spans = _scene_spans(screen)
@@ -292,6 +334,7 @@ def build_document(
             + ((Note("language", OTHER_LANGUAGE_NOTE.format(cue.language, source_language)),) if cue.language else ()),
             cue_index=cue.index,
         ))
+    units += _caption_units(captions, screen, spans, profile, source_language, target_language)
     per_scene: dict[int, list[ScreenText]] = {}
     for item in screen:
         per_scene.setdefault(item.scene, []).append(item)
@@ -304,8 +347,7 @@ def build_document(
                 Note("position", _position(item.box)),
                 Note("element", "guessed from size and place: " + _role(item, items)),
                 Note("limit", limit.basis),
-                *((Note("reading", UNSURE_SCRIPT_NOTE),) if SCRIPT_UNCERTAIN in item.flags else ()),
-                *((Note("reading", CUT_NOTE),) if CUT in item.flags else ()),
+                *_reading_notes(item.flags),
             )
             translate = has_words(item.text)
             if not translate:

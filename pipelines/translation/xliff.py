@@ -1,8 +1,8 @@
 """XLIFF 2.1 and 1.2 documents for a job's translation units, and reading translated ones back.
 
 XLIFF 2.1 (the default): core namespace ``urn:oasis:names:tc:xliff:document:2.0`` with
-``version="2.1"``; a group ``subtitles`` with one unit per cue and a group ``screen`` with one
-unit per distinct on-screen text; each unit has notes for the translator and its length limit
+``version="2.1"``; a group ``subtitles`` with one unit per cue, a group ``captions`` with one
+per burned-in caption and a group ``screen`` with one unit per distinct on-screen text; each unit has notes for the translator and its length limit
 as ``slr:sizeRestriction`` under the file's ``xliff:codepoints`` profile (NFC): the Size and
 Length Restriction module. Times, scene and place are also given as Metadata module entries
 (``mda:metaGroup category="lessonlens"``) for tools that read them.
@@ -41,7 +41,7 @@ MDA = "urn:oasis:names:tc:xliff:metadata:2.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 _SCHEMA_FILES = {"2.1": "xliff_2.1.xsd", "1.2": "xliff_core_1.2.xsd"}
-GROUP_NAMES = {"cue": "subtitles", "screen": "screen"}
+GROUP_NAMES = {"cue": "subtitles", "caption": "captions", "screen": "screen"}
 
 
 def _q(ns: str, tag: str) -> str:

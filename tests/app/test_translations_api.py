@@ -30,6 +30,11 @@ from tests.pipelines.translation.conftest import CUES, EVENTS
 
 JOB_ID = "job_" + "a" * 20
 SILENT_ID = "job_" + "d" * 20  # a screencast without audio: on-screen text only
+CAPTIONED_ID = "job_" + "f" * 20  # a drama with Chinese captions burned in, its speech transcribed as English
+HARDSUBS = {"band": [0.0, 0.62, 1.0, 0.82], "cues": [
+    {"start": 0.0, "end": 0.8, "lines": ["躲我"], "text": "躲我", "confidence": 0.99, "flags": []},
+    {"start": 0.867, "end": 2.4, "lines": ["你这辈子都躲不掉", "你这辈子都躲不掉"],
+     "text": "你这辈子都躲不掉\n你这辈子都躲不掉", "confidence": 0.99, "flags": []}]}
 
 
 class Store:
@@ -68,6 +73,10 @@ def api(tmp_path: Path) -> SimpleNamespace:
     silent = storage.results_dir(SILENT_ID)  # as the subtitles stage leaves a job without audio
     (silent / "subtitles.json").write_text(json.dumps({"status": "no speech track", "cues": []}))
     (silent / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
+    captioned = storage.results_dir(CAPTIONED_ID)
+    (captioned / "subtitles.json").write_text((folder / "subtitles.json").read_text())
+    (captioned / "ocr.json").write_text(json.dumps({"events": [], "hardsubs": HARDSUBS}))
+    (captioned / "hardsubs.srt").write_text("1\n00:00:00,000 --> 00:00:00,800\n躲我\n\n")
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(translation_routes.router)
@@ -79,7 +88,8 @@ def api(tmp_path: Path) -> SimpleNamespace:
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models, storage=storage,
                                          store=Store(_job(), _job("job_" + "b" * 20, StageStatus.RUNNING),
                                                      _job(SILENT_ID, StageStatus.SKIPPED),
-                                                     _job("job_" + "e" * 20, StageStatus.SKIPPED, StageStatus.FAILED)),
+                                                     _job("job_" + "e" * 20, StageStatus.SKIPPED, StageStatus.FAILED),
+                                                     _job(CAPTIONED_ID)),
                                          webhooks=webhooks)
     return SimpleNamespace(client=TestClient(app), folder=folder, webhooks=webhooks)
 
@@ -161,6 +171,50 @@ def test_a_silent_job_s_source_language_is_its_on_screen_text_s(api: SimpleNames
     r = api.client.get(f"/v1/jobs/{SILENT_ID}/files/translation.xlf")
     assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_translate"
     assert "no subtitles (no speech was transcribed) and no on-screen text" in r.json()["error"]["message"]
+
+
+def test_burned_in_captions_are_exported_and_come_back_as_translated_captions(api: SimpleNamespace) -> None:
+    """The ocr stage's hardsubs cues are units of their own (``caption-NNNN``, after the cues), in
+    their language where it is not the document's (here: Chinese captions, English speech); the
+    import writes their targets, fitted, as hardsubs.<lang>.srt/.vtt at the captions' times."""
+    r = api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/translation.xlf", params={"target": "de"})
+    assert r.status_code == 200, r.text
+    assert schema_errors(r.content, "2.1") == []
+    read = read_translation(r.content)
+    assert [u.id for u in read.units] == ["cue-0001", "cue-0002", "cue-0003", "cue-0004",
+                                          "caption-0001", "caption-0002"]
+    assert read.source_language == "en" and read.units[5].source == "你这辈子都躲不掉 你这辈子都躲不掉"
+    assert "written in another language (zh) than the document's source (en)" in r.text
+    r = api.client.post(f"/v1/jobs/{CAPTIONED_ID}/translations",
+                        files={"file": ("de.xlf", _translated(api.client, job_id=CAPTIONED_ID))})
+    assert r.status_code == 201, r.text
+    assert [f["name"] for f in r.json()["files"]] == [
+        "subtitles.de.srt", "subtitles.de.vtt", "hardsubs.de.srt", "hardsubs.de.vtt", "translation.de.json",
+        "screen_text.de.json"]
+    assert sum(r.json()["counts"][f"caption_{k}"] for k in ("ok", "shortened", "over")) == 2
+    srt = api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/hardsubs.de.srt").text
+    assert "00:00:00,000 --> 00:00:00,800" in srt and "00:00:00,867 --> 00:00:02,400" in srt
+    assert api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/hardsubs.de.vtt").status_code == 200
+    report = api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/translation.de.json").json()
+    assert [c["id"] for c in report["captions"]] == ["caption-0001", "caption-0002"] and len(report["cues"]) == 4
+    assert all("\n".join(c["lines"]) in srt for c in report["captions"])  # the fitted targets, as shown
+
+
+def test_a_silent_video_s_captions_set_its_language_and_take_a_subtitle_file(api: SimpleNamespace) -> None:
+    folder = api.folder.parent / CAPTIONED_ID
+    (folder / "subtitles.json").write_text(json.dumps({"status": "no speech track", "cues": []}))
+    r = api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/translation.xlf", params={"target": "de"})
+    assert r.status_code == 200, r.text
+    read = read_translation(r.content)
+    assert read.source_language == "zh" and [u.id for u in read.units] == ["caption-0001", "caption-0002"]
+    assert "written in another language" not in r.text
+    srt = "1\n00:00:00,000 --> 00:00:00,800\nVersteck dich\n\n2\n00:00:00,867 --> 00:00:02,400\nDu entkommst mir nie\n"
+    r = api.client.post(f"/v1/jobs/{CAPTIONED_ID}/translations", files={"file": ("de.srt", srt.encode())},
+                        data={"target_language": "de"})
+    assert r.status_code == 201, r.text
+    assert r.json()["warnings"] == [] and r.json()["preview"].startswith("not available: the job's media is a URL")
+    assert "Du entkommst mir nie" in api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/hardsubs.de.srt").text
+    assert not (folder / "subtitles.de.srt").exists()
 
 
 def test_import_writes_fitted_subtitles_report_screen_texts_and_announces_it(api: SimpleNamespace) -> None:

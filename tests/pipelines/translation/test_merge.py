@@ -6,10 +6,12 @@ import pytest
 
 from pipelines.fit.sentence import SentenceFitter
 from pipelines.fit.subtitle_file import SubtitleFitOptions
+from pipelines.subtitles import PROFILES
 from pipelines.translation.merge import merge_translation
 from pipelines.translation.targets import Targets
-from pipelines.translation.units import TranslationDocument
+from pipelines.translation.units import SourceCue, TranslationDocument, build_document
 from tests.pipelines.fit.test_sentence import BagOfWords
+from tests.pipelines.translation.conftest import make_doc
 
 
 @pytest.fixture()
@@ -63,3 +65,18 @@ def test_speaking_mode_measures_syllables(doc: TranslationDocument, fitter: Sent
     third = next(r for r in result.report if r.id == "cue-0003")
     assert third.status == "over" and third.flags == ("speaking_time",)
     assert result.mode == "speaking"
+
+
+def test_burned_in_captions_are_fitted_like_cues(fitter: SentenceFitter) -> None:
+    captions = [SourceCue(1, 0.0, 0.8, ("躲我",)), SourceCue(2, 0.867, 2.4, ("你这辈子都躲不掉", "你这辈子都躲不掉"))]
+    doc = build_document("job12", "zh", [], PROFILES["netflix-en"], "netflix-en", (), "de", captions=captions)
+    targets = Targets("de", {"caption-0001": "Versteck dich nicht vor mir, wirklich eigentlich sozusagen.",
+                             "caption-0002": "Du entkommst mir nie."}, "xliff-2.1")
+    result = merge_translation(doc, targets, SubtitleFitOptions(), fitter)
+    assert result.report == () and result.cues == ()
+    first, second = result.caption_report
+    assert first.id == "caption-0001" and first.status in ("shortened", "over")  # 0.8 s: 16 characters
+    assert second.status == "ok" and second.text == "Du entkommst mir nie."
+    assert [(c.index, c.start, c.end) for c in result.captions] == [(1, 0.0, 0.8), (2, 0.867, 2.4)]
+    assert result.counts["caption_ok"] == 1 and result.counts["caption_shortened"] + result.counts["caption_over"] == 1
+    assert "caption_ok" not in merge_translation(make_doc(), _targets(make_doc()), SubtitleFitOptions(), fitter).counts

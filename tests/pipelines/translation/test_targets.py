@@ -20,7 +20,7 @@ from pipelines.translation.units import (
     screen_texts,
 )
 from pipelines.translation.xliff import schema_errors, write_xliff
-from tests.pipelines.translation.conftest import make_doc
+from tests.pipelines.translation.conftest import CUES, make_doc
 
 
 def _all_targets(doc: TranslationDocument) -> dict[str, str]:
@@ -139,6 +139,21 @@ def test_cues_timed_otherwise_in_the_file_are_named_and_keep_the_job_s_times(doc
     assert check_translation(doc, read_translation(xliff), "de").retimed == ()
     moved = xliff.replace(b'<mda:meta type="start">0.500</mda:meta>', b'<mda:meta type="start">1.500</mda:meta>')
     assert [r.unit for r in check_translation(doc, read_translation(moved), "de").retimed] == ["cue-0001"]
+
+
+def test_subtitles_of_a_job_without_cues_are_its_burned_in_captions() -> None:
+    """A silent video with burned-in captions: its hardsubs.srt, translated, comes back by number."""
+    captions = [SourceCue(1, 0.0, 0.8, ("躲我",)), SourceCue(2, 0.867, 2.4, ("你这辈子都躲不掉",))]
+    doc = build_document("job11", "zh", [], PROFILES["netflix-zh"], "netflix-zh", (), "de", captions=captions)
+    targets = check_translation(doc, read_translation(to_srt(_cues(["Versteck dich", "Du entkommst nie"])).encode()),
+                                "de")
+    assert targets.texts == {"caption-0001": "Versteck dich", "caption-0002": "Du entkommst nie"}
+    assert [r.unit for r in targets.retimed] == ["caption-0001", "caption-0002"]  # _cues times them otherwise
+    problems = _problems(doc, to_srt(_cues(["a", "b", "c"])).encode())
+    assert problems == {"caption-0003": "caption number beyond this job's captions (2 captions)"}
+    with_cues = build_document("job11", "zh", CUES, PROFILES["netflix-zh"], "netflix-zh", (), "de", captions=captions)
+    targets = check_translation(with_cues, read_translation(to_srt(_cues(["a", "b", "c", "d"])).encode()), "de")
+    assert set(targets.texts) == {"cue-0001", "cue-0002", "cue-0003", "cue-0004"}  # the cues, when it has some
 
 
 def test_subtitles_with_a_cue_too_few_or_too_many(doc: TranslationDocument) -> None:

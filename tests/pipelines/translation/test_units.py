@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from lxml import etree
+
 from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, TextEvent
 from pipelines.subtitles import PROFILES
 from pipelines.translation.units import (
+    CAPTION_LANGUAGE_NOTE,
+    CAPTION_NOTE,
     CUT_NOTE,
     OTHER_LANGUAGE_NOTE,
     UNSURE_SCRIPT_NOTE,
@@ -15,7 +19,8 @@ from pipelines.translation.units import (
     screen_limit,
     screen_texts,
 )
-from pipelines.translation.xliff import write_xliff
+from pipelines.translation.xliff import NS2, read_xliff, schema_errors, write_xliff
+from tests.pipelines.translation.conftest import CUES, EVENTS
 
 
 def test_one_unit_per_cue_and_per_distinct_screen_text(doc: TranslationDocument) -> None:
@@ -86,3 +91,33 @@ def test_a_cue_spoken_in_another_language_says_so_to_the_translator() -> None:
     assert "language" not in notes[0]
     assert notes[1]["language"] == OTHER_LANGUAGE_NOTE.format("de", "en") and "(de)" in notes[1]["language"]
     assert OTHER_LANGUAGE_NOTE.format("de", "en") in write_xliff(doc).decode()
+
+
+CAPTIONS = [SourceCue(1, 0.0, 0.8, ("躲我",), "zh"),
+            SourceCue(2, 0.867, 2.4, ("你这辈子都躲不掉", "你这辈子都躲不掉"), "zh", (SCRIPT_UNCERTAIN,))]
+
+
+def test_burned_in_captions_are_units_of_their_own_limited_as_cues() -> None:
+    """Captions burned into the picture (ocr.json's hardsubs) are translated as subtitles are:
+    ``caption-NNNN`` units after the cues, timed, with their lines, the cue limits and a note when
+    they are in another language than the document's source."""
+    doc = build_document("job10", "en", CUES, PROFILES["netflix-en"], "netflix-en", screen_texts(EVENTS), "de",
+                         captions=CAPTIONS)
+    assert [u.id for u in doc.units] == ["cue-0001", "cue-0002", "cue-0003", "cue-0004", "caption-0001",
+                                         "caption-0002", "screen-0-1", "screen-0-2", "screen-1-1"]
+    second = doc.captions[1]
+    assert (second.kind, second.source, second.start, second.end, second.cue_index) == (
+        "caption", "你这辈子都躲不掉 你这辈子都躲不掉", 0.867, 2.4, 2)
+    assert second.limit == cue_limit(2.4 - 0.867, PROFILES["netflix-en"])
+    notes = {n.category: n.text for n in second.notes}
+    assert notes["time"] == "00:00.87 - 00:02.40 (1.53 s on screen)"
+    assert notes["lines"] == "source lines: 你这辈子都躲不掉 | 你这辈子都躲不掉"
+    assert notes["element"] == CAPTION_NOTE.format(2, "s")
+    assert notes["language"] == CAPTION_LANGUAGE_NOTE.format("zh", "en")
+    assert notes["reading"] == UNSURE_SCRIPT_NOTE
+    for version in ("2.1", "1.2"):
+        data = write_xliff(doc, version)  # type: ignore[arg-type]
+        assert schema_errors(data, version) == []  # type: ignore[arg-type]
+        assert [u.id for u in read_xliff(data).units] == [u.id for u in doc.units]
+    groups = etree.fromstring(write_xliff(doc, "2.1")).findall(f".//{{{NS2}}}group")
+    assert [g.get("id") for g in groups] == ["subtitles", "captions", "screen"]
