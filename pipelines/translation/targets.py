@@ -161,7 +161,10 @@ def _unit_problems(doc: TranslationDocument, read: TranslatedFile) -> tuple[list
         if unit.source and unit.source != mine.source:
             problems.append(UnitProblem(unit.id, f"its source {unit.source!r} is not this job's "
                                                  f"{mine.source!r}: export the file again"))
-    wanted = timed if subtitles else doc.units  # a subtitle file carries no on-screen text
+    # A subtitle file carries no on-screen text; an XLIFF file without any caption unit was exported
+    # before captions were translated (or from a job read again since): its captions stay untranslated.
+    captioned = any(u.id in seen for u in doc.captions)
+    wanted = timed if subtitles else [u for u in doc.units if u.kind != "caption" or captioned]
     problems += [UnitProblem(w.id, "is missing from the file") for w in wanted if w.id not in seen]
     return problems, seen
 

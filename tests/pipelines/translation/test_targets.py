@@ -156,6 +156,19 @@ def test_subtitles_of_a_job_without_cues_are_its_burned_in_captions() -> None:
     assert set(targets.texts) == {"cue-0001", "cue-0002", "cue-0003", "cue-0004"}  # the cues, when it has some
 
 
+def test_a_file_exported_before_captions_were_units_still_comes_in() -> None:
+    """An XLIFF without any caption unit (exported before they were translated) is merged without
+    them; one with some of them must have all."""
+    captions = [SourceCue(1, 0.0, 0.8, ("躲我",)), SourceCue(2, 0.867, 2.4, ("你这辈子都躲不掉",))]
+    doc = build_document("job13", "en", CUES, PROFILES["netflix-en"], "netflix-en", (), "de", captions=captions)
+    before = build_document("job13", "en", CUES, PROFILES["netflix-en"], "netflix-en", (), "de")
+    texts = {u.id: f"DE {u.source}" for u in doc.cues}
+    targets = check_translation(doc, read_translation(write_xliff(before, "2.1", texts)), "de")
+    assert targets.texts == texts
+    one = write_xliff(doc, "2.1", {**texts, "caption-0001": "Versteck dich"})
+    assert _problems(doc, one)["caption-0002"].startswith("has no target")
+
+
 def test_subtitles_with_a_cue_too_few_or_too_many(doc: TranslationDocument) -> None:
     problems = _problems(doc, to_srt(_cues(["a", "b", "c"])).encode())
     assert problems == {"cue-0004": "is missing from the file"}
