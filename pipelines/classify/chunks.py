@@ -8,6 +8,8 @@ short enough that the evidence points at one passage a person can read.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +32,8 @@ _EN_WORDS = frozenset(
     }
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Scripts of one language each, by the first word of their letters' Unicode names.
+_EAST_ASIAN = {"CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko"}
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 
 
@@ -209,12 +213,26 @@ def chunk_weights(chunks: Sequence[Chunk], screen_text_share: float) -> np.ndarr
 
 
 def guess_language(text: str) -> str:
-    """``en`` when the text reads as English, ``und`` (undetermined) otherwise.
+    """The language ``text`` reads as: ``en``, ``zh``, ``ja``, ``ko``, or ``und`` (undetermined).
 
-    A cheap check: the share of frequent English function words (about 25-35 % in English
-    prose, a few percent in other languages) and of Latin letters.
+    A cheap check, by script first: when East Asian characters outnumber the other words (each
+    character counts as a word, as a reader of Chinese reads them) the text is Japanese if kana
+    are a fifth of them or more, Korean if hangul are most of them, else Chinese. Other text is
+    English by the share of frequent English function words (about 25-35 % in English prose, a
+    few percent in other languages) and of Latin letters.
     """
     words = _WORD.findall(text.lower())
+    east: Counter[str] = Counter()
+    other = 0
+    for word in words:
+        marks = [_EAST_ASIAN.get(unicodedata.name(ch, "").split(" ")[0], "") for ch in word]
+        east.update(m for m in marks if m)
+        other += not all(marks)
+    total = sum(east.values())
+    if total and total >= other:
+        if east["ja"] >= 0.2 * total:
+            return "ja"
+        return "ko" if east["ko"] > total / 2 else "zh"
     if len(words) < 5:
         return "en" if words and all(w.isascii() for w in words) else "und"
     latin = sum(w.isascii() for w in words) / len(words)

@@ -219,6 +219,23 @@ def read_until_settled(chunks: list[Chunk], embedder: Embedder, head: LabelHead,
     return read, np.vstack(parts), score
 
 
+_SOURCE_WORDS = {TRANSCRIPT: "transcript", SCREEN_TEXT: "on-screen text"}
+
+
+def _languages(chunks: Sequence[Chunk], language: str | None) -> dict[str, str]:
+    """The language of each source present, transcript first: the transcript's is ``language``
+    when given (the speech recogniser's), else guessed from its text; the on-screen text's is
+    always guessed from its own text (a Chinese film's captions under an English transcript, or
+    English code under a Russian lecture, are read in their own language)."""
+    out: dict[str, str] = {}
+    for source in (TRANSCRIPT, SCREEN_TEXT):
+        text = " ".join(c.text for c in chunks if c.source == source)
+        if text:
+            given = language if source == TRANSCRIPT else None
+            out[source] = (given or guess_language(text)).lower()
+    return out
+
+
 # ----------------------------------------------------------------------------- classifier
 
 
@@ -333,11 +350,11 @@ class Classifier:
             notes.append(f"long input: {opts.max_chunks} chunks per source were sampled evenly")
         chunks = sample_evenly(t_chunks, opts.max_chunks) + sample_evenly(s_chunks, opts.max_chunks)
         words = sum(c.words for c in t_chunks) + sum(c.words for c in s_chunks)
-        all_text = " ".join(c.text for c in chunks)
-        lang = (language or (guess_language(all_text) if chunks else "und")).lower()
+        languages = _languages(chunks, language)
+        lang = next(iter(languages.values()), "und")
 
         if chunks:
-            score = self._score_text(chunks, words, lang, opts, notes)
+            score = self._score_text(chunks, words, languages, opts, notes)
             if words < opts.min_words:
                 notes.append(f"little text ({words} words, under {opts.min_words}): the verdict rests on "
                              "few words")
@@ -387,31 +404,64 @@ class Classifier:
             seconds=seconds,
         )
 
-    def _score_text(self, chunks: list[Chunk], words: int, lang: str, opts: ClassifyOptions,
+    def _score_text(self, chunks: list[Chunk], words: int, languages: dict[str, str], opts: ClassifyOptions,
                     notes: list[str]) -> _TextScore:
-        """Embed the chunks and score them with the heads that fit the language."""
-        embedder, heads, name = self._pick(lang, opts, notes)
-        total = len(chunks)
-        chunks, vectors, score = read_until_settled(chunks, embedder, heads.label, words, opts, name)
-        if len(chunks) < total:
-            notes.append(f"long input: {name} read {len(chunks)} of {total} chunks, spread evenly, "
-                         "until the verdict settled")
-        x = chunk_weights(chunks, opts.screen_text_share) @ vectors
-        if heads.method == "zero_shot":
+        """Embed the chunks and score them, each source with the embedder and heads that fit its
+        language (sources of one embedder are read together).
+
+        Each embedder reads its chunks until its verdict settles (``read_until_settled``); the
+        chunks read then share the weight as ``chunk_weights`` shares it, each chunk's share of
+        the logit comes from its own embedder's head, and the kinds are each embedder's kinds
+        mixed by the weight of the text it read.
+        """
+        groups: dict[str, tuple[Embedder, HeadSet, list[Chunk]]] = {}
+        mixed = len(set(languages.values())) > 1
+        for lang in dict.fromkeys(languages.values()):
+            sources = [s for s, lg in languages.items() if lg == lang]
+            what = f"{_SOURCE_WORDS[sources[0]]}'s language" if mixed else "language"
+            embedder, heads, name = self._pick(lang, opts, notes, what)
+            groups.setdefault(name, (embedder, heads, []))[2].extend(c for c in chunks if c.source in sources)
+        read: list[tuple[HeadSet, list[Chunk], np.ndarray]] = []
+        for name, (embedder, heads, part) in groups.items():
+            done, vectors, _ = read_until_settled(part, embedder, heads.label, words, opts, name)
+            if len(done) < len(part):
+                notes.append(f"long input: {name} read {len(done)} of {len(part)} chunks, spread evenly, "
+                             "until the verdict settled")
+            read.append((heads, done, vectors))
+        weights = chunk_weights([c for _, done, _ in read for c in done], opts.screen_text_share)
+        logit = base = 0.0
+        evidence: list[Evidence] = []
+        kinds: dict[str, float] = {}
+        start = 0
+        for heads, done, vectors in read:
+            w = weights[start : start + len(done)]
+            start += len(done)
+            share = float(w.sum())
+            score = heads.label.score(vectors, w, words)
+            base += share * score.base_logit
+            logit += share * score.base_logit + float(score.contributions.sum())
+            evidence.extend(Evidence(c.source, c.text, float(v), c.start, c.end)
+                            for c, v in zip(done, score.contributions, strict=True))
+            for kind, p in heads.kind.probabilities((w / share) @ vectors).items():
+                kinds[kind] = kinds.get(kind, 0.0) + share * p
+        zero_shot = any(heads.method == "zero_shot" for heads, _, _ in read)
+        if zero_shot:
             notes.append("no trained head: zero-shot by similarity to label descriptions; "
                          "the probability is not calibrated")
         return _TextScore(
-            logit=score.logit,
-            base_logit=score.base_logit,
-            evidence=[Evidence(c.source, c.text, float(share), c.start, c.end)
-                      for c, share in zip(chunks, score.contributions, strict=True)],
-            kind_probabilities=heads.kind.probabilities(x),
-            embedder=name,
-            method=heads.method,
-            chunks=len(chunks),
+            logit=logit,
+            base_logit=base,
+            evidence=evidence,
+            kind_probabilities=kinds,
+            embedder="+".join(groups),
+            method="zero_shot" if zero_shot else "trained",
+            chunks=sum(len(done) for _, done, _ in read),
         )
 
-    def _pick(self, lang: str, opts: ClassifyOptions, notes: list[str]) -> tuple[Embedder, HeadSet, str]:
+    def _pick(self, lang: str, opts: ClassifyOptions, notes: list[str],
+              what: str = "language") -> tuple[Embedder, HeadSet, str]:
+        """The embedder, heads and embedder name for text in ``lang``; a note names ``what`` was
+        not English (``language``, or ``on-screen text's language`` when the sources differ)."""
         multi, multi_heads = self.multilingual_embedder, self.multilingual_heads
         if lang == "en" or lang.startswith(("en-", "en_")):
             if opts.english_embedder == MULTILINGUAL_EMBEDDER:
@@ -426,9 +476,9 @@ class Classifier:
                 languages = fit.get("languages", ["en"]) if isinstance(fit, dict) else ["en"]
                 learned = f", whose head learned from examples in {', '.join(languages)}"
             notes.append(
-                f"language {lang!r} is not English: scored with the multilingual e5 model{learned}; "
+                f"{what} {lang!r} is not English: scored with the multilingual e5 model{learned}; "
                 "the verdict is weaker (on real non-English speech only Russian lectures were measured)"
             )
             return multi, multi_heads, MULTILINGUAL_EMBEDDER
-        notes.append(f"language {lang!r} is not English and the English model scored it: the verdict is weak")
+        notes.append(f"{what} {lang!r} is not English and the English model scored it: the verdict is weak")
         return self.embedder, self.heads, ENGLISH_EMBEDDER

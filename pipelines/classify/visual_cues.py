@@ -2,7 +2,8 @@
 
 Three frame statistics hint at training material: text on screen in many frames (slides,
 code, UI labels), a screen that barely changes (slides, screencasts), and slide-like layouts
-(a large flat background). They only nudge the verdict: their log-odds weights are set by hand
+(a large flat background). The last two are measured on the frames themselves
+(``visual_cues_from_frames``); the OCR stage's samples give the first only. They only nudge the verdict: their log-odds weights are set by hand
 (there is no labelled video set to fit them on) and capped, so text evidence decides whenever
 there is any.
 """
@@ -136,16 +137,15 @@ def visual_cues_from_frames(
 def visual_cues_from_ocr_samples(samples: Sequence[object]) -> VisualCues:
     """Cues from the OCR stage's per-sample detections, without touching the frames again.
 
-    Each sample needs ``detections`` (what was read there) and ``new_scene`` (a cut: most of
-    the frame changed), as ``pipelines.ocr.tracking.FrameDetections`` has. Text share is the
-    share of samples with any text; the static share is the share of sample changes that are
-    not cuts (a proxy: small changes such as typing still count as static). No layout cue.
+    Each sample needs ``detections`` (what was read there), as ``pipelines.ocr.tracking.
+    FrameDetections`` has. The text share is the share of samples with any text, captions and
+    watermarks included (``pipelines.classify.screen_text`` tells them apart).
+
+    No static share: the samples say where text changed, not how still the picture is. (It was
+    1 minus the share of OCR cuts: 85-100 % "static" on nine real film and TV clips with a cut
+    every 1-3 s, as on screencasts.) No layout cue either.
     """
     if not samples:
         return VisualCues()
     with_text = sum(bool(getattr(s, "detections", ())) for s in samples)
-    static = None
-    if len(samples) > 1:
-        cuts = sum(bool(getattr(s, "new_scene", False)) for s in list(samples)[1:])
-        static = 1.0 - cuts / (len(samples) - 1)
-    return VisualCues(text_frame_share=with_text / len(samples), static_share=static, frames=len(samples))
+    return VisualCues(text_frame_share=with_text / len(samples), frames=len(samples))
