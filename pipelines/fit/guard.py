@@ -4,6 +4,9 @@ MiniLM's cosine similarity forgives a dropped number, a lost "not" or a verbless
 guard does not. From the original (its spaCy parse in English; plain words elsewhere) it takes:
 
 - the numbers it states (as digits: "twenty-five" is 25), which must all be kept;
+- numbers and names are compared in one spelling (``rules.fact_form``): "20 percent", "20 per
+  cent", "20 %" and "20%" (and "Prozent", "pour cent", "por ciento") are one fact, so the
+  rules' "20%" keeps an entity "about 20 percent", while "20%" alone drops its "about";
 - its negations ("not", "n't", "never", "no", "without"...), which must not become fewer;
 - its named entities and technical terms (acronyms, identifiers, words with digits), each kept;
 - its content words (nouns, verbs, adjectives, adverbs that are not hedges), of which at least
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipelines.fit.estimates import normalize_language
-from pipelines.fit.rules import numbers_in
+from pipelines.fit.rules import fact_form, numbers_in
 from pipelines.fit.syntax import (
     MEASURE_ENTITIES,
     NAME_ENTITIES,
@@ -168,8 +171,10 @@ class Guard:
                         if head.lower_ not in _NOT_CONTENT and head.is_alpha:
                             core.append(head.lower_)
         else:
-            content = [w for w in words(essential_text or original) if len(w) > 3 and w not in _NOT_CONTENT]
-        vocabulary = frozenset(w for word in words(original) for w in (word, _stem(word)))
+            content = [w for w in words(fact_form(essential_text or original, self.language))
+                       if len(w) > 3 and w not in _NOT_CONTENT]
+        said = words(original) + words(fact_form(original, self.language))
+        vocabulary = frozenset(w for word in said for w in (word, _stem(word)))
         last_word = (words(original) or [""])[-1]
         return Facts(numbers, negation_count(original, self.language), tuple(dict.fromkeys(names)),
                      tuple(dict.fromkeys(content)), tuple(dict.fromkeys(core)), problem, vocabulary, last_word)
@@ -181,11 +186,13 @@ class Guard:
             return f"drops or changes a number ({', '.join(sorted(missing_numbers))})"
         if negation_count(candidate, self.language) < facts.negations:
             return "drops a negation"
-        lower = candidate.lower()
+        form = fact_form(candidate, self.language)  # "20%" states what "20 percent" does
+        lower = form.lower()
         for name in facts.names:
-            if not re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", lower):
+            if not re.search(rf"(?<!\w){re.escape(fact_form(name, self.language).lower())}(?!\w)", lower):
                 return f"drops {name!r}"
-        present = set(words(candidate))
+        said = words(candidate) + words(form)  # "one" stays a word ("no one"), and "percent" one too
+        present = set(said)
         stems = {_stem(w) for w in present}
         lost_core = [w for w in facts.core if not _kept(w, present, stems)]
         if lost_core:
@@ -195,7 +202,7 @@ class Guard:
             if kept / len(facts.content) < self.content_floor - 1e-9:
                 return f"keeps {kept} of {len(facts.content)} content words"
         if facts.vocabulary and normalize_language(self.language) == "en":
-            new = [w for w in dict.fromkeys(words(candidate))
+            new = [w for w in dict.fromkeys(said)
                    if w.isalpha() and len(w) > 3 and w not in _STOP and w not in _RULE_WORDS
                    and w not in facts.vocabulary and _stem(w) not in facts.vocabulary]
             if len(new) > self.max_new_words:

@@ -120,7 +120,7 @@ class LMSearch:
             took *= 1.5  # stopped at the deadline: a whole call takes longer than that
         self.seconds = took if not self.seconds else 0.7 * self.seconds + 0.3 * took
         out: Proposals = []
-        for proposal in dict.fromkeys(tidy(p) for p in texts):
+        for proposal in dict.fromkeys(tidy(p, like=request.source) for p in texts):
             out.append(("lm", proposal))
             further = rule_candidates(proposal, request.language, reading=request.reading)
             if further:

@@ -382,9 +382,10 @@ def _keep_case(original: str, replacement: str) -> str:
 
 
 def _apply(text: str, rules: list[Rule]) -> str:
+    out = text
     for pattern, repl in rules:
-        text = pattern.sub(repl if callable(repl) else _case_keeping(repl), text)
-    return tidy(text)
+        out = pattern.sub(repl if callable(repl) else _case_keeping(repl), out)
+    return tidy(out, like=text)
 
 
 def _case_keeping(replacement: str) -> Callable[[re.Match[str]], str]:
@@ -404,10 +405,27 @@ def _capital_after_stop(match: re.Match[str]) -> str:
     return match.group(1) + match.group(2).upper()
 
 
-def tidy(text: str) -> str:
-    """Repair spacing, commas and capitals after words were removed."""
+# A space before these marks that the source text has is its typography, not a cut's leftover:
+# French writes "n'est-ce pas ?", "attention : ici", "20 %" (a no-break space in print).
+_SPACED_MARKS = ";:!?%"
+_SPACED_BEFORE = re.compile(r"(?<=[\w)»\"'’])\s+([;:!?%])")
+_FIRST_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SENTENCE_END = re.compile(r"[.!?][\"'’”»)]*\s")
+
+
+def tidy(text: str, like: str | None = None) -> str:
+    """Repair spacing, commas and capitals after words were removed.
+
+    ``like`` is the text this one was made from. Its typography is kept: a space before ``; : !
+    ? %`` where it has one (French), and the case of the first letter (``first_letter``): a cue
+    that continues a sentence ("of activities there.") stays small. Without it, the text is
+    taken to begin a sentence, with no space before those marks.
+    """
+    marks = {m.group(1) for m in _SPACED_BEFORE.finditer(like)} if like else set()
+    # French spacing: one of ; : ! ? spaced means all four are; "%" where the source spaces it.
+    spaced = (set(_SPACED_MARKS[:4]) if marks - {"%"} else set()) | (marks & {"%"})
     t = re.sub(r"\s+", " ", text).strip()
-    t = re.sub(r"\s+([,.;:!?%])", r"\1", t)
+    t = re.sub(r"\s+([,.;:!?%])", lambda m: (" " if m.group(1) in spaced else "") + m.group(1), t)
     t = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", t)  # ", ," -> ","
     t = re.sub(r"^[,;:.\s]+", "", t)
     t = re.sub(r"[,;:]\s*([.!?])", r"\1", t)  # "word, ." -> "word."
@@ -416,9 +434,34 @@ def tidy(text: str) -> str:
     t = re.sub(r"\ba (?=[aeiouAEIOU]\w)(?!(?:one|once|uni|use|usu|uti|eu|Eu|Uni|One)\w*)", "an ", t)
     t = re.sub(r"\ban (?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z]\w)", "a ", t)
     t = re.sub(r"([.!?]\s+)([a-zäöüéèàâêîôûç])", _capital_after_stop, t)
-    if t and t[0].islower():
-        t = t[0].upper() + t[1:]
-    return t.strip()
+    return first_letter(t.strip(), like)
+
+
+def first_letter(text: str, like: str | None) -> str:
+    """``text`` with its first letter in the case it has where ``text`` comes from in ``like``.
+
+    A text made from a sentence's start takes a capital; one made from a cue that continues a
+    sentence (``like`` starts with a small letter) stays small, also when a cut took its first
+    words ("and so we go" -> "we go"), unless its first word began a sentence of ``like`` (a cut
+    took the sentence before it) or is written with a capital there ("Python", "I", a German
+    noun). Without ``like``, the text begins a sentence.
+    """
+    word = _FIRST_WORD.match(text)
+    if word is None:
+        return text
+    capital = text[0].upper() + text[1:]
+    if like is None:
+        return capital
+    first = re.search(r"[^\W_]", like)
+    if first is None or not first.group(0).islower():
+        return capital  # the source begins a sentence (a capital, or a number)
+    pattern = rf"(?<![\w'’]){re.escape(word.group(0))}(?![\w'’])"  # as written first ("In" after a stop)
+    found = re.search(pattern, like) or re.search(pattern, like, re.IGNORECASE)
+    if found is None:
+        return text[0].lower() + text[1:]  # a word the source does not have (an LM's): small, as it starts
+    if any(not _ABBREVIATION_END.search(like[: end.end()]) for end in _SENTENCE_END.finditer(like, 0, found.start())):
+        return capital  # a cut took the sentences before it: this one begins a sentence
+    return (text[0].upper() if like[found.start()].isupper() else text[0].lower()) + text[1:]
 
 
 _TABLES = {True: _build(reading=True), False: _build(reading=False)}
@@ -432,6 +475,28 @@ def numbers_in(text: str, language: str) -> set[str]:
     if normalize_language(language) == "en":
         text = _numbers_en(text)
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+# Every way of writing a percentage ("20 percent", "20 per cent", "20 %", "20%", "20 Prozent",
+# "20 pour cent", "20 por ciento", "20 per cento") says the same fact.
+_PERCENT = re.compile(r"(\d)\s*(?:%|(?:percent|per\s+cent|prozent|pour\s*cent|por\s+cien(?:to)?|per\s+cento|"
+                      r"por\s+cento|procent)(?![\w'’]))", re.IGNORECASE)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def _all_digits(match: re.Match[str]) -> str:
+    words = [w for w in re.split(r"[\s-]+", match.group(0).lower()) if w and w != "and"]
+    value = _parse_number_words(words)
+    return match.group(0) if value is None else str(value)
+
+
+def fact_form(text: str, language: str) -> str:
+    """``text`` with its numbers in one spelling, to compare the facts of two texts: every
+    percentage as "N percent", thousands without separators ("10,000" -> "10000") and, in
+    English, number words as digits ("twenty percent" -> "20 percent", "five" -> "5")."""
+    if normalize_language(language) == "en":
+        text = _NUMBER_RUN.sub(_all_digits, text)
+    return _PERCENT.sub(r"\1 percent", _THOUSANDS.sub("", text))
 
 
 def rule_candidates(text: str, language: str, *, reading: bool = True) -> list[tuple[str, str]]:
@@ -451,7 +516,7 @@ def rule_candidates(text: str, language: str, *, reading: bool = True) -> list[t
             current = _apply(current, rules.phrases)
         elif level == "style":
             for step in rules.style:
-                current = tidy(step(current))
+                current = tidy(step(current), like=current)
         else:
             current = _apply(current, rules.hedges)
         if current and current != text and (not out or out[-1][1] != current):
@@ -471,7 +536,7 @@ def trims(text: str) -> list[str]:
     out: list[str] = []
 
     def add(t: str) -> None:
-        t = tidy(t)
+        t = tidy(t, like=text)
         if t and t != text and t not in out and len(t.split()) >= 3:
             out.append(t)
 
@@ -600,7 +665,7 @@ def deletions(text: str, language: str, *, max_words: int = 10) -> list[str]:
         words = " ".join(lower[i:j]).replace("no matter", "").split()
         if any(w in _KEEP or w.endswith("n't") or any(c.isdigit() for c in w) for w in words):
             continue
-        candidate = tidy(_detokenize(tokens[:i] + tokens[j:]))
+        candidate = _detokenize(tokens[:i] + tokens[j:], like=text)
         if candidate and candidate != text and candidate not in out and len(candidate.split()) >= 3:
             out.append(candidate)
     return out
@@ -613,5 +678,5 @@ def _ends_phrase(word: str) -> bool:
             or (len(word) > 4 and (word.endswith("ed") or word.endswith("ing"))))
 
 
-def _detokenize(tokens: Sequence[str]) -> str:
-    return tidy(" ".join(tokens))
+def _detokenize(tokens: Sequence[str], like: str) -> str:
+    return tidy(" ".join(tokens), like=like)

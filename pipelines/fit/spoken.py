@@ -109,6 +109,6 @@ def spoken_cuts(text: str) -> str:
     out = strip_openers(out.strip())
     for pattern, repl in _COMPILED:
         out = _sub(pattern, repl, out)
-    out = strip_openers(tidy(out))
+    out = strip_openers(tidy(out, like=text))
     out = re.sub(r"\s*--\s*(?=[.!?]$)", "", out)
-    return tidy(out)
+    return tidy(out, like=text)

@@ -302,7 +302,7 @@ def apply_cuts(text: str, cuts: Iterable[Cut]) -> str:
     if end in {".", "!", "?"} and joined and joined.rstrip()[-1:] not in {".", "!", "?"}:
         # A cut that took the last token took its full stop too when the tokenizer glued them ("b.").
         joined = joined.rstrip(" ,;:") + end
-    return tidy(joined)
+    return tidy(joined, like=text)
 
 
 def plan(text: str, cuts: Sequence[Cut], *, max_steps: int = 8, max_cost: float = 8.0) -> list[tuple[str, float, list[Cut]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,15 +19,19 @@ from pipelines.reading import reading_chars
 from tests.pipelines.fit.test_sentence import FILLED, BagOfWords
 
 
-@pytest.fixture
-def client() -> TestClient:
+def serving(fitter: SentenceFitter) -> TestClient:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(fit_routes.router)
     models = ModelCache(Settings())
-    models.get("fitter", lambda: SentenceFitter(BagOfWords()))  # a fake in the real cache the route reads
+    models.get("fitter", lambda: fitter)  # a fake in the real cache the route reads
     app.state.services = SimpleNamespace(settings=Settings(), key_ids={}, models=models)
     return TestClient(app)
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return serving(SentenceFitter(BagOfWords()))
 
 
 def test_fit_by_chars(client: TestClient) -> None:
@@ -76,3 +81,17 @@ def test_an_unknown_language_is_refused_naming_the_supported_ones(client: TestCl
     assert "Supported: de, en, es, fr, it" in message and " ko," in message
     ok = client.post("/v1/fit", json={**slot, "language": "en-US"})
     assert ok.status_code == 200 and ok.json()["changed"]
+
+
+@pytest.mark.slow
+def test_the_rules_percent_sign_is_not_refused_by_the_meaning_guard(require_model: Any, model_dir: Path) -> None:
+    """fits: false: "We have about 20% of the memory left." was refused as "drops 'about 20 percent'"."""
+    require_model("minilm-l6-v2")
+    require_model("spacy-en-sm")
+    client = serving(SentenceFitter.load(model_dir, use_lm=False))  # MiniLM and the parser, as served
+    r = client.post("/v1/fit", json={"text": "Well, you know, we have about 20 percent of the memory left.",
+                                     "max_chars": 40, "lm": "never", "time_budget_s": None})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["fits"] and body["text"] == "We have about 20% of the memory left."
+    assert not any(c["note"].startswith("drops") for c in body["candidates"])

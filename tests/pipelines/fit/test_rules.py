@@ -117,6 +117,45 @@ def test_tidy() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "like", "expected"),
+    [
+        (", we go.", "So, we go.", "We go."),  # a cut took the sentence's first word
+        (", we go.", "so, we go.", "we go."),  # a cue that continues a sentence stays small
+        ("of that.", "of that, really.", "of that."),
+        ("we must go.", "of that. In this case, we must go.", "We must go."),  # its sentence began in the cut
+        ("In this case, we go.", "of that. In this case, we go.", "In this case, we go."),
+        ("Grunde ist es so.", "im Grunde ist es so.", "Grunde ist es so."),  # a German noun keeps its capital
+        ("Of these we go.", "of those, we go.", "of these we go."),  # an LM's capital, not the source's
+    ],
+)
+def test_tidy_keeps_the_first_letter_of_the_text_it_was_made_from(text: str, like: str, expected: str) -> None:
+    assert tidy(text, like=like) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("kann also im Grunde ja jeder selbst entscheiden, was er hier macht.", "de"),
+        ("of activities there under. In this regard, we have to look at the rules.", "en"),
+        ("so, basically, the loop (the outer one) stops, which is really what we want.", "en"),
+    ],
+)
+def test_a_cue_that_continues_a_sentence_keeps_its_small_letter(text: str, language: str) -> None:
+    """Every rewrite began with a capital: "of activities there" -> "Of activities there"."""
+    rewrites = [t for _, t in rule_candidates(text, language)] + trims(text) + deletions(text, language)
+    assert rewrites and all(t[0].islower() for t in rewrites), rewrites
+
+
+def test_french_keeps_its_space_before_two_part_marks() -> None:
+    """ "n'est-ce pas ?" became "n'est-ce pas?"."""
+    assert last("Alors, en fait, c'est vraiment simple, n'est-ce pas ?", "fr") == "C'est simple, n'est-ce pas ?"
+    assert last("Attention : en fait, il reste environ 20 % !", "fr") == "Attention : il reste environ 20 % !"
+    assert last("Alors, en fait, c'est vraiment simple, n'est-ce pas?", "fr") == "C'est simple, n'est-ce pas?"
+    assert last("Is it really that simple ?", "en") == "Is it that simple ?"  # the source's own spacing
+    assert "The loop stops?" in deletions("The loop slowly stops?", "en")  # tokens joined by spaces: none kept
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         # an adverb, a prepositional phrase, a trailing clause

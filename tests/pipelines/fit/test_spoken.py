@@ -56,3 +56,9 @@ def test_negations_and_numbers_are_never_cut() -> None:
 def test_openers_are_stripped_repeatedly() -> None:
     assert strip_openers("And so, well, okay, the list is sorted.") == "the list is sorted."
     assert strip_openers("But the list is sorted.") == "But the list is sorted."
+
+
+def test_a_cue_that_continues_a_sentence_stays_small() -> None:
+    """A cue that starts mid-sentence ("so, you know, ...") was given a capital when its opener went."""
+    assert spoken_cuts("so, you know, we basically have to go.") == "we have to go."
+    assert spoken_cuts("So, you know, we basically have to go.") == "We have to go."
