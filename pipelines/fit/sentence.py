@@ -363,9 +363,13 @@ class SentenceFitter:
             add([*([("spoken", source)] if source != original else []),
                  *((f"rules:{level}", t) for level, t in rules),
                  *(("trim", t) for t in [*trims(original), *trims(shortest)]), *deleted])
-            if deleted and analysis is not None and left() > 0:
+            if left() <= 0:
+                if not self._good_enough(pool.values(), options):
+                    note = (f"time budget of {options.time_budget_s:g} s ended "
+                            f"{'during' if deleted else 'before'} the deletion search")
+            elif deleted and analysis is not None:
                 self._replan(shortest, pool, analysis, options, add)
-            if not deleted and not self._good_enough(pool.values(), options) and left() > 0:
+            elif not self._good_enough(pool.values(), options):
                 self._prune(original, shortest, pool, slot, options, analysis)
             if not self._use_lm(options, self._good_enough(pool.values(), options)):
                 if pending is not None:
@@ -374,9 +378,9 @@ class SentenceFitter:
                 assert self.lm_search is not None
                 if not early:  # (an early start refused is not tried again with less time left)
                     pending = self._start_lm(shortest, slot, options, left(), deadline)
-                if pending is None:
-                    note = (f"time budget of {options.time_budget_s:g} s: too little left for the LM "
-                            f"(a call takes about {self.lm_search.seconds:.2f} s now)")
+                if pending is None:  # (a note that the budget ended earlier says it first)
+                    note = note or (f"time budget of {options.time_budget_s:g} s: too little left for the LM "
+                                    f"(a call takes about {self.lm_search.seconds:.2f} s now)")
                 else:
                     # The rule-compressed form is shorter to read in and already part of the way there.
                     add(pending.result(deadline))

@@ -94,6 +94,16 @@ def test_fit_refuses_bad_input_before_loading_its_models(tmp_path: Path) -> None
     assert proc.returncode == 2 and "not installed" in proc.stderr
 
 
+def test_fit_refuses_an_unknown_language_before_loading_its_models(tmp_path: Path) -> None:
+    """`--language english` was fitted by trims alone, as if it were a language."""
+    cues = tmp_path / "course.srt"
+    cues.write_text("1\n00:00:01,000 --> 00:00:03,000\nHello there.\n", encoding="utf-8")
+    proc = run("fit", str(cues), "--language", "english", model_dir=tmp_path / "no-models")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "Unknown fit language 'english'" in proc.stderr and "Supported: de, en, es, fr, it" in proc.stderr
+    assert "not installed" not in proc.stderr and not (tmp_path / "course.fit.srt").exists()
+
+
 def test_missing_model_names_install_command(samples: Path, tmp_path: Path) -> None:
     proc = run(
         "process", str(samples / "lesson.mp4"), "--out", str(tmp_path / "o"), model_dir=tmp_path / "none"
@@ -162,6 +172,31 @@ def test_fit_command_shortens_a_translated_file(tmp_path: Path, model_dir: Path)
     assert fitted[1].plaintext == "Danke schön."
     report = json.loads((tmp_path / "course.de.fit.report.json").read_text())
     assert report["counts"]["ok"] >= 1
+
+
+@pytest.mark.slow
+def test_fit_report_says_why_and_the_file_keeps_a_continued_sentence_small(tmp_path: Path, model_dir: Path) -> None:
+    """The report had no note, flags or candidates; a cue that continues a sentence got a capital;
+    a line of 45 characters (42 allowed) was reported ok and written as it was."""
+    source = tmp_path / "course.de.srt"
+    source.write_text(
+        "1\n00:00:01,000 --> 00:00:03,900\nkann also im Grunde ja jeder selbst entscheiden, was er hier macht.\n\n"
+        "2\n00:00:04,000 --> 00:00:08,040\n"
+        "Wir überprüfen die Telekommunikationsüberwachungsverordnung und ihre Anwendung.\n\n"
+        "3\n00:00:09,000 --> 00:00:13,000\nDiese Zeile des Untertitels hat 45 Zeichen!!!\nUnd eine kurze.\n",
+        encoding="utf-8",
+    )
+    proc = run("fit", str(source), "--language", "de", "--lm", "never", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    fitted = pysubs2.load(str(tmp_path / "course.de.fit.srt"))
+    assert fitted[0].plaintext.startswith("kann also")
+    assert all(len(line) <= 42 for line in fitted[2].plaintext.splitlines())
+    cues = json.loads((tmp_path / "course.de.fit.report.json").read_text())["cues"]
+    assert cues[0]["status"] == "shortened" and cues[0]["text"].startswith("kann also")
+    assert cues[1]["status"] == "over" and cues[1]["estimate_after"] < cues[1]["slot_s"]
+    assert "max_lines" in cues[1]["flags"] and "needs 3 lines of at most 42 characters" in cues[1]["note"]
+    assert cues[1]["candidates"][0]["text"] == cues[1]["text"]
+    assert (cues[2]["status"], cues[2]["relaid"]) == ("ok", True) and "lines laid out again" in cues[2]["note"]
 
 
 def test_any_stage_option_is_set_and_checked_through_the_registry(samples: Path, tmp_path: Path,

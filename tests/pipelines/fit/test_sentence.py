@@ -429,6 +429,16 @@ def test_the_lm_gets_the_budgets_deadline_and_is_skipped_when_it_cannot_finish_i
     assert len(lm.calls) == 1 and lm.deadlines == [None] and result.note == ""
 
 
+def test_a_budget_that_ends_before_the_deletion_search_says_so() -> None:
+    """Only an LM that was not started said why a result overran; a budget spent before the
+    deletion search left the note empty."""
+    result = SentenceFitter(BagOfWords()).fit(PLAIN, FitOptions(max_chars=40, time_budget_s=1e-9))
+    assert not result.fits and result.note == "time budget of 1e-09 s ended before the deletion search"
+    assert not any(c.method == "prune" for c in result.candidates)
+    result = SentenceFitter(BagOfWords()).fit(PLAIN, FitOptions(max_chars=40, time_budget_s=None))
+    assert any(c.method == "prune" for c in result.candidates) and result.note == ""
+
+
 def test_the_meaning_guard_lists_its_rejections_with_the_reason() -> None:
     text = "The server does not restart when 3 workers fail at night."
     right = "The server does not restart when 3 workers fail."

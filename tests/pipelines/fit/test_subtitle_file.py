@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pysubs2
 import pytest
 
-from pipelines.exceptions import SubtitleFormatError
+from pipelines.exceptions import SubtitleFormatError, UnsupportedLanguageError
 from pipelines.fit.sentence import FitOptions, FitResult, SentenceFitter
 from pipelines.fit.subtitle_file import SubtitleFitOptions, fit_subtitles
 from tests.pipelines.fit.test_sentence import BagOfWords
@@ -116,3 +118,77 @@ def test_a_cue_in_another_language_is_fitted_in_its_own(fitter: SentenceFitter) 
     result = fit_subtitles(SRT, SubtitleFitOptions(mode="speaking"), speaking, languages={2: "ru"})  # type: ignore[arg-type]
     assert speaking.languages == ["en", "en"]
     assert result.cues[1].text == result.cues[1].original and result.cues[1].method == "original"
+
+
+def cue(start: str, end: str, text: str, index: int = 1) -> str:
+    return f"{index}\n00:00:{start} --> 00:00:{end}\n{text}\n"
+
+
+def test_a_cue_that_continues_a_sentence_keeps_its_small_letter(fitter: SentenceFitter) -> None:
+    """The fit wrote "Kann also ..." for a cue that continues the sentence of the cue before."""
+    srt = cue("01,000", "03,900", "kann also im Grunde ja jeder selbst entscheiden, was er hier macht.")
+    result = fit_subtitles(srt, SubtitleFitOptions(language="de"), fitter)
+    assert result.cues[0].status == "shortened"
+    assert result.cues[0].text == "kann also jeder selbst entscheiden, was er hier macht."
+    assert "\nkann also jeder" in result.text
+
+
+def test_lines_too_long_for_the_profile_are_laid_out_again(fitter: SentenceFitter) -> None:
+    """A cue with a 45-character line (limit 42) was reported ok and written as it was."""
+    srt = cue("01,000", "05,000", "This line of the subtitle has 45 characters!!\nAnd a short one.")
+    (result,) = fit_subtitles(srt, SubtitleFitOptions(), fitter).cues
+    assert (result.status, result.relaid, result.flags) == ("ok", True, ())
+    assert result.lines == ("This line of the subtitle", "has 45 characters!! And a short one.")
+    assert result.note.startswith("lines laid out again: the original's 2 line(s) of up to 45 characters")
+    written = fit_subtitles(srt, SubtitleFitOptions(), fitter).text
+    assert all(len(line) <= 42 for line in written.splitlines())
+    # Inline tags would be lost by a layout of the plain text: such a cue keeps its lines, flagged.
+    (tagged,) = fit_subtitles(srt.replace("This line", "<i>This line</i>"), SubtitleFitOptions(), fitter).cues
+    assert not tagged.relaid and tagged.flags == ("max_line_chars",) and "the cue has markup" in tagged.note
+
+
+def test_an_over_cue_says_which_limit_it_misses(fitter: SentenceFitter) -> None:
+    """A German cue was "over" with an estimate of 3.95 s inside its 4.04 s slot, with no reason:
+    no layout of its words fits in two lines of 42 characters."""
+    srt = cue("01,000", "05,040", "Wir überprüfen die Telekommunikationsüberwachungsverordnung und ihre Anwendung.")
+    (result,) = fit_subtitles(srt, SubtitleFitOptions(language="de"), fitter).cues
+    assert result.status == "over" and result.estimate_after < result.slot_s
+    assert "max_lines" in result.flags and "max_cps" not in result.flags
+    assert result.note.startswith("lines: needs 3 lines of at most 42 characters, the profile allows 2")
+
+
+def test_an_over_cue_says_why_its_candidates_were_refused_and_that_time_ran_out(fitter: SentenceFitter) -> None:
+    srt = cue("01,000", "02,800", "We tested the new build on Monday, and it failed 25 times.")
+    (result,) = fit_subtitles(srt, SubtitleFitOptions(), fitter).cues
+    assert result.status == "over" and result.flags == ("max_cps",)
+    assert result.note.startswith("reading speed: 2.90 s to read at 20 characters a second, the cue lasts 1.80 s; "
+                                  "1 candidate(s) fit but were refused; the closest, 'We tested the new build on "
+                                  "Monday.' (trim): drops or changes a number (25)")
+    assert result.candidates[0].text == result.text and len(result.candidates) >= 3
+    assert any(c.note.startswith("drops or changes a number") for c in result.candidates)
+
+    class Hurried:
+        """A fitter whose time budget is gone before its deletion search."""
+
+        def fit(self, text: str, options: FitOptions) -> FitResult:
+            return fitter.fit(text, replace(options, time_budget_s=1e-9))
+
+    (hurried,) = fit_subtitles(srt, SubtitleFitOptions(), Hurried()).cues  # type: ignore[arg-type]
+    assert "time budget of 1e-09 s ended before the deletion search" in hurried.note
+
+
+def test_french_keeps_its_no_break_space_before_a_question_mark(fitter: SentenceFitter) -> None:
+    srt = cue("01,000", "03,000", "Alors, en fait, c'est vraiment très simple à faire, n'est-ce pas\u202f?")
+    result = fit_subtitles(srt, SubtitleFitOptions(language="fr"), fitter)
+    assert result.cues[0].text.endswith("n'est-ce pas ?") and result.cues[0].text != result.cues[0].original
+    assert "n'est-ce pas\u202f?" in result.text and "\n?" not in result.text
+
+
+def test_an_unknown_language_is_refused_before_any_cue_is_fitted() -> None:
+    """`lessonlens fit --language english` fitted the file by trims alone, as if it were a language."""
+    with pytest.raises(UnsupportedLanguageError, match=r"Unknown fit language 'english'.*Supported: de, en, es, fr, it"):
+        SubtitleFitOptions(language="english")
+    for language in ("zz", ""):
+        with pytest.raises(UnsupportedLanguageError, match=f"Unknown fit language {language!r}"):
+            SubtitleFitOptions(language=language)
+    assert SubtitleFitOptions(language="en-GB").cue_options(2.0).language == "en-GB"
