@@ -225,6 +225,9 @@ def guess_language(text: str) -> str:
     east: Counter[str] = Counter()
     other = 0
     for word in words:
+        if word.isascii():
+            other += 1
+            continue
         marks = [_EAST_ASIAN.get(unicodedata.name(ch, "").split(" ")[0], "") for ch in word]
         east.update(m for m in marks if m)
         other += not all(marks)
