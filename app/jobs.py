@@ -270,12 +270,13 @@ class BatchSummary:
     counts: dict[str, int]
 
 
-def aggregate(jobs: Sequence[Job]) -> BatchSummary:
+def aggregate(jobs: Sequence[Job], made_jobs: bool = True) -> BatchSummary:
     """Counts by job status, progress (mean of the jobs'), and the batch status.
 
     The batch runs until every job has ended; then it succeeded if all jobs did, failed if none
     did and at least one failed, cancelled if every job was cancelled, else partially failed.
-    A batch without jobs (every file of its folder was rejected) has ended, failed: nothing ran.
+    A batch that made no job (every file of its folder was rejected: ``made_jobs`` False) has
+    ended, failed: nothing ran; one whose jobs were all deleted since counts as succeeded.
     Rejected files do not change the status of a batch that has jobs; they are listed with it.
     """
     counts = Counter(str(j.status) for j in jobs)
@@ -283,7 +284,7 @@ def aggregate(jobs: Sequence[Job]) -> BatchSummary:
     progress = sum(1.0 if j.status in TERMINAL else j.progress for j in jobs) / len(jobs) if jobs else 1.0
     total = len(jobs)
     if not jobs:
-        status = BatchStatus.FAILED
+        status = BatchStatus.SUCCEEDED if made_jobs else BatchStatus.FAILED
     elif any(j.status not in TERMINAL for j in jobs):
         status = BatchStatus.RUNNING
     elif by_status[JobStatus.SUCCEEDED] == total:

@@ -304,7 +304,7 @@ class JobLifecycle:
             batch = self._store.get_batch(batch_id)
             if batch is None or batch.finished_at:
                 return False
-            summary = aggregate(self._store.get_many(batch.job_ids))
+            summary = aggregate(self._store.get_many(batch.job_ids), made_jobs=bool(batch.job_ids))
             if summary.status == BatchStatus.RUNNING or not self._store.finish_batch(batch_id):
                 return False
         except Exception:

@@ -66,7 +66,7 @@ def resolve_folder(folder: str, roots: list[Path]) -> Path:
 
 def batch_view(batch: Batch, jobs: list[Job]) -> dict[str, Any]:
     """The JSON form of a batch: its request, aggregate status and progress, jobs and rejects."""
-    summary = aggregate(jobs)
+    summary = aggregate(jobs, made_jobs=bool(batch.job_ids))
     data = asdict(batch)
     data.update(status=summary.status.value, progress=summary.progress, counts=summary.counts,
                 jobs=[job_view(j) for j in jobs])

@@ -170,7 +170,7 @@ class Worker:
         if batch is None or not batch.finished_at:
             return "nothing to send"
         # evt_<batch>_finished, with the same body on every try: the batch and its jobs have ended
-        pending = proc.webhooks.batch_due(batch, aggregate(store.get_many(batch.job_ids)), attempt)
+        pending = proc.webhooks.batch_due(batch, aggregate(store.get_many(batch.job_ids), made_jobs=bool(batch.job_ids)), attempt)
         if pending is None:
             return "nothing to send"
         result = proc.webhooks.attempt(pending)

@@ -11,6 +11,7 @@ from app.jobs import StageStatus
 from app.stages import ocr, subtitles
 from app.stages.context import Stage, StageContext, StageOutcome, StageView, read_json, write_json
 from pipelines import media
+from pipelines.linebreaks import join_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,7 +44,7 @@ def run(ctx: StageContext, options: ClassifyOptions) -> StageOutcome:
     subs = read_json(ctx.out_dir / subtitles.SUBTITLES_JSON)
     screen_doc = read_json(ctx.out_dir / ocr.OCR_JSON)
     cues = subs.get("cues") or []
-    transcript = [{"text": " ".join(c["lines"]), "start": c["start"], "end": c["end"]} for c in cues]
+    transcript = [{"text": join_words(c["lines"]), "start": c["start"], "end": c["end"]} for c in cues]
     language = subs.get("language")
     doubted = _doubted(subs, screen_doc) if transcript else None
     if doubted is not None:

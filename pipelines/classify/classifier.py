@@ -225,15 +225,23 @@ _SOURCE_WORDS = {TRANSCRIPT: "transcript", SCREEN_TEXT: "on-screen text"}
 def _languages(chunks: Sequence[Chunk], language: str | None) -> dict[str, str]:
     """The language of each source present, transcript first: the transcript's is ``language``
     when given (the speech recogniser's), else guessed from its text; the on-screen text's is
-    always guessed from its own text (a Chinese film's captions under an English transcript, or
-    English code under a Russian lecture, are read in their own language)."""
+    Chinese, Japanese or Korean where its script says so (a Chinese film's captions under an
+    English transcript are read in Chinese), else ``language`` when given (English code, menus and
+    terminal lines guess as undetermined: they are read as the lesson's language), else guessed."""
     out: dict[str, str] = {}
     for source in (TRANSCRIPT, SCREEN_TEXT):
         text = " ".join(c.text for c in chunks if c.source == source)
-        if text:
-            given = language if source == TRANSCRIPT else None
-            out[source] = (given or guess_language(text)).lower()
+        if not text:
+            continue
+        if source == TRANSCRIPT:
+            out[source] = (language or guess_language(text)).lower()
+            continue
+        guessed = guess_language(text)
+        out[source] = (guessed if guessed in _BY_SCRIPT or not language else language).lower()
     return out
+
+
+_BY_SCRIPT = frozenset({"zh", "ja", "ko"})  # languages guess_language tells by their script
 
 
 # ----------------------------------------------------------------------------- classifier
@@ -442,6 +450,8 @@ class Classifier:
             logit += share * score.base_logit + float(score.contributions.sum())
             evidence.extend(Evidence(c.source, c.text, float(v), c.start, c.end)
                             for c, v in zip(done, score.contributions, strict=True))
+            if share <= 0:  # a source weighted out (screen_text_share 0 or 1): no say in the kind
+                continue
             for kind, p in heads.kind.probabilities((w / share) @ vectors).items():
                 kinds[kind] = kinds.get(kind, 0.0) + share * p
         zero_shot = any(heads.method == "zero_shot" for heads, _, _ in read)

@@ -46,10 +46,14 @@ def _job(status: JobStatus, progress: float = 0.0) -> Job:
     ([JobStatus.CANCELLED, JobStatus.CANCELLED], BatchStatus.CANCELLED),
     ([JobStatus.SUCCEEDED, JobStatus.RUNNING], BatchStatus.RUNNING),
     ([JobStatus.QUEUED], BatchStatus.RUNNING),
-    ([], BatchStatus.FAILED),  # every file was rejected: nothing ran
 ])
 def test_status(statuses: list[JobStatus], expected: BatchStatus) -> None:
     assert aggregate([_job(s) for s in statuses]).status == expected
+
+
+def test_a_batch_without_jobs_failed_only_if_it_never_made_one() -> None:
+    assert aggregate([], made_jobs=False).status == BatchStatus.FAILED  # every file was rejected
+    assert aggregate([]).status == BatchStatus.SUCCEEDED  # its jobs, all ended, were deleted since
 
 
 def test_counts_and_progress() -> None:

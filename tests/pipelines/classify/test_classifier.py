@@ -409,6 +409,33 @@ def test_each_source_is_read_in_its_own_language() -> None:
     assert same.embedder == "minilm-l6-v2" and not any("not English" in n for n in same.notes)
 
 
+def test_code_and_menus_on_screen_are_read_in_the_lesson_s_language() -> None:
+    """English code, menus and terminal lines guess as undetermined ('und'): with the language
+    given they are read in it (MiniLM), not sent to e5 with an 'is not English' note."""
+    english, multi = KeywordEmbedder(), KeywordEmbedder()
+    classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
+                            multilingual_heads=keyword_heads())
+    screen = ["def train_model(data, epochs):", "File Edit View Insert Format Tools Help",
+              "kubectl get pods --namespace lesson"]
+    assert guess_language(" ".join(screen)) == "und"
+    result = classifier.classify(transcript=LESSON, screen_text=screen, language="en")
+    assert result.embedder == "minilm-l6-v2" and not multi.calls
+    assert not any("not English" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_a_source_weighted_out_has_no_say_in_the_kind(share: float) -> None:
+    """With the two sources on two embedders, screen_text_share 0 or 1 left one group's weights
+    summing to 0: its kind probabilities were NaN (a 500 from /v1/classify)."""
+    english, multi = KeywordEmbedder(), KeywordEmbedder()
+    classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
+                            multilingual_heads=keyword_heads())
+    result = classifier.classify(transcript=VLOG, screen_text=["第一步：打开编辑器 lesson exam"], language="en",
+                                 options=ClassifyOptions(screen_text_share=share))
+    assert all(np.isfinite(p) for p in result.kind_probabilities.values())
+    assert sum(result.kind_probabilities.values()) == pytest.approx(1.0)
+
+
 def test_english_can_be_scored_by_e5_when_asked() -> None:
     english, multi = KeywordEmbedder(), KeywordEmbedder()
     classifier = Classifier(english, keyword_heads(), multilingual_embedder=multi,
