@@ -35,11 +35,14 @@ def _folder_profile(folder: Path, profile: str | None, target: str | None) -> St
             raise _fail(f"{folder} has no {SUBTITLES_JSON} or {OCR_JSON}: run `lessonlens process MEDIA -o {folder}` "
                         "first")
         try:
-            named = json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8")).get("profile")
+            saved = json.loads((folder / SUBTITLES_JSON).read_text(encoding="utf-8"))
+            named, auto = saved.get("profile"), saved.get("profile_auto")
         except (OSError, ValueError, AttributeError):
-            named = None
+            named, auto = None, None
         profile = str(named) if named else AUTO_PROFILE
-        if target and profile in {"netflix-en", *LANGUAGE_PROFILES.values()}:
+        if auto is None:  # a folder from before subtitles.json said whether its profile was chosen
+            auto = profile in {"netflix-en", *LANGUAGE_PROFILES.values()}
+        if target and auto:
             return profile_for(target)
     if profile == AUTO_PROFILE:
         return profile_for(target or "")
@@ -98,11 +101,18 @@ def import_command(
 ) -> None:
     """Merge a translation: fitted subtitles.<lang>.srt/.vtt (and hardsubs.<lang>.srt/.vtt), a report
     per cue, screen texts."""
-    from app.translations import import_translation, load_document, local_job_id, render_translation_preview
+    from app.translations import (
+        file_language,
+        import_translation,
+        load_document,
+        local_job_id,
+        render_translation_preview,
+    )
 
     if mode not in ("reading", "speaking"):
         raise _fail(f"mode must be reading or speaking, not {mode!r}")
-    style = _folder_profile(folder, profile, target)
+    style = _folder_profile(folder, profile, target or (file_language(translated.read_bytes())
+                                                       if translated.is_file() else None))
     try:
         data = translated.read_bytes()
         doc = load_document(folder, local_job_id(folder), style, target)

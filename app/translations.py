@@ -32,6 +32,7 @@ from app.exceptions import Conflict, InvalidInput
 from app.stages.context import write_atomic, write_json
 from app.stages.ocr import HARDSUBS_SRT, OCR_JSON, events_from_json
 from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
+from pipelines.exceptions import PipelineError
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
 from pipelines.translation.languages import written_language
@@ -130,6 +131,17 @@ def _sources(out_dir: Path) -> _Sources:
                           "" if caption_language == language else caption_language, tuple(c.get("flags") or ()))
                 for n, c in enumerate(found, start=1)]
     return _Sources(language, cues, captions, screen, caption_language)
+
+
+def file_language(data: bytes) -> str | None:
+    """The target language a translated file says it is in (None: it says none, or it cannot be
+    read: the import reports why)."""
+    from pipelines.translation.targets import read_translation
+
+    try:
+        return read_translation(data).target_language
+    except PipelineError:
+        return None
 
 
 def load_document(out_dir: Path, job_id: str, profile: StyleProfile, target: str | None) -> TranslationDocument:

@@ -124,7 +124,7 @@ async def _read_form(request: Request) -> tuple[bytes, dict[str, str]]:
 
 def _import(services: Services, folder: Path, job: Job, data: bytes, language: str | None,
             mode: translations.Mode) -> translations.ImportOutcome:
-    profile = _profile(job, language)
+    profile = _profile(job, language or translations.file_language(data))
     doc = translations.load_document(folder, job.id, profile, language)
 
     def fitter(lang: str) -> SentenceFitter:

@@ -17,7 +17,7 @@ from app.stages.context import (
     write_atomic,
     write_json,
 )
-from app.stages.subtitles import DEFAULT_PROFILE
+from app.stages.subtitles import AUTO_PROFILE
 from pipelines.exceptions import OptionsError, SubtitleFormatError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class FitStageOptions:
     subtitles: str | None = None
     mode: str = "reading"
     language: str | None = None
-    profile: str = DEFAULT_PROFILE
+    profile: str = AUTO_PROFILE
     syllables_per_second: float | None = None
     similarity_floor: float = 0.8
     lm: str = "auto"
@@ -69,14 +69,21 @@ class FitStageOptions:
             fit_language(self.language)  # raises UnsupportedLanguageError naming the supported codes
         self.fit_options(self.language).cue_options(1.0)  # the pipeline checks ranges and choices
 
-    def fit_options(self, detected_language: str | None) -> SubtitleFitOptions:
-        """The pipeline's options; ``detected_language`` fills in a language left unset."""
+    def fit_options(self, detected_language: str | None, job_profile: str | None = None) -> SubtitleFitOptions:
+        """The pipeline's options; ``detected_language`` fills in a language left unset. Profile
+        ``auto``: ``job_profile`` (the one the job's own subtitles were made to), else Netflix's for
+        the language (a Japanese job's cues at 13 characters a line and 4 a second, not English's)."""
         from pipelines.fit.subtitle_file import SubtitleFitOptions
+        from pipelines.subtitles import PROFILES, profile_for
 
+        language = self.language or detected_language or "en"
+        profile = self.profile
+        if profile == AUTO_PROFILE:
+            profile = job_profile if job_profile in PROFILES else profile_for(language).name
         return SubtitleFitOptions(
             mode=self.mode,  # type: ignore[arg-type]  # checked by FitOptions
-            language=self.language or detected_language or "en",
-            profile=self.profile,
+            language=language,
+            profile=profile,
             syllables_per_second=self.syllables_per_second,
             similarity_floor=self.similarity_floor,
             lm=self.lm,  # type: ignore[arg-type]  # checked by FitOptions
@@ -104,7 +111,9 @@ def run(ctx: StageContext, options: FitStageOptions) -> StageOutcome:
         languages = {n: str(c["language"]) for n, c in enumerate(transcript.get("cues") or [], start=1)
                      if c.get("language")}
     fitter = ctx.models.fitter()
-    result = fit_subtitles(content, options.fit_options(detected), fitter, progress=ctx.progress,
+    own = source == subtitles.SUBTITLES_SRT
+    result = fit_subtitles(content, options.fit_options(detected, transcript.get("profile") if own else None),
+                           fitter, progress=ctx.progress,
                            languages=languages)
     name = f"{FITTED_STEM}.{'vtt' if result.format == 'vtt' else 'srt'}"
     write_atomic(ctx.out_dir / name, result.text)

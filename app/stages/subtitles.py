@@ -215,7 +215,7 @@ def _language_heard(ctx: StageContext, engine: AsrEngine, audio: np.ndarray, opt
 
 def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     """Transcribe, segment into cues by the style profile, write the subtitle files."""
-    asr_options, profile = options.asr(), options.style()
+    asr_options = options.asr()
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_audio:
         return _no_speech(ctx, "no speech track: the media has no audio stream")
@@ -267,7 +267,8 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
     result = build_cues(transcript, profile, cuts)
     write_atomic(ctx.out_dir / SUBTITLES_SRT, to_srt(result.cues))
     write_atomic(ctx.out_dir / SUBTITLES_VTT, to_vtt(result.cues))
-    write_json(ctx.out_dir / SUBTITLES_JSON, {**asdict(result), **({"language_doubt": heard} if heard else {})})
+    write_json(ctx.out_dir / SUBTITLES_JSON, {**asdict(result), "profile_auto": options.profile == AUTO_PROFILE,
+                                              **({"language_doubt": heard} if heard else {})})
     write_atomic(ctx.out_dir / TRANSCRIPT_TXT, result.text + "\n")
     timings["segment_write_s"] = time.monotonic() - t2
     ctx.progress(1.0)

@@ -295,3 +295,19 @@ def test_the_limits_follow_the_target_language_when_the_job_s_profile_was_auto(t
     assert _folder_profile(tmp_path, None, "en").max_line_chars == 42
     assert _folder_profile(tmp_path, None, None).name == "netflix-zh"
     assert _folder_profile(tmp_path, "bbc", "ja").name == "bbc"
+    # subtitles.json says whether its profile was chosen: a chosen netflix-en stays netflix-en
+    (tmp_path / "subtitles.json").write_text(json.dumps({"language": "en", "profile": "netflix-en",
+                                                         "profile_auto": False, "cues": []}))
+    assert _folder_profile(tmp_path, None, "zh").name == "netflix-en"
+    (tmp_path / "subtitles.json").write_text(json.dumps({"language": "en", "profile": "netflix-en",
+                                                         "profile_auto": True, "cues": []}))
+    assert _folder_profile(tmp_path, None, "zh").name == "netflix-zh"
+
+
+def test_an_import_without_its_language_takes_the_file_s_for_the_limits(api: SimpleNamespace) -> None:
+    """target_language is optional on import: the limits then come from the language the file
+    says it is in (they were netflix-en's whatever it was)."""
+    from app.translations import file_language
+
+    data = _translated(api.client, target="de")
+    assert file_language(data) == "de" and file_language(b"not xml") is None

@@ -111,3 +111,14 @@ def test_sound_without_speech_skips_the_fit_after_the_real_subtitles_stage(
     assert outcomes[subtitles.NAME].status == StageStatus.SUCCEEDED and outcomes[subtitles.NAME].summary["cues"] == 0
     assert outcomes[fit.NAME].status == StageStatus.SKIPPED
     assert outcomes[fit.NAME].reason == "no subtitles to fit: no speech was heard in the audio"
+
+
+def test_the_profile_auto_follows_the_job_s_subtitles_or_the_language() -> None:
+    """The fit judged every job's cues by netflix-en: a Japanese job's at 20 characters a second
+    and 42 a line, where its subtitles were made to netflix-ja's 4 and 13."""
+    from app.stages.fit import FitStageOptions
+
+    assert FitStageOptions().fit_options("ja").profile == "netflix-ja"
+    assert FitStageOptions().fit_options("ja", "bbc").profile == "bbc"  # the job's own subtitles' profile
+    assert FitStageOptions().fit_options("de").profile == "netflix-en"
+    assert FitStageOptions(profile="netflix-en").fit_options("ja", "netflix-ja").profile == "netflix-en"

@@ -434,9 +434,11 @@ def test_the_profile_follows_the_language_heard_unless_one_is_chosen(samples: Pa
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=Models())  # type: ignore[arg-type]
     auto = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto"}})["subtitles"]
     assert auto.summary["profile"] == "netflix-zh"
-    assert json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["profile"] == "netflix-zh"
+    saved = json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())
+    assert saved["profile"] == "netflix-zh" and saved["profile_auto"] is True
     chosen = run_stages(ctx, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto",
                                                            "profile": "netflix-en"}})["subtitles"]
     assert chosen.summary["profile"] == "netflix-en"
+    assert json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["profile_auto"] is False
     with pytest.raises(OptionsError, match="Valid profiles: auto, bbc"):
         subtitles.STAGE.parse({"profile": "cinema"})
