@@ -358,7 +358,6 @@ def fit(
         raise _fail(f"cannot read {subtitles_file}: {e}") from None
     try:
         options = SubtitleFitOptions(mode=mode, language=language, profile=profile, lm=lm)  # type: ignore[arg-type]
-        options.cue_options(1.0)  # the pipeline checks mode, language and lm
         fitter = _FitterOnFirstUse(ModelCache(Settings()).fitter)
         result = fit_subtitles(content, options, cast("SentenceFitter", fitter))
     except PipelineError as e:

@@ -111,10 +111,12 @@ def import_command(
 
     if mode not in ("reading", "speaking"):
         raise _fail(f"mode must be reading or speaking, not {mode!r}")
-    style = _folder_profile(folder, profile, target or (file_language(translated.read_bytes())
-                                                       if translated.is_file() else None))
     try:
         data = translated.read_bytes()
+    except OSError as e:
+        raise _fail(f"cannot read {translated}: {e}") from None
+    style = _folder_profile(folder, profile, target or file_language(data))
+    try:
         doc = load_document(folder, local_job_id(folder), style, target)
         outcome = import_translation(folder, doc, style, data, target, _fitter, mode=mode)  # type: ignore[arg-type]
     except OSError as e:
