@@ -23,14 +23,14 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.exceptions import Conflict, InvalidInput
 from app.stages.context import write_atomic, write_json
-from app.stages.ocr import HARDSUBS_SRT, OCR_JSON, events_from_json
+from app.stages.ocr import HARDSUBS_SRT, OCR_JSON, caption_bands, events_from_json
 from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.exceptions import PipelineError
 from pipelines.subtitle_formats import to_srt, to_vtt
@@ -42,6 +42,7 @@ from pipelines.translation.units import (
     TranslationDocument,
     build_document,
     screen_texts,
+    without_captions,
 )
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 
@@ -122,14 +123,15 @@ def _sources(out_dir: Path) -> _Sources:
     cues = [SourceCue(int(c["index"]), float(c["start"]), float(c["end"]), tuple(c["lines"]), str(c.get("language") or ""))
             for c in subs.get("cues") or []]
     ocr = _read_json(out_dir / OCR_JSON) or {}
-    screen = screen_texts(events_from_json(ocr.get("events") or []))
     found = (ocr.get(OCR_HARDSUBS) or {}).get("cues") or []
     heard = str(subs.get("language") or DEFAULT_LANGUAGE)  # the job's, where no speech was heard
     caption_language = written_language([" ".join(c["lines"]) for c in found], heard)
+    read = [SourceCue(n, float(c["start"]), float(c["end"]), tuple(c["lines"]), "", tuple(c.get("flags") or ()))
+            for n, c in enumerate(found, start=1)]
+    # The band's lines that are captions given below are not screen text too.
+    screen = screen_texts(without_captions(events_from_json(ocr.get("events") or []), read, caption_bands(ocr)))
     language = heard if cues else caption_language if found else written_language([t.text for t in screen], heard)
-    captions = [SourceCue(n, float(c["start"]), float(c["end"]), tuple(c["lines"]),
-                          "" if caption_language == language else caption_language, tuple(c.get("flags") or ()))
-                for n, c in enumerate(found, start=1)]
+    captions = [replace(c, language="" if caption_language == language else caption_language) for c in read]
     return _Sources(language, cues, captions, screen, caption_language)
 
 

@@ -106,11 +106,8 @@ def _screen_text(doc: dict[str, Any]) -> ScreenText:
     (in the caption bands its ``hardsubs`` section found) and overlays (watermarks, logos)."""
     from pipelines.classify.screen_text import split_screen_text
 
-    found = doc.get("hardsubs") or {}
-    bands = found.get("bands") or ([found["band"]] if found.get("band") else [])
     return split_screen_text(ocr.events_from_json(doc.get("events") or []), duration=float(doc.get("duration") or 0.0),
-                             samples=int(doc.get("frames_sampled") or 0),
-                             caption_bands=[(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in bands])
+                             samples=int(doc.get("frames_sampled") or 0), caption_bands=ocr.caption_bands(doc))
 
 
 def _left_out(split: ScreenText) -> str:

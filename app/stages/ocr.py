@@ -50,6 +50,14 @@ def events_from_json(items: list[dict[str, Any]]) -> list[TextEvent]:
             for e in items]
 
 
+def caption_bands(doc: dict[str, Any]) -> list[tuple[float, float, float, float]]:
+    """The burned-in caption bands an ``ocr.json`` found (its ``hardsubs`` section; an older file
+    has one ``band``), as normalised boxes; none when captions were not searched for."""
+    found = doc.get("hardsubs") or {}
+    bands = found.get("bands") or ([found["band"]] if found.get("band") else [])
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in bands]
+
+
 def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     """Read the text on screen; write events and scenes (JSON), a WebVTT track and plain text."""
     from pipelines.classify.visual_cues import visual_cues_from_ocr_samples

@@ -21,8 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rapidfuzz import fuzz
+
 from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
-from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text
+from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text, overlap
 from pipelines.reading import ReadingProfile, reading_chars
 
 UnitKind = Literal["cue", "caption", "screen"]
@@ -213,6 +215,38 @@ def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
 
 
 _WORD = re.compile(r"[^\W\d_]{2}|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+# An on-screen event is a caption's reading when this much of its box lies in a caption band, it is
+# on screen while the caption is (give or take CAPTION_SLACK_S seconds) and its text is this much
+# the caption's (RapidFuzz's partial ratio, 0-1: one line of a two-line caption, a reading a letter off).
+CAPTION_IN_BAND = 0.5
+CAPTION_SLACK_S = 0.5
+CAPTION_SAME_TEXT = 0.8
+
+
+def without_captions(events: Sequence[TextEvent], captions: Sequence[SourceCue],
+                     bands: Sequence[Box]) -> list[TextEvent]:
+    """The on-screen events that are not a reading of a burned-in caption already given as a
+    caption unit: the OCR stage's events hold the caption band's lines too, and a translator would
+    otherwise get each caption twice (as a caption to subtitle and as screen text). A line in a
+    band that no caption holds (a caption the tracker missed, a sign in the band) stays screen
+    text: nothing read is lost."""
+    if not captions or not bands:
+        return list(events)
+    texts = [normalise_text(c.text) for c in captions]
+
+    def is_caption(e: TextEvent) -> bool:
+        if not any(overlap(e.box, b) >= CAPTION_IN_BAND for b in bands):
+            return False
+        text = normalise_text(e.text)
+        return bool(text) and any(
+            c.start - CAPTION_SLACK_S < e.end and e.start < c.end + CAPTION_SLACK_S
+            and fuzz.partial_ratio(text, t) >= 100 * CAPTION_SAME_TEXT
+            for c, t in zip(captions, texts, strict=True)
+        )
+
+    return [e for e in events if not is_caption(e)]
 
 
 def has_words(text: str) -> bool:

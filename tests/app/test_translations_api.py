@@ -35,6 +35,12 @@ HARDSUBS = {"band": [0.0, 0.62, 1.0, 0.82], "cues": [
     {"start": 0.0, "end": 0.8, "lines": ["躲我"], "text": "躲我", "confidence": 0.99, "flags": []},
     {"start": 0.867, "end": 2.4, "lines": ["你这辈子都躲不掉", "你这辈子都躲不掉"],
      "text": "你这辈子都躲不掉\n你这辈子都躲不掉", "confidence": 0.99, "flags": []}]}
+# What the OCR stage read there: the captions' lines (given as captions, not screen text too) and a logo.
+CAPTIONED_EVENTS = [{"start": 0.0, "end": 0.8, "box": [0.4, 0.7, 0.6, 0.76], "text": "躲我", "confidence": 0.99, "scene": 0},
+                    {"start": 0.867, "end": 2.4, "box": [0.3, 0.7, 0.7, 0.76], "text": "你这辈子都躲不掉",
+                     "confidence": 0.99, "scene": 0},
+                    {"start": 0.0, "end": 2.4, "box": [0.8, 0.02, 0.98, 0.08], "text": "电影频道", "confidence": 0.9,
+                     "scene": 0}]
 
 
 class Store:
@@ -75,7 +81,7 @@ def api(tmp_path: Path) -> SimpleNamespace:
     (silent / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
     captioned = storage.results_dir(CAPTIONED_ID)
     (captioned / "subtitles.json").write_text((folder / "subtitles.json").read_text())
-    (captioned / "ocr.json").write_text(json.dumps({"events": [], "hardsubs": HARDSUBS}))
+    (captioned / "ocr.json").write_text(json.dumps({"events": CAPTIONED_EVENTS, "hardsubs": HARDSUBS}))
     (captioned / "hardsubs.srt").write_text("1\n00:00:00,000 --> 00:00:00,800\n躲我\n\n")
     app = FastAPI()
     install_error_handlers(app)
@@ -182,7 +188,8 @@ def test_burned_in_captions_are_exported_and_come_back_as_translated_captions(ap
     assert schema_errors(r.content, "2.1") == []
     read = read_translation(r.content)
     assert [u.id for u in read.units] == ["cue-0001", "cue-0002", "cue-0003", "cue-0004",
-                                          "caption-0001", "caption-0002"]
+                                          "caption-0001", "caption-0002", "screen-0-1"]
+    assert read.units[6].source == "电影频道"  # the logo; the captions' own lines are not screen text again
     assert read.source_language == "en" and read.units[5].source == "你这辈子都躲不掉 你这辈子都躲不掉"
     assert "written in another language (zh) than the document's source (en)" in r.text
     r = api.client.post(f"/v1/jobs/{CAPTIONED_ID}/translations",
@@ -206,7 +213,8 @@ def test_a_silent_video_s_captions_set_its_language_and_take_a_subtitle_file(api
     r = api.client.get(f"/v1/jobs/{CAPTIONED_ID}/files/translation.xlf", params={"target": "de"})
     assert r.status_code == 200, r.text
     read = read_translation(r.content)
-    assert read.source_language == "zh" and [u.id for u in read.units] == ["caption-0001", "caption-0002"]
+    assert read.source_language == "zh" and [u.id for u in read.units] == ["caption-0001", "caption-0002",
+                                                                           "screen-0-1"]
     assert "written in another language" not in r.text
     srt = "1\n00:00:00,000 --> 00:00:00,800\nVersteck dich\n\n2\n00:00:00,867 --> 00:00:02,400\nDu entkommst mir nie\n"
     r = api.client.post(f"/v1/jobs/{CAPTIONED_ID}/translations", files={"file": ("de.srt", srt.encode())},

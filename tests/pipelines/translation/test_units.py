@@ -18,6 +18,7 @@ from pipelines.translation.units import (
     cue_limit,
     screen_limit,
     screen_texts,
+    without_captions,
 )
 from pipelines.translation.xliff import NS2, read_xliff, schema_errors, write_xliff
 from tests.pipelines.translation.conftest import CUES, EVENTS
@@ -121,3 +122,25 @@ def test_burned_in_captions_are_units_of_their_own_limited_as_cues() -> None:
         assert [u.id for u in read_xliff(data).units] == [u.id for u in doc.units]
     groups = etree.fromstring(write_xliff(doc, "2.1")).findall(f".//{{{NS2}}}group")
     assert [g.get("id") for g in groups] == ["subtitles", "captions", "screen"]
+
+
+def test_a_captions_readings_among_the_screen_events_are_not_screen_text_too() -> None:
+    """The OCR stage's events hold the caption band's lines as well: one that reads as a caption
+    given (a line of a two-line caption, a letter off, read while it shows) is left out of the
+    screen text; a line in the band that no caption holds, one read at another time and one
+    outside the band stay, so nothing read is lost."""
+    band = (0.0, 0.75, 1.0, 0.95)
+    captions = [SourceCue(1, 1.0, 3.0, ("Where did you put", "the quarterly report?")),
+                SourceCue(2, 3.2, 5.0, ("On your desk.",))]
+    events = [
+        TextEvent(1.0, 3.0, (0.2, 0.78, 0.8, 0.84), "Where did you put", 0.95, 0),
+        TextEvent(1.0, 3.0, (0.2, 0.85, 0.8, 0.91), "the quarterly rep0rt?", 0.9, 0),  # a letter off
+        TextEvent(3.5, 5.0, (0.3, 0.8, 0.7, 0.86), "On your desk.", 0.97, 0),
+        TextEvent(7.0, 9.0, (0.3, 0.8, 0.7, 0.86), "On your desk.", 0.97, 0),  # no caption then
+        TextEvent(3.5, 5.0, (0.3, 0.87, 0.7, 0.92), "EXIT", 0.9, 0),  # a sign in the band
+        TextEvent(1.0, 5.0, (0.1, 0.1, 0.5, 0.2), "Where did you put", 0.9, 0),  # a slide's title
+    ]
+    kept = without_captions(events, captions, [band])
+    assert [(e.start, e.text) for e in kept] == [(7.0, "On your desk."), (3.5, "EXIT"), (1.0, "Where did you put")]
+    assert without_captions(events, captions, []) == events  # no band: nothing is known to be a caption
+    assert without_captions(events, [], [band]) == events
