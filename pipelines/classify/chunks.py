@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.exceptions import OptionsError
+from pipelines.translation.languages import japanese_by_kana
 
 TRANSCRIPT = "transcript"
 SCREEN_TEXT = "screen_text"
@@ -216,8 +217,9 @@ def guess_language(text: str) -> str:
     """The language ``text`` reads as: ``en``, ``zh``, ``ja``, ``ko``, or ``und`` (undetermined).
 
     A cheap check, by script first: when East Asian characters outnumber the other words (each
-    character counts as a word, as a reader of Chinese reads them) the text is Japanese if kana
-    are a fifth of them or more, Korean if hangul are most of them, else Chinese. Other text is
+    character counts as a word, as a reader of Chinese reads them) the text is Japanese where its
+    kana say so (``pipelines.translation.languages.japanese_by_kana``, as an export of the text
+    decides its language), Korean if hangul are most of them, else Chinese. Other text is
     English by the share of frequent English function words (about 25-35 % in English prose, a
     few percent in other languages) and of Latin letters.
     """
@@ -233,7 +235,7 @@ def guess_language(text: str) -> str:
         other += not all(marks)
     total = sum(east.values())
     if total and total >= other:
-        if east["ja"] >= 0.2 * total:
+        if japanese_by_kana(east["ja"], east["zh"]):
             return "ja"
         return "ko" if east["ko"] > total / 2 else "zh"
     if len(words) < 5:

@@ -22,7 +22,18 @@ LATIN = "LATIN"
 HAN = "HAN"
 KANA = "KANA"
 HANGUL = "HANGUL"
-KANA_SHARE = 0.1  # of the Han and kana letters: Chinese text has none; Japanese runs 30-70 %
+# Of the Han and kana letters: Chinese text has none (but OCR reads a few Han characters as their
+# katakana look-alikes: 口 ロ, 力 カ, 工 エ, 二 ニ, 八 ハ); Japanese prose runs 30-70 %, a kanji-heavy
+# Japanese UI label ("新規顧客管理画面を開く") 18 %. The classifier's ``guess_language`` decides by
+# it too. A single kana is not enough: it may be one of those look-alikes.
+KANA_SHARE = 0.1
+KANA_AT_LEAST = 2
+
+
+def japanese_by_kana(kana: int, han: int) -> bool:
+    """Whether East Asian text with ``kana`` kana and ``han`` Han characters is Japanese, not
+    Chinese (``KANA_SHARE``, ``KANA_AT_LEAST``)."""
+    return kana >= KANA_AT_LEAST and kana >= KANA_SHARE * (kana + han)
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,7 +76,7 @@ def written_language(texts: Iterable[str], default: str) -> str:
         return default
     script = counts.most_common(1)[0][0]
     if script in (HAN, KANA):  # Japanese writes Han characters and kana together
-        script = KANA if counts[KANA] >= KANA_SHARE * (counts[HAN] + counts[KANA]) else HAN
+        script = KANA if japanese_by_kana(counts[KANA], counts[HAN]) else HAN
     if _writes(default, script) or script not in written_in():
         return default
     return written_in()[script][0]

@@ -177,6 +177,8 @@ def test_chunk_weights_split_between_sources() -> None:
         ("今天我们学习如何在电子表格中创建数据透视表以及如何设置格式。", "zh"),
         ("好看视频", "zh"),  # a channel's logo: four characters, four words to a reader
         ("今日はピボットテーブルの作り方を学びます。", "ja"),
+        ("新規顧客管理画面を開く", "ja"),  # kanji-heavy: 2 kana of 11 (an export says ja too)
+        ("人ロ统计数据分析报告", "zh"),  # OCR read 口 as its katakana look-alike ロ
         ("오늘은 피벗 테이블을 만드는 방법을 배웁니다.", "ko"),
         ("我要去杂货店买点东西要我帮你买点牛奶吗？ I'm going grocery shopping.", "zh"),
         ("Урок: как работают циклы в Python и зачем они нужны.", "und"),
