@@ -205,15 +205,17 @@ export class JobView {
     const summary = (shown.transcript && shown.transcript.stage.summary) || {};
     const lang = summary.language || "und";
     this.renderSpeechWarning(summary);
-    if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
-    if (vtt) tracks.push(...await this.translationTracks(job));
-    // Burned-in captions read off the frames: a subtitle track of their own, in the language switch.
     const captionsVtt = fileOf("screen_text", "captions");
+    const translated = vtt || captionsVtt ? await this.translationTracks(job) : { subtitles: [], captions: [] };
+    if (vtt) tracks.push({ path: vtt.url, label: `Subtitles (${lang})`, lang, kind: "subtitles" });
+    if (vtt) tracks.push(...translated.subtitles);
+    // Burned-in captions read off the frames: a subtitle track of their own, in the language switch.
     const hardsubs = screenData && screenData.hardsubs;
     const captionCues = hardsubs && Array.isArray(hardsubs.cues) ? hardsubs.cues : [];
     if (captionsVtt) {
       tracks.push({ path: captionsVtt.url, label: "Burned-in captions", lang: "und-x-burned", kind: "subtitles",
                     cues: captionCues });
+      tracks.push(...translated.captions);
     }
     const screenVtt = fileOf("screen_text", "track");
     if (screenVtt) tracks.push({ path: screenVtt.url, label: "On-screen text", lang, kind: "onscreen" });
@@ -256,22 +258,36 @@ export class JobView {
     note.hidden = !parts.length;
   }
 
-  /** A subtitle track (with its cues, for the transcript) per imported translation. */
+  /**
+   * The tracks (with their cues, for the transcript) of each imported translation: its subtitles'
+   * (subtitles.<lang>.vtt) and its burned-in captions' (hardsubs.<lang>.vtt), whichever it wrote
+   * (a silent video's translation has captions only). A captions track's language is tagged
+   * "-x-burned", as the source captions' is, so the language switch tells it from the subtitles.
+   */
   async translationTracks(job) {
+    const tracks = { subtitles: [], captions: [] };
     let listed;
     try {
       listed = await getJson(`/v1/jobs/${job.id}/translations`);
     } catch {
-      return []; // an older server, or none imported: the source subtitles only
+      return tracks; // an older server, or none imported: the source tracks only
     }
-    const tracks = [];
     for (const [lang, entry] of Object.entries(listed.languages || {})) {
-      const vtt = (entry.files || []).find((f) => f.name === `subtitles.${lang}.vtt`);
-      const report = (entry.files || []).find((f) => f.name === `translation.${lang}.json`);
-      if (!vtt) continue;
+      const file = (name) => (entry.files || []).find((f) => f.name === name);
+      const vtt = file(`subtitles.${lang}.vtt`);
+      const captions = file(`hardsubs.${lang}.vtt`);
+      if (!vtt && !captions) continue;
+      const report = file(`translation.${lang}.json`);
       const doc = report ? await jsonFile(report) : null;
-      tracks.push({ path: vtt.url, label: `Subtitles (${lang}, translated)`, lang, kind: "subtitles",
-                    cues: doc && Array.isArray(doc.cues) ? doc.cues : [] });
+      const cuesOf = (key) => (doc && Array.isArray(doc[key]) ? doc[key] : []);
+      if (vtt) {
+        tracks.subtitles.push({ path: vtt.url, label: `Subtitles (${lang}, translated)`, lang, kind: "subtitles",
+                                cues: cuesOf("cues") });
+      }
+      if (captions) {
+        tracks.captions.push({ path: captions.url, label: `Burned-in captions (${lang}, translated)`,
+                               lang: `${lang}-x-burned`, kind: "subtitles", cues: cuesOf("captions") });
+      }
     }
     return tracks;
   }
