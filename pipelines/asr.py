@@ -58,6 +58,7 @@ from pipelines.vocabulary import (
     stretches,
     used,
 )
+from pipelines.word_times import fit_segments
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,6 +140,10 @@ class AsrOptions:
         language_found: with ``language`` "auto", the language an earlier block of the recording
             was found in (``pipelines.asr_blocks``): decoded in it, without asking again, while
             segments decoded unsurely are still asked theirs.
+        fit_words_to_speech: move word edges out of the silence measured on the audio (a word's
+            end run on into a pause, a start in the pause before it) and widen words under 0.1 s
+            (zero-length ones) to 0.1 s where there is room (``pipelines.word_times``); never
+            changes a word's text.
     """
 
     engine: str = FASTER_WHISPER
@@ -157,6 +162,7 @@ class AsrOptions:
     hallucination_silence_threshold: float | None = 2.0
     repetition_check: bool = True
     language_found: str | None = None
+    fit_words_to_speech: bool = True
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -740,6 +746,8 @@ class WhisperEngine:
             if options.language == "auto" and self.multilingual:
                 segments = self._repair_languages(audio, segments, options, info.language)
             segments, heard, unheard = self._repair_unheard(audio, segments, options, info.language)
+        if options.fit_words_to_speech:
+            segments = fit_segments(segments, audio, SAMPLE_RATE)
         if progress:
             progress(1.0)
         return Transcript(
