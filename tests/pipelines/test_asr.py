@@ -729,7 +729,10 @@ def test_a_recording_in_english_then_german_is_transcribed_in_both(  # type: ign
     # the German half (faster-whisper alone too).
     audio = load_audio(testdata / "audio" / "fw_multilingual.mp3")
     both = base.transcribe(audio, AsrOptions(language="auto", model="whisper-base"))
-    assert both.language == "en" and both.unheard_restored == 1 and both.unheard == ()
+    # Recovered by decoding the German stretch as unheard speech (unheard_restored 1) or by the
+    # language check of the segments (``_repair_languages``): which one fires depends on the
+    # floating point of the CPU it runs on (both seen on this project's machines).
+    assert both.language == "en" and both.unheard == ()
     german = [s for s in both.segments if s.language == "de"]
     assert german and all(s.start > 28.0 for s in german)
     heard = " ".join(s.text for s in german).lower()
