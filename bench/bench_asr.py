@@ -178,7 +178,8 @@ class Decoders:
         self.model = model
         self.options = AsrOptions(model=model, **overrides)
         self.fw_version = faster_whisper.__version__
-        self.asr_source = _source("asr.py") + _source("asr_guards.py") + _source("asr_openai.py")
+        self.asr_source = (_source("asr.py") + _source("asr_guards.py") + _source("asr_openai.py")
+                           + _source("word_times.py"))
         self._engine: Any = None
 
     def engine(self) -> Any:

@@ -80,6 +80,7 @@ class SubtitlesOptions:
     prompt_reset_on_temperature: float = AsrOptions.prompt_reset_on_temperature
     hallucination_silence_threshold: float | None = AsrOptions.hallucination_silence_threshold
     repetition_check: bool = AsrOptions.repetition_check
+    fit_words_to_speech: bool = AsrOptions.fit_words_to_speech
     profile: str = AUTO_PROFILE
     profile_overrides: Mapping[str, Any] | None = None
     screen_vocabulary: bool = True
