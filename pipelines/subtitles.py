@@ -97,8 +97,9 @@ class StyleProfile:
 
     def with_overrides(self, overrides: dict[str, Any]) -> StyleProfile:
         """A copy with some fields changed, e.g. ``{"max_line_chars": 37}``. Each value must be of
-        its field's type: an integer (``37.0`` too), a finite number, text; ``None`` (or the text
-        ``"none"``) lifts an optional limit (``max_cps``, ``max_wpm``).
+        its field's type: an integer (``37.0`` and ``"37"`` too), a finite number (``"17.5"`` too),
+        text; ``None`` (or the text ``"none"``) lifts an optional limit (``max_cps``, ``max_wpm``).
+        Numbers as text are taken as the stage options take them (``app.stages.options``).
 
         Raises:
             OptionsError: an unknown field (naming the valid ones), a value of the wrong type
@@ -116,6 +117,8 @@ class StyleProfile:
             kind = kinds[key].removesuffix(" | None")
             optional = kind != kinds[key]
             says_none = value is None or str(value).strip().lower() in ("none", "null")
+            if kind in ("int", "float") and isinstance(value, str):  # "37", as stage options take text
+                value = _number_text(value)
             number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
             if optional and says_none:
                 clean[key] = None
@@ -131,6 +134,18 @@ class StyleProfile:
                 raise OptionsError(f"profile_overrides.{key} must be {wants[kind]}"
                                    f"{' or null (no limit)' * optional}, got {value!r}.")
         return replace(self, **clean)
+
+
+def _number_text(value: str) -> object:
+    """The number ``value`` spells (``"37"``, ``" 17.5 "``), else ``value`` itself (then refused)."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 PROFILES: dict[str, StyleProfile] = {

@@ -167,6 +167,10 @@ def test_profile_overrides_are_checked_against_the_field_types(overrides: dict[s
     kept = NETFLIX.with_overrides({"max_line_chars": 37.0, "max_cps": "none", "max_wpm": 160, "fps": 25})
     assert (kept.max_line_chars, kept.max_cps, kept.max_wpm, kept.fps) == (37, None, 160.0, 25.0)
     assert type(kept.max_line_chars) is int and type(kept.fps) is float
+    # Numbers as text, as the stage options take them ("-O subtitles.beam_size=5" is text too).
+    spelled = NETFLIX.with_overrides({"max_line_chars": " 37", "max_cps": "17.5", "fps": "25"})
+    assert (spelled.max_line_chars, spelled.max_cps, spelled.fps) == (37, 17.5, 25.0)
+    assert type(spelled.max_line_chars) is int
 
 
 def test_a_cue_holds_one_language_and_says_which_when_not_the_transcript_s() -> None:
