@@ -137,7 +137,7 @@ def fit_to_speech(words: Sequence[Word], silence: Silence | None) -> list[Word]:
         return list(words)
     runs = silence.runs(MIN_SILENCE_S)
     inner = [r for r in runs if r[1] - r[0] >= MIN_INNER_SILENCE_S]
-    spans = [_out_of_silence(max(w.start, 0.0), max(w.end, w.start), runs, inner, silence.duration)
+    spans = [_out_of_silence(max(w.start, 0.0), max(w.end, w.start, 0.0), runs, inner, silence.duration)
              for w in words]
     spans = _widened(spans, silence)
     return [w if (w.start, w.end) == span else replace(w, start=round(span[0], 3), end=round(span[1], 3))
@@ -146,7 +146,9 @@ def fit_to_speech(words: Sequence[Word], silence: Silence | None) -> list[Word]:
 
 def fit_segments(segments: Sequence[Segment], audio: np.ndarray | None, sample_rate: int = 16_000) -> list[Segment]:
     """``fit_to_speech`` over the words of all ``segments`` at once (a word's neighbours may be in
-    the next segment), measured on ``audio``; a segment's times widen to hold its words."""
+    the next segment), measured on ``audio``; a segment whose words moved spans them, from its
+    first word's start to its last word's end (so it holds no silence they left, and overlaps no
+    other segment as long as their words do not)."""
     words = [w for s in segments for w in s.words]
     silence = Silence.measure(audio, sample_rate) if words else None
     if silence is None:
@@ -158,7 +160,7 @@ def fit_segments(segments: Sequence[Segment], audio: np.ndarray | None, sample_r
         if mine == seg.words:
             out.append(seg)
             continue
-        out.append(replace(seg, words=mine, start=min(seg.start, mine[0].start), end=max(seg.end, mine[-1].end)))
+        out.append(replace(seg, words=mine, start=mine[0].start, end=mine[-1].end))
     return out
 
 
@@ -169,11 +171,18 @@ def _out_of_silence(start: float, end: float, runs: list[tuple[float, float]], i
     if start >= duration or not runs:  # past the audio measured: nothing known about it
         return start, end
     at = bisect.bisect_right(runs, (start, np.inf)) - 1  # the last run starting at or before start
-    if at >= 0 and end <= runs[at][1]:  # wholly in silence
+    if at >= 0 and end <= runs[at][1]:  # wholly in silence: to the nearer edge where speech is
         a, b = runs[at]
-        edge = a if (start + end) / 2 - a < b - (start + end) / 2 else b
+        # The audio's own ends are not speech: a block's leading (trailing) silence has speech
+        # after (before) it only.
+        edges = [e for e in (a, b) if 0.0 < e < duration]
+        if not edges:
+            return start, end
+        edge = min(edges, key=lambda e: abs(e - (start + end) / 2))
         return edge, edge
     if at >= 0 and start < runs[at][1]:  # the start is in silence: where the speech starts
+        if runs[at][1] >= duration:  # ... none does: the word runs on past the audio
+            return start, end
         start = min(runs[at][1], end)
     k = bisect.bisect_left(runs, (end, -np.inf)) - 1  # the last run starting before end
     if k >= 0 and runs[k][0] < end <= runs[k][1] and runs[k][0] >= start:  # the end is in silence

@@ -88,6 +88,20 @@ def test_a_word_wholly_in_a_pause_goes_to_the_nearer_speech_with_a_minimal_durat
     assert early[0] == Word(0.5, 0.8, " Hello", 0.9)
 
 
+def test_a_word_in_the_silence_before_or_after_all_speech_goes_onto_the_speech(silence: Silence) -> None:
+    """A block of audio starts and ends in a pause (``audio_blocks`` cuts at pauses): the audio's
+    own ends are not speech, so a word there goes onto the speech beside it, never to 0 s or past
+    the audio's end."""
+    (first,) = fit_to_speech([word(0.1, 0.2, " So")], silence)  # leading pause 0-0.5
+    assert first.start == pytest.approx(0.5, abs=0.02) and first.end - first.start == pytest.approx(MIN_WORD_S, abs=1e-3)
+    (last,) = fit_to_speech([word(3.7, 3.9, " now.")], silence)  # trailing pause 3.4-4.0
+    assert last.end == pytest.approx(3.4, abs=0.02) and last.end - last.start == pytest.approx(MIN_WORD_S, abs=1e-3)
+    (past,) = fit_to_speech([word(3.9, 4.3, " now.")], silence)  # runs on past the audio: left alone
+    assert (past.start, past.end) == (3.9, 4.3)
+    (before,) = fit_to_speech([word(-0.3, -0.2, " So")], silence)  # before the audio: onto its first speech
+    assert before.start == pytest.approx(0.5, abs=0.02) and before.end > before.start
+
+
 def test_words_over_sound_without_pauses_are_left_alone() -> None:
     audio = bursts([(0.0, 3.0)], 3.0)
     words = [word(0.0, 0.7), word(0.7, 1.4), word(1.5, 2.9)]
@@ -124,6 +138,14 @@ def test_segments_keep_their_words_and_hold_them(silence: Silence) -> None:
     assert [len(s.words) for s in out] == [1, 2]
     assert all(s.start <= s.words[0].start and s.words[-1].end <= s.end for s in out)
     assert out[1].words[0].start == pytest.approx(1.6, abs=0.02)
+    # A segment spans its fitted words: no silence they left (" friend." 3.0-3.9 ends at 3.4 now),
+    # and no overlap where a short word took time from the segment before.
+    assert out[1].end == pytest.approx(3.4, abs=0.02)
+    touching = [Segment(1.6, 2.0, " a", (word(1.6, 2.0, " a"),)),
+                Segment(2.0, 2.2, " b c", (word(2.0, 2.0, " b"), word(2.0, 2.2, " c")))]
+    fitted = fit_segments(touching, audio)
+    assert fitted[0].end <= fitted[1].start and all((s.start, s.end) == (s.words[0].start, s.words[-1].end)
+                                                    for s in fitted)
 
 
 class SaysWords:
@@ -151,6 +173,9 @@ def test_the_engine_fits_its_words_to_the_speech_unless_told_not_to() -> None:
 
 def test_the_option_parses_from_user_values() -> None:
     assert AsrOptions.from_mapping({"fit_words_to_speech": False}).fit_words_to_speech is False
+    from app.stages.graph import STAGES  # -O subtitles.fit_words_to_speech=false reaches the ASR options
+
+    assert STAGES["subtitles"].parse({"fit_words_to_speech": False}).asr().fit_words_to_speech is False
 
 
 # ---------------------------------------------------------------- real speech (tiny.en)
