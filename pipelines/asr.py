@@ -58,7 +58,6 @@ from pipelines.vocabulary import (
     stretches,
     used,
 )
-from pipelines.word_times import fit_segments
 
 if TYPE_CHECKING:
     import numpy as np
@@ -747,6 +746,8 @@ class WhisperEngine:
                 segments = self._repair_languages(audio, segments, options, info.language)
             segments, heard, unheard = self._repair_unheard(audio, segments, options, info.language)
         if options.fit_words_to_speech:
+            from pipelines.word_times import fit_segments  # NumPy, which the API's start-up does without
+
             segments = fit_segments(segments, audio, SAMPLE_RATE)
         if progress:
             progress(1.0)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Protocol
 
 from pipelines.ocr.tracking import CUT
@@ -207,6 +206,8 @@ def lookalikes(tokens: Sequence[str], terms: Sequence[str], min_ratio: float = L
     about the term's length in words. A term heard spelled exactly as on screen stays: a run never
     cuts into one, and holds one only where the term replacing the run keeps it ("Exporting PDF"
     may become "Export as PDF"). Best first; per term, runs do not overlap."""
+    from difflib import SequenceMatcher  # on first use: the API's start-up does without
+
     bare = [_bare(t.strip())[1] for t in tokens]
     exact = _occurrences(bare, terms)
     found: list[Lookalike] = []
