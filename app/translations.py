@@ -37,6 +37,7 @@ from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
 from pipelines.translation.languages import written_language
 from pipelines.translation.units import (
+    OVERLAY,
     ScreenText,
     SourceCue,
     TranslationDocument,
@@ -49,6 +50,7 @@ from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 if TYPE_CHECKING:
     from app.model_cache import ModelCache
     from pipelines.fit.sentence import SentenceFitter
+    from pipelines.ocr.tracking import TextEvent
     from pipelines.translation.merge import MergeResult
     from pipelines.translation.targets import Targets
 
@@ -128,11 +130,23 @@ def _sources(out_dir: Path) -> _Sources:
     caption_language = written_language([" ".join(c["lines"]) for c in found], heard)
     read = [SourceCue(n, float(c["start"]), float(c["end"]), tuple(c["lines"]), "", tuple(c.get("flags") or ()))
             for n, c in enumerate(found, start=1)]
-    # The band's lines that are captions given below are not screen text too.
-    screen = screen_texts(without_captions(events_from_json(ocr.get("events") or []), read, caption_bands(ocr)))
+    # The band's lines that are captions given below are not screen text too; watermarks are
+    # exported marked (not translated unless the translator wants to).
+    events = without_captions(events_from_json(ocr.get("events") or []), read, caption_bands(ocr))
+    screen = screen_texts(mark_overlays(events, float(ocr.get("duration") or 0.0)))
     language = heard if cues else caption_language if found else written_language([t.text for t in screen], heard)
     captions = [replace(c, language="" if caption_language == language else caption_language) for c in read]
     return _Sources(language, cues, captions, screen, caption_language)
+
+
+def mark_overlays(events: list[TextEvent], duration: float) -> list[TextEvent]:
+    """``events`` with the readings of a watermark, logo or credit flagged ``overlay``: the same
+    text at the same place by the frame's edge through nearly the whole video, as the classifier
+    tells them (``pipelines.classify.screen_text``)."""
+    from pipelines.classify.screen_text import split_screen_text
+
+    overlays = {id(e) for e in split_screen_text(events, duration=duration, samples=0).overlays}
+    return [replace(e, flags=(*e.flags, OVERLAY)) if id(e) in overlays else e for e in events]
 
 
 def file_language(data: bytes) -> str | None:

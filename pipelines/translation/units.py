@@ -38,6 +38,9 @@ CAPTION_LANGUAGE_NOTE = ("written in another language ({}) than the document's s
                          "caption's language")
 UNSURE_SCRIPT_NOTE = ("OCR is unsure of this text's script: it may be another alphabet read as Latin look-alikes "
                       "(no installed recogniser could tell); check it against the video before translating")
+OVERLAY = "overlay"  # a ScreenText flag: a watermark, logo or credit (``mark_overlays``)
+OVERLAY_NOTE = ("on screen by the frame's edge through nearly the whole video: a watermark, a logo or a credit, "
+                "not the lesson's text; marked translate=\"no\" and kept as it is unless you give a target")
 CUT_NOTE = ("part of this text was hidden on screen (cut off by a panel, a bar or the frame's edge): the OCR read what "
             "showed, which may be wrong or incomplete; check it against the video before translating")
 
@@ -383,9 +386,9 @@ def build_document(
                 Note("limit", limit.basis),
                 *_reading_notes(item.flags),
             )
-            translate = has_words(item.text)
+            translate = has_words(item.text) and OVERLAY not in item.flags
             if not translate:
-                notes += (Note("translate", NOTHING_TO_TRANSLATE_NOTE),)
+                notes += (Note("translate", OVERLAY_NOTE if OVERLAY in item.flags else NOTHING_TO_TRANSLATE_NOTE),)
             units.append(TranslationUnit(
                 id=f"screen-{scene}-{n}", kind="screen", source=item.text, start=item.start,
                 end=item.end, limit=limit, notes=notes, scene=scene, box=item.box, translate=translate,

@@ -81,7 +81,7 @@ def api(tmp_path: Path) -> SimpleNamespace:
     (silent / "ocr.json").write_text(json.dumps({"events": [asdict(e) for e in EVENTS]}))
     captioned = storage.results_dir(CAPTIONED_ID)
     (captioned / "subtitles.json").write_text((folder / "subtitles.json").read_text())
-    (captioned / "ocr.json").write_text(json.dumps({"events": CAPTIONED_EVENTS, "hardsubs": HARDSUBS}))
+    (captioned / "ocr.json").write_text(json.dumps({"events": CAPTIONED_EVENTS, "hardsubs": HARDSUBS, "duration": 2.4}))
     (captioned / "hardsubs.srt").write_text("1\n00:00:00,000 --> 00:00:00,800\n躲我\n\n")
     app = FastAPI()
     install_error_handlers(app)
@@ -189,7 +189,10 @@ def test_burned_in_captions_are_exported_and_come_back_as_translated_captions(ap
     read = read_translation(r.content)
     assert [u.id for u in read.units] == ["cue-0001", "cue-0002", "cue-0003", "cue-0004",
                                           "caption-0001", "caption-0002", "screen-0-1"]
-    assert read.units[6].source == "电影频道"  # the logo; the captions' own lines are not screen text again
+    # The logo; the captions' own lines are not screen text again. On screen by the edge the whole
+    # video: a watermark, exported translate="no" with a note saying why.
+    assert read.units[6].source == "电影频道" and not read.units[6].translate
+    assert "a watermark, a logo or a credit" in r.text
     assert read.source_language == "en" and read.units[5].source == "你这辈子都躲不掉 你这辈子都躲不掉"
     assert "written in another language (zh) than the document's source (en)" in r.text
     r = api.client.post(f"/v1/jobs/{CAPTIONED_ID}/translations",
