@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -26,7 +27,7 @@ from app.lifecycle import SERVER_STOPPED, JobLifecycle, Upkeep
 from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import Storage
-from app.store import JobStore
+from app.store import JobStore, Lease
 from app.worker import WorkerContext, run_job
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class LocalQueue:
         self._waiting: set[str] = set()  # ids in ``_ids``: one given twice (local and outbox) waits once
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running: dict[str, Lease] = {}  # the workers' jobs now (``WorkerContext.running``)
         self._busy = 0
         self._busy_lock = threading.Lock()
 
@@ -105,9 +107,24 @@ class LocalQueue:
         log.info("started %d in-process worker(s)", len(self._threads))
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop taking jobs; a running job hands itself back at its next progress report. One
+        still running ``timeout_s`` later (a Whisper window decoding at the job threads' low
+        priority on a busy machine reports nothing for that long) is handed back from here, with
+        its lease, before the process goes: a graceful stop never costs a job an attempt."""
         self._stopping.set()
+        deadline = time.monotonic() + timeout_s
         for thread in self._threads:
-            thread.join(timeout=timeout_s)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if not any(t.is_alive() for t in self._threads):
+            return
+        for job_id, lease in list(self._running.items()):
+            try:
+                self._store.requeue(job_id, count_attempt=False, lease=lease)
+            except Exception:  # the store is gone: recovery finds the job at the next start
+                log.exception("%s: could not be handed back to the queue", job_id)
+                continue
+            log.info("%s: handed back to the queue (worker stopping; its run did not stop within %.1f s)",
+                     job_id, timeout_s)
 
     def enqueue(self, job_id: str) -> None:
         with self._busy_lock:
@@ -132,7 +149,7 @@ class LocalQueue:
         lower_priority(self._settings.job_nice)
         ctx = WorkerContext(store=self._store, storage=self._storage, settings=self._settings,
                             models=ModelCache(self._settings), on_finished=self._on_finished,
-                            stopping=self._stopping)
+                            stopping=self._stopping, running=self._running)
         while not self._stopping.is_set():
             try:
                 job_id = self._ids.get(timeout=0.5)

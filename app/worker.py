@@ -137,6 +137,9 @@ class WorkerContext:
     on_finished: Callable[[Job], None] = lambda job: None
     stopping: threading.Event = field(default_factory=threading.Event)
     heartbeats: _Heartbeats = field(default_factory=_Heartbeats)
+    # The jobs running now and their leases (shared by a queue's worker threads): what a stop
+    # hands back itself when a run does not stop in time (``app.queue.LocalQueue.stop``).
+    running: dict[str, Lease] = field(default_factory=dict)
 
 
 class _Reporter:
@@ -284,6 +287,8 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     reporter = _Reporter(ctx, job, lease, heartbeat)
     opened = ExitStack()
     opened.callback(heartbeat.stop)
+    ctx.running[job.id] = lease
+    opened.callback(ctx.running.pop, job.id, None)
     try:
         media_path, info = _media_for(job, ctx, opened)
         out_dir = ctx.storage.results_dir(job.id)

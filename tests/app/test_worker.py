@@ -40,6 +40,18 @@ def _slow(ctx: StageContext, options: NoOptions) -> StageOutcome:
     return StageOutcome(StageStatus.SUCCEEDED, {})
 
 
+release = threading.Event()
+
+
+def _silent(ctx: StageContext, options: NoOptions) -> StageOutcome:
+    """A stage that reports nothing for a long while (a Whisper window decoding on a busy machine)."""
+    ctx.progress(0.0)
+    started.set()
+    release.wait(30)
+    ctx.progress(0.5)
+    return StageOutcome(StageStatus.SUCCEEDED, {})
+
+
 def _broken(ctx: StageContext, options: NoOptions) -> StageOutcome:
     raise OptionsError("bad option x; use y")
 
@@ -50,10 +62,11 @@ def _crash(ctx: StageContext, options: NoOptions) -> StageOutcome:
 
 @pytest.fixture
 def fake_stages(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, fn in (("slow", _slow), ("broken", _broken), ("crash", _crash)):
+    for name, fn in (("slow", _slow), ("silent", _silent), ("broken", _broken), ("crash", _crash)):
         monkeypatch.setitem(stage_graph.STAGES, name, Stage(name, lambda: NoOptions, fn))
     monkeypatch.setattr("app.worker.PROGRESS_EVERY_S", 0.0)
     started.clear()
+    release.clear()
 
 
 @pytest.fixture
@@ -216,6 +229,28 @@ def test_stopping_worker_hands_the_job_back(ctx: WorkerContext, media_dir: Path,
     assert again is not None and again.status == JobStatus.QUEUED and again.attempts == 0
 
 
+def test_a_stop_hands_back_a_job_whose_run_does_not_stop_in_time(ctx: WorkerContext, media_dir: Path,
+                                                                 fake_stages: None,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A graceful stop waits for the running job to hand itself back at its next report; when none
+    comes in time, the stop hands it back itself, with its lease: queued, no attempt counted (the
+    process would otherwise go with the job 'running', and recovery would count an attempt)."""
+    job = submit(ctx, media_dir / "silent.mp4", ("silent",))
+    queue = LocalQueue(ctx.settings, ctx.store, ctx.storage)
+    queue.enqueue(job.id)
+    queue.start()
+    assert started.wait(10)
+    with caplog.at_level(logging.INFO, logger="app.queue"):
+        queue.stop(timeout_s=0.3)
+    back = ctx.store.get(job.id)
+    assert back is not None and back.status == JobStatus.QUEUED and back.attempts == 0
+    assert f"{job.id}: handed back to the queue (worker stopping; its run did not stop within 0.3 s)" in caplog.text
+    release.set()  # the run goes on and stops at its next report: it no longer holds the job
+    wait_for(lambda: queue.busy() == 0, 10, "the worker to let go")
+    again = ctx.store.get(job.id)
+    assert again is not None and again.status == JobStatus.QUEUED and again.attempts == 0
+
+
 def test_queue_runs_jobs_and_recovery_requeues_interrupted_ones(ctx: WorkerContext, media_dir: Path) -> None:
     interrupted = submit(ctx, media_dir / "silent.mp4", ("subtitles",))
     ctx.store.claim(interrupted.id)  # as if a previous process died while running it
@@ -279,6 +314,7 @@ def side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
                                                                uses=("ocr",), overlaps=("ocr",)))
     monkeypatch.setattr("app.worker.PROGRESS_EVERY_S", 0.0)
     started.clear()
+    release.clear()
 
 
 def test_a_stage_failing_beside_another_fails_the_job_and_stops_the_other(
