@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from app import limits, translations
+from app import limits
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody
 from app.api.submit import Submission, submit_job
@@ -296,6 +296,8 @@ async def get_file(job_id: JobId, name: Annotated[str, Path(max_length=128)], se
     listed = {f for st in job.stage_states.values()
               if st.status in (StageStatus.SUCCEEDED, StageStatus.SKIPPED) for f in st.files}
     if name not in listed:  # imported translations' files (app.translations) are listed apart
+        from app import translations  # on first use: lxml, RapidFuzz... not at the API's start-up
+
         listed |= await to_thread.run_sync(translations.listed_files, services.storage.results_dir(job_id))
     path = services.storage.result_file(job_id, name) if name in listed else None
     if path is None:

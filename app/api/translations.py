@@ -20,7 +20,6 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from app import translations
 from app.api import OwnerDep, Services, ServicesDep
 from app.api.errors import ErrorBody, error_response
 from app.api.fit import fitter_lock
@@ -32,6 +31,7 @@ from app.webhooks import WebhookEvent
 from pipelines.exceptions import PipelineError, TranslationFileError
 
 if TYPE_CHECKING:
+    from app import translations  # imported where used: lxml, RapidFuzz... at the API's start-up
     from pipelines.fit.sentence import SentenceFitter
     from pipelines.subtitles import StyleProfile
 
@@ -78,6 +78,8 @@ async def export_translation(
 ) -> Response:
     """One unit per cue, per burned-in caption and per distinct on-screen text, with stable ids, context
     notes and a length limit (XLIFF 2.1: ``slr:sizeRestriction``; 1.2: ``maxwidth`` with ``size-unit="char"``)."""
+    from app import translations
+
     job = await load_job(services, job_id, owner)
     folder = _results(services, job)
     data = await to_thread.run_sync(translations.export_xliff, folder, job.id, _profile(job, target), target, version)
@@ -124,6 +126,8 @@ async def _read_form(request: Request) -> tuple[bytes, dict[str, str]]:
 
 def _import(services: Services, folder: Path, job: Job, data: bytes, language: str | None,
             mode: translations.Mode) -> translations.ImportOutcome:
+    from app import translations
+
     profile = _profile(job, language or translations.file_language(data))
     doc = translations.load_document(folder, job.id, profile, language)
 
@@ -136,6 +140,8 @@ def _import(services: Services, folder: Path, job: Job, data: bytes, language: s
 
 
 def _render_preview(folder: Path, job: Job, language: str) -> None:
+    from app import translations
+
     media = Path(job.source.location)
     has_audio = bool((job.source.media or {}).get("has_audio", True))
     try:
@@ -166,6 +172,8 @@ async def import_translation(job_id: JobId, request: Request, services: Services
     empty units; nothing is written then. 409 while the job's subtitles or ocr stage runs, or when it
     has no text to translate.
     """
+    from app import translations
+
     job = await load_job(services, job_id, owner)
     folder = _results(services, job)
     data, fields = await _read_form(request)
@@ -202,6 +210,8 @@ async def import_translation(job_id: JobId, request: Request, services: Services
 @router.get("/{job_id}/translations", responses=_ERRORS, operation_id="listTranslations",
             summary="The translations imported into the job, with their files")
 async def list_translations(job_id: JobId, services: ServicesDep, owner: OwnerDep) -> dict[str, Any]:
+    from app import translations
+
     job = await load_job(services, job_id, owner)
     folder = services.storage.results_dir(job.id)
     index = await to_thread.run_sync(translations.read_index, folder)

@@ -21,10 +21,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-
-from rapidfuzz.distance import Levenshtein
 
 from pipelines.subtitle_formats import format_timestamp, vtt_escape
 
@@ -146,7 +144,16 @@ def normalise_text(text: str) -> str:
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance between two strings (RapidFuzz's, in C: the tracker compares every
     reading with every open track, 8 % of the OCR stage's CPU when it was Python's)."""
-    return int(Levenshtein.distance(a, b))
+    return int(_levenshtein()(a, b))
+
+
+@functools.cache
+def _levenshtein() -> Callable[[str, str], int]:
+    # Imported on first use: ~30 ms that the API's start-up paid through the options it imports
+    # (pipelines.asr -> vocabulary -> this module's constants).
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance
 
 
 def similarity(a: str, b: str) -> float:

@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 HEAVY = ("numpy", "httpx", "torch", "transformers", "ctranslate2", "faster_whisper", "av", "cv2",
-         "pipelines.fit.sentence", "pipelines.classify.classifier", "celery")
+         "pipelines.fit.sentence", "pipelines.classify.classifier", "celery", "rapidfuzz", "lxml",
+         "app.translations")
 
 
 def test_importing_the_app_loads_no_heavy_library() -> None:
