@@ -141,7 +141,7 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine, screen:
         return None
     caption_options = replace(options.captions, band=options.caption_band)
     result = extract_after_screen(ctx.media_path, engine, screen.samples, caption_options,
-                                  frames=screen.search_frames, threads=ctx.threads)
+                                  frames=screen.search_frames, threads=ctx.threads, always=options.hardsubs == "on")
     if result.cues or options.hardsubs == "on":
         write_atomic(ctx.out_dir / HARDSUBS_SRT, to_srt(result.cues))
         write_atomic(ctx.out_dir / HARDSUBS_VTT, to_vtt(result.cues))

@@ -226,7 +226,9 @@ export class JobView {
     const speech = (transcript && Array.isArray(transcript.cues)) ? transcript.cues : [];
     // Without speech subtitles, the burned-in captions are the first track and the transcript.
     const cues = vtt || !captionsVtt ? speech : captionCues;
-    const empty = shown.transcript ? "No speech was found." : "No transcript: its stage did not finish.";
+    let empty = shown.transcript ? "No speech was found." : "No transcript: its stage did not finish.";
+    // Captions asked for (hardsubs "on") where none were read: say why, not that a stage failed.
+    if (!vtt && captionsVtt) empty = `No burned-in captions were read: ${(hardsubs && hardsubs.reason) || "none found"}.`;
     await this.player.load(job, tracks, cues, empty);
     if (job.id === this.jobId) this.panel.dataset.ready = "true";
   }
@@ -327,6 +329,11 @@ export class JobView {
     if (summary.flagged) parts.push(`${summary.flagged} flagged for checking`);
     if (summary.scenes !== undefined) parts.push(`${Array.isArray(summary.scenes) ? summary.scenes.length : summary.scenes} scenes`);
     if (summary.engine) parts.push(`read by ${summary.engine}`);
+    const hardsubs = data && data.hardsubs;  // absent: captions were not looked for (hardsubs "off")
+    if (hardsubs && Array.isArray(hardsubs.cues)) {
+      parts.push(hardsubs.cues.length ? `${hardsubs.cues.length} burned-in captions`
+        : `no burned-in captions (${hardsubs.reason || "none found"})`);
+    }
     byId("ocr-summary").textContent = parts.join(", ") + ".";
     byId("ocr-section").hidden = false;
   }

@@ -4,7 +4,8 @@ frame, and a few whole frames spread over the video for the band search.
 - **The band's rows only.** Every frame is decoded (a frame needs the ones before it), but
   only the band's rows are converted to colour (YUV 4:2:0: the luma rows and the chroma rows
   under them), with the same conversion as the whole frame's, so the pixels are the ones
-  OpenCV's ``VideoCapture.retrieve`` gave. Other pixel formats are converted whole, then cropped.
+  OpenCV's ``VideoCapture.retrieve`` gave. Other pixel formats, and frames shown turned (a
+  phone's portrait video stored sideways), are converted whole, turned upright, then cropped.
 - **Spread frames without decoding them all.** The band search needs a frame every few seconds.
   Frames that no other frame refers to (most B-frames) are not decoded, but for the last few
   before a wanted frame, and where the next wanted frame lies beyond the next keyframe the
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.exceptions import MediaError
-from pipelines.ocr.frames import open_av_video
+from pipelines.ocr.frames import frame_bgr, open_av_video
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ class BandRows:
         top, bottom = self.top, self.bottom
         width, height = frame.width, frame.height
         y0, y1 = top - top % 2, min(height, bottom + bottom % 2)
-        if frame.format.name not in _I420 or width % 2 or height % 2 or y1 <= y0:
-            return np.ascontiguousarray(frame.to_ndarray(format="bgr24")[top:bottom])
+        if frame.format.name not in _I420 or width % 2 or height % 2 or y1 <= y0 or frame.rotation:
+            return np.ascontiguousarray(frame_bgr(frame)[top:bottom])  # a turned frame's rows are its columns
         band = self._band
         if band is None or (band.width, band.height, band.format.name) != (width, y1 - y0, frame.format.name):
             band = self._band = av.VideoFrame(width, y1 - y0, frame.format.name)
@@ -162,7 +163,7 @@ def frames_at(path: str | Path, indices: Sequence[int]) -> Iterator[tuple[int, n
                 for frame in frames:
                     last = index_of(frame.pts, last)
                     if last >= target:
-                        found = frame.to_ndarray(format="bgr24")
+                        found = frame_bgr(frame)
                         break
                     ctx.skip_frame = "DEFAULT" if target - last <= LEAD else "NONREF"
             except av.error.EOFError:

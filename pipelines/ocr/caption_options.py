@@ -75,6 +75,6 @@ class CaptionOptions:
             x0, y0, x1, y1 = self.band
             if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
                 raise OptionsError(
-                    "caption band must be a normalised box (left, top, right, bottom) with "
-                    f"0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {self.band}."
+                    "caption_band must be a normalised box (left, top, right, bottom) with 0 <= left < right "
+                    f"<= 1 and 0 <= top < bottom <= 1, e.g. [0, 0.8, 1, 1] for the bottom fifth, got {list(self.band)}."
                 )

@@ -197,6 +197,7 @@ def extract_after_screen(
     progress: Progress | None = None,
     frames: SearchFrames | None = None,
     threads: int = 0,
+    always: bool = False,
 ) -> CaptionResult:
     """Burned-in captions of a video whose on-screen text was read already (``samples``: the
     OCR stage's, ``pipelines.ocr.reader``, which kept the band search's ``frames`` as it went),
@@ -204,7 +205,9 @@ def extract_after_screen(
 
     The samples say whether to look (``band_from_samples``): without centred text that changes
     (a screencast, a lecture's slides) no frame is read again, so a screencast pays nothing for
-    the look. Where they hold caption-like text, the band is placed by the caption search
+    the look; ``always`` (captions said to be there: ``hardsubs`` ``on``) looks all the same
+    (the reader seldom reads footage that keeps moving, and may have seen no caption). Where
+    they hold caption-like text, or ``always``, the band is placed by the caption search
     (``find_band``) on frames read whole for it: the screen reader reads a region once it has
     settled and writes its readings back, so its boxes place a band badly (on the eight real
     clips, three lost words or whole cues to a band cut too short or placed a line too high).
@@ -214,10 +217,10 @@ def extract_after_screen(
     if options.band is not None:
         return extract_captions(path, engine, options, progress, threads=threads)
     seen = band_from_samples(samples, options.band_search)
-    if seen.band is None:
+    if seen.band is None and not always:
         return extract_captions(path, engine, options, progress, search=seen, threads=threads)
     search = find_band(path, engine, options.band_search, frames)
-    if search.band is None:
+    if search.band is None and seen.band is not None:
         log.info("captions %s: the band search found none (%s); the screen samples' band %s is followed", path,
                  search.reason, seen.band.box)
         search = replace(seen, frames_decoded=search.frames_decoded, frames_ocred=search.frames_ocred)

@@ -419,6 +419,19 @@ def sample_frames(path: str | Path, rate: float = 2.0) -> Iterator[tuple[int, fl
         cap.release()
 
 
+def upright(frame: Any, image: np.ndarray) -> np.ndarray:
+    """``image``, an array of the decoded ``frame`` (PyAV), turned as the video is shown: a phone
+    stores a portrait video sideways with a rotation to show it by (its display matrix), which
+    OpenCV's ``VideoCapture`` applies and PyAV does not. Read sideways, its text was not found."""
+    turns = round((frame.rotation or 0) / 90) % 4  # counterclockwise, as np.rot90 turns
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def frame_bgr(frame: Any) -> np.ndarray:
+    """A decoded frame (PyAV) in BGR (OpenCV's order), upright (``upright``)."""
+    return upright(frame, frame.to_ndarray(format="bgr24"))
+
+
 @dataclass
 class VideoSample:
     """One sampled frame: its index and time, its grey levels (full resolution, for comparing),
@@ -431,9 +444,9 @@ class VideoSample:
     _bgr: np.ndarray | None = field(default=None, repr=False)
 
     def bgr(self) -> np.ndarray:
-        """The frame in BGR (OpenCV's order), as the OCR engines take it."""
+        """The frame in BGR (OpenCV's order), upright, as the OCR engines take it."""
         if self._bgr is None:
-            self._bgr = self.frame.to_ndarray(format="bgr24")
+            self._bgr = frame_bgr(self.frame)
         return self._bgr
 
 
@@ -586,10 +599,10 @@ def _samples(path: Path, frames: Iterator[tuple[int, Any]], step: float, fps: fl
     try:
         for index, frame in frames:
             if tap is not None:
-                tap.offer(index, functools.partial(frame.to_ndarray, format="bgr24"))
+                tap.offer(index, functools.partial(frame_bgr, frame))
             if index < round(sample * step):
                 continue
-            yield VideoSample(index, index / fps, frame.to_ndarray(format="gray"), frame)
+            yield VideoSample(index, index / fps, upright(frame, frame.to_ndarray(format="gray")), frame)
             yielded += 1
             while round(sample * step) <= index:
                 sample += 1

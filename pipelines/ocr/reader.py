@@ -29,7 +29,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -101,7 +101,7 @@ class OcrOptions:
         hardsubs: burned-in captions to ``hardsubs`` cues: ``auto`` (when a caption band is
             found), ``on`` (always searched for; an empty result says why) or ``off``.
         caption_band: the captions' region as a normalised (left, top, right, bottom) box;
-            None: found automatically. Giving it turns ``auto`` on.
+            None: found automatically. Giving it turns ``auto`` on (with ``off`` it is refused).
         captions: how captions are followed and read (``pipelines.ocr.captions.CaptionOptions``).
     """
 
@@ -122,6 +122,9 @@ class OcrOptions:
             raise OptionsError(f"hardsubs must be auto, on or off, got {self.hardsubs!r}.")
         if self.caption_band is not None:
             CaptionOptions(band=self.caption_band)  # checks the box
+            if self.hardsubs == "off":
+                raise OptionsError("caption_band is given but hardsubs is off: set hardsubs to auto or on to read "
+                                   "the captions there, or leave caption_band out.")
         if self.engine not in ENGINE_LANGUAGES:
             raise OptionsError(
                 f"Unknown OCR engine {self.engine!r}. Choose one of: {', '.join(sorted(ENGINE_LANGUAGES))}."
@@ -246,8 +249,8 @@ def _apply_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[in
 def _offset(readings: list[Reading], dx: int, dy: int) -> list[Reading]:
     if not dx and not dy:
         return readings
-    return [Reading((r.box[0] + dx, r.box[1] + dy, r.box[2] + dx, r.box[3] + dy), r.text, r.confidence)
-            for r in readings]
+    # Moved as they are: a reading's script and flags (look-alikes, text cut) go with it.
+    return [replace(r, box=(r.box[0] + dx, r.box[1] + dy, r.box[2] + dx, r.box[3] + dy)) for r in readings]
 
 
 def _filter(readings: list[Reading], options: OcrOptions) -> list[Reading]:

@@ -116,9 +116,14 @@ LOOKALIKE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})  # alphabets whose
 
 def _odd_capitals(core: str) -> bool:
     """Capitals after small letters that no Latin spelling puts there: one that starts a part of
-    fewer than two small letters ("HaxMnTe", "oTBeT"), or two such humps ("HacTynHnǔ"). One hump
-    of two or more ("JupyterLab", "McDonald", "iPhone") and an all-capital tail ("macOS") are
-    ordinary."""
+    fewer than two small letters ("HaxMnTe", "oTBeT"), or two such humps ("HacTynHnǔ"); so is one
+    after a capital starting a part of one small letter within mixed case ("CHaHana" for
+    "Сначала"). One hump of two or more ("JupyterLab", "McDonald", "iPhone"), an all-capital tail
+    ("macOS") and an acronym's plural or unit ("PDFs", "GHz", "DDoS") are ordinary."""
+    for i in range(1, len(core) - 3):
+        if core[i - 1].isupper() and core[i].isupper() and core[i + 1].islower() and core[i + 2].isupper() \
+                and core[i + 3].islower():
+            return True
     humps = 0
     for i in range(1, len(core)):
         if core[i - 1].islower() and core[i].isupper():

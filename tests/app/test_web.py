@@ -418,3 +418,33 @@ def test_on_screen_text_partly_hidden_is_marked_and_says_why(start_server: Start
     expect(whole).to_have_count(1)
     assert whole.locator(".flags").count() == 0
     assert browser.errors == []
+
+
+@pytest.mark.slow
+def test_captions_asked_for_but_not_found_say_why(start_server: StartServer, browser: Browser, tmp_path: Path) -> None:
+    """A job that asked for burned-in captions (``hardsubs`` ``on``, through the API) of a video
+    that has none: the page says none were read and why, not that a stage did not finish."""
+    import subprocess
+
+    from playwright.sync_api import expect
+
+    clip = tmp_path / "plain.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10", "-t", "2",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    server = start_server(api_keys=KEYS)
+    with server.client(KEY) as c:
+        with clip.open("rb") as f:
+            job_id = c.post("/v1/jobs", files={"file": ("plain.mp4", f)},
+                            data={"stages": "ocr", "options": json.dumps({"ocr": {"hardsubs": "on"}})}).json()["id"]
+        server.wait_job(c, job_id, lambda j: j["status"] in ("succeeded", "failed"))
+        reason = c.get(f"/v1/jobs/{job_id}/files/ocr.json").raise_for_status().json()["hardsubs"]["reason"]
+    assert reason
+    page = browser.page
+    page.goto(server.url)
+    page.get_by_label("API key").fill(KEY)
+    page.get_by_role("button", name="Save key").click()
+    page.goto(f"{server.url}/#job/{job_id}")
+    expect(page.locator("#job-panel")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#transcript")).to_contain_text(f"No burned-in captions were read: {reason}.")
+    expect(page.locator("#ocr-summary")).to_contain_text(f"no burned-in captions ({reason})")
+    assert browser.errors == []

@@ -28,6 +28,9 @@ def test_ocr_options_coerce_and_keep_tuned_fields_fixed() -> None:
     ({"roi": [0.5, 0, 0.2, 1]}, "roi must be a normalised box"),
     ({"engine": "tesseract"}, "Unknown OCR engine"),
     ({"sample_rate": "fast"}, "ocr.sample_rate must be a number, got 'fast'"),
+    # The option as it is spelt, and how to give it; a band given with captions off is not ignored.
+    ({"caption_band": [0, 0.9, 1, 0.8]}, r"caption_band must be a normalised box .* e\.g\. \[0, 0\.8, 1, 1\]"),
+    ({"caption_band": [0, 0.8, 1, 1], "hardsubs": "off"}, "caption_band is given but hardsubs is off"),
 ])
 def test_bad_ocr_options(values: dict[str, object], match: str) -> None:
     with pytest.raises(OptionsError, match=match):

@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.exceptions import MediaError
 from pipelines.ocr.caption_frames import BandRows, band_frames, bands_frames, frames_at
-from pipelines.ocr.frames import open_video, sample_frames
+from pipelines.ocr.frames import open_video, read_samples, sample_frames
 
 
 def x264_clip(path: Path, size: str = "320x180", seconds: float = 4.0, colour: str = "bt709") -> Path:
@@ -36,6 +36,35 @@ def test_band_rows_are_the_whole_frames_rows(tmp_path: Path, colour: str) -> Non
             want = frame.to_ndarray(format="bgr24")[top:bottom]
             got = rows(frame)
             assert got.shape == want.shape and np.array_equal(got, want), (top, bottom)
+
+
+def sideways_clip(path: Path) -> Path:
+    """A portrait clip (180x320 as shown, a white block at its top left) stored sideways with a
+    rotation to show it by, as a phone writes one."""
+    stored = path.with_name("stored.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:size=180x320:rate=10", "-t", "1",
+                    "-vf", "drawbox=x=0:y=0:w=90:h=60:color=white:t=fill,transpose=2", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(stored)], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=270",
+                    str(path)], check=True)
+    return path
+
+
+def test_frames_of_a_video_stored_sideways_come_upright(tmp_path: Path) -> None:
+    # PyAV hands frames out as stored: a phone's portrait video was read sideways, and no text found.
+    clip = sideways_clip(tmp_path / "phone.mp4")
+
+    def upright(image: np.ndarray) -> bool:
+        return image.shape[:2] == (320, 180) and image[:60, :90].mean() > 200 and image[:60, 90:].mean() < 50
+
+    _, samples = read_samples(clip, 2.0)
+    sample = next(samples)
+    assert upright(sample.gray) and upright(sample.bgr())
+    _, frame = next(sample_frames(clip, 2.0))[1:]
+    assert upright(frame)  # as OpenCV shows it
+    (rows,) = next(bands_frames(clip, [(0, 60)]))
+    assert rows.shape == (60, 180, 3) and rows[:, :90].mean() > 200 and rows[:, 90:].mean() < 50
+    assert upright(next(frames_at(clip, [3]))[1])
 
 
 def test_band_frames_gives_every_frame(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ a generated burned-in clip through real ffmpeg/libass and the real OCR (slow), a
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -287,6 +288,41 @@ def test_samples_without_captions_cost_no_read(tmp_path: Path) -> None:
                                             for i in range(1, 9))) for k in range(4)]
     result = extract_after_screen(clip, Refusing(), samples)
     assert result.band is None and result.cues == () and result.frames_ocred == 0 and result.reason
+
+
+class WhiteLetters:
+    """Reads the white pixels of an image, if any, as one line "Hello there" (the reader's samples
+    saw none: PP-OCRv5 reads a Hebrew caption over moving footage as nothing)."""
+
+    name = "rapidocr"
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        ys, xs = np.nonzero((image > 200).all(axis=2))
+        if len(xs) < 50:
+            return []
+        return [Reading((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1), "Hello there", 0.9)]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return ("Hello there", 0.9) if (image > 200).all(axis=2).sum() >= 50 else ("", 0.0)
+
+
+def test_captions_said_to_be_there_are_searched_for_though_the_reader_saw_none(tmp_path: Path) -> None:
+    # ``hardsubs`` ``on`` read nothing where the reader's samples held no caption-like text.
+    from pipelines.ocr.captions import extract_after_screen
+    from pipelines.ocr.tracking import FrameDetections
+
+    plain = tmp_path / "plain.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x336699:size=640x360:rate=25",
+                    "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(plain)], check=True)
+    clip = make_clip(tmp_path / "captioned.mp4", (Caption(0.5, 1.5, ("Hello there",)), Caption(2.0, 3.0, ("Hello there",))),
+                     background=plain)
+    samples = [FrameDetections(k / 2, ()) for k in range(8)]
+    assert extract_after_screen(clip, WhiteLetters(), samples).cues == ()  # auto: not looked for
+    found = extract_after_screen(clip, WhiteLetters(), samples, always=True)
+    assert found.band is not None and found.band[1] > 0.8, found.band
+    assert [(c.start, c.end, c.lines) for c in found.cues] == [
+        (pytest.approx(0.5, abs=0.1), pytest.approx(1.5, abs=0.1), ("Hello there",)),
+        (pytest.approx(2.0, abs=0.1), pytest.approx(3.0, abs=0.1), ("Hello there",))]
 
 
 @pytest.mark.slow

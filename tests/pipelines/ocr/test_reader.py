@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -23,7 +24,7 @@ from pipelines.exceptions import (
 from pipelines.ocr.engines import OcrEngine, Reading, join_line_boxes, load_engine
 from pipelines.ocr.frames import ChangeOptions
 from pipelines.ocr.reader import OcrOptions, OcrResult, load_image, read_image, run_ocr
-from pipelines.ocr.tracking import similarity, to_webvtt
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, similarity, to_webvtt
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "testdata"
@@ -165,6 +166,25 @@ def test_region_of_interest_limits_reading_to_it(tmp_path: Path) -> None:
     assert sorted({e.text for e in result.events}) == ["Title A", "Title B"]
     title_b = next(e for e in result.events if e.text == "Title B")
     assert title_b.box == pytest.approx((40 / 320, 30 / 240, 220 / 320, 50 / 240), abs=0.01)
+
+
+class LookAlikeEngine(GreyLevelEngine):
+    """Reads as ``GreyLevelEngine``, each reading flagged as maybe another script's look-alikes."""
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        return [replace(r, script="LATIN", flags=(SCRIPT_UNCERTAIN,)) for r in super().read(image)]
+
+
+def test_a_region_of_interest_keeps_each_readings_script_and_flags(tmp_path: Path) -> None:
+    # Moving the readings of the region back onto the frame dropped them: look-alikes passed silently.
+    video = fake_video(tmp_path / "fake.mp4")
+    for roi in (None, (0.05, 0.05, 1.0, 0.3)):
+        events = run_ocr(video, LookAlikeEngine(), OcrOptions(roi=roi)).events
+        assert events and all(e.script == "LATIN" and SCRIPT_UNCERTAIN in e.flags for e in events), (roi, events)
+    slide = np.full((240, 320, 3), 255, np.uint8)
+    slide[20:40, 20:200] = 40
+    found = read_image(slide, LookAlikeEngine(), OcrOptions(roi=(0.05, 0.05, 1.0, 0.3)))
+    assert [(d.text, d.script, SCRIPT_UNCERTAIN in d.flags) for d in found] == [("Title A", "LATIN", True)]
 
 
 def test_min_text_height_and_confidence_filter(tmp_path: Path) -> None:

@@ -101,6 +101,9 @@ def test_lookalike_share_counts_words_no_latin_language_spells_so() -> None:
     # Ordinary Latin spellings, and what screens show: camel case, acronyms, code, paths, addresses.
     assert lookalike_share("Meet McDonald at the iPhone store now") == 0.0
     assert lookalike_share("JupyterLab on macOS") == 0.0
+    # "Сначала откройте меню файла" as PP-OCRv5 read it off a caption, sure to 0.81: "CHaHana" too.
+    assert lookalike_share("CHaHana OTkpoMTe MeHro paMna") == 0.5
+    assert lookalike_share("IPython OAuth PDFs GHz DDoS XMLHttpRequest SQLAlchemy") == 0.0
     assert lookalike_share("[4]:import gh_scoped_creds") == 0.0
     assert lookalike_share("yuvipanda/2i2c-org.github.io") == 0.0
     assert lookalike_share("remote:Counting objects:100%(3/3),done.") == 0.0
