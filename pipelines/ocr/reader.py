@@ -488,7 +488,10 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
     rest = _detections(reader, times, len(settled), len(times), size, offset)
     samples = settled + rest
     tracker.feed(rest)
-    events = tracker.events()
+    # A sample's text lasts a sampling step, but not past the media's end (the last event of a
+    # 0.3 s clip ran to 0.5 s).
+    end = max(duration, times[-1] if times else 0.0) if duration > 0 else float("inf")
+    events = [replace(e, end=round(end, 3)) if e.end > end > e.start else e for e in tracker.events()]
     scenes = unique_text(events)
     t_track = time.perf_counter() - now
     if progress is not None:
@@ -504,7 +507,8 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         frames_sampled=len(samples),
         frames_ocred=reader.ocred,
         regions_ocred=reader.regions_ocred,
-        duration=max(duration, (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
+        duration=(max(duration, times[-1] if times else 0.0) if duration > 0
+                  else (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
         engine=engine.name,
         timing=timing,
         search_frames=keep,

@@ -160,6 +160,19 @@ def test_only_changes_are_read_and_events_are_timed(tmp_path: Path) -> None:
     assert progress[-1] == 1.0 and progress == sorted(progress)
 
 
+def test_text_of_a_clip_shorter_than_a_sampling_step_ends_with_the_clip(tmp_path: Path) -> None:
+    path = tmp_path / "short.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+    for _ in range(3):  # 0.3 s
+        frame = np.full((240, 320, 3), 255, np.uint8)
+        frame[20:40, 20:200] = 40
+        writer.write(frame)
+    writer.release()
+    result = run_ocr(path, GreyLevelEngine(), OcrOptions())
+    assert [(e.text, e.start, e.end) for e in result.events] == [("Title A", 0.0, 0.3)]  # 0.5 s before
+    assert result.duration == pytest.approx(0.3)
+
+
 def test_region_of_interest_limits_reading_to_it(tmp_path: Path) -> None:
     engine = GreyLevelEngine()
     result = run_ocr(fake_video(tmp_path / "fake.mp4"), engine, OcrOptions(roi=(0.0, 0.0, 1.0, 0.3)))
