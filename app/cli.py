@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -155,10 +157,14 @@ def process(
     started = time.monotonic()
     created = not out.exists()
     try:
-        if ocr_engine and ocr.NAME in plan(requested):  # the flag is ignored when ocr does not run
-            option = [*(option or []), f"{ocr.NAME}.engine={ocr_engine}"]
-        if hardsubs and ocr.NAME in plan(requested):
-            option = [*(option or []), f"{ocr.NAME}.hardsubs={hardsubs}"]
+        for flag, value, name in (("--ocr-engine", ocr_engine, "engine"), ("--hardsubs", hardsubs, "hardsubs")):
+            if not value:
+                continue
+            if ocr.NAME in plan(requested):
+                option = [*(option or []), f"{ocr.NAME}.{name}={value}"]
+            else:  # ignored, but said so: the run has no on-screen text to apply it to
+                log.warning("%s %s is for the ocr stage, which this run does not include (add it: "
+                            "--stages %s,ocr)", flag, value, ",".join(requested))
         flags = SubtitlesOptions(language=language, model=model, engine=engine, profile=profile, beam_size=beam_size,
                                  vad_filter=vad, initial_prompt=prompt, hotwords=hotwords)
         options = _stage_options(requested, flags, option)
@@ -414,6 +420,13 @@ def models_install(
             typer.echo(f"{name}: {path}")
 
 
+def _check_address(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will and let it go; raises ``OSError`` (a port in use, say)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -421,15 +434,27 @@ def serve(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, max=64,
         help="HTTP processes (default LESSONLENS_HTTP_WORKERS, else one per core, at most 8). With the "
-             "embedded queue one of them runs the LESSONLENS_WORKERS job threads; another takes over if "
-             "it dies.")] = None,
+             "embedded queue the LESSONLENS_WORKERS job threads run in a job process of their own, started "
+             "again if it dies.")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request (uvicorn's access log).")] = True,
 ) -> None:
     """Run the job API and web page (uvicorn) with in-process workers."""
     from app.main import serve as run_server
 
     _setup_logging(False)
+    try:  # before any process starts: the job process would otherwise take jobs for a server that never serves
+        _check_address(host, port)
+    except OSError as e:
+        raise _fail(f"cannot listen on {host}:{port}: {e.strerror or e}. Stop what uses it, or choose another "
+                    "--port or --host.") from None
     settings = Settings()
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(settings.data_dir, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise _fail(f"LESSONLENS_DATA_DIR {settings.data_dir}: cannot keep the job store there ({e.strerror or e}); "
+                    "give a folder you can write to.") from None
     run_server(settings, host=host, port=port, workers=workers or settings.resolved_http_workers(),
                access_log=access_log)
 
@@ -451,8 +476,6 @@ def worker(
         envvar="LESSONLENS_WORKER_METRICS_HOST", help="Address the metrics are served on.")] = "127.0.0.1",
 ) -> None:
     """Run a Celery worker for LESSONLENS_QUEUE=celery; it loads its models once per process."""
-    import os
-
     from app.celery.config import CelerySettings
     from app.celery.worker import make_worker_app
     from app.metrics import WorkerMetricsServer

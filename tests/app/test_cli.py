@@ -233,3 +233,41 @@ def test_process_hardsubs_writes_the_burned_in_captions(tmp_path: Path, model_di
     proc = run("process", str(clip), "--out", str(tmp_path / "off"), "--stages", "ocr", "--hardsubs", "off",
                model_dir=model_dir)
     assert proc.returncode == 0 and not (tmp_path / "off" / "hardsubs.srt").exists()
+    proc = run("process", str(clip), "--out", str(tmp_path / "speech"), "--stages", "subtitles", "--hardsubs", "on",
+               model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr  # not silently: the run names the stage that takes it
+    assert "--hardsubs on is for the ocr stage, which this run does not include (add it: --stages subtitles,ocr)" \
+        in proc.stderr
+    assert not (tmp_path / "speech" / "hardsubs.srt").exists()
+
+
+def _serve(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``lessonlens serve`` that is to refuse to start (it would else run until stopped)."""
+    env = {**os.environ, "LESSONLENS_DATA_DIR": str(data_dir)}
+    return subprocess.run([LESSONLENS, "serve", "--workers", "2", *args], capture_output=True, text=True,
+                          timeout=60, env=env, check=False)
+
+
+def test_serve_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> None:
+    """Refused before any process starts: the job process took queued jobs for a server that never
+    served, and uvicorn's error named no address."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _serve("--port", str(port), data_dir=tmp_path / "data")
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in proc.stderr
+    assert "Traceback" not in proc.stderr and "job process" not in proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_with_a_data_folder_it_cannot_make_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    proc = _serve("--port", "0", data_dir=tmp_path / "a-file" / "data")
+    assert proc.returncode == 2, proc.stderr
+    assert f"LESSONLENS_DATA_DIR {tmp_path / 'a-file' / 'data'}: cannot keep the job store there (Not a directory)" \
+        in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr
