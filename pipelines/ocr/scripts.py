@@ -102,10 +102,14 @@ def script_share(text: str, script: str) -> float:
 
 
 def fragmented(text: str) -> bool:
-    """Whether more than half the words of a reading are single characters ("ไป น ม โม ป | ค น"):
-    Tesseract's reading of a line in a script it is not, glyph by glyph. Words of one letter
-    are a few in real text (Greek "η", Arabic "و"), never most."""
+    """Whether more than half the words of a reading are single characters ("ไป น ม โม ป | ค น"),
+    or a word begins with a combining mark, a vowel or tone sign with no letter to sit on
+    ("ภณ ณะ เจ ั อ": a Hebrew caption read with the Thai pack): Tesseract's reading of a line in a
+    script it is not, glyph by glyph. Words of one letter are a few in real text (Greek "η",
+    Arabic "و"), never most; a mark always follows its letter."""
     words = text.split()
+    if any(unicodedata.category(w[0]).startswith("M") for w in words):
+        return True
     return sum(1 for w in words if len(w) == 1) > len(words) / 2
 
 

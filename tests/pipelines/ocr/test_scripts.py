@@ -262,6 +262,8 @@ def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.
 def test_a_reading_glyph_by_glyph_is_fragmented_real_text_is_not() -> None:
     assert fragmented("ไป น ม โม ป | ค น") and fragmented("6 ๑34 ๑ ม | ๓ ไอ")
     assert not fragmented("Η άσκηση τελείωσε") and not fragmented("في هذا الدرس") and not fragmented("")
+    assert fragmented("ภณ ณะ เจ ั อ")  # a Thai vowel sign with no consonant: Hebrew read with the Thai pack
+    assert not fragmented("สวัสดี ครับ") and not fragmented("नमस्ते दुनिया") and not fragmented("مَرْحَبًا بِكُمْ")
 
 
 def screen_video(path: Path, lines: tuple[str, ...]) -> Path:
