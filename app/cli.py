@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -420,6 +421,23 @@ def models_install(
             typer.echo(f"{name}: {path}")
 
 
+def _serve_settings() -> Settings:
+    """The settings of ``serve``, its data folder made; or an error naming what to correct."""
+    try:
+        settings = Settings()
+    except ValidationError as e:  # no value shown: it may be a secret
+        raise _fail("; ".join(f"LESSONLENS_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors())
+                    + ". Correct the setting (README: Settings).") from None
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(settings.data_dir, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise _fail(f"LESSONLENS_DATA_DIR {settings.data_dir}: cannot keep the job store there ({e.strerror or e}); "
+                    "give a folder you can write to.") from None
+    return settings
+
+
 def _check_address(host: str, port: int) -> None:
     """Bind ``host:port`` as uvicorn will and let it go; raises ``OSError`` (a port in use, say)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -447,14 +465,7 @@ def serve(
     except OSError as e:
         raise _fail(f"cannot listen on {host}:{port}: {e.strerror or e}. Stop what uses it, or choose another "
                     "--port or --host.") from None
-    settings = Settings()
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(settings.data_dir, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
-    except OSError as e:
-        raise _fail(f"LESSONLENS_DATA_DIR {settings.data_dir}: cannot keep the job store there ({e.strerror or e}); "
-                    "give a folder you can write to.") from None
+    settings = _serve_settings()
     run_server(settings, host=host, port=port, workers=workers or settings.resolved_http_workers(),
                access_log=access_log)
 

@@ -43,13 +43,16 @@ LOCK_WAIT_S = 5.0  # how long ``serve`` waits for the job process to hold the lo
 QUICK_DEATH_S = 30.0  # one that fails (exit code > 0) younger than this again is restarted after a pause
 GAUGE_EVERY_S = 1.0  # how often the job process publishes its queue depth and busy workers
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _PR_SET_NAME = 15
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(name: str) -> None:
+def die_with_parent(name: str) -> None:
     """Get SIGTERM when the parent ends, however it ends; name the process (``ps``, ``top``)."""
-    parent = os.getppid()
+    # The pid multiprocessing took before the fork: the parent may have ended since (getppid says 1 then).
+    started_by = multiprocessing.parent_process()
+    parent = (started_by.pid if started_by is not None else None) or os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
@@ -71,10 +74,13 @@ def _describe(exitcode: int | None) -> str:
 
 def run_jobs(settings: Settings) -> None:
     """The job process: take the leader lock, run the jobs until SIGTERM or SIGINT, hand them back."""
-    _die_with_parent("lessonlens-jobs")
+    die_with_parent("lessonlens-jobs")
     stopping = threading.Event()  # no thread yet: an Event is just a flag a signal handler can set
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, lambda _signum, _frame: stopping.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held back by the keeper until now
+    if stopping.is_set():  # stopped while it started: take no lock, run nothing
+        return
     lower_priority(settings.job_nice)  # before any thread: all of this process's threads inherit it
     lock = LeaderLock(settings.data_dir / LOCK_FILE)
     if not lock.try_acquire():
@@ -99,7 +105,7 @@ def run_jobs(settings: Settings) -> None:
 
 def keep_running(settings: Settings) -> None:
     """The keeper: run ``run_jobs`` in a child and start another when it dies, until told to stop."""
-    _die_with_parent("lessonlens-keep")
+    die_with_parent("lessonlens-keep")
     fork = multiprocessing.get_context("fork")
     stopping = False
     child: ForkProcess | None = None
@@ -116,7 +122,14 @@ def keep_running(settings: Settings) -> None:
     while not stopping:
         started = time.monotonic()
         child = fork.Process(target=run_jobs, args=(settings,), name="lessonlens-jobs")
-        child.start()
+        # A stop signal is held back while the child starts: until ``run_jobs`` sets its own
+        # handlers the child runs this process's ``stop``, which would take the signal and leave
+        # the child running (the keeper then waited for it in vain, and ``serve`` killed it after 30 s).
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            child.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         if stopping:  # the signal came while it started
             child.terminate()
         child.join()

@@ -134,6 +134,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def create_http_process_app() -> FastAPI:
+    """``create_app`` in an HTTP process of ``serve --workers N``: the process ends with ``serve``,
+    however that ends. One left behind by a SIGKILLed ``serve`` kept answering on the port and, once
+    the job process had ended with it, took the leader lock and ran the jobs."""
+    from app.job_process import die_with_parent
+
+    die_with_parent("lessonlens-http")
+    return create_app()
+
+
 def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -195,8 +205,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
             # default) without being hung; the supervisor checks its processes one after another,
             # so the timeout also bounds how late a dead process is replaced.
             _subprocess.spawn = fork  # type: ignore[assignment]
-            uvicorn.run(f"{__name__}:create_app", factory=True, host=host, port=port, workers=workers,
-                        **{"timeout_worker_healthcheck": 10, **uvicorn_options})
+            uvicorn.run(f"{__name__}:create_http_process_app", factory=True, host=host, port=port,
+                        workers=workers, **{"timeout_worker_healthcheck": 10, **uvicorn_options})
     finally:
         if jobs is not None:
             jobs.stop()

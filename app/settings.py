@@ -70,7 +70,8 @@ class Settings(BaseSettings):
                                              "program they start (queue=local): HTTP answers first; 0: as the server.")
     http_workers: int = Field(
         default=0, ge=0, le=64, description="HTTP processes of `lessonlens serve` (its --workers); 0: one per "
-                                            "core, at most 8. Embedded: one of them runs the job workers.")
+                                            "core, at most 8. Embedded: the job workers run in a process of "
+                                            "their own.")
     leader_grace_s: float = Field(
         default=0, ge=0, le=60, description="How long a process that finds the leader lock free leaves it to "
                                             "another before taking it; `serve` sets 3 s for its HTTP processes, "

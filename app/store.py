@@ -57,6 +57,7 @@ from app.jobs import (
     JobStatus,
     Source,
     StageState,
+    StageStatus,
     WebhookDeliveryRecord,
     WebhookState,
     not_run,
@@ -622,8 +623,13 @@ class SqlJobStore:
                     jobs_table.c.id == job_id)).scalar() != lease.token:
                 return  # reaped meanwhile: the reaper already queued it again
             attempts = job.attempts if count_attempt else max(0, job.attempts - 1)
+            # A stage it was running waits again, as after a recovery (``app.lifecycle.interrupted``):
+            # a job handed back by a stop its run did not heed showed it running while queued.
+            stages = {name: (StageState() if state.status == StageStatus.RUNNING else state).to_dict()
+                      for name, state in job.stage_states.items()}
             self._set(conn, job_id, status=JobStatus.QUEUED.value, attempts=attempts, started_at=None,
-                      lease_holder=None, lease_token=None, lease_expires=None, publish_pending=True)
+                      stage_states=stages, lease_holder=None, lease_token=None, lease_expires=None,
+                      publish_pending=True)
 
     def reap(self, decide: Callable[[Job], Job], now: float | None = None) -> list[Job]:
         t = jobs_table

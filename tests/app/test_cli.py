@@ -271,3 +271,12 @@ def test_serve_with_a_data_folder_it_cannot_make_says_so(tmp_path: Path) -> None
     assert f"LESSONLENS_DATA_DIR {tmp_path / 'a-file' / 'data'}: cannot keep the job store there (Not a directory)" \
         in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
+
+
+def test_serve_with_a_bad_setting_names_it_without_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([LESSONLENS, "serve", "--port", "0"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "LESSONLENS_DATA_DIR": str(tmp_path / "data"),
+                               "LESSONLENS_HTTP_WORKERS": "-1"}, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "LESSONLENS_HTTP_WORKERS: Input should be greater than or equal to 0" in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr

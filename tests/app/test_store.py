@@ -21,7 +21,7 @@ from app.jobs import (
     WebhookState,
     new_job_id,
 )
-from app.store import SqlJobStore
+from app.store import Lease, SqlJobStore
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -274,6 +274,23 @@ def test_requeue_without_counting_the_attempt(store: SqlJobStore) -> None:
     store.requeue(job.id, count_attempt=False)
     again = store.get(job.id)
     assert again is not None and again.status == JobStatus.QUEUED and again.attempts == 0
+
+
+def test_a_job_handed_back_shows_no_stage_running(store: SqlJobStore) -> None:
+    """Handed back by a stop its run did not heed (``LocalQueue.stop``), the job waits with its
+    stage pending again, not queued with a stage running (kept so if it was cancelled before its
+    next run)."""
+    job = store.create(make_job())[0]
+    lease = Lease("a-worker")
+    store.claim(job.id, lease)
+    store.put_stages(job.id, {"subtitles": StageState(StageStatus.RUNNING, 0.4, started_at="2026-01-01T00:00:00Z")},
+                     lease=lease)
+    store.requeue(job.id, count_attempt=False, lease=lease)
+    back = store.get(job.id)
+    assert back is not None and back.status == JobStatus.QUEUED
+    assert back.stage_states == {"subtitles": StageState()}
+    cancelled = store.request_cancel(job.id)
+    assert cancelled is not None and cancelled.stage_states["subtitles"].status == StageStatus.SKIPPED
 
 
 def test_delete(store: SqlJobStore) -> None:
