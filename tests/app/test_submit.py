@@ -65,6 +65,24 @@ def test_a_job_needing_a_missing_model_is_refused(tiny_only: Settings) -> None:
         validate_request(sub(stages=["fit"], options={"subtitles": {"model": "whisper-base"}}), tiny_only)
 
 
+def test_remembered_options_are_a_copy_each_time_and_a_missing_model_is_looked_for_again(
+        tiny_only: Settings, require_model: Any) -> None:
+    """The options a request normalises to are worked out once and remembered (a fifth of a submit's
+    time on the event loop): each job still gets a dict of its own. A model refused as missing is
+    looked for again at the next submission: installing it is enough, no restart."""
+    request = sub(options={"subtitles": {"language": "en"}})
+    _, first = validate_request(request, tiny_only)
+    first["subtitles"]["beam_size"] = 99
+    _, again = validate_request(request, tiny_only)
+    assert again["subtitles"]["beam_size"] == 5 and again is not first
+    german = sub(options={"subtitles": {"language": "de"}})
+    with pytest.raises(ModelNotInstalledError):
+        validate_request(german, tiny_only)
+    shutil.copytree(require_model("whisper-base"), tiny_only.model_dir / "whisper-base")
+    planned, options = validate_request(german, tiny_only)
+    assert planned == ["subtitles"] and options["subtitles"]["language"] == "de"
+
+
 def post_job(settings: Settings, options: dict[str, object]) -> Any:
     """POST /v1/jobs to the jobs router alone (no queue: a refusal at submit answers first)."""
     app = FastAPI()
