@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -134,14 +135,77 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+# The port's socket of ``serve --workers N``: bound in the process the HTTP processes fork from, never
+# listened on there; each HTTP process puts a listening socket of its own in its place.
+_port_socket: socket.socket | None = None
+
+
+def _bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``: others bound to the same address by
+    this user's processes share its connections, the kernel handing each new one to one of them.
+    Not listening yet (a socket only takes connections once it listens)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _own_listening_socket() -> None:
+    """In an HTTP process: replace the inherited port socket with one of this process's own.
+
+    With one socket shared by the processes, whichever woke first accepted a burst of new
+    connections: 50 clients connecting at once were split 33/17, 18/32, 15/35 between two
+    processes, and the busier one answered its share one after another while the other idled. With
+    a socket each (``SO_REUSEPORT``) the kernel spreads the connections over the processes."""
+    if _port_socket is None:
+        return
+    host, port = _port_socket.getsockname()[:2]
+    own = _bind_port(host, port)
+    os.dup2(own.fileno(), _port_socket.fileno())  # uvicorn serves the fd it was given: now this one
+    own.close()
+
+
 def create_http_process_app() -> FastAPI:
     """``create_app`` in an HTTP process of ``serve --workers N``: the process ends with ``serve``,
-    however that ends. One left behind by a SIGKILLed ``serve`` kept answering on the port and, once
-    the job process had ended with it, took the leader lock and ran the jobs."""
+    however that ends (one left behind by a SIGKILLed ``serve`` kept answering on the port and, once
+    the job process had ended with it, took the leader lock and ran the jobs), and listens on a
+    socket of its own (``_own_listening_socket``)."""
     from app.job_process import die_with_parent
 
     die_with_parent("lessonlens-http")
+    _own_listening_socket()
     return create_app()
+
+
+def _serve_processes(host: str, port: int, workers: int, uvicorn_options: dict[str, Any]) -> None:
+    """``uvicorn.run`` with ``workers`` processes, on a port socket they each listen on apart
+    (``_own_listening_socket``)."""
+    global _port_socket
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(f"{__name__}:create_http_process_app", factory=True, host=host, port=port,
+                    workers=workers, **uvicorn_options)
+    try:
+        _port_socket = _bind_port(host, port)
+    except OSError as e:
+        raise SystemExit(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    _port_socket.set_inheritable(True)
+    where = f"[{host}]" if ":" in host else host
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", where,
+                                            _port_socket.getsockname()[1])
+    try:
+        Multiprocess(config, sockets=[_port_socket]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _port_socket.close()
+        _port_socket = None
 
 
 def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
@@ -205,8 +269,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
             # default) without being hung; the supervisor checks its processes one after another,
             # so the timeout also bounds how late a dead process is replaced.
             _subprocess.spawn = fork  # type: ignore[assignment]
-            uvicorn.run(f"{__name__}:create_http_process_app", factory=True, host=host, port=port,
-                        workers=workers, **{"timeout_worker_healthcheck": 10, **uvicorn_options})
+            _serve_processes(host, port, workers, {"timeout_worker_healthcheck": 10, **uvicorn_options})
     finally:
         if jobs is not None:
             jobs.stop()

@@ -267,6 +267,42 @@ def test_serve_stopped_leaves_no_process_behind(served: ServeProcess) -> None:
     assert "job process" in served.log() and "stopped" in served.log()
 
 
+def _listening_socket(pid: int, port: int) -> str:
+    """The socket (``socket:[inode]``) process ``pid`` listens on ``port`` with."""
+    import psutil
+
+    fds = [c.fd for c in psutil.Process(pid).net_connections("tcp")
+           if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+    assert len(fds) == 1, (pid, fds)
+    return os.readlink(f"/proc/{pid}/fd/{fds[0]}")
+
+
+@pytest.mark.e2e
+def test_each_http_process_listens_apart_and_connections_reach_both(served: ServeProcess) -> None:
+    """With one socket shared, whichever process woke first accepted a burst of connections (50
+    clients split 33/17, 18/32, 15/35): the busier one answered its share one by one while the other
+    idled. Each listens on a socket of its own now (SO_REUSEPORT) and the kernel spreads them."""
+    import socket
+
+    import psutil
+
+    pids = wait_for(lambda: p if len(p := served.http_pids()) == 2 else None, 30, "two HTTP processes")
+    assert len({_listening_socket(pid, served.port) for pid in pids}) == 2
+    clients = [socket.create_connection(("127.0.0.1", served.port), timeout=10) for _ in range(40)]
+    try:
+        for c in clients:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        for c in clients:
+            assert c.recv(64).startswith(b"HTTP/1.1 200"), "every connection is answered"
+        served_by = {pid: sum(1 for c in psutil.Process(pid).net_connections("tcp")
+                              if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == served.port)
+                     for pid in pids}
+    finally:
+        for c in clients:
+            c.close()
+    assert sum(served_by.values()) == 40 and min(served_by.values()) >= 5, served_by  # 1e-7 by chance
+
+
 @pytest.mark.e2e
 def test_a_killed_serve_leaves_no_process_behind(served: ServeProcess) -> None:
     """The HTTP processes too: left behind, they kept the port and one took the lock and ran the jobs."""
