@@ -23,6 +23,7 @@ from app.storage import Storage
 from app.store import JobStore
 
 ANONYMOUS = "anonymous"
+SMALL_UPLOAD_BYTES = 1 << 20  # Starlette keeps an upload this small in memory
 
 
 @dataclass
@@ -47,6 +48,15 @@ class Services:
         making it imports anyio's event-loop backend, which nothing before the first submission
         needs (about 30 ms more before the first /healthz answer)."""
         return CapacityLimiter(self.media_slots)
+
+    @cached_property
+    def small_upload_limiter(self) -> CapacityLimiter:
+        """The one thread that admits small uploads (``SMALL_UPLOAD_BYTES``, received in memory),
+        one after another. Their admission is Python holding the GIL (the probe, the store's
+        statements) more than waiting on the disk: four at once made a burst of 50 submissions cost
+        the HTTP process ~40 % more CPU than one at a time, in GIL hand-offs; a large upload
+        copied to disk keeps ``media_limiter``'s threads and never holds a small one up."""
+        return CapacityLimiter(1)
 
 
 # The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool,

@@ -25,7 +25,7 @@ from anyio import to_thread
 from starlette.datastructures import FormData, UploadFile
 
 from app import limits
-from app.api import Services
+from app.api import SMALL_UPLOAD_BYTES, Services
 from app.exceptions import InvalidInput, TooManyJobs
 from app.jobs import Job, Source, StageState, new_job_id
 from app.settings import Settings
@@ -261,8 +261,10 @@ async def submit_job(services: Services, owner: str, sub: Submission,
     """Validate, store and enqueue a submission; returns the job and whether it is new."""
     try:
         planned, options = validate_request(sub, services.settings)
+        small = sub.upload is not None and sub.upload.size is not None and sub.upload.size <= SMALL_UPLOAD_BYTES
+        limiter = services.small_upload_limiter if small else services.media_limiter
         job, created = await to_thread.run_sync(_admit, services, owner, sub, planned, options, idempotency_key,
-                                                limiter=services.media_limiter)
+                                                limiter=limiter)
     finally:
         if sub.form is not None:
             await sub.form.close()
