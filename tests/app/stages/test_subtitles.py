@@ -400,11 +400,13 @@ def test_a_short_korean_line_is_doubted_and_a_noisy_english_film_is_not(testdata
     english = StageContext(media_path=testdata / "video" / "mdn_friday.mp4", out_dir=tmp_path / "en", models=models)
     assert "language_doubt" not in run_stages(english, ["subtitles"], {"subtitles": {"shot_changes": False}}
                                               )["subtitles"].summary
-    # the language left to Whisper: it guesses, unsurely, and says so
+    # the language left to Whisper: it guesses unsurely (ko on one machine, another language on the
+    # next: 4 s of speech decide it by a few hundredths), and says what it guessed and how unsurely
     auto = StageContext(media_path=testdata / "video" / "emk_kdrama_en.mp4", out_dir=tmp_path / "auto", models=models)
     summary = run_stages(auto, ["subtitles"], {"subtitles": {"shot_changes": False, "language": "auto"}}
                          )["subtitles"].summary
-    assert summary["language"] != "ko" and summary["language_unsure"]["probability"] < 0.4
+    unsure = summary["language_unsure"]
+    assert unsure["heard"] == summary["language"] and unsure["probability"] < 0.4
 
 
 def test_speech_left_without_text_is_asked_its_language(samples: Path, tmp_path: Path) -> None:
