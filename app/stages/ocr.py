@@ -119,6 +119,8 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     }
     if captions is not None:
         summary["hardsubs"] = len(captions["cues"])
+        if not captions["cues"]:  # "0" alone read as a failure to look; why none were read
+            summary["hardsubs_reason"] = captions["reason"] or "none found"
     log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden); OCR'd %d of %d sampled frames, "
              "%d unchanged lines kept", summary["events"], summary["scenes"],
              sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags), SCRIPT_UNCERTAIN, summary["cut"], CUT,

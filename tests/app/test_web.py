@@ -436,9 +436,10 @@ def test_captions_asked_for_but_not_found_say_why(start_server: StartServer, bro
         with clip.open("rb") as f:
             job_id = c.post("/v1/jobs", files={"file": ("plain.mp4", f)},
                             data={"stages": "ocr", "options": json.dumps({"ocr": {"hardsubs": "on"}})}).json()["id"]
-        server.wait_job(c, job_id, lambda j: j["status"] in ("succeeded", "failed"))
+        job = server.wait_job(c, job_id, lambda j: j["status"] in ("succeeded", "failed"))
         reason = c.get(f"/v1/jobs/{job_id}/files/ocr.json").raise_for_status().json()["hardsubs"]["reason"]
-    assert reason
+    summary = job["stage_states"]["ocr"]["summary"]  # the job itself says why, not "hardsubs: 0" alone
+    assert reason and summary["hardsubs"] == 0 and summary["hardsubs_reason"] == reason
     page = browser.page
     page.goto(server.url)
     page.get_by_label("API key").fill(KEY)
