@@ -10,6 +10,7 @@ writes its values to files in that folder, and a scrape of any of them adds them
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -32,6 +33,8 @@ from prometheus_client.registry import Collector
 
 from app.jobs import Job, StageStatus
 from app.jobs import WebhookDeliveryRecord as Delivery
+
+log = logging.getLogger(__name__)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _STAGE_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -124,14 +127,42 @@ class WorkerMetricsServer:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+_METRICS_PREFIX = "lessonlens-metrics-"
+_METRICS_FOLDER = re.compile(re.escape(_METRICS_PREFIX) + r"(\d+)-[^/]+")
+
+
 def use_multiprocess() -> Path:
     """Switch this process, and the processes it starts from now on, to multiprocess mode, in a
-    new temporary folder (returned; its owner removes it). Call it before any metric is made."""
-    folder = Path(tempfile.mkdtemp(prefix="lessonlens-metrics-"))
+    new temporary folder named with this process's id (returned; its owner removes it). Call it
+    before any metric is made. The folders of owners that are gone are removed first
+    (``sweep_left_folders``)."""
+    sweep_left_folders(Path(tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=f"{_METRICS_PREFIX}{os.getpid()}-"))
     os.environ[_MULTIPROC_ENV] = str(folder)
     # prometheus_client picks the value class when it is imported; metrics made from now on use files.
     values.ValueClass = _get_value_class()
     return folder
+
+
+def sweep_left_folders(where: Path) -> list[Path]:
+    """Remove this user's metrics folders in ``where`` whose owner (the id in the name) is gone: a
+    ``serve`` killed outright (SIGKILL, the OOM killer) never removes its folder, and every start
+    after it made another. Returns those removed. Folders of a live process, another user's, or
+    named without an id (made before ids were in the name) are left alone."""
+    removed = []
+    for folder in where.glob(f"{_METRICS_PREFIX}*"):
+        match = _METRICS_FOLDER.fullmatch(folder.name)
+        try:
+            if not match or not folder.is_dir() or folder.stat().st_uid != os.getuid() or _alive(int(match.group(1))):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    if removed:
+        log.info("removed %d metrics folder(s) left by processes that are gone: %s", len(removed),
+                 ", ".join(str(f) for f in removed))
+    return removed
 
 
 def exposition_registry(own: CollectorRegistry) -> CollectorRegistry:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -323,6 +324,11 @@ def test_a_killed_serve_leaves_no_process_behind(served: ServeProcess) -> None:
         raise
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{served.url}/healthz", timeout=5)
+    # its metrics folder outlives it (nothing ran to remove it); the next serve removes it
+    left = list(Path(tempfile.gettempdir()).glob(f"lessonlens-metrics-{served.proc.pid}-*"))
+    assert len(left) == 1, left
+    served.start(timeout_s=60)
+    assert not left[0].exists()
 
 
 @pytest.mark.e2e

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.jobs import Job, JobStatus, Source, StageState, StageStatus, WebhookDeliveryRecord
-from app.metrics import WorkerMetricsServer, sweep_dead_processes
+from app.metrics import WorkerMetricsServer, sweep_dead_processes, sweep_left_folders
 
 LESSONLENS = str(Path(sys.executable).with_name("lessonlens"))
 
@@ -40,6 +40,19 @@ def test_sweep_forgets_only_the_live_gauges_of_gone_processes(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f"counter_{gone}.db", f"histogram_{gone}.db", f"gauge_livesum_{here}.db"])
     assert sweep_dead_processes(tmp_path) == []
+
+
+def test_metrics_folders_left_by_gone_processes_are_removed_and_no_others(tmp_path: Path) -> None:
+    """A serve killed outright leaves its folder; the next one removes it, never a live one's."""
+    gone, here = _dead_pid(), os.getpid()
+    for name in (f"lessonlens-metrics-{gone}-ab12", f"lessonlens-metrics-{here}-cd34", "lessonlens-metrics-ef56"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "counter_1.db").write_bytes(b"x")
+    (tmp_path / f"lessonlens-metrics-{gone}-file").write_bytes(b"")  # not a folder
+    assert sweep_left_folders(tmp_path) == [tmp_path / f"lessonlens-metrics-{gone}-ab12"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"lessonlens-metrics-{here}-cd34", "lessonlens-metrics-ef56", f"lessonlens-metrics-{gone}-file"])
+    assert sweep_left_folders(tmp_path) == []
 
 
 def test_one_process_server_serves_what_the_worker_recorded() -> None:
