@@ -65,6 +65,23 @@ def test_probe_video_with_audio(media: Path) -> None:
     assert (info.sample_rate, info.channels) == (44100, 2)
 
 
+@pytest.mark.parametrize("turn", [90, 180, 270])
+@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+def test_a_video_stored_turned_probes_as_shown(media: Path, tmp_path: Path, turn: int, suffix: str) -> None:
+    """A phone stores a portrait video as landscape frames and a turn to show them by: it was
+    described as 160x120 (stored), not as shown. The frames as decoded agree with the probe."""
+    from pipelines.ocr.frames import read_samples
+
+    turned = tmp_path / f"turned{suffix}"
+    ffmpeg("-i", str(media / "av.mp4"), "-c", "copy", "-metadata:s:v:0", f"rotate={turn}", str(turned))
+    info = probe(turned)
+    shown = (120, 160) if turn in (90, 270) else (160, 120)
+    assert (info.width, info.height, info.rotation) == (*shown, turn)
+    _, samples = read_samples(turned, 2.0)
+    assert next(samples).gray.shape[::-1] == shown
+    assert probe(media / "av.mp4").rotation == 0
+
+
 def test_video_without_audio_probes_and_load_audio_says_so(media: Path) -> None:
     info = probe(media / "video.mp4")
     assert info.has_video and not info.has_audio
