@@ -166,7 +166,7 @@ def quicktime_rotation(path: Path) -> int:
                     if kind == b"trak" and (turn := _video_track_turn(f, tstart, tend)) is not None:
                         return turn
                 return 0
-    except (OSError, struct.error):
+    except (OSError, struct.error, IndexError):  # a box cut short: no turn read
         pass
     return 0
 
