@@ -24,7 +24,6 @@ against its audio, finds the screen's at least as likely (``text_log_probs``).
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import time
@@ -94,12 +93,19 @@ def engine_model(name: str, engine: str) -> str:
     return name if engine == FASTER_WHISPER else name + OPENAI_WHISPER_SUFFIX
 
 
-@functools.cache
-def whisper_languages() -> frozenset[str]:
-    """The language codes Whisper models understand (faster-whisper's own list)."""
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
+WHISPER_LANGUAGES = frozenset((
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht "
+    "hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl "
+    "ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue").split())
+"""The language codes Whisper models understand: faster-whisper's list (``faster_whisper.tokenizer``),
+written out so that checking a job's options does not import faster-whisper (CTranslate2, PyAV,
+tokenizers: ~0.4 s of CPU and ~60 MB in every HTTP process, and in the job process on its first job,
+whatever its stages). A test holds it to faster-whisper's."""
 
-    return frozenset(_LANGUAGE_CODES)
+
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper models understand (``WHISPER_LANGUAGES``)."""
+    return WHISPER_LANGUAGES
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,12 @@ with TestClient(create_app()) as client:
     deadline = time.monotonic() + 20
     while any(t.name == "warm-up" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    print(json.dumps([before, "av" in sys.modules]))
-"""
+    print(json.dumps([before, "av" in sys.modules, [m for m in HEAVY if m in sys.modules]]))
+""".replace("HEAVY", repr(HEAVY))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, True]
+    before, after, heavy = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [before, after] == [False, True]
+    # Checking the stages' options loads no model runtime: faster-whisper for its language list cost
+    # every HTTP process ~0.4 s of CPU and ~30 MB just after start, and the job process its first job.
+    assert heavy == ["av"], f"the warm-up loads {heavy}: only PyAV (the upload probe) belongs there"
     assert "warm-up done" in out.stderr and "warm-up failed" not in out.stderr

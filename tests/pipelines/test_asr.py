@@ -779,3 +779,11 @@ def test_the_audio_scores_what_was_said_above_a_near_miss(  # type: ignore[no-un
     assert near < said < 0
     prompted = loaded.text_log_probs(audio, texts, "en", hotwords="Stripe, Middle")
     assert prompted != [said, near] and all(-50 < x < 0 for x in prompted)  # the prompt is heard
+
+
+def test_whisper_s_languages_are_faster_whisper_s() -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from pipelines.asr import WHISPER_LANGUAGES
+
+    assert frozenset(_LANGUAGE_CODES) == WHISPER_LANGUAGES
