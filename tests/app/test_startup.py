@@ -42,3 +42,9 @@ with TestClient(create_app()) as client:
     # every HTTP process ~0.4 s of CPU and ~30 MB just after start, and the job process its first job.
     assert heavy == ["av"], f"the warm-up loads {heavy}: only PyAV (the upload probe) belongs there"
     assert "warm-up done" in out.stderr and "warm-up failed" not in out.stderr
+
+
+def test_the_command_line_loads_rich_only_to_print() -> None:
+    code = "import json, sys, app.cli; print(json.dumps('rich' in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False, "app.cli imports rich: `serve` pays for it"
