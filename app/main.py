@@ -79,7 +79,7 @@ class _MetricsMiddleware:
 WARM_UP_WAIT_S = 0.5
 
 
-def _warm_up(app: FastAPI, services: Services, answered: threading.Event) -> None:
+def _warm_up(app: FastAPI, services: Services, answered: threading.Event, stopping: threading.Event) -> None:
     """What the first submission would otherwise pay for, done once the process has answered its
     first request (the health check that finds it up) or after ``WARM_UP_WAIT_S``: run at once,
     beside that request, it delayed the first /healthz by ~0.1 s (median of 10 starts of
@@ -88,8 +88,10 @@ def _warm_up(app: FastAPI, services: Services, answered: threading.Event) -> Non
     the options of every stage, runs the store's first statements (a cold first submission took
     122 ms against 5 ms after it, and a burst of 50 clients at start-up queued behind it: submit
     p99 223 ms, 89 ms after that first burst) and builds the routes (``_build_routes``).
-    Errors are only logged."""
+    Nothing once ``stopping`` is set (an app stopped within the wait). Errors are only logged."""
     answered.wait(WARM_UP_WAIT_S)
+    if stopping.is_set():
+        return
     started = time.monotonic()
     try:
         import importlib
@@ -150,13 +152,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # No gc.collect() first: it walked the ~87,000 tracked objects for about 50 ms of CPU before
         # the first /healthz answer, and found 75 to free.
         gc.freeze()
-        threading.Thread(target=_warm_up, args=(app, services, answered), name="warm-up", daemon=True).start()
+        stopping = threading.Event()
+        warm_up = threading.Thread(target=_warm_up, args=(app, services, answered, stopping), name="warm-up",
+                                   daemon=True)
+        warm_up.start()
         log.info("lessonlens API ready in %.2f s: data %s, store %s, %d worker(s), auth %s",
                  time.monotonic() - started, settings.data_dir, services.store.__class__.__name__,
                  settings.workers, "on" if services.key_ids else "off")
         try:
             yield
         finally:
+            # A warm-up still waiting gives up; one under way ends before the store closes under it.
+            stopping.set()
+            answered.set()
+            warm_up.join(timeout=10)
             stop_services(services)
             log.info("lessonlens API stopped")
 

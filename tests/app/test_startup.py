@@ -103,6 +103,9 @@ def warm_up_ended(seconds):
 
 app.main.WARM_UP_WAIT_S = 60.0
 with TestClient(create_app()) as client:
+    pass
+stopped_first = warm_up_ended(0) and "av" not in sys.modules  # stopped within the wait: no warm-up
+with TestClient(create_app()) as client:
     time.sleep(0.5)
     waiting = "av" not in sys.modules and not warm_up_ended(0)
     assert client.get("/healthz").status_code == 200
@@ -110,10 +113,11 @@ with TestClient(create_app()) as client:
 app.main.WARM_UP_WAIT_S = 0.2
 with TestClient(create_app()) as client:  # no request: it starts after WARM_UP_WAIT_S
     unasked = warm_up_ended(20)
-print(json.dumps([waiting, after_answer, unasked]))
+print(json.dumps([stopped_first, waiting, after_answer, unasked]))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    waiting, after_answer, unasked = json.loads(out.stdout.strip().splitlines()[-1])
+    stopped_first, waiting, after_answer, unasked = json.loads(out.stdout.strip().splitlines()[-1])
+    assert stopped_first, "an app stopped before the warm-up began still warmed up (its store closed)"
     assert waiting, "the warm-up ran before the process had answered anything"
     assert after_answer, "the warm-up did not run once the first request was answered"
     assert unasked, "with no request, the warm-up never ran"
