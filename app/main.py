@@ -8,7 +8,9 @@ Run it with ``lessonlens serve`` or ``uvicorn --factory app.main:create_app``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import importlib
 import logging
 import os
 import signal
@@ -94,8 +96,6 @@ def _warm_up(app: FastAPI, services: Services, answered: threading.Event, stoppi
         return
     started = time.monotonic()
     try:
-        import importlib
-
         import av  # noqa: F401  (the upload probe)
         import python_multipart  # noqa: F401  (the upload form)
 
@@ -118,8 +118,6 @@ def _build_routes(app: FastAPI) -> None:
     first ``/healthz``, when its router came last, for all of them. A request for a path that no
     route has walks them all; it goes to the router alone (no middleware: not counted in the
     metrics) on an event loop of this thread's own, and is answered 404 into nothing."""
-    import asyncio
-
     path = "/.lessonlens-warm-up"
     scope: Scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
                     "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
