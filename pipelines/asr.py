@@ -639,9 +639,9 @@ class WhisperEngine:
         """Decode the stretches as the feed's watermark passes them (into ``decoded``), from the
         first stretch with terms on screen on; return the feed's final events. The first time it
         would wait with no terms offered yet, it makes the plain decode (into ``plain``) instead,
-        and gives it up as soon as the feed has passed a stretch with terms (the transcript will
-        be decoded stretch by stretch then: 10 minutes of a screencast's plain decode were 12 %
-        of its job's CPU for nothing)."""
+        unless the part of a stretch the feed has passed has terms already, and gives it up as
+        soon as it has (the transcript will be decoded stretch by stretch then: 10 minutes of a
+        screencast's plain decode were 12 % of its job's CPU for nothing)."""
         done = [0.0]
 
         def check() -> None:  # a cancelled job stops while it waits
@@ -650,18 +650,31 @@ class WhisperEngine:
 
         checked = [0]  # the stretches the feed had passed, without terms, when last looked at
 
+        def terms_from() -> float | None:
+            """The start of a stretch with terms in the part of it the feed has passed; its offer
+            can only gain terms as the rest is read (the first stretch of a screencast is ~25 s,
+            which OCR passes well after the first term on screen)."""
+            events, watermark = feed.now()
+            while checked[0] < len(spans) and spans[checked[0]][0] - MARGIN_S <= watermark:
+                start, end = spans[checked[0]]
+                # what the feed has passed of the stretch's window (the stretch and its margins)
+                if offer(start, min(end, watermark - MARGIN_S), events, rare):
+                    return start
+                if end + MARGIN_S > watermark:
+                    break
+                checked[0] += 1
+            return None
+
         def unless_terms(_: float) -> None:
             check()
-            events, watermark = feed.now()
-            while checked[0] < len(spans) and spans[checked[0]][1] + MARGIN_S <= watermark:
-                if offer(*spans[checked[0]], events, rare):
-                    raise _PlainNotNeeded(spans[checked[0]][0])
-                checked[0] += 1
+            if (start := terms_from()) is not None:
+                raise _PlainNotNeeded(start)
 
         windows: list[VocabularyWindow] = []
         plain_tried = False
         for start, end in spans:
-            if not plain_tried and not any(w.offered for w in windows) and not feed.passed(end + MARGIN_S):
+            if (not plain_tried and not any(w.offered for w in windows) and not feed.passed(end + MARGIN_S)
+                    and terms_from() is None):
                 plain_tried = True
                 try:
                     plain.append(self._decode(audio, options, language, context=True, progress=unless_terms))

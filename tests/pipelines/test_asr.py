@@ -554,6 +554,70 @@ def test_the_plain_decode_is_given_up_once_the_feed_passes_a_stretch_with_terms(
     assert "plain decode given up: the screen has terms from 0.0 s on" in caplog.text
 
 
+def test_no_plain_decode_when_the_part_of_a_stretch_passed_has_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR has read 5 s of the first stretch (0-10 s), a term among it: that stretch will be
+    decoded with terms, so the plain decode would be thrown away and is not started."""
+    screen, audio, after = _two_stretches(monkeypatch)
+    feed = ScreenFeed()
+    feed.publish(5.0, screen[:1])
+    fake = FakeScreenWhisper()
+
+    def close_later() -> None:
+        deadline = time.monotonic() + 10
+        while not feed.readers_waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        feed.close(screen)
+
+    thread = threading.Thread(target=close_later)
+    thread.start()
+    live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
+    thread.join()
+    assert [c["seconds"] for c in fake.calls] == [10, 10]  # the two stretches, no plain 60 s
+    assert live.text == after.text and live.vocabulary == after.vocabulary
+
+
+def test_the_plain_decode_is_given_up_once_the_feed_passes_a_term_within_a_stretch(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The watermark reaches 5 s (a term at 1-9 s read) while the plain decode runs: given up
+    then, not once OCR has passed the whole stretch and its margin (12 s)."""
+    screen, audio, after = _two_stretches(monkeypatch)
+    feed = ScreenFeed()
+    yielded: list[float] = []
+
+    class Plain(FakeScreenWhisper):
+        def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+            if len(audio) < 16000 * 60:
+                return super().transcribe(audio, **kwargs)
+            self.calls.append({"seconds": len(audio) / 16000, **kwargs})
+
+            def segments() -> Any:
+                for start in (1.0, 20.0, 41.0):
+                    yielded.append(start)
+                    s = seg(start, "words heard here.")
+                    yield SimpleNamespace(start=s.start, end=s.end, text=s.text, words=[], avg_logprob=-0.2,
+                                          no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
+                    feed.publish(5.0, screen[:1])
+
+            return segments(), SimpleNamespace(language="en", language_probability=1.0)
+
+    def close_later() -> None:
+        deadline = time.monotonic() + 10
+        while not feed.readers_waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        feed.close(screen)
+
+    fake = Plain()
+    thread = threading.Thread(target=close_later)
+    thread.start()
+    with caplog.at_level(logging.INFO, logger="pipelines.asr"):
+        live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
+    thread.join()
+    assert yielded == [1.0, 20.0]  # stopped after the segment during which the term was read
+    assert [c["seconds"] for c in fake.calls] == [60, 10, 10]
+    assert live.text == after.text and live.vocabulary == after.vocabulary
+    assert "plain decode given up: the screen has terms from 0.0 s on" in caplog.text
+
+
 def test_a_live_feed_with_no_terms_ever_uses_the_plain_decode_made_while_ocr_ran(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import faster_whisper.vad
