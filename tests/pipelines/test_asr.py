@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -521,15 +522,11 @@ def test_a_live_feed_gives_the_transcript_of_the_finished_ocr(monkeypatch: pytes
     assert "Nextcloud" in fake.calls[3]["hotwords"]
 
 
-def test_the_plain_decode_is_given_up_once_the_feed_passes_a_stretch_with_terms(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    screen, audio, after = _two_stretches(monkeypatch)
-    feed = ScreenFeed()
-    yielded: list[float] = []
+def _plain_segment_by_segment(yielded: list[float], after_each: Callable[[], None]) -> FakeScreenWhisper:
+    """A fake whose plain decode (60 s) comes segment by segment (their starts into ``yielded``),
+    ``after_each`` called once each is taken (what OCR publishes meanwhile)."""
 
     class Plain(FakeScreenWhisper):
-        """The plain decode (60 s) comes segment by segment; OCR ends while the second is decoded."""
-
         def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
             if len(audio) < 16000 * 60:
                 return super().transcribe(audio, **kwargs)
@@ -541,11 +538,33 @@ def test_the_plain_decode_is_given_up_once_the_feed_passes_a_stretch_with_terms(
                     s = seg(start, "words heard here.")
                     yield SimpleNamespace(start=s.start, end=s.end, text=s.text, words=[], avg_logprob=-0.2,
                                           no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
-                    feed.close(screen)
+                    after_each()
 
             return segments(), SimpleNamespace(language="en", language_probability=1.0)
 
-    fake = Plain()
+    return Plain()
+
+
+def _close_once_waited_on(feed: ScreenFeed, events: list[TextEvent]) -> threading.Thread:
+    """A thread that closes ``feed`` with ``events`` once a reader waits on it (OCR ends later)."""
+
+    def close() -> None:
+        deadline = time.monotonic() + 10
+        while not feed.readers_waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        feed.close(events)
+
+    thread = threading.Thread(target=close)
+    thread.start()
+    return thread
+
+
+def test_the_plain_decode_is_given_up_once_the_feed_passes_a_stretch_with_terms(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    screen, audio, after = _two_stretches(monkeypatch)
+    feed = ScreenFeed()
+    yielded: list[float] = []
+    fake = _plain_segment_by_segment(yielded, lambda: feed.close(screen))  # OCR ends during the second
     with caplog.at_level(logging.INFO, logger="pipelines.asr"):
         live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
     assert yielded == [1.0, 20.0]  # stopped after the segment during which the screen got terms
@@ -561,15 +580,7 @@ def test_no_plain_decode_when_the_part_of_a_stretch_passed_has_terms(monkeypatch
     feed = ScreenFeed()
     feed.publish(5.0, screen[:1])
     fake = FakeScreenWhisper()
-
-    def close_later() -> None:
-        deadline = time.monotonic() + 10
-        while not feed.readers_waiting and time.monotonic() < deadline:
-            time.sleep(0.01)
-        feed.close(screen)
-
-    thread = threading.Thread(target=close_later)
-    thread.start()
+    thread = _close_once_waited_on(feed, screen)
     live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
     thread.join()
     assert [c["seconds"] for c in fake.calls] == [10, 10]  # the two stretches, no plain 60 s
@@ -583,32 +594,8 @@ def test_the_plain_decode_is_given_up_once_the_feed_passes_a_term_within_a_stret
     screen, audio, after = _two_stretches(monkeypatch)
     feed = ScreenFeed()
     yielded: list[float] = []
-
-    class Plain(FakeScreenWhisper):
-        def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
-            if len(audio) < 16000 * 60:
-                return super().transcribe(audio, **kwargs)
-            self.calls.append({"seconds": len(audio) / 16000, **kwargs})
-
-            def segments() -> Any:
-                for start in (1.0, 20.0, 41.0):
-                    yielded.append(start)
-                    s = seg(start, "words heard here.")
-                    yield SimpleNamespace(start=s.start, end=s.end, text=s.text, words=[], avg_logprob=-0.2,
-                                          no_speech_prob=0.01, compression_ratio=1.5, temperature=0.0)
-                    feed.publish(5.0, screen[:1])
-
-            return segments(), SimpleNamespace(language="en", language_probability=1.0)
-
-    def close_later() -> None:
-        deadline = time.monotonic() + 10
-        while not feed.readers_waiting and time.monotonic() < deadline:
-            time.sleep(0.01)
-        feed.close(screen)
-
-    fake = Plain()
-    thread = threading.Thread(target=close_later)
-    thread.start()
+    fake = _plain_segment_by_segment(yielded, lambda: feed.publish(5.0, screen[:1]))
+    thread = _close_once_waited_on(feed, screen)
     with caplog.at_level(logging.INFO, logger="pipelines.asr"):
         live = FasterWhisperEngine("fake", fake).transcribe(audio, AsrOptions(), screen=feed)
     thread.join()
