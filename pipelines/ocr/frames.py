@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -612,3 +614,52 @@ def _samples(path: Path, frames: Iterator[tuple[int, Any]], step: float, fps: fl
         log.warning("%s: decoding stopped after %d samples: %s", path, yielded, err)
     if yielded == 0:
         raise MediaError(f"{path}: no frame could be decoded (empty or corrupt video).")
+
+
+_DONE = object()
+
+
+def decoded_ahead(samples: Iterator[VideoSample], depth: int = 2) -> Iterator[VideoSample]:
+    """``samples``, decoded on a thread of their own at most ``depth`` samples ahead of the
+    caller, so that decoding (every frame, when the shot tracker looks at them) runs beside the
+    reads instead of between them. What the decoder raises is raised here, in order; when the
+    caller stops early the thread stops at its next sample and closes ``samples``. The thread
+    inherits the caller's niceness (Linux keeps it per thread)."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for sample in samples:
+                if not put(sample):
+                    return
+            put(_DONE)
+        except BaseException as err:  # handed to the caller, raised there
+            put(err)
+        finally:
+            close = getattr(samples, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="ocr-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
 from pipelines.exceptions import MediaError, OptionsError
-from pipelines.ocr.frames import Change, ChangeDetector, ChangeKind, ChangeOptions, open_video, sample_frames
+from pipelines.ocr.frames import (
+    Change,
+    ChangeDetector,
+    ChangeKind,
+    ChangeOptions,
+    decoded_ahead,
+    open_video,
+    read_samples,
+    sample_frames,
+)
 
 W, H = 640, 360
 
@@ -223,3 +235,55 @@ def test_samples_are_the_frames_decoding_every_frame_gives_without_decoding_ever
     assert all(np.array_equal(g, every[i].to_ndarray(format="gray")) for i, g in got)
     assert all(np.array_equal(tap.kept[i], every[i].to_ndarray(format="bgr24")) for i in tap.wanted)
     assert len(tap.offered) < 0.75 * len(every), (len(tap.offered), len(every))
+
+
+def _numbers(n: int, taken: list[int], threads: list[str], closed: list[bool], fail_at: int | None = None) -> Any:
+    """0..n-1, noting what was taken and on which thread; raises at ``fail_at``; notes its close."""
+    try:
+        for k in range(n):
+            if k == fail_at:
+                raise MediaError(f"broken at {k}")
+            taken.append(k)
+            threads.append(threading.current_thread().name)
+            yield k
+    finally:
+        closed.append(True)
+
+
+def test_decoded_ahead_gives_the_samples_in_order_from_a_thread_of_its_own() -> None:
+    taken: list[int] = []
+    threads: list[str] = []
+    closed: list[bool] = []
+    assert list(decoded_ahead(_numbers(20, taken, threads, closed), depth=2)) == list(range(20))
+    assert set(threads) == {"ocr-decode"} and closed == [True]
+
+
+def test_decoded_ahead_runs_at_most_depth_samples_ahead() -> None:
+    taken: list[int] = []
+    closed: list[bool] = []
+    ahead = decoded_ahead(_numbers(50, taken, [], closed), depth=3)
+    assert next(ahead) == 0
+    time.sleep(0.3)  # the thread has all the time it needs to run on
+    # the one given, 3 waiting in the queue and 1 the thread holds while it waits for room
+    assert len(taken) <= 1 + 3 + 1
+    ahead.close()  # the caller stops early: the thread ends and closes the samples
+    assert closed == [True] and len(taken) <= 1 + 3 + 1
+
+
+def test_decoded_ahead_raises_the_decoders_error_after_the_samples_before_it() -> None:
+    got: list[int] = []
+    closed: list[bool] = []
+    with pytest.raises(MediaError, match="broken at 4"):
+        for k in decoded_ahead(_numbers(10, [], [], closed, fail_at=4), depth=2):
+            got.append(k)
+    assert got == [0, 1, 2, 3] and closed == [True]
+
+
+def test_samples_decoded_ahead_are_those_decoded_in_line(tmp_path: Path) -> None:
+    frames = [with_rect(blank(), 40 * k, 60, 30, 20) for k in range(12)]
+    video = write_video(tmp_path / "moving.mp4", frames, fps=4)
+    _, in_line = read_samples(video, rate=2.0)
+    _, ahead = read_samples(video, rate=2.0)
+    expected = [(s.index, s.time, s.gray.tobytes(), s.bgr().tobytes()) for s in in_line]
+    got = [(s.index, s.time, s.gray.tobytes(), s.bgr().tobytes()) for s in decoded_ahead(ahead, depth=2)]
+    assert got == expected and len(got) == 6

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from pipelines.demux import SHOTS, VIDEO, MediaPass
 from pipelines.exceptions import (
     EngineNotInstalledError,
     ModelNotInstalledError,
@@ -25,6 +27,7 @@ from pipelines.ocr.engines import OcrEngine, Reading, join_line_boxes, load_engi
 from pipelines.ocr.frames import ChangeOptions
 from pipelines.ocr.reader import OcrOptions, OcrResult, load_image, read_image, run_ocr
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, similarity, to_webvtt
+from pipelines.shots import detect_shot_changes
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "testdata"
@@ -285,6 +288,33 @@ def test_rapidocr_finds_every_slide_line_on_time(slides: Path, rapid: OcrEngine)
     assert len(result.events) == sum(len(lines) for _, _, lines in SLIDES)
     assert [s.texts[0] for s in result.scenes] == [lines[0] for _, _, lines in SLIDES]
     assert "Welcome to the course" in to_webvtt(result.events)
+
+
+@pytest.mark.slow
+def test_in_a_job_pass_the_samples_are_decoded_ahead_and_read_the_same(slides: Path, rapid: OcrEngine) -> None:
+    """Beside Whisper every frame is decoded (the shot tracker's): on a thread of its own, ahead
+    of the reads, with the same readings; a read that fails (a cancelled job) stops that thread."""
+    alone = run_ocr(slides, rapid, OcrOptions())
+    one = MediaPass(slides, {VIDEO, SHOTS})
+    tracker = one.shots()
+    seen: set[str] = set()
+    result = run_ocr(slides, rapid, OcrOptions(), progress=lambda _: seen.update(t.name for t in threading.enumerate()),
+                     source=one)
+    one.release(VIDEO)
+    assert "ocr-decode" in seen
+    assert events_as_dicts(result) == events_as_dicts(alone) and result.frames_ocred == alone.frames_ocred
+    assert tracker is not None and tracker.cuts() == detect_shot_changes(slides)  # every frame seen (None if not)
+    one.close()
+
+    def cancel(fraction: float) -> None:
+        if fraction > 0.2:
+            raise RuntimeError("cancelled")
+
+    one = MediaPass(slides, {VIDEO, SHOTS})
+    with pytest.raises(RuntimeError, match="cancelled"):
+        run_ocr(slides, rapid, OcrOptions(), progress=cancel, source=one)
+    one.close()
+    assert not any(t.name == "ocr-decode" for t in threading.enumerate())
 
 
 @pytest.mark.slow
