@@ -12,7 +12,9 @@ Each side runs in a process of its own (so peak RSS is its own): the baseline fr
 exported to a temporary folder (default: the commit before issue 19's stage overlap), today's
 from this tree. Models are loaded and warmed on the first 20 s before the timed run, as a worker
 holds them. Printed per side: wall time, x real time, each stage's seconds, the decode seconds
-(audio for Whisper, frames for OCR) and their share of the wall time, peak RSS; then whether
+(audio for Whisper; frames: what the OCR stage's thread spent on them, which is its wait for the
+next sample where they are decoded ahead on a thread of their own) and their share of the wall
+time, peak RSS; then whether
 both sides produced the same transcript, vocabulary offers and on-screen events.
 
 Usage::
