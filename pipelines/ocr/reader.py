@@ -444,9 +444,13 @@ def run_ocr(
     info, frames = read_samples(path, options.sample_rate, threads, source, keep)
     if keep is not None:
         keep.plan(info.fps, info.frame_count)
-    if source is not None and source.shots() is not None:  # every frame decoded: beside the reads
-        frames = decoded_ahead(frames, DECODE_AHEAD)
-    return _run(path, engine, options, info.duration, frames, progress, on_events, keep)
+    if source is None or source.shots() is None:
+        return _run(path, engine, options, info.duration, frames, progress, on_events, keep)
+    ahead = decoded_ahead(frames, DECODE_AHEAD)  # every frame decoded: beside the reads
+    try:
+        return _run(path, engine, options, info.duration, ahead, progress, on_events, keep)
+    finally:
+        ahead.close()  # a read that failed (a cancelled job): the decoding thread stops now
 
 
 def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: float, frames: Iterable[VideoSample],
