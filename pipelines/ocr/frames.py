@@ -21,7 +21,7 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -619,7 +619,7 @@ def _samples(path: Path, frames: Iterator[tuple[int, Any]], step: float, fps: fl
 _DONE = object()
 
 
-def decoded_ahead(samples: Iterator[VideoSample], depth: int = 2) -> Iterator[VideoSample]:
+def decoded_ahead(samples: Iterator[VideoSample], depth: int = 2) -> Generator[VideoSample, None, None]:
     """``samples``, decoded on a thread of their own at most ``depth`` samples ahead of the
     caller, so that decoding (every frame, when the shot tracker looks at them) runs beside the
     reads instead of between them. What the decoder raises is raised here, in order; when the
