@@ -86,8 +86,8 @@ PUBLISH_EVERY = 20  # samples between two publications of the events so far (``o
 KEEP_OVERLAP = 0.7
 # Samples decoded ahead of the reads, on a thread of their own, when every frame is decoded (a
 # job's single pass whose shot tracker looks at each frame: decoding is then ~15 % of the stage).
-# bench_job's 2 minutes, two pairs: 35.4 / 35.4 -> 34.2 / 33.0 s; its 10 minutes 162.8 -> 159.3 s, the same
-# events. With only the samples decoded (OCR alone) it gained nothing (bench_ocr real).
+# bench_job's 2 minutes, two pairs: 35.4 / 35.4 -> 34.2 / 33.0 s; its 10 minutes 162.8 -> 159.3 s,
+# the same events. With only the samples decoded (OCR alone) it gained nothing (bench_ocr real).
 DECODE_AHEAD = 2
 
 
