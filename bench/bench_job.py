@@ -179,8 +179,20 @@ class _RssSampler:
         self._thread.join()
 
 
-def child(media: Path, out: Path) -> None:
-    """Run the job on ``media`` with the code on PYTHONPATH (this tree or the baseline's); print JSON."""
+def warm_clip(media: Path) -> Path:
+    """The first 20 s of ``media``, copied (no new encode), cached beside it: what a side warms
+    its models on (made here, so a machine without ffmpeg, the ``device`` tool's, can be given it)."""
+    warm = media.with_name(f"{media.stem}-first20s.mp4")
+    if not warm.is_file():
+        _ffmpeg("-i", str(media), "-t", "20", "-c", "copy", str(warm))
+    return warm
+
+
+def child(media: Path, out: Path, stages: list[str]) -> None:
+    """Run the job on ``media`` with the code on PYTHONPATH (this tree or the baseline's); print JSON.
+
+    The job's CPU budget is a worker's (``Settings.threads_per_job``: ``LESSONLENS_JOB_THREADS``,
+    else the cores over ``LESSONLENS_WORKERS``) where the code takes one."""
     from app.model_cache import ModelCache
     from app.settings import Settings
     from app.stages.context import StageContext, StageOutcome
@@ -189,12 +201,13 @@ def child(media: Path, out: Path) -> None:
 
     settings = Settings()
     models = ModelCache(settings)
-    options = normalise_options(STAGES, {})
+    options = normalise_options(stages, {})
     out.mkdir(parents=True, exist_ok=True)
-    warm = out / "warm.mp4"
-    _ffmpeg("-i", str(media), "-t", "20", "-c", "copy", str(warm))
+    warm = warm_clip(media)
+    budget: dict[str, Any] = ({"threads": settings.threads_per_job()}
+                              if "threads" in inspect.signature(run_stages).parameters else {})
     warm_ctx = StageContext(media_path=warm, out_dir=out / "warm", models=models, info=media_mod.probe(warm))
-    run_stages(warm_ctx, STAGES, options)  # loads the models the job uses, as a worker holds them
+    run_stages(warm_ctx, stages, options, **budget)  # loads the models the job uses, as a worker holds them
 
     info = media_mod.probe(media)
     starts: dict[str, float] = {}
@@ -214,10 +227,10 @@ def child(media: Path, out: Path) -> None:
         load0 = os.getloadavg()[0]
         cpu0 = time.process_time()
         t0 = time.perf_counter()
-        outcomes = run_stages(ctx, STAGES, options, on_stage, **overlap)
+        outcomes = run_stages(ctx, stages, options, on_stage, **overlap, **budget)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
-    subs = json.loads((out / "job" / "subtitles.json").read_text())
+    subs = json.loads((out / "job" / "subtitles.json").read_text())  # the bench's stages include these two
     ocr = json.loads((out / "job" / "ocr.json").read_text())
     decode = {"audio_s": outcomes["subtitles"].summary["timings"]["decode_s"], "frames_s": ocr["timing"]["decode"]}
     print(json.dumps({
@@ -244,13 +257,15 @@ def child(media: Path, out: Path) -> None:
         "transcript": " ".join(" ".join(c["lines"]) for c in subs["cues"]),
         "vocabulary": subs.get("vocabulary", []),
         "events": [[e["start"], e["end"], e["text"]] for e in ocr["events"]],
-        "label": outcomes["classify"].summary["label"],
+        "label": outcomes["classify"].summary["label"] if "classify" in outcomes else None,
     }))
 
 
-def _side(name: str, tree: Path, media: Path, out: Path, env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+def _side(name: str, tree: Path, media: Path, out: Path, stages: list[str],
+          env_extra: dict[str, str] | None = None) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(tree), **(env_extra or {})}
-    cmd = [sys.executable, str(ROOT / "bench" / "bench_job.py"), "--child", str(media), "--out", str(out / f"{name}-out")]
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_job.py"), "--child", str(media), "--out", str(out / f"{name}-out"),
+           "--stages", ",".join(stages)]
     proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
@@ -290,13 +305,18 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare with")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--stages", default=",".join(STAGES),
+                        help="the job's stages (subtitles and ocr always; classify can be left out)")
     parser.add_argument("--only", choices=["baseline", "today"], help="run one side")
     parser.add_argument("--today", action="append", type=_variant, metavar="NAME[:KEY=VALUE,...]",
                         help="a side of today's code with these environment variables (repeatable; default: "
                              "one side 'today'), e.g. --today off:LESSONLENS_STAGE_OVERLAP=false --today on")
     args = parser.parse_args()
+    stages = [s for s in args.stages.split(",") if s]
+    if not {"subtitles", "ocr"} <= set(stages) or not set(stages) <= set(STAGES):
+        raise SystemExit(f"--stages {args.stages!r}: subtitles and ocr, and classify if wanted")
     if args.child:
-        child(args.child, args.out)
+        child(args.child, args.out, stages)
         return
     media = build_media(args.out, args.minutes)
     print(f"media: {media.name} (real UI recordings looped to {args.minutes:g} min, 1280x720 {FPS} fps, "
@@ -313,7 +333,7 @@ def main() -> None:
         for name, tree, env in sides:
             if args.only and (name == "baseline") != (args.only == "baseline"):
                 continue
-            results[name] = _side(name, tree, media, Path(tmp), env)
+            results[name] = _side(name, tree, media, Path(tmp), stages, env)
             wrong, total = word_errors(reference, results[name]["transcript"])
             print(_row(name, results[name]), f"\n{'':9}transcript: word error rate {wrong / max(1, total):.3f} "
                   f"({wrong} of {total} words of the clips' references)"
