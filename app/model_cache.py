@@ -58,7 +58,9 @@ class DevicePlan:
         if not ocr_cuda:
             log.warning("LESSONLENS_DEVICE=cuda: ONNX Runtime has no CUDA provider here (install onnxruntime-gpu); "
                         "OCR runs on the CPU")
-        return cls("cuda", "float16", GPU_WHISPER_BATCH, ocr_cuda, GPU_OCR_REC_BATCH)
+        # OCR left on the CPU keeps the CPU's one line per call (and with it the spare core's
+        # recognitions): batches of 32 there cost CPU for nothing (``ocr_rec_batch``)
+        return cls("cuda", "float16", GPU_WHISPER_BATCH, ocr_cuda, GPU_OCR_REC_BATCH if ocr_cuda else 1)
 
 
 class ModelCache:
