@@ -28,7 +28,7 @@ from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import Storage
 from app.store import JobStore, Lease
-from app.worker import WorkerContext, run_job
+from app.worker import WorkerContext, hand_back_running, run_job
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +115,8 @@ class LocalQueue:
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        if not any(t.is_alive() for t in self._threads):
-            return
-        for job_id, lease in list(self._running.items()):
-            try:
-                self._store.requeue(job_id, count_attempt=False, lease=lease)
-            except Exception:  # the store is gone: recovery finds the job at the next start
-                log.exception("%s: could not be handed back to the queue", job_id)
-                continue
-            log.info("%s: handed back to the queue (worker stopping; its run did not stop within %.1f s)",
-                     job_id, timeout_s)
+        if any(t.is_alive() for t in self._threads):
+            hand_back_running(self._running, self._store, timeout_s)
 
     def enqueue(self, job_id: str) -> None:
         with self._busy_lock:

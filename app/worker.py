@@ -331,6 +331,25 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
     return finished
 
 
+def hand_back_running(running: dict[str, Lease], store: JobStore, waited_s: float) -> list[str]:
+    """Hand each job still in ``running`` back to the queue with its lease, its attempt not counted:
+    a stopping worker's runs that did not heed the stop within ``waited_s`` (a run checks for it at
+    its progress reports, and a Whisper window decoding at the job threads' low priority on a busy
+    machine reports nothing for that long). A run that ends later finds its lease gone and writes
+    nothing; a job that ended meanwhile holds no lease and is left alone. Returns the ids."""
+    handed = []
+    for job_id, lease in list(running.items()):
+        try:
+            store.requeue(job_id, count_attempt=False, lease=lease)
+        except Exception:  # the store is gone: recovery finds the job at the next start
+            log.exception("%s: could not be handed back to the queue", job_id)
+            continue
+        handed.append(job_id)
+        log.info("%s: handed back to the queue (worker stopping; its run did not stop within %.1f s)",
+                 job_id, waited_s)
+    return handed
+
+
 def _safe_notify(ctx: WorkerContext, job: Job) -> None:
     try:
         ctx.on_finished(job)

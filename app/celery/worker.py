@@ -45,7 +45,7 @@ from app.model_cache import ModelCache
 from app.settings import Settings
 from app.storage import LocalStorage
 from app.store import SqlJobStore
-from app.worker import WorkerContext, run_job
+from app.worker import WorkerContext, hand_back_running, run_job
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,11 @@ class _Process:
                  store.url.split("@")[-1], settings.data_dir, ",".join(models.loaded()) or "none")
 
 
+# A stopping worker's job whose run has not handed it back by then is handed back for it: within a
+# supervisor's usual grace period (Kubernetes 30 s, systemd 90 s) and the test cluster's 20 s.
+HAND_BACK_AFTER_S = 10.0
+
+
 class Worker:
     """The tasks of a worker process; what they need is built once per process, on first use."""
 
@@ -100,6 +105,8 @@ class Worker:
         self.metrics = metrics or WorkerMetrics()
         self._process: _Process | None = None
         self._lock = threading.Lock()
+        self.hand_back_after_s = HAND_BACK_AFTER_S
+        self._handed_back: set[str] = set()  # by ``_hand_back_late``, message sent
 
     def process(self) -> _Process:
         with self._lock:
@@ -115,9 +122,31 @@ class Worker:
         ensure_schema(self.settings.resolved_database_url())
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.ctx.stopping.set()
-            self._process.upkeep.stop()
+        """Celery's warm shutdown began: a running job hands itself back at its next progress
+        report; one that has not ``hand_back_after_s`` later is handed back for it, and its message
+        sent, by a thread of its own (``_hand_back_late``), since a supervisor may kill the process
+        soon after the stop signal (Kubernetes 30 s after it by default)."""
+        proc = self._process
+        if proc is None:
+            return
+        proc.ctx.stopping.set()
+        proc.upkeep.stop()
+        threading.Thread(target=self._hand_back_late, args=(proc,), name="hand-back", daemon=True).start()
+
+    def _hand_back_late(self, proc: _Process) -> None:
+        deadline = time.monotonic() + self.hand_back_after_s
+        while proc.ctx.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for job_id in hand_back_running(proc.ctx.running, proc.ctx.store, self.hand_back_after_s):
+            self._handed_back.add(job_id)
+            job = proc.ctx.store.get(job_id)
+            if job is None or job.status != JobStatus.QUEUED:
+                continue
+            try:
+                send_job(self.app, self.options, job)
+                proc.ctx.store.mark_published(job_id)
+            except Exception as e:  # the outbox of any process sends it
+                log.warning("%s: handed back, its message not sent (%s): the outbox sends it", job_id, e)
 
     def run(self, task: Task, job_id: str) -> str:
         """Run a job. A redelivered message of a job still ``running`` is not taken over: whether
@@ -131,9 +160,10 @@ class Worker:
             return finished.status.value
         job = ctx.store.get(job_id)
         if job is not None and job.status == JobStatus.QUEUED and ctx.stopping.is_set():
-            # Handed back by a stopping worker: queue a fresh message before this one is acked.
-            send_job(self.app, self.options, job)  # else the outbox (any process's Upkeep) sends it
-            ctx.store.mark_published(job_id)
+            if job_id not in self._handed_back:  # else ``_hand_back_late`` handed it back and sent it
+                # Handed back by a stopping worker: queue a fresh message before this one is acked.
+                send_job(self.app, self.options, job)  # else the outbox (any process's Upkeep) sends it
+                ctx.store.mark_published(job_id)
             return "handed back"
         return "not runnable" if job is None else f"not runnable ({job.status.value})"
 

@@ -240,7 +240,7 @@ def test_a_stop_hands_back_a_job_whose_run_does_not_stop_in_time(ctx: WorkerCont
     queue.enqueue(job.id)
     queue.start()
     assert started.wait(10)
-    with caplog.at_level(logging.INFO, logger="app.queue"):
+    with caplog.at_level(logging.INFO, logger="app.worker"):
         queue.stop(timeout_s=0.3)
     back = ctx.store.get(job.id)
     assert back is not None and back.status == JobStatus.QUEUED and back.attempts == 0

@@ -5,6 +5,7 @@ test_distributed.py and test_chaos.py."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -112,6 +113,59 @@ def test_a_redelivered_message_does_not_take_a_live_workers_job_over(worker: Wor
     assert worker.run(_task(redelivered=True), job_id) == "not runnable (running)"
     job = store.get(job_id)
     assert job is not None and job.status == JobStatus.RUNNING and job.attempts == 1
+
+
+# ---------------------------------------------------------------- a stopping worker
+
+
+def _running_with(store: JobStore, worker: Worker) -> tuple[str, Lease]:
+    """A job this worker's process is running now, and its lease."""
+    job_id, lease = _running_job(store), Lease("w")
+    store.requeue(job_id, count_attempt=False)
+    assert store.claim(job_id, lease) is not None
+    worker.process().ctx.running[job_id] = lease
+    return job_id, lease
+
+
+def _join_hand_back(timeout_s: float = 10) -> None:
+    for thread in [t for t in threading.enumerate() if t.name == "hand-back"]:
+        thread.join(timeout=timeout_s)
+
+
+def test_a_stopping_workers_job_whose_run_does_not_stop_is_handed_back_for_it(
+        worker: Worker, sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that reports no progress after the stop (a Whisper window at low priority on a busy
+    machine) is still handed back, with a message, before a supervisor's kill: no attempt used."""
+    store = _store(worker)
+    job_id, lease = _running_with(store, worker)
+    worker.hand_back_after_s = 0.2
+    worker.stop()  # what Celery's warm shutdown calls
+    _join_hand_back()
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.QUEUED and job.attempts == 0, job
+    assert [(m["name"], m["args"]) for m in sent] == [(RUN_JOB_TASK, [job_id])]
+    assert store.unpublished() == []  # sent: nothing left for the outbox
+    # The run heeds the stop at last (its task ends the way a stopped run does): its lease is
+    # gone, so it writes nothing, and no second message is sent.
+    assert store.finish(job_id, JobStatus.SUCCEEDED, lease=lease) is None
+    worker.process().ctx.running.pop(job_id)
+    monkeypatch.setattr("app.celery.worker.run_job", lambda job_id, ctx: None)
+    assert worker.run(_task(redelivered=False), job_id) == "handed back"
+    assert len(sent) == 1
+
+
+def test_a_stopping_workers_job_that_ends_in_time_is_left_alone(worker: Worker, sent: list[dict[str, Any]]) -> None:
+    store = _store(worker)
+    job_id, lease = _running_with(store, worker)
+    worker.hand_back_after_s = 5.0
+    started = time.monotonic()
+    worker.stop()
+    assert store.finish(job_id, JobStatus.SUCCEEDED, lease=lease) is not None  # the run ended in time
+    worker.process().ctx.running.pop(job_id)
+    _join_hand_back()
+    assert time.monotonic() - started < 2  # the hand-back thread ended with the run, not 5 s later
+    job = store.get(job_id)
+    assert job is not None and job.status == JobStatus.SUCCEEDED and sent == []
 
 
 def _lapse(worker: Worker) -> None:
