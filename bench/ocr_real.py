@@ -8,7 +8,7 @@ count), the share of sampled frames OCR'd, and the stage's CPU and wall time as 
 duration. The engine reads as in a job: other scripts looked for with no language but English said
 (``pipelines.ocr.scripts``), Tesseract's CPU counted with the stage's (it runs as a child process).
 Also printed: Tesseract's runs, the events flagged (``script-uncertain``) and those with nothing
-to translate (``pipelines.translation.units.has_words``: icons read as letters, numbers). Used by ``bench/bench_ocr.py`` (``--real``), reported
+to translate (``pipelines.ocr.tracking.has_words``: icons read as letters, numbers). Used by ``bench/bench_ocr.py`` (``--real``), reported
 apart from the generated video.
 """
 
@@ -27,7 +27,7 @@ from pipelines.ocr import tesseract
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import with_scripts
-from pipelines.translation.units import has_words
+from pipelines.ocr.tracking import has_words
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video"
 RECORDINGS = ("screencast_jupyterhub_quota", "screencast_jupyterlab_ghcreds", "screencast_terminal_demotape")

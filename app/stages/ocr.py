@@ -109,6 +109,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "events": len(result.events),
         "scenes": len(scenes),
         "unique_texts": sum(len(s.texts) for s in scenes),
+        "glyphs": sum(len(s.glyphs) for s in scenes),  # icons read as text: in ocr.json, not onscreen_text.txt
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
@@ -121,10 +122,10 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         summary["hardsubs"] = len(captions["cues"])
         if not captions["cues"]:  # "0" alone read as a failure to look; why none were read
             summary["hardsubs_reason"] = captions["reason"] or "none found"
-    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden); OCR'd %d of %d sampled frames, "
-             "%d unchanged lines kept", summary["events"], summary["scenes"],
+    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden; %d texts icons read as text, "
+             "left out of %s); OCR'd %d of %d sampled frames, %d unchanged lines kept", summary["events"], summary["scenes"],
              sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags), SCRIPT_UNCERTAIN, summary["cut"], CUT,
-             result.frames_ocred, result.frames_sampled, result.lines_kept)
+             summary["glyphs"], ONSCREEN_TEXT_TXT, result.frames_ocred, result.frames_sampled, result.lines_kept)
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 

@@ -24,7 +24,15 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
-from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, Box, TextEvent, normalise_text, overlap
+from pipelines.ocr.tracking import (
+    CUT,
+    SCRIPT_UNCERTAIN,
+    Box,
+    TextEvent,
+    normalise_text,
+    overlap,
+    translatable,
+)
 from pipelines.reading import ReadingProfile, reading_chars
 
 UnitKind = Literal["cue", "caption", "screen"]
@@ -117,7 +125,7 @@ class TranslationUnit:
     cue_index: int | None = None
     scene: int | None = None
     box: Box | None = None
-    translate: bool = True  # False: nothing to translate (``has_words``); exported ``translate="no"``
+    translate: bool = True  # False: nothing to translate (``tracking.translatable``); exported ``translate="no"``
 
     @property
     def slot_s(self) -> float:
@@ -217,7 +225,6 @@ def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
     return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
 
 
-_WORD = re.compile(r"[^\W\d_]{2}|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 # An on-screen event is a caption's reading when this much of its box lies in a caption band, it is
@@ -250,14 +257,6 @@ def without_captions(events: Sequence[TextEvent], captions: Sequence[SourceCue],
         )
 
     return [e for e in events if not is_caption(e)]
-
-
-def has_words(text: str) -> bool:
-    """Whether ``text`` has something to translate: two letters in a row, or a character of a
-    script written without spaces (Chinese, Japanese, Korean). Numbers, signs and single letters
-    have not: on screens they are page numbers, icons read as "C" or "0", shortcuts ("⌘S" read as
-    "8S")."""
-    return _WORD.search(text) is not None
 
 
 def _position(box: Box) -> str:
@@ -386,7 +385,7 @@ def build_document(
                 Note("limit", limit.basis),
                 *_reading_notes(item.flags),
             )
-            translate = has_words(item.text) and OVERLAY not in item.flags
+            translate = translatable(item.text, [i.text for i in items]) and OVERLAY not in item.flags
             if not translate:
                 notes += (Note("translate", OVERLAY_NOTE if OVERLAY in item.flags else NOTHING_TO_TRANSLATE_NOTE),)
             units.append(TranslationUnit(

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from pipelines.exceptions import TranslationFileError
-from pipelines.ocr.tracking import TextEvent
+from pipelines.ocr.tracking import TextEvent, has_words
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, Cue
 from pipelines.translation.targets import Retimed, check_translation, read_translation, retimed_warning
@@ -16,7 +16,6 @@ from pipelines.translation.units import (
     SourceCue,
     TranslationDocument,
     build_document,
-    has_words,
     screen_texts,
 )
 from pipelines.translation.xliff import schema_errors, write_xliff
