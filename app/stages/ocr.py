@@ -122,7 +122,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         summary["hardsubs"] = len(captions["cues"])
         if not captions["cues"]:  # "0" alone read as a failure to look; why none were read
             summary["hardsubs_reason"] = captions["reason"] or "none found"
-    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden; %d texts icons read as text, "
+    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden; %d icons read as text, "
              "left out of %s); OCR'd %d of %d sampled frames, %d unchanged lines kept", summary["events"], summary["scenes"],
              sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags), SCRIPT_UNCERTAIN, summary["cut"], CUT,
              summary["glyphs"], ONSCREEN_TEXT_TXT, result.frames_ocred, result.frames_sampled, result.lines_kept)

@@ -92,8 +92,7 @@ class SceneText:
     glyphs: tuple[str, ...] = ()
 
 
-_WORD = re.compile(r"[^\W\d_]{2}|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # CJK, kana, Hangul
 _LETTERS = re.compile(r"[^\W\d_]{2}")  # two letters in a row (two CJK characters included)
 
 
@@ -102,7 +101,7 @@ def has_words(text: str) -> bool:
     script written without spaces (Chinese, Japanese, Korean). Numbers, signs and single letters
     have not: on screens they are page numbers, icons read as "C" or "0", shortcuts ("⌘S" read as
     "8S")."""
-    return _WORD.search(text) is not None
+    return _LETTERS.search(text) is not None or _IDEOGRAPH.search(text) is not None
 
 
 def lone_ideograph(text: str) -> bool:

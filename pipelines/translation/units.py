@@ -225,8 +225,6 @@ def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
     return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
 
 
-
-
 # An on-screen event is a caption's reading when this much of its box lies in a caption band, it is
 # on screen while the caption is (give or take CAPTION_SLACK_S seconds) and its text is this much
 # the caption's (RapidFuzz's partial ratio, 0-1: one line of a two-line caption, a reading a letter off).
