@@ -8,7 +8,9 @@ count), the share of sampled frames OCR'd, and the stage's CPU and wall time as 
 duration. The engine reads as in a job: other scripts looked for with no language but English said
 (``pipelines.ocr.scripts``), Tesseract's CPU counted with the stage's (it runs as a child process).
 Also printed: Tesseract's runs, the events flagged (``script-uncertain``) and those with nothing
-to translate (``pipelines.ocr.tracking.has_words``: icons read as letters, numbers). Used by ``bench/bench_ocr.py`` (``--real``), reported
+to translate (``pipelines.ocr.tracking.has_words``: icons read as letters, numbers), the texts
+``onscreen_text.txt`` lists and the icons read as text set apart from them (``glyphs``), with the
+reference's words found only among those (0 wanted). Used by ``bench/bench_ocr.py`` (``--real``), reported
 apart from the generated video.
 """
 
@@ -27,7 +29,7 @@ from pipelines.ocr import tesseract
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import with_scripts
-from pipelines.ocr.tracking import has_words
+from pipelines.ocr.tracking import has_words, normalise_text, unique_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video"
 RECORDINGS = ("screencast_jupyterhub_quota", "screencast_jupyterlab_ghcreds", "screencast_terminal_demotape")
@@ -108,7 +110,14 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
             cpu, wall = _cpu() - cpu, time.perf_counter() - wall
         finally:
             tesseract._tesseract = counted._run  # type: ignore[assignment]
-        found, total = recall(read_reference(ref), [(e.start, e.end, e.text) for e in result.events])
+        reference = read_reference(ref)
+        found, total = recall(reference, [(e.start, e.end, e.text) for e in result.events])
+        # onscreen_text.txt's texts and the icons read as text set apart from them: none should hold
+        # a word of the reference that the texts lack
+        scenes = unique_text(result.events)
+        words = {w for scene in scenes for t in scene.texts for w in normalise_text(t).split()}
+        glyph_only = {w for scene in scenes for t in scene.glyphs for w in normalise_text(t).split()} - words
+        reference_words = {w for shown in reference for w in normalise_text(shown.text).split()}
         rows.append({
             "clip": name, "video_s": round(result.duration, 1), "recall": round(found / max(1, total), 4),
             "words": total, "frames_sampled": result.frames_sampled, "frames_ocred": result.frames_ocred,
@@ -117,6 +126,9 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
             "tesseract_runs": counted.runs, "lines_kept": result.lines_kept, "events": len(result.events),
             "flagged": sum(1 for e in result.events if e.flags),
             "nothing_to_translate": sum(1 for e in result.events if not has_words(e.text)),
+            "texts": sum(len(scene.texts) for scene in scenes),
+            "glyphs": sum(len(scene.glyphs) for scene in scenes),
+            "glyph_reference_words": len(glyph_only & reference_words),
         })
     return rows
 
@@ -126,11 +138,12 @@ def print_rows(rows: list[dict[str, object]]) -> None:
         print(f"real UI recordings: skipped ({SHARED} not found)", flush=True)
         return
     print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} "
-          f"{'kept':>5} {'events':>6} {'flagged':>7} {'no words':>8}")
+          f"{'kept':>5} {'events':>6} {'flagged':>7} {'no words':>8} {'texts':>5} {'glyphs':>6} {'glyph ref words':>15}")
     for r in rows:
         print(f"{r['clip']!s:32} {r['recall']:>7} {r['words']:>5} {r['frames_ocred']!s:>4}/{r['frames_sampled']!s:<4} "
               f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9} {r['lines_kept']!s:>5} "
-              f"{r['events']!s:>6} {r['flagged']!s:>7} {r['nothing_to_translate']!s:>8}", flush=True)
+              f"{r['events']!s:>6} {r['flagged']!s:>7} {r['nothing_to_translate']!s:>8} {r['texts']!s:>5} "
+              f"{r['glyphs']!s:>6} {r['glyph_reference_words']!s:>15}", flush=True)
     found = sum(float(r["recall"]) * int(r["words"]) for r in rows)  # type: ignore[call-overload]
     total = sum(int(r["words"]) for r in rows)  # type: ignore[call-overload]
     print(f"{'all':32} {found / max(1, total):>7.4f} {total:>5}", flush=True)
