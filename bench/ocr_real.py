@@ -9,8 +9,9 @@ duration. The engine reads as in a job: other scripts looked for with no languag
 (``pipelines.ocr.scripts``), Tesseract's CPU counted with the stage's (it runs as a child process).
 Also printed: Tesseract's runs, the events flagged (``script-uncertain``) and those with nothing
 to translate (``pipelines.ocr.tracking.has_words``: icons read as letters, numbers), the texts
-``onscreen_text.txt`` lists and the icons read as text set apart from them (``glyphs``), with the
-reference's words found only among those (0 wanted). Used by ``bench/bench_ocr.py`` (``--real``), reported
+``onscreen_text.txt`` lists, the icons read as text and the texts' other readings set apart from them
+(``glyphs``, ``variants``: ``pipelines.ocr.scene_text``), with the reference's words found only among
+those (none wanted). Used by ``bench/bench_ocr.py`` (``--real``), reported
 apart from the generated video.
 """
 
@@ -28,8 +29,9 @@ import numpy as np
 from pipelines.ocr import tesseract
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.reader import OcrOptions, run_ocr
+from pipelines.ocr.scene_text import has_words, unique_text
 from pipelines.ocr.scripts import with_scripts
-from pipelines.ocr.tracking import has_words, normalise_text, unique_text
+from pipelines.ocr.tracking import normalise_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video"
 RECORDINGS = ("screencast_jupyterhub_quota", "screencast_jupyterlab_ghcreds", "screencast_terminal_demotape")
@@ -117,6 +119,7 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
         scenes = unique_text(result.events)
         words = {w for scene in scenes for t in scene.texts for w in normalise_text(t).split()}
         glyph_only = {w for scene in scenes for t in scene.glyphs for w in normalise_text(t).split()} - words
+        variant_only = {w for scene in scenes for t in scene.variants for w in normalise_text(t).split()} - words
         reference_words = {w for shown in reference for w in normalise_text(shown.text).split()}
         rows.append({
             "clip": name, "video_s": round(result.duration, 1), "recall": round(found / max(1, total), 4),
@@ -129,6 +132,8 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
             "texts": sum(len(scene.texts) for scene in scenes),
             "glyphs": sum(len(scene.glyphs) for scene in scenes),
             "glyph_reference_words": len(glyph_only & reference_words),
+            "variants": sum(len(scene.variants) for scene in scenes),
+            "variant_reference_words": len(variant_only & reference_words),
         })
     return rows
 
@@ -138,12 +143,14 @@ def print_rows(rows: list[dict[str, object]]) -> None:
         print(f"real UI recordings: skipped ({SHARED} not found)", flush=True)
         return
     print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} "
-          f"{'kept':>5} {'events':>6} {'flagged':>7} {'no words':>8} {'texts':>5} {'glyphs':>6} {'glyph ref words':>15}")
+          f"{'kept':>5} {'events':>6} {'flagged':>7} {'no words':>8} {'texts':>5} {'glyphs':>6} {'glyph ref words':>15} "
+          f"{'variants':>8} {'variant ref words':>17}")
     for r in rows:
         print(f"{r['clip']!s:32} {r['recall']:>7} {r['words']:>5} {r['frames_ocred']!s:>4}/{r['frames_sampled']!s:<4} "
               f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9} {r['lines_kept']!s:>5} "
               f"{r['events']!s:>6} {r['flagged']!s:>7} {r['nothing_to_translate']!s:>8} {r['texts']!s:>5} "
-              f"{r['glyphs']!s:>6} {r['glyph_reference_words']!s:>15}", flush=True)
+              f"{r['glyphs']!s:>6} {r['glyph_reference_words']!s:>15} {r['variants']!s:>8} "
+              f"{r['variant_reference_words']!s:>17}", flush=True)
     found = sum(float(r["recall"]) * int(r["words"]) for r in rows)  # type: ignore[call-overload]
     total = sum(int(r["words"]) for r in rows)  # type: ignore[call-overload]
     print(f"{'all':32} {found / max(1, total):>7.4f} {total:>5}", flush=True)

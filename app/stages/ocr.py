@@ -63,8 +63,9 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
     from pipelines.ocr.engines import SPARE_CORES
     from pipelines.ocr.reader import run_ocr
+    from pipelines.ocr.scene_text import unique_text
     from pipelines.ocr.scripts import with_scripts
-    from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, to_webvtt, unique_text
+    from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, to_webvtt
 
     info = ctx.info or media.probe(ctx.media_path)
     if not info.has_video:
@@ -110,6 +111,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "scenes": len(scenes),
         "unique_texts": sum(len(s.texts) for s in scenes),
         "glyphs": sum(len(s.glyphs) for s in scenes),  # icons read as text: in ocr.json, not onscreen_text.txt
+        "variants": sum(len(s.variants) for s in scenes),  # a text's other readings: in ocr.json likewise
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
@@ -122,10 +124,11 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         summary["hardsubs"] = len(captions["cues"])
         if not captions["cues"]:  # "0" alone read as a failure to look; why none were read
             summary["hardsubs_reason"] = captions["reason"] or "none found"
-    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden; %d icons read as text, "
-             "left out of %s); OCR'd %d of %d sampled frames, %d unchanged lines kept", summary["events"], summary["scenes"],
-             sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags), SCRIPT_UNCERTAIN, summary["cut"], CUT,
-             summary["glyphs"], ONSCREEN_TEXT_TXT, result.frames_ocred, result.frames_sampled, result.lines_kept)
+    log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden); %d texts in %s, left out of it "
+             "%d icons read as text and %d other readings of its texts; OCR'd %d of %d sampled frames, %d unchanged "
+             "lines kept", summary["events"], summary["scenes"], sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags),
+             SCRIPT_UNCERTAIN, summary["cut"], CUT, summary["unique_texts"], ONSCREEN_TEXT_TXT, summary["glyphs"],
+             summary["variants"], result.frames_ocred, result.frames_sampled, result.lines_kept)
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipelines.ocr.tracking import normalise_text, similarity
+from pipelines.ocr.tracking import letters_and_digits, similarity
 
 
 @dataclass(frozen=True)
@@ -124,14 +124,10 @@ def merge_spans(spans: list[Span], gap: float, same_text: float, short: float = 
             for r in runs]
 
 
-def _letters(text: str) -> str:
-    return "".join(ch for ch in normalise_text(text) if ch.isalnum())
-
-
 def loosely_same(a: str, b: str, max_slips: float = 0.25) -> bool:
     """Whether the shorter reading matches some part of the longer one with at most
     ``max_slips`` edits per letter (a caption read with a line or a word missing)."""
-    x, y = sorted((_letters(a), _letters(b)), key=len)
+    x, y = sorted((letters_and_digits(a), letters_and_digits(b)), key=len)
     if not x:
         return False
     # Edit distance of x against the best-matching substring of y (free start and end in y).
@@ -147,5 +143,5 @@ def loosely_same(a: str, b: str, max_slips: float = 0.25) -> bool:
 def same_caption(a: str, b: str, threshold: float = 0.9) -> bool:
     """Whether two readings are of one caption: letters and digits alike (case, spaces and
     punctuation aside) up to ``threshold`` (1 - normalised edit distance)."""
-    na, nb = _letters(a), _letters(b)
+    na, nb = letters_and_digits(a), letters_and_digits(b)
     return na == nb or (bool(na) and bool(nb) and similarity(na, nb) >= threshold)

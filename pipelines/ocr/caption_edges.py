@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines.ocr.caption_signature import LineSignature
 from pipelines.ocr.engines import OcrEngine, Reading
-from pipelines.ocr.tracking import normalise_text, similarity
+from pipelines.ocr.tracking import letters_and_digits, similarity
 
 CONFIRM = 0.9
 """Similarity of a recognised crop to the reading for it to teach the lines' signature."""
@@ -51,10 +51,6 @@ class EdgeSamples:
         return [*self.early, *self.late]
 
 
-def _letters(text: str) -> str:
-    return "".join(ch for ch in normalise_text(text) if ch.isalnum())
-
-
 def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float = 0.6,
           signature: LineSignature | None = None) -> bool:
     """Whether ``crop`` shows the lines read elsewhere: each line's box (a little wider) recognised
@@ -73,7 +69,7 @@ def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float
         box = crop[max(0, y0 - h // 6):min(height, y1 + h // 6), max(0, x0 - h // 3):min(width, x1 + h // 3)]
         if box.size:
             read.append(engine.read_line(box)[0])
-    want, got = _letters(" ".join(line.text for line in lines)), _letters(" ".join(read))
+    want, got = letters_and_digits(" ".join(line.text for line in lines)), letters_and_digits(" ".join(read))
     alike = similarity(want, got) if want else 0.0
     if signature is not None and alike >= CONFIRM:
         signature.confirm(crop)

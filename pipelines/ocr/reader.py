@@ -59,18 +59,17 @@ from pipelines.ocr.frames import (
     merge_regions,
     read_samples,
 )
+from pipelines.ocr.scene_text import SceneText, unique_text
 from pipelines.ocr.scripts import LANGUAGE_PACKS, missing_pack_message
 from pipelines.ocr.tracking import (
     Box,
     Detection,
     FrameDetections,
-    SceneText,
     TextEvent,
     TextTracker,
     TrackingOptions,
     iou,
     normalise_text,
-    unique_text,
 )
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ a box, its best reading and a confidence. Rules:
   final form: a reading that is a prefix of a later reading of the same event is superseded.
 - Events come in reading order per scene (top to bottom, then left to right).
 
-Also here: the unique text of a video in reading order per scene, and its WebVTT track (timestamps
-and escaping from ``pipelines.subtitle_formats``, the one writer of both).
+Also here: the events' WebVTT track (timestamps and escaping from ``pipelines.subtitle_formats``,
+the one writer of both). What a translator needs of them, each scene's texts once, is
+``pipelines.ocr.scene_text``.
 """
 
 from __future__ import annotations
@@ -81,57 +82,6 @@ class TextEvent:
 
 
 @dataclass(frozen=True)
-class SceneText:
-    """The unique texts of one scene, in reading order; icons and marks read as text ("C", "三",
-    "8S": ``glyph``) apart from the others, in ``glyphs``."""
-
-    scene: int
-    start: float
-    end: float
-    texts: tuple[str, ...]
-    glyphs: tuple[str, ...] = ()
-
-
-_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # CJK, kana, Hangul
-_LETTERS = re.compile(r"[^\W\d_]{2}")  # two letters in a row (two CJK characters included)
-
-
-def has_words(text: str) -> bool:
-    """Whether ``text`` has something to translate: two letters in a row, or a character of a
-    script written without spaces (Chinese, Japanese, Korean). Numbers, signs and single letters
-    have not: on screens they are page numbers, icons read as "C" or "0", shortcuts ("⌘S" read as
-    "8S")."""
-    return _LETTERS.search(text) is not None or _IDEOGRAPH.search(text) is not None
-
-
-def lone_ideograph(text: str) -> bool:
-    """Whether ``text``'s only word is one CJK character ("三", "日 M"): a word on a screen written
-    in CJK, an icon read as one on a screen written in other scripts."""
-    return len(_IDEOGRAPH.findall(text)) == 1 and _LETTERS.search(text) is None
-
-
-def _stray_ideograph(text: str, scene_texts: Sequence[str]) -> bool:
-    """A lone CJK character where no other text of the scene has two or more (a line of CJK text;
-    not "ごjupyterhub", an icon before a Latin word)."""
-    return lone_ideograph(text) and not any(len(_IDEOGRAPH.findall(t)) >= 2 for t in scene_texts if t != text)
-
-
-def translatable(text: str, scene_texts: Sequence[str]) -> bool:
-    """Whether a screen text, among its scene's texts, is one a translator needs to translate: it
-    has words (``has_words``), and not only one CJK character on a screen without CJK text."""
-    return has_words(text) and not _stray_ideograph(text, scene_texts)
-
-
-def glyph(text: str, scene_texts: Sequence[str]) -> bool:
-    """Whether a screen text, among its scene's texts, is an icon or a mark read as text: one or
-    two characters and no word ("C", "0", "Δ", "⌘S" read as "8S"), or one CJK character on a screen
-    without CJK text ("三", "日"). Numbers and times ("168", "12:30") are not: they are on screen."""
-    if not has_words(text):
-        return len("".join(text.split())) <= 2
-    return _stray_ideograph(text, scene_texts)
-
-
-@dataclass(frozen=True)
 class TrackingOptions:
     """How readings are joined into events.
 
@@ -180,6 +130,12 @@ class _Track:
 def normalise_text(text: str) -> str:
     """Case-folded, accent-preserving, whitespace-collapsed text used for comparisons."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def letters_and_digits(text: str) -> str:
+    """``normalise_text`` less everything but letters and digits: two readings of one line that
+    differ only in spaces, stops and signs ("Ln 1, .…", "Ln1,…") compare equal."""
+    return "".join(ch for ch in normalise_text(text) if ch.isalnum())
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -411,27 +367,6 @@ def reading_order(events: Iterable[TextEvent]) -> list[TextEvent]:
         for line in lines:
             ordered.extend(sorted(line, key=lambda e: (e.box[0], e.start)))
     return ordered
-
-
-def unique_text(events: Sequence[TextEvent]) -> list[SceneText]:
-    """Each scene's distinct texts in reading order: what a translator needs, once each, and apart
-    from them the icons and marks read as text (``glyph``)."""
-    result: list[SceneText] = []
-    by_scene: dict[int, list[TextEvent]] = {}
-    for event in reading_order(events):
-        by_scene.setdefault(event.scene, []).append(event)
-    for scene, items in sorted(by_scene.items()):
-        seen: set[str] = set()
-        texts: list[str] = []
-        for event in items:
-            key = normalise_text(event.text)
-            if key and key not in seen:
-                seen.add(key)
-                texts.append(event.text)
-        glyphs = tuple(t for t in texts if glyph(t, texts))
-        result.append(SceneText(scene, min(e.start for e in items), max(e.end for e in items),
-                                tuple(t for t in texts if t not in glyphs), glyphs))
-    return result
 
 
 def to_webvtt(events: Sequence[TextEvent]) -> str:

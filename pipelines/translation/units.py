@@ -24,6 +24,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
+from pipelines.ocr.scene_text import canonical, translatable
 from pipelines.ocr.tracking import (
     CUT,
     SCRIPT_UNCERTAIN,
@@ -31,7 +32,6 @@ from pipelines.ocr.tracking import (
     TextEvent,
     normalise_text,
     overlap,
-    translatable,
 )
 from pipelines.reading import ReadingProfile, reading_chars
 
@@ -209,19 +209,25 @@ def screen_limit(text: str, box: Box) -> LengthLimit:
 
 
 def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
-    """The distinct texts of each scene (same text read again in a scene counts once), in order."""
+    """The distinct texts of each scene, in order: a text read again in a scene counts once, as
+    do its other readings (``pipelines.ocr.scene_text.canonical``: other spaces and stops, a part
+    of it typed or cut short), each standing as the reading kept, at its place. Flags are those of
+    the readings of the text kept."""
+    stands = canonical(events)
     seen: dict[tuple[int, str], ScreenText] = {}
-    for e in events:
-        text = " ".join(e.text.split())
+    for e, s in zip(events, stands, strict=True):
+        kept = events[s]
+        text = " ".join(kept.text.split())
         if not text:
             continue
         key = (e.scene, normalise_text(text))
+        flags = e.flags if normalise_text(e.text) == key[1] else ()
         first = seen.get(key)
         if first is None:
-            seen[key] = ScreenText(e.scene, e.start, e.end, text, e.box, e.flags)
+            seen[key] = ScreenText(e.scene, e.start, e.end, text, kept.box, flags)
         else:
             seen[key] = ScreenText(e.scene, min(first.start, e.start), max(first.end, e.end), first.text,
-                                   first.box, tuple(sorted({*first.flags, *e.flags})))
+                                   first.box, tuple(sorted({*first.flags, *flags})))
     return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
 
 

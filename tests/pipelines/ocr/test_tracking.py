@@ -6,6 +6,7 @@ import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.ocr.scene_text import unique_text
 from pipelines.ocr.tracking import (
     SCRIPT_UNCERTAIN,
     Detection,
@@ -13,14 +14,10 @@ from pipelines.ocr.tracking import (
     TextEvent,
     TextTracker,
     edit_distance,
-    glyph,
-    lone_ideograph,
     reading_order,
     similarity,
     to_webvtt,
     track_text,
-    translatable,
-    unique_text,
 )
 
 PERIOD = 0.5
@@ -130,36 +127,6 @@ def test_reading_order_per_scene_and_unique_text() -> None:
     scenes = unique_text(events)
     assert [s.texts for s in scenes] == [("Title", "Body text", "Right"), ("Next slide", "Title")]
     assert (scenes[1].start, scenes[1].end) == (1.0, 2.0)
-
-
-def test_unique_text_drops_repeats_within_a_scene() -> None:
-    events = [
-        TextEvent(0, 1, (0.1, 0.1, 0.3, 0.2), "Save", 0.9, 0),
-        TextEvent(2, 3, (0.1, 0.5, 0.3, 0.6), "save", 0.9, 0),
-    ]
-    assert unique_text(events)[0].texts == ("Save",)
-
-
-def test_unique_text_sets_icons_read_as_text_apart() -> None:
-    """Read off the real recordings: icons read as letters and as CJK characters, a shortcut ("⌘S"
-    read as "8S") beside the menu's words, a terminal's numbers. A lone CJK character is a word where
-    the scene has CJK text, an icon where it has none."""
-    latin = ["File", "C", "三", "8S", "Save As..", "00", "ごjupyterhub Home Token", "Launcher 1 Ω", "168", "12:30"]
-    chinese = ["是", "保存文件", "否"]
-    events = [TextEvent(0, 1, (0.1, 0.05 * n, 0.3, 0.05 * n + 0.04), t, 0.9, 0) for n, t in enumerate(latin)]
-    events += [TextEvent(2, 3, (0.1, 0.05 * n, 0.3, 0.05 * n + 0.04), t, 0.9, 1) for n, t in enumerate(chinese)]
-    first, second = unique_text(events)
-    assert first.texts == ("File", "Save As..", "ごjupyterhub Home Token", "Launcher 1 Ω", "168", "12:30")
-    assert first.glyphs == ("C", "三", "8S", "00")
-    assert (second.texts, second.glyphs) == (("是", "保存文件", "否"), ())
-
-
-def test_a_lone_cjk_character_is_a_word_only_among_cjk_text() -> None:
-    assert lone_ideograph("三") and lone_ideograph("日 M") and not lone_ideograph("保存") and not lone_ideograph("ご jupyter")
-    assert not translatable("品", ["品", "Work", "Sign in"]) and translatable("品", ["品", "商品列表"])
-    assert not translatable("品", ["品", "日"])  # two icons do not make a CJK screen
-    assert translatable("OK", []) and not translatable("C", ["Cancel"]) and not translatable("12:30", [])
-    assert glyph("品", ["品", "Work"]) and not glyph("品", ["品", "商品列表"]) and not glyph("12:30", [])
 
 
 def test_similarity_is_normalised_edit_distance() -> None:

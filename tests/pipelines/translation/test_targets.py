@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from pipelines.exceptions import TranslationFileError
-from pipelines.ocr.tracking import TextEvent, has_words
+from pipelines.ocr.scene_text import has_words
+from pipelines.ocr.tracking import TextEvent
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import PROFILES, Cue
 from pipelines.translation.targets import Retimed, check_translation, read_translation, retimed_warning

@@ -85,6 +85,21 @@ def test_text_partly_hidden_on_screen_tells_the_translator_to_check_it() -> None
     assert CUT_NOTE in write_xliff(doc).decode()
 
 
+def test_a_text_read_several_ways_is_one_unit_as_the_reading_kept() -> None:
+    """A status bar field re-read with other stops and a line cut short (both read so off the real
+    JupyterLab recording) are one unit each, at the whole line's place, timed over all readings;
+    the cut reading's flag is not the whole line's."""
+    events = [TextEvent(0.0, 1.0, (0.8, 0.96, 0.85, 0.98), "Ln 1,.", 0.8, 0, "LATIN"),
+              TextEvent(1.0, 5.0, (0.8, 0.96, 0.85, 0.98), "Ln 1,…", 0.8, 0, "LATIN"),
+              TextEvent(0.0, 2.0, (0.1, 0.3, 0.3, 0.34), "The code 1544-35EF ha", 0.9, 0, "LATIN", (CUT,)),
+              TextEvent(2.0, 9.0, (0.1, 0.3, 0.6, 0.34), "The code 1544-35EF has been copied.", 0.9, 0, "LATIN")]
+    texts = screen_texts(events)
+    assert [(t.text, t.start, t.end, t.box, t.flags) for t in texts] == [
+        ("The code 1544-35EF has been copied.", 0.0, 9.0, (0.1, 0.3, 0.6, 0.34), ()),
+        ("Ln 1,…", 0.0, 5.0, (0.8, 0.96, 0.85, 0.98), ()),
+    ]
+
+
 def test_a_cue_spoken_in_another_language_says_so_to_the_translator() -> None:
     cues = [SourceCue(1, 0.5, 3.0, ("Press the button.",)), SourceCue(2, 31.0, 34.0, ("Drücken Sie die Taste.",), "de")]
     doc = build_document("job9", "en", cues, PROFILES["netflix-en"], "netflix-en", (), "fr")

@@ -1,0 +1,161 @@
+"""What a translator needs of a video's on-screen text events: each scene's texts once.
+
+Apart from them: icons and marks read as text (``glyph``), and the other readings of a text
+(``canonical``). The tracker joins the readings of a line while it stays one detection at one
+place, but a line read again after a change beside it may come back split or joined otherwise,
+cut at another letter, or with other spaces and stops ("Ln 1, .…", "Ln 1,.", "Ln1,…" for one
+status bar field), and text typed or streamed in is read part by part ("The code 1544-35EF ha",
+then the whole sentence). Each such reading stays an event of its own (what the screen showed
+then), but a translator needs the text once:
+
+- readings with the same letters and digits in the same order (``letters_and_digits``: they differ
+  only in spaces, stops and signs) are one text, standing as the reading shown longest;
+- a reading whose letters and digits begin another's of its scene, at the same place (the same
+  row, the same left edge), is a part of it (typed, streamed in, cut short), standing as the
+  longer.
+
+Digits are letters here: "Mem: 329.39" and "Mem: 346.85" stay two texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipelines.ocr.tracking import TextEvent, letters_and_digits, normalise_text, reading_order
+
+# A part shorter than this (letters and digits) is not taken for the beginning of a longer text:
+# "In" begins many lines.
+MIN_PART_CHARS = 3
+# Two readings are at one place when their rows overlap by this share of the lower one's height
+# and their left edges are within that height (or this share of the frame's width) of each other.
+SAME_ROW = 0.5
+LEFT_EDGE_SLACK = 0.01
+
+
+@dataclass(frozen=True)
+class SceneText:
+    """The unique texts of one scene, in reading order; icons and marks read as text ("C", "三",
+    "8S": ``glyph``) apart from the others, in ``glyphs``; the other readings of a text, each
+    standing as the one in ``texts`` (``canonical``), in ``variants``."""
+
+    scene: int
+    start: float
+    end: float
+    texts: tuple[str, ...]
+    glyphs: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+
+
+_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # CJK, kana, Hangul
+_LETTERS = re.compile(r"[^\W\d_]{2}")  # two letters in a row (two CJK characters included)
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` has something to translate: two letters in a row, or a character of a
+    script written without spaces (Chinese, Japanese, Korean). Numbers, signs and single letters
+    have not: on screens they are page numbers, icons read as "C" or "0", shortcuts ("⌘S" read as
+    "8S")."""
+    return _LETTERS.search(text) is not None or _IDEOGRAPH.search(text) is not None
+
+
+def lone_ideograph(text: str) -> bool:
+    """Whether ``text``'s only word is one CJK character ("三", "日 M"): a word on a screen written
+    in CJK, an icon read as one on a screen written in other scripts."""
+    return len(_IDEOGRAPH.findall(text)) == 1 and _LETTERS.search(text) is None
+
+
+def _stray_ideograph(text: str, scene_texts: Sequence[str]) -> bool:
+    """A lone CJK character where no other text of the scene has two or more (a line of CJK text;
+    not "ごjupyterhub", an icon before a Latin word)."""
+    return lone_ideograph(text) and not any(len(_IDEOGRAPH.findall(t)) >= 2 for t in scene_texts if t != text)
+
+
+def translatable(text: str, scene_texts: Sequence[str]) -> bool:
+    """Whether a screen text, among its scene's texts, is one a translator needs to translate: it
+    has words (``has_words``), and not only one CJK character on a screen without CJK text."""
+    return has_words(text) and not _stray_ideograph(text, scene_texts)
+
+
+def glyph(text: str, scene_texts: Sequence[str]) -> bool:
+    """Whether a screen text, among its scene's texts, is an icon or a mark read as text: one or
+    two characters and no word ("C", "0", "Δ", "⌘S" read as "8S"), or one CJK character on a screen
+    without CJK text ("三", "日"). Numbers and times ("168", "12:30") are not: they are on screen."""
+    if not has_words(text):
+        return len("".join(text.split())) <= 2
+    return _stray_ideograph(text, scene_texts)
+
+
+def canonical(events: Sequence[TextEvent]) -> list[int]:
+    """For each event, the index of the event whose reading stands for its text (its own index
+    when it is that reading); events of different scenes never stand for each other."""
+    out = list(range(len(events)))
+    by_scene: dict[int, list[int]] = {}
+    for i, event in enumerate(events):
+        by_scene.setdefault(event.scene, []).append(i)
+    for indices in by_scene.values():
+        groups: dict[str, list[int]] = {}
+        for i in indices:
+            key = letters_and_digits(events[i].text)
+            if key:
+                groups.setdefault(key, []).append(i)
+        stands = {key: max(members, key=lambda i: (_shown(events, members, events[i].text), -i))
+                  for key, members in groups.items()}
+        kept: list[str] = []
+        for key in sorted(groups, key=len, reverse=True):  # longer texts first: a part finds its whole
+            wholes = [k for k in kept if len(key) >= MIN_PART_CHARS and k.startswith(key)
+                      and _at_one_place(events, groups[key], groups[k])]
+            if not wholes:
+                kept.append(key)
+            target = stands[max(wholes, key=len)] if wholes else stands[key]
+            for i in groups[key]:
+                out[i] = target
+    return out
+
+
+def _shown(events: Sequence[TextEvent], members: list[int], text: str) -> float:
+    """Seconds on screen of the members read exactly ``text``."""
+    return sum(events[i].end - events[i].start for i in members if events[i].text == text)
+
+
+def _at_one_place(events: Sequence[TextEvent], part: list[int], whole: list[int]) -> bool:
+    """Whether a reading of ``part`` and one of ``whole`` are on one row and start at one edge."""
+    for a in (events[i].box for i in part):
+        for b in (events[j].box for j in whole):
+            height = min(a[3] - a[1], b[3] - b[1])
+            rows = min(a[3], b[3]) - max(a[1], b[1])
+            if height > 0 and rows >= SAME_ROW * height and abs(a[0] - b[0]) <= max(height, LEFT_EDGE_SLACK):
+                return True
+    return False
+
+
+def unique_text(events: Sequence[TextEvent]) -> list[SceneText]:
+    """Each scene's distinct texts in reading order, each once as the reading that stands for it
+    (``canonical``): what a translator needs; apart from them the icons and marks read as text
+    (``glyph``) and the texts' other readings."""
+    ordered = reading_order(events)
+    stands = canonical(ordered)
+    by_scene: dict[int, list[int]] = {}
+    for i, event in enumerate(ordered):
+        by_scene.setdefault(event.scene, []).append(i)
+    result: list[SceneText] = []
+    for scene, indices in sorted(by_scene.items()):
+        seen: set[str] = set()
+        texts: list[str] = []
+        for i in indices:
+            text = ordered[stands[i]].text
+            key = normalise_text(text)
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(text)
+        variants: list[str] = []
+        for i in indices:
+            key = normalise_text(ordered[i].text)
+            if key and key not in seen:
+                seen.add(key)
+                variants.append(ordered[i].text)
+        glyphs = tuple(t for t in texts if glyph(t, texts))
+        result.append(SceneText(scene, min(ordered[i].start for i in indices), max(ordered[i].end for i in indices),
+                                tuple(t for t in texts if t not in glyphs), glyphs, tuple(variants)))
+    return result
