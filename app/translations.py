@@ -33,6 +33,7 @@ from app.stages.context import write_atomic, write_json
 from app.stages.ocr import HARDSUBS_SRT, OCR_JSON, caption_bands, events_from_json
 from app.stages.subtitles import SUBTITLES_JSON, SUBTITLES_SRT
 from pipelines.exceptions import PipelineError
+from pipelines.ocr.scene_text import without_captions
 from pipelines.subtitle_formats import to_srt, to_vtt
 from pipelines.subtitles import StyleProfile
 from pipelines.translation.languages import written_language
@@ -43,7 +44,6 @@ from pipelines.translation.units import (
     TranslationDocument,
     build_document,
     screen_texts,
-    without_captions,
 )
 from pipelines.translation.xliff import VERSIONS, XliffVersion, write_xliff
 

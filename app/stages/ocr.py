@@ -15,6 +15,7 @@ from pipelines.demux import VIDEO
 if TYPE_CHECKING:
     import numpy as np
 
+    from pipelines.ocr.captions import CaptionResult
     from pipelines.ocr.engines import OcrEngine, Reading
     from pipelines.ocr.reader import OcrOptions, OcrResult
     from pipelines.ocr.tracking import TextEvent
@@ -63,7 +64,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     from pipelines.classify.visual_cues import visual_cues_from_ocr_samples
     from pipelines.ocr.engines import SPARE_CORES
     from pipelines.ocr.reader import run_ocr
-    from pipelines.ocr.scene_text import unique_text
+    from pipelines.ocr.scene_text import unique_text, without_captions
     from pipelines.ocr.scripts import with_scripts
     from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, to_webvtt
 
@@ -82,7 +83,11 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         SPARE_CORES.reset(spare)
     if feed is not None:
         feed.close(result.events)  # a subtitles stage running beside this one waits for these
-    scenes = unique_text(result.events)
+    captions = _hardsubs(ctx, options, engine, result)
+    # onscreen_text.txt and the scenes leave out the readings of the captions hardsubs.srt gives
+    screen = (list(result.events) if captions is None
+              else without_captions(result.events, captions.cues, captions.bands))
+    scenes = unique_text(screen)
     visual = visual_cues_from_ocr_samples(result.samples)
     doc = {
         "engine": result.engine,
@@ -96,10 +101,9 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "timing": asdict(result.timing),
     }
     files: tuple[str, ...] = (OCR_JSON, OCR_VTT, ONSCREEN_TEXT_TXT)
-    captions = _hardsubs(ctx, options, engine, result)
     if captions is not None:
-        doc["hardsubs"] = captions
-        if captions["cues"] or options.hardsubs == "on":
+        doc["hardsubs"] = _hardsubs_section(captions)
+        if captions.cues or options.hardsubs == "on":
             files += (HARDSUBS_SRT, HARDSUBS_VTT)
     write_json(ctx.out_dir / OCR_JSON, doc)
     write_atomic(ctx.out_dir / OCR_VTT, to_webvtt(result.events))
@@ -121,9 +125,10 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "seconds_per_video_second": round(result.timing.total / max(result.duration, 1e-6), 3),
     }
     if captions is not None:
-        summary["hardsubs"] = len(captions["cues"])
-        if not captions["cues"]:  # "0" alone read as a failure to look; why none were read
-            summary["hardsubs_reason"] = captions["reason"] or "none found"
+        summary["hardsubs"] = len(captions.cues)
+        summary["caption_readings"] = len(result.events) - len(screen)  # left out of onscreen_text.txt
+        if not captions.cues:  # "0" alone read as a failure to look; why none were read
+            summary["hardsubs_reason"] = captions.reason or "none found"
     log.info("ocr: %d events in %d scenes (%d flagged %s, %d %s: part hidden); %d texts in %s, left out of it "
              "%d icons read as text and %d other readings of its texts; OCR'd %d of %d sampled frames, %d unchanged "
              "lines kept", summary["events"], summary["scenes"], sum(1 for e in result.events if SCRIPT_UNCERTAIN in e.flags),
@@ -132,9 +137,9 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     return StageOutcome(StageStatus.SUCCEEDED, summary, files)
 
 
-def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine, screen: OcrResult) -> dict[str, Any] | None:
-    """Burned-in captions (option ``hardsubs``): the ``hardsubs`` section of ocr.json, and with
-    cues (or ``on``) ``hardsubs.srt``/``.vtt``. None when off.
+def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine, screen: OcrResult) -> CaptionResult | None:
+    """Burned-in captions (option ``hardsubs``), written with cues (or ``on``) to
+    ``hardsubs.srt``/``.vtt``. None when off.
 
     Whether to look is decided on what the on-screen-text reader read (``screen``), so a
     screencast pays nothing but that look (``extract_after_screen``); the band search reads the
@@ -153,6 +158,11 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine, screen:
         write_atomic(ctx.out_dir / HARDSUBS_VTT, to_vtt(result.cues))
     log.info("ocr: %d burned-in captions (band %s, %s)%s", len(result.cues), result.band, result.band_source,
              f": {result.reason}" if result.reason else "")
+    return result
+
+
+def _hardsubs_section(result: CaptionResult) -> dict[str, Any]:
+    """The ``hardsubs`` section of ocr.json."""
     return {
         "band": result.band,
         "bands": list(result.bands),

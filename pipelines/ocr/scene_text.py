@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from pipelines.ocr.tracking import TextEvent, letters_and_digits, normalise_text, reading_order
+from pipelines.ocr.tracking import Box, TextEvent, letters_and_digits, normalise_text, overlap, reading_order
 
 # A part shorter than this (letters and digits) is not taken for the beginning of a longer text:
 # "In" begins many lines.
@@ -159,3 +160,48 @@ def unique_text(events: Sequence[TextEvent]) -> list[SceneText]:
         result.append(SceneText(scene, min(ordered[i].start for i in indices), max(ordered[i].end for i in indices),
                                 tuple(t for t in texts if t not in glyphs), glyphs, tuple(variants)))
     return result
+
+
+# An on-screen event is a caption's reading when this much of its box lies in a caption band, it is
+# on screen while the caption is (give or take CAPTION_SLACK_S seconds) and its text is this much
+# the caption's (RapidFuzz's partial ratio, 0-1: one line of a two-line caption, a reading a letter off).
+CAPTION_IN_BAND = 0.5
+CAPTION_SLACK_S = 0.5
+CAPTION_SAME_TEXT = 0.8
+
+
+class TimedText(Protocol):
+    """A caption as ``without_captions`` needs it (``CaptionCue``, a translation's ``SourceCue``)."""
+
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+
+
+def without_captions(events: Sequence[TextEvent], captions: Sequence[TimedText],
+                     bands: Sequence[Box]) -> list[TextEvent]:
+    """The on-screen events that are not a reading of a burned-in caption given as such (the OCR
+    stage's ``hardsubs``): its events hold the caption band's lines too, and a translator would
+    otherwise get each caption twice (as a caption and as screen text). A line in a band that no
+    caption holds (a caption the tracker missed, a sign in the band) stays screen text: nothing
+    read is lost."""
+    if not captions or not bands:
+        return list(events)
+    from rapidfuzz import fuzz  # ~30 ms of import that the API's start-up would pay through OcrOptions
+
+    texts = [normalise_text(c.text) for c in captions]
+
+    def is_caption(e: TextEvent) -> bool:
+        if not any(overlap(e.box, b) >= CAPTION_IN_BAND for b in bands):
+            return False
+        text = normalise_text(e.text)
+        return bool(text) and any(
+            c.start - CAPTION_SLACK_S < e.end and e.start < c.end + CAPTION_SLACK_S
+            and fuzz.partial_ratio(text, t) >= 100 * CAPTION_SAME_TEXT
+            for c, t in zip(captions, texts, strict=True)
+        )
+
+    return [e for e in events if not is_caption(e)]

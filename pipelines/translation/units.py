@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rapidfuzz import fuzz
-
 from pipelines.fit.estimates import SYLLABLE_RATES, normalize_language
 from pipelines.ocr.scene_text import canonical, translatable
 from pipelines.ocr.tracking import (
@@ -31,7 +29,6 @@ from pipelines.ocr.tracking import (
     Box,
     TextEvent,
     normalise_text,
-    overlap,
 )
 from pipelines.reading import ReadingProfile, reading_chars
 
@@ -229,38 +226,6 @@ def screen_texts(events: Sequence[TextEvent]) -> list[ScreenText]:
             seen[key] = ScreenText(e.scene, min(first.start, e.start), max(first.end, e.end), first.text,
                                    first.box, tuple(sorted({*first.flags, *flags})))
     return sorted(seen.values(), key=lambda s: (s.scene, s.box[1], s.box[0], s.start))
-
-
-# An on-screen event is a caption's reading when this much of its box lies in a caption band, it is
-# on screen while the caption is (give or take CAPTION_SLACK_S seconds) and its text is this much
-# the caption's (RapidFuzz's partial ratio, 0-1: one line of a two-line caption, a reading a letter off).
-CAPTION_IN_BAND = 0.5
-CAPTION_SLACK_S = 0.5
-CAPTION_SAME_TEXT = 0.8
-
-
-def without_captions(events: Sequence[TextEvent], captions: Sequence[SourceCue],
-                     bands: Sequence[Box]) -> list[TextEvent]:
-    """The on-screen events that are not a reading of a burned-in caption already given as a
-    caption unit: the OCR stage's events hold the caption band's lines too, and a translator would
-    otherwise get each caption twice (as a caption to subtitle and as screen text). A line in a
-    band that no caption holds (a caption the tracker missed, a sign in the band) stays screen
-    text: nothing read is lost."""
-    if not captions or not bands:
-        return list(events)
-    texts = [normalise_text(c.text) for c in captions]
-
-    def is_caption(e: TextEvent) -> bool:
-        if not any(overlap(e.box, b) >= CAPTION_IN_BAND for b in bands):
-            return False
-        text = normalise_text(e.text)
-        return bool(text) and any(
-            c.start - CAPTION_SLACK_S < e.end and e.start < c.end + CAPTION_SLACK_S
-            and fuzz.partial_ratio(text, t) >= 100 * CAPTION_SAME_TEXT
-            for c, t in zip(captions, texts, strict=True)
-        )
-
-    return [e for e in events if not is_caption(e)]
 
 
 def _position(box: Box) -> str:

@@ -230,9 +230,14 @@ def test_process_hardsubs_writes_the_burned_in_captions(tmp_path: Path, model_di
     assert abs(cues[0].start - 500) <= 200 and abs(cues[1].end - 5000) <= 200
     doc = json.loads((tmp_path / "o" / "ocr.json").read_text())
     assert doc["hardsubs"]["band_source"] == "auto" and len(doc["hardsubs"]["cues"]) == 2
+    # the captions are in hardsubs.srt, not in the screen text too (but in every event still)
+    assert "settings" not in (tmp_path / "o" / "onscreen_text.txt").read_text().lower()
+    assert not any("settings" in t.lower() for scene in doc["scenes"] for t in scene["texts"] + scene["variants"])
+    assert any("settings" in e["text"].lower() for e in doc["events"])
     proc = run("process", str(clip), "--out", str(tmp_path / "off"), "--stages", "ocr", "--hardsubs", "off",
                model_dir=model_dir)
     assert proc.returncode == 0 and not (tmp_path / "off" / "hardsubs.srt").exists()
+    assert "Open the settings page" in (tmp_path / "off" / "onscreen_text.txt").read_text()
     proc = run("process", str(clip), "--out", str(tmp_path / "speech"), "--stages", "subtitles", "--hardsubs", "on",
                model_dir=model_dir)
     assert proc.returncode == 0, proc.stderr  # not silently: the run names the stage that takes it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from pipelines.ocr.scene_text import without_captions
 from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, TextEvent
 from pipelines.subtitles import PROFILES
 from pipelines.translation.units import (
@@ -18,7 +19,6 @@ from pipelines.translation.units import (
     cue_limit,
     screen_limit,
     screen_texts,
-    without_captions,
 )
 from pipelines.translation.xliff import NS2, read_xliff, schema_errors, write_xliff
 from tests.pipelines.translation.conftest import CUES, EVENTS
