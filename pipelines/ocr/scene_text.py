@@ -103,15 +103,13 @@ def canonical(events: Sequence[TextEvent]) -> list[int]:
                 groups.setdefault(key, []).append(i)
         stands = {key: max(members, key=lambda i: (_shown(events, members, events[i].text), -i))
                   for key, members in groups.items()}
-        kept: list[str] = []
-        for key in sorted(groups, key=len, reverse=True):  # longer texts first: a part finds its whole
-            wholes = [k for k in kept if len(key) >= MIN_PART_CHARS and k.startswith(key)
+        target: dict[str, int] = {}  # each text's reading kept, longer texts first: a part finds its whole
+        for key in sorted(groups, key=len, reverse=True):
+            wholes = [k for k in target if len(key) >= MIN_PART_CHARS and k.startswith(key)
                       and _at_one_place(events, groups[key], groups[k])]
-            if not wholes:
-                kept.append(key)
-            target = stands[max(wholes, key=len)] if wholes else stands[key]
+            target[key] = target[max(wholes, key=len)] if wholes else stands[key]
             for i in groups[key]:
-                out[i] = target
+                out[i] = target[key]
     return out
 
 

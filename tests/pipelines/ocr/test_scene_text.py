@@ -57,6 +57,10 @@ def test_a_part_typed_or_cut_short_stands_as_the_whole_line_at_its_place() -> No
     assert scenes[0].texts == ("Install on your personal account", "The code 1544-35EF has been copied.", "Install",
                                "Python 3 (ipykernel)")
     assert scenes[0].variants == ("The code 1544-35EF ha", "Python 3 (ipyk.…")
+    # a part of a part, at the place of that part only, stands as the whole too
+    chain = [ev("git clone https://github.com/yuvipanda/testity-test", 0, 9, x=0.1, w=0.6),
+             ev("git clone https://github.com/yuvipa", 0, 1, x=0.12, w=0.4), ev("git clone", 0, 1, x=0.14, w=0.1)]
+    assert canonical(chain) == [0, 0, 0]
 
 
 def test_other_numbers_short_parts_and_other_scenes_stay_apart() -> None:
