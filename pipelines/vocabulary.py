@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pipelines.ocr.scene_text import TimedText
 from pipelines.ocr.tracking import CUT
 
 WINDOW_S = 28.0  # under Whisper's 30 s, so one stretch is one decoding window
@@ -42,17 +43,9 @@ _EDGE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
 _LETTERS = re.compile(r"[A-Za-z]")
 
 
-class ScreenText(Protocol):
-    """A timed piece of on-screen text (``pipelines.ocr.tracking.TextEvent`` is one)."""
-
-    @property
-    def start(self) -> float: ...
-
-    @property
-    def end(self) -> float: ...
-
-    @property
-    def text(self) -> str: ...
+class ScreenText(TimedText, Protocol):
+    """A timed piece of on-screen text with its reading's confidence (``pipelines.ocr.tracking.TextEvent``
+    is one)."""
 
     @property
     def confidence(self) -> float: ...

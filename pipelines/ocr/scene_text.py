@@ -169,7 +169,8 @@ CAPTION_SAME_TEXT = 0.8
 
 
 class TimedText(Protocol):
-    """A caption as ``without_captions`` needs it (``CaptionCue``, a translation's ``SourceCue``)."""
+    """Text shown for a time: a caption as ``without_captions`` needs it (``CaptionCue``, a
+    translation's ``SourceCue``), an on-screen text event."""
 
     @property
     def start(self) -> float: ...
