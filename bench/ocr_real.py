@@ -8,7 +8,7 @@ count), the share of sampled frames OCR'd, and the stage's CPU and wall time as 
 duration. The engine reads as in a job: other scripts looked for with no language but English said
 (``pipelines.ocr.scripts``), Tesseract's CPU counted with the stage's (it runs as a child process).
 Also printed: Tesseract's runs, the events flagged (``script-uncertain``) and those with nothing
-to translate (``pipelines.ocr.tracking.has_words``: icons read as letters, numbers), the texts
+to translate (``pipelines.ocr.scene_text.has_words``: icons read as letters, numbers), the texts
 ``onscreen_text.txt`` lists, the icons read as text and the texts' other readings set apart from them
 (``glyphs``, ``variants``: ``pipelines.ocr.scene_text``), with the reference's words found only among
 those (none wanted). Used by ``bench/bench_ocr.py`` (``--real``), reported

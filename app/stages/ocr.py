@@ -112,7 +112,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     summary: dict[str, Any] = {
         "engine": result.engine,
         "events": len(result.events),
-        "scenes": len(scenes),
+        "scenes": len({e.scene for e in result.events}),
         "unique_texts": sum(len(s.texts) for s in scenes),
         "glyphs": sum(len(s.glyphs) for s in scenes),  # icons read as text: in ocr.json, not onscreen_text.txt
         "variants": sum(len(s.variants) for s in scenes),  # a text's other readings: in ocr.json likewise

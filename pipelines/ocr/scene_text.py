@@ -14,7 +14,8 @@ then), but a translator needs the text once:
   row, the same left edge), is a part of it (typed, streamed in, cut short), standing as the
   longer.
 
-Digits are letters here: "Mem: 329.39" and "Mem: 346.85" stay two texts.
+Digits are letters here: "Mem: 329.39" and "Mem: 346.85" stay two texts, and so do "Question 1"
+and "Question 10" (a number is not a part of a longer one; a number cut short stays a text too).
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def glyph(text: str, scene_texts: Sequence[str]) -> bool:
 
 def canonical(events: Sequence[TextEvent]) -> list[int]:
     """For each event, the index of the event whose reading stands for its text (its own index
-    when it is that reading); events of different scenes never stand for each other."""
+    when it is that reading); events of different scenes never stand for each other. Only the
+    readings of a part that are at its whole's place stand as the whole: the same word elsewhere
+    (a button "Open" beside a line typed "Open" then "Open the file") stays a text."""
     out = list(range(len(events)))
     by_scene: dict[int, list[int]] = {}
     for i, event in enumerate(events):
@@ -101,16 +104,30 @@ def canonical(events: Sequence[TextEvent]) -> list[int]:
             key = letters_and_digits(events[i].text)
             if key:
                 groups.setdefault(key, []).append(i)
-        stands = {key: max(members, key=lambda i: (_shown(events, members, events[i].text), -i))
-                  for key, members in groups.items()}
-        target: dict[str, int] = {}  # each text's reading kept, longer texts first: a part finds its whole
-        for key in sorted(groups, key=len, reverse=True):
-            wholes = [k for k in target if len(key) >= MIN_PART_CHARS and k.startswith(key)
-                      and _at_one_place(events, groups[key], groups[k])]
-            target[key] = target[max(wholes, key=len)] if wholes else stands[key]
+        done: list[str] = []
+        for key in sorted(groups, key=len, reverse=True):  # longer texts first: a part finds its whole
+            wholes = sorted((k for k in done if _begins(key, k)), key=len, reverse=True)
+            alone = []
             for i in groups[key]:
-                out[i] = target[key]
+                whole = next((j for k in wholes for j in groups[k] if _at_one_place(events[i], events[j])), None)
+                if whole is None:
+                    alone.append(i)
+                else:
+                    out[i] = out[whole]
+            if alone:
+                kept = max(alone, key=lambda i: (_shown(events, alone, events[i].text), -events[i].start,
+                                                 events[i].text))
+                for i in alone:
+                    out[i] = kept
+            done.append(key)
     return out
+
+
+def _begins(part: str, whole: str) -> bool:
+    """Whether the letters and digits ``part`` begin ``whole`` as a part of it, not as another
+    number ("Question 1" does not begin "Question 10")."""
+    return (len(part) >= MIN_PART_CHARS and len(whole) > len(part) and whole.startswith(part)
+            and not (part[-1].isdigit() and whole[len(part)].isdigit()))
 
 
 def _shown(events: Sequence[TextEvent], members: list[int], text: str) -> float:
@@ -118,15 +135,11 @@ def _shown(events: Sequence[TextEvent], members: list[int], text: str) -> float:
     return sum(events[i].end - events[i].start for i in members if events[i].text == text)
 
 
-def _at_one_place(events: Sequence[TextEvent], part: list[int], whole: list[int]) -> bool:
-    """Whether a reading of ``part`` and one of ``whole`` are on one row and start at one edge."""
-    for a in (events[i].box for i in part):
-        for b in (events[j].box for j in whole):
-            height = min(a[3] - a[1], b[3] - b[1])
-            rows = min(a[3], b[3]) - max(a[1], b[1])
-            if height > 0 and rows >= SAME_ROW * height and abs(a[0] - b[0]) <= max(height, LEFT_EDGE_SLACK):
-                return True
-    return False
+def _at_one_place(a: TextEvent, b: TextEvent) -> bool:
+    """Whether two readings are on one row and start at one edge."""
+    height = min(a.box[3] - a.box[1], b.box[3] - b.box[1])
+    rows = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
+    return height > 0 and rows >= SAME_ROW * height and abs(a.box[0] - b.box[0]) <= max(height, LEFT_EDGE_SLACK)
 
 
 def unique_text(events: Sequence[TextEvent]) -> list[SceneText]:

@@ -122,7 +122,7 @@ class TranslationUnit:
     cue_index: int | None = None
     scene: int | None = None
     box: Box | None = None
-    translate: bool = True  # False: nothing to translate (``tracking.translatable``); exported ``translate="no"``
+    translate: bool = True  # False: nothing to translate (``scene_text.translatable``); exported ``translate="no"``
 
     @property
     def slot_s(self) -> float:

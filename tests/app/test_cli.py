@@ -246,6 +246,23 @@ def test_process_hardsubs_writes_the_burned_in_captions(tmp_path: Path, model_di
     assert not (tmp_path / "speech" / "hardsubs.srt").exists()
 
 
+@pytest.mark.slow
+def test_process_leaves_a_real_clips_captions_out_of_its_screen_text(testdata: Path, tmp_path: Path,
+                                                                     model_dir: Path) -> None:
+    """vsr_rezero_en (real anime footage): its two burned-in captions go to hardsubs.srt, and only the
+    fansub watermark, on screen throughout, stays screen text (the reference names both)."""
+    clip = testdata / "video" / "vsr_rezero_en.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} not found (../shared/testdata holds the real clips)")
+    proc = run("process", str(clip), "--out", str(tmp_path / "o"), "--stages", "ocr", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "decided, Rem." in (tmp_path / "o" / "hardsubs.srt").read_text()
+    assert (tmp_path / "o" / "onscreen_text.txt").read_text().split("\n")[0] == "Yami Sukehiro"
+    assert "rem" not in (tmp_path / "o" / "onscreen_text.txt").read_text().lower()
+    doc = json.loads((tmp_path / "o" / "ocr.json").read_text())
+    assert any("decided" in e["text"] for e in doc["events"])  # every reading stays an event
+
+
 def _serve(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     """``lessonlens serve`` that is to refuse to start (it would else run until stopped)."""
     env = {**os.environ, "LESSONLENS_DATA_DIR": str(data_dir)}

@@ -71,3 +71,27 @@ def test_other_numbers_short_parts_and_other_scenes_stay_apart() -> None:
     first, second = unique_text(events)
     assert first.variants == second.variants == ()
     assert set(first.texts) == {"Mem: 329.39 MB", "Mem: 346.85 MB", "In", "In this lesson", "Open the file"}
+
+
+def test_only_the_readings_at_the_whole_lines_place_stand_as_it() -> None:
+    """A button "Open" beside a line typed "Open", then "Open the file": the button stays a text."""
+    events = [ev("Open", 0, 9, x=0.7, y=0.1, w=0.05), ev("Open", 0, 1, y=0.5, w=0.05), ev("Open the file", 1, 9, y=0.5)]
+    assert canonical(events) == [0, 2, 2]
+    assert unique_text(events)[0].texts == ("Open", "Open the file")
+    # the same row at another left edge, the same left edge on another row: not one place
+    apart = [ev("Save as", 0, 1, x=0.1, y=0.5), ev("Save as PDF", 0, 1, x=0.3, y=0.5),
+             ev("Print", 0, 1, x=0.1, y=0.2), ev("Print preview", 0, 1, x=0.1, y=0.3)]
+    assert canonical(apart) == [0, 1, 2, 3]
+
+
+def test_a_number_is_not_a_part_of_a_longer_number() -> None:
+    events = [ev("Question 1", 0, 1), ev("Question 10", 1, 2), ev("Step 2 of 5", 0, 1, y=0.5),
+              ev("Step 2 of 50", 1, 2, y=0.5)]
+    assert canonical(events) == [0, 1, 2, 3]
+
+
+def test_the_reading_kept_does_not_depend_on_the_events_order() -> None:
+    events = [ev("Ln 1,.", 0, 2), ev("Ln 1,…", 2, 4)]  # shown as long: the first shown is kept
+    backwards = events[::-1]
+    assert [events[i].text for i in canonical(events)] == [backwards[i].text for i in canonical(backwards)] \
+        == ["Ln 1,.", "Ln 1,."]
