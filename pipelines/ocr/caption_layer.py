@@ -66,6 +66,21 @@ def thin_bright(crop: np.ndarray, line: float, stroke: float = 0.15) -> np.ndarr
     return np.asarray(cv2.cvtColor(stretched, cv2.COLOR_GRAY2BGR))
 
 
+def letters_between(mask: np.ndarray, box: tuple[int, int, int, int], span: tuple[int, int], left: int,
+                    scale: float, tall: float = 0.35) -> bool:
+    """Whether the text layer holds strokes on a line's rows between two columns, together as tall
+    as ``tall`` of the line (letters, not a speck of footage).
+
+    ``mask`` is the layer of the crop's columns from ``left`` on, at ``scale``; ``box`` the line's
+    box and ``span`` the columns, in the crop's pixels.
+    """
+    y0, y1 = box[1], box[3]
+    top = int(y0 * scale)
+    a, b = max(0, int((span[0] - left) * scale)), max(0, round((span[1] - left) * scale))
+    rows = np.flatnonzero(mask[top:max(top + 1, round(y1 * scale)), a:b].any(axis=1))
+    return rows.size > 0 and rows[-1] - rows[0] + 1 >= tall * (y1 - y0) * scale
+
+
 def layer_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
     """Pixels of two text layers that differ (1-pixel tolerant), and their share of both layers."""
     na, nb = int(a.sum()), int(b.sum())

@@ -17,6 +17,7 @@ from pipelines.ocr.caption_layer import (
     find_change,
     layer_difference,
     layer_distance,
+    letters_between,
     lost_and_new,
     thin_bright,
 )
@@ -24,9 +25,17 @@ from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_signature import LineSignature
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
-from pipelines.ocr.tracking import overlap, similarity
+from pipelines.ocr.scripts import script_of
+from pipelines.ocr.tracking import letters_and_digits, overlap, similarity
 
 log = logging.getLogger(__name__)
+
+WIDEN_LEAST = 0.3
+"""Line heights a caption line's centre must be off the frame's for it to be recognised wider (``widened``)."""
+WIDEN_SURE = 0.1
+"""How much less sure than the line its wider reading may be."""
+WIDEN_SCRIPTS = frozenset({"LATIN", "CJK"})
+"""Scripts of the lines recognised wider: those PP-OCRv5 reads (others are re-read by Tesseract)."""
 
 
 @dataclass
@@ -114,6 +123,7 @@ class CaptionTracker:
     checked: int = 0  # ...whose caption's lines were recognised again
     beside_reads: int = 0  # ...whose band was read again for text beside the lines
     stroke_reads: int = 0  # ...and again as its bright strokes alone (a layer that read as nothing)
+    widen_reads: int = 0  # lines recognised again over strokes that continue them (``widened``)
     last_sample: int | None = None
     empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
     empty_since: int = 0
@@ -307,8 +317,7 @@ class CaptionTracker:
                 return lines
         self.ocred += 1
         read = self.lines_of(stretch.crop)
-        if not read:
-            read = self.stroke_lines(stretch.crop)
+        read = self.widened(stretch.crop, stretch.mask, read) if read else self.stroke_lines(stretch.crop)
         self.cache.append((stretch.mask, read))
         stretch.signature = self.signature(stretch.crop, stretch.mask, read)
         return read
@@ -345,6 +354,57 @@ class CaptionTracker:
                 continue
             kept.append(r)
         return caption_lines(kept)
+
+    def widened(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading]) -> list[Reading]:
+        """Lines that end short of where a centred caption would, recognised again over the rest.
+
+        Over busy footage the detector can end a line short of a word ("Save it" found as
+        "Save": its text probability under "it" stays low) while the text layer (``mask``, the
+        crop's followed columns at the layer's scale) holds the word's strokes. A caption is
+        centred, so a line off the centre by ``WIDEN_LEAST`` line heights or more, with strokes
+        where its mirror image would reach, is recognised again out to there; the wider reading
+        replaces it when it holds the line's letters and more, as sure as ``min_confidence``, in
+        the same script. Lines of scripts PP-OCRv5 does not read (re-read by Tesseract) stay.
+        """
+        left, _ = _layer_columns(self.half_width, self.box, self.size[0])
+        centre = self.size[0] / 2 - self.box[0]  # the frame's centre in the crop's columns
+        out = []
+        for r in lines:
+            x0, y0, x1, y1 = r.box
+            off = (x0 + x1) / 2 - centre
+            wider = None
+            if (r.script or script_of(r.text)) in WIDEN_SCRIPTS and not r.flags and abs(off) >= WIDEN_LEAST * (y1 - y0):
+                span = (x1, round(2 * centre - x0)) if off < 0 else (round(2 * centre - x1), x0)
+                if letters_between(mask, r.box, span, left, self.scale):
+                    wider = self.reread_wider(crop, r, (min(x0, span[0]), max(x1, span[1])), off < 0)
+            out.append(wider or r)
+        return out
+
+    def reread_wider(self, crop: np.ndarray, line: Reading, span: tuple[int, int], right: bool) -> Reading | None:
+        """``line`` recognised over the columns ``span`` (band crop pixels), when that reads it
+        and more on the side it was short of (``right``: missing on the right), as sure as it less
+        ``WIDEN_SURE``; in a spaced script the line's words are whole words of the wider reading."""
+        y0, y1 = line.box[1], line.box[3]
+        a, b = max(0, span[0]), min(crop.shape[1], span[1])
+        h = y1 - y0
+        image = crop[max(0, y0 - h // 6):min(crop.shape[0], y1 + h // 6), max(0, a - h // 3):min(crop.shape[1], b + h // 3)]
+        self.widen_reads += 1
+        text, confidence = self.engine.read_line(image)
+        script = line.script or script_of(line.text)
+        if confidence < max(self.options.min_confidence, line.confidence - WIDEN_SURE) or script_of(text) != script:
+            return None
+        old: list[str]
+        new: list[str]
+        if script == "CJK":  # no spaces: characters
+            old, new = list(letters_and_digits(line.text)), list(letters_and_digits(text))
+        else:
+            old = [w for w in map(letters_and_digits, line.text.split()) if w]
+            new = [w for w in map(letters_and_digits, text.split()) if w]
+        kept = new[:len(old)] if right else new[len(new) - len(old):]
+        if len(new) <= len(old) or kept != old:
+            return None
+        log.debug("caption line %r read wider as %r (%.2f) over columns %d-%d", line.text, text, confidence, a, b)
+        return replace(line, box=(a, y0, b, y1), text=text, confidence=min(confidence, line.confidence))
 
     def stroke_lines(self, crop: np.ndarray) -> list[Reading]:
         """The lines of a band crop whose text layer holds a caption's worth of strokes but where

@@ -1,5 +1,6 @@
 """The caption tracker's reading of a band whose layer holds strokes the detector does not see
-(white letters with a thin outline over a white, line-art picture)."""
+(white letters with a thin outline over a white, line-art picture), and of a line the detector
+ended short of a word (fast, with a fake engine; and through a generated clip, slow)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipelines.ocr.caption_layer import thin_bright
+from bench.caption_clips import Caption, make_clip
+from pipelines.ocr.caption_layer import letters_between, thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
-from pipelines.ocr.engines import OcrEngine, load_engine
+from pipelines.ocr.captions import extract_captions
+from pipelines.ocr.engines import OcrEngine, Reading, load_engine
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -69,3 +72,102 @@ def test_a_layer_the_detector_misses_is_read_as_its_bright_strokes(rapid: OcrEng
     other[:, : w // 2] = True  # another layer (a layer read before gives its reading again)
     assert [line.text for line in tracker.read(_Stretch(1, plain, other, int(other.sum()), other))] == ["Come here"]
     assert tracker.stroke_reads == 1
+
+
+class LineEngine:
+    """A fake engine: the band read finds ``lines``; a line recognised alone reads ``wider``."""
+
+    name = "fake"
+
+    def __init__(self, lines: list[Reading], wider: tuple[str, float]) -> None:
+        self.lines, self.wider, self.recognised = lines, wider, []  # type: list[tuple[int, int]]
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        return list(self.lines)
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        self.recognised.append(image.shape[:2])
+        return self.wider
+
+
+def short_line_band(strokes_to: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 640x90 band crop and its text layer (all columns, scale 1), with strokes on a line's rows
+    (40-70) from column 280 to ``strokes_to``: a caption whose detected box ends at 340."""
+    crop = np.full((90, 640, 3), 60, np.uint8)
+    mask = np.zeros((90, 640), bool)
+    for x in range(284, strokes_to, 8):
+        mask[42:68, x:x + 3] = True
+    return crop, mask
+
+
+def tracker_for(engine: LineEngine) -> CaptionTracker:
+    # The band: the frame's bottom 90 rows of 640x360, its layer followed over all columns.
+    return CaptionTracker(engine, CaptionOptions(), [], (0, 270, 640, 360), (640, 360), 25.0, 1.0, 28.0, 0.5)
+
+
+def test_letters_between_needs_strokes_as_tall_as_letters() -> None:
+    _, mask = short_line_band(360)
+    box = (280, 40, 340, 70)
+    assert letters_between(mask, box, (340, 360), 0, 1.0)
+    speck = np.zeros_like(mask)
+    speck[50:52, 345:350] = True  # footage: two rows of a line 30 high
+    assert not letters_between(speck, box, (340, 360), 0, 1.0)
+    assert not letters_between(mask, box, (400, 440), 0, 1.0)  # nothing there
+    # The layer of columns from 144 on at half scale: the same strokes found.
+    half = cv2.resize(mask[:, 144:].astype(np.uint8), (248, 45), interpolation=cv2.INTER_NEAREST).astype(bool)
+    assert letters_between(half, box, (340, 360), 144, 0.5)
+
+
+def test_a_line_ended_short_of_a_word_is_recognised_out_to_its_mirror() -> None:
+    # "Save it" centred on 320 found as "Save" (280-340): off the centre by 10 pixels, with
+    # strokes out to 360, where a centred line's right edge is.
+    crop, mask = short_line_band(360)
+    save = Reading((280, 40, 340, 70), "Save", 0.99, "LATIN")
+    engine = LineEngine([save], ("Save it", 0.94))
+    lines = tracker_for(engine).widened(crop, mask, [save])
+    assert [(r.text, r.box) for r in lines] == [("Save it", (280, 40, 360, 70))]
+    assert len(engine.recognised) == 1 and engine.recognised[0][1] >= 360 - 280
+
+
+@pytest.mark.parametrize(("wider", "why"), [
+    (("Faafsitend out", 0.95), "the line's words are not whole words of it"),
+    (("it Save", 0.95), "more on the wrong side"),
+    (("Save it", 0.7), "much less sure than the line"),
+    (("Save", 0.99), "nothing more"),
+    (("Сохранить", 0.99), "another script"),
+])
+def test_a_wider_reading_replaces_the_line_only_when_it_reads_the_line_and_more(wider: tuple[str, float],
+                                                                                 why: str) -> None:
+    crop, mask = short_line_band(360)
+    save = Reading((280, 40, 340, 70), "Save", 0.99, "LATIN")
+    engine = LineEngine([save], wider)
+    assert tracker_for(engine).widened(crop, mask, [save]) == [save], why
+    assert len(engine.recognised) == 1
+
+
+def test_a_centred_line_or_one_without_strokes_beside_it_is_not_recognised_again() -> None:
+    crop, mask = short_line_band(360)
+    engine = LineEngine([], ("Save it", 0.99))
+    tracker = tracker_for(engine)
+    centred = Reading((290, 40, 350, 70), "Save", 0.99, "LATIN")
+    assert tracker.widened(crop, mask, [centred]) == [centred]
+    crop, bare = short_line_band(340)  # no strokes past the box
+    save = Reading((280, 40, 340, 70), "Save", 0.99, "LATIN")
+    assert tracker.widened(crop, bare, [save]) == [save]
+    # Scripts PP-OCRv5 does not read (Tesseract re-read them), and flagged lines, stay as read.
+    greek = Reading((280, 40, 340, 70), "Πατήστε", 0.99, "GREEK")
+    unsure = Reading((280, 40, 340, 70), "Save", 0.99, "LATIN", ("script-uncertain",))
+    assert tracker.widened(crop, mask, [greek, unsure]) == [greek, unsure]
+    assert engine.recognised == [] and tracker.widen_reads == 0
+
+
+@pytest.mark.slow
+def test_a_short_caption_the_detector_ends_early_is_read_whole(tmp_path: Path, rapid: OcrEngine) -> None:
+    # White with a drop shadow, half a second, over the zooming fractal: the detector's box ends
+    # after "Save" (its text probability under "it", over the fractal's busy edge, stays low).
+    captions = (Caption(0.5, 2.0, ("Open the settings page",), "outline"),
+                Caption(2.0, 3.6, ("Choose a new password",), "box"),
+                Caption(4.0, 4.5, ("Save it",), "shadow"))
+    clip = make_clip(tmp_path / "clip.mp4", captions)
+    result = extract_captions(clip, rapid)
+    assert [c.lines for c in result.cues] == [c.lines for c in captions]
