@@ -53,6 +53,26 @@ class _Stretch:
     lines: list[Reading] | None = None
     signature: LineSignature | None = None
     gone: list[Reading] | None = None
+    fullest: tuple[int, np.ndarray, np.ndarray] | None = None  # after the read: see ``CaptionTracker.shown_at``
+
+
+def continued(line: str, wider: str, right: bool, characters: bool = False) -> bool:
+    """Whether ``wider`` reads ``line`` and more on its right (``right``) or left side: in a
+    spaced script, the line's words are the wider reading's, but for the word at the side where
+    it was cut, which may be a part of one (the detector ended "Then" at "he"); ``characters``: a
+    script without spaces (CJK), compared character by character."""
+    if characters:
+        old, new = list(letters_and_digits(line)), list(letters_and_digits(wider))
+    else:
+        old = [w for w in map(letters_and_digits, line.split()) if w]
+        new = [w for w in map(letters_and_digits, wider.split()) if w]
+    if not old or len(new) < len(old) or len("".join(new)) <= len("".join(old)):
+        return False
+    if not right:
+        old, new = [w[::-1] for w in reversed(old)], [w[::-1] for w in reversed(new)]
+    # ``old`` now ends where it was cut: its last word may be the start of the wider one's.
+    *whole, cut = old
+    return new[:len(whole)] == whole and (new[len(whole)] == cut or (not characters and new[len(whole)].startswith(cut)))
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -172,6 +192,7 @@ class CaptionTracker:
                           stretch.first, None if stretch.lines is None else [r.text for r in stretch.lines], shown)
                 if shown:
                     stretch.ref = current
+                    self.shown_at(stretch, full, current)
                 else:
                     at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                            layer_distance(win.mask(i), current)))
@@ -355,35 +376,64 @@ class CaptionTracker:
             kept.append(r)
         return caption_lines(kept)
 
-    def widened(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading]) -> list[Reading]:
-        """Lines that end short of where a centred caption would, recognised again over the rest.
+    def widened(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading], detect: bool = False) -> list[Reading]:
+        """Lines that end short of where a centred caption would, read again out to there.
 
         Over busy footage the detector can end a line short of a word ("Save it" found as
-        "Save": its text probability under "it" stays low) while the text layer (``mask``, the
-        crop's followed columns at the layer's scale) holds the word's strokes. A caption is
-        centred, so a line off the centre by ``WIDEN_LEAST`` line heights or more, with strokes
-        where its mirror image would reach, is recognised again out to there; the wider reading
-        replaces it when it holds the line's letters and more, as sure as ``min_confidence``, in
-        the same script. Lines of scripts PP-OCRv5 does not read (re-read by Tesseract) stay.
+        "Save": its text probability under "it" stays low), and a caption read while it faded in
+        had letters too faint for it then ("Check the log file" read "log file"), while the text
+        layer (``mask``, the crop's followed columns at the layer's scale) holds the strokes. A
+        caption is centred, so a line off the centre by ``WIDEN_LEAST`` line heights or more, with
+        strokes where its mirror image would reach, is read again: with ``detect`` (``crop`` is
+        another sample than the one read) the band is read, and a line found on its row that
+        reads it and more (``continued``) replaces it; otherwise, or where none does, it is
+        recognised out to its mirror (``reread_wider``). Lines of scripts PP-OCRv5 does not read
+        (re-read by Tesseract) stay.
         """
         left, _ = _layer_columns(self.half_width, self.box, self.size[0])
         centre = self.size[0] / 2 - self.box[0]  # the frame's centre in the crop's columns
-        out = []
-        for r in lines:
+        short: dict[int, tuple[tuple[int, int], bool]] = {}
+        for k, r in enumerate(lines):
             x0, y0, x1, y1 = r.box
             off = (x0 + x1) / 2 - centre
-            wider = None
             if (r.script or script_of(r.text)) in WIDEN_SCRIPTS and not r.flags and abs(off) >= WIDEN_LEAST * (y1 - y0):
                 span = (x1, round(2 * centre - x0)) if off < 0 else (round(2 * centre - x1), x0)
                 if letters_between(mask, r.box, span, left, self.scale):
-                    wider = self.reread_wider(crop, r, (min(x0, span[0]), max(x1, span[1])), off < 0)
-            out.append(wider or r)
+                    short[k] = (min(x0, span[0]), max(x1, span[1])), off < 0
+        if not short:
+            return lines
+        found = []
+        if detect:
+            self.ocred += 1
+            self.widen_reads += 1
+            found = self.lines_of(crop)
+        out = list(lines)
+        for k, (span, right) in short.items():
+            r = lines[k]
+            script = r.script or script_of(r.text)
+            on_row = [f for f in found if min(f.box[3], r.box[3]) - max(f.box[1], r.box[1]) >= 0.5 * (r.box[3] - r.box[1])
+                      and continued(r.text, f.text, right, script == "CJK")]
+            if on_row:
+                log.debug("caption line %r read again as %r", r.text, on_row[0].text)
+                out[k] = replace(on_row[0], confidence=min(r.confidence, on_row[0].confidence))
+            else:
+                out[k] = self.reread_wider(crop, r, span, right) or r
         return out
+
+    @staticmethod
+    def shown_at(stretch: _Stretch, full: np.ndarray, current: np.ndarray) -> None:
+        """Keep the sample (band crop, text layer) with the fullest layer among those where the
+        stretch's read caption was seen still shown: its lines are looked at again there as it
+        closes (``widened``), since a caption read while it faded in had letters too faint for
+        the detector then ("Check the log file" read "log file")."""
+        count = int(current.sum())
+        if stretch.fullest is None or count > stretch.fullest[0]:
+            stretch.fullest = (count, full, current)
 
     def reread_wider(self, crop: np.ndarray, line: Reading, span: tuple[int, int], right: bool) -> Reading | None:
         """``line`` recognised over the columns ``span`` (band crop pixels), when that reads it
-        and more on the side it was short of (``right``: missing on the right), as sure as it less
-        ``WIDEN_SURE``; in a spaced script the line's words are whole words of the wider reading."""
+        and more on the side it was short of (``right``: missing on the right, see ``continued``),
+        as sure as it less ``WIDEN_SURE``, in its script."""
         y0, y1 = line.box[1], line.box[3]
         a, b = max(0, span[0]), min(crop.shape[1], span[1])
         h = y1 - y0
@@ -393,15 +443,7 @@ class CaptionTracker:
         script = line.script or script_of(line.text)
         if confidence < max(self.options.min_confidence, line.confidence - WIDEN_SURE) or script_of(text) != script:
             return None
-        old: list[str]
-        new: list[str]
-        if script == "CJK":  # no spaces: characters
-            old, new = list(letters_and_digits(line.text)), list(letters_and_digits(text))
-        else:
-            old = [w for w in map(letters_and_digits, line.text.split()) if w]
-            new = [w for w in map(letters_and_digits, text.split()) if w]
-        kept = new[:len(old)] if right else new[len(new) - len(old):]
-        if len(new) <= len(old) or kept != old:
+        if not continued(line.text, text, right, script == "CJK"):
             return None
         log.debug("caption line %r read wider as %r (%.2f) over columns %d-%d", line.text, text, confidence, a, b)
         return replace(line, box=(a, y0, b, y1), text=text, confidence=min(confidence, line.confidence))
@@ -432,6 +474,12 @@ class CaptionTracker:
                     self.spans[-1].end = gone / self.fps
             self.previous = (stretch, [])
             return
+        if stretch.fullest is not None:
+            wider = self.widened(stretch.fullest[1], stretch.fullest[2], lines, detect=True)
+            if wider != lines:
+                self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
+                stretch.lines = lines = wider
+                stretch.signature = self.signature(stretch.fullest[1], stretch.fullest[2], lines)
         before = previous[0].edges if previous is not None and not previous[1] else None
         first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
                                         stretch.signature)

@@ -15,9 +15,10 @@ from PIL import Image, ImageDraw, ImageFont
 from bench.caption_clips import Caption, make_clip
 from pipelines.ocr.caption_layer import letters_between, thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
-from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
-from pipelines.ocr.captions import extract_captions
+from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch, continued
+from pipelines.ocr.captions import extract_after_screen, extract_captions
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
+from pipelines.ocr.reader import OcrOptions, run_ocr
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -161,6 +162,36 @@ def test_a_centred_line_or_one_without_strokes_beside_it_is_not_recognised_again
     assert engine.recognised == [] and tracker.widen_reads == 0
 
 
+def test_a_wider_reading_continues_the_line_on_the_side_it_was_cut() -> None:
+    assert continued("Save", "Save it", right=True)
+    assert continued("he dialog", "Then close the dialog", right=False)  # cut inside "Then"
+    assert continued("Sav", "Save it", right=True)
+    assert continued("你好", "你好吗", right=True, characters=True)
+    assert not continued("你好", "你们好吗", right=True, characters=True)
+    assert not continued("Save", "it Save", right=True)  # more on the other side
+    assert not continued("he dialog", "Then close a dialog", right=False)  # a whole word differs
+    assert not continued("Save it", "Save it.", right=True)  # no letter more
+    assert not continued("Save", "Saves", right=False)
+
+
+def test_a_caption_read_while_it_faded_in_is_read_again_where_it_showed_fullest() -> None:
+    # Read at a faint sample, the caption gave "log file" (right of the centre); at the fullest
+    # sample it was seen still shown at, the band read gives the whole line.
+    crop, mask = short_line_band(0)
+    mask[42:68, 236:404:8] = True  # strokes from 236 to 404 (the whole line, 232-408)
+    part = Reading((330, 40, 408, 70), "log file", 0.97, "LATIN")
+    whole = Reading((232, 40, 408, 70), "Check the log file", 0.96, "LATIN")
+    engine = LineEngine([whole], ("", 0.0))
+    tracker = tracker_for(engine)
+    assert tracker.widened(crop, mask, [part], detect=True) == [whole]
+    assert engine.recognised == [] and tracker.ocred == 1  # one band read, no line recognised
+    # A band read that finds the short line again falls back to recognising it out to its mirror.
+    engine = LineEngine([part], ("Check the log file", 0.95))
+    tracker = tracker_for(engine)
+    assert [r.text for r in tracker.widened(crop, mask, [part], detect=True)] == ["Check the log file"]
+    assert len(engine.recognised) == 1
+
+
 @pytest.mark.slow
 def test_a_short_caption_the_detector_ends_early_is_read_whole(tmp_path: Path, rapid: OcrEngine) -> None:
     # White with a drop shadow, half a second, over the zooming fractal: the detector's box ends
@@ -171,3 +202,21 @@ def test_a_short_caption_the_detector_ends_early_is_read_whole(tmp_path: Path, r
     clip = make_clip(tmp_path / "clip.mp4", captions)
     result = extract_captions(clip, rapid)
     assert [c.lines for c in result.cues] == [c.lines for c in captions]
+
+
+@pytest.mark.slow
+def test_a_caption_fading_in_over_busy_footage_is_read_whole(tmp_path: Path, rapid: OcrEngine) -> None:
+    # A fade of 0.2 s over the fractal: read as it faded in, the detector found only the part
+    # over its green ("log file") where it first read it.
+    captions = (Caption(0.5, 2.1, ("Open a new terminal",), "outline"),
+                Caption(2.7, 4.1, ("Run the install script",), "box"),
+                Caption(4.7, 5.7, ("Do it now",), "shadow"),
+                Caption(6.3, 8.3, ("The output shows", "every file it copied"), "outline"),
+                Caption(8.9, 10.5, ("Check the log file",), "outline", r"{\fad(200,200)}"),
+                Caption(11.1, 12.5, ("That is all",), "box"))
+    clip = make_clip(tmp_path / "clip.mp4", captions)
+    # As the OCR stage extracts them: the screen reader first, then the captions.
+    screen = run_ocr(clip, rapid, OcrOptions(engine="rapidocr"))
+    result = extract_after_screen(clip, rapid, screen.samples, CaptionOptions(), frames=screen.search_frames)
+    assert [c.lines for c in result.cues] == [c.lines for c in captions]
+    assert abs(result.cues[4].start - 8.9) <= 0.2 and abs(result.cues[4].end - 10.5) <= 0.2
