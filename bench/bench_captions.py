@@ -4,7 +4,8 @@ Real clips: ``../shared/testdata/video/*.txt`` with ``start-end text`` lines (OB
 lines of one caption joined by " | "). Generated: captions burned into moving footage by libass
 (``bench/caption_clips.py``) with exact times, in ``out/bench/captions/``: one clip of Latin,
 Cyrillic, Greek and Arabic captions over a mandelbrot zoom, one of captions at the bottom and
-the top at once (two bands), and per language of another script
+the top at once (two bands), seven sets of six English captions (``ENGLISH_SETS``) each over
+real footage (``BACKGROUND``) and over the zoom, and per language of another script
 (ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``), each read with its
 language said and without. Per clip it prints:
 
@@ -52,11 +53,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.caption_clips import (  # noqa: E402
     DEFAULT_CAPTIONS,
+    ENGLISH_SETS,
     SCRIPT_SENTENCES,
     TWO_BANDS,
     Caption,
     make_clip,
     script_captions,
+    turns,
 )
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_after_screen  # noqa: E402
@@ -235,6 +238,31 @@ def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) 
                     print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r} {' '.join(c.flags)}", flush=True)
 
 
+def run_english(out: Path, engine: OcrEngine, show: bool) -> None:
+    """Each of ``ENGLISH_SETS`` over real footage (without ``../shared``: none) and over the
+    mandelbrot zoom, as the OCR stage reads them with ``en`` said; a row per clip and the mean."""
+    backgrounds = [("film", BACKGROUND)] if BACKGROUND.is_file() else []
+    recalls: dict[str, list[float]] = {}
+    for k, sentences in enumerate(ENGLISH_SETS):
+        captions = turns(sentences)
+        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
+        for footage, background in [*backgrounds, ("mandelbrot", None)]:
+            video = out / f"english-{k}-{footage}-v{SCRIPTS_VERSION}.mp4"
+            if not video.is_file():
+                make_clip(video, captions, background=background)
+            result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
+            row = {"kind": f"generated en, set {k}, {footage}", "clip": video.name, **score(reference, result)}
+            recalls.setdefault(footage, []).append(float(row["word_recall"]))  # type: ignore[arg-type]
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            if show:
+                for c in result.cues:
+                    print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+    for footage, values in recalls.items():
+        print(json.dumps({"kind": f"generated en, {footage}, all", "sets": len(values),
+                          "mean_word_recall": round(sum(values) / len(values), 3),
+                          "sets_at_0.95": sum(v >= 0.95 for v in values)}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="real clips to run (default: all eight)")
@@ -273,6 +301,8 @@ def main() -> None:
         reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in TWO_BANDS]
         row = run_clip(video.name, video, reference, engine, args.show)
         print(json.dumps({"kind": "generated two bands (bottom and top at once)", **row}), flush=True)
+    if not args.no_generated:
+        run_english(args.out, engine, args.show)
     if not args.no_generated or args.scripts:
         run_scripts(args.out, engine, args.scripts or sorted(SCRIPT_SENTENCES), args.show)
     if not args.no_generated:

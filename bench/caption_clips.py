@@ -83,14 +83,40 @@ SCRIPT_SENTENCES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 """Captions per language (ISO 639-1) for ``script_captions``."""
 
+ENGLISH_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    # Written on 2026-12-04 to try the reader on more than one English clip; the first three were
+    # looked at while a change was made (a caption read as it faded in), the last four only after.
+    (("Click the blue button",), ("Type your name here",), ("Press it",),
+     ("Your account is ready", "to use right away"), ("Then close the dialog",), ("Wait for it",)),
+    (("Open a new terminal",), ("Run the install script",), ("Do it now",),
+     ("The output shows", "every file it copied"), ("Check the log file",), ("That is all",)),
+    (("Select the first row",), ("Drag it to the top",), ("Undo it",),
+     ("Changes are saved", "when you leave the page"), ("Ask your manager",), ("See you soon",)),
+    (("Welcome to the safety course",), ("Put on your helmet",), ("Look up",),
+     ("Every visitor must sign", "the book at the gate"), ("Keep the exit clear",), ("Report any damage",)),
+    (("Save your work often",), ("Name the file clearly",), ("Go back",),
+     ("The template is stored", "in the shared folder"), ("Share it with the team",), ("Thanks for watching",)),
+    (("First we check the voltage",), ("Turn off the power",), ("Wait here",),
+     ("Never touch the cable", "while it is connected"), ("Test it once more",), ("We are finished",)),
+    (("Log in with your badge",), ("Choose the right form",), ("Sign it",),
+     ("Your request goes", "to the finance team"), ("You will get an email",), ("Questions are welcome",)),
+)
+"""Sets of English captions in the styles of ``script_captions`` (``turns``)."""
+
 _TURNS = (("outline", "", 1.6), ("box", "", 1.4), ("shadow", "", 1.0), ("outline", "", 2.0),
           ("outline", r"{\fad(200,200)}", 1.6), ("box", "", 1.4))
 
 
 def script_captions(language: str, gap: float = 0.6) -> tuple[Caption, ...]:
     """The captions of ``SCRIPT_SENTENCES[language]`` one after another, styles in turn."""
+    return turns(SCRIPT_SENTENCES[language], gap)
+
+
+def turns(sentences: tuple[tuple[str, ...], ...], gap: float = 0.6) -> tuple[Caption, ...]:
+    """Captions of ``sentences`` (lines each) one after another, from 0.5 s, ``gap`` s apart, in
+    the styles outline, box, shadow (1 s), two lines, a fade, box in turn."""
     out, start = [], 0.5
-    for k, lines in enumerate(SCRIPT_SENTENCES[language]):
+    for k, lines in enumerate(sentences):
         style, effect, length = _TURNS[k % len(_TURNS)]
         out.append(Caption(round(start, 2), round(start + length, 2), lines, style, effect))
         start += length + gap
