@@ -85,7 +85,8 @@ SCRIPT_SENTENCES: dict[str, tuple[tuple[str, ...], ...]] = {
 
 ENGLISH_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
     # Written on 2026-12-04 to try the reader on more than one English clip; the first three were
-    # looked at while a change was made (a caption read as it faded in), the last four only after.
+    # run while a change was made (two of them showed what it fixed: a caption read as it faded
+    # in), the last four only after it.
     (("Click the blue button",), ("Type your name here",), ("Press it",),
      ("Your account is ready", "to use right away"), ("Then close the dialog",), ("Wait for it",)),
     (("Open a new terminal",), ("Run the install script",), ("Do it now",),

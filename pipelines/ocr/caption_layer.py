@@ -9,6 +9,7 @@ frame by binary search over the frames between two samples (``LayerWindow``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,17 +69,27 @@ def thin_bright(crop: np.ndarray, line: float, stroke: float = 0.15) -> np.ndarr
 
 def letters_between(mask: np.ndarray, box: tuple[int, int, int, int], span: tuple[int, int], left: int,
                     scale: float, tall: float = 0.35) -> bool:
-    """Whether the text layer holds strokes on a line's rows between two columns, together as tall
-    as ``tall`` of the line (letters, not a speck of footage).
+    """Whether the text layer holds a letter on a line's rows strictly between two columns: a
+    column of strokes as tall as ``tall`` of the line (a letter's stem or bowl, not a speck of
+    footage).
 
     ``mask`` is the layer of the crop's columns from ``left`` on, at ``scale``; ``box`` the line's
-    box and ``span`` the columns, in the crop's pixels.
+    box and ``span`` the columns, in the crop's pixels (a column of the layer at either end is left
+    out: it may hold the line's own last stroke).
     """
     y0, y1 = box[1], box[3]
     top = int(y0 * scale)
-    a, b = max(0, int((span[0] - left) * scale)), max(0, round((span[1] - left) * scale))
-    rows = np.flatnonzero(mask[top:max(top + 1, round(y1 * scale)), a:b].any(axis=1))
-    return rows.size > 0 and rows[-1] - rows[0] + 1 >= tall * (y1 - y0) * scale
+    a, b = math.ceil((span[0] - left) * scale) + 1, math.floor((span[1] - left) * scale) - 1
+    rows = mask[top:max(top + 1, round(y1 * scale)), max(0, a):max(0, b)]
+    if not rows.size:
+        return False
+    held = rows.any(axis=0)
+    if not held.any():
+        return False
+    # Per column, the rows from its first stroke to its last.
+    first = np.argmax(rows, axis=0)
+    last = rows.shape[0] - 1 - np.argmax(rows[::-1], axis=0)
+    return bool(((last - first + 1)[held] >= tall * (y1 - y0) * scale).any())
 
 
 def layer_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:

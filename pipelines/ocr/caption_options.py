@@ -43,6 +43,13 @@ class CaptionOptions:
         merge_gap: identical readings at most this far apart (seconds) are one cue.
         min_confidence: readings the engine is less sure of (0-1) are dropped.
         same_text: similarity (1 - normalised edit distance) of two readings of one caption.
+        widen_off: line heights a caption line's centre may be off the frame's before the line
+            is taken as cut short and read again where the text layer has letters out to its
+            mirror image (``pipelines.ocr.caption_widen``)...
+        widen_sure: ...how much less sure than the line its wider reading may be...
+        widen_fuller: ...and how much fuller than the layer read the layer of a later sample of
+            the caption must be for its lines to be read again there (a caption read as it
+            faded in).
         pixel_checks: whether a caption's lines are told by their pixels where that is plain (its
             letters and outline unchanged: ``pipelines.ocr.caption_signature``) before they are
             recognised; False: recognised at each check.
@@ -65,6 +72,9 @@ class CaptionOptions:
     merge_gap: float = 0.25
     min_confidence: float = 0.5
     same_text: float = 0.9
+    widen_off: float = 0.3
+    widen_sure: float = 0.1
+    widen_fuller: float = 1.1
     pixel_checks: bool = True
     band_search: BandOptions = field(default_factory=BandOptions)
 

@@ -17,32 +17,24 @@ from pipelines.ocr.caption_layer import (
     find_change,
     layer_difference,
     layer_distance,
-    letters_between,
     lost_and_new,
     thin_bright,
 )
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_signature import LineSignature
+from pipelines.ocr.caption_widen import Widener
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
-from pipelines.ocr.scripts import script_of
-from pipelines.ocr.tracking import letters_and_digits, overlap, similarity
+from pipelines.ocr.tracking import overlap, similarity
 
 log = logging.getLogger(__name__)
-
-WIDEN_LEAST = 0.3
-"""Line heights a caption line's centre must be off the frame's for it to be recognised wider (``widened``)."""
-WIDEN_SURE = 0.1
-"""How much less sure than the line its wider reading may be."""
-WIDEN_SCRIPTS = frozenset({"LATIN", "CJK"})
-"""Scripts of the lines recognised wider: those PP-OCRv5 reads (others are re-read by Tesseract)."""
-
 
 @dataclass
 class _Stretch:
     """Frames with one caption: first frame, the fullest sample's band crop and mask (until it
-    is read), the layer later samples are compared with (``ref``), its lines once read, and the
-    lines of the stretch before it, which were seen gone where this one began (``gone``)."""
+    is read), the layer later samples are compared with (``ref``), its lines once read, the
+    lines of the stretch before it, which were seen gone where this one began (``gone``), and,
+    once read, the sample with the fullest layer where it was seen still shown (``fullest``)."""
 
     first: int
     crop: np.ndarray
@@ -53,26 +45,16 @@ class _Stretch:
     lines: list[Reading] | None = None
     signature: LineSignature | None = None
     gone: list[Reading] | None = None
-    fullest: tuple[int, np.ndarray, np.ndarray] | None = None  # after the read: see ``CaptionTracker.shown_at``
+    fullest: tuple[int, np.ndarray, np.ndarray] | None = None  # after the read: see ``keep_fullest``
 
-
-def continued(line: str, wider: str, right: bool, characters: bool = False) -> bool:
-    """Whether ``wider`` reads ``line`` and more on its right (``right``) or left side: in a
-    spaced script, the line's words are the wider reading's, but for the word at the side where
-    it was cut, which may be a part of one (the detector ended "Then" at "he"); ``characters``: a
-    script without spaces (CJK), compared character by character."""
-    if characters:
-        old, new = list(letters_and_digits(line)), list(letters_and_digits(wider))
-    else:
-        old = [w for w in map(letters_and_digits, line.split()) if w]
-        new = [w for w in map(letters_and_digits, wider.split()) if w]
-    if not old or len(new) < len(old) or len("".join(new)) <= len("".join(old)):
-        return False
-    if not right:
-        old, new = [w[::-1] for w in reversed(old)], [w[::-1] for w in reversed(new)]
-    # ``old`` now ends where it was cut: its last word may be the start of the wider one's.
-    *whole, cut = old
-    return new[:len(whole)] == whole and (new[len(whole)] == cut or (not characters and new[len(whole)].startswith(cut)))
+    def keep_fullest(self, full: np.ndarray, current: np.ndarray) -> None:
+        """Keep a sample (band crop, text layer) where the caption read was seen still shown, if
+        its layer is the fullest so far: its lines are looked at again there as the stretch
+        closes (``Widener.widened_at``), since a caption read while it faded in had letters too
+        faint for the detector then."""
+        count = int(current.sum())
+        if self.fullest is None or count > self.fullest[0]:
+            self.fullest = (count, full, current)
 
 
 def _layer_columns(half_width: float, box: PixelBox, width: int) -> tuple[int, int]:
@@ -143,12 +125,12 @@ class CaptionTracker:
     checked: int = 0  # ...whose caption's lines were recognised again
     beside_reads: int = 0  # ...whose band was read again for text beside the lines
     stroke_reads: int = 0  # ...and again as its bright strokes alone (a layer that read as nothing)
-    widen_reads: int = 0  # lines recognised again over strokes that continue them (``widened``)
     last_sample: int | None = None
     empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
     empty_since: int = 0
     empty_wait: float = 0.0
     previous: tuple[_Stretch, list[Reading]] | None = None  # the stretch closed last, its lines
+    widener: Widener = field(init=False)  # cut lines read again (``pipelines.ocr.caption_widen``)
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box
@@ -158,6 +140,9 @@ class CaptionTracker:
             if sx0 < x1 and x0 < sx1 and sy0 < y1 and y0 < sy1:
                 self.static_px.append((max(0, sx0 - x0), max(0, sy0 - y0), min(x1, sx1) - x0, min(y1, sy1) - y0))
         self.window = LayerWindow(self.options)
+        left, _ = _layer_columns(self.half_width, self.box, self.size[0])
+        self.widener = Widener(self.engine, self.options, self.band_read, self.size[0] / 2 - self.box[0], left,
+                               self.scale)
 
     def frame(self, index: int, rows: np.ndarray, sample: bool) -> None:
         """Take the next decoded frame's band rows (BGR, all columns); a sample is compared once
@@ -192,7 +177,7 @@ class CaptionTracker:
                           stretch.first, None if stretch.lines is None else [r.text for r in stretch.lines], shown)
                 if shown:
                     stretch.ref = current
-                    self.shown_at(stretch, full, current)
+                    stretch.keep_fullest(full, current)
                 else:
                     at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                            layer_distance(win.mask(i), current)))
@@ -338,7 +323,7 @@ class CaptionTracker:
                 return lines
         self.ocred += 1
         read = self.lines_of(stretch.crop)
-        read = self.widened(stretch.crop, stretch.mask, read) if read else self.stroke_lines(stretch.crop)
+        read = self.widener.widened(stretch.crop, stretch.mask, read) if read else self.stroke_lines(stretch.crop)
         self.cache.append((stretch.mask, read))
         stretch.signature = self.signature(stretch.crop, stretch.mask, read)
         return read
@@ -376,77 +361,10 @@ class CaptionTracker:
             kept.append(r)
         return caption_lines(kept)
 
-    def widened(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading], detect: bool = False) -> list[Reading]:
-        """Lines that end short of where a centred caption would, read again out to there.
-
-        Over busy footage the detector can end a line short of a word ("Save it" found as
-        "Save": its text probability under "it" stays low), and a caption read while it faded in
-        had letters too faint for it then ("Check the log file" read "log file"), while the text
-        layer (``mask``, the crop's followed columns at the layer's scale) holds the strokes. A
-        caption is centred, so a line off the centre by ``WIDEN_LEAST`` line heights or more, with
-        strokes where its mirror image would reach, is read again: with ``detect`` (``crop`` is
-        another sample than the one read) the band is read, and a line found on its row that
-        reads it and more (``continued``) replaces it; otherwise, or where none does, it is
-        recognised out to its mirror (``reread_wider``). Lines of scripts PP-OCRv5 does not read
-        (re-read by Tesseract) stay.
-        """
-        left, _ = _layer_columns(self.half_width, self.box, self.size[0])
-        centre = self.size[0] / 2 - self.box[0]  # the frame's centre in the crop's columns
-        short: dict[int, tuple[tuple[int, int], bool]] = {}
-        for k, r in enumerate(lines):
-            x0, y0, x1, y1 = r.box
-            off = (x0 + x1) / 2 - centre
-            if (r.script or script_of(r.text)) in WIDEN_SCRIPTS and not r.flags and abs(off) >= WIDEN_LEAST * (y1 - y0):
-                span = (x1, round(2 * centre - x0)) if off < 0 else (round(2 * centre - x1), x0)
-                if letters_between(mask, r.box, span, left, self.scale):
-                    short[k] = (min(x0, span[0]), max(x1, span[1])), off < 0
-        if not short:
-            return lines
-        found = []
-        if detect:
-            self.ocred += 1
-            self.widen_reads += 1
-            found = self.lines_of(crop)
-        out = list(lines)
-        for k, (span, right) in short.items():
-            r = lines[k]
-            script = r.script or script_of(r.text)
-            on_row = [f for f in found if min(f.box[3], r.box[3]) - max(f.box[1], r.box[1]) >= 0.5 * (r.box[3] - r.box[1])
-                      and continued(r.text, f.text, right, script == "CJK")]
-            if on_row:
-                log.debug("caption line %r read again as %r", r.text, on_row[0].text)
-                out[k] = replace(on_row[0], confidence=min(r.confidence, on_row[0].confidence))
-            else:
-                out[k] = self.reread_wider(crop, r, span, right) or r
-        return out
-
-    @staticmethod
-    def shown_at(stretch: _Stretch, full: np.ndarray, current: np.ndarray) -> None:
-        """Keep the sample (band crop, text layer) with the fullest layer among those where the
-        stretch's read caption was seen still shown: its lines are looked at again there as it
-        closes (``widened``), since a caption read while it faded in had letters too faint for
-        the detector then ("Check the log file" read "log file")."""
-        count = int(current.sum())
-        if stretch.fullest is None or count > stretch.fullest[0]:
-            stretch.fullest = (count, full, current)
-
-    def reread_wider(self, crop: np.ndarray, line: Reading, span: tuple[int, int], right: bool) -> Reading | None:
-        """``line`` recognised over the columns ``span`` (band crop pixels), when that reads it
-        and more on the side it was short of (``right``: missing on the right, see ``continued``),
-        as sure as it less ``WIDEN_SURE``, in its script."""
-        y0, y1 = line.box[1], line.box[3]
-        a, b = max(0, span[0]), min(crop.shape[1], span[1])
-        h = y1 - y0
-        image = crop[max(0, y0 - h // 6):min(crop.shape[0], y1 + h // 6), max(0, a - h // 3):min(crop.shape[1], b + h // 3)]
-        self.widen_reads += 1
-        text, confidence = self.engine.read_line(image)
-        script = line.script or script_of(line.text)
-        if confidence < max(self.options.min_confidence, line.confidence - WIDEN_SURE) or script_of(text) != script:
-            return None
-        if not continued(line.text, text, right, script == "CJK"):
-            return None
-        log.debug("caption line %r read wider as %r (%.2f) over columns %d-%d", line.text, text, confidence, a, b)
-        return replace(line, box=(a, y0, b, y1), text=text, confidence=min(confidence, line.confidence))
+    def band_read(self, crop: np.ndarray) -> list[Reading]:
+        """``lines_of`` a band crop, counted (``ocred``)."""
+        self.ocred += 1
+        return self.lines_of(crop)
 
     def stroke_lines(self, crop: np.ndarray) -> list[Reading]:
         """The lines of a band crop whose text layer holds a caption's worth of strokes but where
@@ -474,12 +392,14 @@ class CaptionTracker:
                     self.spans[-1].end = gone / self.fps
             self.previous = (stretch, [])
             return
-        if stretch.fullest is not None:
-            wider = self.widened(stretch.fullest[1], stretch.fullest[2], lines, detect=True)
+        fullest, stretch.fullest = stretch.fullest, None
+        if fullest is not None and fullest[0] > self.options.widen_fuller * stretch.count:
+            # A layer fuller than the one read (a caption read as it faded in): cut lines read there.
+            wider = self.widener.widened_at(fullest[1], fullest[2], lines)
             if wider != lines:
                 self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
                 stretch.lines = lines = wider
-                stretch.signature = self.signature(stretch.fullest[1], stretch.fullest[2], lines)
+                stretch.signature = self.signature(fullest[1], fullest[2], lines)
         before = previous[0].edges if previous is not None and not previous[1] else None
         first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
                                         stretch.signature)

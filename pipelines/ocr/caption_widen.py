@@ -1,0 +1,150 @@
+"""Caption lines read cut short, read again out to where a centred caption would end.
+
+Over busy footage the detector can end a caption line short of a word ("Save it" found as
+"Save": its text probability under "it" stays low), and a caption read while it faded in had
+letters too faint for it then ("Check the log file" read "log file"), while the band's text layer
+(``pipelines.ocr.caption_layer``) holds their strokes. A caption is centred, so a line whose centre
+is off the frame's by ``CaptionOptions.widen_off`` line heights or more, with letters of the layer
+where its mirror image would reach (``letters_between``), was cut on that side. It is read again:
+recognised out to its mirror (no detection, cheap), or, on another sample than the one first
+read, by reading the band there and taking the line found on its row within that span. The wider
+reading replaces the line only when it holds the line's words and more on the cut side
+(``continued``), in the same script, no less sure than the line by more than
+``CaptionOptions.widen_sure``. Lines of scripts the base engine does not read (``WIDEN_SCRIPTS``:
+others are re-read by Tesseract, ``pipelines.ocr.scripts``) and flagged lines stay as read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from pipelines.ocr.caption_layer import letters_between
+from pipelines.ocr.caption_options import CaptionOptions
+from pipelines.ocr.engines import OcrEngine, Reading
+from pipelines.ocr.frames import PixelBox
+from pipelines.ocr.scripts import script_of
+from pipelines.ocr.tracking import letters_and_digits
+
+log = logging.getLogger(__name__)
+
+CJK = "CJK"
+WIDEN_SCRIPTS = frozenset({"LATIN", CJK})
+"""Scripts (as ``script_of`` names them) of the lines read wider: those the base engine reads."""
+
+
+def line_script(line: Reading) -> str:
+    """The script of a line's letters: as the engine said, else from its text."""
+    return line.script or script_of(line.text)
+
+
+def continued(line: str, wider: str, right: bool, characters: bool = False) -> bool:
+    """Whether ``wider`` reads ``line`` and more on its right (``right``) or left side: in a
+    spaced script, the line's words are the wider reading's, but for the word at the side where
+    it was cut, which may be a part of one ("he dialog" cut from "the dialog"); ``characters``: a
+    script without spaces (CJK), compared character by character."""
+    if characters:
+        old, new = list(letters_and_digits(line)), list(letters_and_digits(wider))
+    else:
+        old = [w for w in map(letters_and_digits, line.split()) if w]
+        new = [w for w in map(letters_and_digits, wider.split()) if w]
+    if not old or len(new) < len(old) or len("".join(new)) <= len("".join(old)):
+        return False
+    if not right:
+        old, new = [w[::-1] for w in reversed(old)], [w[::-1] for w in reversed(new)]
+    # ``old`` now ends where it was cut: its last word may be the start of the wider one's.
+    *whole, cut = old
+    at_cut = new[len(whole)]
+    return new[:len(whole)] == whole and (at_cut == cut or (not characters and at_cut.startswith(cut)))
+
+
+@dataclass
+class Widener:
+    """Reads a band's cut caption lines again (see the module doc).
+
+    Attributes:
+        engine: the OCR engine (``read_line`` recognises a crop without detection).
+        options: the caption options (``widen_off``, ``widen_sure``, ``min_confidence``).
+        read_band: the band crop's caption lines, read with detection (the tracker's ``lines_of``).
+        centre: the frame's centre in the band crop's columns.
+        left: the first column of the crop whose text layer is followed...
+        scale: ...and the layer's scale.
+        recognised: lines recognised wider so far; band_reads: bands read for it so far.
+    """
+
+    engine: OcrEngine
+    options: CaptionOptions
+    read_band: Callable[[np.ndarray], list[Reading]]
+    centre: float
+    left: int
+    scale: float
+    recognised: int = 0
+    band_reads: int = 0
+
+    def cut(self, mask: np.ndarray, line: Reading) -> tuple[tuple[int, int], bool] | None:
+        """The columns out to where ``line`` would end if centred (its own and the rest), and
+        whether it was cut on the right, when it is off the centre with letters there."""
+        x0, y0, x1, y1 = line.box
+        off = (x0 + x1) / 2 - self.centre
+        if line_script(line) not in WIDEN_SCRIPTS or line.flags or abs(off) < self.options.widen_off * (y1 - y0):
+            return None
+        rest = (x1, round(2 * self.centre - x0)) if off < 0 else (round(2 * self.centre - x1), x0)
+        if not letters_between(mask, line.box, rest, self.left, self.scale):
+            return None
+        return (min(x0, rest[0]), max(x1, rest[1])), off < 0
+
+    def widened(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading]) -> list[Reading]:
+        """``lines`` as read on ``crop`` (band crop; ``mask`` its text layer), each cut one
+        recognised again out to its mirror (the detector already read this crop)."""
+        out = list(lines)
+        for k, line in enumerate(lines):
+            found = self.cut(mask, line)
+            if found is not None:
+                out[k] = self.recognise(crop, line, *found) or line
+        return out
+
+    def widened_at(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading]) -> list[Reading]:
+        """``lines`` (read on another sample) looked at again on ``crop``: where one is cut, the
+        band is read there and a line found on its row within its span, one line high and not
+        flagged, replaces it when it would as a wider reading (``accept``), or, where none does,
+        it is recognised out to its mirror."""
+        cuts = {k: found for k, line in enumerate(lines) if (found := self.cut(mask, line)) is not None}
+        if not cuts:
+            return lines
+        self.band_reads += 1
+        band = self.read_band(crop)
+        out = list(lines)
+        for k, (span, right) in cuts.items():
+            line = lines[k]
+            h = line.box[3] - line.box[1]
+            # One line of text on the line's row, within its span (not run on into a logo), unflagged.
+            on_row = [f for f in band if not f.flags and f.box[3] - f.box[1] <= 1.5 * h
+                      and line.box[1] <= (f.box[1] + f.box[3]) / 2 <= line.box[3]
+                      and span[0] - h / 2 <= f.box[0] and f.box[2] <= span[1] + h / 2]
+            wider = next((w for f in on_row if (w := self.accept(line, f.text, f.confidence, f.box, right))), None)
+            out[k] = wider or self.recognise(crop, line, span, right) or line
+        return out
+
+    def recognise(self, crop: np.ndarray, line: Reading, span: tuple[int, int], right: bool) -> Reading | None:
+        """``line`` recognised over the columns ``span`` of ``crop``, when that reads it and more."""
+        y0, y1 = line.box[1], line.box[3]
+        a, b = max(0, span[0]), min(crop.shape[1], span[1])
+        h = y1 - y0
+        image = crop[max(0, y0 - h // 6):min(crop.shape[0], y1 + h // 6),
+                     max(0, a - h // 3):min(crop.shape[1], b + h // 3)]
+        self.recognised += 1
+        text, confidence = self.engine.read_line(image)
+        return self.accept(line, text, confidence, (a, y0, b, y1), right)
+
+    def accept(self, line: Reading, text: str, confidence: float, box: PixelBox, right: bool) -> Reading | None:
+        """The wider reading ``text`` at ``box`` as the line, when it continues it on the cut
+        side, in its script, about as sure (see the module doc); else None."""
+        script = line_script(line)
+        if (confidence < max(self.options.min_confidence, line.confidence - self.options.widen_sure)
+                or script_of(text) != script or not continued(line.text, text, right, script == CJK)):
+            return None
+        log.debug("caption line %r read wider as %r (%.2f) at %s", line.text, text, confidence, box)
+        return replace(line, box=box, text=text, confidence=min(confidence, line.confidence))
