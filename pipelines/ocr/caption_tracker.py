@@ -29,6 +29,7 @@ from pipelines.ocr.tracking import overlap, similarity
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class _Stretch:
     """Frames with one caption: first frame, the fullest sample's band crop and mask (until it

@@ -68,11 +68,11 @@ class Widener:
     Attributes:
         engine: the OCR engine (``read_line`` recognises a crop without detection).
         options: the caption options (``widen_off``, ``widen_sure``, ``min_confidence``).
-        read_band: the band crop's caption lines, read with detection (the tracker's ``lines_of``).
+        read_band: the band crop's caption lines, read with detection (``CaptionTracker.band_read``).
         centre: the frame's centre in the band crop's columns.
         left: the first column of the crop whose text layer is followed...
         scale: ...and the layer's scale.
-        recognised: lines recognised wider so far; band_reads: bands read for it so far.
+        recognised: cut lines recognised again so far; wider: lines replaced by a wider reading.
     """
 
     engine: OcrEngine
@@ -82,7 +82,7 @@ class Widener:
     left: int
     scale: float
     recognised: int = 0
-    band_reads: int = 0
+    wider: int = 0
 
     def cut(self, mask: np.ndarray, line: Reading) -> tuple[tuple[int, int], bool] | None:
         """The columns out to where ``line`` would end if centred (its own and the rest), and
@@ -114,7 +114,6 @@ class Widener:
         cuts = {k: found for k, line in enumerate(lines) if (found := self.cut(mask, line)) is not None}
         if not cuts:
             return lines
-        self.band_reads += 1
         band = self.read_band(crop)
         out = list(lines)
         for k, (span, right) in cuts.items():
@@ -147,4 +146,5 @@ class Widener:
                 or script_of(text) != script or not continued(line.text, text, right, script == CJK)):
             return None
         log.debug("caption line %r read wider as %r (%.2f) at %s", line.text, text, confidence, box)
+        self.wider += 1
         return replace(line, box=box, text=text, confidence=min(confidence, line.confidence))

@@ -70,9 +70,11 @@ def test_letters_between_needs_a_column_of_strokes_as_tall_as_a_letter() -> None
 def test_a_line_ended_short_of_a_word_is_recognised_out_to_its_mirror() -> None:
     crop, mask = band_with_strokes(284, 360)  # strokes out to 360, where a centred line ends
     engine = LineEngine(("Save it", 0.94))
-    lines = widener(engine).widened(crop, mask, [SAVE])
+    widen = widener(engine)
+    lines = widen.widened(crop, mask, [SAVE])
     assert [(r.text, r.box) for r in lines] == [("Save it", (280, 40, 360, 70))]
     assert len(engine.recognised) == 1 and engine.recognised[0][1] >= 360 - 280
+    assert widen.recognised == 1 and widen.wider == 1  # what the stage's log counts
     # Cut on the left: "log file" right of the centre, strokes back to its mirror.
     part = Reading((330, 40, 408, 70), "log file", 0.97, "LATIN")
     crop, mask = band_with_strokes(236, 404)
@@ -91,8 +93,9 @@ def test_a_wider_reading_replaces_the_line_only_when_it_reads_the_line_and_more(
                                                                                  why: str) -> None:
     crop, mask = band_with_strokes(284, 360)
     engine = LineEngine(wider)
-    assert widener(engine).widened(crop, mask, [SAVE]) == [SAVE], why
-    assert len(engine.recognised) == 1
+    widen = widener(engine)
+    assert widen.widened(crop, mask, [SAVE]) == [SAVE], why
+    assert len(engine.recognised) == 1 and widen.wider == 0
 
 
 def test_a_centred_line_or_one_without_letters_beside_it_is_not_recognised_again() -> None:
