@@ -19,6 +19,7 @@ import numpy as np
 
 from pipelines.ocr.caption_signature import LineSignature
 from pipelines.ocr.engines import OcrEngine, Reading
+from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.tracking import letters_and_digits, similarity
 
 CONFIRM = 0.9
@@ -51,6 +52,14 @@ class EdgeSamples:
         return [*self.early, *self.late]
 
 
+def line_crop(crop: np.ndarray, box: PixelBox) -> np.ndarray:
+    """A caption line's ``box`` cut from a band ``crop`` a little wider, as it is recognised alone
+    (without detection): a sixth of its height above and below, a third before and after."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    return crop[max(0, y0 - h // 6):min(crop.shape[0], y1 + h // 6), max(0, x0 - h // 3):min(crop.shape[1], x1 + h // 3)]
+
+
 def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float = 0.6,
           signature: LineSignature | None = None) -> bool:
     """Whether ``crop`` shows the lines read elsewhere: each line's box (a little wider) recognised
@@ -61,12 +70,9 @@ def shows(crop: np.ndarray, lines: list[Reading], engine: OcrEngine, same: float
     """
     if signature is not None and signature.matches(crop):
         return True
-    height, width = crop.shape[:2]
     read = []
     for line in lines:
-        x0, y0, x1, y1 = line.box
-        h = y1 - y0
-        box = crop[max(0, y0 - h // 6):min(height, y1 + h // 6), max(0, x0 - h // 3):min(width, x1 + h // 3)]
+        box = line_crop(crop, line.box)
         if box.size:
             read.append(engine.read_line(box)[0])
     want, got = letters_and_digits(" ".join(line.text for line in lines)), letters_and_digits(" ".join(read))

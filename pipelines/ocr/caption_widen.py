@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pipelines.ocr.caption_edges import line_crop
 from pipelines.ocr.caption_layer import letters_between
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.engines import OcrEngine, Reading
@@ -129,14 +130,10 @@ class Widener:
 
     def recognise(self, crop: np.ndarray, line: Reading, span: tuple[int, int], right: bool) -> Reading | None:
         """``line`` recognised over the columns ``span`` of ``crop``, when that reads it and more."""
-        y0, y1 = line.box[1], line.box[3]
-        a, b = max(0, span[0]), min(crop.shape[1], span[1])
-        h = y1 - y0
-        image = crop[max(0, y0 - h // 6):min(crop.shape[0], y1 + h // 6),
-                     max(0, a - h // 3):min(crop.shape[1], b + h // 3)]
+        box = (max(0, span[0]), line.box[1], min(crop.shape[1], span[1]), line.box[3])
         self.recognised += 1
-        text, confidence = self.engine.read_line(image)
-        return self.accept(line, text, confidence, (a, y0, b, y1), right)
+        text, confidence = self.engine.read_line(line_crop(crop, box))
+        return self.accept(line, text, confidence, box, right)
 
     def accept(self, line: Reading, text: str, confidence: float, box: PixelBox, right: bool) -> Reading | None:
         """The wider reading ``text`` at ``box`` as the line, when it continues it on the cut
