@@ -150,7 +150,7 @@ def _hardsubs(ctx: StageContext, options: OcrOptions, engine: OcrEngine, screen:
 
     if options.hardsubs == "off":
         return None
-    caption_options = replace(options.captions, band=options.caption_band)
+    caption_options = replace(options.captions, band=options.caption_band, languages=options.languages)
     result = extract_after_screen(ctx.media_path, engine, screen.samples, caption_options,
                                   frames=screen.search_frames, threads=ctx.threads, always=options.hardsubs == "on")
     if result.cues or options.hardsubs == "on":

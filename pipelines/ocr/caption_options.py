@@ -53,6 +53,10 @@ class CaptionOptions:
         pixel_checks: whether a caption's lines are told by their pixels where that is plain (its
             letters and outline unchanged: ``pipelines.ocr.caption_signature``) before they are
             recognised; False: recognised at each check.
+        languages: the captions' languages (ISO 639-1), the first one's word list first: words
+            a Latin-script line ran together are split where that list makes them far likelier
+            as words ("Pressit": "Press it"; ``pipelines.ocr.word_spacing``)...
+        split_words: ...unless False.
         band_search: how the band is found.
     """
 
@@ -76,6 +80,8 @@ class CaptionOptions:
     widen_sure: float = 0.1
     widen_fuller: float = 1.1
     pixel_checks: bool = True
+    languages: tuple[str, ...] = ("en",)
+    split_words: bool = True
     band_search: BandOptions = field(default_factory=BandOptions)
 
     def __post_init__(self) -> None:

@@ -47,7 +47,7 @@ from pipelines.ocr.band import (
     band_pixels,
     find_band,
 )
-from pipelines.ocr.caption_cues import CaptionCue, merge_spans
+from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans
 from pipelines.ocr.caption_frames import bands_frames
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
@@ -55,6 +55,7 @@ from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video
 from pipelines.ocr.scripts import IDENTIFY_UNREAD
 from pipelines.ocr.tracking import FrameDetections
+from pipelines.ocr.word_spacing import split_run_together
 
 __all__ = ["CaptionOptions", "CaptionResult", "extract_after_screen", "extract_captions"]
 
@@ -103,6 +104,20 @@ def _tracker(box: tuple[float, float, float, float], band: Band | None, engine: 
     scale = min(1.0, 24.0 / max(1.0, line))
     half = band.half_width if band else 0.5
     return CaptionTracker(engine, options, list(search.static), pixels, (width, height), fps, scale, line, half)
+
+
+def _spaced(spans: list[Span], options: CaptionOptions) -> list[Span]:
+    """``spans`` with the words their lines ran together split (``CaptionOptions.split_words``),
+    before they are merged: "Pressit" and "Press it" are then one reading."""
+    if not options.split_words:
+        return spans
+    out = []
+    for span in spans:
+        lines = tuple(split_run_together(line, options.languages) for line in span.lines)
+        if lines != span.lines:
+            log.debug("caption words split: %r -> %r", span.lines, lines)
+        out.append(replace(span, lines=lines))
+    return out
 
 
 def extract_captions(
@@ -162,7 +177,7 @@ def extract_captions(
     cues = []
     for tracker in trackers:
         # Each band's cues merged on their own: the same words in two bands are two captions.
-        cues += merge_spans(tracker.spans, options.merge_gap, options.same_text)
+        cues += merge_spans(_spaced(tracker.spans, options), options.merge_gap, options.same_text)
     cues.sort(key=lambda c: (c.start, c.end))
     duration = index / info.fps if index else info.duration
     if progress is not None:

@@ -1,0 +1,61 @@
+"""Words a caption line ran together, split with the language's word frequencies (real wordfreq lists)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.ocr.word_spacing import split_run_together, split_token
+
+
+@pytest.mark.parametrize(("read", "meant"), [
+    ("Pressit now", "Press it now"),
+    ("Signit here.", "Sign it here."),
+    ("checkthe log file", "check the log file"),
+    ("Openthe settings page", "Open the settings page"),
+    ("Doit now", "Do it now"),  # "doit" is in the list, 100 times rarer than "do it"
+    ("(Testit)", "(Test it)"),  # punctuation around the token stays where it was
+    ("SAVEIT NOW", "SAVE IT NOW"),  # the letters' case is kept
+    ("Gotothe menu", "Go to the menu"),  # unknown to the list: its parts are common words
+])
+def test_words_run_together_are_split(read: str, meant: str) -> None:
+    assert split_run_together(read, ("en",)) == meant
+
+
+@pytest.mark.parametrize("line", [
+    "into the notebook",  # "into" is likelier than "in to"
+    "Tick the checkbox",  # a rare word is likelier than its parts together
+    "Log out via Logout",
+    "Ian is here",  # a one-letter part needs a hundredfold margin: a name stays
+    "Karina, Mathilda and Leon",  # names the list does not know, not made of common words
+    "JupyterLab and GitHub",
+    "Offboarding in Freshdesk",  # unknown to the list, but their parts are not common enough
+    "I'm okay. It's two, right?",  # an apostrophe inside: not a run of letters
+    "Version 3.11 on x86",
+])
+def test_words_and_names_stay(line: str) -> None:
+    assert split_run_together(line, ("en",)) == line
+
+
+def test_nothing_is_joined() -> None:
+    assert split_run_together("fi le", ("en",)) == "fi le"
+
+
+def test_only_latin_letters_are_split() -> None:
+    assert split_run_together("我要去杂货店 Pressit", ("en",)) == "我要去杂货店 Press it"
+    assert split_run_together("ВОРОТАоткрыты", ("en",)) == "ВОРОТАоткрыты"
+
+
+def test_a_language_without_a_list_leaves_the_line() -> None:
+    assert split_run_together("Pressit", ("xx",)) == "Pressit"
+
+
+def test_the_list_that_knows_the_line_is_used() -> None:
+    # French first, but the line is English: the English list knows more of its words.
+    assert split_run_together("Please checkthe log file", ("fr", "en")) == "Please check the log file"
+
+
+def test_split_token_gives_the_parts_in_order() -> None:
+    frequencies = {"press": 1e-4, "it": 1e-2, "now": 1e-3}  # Zipf 5, 7 and 6
+    assert split_token("Pressitnow", frequencies) == ["Press", "it", "now"]
+    assert split_token("Pressitnow", {"press": 1e-6, "it": 1e-5, "now": 1e-5}) == ["Pressitnow"]  # Zipf 3, 4, 4
+    assert split_token("Pressit", {"press": 1e-4, "it": 1e-2, "pressit": 1e-4}) == ["Pressit"]  # not 10x likelier
