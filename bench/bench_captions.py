@@ -163,7 +163,8 @@ def stage_captions(video: Path, engine: OcrEngine,
     screen = run_ocr(video, engine, OcrOptions(engine=engine.name, languages=languages))
     screen_cpu, screen_wall = time.process_time() - cpu, time.perf_counter() - wall
     cpu = time.process_time()
-    result = extract_after_screen(video, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
+    result = extract_after_screen(video, engine, screen.samples, CaptionOptions(languages=languages),
+                                  frames=screen.search_frames)
     return result, time.process_time() - cpu, screen_cpu, screen_wall
 
 

@@ -101,6 +101,16 @@ ENGLISH_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
      ("Never touch the cable", "while it is connected"), ("Test it once more",), ("We are finished",)),
     (("Log in with your badge",), ("Choose the right form",), ("Sign it",),
      ("Your request goes", "to the finance team"), ("You will get an email",), ("Questions are welcome",)),
+    # Four more written later that night, after words run together were split
+    # (pipelines.ocr.word_spacing), and run once with the code before it and once after.
+    (("Welcome back, Priya",), ("Open the dashboard",), ("Tap it twice",),
+     ("Each report shows", "last week's numbers"), ("Tick the checkbox below",), ("Then press Submit",)),
+    (("Our offboarding process",), ("starts with a checklist",), ("Read it carefully",),
+     ("Return your laptop", "before your last day"), ("HR will contact you",), ("Good luck, Marcus",)),
+    (("Lift with your legs",), ("Keep your back straight",), ("Ask for help",),
+     ("Heavy boxes need", "two people to carry"), ("Use the trolley",), ("Stay safe out there",)),
+    (("This is the login page",), ("Enter your password",), ("Click on it",),
+     ("If you forget it", "use the reset link"), ("Your inbox opens",), ("That is everything",)),
 )
 """Sets of English captions in the styles of ``script_captions`` (``turns``)."""
 

@@ -13,7 +13,8 @@ part at least ``FREQUENT`` on the Zipf scale, a word in a million; a one-letter 
 letter ("Ian" stays a name; "doit", in the list, becomes "do it"). A token the list does not
 know at all is split when its parts are on average ``UNKNOWN_MEAN`` or more ("checkthelog": 5.0,
 7.7 and 4.5; "Offboarding", 5.5 and 3.6, stays), so a name is split only into words that common.
-Nothing is ever joined: "in to" and "into" are both English.
+Words are joined only where a typographic ligature's glyph was read as a word of its own
+("every fi le", ``join_ligatures``): "in to" and "into" are both English.
 
 The frequencies are ``wordfreq``'s (its ``best`` list for the language: 321,180 English words,
 ~36 MB loaded once per process, on first use); a language it does not list is left alone.
@@ -37,6 +38,7 @@ ONE_LETTER_MARGIN = 100.0  # ...when a part is one letter
 UNKNOWN_MEAN = 5.0  # mean Zipf of the parts of a token the list does not hold
 MIN_LETTERS = 3  # shorter tokens are left as they are
 MAX_LETTERS = 30  # longer ones too (a URL's piece, a hash)
+LIGATURES = ("ffi", "ffl", "fi", "fl", "ff")  # letters that fonts draw as one glyph
 
 
 @functools.cache
@@ -110,12 +112,59 @@ def split_run_together(line: str, languages: Sequence[str]) -> str:
     if not words:
         return line
     _, frequencies = max(lists, key=lambda item: sum(_zipf(item[1].get(w, 0.0)) for w in words))
+    tokens = join_ligatures(tokens, frequencies)
+    cores = [_core(t) for t in tokens]
     out = []
     for token, (lead, core, tail) in zip(tokens, cores, strict=True):
         if core and _latin_letters(core):
             token = lead + " ".join(split_token(core, frequencies)) + tail
         out.append(token)
     return " ".join(out)
+
+
+def join_ligatures(tokens: list[str], frequencies: dict[str, float]) -> list[str]:
+    """``tokens`` with a word that a typographic ligature's glyph (fi, fl, ff, ffi, ffl) split
+    joined again ("every fi le": "every file"; "con fi rm": "confirm"): a piece that is the
+    ligature's letters alone, or a rare piece (under ``FREQUENT``) that ends or begins with them,
+    joins its neighbours where the word they make is common and ``MARGIN`` times likelier than
+    the pieces apart ("off line" stays: "off" is a word)."""
+    out = list(tokens)
+    k = 0
+    while k < len(out):
+        core = _core(out[k])[1].lower()
+        if not core or not _latin_letters(core) or not _ligature_piece(core, frequencies):
+            k += 1
+            continue
+        # The most pieces joined, then the likeliest word: a glyph read apart split both sides.
+        best: tuple[int, float, int, int] | None = None  # (pieces, probability, first, last)
+        for first, last in ((k - 1, k + 1), (k, k + 1), (k - 1, k)):
+            if first < 0 or last >= len(out):
+                continue
+            pieces = [_core(t) for t in out[first:last + 1]]
+            # Only letters, and no punctuation between the pieces.
+            if any(not c or not _latin_letters(c) for _, c, _ in pieces) or any(
+                    tail for _, _, tail in pieces[:-1]) or any(lead for lead, _, _ in pieces[1:]):
+                continue
+            word = "".join(c for _, c, _ in pieces).lower()
+            joined = frequencies.get(word, 0.0)
+            apart = math.prod(max(frequencies.get(c.lower(), 0.0), 1e-9) for _, c, _ in pieces)
+            found = (len(pieces), joined, first, last)
+            if _zipf(joined) >= FREQUENT and joined >= MARGIN * apart and (best is None or found[:2] > best[:2]):
+                best = found
+        if best is None:
+            k += 1
+            continue
+        _, _, first, last = best
+        out[first:last + 1] = ["".join(out[first:last + 1])]
+        k = first + 1
+    return out
+
+
+def _ligature_piece(piece: str, frequencies: dict[str, float]) -> bool:
+    if piece in LIGATURES:
+        return True
+    rare = _zipf(frequencies.get(piece, 0.0)) < FREQUENT
+    return rare and any(piece.endswith(lig) or piece.startswith(lig) for lig in LIGATURES)
 
 
 def _core(token: str) -> tuple[str, str, str]:

@@ -36,8 +36,20 @@ def test_words_and_names_stay(line: str) -> None:
     assert split_run_together(line, ("en",)) == line
 
 
-def test_nothing_is_joined() -> None:
-    assert split_run_together("fi le", ("en",)) == "fi le"
+@pytest.mark.parametrize(("read", "meant"), [
+    ("every fi le it copied", "every file it copied"),  # the fi ligature's glyph read as a word
+    ("con fi rm the order", "confirm the order"),  # split on both sides: all three joined
+    ("confi rm it", "confirm it"),  # a rare piece ending in the ligature
+    ("the sta ff room", "the staff room"),
+    ("the fl oor is wet", "the floor is wet"),
+])
+def test_a_word_a_ligature_split_is_joined(read: str, meant: str) -> None:
+    assert split_run_together(read, ("en",)) == meant
+
+
+@pytest.mark.parametrize("line", ["log in to the system", "take it off line", "cliff lines", "if I fall"])
+def test_words_are_joined_only_at_a_ligature(line: str) -> None:
+    assert split_run_together(line, ("en",)) == line
 
 
 def test_only_latin_letters_are_split() -> None:
