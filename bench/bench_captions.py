@@ -4,8 +4,9 @@ Real clips: ``../shared/testdata/video/*.txt`` with ``start-end text`` lines (OB
 lines of one caption joined by " | "). Generated: captions burned into moving footage by libass
 (``bench/caption_clips.py``) with exact times, in ``out/bench/captions/``: one clip of Latin,
 Cyrillic, Greek and Arabic captions over a mandelbrot zoom, one of captions at the bottom and
-the top at once (two bands), seven sets of six English captions (``ENGLISH_SETS``) each over
-real footage (``BACKGROUND``) and over the zoom, and per language of another script
+the top at once (two bands), sets of six English captions (``ENGLISH_SETS``) each over
+real footage (``BACKGROUND``) and over the zoom, six Chinese captions in simplified and in
+traditional characters (``CHINESE_SETS``, with a CJK font), and per language of another script
 (ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``), each read with its
 language said and without. Per clip it prints:
 
@@ -40,6 +41,7 @@ import json
 import logging
 import os
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -52,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.caption_clips import (  # noqa: E402
+    CHINESE_SETS,
     DEFAULT_CAPTIONS,
     ENGLISH_SETS,
     SCRIPT_SENTENCES,
@@ -216,6 +219,29 @@ def run_cost(out: Path, seconds: float, engine: OcrEngine, show: bool) -> None:
                       "load_average": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False), flush=True)
 
 
+def run_chinese(out: Path, engine: OcrEngine, show: bool) -> None:
+    """``CHINESE_SETS`` (simplified, traditional) over real footage (or the zoom), read as the
+    OCR stage reads them with ``en`` said; skipped, saying why, without a CJK font for libass."""
+    if not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip():
+        print(json.dumps({"kind": "generated zh", "skipped": "no CJK font for libass: apt-get install "
+                          "fonts-wqy-microhei"}), flush=True)
+        return
+    background = BACKGROUND if BACKGROUND.is_file() else None
+    footage = "film" if background else "mandelbrot"
+    for form, sentences in CHINESE_SETS.items():
+        captions = turns(sentences)
+        video = out / f"chinese-{form}-{footage}-v1.mp4"
+        if not video.is_file():
+            make_clip(video, captions, background=background)
+        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
+        result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
+        print(json.dumps({"kind": f"generated zh, {form}", "clip": video.name, **score(reference, result)},
+                         ensure_ascii=False), flush=True)
+        if show:
+            for c in result.cues:
+                print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+
+
 def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) -> None:
     """Per language of another script, a clip of its ``script_captions`` over real footage (or the
     mandelbrot zoom without ``../shared``), read twice: with the language said (``en`` and it:
@@ -304,6 +330,7 @@ def main() -> None:
         print(json.dumps({"kind": "generated two bands (bottom and top at once)", **row}), flush=True)
     if not args.no_generated:
         run_english(args.out, engine, args.show)
+        run_chinese(args.out, engine, args.show)
     if not args.no_generated or args.scripts:
         run_scripts(args.out, engine, args.scripts or sorted(SCRIPT_SENTENCES), args.show)
     if not args.no_generated:

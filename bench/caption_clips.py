@@ -114,6 +114,17 @@ ENGLISH_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
 )
 """Sets of English captions in the styles of ``script_captions`` (``turns``)."""
 
+CHINESE_SETS: dict[str, tuple[tuple[str, ...], ...]] = {
+    # Written on 2026-12-04 (night), after Chinese captions were kept in one written form
+    # (pipelines.ocr.han_variants), and run once with the code before it and once after; libass
+    # draws them with the machine's CJK font (Debian's fonts-wqy-microhei).
+    "simplified": (("欢迎参加安全培训",), ("请先打开设置页面",), ("点击这里",),
+                   ("这个课程大约需要", "二十分钟完成"), ("记得保存你的文件",), ("谢谢大家观看",)),
+    "traditional": (("歡迎參加安全培訓",), ("請先打開設置頁面",), ("點擊這裡",),
+                    ("這個課程大約需要", "二十分鐘完成"), ("記得保存你的檔案",), ("謝謝大家觀看",)),
+}
+"""Simplified and traditional Chinese captions, the same sentences, in the styles of ``turns``."""
+
 _TURNS = (("outline", "", 1.6), ("box", "", 1.4), ("shadow", "", 1.0), ("outline", "", 2.0),
           ("outline", r"{\fad(200,200)}", 1.6), ("box", "", 1.4))
 

@@ -57,6 +57,9 @@ class CaptionOptions:
             a Latin-script line ran together are split where that list makes them far likelier
             as words ("Pressit": "Press it"; ``pipelines.ocr.word_spacing``)...
         split_words: ...unless False.
+        unify_chinese: Chinese captions written in one form (simplified or traditional, decided
+            over all of them) have the characters of the other form that the recogniser slipped
+            in converted (``pipelines.ocr.han_variants``: 耶穌 -> 耶稣 in simplified captions).
         band_search: how the band is found.
     """
 
@@ -82,6 +85,7 @@ class CaptionOptions:
     pixel_checks: bool = True
     languages: tuple[str, ...] = ("en",)
     split_words: bool = True
+    unify_chinese: bool = True
     band_search: BandOptions = field(default_factory=BandOptions)
 
     def __post_init__(self) -> None:

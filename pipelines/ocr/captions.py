@@ -53,6 +53,7 @@ from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video
+from pipelines.ocr.han_variants import Form, captions_form, in_form
 from pipelines.ocr.scripts import IDENTIFY_UNREAD
 from pipelines.ocr.tracking import FrameDetections
 from pipelines.ocr.word_spacing import split_run_together
@@ -106,16 +107,19 @@ def _tracker(box: tuple[float, float, float, float], band: Band | None, engine: 
     return CaptionTracker(engine, options, list(search.static), pixels, (width, height), fps, scale, line, half)
 
 
-def _spaced(spans: list[Span], options: CaptionOptions) -> list[Span]:
-    """``spans`` with the words their lines ran together split (``CaptionOptions.split_words``),
-    before they are merged: "Pressit" and "Press it" are then one reading."""
-    if not options.split_words:
-        return spans
+def _cleaned(spans: list[Span], options: CaptionOptions, form: Form | None) -> list[Span]:
+    """``spans`` before they are merged, with the words their lines ran together split
+    (``CaptionOptions.split_words``: "Pressit" and "Press it" are then one reading) and, where the
+    captions are Chinese of one ``form``, their characters of the other form converted to it."""
     out = []
     for span in spans:
-        lines = tuple(split_run_together(line, options.languages) for line in span.lines)
+        lines = span.lines
+        if options.split_words:
+            lines = tuple(split_run_together(line, options.languages) for line in lines)
+        if form is not None:
+            lines = tuple(in_form(line, form) for line in lines)
         if lines != span.lines:
-            log.debug("caption words split: %r -> %r", span.lines, lines)
+            log.debug("caption lines cleaned: %r -> %r", span.lines, lines)
         out.append(replace(span, lines=lines))
     return out
 
@@ -175,9 +179,11 @@ def extract_captions(
     finally:
         IDENTIFY_UNREAD.reset(unread)
     cues = []
+    form = (captions_form(line for t in trackers for s in t.spans for line in s.lines)
+            if options.unify_chinese else None)
     for tracker in trackers:
         # Each band's cues merged on their own: the same words in two bands are two captions.
-        cues += merge_spans(_spaced(tracker.spans, options), options.merge_gap, options.same_text)
+        cues += merge_spans(_cleaned(tracker.spans, options, form), options.merge_gap, options.same_text)
     cues.sort(key=lambda c: (c.start, c.end))
     duration = index / info.fps if index else info.duration
     if progress is not None:

@@ -326,28 +326,32 @@ def test_captions_said_to_be_there_are_searched_for_though_the_reader_saw_none(t
         (pytest.approx(2.0, abs=0.1), pytest.approx(3.0, abs=0.1), ("Hello there",))]
 
 
-def test_words_a_caption_ran_together_are_split_unless_asked_not_to(tmp_path: Path) -> None:
-    # PP-OCRv5 reads bold captions with a drop shadow as "Pressit" (pipelines.ocr.word_spacing).
+@pytest.mark.parametrize(("read", "meant", "off"), [
+    # PP-OCRv5 reads bold captions with a drop shadow as "Pressit" (pipelines.ocr.word_spacing)...
+    ("Pressit now", "Press it now", CaptionOptions(split_words=False)),
+    # ...and slips a traditional character into simplified captions (pipelines.ocr.han_variants).
+    ("我们这里说的別人", "我们这里说的别人", CaptionOptions(unify_chinese=False)),
+])
+def test_caption_lines_are_cleaned_unless_asked_not_to(tmp_path: Path, read: str, meant: str,
+                                                       off: CaptionOptions) -> None:
     from pipelines.ocr.captions import extract_after_screen
     from pipelines.ocr.tracking import FrameDetections
 
-    class RunTogether(WhiteLetters):
+    class Reads(WhiteLetters):
         def read(self, image: np.ndarray) -> list[Reading]:
-            return [replace(r, text="Pressit now") for r in super().read(image)]
+            return [replace(r, text=read) for r in super().read(image)]
 
         def read_line(self, image: np.ndarray) -> tuple[str, float]:
             text, confidence = super().read_line(image)
-            return ("Pressit now" if text else text), confidence
+            return (read if text else text), confidence
 
     plain = tmp_path / "plain.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x336699:size=640x360:rate=25",
                     "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(plain)], check=True)
     clip = make_clip(tmp_path / "captioned.mp4", (Caption(0.5, 1.5, ("Press it now",)),), background=plain)
     samples = [FrameDetections(k / 2, ()) for k in range(4)]
-    split = extract_after_screen(clip, RunTogether(), samples, always=True)
-    assert [c.lines for c in split.cues] == [("Press it now",)]
-    kept = extract_after_screen(clip, RunTogether(), samples, CaptionOptions(split_words=False), always=True)
-    assert [c.lines for c in kept.cues] == [("Pressit now",)]
+    assert [c.lines for c in extract_after_screen(clip, Reads(), samples, always=True).cues] == [(meant,)]
+    assert [c.lines for c in extract_after_screen(clip, Reads(), samples, off, always=True).cues] == [(read,)]
 
 
 @pytest.mark.slow
