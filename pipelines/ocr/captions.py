@@ -107,21 +107,26 @@ def _tracker(box: tuple[float, float, float, float], band: Band | None, engine: 
     return CaptionTracker(engine, options, list(search.static), pixels, (width, height), fps, scale, line, half)
 
 
-def _cleaned(spans: list[Span], options: CaptionOptions, form: Form | None) -> list[Span]:
+def _cleaned(spans: list[Span], options: CaptionOptions, form: Form | None) -> tuple[list[Span], int, int]:
     """``spans`` before they are merged, with the words their lines ran together split
     (``CaptionOptions.split_words``: "Pressit" and "Press it" are then one reading) and, where the
-    captions are Chinese of one ``form``, their characters of the other form converted to it."""
-    out = []
+    captions are Chinese of one ``form``, their characters of the other form converted to it;
+    and how many lines each changed."""
+    out, split, converted = [], 0, 0
     for span in spans:
         lines = span.lines
         if options.split_words:
-            lines = tuple(split_run_together(line, options.languages) for line in lines)
+            spaced = tuple(split_run_together(line, options.languages) for line in lines)
+            split += sum(a != b for a, b in zip(lines, spaced, strict=True))
+            lines = spaced
         if form is not None:
-            lines = tuple(in_form(line, form) for line in lines)
+            formed = tuple(in_form(line, form) for line in lines)
+            converted += sum(a != b for a, b in zip(lines, formed, strict=True))
+            lines = formed
         if lines != span.lines:
             log.debug("caption lines cleaned: %r -> %r", span.lines, lines)
         out.append(replace(span, lines=lines))
-    return out
+    return out, split, converted
 
 
 def extract_captions(
@@ -181,9 +186,12 @@ def extract_captions(
     cues = []
     form = (captions_form(line for t in trackers for s in t.spans for line in s.lines)
             if options.unify_chinese else None)
+    split = converted = 0
     for tracker in trackers:
+        spans, words, chars = _cleaned(tracker.spans, options, form)
+        split, converted = split + words, converted + chars
         # Each band's cues merged on their own: the same words in two bands are two captions.
-        cues += merge_spans(_cleaned(tracker.spans, options, form), options.merge_gap, options.same_text)
+        cues += merge_spans(spans, options.merge_gap, options.same_text)
     cues.sort(key=lambda c: (c.start, c.end))
     duration = index / info.fps if index else info.duration
     if progress is not None:
@@ -192,10 +200,12 @@ def extract_captions(
     ex = trackers[0]
     log.info("captions %s: bands %s (%s), %d cues; %d frames decoded, %d sampled, %d layer changes, %d checked by "
              "their lines, %d read (%d beside lines, %d empty band, %d as bright strokes), %d lines read wider "
-             "(%d recognised out to their mirror), %.1f s", path,
+             "(%d recognised out to their mirror); readings' lines with words run together split %d, with "
+             "characters converted to %s Chinese %d; %.1f s", path,
              [b for b, _ in found], source, len(cues), index, ex.sampled, ex.candidates, ex.checked,
              sum(t.ocred for t in trackers), ex.beside_reads, ex.empty_reads, sum(t.stroke_reads for t in trackers),
-             sum(t.widener.wider for t in trackers), sum(t.widener.recognised for t in trackers), seconds)
+             sum(t.widener.wider for t in trackers), sum(t.widener.recognised for t in trackers), split,
+             form or "one form of", converted, seconds)
     return CaptionResult(
         cues=tuple(cues),
         band=band,
