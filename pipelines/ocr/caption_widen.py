@@ -12,6 +12,11 @@ reading replaces the line only when it holds the line's words and more on the cu
 (``continued``), in the same script, no less sure than the line by more than
 ``CaptionOptions.widen_sure``. Lines of scripts the base engine does not read (``WIDEN_SCRIPTS``:
 others are re-read by Tesseract, ``pipelines.ocr.scripts``) and flagged lines stay as read.
+
+A CJK line that is not cut is recognised alone once as the band is read (``alone``): read with
+the band, a thin character at a line's end can be lost though the detector's box holds it
+(rvo_leon_zh_en's 一个还是两个 read 个还是两个, and recognised alone whole). The same rule
+takes the reading alone only when it holds the line and more at either end.
 """
 
 from __future__ import annotations
@@ -73,7 +78,8 @@ class Widener:
         centre: the frame's centre in the band crop's columns.
         left: the first column of the crop whose text layer is followed...
         scale: ...and the layer's scale.
-        recognised: cut lines recognised again so far; wider: lines replaced by a wider reading.
+        recognised: cut lines recognised again so far; wider: lines replaced by a wider reading;
+            alone_reads: CJK lines recognised alone (``alone``).
     """
 
     engine: OcrEngine
@@ -84,6 +90,7 @@ class Widener:
     scale: float
     recognised: int = 0
     wider: int = 0
+    alone_reads: int = 0
 
     def cut(self, mask: np.ndarray, line: Reading) -> tuple[tuple[int, int], bool] | None:
         """The columns out to where ``line`` would end if centred (its own and the rest), and
@@ -105,7 +112,17 @@ class Widener:
             found = self.cut(mask, line)
             if found is not None:
                 out[k] = self.recognise(crop, line, *found) or line
+            elif line_script(line) == CJK and not line.flags:
+                out[k] = self.alone(crop, line) or line
         return out
+
+    def alone(self, crop: np.ndarray, line: Reading) -> Reading | None:
+        """A CJK ``line`` recognised alone (its box a little wider, no detection), when that reads
+        it and more at either end: read with the band, a thin character at the line's start (一 of
+        一个) can be lost though the detector's box holds it."""
+        self.alone_reads += 1
+        text, confidence = self.engine.read_line(line_crop(crop, line.box))
+        return self.accept(line, text, confidence, line.box, False) or self.accept(line, text, confidence, line.box, True)
 
     def widened_at(self, crop: np.ndarray, mask: np.ndarray, lines: list[Reading]) -> list[Reading]:
         """``lines`` (read on another sample) looked at again on ``crop``: where one is cut, the

@@ -154,3 +154,29 @@ def test_a_band_read_line_replaces_the_cut_one_only_as_a_wider_reading_would(fou
     engine = LineEngine(("", 0.0), [found])  # recognising it out to its mirror reads nothing
     assert widener(engine).widened_at(crop, mask, [PART]) == [PART], why
     assert len(engine.recognised) == 1
+
+
+LEON = Reading((202, 24, 479, 52), "个还是两个？是两个对吧？", 0.98, "CJK")
+"""rvo_leon_zh_en's line read with its band: the 一 at its start lost, its box centred (on 340)."""
+
+
+@pytest.mark.parametrize(("alone", "kept"), [
+    (("一个还是两个？是两个对吧？", 0.96), "一个还是两个？是两个对吧？"),  # more at the start: taken
+    (("个还是两个？是两个对吧？吗", 0.95), "个还是两个？是两个对吧？吗"),  # ...or at the end
+    (("一个还是两个？是两个对吧？", 0.7), LEON.text),  # much less sure
+    (("一个还是两个？是两个对", 0.97), LEON.text),  # not the line and more
+    (("One quart or two?", 0.99), LEON.text),  # another script
+])
+def test_a_cjk_line_recognised_alone_replaces_it_when_it_reads_it_and_more(alone: tuple[str, float],
+                                                                           kept: str) -> None:
+    engine = LineEngine(alone)
+    crop, mask = band_with_strokes(202, 479)
+    read = widener(engine).widened(crop, mask, [LEON])
+    assert [r.text for r in read] == [kept] and len(engine.recognised) == 1
+
+
+def test_a_latin_line_centred_is_not_recognised_alone() -> None:
+    engine = LineEngine(("Save it now", 0.99))
+    line = Reading((290, 40, 350, 70), "Save it", 0.99, "LATIN")
+    crop, mask = band_with_strokes(290, 350)
+    assert widener(engine).widened(crop, mask, [line]) == [line] and engine.recognised == []
