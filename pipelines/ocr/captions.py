@@ -53,7 +53,7 @@ from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker
 from pipelines.ocr.engines import OcrEngine
 from pipelines.ocr.frames import open_video
-from pipelines.ocr.han_variants import Form, captions_form, in_form
+from pipelines.ocr.han_variants import Form, in_form, written_form
 from pipelines.ocr.scripts import IDENTIFY_UNREAD
 from pipelines.ocr.tracking import FrameDetections
 from pipelines.ocr.word_spacing import split_run_together
@@ -184,7 +184,7 @@ def extract_captions(
     finally:
         IDENTIFY_UNREAD.reset(unread)
     cues = []
-    form = (captions_form(line for t in trackers for s in t.spans for line in s.lines)
+    form = (written_form(line for t in trackers for s in t.spans for line in s.lines)
             if options.unify_chinese else None)
     split = converted = 0
     for tracker in trackers:

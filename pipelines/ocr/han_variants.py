@@ -1,14 +1,15 @@
 """Chinese captions in one written form: characters of the other form the recogniser slipped in.
 
 PP-OCRv5's alphabet holds both simplified and traditional characters, and now and then reads a
-character of a simplified caption as its traditional form (耶穌 for 耶稣, 不准再看別人 for
+character of a simplified caption (or slide) as its traditional form (耶穌 for 耶稣, 不准再看別人 for
 不准再看别人 on two of the real clips), or the other way round. A video's captions are written
 in one form, so the form is decided over all of them: where the characters only simplified
 Chinese uses outnumber those only traditional Chinese uses by ``MAJORITY`` to one (and there are
 ``MIN_EVIDENCE`` of them or more), each line is converted to that form by OpenCC (phrase-aware:
 乾坤 stays 乾坤 in simplified text), and only its characters of the other form take the
 conversion; every other character stays as read. Lines with kana are Japanese and are left
-alone, as are captions whose form is not plain.
+alone, as are captions whose form is not plain. The on-screen text reader's events are kept in
+one form the same way (``in_one_form``), decided over all of them.
 
 A character is of one form only when OpenCC's conversion to the other form changes it and the
 conversion to its own form does not (别: 別 in traditional, 别 in simplified); a character both
@@ -66,9 +67,10 @@ def form_of(ch: str) -> Form | None:
     return None
 
 
-def captions_form(lines: Iterable[str]) -> Form | None:
-    """The form the lines (all of a video's captions) are written in, or None where it is not
-    plain (too few characters of either form, or both forms in numbers, or Japanese)."""
+def written_form(lines: Iterable[str]) -> Form | None:
+    """The form the lines (all of a video's captions, or of its on-screen text) are written in,
+    or None where it is not plain (too few characters of either form, or both forms in numbers,
+    or Japanese)."""
     simplified = traditional = 0
     for line in lines:
         if _has_kana(line):
@@ -96,3 +98,11 @@ def in_form(line: str, form: Form) -> str:
         return line
     return "".join(new if new != old and form_of(old) == other else old
                    for old, new in zip(line, converted, strict=True))
+
+
+def in_one_form(texts: list[str]) -> list[str]:
+    """``texts`` (a video's on-screen texts) with the characters of the other form converted
+    where they are written in one (``written_form``); unchanged otherwise."""
+    form = written_form(texts)
+    return texts if form is None else [in_form(text, form) for text in texts]
+

@@ -59,6 +59,7 @@ from pipelines.ocr.frames import (
     merge_regions,
     read_samples,
 )
+from pipelines.ocr.han_variants import in_one_form
 from pipelines.ocr.scene_text import SceneText, unique_text
 from pipelines.ocr.scripts import LANGUAGE_PACKS, missing_pack_message
 from pipelines.ocr.tracking import (
@@ -504,6 +505,9 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
     # 0.3 s clip ran to 0.5 s).
     end = max(duration, times[-1] if times else 0.0) if duration > 0 else float("inf")
     events = [replace(e, end=round(end, 3)) if e.end > end > e.start else e for e in tracker.events()]
+    # Chinese on screen in one written form (the recogniser slips a character of the other in).
+    texts = in_one_form([e.text for e in events])
+    events = [e if text == e.text else replace(e, text=text) for e, text in zip(events, texts, strict=True)]
     scenes = unique_text(events)
     t_track = time.perf_counter() - now
     if progress is not None:
