@@ -56,8 +56,10 @@ def _has_kana(text: str) -> bool:
 def form_of(ch: str) -> Form | None:
     """``simplified`` or ``traditional`` for a character only that form of Chinese uses; None
     for one both use, or that is no Han character."""
+    if not _is_han(ch):  # before OpenCC is loaded: most videos' text has no Han character
+        return None
     to_simplified, to_traditional = _converter("t2s"), _converter("s2t")
-    if to_simplified is None or to_traditional is None or not _is_han(ch):
+    if to_simplified is None or to_traditional is None:
         return None
     simplified, traditional = to_simplified.convert(ch), to_traditional.convert(ch)
     if simplified == ch and traditional != ch:
