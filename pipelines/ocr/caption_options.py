@@ -53,9 +53,9 @@ class CaptionOptions:
         pixel_checks: whether a caption's lines are told by their pixels where that is plain (its
             letters and outline unchanged: ``pipelines.ocr.caption_signature``) before they are
             recognised; False: recognised at each check.
-        languages: the captions' languages (ISO 639-1), the first one's word list first: words
-            a Latin-script line ran together are split where that list makes them far likelier
-            as words ("Pressit": "Press it"; ``pipelines.ocr.word_spacing``)...
+        languages: the captions' languages (ISO 639-1): words a Latin-script line ran together
+            are split where the word list of the one its words are likeliest in makes them far
+            likelier as words ("Pressit": "Press it"; ``pipelines.ocr.word_spacing``)...
         split_words: ...unless False.
         unify_chinese: Chinese captions written in one form (simplified or traditional, decided
             over all of them) have the characters of the other form that the recogniser slipped

@@ -107,4 +107,3 @@ def in_one_form(texts: list[str]) -> list[str]:
     where they are written in one (``written_form``); unchanged otherwise."""
     form = written_form(texts)
     return texts if form is None else [in_form(text, form) for text in texts]
-
