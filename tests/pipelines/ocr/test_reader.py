@@ -203,14 +203,15 @@ def test_a_region_of_interest_keeps_each_readings_script_and_flags(tmp_path: Pat
     assert [(d.text, d.script, SCRIPT_UNCERTAIN in d.flags) for d in found] == [("Title A", "LATIN", True)]
 
 
-class ChineseEngine(GreyLevelEngine):
-    """Reads the bars as simplified Chinese, but one with a traditional character slipped in."""
+CHINESE = {"Title A": "第一课：安装软件", "Line A1": "點击这里开始", "Title B": "选择你的语言",
+           "Line B1": "然后保存设置", "Saved": "已经保存"}
 
-    CHINESE = {"Title A": "第一课：安装软件", "Line A1": "點击这里开始", "Title B": "选择你的语言",
-               "Line B1": "然后保存设置", "Saved": "已经保存"}
+
+class ChineseEngine(GreyLevelEngine):
+    """Reads the bars as simplified Chinese (``CHINESE``), one line with a traditional character."""
 
     def read(self, image: np.ndarray) -> list[Reading]:
-        return [replace(r, text=self.CHINESE[r.text]) for r in super().read(image)]
+        return [replace(r, text=CHINESE[r.text]) for r in super().read(image)]
 
 
 def test_chinese_on_screen_is_kept_in_one_written_form(tmp_path: Path) -> None:
