@@ -3,7 +3,9 @@ generated lines where it is installed)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -123,3 +125,16 @@ def test_a_line_without_ink_of_a_letters_height_is_not_given_to_tesseract(monkey
     assert not has_letters(binarise(cut), 48) and has_letters(binarise(line), 48)
     assert tesseract_line(cut, ("rus",)) == ("", 0.0) and runs == []
     assert tesseract_line(line, ("rus",)) == ("word", 0.9) and runs == [("rus",)]
+
+
+def test_tesseract_runs_on_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's Tesseract is built with OpenMP, whose spinning threads made each run ~4x slower
+    beside the OCR stage's own: it is run with ``OMP_THREAD_LIMIT=1`` whatever the caller's
+    environment says (a stand-in ``tesseract`` on the PATH writes its thread limit as the word)."""
+    fake = tmp_path / "tesseract"
+    fake.write_text('#!/bin/sh\nprintf "5\\t1\\t1\\t1\\t1\\t1\\t0\\t0\\t10\\t10\\t90\\tlimit%s\\n" '
+                    '"$OMP_THREAD_LIMIT"\n', encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
+    assert tesseract_line(caption_line("Open it"), ("rus",), LINE_HEIGHTS[:1]) == ("limit1", 0.9)
