@@ -65,7 +65,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
     from pipelines.ocr.engines import SPARE_CORES
     from pipelines.ocr.reader import run_ocr
     from pipelines.ocr.scene_text import unique_text, without_captions
-    from pipelines.ocr.scripts import with_scripts
+    from pipelines.ocr.scripts import ScriptAwareEngine, with_scripts
     from pipelines.ocr.tracking import CUT, SCRIPT_UNCERTAIN, to_webvtt
 
     info = ctx.info or media.probe(ctx.media_path)
@@ -73,7 +73,8 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         write_json(ctx.out_dir / OCR_JSON, {"status": "no video track", "events": []})
         return StageOutcome(StageStatus.SKIPPED, {"screen": "no video track"}, (OCR_JSON,),
                             reason="no video track: the media is audio only")
-    engine = _Trimmed(with_scripts(ctx.models.ocr(options.engine, threads=ctx.threads), options.languages))
+    aware = with_scripts(ctx.models.ocr(options.engine, threads=ctx.threads), options.languages)
+    engine = _Trimmed(aware)
     feed = ctx.screen
     spare = SPARE_CORES.set(ctx.spare_cores)  # lines recognised on the cores Whisper leaves idle
     try:
@@ -124,6 +125,11 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "cut": sum(1 for e in result.events if CUT in e.flags),
         "seconds_per_video_second": round(result.timing.total / max(result.duration, 1e-6), 3),
     }
+    if isinstance(aware, ScriptAwareEngine) and aware.identified:  # from their pixels: no language said
+        summary["scripts_identified"] = dict(aware.identified)
+        log.info("ocr: lines of another script identified from their pixels: %s (%d of them read in the "
+                 "video's own script without every script looked at)",
+                 ", ".join(f"{n} {script}" for script, n in aware.identified.most_common()), aware.read_as_learned)
     if captions is not None:
         summary["hardsubs"] = len(captions.cues)
         summary["caption_readings"] = len(result.events) - len(screen)  # left out of onscreen_text.txt

@@ -17,7 +17,9 @@ look-alikes ("OTKponTe" for "Откройте"). So:
   ``script-uncertain``, never passed on silently. Lines PP-OCRv5 detects but reads as nothing, or
   as a few unsure letters, are identified the same way while ``IDENTIFY_UNREAD`` is set (a caption
   band's reads: PP-OCRv5 reads many Hebrew lines as nothing, an Arabic one as "Uww", and a dropped
-  caption is lost silently), when shaped as a line of letters.
+  caption is lost silently), when shaped as a line of letters. Once lines were identified in one
+  script (``learn_after``, most of those identified: the video's), a line is first looked at with
+  that script's pack and English alone, cheaper than one pack of every script at once.
 
 A language whose pack is not installed is refused when the options are made, naming the package.
 Tesseract writes right-to-left text (Arabic, Hebrew) in logical order, as stored text should be.
@@ -189,6 +191,15 @@ class ScriptAwareEngine:
             letters are only flagged (a screen's "Ln 1, …" read as two Thai letters is no reading).
         cache_size: settled readings kept by the base engine's reading: a caption's lines are
             recognised again and again while it shows, and read the same.
+        learn_after: lines identified in one script (and most of those identified) before it is the
+            video's own (``learned``): then a line to identify is first looked at with that
+            script's first pack and English alone, and read in that script alone when it comes
+            out in it, sure to ``learned_confidence``; the look with one pack of every script
+            (~1 s of Tesseract a line, most of a caption's cost without the language said) only
+            where it does not. 0: never.
+        learned_confidence: how sure a line read in the learned script must be to be kept without
+            the other scripts looked at (above ``identify_confidence``: no reading in another
+            script is compared with it).
     """
 
     base: OcrEngine
@@ -199,8 +210,14 @@ class ScriptAwareEngine:
     identify_purity: float = 0.9
     identify_min_letters: int = 4
     cache_size: int = 256
+    learn_after: int = 2
+    learned_confidence: float = 0.75
     name: str = ""
     _cache: dict[tuple[str, int, tuple[int, ...]], Reading] = field(default_factory=dict, repr=False)
+    identified: Counter[str] = field(default_factory=Counter, repr=False)
+    """Lines whose script was identified from their pixels, by script (what ``learned`` decides on)."""
+    read_as_learned: int = 0
+    """Of those, the lines read in the learned script without every script looked at."""
 
     def __post_init__(self) -> None:
         self.name = self.base.name
@@ -267,14 +284,15 @@ class ScriptAwareEngine:
                                                or lookalike_share(r.text) >= self.suspect_lookalikes)
         sure_latin = latin and current == "LATIN" and not unsure_latin
         if packs and current not in scripts and current != "CJK" and not sure_latin:
-            text, confidence = tesseract_line(crop, packs, heights)
-            script = script_of(text)
-            # A line the base engine read as nothing is kept only as sure as an identified one.
-            if text and script in scripts and (r.text or (confidence >= self.identify_confidence
-                                                          and not fragmented(text))):
-                # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
-                # the detector, keeps the detector's confidence where Tesseract's is lower.
-                return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
+            for outlined in self._binarisations():
+                text, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
+                script = script_of(text)
+                # A line the base engine read as nothing is kept only as sure as an identified one.
+                if text and script in scripts and (r.text or (confidence >= self.identify_confidence
+                                                              and not fragmented(text))):
+                    # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
+                    # the detector, keeps the detector's confidence where Tesseract's is lower.
+                    return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
         x0, y0, x1, y1 = r.box
         # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
         # a caption band) a line of a few letters' width read as nothing or as fewer letters
@@ -298,7 +316,8 @@ class ScriptAwareEngine:
         installed pack of that script, Tesseract choosing per word: rus+ukr, so that Ukrainian's
         і ї є are letters of a language it reads; a reading that mixes scripts, Hangul or Thai
         inside Arabic, is no reading, nor one in single glyphs, ``fragmented``), and the surer
-        kept when it is as sure as ``identify_confidence`` and as pure as ``identify_purity``."""
+        kept when it is as sure as ``identify_confidence`` and as pure as ``identify_purity``.
+        Once a script is the video's own (``learned``), a line is first read as the class doc says."""
         by_script: dict[str, tuple[str, ...]] = {}
         for pack in dict.fromkeys(LANGUAGE_PACKS.values()):
             if pack in installed_packs():
@@ -306,9 +325,60 @@ class ScriptAwareEngine:
         others = tuple(packs[0] for packs in by_script.values())  # one pack per script (rus rather than ukr)
         if not others:
             return None
+        for outlined in self._binarisations():
+            learned = self.learned
+            if learned is not None and learned in by_script:
+                found = self._read_as_learned(crop, learned, by_script[learned], heights, outlined)
+                if found is not None:
+                    self.read_as_learned += 1
+                    self.identified[learned] += 1
+                    return found
+            best = self._identify_anew(crop, heights, by_script, others, outlined)
+            if best is not None:
+                self.identified[script_of(best[0])] += 1
+                return best
+        return None
+
+    @staticmethod
+    def _binarisations() -> tuple[bool, ...]:
+        """How a line is binarised for Tesseract, in turn until one reads: the usual way
+        (``tesseract.binarise``), then, in a caption band (``IDENTIFY_UNREAD``), as bright letters
+        inside a dark outline (``outlined``: ``tesseract.binarise_enclosed``), which parts white
+        letters from a background as bright as they are, but loses a small mark's fill (й read
+        и, ά read α: kept for the lines the usual way cannot read)."""
+        return (False, True) if IDENTIFY_UNREAD.get() else (False,)
+
+    @property
+    def learned(self) -> str | None:
+        """The script most lines identified so far came out in, once ``learn_after`` did and they
+        are two thirds of those identified at least (a video's captions are mostly one language)."""
+        if self.learn_after <= 0 or not self.identified:
+            return None
+        script, n = self.identified.most_common(1)[0]
+        return script if n >= self.learn_after and 3 * n >= 2 * sum(self.identified.values()) else None
+
+    def _read_as_learned(self, crop: np.ndarray, script: str, packs: tuple[str, ...],
+                         heights: tuple[int, ...], outlined: bool = False) -> tuple[str, float] | None:
+        """A line read in the video's learned ``script`` with its ``packs`` alone, where its first
+        pack and English, choosing per word, put most of its letters in it, and the reading is as
+        pure as ``identify`` asks and sure to ``learned_confidence``; None: look at every script."""
+        look = (packs[0], "eng") if "eng" in installed_packs() else packs[:1]
+        text, _ = tesseract_line(crop, look, LINE_HEIGHTS[:1], outlined=outlined)
+        if script_of(text) != script:
+            return None
+        alone, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
+        if (script_share(alone, script) >= self.identify_purity and confidence >= self.learned_confidence
+                and sum(ch.isalpha() for ch in alone) >= self.identify_min_letters and not fragmented(alone)):
+            return alone, confidence
+        return None
+
+    def _identify_anew(self, crop: np.ndarray, heights: tuple[int, ...], by_script: dict[str, tuple[str, ...]],
+                       others: tuple[str, ...], outlined: bool = False) -> tuple[str, float] | None:
+        """``_identify`` with one pack of every installed script looked at (see there)."""
         # One height is enough to see which scripts the letters come out in (``LINE_HEIGHTS``
         # are for the reading kept).
-        text, _ = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others, LINE_HEIGHTS[:1])
+        text, _ = tesseract_line(crop, (*others, "eng") if "eng" in installed_packs() else others, LINE_HEIGHTS[:1],
+                                 outlined=outlined)
         if script_of(text) not in by_script:  # mostly Latin (English) or nothing: no other script
             return None
         found: Counter[str] = Counter(script_of(ch) for ch in text if ch.isalpha())
@@ -316,7 +386,7 @@ class ScriptAwareEngine:
         # The two scripts most letters came out in, each read with its packs alone: the surer wins
         # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
-            alone, confidence = tesseract_line(crop, by_script[script], heights)
+            alone, confidence = tesseract_line(crop, by_script[script], heights, outlined=outlined)
             if (script_share(alone, script) >= self.identify_purity and confidence >= self.identify_confidence
                     and sum(ch.isalpha() for ch in alone) >= self.identify_min_letters
                     and not fragmented(alone) and (best is None or confidence > best[1])):

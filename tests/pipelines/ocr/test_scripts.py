@@ -228,7 +228,7 @@ def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_sure
             ("ara",): ("سنتعلم الأساسيات", 0.85), ("rus",): ("Нет", 0.99)}
     asked: list[tuple[str, ...]] = []
 
-    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> tuple[str, float]:
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...], outlined: bool = False) -> tuple[str, float]:
         asked.append(tuple(sorted(packs)))
         return said[next(k for k in said if sorted(k) == sorted(packs))]
 
@@ -243,10 +243,100 @@ def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_sure
     assert SCRIPT_UNCERTAIN in engine.read(line_image("x"))[0].flags
 
 
+class NumberedLookAlikes(LookAlikes):
+    """``LookAlikes`` reading each line a little differently (a number at the end), so that no
+    line's settling is taken from the one before (``ScriptAwareEngine``'s cache)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        self.reads += 1
+        h, w = image.shape[:2]
+        return [Reading((4, 4, w - 4, h - 4), f"OTKponTe HacTpoMKn {self.reads}", 0.74)]
+
+
+def test_a_script_identified_twice_is_the_video_s_own_and_read_first_without_every_pack(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two lines identified as Cyrillic: the next is looked at with rus and English alone (not
+    with one pack of every script, ~1 s of Tesseract a line) and read with the Cyrillic packs;
+    where that look comes out in another script, or the reading is unsure, every script is looked
+    at as before."""
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "rus", "ukr", "ell"}))
+    said = {("ell", "eng", "rus"): ("Откройте настройки", 0.7), ("rus", "ukr"): ("Откройте настройки", 0.9),
+            ("ell",): ("Οτκρούτε", 0.3), ("eng", "rus"): ("Откройте настройки", 0.8)}
+    asked: list[tuple[str, ...]] = []
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...], outlined: bool = False) -> tuple[str, float]:
+        asked.append(tuple(sorted(packs)))
+        return said[tuple(sorted(packs))]
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    engine = ScriptAwareEngine(NumberedLookAlikes(), ("en",))
+    image = line_image("x")
+    for _ in range(2):
+        assert engine.read(image)[0].text == "Откройте настройки"
+    assert engine.learned == "CYRILLIC" and ("ell", "eng", "rus") in asked
+    asked.clear()
+    reading = engine.read(image)[0]
+    assert reading.text == "Откройте настройки" and reading.script == "CYRILLIC" and not reading.flags
+    assert asked == [("eng", "rus"), ("rus", "ukr")] and engine.read_as_learned == 1
+    # The look with rus and English comes out Latin (a line in English): every script is looked at.
+    said[("eng", "rus")] = ("Open the settings", 0.9)
+    asked.clear()
+    assert engine.read(image)[0].text == "Откройте настройки" and ("ell", "eng", "rus") in asked
+    # Cyrillic, but the reading with the Cyrillic packs is less sure than learned_confidence: the same.
+    said[("eng", "rus")] = ("Откройте настройки", 0.8)
+    said[("rus", "ukr")] = ("Откройте настройки", 0.7)
+    asked.clear()
+    assert engine.read(image)[0].text == "Откройте настройки" and ("ell", "eng", "rus") in asked
+    assert engine.read_as_learned == 1
+
+
+def test_no_script_is_learned_from_too_few_lines_or_from_a_mix() -> None:
+    engine = ScriptAwareEngine(LookAlikes(), ("en",))
+    assert engine.learned is None
+    engine.identified.update({"CYRILLIC": 1})
+    assert engine.learned is None  # one line
+    engine.identified.update({"CYRILLIC": 1, "GREEK": 1})
+    assert engine.learned == "CYRILLIC"  # two of three
+    engine.identified.update({"GREEK": 1})
+    assert engine.learned is None  # two and two: captions in two languages
+    assert ScriptAwareEngine(LookAlikes(), ("en",), learn_after=0).learned is None
+
+
+def test_in_a_caption_band_a_line_not_identified_is_read_again_inside_its_outline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """White letters in an outline over a picture as bright as they are: the usual binarisation
+    reads the picture ("003 - ow."), the letters inside their outline read. Only in a caption band."""
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "rus", "ell"}))
+    asked: list[bool] = []
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        asked.append(outlined)
+        return ("Нажмите кнопку", 0.9) if outlined else ("003 - ow. .", 0.7)
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    assert SCRIPT_UNCERTAIN in ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("x"))[0].flags
+    assert asked == [False]  # on a screen: flagged, read the usual way only
+    asked.clear()
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        reading = ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("x"))[0]
+        assert reading.text == "Нажмите кнопку" and reading.script == "CYRILLIC" and not reading.flags
+        assert asked == [False, True, True]  # the look, then the look and Cyrillic alone inside the outline
+        asked.clear()
+        reading = ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0]  # the language said
+        assert reading.text == "Нажмите кнопку" and asked == [False, True]
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+
+
 def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, ...]] = []
 
-    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> tuple[str, float]:
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...], outlined: bool = False) -> tuple[str, float]:
         calls.append(heights)
         return "Нажмите кнопку", 0.9
 
