@@ -78,6 +78,35 @@ def binarise(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
     return cv2.copyMakeBorder(mask, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
 
 
+OUTLINE_DARK = 90
+"""Grey level (0-255) under which a pixel may be a caption's outline, shadow or box (``binarise_enclosed``)."""
+FILL_BRIGHT = 170
+"""The least mean grey level of a region inside such a dark ring for it to be a letter's fill."""
+
+
+def binarise_enclosed(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
+    """A caption line's bright letters inside their dark outline (or on a dark box), black on
+    white at about ``line_height`` pixels: the regions of pixels brighter than ``OUTLINE_DARK``
+    that do not reach the crop's edge, where their mean is ``FILL_BRIGHT`` or more. Where the
+    picture behind an outlined caption is as bright as its letters (white letters over a pink
+    and yellow sky), one grey threshold (``binarise``) cannot tell them apart, but the outline
+    parts them: "Откройте меню файла" came out as "Откройте" and specks that way, and whole
+    this way."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    scale = line_height / max(1, gray.shape[0])
+    if abs(scale - 1) > 0.1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((gray > OUTLINE_DARK).astype(np.uint8),
+                                                               connectivity=4)
+    h, w = gray.shape
+    x, y, bw, bh, area = (stats[:, k] for k in range(5))
+    mean = np.bincount(labels.ravel(), weights=gray.ravel().astype(np.float64), minlength=count) / np.maximum(area, 1)
+    fill = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h) & (mean >= FILL_BRIGHT)
+    fill[0] = False  # the dark pixels
+    mask = np.where(fill[labels], 0, 255).astype(np.uint8)
+    return cv2.copyMakeBorder(mask, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+
+
 def _marks_on_letters(text: str) -> str:
     """``text`` (decomposed) without combining marks that follow no letter (a stray accent)."""
     out: list[str] = []
@@ -160,12 +189,15 @@ def has_letters(page: np.ndarray, line_height: int) -> bool:
     return bool(count > 1 and stats[1:, cv2.CC_STAT_HEIGHT].max() >= LETTER_SHARE * line_height)
 
 
-def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> list[tuple[str, float]]:
-    """Tesseract's reading of ``crop`` binarised at each height, in one run: per height read, the
-    words joined and their mean confidence (0-1). One height goes through a pipe; several through
-    a list of image files (Tesseract reads a list as pages). A height whose page holds no ink as
-    tall as a letter (``has_letters``) is not read; with none, Tesseract is not run."""
-    binarised = [page for page, height in ((binarise(crop, h), h) for h in heights) if has_letters(page, height)]
+def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+                outlined: bool = False) -> list[tuple[str, float]]:
+    """Tesseract's reading of ``crop`` binarised at each height (``binarise``, or
+    ``binarise_enclosed`` where ``outlined``), in one run: per height read, the words joined and
+    their mean confidence (0-1). One height goes through a pipe; several through a list of image
+    files (Tesseract reads a list as pages). A height whose page holds no ink as tall as a letter
+    (``has_letters``) is not read; with none, Tesseract is not run."""
+    way = binarise_enclosed if outlined else binarise
+    binarised = [page for page, height in ((way(crop, h), h) for h in heights) if has_letters(page, height)]
     if not binarised:
         return []
     if len(binarised) == 1:
@@ -190,14 +222,15 @@ def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ..
 
 
 def tesseract_line(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...] = LINE_HEIGHTS,
-                   sure: float = SURE) -> tuple[str, float]:
+                   sure: float = SURE, *, outlined: bool = False) -> tuple[str, float]:
     """One text line read by Tesseract with ``packs``: text (cleaned) and confidence (0-1).
 
     Read at the first of ``heights``; a reading less sure than ``sure`` is read at the others too
-    and the surest of them kept (see the module doc)."""
-    readings = _read_pages(crop, packs, heights[:1])
+    and the surest of them kept (see the module doc). ``outlined``: binarised as bright letters
+    inside a dark outline (``binarise_enclosed``), for a caption line the usual way reads wrong."""
+    readings = _read_pages(crop, packs, heights[:1], outlined)
     if (not readings or readings[0][1] < sure) and len(heights) > 1:
-        readings += _read_pages(crop, packs, heights[1:])
+        readings += _read_pages(crop, packs, heights[1:], outlined)
     if not readings:
         return "", 0.0
     text, confidence = max(readings, key=lambda r: r[1])

@@ -13,9 +13,17 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.ocr.scripts import installed_packs
-from pipelines.ocr.tesseract import LINE_HEIGHTS, binarise, clean_reading, has_letters, tesseract_line
+from pipelines.ocr.tesseract import (
+    LINE_HEIGHTS,
+    binarise,
+    binarise_enclosed,
+    clean_reading,
+    has_letters,
+    tesseract_line,
+)
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 def test_tesseract_s_spurious_arabic_short_vowels_are_dropped() -> None:
@@ -78,7 +86,8 @@ def test_a_reading_less_sure_than_sure_is_read_at_the_other_heights_and_the_sure
     said = {48: ("افتج ملف", 0.7), 64: ("", 0.0), 80: ("افتح ملف", 0.86)}
     asked: list[tuple[int, ...]] = []
 
-    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...]) -> list[tuple[str, float]]:
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> list[tuple[str, float]]:
         asked.append(heights)
         return [said[h] for h in heights]
 
@@ -138,3 +147,37 @@ def test_tesseract_runs_on_one_thread(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
     assert tesseract_line(caption_line("Open it"), ("rus",), LINE_HEIGHTS[:1]) == ("limit1", 0.9)
+
+
+def outlined_caption(text: str) -> np.ndarray:
+    """White bold letters in a black outline over a sky as bright as they are (pink to yellow, BGR)."""
+    w, h = 600, 56
+    x = np.linspace(0, 1, w)[None, :, None]
+    sky = np.array([230, 120, 235]) * (1 - x) + np.array([40, 235, 240]) * x
+    img = Image.fromarray(np.repeat(sky, h, axis=0).astype(np.uint8))
+    ImageDraw.Draw(img).text((10, 8), text, font=ImageFont.truetype(BOLD, 34), fill=(255, 255, 255),
+                             stroke_width=3, stroke_fill=(0, 0, 0))
+    return np.asarray(img)[:, :, ::-1].copy()
+
+
+def test_outlined_letters_over_a_bright_picture_are_parted_by_their_outline() -> None:
+    crop = outlined_caption("Open it")
+    page = binarise_enclosed(crop)
+    assert page.dtype == np.uint8 and set(np.unique(page)) <= {0, 255} and has_letters(page, 48)
+    ink = page[12:-12, 12:-12] == 0
+    # The letters' fills, not the sky: ink only where the words are (the left fifth of the line).
+    columns = np.flatnonzero(ink.any(axis=0))
+    assert ink.mean() > 0.02 and columns.min() > 0 and columns.max() < 0.3 * ink.shape[1]
+    # Dark UI text on white has no bright fill inside an outline, only its letters' holes: little ink.
+    ui = Image.new("RGB", (420, 56), (250, 250, 250))
+    ImageDraw.Draw(ui).text((10, 8), "Open it", font=ImageFont.truetype(FONT, 30), fill=(20, 20, 20))
+    assert (binarise_enclosed(np.asarray(ui))[12:-12, 12:-12] == 0).mean() < 0.05
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "rus" not in installed_packs(),
+                    reason="Tesseract with the rus pack is not installed (./scripts/setup installs it)")
+def test_an_outlined_caption_one_threshold_cannot_read_is_read_inside_its_outline() -> None:
+    crop = outlined_caption("Нажмите кнопку сохранить")
+    text, confidence = tesseract_line(crop, ("rus",))
+    assert text != "Нажмите кнопку сохранить" or confidence < 0.6  # the sky read as ink, or not sure
+    assert tesseract_line(crop, ("rus",), outlined=True)[0] == "Нажмите кнопку сохранить"
