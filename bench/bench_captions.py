@@ -7,8 +7,8 @@ Cyrillic, Greek and Arabic captions over a mandelbrot zoom, one of captions at t
 the top at once (two bands), sets of six English captions (``ENGLISH_SETS``) each over
 real footage (``BACKGROUND``) and over the zoom, six Chinese captions in simplified and in
 traditional characters (``CHINESE_SETS``, with a CJK font), and per language of another script
-(ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``), each read with its
-language said and without. Per clip it prints:
+(ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``) and one over the
+zoom, each read with its language said and without. Per clip it prints:
 
 - word recall (Latin words without punctuation, each CJK character a word) against the reference,
 - the share of reference cues found with start and end within 0.2 s,
@@ -243,12 +243,12 @@ def run_chinese(out: Path, engine: OcrEngine, show: bool) -> None:
 
 
 def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) -> None:
-    """Per language of another script, a clip of its ``script_captions`` over real footage (or the
-    mandelbrot zoom without ``../shared``), read twice: with the language said (``en`` and it:
-    lines re-read by Tesseract), and with ``en`` alone (its script found from the pixels, or flagged)."""
-    background = BACKGROUND if BACKGROUND.is_file() else None
-    footage = "film" if background else "mandelbrot"
-    for lang in languages:
+    """Per language of another script, a clip of its ``script_captions`` over real footage (without
+    ``../shared``, none) and one over the mandelbrot zoom (whose pink and yellow are as bright as
+    the letters), each read twice: with the language said (``en`` and it: lines re-read by
+    Tesseract), and with ``en`` alone (its script found from the pixels, or flagged)."""
+    footages = [("film", BACKGROUND)] if BACKGROUND.is_file() else []
+    for lang, (footage, background) in [(lang, f) for lang in languages for f in [*footages, ("mandelbrot", None)]]:
         captions = script_captions(lang)
         video = out / f"scripts-{lang}-{footage}-v{SCRIPTS_VERSION}.mp4"
         if not video.is_file():
@@ -256,7 +256,7 @@ def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) 
         reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
         for said in (("en", lang), ("en",)):
             result = stage_captions(video, with_scripts(engine, said), said)[0]
-            row = {"kind": f"generated {lang}, languages {' '.join(said)}", "clip": video.name,
+            row = {"kind": f"generated {lang} over {footage}, languages {' '.join(said)}", "clip": video.name,
                    **score(reference, result), "cues_flagged": sum(1 for c in result.cues if c.flags),
                    "x_real_time": round(result.seconds / max(result.duration, 1e-6), 2)}
             print(json.dumps(row, ensure_ascii=False), flush=True)
