@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipelines.ocr.tracking import letters_and_digits, similarity
+from pipelines.ocr.scripts import script_of
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, letters_and_digits, similarity
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,23 @@ def merge_spans(spans: list[Span], gap: float, same_text: float, short: float = 
 
     runs = _join_runs(runs, gap, brief_part)
     runs = _join_flashes(runs, gap, flash)
-    return [CaptionCue(round(r.start, 3), round(r.end, 3), r.best, round(r.confidence, 4), flags.get(r.best, ()))
+    return [CaptionCue(round(r.start, 3), round(r.end, 3), r.best, round(r.confidence, 4), _cue_flags(r, flags))
             for r in runs]
+
+
+def _cue_flags(run: _Run, flags: dict[tuple[str, ...], tuple[str, ...]]) -> tuple[str, ...]:
+    """The flags of a run's reading held longest; and ``script-uncertain`` where that reading is
+    Latin and another reading of the same caption was flagged so: PP-OCRv5 writes Cyrillic in
+    Latin look-alikes, and a look-alike reading it is sure of, spelt as few Latin words are not
+    ("ChaHana OTkpoMTe MeHro paina" for "Сначала откройте меню файла" over a bright sky: a
+    quarter of its words), would otherwise reach the cue unflagged where the same caption's other
+    readings were flagged."""
+    own = flags.get(run.best, ())
+    if SCRIPT_UNCERTAIN in own or script_of(" ".join(run.best)) != "LATIN":
+        return own
+    if any(SCRIPT_UNCERTAIN in flags.get(lines, ()) for lines in run.held):
+        return tuple(sorted({*own, SCRIPT_UNCERTAIN}))
+    return own
 
 
 def loosely_same(a: str, b: str, max_slips: float = 0.25) -> bool:

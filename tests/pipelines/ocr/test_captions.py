@@ -21,6 +21,7 @@ from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import caption_lines
 from pipelines.ocr.captions import extract_captions
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "testdata" / "video"
@@ -487,3 +488,18 @@ def test_a_two_character_change_of_a_real_caption_is_a_new_cue_wherever_the_band
         result = extract_captions(clip, rapid, search=BandSearch(band, (), "", 0, 0))
         starts = [round(c.start, 1) for c in result.cues]
         assert 5.9 in starts and len(result.cues) == 8, (top, [(c.start, c.end, c.text) for c in result.cues])
+
+
+def test_a_latin_reading_of_a_caption_other_readings_flagged_as_another_script_is_flagged() -> None:
+    """PP-OCRv5 was sure of one look-alike reading of a Russian caption over a bright sky (a
+    quarter of its words spelt as no Latin word is) and held it longest; the caption's other
+    readings were flagged: so is the cue. A caption read in its own script is not."""
+    spans = [Span(0.5, 0.9, ("ChaHana oTkpoMTe MeHo φaina",), 0.83, (SCRIPT_UNCERTAIN,)),
+             Span(0.9, 2.1, ("ChaHana OTkpoMTe MeHro paina",), 0.82),
+             Span(3.0, 3.3, ("Выберите нужныйформат",), 0.6, (SCRIPT_UNCERTAIN,)),
+             Span(3.3, 4.5, ("Выберите нужный формат",), 0.9),
+             Span(5.0, 6.0, ("Open the settings page",), 0.95)]
+    cues = merge_spans(spans, gap=0.25, same_text=0.9)
+    assert [(c.lines[0], c.flags) for c in cues] == [("ChaHana OTkpoMTe MeHro paina", (SCRIPT_UNCERTAIN,)),
+                                                     ("Выберите нужный формат", ()),
+                                                     ("Open the settings page", ())]
