@@ -10,8 +10,11 @@ recognised out to its mirror (no detection, cheap), or, on another sample than t
 read, by reading the band there and taking the line found on its row within that span. The wider
 reading replaces the line only when it holds the line's words and more on the cut side
 (``continued``), in the same script, no less sure than the line by more than
-``CaptionOptions.widen_sure``. Lines of scripts the base engine does not read (``WIDEN_SCRIPTS``:
-others are re-read by Tesseract, ``pipelines.ocr.scripts``) and flagged lines stay as read.
+``CaptionOptions.widen_sure``. Lines of other scripts are read again the same way, by the engine
+that read them (PP-OCRv5, then Tesseract: ``pipelines.ocr.scripts``), their words compared in
+reading order (the left side of a right-to-left line is its end); flagged lines stay as read.
+Over the mandelbrot zoom's bright pink and yellow, the detector ended "Проверьте результат ещё
+раз" at "тат ещё раз", "Δοκιμάστε ξανά αργότερα" at "αργότερα".
 
 A CJK line that is not cut is recognised alone once as the band is read (``alone``): read with
 the band, a thin character at a line's end can be lost though the detector's box holds it
@@ -38,8 +41,8 @@ from pipelines.ocr.tracking import letters_and_digits
 log = logging.getLogger(__name__)
 
 CJK = "CJK"
-WIDEN_SCRIPTS = frozenset({"LATIN", CJK})
-"""Scripts (as ``script_of`` names them) of the lines read wider: those the base engine reads."""
+RIGHT_TO_LEFT = frozenset({"ARABIC", "HEBREW"})
+"""Scripts (as ``script_of`` names them) written right to left: a line cut on its left lacks its end."""
 
 
 def line_script(line: Reading) -> str:
@@ -48,10 +51,11 @@ def line_script(line: Reading) -> str:
 
 
 def continued(line: str, wider: str, right: bool, characters: bool = False) -> bool:
-    """Whether ``wider`` reads ``line`` and more on its right (``right``) or left side: in a
-    spaced script, the line's words are the wider reading's, but for the word at the side where
-    it was cut, which may be a part of one ("he dialog" cut from "the dialog"); ``characters``: a
-    script without spaces (CJK), compared character by character."""
+    """Whether ``wider`` reads ``line`` and more at its end (``right``: the right of a left-to-right
+    line) or at its start, in reading order: in a spaced script, the line's words are the wider
+    reading's, but for the word at the side where it was cut, which may be a part of one ("he
+    dialog" cut from "the dialog"); ``characters``: a script without spaces (CJK), compared
+    character by character."""
     if characters:
         old, new = list(letters_and_digits(line)), list(letters_and_digits(wider))
     else:
@@ -97,7 +101,7 @@ class Widener:
         whether it was cut on the right, when it is off the centre with letters there."""
         x0, y0, x1, y1 = line.box
         off = (x0 + x1) / 2 - self.centre
-        if line_script(line) not in WIDEN_SCRIPTS or line.flags or abs(off) < self.options.widen_off * (y1 - y0):
+        if not line_script(line) or line.flags or abs(off) < self.options.widen_off * (y1 - y0):
             return None
         rest = (x1, round(2 * self.centre - x0)) if off < 0 else (round(2 * self.centre - x1), x0)
         if not letters_between(mask, line.box, rest, self.left, self.scale):
@@ -156,8 +160,9 @@ class Widener:
         """The wider reading ``text`` at ``box`` as the line, when it continues it on the cut
         side, in its script, about as sure (see the module doc); else None."""
         script = line_script(line)
+        at_end = right != (script in RIGHT_TO_LEFT)  # in reading order
         if (confidence < max(self.options.min_confidence, line.confidence - self.options.widen_sure)
-                or script_of(text) != script or not continued(line.text, text, right, script == CJK)):
+                or script_of(text) != script or not continued(line.text, text, at_end, script == CJK)):
             return None
         log.debug("caption line %r read wider as %r (%.2f) at %s", line.text, text, confidence, box)
         self.wider += 1

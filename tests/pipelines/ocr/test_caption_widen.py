@@ -106,11 +106,23 @@ def test_a_centred_line_or_one_without_letters_beside_it_is_not_recognised_again
     assert widen.widened(crop, mask, [centred]) == [centred]
     crop, bare = band_with_strokes(284, 340)  # no strokes past the box
     assert widen.widened(crop, bare, [SAVE]) == [SAVE]
-    # Scripts the base engine does not read (Tesseract re-read them), and flagged lines, stay.
-    greek = Reading((280, 40, 340, 70), "Πατήστε", 0.99, "GREEK")
+    # Flagged lines (look-alikes of another script) stay as read.
     unsure = Reading((280, 40, 340, 70), "Save", 0.99, "LATIN", ("script-uncertain",))
-    assert widen.widened(crop, mask, [greek, unsure]) == [greek, unsure]
+    assert widen.widened(crop, mask, [unsure]) == [unsure]
     assert engine.recognised == [] and widen.recognised == 0
+
+
+def test_lines_of_other_scripts_are_read_wider_in_reading_order() -> None:
+    """Over the mandelbrot's bright pink and yellow the detector ended Greek and Cyrillic
+    caption lines short; a right-to-left line cut on its left lacks its end."""
+    crop, mask = band_with_strokes(284, 360)
+    greek = Reading((280, 40, 340, 70), "Δοκιμάστε", 0.9, "GREEK")
+    lines = widener(LineEngine(("Δοκιμάστε ξανά", 0.88))).widened(crop, mask, [greek])
+    assert [(r.text, r.script) for r in lines] == [("Δοκιμάστε ξανά", "GREEK")]
+    arabic = Reading((300, 40, 360, 70), "افتح ملف", 0.9, "ARABIC")  # right of the centre: cut at its end
+    assert widener(LineEngine(("افتح ملف المشروع", 0.9))).widened(crop, mask, [arabic])[0].text == "افتح ملف المشروع"
+    # More before its first word is more on the wrong side for a line cut at its end.
+    assert widener(LineEngine(("زر افتح ملف", 0.9))).widened(crop, mask, [arabic]) == [arabic]
 
 
 def test_a_wider_reading_continues_the_line_on_the_side_it_was_cut() -> None:
