@@ -213,7 +213,7 @@ class ScriptAwareEngine:
     learn_after: int = 2
     learned_confidence: float = 0.75
     name: str = ""
-    _cache: dict[tuple[str, int, tuple[int, ...]], Reading] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, int, tuple[int, ...], str], Reading] = field(default_factory=dict, repr=False)
     identified: Counter[str] = field(default_factory=Counter, repr=False)
     """Lines whose script was identified from their pixels, by script (what ``learned`` decides on)."""
     read_as_learned: int = 0
@@ -259,10 +259,11 @@ class ScriptAwareEngine:
     def _settle(self, r: Reading, crop: np.ndarray, heights: tuple[int, ...], unread: bool = False) -> Reading:
         """One reading of the base engine, re-read by Tesseract (binarised at ``heights``, see
         ``tesseract_line``) or flagged (see the module doc); a reading of several letters that was
-        settled before (by its text and the crop's shape, to a tenth, and the heights) is settled
-        the same way again. ``unread``: a reading of nothing is identified too, when no other
+        settled before (by its text and the crop's shape, to a tenth, the heights, and in a caption
+        band the script learned) is settled the same way again. ``unread``: a reading of nothing is identified too, when no other
         script is expected (in a caption band, ``IDENTIFY_UNREAD``)."""
-        key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights)
+        # (in a caption band with a script learned, a reading is settled as ``_settle_anew`` says)
+        key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights, (unread and self.learned) or "")
         cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
         if cacheable and key in self._cache:
             return replace(self._cache[key], box=r.box)
@@ -280,8 +281,13 @@ class ScriptAwareEngine:
         latin = any(lang.lower() not in LANGUAGE_PACKS and lang.lower() not in ("zh", "ja", "zh-hans", "zh-hant")
                     for lang in self.languages)
         current = script_of(r.text)
+        # In a caption band of a video whose lines were identified in another script (``learned``),
+        # one word spelt as look-alikes is enough: "ChaHana OTkpoMTe MeHro paina", read sure,
+        # spells one word of four so ("Сначала откройте меню файла" over a bright sky).
+        lookalikes = lookalike_share(r.text)
         unsure_latin = current == "LATIN" and (r.confidence < self.suspect_confidence
-                                               or lookalike_share(r.text) >= self.suspect_lookalikes)
+                                               or lookalikes >= self.suspect_lookalikes
+                                               or (unread and self.learned is not None and lookalikes > 0))
         sure_latin = latin and current == "LATIN" and not unsure_latin
         if packs and current not in scripts and current != "CJK" and not sure_latin:
             for outlined in self._binarisations():

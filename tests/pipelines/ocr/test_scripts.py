@@ -333,6 +333,38 @@ def test_in_a_caption_band_a_line_not_identified_is_read_again_inside_its_outlin
         IDENTIFY_UNREAD.reset(token)
 
 
+class SureOneLookAlike(LookAlikes):
+    """PP-OCRv5 sure of a Russian caption read as look-alikes, one word of four spelt as no Latin
+    word is ("OTkpoMTe"): a quarter, under ``suspect_lookalikes``."""
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        h, w = image.shape[:2]
+        return [Reading((4, 4, w - 4, h - 4), "ChaHana OTkpoMTe MeHro paina", 0.82)]
+
+
+def test_in_a_band_of_a_video_with_a_script_learned_one_look_alike_word_makes_a_reading_unsure(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "rus", "ell"}))
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        return "Сначала откройте меню файла", 0.9
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    engine = ScriptAwareEngine(SureOneLookAlike(), ("en",))
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        # Nothing learned yet: a quarter of the words is under the share that makes it unsure.
+        assert engine.read(line_image("x"))[0].text == "ChaHana OTkpoMTe MeHro paina"
+        engine.identified.update({"CYRILLIC": 2})
+        reading = engine.read(line_image("x"))[0]  # settled anew, though read before
+        assert reading.text == "Сначала откройте меню файла" and reading.script == "CYRILLIC"
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    # On a screen (not a caption band) the same reading stays: a screen mixes scripts.
+    assert engine.read(line_image("x"))[0].text == "ChaHana OTkpoMTe MeHro paina"
+
+
 def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, ...]] = []
 
