@@ -270,8 +270,10 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
         if len(g.samples) >= 2 and (share >= options.static_share or (not centred and share >= 0.5)):
             static.append(StaticText(g.box, g.text, round(share, 3)))
     def is_static(box: Box, text: str) -> bool:
-        return any(iou(box, s.box) >= 0.7 or (overlap(box, s.box) >= 0.5 and similarity(text, s.text) >= 0.7)
-                   for s in static)
+        # A long reading where a short one stays is no logo misread: a caption of another script,
+        # read as a few garbled letters at first ("РРО п"), then whole at the same place.
+        return any((iou(box, s.box) >= 0.7 and not _longer_than_logo(text, s.text))
+                   or (overlap(box, s.box) >= 0.5 and similarity(text, s.text) >= 0.7) for s in static)
 
     moving = [r for r in readings if not is_static(r[1], r[2])]
     middle = [r for r in moving if abs(_centre_x(r[1]) - 0.5) <= options.centre_tolerance]
@@ -306,6 +308,13 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     log.info("caption band %s from %d samples, %d texts; others %s; static: %s", band.box, len(seen), len(texts),
              [o.box for o in others], [s.text for s in static])
     return BandSearch(band, tuple(static), "", 0, 0, tuple(others))
+
+
+def _longer_than_logo(text: str, static: str) -> bool:
+    """Whether ``text`` holds more than twice a short static text's letters and digits (``static``
+    of four or fewer, a logo's), and more than eight."""
+    n, short = sum(ch.isalnum() for ch in text), sum(ch.isalnum() for ch in static)
+    return short <= 4 and n > max(8, 2 * short)
 
 
 def _clusters(candidates: list[tuple[int, Box, str]]) -> list[list[tuple[int, Box, str]]]:

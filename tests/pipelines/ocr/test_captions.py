@@ -503,3 +503,18 @@ def test_a_latin_reading_of_a_caption_other_readings_flagged_as_another_script_i
     assert [(c.lines[0], c.flags) for c in cues] == [("ChaHana OTkpoMTe MeHro paina", (SCRIPT_UNCERTAIN,)),
                                                      ("Выберите нужный формат", ()),
                                                      ("Open the settings page", ())]
+
+
+def test_a_caption_first_read_as_a_few_garbled_letters_is_no_logo() -> None:
+    """Ukrainian captions over a bright sky with the language said: the first read as "РРО п" in
+    four samples, the next ones whole at the same place. A short reading that stays is a logo,
+    but the long ones there are captions, and the band is theirs."""
+    readings = [(k, (0.3, 0.88, 0.7, 0.96), "РРО п") for k in range(4)]
+    captions = ["Зачекайте кілька секунд", "Наступний крок дуже простий", "Їхні відповіді збережено"]
+    readings += [(k, (0.3 - 0.01 * (k % 3), 0.88, 0.7 + 0.01 * (k % 3), 0.96), captions[(k - 4) // 4])
+                 for k in range(4, 12)]
+    found = analyse(readings, 12)
+    assert found.band is not None and found.band.box[1] < 0.88 < 0.96 < found.band.box[3]
+    # A logo read three ways at one place stays static, and a short reading there stays with it.
+    logo = [(k, (0.40, 0.3, 0.6, 0.34), ["MV", "NV", "VV", "MVV"][k % 4]) for k in range(12)]
+    assert any(s.box == (0.40, 0.3, 0.6, 0.34) for s in analyse(readings + logo, 12).static)
