@@ -290,15 +290,19 @@ class ScriptAwareEngine:
                                                or (unread and self.learned is not None and lookalikes > 0))
         sure_latin = latin and current == "LATIN" and not unsure_latin
         if packs and current not in scripts and current != "CJK" and not sure_latin:
+            best: tuple[str, float] | None = None
             for outlined in self._binarisations():
                 text, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
-                script = script_of(text)
+                sure = confidence >= self.identify_confidence and not fragmented(text)
                 # A line the base engine read as nothing is kept only as sure as an identified one.
-                if text and script in scripts and (r.text or (confidence >= self.identify_confidence
-                                                              and not fragmented(text))):
-                    # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
-                    # the detector, keeps the detector's confidence where Tesseract's is lower.
-                    return replace(r, text=text, confidence=max(confidence, r.confidence), script=script)
+                if text and script_of(text) in scripts and (r.text or sure) and (best is None or confidence > best[1]):
+                    best = text, confidence
+                if best is not None and sure:  # else, in a caption band, read inside the outline too
+                    break
+            if best is not None:
+                # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
+                # the detector, keeps the detector's confidence where Tesseract's is lower.
+                return replace(r, text=best[0], confidence=max(best[1], r.confidence), script=script_of(best[0]))
         x0, y0, x1, y1 = r.box
         # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
         # a caption band) a line of a few letters' width read as nothing or as fewer letters

@@ -365,6 +365,36 @@ def test_in_a_band_of_a_video_with_a_script_learned_one_look_alike_word_makes_a_
     assert engine.read(line_image("x"))[0].text == "ChaHana OTkpoMTe MeHro paina"
 
 
+def test_with_the_language_said_an_unsure_reading_in_a_band_is_read_inside_the_outline_too(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a bright sky the usual binarisation gave Cyrillic garbage, unsure; read inside its
+    outline the line is surer, and that reading is kept. A sure first reading is kept alone."""
+    said = {False: ("ХЕЛЕДЕ сиойл", 0.4), True: ("Сначала откройте меню", 0.85)}
+    asked: list[bool] = []
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        asked.append(outlined)
+        return said[outlined]
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        assert ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0].text == "Сначала откройте меню"
+        assert asked == [False, True]
+        said[False] = ("Сначала откройте меню", 0.95)
+        asked.clear()
+        assert ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0].text == "Сначала откройте меню"
+        assert asked == [False]
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    # On a screen, one reading: the unsure one, in the script said, is kept as before.
+    said[False] = ("ХЕЛЕДЕ сиойл", 0.4)
+    asked.clear()
+    assert ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0].text == "ХЕЛЕДЕ сиойл"
+    assert asked == [False]
+
+
 def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, ...]] = []
 
