@@ -260,9 +260,9 @@ class ScriptAwareEngine:
         """One reading of the base engine, re-read by Tesseract (binarised at ``heights``, see
         ``tesseract_line``) or flagged (see the module doc); a reading of several letters that was
         settled before (by its text and the crop's shape, to a tenth, the heights, and in a caption
-        band the script learned) is settled the same way again. ``unread``: a reading of nothing is identified too, when no other
-        script is expected (in a caption band, ``IDENTIFY_UNREAD``)."""
-        # (in a caption band with a script learned, a reading is settled as ``_settle_anew`` says)
+        band the script learned, see ``_settle_anew``) is settled the same way again. ``unread``: a
+        reading of nothing is identified too, when no other script is expected (in a caption band,
+        ``IDENTIFY_UNREAD``)."""
         key = (r.text, round(10 * crop.shape[1] / max(1, crop.shape[0])), heights, (unread and self.learned) or "")
         cacheable = sum(ch.isalnum() for ch in r.text) >= self.identify_min_letters
         if cacheable and key in self._cache:
