@@ -11,6 +11,8 @@ from pathlib import Path
 import pysubs2
 import pytest
 
+from pipelines.ocr.scripts import installed_packs
+
 LESSONLENS = str(Path(sys.executable).with_name("lessonlens"))
 
 
@@ -245,6 +247,32 @@ def test_process_hardsubs_writes_the_burned_in_captions(tmp_path: Path, model_di
         in proc.stderr
     assert not (tmp_path / "speech" / "hardsubs.srt").exists()
 
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("rus" not in installed_packs(),
+                    reason="Tesseract's rus pack is not installed (./scripts/setup installs it)")
+def test_process_reads_russian_captions_over_a_bright_sky_without_the_language_said(tmp_path: Path,
+                                                                                    model_dir: Path) -> None:
+    """White outlined Russian captions over the mandelbrot's pink and yellow, no language said: each
+    cue comes out in Cyrillic or flagged, never as unflagged Latin look-alikes; the stage's summary
+    and log say which script was identified from the pixels."""
+    from bench.caption_clips import Caption, make_clip
+
+    clip = make_clip(tmp_path / "ru.mp4", (Caption(0.5, 2.5, ("Откройте меню файла",)),
+                                           Caption(3.0, 5.0, ("Выберите нужный формат",), "box"),
+                                           Caption(5.5, 7.5, ("Нажмите кнопку сохранить",)),
+                                           Caption(8.0, 10.0, ("Проверьте результат ещё раз",), "box")))
+    proc = run("process", str(clip), "--out", str(tmp_path / "o"), "--stages", "ocr", model_dir=model_dir)
+    assert proc.returncode == 0, proc.stderr
+    cues = json.loads((tmp_path / "o" / "ocr.json").read_text())["hardsubs"]["cues"]
+    assert len(cues) == 4
+    cyrillic = [c for c in cues if sum("\u0400" <= ch <= "\u04ff" for ch in c["text"]) > len(c["text"]) / 2]
+    assert len(cyrillic) >= 3 and all(c in cyrillic or "script-uncertain" in c["flags"] for c in cues), cues
+    assert "Нажмите кнопку сохранить" in [c["text"] for c in cues]  # read inside its outline
+    summary = json.loads((tmp_path / "o" / "result.json").read_text())["stages"]["ocr"]["summary"]
+    assert summary["scripts_identified"]["CYRILLIC"] >= 2
+    assert "lines of another script identified from their pixels" in proc.stderr
 
 @pytest.mark.slow
 def test_process_leaves_a_real_clips_captions_out_of_its_screen_text(testdata: Path, tmp_path: Path,
