@@ -128,9 +128,9 @@ def merge_spans(spans: list[Span], gap: float, same_text: float, short: float = 
 def _cue_flags(run: _Run, flags: dict[tuple[str, ...], tuple[str, ...]]) -> tuple[str, ...]:
     """The flags of a run's reading held longest; and ``script-uncertain`` where that reading is
     Latin and another reading of the same caption was flagged so: PP-OCRv5 writes Cyrillic in
-    Latin look-alikes, and a look-alike reading it is sure of, spelt as few Latin words are not
-    ("ChaHana OTkpoMTe MeHro paina" for "Сначала откройте меню файла" over a bright sky: a
-    quarter of its words), would otherwise reach the cue unflagged where the same caption's other
+    Latin look-alikes, and a look-alike reading it is sure of with only a quarter of its words
+    spelt as no Latin word is ("ChaHana OTkpoMTe MeHro paina" for "Сначала откройте меню файла"
+    over a bright sky) would otherwise reach the cue unflagged where the same caption's other
     readings were flagged."""
     own = flags.get(run.best, ())
     if SCRIPT_UNCERTAIN in own or script_of(" ".join(run.best)) != "LATIN":

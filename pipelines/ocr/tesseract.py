@@ -57,12 +57,18 @@ them as nothing, a stop or a digit, in 23 of the 34 s the identifications took."
 _MONOTONIC_PACKS = {"ell"}
 
 
-def binarise(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
-    """A text line as black letters on white, scaled to about ``line_height`` pixels (Tesseract's liking)."""
+def _grey(crop: np.ndarray, line_height: int) -> np.ndarray:
+    """A line's crop in grey, scaled to about ``line_height`` pixels high."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     scale = line_height / max(1, gray.shape[0])
     if abs(scale - 1) > 0.1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return gray
+
+
+def binarise(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
+    """A text line as black letters on white, scaled to about ``line_height`` pixels (Tesseract's liking)."""
+    gray = _grey(crop, line_height)
     _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Letters are the smaller class: bright captions become black on white like dark UI text.
     if (mask == 255).mean() < 0.5:
@@ -92,10 +98,7 @@ def binarise_enclosed(crop: np.ndarray, line_height: int = 48) -> np.ndarray:
     and yellow sky), one grey threshold (``binarise``) cannot tell them apart, but the outline
     parts them: "Откройте меню файла" came out as "Откройте" and specks that way, and whole
     this way."""
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-    scale = line_height / max(1, gray.shape[0])
-    if abs(scale - 1) > 0.1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    gray = _grey(crop, line_height)
     count, labels, stats, _ = cv2.connectedComponentsWithStats((gray > OUTLINE_DARK).astype(np.uint8),
                                                                connectivity=4)
     h, w = gray.shape
