@@ -377,10 +377,14 @@ class ScriptAwareEngine:
         if script_of(text) != script:
             return None
         alone, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
-        if (script_share(alone, script) >= self.identify_purity and confidence >= self.learned_confidence
-                and sum(ch.isalpha() for ch in alone) >= self.identify_min_letters and not fragmented(alone)):
-            return alone, confidence
-        return None
+        return (alone, confidence) if self._reads_as(alone, confidence, script, self.learned_confidence) else None
+
+    def _reads_as(self, text: str, confidence: float, script: str, least: float) -> bool:
+        """Whether Tesseract's reading of a line with one script's packs is a reading in it: as
+        pure as ``identify_purity``, sure to ``least``, ``identify_min_letters`` letters at least,
+        and not glyph by glyph (``fragmented``)."""
+        return (script_share(text, script) >= self.identify_purity and confidence >= least
+                and sum(ch.isalpha() for ch in text) >= self.identify_min_letters and not fragmented(text))
 
     def _identify_anew(self, crop: np.ndarray, heights: tuple[int, ...], by_script: dict[str, tuple[str, ...]],
                        others: tuple[str, ...], outlined: bool = False) -> tuple[str, float] | None:
@@ -397,9 +401,8 @@ class ScriptAwareEngine:
         # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
             alone, confidence = tesseract_line(crop, by_script[script], heights, outlined=outlined)
-            if (script_share(alone, script) >= self.identify_purity and confidence >= self.identify_confidence
-                    and sum(ch.isalpha() for ch in alone) >= self.identify_min_letters
-                    and not fragmented(alone) and (best is None or confidence > best[1])):
+            if self._reads_as(alone, confidence, script, self.identify_confidence) and (
+                    best is None or confidence > best[1]):
                 best = alone, confidence
         return best
 
