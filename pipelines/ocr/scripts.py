@@ -21,6 +21,14 @@ look-alikes ("OTKponTe" for "Откройте"). So:
   script (``learn_after``, most of those identified: the video's), a line is first looked at with
   that script's pack and English alone, cheaper than one pack of every script at once.
 
+Tesseract's readings are judged by their words too (``pipelines.ocr.lexicon``): a word that lost
+its marks gets them back where its language's list says so (й read и inside an outline), and a
+reading of which fewer than half the words are listed (``min_known``: "1х 1вдо д б режено" in
+pure Cyrillic, sure) is no identification, and with the language said is kept flagged
+``script-uncertain``. In a caption band with Cyrillic or Greek said, one word spelt as Latin
+look-alikes makes a sure Latin reading unsure as well ("ChaHana OTkpoMTe MeHro paina"): it is
+re-read, and kept flagged where Tesseract's reading is no better.
+
 A language whose pack is not installed is refused when the options are made, naming the package.
 Tesseract writes right-to-left text (Arabic, Hebrew) in logical order, as stored text should be.
 """
@@ -39,6 +47,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipelines.ocr.engines import LineDetector, OcrEngine, Reading
+from pipelines.ocr.lexicon import known_share, restore_marks
 from pipelines.ocr.tesseract import LINE_HEIGHTS, tesseract_line
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN
 
@@ -200,6 +209,8 @@ class ScriptAwareEngine:
         learned_confidence: how sure a line read in the learned script must be to be kept without
             the other scripts looked at (above ``identify_confidence``: no reading in another
             script is compared with it).
+        min_known: the share of a Tesseract reading's words its languages' lists must hold
+            (``lexicon.known_share``; scripts without a list are not judged) for it to be sure.
     """
 
     base: OcrEngine
@@ -212,6 +223,7 @@ class ScriptAwareEngine:
     cache_size: int = 256
     learn_after: int = 2
     learned_confidence: float = 0.75
+    min_known: float = 0.5
     name: str = ""
     _cache: dict[tuple[str, int, tuple[int, ...], str], Reading] = field(default_factory=dict, repr=False)
     identified: Counter[str] = field(default_factory=Counter, repr=False)
@@ -284,25 +296,33 @@ class ScriptAwareEngine:
         # In a caption band of a video whose lines were identified in another script (``learned``),
         # one word spelt as look-alikes is enough: "ChaHana OTkpoMTe MeHro paina", read sure,
         # spells one word of four so ("Сначала откройте меню файла" over a bright sky).
+        # The same in a band when a script of look-alikes (Cyrillic, Greek) is said.
         lookalikes = lookalike_share(r.text)
-        unsure_latin = current == "LATIN" and (r.confidence < self.suspect_confidence
-                                               or lookalikes >= self.suspect_lookalikes
-                                               or (unread and self.learned is not None and lookalikes > 0))
+        plainly_latin = current == "LATIN" and r.confidence >= self.suspect_confidence \
+            and lookalikes < self.suspect_lookalikes
+        band_lookalike = unread and (self.learned is not None or bool(scripts & LOOKALIKE_SCRIPTS)) and lookalikes > 0
+        unsure_latin = current == "LATIN" and (not plainly_latin or band_lookalike)
         sure_latin = latin and current == "LATIN" and not unsure_latin
         if packs and current not in scripts and current != "CJK" and not sure_latin:
             best: tuple[str, float] | None = None
+            best_sure = False
             for outlined in self._binarisations():
-                text, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
-                sure = confidence >= self.identify_confidence and not fragmented(text)
+                text, confidence = self._tesseract(crop, packs, heights, outlined)
+                sure = confidence >= self.identify_confidence and not fragmented(text) and self._plausible(text, packs)
                 # A line the base engine read as nothing is kept only as sure as an identified one.
-                if text and script_of(text) in scripts and (r.text or sure) and (best is None or confidence > best[1]):
-                    best = text, confidence
+                if text and script_of(text) in scripts and (r.text or sure) and (
+                        best is None or (sure, confidence) > (best_sure, best[1])):
+                    best, best_sure = (text, confidence), sure
                 if best is not None and sure:  # else, in a caption band, read inside the outline too
                     break
+            if best is not None and not best_sure and latin and plainly_latin:
+                # Re-read only for a look-alike word in a band, and no better: PP-OCRv5's, flagged.
+                return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current)
             if best is not None:
                 # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
-                return replace(r, text=best[0], confidence=max(best[1], r.confidence), script=script_of(best[0]))
+                return replace(r, text=best[0], confidence=max(best[1], r.confidence), script=script_of(best[0]),
+                               flags=r.flags if best_sure else (*r.flags, SCRIPT_UNCERTAIN))
         x0, y0, x1, y1 = r.box
         # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
         # a caption band) a line of a few letters' width read as nothing or as fewer letters
@@ -376,15 +396,28 @@ class ScriptAwareEngine:
         text, _ = tesseract_line(crop, look, LINE_HEIGHTS[:1], outlined=outlined)
         if script_of(text) != script:
             return None
-        alone, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
-        return (alone, confidence) if self._reads_as(alone, confidence, script, self.learned_confidence) else None
+        alone, confidence = self._tesseract(crop, packs, heights, outlined)
+        return (alone, confidence) if self._reads_as(alone, confidence, script, self.learned_confidence, packs) else None
 
-    def _reads_as(self, text: str, confidence: float, script: str, least: float) -> bool:
-        """Whether Tesseract's reading of a line with one script's packs is a reading in it: as
-        pure as ``identify_purity``, sure to ``least``, ``identify_min_letters`` letters at least,
-        and not glyph by glyph (``fragmented``)."""
+    def _reads_as(self, text: str, confidence: float, script: str, least: float, packs: tuple[str, ...]) -> bool:
+        """Whether Tesseract's reading of a line with one script's ``packs`` is a reading in it:
+        as pure as ``identify_purity``, sure to ``least``, ``identify_min_letters`` letters at
+        least, not glyph by glyph (``fragmented``), and of words its languages have (``min_known``)."""
         return (script_share(text, script) >= self.identify_purity and confidence >= least
-                and sum(ch.isalpha() for ch in text) >= self.identify_min_letters and not fragmented(text))
+                and sum(ch.isalpha() for ch in text) >= self.identify_min_letters and not fragmented(text)
+                and self._plausible(text, packs))
+
+    def _plausible(self, text: str, packs: tuple[str, ...]) -> bool:
+        """Whether ``min_known`` of ``text``'s words are words of ``packs``' languages (or none can be judged)."""
+        share = known_share(text, packs)
+        return share is None or share >= self.min_known
+
+    @staticmethod
+    def _tesseract(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+                   outlined: bool) -> tuple[str, float]:
+        """Tesseract's reading of a line to keep (``tesseract_line``), its words' lost marks restored."""
+        text, confidence = tesseract_line(crop, packs, heights, outlined=outlined)
+        return restore_marks(text, packs), confidence
 
     def _identify_anew(self, crop: np.ndarray, heights: tuple[int, ...], by_script: dict[str, tuple[str, ...]],
                        others: tuple[str, ...], outlined: bool = False) -> tuple[str, float] | None:
@@ -400,8 +433,8 @@ class ScriptAwareEngine:
         # The two scripts most letters came out in, each read with its packs alone: the surer wins
         # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
-            alone, confidence = tesseract_line(crop, by_script[script], heights, outlined=outlined)
-            if self._reads_as(alone, confidence, script, self.identify_confidence) and (
+            alone, confidence = self._tesseract(crop, by_script[script], heights, outlined)
+            if self._reads_as(alone, confidence, script, self.identify_confidence, by_script[script]) and (
                     best is None or confidence > best[1]):
                 best = alone, confidence
         return best

@@ -395,6 +395,68 @@ def test_with_the_language_said_an_unsure_reading_in_a_band_is_read_inside_the_o
     assert asked == [False]
 
 
+def test_with_the_language_said_a_reading_of_no_words_is_kept_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tesseract in the script said can answer sure with words no language has: kept (it is in
+    the script said), but flagged; a reading of real words is not."""
+    said = {False: ("1х 1вдо д б режено", 0.9), True: ("1х 1вдо д б режено", 0.9)}
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        return said[outlined]
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    reading = ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0]
+    assert reading.text == "1х 1вдо д б режено" and SCRIPT_UNCERTAIN in reading.flags
+    said[False] = ("Откройте настройки", 0.9)
+    reading = ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0]
+    assert reading.text == "Откройте настройки" and not reading.flags
+    # In a band, the outline's reading of real words is preferred to an unknown one, surer or not.
+    said.update({False: ("1х 1вдо д б режено", 0.95), True: ("Сначала откроите меню", 0.7)})
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        reading = ScriptAwareEngine(LookAlikes(), ("en", "ru")).read(line_image("x"))[0]
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    assert reading.text == "Сначала откройте меню" and not reading.flags  # its lost й restored
+
+
+def test_without_a_language_a_reading_of_no_words_is_no_identification(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "rus", "ukr", "ell"}))
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        return "1х 1вдо д б режено", 0.95
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    reading = ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("x"))[0]
+    assert reading.text == "OTKponTe HacTpoMKn" and SCRIPT_UNCERTAIN in reading.flags
+
+
+def test_with_cyrillic_said_one_look_alike_word_in_a_band_is_re_read_or_flagged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sure Latin reading with one word of four spelt as look-alikes, in a band with Russian
+    said: re-read in Cyrillic; where Tesseract reads no words, PP-OCRv5's reading stays, flagged."""
+    said = ["Сначала откройте меню файла", 0.9]
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        return said[0], said[1]
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        reading = ScriptAwareEngine(SureOneLookAlike(), ("en", "ru")).read(line_image("x"))[0]
+        assert reading.text == "Сначала откройте меню файла" and not reading.flags
+        said[:] = ["@ХЕЛЕДЕ) сиойл", 0.9]
+        reading = ScriptAwareEngine(SureOneLookAlike(), ("en", "ru")).read(line_image("x"))[0]
+        assert reading.text == "ChaHana OTkpoMTe MeHro paina" and SCRIPT_UNCERTAIN in reading.flags
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    # On a screen the sure Latin reading stays as it is (English expected too).
+    reading = ScriptAwareEngine(SureOneLookAlike(), ("en", "ru")).read(line_image("x"))[0]
+    assert reading.text == "ChaHana OTkpoMTe MeHro paina" and not reading.flags
+
+
 def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, ...]] = []
 
