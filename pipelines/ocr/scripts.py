@@ -251,12 +251,34 @@ class ScriptAwareEngine:
             if r.kept:  # settled when it was read (``KNOWN_LINES``)
                 out.append(r)
                 continue
-            x0, y0, x1, y1 = r.box
-            pad = max(2, (y1 - y0) // 6)
-            crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-            settled = self._settle(r, crop, LINE_HEIGHTS, unread=unread)
+            settled = self._settle(r, _line_crop(image, r.box), LINE_HEIGHTS, unread=unread)
             if settled.text:
                 out.append(settled)
+        return self._joined(image, out) if unread and (self.packs or installed_packs()) else out
+
+    def _joined(self, image: np.ndarray, lines: list[Reading]) -> list[Reading]:
+        """In a caption band, a line left flagged beside another on its row, less than a line
+        height (``JOIN_GAP``) apart, may be one caption line the detector cut in two, through a
+        word: over the mandelbrot zoom "اضغط على زر الحفظ" was found as two boxes, one read "زر
+        الحفعط" and the other as nothing Tesseract could read ("Lebvol", flagged), while the
+        two together read right. The two are read as one line; the reading replaces them where
+        it comes out unflagged in another script than Latin or CJK (a caption beside a watermark
+        stays two lines: a Latin watermark read in another script reads as no words)."""
+        out = list(lines)
+        i = 0
+        while i < len(out):
+            a = out[i]
+            for j, b in enumerate(out):
+                if j == i or not (SCRIPT_UNCERTAIN in a.flags or SCRIPT_UNCERTAIN in b.flags) or not _beside(a.box, b.box):
+                    continue
+                box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))
+                whole = self._settle(Reading(box, "", 0.0), _line_crop(image, box), LINE_HEIGHTS, unread=True)
+                if whole.text and not whole.flags and script_of(whole.text) not in ("LATIN", "CJK", ""):
+                    out[min(i, j)] = whole
+                    del out[max(i, j)]
+                    i = -1  # look again from the start: the joined line may have another neighbour
+                    break
+            i += 1
         return out
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
@@ -438,6 +460,26 @@ class ScriptAwareEngine:
                     best is None or confidence > best[1]):
                 best = alone, confidence
         return best
+
+
+JOIN_GAP = 1.0
+"""Line heights between two lines on one row that a caption band reads as one (``_joined``)."""
+
+
+def _line_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A line's crop for Tesseract: its box and a sixth of its height around it."""
+    x0, y0, x1, y1 = box
+    pad = max(2, (y1 - y0) // 6)
+    return image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+
+
+def _beside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two line boxes are on one row (overlapping by two thirds of the lower's height)
+    and at most ``JOIN_GAP`` line heights apart side by side."""
+    height = max(a[3] - a[1], b[3] - b[1], 1)
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    gap = max(a[0], b[0]) - min(a[2], b[2])
+    return 3 * overlap >= 2 * min(a[3] - a[1], b[3] - b[1]) and gap <= JOIN_GAP * height
 
 
 def with_scripts(engine: OcrEngine, languages: tuple[str, ...]) -> OcrEngine:

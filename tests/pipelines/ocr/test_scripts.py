@@ -457,6 +457,39 @@ def test_with_cyrillic_said_one_look_alike_word_in_a_band_is_re_read_or_flagged(
     assert reading.text == "ChaHana OTkpoMTe MeHro paina" and not reading.flags
 
 
+class CutInTwo(LookAlikes):
+    """PP-OCR finding one caption line as two boxes on its row, cut through a word, and a third
+    line above; the right part read as nothing it can be sure of."""
+
+    def read_detected(self, image: np.ndarray) -> list[Reading]:
+        return [Reading((20, 60, 300, 100), "bosJlj", 0.57), Reading((320, 58, 500, 100), "Lebvol", 0.64),
+                Reading((20, 4, 300, 40), "Latin above", 0.95)]
+
+
+def test_in_a_band_a_flagged_line_beside_another_on_its_row_is_read_with_it_as_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        if "ara" not in packs:
+            return "", 0.0
+        width = crop.shape[1]  # the whole line, its left part, its right part
+        return ("اضغط على زر الحفظ", 0.83) if width > 400 else ("زر الحفعط", 0.65) if width > 250 else ("138 0 8 7", 0.64)
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    image = np.full((110, 520, 3), 40, np.uint8)
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        lines = ScriptAwareEngine(CutInTwo(), ("en", "ar")).read(image)
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    assert [(r.text, r.box, r.flags) for r in lines] == [
+        ("اضغط على زر الحفظ", (20, 58, 500, 100), ()), ("Latin above", (20, 4, 300, 40), ())]
+    # On a screen (not a caption band) the two stay apart, the unread one flagged.
+    lines = ScriptAwareEngine(CutInTwo(), ("en", "ar")).read(image)
+    assert [(r.text, r.flags) for r in lines] == [
+        ("زر الحفعط", ()), ("Lebvol", (SCRIPT_UNCERTAIN,)), ("Latin above", ())]
+
+
 def test_a_line_settled_once_is_not_read_by_tesseract_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, ...]] = []
 
