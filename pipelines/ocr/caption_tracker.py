@@ -22,9 +22,10 @@ from pipelines.ocr.caption_layer import (
 )
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_signature import LineSignature
-from pipelines.ocr.caption_widen import Widener
+from pipelines.ocr.caption_widen import RIGHT_TO_LEFT, Widener
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
+from pipelines.ocr.scripts import script_of
 from pipelines.ocr.tracking import overlap, similarity
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ def _mask_static(crop: np.ndarray, static: list[PixelBox]) -> np.ndarray:
 
 
 def caption_lines(readings: list[Reading]) -> list[Reading]:
-    """Readings of a caption crop -> its lines, top to bottom, words left to right with spaces
-    (each line's box holds its readings' boxes; its confidence is their least; flags, all).
+    """Readings of a caption crop -> its lines, top to bottom, words in reading order with spaces:
+    left to right, or right to left where most of the line's letters are Arabic or Hebrew (a line
+    the detector found as two boxes, "حاول مرة" and "لاحقا", is "حاول مرة لاحقا", not "لاحقا حاول
+    مرة"). Each line's box holds its readings' boxes; its confidence is their least; flags, all.
 
     Boxes whose vertical centre lies inside another box's span are one line.
     """
@@ -91,7 +94,8 @@ def caption_lines(readings: list[Reading]) -> list[Reading]:
             lines.append([r])
     out = []
     for line in lines:
-        parts = sorted(line, key=lambda r: r.box[0])
+        rtl = script_of(" ".join(p.text for p in line)) in RIGHT_TO_LEFT
+        parts = sorted(line, key=lambda r: -r.box[2] if rtl else r.box[0])
         text = " ".join(p.text.strip() for p in parts if p.text.strip())
         if text:
             box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts),

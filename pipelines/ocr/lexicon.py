@@ -30,6 +30,7 @@ import functools
 import logging
 import math
 import re
+import time
 import unicodedata
 from collections.abc import Iterable
 
@@ -56,9 +57,13 @@ def _words(language: str) -> dict[str, int] | None:
     path = wordfreq.available_languages("best").get(language)
     if path is None:
         return None
+    started = time.perf_counter()
     buckets = wordfreq.read_cBpack(path)
     least = round(-100 * math.log10(KNOWN_FREQUENCY))
-    return {word: centibels for centibels, words in enumerate(buckets[:least + 1]) for word in words}
+    words = {word: centibels for centibels, words in enumerate(buckets[:least + 1]) for word in words}
+    log.info("word list for %s: %d words, loaded in %.1f s (judging readings in other scripts)", language,
+             len(words), time.perf_counter() - started)
+    return words
 
 
 def languages_of(packs: Iterable[str]) -> tuple[str, ...]:

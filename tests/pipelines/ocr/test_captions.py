@@ -176,6 +176,12 @@ def test_two_lines_stay_apart_and_words_keep_their_spaces() -> None:
         ("Two lines of text", 0.8), ("kept apart", 0.9)]
 
 
+def test_a_right_to_left_line_found_in_parts_keeps_its_reading_order() -> None:
+    readings = [Reading((20, 10, 90, 40), "لاحقا", 0.9), Reading((120, 12, 300, 40), "حاول مرة أخرى", 0.8),
+                Reading((40, 50, 200, 80), "נסו שוב", 0.9), Reading((210, 50, 300, 80), "Save", 0.9)]
+    assert [line.text for line in caption_lines(readings)] == ["حاول مرة أخرى لاحقا", "Save נסו שוב"]
+
+
 def test_bad_band_is_refused() -> None:
     with pytest.raises(OptionsError, match="band"):
         CaptionOptions(band=(0.5, 0.9, 0.4, 1.0))
