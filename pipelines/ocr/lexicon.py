@@ -60,7 +60,7 @@ def _words(language: str) -> dict[str, int] | None:
     started = time.perf_counter()
     buckets = wordfreq.read_cBpack(path)
     least = round(-100 * math.log10(KNOWN_FREQUENCY))
-    words = {word: centibels for centibels, words in enumerate(buckets[:least + 1]) for word in words}
+    words = {word: centibels for centibels, bucket in enumerate(buckets[:least + 1]) for word in bucket}
     log.info("word list for %s: %d words, loaded in %.1f s (judging readings in other scripts)", language,
              len(words), time.perf_counter() - started)
     return words
