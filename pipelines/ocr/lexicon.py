@@ -37,12 +37,17 @@ from collections.abc import Iterable
 log = logging.getLogger(__name__)
 
 PACK_LANGUAGES = {"rus": "ru", "ukr": "uk", "bul": "bg", "ell": "el", "ara": "ar", "fas": "fa", "heb": "he",
-                  "hin": "hi", "kor": "ko"}
-"""Tesseract pack -> the ``wordfreq`` language whose words it reads (packs without a list are not judged)."""
+                  "hin": "hi"}
+"""Tesseract pack -> the ``wordfreq`` language whose words it reads (packs without a list are not
+judged; nor Korean, whose list holds words cut from their particles: "파일을 저장하려면 버튼을
+누르세요" has none of its words in it)."""
 
 KNOWN_FREQUENCY = 1e-7  # Zipf 2: one in ten million words of text
 MARKED_MARGIN = 10.0  # how much likelier the word with marks must be than the word as read
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # letters and digits, an apostrophe inside (ім'я)
+WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+                  r"\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963]|['’](?=[^\W_]))*")
+"""A word: letters and digits, the marks of the judged scripts' letters (Devanagari's vowel signs
+are not letters to ``re``), an apostrophe inside (ім'я)."""
 
 
 @functools.cache

@@ -14,6 +14,11 @@ def test_a_reading_of_real_words_is_known_and_garbage_in_the_right_letters_is_no
     assert known_share("Нажмите кнопку Save", ("rus",)) == 1.0  # Russian text uses the word too
 
 
+def test_a_devanagari_word_keeps_its_vowel_signs() -> None:
+    assert known_share("सेटिंग्स खोलें", ("hin",)) == 1.0
+    assert known_share("इस पाठ में हम मूल बातें सीखेंगे", ("hin",)) == 1.0
+
+
 def test_words_without_their_marks_and_greek_capitals_count_as_known() -> None:
     assert known_share("Сначала откроите меню фаила", CYRILLIC) == 1.0
     assert known_share("ΑΝΟΙΞΤΕ ΤΟ ΑΡΧΕΙΟ", ("ell",)) == 1.0
@@ -21,6 +26,7 @@ def test_words_without_their_marks_and_greek_capitals_count_as_known() -> None:
 
 def test_what_cannot_be_judged_is_none() -> None:
     assert known_share("สวัสดีครับ", ("tha",)) is None  # no list for Thai
+    assert known_share("파일을 저장하려면 버튼을 누르세요", ("kor",)) is None  # its list cuts words from particles
     assert known_share("12 3", CYRILLIC) is None and known_share("я", CYRILLIC) is None
     assert languages_of(("eng", "rus", "tha", "ukr", "rus")) == ("ru", "uk")
 
