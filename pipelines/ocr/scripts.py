@@ -337,9 +337,11 @@ class ScriptAwareEngine:
                     best, best_sure = (text, confidence), sure
                 if best is not None and sure:  # else, in a caption band, read inside the outline too
                     break
-            if best is not None and not best_sure and latin and plainly_latin:
-                # Re-read only for a look-alike word in a band, and no better: PP-OCRv5's, flagged.
-                return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN), script=current)
+            if best is not None and not best_sure and plainly_latin:
+                # PP-OCRv5 read plain Latin (a "GitHub" on a Russian screen, or, with English said
+                # too, a band's reading with a look-alike word) and Tesseract reads no words there:
+                # PP-OCRv5's reading stays, flagged where a word of it is spelt as look-alikes.
+                return replace(r, flags=(*r.flags, SCRIPT_UNCERTAIN) if lookalikes > 0 else r.flags, script=current)
             if best is not None:
                 # Tesseract's word confidences run lower than PP-OCRv5's: the line, found by
                 # the detector, keeps the detector's confidence where Tesseract's is lower.

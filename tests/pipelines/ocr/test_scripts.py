@@ -420,6 +420,20 @@ def test_with_the_language_said_a_reading_of_no_words_is_kept_flagged(monkeypatc
     assert reading.text == "Сначала откройте меню" and not reading.flags  # its lost й restored
 
 
+def test_with_only_another_language_said_a_plain_latin_word_stays_where_tesseract_reads_no_word(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...],
+             outlined: bool = False) -> tuple[str, float]:
+        return "Гнтхаб", 0.7
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    reading = ScriptAwareEngine(Reads("GitHub", 0.95), ("ru",)).read(line_image("x"))[0]
+    assert (reading.text, reading.script, reading.flags) == ("GitHub", "LATIN", ())
+    # Unsure of its Latin reading, PP-OCRv5 has nothing better: Tesseract's, flagged.
+    reading = ScriptAwareEngine(Reads("GitHub", 0.5), ("ru",)).read(line_image("x"))[0]
+    assert (reading.text, reading.flags) == ("Гнтхаб", (SCRIPT_UNCERTAIN,))
+
+
 def test_without_a_language_a_reading_of_no_words_is_no_identification(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "rus", "ukr", "ell"}))
 
