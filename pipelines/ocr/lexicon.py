@@ -72,7 +72,7 @@ def _words(language: str) -> dict[str, int] | None:
 
 
 def languages_of(packs: Iterable[str]) -> tuple[str, ...]:
-    """The ``wordfreq`` languages of Tesseract ``packs`` that have a list (``eng`` and the like left out)."""
+    """The ``wordfreq`` languages of Tesseract ``packs`` (``PACK_LANGUAGES``; ``eng`` and the like left out)."""
     return tuple(dict.fromkeys(PACK_LANGUAGES[p] for p in packs if p in PACK_LANGUAGES))
 
 
@@ -105,7 +105,7 @@ def _frequency(word: str, languages: tuple[str, ...]) -> float:
 def _known(word: str, languages: tuple[str, ...]) -> bool:
     """Whether ``word`` is listed as written or, its marks taken off, as a word with marks (Greek
     capitals are written without accents: "ΑΝΟΙΞΤΕ")."""
-    if _frequency(word, languages) >= KNOWN_FREQUENCY:
+    if _frequency(word, languages) > 0:  # the lists hold only words seen as often as KNOWN_FREQUENCY
         return True
     bare = strip_marks(word)
     return any(bare in _marked(language) for language in languages)
