@@ -17,7 +17,13 @@ high confidence do not tell such a reading from a real one; the words do. So:
   back (the likeliest such word), its case kept. Reading white letters inside their dark outline
   fills small marks in with the letter (й read и, ά read α, ї read і, أ read ا), and a word
   without its marks is not the word; where both spellings are common ("еще" and "ещё") the word
-  stays as read, and so does a word in capitals (Greek writes them without accents).
+  stays as read, and so does a word in capitals (Greek writes them without accents);
+- in Arabic script, also its dots (``DOTTED_LANGUAGES``): a word of three letters or more that no
+  list has gets the likeliest listed word with the same letters once their dots are taken off
+  (``dotless``: ب ت ث ن ي share one tooth, ج ح خ one body, س ش, ص ض, ط ظ, ع غ, ف ق, د ذ, ر ز,
+  ه ة). The outline's binarisation loses or moves the dots (افتح read افبج, المشروع read المسروع),
+  and a word whose dots no arrangement makes a listed word stays as read; a listed word is never
+  changed (بنت and بيت share their letters and are both words).
 
 The lists are ``wordfreq``'s ``best`` lists, cut at ``KNOWN_FREQUENCY`` (a word seen once in ten
 million words of text or more: 249,580 Russian words, ~28 MB and ~1.3 s, loaded once per process
@@ -42,6 +48,15 @@ PACK_LANGUAGES = {"rus": "ru", "ukr": "uk", "bul": "bg", "ell": "el", "ara": "ar
 judged; nor Korean, whose list holds words cut from their particles: "파일을 저장하려면 버튼을
 누르세요" has none of its words in it)."""
 
+DOTTED_LANGUAGES = ("ar", "fa")
+"""Languages written in Arabic script, whose words' dots ``restore_marks`` puts back."""
+_DOTLESS = str.maketrans({
+    **dict.fromkeys("بتثنيىئپٮ", "ٮ"), **dict.fromkeys("جحخچ", "ح"), **dict.fromkeys("دذ", "د"),
+    **dict.fromkeys("رزژ", "ر"), **dict.fromkeys("سش", "س"), **dict.fromkeys("صض", "ص"),
+    **dict.fromkeys("طظ", "ط"), **dict.fromkeys("عغ", "ع"), **dict.fromkeys("فقڡ", "ڡ"),
+    **dict.fromkeys("هة", "ه"), **dict.fromkeys("كکگ", "ك"), **dict.fromkeys("يی", "ٮ"),
+})
+MIN_DOTTED_LETTERS = 3  # shorter words share their dotless letters with too many others
 KNOWN_FREQUENCY = 1e-7  # Zipf 2: one in ten million words of text
 MARKED_MARGIN = 10.0  # how much likelier the word with marks must be than the word as read
 WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
@@ -95,6 +110,24 @@ def _marked(language: str) -> dict[str, tuple[str, float]]:
     return out
 
 
+def dotless(word: str) -> str:
+    """``word`` case-folded, without its marks, its Arabic letters without their dots (``_DOTLESS``)."""
+    return strip_marks(word).translate(_DOTLESS)
+
+
+@functools.cache
+def _undotted(language: str) -> dict[str, tuple[str, float]]:
+    """Dotless letters (``dotless``) -> the likeliest listed word of ``language`` written with them,
+    and its frequency; empty for a language not written in Arabic script."""
+    out: dict[str, tuple[str, float]] = {}
+    if language not in DOTTED_LANGUAGES:
+        return out
+    for word, centibels in (_words(language) or {}).items():  # likeliest first
+        if len(word) >= MIN_DOTTED_LETTERS:
+            out.setdefault(dotless(word), (word, 10 ** (-centibels / 100)))
+    return out
+
+
 def _frequency(word: str, languages: tuple[str, ...]) -> float:
     """How often ``word`` is seen in the likeliest of ``languages`` (per word of text; 0: not listed)."""
     folded = word.casefold()
@@ -140,12 +173,16 @@ def restore_marks(text: str, packs: Iterable[str]) -> str:
             return word
         bare = strip_marks(word)
         found = [m for language in languages if (m := _marked(language).get(bare)) is not None]
-        if not found:
-            return word
-        marked, frequency = max(found, key=lambda m: m[1])
-        if marked == word.casefold() or frequency < MARKED_MARGIN * _frequency(word, languages):
-            return word
-        return _marks_onto(word, marked)
+        listed = _frequency(word, languages)
+        if found:
+            marked, frequency = max(found, key=lambda m: m[1])
+            if marked != word.casefold() and frequency >= MARKED_MARGIN * listed:
+                return _marks_onto(word, marked)
+        if listed == 0 and len(bare) >= MIN_DOTTED_LETTERS:
+            dotted = [m for language in languages if (m := _undotted(language).get(dotless(word))) is not None]
+            if dotted:
+                return max(dotted, key=lambda m: m[1])[0]
+        return word
 
     return WORD.sub(restored, text)
 

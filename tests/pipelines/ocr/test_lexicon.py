@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.ocr.lexicon import known_share, languages_of, restore_marks, strip_marks
+from pipelines.ocr.lexicon import dotless, known_share, languages_of, restore_marks, strip_marks
 
 CYRILLIC = ("rus", "ukr")
 
@@ -45,3 +45,16 @@ def test_listed_words_capitals_and_common_spellings_stay_as_read() -> None:
     assert restore_marks("1вдо режено", CYRILLIC) == "1вдо режено"
     assert restore_marks("Open the file", ("eng",)) == "Open the file"
     assert strip_marks("Й") == "и" and strip_marks("ς") == "σ"
+
+
+def test_arabic_dots_lost_or_moved_are_put_back_where_a_listed_word_has_them() -> None:
+    # The outline's binarisation moved ت's dots under it (ب) and gave ح one (ج); ش lost its three.
+    assert restore_marks("افبج ملف المسروع", ("ara",)) == "افتح ملف المشروع"
+    assert dotless("افتح") == dotless("افبج") and dotless("المشروع") == dotless("المسروع")
+
+
+def test_listed_arabic_words_and_short_ones_keep_their_dots() -> None:
+    assert restore_marks("نبت بيت", ("ara",)) == "نبت بيت"  # both words, their dotless letters the same
+    assert restore_marks("ستتعلم", ("ara",)) == "ستتعلم"  # listed; so is سنتعلم
+    assert restore_marks("نث", ("ara",)) == "نث"  # two letters (بن, بي share them): too many words do
+    assert restore_marks("Сначала", ("rus",)) == "Сначала"  # other scripts have no dots to put back
