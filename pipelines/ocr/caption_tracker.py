@@ -196,7 +196,8 @@ class CaptionTracker:
                 stretch.lines = self.read(stretch)
                 self.empty_since, self.empty_wait = index, self.options.empty_every
             elif not stretch.lines and self.faint_due(stretch, index, win.mask(before), current):
-                found = self.lines_of(full)
+                # Read as it fades in, a caption's line can be found cut: read out to its mirror.
+                found = self.widener.widened(full, current, self.lines_of(full))
                 self.ocred += 1
                 self.empty_reads += 1
                 if found:

@@ -4,6 +4,7 @@ cut short (``pipelines.ocr.caption_widen``) through generated clips (slow)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.caption_clips import Caption, make_clip
+from bench.caption_clips import Caption, make_clip, script_captions
 from pipelines.ocr.caption_layer import thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
 from pipelines.ocr.captions import extract_after_screen, extract_captions
 from pipelines.ocr.engines import OcrEngine, load_engine
 from pipelines.ocr.reader import OcrOptions, run_ocr
+from pipelines.ocr.scripts import installed_packs, with_scripts
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -103,3 +105,23 @@ def test_a_caption_fading_in_over_busy_footage_is_read_whole(tmp_path: Path, rap
     result = extract_after_screen(clip, rapid, screen.samples, CaptionOptions(), frames=screen.search_frames)
     assert [c.lines for c in result.cues] == [c.lines for c in captions]
     assert abs(result.cues[4].start - 8.9) <= 0.2 and abs(result.cues[4].end - 10.5) <= 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tesseract") is None or "ara" not in installed_packs(),
+                    reason="Tesseract's Arabic pack is not installed (scripts/setup installs it)")
+def test_a_caption_found_fading_in_on_an_empty_band_is_read_out_to_its_mirror(tmp_path: Path,
+                                                                              rapid: OcrEngine) -> None:
+    # Six Arabic captions over the fractal; the fifth fades in over 0.2 s. The empty band before
+    # it was read again as it faded in, where the detector found only its first word (حاو, at the
+    # line's right end); the line is now recognised out to its mirror, as a band read's is.
+    captions = script_captions("ar")
+    clip = make_clip(tmp_path / "clip.mp4", captions)
+    languages = ("en", "ar")
+    engine = with_scripts(rapid, languages)
+    screen = run_ocr(clip, engine, OcrOptions(engine="rapidocr", languages=languages))
+    result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(languages=languages),
+                                  frames=screen.search_frames)
+    faded = [c for c in result.cues if c.start < 10.0 < c.end]
+    assert len(faded) == 1 and faded[0].lines[0].split()[0] == "حاول" and faded[0].lines[0].endswith("لاحقا")
+    assert abs(faded[0].start - captions[4].start) <= 0.2 and abs(faded[0].end - captions[4].end) <= 0.2
