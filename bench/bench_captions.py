@@ -57,6 +57,7 @@ from bench.caption_clips import (  # noqa: E402
     CHINESE_SETS,
     DEFAULT_CAPTIONS,
     ENGLISH_SETS,
+    SCRIPT_FONTS,
     SCRIPT_SENTENCES,
     TWO_BANDS,
     Caption,
@@ -88,13 +89,15 @@ class RefCue:
 
 
 def tokens(text: str) -> list[str]:
-    """Words: Latin/Cyrillic/Greek/Arabic words lower-cased without punctuation; CJK one a character."""
+    """Words: Latin/Cyrillic/Greek/Arabic/Hebrew/Devanagari/Hangul words lower-cased without
+    punctuation (Devanagari's vowel signs inside the word); CJK and Thai (written without spaces
+    between words) one a character."""
     text = text.lower().replace("'", "").replace("’", "").replace("…", " ")
     out: list[str] = []
-    for chunk in re.findall(r"\w+", text):
+    for chunk in re.findall(r"[\w\u0900-\u0963\u0e00-\u0e7f]+", text):
         word = ""
         for ch in chunk:
-            if "\u3000" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
+            if "\u3000" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\u0e00" <= ch <= "\u0e7f":
                 if word:
                     out.append(word)
                     word = ""
@@ -248,6 +251,11 @@ def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) 
     the letters), each read twice: with the language said (``en`` and it: lines re-read by
     Tesseract), and with ``en`` alone (its script found from the pixels, or flagged)."""
     footages = [("film", BACKGROUND)] if BACKGROUND.is_file() else []
+    for lang in [lang for lang in languages if lang in SCRIPT_FONTS]:
+        if not subprocess.run(["fc-list", f":lang={lang}"], capture_output=True, text=True).stdout.strip():
+            print(json.dumps({"kind": f"generated {lang}", "skipped": f"no font for {lang} for libass: "
+                              f"apt-get install {SCRIPT_FONTS[lang]}"}), flush=True)
+            languages = [other for other in languages if other != lang]
     for lang, (footage, background) in [(lang, f) for lang in languages for f in [*footages, ("mandelbrot", None)]]:
         captions = script_captions(lang)
         video = out / f"scripts-{lang}-{footage}-v{SCRIPTS_VERSION}.mp4"

@@ -80,8 +80,20 @@ SCRIPT_SENTENCES: dict[str, tuple[tuple[str, ...], ...]] = {
            ("في هذا الدرس", "سنتعلم الأساسيات"), ("حاول مرة أخرى لاحقا",), ("انتهى التمرين بنجاح",)),
     "he": (("פתחו את הקובץ",), ("בחרו את השפה",), ("לחצו על הכפתור",), ("בשיעור הזה", "נלמד את היסודות"),
            ("נסו שוב מאוחר יותר",), ("התרגיל הסתיים בהצלחה",)),
+    # Written on 2026-12-05 before any reader ran on them: scripts DejaVu Sans lacks, drawn with
+    # the machine's fonts for them (``SCRIPT_FONTS``).
+    "hi": (("सबसे पहले फ़ाइल खोलें",), ("अपनी भाषा चुनें",), ("बटन दबाएँ",), ("इस पाठ में हम", "मूल बातें सीखेंगे"),
+           ("बाद में फिर से कोशिश करें",), ("अभ्यास पूरा हुआ",)),
+    "th": (("เปิดไฟล์ของคุณ",), ("เลือกภาษาที่ต้องการ",), ("กดปุ่มบันทึก",), ("ในบทเรียนนี้", "เราจะเรียนรู้พื้นฐาน"),
+           ("ลองใหม่อีกครั้งภายหลัง",), ("แบบฝึกหัดเสร็จสมบูรณ์",)),
+    "ko": (("파일 메뉴를 여세요",), ("원하는 언어를 선택하세요",), ("저장 버튼을 누르세요",),
+           ("이번 강의에서는", "기초를 배웁니다"), ("나중에 다시 시도하세요",), ("연습이 끝났습니다",)),
 }
 """Captions per language (ISO 639-1) for ``script_captions``."""
+
+SCRIPT_FONTS = {"hi": "fonts-lohit-deva", "th": "fonts-tlwg-garuda-otf", "ko": "fonts-nanum"}
+"""Languages whose script DejaVu Sans lacks -> a Debian package with a font libass falls back to
+(any font fontconfig lists for the language will do)."""
 
 ENGLISH_SETS: tuple[tuple[tuple[str, ...], ...], ...] = (
     # Written on 2026-12-04 to try the reader on more than one English clip; the first three were

@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -55,6 +56,11 @@ below), a stop or an Arabic dot a tenth. On the 10 minutes of ``bench_job`` (UI 
 video shows cut by a window's edge, none of their ink taller than 6 of 48 pixels: Tesseract read
 them as nothing, a stop or a digit, in 23 of the 34 s the identifications took."""
 _MONOTONIC_PACKS = {"ell"}
+SPACE_GAP = 1 / 6
+"""The least gap between two words of Hangul or Thai in Tesseract's TSV, as a share of the height
+the line was binarised to (``LINE_HEIGHTS``; the text about two thirds of it), that is a space:
+on five generated Korean caption lines at 48 pixels (a space in the font a quarter of its em), the
+gaps inside a word were 1-7 pixels, those between words 9-15."""
 
 
 def _grey(crop: np.ndarray, line_height: int) -> np.ndarray:
@@ -200,7 +206,8 @@ def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ..
     files (Tesseract reads a list as pages). A height whose page holds no ink as tall as a letter
     (``has_letters``) is not read; with none, Tesseract is not run."""
     way = binarise_enclosed if outlined else binarise
-    binarised = [page for page, height in ((way(crop, h), h) for h in heights) if has_letters(page, height)]
+    read = [(page, height) for page, height in ((way(crop, h), h) for h in heights) if has_letters(page, height)]
+    binarised = [page for page, _ in read]
     if not binarised:
         return []
     if len(binarised) == 1:
@@ -216,12 +223,43 @@ def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ..
             listing = Path(tmp) / "pages.txt"
             listing.write_text("\n".join(pages) + "\n", encoding="utf-8")
             out = _tesseract(str(listing), packs) if pages else b""
-    words: dict[str, list[tuple[str, float]]] = {}
+    words: dict[int, list[Word]] = {}
     for row in out.decode("utf-8", "replace").splitlines():
         cols = row.split("\t")
         if len(cols) == 12 and cols[0] == "5" and cols[11].strip() and float(cols[10]) >= 0:
-            words.setdefault(cols[1], []).append((cols[11].strip(), float(cols[10]) / 100))
-    return [(" ".join(w for w, _ in page), sum(c for _, c in page) / len(page)) for page in words.values()]
+            left, width = int(cols[6]), int(cols[8])
+            words.setdefault(int(cols[1]), []).append(Word(cols[11].strip(), float(cols[10]) / 100, left, left + width))
+    return [(joined(page, read[number - 1][1]), sum(w.confidence for w in page) / len(page))
+            for number, page in words.items()]
+
+
+class Word(NamedTuple):
+    """A word of Tesseract's TSV: its text, confidence (0-1) and columns on the page read."""
+
+    text: str
+    confidence: float
+    left: int
+    right: int
+
+
+def _unspaced(ch: str) -> bool:
+    """Whether ``ch`` is of a script Tesseract's TSV gives a character (or a cluster) a word:
+    Hangul, Thai, Han and kana (Korean writes spaces between its words, Thai between phrases only)."""
+    return ("\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
+            or "\u0e00" <= ch <= "\u0e7f" or "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff")
+
+
+def joined(words: list[Word], line_height: int) -> str:
+    """The words of one line as text: a space between two words, but where both sides of the gap
+    are of a script whose characters the TSV gives as words (``_unspaced``), only where the gap
+    is as wide as a space (``SPACE_GAP`` of the page's height): "파 일 메 뉴 를" is "파일메뉴를"."""
+    out = ""
+    for k, word in enumerate(words):
+        if k and not (_unspaced(out[-1]) and _unspaced(word.text[0])
+                      and word.left - words[k - 1].right < SPACE_GAP * line_height):
+            out += " "
+        out += word.text
+    return out
 
 
 def tesseract_line(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...] = LINE_HEIGHTS,
