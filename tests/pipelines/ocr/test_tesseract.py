@@ -15,15 +15,18 @@ from PIL import Image, ImageDraw, ImageFont
 from pipelines.ocr.scripts import installed_packs
 from pipelines.ocr.tesseract import (
     LINE_HEIGHTS,
+    Word,
     binarise,
     binarise_enclosed,
     clean_reading,
     has_letters,
+    joined,
     tesseract_line,
 )
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+HANGUL = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"  # Debian's fonts-nanum (scripts/setup)
 
 
 def test_tesseract_s_spurious_arabic_short_vowels_are_dropped() -> None:
@@ -181,3 +184,25 @@ def test_an_outlined_caption_one_threshold_cannot_read_is_read_inside_its_outlin
     text, confidence = tesseract_line(crop, ("rus",))
     assert text != "Нажмите кнопку сохранить" or confidence < 0.6  # the sky read as ink, or not sure
     assert tesseract_line(crop, ("rus",), outlined=True)[0] == "Нажмите кнопку сохранить"
+
+
+def test_hangul_and_thai_characters_given_as_words_are_joined_but_where_a_space_is() -> None:
+    # Tesseract's TSV at 48 pixels: each syllable a word, 1-7 pixels apart inside a word, 14 between.
+    syllables = [Word("파", 0.9, 27, 48), Word("일", 0.9, 52, 67), Word("메", 0.9, 71, 93),
+                 Word("뉴", 0.9, 93, 109), Word("여", 0.9, 123, 139), Word("세", 0.9, 146, 161)]
+    assert joined(syllables, 48) == "파일메뉴 여세"
+    assert joined([Word("เป", 0.9, 23, 35), Word("ิ", 0.9, 30, 36), Word("ด", 0.9, 39, 51)], 48) == "เปิด"
+    # Words of spaced scripts keep Tesseract's spaces, however close.
+    assert joined([Word("Откройте", 0.9, 0, 100), Word("меню", 0.9, 102, 160)], 48) == "Откройте меню"
+    assert joined([Word("파일", 0.9, 0, 40), Word("OK", 0.9, 42, 70)], 48) == "파일 OK"
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "kor" not in installed_packs() or not Path(HANGUL).is_file(),
+                    reason="Tesseract's kor pack or a Hangul font (fonts-nanum) is not installed (./scripts/setup "
+                           "installs both)")
+def test_a_korean_line_reads_back_with_its_spaces() -> None:
+    img = Image.fromarray(np.full((56, 420, 3), 40, np.uint8))
+    ImageDraw.Draw(img).text((10, 8), "원하는 언어를 선택하세요", font=ImageFont.truetype(HANGUL, 30), fill=(255, 255, 255))
+    text, confidence = tesseract_line(np.asarray(img)[:, :, ::-1].copy(), ("kor",))
+    words = text.split()  # a syllable may be misread (언 as 먼), the words stay three
+    assert len(words) == 3 and words[0] == "원하는" and words[2] == "선택하세요" and confidence > 0.6
