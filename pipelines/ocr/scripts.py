@@ -379,6 +379,7 @@ class ScriptAwareEngine:
         others = tuple(packs[0] for packs in by_script.values())  # one pack per script (rus rather than ukr)
         if not others:
             return None
+        unjudged: tuple[str, float] | None = None
         for outlined in self._binarisations():
             learned = self.learned
             if learned is not None and learned in by_script:
@@ -388,10 +389,16 @@ class ScriptAwareEngine:
                     self.identified[learned] += 1
                     return found
             best = self._identify_anew(crop, heights, by_script, others, outlined)
-            if best is not None:
+            if best is not None and known_share(best[0], by_script[script_of(best[0])]) is not None:
                 self.identified[script_of(best[0])] += 1
                 return best
-        return None
+            # A reading no word list can judge (Thai, Korean) is kept only where the next
+            # binarisation reads no judged one: over the zoom a Greek line binarised the usual
+            # way came out in Thai letters, no words, and inside its outline in Greek words.
+            unjudged = unjudged or best
+        if unjudged is not None:
+            self.identified[script_of(unjudged[0])] += 1
+        return unjudged
 
     @staticmethod
     def _binarisations() -> tuple[bool, ...]:
@@ -453,15 +460,18 @@ class ScriptAwareEngine:
         if script_of(text) not in by_script:  # mostly Latin (English) or nothing: no other script
             return None
         found: Counter[str] = Counter(script_of(ch) for ch in text if ch.isalpha())
-        best: tuple[str, float] | None = None
+        best: tuple[bool, float, str] | None = None
         # The two scripts most letters came out in, each read with its packs alone: the surer wins
-        # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone).
+        # (Arabic read with every pack came out mostly Thai, but surer with ``ara`` alone), but a
+        # reading whose words its languages' lists hold wins over one no list can judge (Thai,
+        # Korean): a Greek line over the zoom came out in Thai letters, surer, and no words.
         for script, _ in [(s, n) for s, n in found.most_common() if s in by_script][:2]:
             alone, confidence = self._tesseract(crop, by_script[script], heights, outlined)
-            if self._reads_as(alone, confidence, script, self.identify_confidence, by_script[script]) and (
-                    best is None or confidence > best[1]):
-                best = alone, confidence
-        return best
+            if self._reads_as(alone, confidence, script, self.identify_confidence, by_script[script]):
+                judged = known_share(alone, by_script[script]) is not None
+                if best is None or (judged, confidence) > best[:2]:
+                    best = judged, confidence, alone
+        return None if best is None else (best[2], best[1])
 
 
 JOIN_GAP = 1.0

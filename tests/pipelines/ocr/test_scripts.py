@@ -243,6 +243,33 @@ def test_identification_reads_the_two_likeliest_scripts_alone_and_keeps_the_sure
     assert SCRIPT_UNCERTAIN in engine.read(line_image("x"))[0].flags
 
 
+def test_a_reading_its_words_list_holds_wins_over_a_surer_one_no_list_can_judge(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Over the zoom a Greek caption line binarised the usual way came out in Thai letters (no
+    # list judges Thai), surer than in Greek; read inside its outline, in Greek words.
+    monkeypatch.setattr("pipelines.ocr.scripts.installed_packs", lambda: frozenset({"eng", "ell", "tha"}))
+    greek = "θα μάθουμε τα βασικά"
+    said = {(False, ("ell", "eng", "tha")): ("เอตแต์เอองแชไนอ", 0.8), (False, ("tha",)): ("เอตแต์เอองแชไนอ", 0.9),
+            (False, ("ell",)): ("θκ μξψυμε ψζ βξσκ", 0.7),
+            (True, ("ell", "eng", "tha")): ("θα μάθουμε τα βασικά", 0.8), (True, ("tha",)): ("เอตแต์", 0.95),
+            (True, ("ell",)): (greek, 0.85)}
+
+    def fake(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ...], outlined: bool = False) -> tuple[str, float]:
+        return said[(outlined, tuple(sorted(packs)))]
+
+    monkeypatch.setattr("pipelines.ocr.scripts.tesseract_line", fake)
+    token = IDENTIFY_UNREAD.set(True)  # in a caption band: both binarisations
+    try:
+        # The usual binarisation: Greek no words (not a reading), Thai unjudged; inside the
+        # outline the Greek reading is of words, and wins over Thai's surer one.
+        assert ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("x"))[0].text == greek
+        # With no judged reading either way, the unjudged one is kept.
+        said[(True, ("ell",))] = ("θκ μξψυμε ψζ βξσκ", 0.85)
+        assert ScriptAwareEngine(LookAlikes(), ("en",)).read(line_image("x"))[0].text == "เอตแต์เอองแชไนอ"
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+
+
 class NumberedLookAlikes(LookAlikes):
     """``LookAlikes`` reading each line a little differently (a number at the end), so that no
     line's settling is taken from the one before (``ScriptAwareEngine``'s cache)."""
