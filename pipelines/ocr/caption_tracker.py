@@ -11,7 +11,7 @@ import numpy as np
 
 from pipelines.ocr.band import StaticText, band_pixels
 from pipelines.ocr.caption_cues import Span, same_caption
-from pipelines.ocr.caption_edges import EdgeSamples, settle_edges, shows, vanishes
+from pipelines.ocr.caption_edges import EdgeSamples, appears, settle_edges, shows, vanishes
 from pipelines.ocr.caption_layer import (
     LayerWindow,
     find_change,
@@ -27,6 +27,12 @@ from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.scripts import script_of
 from pipelines.ocr.tracking import overlap, similarity
+
+ECHO_SIMILARITY = 0.5
+"""How alike (1 - normalised edit distance of letters and digits) a stretch's reading must be to the
+caption before it to be that caption read as it faded out (``CaptionTracker.echoes``): the
+generated Hebrew and Hindi fades read 0.87 and 0.55 alike (a Devanagari reading loses its vowel
+signs to the comparison)."""
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +137,7 @@ class CaptionTracker:
     beside_reads: int = 0  # ...whose band was read again for text beside the lines
     stroke_reads: int = 0  # ...and again as its bright strokes alone (a layer that read as nothing)
     last_sample: int | None = None
+    faded_echoes: int = 0  # stretches read as the caption before faded out (``echoes``), no cue
     empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
     empty_since: int = 0
     empty_wait: float = 0.0
@@ -305,6 +312,17 @@ class CaptionTracker:
         if self.stretch is not None:
             self.close(self.stretch, frames)
 
+    def echoes(self, before: list[Reading], stretch: _Stretch, lines: list[Reading]) -> bool:
+        """Whether a stretch's ``lines`` are the caption ``before`` it read as it faded out: alike
+        to it (``ECHO_SIMILARITY``) and shown in none of the stretch's kept samples, its first
+        included (``appears``). A fade's layer changes from sample to sample, so the stretch
+        begins in it, is read there ("נסו שוב?מאוחר יו" for "נסו שוב מאוחר יותר"), and lasts over
+        the empty band to the next caption: its lines, recognised alone, read as no sample's."""
+        said, read = " ".join(r.text for r in before), " ".join(r.text for r in lines)
+        if not same_caption(said, read, ECHO_SIMILARITY):
+            return False
+        return appears(stretch.edges.samples, lines, self.engine, stretch.signature) is None
+
     def crop(self, full: np.ndarray) -> np.ndarray:
         """The part of a band crop whose text layer is followed, at the layer's scale."""
         left, right = _layer_columns(self.half_width, self.box, self.size[0])
@@ -406,6 +424,12 @@ class CaptionTracker:
                 self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
                 stretch.lines = lines = wider
                 stretch.signature = self.signature(fullest[1], fullest[2], lines)
+        if previous is not None and previous[1] and self.echoes(previous[1], stretch, lines):
+            log.debug("stretch from %d: %s read where the caption before faded out (%s); no cue", stretch.first,
+                      [r.text for r in lines], [r.text for r in previous[1]])
+            self.faded_echoes += 1
+            self.previous = (stretch, [])
+            return
         before = previous[0].edges if previous is not None and not previous[1] else None
         first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
                                         stretch.signature)

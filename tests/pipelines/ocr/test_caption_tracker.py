@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.bench_captions import BACKGROUND
 from bench.caption_clips import Caption, make_clip, script_captions
 from pipelines.ocr.caption_layer import thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
 from pipelines.ocr.captions import extract_after_screen, extract_captions
-from pipelines.ocr.engines import OcrEngine, load_engine
+from pipelines.ocr.engines import OcrEngine, Reading, load_engine
 from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import installed_packs, with_scripts
 
@@ -125,3 +126,53 @@ def test_a_caption_found_fading_in_on_an_empty_band_is_read_out_to_its_mirror(tm
     faded = [c for c in result.cues if c.start < 10.0 < c.end]
     assert len(faded) == 1 and faded[0].lines[0].split()[0] == "حاول" and faded[0].lines[0].endswith("لاحقا")
     assert abs(faded[0].start - captions[4].start) <= 0.2 and abs(faded[0].end - captions[4].end) <= 0.2
+
+
+class Reads:
+    """A recogniser reading every crop as ``text``."""
+
+    name = "rapidocr"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        return [Reading((0, 0, image.shape[1], image.shape[0]), self.text, 0.9)] if self.text else []
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return self.text, 0.9 if self.text else 0.0
+
+
+def test_a_stretch_read_as_the_caption_before_faded_out_is_its_echo_not_a_cue() -> None:
+    before = [Reading((240, 48, 400, 70), "נסו שוב מאוחר יותר", 0.92)]
+    faded = [Reading((240, 50, 400, 68), "נסו שוב?מאוחר יו", 0.89)]  # read as it faded out
+
+    def echoes(engine: Reads, lines: list[Reading]) -> bool:
+        crop = np.zeros((96, 640, 3), np.uint8)
+        mask = np.zeros((96, 640), bool)
+        stretch = _Stretch(259, crop, mask, 0, mask)
+        for index in range(260, 278, 2):
+            stretch.edges.add(index, crop)
+        tracker = CaptionTracker(engine, CaptionOptions(), [], (0, 0, 640, 96), (640, 360), 25.0, 1.0, 22.0, 0.3)
+        return tracker.echoes(before, stretch, lines)
+
+    assert echoes(Reads(""), faded)  # alike, and no sample of the stretch shows it: the fade's echo
+    assert not echoes(Reads("נסו שוב?מאוחר יו"), faded)  # its samples show it: a caption of its own
+    assert not echoes(Reads(""), [Reading((240, 50, 400, 68), "התרגיל הסתיים בהצלחה", 0.9)])  # another caption
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BACKGROUND.is_file(), reason=f"the real footage {BACKGROUND} is not there (../shared)")
+@pytest.mark.skipif(shutil.which("tesseract") is None or "heb" not in installed_packs(),
+                    reason="Tesseract's Hebrew pack is not installed (scripts/setup installs it)")
+def test_a_caption_fading_out_over_film_gives_one_cue(tmp_path: Path, rapid: OcrEngine) -> None:
+    # Six Hebrew captions over real footage, no language said; the fifth fades out over 0.2 s and
+    # was read again as it faded ("נסו שוב?מאוחר יו"), a cue lasting to the next caption.
+    captions = script_captions("he")
+    clip = make_clip(tmp_path / "clip.mp4", captions, background=BACKGROUND)
+    engine = with_scripts(rapid, ("en",))
+    screen = run_ocr(clip, engine, OcrOptions(engine="rapidocr"))
+    result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
+    assert len(result.cues) == len(captions)
+    for cue, caption in zip(result.cues, captions, strict=True):
+        assert abs(cue.start - caption.start) <= 0.2 and abs(cue.end - caption.end) <= 0.2, (cue, caption)
