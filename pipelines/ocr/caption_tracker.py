@@ -29,10 +29,11 @@ from pipelines.ocr.scripts import script_of
 from pipelines.ocr.tracking import overlap, similarity
 
 ECHO_SIMILARITY = 0.5
-"""How alike (1 - normalised edit distance of letters and digits) a stretch's reading must be to the
-caption before it to be that caption read as it faded out (``CaptionTracker.echoes``): the
-generated Hebrew and Hindi fades read 0.87 and 0.55 alike (a Devanagari reading loses its vowel
-signs to the comparison)."""
+"""How alike (1 - normalised edit distance of letters and digits) two readings of a fading caption
+are: a stretch's reading and the caption before it, for the stretch to be that caption read as it
+faded out (``CaptionTracker.echoes``; the generated Hebrew and Hindi fades read 0.87 and 0.55 alike,
+a Devanagari reading losing its vowel signs to the comparison); a caption read as it faded in and
+its reading where its layer was fullest, for the latter to replace it (``CaptionTracker.close``)."""
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class _Stretch:
     signature: LineSignature | None = None
     gone: list[Reading] | None = None
     fullest: tuple[int, np.ndarray, np.ndarray] | None = None  # after the read: see ``keep_fullest``
+    faint: bool = False  # read on an empty band's layer as it changed (``faint_due``): a caption fading in
 
     def keep_fullest(self, full: np.ndarray, current: np.ndarray) -> None:
         """Keep a sample (band crop, text layer) where the caption read was seen still shown, if
@@ -211,7 +213,7 @@ class CaptionTracker:
                     # Its start is looked for among this stretch's last samples (``settle_edges``).
                     self.close(stretch, index)
                     self.stretch = stretch = _Stretch(index, full, current, count, current, lines=found,
-                                                      signature=self.signature(full, current, found))
+                                                      signature=self.signature(full, current, found), faint=True)
                 else:
                     stretch.ref = current
                     self.empty_since = index
@@ -420,6 +422,13 @@ class CaptionTracker:
         if fullest is not None and fullest[0] > self.options.widen_fuller * stretch.count:
             # A layer fuller than the one read (a caption read as it faded in): cut lines read there.
             wider = self.widener.widened_at(fullest[1], fullest[2], lines)
+            if stretch.faint and wider == lines:
+                # Read as it faded in: the band is read again where it was fullest, and that
+                # reading of the same caption kept ("Tick the che ekbox below" read mid-fade).
+                again = self.band_read(fullest[1])
+                if again and same_caption(" ".join(r.text for r in again), " ".join(r.text for r in lines),
+                                          ECHO_SIMILARITY):
+                    wider = again
             if wider != lines:
                 self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
                 stretch.lines = lines = wider

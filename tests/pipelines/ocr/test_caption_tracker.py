@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.bench_captions import BACKGROUND
-from bench.caption_clips import Caption, make_clip, script_captions
+from bench.caption_clips import ENGLISH_SETS, Caption, make_clip, script_captions, turns
 from pipelines.ocr.caption_layer import thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
@@ -176,3 +176,17 @@ def test_a_caption_fading_out_over_film_gives_one_cue(tmp_path: Path, rapid: Ocr
     assert len(result.cues) == len(captions)
     for cue, caption in zip(result.cues, captions, strict=True):
         assert abs(cue.start - caption.start) <= 0.2 and abs(cue.end - caption.end) <= 0.2, (cue, caption)
+
+
+@pytest.mark.slow
+def test_a_caption_found_fading_in_is_read_again_where_its_layer_was_fullest(tmp_path: Path,
+                                                                             rapid: OcrEngine) -> None:
+    # The fifth caption fades in over the fractal; the empty band before it, read again mid-fade,
+    # read "Tick the che ekbox below", which the samples after it took for the same caption.
+    captions = turns(ENGLISH_SETS[7])
+    clip = make_clip(tmp_path / "clip.mp4", captions)
+    engine = with_scripts(rapid, ("en",))  # as the OCR stage reads
+    screen = run_ocr(clip, engine, OcrOptions(engine="rapidocr"))
+    result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
+    # (A first word's capital is read as it comes: "welcome back, Priya" here, "Welcome" in the bench.)
+    assert [c.text.lower() for c in result.cues] == ["\n".join(c.lines).lower() for c in captions]
