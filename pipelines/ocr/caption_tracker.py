@@ -440,8 +440,16 @@ class CaptionTracker:
             self.previous = (stretch, [])
             return
         before = previous[0].edges if previous is not None and not previous[1] else None
-        first, end_frame = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
-                                        stretch.signature)
+        first, end = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
+                                  stretch.signature)
+        if (first > stretch.first or end < end_frame) and not shows(stretch.crop, lines, self.engine):
+            # Recognised alone as the edges are searched, the lines do not read as they were read
+            # on the sample they came from (a Devanagari caption's two lines, read by Tesseract at one height): no sample's
+            # recognition then says where they are not, and the stretch keeps the layer's edges.
+            log.debug("stretch from %d: %s not recognised alone where read; edges kept", stretch.first,
+                      [r.text for r in lines])
+            first, end = min(first, stretch.first), end_frame
+        end_frame = end
         self.previous = (stretch, lines)
         flags = tuple(sorted({f for line in lines for f in line.flags}))
         self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),

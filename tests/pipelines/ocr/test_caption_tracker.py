@@ -190,3 +190,29 @@ def test_a_caption_found_fading_in_is_read_again_where_its_layer_was_fullest(tmp
     result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
     # (A first word's capital is read as it comes: "welcome back, Priya" here, "Welcome" in the bench.)
     assert [c.text.lower() for c in result.cues] == ["\n".join(c.lines).lower() for c in captions]
+
+
+class ReadsWhenBright(Reads):
+    """Recognises a line alone as ``text`` only on a bright crop (as Tesseract at one height read a
+    Devanagari caption's lines alone on some samples and not others)."""
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return (self.text, 0.9) if image.mean() > 128 else ("", 0.0)
+
+
+@pytest.mark.parametrize(("read_crop", "start"), [(255, 2.0), (0, 0.0)])
+def test_a_stretch_s_start_moves_only_where_recognition_reads_its_lines_on_the_crop_read(read_crop: int,
+                                                                                         start: float) -> None:
+    line = [Reading((100, 20, 540, 60), "इस पाठ में हम", 0.9)]
+    tracker = CaptionTracker(ReadsWhenBright("इस पाठ में हम"), CaptionOptions(), [], (0, 0, 640, 96), (640, 360),
+                             25.0, 1.0, 40.0, 0.3)
+    mask = np.zeros((96, 640), bool)
+    stretch = _Stretch(0, np.full((96, 640, 3), read_crop, np.uint8), mask, 0, mask, lines=line)
+    for index in range(0, 100, 10):  # dark (not recognised) until frame 50, bright after
+        stretch.edges.add(index, np.full((96, 640, 3), 255 if index >= 50 else 0, np.uint8))
+    tracker.close(stretch, 100)
+    # Where the crop read shows the lines, the caption starts between frames 40 and 50 (halfway,
+    # 1.8 s at 25 fps); where it does not, recognition cannot say where they are not, and the
+    # stretch keeps its start.
+    assert tracker.spans[-1].start == pytest.approx(start, abs=0.25)
+    assert tracker.spans[-1].end == pytest.approx(4.0)
