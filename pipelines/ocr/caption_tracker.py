@@ -56,6 +56,11 @@ class _Stretch:
     gone: list[Reading] | None = None
     fullest: tuple[int, np.ndarray, np.ndarray] | None = None  # after the read: see ``keep_fullest``
     faint: bool = False  # read on an empty band's layer as it changed (``faint_due``): a caption fading in
+    crop_at: int = -1  # the frame of ``crop`` (-1: ``first``)
+
+    def __post_init__(self) -> None:
+        if self.crop_at < 0:
+            self.crop_at = self.first
 
     def keep_fullest(self, full: np.ndarray, current: np.ndarray) -> None:
         """Keep a sample (band crop, text layer) where the caption read was seen still shown, if
@@ -196,10 +201,11 @@ class CaptionTracker:
                     at = find_change(lo, index, lambda i: (layer_distance(win.mask(i), win.mask(lo)),
                                                            layer_distance(win.mask(i), current)))
                     self.close(stretch, at)
-                    self.stretch = stretch = _Stretch(at, full, current, count, current, gone=stretch.lines)
+                    self.stretch = stretch = _Stretch(at, full, current, count, current, gone=stretch.lines,
+                                                      crop_at=index)
             elif stretch.lines is None:
                 if count > stretch.count:
-                    stretch.crop, stretch.mask, stretch.count = full, current, count
+                    stretch.crop, stretch.mask, stretch.count, stretch.crop_at = full, current, count, index
                 # Read once the layer held for a second sample; from then on a change of the
                 # layer is checked against the caption's lines.
                 stretch.lines = self.read(stretch)
@@ -442,14 +448,10 @@ class CaptionTracker:
         before = previous[0].edges if previous is not None and not previous[1] else None
         first, end = settle_edges(stretch.edges, stretch.first, end_frame, lines, self.engine, before,
                                   stretch.signature)
-        if (first > stretch.first or end < end_frame) and not shows(stretch.crop, lines, self.engine):
-            # Recognised alone as the edges are searched, the lines do not read as they were read
-            # on the sample they came from (a Devanagari caption's two lines, read by Tesseract at one height): no sample's
-            # recognition then says where they are not, and the stretch keeps the layer's edges.
-            log.debug("stretch from %d: %s not recognised alone where read; edges kept", stretch.first,
-                      [r.text for r in lines])
-            first, end = min(first, stretch.first), end_frame
-        end_frame = end
+        # The caption was read on the stretch's crop, so it shows there, whatever its lines
+        # recognised alone say (a Devanagari caption's two lines, read by Tesseract at one height,
+        # read alike on a few samples only: the search had put its start 1.5 s late).
+        first, end_frame = min(first, stretch.crop_at), max(end, stretch.crop_at + 1)
         self.previous = (stretch, lines)
         flags = tuple(sorted({f for line in lines for f in line.flags}))
         self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),
