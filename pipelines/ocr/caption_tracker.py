@@ -26,7 +26,7 @@ from pipelines.ocr.caption_widen import RIGHT_TO_LEFT, Widener
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.scripts import script_of
-from pipelines.ocr.tracking import overlap, similarity
+from pipelines.ocr.tracking import letters_and_digits, overlap, similarity
 
 ECHO_SIMILARITY = 0.5
 """How alike (1 - normalised edit distance of letters and digits) two readings of a fading caption
@@ -322,12 +322,15 @@ class CaptionTracker:
 
     def echoes(self, before: list[Reading], stretch: _Stretch, lines: list[Reading]) -> bool:
         """Whether a stretch's ``lines`` are the caption ``before`` it read as it faded out: alike
-        to it (``ECHO_SIMILARITY``) and shown in none of the stretch's kept samples, its first
-        included (``appears``). A fade's layer changes from sample to sample, so the stretch
+        to it (``ECHO_SIMILARITY``), no longer, and shown in none of the stretch's kept samples, its
+        first included (``appears``). A fade's layer changes from sample to sample, so the stretch
         begins in it, is read there ("נסו שוב?מאוחר יו" for "נסו שוב מאוחר יותר"), and lasts over
         the empty band to the next caption: its lines, recognised alone, read as no sample's."""
         said, read = " ".join(r.text for r in before), " ".join(r.text for r in lines)
-        if not same_caption(said, read, ECHO_SIMILARITY):
+        # A fading copy holds no more letters than the caption: one alike that says more (the
+        # caption before with words added) is a caption of its own.
+        if len(letters_and_digits(read)) > len(letters_and_digits(said)) or not same_caption(said, read,
+                                                                                              ECHO_SIMILARITY):
             return False
         return appears(stretch.edges.samples, lines, self.engine, stretch.signature) is None
 

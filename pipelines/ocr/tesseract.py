@@ -229,7 +229,8 @@ def _read_pages(crop: np.ndarray, packs: tuple[str, ...], heights: tuple[int, ..
         if len(cols) == 12 and cols[0] == "5" and cols[11].strip() and float(cols[10]) >= 0:
             left, width = int(cols[6]), int(cols[8])
             words.setdefault(int(cols[1]), []).append(Word(cols[11].strip(), float(cols[10]) / 100, left, left + width))
-    return [(joined(page, read[number - 1][1]), sum(w.confidence for w in page) / len(page))
+    heights_read = [height for _, height in read]
+    return [(joined(page, heights_read[min(number, len(heights_read)) - 1]), sum(w.confidence for w in page) / len(page))
             for number, page in words.items()]
 
 

@@ -217,3 +217,14 @@ def test_a_stretch_starts_where_its_lines_are_recognised_but_never_after_the_sam
     # they do not read alike alone), it shows there, and starts there at the latest.
     assert tracker.spans[-1].start == pytest.approx(start)
     assert tracker.spans[-1].end == pytest.approx(4.0)
+
+
+def test_a_stretch_alike_to_the_caption_before_but_saying_more_is_no_echo() -> None:
+    before = [Reading((240, 48, 400, 70), "Save the file", 0.92)]
+    crop = np.zeros((96, 640, 3), np.uint8)
+    mask = np.zeros((96, 640), bool)
+    stretch = _Stretch(259, crop, mask, 0, mask)
+    stretch.edges.add(260, crop)
+    tracker = CaptionTracker(Reads(""), CaptionOptions(), [], (0, 0, 640, 96), (640, 360), 25.0, 1.0, 22.0, 0.3)
+    assert not tracker.echoes(before, stretch, [Reading((200, 48, 440, 70), "Save the file again", 0.9)])
+    assert tracker.echoes(before, stretch, [Reading((240, 48, 400, 70), "Save the fil", 0.9)])
