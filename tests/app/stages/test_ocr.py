@@ -75,3 +75,11 @@ def test_events_read_back_from_ocr_json_as_written_and_older_files_without_flags
     assert ocr.events_from_json(written["events"]) == events
     older = {"start": 0, "end": 1, "box": [0, 0, 1, 0.1], "text": "Save", "confidence": 0.9, "scene": 0}
     assert ocr.events_from_json([older]) == [TextEvent(0.0, 1.0, (0.0, 0.0, 1.0, 0.1), "Save", 0.9, 0)]
+
+
+def test_lines_read_as_nothing_are_counted_and_many_of_them_warned_of_with_the_fix() -> None:
+    assert ocr.unread_summary(0, 500) == {}
+    assert ocr.unread_summary(4, 545) == {"lines_unread": 4}  # the real JupyterLab recording: no warning
+    warned = ocr.unread_summary(8, 8)  # Korean captions, no language said
+    assert warned["lines_unread"] == 8 and "languages" in warned["unread_warning"]
+    assert "ko" in warned["unread_warning"]

@@ -582,3 +582,15 @@ def test_on_a_screen_an_unreadable_script_reaches_its_event_flagged(
     russian, english = sorted(events, key=lambda e: e.box[1])
     assert SCRIPT_UNCERTAIN in russian.flags and russian.script == "LATIN", russian
     assert "Save" in english.text and english.flags == () and english.script == "LATIN", english
+
+
+def test_lines_shaped_like_text_read_as_nothing_are_counted() -> None:
+    engine = ScriptAwareEngine(DetectsButCannotRead(), ("en",))
+    image = line_image("파일 메뉴를 여세요")
+    assert engine.read(image) == []  # no language said: not re-read, and not lost silently...
+    assert (engine.unread_lines, engine.lines_read) == (1, 1)  # ...but counted
+    engine.read(np.ascontiguousarray(image[:, :70]))  # a blob (an icon) read as nothing: not text-shaped
+    assert (engine.unread_lines, engine.lines_read) == (1, 2)
+    plain = ScriptAwareEngine(Reads("Open the settings", 0.95), ("en",))
+    plain.read(line_image("Open the settings"))
+    assert (plain.unread_lines, plain.lines_read) == (0, 1)
