@@ -433,10 +433,12 @@ class CaptionTracker:
             wider = self.widener.widened_at(fullest[1], fullest[2], lines)
             if stretch.faint and wider == lines:
                 # Read as it faded in: the band is read again where it was fullest, and that
-                # reading of the same caption kept ("Tick the che ekbox below" read mid-fade).
+                # reading of the same caption kept ("Tick the che ekbox below" read mid-fade) unless
+                # it holds fewer letters (记得保存你的件 there for 记得保存你的文件 mid-fade).
                 again = self.band_read(fullest[1])
-                if again and same_caption(" ".join(r.text for r in again), " ".join(r.text for r in lines),
-                                          ECHO_SIMILARITY):
+                said, read = " ".join(r.text for r in lines), " ".join(r.text for r in again)
+                if (again and len(letters_and_digits(read)) >= len(letters_and_digits(said))
+                        and same_caption(read, said, ECHO_SIMILARITY)):
                     wider = again
             if wider != lines:
                 self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.bench_captions import BACKGROUND
-from bench.caption_clips import ENGLISH_SETS, Caption, make_clip, script_captions, turns
+from bench.caption_clips import CHINESE_SETS, ENGLISH_SETS, Caption, make_clip, script_captions, turns
 from pipelines.ocr.caption_layer import thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
@@ -228,3 +228,18 @@ def test_a_stretch_alike_to_the_caption_before_but_saying_more_is_no_echo() -> N
     tracker = CaptionTracker(Reads(""), CaptionOptions(), [], (0, 0, 640, 96), (640, 360), 25.0, 1.0, 22.0, 0.3)
     assert not tracker.echoes(before, stretch, [Reading((200, 48, 440, 70), "Save the file again", 0.9)])
     assert tracker.echoes(before, stretch, [Reading((240, 48, 400, 70), "Save the fil", 0.9)])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BACKGROUND.is_file(), reason=f"the real footage {BACKGROUND} is not there (../shared)")
+@pytest.mark.skipif(not Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").is_file(),
+                    reason="no CJK font for libass (fonts-wqy-microhei; ./scripts/setup installs it)")
+def test_a_caption_read_fading_in_keeps_its_reading_where_the_fullest_one_reads_fewer_letters(
+        tmp_path: Path, rapid: OcrEngine) -> None:
+    # Read mid-fade 记得保存你的文件; read again where its layer was fullest, 记得保存你的件.
+    captions = turns(CHINESE_SETS["simplified"])
+    clip = make_clip(tmp_path / "clip.mp4", captions, background=BACKGROUND)
+    engine = with_scripts(rapid, ("en",))
+    screen = run_ocr(clip, engine, OcrOptions(engine="rapidocr"))
+    result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
+    assert [c.lines for c in result.cues] == [c.lines for c in captions]
