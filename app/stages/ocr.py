@@ -63,8 +63,8 @@ UNREAD_LINES = 3
 UNREAD_SHARE = 0.25
 """Lines shaped like text but read as nothing (``ScriptAwareEngine.unread_lines``), at least
 ``UNREAD_LINES`` and this share of the lines found, for the stage to warn that text in a script it
-does not read went unread (generated Korean and Hindi captions: 8 of 8, 4 of 5; the real UI
-recordings: 0 of 177, 4 of 545, 0 of 62)."""
+does not read went unread (generated Korean and Hindi captions: 8 of 8, 3 of 5; the real UI
+recordings: 0 of 177, 3 of 426, 0 of 62)."""
 
 
 def unread_summary(unread: int, lines: int) -> dict[str, Any]:

@@ -235,8 +235,8 @@ class ScriptAwareEngine:
     unread_lines: int = 0
     """Of those, lines shaped like text (``UNREAD_MIN_ASPECT``) that came out as nothing, or as fewer
     than ``identify_min_letters`` unsure letters: text in a script PP-OCRv5 does not read, where no
-    language says which (Korean and Hindi captions: 8 of 8 and 4 of 5 lines; the real UI
-    recordings: 0 of 177, 4 of 545, 0 of 62). The OCR stage reports them (``unread_share``)."""
+    language says which (Korean and Hindi captions: 8 of 8 and 3 of 5 lines; the real UI
+    recordings: 0 of 177, 3 of 426, 0 of 62). The OCR stage reports them (``app.stages.ocr.unread_summary``)."""
 
     def __post_init__(self) -> None:
         self.name = self.base.name
