@@ -76,6 +76,18 @@ line's box in the image given to ``read`` (None: not known, or changed)."""
 # is recognised.
 KNOWN_LINES: ContextVar[KnownLine | None] = ContextVar("known_lines", default=None)
 
+LinePlace = Callable[[PixelBox], tuple[float, float]]
+"""Where a line of the image given to ``read`` sits in the whole frame: its centre, as shares of
+the frame's width and height."""
+# Set by the caller of a read of a frame or of a region of one (``read_knowing``, ``read_region``),
+# so that an engine can tell a line where captions sit (``pipelines.ocr.scripts``). Unset: unknown.
+LINE_PLACE: ContextVar[LinePlace | None] = ContextVar("line_place", default=None)
+
+
+def frame_place(width: int, height: int) -> LinePlace:
+    """The ``LinePlace`` of a whole frame of ``width`` x ``height`` pixels."""
+    return lambda b: ((b[0] + b[2]) / 2 / max(1, width), (b[1] + b[3]) / 2 / max(1, height))
+
 
 class OcrEngine(Protocol):
     """What the pipeline needs from an OCR engine."""
@@ -347,12 +359,16 @@ class EasyOcrEngine:
         return " ".join(str(t) for _, t, _ in result).strip(), min(float(c) for _, _, c in result)
 
 
-def read_knowing(engine: OcrEngine, image: np.ndarray, known: KnownLine | None) -> list[Reading]:
-    """``engine.read(image)``, the lines ``known`` knows kept as it read them (``KNOWN_LINES``)."""
+def read_knowing(engine: OcrEngine, image: np.ndarray, known: KnownLine | None,
+                 place: LinePlace | None = None) -> list[Reading]:
+    """``engine.read(image)``, the lines ``known`` knows kept as it read them (``KNOWN_LINES``);
+    ``place``: where the image's lines sit in the frame (``LINE_PLACE``; None: unknown)."""
     token = KNOWN_LINES.set(known)
+    placed = LINE_PLACE.set(place)
     try:
         return engine.read(image)
     finally:
+        LINE_PLACE.reset(placed)
         KNOWN_LINES.reset(token)
 
 
@@ -372,8 +388,10 @@ def read_region(frame: np.ndarray, region: PixelBox, engine: OcrEngine, known: K
                 min(x1, b[2] + x0 - border), min(y1, b[3] + y0 - border))
 
     padded = cv2.copyMakeBorder(frame[y0:y1, x0:x1], border, border, border, border, cv2.BORDER_REPLICATE)
+    in_frame = frame_place(frame.shape[1], frame.shape[0])
     out = []
-    for r in read_knowing(engine, padded, None if known is None else lambda b: known(to_frame(b))):
+    for r in read_knowing(engine, padded, None if known is None else lambda b: known(to_frame(b)),
+                          lambda b: in_frame(to_frame(b))):
         box = to_frame(r.box)
         if box[2] > box[0] and box[3] > box[1]:
             out.append(replace(r, box=box))

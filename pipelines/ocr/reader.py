@@ -45,6 +45,7 @@ from pipelines.ocr.engines import (
     KnownLine,
     OcrEngine,
     Reading,
+    frame_place,
     read_knowing,
     read_region,
     union_boxes,
@@ -364,7 +365,7 @@ class _Reader:
             grown = [(0, 0, w, h)]
         known = self._known(self.samples[k])
         if grown == [(0, 0, w, h)]:
-            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known), self.options)}
+            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known, frame_place(w, h)), self.options)}
             self.detector.absorb_all()
             self.waiting = []
         else:

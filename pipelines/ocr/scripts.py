@@ -17,7 +17,8 @@ look-alikes ("OTKponTe" for "Откройте"). So:
   ``script-uncertain``, never passed on silently. Lines PP-OCRv5 detects but reads as nothing, or
   as a few unsure letters, are identified the same way while ``IDENTIFY_UNREAD`` is set (a caption
   band's reads: PP-OCRv5 reads many Hebrew lines as nothing, an Arabic one as "Uww", and a dropped
-  caption is lost silently), when shaped as a line of letters. Once lines were identified in one
+  caption is lost silently), when shaped as a line of letters, and on a whole screen where
+  captions sit (``CAPTION_PLACE``: Korean and Hindi captions, so that their band is found). Once lines were identified in one
   script (``learn_after``, most of those identified: the video's), a line is first looked at with
   that script's pack and English alone, cheaper than one pack of every script at once.
 
@@ -46,7 +47,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipelines.ocr.engines import LineDetector, OcrEngine, Reading
+from pipelines.ocr.engines import LINE_PLACE, LineDetector, OcrEngine, Reading
+from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.lexicon import known_share, restore_marks
 from pipelines.ocr.tesseract import LINE_HEIGHTS, tesseract_line
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN
@@ -65,14 +67,33 @@ PACK_SCRIPTS = {"rus": "CYRILLIC", "ukr": "CYRILLIC", "bul": "CYRILLIC", "srp": 
 IDENTIFY_UNREAD: ContextVar[bool] = ContextVar("identify_unread", default=False)
 """Set while a caption band is followed (``pipelines.ocr.captions``): without another script
 expected, a line read as nothing, or as a few unsure Latin letters however wide it is, is
-identified from its pixels too. Whole screens are left alone:
-their icons and rules are detected as lines read as nothing, and each would cost Tesseract runs."""
+identified from its pixels too. Whole screens are left alone but where captions sit
+(``CAPTION_PLACE``): their icons and rules are detected as lines read as nothing, and each would
+cost Tesseract runs."""
 
 UNREAD_MIN_ASPECT = 2.5
 """Width over height of a caption band's line read as nothing, or as fewer than
 ``identify_min_letters`` unsure Latin letters, for it to be identified: a few letters at least (on
 the eight real clips' band reads, the lines read as nothing were blobs of aspect 0.9-1.1; the
 generated Hebrew captions' lines 5-9)."""
+
+CAPTION_PLACE = (0.12, 0.5)
+"""Where a screen's line read as nothing is identified as a caption band's is (``LINE_PLACE``): its
+centre at most this share of the frame's width from the middle, and at least this far down (the
+band search's ``centre_tolerance`` and ``min_centre``, ``pipelines.ocr.band.BandOptions``). Korean
+and Hindi captions, read as nothing by PP-OCRv5 where no language is said, are then read on the
+screen, so that the band search finds them; a screencast's lines read as nothing are few and
+seldom there (icons, rules)."""
+
+
+def at_caption_place(box: PixelBox) -> bool:
+    """Whether a line at ``box`` of the image being read sits where captions do (``CAPTION_PLACE``;
+    False where the caller did not say where the image is, ``LINE_PLACE``)."""
+    place = LINE_PLACE.get()
+    if place is None:
+        return False
+    x, y = place(box)
+    return abs(x - 0.5) <= CAPTION_PLACE[0] and y >= CAPTION_PLACE[1]
 
 
 @functools.lru_cache(maxsize=1)
@@ -257,13 +278,24 @@ class ScriptAwareEngine:
             if r.kept:  # settled when it was read (``KNOWN_LINES``)
                 out.append(r)
                 continue
-            if not r.text and not (self.packs or unread):  # read as nothing: re-read only as said above
+            x0, y0, x1, y1 = r.box
+            shaped = x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)
+            # A line of letters read as nothing (or a few letters) where captions sit, none expected
+            # in another script: identified as a caption band's would be (``CAPTION_PLACE``).
+            placed = (not (unread or self.packs) and shaped and at_caption_place(r.box)
+                      and sum(ch.isalpha() for ch in r.text) < self.identify_min_letters)
+            if not r.text and not (self.packs or unread or placed):  # read as nothing: re-read only as said above
                 settled = r
+            elif placed:
+                token = IDENTIFY_UNREAD.set(True)
+                try:
+                    settled = self._settle(r, _line_crop(image, r.box), LINE_HEIGHTS, unread=True)
+                finally:
+                    IDENTIFY_UNREAD.reset(token)
             else:
                 settled = self._settle(r, _line_crop(image, r.box), LINE_HEIGHTS, unread=unread)
             self.lines_read += 1
-            x0, y0, x1, y1 = r.box
-            if x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0) and (not settled.text or (
+            if shaped and (not settled.text or (
                     SCRIPT_UNCERTAIN in settled.flags and sum(ch.isalpha() for ch in settled.text) < self.identify_min_letters)):
                 self.unread_lines += 1
             if settled.text:

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.exceptions import UnsupportedLanguageError
-from pipelines.ocr.engines import Reading, load_engine
+from pipelines.ocr.engines import LINE_PLACE, Reading, load_engine, read_knowing, read_region
 from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import (
     IDENTIFY_UNREAD,
@@ -202,6 +202,53 @@ def test_in_a_caption_band_a_line_read_as_nothing_is_identified_without_a_langua
         IDENTIFY_UNREAD.reset(token)
     assert reading.text == "בחרו את השפה" and reading.script == "HEBREW"
     assert engine.read(image) == []  # outside a caption band: dropped as before
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None or "heb" not in installed_packs(),
+                    reason="Tesseract with the heb pack is not installed (./scripts/setup installs it)")
+def test_on_a_screen_a_line_read_as_nothing_is_identified_only_where_captions_sit() -> None:
+    # Korean and Hindi captions, read as nothing where no language is said, were never followed:
+    # the band search saw no text. Hebrew read as nothing stands in for them (DejaVu has no Hangul).
+    image = line_image("בחרו את השפה")
+    engine = ScriptAwareEngine(DetectsButCannotRead(), ("en",))
+    low_centre = read_knowing(engine, image, None, lambda box: (0.5, 0.9))
+    assert [(r.text, r.script) for r in low_centre] == [("בחרו את השפה", "HEBREW")]
+    for place in ((0.15, 0.9), (0.5, 0.3)):  # off-centre, or high up: a screen's, left alone
+        assert read_knowing(ScriptAwareEngine(DetectsButCannotRead(), ("en",)), image, None, lambda box, p=place: p) == []
+    # Nowhere said (an image read on its own): left alone, and counted as unread.
+    alone = ScriptAwareEngine(DetectsButCannotRead(), ("en",))
+    assert alone.read(image) == [] and alone.unread_lines == 1
+
+
+class PlaceOf:
+    """An engine that reads one line filling its image and says where the caller put it."""
+
+    name = "place"
+
+    def __init__(self) -> None:
+        self.places: list[tuple[float, float]] = []
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        h, w = image.shape[:2]
+        box = (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
+        place = LINE_PLACE.get()
+        assert place is not None
+        self.places.append(place(box))
+        return [Reading(box, "line", 0.9)]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        return "line", 0.9
+
+
+def test_a_region_read_tells_the_engine_where_its_lines_sit_in_the_frame() -> None:
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    engine = PlaceOf()
+    read_region(frame, (440, 600, 840, 680), engine)  # bordered, but placed in the frame
+    (x, y), = engine.places
+    assert abs(x - 0.5) < 0.01 and abs(y - 640 / 720) < 0.02
+    read_region(frame, (0, 0, 200, 100), engine)
+    assert engine.places[1][0] < 0.1 and engine.places[1][1] < 0.1
+    assert LINE_PLACE.get() is None  # unset once read
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None or "ara" not in installed_packs(),
