@@ -334,6 +334,7 @@ def run_engine(engine_name: str, video: Path, truth: list[Truth], model_dir: Pat
         "frames_ocred": result.frames_ocred,
         "regions_ocred": result.regions_ocred,
         "share_ocred": round(result.frames_ocred / result.frames_sampled, 4),
+        "area_ocred": round(result.area_ocred / result.frames_sampled, 4),  # share of sampled pixels read
         "stage_s": result.timing.total,
         "stage_x_duration": round(result.timing.total / result.duration, 4),
         # CPU seconds of this process (all threads) during the stage: a figure that other work

@@ -125,6 +125,7 @@ def run_real(engine: OcrEngine, rate: float, folder: Path = SHARED) -> list[dict
             "clip": name, "video_s": round(result.duration, 1), "recall": round(found / max(1, total), 4),
             "words": total, "frames_sampled": result.frames_sampled, "frames_ocred": result.frames_ocred,
             "share_ocred": round(result.frames_ocred / max(1, result.frames_sampled), 3),
+            "area_ocred": round(result.area_ocred / max(1, result.frames_sampled), 3),
             "cpu_x_duration": round(cpu / result.duration, 3), "wall_x_duration": round(wall / result.duration, 3),
             "tesseract_runs": counted.runs, "lines_kept": result.lines_kept, "events": len(result.events),
             "flagged": sum(1 for e in result.events if e.flags),
@@ -142,12 +143,12 @@ def print_rows(rows: list[dict[str, object]]) -> None:
     if not rows:
         print(f"real UI recordings: skipped ({SHARED} not found)", flush=True)
         return
-    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} "
+    print(f"{'real recording':32} {'recall':>7} {'words':>5} {'OCRd':>9} {'area':>5} {'cpu xRT':>8} {'wall xRT':>8} {'tesseract':>9} "
           f"{'kept':>5} {'events':>6} {'flagged':>7} {'no words':>8} {'texts':>5} {'glyphs':>6} {'glyph ref words':>15} "
           f"{'variants':>8} {'variant ref words':>17}")
     for r in rows:
         print(f"{r['clip']!s:32} {r['recall']:>7} {r['words']:>5} {r['frames_ocred']!s:>4}/{r['frames_sampled']!s:<4} "
-              f"{r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9} {r['lines_kept']!s:>5} "
+              f"{r['area_ocred']!s:>5} {r['cpu_x_duration']:>8} {r['wall_x_duration']:>8} {r['tesseract_runs']!s:>9} {r['lines_kept']!s:>5} "
               f"{r['events']!s:>6} {r['flagged']!s:>7} {r['nothing_to_translate']!s:>8} {r['texts']!s:>5} "
               f"{r['glyphs']!s:>6} {r['glyph_reference_words']!s:>15} {r['variants']!s:>8} "
               f"{r['variant_reference_words']!s:>17}", flush=True)

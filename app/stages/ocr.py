@@ -142,6 +142,8 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
+        # of the sampled pixels, the share read: most reads are a typed word's region, not a frame
+        "ocred_area_share": round(result.area_ocred / max(1, result.frames_sampled), 3),
         "lines_kept": result.lines_kept,
         "flagged": sum(1 for e in result.events if e.flags),
         "cut": sum(1 for e in result.events if CUT in e.flags),

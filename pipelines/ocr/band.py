@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from pipelines.ocr.caption_frames import frames_at
-from pipelines.ocr.engines import OcrEngine
+from pipelines.ocr.engines import OcrEngine, frame_place, read_knowing
 from pipelines.ocr.frames import open_video
 from pipelines.ocr.tracking import Box, FrameDetections, iou, overlap, similarity
 
@@ -223,7 +223,9 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
     n = 0
     for n, small in enumerate(images, 1):
         sh, sw = small.shape[:2]
-        for r in engine.read(small):
+        # Read as the whole frame it is (``LINE_PLACE``): a line read as nothing where captions sit
+        # is identified from its pixels (``pipelines.ocr.scripts.CAPTION_PLACE``).
+        for r in read_knowing(engine, small, None, frame_place(sw, sh)):
             if any(ch.isalnum() for ch in r.text):
                 readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
     search = analyse(readings, n, options)

@@ -223,6 +223,9 @@ class OcrResult:
         frames_sampled: frames taken at ``sample_rate``.
         frames_ocred: samples on which the engine ran (whole frame or changed regions).
         regions_ocred: engine calls on parts of a frame (included in ``frames_ocred``).
+        area_ocred: the area read, in whole frames (a whole frame read counts 1, a typed word's
+            region its share of the frame): over ``frames_sampled``, the share of the sampled
+            pixels that were read, where ``frames_ocred`` counts a sample whatever was read of it.
         lines_kept: lines found again unchanged whose earlier reading was kept, not recognised
             again (``ChangeOptions.keep_threshold``).
         duration: seconds of video covered.
@@ -243,6 +246,7 @@ class OcrResult:
     timing: OcrTiming
     search_frames: SearchFrames | None = field(default=None, repr=False, compare=False)
     lines_kept: int = 0
+    area_ocred: float = 0.0
 
 
 def _apply_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[int, int]]:
@@ -321,6 +325,7 @@ class _Reader:
     waiting: list[tuple[PixelBox, int]] = field(default_factory=list)  # (region, first sample)
     ocred: int = 0
     regions_ocred: int = 0
+    area_ocred: float = 0.0  # in whole frames (``OcrResult.area_ocred``)
     kept: int = 0  # lines found again unchanged, their readings kept (``_known``)
     read_sharpness: float | None = None  # of the last sample read
     read_in_motion: bool = False  # since the view last stood still
@@ -364,6 +369,7 @@ class _Reader:
         if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= opts.full_fraction * w * h:
             grown = [(0, 0, w, h)]
         known = self._known(self.samples[k])
+        self.area_ocred += sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) / (w * h)
         if grown == [(0, 0, w, h)]:
             readings = {grown[0]: _filter(read_knowing(self.engine, frame, known, frame_place(w, h)), self.options)}
             self.detector.absorb_all()
@@ -515,8 +521,9 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         progress(1.0)
     timing = OcrTiming(round(t_decode, 3), round(t_compare, 3), round(t_ocr, 3), round(t_track, 3),
                        round(time.perf_counter() - started, 3))
-    log.info("ocr %s: %d samples, %d read (%d regions, %d lines kept unchanged), %d events, %.1f s", path,
-             len(samples), reader.ocred, reader.regions_ocred, reader.kept, len(events), timing.total)
+    log.info("ocr %s: %d samples, %d read (%d regions, %.1f %% of the sampled pixels; %d lines kept unchanged), "
+             "%d events, %.1f s", path, len(samples), reader.ocred, reader.regions_ocred,
+             100 * reader.area_ocred / max(1, len(samples)), reader.kept, len(events), timing.total)
     return OcrResult(
         events=tuple(events),
         scenes=tuple(scenes),
@@ -524,6 +531,7 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         frames_sampled=len(samples),
         frames_ocred=reader.ocred,
         regions_ocred=reader.regions_ocred,
+        area_ocred=round(reader.area_ocred, 4),
         duration=(max(duration, times[-1] if times else 0.0) if duration > 0
                   else (times[-1] if times else 0.0) + 1.0 / options.sample_rate),
         engine=engine.name,

@@ -395,10 +395,12 @@ class ScriptAwareEngine:
                                flags=r.flags if best_sure else (*r.flags, SCRIPT_UNCERTAIN))
         x0, y0, x1, y1 = r.box
         # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
-        # a caption band) a line of a few letters' width read as nothing or as fewer letters
-        # (PP-OCRv5 read the Arabic "في هذا الدرس" as "Uww", sure to 0.27).
+        # a caption band) a line of a few letters' width read as nothing, as fewer letters (PP-OCRv5
+        # read the Arabic "في هذا الدرس" as "Uww", sure to 0.27) or, unsure, as no letter at all
+        # (the Hindi "अभ्यास पूरा हुआ" as "33", sure to 0.65; a clock or a counter reads sure).
         letters = sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters
-        unread_line = unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0) and (unsure_latin or not r.text)
+        no_letter = not any(ch.isalpha() for ch in r.text) and r.confidence < self.suspect_confidence
+        unread_line = unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0) and (unsure_latin or no_letter)
         if not packs and ((unsure_latin and letters) or unread_line):
             found = self._identify(crop, heights)
             if found is not None:

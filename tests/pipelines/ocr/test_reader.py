@@ -158,6 +158,8 @@ def test_only_changes_are_read_and_events_are_timed(tmp_path: Path) -> None:
     # The first frame, the new slide and the "Saved" region; the cursor never triggers a read.
     assert result.frames_ocred == 3
     assert result.regions_ocred == 1
+    # Two whole frames and the "Saved" region (a small share of a frame): the area read.
+    assert 2.0 < result.area_ocred < 2.25
     assert engine.calls[-1] != (240, 320)  # a region (with a border), not the frame
     assert [s.texts for s in result.scenes] == [("Title A", "Line A1"), ("Title B", "Line B1", "Saved")]
     assert progress[-1] == 1.0 and progress == sorted(progress)

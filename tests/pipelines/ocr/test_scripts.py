@@ -220,6 +220,21 @@ def test_on_a_screen_a_line_read_as_nothing_is_identified_only_where_captions_si
     assert alone.read(image) == [] and alone.unread_lines == 1
 
 
+@pytest.mark.skipif(shutil.which("tesseract") is None or "heb" not in installed_packs(),
+                    reason="Tesseract with the heb pack is not installed (./scripts/setup installs it)")
+def test_in_a_caption_band_a_line_read_unsure_as_no_letter_is_identified() -> None:
+    # PP-OCRv5 read a yellow Hindi caption on its black box, "अभ्यास पूरा हुआ", as "33" (0.65).
+    image = line_image("בחרו את השפה")
+    token = IDENTIFY_UNREAD.set(True)
+    try:
+        unsure = ScriptAwareEngine(Reads("33", 0.65), ("en",)).read(image)
+        sure = ScriptAwareEngine(Reads("12:45", 0.97), ("en",)).read(image)  # a clock reads sure
+    finally:
+        IDENTIFY_UNREAD.reset(token)
+    assert [(r.text, r.script) for r in unsure] == [("בחרו את השפה", "HEBREW")]
+    assert [r.text for r in sure] == ["12:45"]
+
+
 class PlaceOf:
     """An engine that reads one line filling its image and says where the caller put it."""
 
