@@ -26,7 +26,7 @@ from pipelines.ocr.caption_widen import RIGHT_TO_LEFT, Widener
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.scripts import script_of
-from pipelines.ocr.tracking import letters_and_digits, overlap, similarity
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, letters_and_digits, overlap, similarity
 
 ECHO_SIMILARITY = 0.5
 """How alike (1 - normalised edit distance of letters and digits) two readings of a fading caption
@@ -145,6 +145,7 @@ class CaptionTracker:
     stroke_reads: int = 0  # ...and again as its bright strokes alone (a layer that read as nothing)
     last_sample: int | None = None
     faded_echoes: int = 0  # stretches read as the caption before faded out (``echoes``), no cue
+    flagged_reread: int = 0  # stretches whose flagged reading another sample read unflagged (``close``)
     empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
     empty_since: int = 0
     empty_wait: float = 0.0
@@ -444,6 +445,22 @@ class CaptionTracker:
                 self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
                 stretch.lines = lines = wider
                 stretch.signature = self.signature(fullest[1], fullest[2], lines)
+        if fullest is not None and any(SCRIPT_UNCERTAIN in r.flags for r in lines):
+            # A line no script read sure (Latin look-alikes where Tesseract's reading of this sample
+            # was not sure: "ixHi BiπnoBiπi 36epe>keHO" over the zoom, on a moving picture) is
+            # read again on another sample where the caption showed, and that reading kept where
+            # its lines are as many, none flagged, and of about as many letters.
+            again = self.band_read(fullest[1])
+            said, read = letters_and_digits(" ".join(r.text for r in lines)), letters_and_digits(
+                " ".join(r.text for r in again))
+            if (len(again) == len(lines) and not any(SCRIPT_UNCERTAIN in r.flags for r in again)
+                    and len(said) <= 2 * len(read) and len(read) <= 2 * len(said)):
+                log.debug("stretch from %d: %s read again as %s", stretch.first, [r.text for r in lines],
+                          [r.text for r in again])
+                self.cache = [(mask, again if read_ is lines else read_) for mask, read_ in self.cache]
+                stretch.lines = lines = again
+                stretch.signature = self.signature(fullest[1], fullest[2], lines)
+                self.flagged_reread += 1
         if previous is not None and previous[1] and self.echoes(previous[1], stretch, lines):
             log.debug("stretch from %d: %s read where the caption before faded out (%s); no cue", stretch.first,
                       [r.text for r in lines], [r.text for r in previous[1]])

@@ -22,6 +22,7 @@ from pipelines.ocr.captions import extract_after_screen, extract_captions
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
 from pipelines.ocr.reader import OcrOptions, run_ocr
 from pipelines.ocr.scripts import installed_packs, with_scripts
+from pipelines.ocr.tracking import SCRIPT_UNCERTAIN
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -243,3 +244,24 @@ def test_a_caption_read_fading_in_keeps_its_reading_where_the_fullest_one_reads_
     screen = run_ocr(clip, engine, OcrOptions(engine="rapidocr"))
     result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(), frames=screen.search_frames)
     assert [c.lines for c in result.cues] == [c.lines for c in captions]
+
+
+@pytest.mark.parametrize(("again", "kept"), [
+    ("Їхні відповіді збережено", "Їхні відповіді збережено"),  # another sample reads it sure
+    ("Їхні відповіді збережено, натисніть далі щоб продовжити роботу", "ixHi BiπnoBiπi 36epe>keHO"),  # not it
+    ("", "ixHi BiπnoBiπi 36epe>keHO"),  # nothing read there
+])
+def test_a_flagged_caption_is_read_again_on_another_sample_where_it_showed(again: str, kept: str) -> None:
+    # Over a moving picture, Tesseract read one sample's Ukrainian caption as nothing sure, and it
+    # was left as PP-OCRv5's Latin look-alikes, flagged.
+    flagged = [Reading((100, 20, 540, 60), "ixHi BiπnoBiπi 36epe>keHO", 0.77, flags=(SCRIPT_UNCERTAIN,))]
+    tracker = CaptionTracker(Reads(again), CaptionOptions(), [], (0, 0, 640, 96), (640, 360), 25.0, 1.0, 40.0, 0.3)
+    mask = np.zeros((96, 640), bool)
+    crop = np.full((96, 640, 3), 255, np.uint8)
+    stretch = _Stretch(0, crop, mask, 0, mask, lines=flagged, crop_at=10)
+    stretch.keep_fullest(crop, np.ones((96, 640), bool))  # a later sample where the caption showed
+    for index in range(0, 100, 10):
+        stretch.edges.add(index, crop)
+    tracker.close(stretch, 100)
+    assert tracker.spans[-1].lines == (kept,)
+    assert (SCRIPT_UNCERTAIN in tracker.spans[-1].flags) == (kept != again)
