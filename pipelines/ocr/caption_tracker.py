@@ -25,7 +25,8 @@ from pipelines.ocr.caption_signature import LineSignature
 from pipelines.ocr.caption_widen import RIGHT_TO_LEFT, Widener
 from pipelines.ocr.engines import OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
-from pipelines.ocr.scripts import script_of
+from pipelines.ocr.lexicon import known_letters
+from pipelines.ocr.scripts import script_of, script_packs
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, letters_and_digits, overlap, similarity
 
 ECHO_SIMILARITY = 0.5
@@ -145,7 +146,7 @@ class CaptionTracker:
     stroke_reads: int = 0  # ...and again as its bright strokes alone (a layer that read as nothing)
     last_sample: int | None = None
     faded_echoes: int = 0  # stretches read as the caption before faded out (``echoes``), no cue
-    flagged_reread: int = 0  # stretches whose flagged reading another sample read unflagged (``close``)
+    doubtful_reread: int = 0  # stretches whose doubtful reading another sample read better (``close``)
     empty_reads: int = 0  # reads of an empty band whose layer kept changing (``faint_due``)
     empty_since: int = 0
     empty_wait: float = 0.0
@@ -445,22 +446,20 @@ class CaptionTracker:
                 self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
                 stretch.lines = lines = wider
                 stretch.signature = self.signature(fullest[1], fullest[2], lines)
-        if fullest is not None and any(SCRIPT_UNCERTAIN in r.flags for r in lines):
-            # A line no script read sure (Latin look-alikes where Tesseract's reading of this sample
-            # was not sure: "ixHi BiπnoBiπi 36epe>keHO" over the zoom, on a moving picture) is
-            # read again on another sample where the caption showed, and that reading kept where
-            # its lines are as many, none flagged, and of about as many letters.
-            again = self.band_read(fullest[1])
-            said, read = letters_and_digits(" ".join(r.text for r in lines)), letters_and_digits(
-                " ".join(r.text for r in again))
-            if (len(again) == len(lines) and not any(SCRIPT_UNCERTAIN in r.flags for r in again)
-                    and len(said) <= 2 * len(read) and len(read) <= 2 * len(said)):
+        if fullest is not None and _doubtful(lines):
+            # A reading no script read sure (Latin look-alikes where Tesseract's reading of this
+            # sample was not sure: "ixHi BiπnoBiπi 36epe>keHO" over the zoom), or in a script with
+            # word lists holding letters outside its words ("000 “على زر الحفظ" for "اضغط على زر
+            # الحفظ"), is read again on another sample where the caption showed: over a moving
+            # picture one sample reads sure and another not. See ``_better``.
+            again = _merged(lines, self.band_read(fullest[1]))
+            if _better(again, lines):
                 log.debug("stretch from %d: %s read again as %s", stretch.first, [r.text for r in lines],
                           [r.text for r in again])
-                self.cache = [(mask, again if read_ is lines else read_) for mask, read_ in self.cache]
+                self.cache = [(mask, again if read is lines else read) for mask, read in self.cache]
                 stretch.lines = lines = again
                 stretch.signature = self.signature(fullest[1], fullest[2], lines)
-                self.flagged_reread += 1
+                self.doubtful_reread += 1
         if previous is not None and previous[1] and self.echoes(previous[1], stretch, lines):
             log.debug("stretch from %d: %s read where the caption before faded out (%s); no cue", stretch.first,
                       [r.text for r in lines], [r.text for r in previous[1]])
@@ -478,3 +477,62 @@ class CaptionTracker:
         flags = tuple(sorted({f for line in lines for f in line.flags}))
         self.spans.append(Span(first / self.fps, end_frame / self.fps, tuple(line.text for line in lines),
                                min(line.confidence for line in lines), flags))
+
+
+def _words_read(lines: list[Reading]) -> tuple[int, int] | None:
+    """(letters in listed words, letters and digits) of readings in one script with word lists
+    (``lexicon.known_letters``); None for other scripts (Latin, CJK, Thai, Korean)."""
+    scripts = {r.script or script_of(r.text) for r in lines}
+    if len(scripts) != 1:
+        return None
+    packs = script_packs(scripts.pop())
+    return known_letters(" ".join(r.text for r in lines), packs) if packs else None
+
+
+def _doubtful(lines: list[Reading]) -> bool:
+    """Whether a caption's reading is worth reading again on another sample: a line flagged, or,
+    in a script with word lists, letters or digits outside its listed words."""
+    if any(SCRIPT_UNCERTAIN in r.flags for r in lines):
+        return True
+    words = _words_read(lines)
+    return words is not None and words[0] < words[1]
+
+
+def _better(again: list[Reading], lines: list[Reading]) -> bool:
+    """Whether ``again``, the caption read on another sample, replaces ``lines``: as many lines,
+    none flagged, and either ``lines`` flagged and about as many letters (half to twice), or more
+    letters in listed words of the same script."""
+    if len(again) != len(lines) or any(SCRIPT_UNCERTAIN in r.flags for r in again):
+        return False
+    said = letters_and_digits(" ".join(r.text for r in lines))
+    read = letters_and_digits(" ".join(r.text for r in again))
+    if any(SCRIPT_UNCERTAIN in r.flags for r in lines):
+        return len(said) <= 2 * len(read) and len(read) <= 2 * len(said)
+    before, after = _words_read(lines), _words_read(again)
+    return (before is not None and after is not None and after[0] > before[0]
+            and {r.script or script_of(r.text) for r in again} == {r.script or script_of(r.text) for r in lines})
+
+
+def _merged(lines: list[Reading], again: list[Reading]) -> list[Reading]:
+    """``again`` with, where both readings have as many lines and each line as many words, each
+    word the one of the two that is more of a listed word (its listed letters less its other
+    letters and digits; ``lines``' on a tie): "000 “على زر الحفظ" and "اضغط على زر الحفظط", read
+    on two samples, make "اضغط “على زر الحفظ"."""
+    words = _words_read(lines)
+    if words is None or len(again) != len(lines) or any(SCRIPT_UNCERTAIN in r.flags for r in again):
+        return again
+    packs = script_packs(next(iter({r.script or script_of(r.text) for r in lines})))
+
+    def score(word: str) -> int:
+        known, total = known_letters(word, packs) or (0, 0)
+        return 2 * known - total
+
+    out = []
+    for before, after in zip(lines, again, strict=True):
+        a, b = before.text.split(), after.text.split()
+        if len(a) != len(b) or script_of(after.text) != script_of(before.text):
+            return again
+        text = " ".join(y if score(y) > score(x) else x for x, y in zip(a, b, strict=True))
+        out.append(replace(after, text=text))
+    return out
+

@@ -96,6 +96,11 @@ def at_caption_place(box: PixelBox) -> bool:
     return abs(x - 0.5) <= CAPTION_PLACE[0] and y >= CAPTION_PLACE[1]
 
 
+def script_packs(script: str) -> tuple[str, ...]:
+    """The installed packs that read ``script`` (a ``PACK_SCRIPTS`` value; none for Latin or CJK)."""
+    return tuple(p for p, s in PACK_SCRIPTS.items() if s == script and p in installed_packs())
+
+
 @functools.lru_cache(maxsize=1)
 def installed_packs() -> frozenset[str]:
     """Tesseract language packs installed on this machine (empty without Tesseract)."""

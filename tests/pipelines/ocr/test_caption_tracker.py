@@ -17,7 +17,7 @@ from bench.bench_captions import BACKGROUND
 from bench.caption_clips import CHINESE_SETS, ENGLISH_SETS, Caption, make_clip, script_captions, turns
 from pipelines.ocr.caption_layer import thin_bright
 from pipelines.ocr.caption_options import CaptionOptions
-from pipelines.ocr.caption_tracker import CaptionTracker, _Stretch
+from pipelines.ocr.caption_tracker import CaptionTracker, _better, _merged, _Stretch
 from pipelines.ocr.captions import extract_after_screen, extract_captions
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
 from pipelines.ocr.reader import OcrOptions, run_ocr
@@ -265,3 +265,33 @@ def test_a_flagged_caption_is_read_again_on_another_sample_where_it_showed(again
     tracker.close(stretch, 100)
     assert tracker.spans[-1].lines == (kept,)
     assert (SCRIPT_UNCERTAIN in tracker.spans[-1].flags) == (kept != again)
+
+
+@pytest.mark.skipif("ara" not in installed_packs(), reason="Tesseract's Arabic pack is not installed (scripts/setup)")
+def test_a_caption_read_on_two_samples_keeps_of_each_word_the_listed_reading() -> None:
+    # Over the zoom one sample read the first word as "000 “", another the last with a letter more.
+    box = (100, 20, 540, 60)
+    one = [Reading(box, "000 “على زر الحفظ", 0.9, script="ARABIC")]
+    two = [Reading(box, "اضغط على زر الحفظط", 0.9, script="ARABIC")]
+    merged = _merged(one, two)
+    assert [r.text for r in merged] == ["اضغط “على زر الحفظ"] and _better(merged, one)
+    assert not _better(two, one)  # alone, the second holds fewer letters of listed words
+    assert _merged(one, [Reading(box, "اضغط على الزر", 0.9, script="ARABIC")])[0].text == "اضغط على الزر"  # not word for word
+    latin = [Reading(box, "Save the fi1e", 0.9, script="LATIN")]  # no word lists for Latin: read as it is
+    assert _merged(latin, [Reading(box, "Save the file", 0.9)]) == [Reading(box, "Save the file", 0.9)]
+    assert not _better([Reading(box, "Save the file", 0.9)], latin)
+
+
+@pytest.mark.skipif("ara" not in installed_packs(), reason="Tesseract's Arabic pack is not installed (scripts/setup)")
+def test_a_stretch_read_with_letters_outside_listed_words_is_read_again_where_it_showed() -> None:
+    tracker = CaptionTracker(Reads("اضغط على زر الحفظط"), CaptionOptions(), [], (0, 0, 640, 96), (640, 360),
+                             25.0, 1.0, 40.0, 0.3)
+    mask = np.zeros((96, 640), bool)
+    crop = np.full((96, 640, 3), 255, np.uint8)
+    read = [Reading((100, 20, 540, 60), "000 “على زر الحفظ", 0.9, script="ARABIC")]
+    stretch = _Stretch(0, crop, mask, 0, mask, lines=read, crop_at=10)
+    stretch.keep_fullest(crop, np.ones((96, 640), bool))
+    for index in range(0, 100, 10):
+        stretch.edges.add(index, crop)
+    tracker.close(stretch, 100)
+    assert tracker.spans[-1].lines == ("اضغط “على زر الحفظ",) and tracker.doubtful_reread == 1
