@@ -18,9 +18,10 @@ look-alikes ("OTKponTe" for "Откройте"). So:
   as a few unsure letters, are identified the same way while ``IDENTIFY_UNREAD`` is set (a caption
   band's reads: PP-OCRv5 reads many Hebrew lines as nothing, an Arabic one as "Uww", and a dropped
   caption is lost silently), when shaped as a line of letters, and on a whole screen where
-  captions sit (``CAPTION_PLACE``: Korean and Hindi captions, so that their band is found). Once lines were identified in one
-  script (``learn_after``, most of those identified: the video's), a line is first looked at with
-  that script's pack and English alone, cheaper than one pack of every script at once.
+  captions sit (``CAPTION_PLACE``: Korean and Hindi captions, so that their band is found). Once
+  lines were identified in one script (``learn_after``, most of those identified: the video's), a
+  line is first looked at with that script's pack and English alone, cheaper than one pack of
+  every script at once.
 
 Tesseract's readings are judged by their words too (``pipelines.ocr.lexicon``): a word that lost
 its marks gets them back where its language's list says so (й read и inside an outline), and a
