@@ -414,6 +414,15 @@ class CaptionTracker:
         left, right = max(0, left - round(self.line)), min(crop.shape[1], right + round(self.line))
         return self.lines_of(thin_bright(crop[:, left:right], self.line), left)
 
+    def relined(self, stretch: _Stretch, lines: list[Reading], new: list[Reading],
+                fullest: tuple[int, np.ndarray, np.ndarray]) -> list[Reading]:
+        """``new`` for a stretch's ``lines`` (read again at its ``fullest`` sample): in the cache of
+        readings, and its lines' signature taken there."""
+        self.cache = [(mask, new if read is lines else read) for mask, read in self.cache]
+        stretch.lines = new
+        stretch.signature = self.signature(fullest[1], fullest[2], new)
+        return new
+
     def close(self, stretch: _Stretch, end_frame: int) -> None:
         """Read a stretch that ended; its edges are checked against the kept samples
         (``pipelines.ocr.caption_edges``), reaching into a neighbouring stretch that read nothing."""
@@ -430,6 +439,15 @@ class CaptionTracker:
             self.previous = (stretch, [])
             return
         fullest, stretch.fullest = stretch.fullest, None
+        at_fullest: list[Reading] | None = None  # the band read there, once
+
+        def read_at_fullest() -> list[Reading]:
+            nonlocal at_fullest
+            assert fullest is not None
+            if at_fullest is None:
+                at_fullest = self.band_read(fullest[1])
+            return at_fullest
+
         if fullest is not None and fullest[0] > self.options.widen_fuller * stretch.count:
             # A layer fuller than the one read (a caption read as it faded in): cut lines read there.
             wider = self.widener.widened_at(fullest[1], fullest[2], lines)
@@ -437,28 +455,24 @@ class CaptionTracker:
                 # Read as it faded in: the band is read again where it was fullest, and that
                 # reading of the same caption kept ("Tick the che ekbox below" read mid-fade) unless
                 # it holds fewer letters (记得保存你的件 there for 记得保存你的文件 mid-fade).
-                again = self.band_read(fullest[1])
+                again = read_at_fullest()
                 said, read = " ".join(r.text for r in lines), " ".join(r.text for r in again)
                 if (again and len(letters_and_digits(read)) >= len(letters_and_digits(said))
                         and same_caption(read, said, ECHO_SIMILARITY)):
                     wider = again
             if wider != lines:
-                self.cache = [(mask, wider if read is lines else read) for mask, read in self.cache]
-                stretch.lines = lines = wider
-                stretch.signature = self.signature(fullest[1], fullest[2], lines)
+                lines = self.relined(stretch, lines, wider, fullest)
         if fullest is not None and _doubtful(lines):
             # A reading no script read sure (Latin look-alikes where Tesseract's reading of this
             # sample was not sure: "ixHi BiπnoBiπi 36epe>keHO" over the zoom), or in a script with
             # word lists holding letters outside its words ("000 “على زر الحفظ" for "اضغط على زر
             # الحفظ"), is read again on another sample where the caption showed: over a moving
             # picture one sample reads sure and another not. See ``_better``.
-            again = _merged(lines, self.band_read(fullest[1]))
+            again = _merged(lines, read_at_fullest())
             if _better(again, lines):
                 log.debug("stretch from %d: %s read again as %s", stretch.first, [r.text for r in lines],
                           [r.text for r in again])
-                self.cache = [(mask, again if read is lines else read) for mask, read in self.cache]
-                stretch.lines = lines = again
-                stretch.signature = self.signature(fullest[1], fullest[2], lines)
+                lines = self.relined(stretch, lines, again, fullest)
                 self.doubtful_reread += 1
         if previous is not None and previous[1] and self.echoes(previous[1], stretch, lines):
             log.debug("stretch from %d: %s read where the caption before faded out (%s); no cue", stretch.first,
@@ -479,13 +493,23 @@ class CaptionTracker:
                                min(line.confidence for line in lines), flags))
 
 
+
+def _script(lines: list[Reading]) -> str | None:
+    """The one script of a caption's readings (None where they are in several)."""
+    scripts = {r.script or script_of(r.text) for r in lines}
+    return scripts.pop() if len(scripts) == 1 else None
+
+
+def _listed_packs(lines: list[Reading]) -> tuple[str, ...]:
+    """The installed packs of the one script of ``lines`` (none: several scripts, or Latin, CJK)."""
+    script = _script(lines)
+    return script_packs(script) if script is not None else ()
+
+
 def _words_read(lines: list[Reading]) -> tuple[int, int] | None:
     """(letters in listed words, letters and digits) of readings in one script with word lists
     (``lexicon.known_letters``); None for other scripts (Latin, CJK, Thai, Korean)."""
-    scripts = {r.script or script_of(r.text) for r in lines}
-    if len(scripts) != 1:
-        return None
-    packs = script_packs(scripts.pop())
+    packs = _listed_packs(lines)
     return known_letters(" ".join(r.text for r in lines), packs) if packs else None
 
 
@@ -504,13 +528,12 @@ def _better(again: list[Reading], lines: list[Reading]) -> bool:
     letters in listed words of the same script."""
     if len(again) != len(lines) or any(SCRIPT_UNCERTAIN in r.flags for r in again):
         return False
-    said = letters_and_digits(" ".join(r.text for r in lines))
-    read = letters_and_digits(" ".join(r.text for r in again))
     if any(SCRIPT_UNCERTAIN in r.flags for r in lines):
+        said = letters_and_digits(" ".join(r.text for r in lines))
+        read = letters_and_digits(" ".join(r.text for r in again))
         return len(said) <= 2 * len(read) and len(read) <= 2 * len(said)
     before, after = _words_read(lines), _words_read(again)
-    return (before is not None and after is not None and after[0] > before[0]
-            and {r.script or script_of(r.text) for r in again} == {r.script or script_of(r.text) for r in lines})
+    return before is not None and after is not None and after[0] > before[0] and _script(again) == _script(lines)
 
 
 def _merged(lines: list[Reading], again: list[Reading]) -> list[Reading]:
@@ -518,10 +541,9 @@ def _merged(lines: list[Reading], again: list[Reading]) -> list[Reading]:
     word the one of the two that is more of a listed word (its listed letters less its other
     letters and digits; ``lines``' on a tie): "000 “على زر الحفظ" and "اضغط على زر الحفظط", read
     on two samples, make "اضغط “على زر الحفظ"."""
-    words = _words_read(lines)
-    if words is None or len(again) != len(lines) or any(SCRIPT_UNCERTAIN in r.flags for r in again):
+    if _words_read(lines) is None or len(again) != len(lines) or any(SCRIPT_UNCERTAIN in r.flags for r in again):
         return again
-    packs = script_packs(next(iter({r.script or script_of(r.text) for r in lines})))
+    packs = _listed_packs(lines)
 
     def score(word: str) -> int:
         known, total = known_letters(word, packs) or (0, 0)
@@ -535,4 +557,3 @@ def _merged(lines: list[Reading], again: list[Reading]) -> list[Reading]:
         text = " ".join(y if score(y) > score(x) else x for x, y in zip(a, b, strict=True))
         out.append(replace(after, text=text))
     return out
-

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pipelines.ocr.band import BandOptions
 from pipelines.ocr.engines import LINE_PLACE, LineDetector, OcrEngine, Reading
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.lexicon import known_share, restore_marks
@@ -78,13 +79,12 @@ UNREAD_MIN_ASPECT = 2.5
 the eight real clips' band reads, the lines read as nothing were blobs of aspect 0.9-1.1; the
 generated Hebrew captions' lines 5-9)."""
 
-CAPTION_PLACE = (0.12, 0.5)
-"""Where a screen's line read as nothing is identified as a caption band's is (``LINE_PLACE``): its
-centre at most this share of the frame's width from the middle, and at least this far down (the
-band search's ``centre_tolerance`` and ``min_centre``, ``pipelines.ocr.band.BandOptions``). Korean
-and Hindi captions, read as nothing by PP-OCRv5 where no language is said, are then read on the
-screen, so that the band search finds them; a screencast's lines read as nothing are few and
-seldom there (icons, rules)."""
+CAPTION_PLACE = BandOptions()
+"""Where a screen's line read as nothing is identified as a caption band's is (``LINE_PLACE``):
+where the band search looks for captions (its ``centre_tolerance`` from the middle, its centre at
+least ``min_centre`` down). Korean and Hindi captions, read as nothing by PP-OCRv5 where no
+language is said, are then read on the screen, so that the band search finds them; a screencast's
+lines read as nothing are few and seldom there (icons, rules)."""
 
 
 def at_caption_place(box: PixelBox) -> bool:
@@ -94,7 +94,13 @@ def at_caption_place(box: PixelBox) -> bool:
     if place is None:
         return False
     x, y = place(box)
-    return abs(x - 0.5) <= CAPTION_PLACE[0] and y >= CAPTION_PLACE[1]
+    return abs(x - 0.5) <= CAPTION_PLACE.centre_tolerance and y >= CAPTION_PLACE.min_centre
+
+
+def text_shaped(box: PixelBox) -> bool:
+    """Whether a line's box is a few letters wide at least (``UNREAD_MIN_ASPECT``)."""
+    x0, y0, x1, y1 = box
+    return x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)
 
 
 def script_packs(script: str) -> tuple[str, ...]:
@@ -284,22 +290,20 @@ class ScriptAwareEngine:
             if r.kept:  # settled when it was read (``KNOWN_LINES``)
                 out.append(r)
                 continue
-            x0, y0, x1, y1 = r.box
-            shaped = x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0)
+            shaped = text_shaped(r.box)
             # A line of letters read as nothing (or a few letters) where captions sit, none expected
             # in another script: identified as a caption band's would be (``CAPTION_PLACE``).
             placed = (not (unread or self.packs) and shaped and at_caption_place(r.box)
                       and sum(ch.isalpha() for ch in r.text) < self.identify_min_letters)
             if not r.text and not (self.packs or unread or placed):  # read as nothing: re-read only as said above
                 settled = r
-            elif placed:
-                token = IDENTIFY_UNREAD.set(True)
-                try:
-                    settled = self._settle(r, _line_crop(image, r.box), LINE_HEIGHTS, unread=True)
-                finally:
-                    IDENTIFY_UNREAD.reset(token)
             else:
-                settled = self._settle(r, _line_crop(image, r.box), LINE_HEIGHTS, unread=unread)
+                token = IDENTIFY_UNREAD.set(True) if placed else None
+                try:
+                    settled = self._settle(r, _line_crop(image, r.box), LINE_HEIGHTS, unread=unread or placed)
+                finally:
+                    if token is not None:
+                        IDENTIFY_UNREAD.reset(token)
             self.lines_read += 1
             if shaped and (not settled.text or (
                     SCRIPT_UNCERTAIN in settled.flags and sum(ch.isalpha() for ch in settled.text) < self.identify_min_letters)):
@@ -399,14 +403,13 @@ class ScriptAwareEngine:
                 # the detector, keeps the detector's confidence where Tesseract's is lower.
                 return replace(r, text=best[0], confidence=max(best[1], r.confidence), script=script_of(best[0]),
                                flags=r.flags if best_sure else (*r.flags, SCRIPT_UNCERTAIN))
-        x0, y0, x1, y1 = r.box
         # Its script from its pixels: an unsure Latin reading of a few letters, or (``unread``: in
         # a caption band) a line of a few letters' width read as nothing, as fewer letters (PP-OCRv5
         # read the Arabic "في هذا الدرس" as "Uww", sure to 0.27) or, unsure, as no letter at all
         # (the Hindi "अभ्यास पूरा हुआ" as "33", sure to 0.65; a clock or a counter reads sure).
         letters = sum(ch.isalpha() for ch in r.text) >= self.identify_min_letters
         no_letter = not any(ch.isalpha() for ch in r.text) and r.confidence < self.suspect_confidence
-        unread_line = unread and x1 - x0 >= UNREAD_MIN_ASPECT * max(1, y1 - y0) and (unsure_latin or no_letter)
+        unread_line = unread and text_shaped(r.box) and (unsure_latin or no_letter)
         if not packs and ((unsure_latin and letters) or unread_line):
             found = self._identify(crop, heights)
             if found is not None:
