@@ -54,6 +54,9 @@ class BandOptions:
             centred text higher up is a title (a caption region up there can be given instead).
         min_texts: fewest different readings in the band (captions change; a title does not).
         other_texts: fewest readings, each unlike the others, of a further band above the first.
+        static_seconds: a longer text read alike at one place in half the samples or more, over
+            at least this long (no caption stays so long: subtitle styles end a cue within ~7 s), is
+            static, however it was misread in the others.
     """
 
     samples_per_minute: float = 10.0
@@ -66,6 +69,7 @@ class BandOptions:
     min_centre: float = 0.5
     min_texts: int = 1
     other_texts: int = 2
+    static_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -171,11 +175,13 @@ class SearchFrames:
     def __init__(self, options: BandOptions) -> None:
         self.options = options
         self.wanted: frozenset[int] = frozenset()
+        self.fps = 0.0
         self.kept: dict[int, np.ndarray] = {}
 
     def plan(self, fps: float, frame_count: int) -> None:
         """Keep the search's frames of a video of ``frame_count`` frames at ``fps``."""
         self.wanted = frozenset(spread_indices(fps, frame_count, self.options))
+        self.fps = fps
 
     def wants(self, index: int) -> bool:
         """Whether frame ``index`` is one of the search's."""
@@ -199,6 +205,10 @@ class SearchFrames:
         for index in sorted(self.kept):
             yield np.asarray(cv2.imdecode(self.kept[index], cv2.IMREAD_COLOR))
 
+    def times(self) -> list[float]:
+        """The kept frames' times (seconds), in order."""
+        return [index / self.fps for index in sorted(self.kept)] if self.fps > 0 else []
+
 
 def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None = None,
               frames: SearchFrames | None = None) -> BandSearch:
@@ -215,10 +225,17 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
         cap.release()
         # The spread frames, without decoding them all (``frames_at``).
         wanted = spread_indices(info.fps, info.frame_count, options)
-        images: Iterator[np.ndarray] = (_downscale(frame, options.read_width) for _, frame in frames_at(path, wanted))
+        times: list[float] = []
+
+        def spread() -> Iterator[np.ndarray]:
+            for index, frame in frames_at(path, wanted):
+                times.append(index / info.fps if info.fps > 0 else 0.0)
+                yield _downscale(frame, options.read_width)
+
+        images: Iterator[np.ndarray] = spread()
     else:
         assert frames is not None
-        images = frames.frames()
+        images, times = frames.frames(), frames.times()
     readings: list[tuple[int, Box, str]] = []
     n = 0
     for n, small in enumerate(images, 1):
@@ -228,7 +245,7 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
         for r in read_knowing(engine, small, None, frame_place(sw, sh)):
             if any(ch.isalnum() for ch in r.text):
                 readings.append((n - 1, (r.box[0] / sw, r.box[1] / sh, r.box[2] / sw, r.box[3] / sh), r.text))
-    search = analyse(readings, n, options)
+    search = analyse(readings, n, options, times if len(times) == n else None)
     log.info("band search %s: %d frames read whole (%s): band %s%s", path, n,
              "decoded for it" if own else "kept by the on-screen text reader",
              search.band.box if search.band else None, f" ({search.reason})" if search.reason else "")
@@ -247,11 +264,34 @@ def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions |
     count = min(len(samples), options.max_samples)
     picked = [samples[round(i * (len(samples) - 1) / max(1, count - 1))] for i in range(count)]
     readings = [(k, d.box, d.text) for k, frame in enumerate(picked) for d in frame.detections]
-    return analyse(readings, count, options)
+    return analyse(readings, count, options, [frame.time for frame in picked])
 
 
-def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOptions | None = None) -> BandSearch:
-    """The band and the static text from readings ``(sample, normalised box, text)`` of ``samples`` frames."""
+def holds_static(samples: Sequence[FrameDetections], band: Band, static: Sequence[StaticText],
+                 options: BandOptions | None = None, share: float = 0.8) -> bool:
+    """Whether the centred text the screen reader's ``samples`` read in ``band`` is, in ``share``
+    of its readings or more, the static text (``static``: a search's, on frames read whole) that
+    sits there: a channel's name under footage, shown all along, read in some samples only (the
+    picture behind it moving), which the samples alone take for a caption that changes."""
+    options = options or BandOptions()
+    top, bottom = band.box[1], band.box[3]
+
+    def in_band(box: Box) -> bool:
+        return top <= (box[1] + box[3]) / 2 <= bottom and abs(_centre_x(box) - 0.5) <= options.centre_tolerance
+
+    there = [s for s in static if in_band(s.box)]
+    texts = [d.text for frame in samples for d in frame.detections if in_band(d.box)]
+    if not there or not texts:
+        return False
+    same = sum(1 for t in texts if any(similarity(t, s.text) >= 0.7 for s in there))
+    return same >= share * len(texts)
+
+
+def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOptions | None = None,
+            times: Sequence[float] | None = None) -> BandSearch:
+    """The band and the static text from readings ``(sample, normalised box, text)`` of ``samples``
+    frames; ``times``: each sample's time in seconds (None: unknown, and text that stays is told
+    only by its short readings and by the share of samples it is read the same in)."""
     options = options or BandOptions()
     if samples == 0:
         return BandSearch(None, (), "no frame could be read", 0, 0)
@@ -260,10 +300,26 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     # A short reading at one place in most samples, however differently read (a logo read as
     # "MV", "NV", "VV"), is static; a long one that changes there is a caption that stays.
     for box, shown in _places(readings):
+        if len(shown) < max(2, options.static_share * samples):
+            continue
         said = [t for s, b, t in readings if b == box]
         common = max(set(said), key=said.count)
-        if len(shown) >= max(2, options.static_share * samples) and sum(ch.isalnum() for ch in common) <= 4:
+        if sum(ch.isalnum() for ch in common) <= 4:
             static.append(StaticText(box, common, round(len(shown) / samples, 3)))
+            continue
+        # A longer text at one place in most samples, read alike in half of them or more, over
+        # longer than a caption stays (``static_seconds``): a channel's name over moving footage,
+        # whose other readings are its misreadings there ("한국요육방송 채널", "카국교육봉송채글"
+        # for "한국교육방송 채널"). In a clip of a few seconds one caption may fill half the samples.
+        if times is None:
+            continue
+        here = [(s, t) for s, b, t in readings if iou(b, box) >= 0.7]
+        there = [t for _, t in here]
+        mode = max(there, key=lambda t: (sum(similarity(t, u) >= 0.7 for u in there), there.count(t)))
+        alike = {s for s, t in here if similarity(t, mode) >= 0.7}
+        if (len(alike) >= max(2, 0.5 * samples)
+                and times[max(alike)] - times[min(alike)] >= options.static_seconds):
+            static.append(StaticText(box, mode, round(len(shown) / samples, 3)))
     for g in groups:
         share = len(g.samples) / samples
         centred = abs(_centre_x(g.box) - 0.5) <= options.centre_tolerance

@@ -21,10 +21,12 @@ from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_tracker import caption_lines
 from pipelines.ocr.captions import extract_captions
 from pipelines.ocr.engines import OcrEngine, Reading, load_engine
+from pipelines.ocr.scripts import installed_packs, script_of, with_scripts
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "testdata" / "video"
+NANUM = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 
 
 def caption_frame(text: str, background: np.ndarray) -> np.ndarray:
@@ -524,3 +526,72 @@ def test_a_caption_first_read_as_a_few_garbled_letters_is_no_logo() -> None:
     # A logo read three ways at one place stays static, and a short reading there stays with it.
     logo = [(k, (0.40, 0.3, 0.6, 0.34), ["MV", "NV", "VV", "MVV"][k % 4]) for k in range(12)]
     assert any(s.box == (0.40, 0.3, 0.6, 0.34) for s in analyse(readings + logo, 12).static)
+
+
+def static_name_readings(samples: int, seconds: float) -> tuple[list[tuple[int, tuple[float, float, float, float], str]],
+                                                               list[float]]:
+    """A channel's name, centred at the bottom of every sample, read right in half of them and
+    misread in the others (its letters over moving footage), samples spread over ``seconds``."""
+    misread = ["카국교육봉송채글", "合", "ซิรรรพอ", "한국요육방송 채널"]
+    readings = [(k, (0.38, 0.89, 0.62, 0.97), "한국교육방송 채널" if k % 2 else misread[(k // 2) % 4])
+                for k in range(samples)]
+    return readings, [k * seconds / (samples - 1) for k in range(samples)]
+
+
+def test_a_name_that_stays_all_along_however_misread_is_static_not_a_caption_band() -> None:
+    readings, times = static_name_readings(8, 20.0)
+    found = analyse(readings, 8, BandOptions(), times)
+    assert found.band is None and "no centred changing text" in found.reason
+    assert [s.text for s in found.static] == ["한국교육방송 채널"]
+    # Without the samples' times it cannot be told from captions (the search did not say).
+    assert analyse(readings, 8, BandOptions()).band is not None
+
+
+def test_one_caption_filling_half_of_a_short_clip_stays_a_caption() -> None:
+    # A clip of three seconds (rvo_anime_zh): one caption at one place in half the samples.
+    readings, times = static_name_readings(8, 2.7)
+    found = analyse(readings, 8, BandOptions(), times)
+    assert found.band is not None and found.static == ()
+
+
+def test_the_screen_samples_band_is_not_followed_where_the_search_saw_static_text_there() -> None:
+    from pipelines.ocr.band import Band, StaticText, band_from_samples, holds_static
+    from pipelines.ocr.tracking import Detection, FrameDetections
+
+    name = StaticText((0.41, 0.9, 0.59, 0.97), "한국교육방송 채널", 1.0)
+    # The screen reader read the name in 6 of 10 samples (the spacing read two ways), nothing else.
+    samples = [FrameDetections(k / 2, (Detection(name.box, ["한국교육방송 채널", "한국교육방송채널"][k % 2], 0.9),)
+                               if k % 5 > 1 else ()) for k in range(10)]
+    seen = band_from_samples(samples)
+    assert seen.band is not None  # the samples alone take it for captions
+    assert holds_static(samples, seen.band, [name])
+    assert not holds_static(samples, seen.band, [])
+    # Captions read there too: the band holds more than the static text.
+    said = ["Open the settings page", "Choose a new password", "Save it now"]
+    captioned = [FrameDetections(k / 2, (Detection((0.3, 0.88, 0.7, 0.95), said[k % 3], 0.9),)) for k in range(10)]
+    band = Band((0.0, 0.8, 1.0, 1.0), 0.06, 0.2, 10, 3)
+    assert not holds_static(samples + captioned, band, [name])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("kor" not in installed_packs() or not Path(NANUM).is_file(),
+                    reason="Tesseract's Korean pack or the Nanum font is not installed (scripts/setup)")
+def test_a_korean_channel_name_over_moving_footage_gives_no_caption(tmp_path: Path, rapid: OcrEngine) -> None:
+    """A channel's name in Hangul, centred at the bottom over a moving picture, no language said:
+    identified from its pixels in some samples only, misread in others; it is static text, not a
+    20-second caption (before: one cue, "한국교육방송채글", over the whole clip)."""
+    from pipelines.ocr.captions import extract_after_screen
+    from pipelines.ocr.reader import OcrOptions, run_ocr
+
+    clip = tmp_path / "channel.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "mandelbrot=size=640x360:rate=25", "-t", "20",
+                    "-vf", f"drawtext=fontfile={NANUM}:text='한국교육방송 채널':fontsize=18:fontcolor=white:borderw=2:"
+                    "x=(w-tw)/2:y=h-34", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(clip)],
+                   check=True)
+    engine = with_scripts(rapid, ("en",))
+    screen = run_ocr(clip, engine, OcrOptions(languages=("en",)))
+    assert any(script_of(d.text) == "HANGUL" for s in screen.samples for d in s.detections)  # it was read
+    result = extract_after_screen(clip, engine, screen.samples, CaptionOptions(languages=("en",)),
+                                  frames=screen.search_frames)
+    assert result.cues == () and result.band is None, result.cues
+    assert any(script_of(s.text) == "HANGUL" for s in result.static)
