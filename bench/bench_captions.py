@@ -59,10 +59,12 @@ from bench.caption_clips import (  # noqa: E402
     ENGLISH_SETS,
     SCRIPT_FONTS,
     SCRIPT_SENTENCES,
+    STATIC_NAMES,
     TWO_BANDS,
     Caption,
     make_clip,
     script_captions,
+    static_name,
     turns,
 )
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
@@ -77,6 +79,7 @@ REAL = ("vsr_rezero_en", "emk_cartoon_en", "emk_kdrama_en", "rvo_leon_zh_en", "r
         "svocr_drama_2line_zh", "svocr_drama_faint_zh")
 GENERATED_VERSION = 1
 SCRIPTS_VERSION = 1
+STATIC_VERSION = 1
 BACKGROUND = SHARED / "mdn_friday.mp4"
 """Real footage under the per-script clips (a 1940 film clip with no burned-in text; looped)."""
 
@@ -273,6 +276,29 @@ def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) 
                     print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r} {' '.join(c.flags)}", flush=True)
 
 
+def run_static(out: Path, engine: OcrEngine, show: bool) -> None:
+    """Per language of ``STATIC_NAMES``, a 20 s clip of its name shown all along where captions
+    sit, no caption, over real footage (without ``../shared``: none) and over the mandelbrot zoom,
+    read with ``en`` said: every cue found is a false caption (target: none)."""
+    backgrounds = [("film", BACKGROUND)] if BACKGROUND.is_file() else []
+    false_cues = clips = 0
+    for lang, (footage, background) in [(lang, f) for lang in STATIC_NAMES
+                                        for f in [*backgrounds, ("mandelbrot", None)]]:
+        video = out / f"static-{lang}-{footage}-v{STATIC_VERSION}.mp4"
+        if not video.is_file():
+            make_clip(video, static_name(lang), background=background)
+        result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
+        clips, false_cues = clips + 1, false_cues + len(result.cues)
+        print(json.dumps({"kind": f"generated static name ({lang}) over {footage}, no caption", "clip": video.name,
+                          "false_cues": len(result.cues), "band": result.band,
+                          "static": [s.text for s in result.static], "reason": result.reason},
+                         ensure_ascii=False), flush=True)
+        if show:
+            for c in result.cues:
+                print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+    print(json.dumps({"kind": "generated static names, all", "clips": clips, "false_cues": false_cues}), flush=True)
+
+
 def run_english(out: Path, engine: OcrEngine, show: bool) -> None:
     """Each of ``ENGLISH_SETS`` over real footage (without ``../shared``: none) and over the
     mandelbrot zoom, as the OCR stage reads them with ``en`` said; a row per clip and the mean."""
@@ -306,6 +332,8 @@ def main() -> None:
     parser.add_argument("--scripts", nargs="*", choices=sorted(SCRIPT_SENTENCES), default=None,
                         help="per-script generated clips to run (default: all; none with --no-generated)")
     parser.add_argument("--show", action="store_true", help="print the cues found")
+    parser.add_argument("--static", action="store_true",
+                        help="the clips of a name that stays where captions sit (also without --no-generated)")
     parser.add_argument("--cost", type=float, default=0.0, metavar="SECONDS",
                         help="also a generated 720p clip this long (a caption every 2.5 s): frames decoded and "
                              "OCR'd per minute, x real time")
@@ -339,6 +367,8 @@ def main() -> None:
     if not args.no_generated:
         run_english(args.out, engine, args.show)
         run_chinese(args.out, engine, args.show)
+    if not args.no_generated or args.static:
+        run_static(args.out, engine, args.show)
     if not args.no_generated or args.scripts:
         run_scripts(args.out, engine, args.scripts or sorted(SCRIPT_SENTENCES), args.show)
     if not args.no_generated:

@@ -137,6 +137,26 @@ CHINESE_SETS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 """Simplified and traditional Chinese captions, the same sentences, in the styles of ``turns``."""
 
+STATIC_NAMES: dict[str, str] = {
+    # Written on 2026-12-06: a channel's or a course's name shown all along, centred under the
+    # picture where captions sit, smaller than a caption. The Korean one was run while the band
+    # search learnt to tell such a name from captions (pipelines.ocr.band.analyse); the others
+    # only after.
+    "en": "Learning Channel Live",
+    "ru": "Учебный канал",
+    "ar": "قناة التعليم",
+    "hi": "शिक्षा चैनल",
+    "ko": "한국교육방송 채널",
+}
+"""A name per language, burned in for a whole clip (``static_name``): text that stays, not captions."""
+
+
+def static_name(language: str, seconds: float = 20.0) -> tuple[Caption, ...]:
+    """``STATIC_NAMES[language]`` shown from the first frame to the last, a third smaller than a
+    caption, at the captions' place."""
+    return (Caption(0.0, seconds, (STATIC_NAMES[language],), "outline", r"{\fscx66\fscy66}"),)
+
+
 _TURNS = (("outline", "", 1.6), ("box", "", 1.4), ("shadow", "", 1.0), ("outline", "", 2.0),
           ("outline", r"{\fad(200,200)}", 1.6), ("box", "", 1.4))
 

@@ -30,9 +30,15 @@ import numpy as np
 from pipelines.ocr.caption_frames import frames_at
 from pipelines.ocr.engines import OcrEngine, frame_place, read_knowing
 from pipelines.ocr.frames import open_video
-from pipelines.ocr.tracking import Box, FrameDetections, iou, overlap, similarity
+from pipelines.ocr.tracking import Box, FrameDetections, iou, normalise_text, overlap, similarity
 
 log = logging.getLogger(__name__)
+
+
+STATIC_PLACE = 0.6
+"""Boxes overlapping this much (intersection over union) are one place for text that stays: the
+detector's box of a name over moving footage differs from sample to sample (0.64 for the Arabic
+name's tighter box over the zoom)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,9 @@ class BandOptions:
             centred text higher up is a title (a caption region up there can be given instead).
         min_texts: fewest different readings in the band (captions change; a title does not).
         other_texts: fewest readings, each unlike the others, of a further band above the first.
-        static_seconds: a longer text read alike at one place in half the samples or more, over
-            at least this long (no caption stays so long: subtitle styles end a cue within ~7 s), is
-            static, however it was misread in the others.
+        static_seconds: a longer text at one place in ``static_share`` of the samples, over at
+            least this long (no caption stays so long: subtitle styles end a cue within ~7 s), is
+            static, however it was read.
     """
 
     samples_per_minute: float = 10.0
@@ -271,8 +277,9 @@ def holds_static(samples: Sequence[FrameDetections], band: Band, static: Sequenc
                  options: BandOptions | None = None, share: float = 0.8) -> bool:
     """Whether the centred text the screen reader's ``samples`` read in ``band`` is, in ``share``
     of its readings or more, the static text (``static``: a search's, on frames read whole) that
-    sits there: a channel's name under footage, shown all along, read in some samples only (the
-    picture behind it moving), which the samples alone take for a caption that changes."""
+    sits there (at its place, or read alike beside it): a channel's name under footage, shown
+    all along, read in some samples only (the picture behind it moving), which the samples alone
+    take for a caption that changes."""
     options = options or BandOptions()
     top, bottom = band.box[1], band.box[3]
 
@@ -280,11 +287,13 @@ def holds_static(samples: Sequence[FrameDetections], band: Band, static: Sequenc
         return top <= (box[1] + box[3]) / 2 <= bottom and abs(_centre_x(box) - 0.5) <= options.centre_tolerance
 
     there = [s for s in static if in_band(s.box)]
-    texts = [d.text for frame in samples for d in frame.detections if in_band(d.box)]
-    if not there or not texts:
+    read = [d for frame in samples for d in frame.detections if in_band(d.box)]
+    if not there or not read:
         return False
-    same = sum(1 for t in texts if any(similarity(t, s.text) >= 0.7 for s in there))
-    return same >= share * len(texts)
+    same = sum(1 for d in read if any(iou(d.box, s.box) >= 0.7 or (overlap(d.box, s.box) >= 0.5
+                                                                     and similarity(d.text, s.text) >= 0.7)
+                                      for s in there))
+    return same >= share * len(read)
 
 
 def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOptions | None = None,
@@ -300,26 +309,30 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     # A short reading at one place in most samples, however differently read (a logo read as
     # "MV", "NV", "VV"), is static; a long one that changes there is a caption that stays.
     for box, shown in _places(readings):
-        if len(shown) < max(2, options.static_share * samples):
-            continue
         said = [t for s, b, t in readings if b == box]
         common = max(set(said), key=said.count)
-        if sum(ch.isalnum() for ch in common) <= 4:
+        if len(shown) >= max(2, options.static_share * samples) and sum(ch.isalnum() for ch in common) <= 4:
             static.append(StaticText(box, common, round(len(shown) / samples, 3)))
             continue
-        # A longer text at one place in most samples, read alike in half of them or more, over
-        # longer than a caption stays (``static_seconds``): a channel's name over moving footage,
-        # whose other readings are its misreadings there ("한국요육방송 채널", "카국교육봉송채글"
-        # for "한국교육방송 채널"). In a clip of a few seconds one caption may fill half the samples.
-        if times is None:
+        # A longer text at one place (about the same box) in most samples, over longer than a
+        # caption stays (``static_seconds``): a channel's name over moving footage, however it
+        # was read there ("한국요육방송 채널", "合", "Aukal le" for "한국교육방송 채널" and
+        # "قناة التعليم"; the detector's box of it moves a little with the picture behind).
+        # Captions come and go, each at a box of its own length; in a clip of a few seconds
+        # one caption may fill most samples.
+        there = [(s, t) for s, b, t in readings if iou(b, box) >= STATIC_PLACE]
+        near = {s for s, _ in there}
+        if (times is None or len(near) < max(2, options.static_share * samples)
+                or times[max(near)] - times[min(near)] < options.static_seconds):
             continue
-        here = [(s, t) for s, b, t in readings if iou(b, box) >= 0.7]
-        there = [t for _, t in here]
-        mode = max(there, key=lambda t: (sum(similarity(t, u) >= 0.7 for u in there), there.count(t)))
-        alike = {s for s, t in here if similarity(t, mode) >= 0.7}
-        if (len(alike) >= max(2, 0.5 * samples)
-                and times[max(alike)] - times[min(alike)] >= options.static_seconds):
-            static.append(StaticText(box, mode, round(len(shown) / samples, 3)))
+        # Read the same twice or more there: the name, and nothing else (captions of about one
+        # length at one place each recur, while a name's misreadings over moving footage differ).
+        long = [normalise_text(t) for _, t in there if sum(ch.isalnum() for ch in t) > 4]
+        recurring = [t for t in dict.fromkeys(long) if long.count(t) >= 2]
+        if len(recurring) != 1:
+            continue
+        name = next(t for _, t in there if normalise_text(t) == recurring[0])
+        static.append(StaticText(box, name, round(len(near) / samples, 3)))
     for g in groups:
         share = len(g.samples) / samples
         centred = abs(_centre_x(g.box) - 0.5) <= options.centre_tolerance
@@ -331,6 +344,7 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
         # A long reading where a short one stays is no logo misread: a caption of another script,
         # read as a few garbled letters at first ("РРО п"), then whole at the same place.
         return any((iou(box, s.box) >= 0.7 and not _longer_than_logo(text, s.text))
+                   or (sum(ch.isalnum() for ch in s.text) > 4 and _inside(box, s.box))
                    or (overlap(box, s.box) >= 0.5 and similarity(text, s.text) >= 0.7) for s in static)
 
     moving = [r for r in readings if not is_static(r[1], r[2])]
@@ -366,6 +380,16 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
     log.info("caption band %s from %d samples, %d texts; others %s; static: %s", band.box, len(seen), len(texts),
              [o.box for o in others], [s.text for s in static])
     return BandSearch(band, tuple(static), "", 0, 0, tuple(others))
+
+
+def _inside(box: Box, static: Box) -> bool:
+    """Whether a reading's ``box`` lies within a static text's box (most of its area, and not
+    larger): the static text read in part, its box cut by the picture behind it."""
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    w = min(box[2], static[2]) - max(box[0], static[0])
+    h = min(box[3], static[3]) - max(box[1], static[1])
+    return (area > 0 and w > 0 and h > 0 and w * h >= 0.8 * area
+            and area <= 1.25 * (static[2] - static[0]) * (static[3] - static[1]))
 
 
 def _longer_than_logo(text: str, static: str) -> bool:

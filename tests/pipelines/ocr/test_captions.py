@@ -547,6 +547,20 @@ def test_a_name_that_stays_all_along_however_misread_is_static_not_a_caption_ban
     assert analyse(readings, 8, BandOptions()).band is not None
 
 
+def test_a_name_read_as_a_different_garble_each_time_is_static_by_its_place() -> None:
+    # "قناة التعليم" over the zoom, read right in three samples of eight.
+    garbled = ["alkal ale", "Aukal le", "alllle", "Alxlll6", "llel6"] + ["قناة التعليم"] * 3
+    readings = [(k, (0.444 + 0.002 * (k % 3), 0.886, 0.555, 0.969), t) for k, t in enumerate(garbled)]
+    times = [k * 2.56 for k in range(8)]
+    found = analyse(readings, 8, BandOptions(), times)
+    assert found.band is None and [s.text for s in found.static] == ["قناة التعليم"]
+    # Captions of other lengths at the bottom over the same 18 s are a band.
+    said = ["Open the settings page", "Save it", "Choose a new password", "Close", "Type your name here",
+            "Done", "Press the blue button now", "Wait"]
+    captions = [(k, (0.5 - 0.012 * len(t), 0.886, 0.5 + 0.012 * len(t), 0.969), t) for k, t in enumerate(said)]
+    assert analyse(captions, 8, BandOptions(), times).band is not None
+
+
 def test_one_caption_filling_half_of_a_short_clip_stays_a_caption() -> None:
     # A clip of three seconds (rvo_anime_zh): one caption at one place in half the samples.
     readings, times = static_name_readings(8, 2.7)
