@@ -8,7 +8,9 @@ the top at once (two bands), sets of six English captions (``ENGLISH_SETS``) eac
 real footage (``BACKGROUND``) and over the zoom, six Chinese captions in simplified and in
 traditional characters (``CHINESE_SETS``, with a CJK font), and per language of another script
 (ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``) and one over the
-zoom, each read with its language said and without. Per clip it prints:
+zoom, each read with its language said and without; and ten clips without captions, a name
+that stays where captions sit (``STATIC_NAMES``: en ru ar hi ko) over real footage and over the
+zoom, whose every cue is a false caption. Per clip it prints:
 
 - word recall (Latin words without punctuation, each CJK character a word) against the reference,
 - the share of reference cues found with start and end within 0.2 s,
@@ -32,6 +34,7 @@ Usage::
     .venv/bin/python bench/bench_captions.py --only vsr_rezero_en --no-generated
     .venv/bin/python bench/bench_captions.py --no-real --no-generated --cost 60   # 720p cost
     .venv/bin/python bench/bench_captions.py --no-real --no-generated --scripts ar he --show
+    .venv/bin/python bench/bench_captions.py --no-real --no-generated --scripts --static   # false cues
 """
 
 from __future__ import annotations
