@@ -290,8 +290,8 @@ def holds_static(samples: Sequence[FrameDetections], band: Band, static: Sequenc
     read = [d for frame in samples for d in frame.detections if in_band(d.box)]
     if not there or not read:
         return False
-    same = sum(1 for d in read if any(iou(d.box, s.box) >= 0.7 or (overlap(d.box, s.box) >= 0.5
-                                                                     and similarity(d.text, s.text) >= 0.7)
+    same = sum(1 for d in read if any(iou(d.box, s.box) >= STATIC_PLACE
+                                      or (overlap(d.box, s.box) >= 0.5 and similarity(d.text, s.text) >= 0.7)
                                       for s in there))
     return same >= share * len(read)
 
@@ -385,11 +385,8 @@ def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOpt
 def _inside(box: Box, static: Box) -> bool:
     """Whether a reading's ``box`` lies within a static text's box (most of its area, and not
     larger): the static text read in part, its box cut by the picture behind it."""
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    w = min(box[2], static[2]) - max(box[0], static[0])
-    h = min(box[3], static[3]) - max(box[1], static[1])
-    return (area > 0 and w > 0 and h > 0 and w * h >= 0.8 * area
-            and area <= 1.25 * (static[2] - static[0]) * (static[3] - static[1]))
+    return (overlap(box, static) >= 0.8
+            and (box[2] - box[0]) * (box[3] - box[1]) <= 1.25 * (static[2] - static[0]) * (static[3] - static[1]))
 
 
 def _longer_than_logo(text: str, static: str) -> bool:
