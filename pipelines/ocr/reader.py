@@ -61,6 +61,7 @@ from pipelines.ocr.frames import (
     read_samples,
 )
 from pipelines.ocr.han_variants import in_one_form
+from pipelines.ocr.lookalikes import settle_lookalikes
 from pipelines.ocr.scene_text import SceneText, unique_text
 from pipelines.ocr.scripts import LANGUAGE_PACKS, missing_pack_message
 from pipelines.ocr.tracking import (
@@ -515,6 +516,8 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
     # Chinese on screen in one written form (the recogniser slips a character of the other in).
     texts = in_one_form([e.text for e in events])
     events = [e if text == e.text else replace(e, text=text) for e, text in zip(events, texts, strict=True)]
+    # Cyrillic or Greek read as flagged Latin look-alikes in some samples, sure in others: one text.
+    events = settle_lookalikes(events, 1.0 / options.sample_rate)
     scenes = unique_text(events)
     t_track = time.perf_counter() - now
     if progress is not None:
