@@ -49,6 +49,7 @@ def settle_lookalikes(events: Sequence[TextEvent], period: float) -> list[TextEv
     the events of one scene, text and place that then touch (``period``: a sample's step) joined."""
     sure = [e for e in events if not e.flags and e.script in ("CYRILLIC", "GREEK")]
     out: list[TextEvent] = []
+    given: set[str] = set()  # the sure readings given to flagged events
     for e in events:
         if SCRIPT_UNCERTAIN in e.flags and e.script == "LATIN" and sure:
             flagged = e.text.lower()
@@ -58,21 +59,26 @@ def settle_lookalikes(events: Sequence[TextEvent], period: float) -> list[TextEv
             if best is not None and best[0] >= ALIKE:
                 f = best[2]
                 e = replace(e, text=f.text, confidence=f.confidence, script=f.script, flags=f.flags)
+                given.add(f.text)
         out.append(e)
-    return _joined(out, period)
+    return _joined(out, period, given) if given else out
 
 
-def _joined(events: list[TextEvent], period: float) -> list[TextEvent]:
-    """Events of one scene and text at one place that overlap or touch in time, as one (at the
-    first one's place in the order)."""
+def _joined(events: list[TextEvent], period: float, texts: set[str]) -> list[TextEvent]:
+    """Events of one of ``texts``, of one scene and at one place, that overlap or touch in time,
+    as one (at the first one's place in the order)."""
+
+    def touch(a: TextEvent, b: TextEvent) -> bool:
+        return (a.scene == b.scene and a.text == b.text and iou(a.box, b.box) >= SAME_PLACE
+                and b.start <= a.end + period + 1e-6 and a.start <= b.end + period + 1e-6)
+
     out: list[TextEvent] = []
     for e in events:
-        for k, o in enumerate(out):
-            if (o.scene == e.scene and o.text == e.text and iou(o.box, e.box) >= SAME_PLACE
-                    and e.start <= o.end + period + 1e-6 and o.start <= e.end + period + 1e-6):
-                out[k] = replace(o, start=min(o.start, e.start), end=max(o.end, e.end),
-                                 confidence=max(o.confidence, e.confidence))
-                break
-        else:
+        k = next((k for k, o in enumerate(out) if touch(o, e)), None) if e.text in texts else None
+        if k is None:
             out.append(e)
+        else:
+            o = out[k]
+            out[k] = replace(o, start=min(o.start, e.start), end=max(o.end, e.end),
+                             confidence=max(o.confidence, e.confidence))
     return out
