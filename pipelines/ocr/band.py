@@ -258,11 +258,13 @@ def find_band(path: str | Path, engine: OcrEngine, options: BandOptions | None =
     return replace(search, frames_decoded=n if own else 0, frames_ocred=n)
 
 
-def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None) -> BandSearch:
+def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions | None = None,
+                      static: Sequence[StaticText] = ()) -> BandSearch:
     """The band search on what the on-screen-text reader already read (no OCR of its own).
 
     Its samples list all text on screen at each sample time; at most ``max_samples`` of them,
-    spread evenly, are looked at.
+    spread evenly, are looked at. ``static``: text known to stay (a search's on frames read whole),
+    besides what the samples show staying.
     """
     options = options or BandOptions()
     if not samples:
@@ -270,42 +272,20 @@ def band_from_samples(samples: Sequence[FrameDetections], options: BandOptions |
     count = min(len(samples), options.max_samples)
     picked = [samples[round(i * (len(samples) - 1) / max(1, count - 1))] for i in range(count)]
     readings = [(k, d.box, d.text) for k, frame in enumerate(picked) for d in frame.detections]
-    return analyse(readings, count, options, [frame.time for frame in picked])
-
-
-def holds_static(samples: Sequence[FrameDetections], band: Band, static: Sequence[StaticText],
-                 options: BandOptions | None = None, share: float = 0.8) -> bool:
-    """Whether the centred text the screen reader's ``samples`` read in ``band`` is, in ``share``
-    of its readings or more, the static text (``static``: a search's, on frames read whole) that
-    sits there (at its place, or read alike beside it): a channel's name under footage, shown
-    all along, read in some samples only (the picture behind it moving), which the samples alone
-    take for a caption that changes."""
-    options = options or BandOptions()
-    top, bottom = band.box[1], band.box[3]
-
-    def in_band(box: Box) -> bool:
-        return top <= (box[1] + box[3]) / 2 <= bottom and abs(_centre_x(box) - 0.5) <= options.centre_tolerance
-
-    there = [s for s in static if in_band(s.box)]
-    read = [d for frame in samples for d in frame.detections if in_band(d.box)]
-    if not there or not read:
-        return False
-    same = sum(1 for d in read if any(iou(d.box, s.box) >= STATIC_PLACE
-                                      or (overlap(d.box, s.box) >= 0.5 and similarity(d.text, s.text) >= 0.7)
-                                      for s in there))
-    return same >= share * len(read)
+    return analyse(readings, count, options, [frame.time for frame in picked], static)
 
 
 def analyse(readings: list[tuple[int, Box, str]], samples: int, options: BandOptions | None = None,
-            times: Sequence[float] | None = None) -> BandSearch:
+            times: Sequence[float] | None = None, known: Sequence[StaticText] = ()) -> BandSearch:
     """The band and the static text from readings ``(sample, normalised box, text)`` of ``samples``
     frames; ``times``: each sample's time in seconds (None: unknown, and text that stays is told
-    only by its short readings and by the share of samples it is read the same in)."""
+    only by its short readings and by the share of samples it is read the same in); ``known``:
+    static text found before (readings of it are no caption either)."""
     options = options or BandOptions()
     if samples == 0:
         return BandSearch(None, (), "no frame could be read", 0, 0)
     groups = _group(readings)
-    static = []
+    static = list(known)
     # A short reading at one place in most samples, however differently read (a logo read as
     # "MV", "NV", "VV"), is static; a long one that changes there is a caption that stays.
     for box, shown in _places(readings):

@@ -46,7 +46,6 @@ from pipelines.ocr.band import (
     band_from_samples,
     band_pixels,
     find_band,
-    holds_static,
 )
 from pipelines.ocr.caption_cues import CaptionCue, Span, merge_spans
 from pipelines.ocr.caption_frames import bands_frames
@@ -256,12 +255,15 @@ def extract_after_screen(
     if seen.band is None and not always:
         return extract_captions(path, engine, options, progress, search=seen, threads=threads)
     search = find_band(path, engine, options.band_search, frames)
-    if search.band is None and seen.band is not None and holds_static(samples, seen.band, search.static,
-                                                                       options.band_search):
-        log.info("captions %s: the screen samples' band %s holds the static text %s; no caption followed", path,
-                 seen.band.box, [s.text for s in search.static])
-    elif search.band is None and seen.band is not None:
-        log.info("captions %s: the band search found none (%s); the screen samples' band %s is followed", path,
-                 search.reason, seen.band.box)
-        search = replace(seen, frames_decoded=search.frames_decoded, frames_ocred=search.frames_ocred)
+    if search.band is None and seen.band is not None:
+        # The samples looked at again knowing the search's static text: a name that stays, read
+        # in some samples only (the picture behind it moving), is not a caption that changes.
+        seen = band_from_samples(samples, options.band_search, search.static)
+        if seen.band is None:
+            log.info("captions %s: the screen samples' band holds the static text %s; no caption followed", path,
+                     [s.text for s in search.static])
+        else:
+            log.info("captions %s: the band search found none (%s); the screen samples' band %s is followed",
+                     path, search.reason, seen.band.box)
+            search = replace(seen, frames_decoded=search.frames_decoded, frames_ocred=search.frames_ocred)
     return extract_captions(path, engine, options, progress, search=search, threads=threads)

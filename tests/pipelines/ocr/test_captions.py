@@ -569,22 +569,20 @@ def test_one_caption_filling_half_of_a_short_clip_stays_a_caption() -> None:
 
 
 def test_the_screen_samples_band_is_not_followed_where_the_search_saw_static_text_there() -> None:
-    from pipelines.ocr.band import Band, StaticText, band_from_samples, holds_static
+    from pipelines.ocr.band import StaticText, band_from_samples
     from pipelines.ocr.tracking import Detection, FrameDetections
 
     name = StaticText((0.41, 0.9, 0.59, 0.97), "한국교육방송 채널", 1.0)
     # The screen reader read the name in 6 of 10 samples (the spacing read two ways), nothing else.
     samples = [FrameDetections(k / 2, (Detection(name.box, ["한국교육방송 채널", "한국교육방송채널"][k % 2], 0.9),)
                                if k % 5 > 1 else ()) for k in range(10)]
-    seen = band_from_samples(samples)
-    assert seen.band is not None  # the samples alone take it for captions
-    assert holds_static(samples, seen.band, [name])
-    assert not holds_static(samples, seen.band, [])
+    assert band_from_samples(samples).band is not None  # the samples alone take it for captions
+    assert band_from_samples(samples, static=[name]).band is None
     # Captions read there too: the band holds more than the static text.
     said = ["Open the settings page", "Choose a new password", "Save it now"]
-    captioned = [FrameDetections(k / 2, (Detection((0.3, 0.88, 0.7, 0.95), said[k % 3], 0.9),)) for k in range(10)]
-    band = Band((0.0, 0.8, 1.0, 1.0), 0.06, 0.2, 10, 3)
-    assert not holds_static(samples + captioned, band, [name])
+    captioned = [FrameDetections(f.time, (*f.detections, Detection((0.3, 0.88, 0.7, 0.95), said[k % 3], 0.9)))
+                 for k, f in enumerate(samples)]
+    assert band_from_samples(captioned, static=[name]).band is not None
 
 
 @pytest.mark.slow
