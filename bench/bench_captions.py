@@ -333,7 +333,7 @@ def main() -> None:
     parser.add_argument("--no-generated", action="store_true")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--scripts", nargs="*", choices=sorted(SCRIPT_SENTENCES), default=None,
-                        help="per-script generated clips to run (default: all; none with --no-generated)")
+                        help="per-script generated clips to run (given alone: all of them; by default all, none with --no-generated)")
     parser.add_argument("--show", action="store_true", help="print the cues found")
     parser.add_argument("--static", action="store_true",
                         help="the clips of a name that stays where captions sit (also without --no-generated)")
@@ -372,7 +372,7 @@ def main() -> None:
         run_chinese(args.out, engine, args.show)
     if not args.no_generated or args.static:
         run_static(args.out, engine, args.show)
-    if not args.no_generated or args.scripts:
+    if not args.no_generated or args.scripts is not None:
         run_scripts(args.out, engine, args.scripts or sorted(SCRIPT_SENTENCES), args.show)
     if not args.no_generated:
         video = args.out / f"generated-v{GENERATED_VERSION}.mp4"

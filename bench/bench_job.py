@@ -8,6 +8,11 @@ with ffmpeg at run time into ``out/bench/`` (never stored in the repository). Th
 silent, and the speech does not talk about the screen: the screen-aware vocabulary runs (the
 screen has plenty of terms) but its words are seldom used.
 
+A screencast's video is small (this one: about 0.2 Mbit/s). ``--footage`` runs the job on real
+film footage instead (``FOOTAGE``, a 1940 film clip with no burned-in text, looped) encoded at
+``FOOTAGE_BITRATE``, as 720p video is usually delivered, with the same speech: what a job holds of
+a heavier file (its compressed packets) shows in the peak RSS there.
+
 Each side runs in a process of its own (so peak RSS is its own): the baseline from a git ref
 exported to a temporary folder (default: the commit before issue 19's stage overlap), today's
 from this tree. Models are loaded and warmed on the first 20 s before the timed run, as a worker
@@ -22,6 +27,7 @@ Usage::
     .venv/bin/python -m bench.bench_job                      # 10 minutes, baseline b4e512d
     .venv/bin/python -m bench.bench_job --minutes 2 --baseline HEAD~3
     .venv/bin/python -m bench.bench_job --minutes 2 --today on --today off:LESSONLENS_STAGE_OVERLAP=false
+    .venv/bin/python -m bench.bench_job --footage --baseline HEAD~1   # real film at 3 Mbit/s
 """
 
 from __future__ import annotations
@@ -47,33 +53,44 @@ SPEECH_PREFIXES = ("lj_", "librivox_", "ds_LDC", "ds_arctic", "ds_new", "sb_", "
 BASELINE = "b4e512d"  # main before issue 19's single pass and stage overlap
 STAGES = ["subtitles", "ocr", "classify"]
 W, H, FPS = 1280, 720, 25
+FOOTAGE = TESTDATA / "video" / "mdn_friday.mp4"
+FOOTAGE_BITRATE = "3M"
 
 
 def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
-def build_media(out: Path, minutes: float) -> Path:
-    """The looped real screencast with real speech (cached in ``out``)."""
-    video = out / f"job-real-{minutes:g}min.mp4"
+def build_media(out: Path, minutes: float, footage: bool = False) -> Path:
+    """The looped real screencast (or with ``footage``, the real film at ``FOOTAGE_BITRATE``)
+    with real speech (cached in ``out``)."""
+    kind = "film" if footage else "real"
+    video = out / f"job-{kind}-{minutes:g}min.mp4"
     if video.is_file():
         return video
     out.mkdir(parents=True, exist_ok=True)
-    longer = sorted(out.glob("job-real-*min.mp4"), key=lambda p: float(p.stem.split("-")[-1][:-3]))
+    longer = sorted(out.glob(f"job-{kind}-*min.mp4"), key=lambda p: float(p.stem.split("-")[-1][:-3]))
     longer = [p for p in longer if float(p.stem.split("-")[-1][:-3]) > minutes]
     if longer:  # the first minutes of a longer one, copied (no new encode)
         _ffmpeg("-i", str(longer[0]), "-t", str(round(minutes * 60, 3)), "-c", "copy", str(video))
         return video
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         unit = Path(tmp) / "unit.mp4"
+        if footage:  # the clip's frames looped at the bitrate asked for, instead of the recordings'
+            seconds = str(round(minutes * 60, 3))
+            _ffmpeg("-stream_loop", "-1", "-i", str(FOOTAGE), "-t", seconds, "-an", "-vf",
+                    f"scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H},fps={FPS},format=yuv420p",
+                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", FOOTAGE_BITRATE, "-maxrate", FOOTAGE_BITRATE,
+                    "-bufsize", "6M", str(unit))
         inputs = [arg for name in RECORDINGS for arg in ("-i", str(TESTDATA / "video" / name))]
         chains = "".join(
             f"[{k}:v]scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:color=black,"
             f"fps={FPS},format=yuv420p,setsar=1[v{k}];"
             for k in range(len(RECORDINGS)))
         concat = "".join(f"[v{k}]" for k in range(len(RECORDINGS))) + f"concat=n={len(RECORDINGS)}:v=1:a=0[v]"
-        _ffmpeg(*inputs, "-filter_complex", chains + concat, "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast",
-                "-crf", "23", str(unit))
+        if not footage:
+            _ffmpeg(*inputs, "-filter_complex", chains + concat, "-map", "[v]", "-c:v", "libx264", "-preset",
+                    "veryfast", "-crf", "23", str(unit))
         wavs = speech_clips()
         speech = Path(tmp) / "speech.wav"
         ins = [arg for p in wavs for arg in ("-i", str(p))]
@@ -308,6 +325,8 @@ def main() -> None:
     parser.add_argument("--stages", default=",".join(STAGES),
                         help="the job's stages (subtitles and ocr always; classify can be left out)")
     parser.add_argument("--only", choices=["baseline", "today"], help="run one side")
+    parser.add_argument("--footage", action="store_true",
+                        help=f"real film footage at {FOOTAGE_BITRATE}bit/s instead of the screencast")
     parser.add_argument("--today", action="append", type=_variant, metavar="NAME[:KEY=VALUE,...]",
                         help="a side of today's code with these environment variables (repeatable; default: "
                              "one side 'today'), e.g. --today off:LESSONLENS_STAGE_OVERLAP=false --today on")
@@ -318,9 +337,10 @@ def main() -> None:
     if args.child:
         child(args.child, args.out, stages)
         return
-    media = build_media(args.out, args.minutes)
-    print(f"media: {media.name} (real UI recordings looped to {args.minutes:g} min, 1280x720 {FPS} fps, "
-          f"real speech); load before: {os.getloadavg()[0]:.1f}", flush=True)
+    media = build_media(args.out, args.minutes, args.footage)
+    what = f"real film at {FOOTAGE_BITRATE}bit/s" if args.footage else "real UI recordings"
+    print(f"media: {media.name} ({what} looped to {args.minutes:g} min, 1280x720 {FPS} fps, "
+          f"{media.stat().st_size / 1e6:.0f} MB, real speech); load before: {os.getloadavg()[0]:.1f}", flush=True)
     results: dict[str, dict[str, Any]] = {}
     reference = speech_reference(args.minutes * 60)
     todays: list[tuple[str, dict[str, str]]] = args.today or [("today", {})]

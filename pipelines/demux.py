@@ -8,8 +8,12 @@ reader (the recogniser takes it in blocks, ``pipelines.media.audio_blocks``), so
 grow with the duration. Compressed video is small next to decoded frames (a screencast:
 about 1 Mbit/s), so the demuxer runs ahead of the sampler: the recogniser has the whole audio in
 the time it takes to read the file, while OCR is still decoding frames. The packets waiting are
-bounded (``max_queued_bytes``): a long or heavy video holds the demuxer back until the sampler
-catches up, and then the audio is ready that much later.
+bounded (``max_queued_bytes``, 32 MB). Where a long or heavy video fills that (footage at a few
+Mbit/s: ten minutes at 4.8 Mbit/s are 360 MB of packets) while the audio is still wanted, the
+demuxer keeps no more video packets and goes on for the audio; the sampler, once it has decoded
+the ones kept, reads the rest from the file itself, from the packet where the demuxer stopped
+(``_Spilled``), so its decoder gets the same packets in the same order. Without an audio
+consumer, a full queue holds the demuxer back until the sampler catches up.
 
 When ``shots`` is wanted too, the frames the sampler decodes are also looked at for shot
 changes (``shots()``): a thumbnail per frame, instead of a second read and decode of the file
@@ -45,6 +49,29 @@ VIDEO = "video"
 SHOTS = "shots"  # the shot changes of the video the frame sampler decodes
 _END = object()
 
+MAX_QUEUED_BYTES = 32 << 20
+"""Compressed video kept waiting for the frame sampler, at most (``MediaPass``'s default): 4 minutes
+of a 1 Mbit/s screencast, 53 s of 4.8 Mbit/s footage."""
+
+
+@dataclass(frozen=True)
+class _Spilled:
+    """In the video queue, where the demuxer stopped keeping video packets: the first packet it
+    did not keep (its decode time stamp, presentation time stamp and byte position in the file)."""
+
+    dts: int | None
+    pts: int | None
+    pos: int
+
+    def is_packet(self, packet: Any) -> bool:
+        if self.pos >= 0 and packet.pos is not None and packet.pos >= 0:
+            return bool(packet.pos == self.pos)
+        return bool(packet.dts == self.dts and packet.pts == self.pts)
+
+    def is_past(self, packet: Any) -> bool:
+        """Whether ``packet`` lies after this one (a seek that went too far)."""
+        return self.dts is not None and packet.dts is not None and packet.dts > self.dts
+
 
 @dataclass(frozen=True)
 class PassTiming:
@@ -64,7 +91,7 @@ class MediaPass:
     """
 
     def __init__(self, path: str | Path, wants: set[str], *, sample_rate: int = SAMPLE_RATE,
-                 max_queued_bytes: int = 256 << 20, max_audio_s: float = 20 * 60.0,
+                 max_queued_bytes: int = MAX_QUEUED_BYTES, max_audio_s: float = 20 * 60.0,
                  max_seconds: float | None = None, shot_options: ShotOptions | None = None) -> None:
         import av
 
@@ -85,6 +112,7 @@ class MediaPass:
         self._room = threading.Condition()
         self._queued_bytes = 0
         self._max_queued_bytes = max_queued_bytes
+        self._spilled: _Spilled | None = None  # set by the demuxer thread when it stops keeping video
         self.timing: PassTiming | None = None
         self._audio_progress: Callable[[float], None] | None = None
         try:
@@ -174,6 +202,9 @@ class MediaPass:
         self._start()
         while True:
             item = self._packets.get()
+            if isinstance(item, _Spilled):
+                yield from self._packets_from_file(item)
+                return
             if item is _END:
                 if self._error is not None and not isinstance(self._error, NoAudioError):
                     raise self._error
@@ -182,6 +213,54 @@ class MediaPass:
                 self._queued_bytes -= item.size
                 self._room.notify_all()
             yield item
+
+    def _packets_from_file(self, mark: _Spilled) -> Iterator[Any]:
+        """The video packets from ``mark`` on, read from the file by a demuxer of their own: a
+        seek to the keyframe before it, then forward to it; from the start of the file where the
+        seek went past it (or failed).
+
+        Raises:
+            MediaError: the file could not be read again, or holds no such packet.
+        """
+        import av
+
+        video = self._video
+        assert video is not None  # a mark is queued only for a video stream
+        log.info("%s: video packets from %.1f s on read from the file again (more than %d MB waiting for the "
+                 "frame sampler while the audio was wanted)", self.path.name,
+                 float((mark.dts or 0) * (video.time_base or 0)), self._max_queued_bytes >> 20)
+        for seek in ([mark.dts] if mark.dts is not None else []) + [None]:
+            try:
+                container = av.open(str(self.path), metadata_errors="ignore")
+            except av.error.FFmpegError as err:
+                raise MediaError(f"{self.path}: could not read the video again ({err}).") from None
+            with container:
+                stream = container.streams[video.index]
+                found = overshot = False
+                try:
+                    if seek is not None:
+                        container.seek(seek, stream=stream, backward=True, any_frame=False)
+                    for packet in container.demux(stream):
+                        if self._stop.is_set() or not self._wanted(VIDEO):
+                            return
+                        if not found:
+                            found = mark.is_packet(packet)
+                            if not found:
+                                if seek is not None and mark.is_past(packet):
+                                    overshot = True
+                                    break
+                                continue
+                        if packet.size:
+                            yield packet
+                except av.error.FFmpegError as err:
+                    if found or seek is None:
+                        raise MediaError(f"{self.path}: could not read the media ({err}).") from None
+                if found:
+                    return
+                log.debug("%s: the seek to the packet at dts %s %s; reading from the start", self.path.name,
+                          mark.dts, "went past it" if overshot else "did not find it")
+        raise MediaError(f"{self.path}: the video packet at dts {mark.dts} (byte {mark.pos}) could not be found "
+                         "when reading the file again: the file changed while it was read?")
 
     def release(self, what: str) -> None:
         """The consumer of ``what`` needs nothing more: stop keeping it."""
@@ -238,8 +317,8 @@ class MediaPass:
         limit = int(self.max_seconds * self.sample_rate) if self.max_seconds else None
         try:
             for packet in self._container.demux(*streams):
-                if self._stop.is_set():
-                    break
+                if self._stop.is_set() or (self._spilled is not None and not self._wanted(AUDIO)):
+                    break  # stopped; or only the video's reader is left, and it reads the file itself
                 if packet.stream is self._video:
                     self._put_video(packet)
                 elif packet.stream is self._audio and self._wanted(AUDIO):
@@ -278,12 +357,16 @@ class MediaPass:
                 self._audio_samples += samples.size
                 self._room.notify_all()
     def _put_video(self, packet: Any) -> None:
-        if not self._wanted(VIDEO) or packet.size == 0:
+        if not self._wanted(VIDEO) or packet.size == 0 or self._spilled is not None:
             return
-        with self._room:  # wait for room; the audio consumer may wait behind this
+        with self._room:
             while (self._queued_bytes > self._max_queued_bytes and self._wanted(VIDEO)
                    and not self._stop.is_set()):
-                self._room.wait(0.5)
+                if self._wanted(AUDIO):  # the audio's reader would wait behind the video: keep no more
+                    self._spilled = _Spilled(packet.dts, packet.pts, packet.pos if packet.pos is not None else -1)
+                    self._packets.put(self._spilled)
+                    return
+                self._room.wait(0.5)  # no audio wanted: wait for the sampler
             self._queued_bytes += packet.size
         self._packets.put(packet)
 
