@@ -68,6 +68,7 @@ from bench.caption_clips import (  # noqa: E402
     make_clip,
     script_captions,
     static_name,
+    staying_captions,
     turns,
 )
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
@@ -282,7 +283,9 @@ def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) 
 def run_static(out: Path, engine: OcrEngine, show: bool) -> None:
     """Per language of ``STATIC_NAMES``, a 20 s clip of its name shown all along where captions
     sit, no caption, over real footage (without ``../shared``: none) and over the mandelbrot zoom,
-    read with ``en`` said: every cue found is a false caption (target: none)."""
+    read with ``en`` said: every cue found is a false caption (target: none). Then two clips of
+    captions that stay long or are of about one length (``staying_captions``), whose captions must
+    all be found (target: word recall 1.0, none taken for static text)."""
     backgrounds = [("film", BACKGROUND)] if BACKGROUND.is_file() else []
     false_cues = clips = 0
     for lang, (footage, background) in [(lang, f) for lang in STATIC_NAMES
@@ -300,6 +303,17 @@ def run_static(out: Path, engine: OcrEngine, show: bool) -> None:
             for c in result.cues:
                 print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
     print(json.dumps({"kind": "generated static names, all", "clips": clips, "false_cues": false_cues}), flush=True)
+    # And the other way: captions that stay long, or of about one length at one place, stay captions.
+    for kind in ("long", "steady"):
+        captions = staying_captions(kind)
+        video = out / f"staying-{kind}-{'film' if backgrounds else 'mandelbrot'}-v1.mp4"
+        if not video.is_file():
+            make_clip(video, captions, size=(1280, 720), background=backgrounds[0][1] if backgrounds else None)
+        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
+        result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
+        print(json.dumps({"kind": f"generated captions that stay ({kind}), kept as captions", "clip": video.name,
+                          **score(reference, result), "static": [s.text for s in result.static]},
+                         ensure_ascii=False), flush=True)
 
 
 def run_english(out: Path, engine: OcrEngine, show: bool) -> None:

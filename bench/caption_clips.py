@@ -157,6 +157,27 @@ def static_name(language: str, seconds: float = 20.0) -> tuple[Caption, ...]:
     return (Caption(0.0, seconds, (STATIC_NAMES[language],), "outline", r"{\fscx66\fscy66}"),)
 
 
+def staying_captions(kind: str) -> tuple[Caption, ...]:
+    """Captions that must not be taken for text that stays (``static_name``), in 1280x720 clips:
+    ``long``: one caption 8 s long among short ones, shorter and at its place; ``steady``:
+    captions of about one length back to back, 4.5 s each, over 30 s."""
+    if kind == "long":
+        items = [("Welcome to this course on workplace safety", 8.0)] + [(text, 1.4) for text in (
+            "Open the file", "Save it now", "Close the tab", "Run the cell", "Check the log", "Type a name",
+            "Press enter", "Read the note")]
+        gap = 0.1
+    else:
+        items = [(text, 4.5) for text in ("Open the settings page now", "Choose a brand new password",
+                                          "Save the file before you go", "Check the output down below",
+                                          "Keep the notebook open here", "Run the first cell once more")]
+        gap = 0.3
+    out, start = [], 0.5
+    for text, length in items:
+        out.append(Caption(round(start, 2), round(start + length, 2), (text,), "outline"))
+        start += length + gap
+    return tuple(out)
+
+
 _TURNS = (("outline", "", 1.6), ("box", "", 1.4), ("shadow", "", 1.0), ("outline", "", 2.0),
           ("outline", r"{\fad(200,200)}", 1.6), ("box", "", 1.4))
 
