@@ -269,6 +269,7 @@ def child(media: Path, out: Path, stages: list[str]) -> None:
         "rss_timeline": rss.timeline,
         "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "shot_changes": outcomes["subtitles"].summary.get("shot_changes"),
+        "shot_changes_from": outcomes["subtitles"].summary.get("shot_changes_from"),
         "subtitles_timings": outcomes["subtitles"].summary.get("timings"),
         "sampled_segments": outcomes["subtitles"].summary.get("sampled_segments"),
         "transcript": " ".join(" ".join(c["lines"]) for c in subs["cues"]),
@@ -300,7 +301,7 @@ def _row(name: str, r: dict[str, Any]) -> str:
             f"peak RSS {r['peak_rss_mb']} MB{rss}{load}\n{'':9}stages: {stages}\n{'':9}decode: audio "
             f"{d['audio_s']:.1f} s + frames {d['frames_s']:.1f} s = {r['decode_share_of_wall']:.0%} of wall; OCR'd "
             f"{r['frames_ocred']} of {r['frames_sampled']} samples; ocr timing {r['ocr_timing']}\n{'':9}subtitles "
-            f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')}; segments decoded at a "
+            f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')} (from {r.get('shot_changes_from') or '?'}); segments decoded at a "
             f"fallback temperature {r.get('sampled_segments')}"
             + (f"\n{'':9}RSS MB every 10 s: " + " ".join(f"{mb}" for _, mb, _ in r["rss_timeline"])
                if r.get("rss_timeline") else "")

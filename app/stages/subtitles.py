@@ -127,14 +127,18 @@ def _shots(ctx: StageContext) -> tuple[float, ...]:
         return ()
 
 
-def _tracked_shots(ctx: StageContext, tracker: ShotTracker) -> tuple[float, ...]:
+def _tracked_shots(ctx: StageContext, tracker: ShotTracker) -> tuple[tuple[float, ...], str]:
     """The shot changes found in the frames OCR decoded (waits for it to decode the last);
-    when it stopped before the end, read from the file."""
+    when it stopped before the end, read from the file. With where they were found."""
     cuts = tracker.cuts(lambda: ctx.progress(0.9))
     if cuts is None:
         log.info("shot changes: the one pass stopped before the end; reading the video again")
-        return _shots(ctx)
-    return cuts
+        return _shots(ctx), SHOTS_READ
+    return cuts, SHOTS_ONE_PASS
+
+
+SHOTS_ONE_PASS = "the frames OCR decoded"
+SHOTS_READ = "the video read for them"
 
 
 LANGUAGE_HEARD_SURE = 0.8  # how sure the multilingual model must be to say the language asked is wrong
@@ -257,7 +261,8 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
                                        progress=lambda f: ctx.progress(0.05 + 0.85 * f), screen=screen,
                                        duration=info.duration)
         timings["asr_s"] = time.monotonic() - t1
-        cuts = shots.result() if shots is not None else _tracked_shots(ctx, tracker) if tracker is not None else ()
+        cuts, cuts_from = ((shots.result(), SHOTS_READ) if shots is not None
+                           else _tracked_shots(ctx, tracker) if tracker is not None else ((), ""))
         timings["shots_wait_s"] = time.monotonic() - t1 - timings["asr_s"]
 
     t2 = time.monotonic()
@@ -291,6 +296,7 @@ def run(ctx: StageContext, options: SubtitlesOptions) -> StageOutcome:
         # differently (CTranslate2 seeds each of its threads at random).
         "sampled_segments": sum(1 for seg in transcript.segments if seg.temperature > 0),
         "shot_changes": len(cuts),
+        **({"shot_changes_from": cuts_from} if cuts_from else {}),  # which: an operator's question when they differ
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     if result.reading_speed is not None and result.reading_speed.cues:  # none to read: not 0 %

@@ -132,6 +132,7 @@ def test_cues_follow_the_slide_changes_and_the_ocr_text_is_offered(samples: Path
     cut = slides[1]["start"]
     assert doc["shot_changes"][0] == pytest.approx(cut, abs=1.5 / 24)
     assert outcome.summary["shot_changes"] == len(slides) - 1
+    assert outcome.summary["shot_changes_from"] == subtitles.SHOTS_READ  # no OCR beside it
     for cue in doc["cues"]:  # the words run through the cut at 9.2 s with a pause at it: no cue crosses it
         assert not cue["start"] < doc["shot_changes"][0] < cue["end"]
     assert doc["vocabulary"][0]["offered"][0] == slides[0]["title"]
@@ -229,6 +230,7 @@ def test_beside_the_real_ocr_stage_shot_changes_come_from_its_frames(samples: Pa
     ctx = StageContext(media_path=samples / "lesson.mp4", out_dir=tmp_path, models=RealOcrModels())  # type: ignore[arg-type]
     outcomes = run_stages(ctx, ["subtitles", "ocr"], {"subtitles": {"screen_vocabulary": False}}, threads=2)
     assert outcomes["subtitles"].status is StageStatus.SUCCEEDED
+    assert outcomes["subtitles"].summary["shot_changes_from"] == subtitles.SHOTS_ONE_PASS
     found = json.loads((tmp_path / subtitles.SUBTITLES_JSON).read_text())["shot_changes"]
     assert len(found) == len(expected) > 0
     assert found == pytest.approx(expected, abs=0.5 / 24)
