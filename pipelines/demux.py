@@ -229,7 +229,7 @@ class MediaPass:
         log.info("%s: video packets from %.1f s on read from the file again (more than %d MB waiting for the "
                  "frame sampler while the audio was wanted)", self.path.name,
                  float((mark.dts or 0) * (video.time_base or 0)), self._max_queued_bytes >> 20)
-        for seek in ([mark.dts] if mark.dts is not None else []) + [None]:
+        for start in ([mark.dts] if mark.dts is not None else []) + [None]:  # by a seek, then from the start
             try:
                 container = av.open(str(self.path), metadata_errors="ignore")
             except av.error.FFmpegError as err:
@@ -238,22 +238,25 @@ class MediaPass:
                 stream = container.streams[video.index]
                 found = overshot = False
                 try:
-                    if seek is not None:
-                        container.seek(seek, stream=stream, backward=True, any_frame=False)
+                    if start is not None:
+                        container.seek(start, stream=stream, backward=True, any_frame=False)
                     for packet in container.demux(stream):
                         if self._stop.is_set() or not self._wanted(VIDEO):
+                            shots = self._shots
+                            if shots is not None:  # the decoder will not reach the end: no answer
+                                shots.end(complete=False)
                             return
                         if not found:
                             found = mark.is_packet(packet)
                             if not found:
-                                if seek is not None and mark.is_past(packet):
+                                if start is not None and mark.is_past(packet):
                                     overshot = True
                                     break
                                 continue
                         if packet.size:
                             yield packet
                 except av.error.FFmpegError as err:
-                    if found or seek is None:
+                    if found or start is None:
                         raise MediaError(f"{self.path}: could not read the media ({err}).") from None
                 if found:
                     return
@@ -280,6 +283,7 @@ class MediaPass:
             with self._room:
                 self._queued_bytes = 0
                 self._room.notify_all()
+            self._packets.put(_END)  # a reader still iterating ends here (its decoder's last frames)
         if not self._wants:
             self.close()
 

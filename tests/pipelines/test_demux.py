@@ -150,12 +150,18 @@ def test_the_frames_decoded_for_ocr_give_the_shot_changes(samples: Path) -> None
     one.close()
 
 
-def test_shots_of_a_decode_that_stopped_early_are_no_answer(samples: Path) -> None:
+@pytest.mark.parametrize("queue_bytes", [32 << 20, 1])  # the packets kept, or read from the file again
+def test_shots_of_a_decode_that_stopped_early_are_no_answer(samples: Path, queue_bytes: int) -> None:
     lesson = samples / "lesson.mp4"
-    one = MediaPass(lesson, {AUDIO, VIDEO, SHOTS})
+    one = MediaPass(lesson, {AUDIO, VIDEO, SHOTS}, max_queued_bytes=queue_bytes)
     tracker = one.shots()
     assert tracker is not None
-    next(iter(read_samples(lesson, 2.0, source=one)[1]))
+    one.audio()
+    frames = iter(read_samples(lesson, 2.0, source=one)[1])
+    next(frames)
+    next(frames)
     one.release(VIDEO)  # OCR stopped before the end
+    rest = sum(1 for _ in frames)  # what the decoder still had; then it stops, not at the end
+    assert rest < 10
     assert tracker.cuts() is None and one.shots() is None  # the caller reads the file itself
     one.close()
