@@ -76,19 +76,19 @@ def build_media(out: Path, minutes: float, footage: bool = False) -> Path:
         return video
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         unit = Path(tmp) / "unit.mp4"
+        seconds = str(round(minutes * 60, 3))
         if footage:  # the clip's frames looped at the bitrate asked for, instead of the recordings'
-            seconds = str(round(minutes * 60, 3))
             _ffmpeg("-stream_loop", "-1", "-i", str(FOOTAGE), "-t", seconds, "-an", "-vf",
                     f"scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H},fps={FPS},format=yuv420p",
                     "-c:v", "libx264", "-preset", "veryfast", "-b:v", FOOTAGE_BITRATE, "-maxrate", FOOTAGE_BITRATE,
                     "-bufsize", "6M", str(unit))
-        inputs = [arg for name in RECORDINGS for arg in ("-i", str(TESTDATA / "video" / name))]
-        chains = "".join(
-            f"[{k}:v]scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:color=black,"
-            f"fps={FPS},format=yuv420p,setsar=1[v{k}];"
-            for k in range(len(RECORDINGS)))
-        concat = "".join(f"[v{k}]" for k in range(len(RECORDINGS))) + f"concat=n={len(RECORDINGS)}:v=1:a=0[v]"
-        if not footage:
+        else:
+            inputs = [arg for name in RECORDINGS for arg in ("-i", str(TESTDATA / "video" / name))]
+            chains = "".join(
+                f"[{k}:v]scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:"
+                f"color=black,fps={FPS},format=yuv420p,setsar=1[v{k}];"
+                for k in range(len(RECORDINGS)))
+            concat = "".join(f"[v{k}]" for k in range(len(RECORDINGS))) + f"concat=n={len(RECORDINGS)}:v=1:a=0[v]"
             _ffmpeg(*inputs, "-filter_complex", chains + concat, "-map", "[v]", "-c:v", "libx264", "-preset",
                     "veryfast", "-crf", "23", str(unit))
         wavs = speech_clips()
@@ -97,7 +97,6 @@ def build_media(out: Path, minutes: float, footage: bool = False) -> Path:
         pads = "".join(f"[{k}:a]aresample=48000,pan=mono|c0=c0,apad=pad_dur=0.7[a{k}];" for k in range(len(wavs)))
         joined = "".join(f"[a{k}]" for k in range(len(wavs))) + f"concat=n={len(wavs)}:v=0:a=1[a]"
         _ffmpeg(*ins, "-filter_complex", pads + joined, "-map", "[a]", str(speech))
-        seconds = str(round(minutes * 60, 3))
         _ffmpeg("-stream_loop", "-1", "-i", str(unit), "-stream_loop", "-1", "-i", str(speech), "-map", "0:v",
                 "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "96k", "-t", seconds, str(video))
     return video

@@ -127,6 +127,10 @@ def _shots(ctx: StageContext) -> tuple[float, ...]:
         return ()
 
 
+SHOTS_ONE_PASS = "the frames OCR decoded"  # where the shot changes were found (``shot_changes_from``)
+SHOTS_READ = "the video read for them"
+
+
 def _tracked_shots(ctx: StageContext, tracker: ShotTracker) -> tuple[tuple[float, ...], str]:
     """The shot changes found in the frames OCR decoded (waits for it to decode the last);
     when it stopped before the end, read from the file. With where they were found."""
@@ -135,10 +139,6 @@ def _tracked_shots(ctx: StageContext, tracker: ShotTracker) -> tuple[tuple[float
         log.info("shot changes: the one pass stopped before the end; reading the video again")
         return _shots(ctx), SHOTS_READ
     return cuts, SHOTS_ONE_PASS
-
-
-SHOTS_ONE_PASS = "the frames OCR decoded"
-SHOTS_READ = "the video read for them"
 
 
 LANGUAGE_HEARD_SURE = 0.8  # how sure the multilingual model must be to say the language asked is wrong
