@@ -242,9 +242,6 @@ class MediaPass:
                         container.seek(start, stream=stream, backward=True, any_frame=False)
                     for packet in container.demux(stream):
                         if self._stop.is_set() or not self._wanted(VIDEO):
-                            shots = self._shots
-                            if shots is not None:  # the decoder will not reach the end: no answer
-                                shots.end(complete=False)
                             return
                         if not found:
                             found = mark.is_packet(packet)
@@ -267,13 +264,15 @@ class MediaPass:
 
     def release(self, what: str) -> None:
         """The consumer of ``what`` needs nothing more: stop keeping it."""
+        # The shot tracker first: a reader that sees the video unwanted stops, and its decoder's
+        # last frames must not end the tracker as if it had reached the end.
+        if what in (VIDEO, SHOTS) and self._shots is not None:
+            self._shots.end(complete=False)  # a no-op when the decoder reached the end
+            self._shots = None
         with self._lock:
             self._wants.discard(what)
         with self._room:
             self._room.notify_all()
-        if what in (VIDEO, SHOTS) and self._shots is not None:
-            self._shots.end(complete=False)  # a no-op when the decoder reached the end
-            self._shots = None
         if what == VIDEO:  # drop the packets no one will decode
             while True:
                 try:
@@ -289,9 +288,9 @@ class MediaPass:
 
     def close(self) -> None:
         """Stop reading and let the thread end."""
-        self._stop.set()
-        if self._shots is not None:
+        if self._shots is not None:  # first, as in ``release``
             self._shots.end(complete=False)
+        self._stop.set()
         with self._room:
             self._room.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
