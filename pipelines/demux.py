@@ -384,6 +384,9 @@ class _TappedStream:
 
     def decode(self, packet: Any = None) -> list[Any]:
         frames: list[Any] = self._stream.decode(packet)
+        for frame in frames:  # PyAV gives the frames a flush (``packet`` None) returns no time base
+            if frame.time_base is None:
+                frame.time_base = self._stream.time_base
         self._owner._decoded(frames, end=packet is None)
         return frames
 

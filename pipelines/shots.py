@@ -11,6 +11,7 @@ Encoders place a key frame at most cuts, so a static video costs a few decoded f
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -130,8 +131,12 @@ def _cuts_in(times_: list[float], diffs_: list[float], options: ShotOptions) -> 
 
 
 def _spaced(found: list[float], options: ShotOptions) -> tuple[float, ...]:
+    """``found`` in order, those closer than ``min_shot_s`` to the one before left out. A time
+    that is not a number is left out first: sorted among others it leaves their order undefined
+    (a set of floats holding NaN iterates in an order that changes from run to run), and the
+    cuts kept with it."""
     cuts: list[float] = []
-    for t in sorted(set(round(c, 3) for c in found)):
+    for t in sorted({round(c, 3) for c in found if math.isfinite(c)}):
         if not cuts or t - cuts[-1] >= options.min_shot_s:
             cuts.append(t)
     return tuple(cuts)
@@ -152,6 +157,8 @@ class ShotTracker:
 
         self.options = options or ShotOptions()
         self._last: np.ndarray | None = None
+        self._last_time: float | None = None
+        self._interval = 0.0  # between the last two frames' times
         self._times: list[float] = []
         self._diffs: list[float] = []
         self._frames = 0
@@ -163,9 +170,16 @@ class ShotTracker:
         import numpy as np
 
         thumb = _thumb(frame)
-        if self._last is not None:
-            self._times.append(float(frame.time or 0.0))
-            self._diffs.append(float(np.abs(thumb - self._last).mean()))
+        t = frame.time
+        if (t is None or not math.isfinite(t)) and self._last_time is not None:
+            t = self._last_time + self._interval  # no time base (PyAV's flushed frames): a frame on
+        if t is not None and math.isfinite(t):
+            if self._last is not None:
+                self._times.append(float(t))
+                self._diffs.append(float(np.abs(thumb - self._last).mean()))
+            if self._last_time is not None and t > self._last_time:
+                self._interval = t - self._last_time
+            self._last_time = t
         self._last = thumb
         self._frames += 1
 

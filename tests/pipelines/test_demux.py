@@ -150,6 +150,20 @@ def test_the_frames_decoded_for_ocr_give_the_shot_changes(samples: Path) -> None
     one.close()
 
 
+def test_every_frame_the_pass_decodes_has_its_time(samples: Path) -> None:
+    """PyAV leaves the time base off the frames a decoder's flush returns; the pass's stream sets it."""
+    import math
+
+    one = MediaPass(samples / "lesson.mp4", {VIDEO})
+    stream = one.video_stream()
+    times = [frame.time for packet in one.video_packets() for frame in stream.decode(packet)]
+    last = stream.decode(None)
+    assert last and len(times) > 100
+    assert all(math.isfinite(t) for t in times + [f.time for f in last])
+    assert [f.time for f in last] == sorted(f.time for f in last) and last[0].time > times[-1]
+    one.close()
+
+
 @pytest.mark.parametrize("queue_bytes", [32 << 20, 1])  # the packets kept, or read from the file again
 def test_shots_of_a_decode_that_stopped_early_are_no_answer(samples: Path, queue_bytes: int) -> None:
     lesson = samples / "lesson.mp4"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.exceptions import MediaError
-from pipelines.shots import ShotTracker, detect_shot_changes
+from pipelines.shots import ShotOptions, ShotTracker, _spaced, detect_shot_changes
 
 FPS = 25
 
@@ -80,6 +80,43 @@ def test_a_tracker_on_the_sample_lesson_finds_its_slide_changes(samples: Path) -
     tracker = _tracked(samples / "lesson.mp4")
     tracker.end(complete=True)
     assert tracker.cuts() == detect_shot_changes(samples / "lesson.mp4") != ()
+
+
+def test_a_cut_among_the_frames_a_flush_returns_is_timed(tmp_path: Path) -> None:
+    """The last frames come out of the decoder's flush, where PyAV gives them no time base (their
+    time is not a number): the tracker times them on from the frame before, so a cut there is
+    found where it is, as a plain decode finds it (it came out NaN, and changed the other cuts)."""
+    import av
+
+    video = tmp_path / "late.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=320x180:r={FPS}:d=2",
+         "-f", "lavfi", "-i", f"smptebars=s=320x180:r={FPS}:d=0.24",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0,format=yuv420p[out]", "-map", "[out]",
+         "-c:v", "libx264", "-preset", "ultrafast", str(video)],
+        check=True,
+    )
+    tracker = ShotTracker()
+    flushed = []
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "FRAME"
+        stream.codec_context.thread_count = 8  # the decoder holds several frames at the end
+        for packet in container.demux(stream):
+            for frame in stream.decode(packet) if packet.size else []:
+                tracker.add(frame)
+        for frame in stream.decode(None):
+            flushed.append(frame.time)
+            tracker.add(frame)
+    tracker.end(complete=True)
+    assert flushed  # the frames the flush returned, a cut among them
+    assert tracker.cuts() == detect_shot_changes(video) == pytest.approx((2.0,), abs=0.5 / FPS)
+
+
+def test_cuts_are_spaced_in_order_whatever_else_came_with_them() -> None:
+    for _ in range(20):  # each NaN hashes by its identity: a set of them iterates in another order
+        found = [3.0, float("nan"), 1.2, float("nan"), 1.0, 2.0, float("inf")]
+        assert _spaced(found, ShotOptions(min_shot_s=0.5)) == (1.0, 2.0, 3.0)
 
 
 def test_a_tracker_that_did_not_see_the_end_has_no_answer(tmp_path: Path) -> None:
