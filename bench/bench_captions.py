@@ -73,7 +73,7 @@ from bench.caption_clips import (  # noqa: E402
 )
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_after_screen  # noqa: E402
-from pipelines.ocr.engines import OcrEngine, Reading, load_engine  # noqa: E402
+from pipelines.ocr.engines import OcrEngine, PixelBox, Reading, find_lines, load_engine  # noqa: E402
 from pipelines.ocr.onnx_sessions import RUNTIMES  # noqa: E402
 from pipelines.ocr.reader import OcrOptions, run_ocr  # noqa: E402
 from pipelines.ocr.scripts import with_scripts  # noqa: E402
@@ -165,6 +165,9 @@ class CountingEngine:
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         self.lines += 1
         return self.engine.read_line(image)
+
+    def find_lines(self, image: np.ndarray, scale: float) -> list[PixelBox] | None:
+        return find_lines(self.engine, image, scale)
 
 
 def stage_captions(video: Path, engine: OcrEngine,

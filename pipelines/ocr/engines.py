@@ -112,6 +112,14 @@ class LineDetector(Protocol):
         ...
 
 
+def find_lines(engine: object, image: np.ndarray, scale: float) -> list[PixelBox] | None:
+    """Where ``engine`` finds text lines in a BGR image looked at ``scale`` times its size (detection
+    alone: no line is recognised), in the image's pixels; None when the engine cannot tell without
+    reading (its wrappers pass the question on to the engine they wrap)."""
+    finder = getattr(engine, "find_lines", None)
+    return None if finder is None else finder(image, scale)
+
+
 def _quad_to_box(points: Any) -> PixelBox:
     pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
     return (int(pts[:, 0].min()), int(pts[:, 1].min()), int(np.ceil(pts[:, 0].max())),
@@ -240,6 +248,21 @@ class RapidOcrEngine:
             text = str(text).strip()
             out.append(Reading(box, text, float(score) if text else 0.0))
         return out
+
+    def find_lines(self, image: np.ndarray, scale: float) -> list[PixelBox]:
+        """The detector's boxes on a copy ``scale`` times the size of ``image`` (at most
+        ``DETECT_MAX_SIDE`` on its longer side), in ``image``'s pixels: a quarter of a read's
+        detection at half the size, and no recognition."""
+        self._load()
+        assert self._detector is not None  # made with the engine
+        scale = min(scale, DETECT_MAX_SIDE / max(image.shape[:2]))
+        small = (cv2.resize(image, (max(32, round(image.shape[1] * scale)), max(32, round(image.shape[0] * scale))),
+                            interpolation=cv2.INTER_AREA) if scale < 1.0 else image)
+        quads = self._detector(small, self._wide())
+        if quads is None or len(quads) == 0:
+            return []
+        fx, fy = image.shape[1] / small.shape[1], image.shape[0] / small.shape[0]
+        return [_quad_to_box(np.asarray(q, np.float32) * (fx, fy)) for q in quads]
 
     @staticmethod
     def _wide() -> bool:

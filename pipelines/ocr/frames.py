@@ -88,6 +88,14 @@ class ChangeOptions:
             found is recognised. The same as ``pixel_threshold``: on the real UI recordings the
             lines kept differed from what was read by 15 grey levels at most (119 of 474 lines
             kept on JupyterLab's), where a changed digit differs by ~200.
+        probe_scale: while the view moves and nothing is on screen as last read, a whole frame
+            about to be read is first looked at by the detector alone at this share of its size
+            (no recognition), but no smaller than ``probe_min_side`` on its shorter side; where
+            it finds no line, nothing is read (camera motion over footage without text: reads
+            that found nothing, or a misread speck of the picture). 0: always read.
+        probe_min_side: pixels of the probe's shorter side at least (a frame smaller than this
+            is read, never looked at first): 720p is looked at three quarters of its size,
+            1080p at half. At half of 640x360 a Hindi name 18 pixels high was never found.
     """
 
     diff_width: int = 640
@@ -105,6 +113,8 @@ class ChangeOptions:
     sharp_ratio: float = 0.9
     motion_defer: int = 2
     keep_threshold: int = 32
+    probe_scale: float = 0.5
+    probe_min_side: int = 540
 
 
 class ChangeKind(StrEnum):

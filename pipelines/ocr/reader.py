@@ -45,6 +45,7 @@ from pipelines.ocr.engines import (
     KnownLine,
     OcrEngine,
     Reading,
+    find_lines,
     frame_place,
     read_knowing,
     read_region,
@@ -223,6 +224,8 @@ class OcrResult:
         samples: every sample's detections (all text on screen at that time).
         frames_sampled: frames taken at ``sample_rate``.
         frames_ocred: samples on which the engine ran (whole frame or changed regions).
+        frames_probed: samples of moving footage the detector alone looked at (a quarter of the
+            pixels), finding no text where none was (``ChangeOptions.probe_scale``): not read.
         regions_ocred: engine calls on parts of a frame (included in ``frames_ocred``).
         area_ocred: the area read, in whole frames (a whole frame read counts 1, a typed word's
             region its share of the frame): over ``frames_sampled``, the share of the sampled
@@ -248,6 +251,7 @@ class OcrResult:
     search_frames: SearchFrames | None = field(default=None, repr=False, compare=False)
     lines_kept: int = 0
     area_ocred: float = 0.0
+    frames_probed: int = 0
 
 
 def _apply_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, tuple[int, int]]:
@@ -328,6 +332,7 @@ class _Reader:
     regions_ocred: int = 0
     area_ocred: float = 0.0  # in whole frames (``OcrResult.area_ocred``)
     kept: int = 0  # lines found again unchanged, their readings kept (``_known``)
+    probed: int = 0  # whole frames looked at by the detector alone, no line found (``probe_scale``)
     read_sharpness: float | None = None  # of the last sample read
     read_in_motion: bool = False  # since the view last stood still
     moved: list[tuple[PixelBox, ...]] = field(default_factory=list)  # the last ``settle`` samples' moving boxes
@@ -361,7 +366,6 @@ class _Reader:
         self.waiting = [w for w in waiting if w not in ready]
         if not ready:
             return
-        self.ocred += 1
         self.read_sharpness = self.detector.sharpness() if sharpness is None else sharpness
         self.read_in_motion = in_motion
         frame = image()
@@ -369,6 +373,15 @@ class _Reader:
         grown = _grow_regions([r for r, _ in ready], self.samples[k])
         if sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) >= opts.full_fraction * w * h:
             grown = [(0, 0, w, h)]
+        probe = max(opts.probe_scale, opts.probe_min_side / min(w, h))
+        if (in_motion and not final and opts.probe_scale > 0 and probe < 1 and grown == [(0, 0, w, h)]
+                and not self.samples[k] and find_lines(self.engine, frame, probe) == []):
+            # No text as last read, and the detector finds no line now: a read would find none.
+            self.probed += 1
+            self.detector.absorb_all()
+            self.waiting = []
+            return
+        self.ocred += 1
         known = self._known(self.samples[k])
         self.area_ocred += sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) / (w * h)
         if grown == [(0, 0, w, h)]:
@@ -524,15 +537,17 @@ def _run(path: str | Path, engine: OcrEngine, options: OcrOptions, duration: flo
         progress(1.0)
     timing = OcrTiming(round(t_decode, 3), round(t_compare, 3), round(t_ocr, 3), round(t_track, 3),
                        round(time.perf_counter() - started, 3))
-    log.info("ocr %s: %d samples, %d read (%d regions, %.1f %% of the sampled pixels; %d lines kept unchanged), "
-             "%d events, %.1f s", path, len(samples), reader.ocred, reader.regions_ocred,
-             100 * reader.area_ocred / max(1, len(samples)), reader.kept, len(events), timing.total)
+    log.info("ocr %s: %d samples, %d read (%d regions, %.1f %% of the sampled pixels; %d lines kept unchanged; "
+             "%d of moving footage looked at for text, none found), %d events, %.1f s", path, len(samples),
+             reader.ocred, reader.regions_ocred, 100 * reader.area_ocred / max(1, len(samples)), reader.kept,
+             reader.probed, len(events), timing.total)
     return OcrResult(
         events=tuple(events),
         scenes=tuple(scenes),
         samples=tuple(samples),
         frames_sampled=len(samples),
         frames_ocred=reader.ocred,
+        frames_probed=reader.probed,
         regions_ocred=reader.regions_ocred,
         area_ocred=round(reader.area_ocred, 4),
         duration=(max(duration, times[-1] if times else 0.0) if duration > 0

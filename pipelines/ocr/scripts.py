@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipelines.ocr.band import BandOptions
-from pipelines.ocr.engines import LINE_PLACE, LineDetector, OcrEngine, Reading
+from pipelines.ocr.engines import LINE_PLACE, LineDetector, OcrEngine, Reading, find_lines
 from pipelines.ocr.frames import PixelBox
 from pipelines.ocr.lexicon import known_share, restore_marks
 from pipelines.ocr.tesseract import LINE_HEIGHTS, tesseract_line
@@ -336,6 +336,10 @@ class ScriptAwareEngine:
                     break
             i += 1
         return out
+
+    def find_lines(self, image: np.ndarray, scale: float) -> list[PixelBox] | None:
+        """The base engine's (``engines.find_lines``)."""
+        return find_lines(self.base, image, scale)
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         """Recognise one line (the whole image), re-read in another script as ``read`` does but

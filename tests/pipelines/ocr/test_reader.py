@@ -495,6 +495,77 @@ def test_text_shown_only_while_the_view_moves_is_read_from_a_sharp_sample(tmp_pa
     assert sharp.frames_ocred == no_motion_reads.frames_ocred == 3
 
 
+class FindingEngine(GreyLevelEngine):
+    """``GreyLevelEngine`` that can also say where lines are without reading them (``find_lines``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked = 0
+
+    def find_lines(self, image: np.ndarray, scale: float) -> list[tuple[int, int, int, int]]:
+        self.looked += 1
+        reads, found = self.calls, [r.box for r in self.read(image)]
+        self.calls = reads[:-1]  # a look, not a read
+        return found
+
+
+def moving_video(path: Path, title_from: float) -> Path:
+    """10 s at 10 fps of a view that pans all along (a camera over footage); "Title A" shows from
+    ``title_from`` seconds on, moving with the view."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(100):
+        shift = 3 * i
+        f = np.full((240, 320, 3), 255, np.uint8)
+        for x in range(-shift % 32 - 32, 320, 32):  # stripes the reader ignores (light), moved with the view
+            f[:, max(0, x) : max(0, x + 16)] = 205
+        if i / 10 >= title_from:
+            f[20:40, 20 + shift // 8 : 200 + shift // 8] = 40
+        writer.write(f)
+    writer.release()
+    return path
+
+
+def test_moving_footage_without_text_is_looked_at_not_read(tmp_path: Path) -> None:
+    video = moving_video(tmp_path / "moving.mp4", title_from=6.0)
+    probing = FindingEngine()
+    looked = run_ocr(video, probing, OcrOptions(change=ChangeOptions(probe_min_side=120)))  # half of 320x240
+    always = FindingEngine()
+    read = run_ocr(video, always, OcrOptions(change=ChangeOptions(probe_scale=0, probe_min_side=120)))
+    assert always.looked == 0 and read.frames_probed == 0
+    assert looked.frames_probed == probing.looked - 1 >= 2  # the look that found the title is read
+    assert looked.frames_ocred < read.frames_ocred
+    for result in (looked, read):  # the title found as soon either way
+        titles = [e for e in result.events if e.text == "Title A"]
+        assert len(titles) == 1 and 5.5 <= titles[0].start <= 6.5, result.events
+    assert [e.start for e in looked.events] == [e.start for e in read.events]
+    # Text on screen as last read: a look could not say whether it changed, so it is read.
+    shown = FindingEngine()
+    result = run_ocr(moving_video(tmp_path / "titled.mp4", title_from=0.0), shown,
+                     OcrOptions(change=ChangeOptions(probe_min_side=120)))
+    assert shown.looked == 0 == result.frames_probed and result.frames_ocred >= 2
+    # A frame whose half is under ``probe_min_side`` (540) is read as it was: small text is lost there.
+    small = FindingEngine()
+    assert run_ocr(video, small, OcrOptions()).frames_ocred == read.frames_ocred and small.looked == 0
+
+
+@pytest.mark.slow
+def test_a_title_over_a_zoom_is_read_and_the_zoom_before_it_only_looked_at(tmp_path: Path, rapid: OcrEngine) -> None:
+    """The real detector, on a zoom into a fractal (the whole view moving) with a title from 6 s:
+    before it, samples are looked at on a quarter of the pixels, not read; the title is read."""
+    clip = tmp_path / "zoom.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "mandelbrot=size=640x360:rate=25", "-t", "10",
+                    "-vf", f"drawtext=fontfile={FONT}:text='Welcome to the course':fontsize=30:fontcolor=white:"
+                    "borderw=2:x=(w-tw)/2:y=60:enable='gte(t,6)'", "-c:v", "libx264", "-preset", "veryfast",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    # Looked at three quarters of its size, as 720p is by default (``probe_min_side`` 540).
+    looked = run_ocr(clip, rapid, OcrOptions(hardsubs="off", change=ChangeOptions(probe_min_side=270)))
+    read = run_ocr(clip, rapid, OcrOptions(hardsubs="off", change=ChangeOptions(probe_scale=0)))
+    assert looked.frames_probed >= 2 and looked.frames_ocred < read.frames_ocred
+    for result in (looked, read):
+        titles = [e for e in result.events if similarity(e.text, "Welcome to the course") >= 0.9]
+        assert titles and 5.5 <= titles[0].start <= 6.5 and titles[-1].end >= 9.5, result.events
+
+
 @pytest.mark.slow
 def test_a_menu_opened_while_a_real_recording_zooms_is_read(rapid: OcrEngine) -> None:
     """jupyterhub_quota: the view zooms and pans from 9.5 s to the cut at 12.5 s, and the File menu
