@@ -67,3 +67,17 @@ def test_whisper_and_ocr_run_on_the_gpu(samples: Path, require_model) -> None:  
 
     cv2.putText(frame, "Safety first", (10, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (0, 0, 0), 3)
     assert "Safety" in " ".join(r.text for r in ocr.read(frame))
+
+
+def test_a_load_hands_the_heaps_free_memory_back_before_and_after(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr("app.model_cache.give_back", lambda: calls.append("trim"))
+    models = ModelCache(Settings(device="cpu", model_dir=tmp_path))
+
+    def load() -> str:
+        calls.append("load")
+        return "model"
+
+    assert models.get("m", load) == "model" == models.get("m", load)
+    assert calls == ["trim", "load", "trim"]  # once, around the load; a cached model costs nothing
