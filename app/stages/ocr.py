@@ -144,7 +144,7 @@ def run(ctx: StageContext, options: OcrOptions) -> StageOutcome:
         "frames_sampled": result.frames_sampled,
         "frames_ocred": result.frames_ocred,
         "ocred_share": round(result.frames_ocred / max(1, result.frames_sampled), 3),
-        # moving footage the detector alone found no text in (a quarter of a read's detection)
+        # samples of moving footage the detector alone found no text in, on a smaller copy: not read
         "frames_probed": result.frames_probed,
         # of the sampled pixels, the share read: most reads are a typed word's region, not a frame
         "ocred_area_share": round(result.area_ocred / max(1, result.frames_sampled), 3),

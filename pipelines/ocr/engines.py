@@ -251,8 +251,8 @@ class RapidOcrEngine:
 
     def find_lines(self, image: np.ndarray, scale: float) -> list[PixelBox]:
         """The detector's boxes on a copy ``scale`` times the size of ``image`` (at most
-        ``DETECT_MAX_SIDE`` on its longer side), in ``image``'s pixels: a quarter of a read's
-        detection at half the size, and no recognition."""
+        ``DETECT_MAX_SIDE`` on its longer side), in ``image``'s pixels: at three quarters of the
+        size about half a read's detection, and no recognition."""
         self._load()
         assert self._detector is not None  # made with the engine
         scale = min(scale, DETECT_MAX_SIDE / max(image.shape[:2]))

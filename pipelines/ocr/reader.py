@@ -224,8 +224,8 @@ class OcrResult:
         samples: every sample's detections (all text on screen at that time).
         frames_sampled: frames taken at ``sample_rate``.
         frames_ocred: samples on which the engine ran (whole frame or changed regions).
-        frames_probed: samples of moving footage the detector alone looked at (a quarter of the
-            pixels), finding no text where none was (``ChangeOptions.probe_scale``): not read.
+        frames_probed: samples of moving footage the detector alone looked at on a smaller copy,
+            finding no text where none was (``ChangeOptions.probe_scale``): not read.
         regions_ocred: engine calls on parts of a frame (included in ``frames_ocred``).
         area_ocred: the area read, in whole frames (a whole frame read counts 1, a typed word's
             region its share of the frame): over ``frames_sampled``, the share of the sampled
@@ -380,6 +380,8 @@ class _Reader:
             self.probed += 1
             self.detector.absorb_all()
             self.waiting = []
+            if change is ChangeKind.SCENE:  # as a read's: the text found next is of a new scene
+                self.cuts.add(min(s for _, s in ready))
             return
         self.ocred += 1
         known = self._known(self.samples[k])

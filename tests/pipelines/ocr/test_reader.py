@@ -548,6 +548,33 @@ def test_moving_footage_without_text_is_looked_at_not_read(tmp_path: Path) -> No
     assert run_ocr(video, small, OcrOptions()).frames_ocred == read.frames_ocred and small.looked == 0
 
 
+def test_a_cut_looked_at_still_starts_a_new_scene(tmp_path: Path) -> None:
+    """A still slide with "Title A" (0-2 s), then without it, a cut at 4 s to a moving view
+    without text (looked at, not read), then "Title B" over it: B is of another scene than A, as
+    when every sample there is read."""
+    path = tmp_path / "cut.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(100):
+        f = np.full((240, 320, 3), 255, np.uint8)
+        if i < 20:
+            f[20:40, 20:200] = 40
+        elif i >= 40:
+            f[:] = 235
+            for x in range(-3 * i % 32 - 32, 320, 32):
+                f[:, max(0, x) : max(0, x + 16)] = 190
+            if i >= 70:
+                f[120:140, 20 + i // 8 : 200 + i // 8] = 100
+        writer.write(f)
+    writer.release()
+    change = ChangeOptions(probe_min_side=120)
+    looked = run_ocr(path, FindingEngine(), OcrOptions(change=change))
+    read = run_ocr(path, FindingEngine(), OcrOptions(change=replace(change, probe_scale=0)))
+    assert looked.frames_probed >= 1 and read.frames_probed == 0
+    for result in (looked, read):
+        scenes = {e.text: e.scene for e in result.events}
+        assert set(scenes) == {"Title A", "Title B"} and scenes["Title A"] != scenes["Title B"], result.events
+
+
 @pytest.mark.slow
 def test_a_title_over_a_zoom_is_read_and_the_zoom_before_it_only_looked_at(tmp_path: Path, rapid: OcrEngine) -> None:
     """The real detector, on a zoom into a fractal (the whole view moving) with a title from 6 s:
