@@ -260,6 +260,7 @@ def child(media: Path, out: Path, stages: list[str]) -> None:
         "ocr_timing": ocr["timing"],
         "frames_sampled": ocr["frames_sampled"],
         "frames_ocred": ocr["frames_ocred"],
+        "frames_probed": ocr.get("frames_probed"),  # the baseline's code may not write it
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rss_warm_mb": round(warm_mb),
         "rss_job_peak_mb": round(rss.peak_mb),
@@ -299,7 +300,7 @@ def _row(name: str, r: dict[str, Any]) -> str:
     return (f"{name:8} wall {r['wall_s']:6.1f} s  {r['x_real_time']:.3f}x real time  cpu {r['cpu_s']:.0f} s  "
             f"peak RSS {r['peak_rss_mb']} MB{rss}{load}\n{'':9}stages: {stages}\n{'':9}decode: audio "
             f"{d['audio_s']:.1f} s + frames {d['frames_s']:.1f} s = {r['decode_share_of_wall']:.0%} of wall; OCR'd "
-            f"{r['frames_ocred']} of {r['frames_sampled']} samples; ocr timing {r['ocr_timing']}\n{'':9}subtitles "
+            f"{r['frames_ocred']} of {r['frames_sampled']} samples (looked at, not read: {r.get('frames_probed')}); ocr timing {r['ocr_timing']}\n{'':9}subtitles "
             f"timings {r.get('subtitles_timings')}; shot changes {r.get('shot_changes')} (from {r.get('shot_changes_from') or '?'}); segments decoded at a "
             f"fallback temperature {r.get('sampled_segments')}"
             + (f"\n{'':9}RSS MB every 10 s: " + " ".join(f"{mb}" for _, mb, _ in r["rss_timeline"])
