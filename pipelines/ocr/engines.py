@@ -212,15 +212,7 @@ class RapidOcrEngine:
         h, w = image.shape[:2]
         pad = max(0, 32 - h)  # the detector needs some height
         src = cv2.copyMakeBorder(image, 0, pad, 0, 0, cv2.BORDER_REPLICATE) if pad else image
-        assert self._detector is not None  # made with the engine
-        scale = min(1.0, DETECT_MAX_SIDE / max(src.shape[:2]))
-        if scale < 1.0:  # find the lines on a smaller copy; crop and recognise them at full size
-            small = cv2.resize(src, (round(src.shape[1] * scale), round(src.shape[0] * scale)),
-                               interpolation=cv2.INTER_AREA)
-            quads = self._detector(small, self._wide())
-            quads = None if quads is None else np.asarray(quads, np.float32) / scale
-        else:
-            quads = self._detector(src, self._wide())
+        quads = self._quads(src, 1.0)  # lines found at most DETECT_MAX_SIDE, cropped and read at full size
         if quads is None or len(quads) == 0:
             return []
         known = KNOWN_LINES.get()
@@ -250,19 +242,24 @@ class RapidOcrEngine:
         return out
 
     def find_lines(self, image: np.ndarray, scale: float) -> list[PixelBox]:
-        """The detector's boxes on a copy ``scale`` times the size of ``image`` (at most
-        ``DETECT_MAX_SIDE`` on its longer side), in ``image``'s pixels: at three quarters of the
-        size about half a read's detection, and no recognition."""
+        """The detector's boxes on a copy ``scale`` times the size of ``image`` (``_quads``), in
+        ``image``'s pixels: at three quarters of the size about half a read's detection, and no
+        recognition."""
         self._load()
+        quads = self._quads(image, scale)
+        return [] if quads is None else [_quad_to_box(q) for q in quads]
+
+    def _quads(self, image: np.ndarray, scale: float) -> np.ndarray | None:
+        """The detector's quads (N, 4, 2) on a copy ``scale`` times the size of ``image``, at most
+        ``DETECT_MAX_SIDE`` on its longer side, in ``image``'s pixels (None: nothing to detect on)."""
         assert self._detector is not None  # made with the engine
         scale = min(scale, DETECT_MAX_SIDE / max(image.shape[:2]))
-        small = (cv2.resize(image, (max(32, round(image.shape[1] * scale)), max(32, round(image.shape[0] * scale))),
-                            interpolation=cv2.INTER_AREA) if scale < 1.0 else image)
+        if scale >= 1.0:
+            return self._detector(image, self._wide())
+        small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                           interpolation=cv2.INTER_AREA)
         quads = self._detector(small, self._wide())
-        if quads is None or len(quads) == 0:
-            return []
-        fx, fy = image.shape[1] / small.shape[1], image.shape[0] / small.shape[0]
-        return [_quad_to_box(np.asarray(q, np.float32) * (fx, fy)) for q in quads]
+        return None if quads is None else np.asarray(quads, np.float32) / scale
 
     @staticmethod
     def _wide() -> bool:
