@@ -76,6 +76,12 @@ line's box in the image given to ``read`` (None: not known, or changed)."""
 # is recognised.
 KNOWN_LINES: ContextVar[KnownLine | None] = ContextVar("known_lines", default=None)
 
+# Set by the caller of a read (``pipelines.ocr.reader``: a whole frame of moving footage, looked at
+# as its probe is, ``ChangeOptions.probe_scale``): the lines of the image are found on a copy this
+# many times its size, then cut from the image itself and recognised at full size. Unset: 1.0 (the
+# image's own size, at most ``DETECT_MAX_SIDE``). Engines without such a detector ignore it.
+DETECT_SCALE: ContextVar[float] = ContextVar("detect_scale", default=1.0)
+
 LinePlace = Callable[[PixelBox], tuple[float, float]]
 """Where a line of the image given to ``read`` sits in the whole frame: its centre, as shares of
 the frame's width and height."""
@@ -150,6 +156,8 @@ class RapidOcrEngine:
         self._detector: Detector | None = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        # The detector's last look (image, scale, quads): a probe's lines read next (``_quads``).
+        self._last_look: tuple[np.ndarray, float, np.ndarray | None] | None = None
 
     def _load(self) -> Any:
         with self._lock:
@@ -212,7 +220,8 @@ class RapidOcrEngine:
         h, w = image.shape[:2]
         pad = max(0, 32 - h)  # the detector needs some height
         src = cv2.copyMakeBorder(image, 0, pad, 0, 0, cv2.BORDER_REPLICATE) if pad else image
-        quads = self._quads(src, 1.0)  # lines found at most DETECT_MAX_SIDE, cropped and read at full size
+        # Lines found at most DETECT_MAX_SIDE (or as the caller says), cropped and read at full size.
+        quads = self._quads(src, DETECT_SCALE.get())
         if quads is None or len(quads) == 0:
             return []
         known = KNOWN_LINES.get()
@@ -251,15 +260,24 @@ class RapidOcrEngine:
 
     def _quads(self, image: np.ndarray, scale: float) -> np.ndarray | None:
         """The detector's quads (N, 4, 2) on a copy ``scale`` times the size of ``image``, at most
-        ``DETECT_MAX_SIDE`` on its longer side, in ``image``'s pixels (None: nothing to detect on)."""
+        ``DETECT_MAX_SIDE`` on its longer side, in ``image``'s pixels (None: nothing to detect on).
+
+        The same image (the same array, not a copy) looked at again at the same scale, as a
+        probe's frame read where the probe found lines, gives the last look's quads again."""
         assert self._detector is not None  # made with the engine
         scale = min(scale, DETECT_MAX_SIDE / max(image.shape[:2]))
+        last = self._last_look
+        if last is not None and last[0] is image and last[1] == scale:
+            return last[2]
         if scale >= 1.0:
-            return self._detector(image, self._wide())
-        small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
-                           interpolation=cv2.INTER_AREA)
-        quads = self._detector(small, self._wide())
-        return None if quads is None else np.asarray(quads, np.float32) / scale
+            quads = self._detector(image, self._wide())
+        else:
+            small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                               interpolation=cv2.INTER_AREA)
+            found = self._detector(small, self._wide())
+            quads = None if found is None else np.asarray(found, np.float32) / scale
+        self._last_look = (image, scale, quads) if scale < 1.0 else None
+        return quads
 
     @staticmethod
     def _wide() -> bool:
@@ -380,14 +398,17 @@ class EasyOcrEngine:
 
 
 def read_knowing(engine: OcrEngine, image: np.ndarray, known: KnownLine | None,
-                 place: LinePlace | None = None) -> list[Reading]:
+                 place: LinePlace | None = None, scale: float = 1.0) -> list[Reading]:
     """``engine.read(image)``, the lines ``known`` knows kept as it read them (``KNOWN_LINES``);
-    ``place``: where the image's lines sit in the frame (``LINE_PLACE``; None: unknown)."""
+    ``place``: where the image's lines sit in the frame (``LINE_PLACE``; None: unknown);
+    ``scale``: the size of the copy its lines are found on (``DETECT_SCALE``)."""
     token = KNOWN_LINES.set(known)
     placed = LINE_PLACE.set(place)
+    scaled = DETECT_SCALE.set(scale)
     try:
         return engine.read(image)
     finally:
+        DETECT_SCALE.reset(scaled)
         LINE_PLACE.reset(placed)
         KNOWN_LINES.reset(token)
 

@@ -23,7 +23,7 @@ from pipelines.exceptions import (
     OptionsError,
     UnsupportedLanguageError,
 )
-from pipelines.ocr.engines import OcrEngine, Reading, join_line_boxes, load_engine
+from pipelines.ocr.engines import DETECT_SCALE, OcrEngine, Reading, join_line_boxes, load_engine, read_knowing
 from pipelines.ocr.frames import ChangeOptions
 from pipelines.ocr.reader import OcrOptions, OcrResult, load_image, read_image, run_ocr
 from pipelines.ocr.tracking import SCRIPT_UNCERTAIN, similarity, to_webvtt
@@ -501,11 +501,16 @@ class FindingEngine(GreyLevelEngine):
     def __init__(self) -> None:
         super().__init__()
         self.looked = 0
+        self.scales: list[float] = []  # the detection scale of each read (``DETECT_SCALE``)
+
+    def read(self, image: np.ndarray) -> list[Reading]:
+        self.scales.append(DETECT_SCALE.get())
+        return super().read(image)
 
     def find_lines(self, image: np.ndarray, scale: float) -> list[tuple[int, int, int, int]]:
         self.looked += 1
         reads, found = self.calls, [r.box for r in self.read(image)]
-        self.calls = reads[:-1]  # a look, not a read
+        self.calls, self.scales = reads[:-1], self.scales[:-1]  # a look, not a read
         return found
 
 
@@ -546,6 +551,24 @@ def test_moving_footage_without_text_is_looked_at_not_read(tmp_path: Path) -> No
     # A frame whose half is under ``probe_min_side`` (540) is read as it was: small text is lost there.
     small = FindingEngine()
     assert run_ocr(video, small, OcrOptions()).frames_ocred == read.frames_ocred and small.looked == 0
+
+
+def test_moving_footage_with_text_is_read_with_lines_found_as_a_look_finds_them(tmp_path: Path) -> None:
+    """Whole frames of a moving view are read with their lines found on the look's smaller copy
+    (``DETECT_SCALE``); the same events as reading at full size; still frames at full size."""
+    video = moving_video(tmp_path / "titled.mp4", title_from=0.0)
+    looked, full = FindingEngine(), FindingEngine()
+    small = run_ocr(video, looked, OcrOptions(change=ChangeOptions(probe_min_side=120)))  # half of 320x240
+    whole = run_ocr(video, full, OcrOptions(change=ChangeOptions(probe_scale=0)))
+    assert full.scales and set(full.scales) == {1.0}
+    moving = [s for s in looked.scales if s != 1.0]
+    assert moving and set(moving) == {0.5} and len(moving) >= len(looked.scales) - 2  # the first and last at full size
+    assert [(e.text, e.start, e.end) for e in small.events] == [(e.text, e.start, e.end) for e in whole.events]
+    assert small.frames_ocred == whole.frames_ocred and small.frames_probed == 0
+    # A still view: read at full size whatever the look's scale.
+    still = FindingEngine()
+    run_ocr(fake_video(tmp_path / "still.mp4"), still, OcrOptions(change=ChangeOptions(probe_min_side=120)))
+    assert still.scales and set(still.scales) == {1.0}
 
 
 def test_a_cut_looked_at_still_starts_a_new_scene(tmp_path: Path) -> None:
@@ -591,6 +614,38 @@ def test_a_title_over_a_zoom_is_read_and_the_zoom_before_it_only_looked_at(tmp_p
     for result in (looked, read):
         titles = [e for e in result.events if similarity(e.text, "Welcome to the course") >= 0.9]
         assert titles and 5.5 <= titles[0].start <= 6.5 and titles[-1].end >= 9.5, result.events
+
+
+@pytest.mark.slow
+def test_a_look_s_lines_are_read_without_looking_again(rapid: OcrEngine) -> None:
+    """The real detector: a frame looked at (``find_lines``) and then read at the same scale is
+    detected once, and reads the look's lines; another frame, or another scale, is looked at anew."""
+    image = np.full((720, 1280, 3), 30, np.uint8)
+    cv2.putText(image, "Open the settings page", (200, 600), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3)
+    detector = rapid._detector  # type: ignore[attr-defined]
+    calls = []
+    real = detector.__call__
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(detector, name)
+
+        def __call__(self, *args: object) -> object:
+            calls.append(args[0].shape)
+            return real(*args)
+
+    rapid._detector = Counting()  # type: ignore[attr-defined]
+    try:
+        boxes = rapid.find_lines(image, 0.75)  # type: ignore[attr-defined]
+        read = read_knowing(rapid, image, None, scale=0.75)
+        assert len(calls) == 1 and calls[0][:2] == (540, 960)
+        assert [r.box for r in read] == boxes and similarity(read[0].text, "Open the settings page") >= 0.9, read
+        read_knowing(rapid, image.copy(), None, scale=0.75)  # an equal copy is another frame
+        read_knowing(rapid, image, None)  # at full size
+        assert len(calls) == 3 and calls[2][:2] == (720, 1280)
+        assert read_knowing(rapid, image, None)[0].text == read[0].text
+    finally:
+        rapid._detector = detector  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
