@@ -96,6 +96,11 @@ class ChangeOptions:
         probe_min_side: pixels of the probe's shorter side at least (a frame smaller than this
             is read, never looked at first): 720p is looked at three quarters of its size,
             1080p at half. At half of 640x360 a Hindi name 18 pixels high was never found.
+        motion_read_scale: a whole frame of moving footage that is read has its lines found at
+            the probe's scale, but no smaller than this share of its size, and recognised at full
+            size: 720p at three quarters, with the probe's own look where it made one (about half
+            a detection at full size); 1080p at three quarters too (at half, the real JupyterHub
+            recording's zoomed menu lost trailing dots, "Rename..."). 1: at full size.
     """
 
     diff_width: int = 640
@@ -115,6 +120,7 @@ class ChangeOptions:
     keep_threshold: int = 32
     probe_scale: float = 0.5
     probe_min_side: int = 540
+    motion_read_scale: float = 0.75
 
 
 class ChangeKind(StrEnum):

@@ -387,10 +387,11 @@ class _Reader:
         known = self._known(self.samples[k])
         self.area_ocred += sum((g[2] - g[0]) * (g[3] - g[1]) for g in grown) / (w * h)
         if grown == [(0, 0, w, h)]:
-            # Moving footage's lines are found as its probe finds them (the probe's own look, where
-            # it made one), on a smaller copy: about half the detection.
-            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known, frame_place(w, h),
-                                                       probe if look else 1.0), self.options)}
+            # Moving footage's lines are found on a smaller copy (``motion_read_scale``; the probe's
+            # own look where it made one at that scale): about half the detection.
+            scale = min(1.0, max(probe, opts.motion_read_scale)) if look else 1.0
+            readings = {grown[0]: _filter(read_knowing(self.engine, frame, known, frame_place(w, h), scale),
+                                          self.options)}
             self.detector.absorb_all()
             self.waiting = []
         else:

@@ -554,15 +554,17 @@ def test_moving_footage_without_text_is_looked_at_not_read(tmp_path: Path) -> No
 
 
 def test_moving_footage_with_text_is_read_with_lines_found_as_a_look_finds_them(tmp_path: Path) -> None:
-    """Whole frames of a moving view are read with their lines found on the look's smaller copy
-    (``DETECT_SCALE``); the same events as reading at full size; still frames at full size."""
+    """Whole frames of a moving view are read with their lines found on a smaller copy
+    (``DETECT_SCALE``, ``motion_read_scale``); the same events as reading at full size; still
+    frames at full size."""
     video = moving_video(tmp_path / "titled.mp4", title_from=0.0)
     looked, full = FindingEngine(), FindingEngine()
     small = run_ocr(video, looked, OcrOptions(change=ChangeOptions(probe_min_side=120)))  # half of 320x240
     whole = run_ocr(video, full, OcrOptions(change=ChangeOptions(probe_scale=0)))
     assert full.scales and set(full.scales) == {1.0}
     moving = [s for s in looked.scales if s != 1.0]
-    assert moving and set(moving) == {0.5} and len(moving) >= len(looked.scales) - 2  # the first and last at full size
+    # At three quarters (``motion_read_scale``), not the look's half: the first and last at full size.
+    assert moving and set(moving) == {0.75} and len(moving) >= len(looked.scales) - 2
     assert [(e.text, e.start, e.end) for e in small.events] == [(e.text, e.start, e.end) for e in whole.events]
     assert small.frames_ocred == whole.frames_ocred and small.frames_probed == 0
     # A still view: read at full size whatever the look's scale.
