@@ -76,10 +76,10 @@ line's box in the image given to ``read`` (None: not known, or changed)."""
 # is recognised.
 KNOWN_LINES: ContextVar[KnownLine | None] = ContextVar("known_lines", default=None)
 
-# Set by the caller of a read (``pipelines.ocr.reader``: a whole frame of moving footage, looked at
-# as its probe is, ``ChangeOptions.probe_scale``): the lines of the image are found on a copy this
-# many times its size, then cut from the image itself and recognised at full size. Unset: 1.0 (the
-# image's own size, at most ``DETECT_MAX_SIDE``). Engines without such a detector ignore it.
+# Set by the caller of a read (``pipelines.ocr.reader``: a whole frame of moving footage,
+# ``ChangeOptions.motion_read_scale``): the lines of the image are found on a copy this many times
+# its size, then cut from the image itself and recognised at full size. Unset: 1.0 (the image's own
+# size, at most ``DETECT_MAX_SIDE``). Engines without such a detector ignore it.
 DETECT_SCALE: ContextVar[float] = ContextVar("detect_scale", default=1.0)
 
 LinePlace = Callable[[PixelBox], tuple[float, float]]

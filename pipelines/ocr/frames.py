@@ -100,7 +100,8 @@ class ChangeOptions:
             the probe's scale, but no smaller than this share of its size, and recognised at full
             size: 720p at three quarters, with the probe's own look where it made one (about half
             a detection at full size); 1080p at three quarters too (at half, the real JupyterHub
-            recording's zoomed menu lost trailing dots, "Rename..."). 1: at full size.
+            recording's zoomed menu lost trailing dots, "Rename..."). 1: at full size. Only
+            where frames are looked at (``probe_scale`` > 0, the frame not under ``probe_min_side``).
     """
 
     diff_width: int = 640
