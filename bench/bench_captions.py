@@ -72,6 +72,7 @@ from bench.caption_clips import (  # noqa: E402
     staying_captions,
     turns,
 )
+from pipelines.media import probe  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_after_screen  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, PixelBox, Reading, find_lines, load_engine  # noqa: E402
@@ -238,12 +239,15 @@ COST_REAL = ("rvo_coldwar_zh", "vsr_rezero_en")
 
 
 def _video_frames(path: Path) -> tuple[int, float]:
-    """The frames of a file's video stream (counted) and their rate."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-                          "stream=nb_read_packets,r_frame_rate", "-of", "csv=p=0", str(path)],
-                         capture_output=True, text=True, check=True).stdout.strip().split(",")
-    num, den = out[0].split("/")
-    return int(out[1]), int(num) / int(den)
+    """The frames of a file's video stream (its packets counted: a container's own count may be
+    missing or stale) and their rate (``pipelines.media.probe``)."""
+    counted = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
+                              "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    fps = probe(path).fps
+    if not fps:
+        raise SystemExit(f"{path}: no frame rate")
+    return int(counted), fps
 
 
 def run_cost_real(out: Path, seconds: float, engine: OcrEngine, show: bool) -> None:
