@@ -314,6 +314,15 @@ def _batch(row: Row[Any]) -> Batch:
     return Batch.from_record(cast("Mapping[str, Any]", row._mapping))
 
 
+def _late_cancel(status: JobStatus, error: str | None) -> str:
+    """The error of a job whose cancel was asked after its run's last check for one: it ends
+    ``cancelled`` all the same, saying how its run had ended (its files are kept)."""
+    if status == JobStatus.CANCELLED:
+        return error or "cancelled by request"
+    ended = "its stages had all run" if status == JobStatus.SUCCEEDED else f"it had failed: {error}"
+    return f"cancelled by request as it ended ({ended}; its files are kept)"
+
+
 class _Statements:
     """The hot statements, built once with bound parameters: SQLAlchemy then reuses their compiled
     form from its cache without rebuilding the statement and its cache key on every call."""
@@ -337,8 +346,14 @@ class _Statements:
                   .values(stage_states=bindparam("states", type_=t.c.stage_states.type),
                           updated_at=bindparam("now")))
     put_stages_unless_cancelled = put_stages.where(t.c.cancel_requested.is_(False))
+    # A cancel asked after the run's last check (``app.worker._Reporter``) still ends the job
+    # ``cancelled``: the 202 that answered it said so, and a batch's take-back counts on it.
     finish = (update(t).where(t.c.id == bindparam("job_id"))
-              .values(status=bindparam("new_status"), error=bindparam("new_error"), finished_at=bindparam("now"),
+              .values(status=case((t.c.cancel_requested.is_(True), JobStatus.CANCELLED.value),
+                                  else_=bindparam("new_status")),
+                      error=case((t.c.cancel_requested.is_(True), bindparam("cancel_error")),
+                                 else_=bindparam("new_error")),
+                      finished_at=bindparam("now"),
                       updated_at=bindparam("now"), lease_holder=None, lease_token=None, lease_expires=None,
                       publish_pending=False,
                       webhook_state=case((t.c.webhook_url.is_not(None), WebhookState.PENDING.value),
@@ -602,7 +617,7 @@ class SqlJobStore:
         # One UPDATE: a webhook becomes pending only where one is set; with a lease, only while
         # the job still holds it, so a worker whose job was reaped and run again cannot end it.
         params: dict[str, Any] = {"job_id": job_id, "new_status": status.value, "new_error": error,
-                                  "now": now_iso()}
+                                  "cancel_error": _late_cancel(status, error), "now": now_iso()}
         if stages is None:
             query = _Statements.finish if lease is None else _Statements.finish_leased
         else:

@@ -325,8 +325,10 @@ def run_job(job_id: str, ctx: WorkerContext) -> Job | None:
         log.warning("%s: %s here, but its lease lapsed meanwhile: the end is not stored", job.id, status.value)
         return None
     # A failure is for an operator to see at WARNING; a success or a cancel by request is not.
-    log.log(logging.WARNING if status == JobStatus.FAILED else logging.INFO, "%s: %s in %.2f s%s", job.id,
-            status.value, time.monotonic() - started, f": {error}" if error else "")
+    # As stored: a cancel asked after the run's last check ends it cancelled (``SqlJobStore.finish``).
+    log.log(logging.WARNING if finished.status == JobStatus.FAILED else logging.INFO, "%s: %s in %.2f s%s",
+            job.id, finished.status.value, time.monotonic() - started,
+            f": {finished.error}" if finished.error else "")
     _safe_notify(ctx, finished)
     return finished
 

@@ -176,6 +176,25 @@ def test_cancel_queued_is_immediate_running_is_requested(store: SqlJobStore) -> 
     assert store.cancel_requested(running.id)
 
 
+def test_a_cancel_asked_as_the_run_ended_still_ends_it_cancelled(store: SqlJobStore) -> None:
+    """The cancel came after the run's last check (202 said it would be cancelled): the worker's
+    succeeded or failed end is stored ``cancelled``, saying how the run had ended."""
+    for status, error, says in ((JobStatus.SUCCEEDED, None, "its stages had all run"),
+                                (JobStatus.FAILED, "stage ocr: no video track", "it had failed: stage ocr: no video")):
+        job = store.create(make_job(webhook="https://example.com/h"))[0]
+        lease = Lease(holder="w1")
+        assert store.claim(job.id, lease) is not None
+        store.request_cancel(job.id)
+        ended = store.finish(job.id, status, error, lease=lease)
+        assert ended is not None and ended.status == JobStatus.CANCELLED, status
+        assert ended.error is not None and ended.error.startswith("cancelled by request as it ended") and says in ended.error
+        assert ended.webhook_state == "pending" and ended.finished_at and store.get(job.id) == ended
+    plain = store.create(make_job())[0]  # no cancel asked: ends as the worker says
+    store.claim(plain.id)
+    done = store.finish(plain.id, JobStatus.FAILED, "stage ocr: boom")
+    assert done is not None and done.status == JobStatus.FAILED and done.error == "stage ocr: boom"
+
+
 def test_a_queued_job_cancelled_says_its_stages_were_not_run(store: SqlJobStore) -> None:
     """It ends in the store at once (no worker ends it): no stage of it is left ``pending``."""
     job = make_job()
