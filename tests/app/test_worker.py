@@ -218,6 +218,28 @@ def test_cancel_while_running(ctx: WorkerContext, media_dir: Path, fake_stages: 
     assert ended.stage_states["slow"].status == StageStatus.CANCELLED
 
 
+def test_a_cancel_asked_after_the_runs_last_check_still_ends_it_cancelled(
+        ctx: WorkerContext, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cancel comes after the stage's last progress report, as it returns (a batch refused
+    part-way took its started job back so, and it ended ``succeeded``): the job ends cancelled,
+    saying its stages had all run, and is logged as such."""
+    asked: list[str] = []
+
+    def cancelled_as_it_ends(sctx: StageContext, options: NoOptions) -> StageOutcome:
+        sctx.progress(1.0)
+        ctx.store.request_cancel(asked[0])  # what the API does, between the last check and the end
+        return StageOutcome(StageStatus.SUCCEEDED, {})
+
+    monkeypatch.setitem(stage_graph.STAGES, "late", Stage("late", lambda: NoOptions, cancelled_as_it_ends))
+    job = submit(ctx, media_dir / "tone.mp4", ("late",))
+    asked.append(job.id)
+    done = run_job(job.id, ctx)
+    assert done is not None and done.status == JobStatus.CANCELLED
+    assert done.error == "cancelled by request as it ended (its stages had all run; its files are kept)"
+    assert done.stage_states["late"].status == StageStatus.SUCCEEDED  # what ran, as it ran
+    assert ctx.store.get(job.id) == done
+
+
 def test_stopping_worker_hands_the_job_back(ctx: WorkerContext, media_dir: Path, fake_stages: None) -> None:
     job = submit(ctx, media_dir / "tone.mp4", ("slow",))
     thread = threading.Thread(target=run_job, args=(job.id, ctx))
