@@ -1,1 +1,11 @@
 """The lessonlens service: settings, CLI, job API, workers, webhooks, web page."""
+
+from __future__ import annotations
+
+import pydantic
+
+# Start-up: pydantic builds each model's validator as its class is made, ~70 ms of one core for
+# FastAPI's OpenAPI models alone, which only /openapi.json and /docs use, and more for ours, all
+# at import (a tenth of a server's start). Deferred, a model is built on its first use; an HTTP
+# process's warm-up builds ours right after its first answer (``app.main._warm_up``).
+pydantic.BaseModel.model_config["defer_build"] = True
