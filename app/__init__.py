@@ -6,6 +6,7 @@ import pydantic
 
 # Start-up: pydantic builds each model's validator as its class is made, ~70 ms of one core for
 # FastAPI's OpenAPI models alone, which only /openapi.json and /docs use, and more for ours, all
-# at import (a tenth of a server's start). Deferred, a model is built on its first use; an HTTP
-# process's warm-up builds ours right after its first answer (``app.main._warm_up``).
+# at import (a tenth of a server's start). Deferred, a model is built on its first use; the app,
+# when made, builds ours before any request (``app.main._build_models``). Imported before FastAPI
+# (``python -m app`` is), so that FastAPI's own are deferred too.
 pydantic.BaseModel.model_config["defer_build"] = True
