@@ -106,22 +106,19 @@ def _warm_up(app: FastAPI, services: Services, answered: threading.Event, stoppi
         services.store.count_active("warm-up")
         services.store.find_idempotent("warm-up", "warm-up")
         _build_routes(app)
-        built = _build_models()
-        log.info("warm-up done in %.2f s (%d models built)", time.monotonic() - started, built)
+        log.info("warm-up done in %.2f s", time.monotonic() - started)
     except Exception:  # a warm-up is an optimisation: the request that needs it will say what is wrong
         log.exception("warm-up failed (requests still work, the first ones slower)")
 
 
-def _build_models() -> int:
+def _build_models() -> None:
     """Build the validators of our pydantic models not yet built (``app/__init__.py`` defers
-    every model's from import to first use): ~20 ms for ours, where FastAPI's and pydantic's own
-    cost ~100 ms more. Before FastAPI builds a route on one, and again by the warm-up for those of
-    modules imported since. Returns how many were built."""
+    every model's from import to first use): ~20 ms for ours, before FastAPI builds a route on
+    one."""
     from pydantic import BaseModel
 
     pending: list[type[BaseModel]] = [BaseModel]
     seen: set[type[BaseModel]] = set()
-    built = 0
     while pending:
         for cls in pending.pop().__subclasses__():
             if cls in seen:
@@ -133,8 +130,7 @@ def _build_models() -> int:
                 # FastAPI silences that warning; deferred, it was built on the first request.
                 cls.model_config["defer_build"] = False
                 if not cls.__pydantic_complete__:
-                    built += bool(cls.model_rebuild())
-    return built
+                    cls.model_rebuild()
 
 
 def _build_routes(app: FastAPI) -> None:

@@ -59,8 +59,8 @@ with TestClient(create_app()) as client:
 
 
 def test_models_are_built_on_first_use_ours_before_any_request() -> None:
-    """Importing the app builds few pydantic validators (FastAPI's 36 OpenAPI models took ~70 ms
-    at import; only /openapi.json and /docs use them); creating the app builds ours, so that no
+    """Importing the app builds few pydantic validators (most of FastAPI's 36 OpenAPI models, which
+    only /openapi.json and /docs use, wait); creating the app builds ours, so that no
     request pays for one, and /openapi.json still answers whole."""
     # As ``python -m app serve`` does: ``app`` (which defers them) before FastAPI.
     code = "import app.main\n" + PRELUDE + """
