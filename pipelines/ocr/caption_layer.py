@@ -92,6 +92,30 @@ def letters_between(mask: np.ndarray, box: tuple[int, int, int, int], span: tupl
     return bool(((last - first + 1)[held] >= tall * (y1 - y0) * scale).any())
 
 
+def inner_gaps(mask: np.ndarray, box: tuple[int, int, int, int], left: int, scale: float,
+               min_gap: float) -> list[tuple[int, int]]:
+    """Columns between a line's strokes that the text layer leaves empty over ``min_gap`` x the
+    height of its letters or more (a caption's pause between two phrases), in the crop's pixels,
+    left to right. ``mask``, ``left`` and ``scale`` as for ``letters_between``. The letters' height
+    is the layer's, from the line's first row of strokes to its last (the detector's box is
+    taller by a margin that varies); a speck of footage in a gap splits it, so a gap found is
+    empty on every row of the line."""
+    x0, y0, x1, y1 = box
+    top = int(y0 * scale)
+    a = max(0, math.floor((x0 - left) * scale))
+    rows = mask[top:max(top + 1, round(y1 * scale)), a:max(a, math.ceil((x1 - left) * scale))]
+    if not rows.size:
+        return []
+    held = np.flatnonzero(rows.any(axis=0))
+    inked = np.flatnonzero(rows.any(axis=1))
+    if len(held) < 2:
+        return []
+    height = inked[-1] - inked[0] + 1
+    widths = np.diff(held) - 1  # empty columns after each held one
+    at = np.flatnonzero(widths >= min_gap * height)
+    return [(round((a + held[i] + 1) / scale) + left, round((a + held[i + 1]) / scale) + left) for i in at]
+
+
 def layer_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
     """Pixels of two text layers that differ (1-pixel tolerant), and their share of both layers."""
     na, nb = int(a.sum()), int(b.sum())

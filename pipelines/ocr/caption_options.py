@@ -50,6 +50,11 @@ class CaptionOptions:
         widen_fuller: ...and how much fuller than the layer read the layer of a later sample of
             the caption must be for its lines to be read again there (a caption read as it
             faded in).
+        phrase_gap: a CJK caption line whose text layer is empty over this many heights of its
+            letters between two of its characters holds two phrases with a pause between them (a space;
+            the recogniser fills it with a "•" or a "，" or drops it): each side is recognised
+            alone and the line written as the two readings with a space between, when they hold
+            its characters (``pipelines.ocr.caption_widen``); 0: lines as recognised whole.
         pixel_checks: whether a caption's lines are told by their pixels where that is plain (its
             letters and outline unchanged: ``pipelines.ocr.caption_signature``) before they are
             recognised; False: recognised at each check.
@@ -82,6 +87,7 @@ class CaptionOptions:
     widen_off: float = 0.3
     widen_sure: float = 0.1
     widen_fuller: float = 1.1
+    phrase_gap: float = 0.6
     pixel_checks: bool = True
     languages: tuple[str, ...] = ("en",)
     split_words: bool = True
@@ -91,6 +97,8 @@ class CaptionOptions:
     def __post_init__(self) -> None:
         if not 8 <= self.sample_rate <= 60:
             raise OptionsError(f"caption sample_rate must be in [8, 60] per second, got {self.sample_rate}.")
+        if self.phrase_gap < 0:
+            raise OptionsError(f"caption phrase_gap must be 0 (off) or more line heights, got {self.phrase_gap}.")
         if self.band is not None:
             x0, y0, x1, y1 = self.band
             if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):

@@ -200,13 +200,15 @@ def extract_captions(
     ex = trackers[0]
     log.info("captions %s: bands %s (%s), %d cues; %d frames decoded, %d sampled, %d layer changes, %d checked by "
              "their lines, %d read (%d beside lines, %d empty band, %d as bright strokes), %d lines read wider "
-             "(%d recognised out to their mirror, %d CJK lines recognised alone), %d read as a caption faded out "
+             "(%d recognised out to their mirror, %d CJK lines recognised alone, %d spaced at a pause between "
+             "phrases), %d read as a caption faded out "
              "(no cue), %d doubtful read better on another sample; readings' lines with words "
              "run together split %d, with characters converted to %s Chinese %d; %.1f s", path,
              [b for b, _ in found], source, len(cues), index, ex.sampled, ex.candidates, ex.checked,
              sum(t.ocred for t in trackers), ex.beside_reads, ex.empty_reads, sum(t.stroke_reads for t in trackers),
              sum(t.widener.wider for t in trackers), sum(t.widener.recognised for t in trackers),
-             sum(t.widener.alone_reads for t in trackers), sum(t.faded_echoes for t in trackers),
+             sum(t.widener.alone_reads for t in trackers), sum(t.widener.spaced_lines for t in trackers),
+             sum(t.faded_echoes for t in trackers),
              sum(t.doubtful_reread for t in trackers), split,
              form or "one form of", converted, seconds)
     return CaptionResult(

@@ -3,11 +3,13 @@ a fake engine; the tracker's use of it on generated clips is in ``test_caption_t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
-from pipelines.ocr.caption_layer import letters_between
+from pipelines.ocr.caption_layer import inner_gaps, letters_between
 from pipelines.ocr.caption_options import CaptionOptions
 from pipelines.ocr.caption_widen import Widener, continued
 from pipelines.ocr.engines import Reading
@@ -192,3 +194,80 @@ def test_a_latin_line_centred_is_not_recognised_alone() -> None:
     line = Reading((290, 40, 350, 70), "Save it", 0.99, "LATIN")
     crop, mask = band_with_strokes(290, 350)
     assert widener(engine).widened(crop, mask, [line]) == [line] and engine.recognised == []
+
+
+class SidesEngine(LineEngine):
+    """A fake engine whose lines recognised alone read ``reads`` in turn (the last one again)."""
+
+    def __init__(self, reads: list[str]) -> None:
+        super().__init__(("", 0.0))
+        self.reads = reads
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        self.recognised.append(image.shape[:2])
+        return self.reads[min(len(self.recognised), len(self.reads)) - 1], 0.99
+
+
+def phrases(*spans: tuple[int, int], faint: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A band crop with bright strokes (outlined in the dark) every 8 columns of ``spans`` on the
+    rows 42-68 and its text layer; ``faint``: columns whose strokes are in the crop but not in the
+    layer (a faint caption's strokes the layer missed)."""
+    crop = np.full((90, 640, 3), 30, np.uint8)
+    mask = np.zeros((90, 640), bool)
+    for start, end in [*spans, *([faint] if faint else [])]:
+        for x in range(start, end, 8):
+            crop[42:68, x:x + 3] = 230
+            mask[42:68, x:x + 3] = (start, end) != faint
+    return crop, mask
+
+
+def test_inner_gaps_are_the_layers_empty_columns_wider_than_its_letters_are_high_times_a_share() -> None:
+    _, mask = phrases((202, 320), (360, 479))
+    # Strokes at 314-316 and 360-362; the letters 26 rows high: 43 empty columns >= 0.6 x 26.
+    assert inner_gaps(mask, (202, 40, 479, 70), 0, 1.0, 0.6) == [(317, 360)]
+    assert inner_gaps(mask, (202, 40, 479, 70), 0, 1.0, 1.8) == []  # 43 < 1.8 x 26
+    assert inner_gaps(mask, (202, 40, 479, 70), 0, 1.0, 0.1) != [(317, 360)]  # the letters' own gaps too
+    speck = mask.copy()
+    speck[50:52, 338:340] = True  # a speck of footage in the gap splits it in two of 21 and 20
+    assert inner_gaps(mask, (202, 40, 479, 70), 0, 1.0, 1.0) == [(317, 360)]
+    assert inner_gaps(speck, (202, 40, 479, 70), 0, 1.0, 1.0) == []
+
+
+CJK_LINE = Reading((202, 40, 479, 70), "耶穌也留不住他•我说的", 0.9, "CJK")
+
+
+@pytest.mark.parametrize(("line", "sides", "spaced"), [
+    (CJK_LINE, ["耶穌也留不住他", "我说的"], "耶穌也留不住他 我说的"),  # a pause read as a mark
+    (replace(CJK_LINE, text="是两个对吧？"), ["是两个", "对吧？"], "是两个 对吧？"),  # ...or as nothing
+    (replace(CJK_LINE, text="这下，你跑不掉了"), ["这下，", "你跑不掉了"], "这下，你跑不掉了"),  # a comma's blank half
+    (CJK_LINE, ["耶穌也留不住", "我说的"], CJK_LINE.text),  # the sides lack a character
+    (CJK_LINE, ["耶穌也留不住他", ""], CJK_LINE.text),  # a side read as nothing
+])
+def test_a_cjk_line_with_a_pause_between_phrases_is_written_with_a_space_there(line: Reading, sides: list[str],
+                                                                               spaced: str) -> None:
+    engine = SidesEngine(sides)
+    crop, mask = phrases((202, 320), (360, 479))
+    out = widener(engine).spaced(crop, mask, line)
+    assert (out.text if out else line.text) == spaced
+    assert len(engine.recognised) == 2  # each side, cut at the middle of the pause
+    assert out is None or out.box == line.box
+
+
+def test_no_side_is_recognised_where_the_line_has_no_pause_or_is_spaced_there_already() -> None:
+    engine = SidesEngine(["x"])
+    crop, mask = phrases((202, 479))
+    assert widener(engine).spaced(crop, mask, CJK_LINE) is None  # its letters' gaps are narrow
+    crop, mask = phrases((202, 320), (360, 479), faint=(320, 360))
+    assert widener(engine).spaced(crop, mask, CJK_LINE) is None  # strokes the layer missed
+    crop, mask = phrases((202, 320), (360, 479))
+    assert widener(engine).spaced(crop, mask, replace(CJK_LINE, text="耶穌也留不住他 我说的")) is None
+    assert engine.recognised == []
+    off = Widener(engine, CaptionOptions(phrase_gap=0), engine.read, 320.0, 0, 1.0)
+    assert off.spaced(crop, mask, CJK_LINE) is None and engine.recognised == []
+
+
+def test_a_cjk_line_read_with_the_band_is_spaced_at_its_pause_after_it_is_recognised_alone() -> None:
+    engine = SidesEngine(["耶穌也留不住他•我说的", "耶穌也留不住他", "我说的"])
+    crop, mask = phrases((202, 320), (360, 479))
+    assert [r.text for r in widener(engine).widened(crop, mask, [CJK_LINE])] == ["耶穌也留不住他 我说的"]
+    assert len(engine.recognised) == 3
