@@ -6,7 +6,8 @@ lines of one caption joined by " | "). Generated: captions burned into moving fo
 Cyrillic, Greek and Arabic captions over a mandelbrot zoom, one of captions at the bottom and
 the top at once (two bands), sets of six English captions (``ENGLISH_SETS``) each over
 real footage (``BACKGROUND``) and over the zoom, six Chinese captions in simplified and in
-traditional characters (``CHINESE_SETS``, with a CJK font), and per language of another script
+traditional characters (``CHINESE_SETS``, with a CJK font), six with a pause between two phrases
+(``CHINESE_PAUSES``: also how many pauses were read as a space), and per language of another script
 (ru, uk, el, ar, he) a clip of six captions over real footage (``BACKGROUND``) and one over the
 zoom, each read with its language said and without; and ten clips without captions, a name
 that stays where captions sit (``STATIC_NAMES``: en ru ar hi ko) over real footage and over the
@@ -36,6 +37,7 @@ Usage::
     .venv/bin/python bench/bench_captions.py --only --no-generated --cost 60   # and on real 720p footage
     .venv/bin/python bench/bench_captions.py --no-real --no-generated --scripts ar he --show
     .venv/bin/python bench/bench_captions.py --no-real --no-generated --scripts --static   # false cues
+    .venv/bin/python bench/bench_captions.py --no-real --no-generated --pauses --show      # CJK pauses
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.caption_clips import (  # noqa: E402
+    CHINESE_PAUSES,
     CHINESE_SETS,
     DEFAULT_CAPTIONS,
     ENGLISH_SETS,
@@ -74,6 +77,7 @@ from bench.caption_clips import (  # noqa: E402
 )
 from pipelines.media import probe  # noqa: E402
 from pipelines.models import DEFAULT_MODEL_DIR  # noqa: E402
+from pipelines.ocr.caption_cues import CaptionCue  # noqa: E402
 from pipelines.ocr.captions import CaptionOptions, CaptionResult, extract_after_screen  # noqa: E402
 from pipelines.ocr.engines import OcrEngine, PixelBox, Reading, find_lines, load_engine  # noqa: E402
 from pipelines.ocr.onnx_sessions import RUNTIMES  # noqa: E402
@@ -302,6 +306,42 @@ def run_chinese(out: Path, engine: OcrEngine, show: bool) -> None:
                 print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
 
 
+def pauses_spaced(reference: list[RefCue], cues: tuple[CaptionCue, ...]) -> tuple[int, int]:
+    """Of the reference's pauses between two phrases (a space between two CJK characters), those
+    read as a space: in the cue that overlaps the reference cue most, the two characters with
+    only spaces between them."""
+    found = total = 0
+    for ref in reference:
+        pauses = re.findall(r"(\w)[ \u3000]+(\w)", ref.text)
+        if not pauses:
+            continue
+        total += len(pauses)
+        overlap = [(min(c.end, ref.end) - max(c.start, ref.start), c) for c in cues]
+        best = max(overlap, key=lambda o: o[0], default=(0.0, None))
+        if best[1] is not None and best[0] > 0:
+            found += sum(1 for a, b in pauses if re.search(f"{a}[ \u3000]+{b}", best[1].text))
+    return found, total
+
+
+def run_pauses(out: Path, engine: OcrEngine, show: bool) -> None:
+    """``CHINESE_PAUSES`` over real footage (or the zoom): recall and timing as for any set, and how
+    many of their pauses between phrases were read as a space (``pauses_spaced``)."""
+    background = BACKGROUND if BACKGROUND.is_file() else None
+    footage = "film" if background else "mandelbrot"
+    captions = turns(CHINESE_PAUSES)
+    video = out / f"chinese-pauses-{footage}-v1.mp4"
+    if not video.is_file():
+        make_clip(video, captions, background=background)
+    reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
+    result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
+    spaced, pauses = pauses_spaced(reference, result.cues)
+    print(json.dumps({"kind": "generated zh, pauses between phrases", "clip": video.name, **score(reference, result),
+                      "pauses_read_as_a_space": f"{spaced} of {pauses}"}, ensure_ascii=False), flush=True)
+    if show:
+        for c in result.cues:
+            print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+
+
 def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) -> None:
     """Per language of another script, a clip of its ``script_captions`` over real footage (without
     ``../shared``, none) and one over the mandelbrot zoom (whose pink and yellow are as bright as
@@ -399,6 +439,8 @@ def main() -> None:
     parser.add_argument("--scripts", nargs="*", choices=sorted(SCRIPT_SENTENCES), default=None,
                         help="per-script generated clips to run (given alone: all of them; by default all, none with --no-generated)")
     parser.add_argument("--show", action="store_true", help="print the cues found")
+    parser.add_argument("--pauses", action="store_true",
+                        help="run the generated Chinese captions with pauses between phrases (with --no-generated too)")
     parser.add_argument("--static", action="store_true",
                         help="the clips of a name that stays where captions sit (also without --no-generated)")
     parser.add_argument("--cost", type=float, default=0.0, metavar="SECONDS",
@@ -437,6 +479,8 @@ def main() -> None:
     if not args.no_generated:
         run_english(args.out, engine, args.show)
         run_chinese(args.out, engine, args.show)
+    if not args.no_generated or args.pauses:
+        run_pauses(args.out, engine, args.show)
     if not args.no_generated or args.static:
         run_static(args.out, engine, args.show)
     if not args.no_generated or args.scripts is not None:

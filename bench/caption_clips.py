@@ -137,6 +137,16 @@ CHINESE_SETS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 """Simplified and traditional Chinese captions, the same sentences, in the styles of ``turns``."""
 
+CHINESE_PAUSES: tuple[tuple[str, ...], ...] = (
+    # Written on 2026-12-06 (late), after a CJK line's pause between two phrases was written as a
+    # space (pipelines.ocr.caption_widen.Widener.spaced, made looking at two real clips), and run
+    # once with the code before it and once after. The first four pause as Chinese subtitles do,
+    # with a full-width space (U+3000); the last two with an ASCII space, which is narrower.
+    ("打开设置\u3000点击保存",), ("好的\u3000我们继续",), ("这一步很重要\u3000请注意",),
+    ("先登录\u3000再下载文件",), ("没问题 谢谢你",), ("下次见 明天再聊",),
+)
+"""Chinese captions with a pause between two phrases, in the styles of ``turns``."""
+
 STATIC_NAMES: dict[str, str] = {
     # Written on 2026-12-06: a channel's or a course's name shown all along, centred under the
     # picture where captions sit, smaller than a caption. The Korean one was run while the band
