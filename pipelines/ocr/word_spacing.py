@@ -14,7 +14,9 @@ letter ("Ian" stays a name; "doit", in the list, becomes "do it"). A token the l
 know at all is split when its parts are on average ``UNKNOWN_MEAN`` or more ("checkthelog": 5.0,
 7.7 and 4.5; "Offboarding", 5.5 and 3.6, stays), so a name is split only into words that common.
 Words are joined only where a typographic ligature's glyph was read as a word of its own
-("every fi le", ``join_ligatures``): "in to" and "into" are both English.
+("every fi le", ``join_ligatures``): "in to" and "into" are both English. An apostrophe the
+recogniser dropped is put back where the word with it is far likelier (``restore_apostrophe``:
+vsr_rezero_en's "I've decided" was read "Ive decided"); such a token is not split.
 
 The frequencies are ``wordfreq``'s (its ``best`` list for the language: 321,180 English words,
 ~36 MB loaded once per process, on first use); a language it does not list is left alone.
@@ -117,9 +119,27 @@ def split_run_together(line: str, languages: Sequence[str]) -> str:
     out = []
     for token, (lead, core, tail) in zip(tokens, cores, strict=True):
         if core and _latin_letters(core):
-            token = lead + " ".join(split_token(core, frequencies)) + tail
+            restored = restore_apostrophe(core, frequencies)
+            token = lead + (restored if restored != core else " ".join(split_token(core, frequencies))) + tail
         out.append(token)
     return " ".join(out)
+
+
+def restore_apostrophe(token: str, frequencies: dict[str, float]) -> str:
+    """``token`` (letters only) with the apostrophe the recogniser dropped put back ("Ive":
+    "I've", "dont": "don't", "Oneil": "O'neil") where the word with it is in the list, common
+    (``FREQUENT``) and ``MARGIN`` times likelier than the token: "its", "well", "ill" and "lets"
+    stay, as they are about as common as "it's", "we'll", "I'll" and "let's" (and a French line's
+    "dont", a word there). The list must hold such words whole: wordfreq's French one cuts "c'est"
+    at its apostrophe, so "cest" stays. Case is kept; else ``token``."""
+    word = token.lower()
+    if not 2 <= len(word) <= MAX_LETTERS:
+        return token
+    at, best = max(((i, frequencies.get(f"{word[:i]}'{word[i:]}", 0.0)) for i in range(1, len(word))),
+                   key=lambda c: c[1])
+    if _zipf(best) < FREQUENT or best < MARGIN * frequencies.get(word, 0.0):
+        return token
+    return f"{token[:at]}'{token[at:]}"
 
 
 def join_ligatures(tokens: list[str], frequencies: dict[str, float]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.ocr.word_spacing import split_run_together, split_token
+from pipelines.ocr.word_spacing import restore_apostrophe, split_run_together, split_token
 
 
 @pytest.mark.parametrize(("read", "meant"), [
@@ -71,3 +71,27 @@ def test_split_token_gives_the_parts_in_order() -> None:
     assert split_token("Pressitnow", frequencies) == ["Press", "it", "now"]
     assert split_token("Pressitnow", {"press": 1e-6, "it": 1e-5, "now": 1e-5}) == ["Pressitnow"]  # Zipf 3, 4, 4
     assert split_token("Pressit", {"press": 1e-4, "it": 1e-2, "pressit": 1e-4}) == ["Pressit"]  # not 10x likelier
+
+
+@pytest.mark.parametrize(("read", "meant"), [
+    ("Ive decided, Rem.", "I've decided, Rem."),  # vsr_rezero_en's line as PP-OCRv5 read it
+    ("I dont know", "I don't know"),
+    ("Youre right. Thats it!", "You're right. That's it!"),
+    ("IM HERE", "I'M HERE"),  # the letters' case is kept
+])
+def test_an_apostrophe_the_recogniser_dropped_is_put_back(read: str, meant: str) -> None:
+    assert split_run_together(read, ("en",)) == meant
+
+
+@pytest.mark.parametrize("line", [
+    "Its fine", "Well see", "Ill go", "Lets go", "We were here",  # words as common as the contractions
+    "Je ne sais dont",  # French: "dont" is a word there
+])
+def test_a_word_about_as_common_as_its_contraction_stays(line: str) -> None:
+    assert split_run_together(line, ("en", "fr")) == line
+
+
+def test_restore_apostrophe_needs_the_word_with_it_far_likelier() -> None:
+    assert restore_apostrophe("Dont", {"don't": 1e-3, "dont": 1e-5}) == "Don't"
+    assert restore_apostrophe("Dont", {"don't": 1e-3, "dont": 2e-4}) == "Dont"  # only 5x likelier
+    assert restore_apostrophe("Dont", {"don't": 5e-7}) == "Dont"  # rare (Zipf 2.7) even so
