@@ -53,15 +53,16 @@ class CaptionOptions:
         phrase_gap: a CJK caption line whose text layer is empty over this many heights of its
             letters between two of its characters holds two phrases with a pause between them (a space;
             the recogniser fills it with a "•" or a "，" or drops it): each side is recognised
-            alone and the line written as the two readings with a space between, when they hold
-            its characters (``pipelines.ocr.caption_widen``); 0: lines as recognised whole.
+            alone and, when the sides hold the line's characters, what the line read at the
+            pause becomes one space (``pipelines.ocr.caption_widen``); 0: lines as recognised whole.
         pixel_checks: whether a caption's lines are told by their pixels where that is plain (its
             letters and outline unchanged: ``pipelines.ocr.caption_signature``) before they are
             recognised; False: recognised at each check.
         languages: the captions' languages (ISO 639-1): words a Latin-script line ran together
             are split where the word list of the one its words are likeliest in makes them far
             likelier as words ("Pressit": "Press it"; ``pipelines.ocr.word_spacing``)...
-        split_words: ...unless False.
+        split_words: ...unless False (which also leaves out putting back an apostrophe the recogniser
+            dropped: "Ive" -> "I've", ``word_spacing.restore_apostrophe``).
         unify_chinese: Chinese captions written in one form (simplified or traditional, decided
             over all of them) have the characters of the other form that the recogniser slipped
             in converted (``pipelines.ocr.han_variants``: 耶穌 -> 耶稣 in simplified captions).
