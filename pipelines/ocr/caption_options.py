@@ -99,7 +99,7 @@ class CaptionOptions:
         if not 8 <= self.sample_rate <= 60:
             raise OptionsError(f"caption sample_rate must be in [8, 60] per second, got {self.sample_rate}.")
         if self.phrase_gap < 0:
-            raise OptionsError(f"caption phrase_gap must be 0 (off) or more line heights, got {self.phrase_gap}.")
+            raise OptionsError(f"caption phrase_gap must be 0 (off) or more heights of a line's letters, got {self.phrase_gap}.")
         if self.band is not None:
             x0, y0, x1, y1 = self.band
             if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):

@@ -20,6 +20,11 @@ A CJK line that is not cut is recognised alone once as the band is read (``alone
 the band, a thin character at a line's end can be lost though the detector's box holds it
 (rvo_leon_zh_en's 一个还是两个 read 个还是两个, and recognised alone whole). The same rule
 takes the reading alone only when it holds the line and more at either end.
+
+A CJK line that pauses between two phrases (a wide blank in its text layer, ``spaced``) gets a
+space there: recognised whole, the recogniser filled the pause with a mark or dropped it
+(rvo_coldwar_zh's 耶稣也留不住他 我说的 read 耶稣也留不住他•我说的). Each side is recognised alone, and
+when the sides hold the line's characters, what the line read at the pause becomes one space.
 """
 
 from __future__ import annotations
