@@ -283,29 +283,6 @@ def run_cost_real(out: Path, seconds: float, engine: OcrEngine, show: bool) -> N
                           "load_average": [round(x, 1) for x in os.getloadavg()]}, ensure_ascii=False), flush=True)
 
 
-def run_chinese(out: Path, engine: OcrEngine, show: bool) -> None:
-    """``CHINESE_SETS`` (simplified, traditional) over real footage (or the zoom), read as the
-    OCR stage reads them with ``en`` said; skipped, saying why, without a CJK font for libass."""
-    if not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip():
-        print(json.dumps({"kind": "generated zh", "skipped": "no CJK font for libass: apt-get install "
-                          "fonts-wqy-microhei"}), flush=True)
-        return
-    background = BACKGROUND if BACKGROUND.is_file() else None
-    footage = "film" if background else "mandelbrot"
-    for form, sentences in CHINESE_SETS.items():
-        captions = turns(sentences)
-        video = out / f"chinese-{form}-{footage}-v1.mp4"
-        if not video.is_file():
-            make_clip(video, captions, background=background)
-        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
-        result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
-        print(json.dumps({"kind": f"generated zh, {form}", "clip": video.name, **score(reference, result)},
-                         ensure_ascii=False), flush=True)
-        if show:
-            for c in result.cues:
-                print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
-
-
 def pauses_spaced(reference: list[RefCue], cues: tuple[CaptionCue, ...]) -> tuple[int, int]:
     """Of the reference's pauses between two phrases (a space between two CJK characters), those
     read as a space: in the cue that overlaps the reference cue most, the two characters with
@@ -323,23 +300,33 @@ def pauses_spaced(reference: list[RefCue], cues: tuple[CaptionCue, ...]) -> tupl
     return found, total
 
 
-def run_pauses(out: Path, engine: OcrEngine, show: bool) -> None:
-    """``CHINESE_PAUSES`` over real footage (or the zoom): recall and timing as for any set, and how
-    many of their pauses between phrases were read as a space (``pauses_spaced``)."""
+def run_chinese(out: Path, engine: OcrEngine, show: bool,
+                sets: dict[str, tuple[tuple[str, ...], ...]]) -> None:
+    """Sets of Chinese captions (``CHINESE_SETS``: simplified, traditional; ``CHINESE_PAUSES``)
+    over real footage (or the zoom), read as the OCR stage reads them with ``en`` said, and for a
+    set with pauses between phrases how many were read as a space (``pauses_spaced``); skipped,
+    saying why, without a CJK font for libass."""
+    if not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip():
+        print(json.dumps({"kind": "generated zh", "skipped": "no CJK font for libass: apt-get install "
+                          "fonts-wqy-microhei"}), flush=True)
+        return
     background = BACKGROUND if BACKGROUND.is_file() else None
     footage = "film" if background else "mandelbrot"
-    captions = turns(CHINESE_PAUSES)
-    video = out / f"chinese-pauses-{footage}-v1.mp4"
-    if not video.is_file():
-        make_clip(video, captions, background=background)
-    reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
-    result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
-    spaced, pauses = pauses_spaced(reference, result.cues)
-    print(json.dumps({"kind": "generated zh, pauses between phrases", "clip": video.name, **score(reference, result),
-                      "pauses_read_as_a_space": f"{spaced} of {pauses}"}, ensure_ascii=False), flush=True)
-    if show:
-        for c in result.cues:
-            print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
+    for form, sentences in sets.items():
+        captions = turns(sentences)
+        video = out / f"chinese-{form}-{footage}-v1.mp4"
+        if not video.is_file():
+            make_clip(video, captions, background=background)
+        reference = [RefCue(c.start, c.end, "\n".join(c.lines)) for c in captions]
+        result = stage_captions(video, with_scripts(engine, ("en",)), ("en",))[0]
+        row = {"kind": f"generated zh, {form}", "clip": video.name, **score(reference, result)}
+        spaced, pauses = pauses_spaced(reference, result.cues)
+        if pauses:
+            row["pauses_read_as_a_space"] = f"{spaced} of {pauses}"
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        if show:
+            for c in result.cues:
+                print(f"    {c.start:6.2f}-{c.end:6.2f} {c.text!r}", flush=True)
 
 
 def run_scripts(out: Path, engine: OcrEngine, languages: list[str], show: bool) -> None:
@@ -478,9 +465,9 @@ def main() -> None:
         print(json.dumps({"kind": "generated two bands (bottom and top at once)", **row}), flush=True)
     if not args.no_generated:
         run_english(args.out, engine, args.show)
-        run_chinese(args.out, engine, args.show)
-    if not args.no_generated or args.pauses:
-        run_pauses(args.out, engine, args.show)
+        run_chinese(args.out, engine, args.show, {**CHINESE_SETS, "pauses": CHINESE_PAUSES})
+    elif args.pauses:
+        run_chinese(args.out, engine, args.show, {"pauses": CHINESE_PAUSES})
     if not args.no_generated or args.static:
         run_static(args.out, engine, args.show)
     if not args.no_generated or args.scripts is not None:
