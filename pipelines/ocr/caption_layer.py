@@ -67,6 +67,13 @@ def thin_bright(crop: np.ndarray, line: float, stroke: float = 0.15) -> np.ndarr
     return np.asarray(cv2.cvtColor(stretched, cv2.COLOR_GRAY2BGR))
 
 
+def _line_rows(mask: np.ndarray, box: tuple[int, int, int, int], first: int, end: int, scale: float) -> np.ndarray:
+    """The layer's rows of a line's ``box`` (crop pixels) over its columns ``first`` to ``end``
+    (the layer's own, at ``scale``; clipped at 0)."""
+    top = int(box[1] * scale)
+    return mask[top:max(top + 1, round(box[3] * scale)), max(0, first):max(0, end)]
+
+
 def letters_between(mask: np.ndarray, box: tuple[int, int, int, int], span: tuple[int, int], left: int,
                     scale: float, tall: float = 0.35) -> bool:
     """Whether the text layer holds a letter on a line's rows strictly between two columns: a
@@ -78,9 +85,8 @@ def letters_between(mask: np.ndarray, box: tuple[int, int, int, int], span: tupl
     out: it may hold the line's own last stroke).
     """
     y0, y1 = box[1], box[3]
-    top = int(y0 * scale)
-    a, b = math.ceil((span[0] - left) * scale) + 1, math.floor((span[1] - left) * scale) - 1
-    rows = mask[top:max(top + 1, round(y1 * scale)), max(0, a):max(0, b)]
+    rows = _line_rows(mask, box, math.ceil((span[0] - left) * scale) + 1, math.floor((span[1] - left) * scale) - 1,
+                      scale)
     if not rows.size:
         return False
     held = rows.any(axis=0)
@@ -100,10 +106,9 @@ def inner_gaps(mask: np.ndarray, box: tuple[int, int, int, int], left: int, scal
     is the layer's, from the line's first row of strokes to its last (the detector's box is
     taller by a margin that varies); a speck of footage in a gap splits it, so a gap found is
     empty on every row of the line."""
-    x0, y0, x1, y1 = box
-    top = int(y0 * scale)
+    x0, _, x1, _ = box
     a = max(0, math.floor((x0 - left) * scale))
-    rows = mask[top:max(top + 1, round(y1 * scale)), a:max(a, math.ceil((x1 - left) * scale))]
+    rows = _line_rows(mask, box, a, math.ceil((x1 - left) * scale), scale)
     if not rows.size:
         return []
     held = np.flatnonzero(rows.any(axis=0))

@@ -65,12 +65,15 @@ brighter than that (svocr_drama_faint_zh: 0.73 and 1.17 in two such gaps of 你�
 pauses and the blank after a ， are 0.02-0.1)."""
 
 
-def _blank(line: np.ndarray, height: int, gap: tuple[int, int]) -> bool:
-    """Whether the columns ``gap`` of a caption ``line`` crop hold no stroke (``BLANK_STROKES``);
-    two columns at either side are left out (the letters' edges)."""
+def _blank_gaps(line: np.ndarray, height: int, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Those of ``gaps`` (columns of a caption ``line`` crop) that hold no stroke
+    (``BLANK_STROKES``); two columns at either side of a gap are left out (the letters' edges)."""
+    if not gaps:
+        return []
     strokes = cv2.cvtColor(thin_bright(line, height), cv2.COLOR_BGR2GRAY).max(axis=0)
-    inside = strokes[max(0, gap[0] + 2):max(0, gap[1] - 2)]
-    return bool(inside.size) and float(inside.max()) < BLANK_STROKES * float(np.percentile(strokes, 90))
+    bright = BLANK_STROKES * float(np.percentile(strokes, 90))
+    inside = [strokes[max(0, a + 2):max(0, b - 2)] for a, b in gaps]
+    return [g for g, cols in zip(gaps, inside, strict=True) if cols.size and float(cols.max()) < bright]
 
 
 def _marks_pause(ch: str) -> bool:
@@ -182,7 +185,7 @@ class Widener:
         gaps = inner_gaps(mask, line.box, self.left, self.scale, gap) if gap > 0 else []
         x0, y0, x1, y1 = line.box
         h = y1 - y0
-        gaps = [g for g in gaps if _blank(crop[y0:y1, max(0, x0):x1], h, (g[0] - x0, g[1] - x0))]
+        gaps = [(a + x0, b + x0) for a, b in _blank_gaps(crop[y0:y1, x0:x1], h, [(a - x0, b - x0) for a, b in gaps])]
         if not gaps or len(line.text.split()) == len(gaps) + 1:  # none, or spaced at each already
             return None
         cuts = [x0 - h // 3] + [(a + b) // 2 for a, b in gaps] + [x1 + h // 3]
